@@ -1,0 +1,338 @@
+#include "livernode/dicom/series_scanner.h"
+
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcfilefo.h>
+#include <dcmtk/dcmdata/dcmetinf.h>
+#include <dcmtk/dcmdata/dcuid.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <sstream>
+#include <system_error>
+#include <variant>
+
+#include "dataset_util.h"
+#include "geometry_util.h"
+
+namespace livernode::dicom {
+
+namespace fs = std::filesystem;
+using detail::get_double;
+using detail::get_doubles;
+using detail::get_long;
+using detail::get_string;
+
+Vec3 SeriesInfo::normal() const { return detail::cross(row_direction(), column_direction()); }
+
+namespace {
+
+// SOP classes whose images we can turn into volumes.
+bool is_volume_image_class(const std::string& uid) {
+  static const char* const kClasses[] = {
+      UID_CTImageStorage,
+      UID_EnhancedCTImageStorage,
+      UID_LegacyConvertedEnhancedCTImageStorage,
+      UID_MRImageStorage,
+      UID_EnhancedMRImageStorage,
+      UID_LegacyConvertedEnhancedMRImageStorage,
+  };
+  return std::any_of(std::begin(kClasses), std::end(kClasses),
+                     [&](const char* c) { return uid == c; });
+}
+
+std::string sop_class_name(const std::string& uid) {
+  const char* name = dcmFindNameOfUID(uid.c_str(), nullptr);
+  return name ? std::string(name) : uid;
+}
+
+// Everything read from one file: the series-level facts and one SliceRef per frame.
+struct FileHeader {
+  SeriesInfo series;  // slices holds this file's frames
+};
+
+std::string format_orientation(const std::array<double, 6>& o) {
+  std::ostringstream s;
+  s.precision(3);
+  for (int i = 0; i < 6; ++i) s << (i ? "\\" : "") << o[i];
+  return s.str();
+}
+
+// Reads the header of one file; returns the reason when the file cannot be part of a volume.
+std::variant<FileHeader, std::string> read_header(const fs::path& path) {
+  DcmFileFormat file;
+  const OFCondition status =
+      file.loadFileUntilTag(path.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength,
+                            ERM_autoDetect, DCM_PixelData);
+  if (status.bad()) return std::string("not a readable DICOM file (") + status.text() + ")";
+  DcmDataset& ds = *file.getDataset();
+  DcmMetaInfo& meta = *file.getMetaInfo();
+
+  FileHeader h;
+  SeriesInfo& s = h.series;
+  s.sop_class_uid = get_string(ds, DCM_SOPClassUID);
+  if (s.sop_class_uid.empty()) s.sop_class_uid = get_string(meta, DCM_MediaStorageSOPClassUID);
+  if (s.sop_class_uid.empty()) return std::string("no SOP Class UID");
+  if (!is_volume_image_class(s.sop_class_uid)) {
+    return "SOP class '" + sop_class_name(s.sop_class_uid) + "' is not a CT or MR image";
+  }
+  const std::string image_type = get_string(ds, DCM_ImageType);
+  if (image_type.find("LOCALIZER") != std::string::npos) return std::string("localizer image");
+
+  s.modality = get_string(ds, DCM_Modality);
+  s.study_uid = get_string(ds, DCM_StudyInstanceUID);
+  s.series_uid = get_string(ds, DCM_SeriesInstanceUID);
+  s.frame_of_reference_uid = get_string(ds, DCM_FrameOfReferenceUID);
+  if (s.series_uid.empty()) {
+    // Stripped by some anonymisers. Without the UID the images are grouped by frame of
+    // reference and folder, which is how such exports are laid out.
+    if (s.frame_of_reference_uid.empty()) {
+      return std::string("no SeriesInstanceUID and no FrameOfReferenceUID to group by");
+    }
+    s.warnings.push_back("no SeriesInstanceUID: images grouped by FrameOfReferenceUID and folder");
+  }
+  s.description = get_string(ds, DCM_SeriesDescription);
+  s.series_number = get_string(ds, DCM_SeriesNumber);
+  s.body_part = get_string(ds, DCM_BodyPartExamined);
+  s.manufacturer = get_string(ds, DCM_Manufacturer);
+  s.study_date = get_string(ds, DCM_StudyDate);
+  s.study_time = get_string(ds, DCM_StudyTime);
+  s.series_time = get_string(ds, DCM_SeriesTime);
+  s.acquisition_time = get_string(ds, DCM_AcquisitionTime);
+  s.contrast_agent = get_string(ds, DCM_ContrastBolusAgent);
+  s.contrast_start_time = get_string(ds, DCM_ContrastBolusStartTime);
+  s.accession_number = get_string(ds, DCM_AccessionNumber);
+  s.study_id = get_string(ds, DCM_StudyID);
+  s.patient.name = get_string(ds, DCM_PatientName);
+  s.patient.id = get_string(ds, DCM_PatientID);
+  s.patient.birth_date = get_string(ds, DCM_PatientBirthDate);
+  s.patient.sex = get_string(ds, DCM_PatientSex);
+  if (auto v = get_double(ds, DCM_PatientSize); v && *v > 0) s.patient.size_m = *v;
+  if (auto v = get_double(ds, DCM_PatientWeight); v && *v > 0) s.patient.weight_kg = *v;
+
+  if (auto spp = get_long(ds, DCM_SamplesPerPixel); spp && *spp != 1) {
+    return "colour image (" + std::to_string(*spp) + " samples per pixel)";
+  }
+  const auto rows = get_long(ds, DCM_Rows);
+  const auto cols = get_long(ds, DCM_Columns);
+  if (!rows || !cols || *rows <= 0 || *cols <= 0) return std::string("no Rows/Columns");
+  s.rows = static_cast<unsigned>(*rows);
+  s.columns = static_cast<unsigned>(*cols);
+  const long frames = std::max(1L, get_long(ds, DCM_NumberOfFrames).value_or(1));
+  s.multiframe = ds.tagExists(DCM_PerFrameFunctionalGroupsSequence) ||
+                 ds.tagExists(DCM_SharedFunctionalGroupsSequence);
+
+  // Geometry of frame 0 (shared for the whole file): orientation, pixel spacing, thickness.
+  auto pick = [&](const DcmTagKey& tag, const DcmTagKey& group, unsigned frame) {
+    std::vector<double> v = get_doubles(ds, tag);
+    if (v.empty() && s.multiframe) {
+      if (DcmItem* g = detail::functional_group(ds, frame, group)) v = get_doubles(*g, tag);
+    }
+    return v;
+  };
+  const std::vector<double> iop =
+      pick(DCM_ImageOrientationPatient, DCM_PlaneOrientationSequence, 0);
+  if (iop.size() != 6) return std::string("no valid ImageOrientationPatient");
+  for (int i = 0; i < 6; ++i) s.orientation[i] = iop[i];
+  if (!detail::orthonormalise(s.orientation)) {
+    return "ImageOrientationPatient " + format_orientation(s.orientation) +
+           " is not two perpendicular directions";
+  }
+  const std::vector<double> ps = pick(DCM_PixelSpacing, DCM_PixelMeasuresSequence, 0);
+  if (ps.size() != 2 || ps[0] <= 0 || ps[1] <= 0) return std::string("no valid PixelSpacing");
+  s.pixel_spacing = {ps[0], ps[1]};
+  const std::vector<double> thick = pick(DCM_SliceThickness, DCM_PixelMeasuresSequence, 0);
+  if (!thick.empty()) s.slice_thickness = thick[0];
+
+  const Vec3 normal = s.normal();
+  std::string sop_uid = get_string(ds, DCM_SOPInstanceUID);
+  if (sop_uid.empty()) sop_uid = get_string(meta, DCM_MediaStorageSOPInstanceUID);
+  for (long f = 0; f < frames; ++f) {
+    const unsigned frame = static_cast<unsigned>(f);
+    SliceRef ref;
+    ref.file = path;
+    ref.frame = frame;
+    ref.sop_instance_uid = sop_uid;
+    std::vector<double> ipp = get_doubles(ds, DCM_ImagePositionPatient);
+    if (s.multiframe) {
+      if (DcmItem* g = detail::functional_group(ds, frame, DCM_PlanePositionSequence)) {
+        ipp = get_doubles(*g, DCM_ImagePositionPatient);
+      }
+    }
+    if (ipp.size() != 3) {
+      return "no valid ImagePositionPatient" +
+             (frames > 1 ? " for frame " + std::to_string(frame + 1) : std::string());
+    }
+    ref.position = {ipp[0], ipp[1], ipp[2]};
+    ref.normal_position = detail::dot(ref.position, normal);
+    ref.rescale_slope = get_double(ds, DCM_RescaleSlope).value_or(1.0);
+    ref.rescale_intercept = get_double(ds, DCM_RescaleIntercept).value_or(0.0);
+    if (s.multiframe) {
+      if (DcmItem* g = detail::functional_group(ds, frame, DCM_PixelValueTransformationSequence)) {
+        ref.rescale_slope = get_double(*g, DCM_RescaleSlope).value_or(ref.rescale_slope);
+        ref.rescale_intercept = get_double(*g, DCM_RescaleIntercept).value_or(ref.rescale_intercept);
+      }
+    }
+    if (ref.rescale_slope == 0.0) ref.rescale_slope = 1.0;
+    s.slices.push_back(std::move(ref));
+  }
+  return h;
+}
+
+bool same_orientation(const std::array<double, 6>& a, const std::array<double, 6>& b) {
+  for (int i = 0; i < 6; ++i) {
+    if (std::abs(a[i] - b[i]) > 0.01) return false;
+  }
+  return true;
+}
+
+// Sorts, de-duplicates and measures the slices of one orientation/matrix group.
+void finish_series(SeriesInfo& s, std::vector<Rejected>& rejected) {
+  std::stable_sort(s.slices.begin(), s.slices.end(), [](const SliceRef& a, const SliceRef& b) {
+    return a.normal_position < b.normal_position;
+  });
+  std::vector<SliceRef> kept;
+  std::size_t duplicates = 0;
+  for (auto& slice : s.slices) {
+    if (!kept.empty() && std::abs(slice.normal_position - kept.back().normal_position) < 0.01) {
+      ++duplicates;
+      const bool same_instance = slice.sop_instance_uid == kept.back().sop_instance_uid &&
+                                 slice.frame == kept.back().frame;
+      rejected.push_back({slice.file, same_instance
+                                          ? "duplicate copy of SOP instance " + slice.sop_instance_uid
+                                          : "duplicate slice position (" +
+                                                std::to_string(slice.normal_position) +
+                                                " mm along the normal); first one kept"});
+      continue;
+    }
+    kept.push_back(std::move(slice));
+  }
+  s.slices = std::move(kept);
+  if (duplicates > 0) {
+    s.warnings.push_back(std::to_string(duplicates) + " slice(s) at a duplicate position dropped");
+  }
+
+  if (s.slices.size() < 2) {
+    s.slice_spacing = s.slice_thickness > 0 ? s.slice_thickness : 1.0;
+    s.warnings.push_back("single-slice series: slice spacing taken from SliceThickness (" +
+                         std::to_string(s.slice_spacing) + " mm)");
+    return;
+  }
+  std::vector<double> gaps;
+  for (std::size_t i = 1; i < s.slices.size(); ++i) {
+    gaps.push_back(s.slices[i].normal_position - s.slices[i - 1].normal_position);
+  }
+  std::vector<double> sorted = gaps;
+  std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
+  s.slice_spacing = sorted[sorted.size() / 2];
+  std::size_t irregular = 0;
+  double largest_gap = 0.0;
+  for (double g : gaps) {
+    if (std::abs(g - s.slice_spacing) > 0.2 * s.slice_spacing) ++irregular;
+    largest_gap = std::max(largest_gap, g);
+  }
+  if (irregular > 0) {
+    std::ostringstream w;
+    w.precision(3);
+    w << "irregular slice spacing: " << irregular << " gap(s) differ from the median "
+      << s.slice_spacing << " mm (largest " << largest_gap
+      << " mm; missing slices?); the volume is resampled to a regular grid";
+    s.warnings.push_back(w.str());
+  }
+  // Gantry tilt: the line through the slice origins is not along the normal.
+  const Vec3 d = detail::sub(s.slices.back().position, s.slices.front().position);
+  const double len = detail::norm(d);
+  if (len > 0) {
+    const double c = std::min(1.0, std::abs(detail::dot(d, s.normal())) / len);
+    s.gantry_tilt_deg = std::acos(c) * 180.0 / M_PI;
+    if (s.gantry_tilt_deg > 0.1) {
+      std::ostringstream w;
+      w.precision(3);
+      w << "gantry tilt of " << s.gantry_tilt_deg
+        << " degrees: slices are shifted in-plane onto an orthogonal grid";
+      s.warnings.push_back(w.str());
+    }
+  }
+}
+
+}  // namespace
+
+ScanResult scan_files(const std::vector<fs::path>& input) {
+  detail::ensure_codecs_registered();
+  std::vector<fs::path> files = input;
+  std::sort(files.begin(), files.end());
+  ScanResult result;
+
+  // study|series -> orientation groups, each a SeriesInfo accumulating slices
+  std::map<std::string, std::vector<SeriesInfo>> groups;
+  std::vector<std::string> order;
+  for (const auto& path : files) {
+    auto header = read_header(path);
+    if (auto* reason = std::get_if<std::string>(&header)) {
+      result.rejected.push_back({path, *reason});
+      continue;
+    }
+    SeriesInfo& incoming = std::get<FileHeader>(header).series;
+    const std::string key =
+        incoming.series_uid.empty()
+            ? "|" + incoming.frame_of_reference_uid + "|" + path.parent_path().string()
+            : incoming.study_uid + "|" + incoming.series_uid;
+    auto [it, inserted] = groups.try_emplace(key);
+    if (inserted) order.push_back(key);
+    auto& clusters = it->second;
+    auto match = std::find_if(clusters.begin(), clusters.end(), [&](const SeriesInfo& c) {
+      return same_orientation(c.orientation, incoming.orientation) && c.rows == incoming.rows &&
+             c.columns == incoming.columns;
+    });
+    if (match == clusters.end()) {
+      clusters.push_back(std::move(incoming));
+    } else {
+      for (auto& slice : incoming.slices) match->slices.push_back(std::move(slice));
+    }
+  }
+
+  for (const auto& key : order) {
+    auto& clusters = groups[key];
+    auto largest = std::max_element(clusters.begin(), clusters.end(),
+                                    [](const SeriesInfo& a, const SeriesInfo& b) {
+                                      return a.slices.size() < b.slices.size();
+                                    });
+    SeriesInfo series = std::move(*largest);
+    for (auto it = clusters.begin(); it != clusters.end(); ++it) {
+      if (it == largest) continue;
+      std::string why;
+      if (!same_orientation(it->orientation, series.orientation)) {
+        why = "orientation " + format_orientation(it->orientation) + " differs from the series' " +
+              format_orientation(series.orientation);
+      } else {
+        why = "matrix " + std::to_string(it->rows) + "x" + std::to_string(it->columns) +
+              " differs from the series' " + std::to_string(series.rows) + "x" +
+              std::to_string(series.columns);
+      }
+      series.warnings.push_back(std::to_string(it->slices.size()) + " image(s) dropped: " + why);
+      for (const auto& slice : it->slices) result.rejected.push_back({slice.file, why});
+    }
+    finish_series(series, result.rejected);
+    result.series.push_back(std::move(series));
+  }
+  return result;
+}
+
+ScanResult scan_directory(const fs::path& root) {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  if (fs::is_regular_file(root, ec)) {
+    files.push_back(root);
+  } else {
+    for (fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied,
+                                             ec),
+         end;
+         it != end; it.increment(ec)) {
+      if (ec) break;
+      if (it->is_regular_file(ec)) files.push_back(it->path());
+    }
+  }
+  return scan_files(files);
+}
+
+}  // namespace livernode::dicom

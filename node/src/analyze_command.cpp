@@ -1,0 +1,93 @@
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <fstream>
+
+#include "livernode/dicom/series_scanner.h"
+#include "livernode/node/arguments.h"
+#include "livernode/node/commands.h"
+#include "livernode/node/study_analysis.h"
+
+namespace livernode::node {
+
+namespace {
+
+void print_analysis(const nlohmann::json& summary) {
+  for (const auto& a : summary["analyses"]) {
+    std::cout << "Examination (frame of reference " << a["frame_of_reference_uid"].get<std::string>()
+              << ")\n";
+    for (const auto& s : a["series"]) {
+      std::cout << "  series " << s["series_instance_uid"].get<std::string>() << "  \""
+                << s["description"].get<std::string>() << "\"  " << s["slices"] << " slices";
+      if (s.contains("phase")) {
+        std::cout << "  phase: " << s["phase"]["detected"].get<std::string>() << " (confidence "
+                  << s["phase"]["confidence"] << ")";
+      }
+      if (s.contains("error")) std::cout << "  NOT LOADED: " << s["error"].get<std::string>();
+      std::cout << "\n";
+    }
+    if (!a["liver"].is_null()) {
+      std::cout << "  liver volume: " << a["liver"]["volume_ml"].get<double>() << " mL\n";
+    }
+    for (const auto& st : a["stages"]) {
+      std::cout << "  [" << (st["done"].get<bool>() ? "done" : "not done") << "] "
+                << st["stage"].get<std::string>() << ": " << st["detail"].get<std::string>()
+                << "\n";
+    }
+  }
+}
+
+}  // namespace
+
+int run_analyze(const std::vector<std::string>& raw) {
+  try {
+    Arguments args(raw, {"out"}, {"help", "quiet"});
+    if (args.flag("help") || args.positional().size() != 1 || !args.value("out")) {
+      (args.flag("help") ? std::cout : std::cerr)
+          << "Usage: livernode analyze DIR --out OUT [--quiet]\n"
+             "Scans DIR recursively, analyses every CT/MR examination found and writes\n"
+             "OUT/summary.json with the results.\n";
+      return args.flag("help") ? kExitOk : kExitUsage;
+    }
+    if (args.flag("quiet")) spdlog::set_level(spdlog::level::warn);
+    const auto outcome = analyse_folder(args.positional()[0], *args.value("out"));
+    if (!outcome.usable) {
+      std::cerr << "livernode analyze: " << outcome.error << "\n";
+      if (!outcome.summary_path.empty()) std::cerr << "details: " << outcome.summary_path << "\n";
+      return kExitBadInput;
+    }
+    std::ifstream in(outcome.summary_path);
+    print_analysis(nlohmann::json::parse(in));
+    std::cout << "summary: " << outcome.summary_path.string() << "\n";
+    return kExitOk;
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "livernode analyze: " << e.what() << "\n";
+    return kExitUsage;
+  }
+}
+
+int run_scan(const std::vector<std::string>& raw) {
+  try {
+    Arguments args(raw, {}, {"help"});
+    if (args.flag("help") || args.positional().size() != 1) {
+      (args.flag("help") ? std::cout : std::cerr) << "Usage: livernode scan DIR\n";
+      return args.flag("help") ? kExitOk : kExitUsage;
+    }
+    const auto scan = dicom::scan_directory(args.positional()[0]);
+    for (const auto& s : scan.series) {
+      std::cout << s.series_uid << "  " << s.modality << "  \"" << s.description << "\"  "
+                << s.slices.size() << " slices  " << s.rows << "x" << s.columns << "  spacing "
+                << s.pixel_spacing[0] << "x" << s.pixel_spacing[1] << "x" << s.slice_spacing
+                << " mm\n";
+      for (const auto& w : s.warnings) std::cout << "    warning: " << w << "\n";
+    }
+    for (const auto& r : scan.rejected) std::cout << "rejected " << r.file.string() << ": " << r.reason << "\n";
+    return scan.series.empty() ? kExitBadInput : kExitOk;
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "livernode scan: " << e.what() << "\n";
+    return kExitUsage;
+  }
+}
+
+}  // namespace livernode::node

@@ -1,0 +1,186 @@
+#include "livernode/node/study_analysis.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "livernode/dicom/error.h"
+#include "livernode/dicom/series_scanner.h"
+#include "livernode/dicom/volume_loader.h"
+#include "livernode/processing/analysis.h"
+#include "livernode/version.h"
+
+namespace livernode::node {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// Seconds since midnight of a DICOM TM value (HHMMSS.FFFFFF), if it parses.
+std::optional<double> tm_seconds(const std::string& tm) {
+  if (tm.size() < 6) return std::nullopt;
+  try {
+    const double h = std::stod(tm.substr(0, 2)), m = std::stod(tm.substr(2, 2));
+    const double s = std::stod(tm.substr(4));
+    return h * 3600 + m * 60 + s;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+processing::SeriesHints hints_of(const dicom::SeriesInfo& s) {
+  processing::SeriesHints h;
+  h.description = s.description;
+  h.contrast_agent_tag = !s.contrast_agent.empty();
+  auto acq = tm_seconds(s.acquisition_time);
+  auto start = tm_seconds(s.contrast_start_time);
+  if (acq && start && *acq >= *start) h.seconds_after_injection = *acq - *start;
+  return h;
+}
+
+json vec_json(const processing::Vec3& v) { return json::array({v[0], v[1], v[2]}); }
+
+json optional_json(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
+
+// Series that share a frame of reference (and patient) are phases of one examination even when
+// the archive split them into several studies; they are analysed together.
+std::string analysis_key(const dicom::SeriesInfo& s) {
+  return s.patient.id + "|" + (s.frame_of_reference_uid.empty() ? s.study_uid
+                                                                : s.frame_of_reference_uid);
+}
+
+}  // namespace
+
+StudyAnalysisOutcome analyse_folder(const fs::path& input, const fs::path& out) {
+  StudyAnalysisOutcome outcome;
+  std::error_code ec;
+  if (!fs::exists(input, ec)) {
+    outcome.error = "input " + input.string() + " does not exist";
+    return outcome;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  dicom::ScanResult scan = dicom::scan_directory(input);
+  spdlog::info("event=scan input={} series={} rejected={}", input.string(), scan.series.size(),
+               scan.rejected.size());
+
+  std::map<std::string, std::vector<const dicom::SeriesInfo*>> groups;
+  for (const auto& s : scan.series) groups[analysis_key(s)].push_back(&s);
+
+  json summary;
+  summary["product"] = kProductName;
+  summary["version"] = kVersion;
+  summary["input"] = fs::absolute(input).string();
+  summary["analyses"] = json::array();
+  std::size_t analysed = 0;
+
+  for (const auto& [key, members] : groups) {
+    json analysis;
+    analysis["frame_of_reference_uid"] = members.front()->frame_of_reference_uid;
+    std::vector<std::string> study_uids;
+    std::vector<dicom::LoadedVolume> volumes;
+    std::vector<const dicom::SeriesInfo*> loaded_series;
+    json series_json = json::array();
+    for (const dicom::SeriesInfo* s : members) {
+      if (std::find(study_uids.begin(), study_uids.end(), s->study_uid) == study_uids.end()) {
+        study_uids.push_back(s->study_uid);
+      }
+      json sj;
+      sj["series_instance_uid"] = s->series_uid;
+      sj["study_instance_uid"] = s->study_uid;
+      sj["description"] = s->description;
+      sj["modality"] = s->modality;
+      sj["slices"] = s->slices.size();
+      try {
+        volumes.push_back(dicom::load_volume(*s));
+        loaded_series.push_back(s);
+        const auto& g = volumes.back().volume.geometry;
+        sj["size"] = {g.size[0], g.size[1], g.size[2]};
+        sj["spacing_mm"] = vec_json(g.spacing);
+        sj["origin_lps_mm"] = vec_json(g.origin);
+        sj["warnings"] = volumes.back().warnings;
+        spdlog::info("event=series_loaded series={} slices={} size={}x{}x{}", s->series_uid,
+                     s->slices.size(), g.size[0], g.size[1], g.size[2]);
+      } catch (const dicom::DicomError& e) {
+        sj["error"] = e.what();
+        spdlog::warn("event=series_load_failed series={} kind={} reason=\"{}\"", s->series_uid,
+                     dicom::error_kind_name(e.kind()), e.what());
+      }
+      series_json.push_back(std::move(sj));
+    }
+    analysis["study_instance_uids"] = study_uids;
+
+    processing::StudyInput study;
+    for (std::size_t i = 0; i < volumes.size(); ++i) {
+      study.series.push_back({loaded_series[i]->series_uid, &volumes[i].volume,
+                              hints_of(*loaded_series[i])});
+    }
+    processing::AnalysisResult result;
+    if (!study.series.empty()) {
+      result = processing::analyse(study, processing::AnalysisOptions{});
+      ++analysed;
+    }
+    for (std::size_t i = 0; i < result.series.size(); ++i) {
+      const auto& pa = result.series[i].phase;
+      for (auto& sj : series_json) {
+        if (sj["series_instance_uid"] != result.series[i].series_uid) continue;
+        sj["phase"] = {{"detected", processing::phase_name(pa.phase)},
+                       {"confidence", pa.confidence},
+                       {"header_suggests", processing::phase_name(pa.header_phase)},
+                       {"aorta_hu", optional_json(pa.aorta_hu)},
+                       {"portal_vein_hu", optional_json(pa.portal_vein_hu)},
+                       {"liver_hu", optional_json(pa.liver_hu)},
+                       {"evidence", pa.evidence}};
+      }
+    }
+    analysis["series"] = std::move(series_json);
+    analysis["reference_series_instance_uid"] =
+        result.reference_series >= 0 ? json(result.series[result.reference_series].series_uid)
+                                     : json(nullptr);
+    if (result.liver) {
+      analysis["liver"] = {{"volume_ml", result.liver->volume_ml},
+                           {"mean_hu", result.liver->mean_hu},
+                           {"method", result.liver->method}};
+    } else {
+      analysis["liver"] = nullptr;
+    }
+    analysis["lesions"] = json::array();
+    json stages = json::array();
+    for (const auto& st : result.stages) {
+      stages.push_back({{"stage", st.stage}, {"done", st.done}, {"detail", st.detail}});
+    }
+    analysis["stages"] = std::move(stages);
+    analysis["warnings"] = result.warnings;
+    analysis["objects"] = json::array();
+    summary["analyses"].push_back(std::move(analysis));
+  }
+
+  json rejected = json::array();
+  for (const auto& r : scan.rejected) rejected.push_back({{"file", r.file.string()}, {"reason", r.reason}});
+  summary["rejected_files"] = std::move(rejected);
+  summary["elapsed_s"] =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  fs::create_directories(out, ec);
+  if (ec) throw std::runtime_error("cannot create output folder " + out.string() + ": " + ec.message());
+  outcome.summary_path = out / "summary.json";
+  {
+    std::ofstream f(outcome.summary_path);
+    f << summary.dump(2) << "\n";
+    if (!f) throw std::runtime_error("cannot write " + outcome.summary_path.string());
+  }
+  outcome.usable = analysed > 0;
+  if (!outcome.usable) {
+    outcome.error = scan.series.empty()
+                        ? "no CT or MR image series found in " + input.string() + " (" +
+                              std::to_string(scan.rejected.size()) + " file(s) rejected)"
+                        : "no series could be loaded from " + input.string();
+  }
+  return outcome;
+}
+
+}  // namespace livernode::node

@@ -1,0 +1,4 @@
+#include "livernode/processing/analysis.h"
+namespace livernode::processing {
+AnalysisResult analyse(const StudyInput&, const AnalysisOptions&) { return {}; }
+}
