@@ -1,0 +1,159 @@
+#pragma once
+// The node's configuration as plain structs. Every member carries its default, so a
+// default-constructed Config is what an empty configuration file means.
+//
+// Paths: default_config() returns paths exactly as written here (relative ones relative to
+// the directory a config would be read from). load_config_file() / load_config_string()
+// return every path absolute: a relative path in a file is resolved against the directory of
+// that file; for a string, against the current directory. See loader.h.
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "livernode/config/enums.h"
+
+namespace livernode::config {
+
+// A peer allowed to open associations. An empty field matches anything, but not both.
+struct AllowedCaller {
+  std::string ae_title;  // calling AE title; empty = any
+  std::string host;      // IPv4/IPv6 address or CIDR block (see host_pattern.h); empty = any
+};
+
+struct TlsConfig {
+  bool enabled = false;
+  int port = 2762;                                 // DICOM-TLS listener, beside the plain port
+  std::filesystem::path certificate;               // PEM certificate of this node
+  std::filesystem::path private_key;               // PEM private key, unencrypted
+  std::vector<std::filesystem::path> trusted_cas;  // PEM CA certificates for peers
+  bool require_client_certificate = false;
+};
+
+struct NodeConfig {
+  std::string ae_title = "LIVERNODE";
+  std::string bind_address = "0.0.0.0";
+  int port = 11112;
+  int max_associations = 8;
+  int acse_timeout_s = 30;
+  int dimse_timeout_s = 60;
+  int max_pdu = 65536;                         // bytes; DCMTK accepts 4096-131072
+  std::vector<AllowedCaller> allowed_callers;  // empty = anyone may store
+  TlsConfig tls;
+};
+
+struct StorageConfig {
+  std::filesystem::path spool_dir = "var/spool";
+  std::filesystem::path state_db = "var/state.sqlite";
+  std::filesystem::path results_dir = "var/results";
+  int min_free_disk_mb = 1024;  // refuse new instances below this much free space
+  int retention_days = 7;       // keep processed studies and results; 0 = delete once delivered
+  int unrouted_retention_hours = 24;  // keep studies no rule analyses; 0 = delete at once
+};
+
+// When a study counts as complete and is handed to a worker.
+struct StudyCompletionConfig {
+  int series_quiet_s = 30;  // a series is complete after this long without a new instance
+  int study_quiet_s = 60;   // the study is complete after this long without a new instance
+  int max_wait_s = 600;     // processing starts at the latest this long after the first instance
+};
+
+// A routing rule; rules are tried in order and the first match decides. Empty lists match
+// anything. Patterns are regular expressions (see pattern.h): case-insensitive, matched
+// anywhere in the value unless anchored with ^ and $.
+struct RoutingRule {
+  std::string name;
+  std::vector<std::string> modalities;  // DICOM Modality codes, upper case
+  std::vector<std::string> calling_ae_titles;
+  std::vector<std::string> body_part_patterns;           // against BodyPartExamined
+  std::vector<std::string> series_description_patterns;  // against SeriesDescription
+  RuleAction action = RuleAction::analyse;
+};
+
+struct RoutingConfig {
+  std::vector<RoutingRule> rules = {
+      RoutingRule{"analyse-ct", {"CT"}, {}, {}, {}, RuleAction::analyse}};
+};
+
+// A DICOM peer that receives results by C-STORE.
+struct Destination {
+  std::string name;  // unique; letters, digits, '.', '_' and '-'
+  std::string ae_title;
+  std::string host;  // host name or IP address
+  int port = 104;
+  bool tls = false;
+  std::vector<ResultKind> accepts = {ResultKind::seg, ResultKind::sr, ResultKind::summary};
+
+  bool accepts_kind(ResultKind kind) const;
+};
+
+// Retry policy of the exporter: the wait doubles after every failed attempt.
+struct DeliveryConfig {
+  int initial_backoff_s = 5;
+  int max_backoff_s = 600;
+  int max_attempts = 10;
+};
+
+struct HttpConfig {
+  bool enabled = true;
+  std::string bind_address = "127.0.0.1";
+  int port = 8080;
+  // Bearer token for the status endpoints; empty = no authentication. When token_file is
+  // set, token holds that file's content (surrounding whitespace removed).
+  std::string token;
+  std::filesystem::path token_file;
+};
+
+struct ProcessingConfig {
+  int workers = 1;
+  SegmentationBackend segmentation_backend = SegmentationBackend::builtin;
+  std::vector<std::string> external_command;  // argv; argv[0] resolved like other paths
+  int external_timeout_s = 600;
+  ReferencePhase reference_phase = ReferencePhase::automatic;
+};
+
+// Minimum standardised future liver remnant (FLR / ESLV) before major hepatectomy.
+struct FlrThresholdsPercent {
+  double normal = 20.0;
+  double chemotherapy = 30.0;
+  double cirrhosis = 40.0;
+};
+
+struct ClinicalConfig {
+  BsaFormula bsa_formula = BsaFormula::mosteller;
+  EslvFormula eslv_formula = EslvFormula::vauthey;
+  LiverCondition liver_condition = LiverCondition::normal;
+  FlrThresholdsPercent flr_thresholds_percent;
+  double tumour_burden_limit_percent = 50.0;
+  int ablation_max_lesions = 5;
+  double ablation_max_diameter_mm = 50.0;
+  double recist_measurable_mm = 10.0;
+  std::string disclaimer = "Not for diagnostic use without review by a qualified physician.";
+
+  // The FLR threshold that applies to liver_condition.
+  double flr_threshold_percent() const;
+};
+
+struct LoggingConfig {
+  LogLevel level = LogLevel::info;
+  std::filesystem::path file;  // empty = standard error
+  LogFormat format = LogFormat::text;
+};
+
+struct Config {
+  NodeConfig node;
+  StorageConfig storage;
+  StudyCompletionConfig study_completion;
+  RoutingConfig routing;
+  std::vector<Destination> destinations;
+  DeliveryConfig delivery;
+  HttpConfig http;
+  ProcessingConfig processing;
+  ClinicalConfig clinical;
+  LoggingConfig logging;
+};
+
+// The built-in defaults, paths unresolved (as written above).
+Config default_config();
+
+}  // namespace livernode::config

@@ -1,0 +1,190 @@
+#include "abdomen_survey.h"
+
+#include <itkBinShrinkImageFilter.h>
+#include <itkSmoothingRecursiveGaussianImageFilter.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "itk_bridge.h"
+#include "mask_ops.h"
+
+namespace livernode::processing::detail {
+
+namespace {
+
+double median(std::vector<double> v) {
+  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+  return v[v.size() / 2];
+}
+
+// Physical x (per i) and y (per j) of an axial grid.
+void axial_coordinates(const Geometry& g, std::vector<double>& xs, std::vector<double>& ys) {
+  xs.resize(g.size[0]);
+  ys.resize(g.size[1]);
+  for (std::size_t i = 0; i < g.size[0]; ++i) xs[i] = g.index_to_point(i, 0, 0)[0];
+  for (std::size_t j = 0; j < g.size[1]; ++j) ys[j] = g.index_to_point(0, j, 0)[1];
+}
+
+}  // namespace
+
+Volume coarse_smoothed(const Volume& volume, double target_mm) {
+  auto image = to_itk(volume);
+  auto shrink = itk::BinShrinkImageFilter<FloatImage, FloatImage>::New();
+  shrink->SetInput(image);
+  for (unsigned a = 0; a < 3; ++a) {
+    const double s = volume.geometry.spacing[a];
+    const unsigned f = std::max(1u, static_cast<unsigned>(std::lround(target_mm / s)));
+    shrink->SetShrinkFactor(a, a == 2 ? std::max(1u, static_cast<unsigned>(std::lround(target_mm * 1.25 / s))) : f);
+  }
+  auto smooth = itk::SmoothingRecursiveGaussianImageFilter<FloatImage, FloatImage>::New();
+  smooth->SetInput(shrink->GetOutput());
+  smooth->SetSigma(1.5);
+  smooth->Update();
+  return from_itk<float>(smooth->GetOutput());
+}
+
+AbdomenSurvey survey_abdomen(const Volume& volume) {
+  AbdomenSurvey s;
+  const auto& dir = volume.geometry.direction;
+  s.axial = std::abs(dir[8]) > 0.95;
+  s.coarse = coarse_smoothed(volume, 2.0);
+  const Geometry& g = s.coarse.geometry;
+  const auto nx = g.size[0], ny = g.size[1], nz = g.size[2];
+
+  // Body: everything denser than -400 HU, the largest connected part, holes filled per slice.
+  LabelMap dense(g, 0);
+  for (std::size_t p = 0; p < dense.voxels.size(); ++p) dense.voxels[p] = s.coarse.voxels[p] > -400;
+  std::vector<std::size_t> sizes;
+  const auto cc = connected_components(dense, &sizes);
+  s.body = LabelMap(g, 0);
+  for (std::size_t p = 0; p < cc.voxels.size(); ++p) s.body.voxels[p] = cc.voxels[p] == 1;
+  fill_holes_per_slice(s.body);
+  if (!s.axial || count(s.body) == 0) return s;
+
+  std::vector<double> xs, ys;
+  axial_coordinates(g, xs, ys);
+  double sx = 0, sy = 0;
+  std::size_t n = 0;
+  for (std::size_t k = 0; k < nz; ++k)
+    for (std::size_t j = 0; j < ny; ++j)
+      for (std::size_t i = 0; i < nx; ++i)
+        if (s.body.at(i, j, k)) {
+          sx += xs[i];
+          sy += ys[j];
+          ++n;
+        }
+  s.body_centre_x = sx / n;
+  s.body_centre_y = sy / n;
+
+  // Spine and aorta, slice by slice.
+  std::vector<double> spine_x, spine_front, aorta;
+  for (std::size_t k = 0; k < nz; ++k) {
+    double minx = 1e9, maxx = -1e9, miny = 1e9, maxy = -1e9;
+    for (std::size_t j = 0; j < ny; ++j)
+      for (std::size_t i = 0; i < nx; ++i)
+        if (s.body.at(i, j, k)) {
+          minx = std::min(minx, xs[i]);
+          maxx = std::max(maxx, xs[i]);
+          miny = std::min(miny, ys[j]);
+          maxy = std::max(maxy, ys[j]);
+        }
+    if (maxx - minx < 150 || maxy - miny < 100) continue;  // not a trunk slice
+    const double cx = 0.5 * (minx + maxx), cy = 0.5 * (miny + maxy);
+    const double width = maxx - minx, height = maxy - miny;
+    // Bone in the posterior central strip: the vertebra.
+    double bx = 0;
+    std::size_t nb = 0;
+    std::vector<double> bone_y;
+    for (std::size_t j = 0; j < ny; ++j) {
+      if (ys[j] < cy + 0.05 * height) continue;
+      for (std::size_t i = 0; i < nx; ++i) {
+        if (std::abs(xs[i] - cx) > 0.12 * width) continue;
+        if (s.coarse.at(i, j, k) > 350) {
+          bx += xs[i];
+          ++nb;
+          bone_y.push_back(ys[j]);
+        }
+      }
+    }
+    if (nb < 10) continue;
+    bx /= nb;
+    std::sort(bone_y.begin(), bone_y.end());
+    spine_x.push_back(bx);
+    spine_front.push_back(bone_y[bone_y.size() / 20]);
+    // Aorta: in front of the vertebra, the brightest homogeneous disc (lumen) that stands out
+    // from its ring of surroundings. Bone (cortex) and inhomogeneous bowel fail the test.
+    const double spine_y = bone_y[bone_y.size() / 2];
+    const double px = g.spacing[0], py = g.spacing[1];
+    const int inner = std::max(1, static_cast<int>(std::lround(6.0 / px)));
+    const int ring_in = static_cast<int>(std::lround(13.0 / px));
+    const int ring_out = static_cast<int>(std::lround(18.0 / px));
+    double best = -1e9;
+    for (std::size_t j = 0; j < ny; ++j) {
+      if (ys[j] < spine_y - 100 || ys[j] > spine_y - 45) continue;  // anterior to the vertebral body
+      for (std::size_t i = 0; i < nx; ++i) {
+        if (xs[i] < bx - 25 || xs[i] > bx + 50) continue;
+        double sum = 0, sum2 = 0, ring = 0;
+        std::size_t n_in = 0, n_ring = 0;
+        bool bone = false;
+        for (int dj = -ring_out; dj <= ring_out && !bone; ++dj) {
+          for (int di = -ring_out; di <= ring_out; ++di) {
+            const long ii = static_cast<long>(i) + di, jj = static_cast<long>(j) + dj;
+            if (ii < 0 || jj < 0 || ii >= static_cast<long>(nx) || jj >= static_cast<long>(ny)) continue;
+            const double r = std::hypot(di * px, dj * py) / px;
+            const double v = s.coarse.at(ii, jj, k);
+            if (r <= inner) {
+              if (v > 600) { bone = true; break; }
+              sum += v;
+              sum2 += v * v;
+              ++n_in;
+            } else if (r >= ring_in && r <= ring_out) {
+              ring += v;
+              ++n_ring;
+            }
+          }
+        }
+        if (bone || n_in == 0 || n_ring == 0) continue;
+        const double mean = sum / n_in;
+        const double sd = std::sqrt(std::max(0.0, sum2 / n_in - mean * mean));
+        if (sd > 25.0 || mean - ring / n_ring < 20.0 || mean < 0.0) continue;
+        best = std::max(best, mean);
+      }
+    }
+    if (best > -1e8) aorta.push_back(best);
+  }
+  if (!spine_x.empty()) {
+    s.spine_x = median(spine_x);
+    s.spine_anterior_y = median(spine_front);
+  }
+  if (aorta.size() >= 3) s.aorta_hu = median(aorta);
+
+  // Soft tissue of the right upper quadrant: patient right of the spine, anterior to it.
+  const double split_x = s.spine_x.value_or(s.body_centre_x) - 20.0;
+  const double back_y = s.spine_anterior_y.value_or(s.body_centre_y + 40.0);
+  std::vector<std::size_t> histogram(60, 0);  // 4 HU bins from -20 to 220
+  for (std::size_t k = 0; k < nz; ++k)
+    for (std::size_t j = 0; j < ny; ++j) {
+      if (ys[j] > back_y) continue;
+      for (std::size_t i = 0; i < nx; ++i) {
+        if (xs[i] > split_x || !s.body.at(i, j, k)) continue;
+        const float v = s.coarse.at(i, j, k);
+        if (v < -20 || v >= 220) continue;
+        ++histogram[static_cast<std::size_t>((v + 20) / 4)];
+      }
+    }
+  std::size_t best_bin = 0;
+  double best_count = -1;
+  for (std::size_t b = 0; b < histogram.size(); ++b) {
+    const double c = histogram[b] + 0.5 * ((b > 0 ? histogram[b - 1] : 0) +
+                                           (b + 1 < histogram.size() ? histogram[b + 1] : 0));
+    if (c > best_count) {
+      best_count = c;
+      best_bin = b;
+    }
+  }
+  if (best_count > 0) s.right_upper_quadrant_mode_hu = -20.0 + 4.0 * best_bin + 2.0;
+  return s;
+}
+
+}  // namespace livernode::processing::detail

@@ -1,0 +1,23 @@
+#pragma once
+#include <optional>
+#include <string>
+
+#include "abdomen_survey.h"
+#include "livernode/processing/image.h"
+
+namespace livernode::processing::detail {
+
+struct LiverSegmentation {
+  LabelMap mask;            // full-resolution grid of the input volume; 1 = liver
+  double volume_ml = 0.0;
+  double mean_hu = 0.0;
+  double window_low_hu = 0.0, window_high_hu = 0.0;  // parenchyma window used
+  std::string failure;      // non-empty when no liver was found
+};
+
+// Intensity window around the right-upper-quadrant parenchyma, opening to cut the liver free of
+// its neighbours, the right-sided component kept, closing and hole filling to take in vessels and
+// lesions, then the boundary re-decided at full resolution.
+LiverSegmentation segment_liver(const Volume& volume, const AbdomenSurvey& survey);
+
+}  // namespace livernode::processing::detail

@@ -1,0 +1,137 @@
+#include "mask_ops.h"
+
+#include <itkConnectedComponentImageFilter.h>
+#include <itkLinearInterpolateImageFunction.h>
+#include <itkNearestNeighborInterpolateImageFunction.h>
+#include <itkRelabelComponentImageFilter.h>
+#include <itkResampleImageFilter.h>
+#include <itkSignedMaurerDistanceMapImageFilter.h>
+
+#include <deque>
+
+#include "itk_bridge.h"
+
+namespace livernode::processing::detail {
+
+namespace {
+
+// Signed Euclidean distance (mm) to the mask boundary: negative inside, positive outside.
+Volume signed_distance(const LabelMap& mask) {
+  using Filter = itk::SignedMaurerDistanceMapImageFilter<MaskImage, FloatImage>;
+  auto filter = Filter::New();
+  filter->SetInput(to_itk(mask));
+  filter->SetUseImageSpacing(true);
+  filter->SetSquaredDistance(false);
+  filter->SetInsideIsPositive(false);
+  filter->SetBackgroundValue(0);
+  filter->Update();
+  return from_itk<float>(filter->GetOutput());
+}
+
+}  // namespace
+
+// Erosion as the complement of the dilated complement: a voxel stays when no background voxel
+// centre lies within the radius (the same metric as dilate_mm, so closing contains the mask).
+LabelMap erode_mm(const LabelMap& mask, double radius_mm) {
+  if (count(mask) == 0) return mask;
+  LabelMap background(mask.geometry, 0);
+  for (std::size_t i = 0; i < mask.voxels.size(); ++i) background.voxels[i] = !mask.voxels[i];
+  if (count(background) == 0) return mask;
+  const Volume d = signed_distance(background);
+  LabelMap out(mask.geometry, 0);
+  for (std::size_t i = 0; i < d.voxels.size(); ++i) out.voxels[i] = d.voxels[i] > radius_mm;
+  return out;
+}
+
+LabelMap dilate_mm(const LabelMap& mask, double radius_mm) {
+  if (count(mask) == 0) return mask;
+  const Volume d = signed_distance(mask);
+  LabelMap out(mask.geometry, 0);
+  for (std::size_t i = 0; i < d.voxels.size(); ++i) out.voxels[i] = d.voxels[i] <= radius_mm;
+  return out;
+}
+
+Image<std::uint32_t> connected_components(const LabelMap& mask, std::vector<std::size_t>* sizes) {
+  using LabelImage = itk::Image<std::uint32_t, 3>;
+  auto cc = itk::ConnectedComponentImageFilter<MaskImage, LabelImage>::New();
+  cc->SetInput(to_itk(mask));
+  cc->SetFullyConnected(true);
+  auto relabel = itk::RelabelComponentImageFilter<LabelImage, LabelImage>::New();
+  relabel->SetInput(cc->GetOutput());
+  relabel->Update();
+  if (sizes) {
+    const auto& s = relabel->GetSizeOfObjectsInPixels();
+    sizes->assign(s.begin(), s.end());
+  }
+  return from_itk<std::uint32_t>(relabel->GetOutput());
+}
+
+void fill_holes_per_slice(LabelMap& mask) {
+  const auto nx = mask.geometry.size[0], ny = mask.geometry.size[1], nz = mask.geometry.size[2];
+  std::vector<std::uint8_t> outside(nx * ny);
+  std::deque<std::size_t> queue;
+  for (std::size_t k = 0; k < nz; ++k) {
+    std::uint8_t* plane = mask.voxels.data() + k * nx * ny;
+    std::fill(outside.begin(), outside.end(), 0);
+    auto seed = [&](std::size_t p) {
+      if (!plane[p] && !outside[p]) {
+        outside[p] = 1;
+        queue.push_back(p);
+      }
+    };
+    for (std::size_t i = 0; i < nx; ++i) {
+      seed(i);
+      seed((ny - 1) * nx + i);
+    }
+    for (std::size_t j = 0; j < ny; ++j) {
+      seed(j * nx);
+      seed(j * nx + nx - 1);
+    }
+    while (!queue.empty()) {
+      const std::size_t p = queue.front();
+      queue.pop_front();
+      const std::size_t i = p % nx, j = p / nx;
+      if (i > 0) seed(p - 1);
+      if (i + 1 < nx) seed(p + 1);
+      if (j > 0) seed(p - nx);
+      if (j + 1 < ny) seed(p + nx);
+    }
+    for (std::size_t p = 0; p < nx * ny; ++p) {
+      if (!outside[p]) plane[p] = 1;
+    }
+  }
+}
+
+std::size_t count(const LabelMap& mask) {
+  std::size_t n = 0;
+  for (auto v : mask.voxels) n += v != 0;
+  return n;
+}
+
+namespace {
+template <typename TPixel, typename Interpolator>
+Image<TPixel> resample(const Image<TPixel>& in, const Geometry& target, TPixel outside) {
+  using ItkImage = itk::Image<TPixel, 3>;
+  auto filter = itk::ResampleImageFilter<ItkImage, ItkImage>::New();
+  filter->SetInput(to_itk(in));
+  filter->SetInterpolator(Interpolator::New());
+  filter->SetDefaultPixelValue(outside);
+  const Image<TPixel> reference(target, outside);
+  auto ref = to_itk(reference);
+  filter->SetOutputParametersFromImage(ref);
+  filter->Update();
+  return from_itk<TPixel>(filter->GetOutput());
+}
+}  // namespace
+
+LabelMap resample_nearest(const LabelMap& mask, const Geometry& target) {
+  return resample<std::uint8_t, itk::NearestNeighborInterpolateImageFunction<MaskImage, double>>(
+      mask, target, 0);
+}
+
+Volume resample_linear(const Volume& image, const Geometry& target, float outside) {
+  return resample<float, itk::LinearInterpolateImageFunction<FloatImage, double>>(image, target,
+                                                                                  outside);
+}
+
+}  // namespace livernode::processing::detail

@@ -1,0 +1,87 @@
+#pragma once
+// Deterministic synthetic multi-phase abdominal CT phantom with known truth.
+//
+// generate_phantom() writes into out_dir:
+//   dicom/<phase>/<hash>.dcm       one CT series per phase (file names do not follow slice order)
+//   truth/labels_<phase>.mha       uint8 truth label map in exactly that series' geometry
+//   truth/manifest.json            PhantomTruth, label meanings, HU table, geometry
+// The anatomy is a fixed set of analytic shapes in patient LPS millimetres (x = patient left,
+// y = posterior, z = head); the seed drives the noise, the UIDs, the inter-phase motion and the
+// file names. Same options => byte-identical output.
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "livernode/phantom/labels.h"
+#include "livernode/phantom/metaimage.h"
+
+namespace livernode::phantom {
+
+enum class Phase { NonContrast, Arterial, PortalVenous, Delayed };
+
+// "non_contrast", "arterial", "portal_venous", "delayed".
+std::string phase_name(Phase phase);
+// Inverse of phase_name(); case-insensitive, '-' and ' ' accepted for '_'. nullopt if unknown.
+std::optional<Phase> parse_phase(const std::string& name);
+
+struct PhantomOptions {
+  std::uint32_t seed = 1;
+  std::size_t matrix = 256;          // rows = columns
+  double pixel_spacing_mm = 1.5;     // in-plane
+  double slice_thickness_mm = 2.5;   // = slice spacing
+  std::size_t slices = 0;            // 0 = enough to cover the liver plus margins (>= 200 mm)
+  std::vector<Phase> phases = {Phase::NonContrast, Phase::Arterial, Phase::PortalVenous,
+                               Phase::Delayed};
+  double motion_mm = 0.0;            // max rigid shift of the anatomy between phases (from seed);
+                                     // the portal venous phase is never shifted
+  bool series_descriptions = true;   // false: every series is described as "Abdomen"
+  bool contrast_tags = true;         // false: no ContrastBolusAgent / ContrastBolusStartTime
+  std::optional<double> patient_size_m = 1.75;     // nullopt: PatientSize absent
+  std::optional<double> patient_weight_kg = 75.0;  // nullopt: PatientWeight absent
+  std::string patient_id = "PHANTOM-0001";
+  std::string patient_name = "PHANTOM^LIVER";
+  std::string study_date = "20261101";  // YYYYMMDD
+  // Volume factor applied to the left lobe (segments II-III, the lateral part of the left lobe
+  // primitive) for follow-up studies: its three semi-axes are scaled by cbrt(remnant_growth)
+  // about its attachment to the right lobe; lesions in it move along. 1 = unchanged.
+  double remnant_growth = 1.0;
+  bool shuffle_file_names = true;    // false: IM0001.dcm... in spatial order
+};
+
+struct LesionTruth {
+  int label = 0;                     // 10 + k
+  std::string type;                  // "hypervascular_washout", "hypervascular", "hypovascular", "cyst"
+  double volume_ml = 0.0;            // integrated from the analytic shape
+  std::array<double, 3> centre_lps{};  // mm, in the unshifted (portal venous) anatomy
+  double diameter_mm = 0.0;          // nominal diameter of the shape
+  double longest_axial_diameter_mm = 0.0;  // longest in-plane diameter over all axial sections
+};
+
+struct SeriesTruth {
+  std::string series_uid, description;
+  Phase phase = Phase::PortalVenous;
+  std::filesystem::path dir;          // out_dir/dicom/<phase>
+  std::array<double, 3> shift_lps{};  // mm, rigid shift of the anatomy in this phase
+};
+
+struct PhantomTruth {
+  std::string study_uid, frame_of_reference_uid, patient_id;
+  double liver_volume_ml = 0.0;       // parenchyma + intrahepatic vessels + lesions, not the IVC
+  double tumour_volume_ml = 0.0;      // sum of the lesion volumes
+  std::vector<LesionTruth> lesions;
+  std::vector<SeriesTruth> series;
+  // Per structure, integrated from the analytic shapes over the imaged slab of the unshifted
+  // anatomy (keys: liver, liver_parenchyma, intrahepatic_vessels, ivc, aorta,
+  // portal_vein_extrahepatic, spleen, kidneys, bone, tumour).
+  std::map<std::string, double> organ_volumes_ml;
+};
+
+// Throws std::runtime_error with a clear message on invalid options or I/O failure.
+PhantomTruth generate_phantom(const PhantomOptions& options, const std::filesystem::path& out_dir);
+
+}  // namespace livernode::phantom

@@ -1,0 +1,48 @@
+#pragma once
+// Writes the slices of one axial CT series as DICOM Part 10 files (CT Image Storage, explicit VR
+// little endian) with DCMTK. Everything except the pixel data and per-slice position comes
+// from the study and series descriptions given at construction.
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "livernode/processing/image.h"
+
+namespace livernode::phantom {
+
+struct CtStudyInfo {
+  std::string patient_name, patient_id, patient_birth_date, patient_sex;
+  std::optional<double> patient_size_m, patient_weight_kg;
+  std::string study_date, study_time;  // DA, TM
+  std::string study_uid, frame_of_reference_uid, accession_number, study_id, study_description;
+};
+
+struct CtSeriesInfo {
+  std::string series_uid, description, protocol_name;
+  int series_number = 1;
+  std::string acquisition_time;                    // TM; also series and content time
+  std::optional<std::string> contrast_start_time;  // set => ContrastBolusAgent/Route/StartTime
+};
+
+class CtSeriesWriter {
+ public:
+  // `geometry` must be axial: direction = identity.
+  CtSeriesWriter(CtStudyInfo study, CtSeriesInfo series, const processing::Geometry& geometry);
+
+  // Writes slice k (InstanceNumber k + 1) with stored values = HU (slope 1, intercept 0).
+  // Throws std::runtime_error naming the file on failure.
+  void write_slice(const std::filesystem::path& file, std::size_t k, const std::string& sop_instance_uid,
+                   const std::vector<std::int16_t>& pixels) const;
+
+ private:
+  CtStudyInfo study_;
+  CtSeriesInfo series_;
+  processing::Geometry geometry_;
+};
+
+// Decimal string (DS) of at most 16 characters.
+std::string decimal_string(double value);
+
+}  // namespace livernode::phantom

@@ -1,0 +1,47 @@
+#include "ct_synthesis.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace livernode::phantom {
+
+std::array<float, 256> phase_hu_table(Phase phase, const std::vector<Lesion>& lesions) {
+  std::array<float, 256> hu{};
+  hu.fill(0.0f);
+  for (int t = 0; t < static_cast<int>(Tissue::Count); ++t) {
+    hu[t] = static_cast<float>(tissue_hu(static_cast<Tissue>(t), phase));
+  }
+  for (std::size_t k = 0; k < lesions.size(); ++k) {
+    hu[lesion_code(static_cast<int>(k))] = static_cast<float>(lesion_hu(lesions[k].type, phase));
+  }
+  return hu;
+}
+
+void synthesise_slice(const TissueSamples& samples, std::size_t k, const std::array<float, 256>& hu,
+                      Random& noise, double sigma, std::vector<std::int16_t>& out) {
+  const std::size_t per_slice = samples.geometry.size[0] * samples.geometry.size[1];
+  const double per_point = 1.0 / std::pow(samples.subsamples, 3);
+  out.resize(per_slice);
+  for (std::size_t n = 0; n < per_slice; ++n) {
+    const std::size_t v = k * per_slice + n;
+    double value = 0.0;
+    const std::uint32_t m = samples.mix[v];
+    if (m == TissueSamples::kPure) {
+      value = hu[samples.centre[v]];
+    } else {
+      for (std::uint32_t e = samples.mix_start[m]; e < samples.mix_start[m + 1]; ++e) {
+        value += samples.entries[e].count * per_point * hu[samples.entries[e].tissue];
+      }
+    }
+    value += sigma * noise.gaussian();
+    out[n] = static_cast<std::int16_t>(std::clamp(std::lround(value), -1024L, 3071L));
+  }
+}
+
+processing::LabelMap truth_labels(const TissueSamples& samples) {
+  processing::LabelMap labels(samples.geometry);
+  for (std::size_t v = 0; v < labels.voxels.size(); ++v) labels.voxels[v] = label_of(samples.centre[v]);
+  return labels;
+}
+
+}  // namespace livernode::phantom

@@ -1,0 +1,28 @@
+#pragma once
+// Turns sampled tissues into CT numbers for one phase (partial-volume mean of the tissue HU over
+// the sub-points, plus Gaussian noise) and into the truth label map (tissue at the voxel centre).
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "lesions.h"
+#include "livernode/processing/image.h"
+#include "random.h"
+#include "tissue_sampler.h"
+
+namespace livernode::phantom {
+
+inline constexpr double kNoiseSigmaHu = 10.0;
+
+// HU of every tissue code in `phase` (lesion k takes its type's value).
+std::array<float, 256> phase_hu_table(Phase phase, const std::vector<Lesion>& lesions);
+
+// Slice k in stored order (i fastest): mean HU + sigma * N(0,1) from `noise`, rounded and
+// clamped to [-1024, 3071].
+void synthesise_slice(const TissueSamples& samples, std::size_t k, const std::array<float, 256>& hu,
+                      Random& noise, double sigma, std::vector<std::int16_t>& out);
+
+// Truth label map: the label of the tissue at each voxel centre.
+processing::LabelMap truth_labels(const TissueSamples& samples);
+
+}  // namespace livernode::phantom

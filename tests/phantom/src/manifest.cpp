@@ -1,0 +1,145 @@
+#include "manifest.h"
+
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "ct_synthesis.h"
+#include "tissue.h"
+
+namespace livernode::phantom {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+const Phase kAllPhases[] = {Phase::NonContrast, Phase::Arterial, Phase::PortalVenous, Phase::Delayed};
+
+std::string format_mm(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+Json optional_number(const std::optional<double>& v) { return v ? Json(*v) : Json(nullptr); }
+
+Json options_json(const PhantomOptions& o) {
+  Json phases = Json::array();
+  for (Phase p : o.phases) phases.push_back(phase_name(p));
+  return Json{{"seed", o.seed},
+              {"matrix", o.matrix},
+              {"pixel_spacing_mm", o.pixel_spacing_mm},
+              {"slice_thickness_mm", o.slice_thickness_mm},
+              {"slices", o.slices},
+              {"phases", phases},
+              {"motion_mm", o.motion_mm},
+              {"series_descriptions", o.series_descriptions},
+              {"contrast_tags", o.contrast_tags},
+              {"patient_size_m", optional_number(o.patient_size_m)},
+              {"patient_weight_kg", optional_number(o.patient_weight_kg)},
+              {"patient_id", o.patient_id},
+              {"patient_name", o.patient_name},
+              {"study_date", o.study_date},
+              {"remnant_growth", o.remnant_growth},
+              {"shuffle_file_names", o.shuffle_file_names}};
+}
+
+// HU of every tissue and lesion type, per phase.
+Json attenuation_json() {
+  Json table = Json::object();
+  for (Phase p : kAllPhases) {
+    Json row = Json::object();
+    for (int t = 0; t < static_cast<int>(Tissue::Count); ++t) {
+      row[tissue_name(static_cast<Tissue>(t))] = tissue_hu(static_cast<Tissue>(t), p);
+    }
+    for (LesionType type : {LesionType::HypervascularWashout, LesionType::Hypervascular,
+                            LesionType::Hypovascular, LesionType::Cyst}) {
+      row["lesion_" + lesion_type_name(type)] = lesion_hu(type, p);
+    }
+    table[phase_name(p)] = row;
+  }
+  return table;
+}
+
+}  // namespace
+
+void write_manifest(const std::filesystem::path& path, const PhantomOptions& options,
+                    const PhantomTruth& truth, const std::vector<SeriesRecord>& records,
+                    const processing::Geometry& geometry, const std::vector<Lesion>& lesions,
+                    const std::filesystem::path& out_dir) {
+  Json lesion_list = Json::array();
+  for (std::size_t k = 0; k < truth.lesions.size(); ++k) {
+    const LesionTruth& l = truth.lesions[k];
+    Json hu = Json::object();
+    for (Phase p : kAllPhases) hu[phase_name(p)] = lesion_hu(lesions[k].type, p);
+    lesion_list.push_back(Json{{"label", l.label},
+                               {"type", l.type},
+                               {"volume_ml", l.volume_ml},
+                               {"centre_lps_mm", l.centre_lps},
+                               {"diameter_mm", l.diameter_mm},
+                               {"longest_axial_diameter_mm", l.longest_axial_diameter_mm},
+                               {"measurable_recist", l.longest_axial_diameter_mm >= 10.0},
+                               {"attenuation_hu", hu}});
+  }
+  Json series_list = Json::array();
+  for (std::size_t s = 0; s < truth.series.size(); ++s) {
+    const SeriesTruth& st = truth.series[s];
+    const SeriesRecord& r = records.at(s);
+    series_list.push_back(Json{
+        {"phase", phase_name(st.phase)},
+        {"series_uid", st.series_uid},
+        {"series_number", r.series_number},
+        {"description", st.description},
+        {"dir", std::filesystem::relative(st.dir, out_dir).generic_string()},
+        {"label_map", r.label_map},
+        {"shift_lps_mm", st.shift_lps},
+        {"acquisition_time", r.acquisition_time},
+        {"contrast_bolus_start_time", r.contrast_start_time.empty() ? Json(nullptr) : Json(r.contrast_start_time)},
+        {"slice_count", r.files_in_spatial_order.size()},
+        {"files_in_spatial_order", r.files_in_spatial_order}});
+  }
+  Json label_table = Json::object();
+  label_table[std::to_string(labels::kBackground)] = labels::label_description(labels::kBackground);
+  for (std::uint8_t l = labels::kLiverParenchyma; l <= labels::kOtherBody; ++l) {
+    label_table[std::to_string(l)] = labels::label_description(l);
+  }
+  for (const LesionTruth& l : truth.lesions) {
+    label_table[std::to_string(l.label)] = "lesion " + std::to_string(l.label - labels::kFirstLesion + 1) +
+                                           ": " + l.type + ", " + format_mm(l.diameter_mm) +
+                                           " mm (part of the liver volume)";
+  }
+
+  Json doc{
+      {"format", "livernode-phantom-truth"},
+      {"format_version", 1},
+      {"study_uid", truth.study_uid},
+      {"frame_of_reference_uid", truth.frame_of_reference_uid},
+      {"patient_id", truth.patient_id},
+      {"liver_volume_ml", truth.liver_volume_ml},
+      {"tumour_volume_ml", truth.tumour_volume_ml},
+      {"functional_liver_volume_ml", truth.liver_volume_ml - truth.tumour_volume_ml},
+      {"organ_volumes_ml", truth.organ_volumes_ml},
+      {"volume_method",
+       "integrated from the analytic shapes on a 2 mm grid refined to 0.5 mm at label boundaries, "
+       "over the imaged slab of the unshifted anatomy; liver = labels 1, 2 and lesions"},
+      {"lesions", lesion_list},
+      {"series", series_list},
+      {"geometry",
+       Json{{"size", geometry.size},
+            {"spacing_mm", geometry.spacing},
+            {"origin_lps_mm", geometry.origin},
+            {"direction", geometry.direction}}},
+      {"labels", label_table},
+      {"noise_sigma_hu", kNoiseSigmaHu},
+      {"attenuation_hu", attenuation_json()},
+      {"options", options_json(options)},
+  };
+  std::ofstream out(path, std::ios::trunc);
+  if (!out) throw std::runtime_error("cannot write " + path.string());
+  out << doc.dump(2) << "\n";
+  out.close();
+  if (!out) throw std::runtime_error("write failed: " + path.string());
+}
+
+}  // namespace livernode::phantom

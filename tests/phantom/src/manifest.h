@@ -1,0 +1,29 @@
+#pragma once
+// truth/manifest.json: every PhantomTruth field (units in the key names), the options used, the
+// grid, the label meanings, the HU table per phase and the slice files of each series in
+// spatial order.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "lesions.h"
+#include "livernode/phantom/phantom.h"
+#include "livernode/processing/image.h"
+
+namespace livernode::phantom {
+
+// What the manifest records about a series beyond SeriesTruth.
+struct SeriesRecord {
+  int series_number = 0;
+  std::string acquisition_time;                  // TM
+  std::string contrast_start_time;               // TM, empty if the tags were not written
+  std::string label_map;                         // relative to out_dir
+  std::vector<std::string> files_in_spatial_order;  // file names, InstanceNumber order
+};
+
+void write_manifest(const std::filesystem::path& path, const PhantomOptions& options,
+                    const PhantomTruth& truth, const std::vector<SeriesRecord>& records,
+                    const processing::Geometry& geometry, const std::vector<Lesion>& lesions,
+                    const std::filesystem::path& out_dir);
+
+}  // namespace livernode::phantom

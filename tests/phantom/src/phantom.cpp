@@ -1,0 +1,286 @@
+#include "livernode/phantom/phantom.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <optional>
+#include <set>
+#include <stdexcept>
+
+#include "anatomy.h"
+#include "ct_series_writer.h"
+#include "ct_synthesis.h"
+#include "image_geometry.h"
+#include "manifest.h"
+#include "random.h"
+#include "tissue_sampler.h"
+#include "truth_volumes.h"
+#include "uids.h"
+
+namespace livernode::phantom {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+const Phase kAllPhases[] = {Phase::NonContrast, Phase::Arterial, Phase::PortalVenous, Phase::Delayed};
+
+constexpr int kImageSubsamples = 3;            // 3 x 3 x 3 partial-volume sub-points
+constexpr double kStudyStartSeconds = 36000.0;  // 10:00:00, non-contrast acquisition
+constexpr double kContrastStartSeconds = kStudyStartSeconds + 180.0;
+
+[[noreturn]] void invalid(const std::string& what) {
+  throw std::runtime_error("generate_phantom: invalid options: " + what);
+}
+
+bool valid_dicom_text(const std::string& s, std::size_t max_length) {
+  return s.size() <= max_length && std::none_of(s.begin(), s.end(), [](char c) {
+           return c == '\\' || static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7E;
+         });
+}
+
+void validate(const PhantomOptions& o) {
+  if (o.matrix < 16 || o.matrix > 1024) invalid("matrix must be 16..1024");
+  if (!(o.pixel_spacing_mm >= 0.2 && o.pixel_spacing_mm <= 10.0)) invalid("pixel_spacing_mm must be 0.2..10");
+  if (!(o.slice_thickness_mm >= 0.2 && o.slice_thickness_mm <= 20.0)) invalid("slice_thickness_mm must be 0.2..20");
+  if (o.slices > 4000) invalid("slices must be <= 4000");
+  if (o.phases.empty()) invalid("no phases");
+  if (std::set<Phase>(o.phases.begin(), o.phases.end()).size() != o.phases.size()) invalid("duplicate phase");
+  if (!(o.motion_mm >= 0.0 && o.motion_mm <= 50.0)) invalid("motion_mm must be 0..50");
+  if (o.patient_size_m && !(*o.patient_size_m > 0.3 && *o.patient_size_m < 3.0)) invalid("patient_size_m out of range");
+  if (o.patient_weight_kg && !(*o.patient_weight_kg > 1.0 && *o.patient_weight_kg < 500.0)) {
+    invalid("patient_weight_kg out of range");
+  }
+  if (o.patient_id.empty() || !valid_dicom_text(o.patient_id, 64)) invalid("patient_id must be 1-64 printable chars, no '\\'");
+  if (!valid_dicom_text(o.patient_name, 64)) invalid("patient_name must be <= 64 printable chars, no '\\'");
+  if (o.study_date.size() != 8 || !std::all_of(o.study_date.begin(), o.study_date.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    invalid("study_date must be YYYYMMDD");
+  }
+  if (!(o.remnant_growth >= 0.25 && o.remnant_growth <= 4.0)) invalid("remnant_growth must be 0.25..4");
+}
+
+int phase_index(Phase p) { return static_cast<int>(p); }
+
+int series_number(Phase p) { return 2 + phase_index(p); }
+
+std::string series_description(Phase p, bool specific) {
+  if (!specific) return "Abdomen";
+  switch (p) {
+    case Phase::NonContrast: return "Abdomen non-contrast";
+    case Phase::Arterial: return "Abdomen arterial";
+    case Phase::PortalVenous: return "Abdomen portal venous";
+    case Phase::Delayed: return "Abdomen delayed";
+  }
+  return "Abdomen";
+}
+
+// Seconds after contrast start (none for the non-contrast phase).
+std::optional<double> seconds_after_contrast(Phase p) {
+  switch (p) {
+    case Phase::NonContrast: return std::nullopt;
+    case Phase::Arterial: return 35.0;
+    case Phase::PortalVenous: return 70.0;
+    case Phase::Delayed: return 180.0;
+  }
+  return std::nullopt;
+}
+
+double acquisition_seconds(Phase p) {
+  const auto after = seconds_after_contrast(p);
+  return after ? kContrastStartSeconds + *after : kStudyStartSeconds;
+}
+
+std::string dicom_time(double seconds) {
+  const long s = std::lround(seconds);
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%02ld%02ld%02ld", (s / 3600) % 24, (s / 60) % 60, s % 60);
+  return buf;
+}
+
+// Rigid shift of the anatomy in a phase: mostly craniocaudal (breathing), length between half
+// and all of motion_mm, from the seed; the portal venous phase is the unshifted reference.
+Vec3 phase_shift(const PhantomOptions& o, Phase p) {
+  if (o.motion_mm <= 0.0 || p == Phase::PortalVenous) return {0.0, 0.0, 0.0};
+  Random r(hash_combine(hash_combine(o.seed, "motion"), static_cast<std::uint64_t>(phase_index(p))));
+  Vec3 d{0.4 * r.gaussian(), 0.4 * r.gaussian(), r.gaussian()};
+  const double norm = std::sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
+  const double length = o.motion_mm * (0.5 + 0.5 * r.uniform());
+  for (double& c : d) c = norm > 0.0 ? c / norm * length : 0.0;
+  if (norm == 0.0) d[2] = length;
+  return d;
+}
+
+void make_dirs(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw std::runtime_error("generate_phantom: cannot create " + dir.string() + ": " + ec.message());
+}
+
+// Removes the .dcm files a previous run left in dir (file names depend on the seed).
+void clear_old_slices(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.path().extension() == ".dcm") fs::remove(entry.path(), ec);
+    if (ec) throw std::runtime_error("generate_phantom: cannot remove " + entry.path().string() + ": " + ec.message());
+  }
+  if (ec) throw std::runtime_error("generate_phantom: cannot list " + dir.string() + ": " + ec.message());
+}
+
+std::string label_key(std::uint8_t label) {
+  switch (label) {
+    case labels::kLiverParenchyma: return "liver_parenchyma";
+    case labels::kIntrahepaticVessels: return "intrahepatic_vessels";
+    case labels::kIvc: return "ivc";
+    case labels::kAorta: return "aorta";
+    case labels::kPortalVeinExtrahepatic: return "portal_vein_extrahepatic";
+    case labels::kSpleen: return "spleen";
+    case labels::kKidneys: return "kidneys";
+    case labels::kBone: return "bone";
+    default: return "lesion_" + std::to_string(label - labels::kFirstLesion + 1);
+  }
+}
+
+}  // namespace
+
+std::string phase_name(Phase phase) {
+  switch (phase) {
+    case Phase::NonContrast: return "non_contrast";
+    case Phase::Arterial: return "arterial";
+    case Phase::PortalVenous: return "portal_venous";
+    case Phase::Delayed: return "delayed";
+  }
+  return "unknown";
+}
+
+std::optional<Phase> parse_phase(const std::string& name) {
+  std::string key;
+  for (char c : name) key += (c == '-' || c == ' ') ? '_' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (Phase p : kAllPhases) {
+    if (phase_name(p) == key) return p;
+  }
+  return std::nullopt;
+}
+
+PhantomTruth generate_phantom(const PhantomOptions& options, const fs::path& out_dir) {
+  validate(options);
+  const Anatomy anatomy(options.remnant_growth);
+  const processing::Geometry geometry = phantom_geometry(options, anatomy);
+  const std::uint64_t study_key =
+      hash_combine(hash_combine(hash_combine(0x11FE7A0DEULL, options.seed), options.patient_id), options.study_date);
+  const UidGenerator uids(study_key);
+
+  PhantomTruth truth;
+  truth.study_uid = uids.study();
+  truth.frame_of_reference_uid = uids.frame_of_reference();
+  truth.patient_id = options.patient_id;
+
+  // True volumes over the imaged region of the unshifted anatomy.
+  Box region = grid_extent(geometry);
+  const Box body = anatomy.torso().body_bounds().expanded(2.0);
+  for (int a = 0; a < 2; ++a) {
+    region.lo[a] = std::max(region.lo[a], body.lo[a]);
+    region.hi[a] = std::min(region.hi[a], body.hi[a]);
+  }
+  const std::map<std::uint8_t, double> volumes = integrate_label_volumes(anatomy, region);
+  auto volume_of = [&](std::uint8_t label) {
+    const auto it = volumes.find(label);
+    return it == volumes.end() ? 0.0 : it->second;
+  };
+  for (std::size_t k = 0; k < anatomy.lesions().size(); ++k) {
+    const Lesion& lesion = anatomy.lesions()[k];
+    LesionTruth lt;
+    lt.label = labels::kFirstLesion + static_cast<int>(k);
+    lt.type = lesion_type_name(lesion.type);
+    lt.volume_ml = volume_of(static_cast<std::uint8_t>(lt.label));
+    lt.centre_lps = lesion.centre;
+    lt.diameter_mm = lesion.diameter_mm;
+    lt.longest_axial_diameter_mm = longest_axial_diameter(*lesion.solid, lesion.centre);
+    truth.tumour_volume_ml += lt.volume_ml;
+    truth.lesions.push_back(lt);
+  }
+  truth.liver_volume_ml =
+      volume_of(labels::kLiverParenchyma) + volume_of(labels::kIntrahepaticVessels) + truth.tumour_volume_ml;
+  for (const auto& [label, ml] : volumes) {
+    if (label < labels::kFirstLesion) truth.organ_volumes_ml[label_key(label)] = ml;
+  }
+  truth.organ_volumes_ml["liver"] = truth.liver_volume_ml;
+  truth.organ_volumes_ml["tumour"] = truth.tumour_volume_ml;
+
+  const fs::path truth_dir = out_dir / "truth";
+  make_dirs(truth_dir);
+  for (Phase p : kAllPhases) clear_old_slices(out_dir / "dicom" / phase_name(p));
+
+  CtStudyInfo study;
+  study.patient_name = options.patient_name;
+  study.patient_id = options.patient_id;
+  study.patient_birth_date = "19600101";
+  study.patient_sex = "M";
+  study.patient_size_m = options.patient_size_m;
+  study.patient_weight_kg = options.patient_weight_kg;
+  study.study_date = options.study_date;
+  study.study_time = dicom_time(kStudyStartSeconds);
+  study.study_uid = truth.study_uid;
+  study.frame_of_reference_uid = truth.frame_of_reference_uid;
+  study.accession_number = uids.accession_number();
+  study.study_id = "1";
+  study.study_description = "CT ABDOMEN LIVER MULTIPHASE";
+
+  std::vector<SeriesRecord> records;
+  std::optional<TissueSamples> samples;
+  Vec3 sampled_shift{};
+  std::vector<std::int16_t> pixels;
+  for (Phase phase : options.phases) {
+    const int number = series_number(phase);
+    SeriesTruth st;
+    st.series_uid = uids.series(number);
+    st.description = series_description(phase, options.series_descriptions);
+    st.phase = phase;
+    st.dir = out_dir / "dicom" / phase_name(phase);
+    st.shift_lps = phase_shift(options, phase);
+    make_dirs(st.dir);
+
+    if (!samples || st.shift_lps != sampled_shift) {
+      samples = sample_tissues(anatomy, geometry, st.shift_lps, kImageSubsamples, every_tissue_is_a_class());
+      sampled_shift = st.shift_lps;
+    }
+    SeriesRecord record;
+    record.series_number = number;
+    record.acquisition_time = dicom_time(acquisition_seconds(phase));
+    record.label_map = "truth/labels_" + phase_name(phase) + ".mha";
+    write_label_map_mha(truth_labels(*samples), out_dir / record.label_map);
+
+    CtSeriesInfo info;
+    info.series_uid = st.series_uid;
+    info.description = st.description;
+    info.protocol_name = "Liver multiphase";
+    info.series_number = number;
+    info.acquisition_time = record.acquisition_time;
+    if (options.contrast_tags && seconds_after_contrast(phase)) {
+      info.contrast_start_time = dicom_time(kContrastStartSeconds);
+      record.contrast_start_time = *info.contrast_start_time;
+    }
+    const CtSeriesWriter writer(study, info, geometry);
+    const std::array<float, 256> hu = phase_hu_table(phase, anatomy.lesions());
+    Random noise(hash_combine(hash_combine(options.seed, "noise"), static_cast<std::uint64_t>(phase_index(phase))));
+    std::set<std::string> names;
+    for (std::size_t k = 0; k < geometry.size[2]; ++k) {
+      synthesise_slice(*samples, k, hu, noise, kNoiseSigmaHu, pixels);
+      const std::string sop = uids.instance(number, k);
+      char plain[32];
+      std::snprintf(plain, sizeof plain, "IM%04zu.dcm", k + 1);
+      const std::string name = options.shuffle_file_names ? shuffled_file_name(study_key, sop) : plain;
+      if (!names.insert(name).second) throw std::logic_error("generate_phantom: file name collision " + name);
+      writer.write_slice(st.dir / name, k, sop, pixels);
+      record.files_in_spatial_order.push_back(name);
+    }
+    truth.series.push_back(st);
+    records.push_back(std::move(record));
+  }
+
+  write_manifest(truth_dir / "manifest.json", options, truth, records, geometry, anatomy.lesions(), out_dir);
+  return truth;
+}
+
+}  // namespace livernode::phantom

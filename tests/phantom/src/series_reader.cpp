@@ -1,0 +1,108 @@
+#include "livernode/phantom/series_reader.h"
+
+#include <dcmtk/config/osconfig.h>
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcfilefo.h>
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace livernode::phantom {
+
+namespace {
+
+struct Slice {
+  processing::Vec3 position{};
+  std::vector<float> hu;
+};
+
+[[noreturn]] void fail(const std::filesystem::path& file, const std::string& what) {
+  throw std::runtime_error("phantom series file " + file.string() + ": " + what);
+}
+
+double get_double(DcmDataset& ds, const DcmTagKey& tag, unsigned long pos, const std::filesystem::path& file) {
+  Float64 v = 0.0;
+  if (ds.findAndGetFloat64(tag, v, pos).bad()) fail(file, std::string("missing ") + tag.toString().c_str());
+  return v;
+}
+
+}  // namespace
+
+processing::Volume read_phantom_series(const std::filesystem::path& series_dir) {
+  std::vector<Slice> slices;
+  Uint16 rows = 0, columns = 0;
+  double spacing_row = 0.0, spacing_col = 0.0;
+  std::array<double, 6> orientation{};
+  std::error_code ec;
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(series_dir, ec)) {
+    if (entry.path().extension() == ".dcm") files.push_back(entry.path());
+  }
+  if (ec) throw std::runtime_error("cannot list " + series_dir.string() + ": " + ec.message());
+  if (files.empty()) throw std::runtime_error("no .dcm files in " + series_dir.string());
+  std::sort(files.begin(), files.end());
+
+  for (const auto& file : files) {
+    DcmFileFormat format;
+    if (format.loadFile(file.c_str()).bad()) fail(file, "not readable as DICOM");
+    DcmDataset& ds = *format.getDataset();
+    Uint16 r = 0, c = 0, representation = 0;
+    if (ds.findAndGetUint16(DCM_Rows, r).bad() || ds.findAndGetUint16(DCM_Columns, c).bad()) {
+      fail(file, "missing Rows/Columns");
+    }
+    ds.findAndGetUint16(DCM_PixelRepresentation, representation);
+    if (slices.empty()) {
+      rows = r;
+      columns = c;
+      spacing_row = get_double(ds, DCM_PixelSpacing, 0, file);
+      spacing_col = get_double(ds, DCM_PixelSpacing, 1, file);
+      for (unsigned long i = 0; i < 6; ++i) orientation[i] = get_double(ds, DCM_ImageOrientationPatient, i, file);
+    } else if (r != rows || c != columns) {
+      fail(file, "matrix differs from the other slices");
+    }
+    Slice s;
+    for (unsigned long i = 0; i < 3; ++i) s.position[i] = get_double(ds, DCM_ImagePositionPatient, i, file);
+    Float64 slope = 1.0, intercept = 0.0;
+    ds.findAndGetFloat64(DCM_RescaleSlope, slope);
+    ds.findAndGetFloat64(DCM_RescaleIntercept, intercept);
+    const Uint16* raw = nullptr;
+    unsigned long count = 0;
+    if (ds.findAndGetUint16Array(DCM_PixelData, raw, &count).bad() || raw == nullptr ||
+        count != static_cast<unsigned long>(rows) * columns) {
+      fail(file, "missing or short pixel data");
+    }
+    s.hu.resize(count);
+    for (unsigned long n = 0; n < count; ++n) {
+      const double stored = representation ? static_cast<double>(static_cast<Sint16>(raw[n])) : raw[n];
+      s.hu[n] = static_cast<float>(stored * slope + intercept);
+    }
+    slices.push_back(std::move(s));
+  }
+
+  // Sort along the slice normal (row x column direction).
+  const processing::Vec3 normal{orientation[1] * orientation[5] - orientation[2] * orientation[4],
+                                orientation[2] * orientation[3] - orientation[0] * orientation[5],
+                                orientation[0] * orientation[4] - orientation[1] * orientation[3]};
+  auto along = [&](const Slice& s) {
+    return s.position[0] * normal[0] + s.position[1] * normal[1] + s.position[2] * normal[2];
+  };
+  std::sort(slices.begin(), slices.end(), [&](const Slice& a, const Slice& b) { return along(a) < along(b); });
+
+  processing::Geometry g;
+  g.size = {columns, rows, slices.size()};
+  g.spacing = {spacing_col, spacing_row, slices.size() > 1 ? along(slices[1]) - along(slices[0]) : 1.0};
+  g.origin = slices.front().position;
+  g.direction = {orientation[0], orientation[3], normal[0], orientation[1], orientation[4], normal[1],
+                 orientation[2], orientation[5], normal[2]};
+  processing::Volume volume(g);
+  const std::size_t per_slice = static_cast<std::size_t>(rows) * columns;
+  for (std::size_t k = 0; k < slices.size(); ++k) {
+    std::copy(slices[k].hu.begin(), slices[k].hu.end(), volume.voxels.begin() + static_cast<long>(k * per_slice));
+  }
+  return volume;
+}
+
+}  // namespace livernode::phantom
