@@ -1,0 +1,122 @@
+// `livernode analyze` on the synthetic phantom: the contract of summary.json, the phase of every
+// series recognised from the image alone (no descriptions, no contrast tags), the liver volume,
+// and the loader's geometry against the phantom's own truth.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "livernode/dicom/series_scanner.h"
+#include "livernode/dicom/volume_loader.h"
+#include "livernode/node/study_analysis.h"
+#include "livernode/phantom/metaimage.h"
+#include "livernode/phantom/phantom.h"
+#include "test_support.h"
+
+using namespace livernode;
+namespace fs = std::filesystem;
+
+class AnalyzePhantom : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new fs::path(test::make_temp_dir("livernode-analyze"));
+    phantom::PhantomOptions o;
+    o.seed = 7;
+    o.series_descriptions = false;
+    o.contrast_tags = false;
+    truth_ = new phantom::PhantomTruth(phantom::generate_phantom(o, *dir_ / "phantom"));
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(*dir_);
+    delete dir_;
+    delete truth_;
+  }
+  static fs::path* dir_;
+  static phantom::PhantomTruth* truth_;
+};
+fs::path* AnalyzePhantom::dir_ = nullptr;
+phantom::PhantomTruth* AnalyzePhantom::truth_ = nullptr;
+
+TEST_F(AnalyzePhantom, LoaderSortsShuffledFilesIntoTheTruthGeometry) {
+  const auto scan = dicom::scan_directory(*dir_ / "phantom" / "dicom");
+  ASSERT_EQ(scan.series.size(), truth_->series.size());
+  EXPECT_TRUE(scan.rejected.empty());
+  for (const auto& series : scan.series) {
+    const auto it = std::find_if(truth_->series.begin(), truth_->series.end(),
+                                 [&](const auto& t) { return t.series_uid == series.series_uid; });
+    ASSERT_NE(it, truth_->series.end());
+    const auto labels = phantom::read_label_map_mha(
+        *dir_ / "phantom" / "truth" / ("labels_" + phantom::phase_name(it->phase) + ".mha"));
+    const auto loaded = dicom::load_volume(series);
+    EXPECT_TRUE(loaded.volume.geometry.same_grid(labels.geometry))
+        << "volume and truth label map differ in geometry for " << phantom::phase_name(it->phase);
+    EXPECT_TRUE(loaded.warnings.empty());
+    // Air outside the body is about -1000 HU.
+    EXPECT_LT(loaded.volume.at(0, 0, 0), -900.0f);
+  }
+}
+
+TEST_F(AnalyzePhantom, SummaryNamesEveryPhaseFromTheImageAndTheLiverVolume) {
+  const auto out = *dir_ / "out";
+  const auto outcome = node::analyse_folder(*dir_ / "phantom" / "dicom", out);
+  ASSERT_TRUE(outcome.usable) << outcome.error;
+  std::ifstream in(outcome.summary_path);
+  const auto summary = nlohmann::json::parse(in);
+  ASSERT_EQ(summary["analyses"].size(), 1u);
+  const auto& a = summary["analyses"][0];
+  ASSERT_EQ(a["series"].size(), truth_->series.size());
+  for (const auto& s : a["series"]) {
+    const auto uid = s["series_instance_uid"].get<std::string>();
+    const auto it = std::find_if(truth_->series.begin(), truth_->series.end(),
+                                 [&](const auto& t) { return t.series_uid == uid; });
+    ASSERT_NE(it, truth_->series.end());
+    EXPECT_EQ(s["phase"]["detected"].get<std::string>(), phantom::phase_name(it->phase))
+        << s["phase"]["evidence"].get<std::string>();
+    EXPECT_EQ(s["description"].get<std::string>(), "Abdomen");
+  }
+  // The portal venous series is the reference.
+  const auto pv = std::find_if(truth_->series.begin(), truth_->series.end(), [](const auto& t) {
+    return t.phase == phantom::Phase::PortalVenous;
+  });
+  EXPECT_EQ(a["reference_series_instance_uid"].get<std::string>(), pv->series_uid);
+  ASSERT_FALSE(a["liver"].is_null());
+  const double volume = a["liver"]["volume_ml"].get<double>();
+  EXPECT_NEAR(volume, truth_->liver_volume_ml, 0.08 * truth_->liver_volume_ml);
+  // Stages not built yet say so instead of pretending.
+  bool lesions_reported = false;
+  for (const auto& st : a["stages"]) {
+    if (st["stage"] == "lesions") {
+      lesions_reported = true;
+      EXPECT_FALSE(st["detail"].get<std::string>().empty());
+    }
+  }
+  EXPECT_TRUE(lesions_reported);
+}
+
+TEST(AnalyzeCli, ExitCodesTellUsageFromBadInputFromSuccess) {
+  const std::string bin = LIVERNODE_BINARY;
+  const auto dir = test::make_temp_dir("livernode-cli");
+  auto run = [&](const std::string& args) {
+    const int status = std::system((bin + " " + args + " >/dev/null 2>&1").c_str());
+    return WEXITSTATUS(status);
+  };
+  EXPECT_EQ(run(""), 64);
+  EXPECT_EQ(run("frobnicate"), 64);
+  EXPECT_EQ(run("analyze"), 64);
+  EXPECT_EQ(run("analyze " + dir.string() + " --out"), 64);
+  EXPECT_EQ(run("analyze " + (dir / "absent").string() + " --out " + (dir / "o").string()), 2);
+  // A folder of garbage: no usable series, a summary listing the rejected file.
+  std::ofstream(dir / "garbage.dcm") << "this is not DICOM";
+  EXPECT_EQ(run("analyze " + dir.string() + " --out " + (dir / "o").string()), 2);
+  std::ifstream in(dir / "o" / "summary.json");
+  const auto summary = nlohmann::json::parse(in);
+  ASSERT_EQ(summary["rejected_files"].size(), 1u);
+  EXPECT_NE(summary["rejected_files"][0]["reason"].get<std::string>().find("not a readable DICOM"),
+            std::string::npos);
+  EXPECT_EQ(run("version"), 0);
+  EXPECT_EQ(run("check-config " + std::string(LIVERNODE_SOURCE_DIR) + "/config/livernode.example.yaml"), 0);
+  std::ofstream(dir / "bad.yaml") << "node:\n  port: 70000\n";
+  EXPECT_EQ(run("check-config " + (dir / "bad.yaml").string()), 2);
+  fs::remove_all(dir);
+}
