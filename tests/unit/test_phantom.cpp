@@ -1,7 +1,6 @@
 // Tests of the synthetic multi-phase liver CT phantom (tests/phantom): truth volumes against the
 // label maps, determinism, attenuation per phase, file naming, motion and the MetaImage I/O.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -14,6 +13,7 @@
 
 #include "livernode/phantom/phantom.h"
 #include "livernode/phantom/series_reader.h"
+#include "test_support.h"
 
 namespace {
 
@@ -25,11 +25,7 @@ using namespace livernode::phantom;
 
 const Phase kPhases[] = {Phase::NonContrast, Phase::Arterial, Phase::PortalVenous, Phase::Delayed};
 
-fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("livernode_phantom_test_" + std::to_string(::getpid()) + "_" + name);
-  fs::remove_all(dir);
-  return dir;
-}
+fs::path fresh_dir(const std::string& name) { return livernode::test::make_temp_dir("livernode-phantom-" + name); }
 
 std::string read_bytes(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -333,8 +329,8 @@ TEST(Phantom, OptionsControlHeadersAndNaming) {
 
 TEST(Phantom, RemnantGrowthEnlargesTheLeftLobe) {
   PhantomOptions options;
-  options.matrix = 32;
-  options.pixel_spacing_mm = 12.0;
+  options.matrix = 48;
+  options.pixel_spacing_mm = 8.0;
   options.slice_thickness_mm = 10.0;
   options.phases = {Phase::PortalVenous};
   const fs::path dir = fresh_dir("growth");
@@ -342,7 +338,9 @@ TEST(Phantom, RemnantGrowthEnlargesTheLeftLobe) {
   options.remnant_growth = 1.5;
   const PhantomTruth after = generate_phantom(options, dir);
   EXPECT_GT(after.liver_volume_ml, before.liver_volume_ml + 50.0);
-  EXPECT_NEAR(after.lesions[3].volume_ml, before.lesions[3].volume_ml, 1e-6);  // lesions keep their size
+  // Lesions keep their size (the cyst moves with the lobe; integration differs by grid alignment).
+  EXPECT_NEAR(after.lesions[3].volume_ml, before.lesions[3].volume_ml, 0.01 * before.lesions[3].volume_ml);
+  EXPECT_GT(after.lesions[3].centre_lps[0], before.lesions[3].centre_lps[0]);
   fs::remove_all(dir);
 }
 

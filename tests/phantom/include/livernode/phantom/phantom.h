@@ -46,9 +46,12 @@ struct PhantomOptions {
   std::string patient_id = "PHANTOM-0001";
   std::string patient_name = "PHANTOM^LIVER";
   std::string study_date = "20261101";  // YYYYMMDD
-  // Volume factor applied to the left lobe (segments II-III, the lateral part of the left lobe
-  // primitive) for follow-up studies: its three semi-axes are scaled by cbrt(remnant_growth)
-  // about its attachment to the right lobe; lesions in it move along. 1 = unchanged.
+  // Volume factor applied to the left lobe primitive (segments II-III and the left part of IV)
+  // for follow-up studies: its three semi-axes are scaled by cbrt(remnant_growth) about its
+  // attachment to the right lobe and lesions in it move along (1 = unchanged, 0.25..4 allowed).
+  // The liver grows by less than the factor suggests: the primitive overlaps the right lobe and
+  // is clipped by the diaphragm and the abdominal wall (1.5 adds about 95 mL). The right lobe
+  // (VI-VII) is not scaled.
   double remnant_growth = 1.0;
   bool shuffle_file_names = true;    // false: IM0001.dcm... in spatial order
 };
