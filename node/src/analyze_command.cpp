@@ -1,5 +1,6 @@
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <fstream>
@@ -21,14 +22,16 @@ void print_analysis(const nlohmann::json& summary) {
       std::cout << "  series " << s["series_instance_uid"].get<std::string>() << "  \""
                 << s["description"].get<std::string>() << "\"  " << s["slices"] << " slices";
       if (s.contains("phase")) {
-        std::cout << "  phase: " << s["phase"]["detected"].get<std::string>() << " (confidence "
-                  << s["phase"]["confidence"] << ")";
+        std::printf("  phase: %s (confidence %.2f)", s["phase"]["detected"].get<std::string>().c_str(),
+                    s["phase"]["confidence"].get<double>());
+        std::fflush(stdout);
       }
       if (s.contains("error")) std::cout << "  NOT LOADED: " << s["error"].get<std::string>();
       std::cout << "\n";
     }
     if (!a["liver"].is_null()) {
-      std::cout << "  liver volume: " << a["liver"]["volume_ml"].get<double>() << " mL\n";
+      std::printf("  liver volume: %.0f mL\n", a["liver"]["volume_ml"].get<double>());
+      std::fflush(stdout);
     }
     for (const auto& st : a["stages"]) {
       std::cout << "  [" << (st["done"].get<bool>() ? "done" : "not done") << "] "
