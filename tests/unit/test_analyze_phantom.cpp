@@ -47,10 +47,10 @@ TEST_F(AnalyzePhantom, LoaderSortsShuffledFilesIntoTheTruthGeometry) {
                                  [&](const auto& t) { return t.series_uid == series.series_uid; });
     ASSERT_NE(it, truth_->series.end());
     const auto labels = phantom::read_label_map_mha(
-        *dir_ / "phantom" / "truth" / ("labels_" + phantom::phase_name(it->phase) + ".mha"));
+        *dir_ / "phantom" / "truth" / (std::string("labels_") + processing::phase_name(it->phase) + ".mha"));
     const auto loaded = dicom::load_volume(series);
     EXPECT_TRUE(loaded.volume.geometry.same_grid(labels.geometry))
-        << "volume and truth label map differ in geometry for " << phantom::phase_name(it->phase);
+        << "volume and truth label map differ in geometry for " << processing::phase_name(it->phase);
     EXPECT_TRUE(loaded.warnings.empty());
     // Air outside the body is about -1000 HU.
     EXPECT_LT(loaded.volume.at(0, 0, 0), -900.0f);
@@ -71,13 +71,13 @@ TEST_F(AnalyzePhantom, SummaryNamesEveryPhaseFromTheImageAndTheLiverVolume) {
     const auto it = std::find_if(truth_->series.begin(), truth_->series.end(),
                                  [&](const auto& t) { return t.series_uid == uid; });
     ASSERT_NE(it, truth_->series.end());
-    EXPECT_EQ(s["phase"]["detected"].get<std::string>(), phantom::phase_name(it->phase))
+    EXPECT_EQ(s["phase"]["detected"].get<std::string>(), processing::phase_name(it->phase))
         << s["phase"]["evidence"].get<std::string>();
     EXPECT_EQ(s["description"].get<std::string>(), "Abdomen");
   }
   // The portal venous series is the reference.
   const auto pv = std::find_if(truth_->series.begin(), truth_->series.end(), [](const auto& t) {
-    return t.phase == phantom::Phase::PortalVenous;
+    return t.phase == phantom::Phase::kPortalVenous;
   });
   EXPECT_EQ(a["reference_series_instance_uid"].get<std::string>(), pv->series_uid);
   ASSERT_FALSE(a["liver"].is_null());

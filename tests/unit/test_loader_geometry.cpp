@@ -24,7 +24,7 @@ bool mentions(const std::vector<std::string>& warnings, const std::string& word)
 TEST(LoaderGeometry, GapsAreInterpolatedDuplicatesDroppedStrayMatricesRejected) {
   const auto dir = test::make_temp_dir("livernode-geometry");
   phantom::PhantomOptions o;
-  o.phases = {phantom::Phase::PortalVenous};
+  o.phases = {phantom::Phase::kPortalVenous};
   o.slices = 30;
   o.matrix = 128;
   o.pixel_spacing_mm = 3.0;

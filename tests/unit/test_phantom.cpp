@@ -23,7 +23,7 @@ using livernode::processing::LabelMap;
 using livernode::processing::Volume;
 using namespace livernode::phantom;
 
-const Phase kPhases[] = {Phase::NonContrast, Phase::Arterial, Phase::PortalVenous, Phase::Delayed};
+const Phase kPhases[] = {Phase::kNonContrast, Phase::kArterial, Phase::kPortalVenous, Phase::kDelayed};
 
 fs::path fresh_dir(const std::string& name) { return livernode::test::make_temp_dir("livernode-phantom-" + name); }
 
@@ -38,7 +38,7 @@ nlohmann::json read_manifest(const fs::path& dir) {
 }
 
 LabelMap labels_of(const fs::path& dir, Phase p) {
-  return read_label_map_mha(dir / "truth" / ("labels_" + phase_name(p) + ".mha"));
+  return read_label_map_mha(dir / "truth" / (std::string("labels_") + phase_name(p) + ".mha"));
 }
 
 // Volume (mL) of the voxels whose label satisfies `pick`.
@@ -185,7 +185,7 @@ TEST_F(PhantomDefault, LesionSetMatchesTheSpecification) {
 TEST_F(PhantomDefault, AttenuationFollowsThePhaseTable) {
   const nlohmann::json manifest = read_manifest(dir_);
   const std::map<Phase, double> liver_table = {
-      {Phase::NonContrast, 55}, {Phase::Arterial, 80}, {Phase::PortalVenous, 110}, {Phase::Delayed, 90}};
+      {Phase::kNonContrast, 55}, {Phase::kArterial, 80}, {Phase::kPortalVenous, 110}, {Phase::kDelayed, 90}};
   std::map<Phase, std::map<std::uint8_t, Stats>> stats;
   const std::uint8_t structures[] = {labels::kLiverParenchyma, labels::kAorta, labels::kPortalVeinExtrahepatic,
                                      labels::kIvc, 10, 12, 13};
@@ -206,19 +206,19 @@ TEST_F(PhantomDefault, AttenuationFollowsThePhaseTable) {
     return stats[p][s].mean;
   };
   // Arterial: aorta far brighter than the portal vein; hypervascular lesion brighter than liver.
-  EXPECT_GT(mean(Phase::Arterial, labels::kAorta), mean(Phase::Arterial, labels::kPortalVeinExtrahepatic) + 100.0);
-  EXPECT_GT(mean(Phase::Arterial, 10), mean(Phase::Arterial, labels::kLiverParenchyma) + 30.0);
+  EXPECT_GT(mean(Phase::kArterial, labels::kAorta), mean(Phase::kArterial, labels::kPortalVeinExtrahepatic) + 100.0);
+  EXPECT_GT(mean(Phase::kArterial, 10), mean(Phase::kArterial, labels::kLiverParenchyma) + 30.0);
   // Portal venous: portal vein at least as bright as the aorta, liver at its brightest.
-  EXPECT_GE(mean(Phase::PortalVenous, labels::kPortalVeinExtrahepatic), mean(Phase::PortalVenous, labels::kAorta));
+  EXPECT_GE(mean(Phase::kPortalVenous, labels::kPortalVeinExtrahepatic), mean(Phase::kPortalVenous, labels::kAorta));
   for (Phase p : kPhases) {
-    EXPECT_LE(mean(p, labels::kLiverParenchyma), mean(Phase::PortalVenous, labels::kLiverParenchyma) + 1.0);
+    EXPECT_LE(mean(p, labels::kLiverParenchyma), mean(Phase::kPortalVenous, labels::kLiverParenchyma) + 1.0);
   }
   // Washout: the hypervascular-washout lesion is darker than the liver after the arterial phase.
-  EXPECT_LT(mean(Phase::PortalVenous, 10), mean(Phase::PortalVenous, labels::kLiverParenchyma) - 10.0);
+  EXPECT_LT(mean(Phase::kPortalVenous, 10), mean(Phase::kPortalVenous, labels::kLiverParenchyma) - 10.0);
   // Hypovascular lesion darker than the liver in the portal venous phase.
-  EXPECT_LT(mean(Phase::PortalVenous, 12), mean(Phase::PortalVenous, labels::kLiverParenchyma) - 30.0);
+  EXPECT_LT(mean(Phase::kPortalVenous, 12), mean(Phase::kPortalVenous, labels::kLiverParenchyma) - 30.0);
   // Non-contrast: vessels and liver without enhancement.
-  EXPECT_LT(mean(Phase::NonContrast, labels::kAorta), 60.0);
+  EXPECT_LT(mean(Phase::kNonContrast, labels::kAorta), 60.0);
 }
 
 TEST_F(PhantomDefault, FileNamesDoNotFollowSpatialOrder) {
@@ -257,7 +257,7 @@ TEST_F(PhantomDefault, SameSeedIsByteIdenticalAndAnotherSeedChangesOnlyTheNoise)
 
   const fs::path other_seed = fresh_dir("seed8");
   options.seed = 8;
-  options.phases = {Phase::Arterial};
+  options.phases = {Phase::kArterial};
   const PhantomTruth truth3 = generate_phantom(options, other_seed);
   EXPECT_NE(truth3.study_uid, truth_.study_uid);
   EXPECT_DOUBLE_EQ(truth3.liver_volume_ml, truth_.liver_volume_ml);  // anatomy does not depend on the seed
@@ -272,7 +272,7 @@ TEST_F(PhantomDefault, SameSeedIsByteIdenticalAndAnotherSeedChangesOnlyTheNoise)
   }
   EXPECT_GT(different, a.voxels.size() / 2);                          // new noise almost everywhere
   EXPECT_LT(std::abs(diff_sum / double(a.voxels.size())), 0.5);       // same underlying image
-  EXPECT_EQ(labels_of(dir_, Phase::Arterial).voxels, labels_of(other_seed, Phase::Arterial).voxels);
+  EXPECT_EQ(labels_of(dir_, Phase::kArterial).voxels, labels_of(other_seed, Phase::kArterial).voxels);
   fs::remove_all(other_seed);
 }
 
@@ -283,7 +283,7 @@ TEST(Phantom, MotionShiftsTheAnatomyAndItsTruthMap) {
   options.pixel_spacing_mm = 3.0;
   options.slice_thickness_mm = 3.0;
   options.motion_mm = 8.0;
-  options.phases = {Phase::Arterial, Phase::PortalVenous};
+  options.phases = {Phase::kArterial, Phase::kPortalVenous};
   const PhantomTruth truth = generate_phantom(options, dir);
   ASSERT_EQ(truth.series.size(), 2u);
   const auto& shift = truth.series[0].shift_lps;
@@ -291,8 +291,8 @@ TEST(Phantom, MotionShiftsTheAnatomyAndItsTruthMap) {
   EXPECT_GT(length, 0.0);
   EXPECT_LE(length, 8.0 + 1e-9);
   EXPECT_EQ(truth.series[1].shift_lps, (std::array<double, 3>{0, 0, 0}));
-  const auto moved = centroid(labels_of(dir, Phase::Arterial), labels::kLiverParenchyma);
-  const auto still = centroid(labels_of(dir, Phase::PortalVenous), labels::kLiverParenchyma);
+  const auto moved = centroid(labels_of(dir, Phase::kArterial), labels::kLiverParenchyma);
+  const auto still = centroid(labels_of(dir, Phase::kPortalVenous), labels::kLiverParenchyma);
   for (int a = 0; a < 3; ++a) EXPECT_NEAR(moved[a] - still[a], shift[a], 1.0) << "axis " << a;
   fs::remove_all(dir);
 }
@@ -304,14 +304,14 @@ TEST(Phantom, OptionsControlHeadersAndNaming) {
   options.pixel_spacing_mm = 6.0;
   options.slice_thickness_mm = 5.0;
   options.slices = 12;
-  options.phases = {Phase::Delayed, Phase::NonContrast};
+  options.phases = {Phase::kDelayed, Phase::kNonContrast};
   options.series_descriptions = false;
   options.contrast_tags = false;
   options.patient_size_m.reset();
   options.shuffle_file_names = false;
   const PhantomTruth truth = generate_phantom(options, dir);
   ASSERT_EQ(truth.series.size(), 2u);
-  EXPECT_EQ(truth.series[0].phase, Phase::Delayed);
+  EXPECT_EQ(truth.series[0].phase, Phase::kDelayed);
   for (const SeriesTruth& s : truth.series) EXPECT_EQ(s.description, "Abdomen");
   const nlohmann::json manifest = read_manifest(dir);
   for (const auto& s : manifest["series"]) {
@@ -332,7 +332,7 @@ TEST(Phantom, RemnantGrowthEnlargesTheLeftLobe) {
   options.matrix = 48;
   options.pixel_spacing_mm = 8.0;
   options.slice_thickness_mm = 10.0;
-  options.phases = {Phase::PortalVenous};
+  options.phases = {Phase::kPortalVenous};
   const fs::path dir = fresh_dir("growth");
   const PhantomTruth before = generate_phantom(options, dir);
   options.remnant_growth = 1.5;
@@ -347,7 +347,7 @@ TEST(Phantom, RemnantGrowthEnlargesTheLeftLobe) {
 TEST(Phantom, RejectsInvalidOptions) {
   const fs::path dir = fresh_dir("invalid");
   PhantomOptions options;
-  options.phases = {Phase::Arterial, Phase::Arterial};
+  options.phases = {Phase::kArterial, Phase::kArterial};
   EXPECT_THROW(generate_phantom(options, dir), std::runtime_error);
   options = PhantomOptions{};
   options.study_date = "2026-11-01";
@@ -360,8 +360,8 @@ TEST(Phantom, RejectsInvalidOptions) {
 
 TEST(Phantom, PhaseNamesRoundTrip) {
   for (Phase p : kPhases) EXPECT_EQ(parse_phase(phase_name(p)), p);
-  EXPECT_EQ(parse_phase("Portal-Venous"), Phase::PortalVenous);
-  EXPECT_EQ(phase_name(Phase::NonContrast), "non_contrast");
+  EXPECT_EQ(parse_phase("Portal-Venous"), Phase::kPortalVenous);
+  EXPECT_STREQ(phase_name(Phase::kNonContrast), "non_contrast");
   EXPECT_FALSE(parse_phase("venous").has_value());
 }
 

@@ -14,7 +14,7 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-const Phase kAllPhases[] = {Phase::NonContrast, Phase::Arterial, Phase::PortalVenous, Phase::Delayed};
+const Phase kAllPhases[] = {Phase::kNonContrast, Phase::kArterial, Phase::kPortalVenous, Phase::kDelayed};
 
 std::string format_mm(double v) {
   char buf[32];

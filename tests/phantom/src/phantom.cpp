@@ -24,7 +24,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const Phase kAllPhases[] = {Phase::NonContrast, Phase::Arterial, Phase::PortalVenous, Phase::Delayed};
+const Phase kAllPhases[] = {Phase::kNonContrast, Phase::kArterial, Phase::kPortalVenous, Phase::kDelayed};
 
 constexpr int kImageSubsamples = 3;            // 3 x 3 x 3 partial-volume sub-points
 constexpr double kStudyStartSeconds = 36000.0;  // 10:00:00, non-contrast acquisition
@@ -46,6 +46,9 @@ void validate(const PhantomOptions& o) {
   if (!(o.slice_thickness_mm >= 0.2 && o.slice_thickness_mm <= 20.0)) invalid("slice_thickness_mm must be 0.2..20");
   if (o.slices > 4000) invalid("slices must be <= 4000");
   if (o.phases.empty()) invalid("no phases");
+  for (Phase p : o.phases) {
+    if (p == Phase::kUnknown) invalid("a phantom series needs a known phase");
+  }
   if (std::set<Phase>(o.phases.begin(), o.phases.end()).size() != o.phases.size()) invalid("duplicate phase");
   if (!(o.motion_mm >= 0.0 && o.motion_mm <= 50.0)) invalid("motion_mm must be 0..50");
   if (o.patient_size_m && !(*o.patient_size_m > 0.3 && *o.patient_size_m < 3.0)) invalid("patient_size_m out of range");
@@ -60,17 +63,19 @@ void validate(const PhantomOptions& o) {
   if (!(o.remnant_growth >= 0.25 && o.remnant_growth <= 4.0)) invalid("remnant_growth must be 0.25..4");
 }
 
-int phase_index(Phase p) { return static_cast<int>(p); }
+// 0 for non-contrast up to 3 for delayed: series numbers and random streams derive from it.
+int phase_index(Phase p) { return static_cast<int>(p) - static_cast<int>(Phase::kNonContrast); }
 
 int series_number(Phase p) { return 2 + phase_index(p); }
 
 std::string series_description(Phase p, bool specific) {
   if (!specific) return "Abdomen";
   switch (p) {
-    case Phase::NonContrast: return "Abdomen non-contrast";
-    case Phase::Arterial: return "Abdomen arterial";
-    case Phase::PortalVenous: return "Abdomen portal venous";
-    case Phase::Delayed: return "Abdomen delayed";
+    case Phase::kNonContrast: return "Abdomen non-contrast";
+    case Phase::kArterial: return "Abdomen arterial";
+    case Phase::kPortalVenous: return "Abdomen portal venous";
+    case Phase::kDelayed: return "Abdomen delayed";
+    case Phase::kUnknown: break;
   }
   return "Abdomen";
 }
@@ -78,10 +83,11 @@ std::string series_description(Phase p, bool specific) {
 // Seconds after contrast start (none for the non-contrast phase).
 std::optional<double> seconds_after_contrast(Phase p) {
   switch (p) {
-    case Phase::NonContrast: return std::nullopt;
-    case Phase::Arterial: return 35.0;
-    case Phase::PortalVenous: return 70.0;
-    case Phase::Delayed: return 180.0;
+    case Phase::kNonContrast: return std::nullopt;
+    case Phase::kArterial: return 35.0;
+    case Phase::kPortalVenous: return 70.0;
+    case Phase::kDelayed: return 180.0;
+    case Phase::kUnknown: break;
   }
   return std::nullopt;
 }
@@ -101,7 +107,7 @@ std::string dicom_time(double seconds) {
 // Rigid shift of the anatomy in a phase: mostly craniocaudal (breathing), length between half
 // and all of motion_mm, from the seed; the portal venous phase is the unshifted reference.
 Vec3 phase_shift(const PhantomOptions& o, Phase p) {
-  if (o.motion_mm <= 0.0 || p == Phase::PortalVenous) return {0.0, 0.0, 0.0};
+  if (o.motion_mm <= 0.0 || p == Phase::kPortalVenous) return {0.0, 0.0, 0.0};
   Random r(hash_combine(hash_combine(o.seed, "motion"), static_cast<std::uint64_t>(phase_index(p))));
   Vec3 d{0.4 * r.gaussian(), 0.4 * r.gaussian(), r.gaussian()};
   const double norm = std::sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
@@ -144,23 +150,12 @@ std::string label_key(std::uint8_t label) {
 
 }  // namespace
 
-std::string phase_name(Phase phase) {
-  switch (phase) {
-    case Phase::NonContrast: return "non_contrast";
-    case Phase::Arterial: return "arterial";
-    case Phase::PortalVenous: return "portal_venous";
-    case Phase::Delayed: return "delayed";
-  }
-  return "unknown";
-}
-
 std::optional<Phase> parse_phase(const std::string& name) {
   std::string key;
   for (char c : name) key += (c == '-' || c == ' ') ? '_' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (Phase p : kAllPhases) {
-    if (phase_name(p) == key) return p;
-  }
-  return std::nullopt;
+  const auto phase = processing::parse_phase(key);
+  if (!phase || *phase == Phase::kUnknown) return std::nullopt;
+  return phase;
 }
 
 PhantomTruth generate_phantom(const PhantomOptions& options, const fs::path& out_dir) {
@@ -248,7 +243,7 @@ PhantomTruth generate_phantom(const PhantomOptions& options, const fs::path& out
     SeriesRecord record;
     record.series_number = number;
     record.acquisition_time = dicom_time(acquisition_seconds(phase));
-    record.label_map = "truth/labels_" + phase_name(phase) + ".mha";
+    record.label_map = std::string("truth/labels_") + phase_name(phase) + ".mha";
     write_label_map_mha(truth_labels(*samples), out_dir / record.label_map);
 
     CtSeriesInfo info;

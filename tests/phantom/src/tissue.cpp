@@ -10,10 +10,11 @@ struct PhaseValues {
   double non_contrast, arterial, portal_venous, delayed;
   double in(Phase phase) const {
     switch (phase) {
-      case Phase::NonContrast: return non_contrast;
-      case Phase::Arterial: return arterial;
-      case Phase::PortalVenous: return portal_venous;
-      case Phase::Delayed: return delayed;
+      case Phase::kNonContrast: return non_contrast;
+      case Phase::kArterial: return arterial;
+      case Phase::kPortalVenous: return portal_venous;
+      case Phase::kDelayed: return delayed;
+      case Phase::kUnknown: break;
     }
     return non_contrast;
   }

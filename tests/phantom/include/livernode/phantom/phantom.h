@@ -19,13 +19,14 @@
 
 #include "livernode/phantom/labels.h"
 #include "livernode/phantom/metaimage.h"
+#include "livernode/processing/phase.h"
 
 namespace livernode::phantom {
 
-enum class Phase { NonContrast, Arterial, PortalVenous, Delayed };
+// The product's phase type; a phantom series never has Phase::kUnknown.
+using Phase = processing::Phase;
 
-// "non_contrast", "arterial", "portal_venous", "delayed".
-std::string phase_name(Phase phase);
+// Phase names are processing::phase_name's: "non_contrast", "arterial", "portal_venous", "delayed".
 // Inverse of phase_name(); case-insensitive, '-' and ' ' accepted for '_'. nullopt if unknown.
 std::optional<Phase> parse_phase(const std::string& name);
 
@@ -35,8 +36,8 @@ struct PhantomOptions {
   double pixel_spacing_mm = 1.5;     // in-plane
   double slice_thickness_mm = 2.5;   // = slice spacing
   std::size_t slices = 0;            // 0 = enough to cover the liver plus margins (>= 200 mm)
-  std::vector<Phase> phases = {Phase::NonContrast, Phase::Arterial, Phase::PortalVenous,
-                               Phase::Delayed};
+  std::vector<Phase> phases = {Phase::kNonContrast, Phase::kArterial, Phase::kPortalVenous,
+                               Phase::kDelayed};
   double motion_mm = 0.0;            // max rigid shift of the anatomy between phases (from seed);
                                      // the portal venous phase is never shifted
   bool series_descriptions = true;   // false: every series is described as "Abdomen"
@@ -67,7 +68,7 @@ struct LesionTruth {
 
 struct SeriesTruth {
   std::string series_uid, description;
-  Phase phase = Phase::PortalVenous;
+  Phase phase = Phase::kPortalVenous;
   std::filesystem::path dir;          // out_dir/dicom/<phase>
   std::array<double, 3> shift_lps{};  // mm, rigid shift of the anatomy in this phase
 };
