@@ -3,7 +3,6 @@
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <fstream>
 
 #include "livernode/dicom/series_scanner.h"
 #include "livernode/node/arguments.h"
@@ -60,8 +59,7 @@ int run_analyze(const std::vector<std::string>& raw) {
       if (!outcome.summary_path.empty()) std::cerr << "details: " << outcome.summary_path << "\n";
       return kExitBadInput;
     }
-    std::ifstream in(outcome.summary_path);
-    print_analysis(nlohmann::json::parse(in));
+    print_analysis(outcome.summary);
     std::cout << "summary: " << outcome.summary_path.string() << "\n";
     return kExitOk;
   } catch (const std::invalid_argument& e) {

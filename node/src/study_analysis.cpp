@@ -173,6 +173,7 @@ StudyAnalysisOutcome analyse_folder(const fs::path& input, const fs::path& out) 
     f << summary.dump(2) << "\n";
     if (!f) throw std::runtime_error("cannot write " + outcome.summary_path.string());
   }
+  outcome.summary = std::move(summary);
   outcome.usable = analysed > 0;
   if (!outcome.usable) {
     outcome.error = scan.series.empty()

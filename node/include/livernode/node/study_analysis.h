@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json_fwd.hpp>
+#include <nlohmann/json.hpp>
 
 namespace livernode::node {
 
@@ -13,6 +13,7 @@ struct StudyAnalysisOutcome {
   bool usable = false;                 // false: no series could be analysed (bad input)
   std::string error;                   // why, when !usable
   std::filesystem::path summary_path;  // OUT/summary.json
+  nlohmann::json summary;              // what summary.json holds
   std::vector<std::filesystem::path> objects;  // result objects written
 };
 
