@@ -8,6 +8,17 @@
 
 namespace livernode::processing {
 
+const char* lesion_type_name(LesionType t) {
+  switch (t) {
+    case LesionType::kHypervascularWashout: return "hypervascular with washout";
+    case LesionType::kHypervascularNoWashout: return "hypervascular without washout";
+    case LesionType::kHypovascular: return "hypovascular";
+    case LesionType::kCystLike: return "cyst-like";
+    case LesionType::kUnknown: break;
+  }
+  return "indeterminate";
+}
+
 namespace {
 
 // Portal venous if present, else delayed, else arterial, else whatever was given first.

@@ -2,6 +2,8 @@
 // The analysis of one study, as a graph of named stages:
 //   series volumes -> phase of each series -> reference series -> liver -> lesions -> volumetry
 // Inputs and outputs are plain structs; ITK stays inside processing/src.
+#include <array>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,6 +56,53 @@ struct LiverResult {
   std::string method;
 };
 
+// How a lesion behaves across the contrast phases.
+enum class LesionType {
+  kUnknown,                    // not enough phases to tell
+  kHypervascularWashout,       // hyper in arterial, hypo in portal venous / delayed
+  kHypervascularNoWashout,     // hyper in arterial, iso or hyper later
+  kHypovascular,               // hypo in every contrast phase, enhances somewhat
+  kCystLike,                   // near water density, no enhancement
+};
+const char* lesion_type_name(LesionType t);
+
+// A lesion's attenuation in one phase, measured on the aligned series.
+struct LesionPhaseMeasure {
+  Phase phase = Phase::kUnknown;
+  std::string series_uid;
+  double mean_hu = 0.0;
+  double sd_hu = 0.0;
+  double liver_hu = 0.0;      // surrounding parenchyma in the same phase
+  double enhancement = 0.0;   // mean_hu - liver_hu
+};
+
+struct LesionResult {
+  int number = 0;                 // 1-based tracking number, value in lesion_labels
+  double volume_ml = 0.0;
+  double longest_diameter_mm = 0.0;  // longest axial diameter (RECIST 1.1)
+  double short_axis_mm = 0.0;        // longest diameter perpendicular to it, same slice
+  bool measurable = false;           // longest >= 10 mm
+  Vec3 centroid_lps{};               // mm
+  std::size_t axial_slice = 0;       // k of the slice holding the longest diameter
+  std::array<Vec3, 2> long_axis{};   // end points (LPS mm) of the longest diameter
+  std::array<Vec3, 2> short_axis{};  // end points (LPS mm) of the short axis
+  double mean_hu = 0.0;              // in the reference series
+  double sd_hu = 0.0;
+  std::vector<LesionPhaseMeasure> phases;
+  LesionType type = LesionType::kUnknown;
+  std::string type_evidence;         // one sentence
+};
+
+// Study-level figures (reference series).
+struct Volumetry {
+  double liver_ml = 0.0;       // total, tumours included
+  double tumour_ml = 0.0;
+  double functional_ml = 0.0;  // liver minus tumour
+  double burden_percent = 0.0; // tumour / liver
+  int lesion_count = 0;
+  std::vector<std::string> findings;  // e.g. non-contrast liver below 40 HU suggests steatosis
+};
+
 struct StageStatus {
   std::string stage;   // e.g. "lesions"
   bool done = false;
@@ -65,6 +114,9 @@ struct AnalysisResult {
   int reference_series = -1;               // index into series
   std::optional<LiverResult> liver;
   LabelMap liver_mask;                     // reference series geometry; empty when no liver
+  std::vector<LesionResult> lesions;       // sorted by volume, largest first; number = index+1
+  LabelMap lesion_labels;                  // reference geometry; voxel = lesion number, 0 none
+  std::optional<Volumetry> volumetry;
   std::vector<StageStatus> stages;
   std::vector<std::string> warnings;
 };
