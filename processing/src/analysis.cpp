@@ -4,6 +4,8 @@
 
 #include "abdomen_survey.h"
 #include "liver_segmentation.h"
+#include "mask_ops.h"
+#include "phase_registration.h"
 #include "phase_classifier.h"
 
 namespace livernode::processing {
@@ -65,8 +67,38 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
 
   // Stage 3: the reference series carries the liver result.
   result.reference_series = choose_reference(result.series, options.preferred_reference);
+  std::string alignment_note;
   if (result.reference_series >= 0) {
-    auto& liver = livers[result.reference_series];
+    const std::size_t ref = static_cast<std::size_t>(result.reference_series);
+    // With more than one phase, the reference liver is segmented again with the other phases
+    // as evidence (regions that differ from the liver in any phase stay out).
+    if (study.series.size() > 1) {
+      const Geometry& grid = surveys[ref].coarse.geometry;
+      LabelMap region;
+      if (livers[ref].failure.empty()) {
+        region = detail::dilate_mm(detail::resample_nearest(livers[ref].mask, grid), 10.0);
+      }
+      std::vector<detail::SupportingPhase> supporting;
+      std::ostringstream aligned;
+      for (std::size_t i = 0; i < study.series.size(); ++i) {
+        if (i == ref || !surveys[i].axial || !surveys[i].right_upper_quadrant_mode_hu) continue;
+        const auto a = detail::align_translation(surveys[ref].coarse, surveys[i].coarse, region);
+        detail::SupportingPhase phase;
+        phase.aligned = detail::resample_translated(surveys[i].coarse, grid, a.translation_mm, -2000.0f);
+        phase.window_low_hu = *surveys[i].right_upper_quadrant_mode_hu - 25.0;
+        phase.window_high_hu = *surveys[i].right_upper_quadrant_mode_hu + 45.0;
+        supporting.push_back(std::move(phase));
+        aligned.precision(1);
+        aligned << std::fixed << " " << phase_name(result.series[i].phase.phase) << " shifted by ("
+                << a.translation_mm[0] << ", " << a.translation_mm[1] << ", "
+                << a.translation_mm[2] << ") mm" << (a.converged ? "" : " (did not converge)")
+                << ";";
+      }
+      alignment_note = aligned.str();
+      auto joint = detail::segment_liver(*study.series[ref].volume, surveys[ref], supporting);
+      if (joint.failure.empty()) livers[ref] = std::move(joint);
+    }
+    auto& liver = livers[ref];
     if (liver.failure.empty()) {
       LiverResult lr;
       lr.volume_ml = liver.volume_ml;
@@ -74,7 +106,7 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
       std::ostringstream m;
       m.precision(0);
       m << std::fixed << "automatic, classical: parenchyma window " << liver.window_low_hu << " to "
-        << liver.window_high_hu << " HU, opening, right-sided component, closing, hole filling, "
+        << liver.window_high_hu << " HU split at necks, regions joined while like the liver in every phase, closing, hole filling, "
         << "full-resolution boundary";
       lr.method = m.str();
       result.liver = lr;
@@ -84,7 +116,12 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
       result.stages.push_back({"liver", false, "liver not segmented: " + liver.failure});
     }
   }
-  result.stages.push_back({"registration", false, "phase registration is not implemented yet"});
+  result.stages.push_back(
+      {"registration", !alignment_note.empty(),
+       alignment_note.empty() ? "a single phase: nothing to align"
+                              : "rigid translation onto the reference phase (Mattes mutual "
+                                "information over the liver region):" + alignment_note +
+                                    " deformable registration is not implemented yet"});
   result.stages.push_back({"lesions", false, "lesion detection is not implemented yet"});
   result.stages.push_back({"volumetry", result.liver.has_value(),
                            result.liver ? "total liver volume only; tumour volume needs lesions"
