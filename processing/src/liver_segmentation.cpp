@@ -20,6 +20,7 @@ constexpr double kMarkerMm = 10.0;     // regions are split at necks thinner tha
 constexpr double kJoinToleranceHu = 12.0;       // region median vs liver seed, this phase
 constexpr double kOtherPhaseToleranceHu = 15.0; // same, in another phase (not yet registered)
 constexpr double kJoinMinMl = 2.0;              // smaller neighbours are left to the closing
+constexpr double kBorderRecoveryMm = 2.0;  // misalignment of the supporting phases
 constexpr double kStripMm = 5.0;       // flooded strips thinner than twice this are cut
 constexpr double kClosingMm = 10.0;
 constexpr double kPrevertebralHalfWidthMm = 45.0;  // IVC and duodenum zone in front of the spine
@@ -120,10 +121,11 @@ LiverSegmentation segment_liver(const Volume& volume, const AbdomenSurvey& surve
   const Geometry& g = coarse.geometry;
 
   // 1. Parenchyma window inside the body.
-  LabelMap window(g, 0);
+  LabelMap window(g, 0), this_phase(g, 0);
   for (std::size_t p = 0; p < window.voxels.size(); ++p) {
     const float v = coarse.voxels[p];
     bool in = survey.body.voxels[p] && v >= result.window_low_hu && v <= result.window_high_hu;
+    this_phase.voxels[p] = in;
     for (const auto& phase : supporting) {
       const float o = phase.aligned.voxels[p];
       if (o > -1000.0f) in = in && o >= phase.window_low_hu && o <= phase.window_high_hu;
@@ -153,9 +155,19 @@ LiverSegmentation segment_liver(const Volume& volume, const AbdomenSurvey& surve
   const char* debug = std::getenv("LIVERNODE_DEBUG_LIVER");
   // Only direct neighbours of the seed may join: chains of small regions would otherwise walk
   // along muscle and vessels far from the liver.
+  // The heart sits on the dome and, late after injection, can match the liver's attenuation: a
+  // neighbour centred above nearly all of the seed is not liver.
+  std::vector<double> seed_heights;
+  for (std::size_t k = 0; k < g.size[2]; ++k)
+    for (std::size_t j = 0; j < g.size[1]; ++j)
+      for (std::size_t i = 0; i < g.size[0]; ++i)
+        if (regions.labels.at(i, j, k) == seed) seed_heights.push_back(g.index_to_point(i, j, k)[2]);
+  std::nth_element(seed_heights.begin(), seed_heights.begin() + seed_heights.size() * 95 / 100,
+                   seed_heights.end());
+  const double seed_top_z = seed_heights[seed_heights.size() * 95 / 100];
   for (std::uint32_t n : adjacency[seed]) {
     const auto& s = ref_stats[n];
-    bool like = s.volume_ml >= kJoinMinMl &&
+    bool like = s.volume_ml >= kJoinMinMl && s.centroid[2] <= seed_top_z &&
                 std::abs(s.median - ref_stats[seed].median) <= kJoinToleranceHu;
     for (std::size_t o = 0; o < other_stats.size() && like; ++o) {
       const auto& so = other_stats[o][n];
@@ -187,6 +199,14 @@ LiverSegmentation segment_liver(const Volume& volume, const AbdomenSurvey& surve
     std::fwrite(coarse.voxels.data(), 4, coarse.voxels.size(), c);
     std::fclose(c);
     std::fprintf(stderr, "coarse %zu %zu %zu\n", g.size[0], g.size[1], g.size[2]);
+  }
+  // The other phases are only roughly aligned: at the border the joint window loses a few
+  // millimetres, which this phase's window gives back.
+  if (!supporting.empty()) {
+    const LabelMap near = dilate_mm(liver, kBorderRecoveryMm);
+    for (std::size_t p = 0; p < liver.voxels.size(); ++p) {
+      liver.voxels[p] = liver.voxels[p] || (near.voxels[p] && this_phase.voxels[p]);
+    }
   }
   // 4. Thin strips the seed flooded (chest and abdominal wall muscle, diaphragm) go with an
   //    opening; closing and hole filling then take in vessels and lesions.
