@@ -269,6 +269,7 @@ WrittenSegmentation write_segmentation(const SeriesInfo& series, const LoadedVol
   require(seg->writeDataset(dataset), "cannot encode the segmentation", file);
   // Patient and study exactly as the source has them (DCMTK's import keeps only its own subset).
   detail::copy_patient_and_study(source, dataset);
+  detail::settle_character_set(source, dataset);
   // Referenced Series Sequence: the source series and every image a frame was derived from.
   dataset.findAndDeleteElement(DCM_ReferencedSeriesSequence);
   DcmItem* series_item = nullptr;

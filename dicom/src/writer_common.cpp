@@ -3,6 +3,8 @@
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcuid.h>
 
+#include <dcmtk/dcmdata/dcstack.h>
+
 #include <ctime>
 
 namespace livernode::dicom::detail {
@@ -68,10 +70,6 @@ const CopiedTag kPatientAndStudy[] = {
 }  // namespace
 
 void copy_patient_and_study(DcmItem& source, DcmItem& target) {
-  OFString charset;
-  if (source.findAndGetOFStringArray(DCM_SpecificCharacterSet, charset).good() && !charset.empty()) {
-    target.putAndInsertOFStringArray(DCM_SpecificCharacterSet, charset);
-  }
   for (const auto& entry : kPatientAndStudy) {
     DcmElement* element = nullptr;
     if (source.findAndGetElement(entry.tag, element).good() && element) {
@@ -82,6 +80,30 @@ void copy_patient_and_study(DcmItem& source, DcmItem& target) {
       target.findAndDeleteElement(entry.tag);
     }
   }
+}
+
+void settle_character_set(DcmItem& source, DcmItem& target) {
+  bool ascii = true;
+  DcmStack stack;
+  while (ascii && target.nextObject(stack, OFTrue).good()) {
+    DcmObject* object = stack.top();
+    if (!object->isLeaf() || object->getTag() == DCM_PixelData) continue;
+    DcmElement* element = OFstatic_cast(DcmElement*, object);
+    if (!element->isAffectedBySpecificCharacterSet()) continue;
+    char* text = nullptr;
+    if (element->getString(text).good() && text) {
+      for (const char* c = text; *c; ++c) ascii = ascii && static_cast<unsigned char>(*c) < 0x80;
+    }
+  }
+  if (ascii) {
+    target.findAndDeleteElement(DCM_SpecificCharacterSet);
+    return;
+  }
+  OFString charset;
+  if (source.findAndGetOFStringArray(DCM_SpecificCharacterSet, charset).bad() || charset.empty()) {
+    charset = "ISO_IR 192";
+  }
+  target.putAndInsertOFStringArray(DCM_SpecificCharacterSet, charset);
 }
 
 std::string today() {

@@ -28,6 +28,10 @@ std::unique_ptr<DcmFileFormat> load_source_header(const SeriesInfo& series);
 // are written empty so that the modules stay complete.
 void copy_patient_and_study(DcmItem& source, DcmItem& target);
 
+// Specific Character Set of a result: none when every text value is 7-bit ASCII (readers then
+// need no character set support), else the source's, else UTF-8 (ISO_IR 192).
+void settle_character_set(DcmItem& source, DcmItem& target);
+
 // Date (YYYYMMDD) and time (HHMMSS) now, local time.
 std::string today();
 std::string now_time();

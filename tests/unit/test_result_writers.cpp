@@ -248,6 +248,9 @@ std::map<std::string, std::string> header_values(const fs::path& file) {
   return v;
 }
 
+std::string sr_lines(const fs::path& file);
+double sr_value(const std::string& lines, const std::string& tracking, const std::string& code);
+
 class PhantomWriters : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -357,7 +360,7 @@ TEST_F(PhantomWriters, SegWithoutLesionsHasTheLiverOnly) {
   EXPECT_TRUE(dciodvfy_errors(file).empty());
 }
 
-TEST(RealWriters, SegOfTheHccTruthReadsBackAndValidates) {
+TEST(RealWriters, SegAndSrOfTheHccTruthReadBackAndValidate) {
   for (const std::string case_name : {"hcc-tace-0697", "hcc-tace-1720"}) {
     const auto root = test::shared_data() / "real" / case_name;
     LIVERNODE_REQUIRE_DATA(root);
@@ -393,6 +396,124 @@ TEST(RealWriters, SegOfTheHccTruthReadsBackAndValidates) {
     const auto src = header_values(series.slices.front().file);
     const auto seg = header_values(file);
     for (const auto& [tag, value] : src) EXPECT_EQ(seg.at(tag), value) << tag;
+    // The SR over the same SEG: valid, and its liver volume is the SEG's.
+    const auto sr = dicom::write_measurement_report(series, loaded, result, written, identity(),
+                                                    dir / "sr.dcm");
+    const std::string dump = run("dsrdump '" + sr.file.string() + "'");
+    EXPECT_EQ(dump.find("W: "), std::string::npos) << dump.substr(0, 2000);
+    EXPECT_EQ(dump.find("E: "), std::string::npos) << dump.substr(0, 2000);
+    const auto sr_errors = dciodvfy_errors(sr.file, {series.study_uid, series.series_uid});
+    EXPECT_TRUE(sr_errors.empty()) << join(sr_errors);
+    const double seg_ml = written.segments.front().voxels * grid.voxel_volume_ml();
+    const double sr_ml = sr_value(sr_lines(sr.file), "Liver", "118565006");
+    EXPECT_NEAR(sr_ml, seg_ml, 0.005 * seg_ml);
+    std::cout << case_name << ": SR liver volume " << sr_ml << " mL, SEG " << seg_ml << " mL\n";
     fs::remove_all(dir);
   }
+}
+
+namespace {
+
+// Every measurement group of a TID 1500 SR as "group <tracking id> <segment sop>:<number>" and
+// "num <tracking id> <code> <value> <unit>" lines, read with pydicom.
+std::string sr_lines(const fs::path& file) {
+  const std::string script =
+      "import pydicom,sys\n"
+      "d=pydicom.dcmread(sys.argv[1])\n"
+      "print('sop', d.SOPClassUID, d.StudyInstanceUID, d.PatientID)\n"
+      "for c in d.ContentSequence:\n"
+      "  if c.ConceptNameCodeSequence[0].CodeValue!='126010': continue\n"
+      "  for g in c.ContentSequence:\n"
+      "    items=list(g.ContentSequence)\n"
+      "    tid=[x.TextValue for x in items if x.ConceptNameCodeSequence[0].CodeValue=='112039'][0]\n"
+      "    for x in items:\n"
+      "      if x.ValueType=='IMAGE':\n"
+      "        r=x.ReferencedSOPSequence[0]\n"
+      "        print('group', tid.replace(' ','_'), r.ReferencedSOPInstanceUID+':'+str(r.ReferencedSegmentNumber))\n"
+      "      if x.ValueType=='NUM':\n"
+      "        m=x.MeasuredValueSequence[0]\n"
+      "        print('num', tid.replace(' ','_'), x.ConceptNameCodeSequence[0].CodeValue, m.NumericValue, "
+      "m.MeasurementUnitsCodeSequence[0].CodeValue)\n";
+  const fs::path py = file.parent_path() / "check_sr.py";
+  std::ofstream(py) << script;
+  return run("/usr/bin/python3 '" + py.string() + "' '" + file.string() + "'");
+}
+
+// The value of "num <tracking id> <code> <value> <unit>", NaN if absent.
+double sr_value(const std::string& lines, const std::string& tracking, const std::string& code) {
+  std::istringstream in(lines);
+  for (std::string kind, t, c, v, u; in >> kind;) {
+    if (kind != "num") {
+      std::getline(in, t);
+      continue;
+    }
+    in >> t >> c >> v >> u;
+    if (t == tracking && c == code) return std::stod(v);
+  }
+  return std::nan("");
+}
+
+}  // namespace
+
+TEST_F(PhantomWriters, SrMeasuresEverySegmentAndMatchesTheSegVolume) {
+  const fs::path dir = *dir_ / "sr";
+  const auto seg = dicom::write_segmentation(*series_, *loaded_, *result_, identity(), dir / "seg.dcm");
+  const auto sr = dicom::write_measurement_report(*series_, *loaded_, *result_, seg, identity(),
+                                                  dir / "sr.dcm");
+  ASSERT_TRUE(fs::exists(sr.file));
+  // dsrdump reads it without a warning or error; dciodvfy finds no error.
+  const std::string dump = run("dsrdump +Pl '" + sr.file.string() + "'");
+  EXPECT_EQ(dump.find("W: "), std::string::npos) << dump.substr(0, 3000);
+  EXPECT_EQ(dump.find("E: "), std::string::npos) << dump.substr(0, 3000);
+  EXPECT_NE(dump.find("Imaging Measurement Report"), std::string::npos);
+  const auto errors = dciodvfy_errors(sr.file);
+  EXPECT_TRUE(errors.empty()) << join(errors);
+
+  const std::string lines = sr_lines(sr.file);
+  EXPECT_NE(lines.find("sop 1.2.840.10008.5.1.4.1.1.88.34 " + series_->study_uid), std::string::npos)
+      << lines;
+  // One group per segment, each pointing at its segment of the SEG.
+  for (const auto& s : seg.segments) {
+    std::string id = s.tracking_id;
+    std::replace(id.begin(), id.end(), ' ', '_');
+    EXPECT_NE(lines.find("group " + id + " " + seg.object.sop_instance_uid + ":" +
+                         std::to_string(s.number)),
+              std::string::npos)
+        << lines;
+  }
+  // The liver volume in the SR is the SEG's voxel count times the voxel volume (within 0.5 %).
+  const auto read = dicom::read_segmentation(seg.object.file, loaded_->volume.geometry);
+  const auto liver = std::find_if(read.segments.begin(), read.segments.end(),
+                                  [](const auto& s) { return s.label == "Liver"; });
+  ASSERT_NE(liver, read.segments.end());
+  const double seg_ml = count_on(liver->mask) * loaded_->volume.geometry.voxel_volume_ml();
+  const double sr_ml = sr_value(lines, "Liver", "118565006");
+  EXPECT_NEAR(sr_ml, seg_ml, 0.005 * seg_ml) << lines;
+  std::cout << "SR liver volume " << sr_ml << " mL, SEG " << seg_ml << " mL\n";
+  // Lesion 1: volume, diameters in mm, attenuation in HU.
+  const auto& l1 = result_->lesions.front();
+  EXPECT_NEAR(sr_value(lines, "Lesion_1", "118565006"), l1.volume_ml, 0.01);
+  EXPECT_NEAR(sr_value(lines, "Lesion_1", "103339001"), l1.longest_diameter_mm, 0.05);
+  EXPECT_NEAR(sr_value(lines, "Lesion_1", "112181"), l1.mean_hu, 0.05);
+  EXPECT_NE(lines.find("num Lesion_1 103339001"), std::string::npos);
+  EXPECT_NE(lines.find(" mm\n"), std::string::npos);
+  EXPECT_NE(lines.find(" [hnsf'U]\n"), std::string::npos);
+  // Study-level volumetry.
+  EXPECT_NEAR(sr_value(lines, "Liver_volumetry", "LN0003"), result_->volumetry->burden_percent, 0.01);
+}
+
+TEST_F(PhantomWriters, SrWithoutVolumetrySaysSoInWords) {
+  processing::AnalysisResult r = *result_;
+  r.lesions.clear();
+  r.lesion_labels = processing::LabelMap();
+  r.volumetry.reset();
+  r.stages.push_back({"lesions", false, "lesion detection is not available yet"});
+  const fs::path dir = *dir_ / "sr-novol";
+  const auto seg = dicom::write_segmentation(*series_, *loaded_, r, identity(), dir / "seg.dcm");
+  const auto sr = dicom::write_measurement_report(*series_, *loaded_, r, seg, identity(), dir / "sr.dcm");
+  const std::string dump = run("dsrdump +Pl '" + sr.file.string() + "'");
+  EXPECT_NE(dump.find("not computed: lesion detection is not available yet"), std::string::npos)
+      << dump.substr(dump.size() > 3000 ? dump.size() - 3000 : 0);
+  EXPECT_EQ(dump.find("W: "), std::string::npos);
+  EXPECT_TRUE(dciodvfy_errors(sr.file).empty());
 }
