@@ -34,14 +34,7 @@ std::string ds(double v) {
   return buffer;
 }
 
-struct Rgb {
-  double r, g, b;  // 0..1
-};
-
-// Liver in a warm brown, lesions in colours that stand out against it and each other.
-const Rgb kLiverColour{0.86, 0.51, 0.40};
-const Rgb kLesionColours[] = {{1.0, 0.9, 0.1}, {0.1, 0.9, 0.3}, {0.2, 0.8, 1.0}, {1.0, 0.3, 0.9},
-                              {1.0, 0.55, 0.0}, {0.6, 0.4, 1.0}, {0.9, 0.1, 0.1}, {0.5, 1.0, 0.8}};
+using detail::Rgb;
 
 void set_colour(DcmSegment& segment, const Rgb& c, const std::filesystem::path& file) {
   double L = 0, a = 0, b = 0;
@@ -86,7 +79,7 @@ WrittenSegmentation write_segmentation(const SeriesInfo& series, const LoadedVol
     }
     SegmentPlan p{"Liver", "Liver including lesions and intrahepatic vessels", "Liver",
                   CodeSequenceMacro("123037004", "SCT", "Anatomical Structure"),
-                  CodeSequenceMacro("10200004", "SCT", "Liver"), kLiverColour};
+                  CodeSequenceMacro("10200004", "SCT", "Liver"), detail::liver_colour()};
     p.map = &result.liver_mask;
     p.any_value = true;
     plans.push_back(std::move(p));
@@ -106,7 +99,7 @@ WrittenSegmentation write_segmentation(const SeriesInfo& series, const LoadedVol
                     "Lesion " + n,
                     CodeSequenceMacro("49755003", "SCT", "Morphologically Altered Structure"),
                     CodeSequenceMacro("108369006", "SCT", "Neoplasm"),
-                    kLesionColours[(lesion.number - 1) % (sizeof kLesionColours / sizeof(Rgb))]};
+                    detail::lesion_colour(lesion.number)};
       p.lesion_number = lesion.number;
       p.value = static_cast<std::uint8_t>(lesion.number);
       p.map = &result.lesion_labels;

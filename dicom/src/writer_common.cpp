@@ -9,6 +9,16 @@
 
 namespace livernode::dicom::detail {
 
+Rgb liver_colour() { return {0.86, 0.51, 0.40}; }
+
+Rgb lesion_colour(int lesion_number) {
+  static const Rgb colours[] = {{1.0, 0.9, 0.1}, {0.1, 0.9, 0.3},  {0.2, 0.8, 1.0},
+                                {1.0, 0.3, 0.9}, {1.0, 0.55, 0.0}, {0.6, 0.4, 1.0},
+                                {0.9, 0.1, 0.1}, {0.5, 1.0, 0.8}};
+  const int n = static_cast<int>(sizeof colours / sizeof colours[0]);
+  return colours[((lesion_number - 1) % n + n) % n];
+}
+
 std::string new_uid() {
   char buffer[100];
   dcmGenerateUniqueIdentifier(buffer, SITE_INSTANCE_UID_ROOT);

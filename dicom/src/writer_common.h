@@ -13,6 +13,14 @@
 
 namespace livernode::dicom::detail {
 
+// Display colours shared by the SEG (as CIELab) and the summary images: the liver in a warm
+// brown, lesions in colours that stand out against it and each other.
+struct Rgb {
+  double r, g, b;  // 0..1
+};
+Rgb liver_colour();
+Rgb lesion_colour(int lesion_number);
+
 // A new globally unique UID under DCMTK's site root.
 std::string new_uid();
 

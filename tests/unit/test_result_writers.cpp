@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -281,7 +282,12 @@ class PhantomWriters : public ::testing::Test {
         series_->series_uid, loaded_->volume, std::move(liver), std::move(lesions), lesion_count));
   }
   static void TearDownTestSuite() {
-    fs::remove_all(*dir_);
+    // LIVERNODE_KEEP_TEST_OUTPUT=1 keeps the written objects for a look with a viewer.
+    if (std::getenv("LIVERNODE_KEEP_TEST_OUTPUT")) {
+      std::cout << "kept " << dir_->string() << "\n";
+    } else {
+      fs::remove_all(*dir_);
+    }
     delete dir_;
     delete truth_;
     delete series_;
@@ -516,4 +522,37 @@ TEST_F(PhantomWriters, SrWithoutVolumetrySaysSoInWords) {
       << dump.substr(dump.size() > 3000 ? dump.size() - 3000 : 0);
   EXPECT_EQ(dump.find("W: "), std::string::npos);
   EXPECT_TRUE(dciodvfy_errors(sr.file).empty());
+}
+
+TEST_F(PhantomWriters, SummaryImagesAreValidRgbSecondaryCaptures) {
+  const fs::path dir = *dir_ / "summary";
+  const auto images = dicom::write_summary_images(*series_, *loaded_, *result_, identity(), dir);
+  // The largest liver section, each lesion's RECIST slice (some may share one), the results page.
+  std::set<std::size_t> slices;
+  for (const auto& l : result_->lesions) slices.insert(l.axial_slice);
+  ASSERT_GE(images.size(), 2u);
+  EXPECT_LE(images.size(), slices.size() + 2);
+  const auto src = header_values(series_->slices.front().file);
+  for (const auto& image : images) {
+    SCOPED_TRACE(image.file.string());
+    EXPECT_EQ(image.kind, "summary");
+    const auto errors = dciodvfy_errors(image.file);
+    EXPECT_TRUE(errors.empty()) << join(errors);
+    const std::string dump = run("dcmdump -q '" + image.file.string() + "'");
+    EXPECT_NE(dump.find("[WSD]"), std::string::npos);
+    EXPECT_NE(dump.find("(0028,0301) CS [YES]"), std::string::npos);
+    EXPECT_NE(dump.find("[RGB]"), std::string::npos);
+    EXPECT_NE(dump.find("=SecondaryCaptureImageStorage"), std::string::npos);
+    const auto sc = header_values(image.file);
+    for (const char* tag : {"PatientName", "PatientID", "StudyInstanceUID", "AccessionNumber"}) {
+      EXPECT_EQ(sc.at(tag), src.at(tag)) << tag;
+    }
+  }
+  EXPECT_EQ(images.back().file.filename().string(),
+            "summary-0" + std::to_string(images.size()) + ".dcm");
+  // The key image is not blank: dcm2pnm renders it and it holds outline colours.
+  const std::string png = (dir / "key.ppm").string();
+  run("dcm2pnm --write-raw-pnm '" + images.front().file.string() + "' '" + png + "'");
+  EXPECT_TRUE(fs::exists(png));
+  EXPECT_GT(fs::file_size(png), 768u * 848u * 3u);
 }
