@@ -45,8 +45,8 @@ std::string number(double v, int decimals) {
 }
 
 std::string phase_text(const processing::SeriesAnalysis& s) {
-  return "series " + s.series_uid + ": " + processing::phase_name(s.phase.phase) +
-         " (confidence " + number(s.phase.confidence, 2) + ")";
+  return std::string(processing::phase_name(s.phase.phase)) + " (confidence " +
+         number(s.phase.confidence, 2) + "), series " + s.series_uid;
 }
 
 }  // namespace
@@ -147,6 +147,7 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
 
   // Study-level figures: volumetry as an individual measurement group, phases and notes as
   // qualitative evaluations; what could not be computed is said in words.
+  const std::optional<std::string> no_lesions = detail::lesions_not_done(result);
   if (result.volumetry) {
     const processing::Volumetry& v = *result.volumetry;
     require(report.addIndividualMeasurements(), "cannot add the volumetry group", file);
@@ -164,21 +165,25 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
               std::string("cannot add the measurement ") + concept.CodeMeaning.c_str(), file);
     };
     add(kVolume, v.liver_ml, 1, kMilliliter);
-    add(kTumourVolume, v.tumour_ml, 2, kMilliliter);
-    add(kFunctionalVolume, v.functional_ml, 1, kMilliliter);
-    add(kTumourBurden, v.burden_percent, 2, kPercent);
-    add(kLesionCount, v.lesion_count, 0, DSRBasicCodedEntry("1", "UCUM", "no units"));
+    if (!no_lesions) {  // tumour figures only when lesions were looked for
+      add(kTumourVolume, v.tumour_ml, 2, kMilliliter);
+      add(kFunctionalVolume, v.functional_ml, 1, kMilliliter);
+      add(kTumourBurden, v.burden_percent, 2, kPercent);
+      add(kLesionCount, v.lesion_count, 0, DSRBasicCodedEntry("1", "UCUM", "no units"));
+    }
     for (const auto& finding : v.findings) {
       require(report.addQualitativeEvaluation(DSRCodedEntryValue(CODE_DCM_Finding),
                                               OFString(finding.c_str())),
               "cannot add a finding", file);
     }
-  } else {
+  }
+  if (!result.volumetry || no_lesions) {
     std::string why = "not computed";
-    for (const auto& st : result.stages) {
-      if ((st.stage == "volumetry" || st.stage == "lesions") && !st.done && !st.detail.empty()) {
-        why += ": " + st.detail;
-        break;
+    if (no_lesions) {
+      why += ": " + *no_lesions;
+    } else {
+      for (const auto& st : result.stages) {
+        if (st.stage == "volumetry" && !st.done && !st.detail.empty()) why += ": " + st.detail;
       }
     }
     require(report.addQualitativeEvaluation(DSRCodedEntryValue(kTumourBurden),

@@ -260,7 +260,8 @@ void render_results(Surface& s, const processing::AnalysisResult& result, const 
   } else {
     y = wrapped(cr, left, y, width, "Liver volume: not computed.", 14);
   }
-  if (result.volumetry) {
+  const auto no_lesions = detail::lesions_not_done(result);
+  if (result.volumetry && !no_lesions) {
     const auto& v = *result.volumetry;
     y = wrapped(cr, left, y, width,
                 "Tumour volume: " + fmt("%.2f", v.tumour_ml) + " mL; functional volume: " +
@@ -270,7 +271,9 @@ void render_results(Surface& s, const processing::AnalysisResult& result, const 
     for (const auto& f : v.findings) y = wrapped(cr, left, y, width, "Finding: " + f, 14);
   } else {
     std::string why = "Tumour volume and burden: not computed";
+    if (no_lesions) why += " (" + *no_lesions + ")";
     for (const auto& st : result.stages) {
+      if (no_lesions) break;
       if ((st.stage == "lesions" || st.stage == "volumetry") && !st.done && !st.detail.empty()) {
         why += " (" + st.detail + ")";
         break;

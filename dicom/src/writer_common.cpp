@@ -19,6 +19,14 @@ Rgb lesion_colour(int lesion_number) {
   return colours[((lesion_number - 1) % n + n) % n];
 }
 
+std::optional<std::string> lesions_not_done(const processing::AnalysisResult& result) {
+  if (!result.lesions.empty()) return std::nullopt;
+  for (const auto& st : result.stages) {
+    if (st.stage == "lesions" && !st.done) return st.detail.empty() ? "lesion detection not done" : st.detail;
+  }
+  return std::nullopt;
+}
+
 std::string new_uid() {
   char buffer[100];
   dcmGenerateUniqueIdentifier(buffer, SITE_INSTANCE_UID_ROOT);

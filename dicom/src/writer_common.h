@@ -6,10 +6,12 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "livernode/dicom/error.h"
 #include "livernode/dicom/series.h"
+#include "livernode/processing/analysis.h"
 
 namespace livernode::dicom::detail {
 
@@ -20,6 +22,10 @@ struct Rgb {
 };
 Rgb liver_colour();
 Rgb lesion_colour(int lesion_number);
+
+// Why tumour figures cannot be given: the detail of a "lesions" stage that is not done (and no
+// lesion reported), else nullopt.
+std::optional<std::string> lesions_not_done(const processing::AnalysisResult& result);
 
 // A new globally unique UID under DCMTK's site root.
 std::string new_uid();

@@ -11,6 +11,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
@@ -18,6 +19,7 @@
 #include "livernode/dicom/segmentation_reader.h"
 #include "livernode/dicom/series_scanner.h"
 #include "livernode/dicom/volume_loader.h"
+#include "livernode/node/study_analysis.h"
 #include "livernode/phantom/metaimage.h"
 #include "livernode/phantom/phantom.h"
 #include "livernode/version.h"
@@ -555,4 +557,38 @@ TEST_F(PhantomWriters, SummaryImagesAreValidRgbSecondaryCaptures) {
   run("dcm2pnm --write-raw-pnm '" + images.front().file.string() + "' '" + png + "'");
   EXPECT_TRUE(fs::exists(png));
   EXPECT_GT(fs::file_size(png), 768u * 848u * 3u);
+}
+
+TEST_F(PhantomWriters, AnalyzeFolderWritesAndListsTheResultObjects) {
+  const fs::path out = *dir_ / "analyze-out";
+  const auto outcome = node::analyse_folder(*dir_ / "phantom" / "dicom", out);
+  ASSERT_TRUE(outcome.usable) << outcome.error;
+  std::ifstream in(outcome.summary_path);
+  const auto summary = nlohmann::json::parse(in);
+  ASSERT_EQ(summary["analyses"].size(), 1u);
+  const auto& a = summary["analyses"][0];
+  ASSERT_FALSE(a["liver"].is_null());
+  std::map<std::string, int> kinds;
+  std::string seg_path;
+  for (const auto& o : a["objects"]) {
+    const fs::path file = out / o["path"].get<std::string>();
+    EXPECT_TRUE(fs::exists(file)) << file;
+    EXPECT_FALSE(o["sop_instance_uid"].get<std::string>().empty());
+    ++kinds[o["kind"].get<std::string>()];
+    if (o["kind"] == "seg") seg_path = file.string();
+    const auto errors = dciodvfy_errors(file);
+    EXPECT_TRUE(errors.empty()) << file << "\n" << join(errors);
+  }
+  EXPECT_EQ(kinds["seg"], 1);
+  EXPECT_EQ(kinds["sr"], 1);
+  EXPECT_GE(kinds["summary"], 2);  // at least the largest liver section and the results page
+  EXPECT_EQ(outcome.objects.size(), a["objects"].size());
+  EXPECT_EQ(fs::path(seg_path).parent_path().filename().string(), "1");
+  // The SEG's liver is the volume the summary reports.
+  ASSERT_FALSE(seg_path.empty());
+  const auto read = dicom::read_segmentation(seg_path, loaded_->volume.geometry);
+  ASSERT_FALSE(read.segments.empty());
+  const double seg_ml = count_on(read.segments.front().mask) * loaded_->volume.geometry.voxel_volume_ml();
+  const double reported = a["liver"]["volume_ml"].get<double>();
+  EXPECT_NEAR(seg_ml, reported, 0.005 * reported);
 }
