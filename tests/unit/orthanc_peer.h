@@ -1,0 +1,58 @@
+#pragma once
+// A real Orthanc (Debian package `orthanc`) started by a test as the PACS that receives our
+// results: free loopback ports, a temporary storage folder, no plugins, no authentication.
+// Its REST API is read with curl.
+#include <sys/types.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace livernode::test {
+
+// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
+int free_tcp_port();
+
+// Runs a command line through /bin/sh and returns its exit status and what it printed
+// (standard output and standard error together).
+struct CommandResult {
+  int status = -1;
+  std::string output;
+};
+CommandResult run_command(const std::string& command_line);
+
+class OrthancPeer {
+ public:
+  // Starts Orthanc under `workdir` (created if needed) with DICOM AE title `ae_title`, waits
+  // until its REST API answers and throws std::runtime_error (with the tail of its log) when it
+  // does not start within 30 s.
+  static std::unique_ptr<OrthancPeer> start(const std::filesystem::path& workdir,
+                                            const std::string& ae_title = "PACS");
+  ~OrthancPeer();  // stops the server (SIGTERM, then SIGKILL after 10 s)
+  OrthancPeer(const OrthancPeer&) = delete;
+  OrthancPeer& operator=(const OrthancPeer&) = delete;
+
+  const std::string& ae_title() const { return ae_title_; }
+  int dicom_port() const { return dicom_port_; }
+  int http_port() const { return http_port_; }
+  std::string url(const std::string& path) const;  // path starts with '/'
+
+  // GET a REST resource as JSON; throws std::runtime_error on transport or parse failure.
+  nlohmann::json get(const std::string& path) const;
+  // Orthanc's identifiers of all instances it holds.
+  std::vector<std::string> instances() const;
+  // The main DICOM tags of one instance, by tag keyword (Orthanc's /instances/{id}/simplified-tags).
+  nlohmann::json tags(const std::string& instance_id) const;
+
+ private:
+  OrthancPeer() = default;
+  std::filesystem::path workdir_;
+  std::string ae_title_;
+  int dicom_port_ = 0;
+  int http_port_ = 0;
+  pid_t pid_ = -1;
+};
+
+}  // namespace livernode::test
