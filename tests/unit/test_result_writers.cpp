@@ -23,6 +23,7 @@
 #include "livernode/phantom/metaimage.h"
 #include "livernode/phantom/phantom.h"
 #include "livernode/version.h"
+#include "orthanc_peer.h"
 #include "test_support.h"
 
 using namespace livernode;
@@ -591,4 +592,40 @@ TEST_F(PhantomWriters, AnalyzeFolderWritesAndListsTheResultObjects) {
   const double seg_ml = count_on(read.segments.front().mask) * loaded_->volume.geometry.voxel_volume_ml();
   const double reported = a["liver"]["volume_ml"].get<double>();
   EXPECT_NEAR(seg_ml, reported, 0.005 * reported);
+}
+
+TEST_F(PhantomWriters, OrthancFilesSegSrAndSummaryUnderTheSourcePatientAndStudy) {
+  const fs::path dir = *dir_ / "orthanc-objects";
+  const auto seg = dicom::write_segmentation(*series_, *loaded_, *result_, identity(), dir / "seg.dcm");
+  const auto sr = dicom::write_measurement_report(*series_, *loaded_, *result_, seg, identity(),
+                                                  dir / "sr.dcm");
+  const auto summary = dicom::write_summary_images(*series_, *loaded_, *result_, identity(), dir);
+  std::vector<dicom::WrittenObject> objects{seg.object, sr};
+  objects.insert(objects.end(), summary.begin(), summary.end());
+
+  auto pacs = test::OrthancPeer::start(*dir_ / "orthanc");
+  const std::string peer =
+      "-aec " + pacs->ae_title() + " 127.0.0.1 " + std::to_string(pacs->dicom_port());
+  std::string files = "'" + series_->slices.front().file.string() + "'";
+  for (const auto& o : objects) files += " '" + o.file.string() + "'";
+  // -R: propose exactly the SOP classes of the files (SEG is not in storescu's default list).
+  const auto store = test::run_command("storescu -R -aet LIVERNODE " + peer + " " + files);
+  ASSERT_EQ(store.status, 0) << store.output;
+
+  const auto ids = pacs->instances();
+  ASSERT_EQ(ids.size(), objects.size() + 1);
+  EXPECT_EQ(pacs->get("/patients").size(), 1u);
+  EXPECT_EQ(pacs->get("/studies").size(), 1u);
+  std::set<std::string> patients, studies, sops;
+  for (const auto& id : ids) {
+    patients.insert(pacs->get("/instances/" + id + "/patient")["ID"].get<std::string>());
+    studies.insert(pacs->get("/instances/" + id + "/study")["ID"].get<std::string>());
+    const auto tags = pacs->tags(id);
+    sops.insert(tags["SOPInstanceUID"].get<std::string>());
+    EXPECT_EQ(tags["StudyInstanceUID"].get<std::string>(), series_->study_uid);
+    EXPECT_EQ(tags["PatientID"].get<std::string>(), series_->patient.id);
+  }
+  EXPECT_EQ(patients.size(), 1u);
+  EXPECT_EQ(studies.size(), 1u);
+  for (const auto& o : objects) EXPECT_EQ(sops.count(o.sop_instance_uid), 1u) << o.kind;
 }
