@@ -63,8 +63,8 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
 
   TID1500_MeasurementReport report(CMR_CID7021::ImagingMeasurementReport);
   require(report.setLanguage(CID5000_Languages::English), "cannot set the language", file);
-  require(report.getObservationContext().addDeviceObserver(
-              detail::new_uid(), product, product, product + " " + identity.version),
+  require(report.getObservationContext().addDeviceObserver(detail::new_uid(), product, product,
+                                                           product + " " + identity.version),
           "cannot set the observer device", file);
   require(report.addProcedureReported(CMR_CID100::CTUnspecifiedBodyRegion),
           "cannot set the procedure reported", file);
@@ -83,8 +83,8 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
     if (series.multiframe) break;  // every slice is a frame of the same instance
   }
   {
-    const OFCondition c = library.addImageGroupDescriptors(
-        source, TID1600_ImageLibrary::withAllDescriptors);
+    const OFCondition c =
+        library.addImageGroupDescriptors(source, TID1600_ImageLibrary::withAllDescriptors);
     if (c.bad() && c != CMR_EC_NoImageLibraryEntryDescriptorsToBeAdded) {
       require(c, "cannot add the image library descriptors", file);
     }
@@ -101,15 +101,16 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
     DSRImageReferenceValue reference(UID_SegmentationStorage, seg.object.sop_instance_uid.c_str());
     reference.getSegmentList().addItem(static_cast<Uint16>(segment.number));
     require(group.setReferencedSegment(reference), "cannot reference the segment", file);
-    require(group.setSourceSeriesForSegmentation(series.series_uid),
-            "cannot set the source series", file);
+    require(group.setSourceSeriesForSegmentation(series.series_uid), "cannot set the source series",
+            file);
     require(group.addFindingSite(liver_code), "cannot set the finding site", file);
     auto add = [&](const DSRBasicCodedEntry& concept, double value, int decimals,
                    const DSRBasicCodedEntry& unit) {
-      require(group.addMeasurement(CID7469_GenericIntensityAndSizeMeasurements(concept),
-                                   Value(number(value, decimals).c_str(),
-                                         CID7181_AbstractMultiDimensionalImageModelComponentUnits(unit)),
-                                   OFFalse /*always a new measurement*/),
+      require(group.addMeasurement(
+                  CID7469_GenericIntensityAndSizeMeasurements(concept),
+                  Value(number(value, decimals).c_str(),
+                        CID7181_AbstractMultiDimensionalImageModelComponentUnits(unit)),
+                  OFFalse /*always a new measurement*/),
               std::string("cannot add the measurement ") + concept.CodeMeaning.c_str(), file);
     };
     if (segment.lesion_number == 0) {
@@ -158,10 +159,11 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
     require(group.setFinding(liver_code), "cannot set the finding", file);
     auto add = [&](const DSRBasicCodedEntry& concept, double value, int decimals,
                    const DSRBasicCodedEntry& unit) {
-      require(group.addMeasurement(CID7469_GenericIntensityAndSizeMeasurements(concept),
-                                   Value(number(value, decimals).c_str(),
-                                         CID7181_AbstractMultiDimensionalImageModelComponentUnits(unit)),
-                                   OFFalse),
+      require(group.addMeasurement(
+                  CID7469_GenericIntensityAndSizeMeasurements(concept),
+                  Value(number(value, decimals).c_str(),
+                        CID7181_AbstractMultiDimensionalImageModelComponentUnits(unit)),
+                  OFFalse),
               std::string("cannot add the measurement ") + concept.CodeMeaning.c_str(), file);
     };
     add(kVolume, v.liver_ml, 1, kMilliliter);
@@ -206,7 +208,8 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
             "cannot add the disclaimer", file);
   }
   if (!report.isValid()) {
-    throw DicomError(ErrorKind::kInconsistent, file.string() + ": the measurement report is incomplete");
+    throw DicomError(ErrorKind::kInconsistent,
+                     file.string() + ": the measurement report is incomplete");
   }
 
   DSRDocument document;

@@ -51,9 +51,9 @@ struct SegmentPlan {
   CodeSequenceMacro category, type;
   Rgb colour;
   int lesion_number = 0;
-  std::uint8_t value = 1;                   // voxel value selecting it in `map`
+  std::uint8_t value = 1;  // voxel value selecting it in `map`
   const processing::LabelMap* map = nullptr;
-  bool any_value = false;                   // liver: every non-zero voxel
+  bool any_value = false;  // liver: every non-zero voxel
 };
 
 }  // namespace
@@ -73,13 +73,16 @@ WrittenSegmentation write_segmentation(const SeriesInfo& series, const LoadedVol
   std::vector<SegmentPlan> plans;
   if (!result.liver_mask.empty()) {
     if (!result.liver_mask.geometry.same_grid(grid)) {
-      throw DicomError(ErrorKind::kInconsistent,
-                       file.string() + ": the liver mask is not on the grid of series " +
-                           series.series_uid);
+      throw DicomError(
+          ErrorKind::kInconsistent,
+          file.string() + ": the liver mask is not on the grid of series " + series.series_uid);
     }
-    SegmentPlan p{"Liver", "Liver including lesions and intrahepatic vessels", "Liver",
+    SegmentPlan p{"Liver",
+                  "Liver including lesions and intrahepatic vessels",
+                  "Liver",
                   CodeSequenceMacro("123037004", "SCT", "Anatomical Structure"),
-                  CodeSequenceMacro("10200004", "SCT", "Liver"), detail::liver_colour()};
+                  CodeSequenceMacro("10200004", "SCT", "Liver"),
+                  detail::liver_colour()};
     p.map = &result.liver_mask;
     p.any_value = true;
     plans.push_back(std::move(p));
@@ -87,19 +90,21 @@ WrittenSegmentation write_segmentation(const SeriesInfo& series, const LoadedVol
   if (!result.lesions.empty()) {
     if (result.lesion_labels.empty() || !result.lesion_labels.geometry.same_grid(grid)) {
       throw DicomError(ErrorKind::kInconsistent,
-                       file.string() + ": the lesion label map is missing or not on the grid of "
-                                       "series " + series.series_uid);
+                       file.string() +
+                           ": the lesion label map is missing or not on the grid of "
+                           "series " +
+                           series.series_uid);
     }
     for (const auto& lesion : result.lesions) {
       if (lesion.number <= 0 || lesion.number > 255) continue;
       const std::string n = std::to_string(lesion.number);
-      SegmentPlan p{"Lesion " + n,
-                    std::string("Liver lesion ") + n + ", " +
-                        processing::lesion_type_name(lesion.type),
-                    "Lesion " + n,
-                    CodeSequenceMacro("49755003", "SCT", "Morphologically Altered Structure"),
-                    CodeSequenceMacro("108369006", "SCT", "Neoplasm"),
-                    detail::lesion_colour(lesion.number)};
+      SegmentPlan p{
+          "Lesion " + n,
+          std::string("Liver lesion ") + n + ", " + processing::lesion_type_name(lesion.type),
+          "Lesion " + n,
+          CodeSequenceMacro("49755003", "SCT", "Morphologically Altered Structure"),
+          CodeSequenceMacro("108369006", "SCT", "Neoplasm"),
+          detail::lesion_colour(lesion.number)};
       p.lesion_number = lesion.number;
       p.value = static_cast<std::uint8_t>(lesion.number);
       p.map = &result.lesion_labels;
@@ -107,8 +112,9 @@ WrittenSegmentation write_segmentation(const SeriesInfo& series, const LoadedVol
     }
   }
   if (plans.empty()) {
-    throw DicomError(ErrorKind::kInconsistent,
-                     file.string() + ": nothing to write, the analysis found no liver and no lesion");
+    throw DicomError(
+        ErrorKind::kInconsistent,
+        file.string() + ": nothing to write, the analysis found no liver and no lesion");
   }
 
   auto header = detail::load_source_header(series);
@@ -123,8 +129,8 @@ WrittenSegmentation write_segmentation(const SeriesInfo& series, const LoadedVol
                                                     content),
           "cannot create the segmentation", file);
   std::unique_ptr<DcmSegmentation> seg(raw);
-  require(seg->importFromSourceImage(source), "cannot take over patient, study and frame of reference",
-          file);
+  require(seg->importFromSourceImage(source),
+          "cannot take over patient, study and frame of reference", file);
   // The import brings the scanner's equipment along; the SEG is made by this product.
   require(seg->setEquipmentInfo(equipment), "cannot set the equipment", file);
   const std::string series_uid = detail::new_uid();
@@ -148,7 +154,8 @@ WrittenSegmentation write_segmentation(const SeriesInfo& series, const LoadedVol
   require(measures.setPixelSpacing((ds(grid.spacing[1]) + "\\" + ds(grid.spacing[0])).c_str()),
           "cannot set the pixel spacing", file);
   const double thickness = series.slice_thickness > 0 ? series.slice_thickness : grid.spacing[2];
-  require(measures.setSliceThickness(ds(thickness).c_str()), "cannot set the slice thickness", file);
+  require(measures.setSliceThickness(ds(thickness).c_str()), "cannot set the slice thickness",
+          file);
   require(measures.setSpacingBetweenSlices(ds(grid.spacing[2]).c_str()),
           "cannot set the slice spacing", file);
   require(seg->addForAllFrames(measures), "cannot add the pixel measures", file);
@@ -184,7 +191,8 @@ WrittenSegmentation write_segmentation(const SeriesInfo& series, const LoadedVol
     written.tracking_id = plan.tracking_id;
     written.tracking_uid = detail::new_uid();
     written.lesion_number = plan.lesion_number;
-    require(segment->setTrackingID(written.tracking_id.c_str()), "cannot set the tracking ID", file);
+    require(segment->setTrackingID(written.tracking_id.c_str()), "cannot set the tracking ID",
+            file);
     require(segment->setTrackingUID(written.tracking_uid.c_str()), "cannot set the tracking UID",
             file);
     Uint16 number = 0;
@@ -210,8 +218,8 @@ WrittenSegmentation write_segmentation(const SeriesInfo& series, const LoadedVol
       }
       const SliceRef& slice = series.slices[source_index];
       const processing::Vec3 p = grid.index_to_point(0, 0, static_cast<double>(k));
-      std::unique_ptr<FGPlanePosPatient> position(FGPlanePosPatient::createMinimal(
-          ds(p[0]).c_str(), ds(p[1]).c_str(), ds(p[2]).c_str()));
+      std::unique_ptr<FGPlanePosPatient> position(
+          FGPlanePosPatient::createMinimal(ds(p[0]).c_str(), ds(p[1]).c_str(), ds(p[2]).c_str()));
       FGFrameContent frame_content;
       frame_content.setDimensionIndexValues(number, 0);
       frame_content.setDimensionIndexValues(static_cast<Uint32>(k + 1), 1);

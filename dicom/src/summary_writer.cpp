@@ -70,8 +70,8 @@ void label(cairo_t* cr, double x, double y, const std::string& s, double size, c
 
 // The outline of {voxel selected} on slice k: every pixel edge between inside and outside.
 template <typename Inside>
-void outline(cairo_t* cr, const processing::Geometry& g, std::size_t k, double scale,
-             double ox, double oy, Inside inside) {
+void outline(cairo_t* cr, const processing::Geometry& g, std::size_t k, double scale, double ox,
+             double oy, Inside inside) {
   const long nx = static_cast<long>(g.size[0]), ny = static_cast<long>(g.size[1]);
   auto in = [&](long i, long j) { return i >= 0 && j >= 0 && i < nx && j < ny && inside(i, j, k); };
   for (long j = 0; j < ny; ++j) {
@@ -100,7 +100,8 @@ std::vector<KeySlice> key_slices(const processing::AnalysisResult& result, std::
     for (std::size_t k = 0; k < g.size[2]; ++k) {
       std::size_t area = 0;
       const std::size_t plane = g.size[0] * g.size[1];
-      for (std::size_t v = k * plane; v < (k + 1) * plane; ++v) area += result.liver_mask.voxels[v] != 0;
+      for (std::size_t v = k * plane; v < (k + 1) * plane; ++v)
+        area += result.liver_mask.voxels[v] != 0;
       if (area > best) best = area, best_k = k;
     }
     if (best > 0) keys.push_back({best_k, "largest liver section"});
@@ -124,8 +125,8 @@ void render_slice(Surface& s, const LoadedVolume& loaded, const processing::Anal
                   const KeySlice& key, const WriterIdentity& identity, const std::string& title) {
   const auto& g = loaded.volume.geometry;
   const int header = 48, footer = 32;
-  const double scale = std::min((s.width() - 0.0) / g.size[0],
-                                (s.height() - header - footer - 0.0) / g.size[1]);
+  const double scale =
+      std::min((s.width() - 0.0) / g.size[0], (s.height() - header - footer - 0.0) / g.size[1]);
   const double ox = (s.width() - g.size[0] * scale) / 2.0, oy = header;
   // Grey values straight into the surface (nearest neighbour).
   cairo_surface_flush(s.surface);
@@ -133,14 +134,17 @@ void render_slice(Surface& s, const LoadedVolume& loaded, const processing::Anal
   const int stride = cairo_image_surface_get_stride(s.surface);
   std::fill(data, data + static_cast<std::size_t>(stride) * s.height(), 0);
   const double lo = 40.0 - 200.0, hi = 40.0 + 200.0;
-  for (int y = static_cast<int>(oy); y < static_cast<int>(oy + g.size[1] * scale) && y < s.height(); ++y) {
+  for (int y = static_cast<int>(oy); y < static_cast<int>(oy + g.size[1] * scale) && y < s.height();
+       ++y) {
     const auto j = static_cast<std::size_t>((y - oy) / scale);
     if (j >= g.size[1]) continue;
-    for (int x = static_cast<int>(ox); x < static_cast<int>(ox + g.size[0] * scale) && x < s.width(); ++x) {
+    for (int x = static_cast<int>(ox);
+         x < static_cast<int>(ox + g.size[0] * scale) && x < s.width(); ++x) {
       const auto i = static_cast<std::size_t>((x - ox) / scale);
       if (i >= g.size[0]) continue;
       const double hu = loaded.volume.at(i, j, key.k);
-      const auto v = static_cast<std::uint32_t>(std::lround(255.0 * std::clamp((hu - lo) / (hi - lo), 0.0, 1.0)));
+      const auto v = static_cast<std::uint32_t>(
+          std::lround(255.0 * std::clamp((hu - lo) / (hi - lo), 0.0, 1.0)));
       reinterpret_cast<std::uint32_t*>(data + y * stride)[x] = (v << 16) | (v << 8) | v;
     }
   }
@@ -160,7 +164,8 @@ void render_slice(Surface& s, const LoadedVolume& loaded, const processing::Anal
     long sum_i = 0, sum_j = 0, n = 0;
     for (std::size_t j = 0; j < g.size[1]; ++j)
       for (std::size_t i = 0; i < g.size[0]; ++i)
-        if (result.lesion_labels.at(i, j, key.k) == lesion.number) present = true, sum_i += i, sum_j += j, ++n;
+        if (result.lesion_labels.at(i, j, key.k) == lesion.number)
+          present = true, sum_i += i, sum_j += j, ++n;
     if (!present) continue;
     outline(cr, g, key.k, scale, ox, oy, [&](long i, long j, std::size_t k) {
       return result.lesion_labels.at(i, j, k) == lesion.number;
@@ -184,7 +189,8 @@ void render_slice(Surface& s, const LoadedVolume& loaded, const processing::Anal
     double max_j = 0;
     for (std::size_t j = 0; j < g.size[1]; ++j)
       for (std::size_t i = 0; i < g.size[0]; ++i)
-        if (result.lesion_labels.at(i, j, key.k) == lesion.number) max_j = std::max<double>(max_j, j);
+        if (result.lesion_labels.at(i, j, key.k) == lesion.number)
+          max_j = std::max<double>(max_j, j);
     (void)ly;
     label(cr, lx - 6, oy + (max_j + 1.5) * scale + 16, std::to_string(lesion.number), 18, c);
   }
@@ -245,10 +251,11 @@ void render_results(Surface& s, const processing::AnalysisResult& result, const 
   double y = 36;
   text(cr, left, y, "Liver analysis - results", 24, true);
   y += 34;
-  y = wrapped(cr, left, y, width,
-              "Reference series: " + (series.description.empty() ? series.series_uid : series.description) +
-                  " (series " + series.series_number + "), study date " + series.study_date,
-              14);
+  y = wrapped(
+      cr, left, y, width,
+      "Reference series: " + (series.description.empty() ? series.series_uid : series.description) +
+          " (series " + series.series_number + "), study date " + series.study_date,
+      14);
   y += 8;
   text(cr, left, y, "Volumes", 18, true);
   y += 24;
@@ -264,9 +271,10 @@ void render_results(Surface& s, const processing::AnalysisResult& result, const 
   if (result.volumetry && !no_lesions) {
     const auto& v = *result.volumetry;
     y = wrapped(cr, left, y, width,
-                "Tumour volume: " + fmt("%.2f", v.tumour_ml) + " mL; functional volume: " +
-                    fmt("%.1f", v.functional_ml) + " mL; tumour burden: " +
-                    fmt("%.2f", v.burden_percent) + " %; lesions: " + std::to_string(v.lesion_count),
+                "Tumour volume: " + fmt("%.2f", v.tumour_ml) +
+                    " mL; functional volume: " + fmt("%.1f", v.functional_ml) +
+                    " mL; tumour burden: " + fmt("%.2f", v.burden_percent) +
+                    " %; lesions: " + std::to_string(v.lesion_count),
                 14);
     for (const auto& f : v.findings) y = wrapped(cr, left, y, width, "Finding: " + f, 14);
   } else {
@@ -302,7 +310,8 @@ void render_results(Surface& s, const processing::AnalysisResult& result, const 
       text(cr, left + cols[0], y, std::to_string(l.number), 13, true);
       cairo_set_source_rgb(cr, 1, 1, 1);
       text(cr, left + cols[1], y, fmt("%.2f", l.volume_ml), 13);
-      text(cr, left + cols[2], y, fmt("%.1f", l.longest_diameter_mm) + (l.measurable ? "" : " (nm)"), 13);
+      text(cr, left + cols[2], y,
+           fmt("%.1f", l.longest_diameter_mm) + (l.measurable ? "" : " (nm)"), 13);
       text(cr, left + cols[3], y, fmt("%.1f", l.short_axis_mm), 13);
       text(cr, left + cols[4], y, fmt("%.0f", l.mean_hu), 13);
       text(cr, left + cols[5], y, processing::lesion_type_name(l.type), 13);
@@ -351,8 +360,8 @@ WrittenObject write_capture(Surface& s, DcmItem& source, const SeriesInfo& serie
   const std::string date = detail::today(), time = detail::now_time();
   const std::string product = identity.product.empty() ? "livernode" : identity.product;
   auto put = [&](const DcmTagKey& tag, const std::string& value) {
-    require(ds.putAndInsertString(tag, value.c_str()), std::string("cannot set ") + DcmTag(tag).getTagName(),
-            file);
+    require(ds.putAndInsertString(tag, value.c_str()),
+            std::string("cannot set ") + DcmTag(tag).getTagName(), file);
   };
   put(DCM_SOPClassUID, UID_SecondaryCaptureImageStorage);
   put(DCM_SOPInstanceUID, sop);
@@ -405,8 +414,9 @@ WrittenObject write_capture(Surface& s, DcmItem& source, const SeriesInfo& serie
   ds.putAndInsertUint16(DCM_BitsStored, 8);
   ds.putAndInsertUint16(DCM_HighBit, 7);
   ds.putAndInsertUint16(DCM_PixelRepresentation, 0);
-  require(ds.putAndInsertUint8Array(DCM_PixelData, rgb.data(), static_cast<unsigned long>(rgb.size())),
-          "cannot store the pixels", file);
+  require(
+      ds.putAndInsertUint8Array(DCM_PixelData, rgb.data(), static_cast<unsigned long>(rgb.size())),
+      "cannot store the pixels", file);
   detail::settle_character_set(source, ds);
   detail::save(format, file);
 
@@ -428,14 +438,15 @@ std::vector<WrittenObject> write_summary_images(const SeriesInfo& series,
                                                 const std::filesystem::path& folder) {
   const auto& g = loaded.volume.geometry;
   if (!result.liver_mask.empty() && !result.liver_mask.geometry.same_grid(g)) {
-    throw DicomError(ErrorKind::kInconsistent, folder.string() +
-                                                   ": the liver mask is not on the grid of series " +
-                                                   series.series_uid);
+    throw DicomError(
+        ErrorKind::kInconsistent,
+        folder.string() + ": the liver mask is not on the grid of series " + series.series_uid);
   }
   if (!result.lesion_labels.empty() && !result.lesion_labels.geometry.same_grid(g)) {
     throw DicomError(ErrorKind::kInconsistent, folder.string() +
                                                    ": the lesion labels are not on the grid of "
-                                                   "series " + series.series_uid);
+                                                   "series " +
+                                                   series.series_uid);
   }
   auto header = detail::load_source_header(series);
   DcmDataset& source = *header->getDataset();

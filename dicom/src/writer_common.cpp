@@ -1,9 +1,8 @@
 #include "writer_common.h"
 
 #include <dcmtk/dcmdata/dcdeftag.h>
-#include <dcmtk/dcmdata/dcuid.h>
-
 #include <dcmtk/dcmdata/dcstack.h>
+#include <dcmtk/dcmdata/dcuid.h>
 
 #include <ctime>
 
@@ -22,7 +21,8 @@ Rgb lesion_colour(int lesion_number) {
 std::optional<std::string> lesions_not_done(const processing::AnalysisResult& result) {
   if (!result.lesions.empty()) return std::nullopt;
   for (const auto& st : result.stages) {
-    if (st.stage == "lesions" && !st.done) return st.detail.empty() ? "lesion detection not done" : st.detail;
+    if (st.stage == "lesions" && !st.done)
+      return st.detail.empty() ? "lesion detection not done" : st.detail;
   }
   return std::nullopt;
 }
@@ -43,15 +43,16 @@ std::unique_ptr<DcmFileFormat> load_source_header(const SeriesInfo& series) {
   std::string reasons;
   for (const auto& slice : series.slices) {
     auto format = std::make_unique<DcmFileFormat>();
-    const OFCondition c = format->loadFileUntilTag(slice.file.c_str(), EXS_Unknown, EGL_noChange,
-                                                   DCM_MaxReadLength, ERM_autoDetect,
-                                                   DCM_PixelData);
+    const OFCondition c =
+        format->loadFileUntilTag(slice.file.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength,
+                                 ERM_autoDetect, DCM_PixelData);
     if (c.good()) return format;
     reasons = slice.file.string() + ": " + c.text();
   }
   throw DicomError(ErrorKind::kIo, "series " + series.series_uid +
                                        ": no source header readable to copy the patient and "
-                                       "study from (" + reasons + ")");
+                                       "study from (" +
+                                       reasons + ")");
 }
 
 namespace {
@@ -146,8 +147,8 @@ void save(DcmFileFormat& format, const std::filesystem::path& file) {
   std::error_code ec;
   if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path(), ec);
   if (ec) {
-    throw DicomError(ErrorKind::kIo, file.parent_path().string() + ": cannot create folder (" +
-                                         ec.message() + ")");
+    throw DicomError(ErrorKind::kIo,
+                     file.parent_path().string() + ": cannot create folder (" + ec.message() + ")");
   }
   const OFCondition c = format.saveFile(file.c_str(), EXS_LittleEndianExplicit, EET_ExplicitLength,
                                         EGL_recalcGL, EPD_noChange, 0, 0, EWM_createNewMeta);

@@ -246,7 +246,8 @@ std::map<std::string, std::string> header_values(const fs::path& file) {
   for (const char* tag : {"PatientName", "PatientID", "PatientBirthDate", "PatientSex",
                           "StudyInstanceUID", "StudyDate", "StudyTime", "AccessionNumber",
                           "ReferringPhysicianName", "StudyID", "FrameOfReferenceUID"}) {
-    v[tag] = run(std::string("dcmdump -q -s +P ") + tag + " '" + file.string() + "' | head -1 | "
+    v[tag] = run(std::string("dcmdump -q -s +P ") + tag + " '" + file.string() +
+                 "' | head -1 | "
                  "sed -e 's/^([^)]*) [A-Z][A-Z] //' -e 's/ *#.*$//'");
   }
   return v;
@@ -391,8 +392,8 @@ TEST(RealWriters, SegAndSrOfTheHccTruthReadBackAndValidate) {
     for (std::size_t v = 0; v < lesions.voxels.size(); ++v) {
       if (tumour_truth.segments.front().mask.voxels[v]) lesions.voxels[v] = 1, liver.voxels[v] = 1;
     }
-    const auto result =
-        result_from_masks(series.series_uid, loaded.volume, std::move(liver), std::move(lesions), 1);
+    const auto result = result_from_masks(series.series_uid, loaded.volume, std::move(liver),
+                                          std::move(lesions), 1);
     const auto dir = test::make_temp_dir("livernode-writers-real");
     const fs::path file = dir / "seg.dcm";
     const auto written = dicom::write_segmentation(series, loaded, result, identity(), file);
@@ -434,14 +435,17 @@ std::string sr_lines(const fs::path& file) {
       "  if c.ConceptNameCodeSequence[0].CodeValue!='126010': continue\n"
       "  for g in c.ContentSequence:\n"
       "    items=list(g.ContentSequence)\n"
-      "    tid=[x.TextValue for x in items if x.ConceptNameCodeSequence[0].CodeValue=='112039'][0]\n"
+      "    tid=[x.TextValue for x in items if "
+      "x.ConceptNameCodeSequence[0].CodeValue=='112039'][0]\n"
       "    for x in items:\n"
       "      if x.ValueType=='IMAGE':\n"
       "        r=x.ReferencedSOPSequence[0]\n"
-      "        print('group', tid.replace(' ','_'), r.ReferencedSOPInstanceUID+':'+str(r.ReferencedSegmentNumber))\n"
+      "        print('group', tid.replace(' ','_'), "
+      "r.ReferencedSOPInstanceUID+':'+str(r.ReferencedSegmentNumber))\n"
       "      if x.ValueType=='NUM':\n"
       "        m=x.MeasuredValueSequence[0]\n"
-      "        print('num', tid.replace(' ','_'), x.ConceptNameCodeSequence[0].CodeValue, m.NumericValue, "
+      "        print('num', tid.replace(' ','_'), x.ConceptNameCodeSequence[0].CodeValue, "
+      "m.NumericValue, "
       "m.MeasurementUnitsCodeSequence[0].CodeValue)\n";
   const fs::path py = file.parent_path() / "check_sr.py";
   std::ofstream(py) << script;
@@ -466,7 +470,8 @@ double sr_value(const std::string& lines, const std::string& tracking, const std
 
 TEST_F(PhantomWriters, SrMeasuresEverySegmentAndMatchesTheSegVolume) {
   const fs::path dir = *dir_ / "sr";
-  const auto seg = dicom::write_segmentation(*series_, *loaded_, *result_, identity(), dir / "seg.dcm");
+  const auto seg =
+      dicom::write_segmentation(*series_, *loaded_, *result_, identity(), dir / "seg.dcm");
   const auto sr = dicom::write_measurement_report(*series_, *loaded_, *result_, seg, identity(),
                                                   dir / "sr.dcm");
   ASSERT_TRUE(fs::exists(sr.file));
@@ -479,7 +484,8 @@ TEST_F(PhantomWriters, SrMeasuresEverySegmentAndMatchesTheSegVolume) {
   EXPECT_TRUE(errors.empty()) << join(errors);
 
   const std::string lines = sr_lines(sr.file);
-  EXPECT_NE(lines.find("sop 1.2.840.10008.5.1.4.1.1.88.34 " + series_->study_uid), std::string::npos)
+  EXPECT_NE(lines.find("sop 1.2.840.10008.5.1.4.1.1.88.34 " + series_->study_uid),
+            std::string::npos)
       << lines;
   // One group per segment, each pointing at its segment of the SEG.
   for (const auto& s : seg.segments) {
@@ -508,7 +514,8 @@ TEST_F(PhantomWriters, SrMeasuresEverySegmentAndMatchesTheSegVolume) {
   EXPECT_NE(lines.find(" mm\n"), std::string::npos);
   EXPECT_NE(lines.find(" [hnsf'U]\n"), std::string::npos);
   // Study-level volumetry.
-  EXPECT_NEAR(sr_value(lines, "Liver_volumetry", "LN0003"), result_->volumetry->burden_percent, 0.01);
+  EXPECT_NEAR(sr_value(lines, "Liver_volumetry", "LN0003"), result_->volumetry->burden_percent,
+              0.01);
 }
 
 TEST_F(PhantomWriters, SrWithoutVolumetrySaysSoInWords) {
@@ -519,7 +526,8 @@ TEST_F(PhantomWriters, SrWithoutVolumetrySaysSoInWords) {
   r.stages.push_back({"lesions", false, "lesion detection is not available yet"});
   const fs::path dir = *dir_ / "sr-novol";
   const auto seg = dicom::write_segmentation(*series_, *loaded_, r, identity(), dir / "seg.dcm");
-  const auto sr = dicom::write_measurement_report(*series_, *loaded_, r, seg, identity(), dir / "sr.dcm");
+  const auto sr =
+      dicom::write_measurement_report(*series_, *loaded_, r, seg, identity(), dir / "sr.dcm");
   const std::string dump = run("dsrdump +Pl '" + sr.file.string() + "'");
   EXPECT_NE(dump.find("not computed: lesion detection is not available yet"), std::string::npos)
       << dump.substr(dump.size() > 3000 ? dump.size() - 3000 : 0);
@@ -589,14 +597,16 @@ TEST_F(PhantomWriters, AnalyzeFolderWritesAndListsTheResultObjects) {
   ASSERT_FALSE(seg_path.empty());
   const auto read = dicom::read_segmentation(seg_path, loaded_->volume.geometry);
   ASSERT_FALSE(read.segments.empty());
-  const double seg_ml = count_on(read.segments.front().mask) * loaded_->volume.geometry.voxel_volume_ml();
+  const double seg_ml =
+      count_on(read.segments.front().mask) * loaded_->volume.geometry.voxel_volume_ml();
   const double reported = a["liver"]["volume_ml"].get<double>();
   EXPECT_NEAR(seg_ml, reported, 0.005 * reported);
 }
 
 TEST_F(PhantomWriters, OrthancFilesSegSrAndSummaryUnderTheSourcePatientAndStudy) {
   const fs::path dir = *dir_ / "orthanc-objects";
-  const auto seg = dicom::write_segmentation(*series_, *loaded_, *result_, identity(), dir / "seg.dcm");
+  const auto seg =
+      dicom::write_segmentation(*series_, *loaded_, *result_, identity(), dir / "seg.dcm");
   const auto sr = dicom::write_measurement_report(*series_, *loaded_, *result_, seg, identity(),
                                                   dir / "sr.dcm");
   const auto summary = dicom::write_summary_images(*series_, *loaded_, *result_, identity(), dir);

@@ -20,9 +20,9 @@ namespace livernode::dicom {
 
 // Who wrote the objects and what the reader must be told.
 struct WriterIdentity {
-  std::string product;      // e.g. kProductName
-  std::string version;      // e.g. kVersion
-  std::string disclaimer;   // ClinicalConfig::disclaimer, printed on the summary page
+  std::string product;     // e.g. kProductName
+  std::string version;     // e.g. kVersion
+  std::string disclaimer;  // ClinicalConfig::disclaimer, printed on the summary page
   std::string series_number_base = "9000";  // SEG gets base+1, SR base+2, summary base+3
 };
 
@@ -35,12 +35,12 @@ struct WrittenObject {
 };
 
 struct WrittenSegment {
-  unsigned number = 0;        // SegmentNumber in the SEG
-  std::string label;          // SegmentLabel
+  unsigned number = 0;  // SegmentNumber in the SEG
+  std::string label;    // SegmentLabel
   std::string tracking_id;
   std::string tracking_uid;
-  int lesion_number = 0;      // 0 for the liver, else LesionResult::number
-  std::size_t voxels = 0;     // voxels written for this segment
+  int lesion_number = 0;   // 0 for the liver, else LesionResult::number
+  std::size_t voxels = 0;  // voxels written for this segment
 };
 
 struct WrittenSegmentation {
