@@ -224,19 +224,18 @@ WrittenSegmentation write_segmentation(const SeriesInfo& series, const LoadedVol
       frame_content.setDimensionIndexValues(number, 0);
       frame_content.setDimensionIndexValues(static_cast<Uint32>(k + 1), 1);
       ImageSOPInstanceReferenceMacro* reference = nullptr;
+      require(ImageSOPInstanceReferenceMacro::create(series.sop_class_uid.c_str(),
+                                                     slice.sop_instance_uid.c_str(), reference),
+              "cannot reference source image " + slice.sop_instance_uid, file);
+      std::unique_ptr<ImageSOPInstanceReferenceMacro> owned_reference(reference);
       if (series.multiframe) {
-        require(ImageSOPInstanceReferenceMacro::create(
-                    series.sop_class_uid.c_str(), slice.sop_instance_uid.c_str(),
-                    OFVector<Uint16>(1, static_cast<Uint16>(slice.frame + 1)), reference),
-                "cannot reference source frame", file);
-      } else {
-        require(ImageSOPInstanceReferenceMacro::create(series.sop_class_uid.c_str(),
-                                                       slice.sop_instance_uid.c_str(), reference),
-                "cannot reference source image " + slice.sop_instance_uid, file);
+        require(reference->addReferencedFrameNumber(static_cast<Uint16>(slice.frame + 1)),
+                "cannot reference frame " + std::to_string(slice.frame + 1) + " of " +
+                    slice.sop_instance_uid,
+                file);
       }
       OFVector<ImageSOPInstanceReferenceMacro> references;
       references.push_back(*reference);
-      delete reference;
       std::unique_ptr<FGDerivationImage> derivation(DcmSegmentation::createDerivationImageFG(
           references, "Automatic segmentation of the liver and liver lesions"));
       if (!derivation) {

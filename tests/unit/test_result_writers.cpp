@@ -639,3 +639,41 @@ TEST_F(PhantomWriters, OrthancFilesSegSrAndSummaryUnderTheSourcePatientAndStudy)
   EXPECT_EQ(studies.size(), 1u);
   for (const auto& o : objects) EXPECT_EQ(sops.count(o.sop_instance_uid), 1u) << o.kind;
 }
+
+TEST(RealWriters, SegOfAnEnhancedMultiFrameCtReferencesEachFrame) {
+  const auto file = test::shared_data() / "reference" / "pydicom-data" / "eCT_Supplemental.dcm";
+  LIVERNODE_REQUIRE_DATA(file);
+  const auto scan = dicom::scan_files({file});
+  ASSERT_EQ(scan.series.size(), 1u);
+  const auto& series = scan.series.front();
+  ASSERT_TRUE(series.multiframe);
+  const auto loaded = dicom::load_volume(series);
+  // Soft tissue (0..200 HU) stands in for the liver.
+  processing::LabelMap liver(loaded.volume.geometry, 0);
+  for (std::size_t v = 0; v < liver.voxels.size(); ++v) {
+    liver.voxels[v] = loaded.volume.voxels[v] > 0 && loaded.volume.voxels[v] < 200;
+  }
+  const auto result = result_from_masks(series.series_uid, loaded.volume, std::move(liver),
+                                        processing::LabelMap(), 0);
+  const auto dir = test::make_temp_dir("livernode-writers-ect");
+  const auto written =
+      dicom::write_segmentation(series, loaded, result, identity(), dir / "seg.dcm");
+  expect_seg_reads_back(written.object.file, written, loaded, result);
+  expect_pydicom_agrees(written.object.file, written);
+  const auto errors = dciodvfy_errors(written.object.file);
+  EXPECT_TRUE(errors.empty()) << join(errors);
+  // Every frame names the source instance and its frame number.
+  const std::string dump = run("dcmdump -q +P 0008,1160 '" + written.object.file.string() + "'");
+  EXPECT_NE(dump.find("IS [1]"), std::string::npos) << dump;
+  EXPECT_NE(dump.find("IS [2]"), std::string::npos) << dump;
+  // The SR and the summary images handle a multi-frame source too.
+  const auto sr =
+      dicom::write_measurement_report(series, loaded, result, written, identity(), dir / "sr.dcm");
+  const std::string sr_dump = run("dsrdump '" + sr.file.string() + "'");
+  EXPECT_EQ(sr_dump.find("W: "), std::string::npos) << sr_dump.substr(0, 2000);
+  EXPECT_TRUE(dciodvfy_errors(sr.file).empty());
+  for (const auto& image : dicom::write_summary_images(series, loaded, result, identity(), dir)) {
+    EXPECT_TRUE(dciodvfy_errors(image.file).empty()) << image.file;
+  }
+  fs::remove_all(dir);
+}
