@@ -1,5 +1,6 @@
 // Summary images as RGB Secondary Capture: key axial slices with the liver and lesion outlines,
 // lesion numbers and RECIST lines, then a results page. Rendered with Cairo.
+#include <cairo-pdf.h>
 #include <cairo.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcuid.h>
@@ -241,13 +242,13 @@ double wrapped(cairo_t* cr, double x, double y, double width, const std::string&
   return y;
 }
 
-void render_results(Surface& s, const processing::AnalysisResult& result, const SeriesInfo& series,
+void render_results(cairo_t* cr, double page_width, double page_height,
+                    const processing::AnalysisResult& result, const SeriesInfo& series,
                     const WriterIdentity& identity) {
-  cairo_t* cr = s.cr;
   cairo_set_source_rgb(cr, 0, 0, 0);
   cairo_paint(cr);
   cairo_set_source_rgb(cr, 1, 1, 1);
-  const double left = 24, width = s.width() - 48;
+  const double left = 24, width = page_width - 48;
   double y = 36;
   text(cr, left, y, "Liver analysis - results", 24, true);
   y += 34;
@@ -301,7 +302,7 @@ void render_results(Surface& s, const processing::AnalysisResult& result, const 
     for (int c = 0; c < 6; ++c) text(cr, left + cols[c], y, heads[c], 13, true);
     y += 20;
     for (const auto& l : result.lesions) {
-      if (y > s.height() - 140) {
+      if (y > page_height - 140) {
         text(cr, left, y, "... more lesions in the SR", 13);
         y += 20;
         break;
@@ -323,19 +324,18 @@ void render_results(Surface& s, const processing::AnalysisResult& result, const 
   text(cr, left, y, "Phases", 18, true);
   y += 24;
   for (const auto& sa : result.series) {
-    if (y > s.height() - 90) break;
+    if (y > page_height - 90) break;
     y = wrapped(cr, left, y, width,
                 std::string(processing::phase_name(sa.phase.phase)) + " (confidence " +
                     fmt("%.2f", sa.phase.confidence) + "): series " + sa.series_uid,
                 12);
   }
   cairo_set_source_rgb(cr, 1, 0.85, 0.3);
-  double fy = s.height() - 60;
+  double fy = page_height - 60;
   fy = wrapped(cr, left, fy, width,
                identity.product + " " + identity.version +
                    (identity.disclaimer.empty() ? "" : ". " + identity.disclaimer),
                13);
-  cairo_surface_flush(s.surface);
 }
 
 // RGB Secondary Capture of the surface, same patient and study as `source`.
@@ -477,11 +477,119 @@ std::vector<WrittenObject> write_summary_images(const SeriesInfo& series,
   }
   ++instance;
   Surface page(1024, 768);
-  render_results(page, result, series, identity);
+  render_results(page.cr, page.width(), page.height(), result, series, identity);
+  cairo_surface_flush(page.surface);
   written.push_back(write_capture(page, source, series, series_uid, series_number, instance,
                                   nullptr, "Results table of the liver analysis", identity,
                                   name(instance)));
   return written;
+}
+
+namespace {
+
+cairo_status_t append_bytes(void* closure, const unsigned char* data, unsigned int length) {
+  auto* out = static_cast<std::vector<Uint8>*>(closure);
+  out->insert(out->end(), data, data + length);
+  return CAIRO_STATUS_SUCCESS;
+}
+
+}  // namespace
+
+WrittenObject write_summary_pdf(const SeriesInfo& series, const LoadedVolume& loaded,
+                                const processing::AnalysisResult& result,
+                                const WriterIdentity& identity, const std::filesystem::path& file) {
+  const auto& g = loaded.volume.geometry;
+  if ((!result.liver_mask.empty() && !result.liver_mask.geometry.same_grid(g)) ||
+      (!result.lesion_labels.empty() && !result.lesion_labels.geometry.same_grid(g))) {
+    throw DicomError(
+        ErrorKind::kInconsistent,
+        file.string() + ": the masks are not on the grid of series " + series.series_uid);
+  }
+  // The PDF: the results page as vector text, then every key image (one page each).
+  std::vector<Uint8> pdf;
+  {
+    cairo_surface_t* surface = cairo_pdf_surface_create_for_stream(append_bytes, &pdf, 1024, 768);
+    cairo_t* cr = cairo_create(surface);
+    render_results(cr, 1024, 768, result, series, identity);
+    cairo_show_page(cr);
+    const auto keys = key_slices(result, g.size[2]);
+    int n = 0;
+    for (const auto& key : keys) {
+      ++n;
+      Surface image(768, 768 + 80);
+      render_slice(image, loaded, result, key, identity,
+                   "Key image " + std::to_string(n) + " of " + std::to_string(keys.size()));
+      cairo_pdf_surface_set_size(surface, image.width(), image.height());
+      cairo_set_source_surface(cr, image.surface, 0, 0);
+      cairo_paint(cr);
+      cairo_show_page(cr);
+    }
+    const cairo_status_t status = cairo_status(cr);
+    cairo_destroy(cr);
+    cairo_surface_finish(surface);
+    const cairo_status_t surface_status = cairo_surface_status(surface);
+    cairo_surface_destroy(surface);
+    if (status != CAIRO_STATUS_SUCCESS || surface_status != CAIRO_STATUS_SUCCESS) {
+      throw DicomError(
+          ErrorKind::kIo,
+          file.string() + ": cannot render the PDF (" +
+              cairo_status_to_string(status != CAIRO_STATUS_SUCCESS ? status : surface_status) +
+              ")");
+    }
+  }
+  const unsigned long pdf_length = static_cast<unsigned long>(pdf.size());
+  if (pdf.size() % 2) pdf.push_back(0);  // OB values have an even length
+
+  auto header = detail::load_source_header(series);
+  DcmDataset& source = *header->getDataset();
+  DcmFileFormat format;
+  DcmDataset& ds = *format.getDataset();
+  const std::string sop = detail::new_uid(), series_uid = detail::new_uid();
+  const std::string date = detail::today(), time = detail::now_time();
+  const std::string product = identity.product.empty() ? "livernode" : identity.product;
+  auto put = [&](const DcmTagKey& tag, const std::string& value) {
+    require(ds.putAndInsertString(tag, value.c_str()),
+            std::string("cannot set ") + DcmTag(tag).getTagName(), file);
+  };
+  put(DCM_SOPClassUID, UID_EncapsulatedPDFStorage);
+  put(DCM_SOPInstanceUID, sop);
+  detail::copy_patient_and_study(source, ds);
+  // Encapsulated Document Series
+  put(DCM_Modality, "DOC");
+  put(DCM_SeriesInstanceUID, series_uid);
+  put(DCM_SeriesNumber, std::to_string(std::atoi(identity.series_number_base.c_str()) + 4));
+  put(DCM_SeriesDescription, "Liver analysis report (" + product + ")");
+  put(DCM_SeriesDate, date);
+  put(DCM_SeriesTime, time);
+  // General Equipment and SC Equipment
+  put(DCM_Manufacturer, product);
+  put(DCM_ManufacturerModelName, product);
+  put(DCM_SoftwareVersions, identity.version);
+  put(DCM_ConversionType, "WSD");
+  // Encapsulated Document
+  put(DCM_InstanceNumber, "1");
+  put(DCM_ContentDate, date);
+  put(DCM_ContentTime, time);
+  ds.insertEmptyElement(DCM_AcquisitionDateTime);
+  put(DCM_BurnedInAnnotation, "YES");
+  put(DCM_DocumentTitle, "Liver analysis summary");
+  ds.insertEmptyElement(DCM_ConceptNameCodeSequence);
+  put(DCM_MIMETypeOfEncapsulatedDocument, "application/pdf");
+  require(ds.putAndInsertUint32(DCM_EncapsulatedDocumentLength, pdf_length),
+          "cannot set the document length", file);
+  require(ds.putAndInsertUint8Array(DCM_EncapsulatedDocument, pdf.data(),
+                                    static_cast<unsigned long>(pdf.size())),
+          "cannot store the PDF", file);
+  detail::settle_character_set(source, ds);
+  detail::save(format, file);
+
+  WrittenObject out;
+  out.file = file;
+  out.kind = "pdf";
+  out.sop_class_uid = UID_EncapsulatedPDFStorage;
+  out.sop_instance_uid = sop;
+  out.series_instance_uid = series_uid;
+  return out;
 }
 
 }  // namespace livernode::dicom

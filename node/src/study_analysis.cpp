@@ -102,6 +102,7 @@ json write_result_objects(const processing::AnalysisResult& result,
   }
   try {
     for (const auto& o : dicom::write_summary_images(series, loaded, result, identity, dir)) add(o);
+    add(dicom::write_summary_pdf(series, loaded, result, identity, dir / "summary-pdf.dcm"));
   } catch (const dicom::DicomError& e) {
     warnings.push_back(std::string("summary images not written: ") + e.what());
     spdlog::warn("event=result_failed kind=summary reason=\"{}\"", e.what());

@@ -591,6 +591,7 @@ TEST_F(PhantomWriters, AnalyzeFolderWritesAndListsTheResultObjects) {
   EXPECT_EQ(kinds["seg"], 1);
   EXPECT_EQ(kinds["sr"], 1);
   EXPECT_GE(kinds["summary"], 2);  // at least the largest liver section and the results page
+  EXPECT_EQ(kinds["pdf"], 1);
   EXPECT_EQ(outcome.objects.size(), a["objects"].size());
   EXPECT_EQ(fs::path(seg_path).parent_path().filename().string(), "1");
   // The SEG's liver is the volume the summary reports.
@@ -603,14 +604,16 @@ TEST_F(PhantomWriters, AnalyzeFolderWritesAndListsTheResultObjects) {
   EXPECT_NEAR(seg_ml, reported, 0.005 * reported);
 }
 
-TEST_F(PhantomWriters, OrthancFilesSegSrAndSummaryUnderTheSourcePatientAndStudy) {
+TEST_F(PhantomWriters, OrthancFilesSegSrSummaryAndPdfUnderTheSourcePatientAndStudy) {
   const fs::path dir = *dir_ / "orthanc-objects";
   const auto seg =
       dicom::write_segmentation(*series_, *loaded_, *result_, identity(), dir / "seg.dcm");
   const auto sr = dicom::write_measurement_report(*series_, *loaded_, *result_, seg, identity(),
                                                   dir / "sr.dcm");
   const auto summary = dicom::write_summary_images(*series_, *loaded_, *result_, identity(), dir);
-  std::vector<dicom::WrittenObject> objects{seg.object, sr};
+  const auto pdf =
+      dicom::write_summary_pdf(*series_, *loaded_, *result_, identity(), dir / "summary-pdf.dcm");
+  std::vector<dicom::WrittenObject> objects{seg.object, sr, pdf};
   objects.insert(objects.end(), summary.begin(), summary.end());
 
   auto pacs = test::OrthancPeer::start(*dir_ / "orthanc");
@@ -676,4 +679,33 @@ TEST(RealWriters, SegOfAnEnhancedMultiFrameCtReferencesEachFrame) {
     EXPECT_TRUE(dciodvfy_errors(image.file).empty()) << image.file;
   }
   fs::remove_all(dir);
+}
+
+TEST_F(PhantomWriters, SummaryPdfIsAValidEncapsulatedPdf) {
+  const fs::path file = *dir_ / "pdf" / "summary.dcm";
+  const auto pdf = dicom::write_summary_pdf(*series_, *loaded_, *result_, identity(), file);
+  EXPECT_EQ(pdf.kind, "pdf");
+  const auto errors = dciodvfy_errors(file);
+  EXPECT_TRUE(errors.empty()) << join(errors);
+  // The document pydicom extracts is a PDF with the results page and the key images.
+  const std::string script =
+      "import pydicom,sys,re\n"
+      "d=pydicom.dcmread(sys.argv[1])\n"
+      "b=bytes(d.EncapsulatedDocument)[:int(d.EncapsulatedDocumentLength)]\n"
+      "print(d.MIMETypeOfEncapsulatedDocument, b[:5].decode(), b.rstrip()[-5:].decode(),\n"
+      "      len(re.findall(rb'/Type\\s*/Page[^s]', b)))\n";
+  const fs::path py = file.parent_path() / "check_pdf.py";
+  std::ofstream(py) << script;
+  const std::string out = run("/usr/bin/python3 '" + py.string() + "' '" + file.string() + "'");
+  std::set<std::size_t> slices;
+  for (const auto& l : result_->lesions) slices.insert(l.axial_slice);
+  EXPECT_NE(out.find("application/pdf %PDF- %%EOF"), std::string::npos) << out;
+  const int pages = std::atoi(out.substr(out.rfind(' ') + 1).c_str());
+  EXPECT_GE(pages, 2) << out;
+  EXPECT_LE(pages, static_cast<int>(slices.size()) + 2) << out;
+  const auto src = header_values(series_->slices.front().file);
+  const auto doc = header_values(file);
+  for (const char* tag : {"PatientName", "PatientID", "StudyInstanceUID", "AccessionNumber"}) {
+    EXPECT_EQ(doc.at(tag), src.at(tag)) << tag;
+  }
 }

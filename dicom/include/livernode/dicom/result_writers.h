@@ -28,7 +28,7 @@ struct WriterIdentity {
 
 struct WrittenObject {
   std::filesystem::path file;
-  std::string kind;  // "seg", "sr", "summary"
+  std::string kind;  // "seg", "sr", "summary", "pdf"
   std::string sop_class_uid;
   std::string sop_instance_uid;
   std::string series_instance_uid;
@@ -77,5 +77,11 @@ std::vector<WrittenObject> write_summary_images(const SeriesInfo& series,
                                                 const processing::AnalysisResult& result,
                                                 const WriterIdentity& identity,
                                                 const std::filesystem::path& folder);
+
+// The results page (vector text) and the key images as one Encapsulated PDF document in a new
+// series (base+4) of the source study, written to `file`. kind = "pdf".
+WrittenObject write_summary_pdf(const SeriesInfo& series, const LoadedVolume& loaded,
+                                const processing::AnalysisResult& result,
+                                const WriterIdentity& identity, const std::filesystem::path& file);
 
 }  // namespace livernode::dicom
