@@ -58,6 +58,44 @@ std::string analysis_key(const dicom::SeriesInfo& s) {
 
 // Writes SEG, SR and summary images of one analysis into `dir`; returns their JSON entries
 // (paths relative to `out`) and appends problems to `warnings`.
+json lesions_json(const processing::AnalysisResult& result) {
+  json out = json::array();
+  for (const auto& l : result.lesions) {
+    json phases = json::array();
+    for (const auto& m : l.phases) {
+      phases.push_back({{"phase", processing::phase_name(m.phase)},
+                        {"series_instance_uid", m.series_uid},
+                        {"mean_hu", m.mean_hu},
+                        {"sd_hu", m.sd_hu},
+                        {"liver_hu", m.liver_hu},
+                        {"enhancement_hu", m.enhancement}});
+    }
+    out.push_back({{"number", l.number},
+                   {"volume_ml", l.volume_ml},
+                   {"longest_diameter_mm", l.longest_diameter_mm},
+                   {"short_axis_mm", l.short_axis_mm},
+                   {"measurable_recist", l.measurable},
+                   {"centroid_lps_mm", vec_json(l.centroid_lps)},
+                   {"axial_slice_index", l.axial_slice},
+                   {"long_axis_lps_mm", {vec_json(l.long_axis[0]), vec_json(l.long_axis[1])}},
+                   {"short_axis_lps_mm", {vec_json(l.short_axis[0]), vec_json(l.short_axis[1])}},
+                   {"mean_hu", l.mean_hu},
+                   {"sd_hu", l.sd_hu},
+                   {"type", processing::lesion_type_name(l.type)},
+                   {"type_evidence", l.type_evidence},
+                   {"phases", std::move(phases)}});
+  }
+  return out;
+}
+
+json volumetry_json(const processing::AnalysisResult& result) {
+  if (!result.volumetry) return nullptr;
+  const auto& v = *result.volumetry;
+  return {{"liver_ml", v.liver_ml},         {"tumour_ml", v.tumour_ml},
+          {"functional_ml", v.functional_ml}, {"tumour_burden_percent", v.burden_percent},
+          {"lesion_count", v.lesion_count},  {"findings", v.findings}};
+}
+
 json write_result_objects(const processing::AnalysisResult& result,
                           const std::vector<const dicom::SeriesInfo*>& loaded_series,
                           const std::vector<dicom::LoadedVolume>& volumes, const fs::path& out,
@@ -209,7 +247,8 @@ StudyAnalysisOutcome analyse_folder(const fs::path& input, const fs::path& out,
     } else {
       analysis["liver"] = nullptr;
     }
-    analysis["lesions"] = json::array();
+    analysis["lesions"] = lesions_json(result);
+    analysis["volumetry"] = volumetry_json(result);
     json stages = json::array();
     for (const auto& st : result.stages) {
       stages.push_back({{"stage", st.stage}, {"done", st.done}, {"detail", st.detail}});

@@ -3,7 +3,9 @@
 // and the loader's geometry against the phantom's own truth.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
+#include <map>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -83,15 +85,47 @@ TEST_F(AnalyzePhantom, SummaryNamesEveryPhaseFromTheImageAndTheLiverVolume) {
   ASSERT_FALSE(a["liver"].is_null());
   const double volume = a["liver"]["volume_ml"].get<double>();
   EXPECT_NEAR(volume, truth_->liver_volume_ml, 0.08 * truth_->liver_volume_ml);
-  // Stages not built yet say so instead of pretending.
-  bool lesions_reported = false;
-  for (const auto& st : a["stages"]) {
-    if (st["stage"] == "lesions") {
-      lesions_reported = true;
-      EXPECT_FALSE(st["detail"].get<std::string>().empty());
+  // Every stage says what it did (or why not).
+  for (const auto& st : a["stages"]) EXPECT_FALSE(st["detail"].get<std::string>().empty());
+
+  // Lesions: every truth lesion of 10 mm or more is found near its centre with its volume within
+  // 15 %, its RECIST diameter within 3 mm and its type; nothing else is reported.
+  const std::map<std::string, std::string> expected_type = {
+      {"hypervascular_washout", "hypervascular with washout"},
+      {"hypervascular", "hypervascular without washout"},
+      {"hypovascular", "hypovascular"},
+      {"cyst", "cyst-like"}};
+  std::vector<bool> matched(a["lesions"].size(), false);
+  for (const auto& t : truth_->lesions) {
+    int found = -1;
+    for (std::size_t i = 0; i < a["lesions"].size(); ++i) {
+      const auto c = a["lesions"][i]["centroid_lps_mm"].get<std::vector<double>>();
+      const double d = std::hypot(c[0] - t.centre_lps[0], c[1] - t.centre_lps[1], c[2] - t.centre_lps[2]);
+      if (d < 0.5 * t.diameter_mm) found = static_cast<int>(i);
     }
+    if (t.longest_axial_diameter_mm < 10.0) {
+      if (found >= 0) matched[found] = true;  // a small lesion may be found; it is real
+      continue;
+    }
+    ASSERT_GE(found, 0) << t.type << " lesion of " << t.diameter_mm << " mm not found";
+    matched[found] = true;
+    const auto& l = a["lesions"][found];
+    EXPECT_NEAR(l["volume_ml"].get<double>(), t.volume_ml, 0.15 * t.volume_ml) << t.type;
+    EXPECT_NEAR(l["longest_diameter_mm"].get<double>(), t.longest_axial_diameter_mm, 3.0) << t.type;
+    EXPECT_TRUE(l["measurable_recist"].get<bool>());
+    EXPECT_EQ(l["type"].get<std::string>(), expected_type.at(t.type)) << l["type_evidence"];
   }
-  EXPECT_TRUE(lesions_reported);
+  for (std::size_t i = 0; i < matched.size(); ++i) {
+    EXPECT_TRUE(matched[i]) << "false positive lesion at "
+                            << a["lesions"][i]["centroid_lps_mm"].dump();
+  }
+  // Volumetry: tumours are part of the liver; burden is their share.
+  const auto& v = a["volumetry"];
+  ASSERT_FALSE(v.is_null());
+  EXPECT_NEAR(v["tumour_ml"].get<double>(), truth_->tumour_volume_ml, 0.15 * truth_->tumour_volume_ml);
+  EXPECT_NEAR(v["functional_ml"].get<double>(), v["liver_ml"].get<double>() - v["tumour_ml"].get<double>(), 1e-6);
+  EXPECT_NEAR(v["tumour_burden_percent"].get<double>(),
+              100.0 * v["tumour_ml"].get<double>() / v["liver_ml"].get<double>(), 1e-6);
 }
 
 TEST(AnalyzeCli, ExitCodesTellUsageFromBadInputFromSuccess) {
