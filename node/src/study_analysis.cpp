@@ -251,7 +251,7 @@ StudyAnalysisOutcome analyse_folder(const fs::path& input, const fs::path& out,
     analysis["volumetry"] = volumetry_json(result);
     json stages = json::array();
     for (const auto& st : result.stages) {
-      stages.push_back({{"stage", st.stage}, {"done", st.done}, {"detail", st.detail}});
+      stages.push_back({{"stage", st.stage}, {"done", st.done}, {"detail", st.detail}, {"seconds", st.seconds}});
     }
     analysis["stages"] = std::move(stages);
     analysis["warnings"] = result.warnings;

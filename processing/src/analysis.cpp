@@ -1,5 +1,6 @@
 #include "livernode/processing/analysis.h"
 
+#include <chrono>
 #include <sstream>
 
 #include "abdomen_survey.h"
@@ -41,14 +42,21 @@ int choose_reference(const std::vector<SeriesAnalysis>& series, Phase preferred)
 
 AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) {
   AnalysisResult result;
-  // Stage 1: survey each series and segment the liver in it (the mask gives the liver HU
-  // the phase decision uses).
+  auto mark = std::chrono::steady_clock::now();
+  auto add_stage = [&](StageStatus status) {
+    const auto now = std::chrono::steady_clock::now();
+    status.seconds = std::chrono::duration<double>(now - mark).count();
+    mark = now;
+    result.stages.push_back(std::move(status));
+  };
+  // Stage 1: survey each series and segment the liver in it, coarsely (the mask gives the liver
+  // HU the phase decision uses).
   std::vector<detail::AbdomenSurvey> surveys;
   std::vector<detail::LiverSegmentation> livers;
   std::vector<PhaseEstimate> phases;
   for (const auto& input : study.series) {
     surveys.push_back(detail::survey_abdomen(*input.volume));
-    livers.push_back(detail::segment_liver(*input.volume, surveys.back()));
+    livers.push_back(detail::segment_liver(*input.volume, surveys.back(), {}, false));
     detail::PhaseMeasurements m;
     m.aorta_hu = surveys.back().aorta_hu;
     if (livers.back().failure.empty()) m.liver_hu = livers.back().mean_hu;
@@ -63,7 +71,7 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
     if (livers[i].failure.empty()) sa.liver_mean_hu = livers[i].mean_hu;
     result.series.push_back(std::move(sa));
   }
-  result.stages.push_back({"phase", !result.series.empty(),
+  add_stage({"phase", !result.series.empty(),
                            "phase of each series from aortic and liver attenuation"});
 
   // Stage 3: the reference series; the other phases aligned onto it.
@@ -76,7 +84,7 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
     const Geometry& grid = surveys[ref].coarse.geometry;
     LabelMap region;
     if (livers[ref].failure.empty()) {
-      region = detail::dilate_mm(detail::resample_nearest(livers[ref].mask, grid), 10.0);
+      region = detail::dilate_mm(livers[ref].mask, 10.0);  // coarse grid already
     }
     for (std::size_t i = 0; i < study.series.size(); ++i) {
       if (i == ref || !surveys[i].axial) continue;
@@ -89,7 +97,7 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
     }
   }
   const std::string alignment_note = aligned.str();
-  result.stages.push_back(
+  add_stage(
       {"registration", !alignment_note.empty(),
        alignment_note.empty() ? "a single phase: nothing to align"
                               : "rigid translation onto the reference phase (Mattes mutual "
@@ -97,7 +105,7 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
                                     " deformable registration is not implemented yet"});
 
   // Stage 4: the liver on the reference series, the other phases as evidence.
-  if (!alignment_note.empty()) {
+  {
     std::vector<detail::SupportingPhase> supporting;
     for (std::size_t i = 0; i < study.series.size(); ++i) {
       if (!shifts[i] || !surveys[i].right_upper_quadrant_mode_hu) continue;
@@ -108,14 +116,13 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
       phase.window_high_hu = *surveys[i].right_upper_quadrant_mode_hu + 45.0;
       supporting.push_back(std::move(phase));
     }
-    auto joint = detail::segment_liver(*study.series[ref].volume, surveys[ref], supporting);
-    if (joint.failure.empty()) livers[ref] = std::move(joint);
+    livers[ref] = detail::segment_liver(*study.series[ref].volume, surveys[ref], supporting);
   }
   auto& liver = livers[ref];
   if (!liver.failure.empty()) {
-    result.stages.push_back({"liver", false, "liver not segmented: " + liver.failure});
-    result.stages.push_back({"lesions", false, "no lesion search without a liver"});
-    result.stages.push_back({"volumetry", false, "no volumes without a liver"});
+    add_stage({"liver", false, "liver not segmented: " + liver.failure});
+    add_stage({"lesions", false, "no lesion search without a liver"});
+    add_stage({"volumetry", false, "no volumes without a liver"});
     return result;
   }
   LiverResult lr;
@@ -128,7 +135,7 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
     lr.method = m.str();
   }
   result.liver_mask = std::move(liver.mask);
-  result.stages.push_back({"liver", true, lr.method});
+  add_stage({"liver", true, lr.method});
 
   // Stage 5: lesions, from every phase aligned onto the reference grid.
   std::vector<detail::AlignedPhase> aligned_phases;
@@ -155,7 +162,7 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
   {
     std::string detail = lesions.method;
     for (const auto& n : lesions.notes) detail += "; " + n;
-    result.stages.push_back({"lesions", true, detail});
+    add_stage({"lesions", true, detail});
   }
 
   // Stage 6: volumetry. Tumours are part of the liver volume.
@@ -193,7 +200,7 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
   }
   result.liver = lr;
   result.volumetry = v;
-  result.stages.push_back({"volumetry", true,
+  add_stage({"volumetry", true,
                            "total liver (tumours included), tumour, functional volume and burden "
                            "on the reference series"});
   return result;

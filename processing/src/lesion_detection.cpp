@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "itk_bridge.h"
+#include "image_crop.h"
 #include "mask_ops.h"
 
 namespace livernode::processing::detail {
@@ -19,6 +20,7 @@ namespace {
 
 constexpr double kSmoothingMm = 1.5;
 constexpr double kEdgeSmoothingMm = 0.75;
+constexpr double kReachMm = 3.0;           // how far an edge may move from its candidate
 constexpr double kInteriorMm = 1.0;
 constexpr std::size_t kMinInteriorVoxels = 20;
 constexpr double kMinContrastHu = 15.0;    // smallest lesion-to-liver difference detected
@@ -54,27 +56,56 @@ Volume smooth_by(const Volume& v, double sigma_mm) {
 
 Volume smooth(const Volume& v) { return smooth_by(v, kSmoothingMm); }
 
-std::vector<std::size_t> voxels_of(const LabelMap& m) {
-  std::vector<std::size_t> out;
-  for (std::size_t p = 0; p < m.voxels.size(); ++p)
-    if (m.voxels[p]) out.push_back(p);
-  return out;
-}
 
-// Sub-volume [lo, hi) of an image, with the geometry that keeps it in place.
-template <typename T>
-Image<T> crop(const Image<T>& in, const std::array<std::size_t, 3>& lo,
-              const std::array<std::size_t, 3>& hi) {
-  Geometry g = in.geometry;
-  g.origin = in.geometry.index_to_point(lo[0], lo[1], lo[2]);
-  for (int a = 0; a < 3; ++a) g.size[a] = hi[a] - lo[a];
-  Image<T> out(g);
-  for (std::size_t k = lo[2]; k < hi[2]; ++k)
-    for (std::size_t j = lo[1]; j < hi[1]; ++j)
-      for (std::size_t i = lo[0]; i < hi[0]; ++i)
-        out.at(i - lo[0], j - lo[1], k - lo[2]) = in.at(i, j, k);
-  return out;
-}
+// A set of voxels (indices into grid g) on a small box around it, so that morphology near one
+// candidate costs what the candidate costs, not what the liver costs.
+class Neighbourhood {
+ public:
+  Neighbourhood(const Geometry& g, const std::vector<std::size_t>& vox, double margin_mm)
+      : g_(g) {
+    const std::size_t nx = g.size[0], nxy = g.size[0] * g.size[1];
+    box_.lo = {g.size[0], g.size[1], g.size[2]};
+    for (std::size_t p : vox) {
+      const std::size_t idx[3] = {p % nx, (p / nx) % g.size[1], p / nxy};
+      for (int a = 0; a < 3; ++a) {
+        box_.lo[a] = std::min(box_.lo[a], idx[a]);
+        box_.hi[a] = std::max(box_.hi[a], idx[a] + 1);
+      }
+    }
+    for (int a = 0; a < 3; ++a) {
+      const auto m = static_cast<std::size_t>(std::ceil(margin_mm / g.spacing[a])) + 1;
+      box_.lo[a] = box_.lo[a] > m ? box_.lo[a] - m : 0;
+      box_.hi[a] = std::min(g.size[a], box_.hi[a] + m);
+    }
+    Geometry lg = g;
+    lg.origin = g.index_to_point(box_.lo[0], box_.lo[1], box_.lo[2]);
+    for (int a = 0; a < 3; ++a) lg.size[a] = box_.hi[a] - box_.lo[a];
+    mask_ = LabelMap(lg, 0);
+    for (std::size_t p : vox) mask_.voxels[to_local(p)] = 1;
+  }
+  const LabelMap& mask() const { return mask_; }
+  std::size_t to_local(std::size_t p) const {
+    const std::size_t nx = g_.size[0], nxy = g_.size[0] * g_.size[1];
+    return mask_.offset(p % nx - box_.lo[0], (p / nx) % g_.size[1] - box_.lo[1], p / nxy - box_.lo[2]);
+  }
+  std::size_t to_global(std::size_t q) const {
+    const auto& s = mask_.geometry.size;
+    const std::size_t i = q % s[0], j = (q / s[0]) % s[1], k = q / (s[0] * s[1]);
+    return g_.size[0] * (g_.size[1] * (k + box_.lo[2]) + j + box_.lo[1]) + i + box_.lo[0];
+  }
+  // Global indices of the non-zero voxels of a map on this neighbourhood's grid.
+  std::vector<std::size_t> voxels(const LabelMap& local) const {
+    std::vector<std::size_t> out;
+    for (std::size_t q = 0; q < local.voxels.size(); ++q)
+      if (local.voxels[q]) out.push_back(to_global(q));
+    return out;
+  }
+
+ private:
+  const Geometry& g_;
+  Box box_;
+  LabelMap mask_;
+};
 
 struct Robust {
   double median = 0.0, sd = 0.0;  // sd from the median absolute deviation
@@ -287,21 +318,11 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
                                const LabelMap& liver_full, const SpineLandmarks& spine) {
   LesionDetection out;
   out.labels = LabelMap(liver_full.geometry, 0);
-  const Geometry& full = liver_full.geometry;
   // Work inside the liver's bounding box.
-  std::array<std::size_t, 3> lo{full.size[0], full.size[1], full.size[2]}, hi{0, 0, 0};
-  for (std::size_t k = 0; k < full.size[2]; ++k)
-    for (std::size_t j = 0; j < full.size[1]; ++j)
-      for (std::size_t i = 0; i < full.size[0]; ++i)
-        if (liver_full.at(i, j, k)) {
-          const std::size_t idx[3] = {i, j, k};
-          for (int a = 0; a < 3; ++a) {
-            lo[a] = std::min(lo[a], idx[a]);
-            hi[a] = std::max(hi[a], idx[a] + 1);
-          }
-        }
-  if (hi[0] == 0) return out;
-  const LabelMap liver = crop(liver_full, lo, hi);
+  const Box box = bounding_box(liver_full, 0.0);
+  if (box.empty()) return out;
+  const auto& lo = box.lo;
+  const LabelMap liver = crop(liver_full, box);
   const Geometry& g = liver.geometry;
   const LabelMap inner = erode_mm(liver, 2.0);
   const LabelMap deep = erode_mm(liver, 5.0);
@@ -314,7 +335,7 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
   std::vector<Volume> raw, smoothed;
   std::vector<Robust> parenchyma;
   for (const auto& ph : phases) {
-    raw.push_back(crop(ph.volume, lo, hi));
+    raw.push_back(crop(ph.volume, box));
     smoothed.push_back(smooth(raw.back()));
     // Voxels without data stay without data after smoothing.
     for (std::size_t p = 0; p < raw.back().voxels.size(); ++p)
@@ -378,20 +399,20 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
         origin.push_back(l);
         continue;
       }
-      LabelMap m(g, 0);
-      for (std::size_t p : vox) m.voxels[p] = 1;
+      const Neighbourhood near(g, vox, 1.0);
+      const LabelMap& m = near.mask();
       bool done = false;
       for (double r : kSplitRadiiMm) {
         std::vector<std::size_t> piece_sizes;
         const auto pieces = connected_components(erode_mm(m, r), &piece_sizes);
         std::vector<std::vector<std::size_t>> cores;
         for (std::size_t c = 1; c <= piece_sizes.size(); ++c) {
-          LabelMap core(g, 0);
-          for (std::size_t p = 0; p < pieces.voxels.size(); ++p) core.voxels[p] = pieces.voxels[p] == c;
+          LabelMap core(m.geometry, 0);
+          for (std::size_t q = 0; q < pieces.voxels.size(); ++q) core.voxels[q] = pieces.voxels[q] == c;
           const LabelMap rebuilt = dilate_mm(core, r);
           std::vector<std::size_t> piece;
           for (std::size_t p : vox)
-            if (rebuilt.voxels[p]) piece.push_back(p);
+            if (rebuilt.voxels[near.to_local(p)]) piece.push_back(p);
           if (piece.size() * voxel_ml >= kMinLesionMl && compactness(piece) >= kMinCompactness)
             cores.push_back(std::move(piece));
         }
@@ -417,12 +438,13 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
       rejected_clefts = 0, rejected_cava = 0;
   const double ordinary = std::max(kMinContrastHu, kNoiseFactor * parenchyma[reference].sd);
   auto parenchyma_fraction = [&](const std::vector<std::size_t>& vox) {
-    LabelMap m(g, 0);
-    for (std::size_t p : vox) m.voxels[p] = 1;
-    const LabelMap outer = dilate_mm(m, kShellOuterMm), inner_shell = dilate_mm(m, kShellInnerMm);
+    const Neighbourhood near(g, vox, kShellOuterMm);
+    const LabelMap outer = dilate_mm(near.mask(), kShellOuterMm);
+    const LabelMap inner_shell = dilate_mm(near.mask(), kShellInnerMm);
     std::size_t shell = 0, liver_like = 0;
-    for (std::size_t p = 0; p < outer.voxels.size(); ++p) {
-      if (!outer.voxels[p] || inner_shell.voxels[p]) continue;
+    for (std::size_t q = 0; q < outer.voxels.size(); ++q) {
+      if (!outer.voxels[q] || inner_shell.voxels[q]) continue;
+      const std::size_t p = near.to_global(q);
       ++shell;
       liver_like += liver.voxels[p] &&
                     std::abs(ref.voxels[p] - parenchyma[reference].median) <= ordinary;
@@ -520,16 +542,14 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
         best_phase = i;
       }
     }
-    LabelMap seed(g, 0);
-    for (std::size_t p : vox) seed.voxels[p] = 1;
-    const auto interior = voxels_of(erode_mm(seed, kInteriorMm));
+    const Neighbourhood near(g, vox, kReachMm);
+    const auto interior = near.voxels(erode_mm(near.mask(), kInteriorMm));
     const double core = median_of(light[best_phase], interior.size() >= kMinInteriorVoxels ? interior : vox);
     const double cut = 0.5 * (core + parenchyma[best_phase].median);
     const bool darker = core < parenchyma[best_phase].median;
-    const LabelMap reach = dilate_mm(seed, 3.0);
     std::vector<std::size_t> grown;
-    for (std::size_t p = 0; p < reach.voxels.size(); ++p) {
-      if (!reach.voxels[p] || !liver.voxels[p] || all_lesions.voxels[p]) continue;
+    for (std::size_t p : near.voxels(dilate_mm(near.mask(), kReachMm))) {
+      if (!liver.voxels[p] || all_lesions.voxels[p]) continue;
       const float v = light[best_phase].voxels[p];
       if (darker ? v < cut : v > cut) grown.push_back(p);
     }
@@ -580,9 +600,7 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
     lesion.volume_ml = vox.size() * voxel_ml;
     Vec3 c{0, 0, 0};
     const std::size_t nx = g.size[0], ny = g.size[1];
-    LabelMap mask(g, 0);
     for (std::size_t p : vox) {
-      mask.voxels[p] = 1;
       const Vec3 pt = g.index_to_point(p % nx, (p / nx) % ny, p / (nx * ny));
       for (int a = 0; a < 3; ++a) c[a] += pt[a];
     }
@@ -592,15 +610,19 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
     lesion.measurable = lesion.longest_diameter_mm >= 10.0;
     // Attenuation over the interior (1 mm in from the edge), free of partial volume with the
     // parenchyma; small lesions are measured whole.
-    const auto interior = voxels_of(erode_mm(mask, kInteriorMm));
+    const Neighbourhood near(g, vox, kRingOuterMm);
+    const auto interior = near.voxels(erode_mm(near.mask(), kInteriorMm));
     const auto& measured = interior.size() >= kMinInteriorVoxels ? interior : vox;
     lesion.mean_hu = mean_of(raw[reference], measured, &lesion.sd_hu);
     // Parenchyma ring around the lesion, other lesions excluded.
-    const LabelMap outer = dilate_mm(mask, kRingOuterMm), inner_ring = dilate_mm(mask, kRingInnerMm);
+    const LabelMap outer = dilate_mm(near.mask(), kRingOuterMm);
+    const LabelMap inner_ring = dilate_mm(near.mask(), kRingInnerMm);
     std::vector<std::size_t> ring;
-    for (std::size_t p = 0; p < outer.voxels.size(); ++p)
-      if (outer.voxels[p] && !inner_ring.voxels[p] && liver.voxels[p] && !all_lesions.voxels[p])
-        ring.push_back(p);
+    for (std::size_t q = 0; q < outer.voxels.size(); ++q) {
+      if (!outer.voxels[q] || inner_ring.voxels[q]) continue;
+      const std::size_t p = near.to_global(q);
+      if (liver.voxels[p] && !all_lesions.voxels[p]) ring.push_back(p);
+    }
     for (std::size_t i = 0; i < phases.size(); ++i) {
       LesionPhaseMeasure m;
       m.phase = phases[i].phase;
@@ -626,7 +648,7 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
     method << ", or hyperenhancing in the arterial phase by more than " << threshold(arterial)
            << " HU";
   }
-  method << " (smoothed " << kSmoothingMm << " mm, against the parenchyma median); tubes and "
+  method << " (smoothed " << std::setprecision(1) << kSmoothingMm << std::setprecision(0) << " mm, against the parenchyma median); tubes and "
          << "surface clefts and candidates not surrounded by parenchyma left out; boundary at half contrast; candidates under "
          << std::setprecision(2) << kMinLesionMl << " mL ignored";
   out.method = method.str();

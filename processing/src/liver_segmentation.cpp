@@ -8,6 +8,7 @@
 
 #include "itk_bridge.h"
 #include "mask_ops.h"
+#include "image_crop.h"
 #include "region_partition.h"
 
 namespace livernode::processing::detail {
@@ -104,7 +105,8 @@ void remove_prevertebral_islands(LabelMap& mask, const AbdomenSurvey& survey) {
 }  // namespace
 
 LiverSegmentation segment_liver(const Volume& volume, const AbdomenSurvey& survey,
-                                const std::vector<SupportingPhase>& supporting) {
+                                const std::vector<SupportingPhase>& supporting,
+                                bool full_resolution) {
   LiverSegmentation result;
   if (!survey.axial) {
     result.failure = "the series is not axial";
@@ -223,23 +225,40 @@ LiverSegmentation segment_liver(const Volume& volume, const AbdomenSurvey& surve
   remove_prevertebral_islands(liver, survey);
   liver = largest_component(liver);
 
-  // 5. Full resolution: the interior is kept, the boundary band follows the window.
+  if (!full_resolution) {
+    result.mask = std::move(liver);
+    const std::size_t n = count(result.mask);
+    double sum = 0;
+    for (std::size_t p = 0; p < result.mask.voxels.size(); ++p)
+      if (result.mask.voxels[p]) sum += coarse.voxels[p];
+    result.volume_ml = n * g.voxel_volume_ml();
+    result.mean_hu = n ? sum / n : 0.0;
+    if (n == 0) result.failure = "the liver mask is empty";
+    return result;
+  }
+
+  // 5. Full resolution, near the liver only: the interior is kept, the boundary band follows
+  //    the window.
   const LabelMap coarse_full = resample_nearest(liver, volume.geometry);
-  const LabelMap interior = erode_mm(coarse_full, kBandMm);
-  const LabelMap outer = dilate_mm(coarse_full, kBandMm);
-  const Volume smooth = gaussian(volume, 1.0);
-  LabelMap fine(volume.geometry, 0);
-  for (std::size_t p = 0; p < fine.voxels.size(); ++p) {
+  const Box box = bounding_box(coarse_full, kBandMm + 4.0);
+  const LabelMap near = crop(coarse_full, box);
+  const LabelMap interior = erode_mm(near, kBandMm);
+  const LabelMap outer = dilate_mm(near, kBandMm);
+  const Volume smooth = gaussian(crop(volume, box), 1.0);
+  LabelMap local(near.geometry, 0);
+  for (std::size_t p = 0; p < local.voxels.size(); ++p) {
     if (interior.voxels[p]) {
-      fine.voxels[p] = 1;
+      local.voxels[p] = 1;
     } else if (outer.voxels[p]) {
       const float v = smooth.voxels[p];
-      fine.voxels[p] = v >= result.window_low_hu && v <= result.window_high_hu;
+      local.voxels[p] = v >= result.window_low_hu && v <= result.window_high_hu;
     }
   }
-  fill_holes_per_slice(fine);
-  fine = largest_component(erode_mm(dilate_mm(fine, 2.0), 2.0));
-  fill_holes_per_slice(fine);
+  fill_holes_per_slice(local);
+  local = largest_component(erode_mm(dilate_mm(local, 2.0), 2.0));
+  fill_holes_per_slice(local);
+  LabelMap fine(volume.geometry, 0);
+  paste(fine, local, box);
 
   result.mask = std::move(fine);
   const std::size_t n = count(result.mask);

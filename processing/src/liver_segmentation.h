@@ -9,7 +9,7 @@
 namespace livernode::processing::detail {
 
 struct LiverSegmentation {
-  LabelMap mask;            // full-resolution grid of the input volume; 1 = liver
+  LabelMap mask;            // grid of the input volume (of survey.coarse without full resolution)
   double volume_ml = 0.0;
   double mean_hu = 0.0;
   double window_low_hu = 0.0, window_high_hu = 0.0;  // parenchyma window used
@@ -29,6 +29,7 @@ struct SupportingPhase {
 // With supporting phases a voxel must look like liver in every phase, and regions that differ
 // from the liver in any phase stay out.
 LiverSegmentation segment_liver(const Volume& volume, const AbdomenSurvey& survey,
-                                const std::vector<SupportingPhase>& supporting = {});
+                                const std::vector<SupportingPhase>& supporting = {},
+                                bool full_resolution = true);
 
 }  // namespace livernode::processing::detail

@@ -9,6 +9,7 @@
 #include <itkTranslationTransform.h>
 
 #include "itk_bridge.h"
+#include "image_crop.h"
 #include "mask_ops.h"
 
 namespace livernode::processing::detail {
@@ -20,6 +21,7 @@ constexpr double kMinStepMm = 0.05;
 constexpr unsigned kMaxIterations = 200;
 constexpr unsigned kHistogramBins = 32;
 constexpr double kSamplingFraction = 0.2;
+constexpr double kRegionMarginMm = 10.0;
 
 }  // namespace
 
@@ -30,16 +32,25 @@ PhaseAlignment align_translation(const Volume& fixed, const Volume& moving,
   using Metric = itk::MattesMutualInformationImageToImageMetricv4<FloatImage, FloatImage>;
   using Registration = itk::ImageRegistrationMethodv4<FloatImage, FloatImage, Transform>;
 
-  auto fixed_itk = to_itk(fixed);
+  // The metric only looks at the organ: the fixed image is cut down to it (plus a margin for
+  // the gradient), which makes every iteration cheaper without changing the optimum.
+  Volume fixed_near = fixed;
+  LabelMap region_near = fixed_region;
+  if (!fixed_region.empty() && count(fixed_region) > 0) {
+    const Box box = bounding_box(fixed_region, kRegionMarginMm);
+    fixed_near = crop(fixed, box);
+    region_near = crop(fixed_region, box);
+  }
+  auto fixed_itk = to_itk(fixed_near);
   auto moving_itk = to_itk(moving);
   auto metric = Metric::New();
   metric->SetNumberOfHistogramBins(kHistogramBins);
   metric->SetUseMovingImageGradientFilter(false);
   metric->SetUseFixedImageGradientFilter(false);
-  if (!fixed_region.empty() && count(fixed_region) > 0) {
+  if (!region_near.empty() && count(region_near) > 0) {
     using MaskObject = itk::ImageMaskSpatialObject<3>;
     auto mask = MaskObject::New();
-    mask->SetImage(to_itk(fixed_region));
+    mask->SetImage(to_itk(region_near));
     mask->Update();
     metric->SetFixedImageMask(mask);
   }
@@ -71,6 +82,10 @@ PhaseAlignment align_translation(const Volume& fixed, const Volume& moving,
   registration->SetMetricSamplingStrategy(Registration::MetricSamplingStrategyEnum::RANDOM);
   registration->SetMetricSamplingPercentage(kSamplingFraction);
   registration->MetricSamplingReinitializeSeed(20261123);
+  // One work unit: the metric's sums do not depend on how threads split them, so the same
+  // study always gives the same alignment.
+  metric->SetMaximumNumberOfWorkUnits(1);
+  registration->SetNumberOfWorkUnits(1);
 
   PhaseAlignment out;
   metric->SetFixedImage(fixed_itk);

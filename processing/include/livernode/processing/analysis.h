@@ -107,6 +107,7 @@ struct StageStatus {
   std::string stage;   // e.g. "lesions"
   bool done = false;
   std::string detail;  // what was done, or why not
+  double seconds = 0.0;  // wall time spent since the previous stage ended
 };
 
 struct AnalysisResult {
