@@ -20,6 +20,7 @@ constexpr double kWindowAbove = 45.0;
 constexpr double kMarkerMm = 10.0;     // regions are split at necks thinner than twice this
 constexpr double kJoinToleranceHu = 12.0;       // region median vs liver seed, this phase
 constexpr double kOtherPhaseToleranceHu = 15.0; // same, in another phase (not yet registered)
+constexpr double kLeftMarginMm = 15.0, kPosteriorMarginMm = 30.0;
 constexpr double kJoinMinMl = 2.0;              // smaller neighbours are left to the closing
 constexpr double kBorderRecoveryMm = 2.0;  // misalignment of the supporting phases
 constexpr double kStripMm = 5.0;       // flooded strips thinner than twice this are cut
@@ -28,6 +29,7 @@ constexpr double kPrevertebralHalfWidthMm = 45.0;  // IVC and duodenum zone in f
 constexpr double kPrevertebralDepthMm = 60.0;
 constexpr double kIslandMaxMm2 = 1000.0;           // a liver cross-section there is larger    // takes in vessels and lesions at the surface
 constexpr double kBandMm = 3.0;        // boundary band re-decided at full resolution
+constexpr double kEdgeAllowanceHu = 25.0;  // partial volume at the edge: half way to fat is still liver
 
 Volume gaussian(const Volume& v, double sigma_mm) {
   auto f = itk::SmoothingRecursiveGaussianImageFilter<FloatImage, FloatImage>::New();
@@ -169,7 +171,12 @@ LiverSegmentation segment_liver(const Volume& volume, const AbdomenSurvey& surve
   const double seed_top_z = seed_heights[seed_heights.size() * 95 / 100];
   for (std::uint32_t n : adjacency[seed]) {
     const auto& s = ref_stats[n];
-    bool like = s.volume_ml >= kJoinMinMl && s.centroid[2] <= seed_top_z &&
+    // Left of the midline the liver is anterior (left lobe); a region there lying as far back
+    // as the spine is spleen, stomach or kidney.
+    const bool left_posterior = survey.spine_anterior_y &&
+                                s.centroid[0] > midline + kLeftMarginMm &&
+                                s.centroid[1] > *survey.spine_anterior_y - kPosteriorMarginMm;
+    bool like = s.volume_ml >= kJoinMinMl && s.centroid[2] <= seed_top_z && !left_posterior &&
                 std::abs(s.median - ref_stats[seed].median) <= kJoinToleranceHu;
     for (std::size_t o = 0; o < other_stats.size() && like; ++o) {
       const auto& so = other_stats[o][n];
@@ -251,7 +258,7 @@ LiverSegmentation segment_liver(const Volume& volume, const AbdomenSurvey& surve
       local.voxels[p] = 1;
     } else if (outer.voxels[p]) {
       const float v = smooth.voxels[p];
-      local.voxels[p] = v >= result.window_low_hu && v <= result.window_high_hu;
+      local.voxels[p] = v >= result.window_low_hu - kEdgeAllowanceHu && v <= result.window_high_hu;
     }
   }
   fill_holes_per_slice(local);
