@@ -20,7 +20,8 @@ namespace {
 
 constexpr double kSmoothingMm = 1.5;
 constexpr double kEdgeSmoothingMm = 0.75;
-constexpr double kReachMm = 3.0;           // how far an edge may move from its candidate
+constexpr double kReachMm = 3.0;
+constexpr double kSolidClosingMm = 2.0;           // how far an edge may move from its candidate
 constexpr double kInteriorMm = 1.0;
 constexpr std::size_t kMinInteriorVoxels = 20;
 constexpr double kMinContrastHu = 15.0;    // smallest lesion-to-liver difference detected
@@ -552,6 +553,16 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
       if (!liver.voxels[p] || all_lesions.voxels[p]) continue;
       const float v = light[best_phase].voxels[p];
       if (darker ? v < cut : v > cut) grown.push_back(p);
+    }
+    // A tumour is solid: its internal mosaic (necrosis, enhancing septa) and its capsule
+    // belong to it. Closing and hole filling on each slice, within the liver.
+    if (!grown.empty()) {
+      const Neighbourhood shape(g, grown, kSolidClosingMm + 1.0);
+      LabelMap solid = erode_mm(dilate_mm(shape.mask(), kSolidClosingMm), kSolidClosingMm);
+      fill_holes_per_slice(solid);
+      grown.clear();
+      for (std::size_t p : shape.voxels(solid))
+        if (liver.voxels[p] && !all_lesions.voxels[p]) grown.push_back(p);
     }
     for (std::size_t p : grown) all_lesions.voxels[p] = 1;
     vox = std::move(grown);
