@@ -4,12 +4,17 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "livernode/config/loader.h"
+#include "livernode/config/problem.h"
 #include "livernode/dicom/series_scanner.h"
+#include "livernode/node/external_segmentation.h"
 #include "livernode/node/arguments.h"
 #include "livernode/node/commands.h"
 #include "livernode/node/study_analysis.h"
 
 namespace livernode::node {
+
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -36,6 +41,7 @@ void print_analysis(const nlohmann::json& summary) {
       std::cout << "  wrote " << o["kind"].get<std::string>() << ": "
                 << o["path"].get<std::string>() << "\n";
     }
+    for (const auto& w : a["warnings"]) std::cout << "  warning: " << w.get<std::string>() << "\n";
     for (const auto& st : a["stages"]) {
       std::cout << "  [" << (st["done"].get<bool>() ? "done" : "not done") << "] "
                 << st["stage"].get<std::string>() << ": " << st["detail"].get<std::string>()
@@ -48,16 +54,33 @@ void print_analysis(const nlohmann::json& summary) {
 
 int run_analyze(const std::vector<std::string>& raw) {
   try {
-    Arguments args(raw, {"out"}, {"help", "quiet"});
+    Arguments args(raw, {"out", "config"}, {"help", "quiet"});
     if (args.flag("help") || args.positional().size() != 1 || !args.value("out")) {
       (args.flag("help") ? std::cout : std::cerr)
-          << "Usage: livernode analyze DIR --out OUT [--quiet]\n"
+          << "Usage: livernode analyze DIR --out OUT [--config FILE] [--quiet]\n"
              "Scans DIR recursively, analyses every CT/MR examination found and writes\n"
-             "OUT/summary.json with the results.\n";
+             "OUT/summary.json and, per examination, OUT/<n>/ with the DICOM results.\n"
+             "--config takes the processing (segmentation backend) and clinical (disclaimer)\n"
+             "settings from the node's configuration file.\n";
       return args.flag("help") ? kExitOk : kExitUsage;
     }
     if (args.flag("quiet")) spdlog::set_level(spdlog::level::warn);
-    const auto outcome = analyse_folder(args.positional()[0], *args.value("out"));
+    AnalyseFolderOptions options;
+    if (const auto file = args.value("config")) {
+      const config::LoadResult loaded = config::load_config_file(*file);
+      if (!loaded.ok()) {
+        for (const auto& p : loaded.problems) std::cerr << config::format_problem(p, *file) << "\n";
+        return kExitBadInput;
+      }
+      options.disclaimer = loaded.config.clinical.disclaimer;
+      const auto& processing = loaded.config.processing;
+      if (processing.segmentation_backend == config::SegmentationBackend::external) {
+        options.liver_backend = external_liver_backend(
+            {processing.external_command, processing.external_timeout_s,
+             processing.external_liver_label, fs::path(*args.value("out")) / "work"});
+      }
+    }
+    const auto outcome = analyse_folder(args.positional()[0], *args.value("out"), options);
     if (!outcome.usable) {
       std::cerr << "livernode analyze: " << outcome.error << "\n";
       if (!outcome.summary_path.empty()) std::cerr << "details: " << outcome.summary_path << "\n";

@@ -220,7 +220,9 @@ StudyAnalysisOutcome analyse_folder(const fs::path& input, const fs::path& out,
     }
     processing::AnalysisResult result;
     if (!study.series.empty()) {
-      result = processing::analyse(study, processing::AnalysisOptions{});
+      processing::AnalysisOptions analysis_options;
+      analysis_options.liver_backend = options.liver_backend;
+      result = processing::analyse(study, analysis_options);
       ++analysed;
     }
     for (std::size_t i = 0; i < result.series.size(); ++i) {

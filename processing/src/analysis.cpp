@@ -104,8 +104,22 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
                                 "information over the liver region):" + alignment_note +
                                     " deformable registration is not implemented yet"});
 
-  // Stage 4: the liver on the reference series, the other phases as evidence.
-  {
+  // Stage 4: the liver on the reference series: a site's own model when configured, else (or
+  // when it fails) the built-in method with the other phases as evidence.
+  std::optional<ExternalLiver> external;
+  if (options.liver_backend) {
+    external = options.liver_backend(*study.series[ref].volume);
+    if (!external->failure.empty()) {
+      result.warnings.push_back("external liver segmentation not used (" + external->failure +
+                                "); the built-in method was used instead");
+      external.reset();
+    }
+  }
+  LiverResult lr;
+  if (external) {
+    lr.method = external->method;
+    result.liver_mask = std::move(external->mask);
+  } else {
     std::vector<detail::SupportingPhase> supporting;
     for (std::size_t i = 0; i < study.series.size(); ++i) {
       if (!shifts[i] || !surveys[i].right_upper_quadrant_mode_hu) continue;
@@ -116,25 +130,21 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
       phase.window_high_hu = *surveys[i].right_upper_quadrant_mode_hu + 45.0;
       supporting.push_back(std::move(phase));
     }
-    livers[ref] = detail::segment_liver(*study.series[ref].volume, surveys[ref], supporting);
-  }
-  auto& liver = livers[ref];
-  if (!liver.failure.empty()) {
-    add_stage({"liver", false, "liver not segmented: " + liver.failure});
-    add_stage({"lesions", false, "no lesion search without a liver"});
-    add_stage({"volumetry", false, "no volumes without a liver"});
-    return result;
-  }
-  LiverResult lr;
-  {
+    auto liver = detail::segment_liver(*study.series[ref].volume, surveys[ref], supporting);
+    if (!liver.failure.empty()) {
+      add_stage({"liver", false, "liver not segmented: " + liver.failure});
+      add_stage({"lesions", false, "no lesion search without a liver"});
+      add_stage({"volumetry", false, "no volumes without a liver"});
+      return result;
+    }
     std::ostringstream m;
     m.precision(0);
     m << std::fixed << "automatic, classical: parenchyma window " << liver.window_low_hu << " to "
       << liver.window_high_hu << " HU split at necks, regions joined while like the liver in "
       << "every phase, closing, hole filling, full-resolution boundary";
     lr.method = m.str();
+    result.liver_mask = std::move(liver.mask);
   }
-  result.liver_mask = std::move(liver.mask);
   add_stage({"liver", true, lr.method});
 
   // Stage 5: lesions, from every phase aligned onto the reference grid.

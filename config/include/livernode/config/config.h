@@ -109,6 +109,7 @@ struct ProcessingConfig {
   SegmentationBackend segmentation_backend = SegmentationBackend::builtin;
   std::vector<std::string> external_command;  // argv; argv[0] resolved like other paths
   int external_timeout_s = 600;
+  int external_liver_label = 1;  // value of the liver in the label map the program returns
   ReferencePhase reference_phase = ReferencePhase::automatic;
 };
 

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "livernode/processing/analysis.h"
+
 #include "livernode/config/config.h"
 
 namespace livernode::node {
@@ -22,6 +24,7 @@ struct StudyAnalysisOutcome {
 struct AnalyseFolderOptions {
   std::string disclaimer = config::ClinicalConfig{}.disclaimer;  // printed on the summary page
   bool write_objects = true;  // SEG, SR, summary images and PDF per analysis, in OUT/<n>/
+  processing::LiverBackend liver_backend;  // empty: the built-in liver segmentation
 };
 
 // Scans `input`, loads every CT/MR series, runs processing::analyse per study and writes the

@@ -4,6 +4,7 @@
 // Inputs and outputs are plain structs; ITK stays inside processing/src.
 #include <array>
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,8 +31,18 @@ struct StudyInput {
   std::vector<SeriesInput> series;
 };
 
+// A liver segmentation supplied from outside (a site's own model): given the reference volume,
+// a mask on its grid, or the reason there is none.
+struct ExternalLiver {
+  LabelMap mask;        // 1 inside; empty when `failure` is set
+  std::string failure;  // why not (the analysis then falls back to the built-in method)
+  std::string method;   // what produced it, for the report
+};
+using LiverBackend = std::function<ExternalLiver(const Volume& reference)>;
+
 struct AnalysisOptions {
   Phase preferred_reference = Phase::kUnknown;  // kUnknown: portal venous, else delayed, else arterial
+  LiverBackend liver_backend;                   // empty: the built-in method
 };
 
 struct PhaseEstimate {

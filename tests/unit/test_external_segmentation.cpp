@@ -1,0 +1,124 @@
+// The external segmentation backend with a real program the test suite provides
+// (tests/tools/threshold_segmenter.py): its liver is used when it answers properly; a failure,
+// a hang, a label map on another grid or an empty answer fall back to the built-in method and
+// the report says why.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "livernode/node/external_segmentation.h"
+#include "livernode/node/study_analysis.h"
+#include "livernode/phantom/phantom.h"
+#include "livernode/processing/nifti_io.h"
+#include "test_support.h"
+
+using namespace livernode;
+namespace fs = std::filesystem;
+
+namespace {
+
+const fs::path kSegmenter = fs::path(LIVERNODE_SOURCE_DIR) / "tests" / "tools" / "threshold_segmenter.py";
+
+class ExternalBackend : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new fs::path(test::make_temp_dir("livernode-external"));
+    phantom::PhantomOptions o;
+    o.seed = 11;
+    o.matrix = 128;
+    o.pixel_spacing_mm = 3.0;
+    o.slice_thickness_mm = 5.0;
+    o.phases = {processing::Phase::kPortalVenous};
+    phantom::generate_phantom(o, *dir_ / "phantom");
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(*dir_);
+    delete dir_;
+  }
+
+  // Runs the analysis with the segmenter in `mode`; returns the analysis of summary.json.
+  nlohmann::json analyse_with(const std::string& mode, int timeout_s = 60) {
+    node::AnalyseFolderOptions options;
+    options.write_objects = false;
+    options.liver_backend = node::external_liver_backend(
+        {{"/usr/bin/python3", kSegmenter.string(), "--mode", mode, "--count-file",
+          (*dir_ / (mode + ".count")).string(), "{input}", "{output}"},
+         timeout_s, 1, *dir_ / ("work-" + mode)});
+    const auto outcome = node::analyse_folder(*dir_ / "phantom" / "dicom", *dir_ / ("out-" + mode), options);
+    EXPECT_TRUE(outcome.usable) << outcome.error;
+    // The work folder is cleaned up whatever happened.
+    EXPECT_TRUE(!fs::exists(*dir_ / ("work-" + mode)) || fs::is_empty(*dir_ / ("work-" + mode)));
+    return outcome.summary["analyses"][0];
+  }
+
+  static std::string warnings(const nlohmann::json& analysis) { return analysis["warnings"].dump(); }
+
+  static fs::path* dir_;
+};
+fs::path* ExternalBackend::dir_ = nullptr;
+
+}  // namespace
+
+TEST_F(ExternalBackend, ItsLiverIsUsedWhenItAnswersOnTheSameGrid) {
+  const auto a = analyse_with("ok");
+  const std::string method = a["liver"]["method"].get<std::string>();
+  EXPECT_NE(method.find("external: python3 (liver label 1)"), std::string::npos) << method;
+  // The volume is the program's own voxel count, to the voxel.
+  std::ifstream count_file(*dir_ / "ok.count");
+  std::size_t count = 0;
+  count_file >> count;
+  ASSERT_GT(count, 0u);
+  const double voxel_ml = 3.0 * 3.0 * 5.0 / 1000.0;
+  EXPECT_NEAR(a["liver"]["volume_ml"].get<double>(), count * voxel_ml, 1e-6);
+  EXPECT_EQ(warnings(a).find("external"), std::string::npos) << warnings(a);
+}
+
+TEST_F(ExternalBackend, AFailingProgramFallsBackWithItsMessage) {
+  const auto a = analyse_with("fail");
+  EXPECT_NE(a["liver"]["method"].get<std::string>().find("automatic, classical"), std::string::npos);
+  EXPECT_NE(warnings(a).find("exit status 3"), std::string::npos) << warnings(a);
+  EXPECT_NE(warnings(a).find("model weights not found"), std::string::npos) << warnings(a);
+}
+
+TEST_F(ExternalBackend, AHangingProgramIsStoppedAtTheTimeout) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto a = analyse_with("hang", 2);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_LT(seconds, 45.0);  // not the program's 60 s
+  EXPECT_NE(warnings(a).find("did not finish within 2 s"), std::string::npos) << warnings(a);
+  EXPECT_NE(a["liver"]["method"].get<std::string>().find("automatic, classical"), std::string::npos);
+}
+
+TEST_F(ExternalBackend, ALabelMapOnAnotherGridIsRefused) {
+  const auto a = analyse_with("wrong-grid");
+  EXPECT_NE(warnings(a).find("another grid"), std::string::npos) << warnings(a);
+  EXPECT_FALSE(a["liver"].is_null());
+}
+
+TEST_F(ExternalBackend, AnAnswerWithoutTheLiverLabelIsRefused) {
+  const auto a = analyse_with("empty");
+  EXPECT_NE(warnings(a).find("no voxel with the liver label 1"), std::string::npos) << warnings(a);
+}
+
+TEST(NiftiIo, HuVolumeRoundTripsWithItsPatientGeometry) {
+  const auto dir = test::make_temp_dir("livernode-nifti");
+  processing::Geometry g;
+  g.size = {7, 5, 3};
+  g.spacing = {0.8, 0.9, 2.5};
+  g.origin = {-120.5, 33.25, -410.0};
+  g.direction = {1, 0, 0, 0, 1, 0, 0, 0, 1};
+  processing::Volume v(g, 0.0f);
+  for (std::size_t p = 0; p < v.voxels.size(); ++p) v.voxels[p] = static_cast<float>(p) - 40.0f;
+  processing::write_nifti(v, dir / "v.nii.gz");
+  // Read back as labels fails (negative values) with a clear message...
+  EXPECT_THROW(processing::read_nifti_labels(dir / "v.nii.gz"), processing::NiftiError);
+  // ...and a proper label map keeps the grid.
+  for (auto& x : v.voxels) x = x > 20 ? 2.0f : 0.0f;
+  processing::write_nifti(v, dir / "l.nii.gz");
+  const auto labels = processing::read_nifti_labels(dir / "l.nii.gz");
+  EXPECT_TRUE(labels.geometry.same_grid(g, 1e-3));
+  for (std::size_t p = 0; p < v.voxels.size(); ++p) ASSERT_EQ(labels.voxels[p], v.voxels[p]);
+  fs::remove_all(dir);
+}
