@@ -1,6 +1,5 @@
 #include "lesion_detection.h"
 
-#include <itkSmoothingRecursiveGaussianImageFilter.h>
 
 #include <algorithm>
 #include <cmath>
@@ -21,7 +20,9 @@ namespace {
 constexpr double kSmoothingMm = 1.5;
 constexpr double kEdgeSmoothingMm = 0.75;
 constexpr double kReachMm = 3.0;
-constexpr double kSolidClosingMm = 2.0;           // how far an edge may move from its candidate
+constexpr double kSolidClosingMm = 2.0;
+constexpr double kMergeGapMm = 5.0;
+constexpr double kHullMm = 8.0;            // surface hollows closed for the lesion search        // pieces this close are one lesion           // how far an edge may move from its candidate
 constexpr double kInteriorMm = 1.0;
 constexpr std::size_t kMinInteriorVoxels = 20;
 constexpr double kMinContrastHu = 15.0;    // smallest lesion-to-liver difference detected
@@ -47,15 +48,7 @@ constexpr double kEnhancedHu = 15.0;       // lesion - liver above this: hyperen
 constexpr double kWashoutHu = -10.0;       // lesion - liver below this in a later phase
 constexpr double kWaterMaxHu = 25.0, kWaterMinHu = -15.0;
 
-Volume smooth_by(const Volume& v, double sigma_mm) {
-  auto f = itk::SmoothingRecursiveGaussianImageFilter<FloatImage, FloatImage>::New();
-  f->SetInput(to_itk(v));
-  f->SetSigma(sigma_mm);
-  f->Update();
-  return from_itk<float>(f->GetOutput());
-}
-
-Volume smooth(const Volume& v) { return smooth_by(v, kSmoothingMm); }
+Volume smooth(const Volume& v) { return gaussian_mm(v, kSmoothingMm); }
 
 
 // A set of voxels (indices into grid g) on a small box around it, so that morphology near one
@@ -320,10 +313,19 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
   LesionDetection out;
   out.labels = LabelMap(liver_full.geometry, 0);
   // Work inside the liver's bounding box.
-  const Box box = bounding_box(liver_full, 0.0);
+  const Box box = bounding_box(liver_full, kHullMm);
   if (box.empty()) return out;
   const auto& lo = box.lo;
-  const LabelMap liver = crop(liver_full, box);
+  // The search region: the liver with the hollows of its surface closed, because a lesion at
+  // the surface is often left out of the liver mask (it does not look like parenchyma) and is
+  // part of the liver all the same. Fat in the hollows (fissures) stays out.
+  const LabelMap liver = [&] {
+    LabelMap hull = erode_mm(dilate_mm(crop(liver_full, box), kHullMm), kHullMm);
+    const Volume reference_hu = crop(phases[reference].volume, box);
+    for (std::size_t p = 0; p < hull.voxels.size(); ++p)
+      hull.voxels[p] = hull.voxels[p] && reference_hu.voxels[p] > kFatHu;
+    return hull;
+  }();
   const Geometry& g = liver.geometry;
   const LabelMap inner = erode_mm(liver, 2.0);
   const LabelMap deep = erode_mm(liver, 5.0);
@@ -458,23 +460,6 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
   for (std::size_t l = 1; l < members.size(); ++l) {
     const auto& vox = members[l];
     if (vox.size() * voxel_ml < kMinLesionMl) continue;
-    if (std::getenv("LIVERNODE_DEBUG_LESIONS")) {
-      std::size_t f = 0;
-      for (std::size_t p : vox) f += raw[reference].voxels[p] < kFatHu;
-      LesionResult probe;
-      measure_recist(g, vox, probe);
-      Vec3 c{0, 0, 0};
-      for (std::size_t p : vox) {
-        const Vec3 pt = g.index_to_point(p % g.size[0], (p / g.size[0]) % g.size[1], p / (g.size[0] * g.size[1]));
-        for (int a = 0; a < 3; ++a) c[a] += pt[a] / vox.size();
-      }
-      const double d = probe.longest_diameter_mm;
-      std::fprintf(stderr, "spine %.0f %.0f ", spine.x.value_or(NAN), spine.anterior_y.value_or(NAN));
-      std::fprintf(stderr, "cand %.2f mL at (%.0f %.0f %.0f) k=%zu elong %.1f fat %.2f compact %.2f surround %.2f\n",
-                   vox.size() * voxel_ml, c[0], c[1], c[2], probe.axial_slice + lo[2], elongation(g, vox),
-                   double(f) / vox.size(), vox.size() * voxel_ml / (M_PI / 6.0 * d * d * d / 1000.0),
-                   parenchyma_fraction(vox));
-    }
     if (elongation(g, vox) > kMaxElongation) {
       ++rejected_tubes;
       continue;
@@ -532,7 +517,7 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
   // voxels closer to its own attenuation than to the parenchyma's, in the phase where it stands
   // out most (lightly smoothed, so that blur does not bias the edge).
   std::vector<Volume> light;
-  for (const auto& r : raw) light.push_back(smooth_by(r, kEdgeSmoothingMm));
+  for (const auto& r : raw) light.push_back(gaussian_mm(r, kEdgeSmoothingMm));
   for (auto& vox : kept) {
     std::size_t best_phase = reference;
     double best_contrast = 0;
@@ -567,38 +552,44 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
     for (std::size_t p : grown) all_lesions.voxels[p] = 1;
     vox = std::move(grown);
   }
-  // Lesions whose redrawn masks touch are one lesion (a vessel crossing a tumour splits its
-  // candidate in two).
+  // Lesions closer than a vessel's width are one lesion: a vessel crossing a tumour splits its
+  // candidate in two. The pieces are joined and the gap between them closed, within the liver.
   {
     Image<std::uint32_t> owner(g, 0);
-    for (std::size_t n = 0; n < kept.size(); ++n)
-      for (std::size_t p : kept[n]) owner.voxels[p] = static_cast<std::uint32_t>(n + 1);
     std::vector<std::size_t> parent(kept.size() + 1);
     for (std::size_t n = 0; n < parent.size(); ++n) parent[n] = n;
     auto find = [&](std::size_t a) {
       while (parent[a] != a) a = parent[a] = parent[parent[a]];
       return a;
     };
-    const std::size_t nx = g.size[0], nxy = g.size[0] * g.size[1];
-    for (std::size_t p = 0; p < owner.voxels.size(); ++p) {
-      const std::uint32_t a = owner.voxels[p];
-      if (!a) continue;
-      const std::size_t i = p % nx, j = (p / nx) % g.size[1], k = p / nxy;
-      const std::size_t next[3] = {i + 1 < nx ? p + 1 : p, j + 1 < g.size[1] ? p + nx : p,
-                                   k + 1 < g.size[2] ? p + nxy : p};
-      for (std::size_t q : next) {
-        const std::uint32_t b = owner.voxels[q];
-        if (b && b != a) parent[find(a)] = find(b);
+    for (std::size_t n = 0; n < kept.size(); ++n) {
+      const Neighbourhood near(g, kept[n], kMergeGapMm);
+      for (std::size_t p : near.voxels(dilate_mm(near.mask(), 0.5 * kMergeGapMm))) {
+        const std::uint32_t other = owner.voxels[p];
+        if (other && other != n + 1) parent[find(other)] = find(n + 1);
+        owner.voxels[p] = static_cast<std::uint32_t>(n + 1);
       }
     }
     std::map<std::size_t, std::vector<std::size_t>> merged;
+    std::map<std::size_t, int> pieces;
     for (std::size_t n = 0; n < kept.size(); ++n) {
       auto& dst = merged[find(n + 1)];
       dst.insert(dst.end(), kept[n].begin(), kept[n].end());
+      ++pieces[find(n + 1)];
     }
     kept.clear();
-    for (auto& [root, vox] : merged)
+    for (auto& [root, vox] : merged) {
+      if (pieces[root] > 1) {
+        const Neighbourhood near(g, vox, kMergeGapMm);
+        const double r = 0.5 * kMergeGapMm + 0.5;
+        LabelMap joined = erode_mm(dilate_mm(near.mask(), r), r);
+        for (std::size_t q = 0; q < joined.voxels.size(); ++q) {
+          const std::size_t p = near.to_global(q);
+          if (joined.voxels[q] && !near.mask().voxels[q] && liver.voxels[p]) vox.push_back(p);
+        }
+      }
       if (vox.size() * voxel_ml >= kMinLesionMl) kept.push_back(std::move(vox));
+    }
   }
   std::sort(kept.begin(), kept.end(),
             [](const auto& a, const auto& b) { return a.size() > b.size(); });

@@ -1,6 +1,5 @@
 #include "liver_segmentation.h"
 
-#include <itkSmoothingRecursiveGaussianImageFilter.h>
 
 #include <cmath>
 #include <cstdio>
@@ -31,13 +30,6 @@ constexpr double kIslandMaxMm2 = 1000.0;           // a liver cross-section ther
 constexpr double kBandMm = 3.0;        // boundary band re-decided at full resolution
 constexpr double kEdgeAllowanceHu = 25.0;  // partial volume at the edge: half way to fat is still liver
 
-Volume gaussian(const Volume& v, double sigma_mm) {
-  auto f = itk::SmoothingRecursiveGaussianImageFilter<FloatImage, FloatImage>::New();
-  f->SetInput(to_itk(v));
-  f->SetSigma(sigma_mm);
-  f->Update();
-  return from_itk<float>(f->GetOutput());
-}
 
 LabelMap keep_component(const Image<std::uint32_t>& labels, std::uint32_t keep) {
   LabelMap out(labels.geometry, 0);
@@ -156,7 +148,6 @@ LiverSegmentation segment_liver(const Volume& volume, const AbdomenSurvey& surve
   const auto adjacency = region_adjacency(regions);
   std::vector<bool> accepted(regions.region_count + 1, false);
   accepted[seed] = true;
-  const char* debug = std::getenv("LIVERNODE_DEBUG_LIVER");
   // Only direct neighbours of the seed may join: chains of small regions would otherwise walk
   // along muscle and vessels far from the liver.
   // The heart sits on the dome and, late after injection, can match the liver's attenuation: a
@@ -183,31 +174,11 @@ LiverSegmentation segment_liver(const Volume& volume, const AbdomenSurvey& surve
       if (so.sampled * 2 < so.voxels) continue;
       like = std::abs(so.median - other_stats[o][seed].median) <= kOtherPhaseToleranceHu;
     }
-    if (debug) {
-      std::fprintf(stderr, "region %u: %.1f mL at (%.0f,%.0f,%.0f) hu %.0f (liver %.0f)", n,
-                   s.volume_ml, s.centroid[0], s.centroid[1], s.centroid[2], s.median,
-                   ref_stats[seed].median);
-      for (std::size_t o = 0; o < other_stats.size(); ++o)
-        std::fprintf(stderr, " other %.0f (liver %.0f)", other_stats[o][n].median,
-                     other_stats[o][seed].median);
-      std::fprintf(stderr, " -> %s\n", like ? "join" : "reject");
-    }
     accepted[n] = like;
   }
   LabelMap liver(g, 0);
   for (std::size_t p = 0; p < liver.voxels.size(); ++p) {
     liver.voxels[p] = accepted[regions.labels.voxels[p]];
-  }
-  if (debug) {
-    std::FILE* f = std::fopen("/tmp/partition.raw", "wb");
-    std::vector<std::uint8_t> v(regions.labels.voxels.size());
-    for (std::size_t p = 0; p < v.size(); ++p) v[p] = regions.labels.voxels[p] == seed ? 1 : (accepted[regions.labels.voxels[p]] ? 2 : (regions.labels.voxels[p] ? 3 : 0));
-    std::fwrite(v.data(), 1, v.size(), f);
-    std::fclose(f);
-    std::FILE* c = std::fopen("/tmp/coarse.raw", "wb");
-    std::fwrite(coarse.voxels.data(), 4, coarse.voxels.size(), c);
-    std::fclose(c);
-    std::fprintf(stderr, "coarse %zu %zu %zu\n", g.size[0], g.size[1], g.size[2]);
   }
   // The other phases are only roughly aligned: at the border the joint window loses a few
   // millimetres, which this phase's window gives back.
@@ -251,7 +222,7 @@ LiverSegmentation segment_liver(const Volume& volume, const AbdomenSurvey& surve
   const LabelMap near = crop(coarse_full, box);
   const LabelMap interior = erode_mm(near, kBandMm);
   const LabelMap outer = dilate_mm(near, kBandMm);
-  const Volume smooth = gaussian(crop(volume, box), 1.0);
+  const Volume smooth = gaussian_mm(crop(volume, box), 1.0);
   LabelMap local(near.geometry, 0);
   for (std::size_t p = 0; p < local.voxels.size(); ++p) {
     if (interior.voxels[p]) {

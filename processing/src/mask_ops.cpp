@@ -6,6 +6,7 @@
 #include <itkRelabelComponentImageFilter.h>
 #include <itkResampleImageFilter.h>
 #include <itkSignedMaurerDistanceMapImageFilter.h>
+#include <itkSmoothingRecursiveGaussianImageFilter.h>
 
 #include <deque>
 
@@ -49,6 +50,14 @@ LabelMap dilate_mm(const LabelMap& mask, double radius_mm) {
   LabelMap out(mask.geometry, 0);
   for (std::size_t i = 0; i < d.voxels.size(); ++i) out.voxels[i] = d.voxels[i] <= radius_mm;
   return out;
+}
+
+Volume gaussian_mm(const Volume& image, double sigma_mm) {
+  auto f = itk::SmoothingRecursiveGaussianImageFilter<FloatImage, FloatImage>::New();
+  f->SetInput(to_itk(image));
+  f->SetSigma(sigma_mm);
+  f->Update();
+  return from_itk<float>(f->GetOutput());
 }
 
 Image<std::uint32_t> connected_components(const LabelMap& mask, std::vector<std::size_t>* sizes) {

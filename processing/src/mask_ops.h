@@ -17,6 +17,8 @@ void fill_holes_per_slice(LabelMap& mask);
 std::size_t count(const LabelMap& mask);
 // Nearest-neighbour resampling of a mask onto another grid (same physical space).
 LabelMap resample_nearest(const LabelMap& mask, const Geometry& target);
+// Gaussian smoothing with a sigma in millimetres (recursive, anisotropic spacing respected).
+Volume gaussian_mm(const Volume& image, double sigma_mm);
 // Linear resampling of an image onto another grid; `outside` where the source has no data.
 Volume resample_linear(const Volume& image, const Geometry& target, float outside);
 

@@ -25,13 +25,7 @@ class ExternalBackend : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new fs::path(test::make_temp_dir("livernode-external"));
-    phantom::PhantomOptions o;
-    o.seed = 11;
-    o.matrix = 128;
-    o.pixel_spacing_mm = 3.0;
-    o.slice_thickness_mm = 5.0;
-    o.phases = {processing::Phase::kPortalVenous};
-    phantom::generate_phantom(o, *dir_ / "phantom");
+    phantom::generate_phantom(test::small_portal_venous_phantom(11), *dir_ / "phantom");
   }
   static void TearDownTestSuite() {
     fs::remove_all(*dir_);

@@ -260,12 +260,7 @@ class PhantomWriters : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new fs::path(test::make_temp_dir("livernode-writers"));
-    phantom::PhantomOptions o;
-    o.seed = 11;
-    o.matrix = 128;
-    o.pixel_spacing_mm = 3.0;
-    o.slice_thickness_mm = 5.0;
-    o.phases = {processing::Phase::kPortalVenous};
+    phantom::PhantomOptions o = test::small_portal_venous_phantom(11);
     o.shuffle_file_names = true;  // file order differs from spatial order
     truth_ = new phantom::PhantomTruth(phantom::generate_phantom(o, *dir_ / "phantom"));
     const auto scan = dicom::scan_directory(*dir_ / "phantom" / "dicom");
