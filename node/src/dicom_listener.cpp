@@ -20,6 +20,7 @@
 #include "dcmtk/dcmdata/dcfilefo.h"
 #include "dcmtk/dcmdata/dcuid.h"
 #include "dcmtk/dcmdata/dcxfer.h"
+#include "dcmtk/dcmnet/dcmtrans.h"
 #include "dcmtk/dcmnet/dul.h"
 #include "dcmtk/dcmnet/scp.h"
 #include "dcmtk/dcmnet/scppool.h"
@@ -85,9 +86,43 @@ struct SeriesTally {
   std::uint64_t stored = 0, duplicates = 0;
 };
 
+// DcmTransportConnection keeps its socket protected; a member pointer taken through a derived
+// class reads it without changing DCMTK.
+struct SocketAccess : DcmTransportConnection {
+  static DcmNativeSocketType get(DcmTransportConnection* connection) {
+    return (connection->*(&SocketAccess::getSocket))();
+  }
+};
+DcmNativeSocketType socket_of(DcmTransportConnection* connection) { return SocketAccess::get(connection); }
+
 class StoreScp : public DcmThreadSCP {
  public:
   StoreScp() : runtime_(*g_runtime) {}
+
+  // Runs one association handed over by the pool. Before DCMTK negotiates it: Nagle off on
+  // this socket (besides the TCP_NODELAY environment switch DCMTK reads) and the local address
+  // the peer connected to, so that node.bind_address can be enforced per association.
+  OFCondition run(T_ASC_Association* association) override {
+    local_address_.clear();
+    if (association && association->DULassociation) {
+      if (DcmTransportConnection* connection = DUL_getTransportConnection(association->DULassociation)) {
+        const int fd = static_cast<int>(socket_of(connection));
+        const int one = 1;
+        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        sockaddr_storage local{};
+        socklen_t length = sizeof local;
+        char text[INET6_ADDRSTRLEN] = {0};
+        if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) == 0) {
+          if (local.ss_family == AF_INET)
+            ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&local)->sin_addr, text, sizeof text);
+          else if (local.ss_family == AF_INET6)
+            ::inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&local)->sin6_addr, text, sizeof text);
+          local_address_ = text;
+        }
+      }
+    }
+    return DcmThreadSCP::run(association);
+  }
 
  protected:
   void notifyAssociationRequest(const T_ASC_Parameters& params, DcmSCPActionType& desiredAction) override {
@@ -107,6 +142,13 @@ class StoreScp : public DcmThreadSCP {
     const auto free_mb = free_disk_mb(cfg->config.storage.spool_dir);
     if (free_mb >= 0 && free_mb < cfg->config.storage.min_free_disk_mb) {
       reject_reason_ = "free disk " + std::to_string(free_mb) + " MiB below storage.min_free_disk_mb";
+      desiredAction = DCMSCP_ACTION_REFUSE_ASSOCIATION;
+      return;
+    }
+    const std::string& bind = cfg->config.node.bind_address;
+    if (bind != "0.0.0.0" && bind != "::" && !local_address_.empty() && local_address_ != bind &&
+        local_address_ != "::ffff:" + bind) {
+      reject_reason_ = "connection arrived on " + local_address_ + ", not on node.bind_address " + bind;
       desiredAction = DCMSCP_ACTION_REFUSE_ASSOCIATION;
       return;
     }
@@ -262,7 +304,7 @@ class StoreScp : public DcmThreadSCP {
   std::map<std::string, SeriesTally> tallies_;
   std::uint64_t failed_ = 0, bytes_ = 0;
   bool accepted_ = false;
-  std::string calling_ae_, peer_, reject_reason_;
+  std::string calling_ae_, peer_, reject_reason_, local_address_;
 };
 
 // Fails early, with the reason, when the port cannot be bound (DCMTK would only log it from
@@ -302,8 +344,8 @@ void DicomListener::start() {
   dcmDisableGethostbyaddr.set(OFTrue);
   probe_port(node.port);
   if (node.bind_address != "0.0.0.0" && node.bind_address != "::")
-    spdlog::warn("event=config_note key=node.bind_address value={} note=\"DCMTK 3.6.7 listens on all interfaces; "
-                 "restrict callers with node.allowed_callers or a firewall\"",
+    spdlog::warn("event=config_note key=node.bind_address value={} note=\"DCMTK 3.6.7 accepts TCP connections on "
+                 "all interfaces; associations arriving on another address are rejected\"",
                  node.bind_address);
 
   DcmSCPConfig& c = pool_->pool.getConfig();

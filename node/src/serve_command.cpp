@@ -3,6 +3,7 @@
 #include "dcmtk/config/osconfig.h"
 // clang-format on
 #include <signal.h>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -45,6 +46,26 @@ spdlog::level::level_enum spdlog_level(config::LogLevel level) {
   return spdlog::level::info;
 }
 
+// %* in a pattern: the message escaped as the inside of a JSON string.
+class JsonEscapedMessage : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    static const char* hex = "0123456789abcdef";
+    for (char c : std::string_view(msg.payload.data(), msg.payload.size())) {
+      const auto u = static_cast<unsigned char>(c);
+      if (c == '"' || c == '\\') {
+        dest.push_back('\\');
+        dest.push_back(c);
+      } else if (u < 0x20) {
+        for (char e : {'\\', 'u', '0', '0', hex[u >> 4], hex[u & 15]}) dest.push_back(e);
+      } else {
+        dest.push_back(c);
+      }
+    }
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<JsonEscapedMessage>(); }
+};
+
 void setup_logging(const config::LoggingConfig& logging) {
   std::shared_ptr<spdlog::logger> logger;
   if (logging.file.empty()) {
@@ -53,7 +74,14 @@ void setup_logging(const config::LoggingConfig& logging) {
     logger = std::make_shared<spdlog::logger>(
         "livernode", std::make_shared<spdlog::sinks::basic_file_sink_mt>(logging.file.string(), false));
   }
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
+  if (logging.format == config::LogFormat::json) {
+    auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+    formatter->add_flag<JsonEscapedMessage>('*').set_pattern(
+        R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","message":"%*"})");
+    logger->set_formatter(std::move(formatter));
+  } else {
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
+  }
   logger->set_level(spdlog_level(logging.level));
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);
@@ -61,8 +89,6 @@ void setup_logging(const config::LoggingConfig& logging) {
   OFLog::configure(logging.level == config::LogLevel::trace   ? OFLogger::DEBUG_LOG_LEVEL
                    : logging.level == config::LogLevel::debug ? OFLogger::INFO_LOG_LEVEL
                                                               : OFLogger::WARN_LOG_LEVEL);
-  if (logging.format == config::LogFormat::json)
-    spdlog::warn("event=config_note key=logging.format value=json note=\"not supported yet; logging key=value text\"");
 }
 
 std::shared_ptr<const RuntimeConfig> make_runtime_config(const config::Config& c) {

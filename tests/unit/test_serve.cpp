@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -217,6 +218,54 @@ TEST_F(ServeNode, KillNineThenRestartLosesNothingAndRunsTheJob) {
   }, 60)) << node.log();
   EXPECT_EQ(store.counts().instances, 48);
   EXPECT_EQ(node.stop(), 0);
+}
+
+TEST_F(ServeNode, DiskFloorRefusesAssociationsSighupReloadsAndParallelSendersAllLand) {
+  NodeProcess node(dir_ / "node");
+  const auto rewrite = [&](const std::string& from, const std::string& to) {
+    std::ifstream in(node.config_path());
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    text.replace(text.find(from), from.size(), to);
+    std::ofstream(node.config_path()) << text;
+  };
+  rewrite("min_free_disk_mb: 1\n", "min_free_disk_mb: 100000000\n");
+  node.start();
+  EXPECT_NE(run_command("echoscu -aet STORESCU " + node.peer()).status, 0);
+  EXPECT_NE(node.log().find("below storage.min_free_disk_mb"), std::string::npos) << node.log();
+
+  rewrite("min_free_disk_mb: 100000000\n", "min_free_disk_mb: 1\n");
+  ::kill(node.pid(), SIGHUP);
+  ASSERT_TRUE(eventually([&] { return node.log().find("event=config_reloaded") != std::string::npos; }, 10));
+  EXPECT_EQ(run_command("echoscu -aet STORESCU " + node.peer()).status, 0) << node.log();
+
+  // Three associations at once, one per series.
+  const std::string peer = node.peer();
+  const auto parallel = run_command(
+      "cd " + g_study->dir.string() + " && (for d in study/dicom/arterial study/dicom/portal_venous late/dicom/delayed; do "
+      "TCP_NODELAY=1 storescu -aet STORESCU " + peer + " +sd $d || echo FAILED & done; wait)");
+  EXPECT_EQ(parallel.output.find("FAILED"), std::string::npos) << parallel.output;
+  EXPECT_EQ(count_files(node.spool(), ".dcm"), 72u) << parallel.output;
+  EXPECT_NE(node.get("/metrics").find("livernode_associations_accepted_total 4"), std::string::npos);
+  EXPECT_EQ(node.stop(), 0);
+}
+
+TEST_F(ServeNode, BindAddressIsEnforcedPerAssociationAndJsonLogsParse) {
+  NodeProcess node(dir_ / "node", "  bind_address: 127.0.0.2\n", "logging:\n  format: json\n");
+  node.start();
+  const std::string port = std::to_string(node.dicom_port());
+  EXPECT_NE(run_command("echoscu -aet STORESCU -aec LIVERNODE 127.0.0.1 " + port).status, 0);
+  EXPECT_EQ(run_command("echoscu -aet STORESCU -aec LIVERNODE 127.0.0.2 " + port).status, 0) << node.log();
+  EXPECT_EQ(node.stop(), 0);
+  std::istringstream lines(node.log());
+  int parsed = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line[0] != '{') continue;
+    const auto j = nlohmann::json::parse(line);  // throws on a malformed line
+    EXPECT_TRUE(j.contains("time") && j.contains("level") && j.contains("message"));
+    ++parsed;
+  }
+  EXPECT_GE(parsed, 4);
+  EXPECT_NE(node.log().find("not on node.bind_address 127.0.0.2"), std::string::npos);
 }
 
 // storescu -> node -> analysis -> outbox -> Orthanc. analyse_folder writes no DICOM result
