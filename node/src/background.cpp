@@ -62,6 +62,7 @@ void StudyTracker::tick(double now) {
   for (const auto& s : runtime_.store->complete_quiet_series(now - sc.series_quiet_s))
     spdlog::info("event=series_complete study={} series={} instances={} modality={} action={} rule={}", s.study_uid,
                  s.series_uid, s.instances, s.modality, to_string(s.action), s.rule.empty() ? "-" : s.rule);
+  bool stored_any = false;
   for (const auto& study : runtime_.store->studies("receiving", 10000)) {
     const bool quiet = now - study.last_arrival >= sc.study_quiet_s;
     const bool forced = now - study.first_arrival >= sc.max_wait_s;
@@ -74,11 +75,12 @@ void StudyTracker::tick(double now) {
       workers_.notify();
     } else {
       runtime_.store->set_study_state(study.study_uid, "stored", now);
+      stored_any = true;
       spdlog::info("event=study_stored study={} reason=\"no series routed to analysis\" instances={} series={}",
                    study.study_uid, study.instances, study.series);
     }
   }
-  if (now - last_retention_ >= 30) {
+  if (stored_any || now - last_retention_ >= 30) {
     last_retention_ = now;
     apply_retention(now);
   }

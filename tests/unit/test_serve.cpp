@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <algorithm>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -266,6 +268,87 @@ TEST_F(ServeNode, BindAddressIsEnforcedPerAssociationAndJsonLogsParse) {
   }
   EXPECT_GE(parsed, 4);
   EXPECT_NE(node.log().find("not on node.bind_address 127.0.0.2"), std::string::npos);
+}
+
+TEST_F(ServeNode, UnroutedStudyIsStoredThenDeletedAfterItsRetention) {
+  NodeProcess node(dir_ / "node", "",
+                   "routing:\n  rules:\n    - name: mr-only\n      modalities: [MR]\n      action: analyse\n");
+  // No unrouted retention: deleted as soon as the study is complete.
+  std::ifstream in(node.config_path());
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  text.replace(text.find("min_free_disk_mb: 1\n"), 20, "min_free_disk_mb: 1\n  unrouted_retention_hours: 0\n");
+  std::ofstream(node.config_path()) << text;
+  node.start();
+  const std::string sent = storescu(node, g_study->dir / "study" / "dicom" / "arterial");
+  ASSERT_EQ(sent.substr(0, 2), "0\n") << sent;
+  EXPECT_EQ(count_files(node.spool(), ".dcm"), 24u);
+  node::SqliteStateStore store(node.state_db());
+  ASSERT_TRUE(eventually([&] {
+    const auto s = store.study(g_study->truth.study_uid);
+    return s && s->state == "purged";
+  }, 20)) << node.log();
+  EXPECT_EQ(count_files(node.spool(), ".dcm"), 0u);
+  EXPECT_TRUE(store.jobs("", 10).empty());  // never analysed
+  EXPECT_NE(node.log().find("event=study_stored"), std::string::npos);
+  EXPECT_EQ(node.stop(), 0);
+}
+
+// Every transfer syntax a PACS commonly sends arrives and is kept as it came.
+TEST_F(ServeNode, AcceptsTheUsualTransferSyntaxesAndSegmentations) {
+  const fs::path pydicom = LIVERNODE_PYDICOM_FILES;
+  LIVERNODE_REQUIRE_DATA(pydicom / "MR_small_jp2klossless.dcm");
+  NodeProcess node(dir_ / "node");
+  node.start();
+  std::vector<fs::path> sources;
+  for (const auto& e : fs::directory_iterator(g_study->dir / "study" / "dicom" / "portal_venous")) sources.push_back(e.path());
+  std::sort(sources.begin(), sources.end());
+  struct Case {
+    std::string convert;  // command turning {in} into {out}; empty = send {in} as it is
+    std::string propose;  // storescu option
+    std::string expected_ts;
+  };
+  const std::vector<Case> cases = {
+      {"dcmconv +te", "-xe", "1.2.840.10008.1.2.1"},
+      {"dcmconv +tb", "-xb", "1.2.840.10008.1.2.2"},
+      {"dcmconv +ti", "-xi", "1.2.840.10008.1.2"},
+      {"dcmconv +td", "-xd", "1.2.840.10008.1.2.1.99"},
+      {"dcmcjpeg", "-xs", "1.2.840.10008.1.2.4.70"},
+      {"dcmcjpls", "-xt", "1.2.840.10008.1.2.4.80"},
+      {"dcmcrle", "-xr", "1.2.840.10008.1.2.5"},
+  };
+  std::vector<std::pair<std::string, std::string>> expected;  // file name stem -> TS
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const fs::path out = dir_ / ("case" + std::to_string(i) + ".dcm");
+    const auto conv = run_command(cases[i].convert + " " + sources[i].string() + " " + out.string());
+    ASSERT_EQ(conv.status, 0) << cases[i].convert << ": " << conv.output;
+    const auto sent = run_command("storescu -R " + cases[i].propose + " -aet STORESCU " + node.peer() + " " + out.string());
+    EXPECT_EQ(sent.status, 0) << cases[i].convert << ": " << sent.output;
+    EXPECT_EQ(sent.output.find("Status"), std::string::npos) << sent.output;
+    expected.push_back({sources[i].filename().string(), cases[i].expected_ts});
+  }
+  for (const char* name : {"MR_small_jp2klossless.dcm", "liver_1frame.dcm"}) {
+    const auto sent = run_command("storescu -R -xv -aet STORESCU " + node.peer() + " " + (pydicom / name).string());
+    EXPECT_EQ(sent.status, 0) << name << ": " << sent.output;
+  }
+  node::SqliteStateStore store(node.state_db());
+  EXPECT_EQ(store.counts().instances, static_cast<std::int64_t>(cases.size() + 2)) << node.log();
+  // What the spool holds says which transfer syntax it came in.
+  std::map<std::string, int> by_ts;
+  for (const auto& e : fs::recursive_directory_iterator(node.spool())) {
+    if (!e.is_regular_file()) continue;
+    const auto dump = run_command("dcmdump -q -Un +P TransferSyntaxUID +P SOPClassUID " + e.path().string());
+    if (dump.output.find("[1.2.840.10008.5.1.4.1.1.66.4]") != std::string::npos) {
+      by_ts["seg"]++;
+      continue;
+    }
+    for (const auto& c : cases)
+      if (dump.output.find("[" + c.expected_ts + "]") != std::string::npos) by_ts[c.expected_ts]++;
+    if (dump.output.find("[1.2.840.10008.1.2.4.90]") != std::string::npos) by_ts["j2k"]++;
+  }
+  for (const auto& c : cases) EXPECT_EQ(by_ts[c.expected_ts], 1) << c.convert << " " << c.expected_ts;
+  EXPECT_EQ(by_ts["j2k"], 1);
+  EXPECT_EQ(by_ts["seg"], 1);
+  EXPECT_EQ(node.stop(), 0);
 }
 
 // storescu -> node -> analysis -> outbox -> Orthanc. analyse_folder writes no DICOM result
