@@ -25,6 +25,7 @@
 #include "dcmtk/dcmnet/scp.h"
 #include "dcmtk/dcmnet/scppool.h"
 #include "dcmtk/dcmnet/scpthrd.h"
+#include "dcmtk/dcmtls/tlslayer.h"
 #include "livernode/config/host_pattern.h"
 #include "livernode/node/spool.h"
 
@@ -328,9 +329,38 @@ void probe_port(int port) {
 
 struct DicomListener::Pool {
   DcmSCPPool<StoreScp> pool;
+  std::unique_ptr<DcmTLSTransportLayer> tls;  // outlives the pool's network
 };
 
-DicomListener::DicomListener(Runtime& runtime) : runtime_(runtime), pool_(std::make_unique<Pool>()) {}
+namespace {
+
+std::unique_ptr<DcmTLSTransportLayer> make_tls_layer(const config::TlsConfig& tls) {
+  auto layer = std::make_unique<DcmTLSTransportLayer>(NET_ACCEPTOR, nullptr, OFTrue);
+  auto check = [](const OFCondition& c, const std::string& what) {
+    if (c.bad()) throw std::runtime_error("DICOM TLS: " + what + ": " + c.text());
+  };
+  check(layer->setTLSProfile(TSP_Profile_BCP195), "cannot select the BCP 195 profile");
+  check(layer->activateCipherSuites(), "cannot activate the cipher suites");
+  check(layer->setPrivateKeyFile(tls.private_key.c_str(), DCF_Filetype_PEM),
+        "cannot read private key " + tls.private_key.string());
+  check(layer->setCertificateFile(tls.certificate.c_str(), DCF_Filetype_PEM),
+        "cannot read certificate " + tls.certificate.string());
+  if (!layer->checkPrivateKeyMatchesCertificate())
+    throw std::runtime_error("DICOM TLS: private key " + tls.private_key.string() + " does not match certificate " +
+                             tls.certificate.string());
+  for (const auto& ca : tls.trusted_cas)
+    check(layer->addTrustedCertificateFile(ca.c_str(), DCF_Filetype_PEM), "cannot read CA certificate " + ca.string());
+  layer->setBuiltInDHParameters();
+  layer->setCertificateVerification(tls.require_client_certificate ? DCV_requireCertificate
+                                    : tls.trusted_cas.empty()      ? DCV_ignoreCertificate
+                                                                   : DCV_checkCertificate);
+  return layer;
+}
+
+}  // namespace
+
+DicomListener::DicomListener(Runtime& runtime, bool tls)
+    : runtime_(runtime), tls_(tls), pool_(std::make_unique<Pool>()) {}
 
 DicomListener::~DicomListener() { stop(); }
 
@@ -342,15 +372,20 @@ void DicomListener::start() {
   // environment; without it, each small PDU waits for the peer's delayed ACK (~40 ms).
   ::setenv("TCP_NODELAY", "1", 1);
   dcmDisableGethostbyaddr.set(OFTrue);
-  probe_port(node.port);
-  if (node.bind_address != "0.0.0.0" && node.bind_address != "::")
+  const int port = tls_ ? node.tls.port : node.port;
+  probe_port(port);
+  if (!tls_ && node.bind_address != "0.0.0.0" && node.bind_address != "::")
     spdlog::warn("event=config_note key=node.bind_address value={} note=\"DCMTK 3.6.7 accepts TCP connections on "
                  "all interfaces; associations arriving on another address are rejected\"",
                  node.bind_address);
 
   DcmSCPConfig& c = pool_->pool.getConfig();
   c.setAETitle(node.ae_title.c_str());
-  c.setPort(static_cast<Uint16>(node.port));
+  c.setPort(static_cast<Uint16>(port));
+  if (tls_) {
+    pool_->tls = make_tls_layer(node.tls);
+    c.setTransportLayer(pool_->tls.get());
+  }
   c.setMaxReceivePDULength(static_cast<Uint32>(node.max_pdu));
   c.setACSETimeout(static_cast<Uint32>(node.acse_timeout_s));
   c.setDIMSETimeout(static_cast<Uint32>(node.dimse_timeout_s));
@@ -371,19 +406,19 @@ void DicomListener::start() {
   thread_ = std::thread([this] {
     const OFCondition cond = pool_->pool.listen();
     if (cond.bad()) spdlog::error("event=scp_stopped error=\"{}\"", cond.text());
-    runtime_.scp_listening = false;
+    if (!tls_) runtime_.scp_listening = false;
   });
-  runtime_.scp_listening = true;
-  spdlog::info("event=scp_listening ae_title={} address={} port={} max_associations={}", node.ae_title,
-               node.bind_address, node.port, node.max_associations);
+  if (!tls_) runtime_.scp_listening = true;
+  spdlog::info("event=scp_listening ae_title={} address={} port={} tls={} max_associations={}", node.ae_title,
+               node.bind_address, port, tls_ ? "yes" : "no", node.max_associations);
 }
 
 void DicomListener::stop() {
   if (!thread_.joinable()) return;
   pool_->pool.stopAfterCurrentAssociations();
   thread_.join();
-  runtime_.scp_listening = false;
-  spdlog::info("event=scp_stopped");
+  if (!tls_) runtime_.scp_listening = false;
+  spdlog::info("event=scp_stopped tls={}", tls_ ? "yes" : "no");
 }
 
 }  // namespace livernode::node

@@ -172,11 +172,13 @@ int run_serve(const std::vector<std::string>& raw) {
 
     Wakeup worker_wake, exporter_wake;
     DicomListener listener(runtime);
+    DicomListener tls_listener(runtime, true);
     StudyTracker tracker(runtime, worker_wake);
     WorkerPool workers(runtime, worker_wake, exporter_wake);
     Exporter exporter(runtime, exporter_wake);
     HttpServer http(runtime);
     listener.start();
+    if (cfg.node.tls.enabled) tls_listener.start();
     if (cfg.http.enabled) http.start();
     tracker.start();
     workers.start(cfg.processing.workers);
@@ -195,6 +197,7 @@ int run_serve(const std::vector<std::string>& raw) {
       break;
     }
     listener.stop();  // no new associations; those in progress finish their stores
+    tls_listener.stop();
     tracker.stop();
     exporter.stop();  // between two deliveries
     workers.stop();   // after the running analyses; queued jobs stay queued for the next start

@@ -351,6 +351,37 @@ TEST_F(ServeNode, AcceptsTheUsualTransferSyntaxesAndSegmentations) {
   EXPECT_EQ(node.stop(), 0);
 }
 
+TEST_F(ServeNode, TlsListenerRequiresAClientCertificateSignedByTheTrustedCa) {
+  const fs::path tls = dir_ / "tls";
+  fs::create_directories(tls);
+  const std::string t = tls.string();
+  const auto made = run_command(
+      "cd " + t + " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=test-ca"
+      " && openssl req -newkey rsa:2048 -nodes -keyout node.key -out node.csr -subj /CN=localhost"
+      " && openssl x509 -req -in node.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out node.pem -days 2"
+      " && openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=client"
+      " && openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2");
+  ASSERT_EQ(made.status, 0) << made.output;
+  const int tls_port = free_tcp_port();
+  NodeProcess node(dir_ / "node",
+                   "  tls:\n    enabled: true\n    port: " + std::to_string(tls_port) + "\n    certificate: " + t +
+                       "/node.pem\n    private_key: " + t + "/node.key\n    trusted_cas: [" + t +
+                       "/ca.pem]\n    require_client_certificate: true\n");
+  node.start();
+  const std::string target = " -aec LIVERNODE 127.0.0.1 " + std::to_string(tls_port);
+  const std::string client = " +tls " + t + "/client.key " + t + "/client.pem +cf " + t + "/ca.pem";
+  EXPECT_EQ(run_command("echoscu -aet STORESCU" + client + target).status, 0) << node.log();
+  EXPECT_NE(run_command("echoscu -aet STORESCU +tla +cf " + t + "/ca.pem" + target).status, 0);  // no certificate
+  EXPECT_NE(run_command("echoscu -aet STORESCU" + target).status, 0);                           // not TLS
+  const auto sent = run_command("TCP_NODELAY=1 storescu -aet STORESCU" + client + " +sd" + target + " " +
+                                (g_study->dir / "study" / "dicom" / "arterial").string());
+  EXPECT_EQ(sent.status, 0) << sent.output;
+  EXPECT_EQ(count_files(node.spool(), ".dcm"), 24u);
+  // The plain port keeps working beside it.
+  EXPECT_EQ(run_command("echoscu -aet STORESCU " + node.peer()).status, 0);
+  EXPECT_EQ(node.stop(), 0);
+}
+
 // storescu -> node -> analysis -> outbox -> Orthanc. analyse_folder writes no DICOM result
 // objects yet (the SEG/SR/summary writers are not merged), so today this checks that the job
 // finishes and that the outbox holds exactly one delivery per object and destination, all

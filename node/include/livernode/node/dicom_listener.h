@@ -18,7 +18,9 @@ namespace livernode::node {
 
 class DicomListener {
  public:
-  explicit DicomListener(Runtime& runtime);
+  // tls: serve DICOM over TLS on node.tls.port with node.tls's certificate, key and CAs
+  // (BCP 195 cipher suites; client certificates required when require_client_certificate).
+  explicit DicomListener(Runtime& runtime, bool tls = false);
   ~DicomListener();
   DicomListener(const DicomListener&) = delete;
   DicomListener& operator=(const DicomListener&) = delete;
@@ -31,9 +33,9 @@ class DicomListener {
  private:
   struct Pool;
   Runtime& runtime_;
+  bool tls_ = false;
   std::unique_ptr<Pool> pool_;
   std::thread thread_;
-  int socket_ = -1;
 };
 
 }  // namespace livernode::node
