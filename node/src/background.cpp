@@ -161,6 +161,17 @@ void link_series(const fs::path& spool_study, const std::vector<SeriesRow>& seri
 
 void WorkerPool::process(const JobRow& job) {
   const auto cfg = runtime_.config.get();
+  // A job that was running each time the node died is not started a fourth time: the
+  // analysis itself may be what brings the node down.
+  constexpr int kMaxStarts = 3;
+  if (job.attempts > kMaxStarts) {
+    const std::string error = "given up: the node stopped during each of " + std::to_string(kMaxStarts) +
+                              " earlier attempts of this analysis";
+    runtime_.store->finish_job(job.id, "failed", error, "", 0, wall_now());
+    spdlog::error("event=job_state job={} study={} version={} state=failed error=\"{}\"", job.id, job.study_uid,
+                  job.version, error);
+    return;
+  }
   const auto t0 = std::chrono::steady_clock::now();
   runtime_.metrics.jobs_started++;
   spdlog::info("event=job_state job={} study={} version={} state=running attempt={}", job.id, job.study_uid,

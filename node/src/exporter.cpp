@@ -9,6 +9,7 @@
 
 #include "dcmtk/dcmdata/dcuid.h"
 #include "dcmtk/dcmnet/scu.h"
+#include "dcmtk/dcmtls/tlslayer.h"
 #include "livernode/node/background.h"
 
 namespace livernode::node {
@@ -41,6 +42,34 @@ std::string hex_status(Uint16 status) {
   char buf[8];
   std::snprintf(buf, sizeof buf, "%04X", status);
   return buf;
+}
+
+// DcmSCU with its TLS switch (protected in DCMTK 3.6.7) made usable.
+class ResultScu : public DcmSCU {
+ public:
+  using DcmSCU::useSecureConnection;
+};
+
+std::unique_ptr<DcmTLSTransportLayer> make_client_tls(const config::TlsConfig& c, std::string& error) {
+  auto layer = std::make_unique<DcmTLSTransportLayer>(NET_REQUESTOR, nullptr, OFTrue);
+  auto fail = [&](const std::string& what, const OFCondition& cond) {
+    error = "DICOM TLS: " + what + ": " + cond.text();
+    return nullptr;
+  };
+  OFCondition cond = layer->setTLSProfile(TSP_Profile_BCP195);
+  if (cond.good()) cond = layer->activateCipherSuites();
+  if (cond.bad()) return fail("cannot select the BCP 195 profile", cond);
+  if (!c.certificate.empty() && !c.private_key.empty()) {
+    if ((cond = layer->setPrivateKeyFile(c.private_key.c_str(), DCF_Filetype_PEM)).bad())
+      return fail("cannot read private key " + c.private_key.string(), cond);
+    if ((cond = layer->setCertificateFile(c.certificate.c_str(), DCF_Filetype_PEM)).bad())
+      return fail("cannot read certificate " + c.certificate.string(), cond);
+  }
+  for (const auto& ca : c.trusted_cas)
+    if ((cond = layer->addTrustedCertificateFile(ca.c_str(), DCF_Filetype_PEM)).bad())
+      return fail("cannot read CA certificate " + ca.string(), cond);
+  layer->setCertificateVerification(DCV_requireCertificate);
+  return layer;
 }
 
 }  // namespace
@@ -77,11 +106,17 @@ void Exporter::pass(double now) {
       for (const auto& r : rows) failed(r, "destination '" + name + "' is no longer configured");
       continue;
     }
+    // For tls: true, our certificate (node.tls) and the CAs that must have signed the peer's.
+    std::unique_ptr<DcmTLSTransportLayer> tls;
     if (dest->tls) {
-      for (const auto& r : rows) failed(r, "DICOM TLS destinations are not supported yet");
-      continue;
+      std::string error;
+      tls = make_client_tls(cfg->config.node.tls, error);
+      if (!tls) {
+        for (const auto& r : rows) failed(r, error);
+        continue;
+      }
     }
-    DcmSCU scu;
+    ResultScu scu;
     scu.setAETitle(cfg->config.node.ae_title.c_str());
     scu.setPeerHostName(dest->host.c_str());
     scu.setPeerPort(static_cast<Uint16>(dest->port));
@@ -100,6 +135,7 @@ void Exporter::pass(double now) {
       scu.addPresentationContext(sop_class.c_str(), list);
     }
     OFCondition cond = scu.initNetwork();
+    if (cond.good() && tls) cond = scu.useSecureConnection(tls.get());  // needs the network
     if (cond.good()) cond = scu.negotiateAssociation();
     if (cond.bad()) {
       const std::string reason = "cannot associate with " + dest->ae_title + "@" + dest->host + ":" +

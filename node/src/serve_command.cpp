@@ -19,6 +19,7 @@
 #include "livernode/node/commands.h"
 #include "livernode/node/dicom_listener.h"
 #include "livernode/node/http_server.h"
+#include "livernode/node/spool.h"
 #include "livernode/node/sqlite_state_store.h"
 #include "livernode/version.h"
 
@@ -167,8 +168,11 @@ int run_serve(const std::vector<std::string>& raw) {
     auto store = std::make_shared<SqliteStateStore>(cfg.storage.state_db);
     Runtime runtime(make_runtime_config(cfg), store);
     const int requeued = store->requeue_unfinished_jobs();
-    spdlog::info("event=node_starting version={} config={} state_db={} spool={} requeued_running_jobs={}",
-                 kVersion, file.string(), cfg.storage.state_db.string(), cfg.storage.spool_dir.string(), requeued);
+    const std::size_t stale = Spool(cfg.storage.spool_dir).remove_stale_temp_files();
+    spdlog::info("event=node_starting version={} config={} state_db={} spool={} requeued_running_jobs={} "
+                 "removed_temp_files={}",
+                 kVersion, file.string(), cfg.storage.state_db.string(), cfg.storage.spool_dir.string(), requeued,
+                 stale);
 
     Wakeup worker_wake, exporter_wake;
     DicomListener listener(runtime);

@@ -69,6 +69,20 @@ void Spool::make_durable_dirs(const fs::path& dir) const {
                              std::strerror(errno));
 }
 
+std::size_t Spool::remove_stale_temp_files() const {
+  std::size_t removed = 0;
+  std::error_code ec;
+  if (!fs::is_directory(root_, ec)) return 0;
+  for (auto it = fs::recursive_directory_iterator(root_, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (it->is_regular_file(ec) && it->path().filename().string().rfind(".tmp-", 0) == 0) {
+      std::error_code rm;
+      if (fs::remove(it->path(), rm)) ++removed;
+    }
+  }
+  return removed;
+}
+
 fs::path Spool::store(const std::string& study_uid, const std::string& series_uid, const std::string& sop_uid,
                       const std::function<bool(const fs::path&, std::string&)>& write_temp) const {
   const fs::path final_path = instance_path(study_uid, series_uid, sop_uid);

@@ -3,7 +3,11 @@
 // PACS (Orthanc) and against a destination that is down.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
+#include <chrono>
 #include <fstream>
+#include <thread>
 
 #include "livernode/node/background.h"
 #include "livernode/node/routing.h"
@@ -204,6 +208,73 @@ TEST(NodeExporter, DeliversToOrthancAndDeadLettersADestinationThatIsDown) {
   EXPECT_EQ(store->outbox("pending", 10).size(), 1u);
   EXPECT_FALSE(store->requeue_outbox(store->outbox("delivered", 10)[0].id, wall_now()));
   pacs.reset();
+  fs::remove_all(dir);
+}
+
+// A destination with tls: true gets its results over DICOM TLS: our certificate from node.tls,
+// the peer's checked against node.tls.trusted_cas. The peer is DCMTK's storescp with TLS.
+TEST(NodeExporter, DeliversOverTlsWithCertificatesBothWays) {
+  const auto dir = make_temp_dir("livernode-exporter-tls");
+  const std::string t = dir.string();
+  const auto made = run_command(
+      "cd " + t + " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=test-ca"
+      " && for n in node pacs; do openssl req -newkey rsa:2048 -nodes -keyout $n.key -out $n.csr -subj /CN=$n"
+      " && openssl x509 -req -in $n.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out $n.pem -days 2; done");
+  ASSERT_EQ(made.status, 0) << made.output;
+  phantom::PhantomOptions o;
+  o.matrix = 32;
+  o.slices = 2;
+  o.pixel_spacing_mm = 10;
+  o.slice_thickness_mm = 20;
+  o.phases = {phantom::Phase::kPortalVenous};
+  phantom::generate_phantom(o, dir / "phantom");
+  const fs::path file = *fs::directory_iterator(dir / "phantom" / "dicom" / "portal_venous");
+  const int port = free_tcp_port();
+  fs::create_directories(dir / "received");
+  const auto started = run_command("storescp -aet PACS +tls " + t + "/pacs.key " + t + "/pacs.pem +cf " + t +
+                                   "/ca.pem -od " + t + "/received " + std::to_string(port) + " > " + t +
+                                   "/storescp.log 2>&1 & echo $!");
+  const pid_t pacs = std::atoi(started.output.c_str());
+  ASSERT_GT(pacs, 0);
+  const std::string probe = "echoscu -aec PACS +tls " + t + "/node.key " + t + "/node.pem +cf " + t +
+                            "/ca.pem 127.0.0.1 " + std::to_string(port);
+  for (int i = 0; i < 50 && run_command(probe).status != 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+
+  config::Config cfg;
+  cfg.node.tls.certificate = dir / "node.pem";
+  cfg.node.tls.private_key = dir / "node.key";
+  cfg.node.tls.trusted_cas = {dir / "ca.pem"};
+  config::Destination d;
+  d.name = "tls-pacs";
+  d.ae_title = "PACS";
+  d.host = "127.0.0.1";
+  d.port = port;
+  d.tls = true;
+  cfg.destinations = {d};
+  auto store = std::make_shared<SqliteStateStore>(dir / "state.sqlite");
+  Runtime runtime(std::make_shared<const RuntimeConfig>(cfg), store);
+  OutboxRow r;
+  r.job_id = 1;
+  r.study_uid = "1.9";
+  r.destination = "tls-pacs";
+  r.kind = "summary";
+  r.path = file.string();
+  r.sop_class_uid = "1.2.840.10008.5.1.4.1.1.2";
+  r.sop_instance_uid = "1.2.3";
+  r.transfer_syntax_uid = "1.2.840.10008.1.2.1";
+  r.created_at = wall_now();
+  store->add_outbox({r});
+  Wakeup wake;
+  Exporter exporter(runtime, wake);
+  exporter.pass(wall_now());
+  const auto rows = store->outbox("", 10);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].state, "delivered") << rows[0].last_error;
+  std::size_t received = 0;
+  for (const auto& e : fs::directory_iterator(dir / "received")) received += e.is_regular_file();
+  EXPECT_EQ(received, 1u);
+  ::kill(pacs, SIGTERM);
   fs::remove_all(dir);
 }
 

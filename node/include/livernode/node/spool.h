@@ -35,6 +35,9 @@ class Spool {
   // given (a temp name in the final folder) and returns false with `error` set on failure.
   // Returns the final path; throws std::runtime_error with the reason on any failure (the
   // temp file is removed then).
+  // Deletes temp files a crash left behind (never acknowledged); returns how many.
+  std::size_t remove_stale_temp_files() const;
+
   std::filesystem::path store(const std::string& study_uid, const std::string& series_uid,
                               const std::string& sop_uid,
                               const std::function<bool(const std::filesystem::path&, std::string& error)>& write_temp) const;
