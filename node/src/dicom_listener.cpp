@@ -182,11 +182,13 @@ class StoreScp : public DcmThreadSCP {
     return OFFalse;
   }
 
+  // Counted and logged before the A-ASSOCIATE-RJ leaves, so whoever sees the rejection finds
+  // it in the log and the metrics.
   void refuseAssociation(const DcmRefuseReasonType reason) override {
-    DcmSCP::refuseAssociation(reason);
     runtime_.metrics.associations_rejected++;
     spdlog::warn("event=association_rejected calling_ae={} peer={} reason=\"{}\"", calling_ae_, peer_,
                  reject_reason_.empty() ? "no acceptable presentation context" : reject_reason_);
+    DcmSCP::refuseAssociation(reason);
   }
 
   void notifyAssociationAcknowledge() override {

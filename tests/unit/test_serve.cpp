@@ -233,7 +233,8 @@ TEST_F(ServeNode, DiskFloorRefusesAssociationsSighupReloadsAndParallelSendersAll
   rewrite("min_free_disk_mb: 1\n", "min_free_disk_mb: 100000000\n");
   node.start();
   EXPECT_NE(run_command("echoscu -aet STORESCU " + node.peer()).status, 0);
-  EXPECT_NE(node.log().find("below storage.min_free_disk_mb"), std::string::npos) << node.log();
+  EXPECT_TRUE(eventually([&] { return node.log().find("below storage.min_free_disk_mb") != std::string::npos; }, 5))
+      << node.log();
 
   rewrite("min_free_disk_mb: 100000000\n", "min_free_disk_mb: 1\n");
   ::kill(node.pid(), SIGHUP);
