@@ -32,6 +32,10 @@ void print_analysis(const nlohmann::json& summary) {
       std::printf("  liver volume: %.0f mL\n", a["liver"]["volume_ml"].get<double>());
       std::fflush(stdout);
     }
+    for (const auto& o : a["objects"]) {
+      std::cout << "  wrote " << o["kind"].get<std::string>() << ": "
+                << o["path"].get<std::string>() << "\n";
+    }
     for (const auto& st : a["stages"]) {
       std::cout << "  [" << (st["done"].get<bool>() ? "done" : "not done") << "] "
                 << st["stage"].get<std::string>() << ": " << st["detail"].get<std::string>()

@@ -186,7 +186,9 @@ void WorkerPool::process(const JobRow& job) {
     fs::remove_all(input, ec);
     fs::remove_all(out, ec);
     link_series(spool.study_dir(job.study_uid), runtime_.store->series_of(job.study_uid), input);
-    const StudyAnalysisOutcome outcome = analyse_folder(input, out);
+    AnalyseFolderOptions options;
+    options.disclaimer = cfg->config.clinical.disclaimer;
+    const StudyAnalysisOutcome outcome = analyse_folder(input, out, options);
     fs::remove_all(input, ec);
     if (!outcome.usable) {
       error = outcome.error.empty() ? "no usable series" : outcome.error;

@@ -8,7 +8,9 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "livernode/config/config.h"
 #include "livernode/dicom/error.h"
+#include "livernode/dicom/result_writers.h"
 #include "livernode/dicom/series_scanner.h"
 #include "livernode/dicom/volume_loader.h"
 #include "livernode/processing/analysis.h"
@@ -54,9 +56,68 @@ std::string analysis_key(const dicom::SeriesInfo& s) {
                                                                 : s.frame_of_reference_uid);
 }
 
+// Writes SEG, SR and summary images of one analysis into `dir`; returns their JSON entries
+// (paths relative to `out`) and appends problems to `warnings`.
+json write_result_objects(const processing::AnalysisResult& result,
+                          const std::vector<const dicom::SeriesInfo*>& loaded_series,
+                          const std::vector<dicom::LoadedVolume>& volumes, const fs::path& out,
+                          const fs::path& dir, const AnalyseFolderOptions& options,
+                          std::vector<fs::path>& written, json& warnings) {
+  json objects = json::array();
+  if (result.reference_series < 0) return objects;
+  const std::string& reference_uid = result.series[result.reference_series].series_uid;
+  std::size_t ref = loaded_series.size();
+  for (std::size_t i = 0; i < loaded_series.size(); ++i) {
+    if (loaded_series[i]->series_uid == reference_uid) ref = i;
+  }
+  if (ref == loaded_series.size()) return objects;
+  dicom::WriterIdentity identity;
+  identity.product = kProductName;
+  identity.version = kVersion;
+  identity.disclaimer = options.disclaimer;
+  auto add = [&](const dicom::WrittenObject& o) {
+    objects.push_back({{"path", fs::relative(o.file, out).generic_string()},
+                       {"kind", o.kind},
+                       {"sop_class_uid", o.sop_class_uid},
+                       {"sop_instance_uid", o.sop_instance_uid},
+                       {"series_instance_uid", o.series_instance_uid}});
+    written.push_back(o.file);
+    spdlog::info("event=result_written kind={} file={} sop={}", o.kind, o.file.string(),
+                 o.sop_instance_uid);
+  };
+  const dicom::SeriesInfo& series = *loaded_series[ref];
+  const dicom::LoadedVolume& loaded = volumes[ref];
+  try {
+    if (!result.liver_mask.empty() || !result.lesions.empty()) {
+      const auto seg = dicom::write_segmentation(series, loaded, result, identity, dir / "seg.dcm");
+      add(seg.object);
+      for (const auto& w : seg.warnings) warnings.push_back("SEG: " + w);
+      add(dicom::write_measurement_report(series, loaded, result, seg, identity, dir / "sr.dcm"));
+    } else {
+      warnings.push_back("no SEG and no SR: nothing was segmented");
+    }
+  } catch (const dicom::DicomError& e) {
+    warnings.push_back(std::string("SEG/SR not written: ") + e.what());
+    spdlog::warn("event=result_failed kind=seg_sr reason=\"{}\"", e.what());
+  }
+  try {
+    for (const auto& o : dicom::write_summary_images(series, loaded, result, identity, dir)) add(o);
+    add(dicom::write_summary_pdf(series, loaded, result, identity, dir / "summary-pdf.dcm"));
+  } catch (const dicom::DicomError& e) {
+    warnings.push_back(std::string("summary images not written: ") + e.what());
+    spdlog::warn("event=result_failed kind=summary reason=\"{}\"", e.what());
+  }
+  return objects;
+}
+
 }  // namespace
 
 StudyAnalysisOutcome analyse_folder(const fs::path& input, const fs::path& out) {
+  return analyse_folder(input, out, AnalyseFolderOptions{});
+}
+
+StudyAnalysisOutcome analyse_folder(const fs::path& input, const fs::path& out,
+                                    const AnalyseFolderOptions& options) {
   StudyAnalysisOutcome outcome;
   std::error_code ec;
   if (!fs::exists(input, ec)) {
@@ -156,6 +217,11 @@ StudyAnalysisOutcome analyse_folder(const fs::path& input, const fs::path& out) 
     analysis["stages"] = std::move(stages);
     analysis["warnings"] = result.warnings;
     analysis["objects"] = json::array();
+    if (options.write_objects) {
+      const fs::path dir = out / std::to_string(summary["analyses"].size() + 1);
+      analysis["objects"] = write_result_objects(result, loaded_series, volumes, out, dir, options,
+                                                 outcome.objects, analysis["warnings"]);
+    }
     summary["analyses"].push_back(std::move(analysis));
   }
 

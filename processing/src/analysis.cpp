@@ -3,7 +3,10 @@
 #include <sstream>
 
 #include "abdomen_survey.h"
+#include "lesion_detection.h"
 #include "liver_segmentation.h"
+#include "mask_ops.h"
+#include "phase_registration.h"
 #include "phase_classifier.h"
 
 namespace livernode::processing {
@@ -63,32 +66,136 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
   result.stages.push_back({"phase", !result.series.empty(),
                            "phase of each series from aortic and liver attenuation"});
 
-  // Stage 3: the reference series carries the liver result.
+  // Stage 3: the reference series; the other phases aligned onto it.
   result.reference_series = choose_reference(result.series, options.preferred_reference);
-  if (result.reference_series >= 0) {
-    auto& liver = livers[result.reference_series];
-    if (liver.failure.empty()) {
-      LiverResult lr;
-      lr.volume_ml = liver.volume_ml;
-      lr.mean_hu = liver.mean_hu;
-      std::ostringstream m;
-      m.precision(0);
-      m << std::fixed << "automatic, classical: parenchyma window " << liver.window_low_hu << " to "
-        << liver.window_high_hu << " HU, opening, right-sided component, closing, hole filling, "
-        << "full-resolution boundary";
-      lr.method = m.str();
-      result.liver = lr;
-      result.liver_mask = std::move(liver.mask);
-      result.stages.push_back({"liver", true, lr.method});
-    } else {
-      result.stages.push_back({"liver", false, "liver not segmented: " + liver.failure});
+  if (result.reference_series < 0) return result;
+  const std::size_t ref = static_cast<std::size_t>(result.reference_series);
+  std::vector<std::optional<Vec3>> shifts(study.series.size());
+  std::ostringstream aligned;
+  if (study.series.size() > 1) {
+    const Geometry& grid = surveys[ref].coarse.geometry;
+    LabelMap region;
+    if (livers[ref].failure.empty()) {
+      region = detail::dilate_mm(detail::resample_nearest(livers[ref].mask, grid), 10.0);
+    }
+    for (std::size_t i = 0; i < study.series.size(); ++i) {
+      if (i == ref || !surveys[i].axial) continue;
+      const auto a = detail::align_translation(surveys[ref].coarse, surveys[i].coarse, region);
+      shifts[i] = a.translation_mm;
+      aligned.precision(1);
+      aligned << std::fixed << " " << phase_name(result.series[i].phase.phase) << " shifted by ("
+              << a.translation_mm[0] << ", " << a.translation_mm[1] << ", " << a.translation_mm[2]
+              << ") mm" << (a.converged ? "" : " (did not converge)") << ";";
     }
   }
-  result.stages.push_back({"registration", false, "phase registration is not implemented yet"});
-  result.stages.push_back({"lesions", false, "lesion detection is not implemented yet"});
-  result.stages.push_back({"volumetry", result.liver.has_value(),
-                           result.liver ? "total liver volume only; tumour volume needs lesions"
-                                        : "no liver volume without a liver mask"});
+  const std::string alignment_note = aligned.str();
+  result.stages.push_back(
+      {"registration", !alignment_note.empty(),
+       alignment_note.empty() ? "a single phase: nothing to align"
+                              : "rigid translation onto the reference phase (Mattes mutual "
+                                "information over the liver region):" + alignment_note +
+                                    " deformable registration is not implemented yet"});
+
+  // Stage 4: the liver on the reference series, the other phases as evidence.
+  if (!alignment_note.empty()) {
+    std::vector<detail::SupportingPhase> supporting;
+    for (std::size_t i = 0; i < study.series.size(); ++i) {
+      if (!shifts[i] || !surveys[i].right_upper_quadrant_mode_hu) continue;
+      detail::SupportingPhase phase;
+      phase.aligned = detail::resample_translated(surveys[i].coarse, surveys[ref].coarse.geometry,
+                                                  *shifts[i], -2000.0f);
+      phase.window_low_hu = *surveys[i].right_upper_quadrant_mode_hu - 25.0;
+      phase.window_high_hu = *surveys[i].right_upper_quadrant_mode_hu + 45.0;
+      supporting.push_back(std::move(phase));
+    }
+    auto joint = detail::segment_liver(*study.series[ref].volume, surveys[ref], supporting);
+    if (joint.failure.empty()) livers[ref] = std::move(joint);
+  }
+  auto& liver = livers[ref];
+  if (!liver.failure.empty()) {
+    result.stages.push_back({"liver", false, "liver not segmented: " + liver.failure});
+    result.stages.push_back({"lesions", false, "no lesion search without a liver"});
+    result.stages.push_back({"volumetry", false, "no volumes without a liver"});
+    return result;
+  }
+  LiverResult lr;
+  {
+    std::ostringstream m;
+    m.precision(0);
+    m << std::fixed << "automatic, classical: parenchyma window " << liver.window_low_hu << " to "
+      << liver.window_high_hu << " HU split at necks, regions joined while like the liver in "
+      << "every phase, closing, hole filling, full-resolution boundary";
+    lr.method = m.str();
+  }
+  result.liver_mask = std::move(liver.mask);
+  result.stages.push_back({"liver", true, lr.method});
+
+  // Stage 5: lesions, from every phase aligned onto the reference grid.
+  std::vector<detail::AlignedPhase> aligned_phases;
+  std::size_t ref_in_aligned = 0;
+  for (std::size_t i = 0; i < study.series.size(); ++i) {
+    if (i != ref && !shifts[i]) continue;
+    detail::AlignedPhase a;
+    a.phase = result.series[i].phase.phase;
+    a.series_uid = study.series[i].series_uid;
+    if (i == ref) {
+      ref_in_aligned = aligned_phases.size();
+      a.volume = *study.series[i].volume;
+    } else {
+      a.volume = detail::resample_translated(*study.series[i].volume, result.liver_mask.geometry,
+                                             *shifts[i], -2000.0f);
+    }
+    aligned_phases.push_back(std::move(a));
+  }
+  auto lesions = detail::detect_lesions(aligned_phases, ref_in_aligned, result.liver_mask,
+                                       {surveys[ref].spine_x, surveys[ref].spine_anterior_y});
+  aligned_phases.clear();
+  result.lesions = std::move(lesions.lesions);
+  result.lesion_labels = std::move(lesions.labels);
+  {
+    std::string detail = lesions.method;
+    for (const auto& n : lesions.notes) detail += "; " + n;
+    result.stages.push_back({"lesions", true, detail});
+  }
+
+  // Stage 6: volumetry. Tumours are part of the liver volume.
+  const Volume& ref_volume = *study.series[ref].volume;
+  std::size_t liver_voxels = 0, tumour_voxels = 0;
+  double sum = 0;
+  for (std::size_t p = 0; p < result.liver_mask.voxels.size(); ++p) {
+    if (result.lesion_labels.voxels[p]) {
+      result.liver_mask.voxels[p] = 1;
+      ++tumour_voxels;
+    }
+    if (result.liver_mask.voxels[p]) {
+      ++liver_voxels;
+      if (!result.lesion_labels.voxels[p]) sum += ref_volume.voxels[p];
+    }
+  }
+  const double voxel_ml = result.liver_mask.geometry.voxel_volume_ml();
+  Volumetry v;
+  v.liver_ml = liver_voxels * voxel_ml;
+  v.tumour_ml = tumour_voxels * voxel_ml;
+  v.functional_ml = v.liver_ml - v.tumour_ml;
+  v.burden_percent = v.liver_ml > 0 ? 100.0 * v.tumour_ml / v.liver_ml : 0.0;
+  v.lesion_count = static_cast<int>(result.lesions.size());
+  lr.volume_ml = v.liver_ml;
+  lr.mean_hu = liver_voxels > tumour_voxels ? sum / (liver_voxels - tumour_voxels) : 0.0;
+  for (std::size_t i = 0; i < result.series.size(); ++i) {
+    const auto& s = result.series[i];
+    if (s.phase.phase == Phase::kNonContrast && s.liver_mean_hu && *s.liver_mean_hu < 40.0) {
+      std::ostringstream f;
+      f.precision(0);
+      f << std::fixed << "non-contrast liver attenuation " << *s.liver_mean_hu
+        << " HU (below 40 HU suggests hepatic steatosis)";
+      v.findings.push_back(f.str());
+    }
+  }
+  result.liver = lr;
+  result.volumetry = v;
+  result.stages.push_back({"volumetry", true,
+                           "total liver (tumours included), tumour, functional volume and burden "
+                           "on the reference series"});
   return result;
 }
 

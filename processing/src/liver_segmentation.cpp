@@ -3,18 +3,29 @@
 #include <itkSmoothingRecursiveGaussianImageFilter.h>
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 
 #include "itk_bridge.h"
 #include "mask_ops.h"
+#include "region_partition.h"
 
 namespace livernode::processing::detail {
 
 namespace {
 
-constexpr double kWindowBelow = 40.0;  // HU below the parenchyma mode still taken as liver
+constexpr double kWindowBelow = 25.0;  // HU below the parenchyma mode still taken as liver
 constexpr double kWindowAbove = 45.0;
-constexpr double kOpeningMm = 7.0;     // cuts bridges to heart, stomach, spleen, muscle
-constexpr double kClosingMm = 10.0;    // takes in vessels and lesions at the surface
+constexpr double kMarkerMm = 10.0;     // regions are split at necks thinner than twice this
+constexpr double kJoinToleranceHu = 12.0;       // region median vs liver seed, this phase
+constexpr double kOtherPhaseToleranceHu = 15.0; // same, in another phase (not yet registered)
+constexpr double kJoinMinMl = 2.0;              // smaller neighbours are left to the closing
+constexpr double kBorderRecoveryMm = 2.0;  // misalignment of the supporting phases
+constexpr double kStripMm = 5.0;       // flooded strips thinner than twice this are cut
+constexpr double kClosingMm = 10.0;
+constexpr double kPrevertebralHalfWidthMm = 45.0;  // IVC and duodenum zone in front of the spine
+constexpr double kPrevertebralDepthMm = 60.0;
+constexpr double kIslandMaxMm2 = 1000.0;           // a liver cross-section there is larger    // takes in vessels and lesions at the surface
 constexpr double kBandMm = 3.0;        // boundary band re-decided at full resolution
 
 Volume gaussian(const Volume& v, double sigma_mm) {
@@ -35,9 +46,65 @@ LabelMap largest_component(const LabelMap& mask) {
   return keep_component(connected_components(mask, nullptr), 1);
 }
 
+// Removes, slice by slice, small islands of the mask lying just in front of the spine: the
+// inferior vena cava and the duodenum, which touch the caudate lobe and would otherwise hang
+// from the liver as a tube down to the pelvis. Liver cross-sections there are either large or
+// joined in the slice to the rest of the liver.
+void remove_prevertebral_islands(LabelMap& mask, const AbdomenSurvey& survey) {
+  if (!survey.spine_x || !survey.spine_anterior_y) return;
+  const Geometry& g = mask.geometry;
+  const std::size_t nx = g.size[0], ny = g.size[1];
+  const double pixel_mm2 = g.spacing[0] * g.spacing[1];
+  std::vector<std::int32_t> component(nx * ny);
+  std::vector<std::size_t> stack;
+  for (std::size_t k = 0; k < g.size[2]; ++k) {
+    std::uint8_t* plane = mask.voxels.data() + k * nx * ny;
+    std::fill(component.begin(), component.end(), -1);
+    int next = 0;
+    for (std::size_t start = 0; start < nx * ny; ++start) {
+      if (!plane[start] || component[start] >= 0) continue;
+      std::vector<std::size_t> members;
+      stack.assign(1, start);
+      component[start] = next;
+      while (!stack.empty()) {
+        const std::size_t p = stack.back();
+        stack.pop_back();
+        members.push_back(p);
+        const std::size_t i = p % nx, j = p / nx;
+        const std::size_t nb[4] = {i > 0 ? p - 1 : p, i + 1 < nx ? p + 1 : p,
+                                   j > 0 ? p - nx : p, j + 1 < ny ? p + nx : p};
+        for (std::size_t q : nb) {
+          if (plane[q] && component[q] < 0) {
+            component[q] = next;
+            stack.push_back(q);
+          }
+        }
+      }
+      ++next;
+      double cx = 0, cy = 0;
+      for (std::size_t p : members) {
+        const Vec3 pt = g.index_to_point(static_cast<double>(p % nx), static_cast<double>(p / nx),
+                                         static_cast<double>(k));
+        cx += pt[0];
+        cy += pt[1];
+      }
+      cx /= members.size();
+      cy /= members.size();
+      const double area = members.size() * pixel_mm2;
+      const bool prevertebral = std::abs(cx - *survey.spine_x) < kPrevertebralHalfWidthMm &&
+                                cy > *survey.spine_anterior_y - kPrevertebralDepthMm &&
+                                cy < *survey.spine_anterior_y + 10.0;
+      if (prevertebral && area < kIslandMaxMm2) {
+        for (std::size_t p : members) plane[p] = 0;
+      }
+    }
+  }
+}
+
 }  // namespace
 
-LiverSegmentation segment_liver(const Volume& volume, const AbdomenSurvey& survey) {
+LiverSegmentation segment_liver(const Volume& volume, const AbdomenSurvey& survey,
+                                const std::vector<SupportingPhase>& supporting) {
   LiverSegmentation result;
   if (!survey.axial) {
     result.failure = "the series is not axial";
@@ -54,46 +121,109 @@ LiverSegmentation segment_liver(const Volume& volume, const AbdomenSurvey& surve
   const Geometry& g = coarse.geometry;
 
   // 1. Parenchyma window inside the body.
-  LabelMap window(g, 0);
+  LabelMap window(g, 0), this_phase(g, 0);
   for (std::size_t p = 0; p < window.voxels.size(); ++p) {
     const float v = coarse.voxels[p];
-    window.voxels[p] = survey.body.voxels[p] && v >= result.window_low_hu && v <= result.window_high_hu;
-  }
-  // 2. Opening core; the largest component lying right of the spine is the liver.
-  const LabelMap core = erode_mm(window, kOpeningMm);
-  std::vector<std::size_t> sizes;
-  const auto labels = connected_components(core, &sizes);
-  std::vector<double> sum_x(sizes.size() + 1, 0.0);
-  for (std::size_t k = 0; k < g.size[2]; ++k)
-    for (std::size_t j = 0; j < g.size[1]; ++j)
-      for (std::size_t i = 0; i < g.size[0]; ++i) {
-        const auto l = labels.at(i, j, k);
-        if (l) sum_x[l] += g.index_to_point(i, j, k)[0];
-      }
-  const double midline = survey.spine_x.value_or(survey.body_centre_x);
-  std::uint32_t chosen = 0;
-  for (std::uint32_t l = 1; l <= sizes.size() && l <= 10; ++l) {
-    if (sum_x[l] / sizes[l - 1] < midline) {
-      chosen = l;
-      break;
+    bool in = survey.body.voxels[p] && v >= result.window_low_hu && v <= result.window_high_hu;
+    this_phase.voxels[p] = in;
+    for (const auto& phase : supporting) {
+      const float o = phase.aligned.voxels[p];
+      if (o > -1000.0f) in = in && o >= phase.window_low_hu && o <= phase.window_high_hu;
     }
+    window.voxels[p] = in;
   }
-  if (chosen == 0 && !sizes.empty()) chosen = 1;
-  if (chosen == 0) {
-    result.failure = "no liver-like region survived the opening";
+  // 2. Split the window at its necks; the largest region right of the spine seeds the liver.
+  const RegionPartition regions = partition_at_necks(window, kMarkerMm);
+  const auto ref_stats = region_stats(regions, coarse);
+  std::vector<std::vector<RegionStats>> other_stats;
+  for (const auto& phase : supporting) other_stats.push_back(region_stats(regions, phase.aligned));
+  const double midline = survey.spine_x.value_or(survey.body_centre_x);
+  std::uint32_t seed = 0;
+  for (std::uint32_t l = 1; l <= regions.region_count; ++l) {
+    if (ref_stats[l].centroid[0] >= midline) continue;
+    if (seed == 0 || ref_stats[l].voxels > ref_stats[seed].voxels) seed = l;
+  }
+  if (seed == 0) {
+    result.failure = "no liver-like region right of the spine";
     return result;
   }
-  // 3. Grow back to the window (reconstruction by dilation), then close and fill.
-  LabelMap liver = dilate_mm(keep_component(labels, chosen), kOpeningMm + 1.0);
-  for (std::size_t p = 0; p < liver.voxels.size(); ++p) liver.voxels[p] &= window.voxels[p];
+  // 3. Neighbouring regions join while they look like the seed in every phase: the heart, the
+  //    spleen, the stomach wall and the bowel differ from the liver in at least one phase.
+  const auto adjacency = region_adjacency(regions);
+  std::vector<bool> accepted(regions.region_count + 1, false);
+  accepted[seed] = true;
+  const char* debug = std::getenv("LIVERNODE_DEBUG_LIVER");
+  // Only direct neighbours of the seed may join: chains of small regions would otherwise walk
+  // along muscle and vessels far from the liver.
+  // The heart sits on the dome and, late after injection, can match the liver's attenuation: a
+  // neighbour centred above nearly all of the seed is not liver.
+  std::vector<double> seed_heights;
+  for (std::size_t k = 0; k < g.size[2]; ++k)
+    for (std::size_t j = 0; j < g.size[1]; ++j)
+      for (std::size_t i = 0; i < g.size[0]; ++i)
+        if (regions.labels.at(i, j, k) == seed) seed_heights.push_back(g.index_to_point(i, j, k)[2]);
+  std::nth_element(seed_heights.begin(), seed_heights.begin() + seed_heights.size() * 95 / 100,
+                   seed_heights.end());
+  const double seed_top_z = seed_heights[seed_heights.size() * 95 / 100];
+  for (std::uint32_t n : adjacency[seed]) {
+    const auto& s = ref_stats[n];
+    bool like = s.volume_ml >= kJoinMinMl && s.centroid[2] <= seed_top_z &&
+                std::abs(s.median - ref_stats[seed].median) <= kJoinToleranceHu;
+    for (std::size_t o = 0; o < other_stats.size() && like; ++o) {
+      const auto& so = other_stats[o][n];
+      if (so.sampled * 2 < so.voxels) continue;
+      like = std::abs(so.median - other_stats[o][seed].median) <= kOtherPhaseToleranceHu;
+    }
+    if (debug) {
+      std::fprintf(stderr, "region %u: %.1f mL at (%.0f,%.0f,%.0f) hu %.0f (liver %.0f)", n,
+                   s.volume_ml, s.centroid[0], s.centroid[1], s.centroid[2], s.median,
+                   ref_stats[seed].median);
+      for (std::size_t o = 0; o < other_stats.size(); ++o)
+        std::fprintf(stderr, " other %.0f (liver %.0f)", other_stats[o][n].median,
+                     other_stats[o][seed].median);
+      std::fprintf(stderr, " -> %s\n", like ? "join" : "reject");
+    }
+    accepted[n] = like;
+  }
+  LabelMap liver(g, 0);
+  for (std::size_t p = 0; p < liver.voxels.size(); ++p) {
+    liver.voxels[p] = accepted[regions.labels.voxels[p]];
+  }
+  if (debug) {
+    std::FILE* f = std::fopen("/tmp/partition.raw", "wb");
+    std::vector<std::uint8_t> v(regions.labels.voxels.size());
+    for (std::size_t p = 0; p < v.size(); ++p) v[p] = regions.labels.voxels[p] == seed ? 1 : (accepted[regions.labels.voxels[p]] ? 2 : (regions.labels.voxels[p] ? 3 : 0));
+    std::fwrite(v.data(), 1, v.size(), f);
+    std::fclose(f);
+    std::FILE* c = std::fopen("/tmp/coarse.raw", "wb");
+    std::fwrite(coarse.voxels.data(), 4, coarse.voxels.size(), c);
+    std::fclose(c);
+    std::fprintf(stderr, "coarse %zu %zu %zu\n", g.size[0], g.size[1], g.size[2]);
+  }
+  // The other phases are only roughly aligned: at the border the joint window loses a few
+  // millimetres, which this phase's window gives back.
+  if (!supporting.empty()) {
+    const LabelMap near = dilate_mm(liver, kBorderRecoveryMm);
+    for (std::size_t p = 0; p < liver.voxels.size(); ++p) {
+      liver.voxels[p] = liver.voxels[p] || (near.voxels[p] && this_phase.voxels[p]);
+    }
+  }
+  // 4. Thin strips the seed flooded (chest and abdominal wall muscle, diaphragm) go with an
+  //    opening; closing and hole filling then take in vessels and lesions.
+  {
+    LabelMap opened = dilate_mm(erode_mm(liver, kStripMm), kStripMm);
+    for (std::size_t p = 0; p < opened.voxels.size(); ++p) opened.voxels[p] &= liver.voxels[p];
+    liver = largest_component(opened);
+  }
   liver = erode_mm(dilate_mm(liver, kClosingMm), kClosingMm);
   for (std::size_t p = 0; p < liver.voxels.size(); ++p) {
     liver.voxels[p] &= survey.body.voxels[p] && coarse.voxels[p] > -30.0f;
   }
   fill_holes_per_slice(liver);
+  remove_prevertebral_islands(liver, survey);
   liver = largest_component(liver);
 
-  // 4. Full resolution: the interior is kept, the boundary band follows the window.
+  // 5. Full resolution: the interior is kept, the boundary band follows the window.
   const LabelMap coarse_full = resample_nearest(liver, volume.geometry);
   const LabelMap interior = erode_mm(coarse_full, kBandMm);
   const LabelMap outer = dilate_mm(coarse_full, kBandMm);

@@ -1,6 +1,7 @@
 #pragma once
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "abdomen_survey.h"
 #include "livernode/processing/image.h"
@@ -18,6 +19,16 @@ struct LiverSegmentation {
 // Intensity window around the right-upper-quadrant parenchyma, opening to cut the liver free of
 // its neighbours, the right-sided component kept, closing and hole filling to take in vessels and
 // lesions, then the boundary re-decided at full resolution.
-LiverSegmentation segment_liver(const Volume& volume, const AbdomenSurvey& survey);
+// Another phase of the same examination, aligned onto the survey's coarse grid, with the
+// parenchyma window of that phase.
+struct SupportingPhase {
+  Volume aligned;         // on survey.coarse's grid; values below -1000 mean "no data"
+  double window_low_hu = 0.0, window_high_hu = 0.0;
+};
+
+// With supporting phases a voxel must look like liver in every phase, and regions that differ
+// from the liver in any phase stay out.
+LiverSegmentation segment_liver(const Volume& volume, const AbdomenSurvey& survey,
+                                const std::vector<SupportingPhase>& supporting = {});
 
 }  // namespace livernode::processing::detail

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "livernode/config/config.h"
+
 namespace livernode::node {
 
 struct StudyAnalysisOutcome {
@@ -17,9 +19,19 @@ struct StudyAnalysisOutcome {
   std::vector<std::filesystem::path> objects;  // result objects written
 };
 
+struct AnalyseFolderOptions {
+  std::string disclaimer = config::ClinicalConfig{}.disclaimer;  // printed on the summary page
+  bool write_objects = true;  // SEG, SR, summary images and PDF per analysis, in OUT/<n>/
+};
+
 // Scans `input`, loads every CT/MR series, runs processing::analyse per study and writes the
 // results under `out`. Throws only on internal errors; bad input comes back as !usable.
+// Analysis n (1-based, the order of summary.json's "analyses") writes OUT/<n>/seg.dcm, sr.dcm,
+// summary-NN.dcm and summary-pdf.dcm, listed in outcome.objects and in the analysis' "objects".
 StudyAnalysisOutcome analyse_folder(const std::filesystem::path& input,
                                     const std::filesystem::path& out);
+StudyAnalysisOutcome analyse_folder(const std::filesystem::path& input,
+                                    const std::filesystem::path& out,
+                                    const AnalyseFolderOptions& options);
 
 }  // namespace livernode::node

@@ -1,0 +1,262 @@
+// TID 1500 Imaging Measurement Report (Comprehensive 3D SR) built with DCMTK's dcmsr/cmr
+// template classes: one volumetric measurement group per SEG segment, study-level figures.
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcuid.h>
+#include <dcmtk/dcmsr/cmr/tid1500.h>
+#include <dcmtk/dcmsr/codes/dcm.h>
+#include <dcmtk/dcmsr/codes/sct.h>
+#include <dcmtk/dcmsr/codes/ucum.h>
+#include <dcmtk/dcmsr/dsrdoc.h>
+
+#include <cstdio>
+#include <memory>
+
+#include "livernode/dicom/result_writers.h"
+#include "writer_common.h"
+
+namespace livernode::dicom {
+
+namespace {
+
+using detail::require;
+using Measurements = TID1500_MeasurementReport::TID1411_Measurements;
+using Value = Measurements::MeasurementValue;
+
+// Codes not in DCMTK's tables (SNOMED CT and UCUM).
+const DSRBasicCodedEntry kVolume("118565006", "SCT", "Volume");
+const DSRBasicCodedEntry kLongAxis("103339001", "SCT", "Long Axis");
+const DSRBasicCodedEntry kShortAxis("103340004", "SCT", "Short Axis");
+const DSRBasicCodedEntry kNeoplasm("108369006", "SCT", "Neoplasm");
+const DSRBasicCodedEntry kMilliliter("ml", "UCUM", "milliliter");
+const DSRBasicCodedEntry kHounsfield("[hnsf'U]", "UCUM", "Hounsfield unit");
+const DSRBasicCodedEntry kPercent("%", "UCUM", "percent");
+// Concepts without a standard code, in this product's private coding scheme.
+const DSRBasicCodedEntry kFunctionalVolume("LN0001", "99LVN", "Functional liver volume");
+const DSRBasicCodedEntry kTumourVolume("LN0002", "99LVN", "Total tumour volume");
+const DSRBasicCodedEntry kTumourBurden("LN0003", "99LVN", "Tumour burden");
+const DSRBasicCodedEntry kEnhancementPattern("LN0004", "99LVN", "Enhancement pattern");
+const DSRBasicCodedEntry kLiverMethod("LN0005", "99LVN", "Liver segmentation method");
+const DSRBasicCodedEntry kLesionCount("LN0006", "99LVN", "Number of liver lesions");
+
+std::string number(double v, int decimals) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, v);
+  return buffer;
+}
+
+std::string phase_text(const processing::SeriesAnalysis& s) {
+  return std::string(processing::phase_name(s.phase.phase)) + " (confidence " +
+         number(s.phase.confidence, 2) + "), series " + s.series_uid;
+}
+
+}  // namespace
+
+WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVolume& loaded,
+                                       const processing::AnalysisResult& result,
+                                       const WrittenSegmentation& seg,
+                                       const WriterIdentity& identity,
+                                       const std::filesystem::path& file) {
+  (void)loaded;
+  const std::string product = identity.product.empty() ? "livernode" : identity.product;
+  auto header = detail::load_source_header(series);
+  DcmDataset& source = *header->getDataset();
+
+  TID1500_MeasurementReport report(CMR_CID7021::ImagingMeasurementReport);
+  require(report.setLanguage(CID5000_Languages::English), "cannot set the language", file);
+  require(report.getObservationContext().addDeviceObserver(detail::new_uid(), product, product,
+                                                           product + " " + identity.version),
+          "cannot set the observer device", file);
+  require(report.addProcedureReported(CMR_CID100::CTUnspecifiedBodyRegion),
+          "cannot set the procedure reported", file);
+
+  // Image library: the source series, descriptors common to the group taken from its header.
+  TID1600_ImageLibrary& library = report.getImageLibrary();
+  require(library.createNewImageLibrary(), "cannot create the image library", file);
+  require(library.addImageGroup(), "cannot add the image library group", file);
+  for (const auto& slice : series.slices) {
+    DcmFileFormat h;
+    require(h.loadFileUntilTag(slice.file.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength,
+                               ERM_autoDetect, DCM_PixelData),
+            "cannot read source header " + slice.file.string(), file, ErrorKind::kIo);
+    require(library.addImageEntry(*h.getDataset(), TID1600_ImageLibrary::withoutDescriptors),
+            "cannot add image " + slice.sop_instance_uid + " to the library", file);
+    if (series.multiframe) break;  // every slice is a frame of the same instance
+  }
+  {
+    const OFCondition c =
+        library.addImageGroupDescriptors(source, TID1600_ImageLibrary::withAllDescriptors);
+    if (c.bad() && c != CMR_EC_NoImageLibraryEntryDescriptorsToBeAdded) {
+      require(c, "cannot add the image library descriptors", file);
+    }
+  }
+
+  // One volumetric ROI measurement group per segment of the SEG.
+  const DSRCodedEntryValue liver_code(CODE_SCT_Liver);
+  for (const auto& segment : seg.segments) {
+    require(report.addVolumetricROIMeasurements(), "cannot add a measurement group", file);
+    Measurements& group = report.getVolumetricROIMeasurements();
+    require(group.setTrackingIdentifier(segment.tracking_id), "cannot set the tracking ID", file);
+    require(group.setTrackingUniqueIdentifier(segment.tracking_uid), "cannot set the tracking UID",
+            file);
+    DSRImageReferenceValue reference(UID_SegmentationStorage, seg.object.sop_instance_uid.c_str());
+    reference.getSegmentList().addItem(static_cast<Uint16>(segment.number));
+    require(group.setReferencedSegment(reference), "cannot reference the segment", file);
+    require(group.setSourceSeriesForSegmentation(series.series_uid), "cannot set the source series",
+            file);
+    require(group.addFindingSite(liver_code), "cannot set the finding site", file);
+    auto add = [&](const DSRBasicCodedEntry& concept, double value, int decimals,
+                   const DSRBasicCodedEntry& unit) {
+      require(group.addMeasurement(
+                  CID7469_GenericIntensityAndSizeMeasurements(concept),
+                  Value(number(value, decimals).c_str(),
+                        CID7181_AbstractMultiDimensionalImageModelComponentUnits(unit)),
+                  OFFalse /*always a new measurement*/),
+              std::string("cannot add the measurement ") + concept.CodeMeaning.c_str(), file);
+    };
+    if (segment.lesion_number == 0) {
+      require(group.setFinding(liver_code), "cannot set the finding", file);
+      if (result.liver) {
+        add(kVolume, result.liver->volume_ml, 1, kMilliliter);
+        add(CODE_DCM_MeanAttenuationCoefficient, result.liver->mean_hu, 1, kHounsfield);
+      } else {
+        require(group.addQualitativeEvaluation(DSRCodedEntryValue(CODE_DCM_Comment),
+                                               OFString("liver volume not computed")),
+                "cannot add a note", file);
+      }
+      continue;
+    }
+    require(group.setFinding(DSRCodedEntryValue(kNeoplasm)), "cannot set the finding", file);
+    const auto it = std::find_if(result.lesions.begin(), result.lesions.end(),
+                                 [&](const auto& l) { return l.number == segment.lesion_number; });
+    if (it == result.lesions.end()) continue;
+    const processing::LesionResult& lesion = *it;
+    add(kVolume, lesion.volume_ml, 2, kMilliliter);
+    add(CODE_DCM_MeanAttenuationCoefficient, lesion.mean_hu, 1, kHounsfield);
+    add(CODE_DCM_StandardDeviationOfAttenuationCoefficient, lesion.sd_hu, 1, kHounsfield);
+    add(kLongAxis, lesion.longest_diameter_mm, 1, CODE_UCUM_Millimeter);
+    require(group.getMeasurement().setMeasurementMethod(CMR_CID6147::RECIST11),
+            "cannot set the RECIST method", file);
+    add(kShortAxis, lesion.short_axis_mm, 1, CODE_UCUM_Millimeter);
+    require(group.getMeasurement().setMeasurementMethod(CMR_CID6147::RECIST11),
+            "cannot set the RECIST method", file);
+    std::string pattern = processing::lesion_type_name(lesion.type);
+    if (!lesion.type_evidence.empty()) pattern += ": " + lesion.type_evidence;
+    require(group.addQualitativeEvaluation(DSRCodedEntryValue(kEnhancementPattern),
+                                           OFString(pattern.substr(0, 1000).c_str())),
+            "cannot add the enhancement pattern", file);
+  }
+
+  // Study-level figures: volumetry as an individual measurement group, phases and notes as
+  // qualitative evaluations; what could not be computed is said in words.
+  const std::optional<std::string> no_lesions = detail::lesions_not_done(result);
+  if (result.volumetry) {
+    const processing::Volumetry& v = *result.volumetry;
+    require(report.addIndividualMeasurements(), "cannot add the volumetry group", file);
+    auto& group = report.getIndividualMeasurements();
+    require(group.setTrackingIdentifier("Liver volumetry"), "cannot set the tracking ID", file);
+    require(group.setTrackingUniqueIdentifier(detail::new_uid()), "cannot set the tracking UID",
+            file);
+    require(group.setFinding(liver_code), "cannot set the finding", file);
+    auto add = [&](const DSRBasicCodedEntry& concept, double value, int decimals,
+                   const DSRBasicCodedEntry& unit) {
+      require(group.addMeasurement(
+                  CID7469_GenericIntensityAndSizeMeasurements(concept),
+                  Value(number(value, decimals).c_str(),
+                        CID7181_AbstractMultiDimensionalImageModelComponentUnits(unit)),
+                  OFFalse),
+              std::string("cannot add the measurement ") + concept.CodeMeaning.c_str(), file);
+    };
+    add(kVolume, v.liver_ml, 1, kMilliliter);
+    if (!no_lesions) {  // tumour figures only when lesions were looked for
+      add(kTumourVolume, v.tumour_ml, 2, kMilliliter);
+      add(kFunctionalVolume, v.functional_ml, 1, kMilliliter);
+      add(kTumourBurden, v.burden_percent, 2, kPercent);
+      add(kLesionCount, v.lesion_count, 0, DSRBasicCodedEntry("1", "UCUM", "no units"));
+    }
+    for (const auto& finding : v.findings) {
+      require(report.addQualitativeEvaluation(DSRCodedEntryValue(CODE_DCM_Finding),
+                                              OFString(finding.c_str())),
+              "cannot add a finding", file);
+    }
+  }
+  if (!result.volumetry || no_lesions) {
+    std::string why = "not computed";
+    if (no_lesions) {
+      why += ": " + *no_lesions;
+    } else {
+      for (const auto& st : result.stages) {
+        if (st.stage == "volumetry" && !st.done && !st.detail.empty()) why += ": " + st.detail;
+      }
+    }
+    require(report.addQualitativeEvaluation(DSRCodedEntryValue(kTumourBurden),
+                                            OFString(why.substr(0, 1000).c_str())),
+            "cannot add a note", file);
+  }
+  for (const auto& s : result.series) {
+    require(report.addQualitativeEvaluation(DSRCodedEntryValue(CODE_DCM_ContrastPhase),
+                                            OFString(phase_text(s).c_str())),
+            "cannot add the phase of a series", file);
+  }
+  if (result.liver && !result.liver->method.empty()) {
+    require(report.addQualitativeEvaluation(DSRCodedEntryValue(kLiverMethod),
+                                            OFString(result.liver->method.substr(0, 1000).c_str())),
+            "cannot add the method", file);
+  }
+  if (!identity.disclaimer.empty()) {
+    require(report.addQualitativeEvaluation(DSRCodedEntryValue(CODE_DCM_Comment),
+                                            OFString(identity.disclaimer.substr(0, 1000).c_str())),
+            "cannot add the disclaimer", file);
+  }
+  if (!report.isValid()) {
+    throw DicomError(ErrorKind::kInconsistent,
+                     file.string() + ": the measurement report is incomplete");
+  }
+
+  DSRDocument document;
+  require(document.createNewDocument(DSRTypes::DT_Comprehensive3DSR), "cannot create the SR", file);
+  require(document.setTreeFromRootTemplate(report, OFTrue), "cannot build the SR tree", file);
+  // The template builds an Enhanced SR tree; the report is filed as Comprehensive 3D SR.
+  require(document.changeDocumentType(DSRTypes::DT_Comprehensive3DSR),
+          "cannot make the SR a Comprehensive 3D SR", file);
+  require(document.createNewSeriesInStudy(series.study_uid.c_str()), "cannot start the series",
+          file);
+  document.setSeriesDescription(("Liver measurements (" + product + ")").c_str());
+  document.setSeriesNumber(
+      std::to_string(std::atoi(identity.series_number_base.c_str()) + 2).c_str());
+  document.setInstanceNumber("1");
+  document.setManufacturer(product.c_str());
+  document.setManufacturerModelName(product.c_str());
+  document.setSoftwareVersions(identity.version.c_str());
+  document.setDeviceSerialNumber("1");
+  // Evidence: the SEG and every source image the report refers to.
+  DSRSOPInstanceReferenceList& evidence = document.getCurrentRequestedProcedureEvidence();
+  require(evidence.addItem(series.study_uid.c_str(), seg.object.series_instance_uid.c_str(),
+                           UID_SegmentationStorage, seg.object.sop_instance_uid.c_str()),
+          "cannot list the SEG as evidence", file);
+  for (const auto& slice : series.slices) {
+    require(evidence.addItem(series.study_uid.c_str(), series.series_uid.c_str(),
+                             series.sop_class_uid.c_str(), slice.sop_instance_uid.c_str()),
+            "cannot list a source image as evidence", file);
+  }
+  require(document.completeDocument(), "cannot complete the SR", file);
+
+  DcmFileFormat format;
+  DcmDataset& dataset = *format.getDataset();
+  require(document.write(dataset), "cannot encode the SR", file);
+  detail::copy_patient_and_study(source, dataset);
+  detail::settle_character_set(source, dataset);
+  OFString sop_instance, series_uid;
+  dataset.findAndGetOFString(DCM_SOPInstanceUID, sop_instance);
+  dataset.findAndGetOFString(DCM_SeriesInstanceUID, series_uid);
+  detail::save(format, file);
+
+  WrittenObject out;
+  out.file = file;
+  out.kind = "sr";
+  out.sop_class_uid = UID_Comprehensive3DSRStorage;
+  out.sop_instance_uid = sop_instance.c_str();
+  out.series_instance_uid = series_uid.c_str();
+  return out;
+}
+
+}  // namespace livernode::dicom

@@ -1,0 +1,303 @@
+// Binary DICOM Segmentation of the liver and the lesions, built with DCMTK's DcmSegmentation.
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcuid.h>
+#include <dcmtk/dcmfg/fgderimg.h>
+#include <dcmtk/dcmfg/fgfracon.h>
+#include <dcmtk/dcmfg/fgpixmsr.h>
+#include <dcmtk/dcmfg/fgplanor.h>
+#include <dcmtk/dcmfg/fgplanpo.h>
+#include <dcmtk/dcmiod/cielabutil.h>
+#include <dcmtk/dcmiod/iodmacro.h>
+#include <dcmtk/dcmseg/segdoc.h>
+#include <dcmtk/dcmseg/segment.h>
+
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "dataset_util.h"
+#include "livernode/dicom/result_writers.h"
+#include "writer_common.h"
+
+namespace livernode::dicom {
+
+namespace {
+
+using detail::require;
+
+std::string ds(double v) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.6g", v);
+  // DS is at most 16 characters; %.6g stays well inside.
+  return buffer;
+}
+
+using detail::Rgb;
+
+void set_colour(DcmSegment& segment, const Rgb& c, const std::filesystem::path& file) {
+  double L = 0, a = 0, b = 0;
+  IODCIELabUtil::rgb2DicomLab(L, a, b, c.r, c.g, c.b);
+  auto clamp16 = [](double v) {
+    return static_cast<Uint16>(std::lround(std::min(65535.0, std::max(0.0, v))));
+  };
+  require(segment.setRecommendedDisplayCIELabValue(clamp16(L), clamp16(a), clamp16(b)),
+          "cannot set the segment colour", file);
+}
+
+struct SegmentPlan {
+  std::string label, description, tracking_id;
+  CodeSequenceMacro category, type;
+  Rgb colour;
+  int lesion_number = 0;
+  std::uint8_t value = 1;  // voxel value selecting it in `map`
+  const processing::LabelMap* map = nullptr;
+  bool any_value = false;  // liver: every non-zero voxel
+};
+
+}  // namespace
+
+WrittenSegmentation write_segmentation(const SeriesInfo& series, const LoadedVolume& loaded,
+                                       const processing::AnalysisResult& result,
+                                       const WriterIdentity& identity,
+                                       const std::filesystem::path& file) {
+  const processing::Geometry& grid = loaded.volume.geometry;
+  if (loaded.source_slice.size() != grid.size[2]) {
+    throw DicomError(ErrorKind::kInconsistent,
+                     file.string() + ": the loaded volume has no slice-to-source mapping");
+  }
+  if (grid.size[0] > 65535 || grid.size[1] > 65535) {
+    throw DicomError(ErrorKind::kUnsupported, file.string() + ": image matrix too large for a SEG");
+  }
+  std::vector<SegmentPlan> plans;
+  if (!result.liver_mask.empty()) {
+    if (!result.liver_mask.geometry.same_grid(grid)) {
+      throw DicomError(
+          ErrorKind::kInconsistent,
+          file.string() + ": the liver mask is not on the grid of series " + series.series_uid);
+    }
+    SegmentPlan p{"Liver",
+                  "Liver including lesions and intrahepatic vessels",
+                  "Liver",
+                  CodeSequenceMacro("123037004", "SCT", "Anatomical Structure"),
+                  CodeSequenceMacro("10200004", "SCT", "Liver"),
+                  detail::liver_colour()};
+    p.map = &result.liver_mask;
+    p.any_value = true;
+    plans.push_back(std::move(p));
+  }
+  if (!result.lesions.empty()) {
+    if (result.lesion_labels.empty() || !result.lesion_labels.geometry.same_grid(grid)) {
+      throw DicomError(ErrorKind::kInconsistent,
+                       file.string() +
+                           ": the lesion label map is missing or not on the grid of "
+                           "series " +
+                           series.series_uid);
+    }
+    for (const auto& lesion : result.lesions) {
+      if (lesion.number <= 0 || lesion.number > 255) continue;
+      const std::string n = std::to_string(lesion.number);
+      SegmentPlan p{
+          "Lesion " + n,
+          std::string("Liver lesion ") + n + ", " + processing::lesion_type_name(lesion.type),
+          "Lesion " + n,
+          CodeSequenceMacro("49755003", "SCT", "Morphologically Altered Structure"),
+          CodeSequenceMacro("108369006", "SCT", "Neoplasm"),
+          detail::lesion_colour(lesion.number)};
+      p.lesion_number = lesion.number;
+      p.value = static_cast<std::uint8_t>(lesion.number);
+      p.map = &result.lesion_labels;
+      plans.push_back(std::move(p));
+    }
+  }
+  if (plans.empty()) {
+    throw DicomError(
+        ErrorKind::kInconsistent,
+        file.string() + ": nothing to write, the analysis found no liver and no lesion");
+  }
+
+  auto header = detail::load_source_header(series);
+  DcmDataset& source = *header->getDataset();
+
+  const std::string product = identity.product.empty() ? "livernode" : identity.product;
+  IODGeneralEquipmentModule::EquipmentInfo equipment(product, product, "1", identity.version);
+  ContentIdentificationMacro content("1", "LIVER_SEG", "Liver and liver lesions", "");
+  DcmSegmentation* raw = nullptr;
+  require(DcmSegmentation::createBinarySegmentation(raw, static_cast<Uint16>(grid.size[1]),
+                                                    static_cast<Uint16>(grid.size[0]), equipment,
+                                                    content),
+          "cannot create the segmentation", file);
+  std::unique_ptr<DcmSegmentation> seg(raw);
+  require(seg->importFromSourceImage(source),
+          "cannot take over patient, study and frame of reference", file);
+  // The import brings the scanner's equipment along; the SEG is made by this product.
+  require(seg->setEquipmentInfo(equipment), "cannot set the equipment", file);
+  const std::string series_uid = detail::new_uid();
+  require(seg->getSeries().setSeriesInstanceUID(series_uid), "cannot set the series UID", file);
+  const std::string series_number =
+      std::to_string(std::atoi(identity.series_number_base.c_str()) + 1);
+  seg->getSeries().setSeriesNumber(series_number);
+  seg->getSeries().setSeriesDescription("Liver segmentation (" + product + ")");
+  seg->getSeries().setSeriesDate(detail::today().c_str());
+  seg->getSeries().setSeriesTime(detail::now_time().c_str());
+  seg->getFrameOfReference().setFrameOfReferenceUID(series.frame_of_reference_uid.c_str());
+
+  // Shared functional groups: orientation and pixel measures of the source grid.
+  const processing::Vec3 row = grid.axis(0), col = grid.axis(1);
+  std::unique_ptr<FGPlaneOrientationPatient> orientation(FGPlaneOrientationPatient::createMinimal(
+      ds(row[0]).c_str(), ds(row[1]).c_str(), ds(row[2]).c_str(), ds(col[0]).c_str(),
+      ds(col[1]).c_str(), ds(col[2]).c_str()));
+  if (!orientation) throw DicomError(ErrorKind::kInconsistent, file.string() + ": bad orientation");
+  require(seg->addForAllFrames(*orientation), "cannot add the plane orientation", file);
+  FGPixelMeasures measures;
+  require(measures.setPixelSpacing((ds(grid.spacing[1]) + "\\" + ds(grid.spacing[0])).c_str()),
+          "cannot set the pixel spacing", file);
+  const double thickness = series.slice_thickness > 0 ? series.slice_thickness : grid.spacing[2];
+  require(measures.setSliceThickness(ds(thickness).c_str()), "cannot set the slice thickness",
+          file);
+  require(measures.setSpacingBetweenSlices(ds(grid.spacing[2]).c_str()),
+          "cannot set the slice spacing", file);
+  require(seg->addForAllFrames(measures), "cannot add the pixel measures", file);
+
+  // Dimensions: segment, then position along the normal.
+  const std::string dimension_uid = detail::new_uid();
+  IODMultiframeDimensionModule& dims = seg->getDimensions();
+  require(dims.addDimensionIndex(DCM_ReferencedSegmentNumber, dimension_uid,
+                                 DCM_SegmentIdentificationSequence, "ReferencedSegmentNumber"),
+          "cannot add the segment dimension", file);
+  require(dims.addDimensionIndex(DCM_ImagePositionPatient, dimension_uid, DCM_PlanePositionSequence,
+                                 "ImagePositionPatient"),
+          "cannot add the position dimension", file);
+
+  WrittenSegmentation out;
+  const std::size_t nx = grid.size[0], ny = grid.size[1], nz = grid.size[2];
+  std::vector<Uint8> frame(nx * ny);
+  std::set<int> referenced_slices;
+  for (const auto& plan : plans) {
+    DcmSegment* segment = nullptr;
+    require(DcmSegment::create(segment, plan.label.c_str(), plan.category, plan.type,
+                               DcmSegTypes::SAT_AUTOMATIC, product.c_str()),
+            "cannot create segment " + plan.label, file);
+    std::unique_ptr<DcmSegment> owned(segment);
+    segment->setSegmentDescription(plan.description.c_str());
+    set_colour(*segment, plan.colour, file);
+    AlgorithmIdentificationMacro& algorithm = segment->getSegmentationAlgorithmIdentification();
+    algorithm.getAlgorithmFamilyCode().set("123104", "DCM", "Morphological Operations");
+    algorithm.setAlgorithmName(product.c_str());
+    algorithm.setAlgorithmVersion(identity.version.c_str());
+    WrittenSegment written;
+    written.label = plan.label;
+    written.tracking_id = plan.tracking_id;
+    written.tracking_uid = detail::new_uid();
+    written.lesion_number = plan.lesion_number;
+    require(segment->setTrackingID(written.tracking_id.c_str()), "cannot set the tracking ID",
+            file);
+    require(segment->setTrackingUID(written.tracking_uid.c_str()), "cannot set the tracking UID",
+            file);
+    Uint16 number = 0;
+    require(seg->addSegment(segment, number), "cannot add segment " + plan.label, file);
+    owned.release();  // the segmentation owns it now
+    written.number = number;
+
+    for (std::size_t k = 0; k < nz; ++k) {
+      std::size_t on = 0;
+      for (std::size_t j = 0; j < ny; ++j) {
+        for (std::size_t i = 0; i < nx; ++i) {
+          const std::uint8_t v = plan.map->at(i, j, k);
+          const bool in = plan.any_value ? v != 0 : v == plan.value;
+          frame[j * nx + i] = in ? 1 : 0;
+          on += in ? 1 : 0;
+        }
+      }
+      if (on == 0) continue;  // empty frames are not written
+      const int source_index = loaded.source_slice[k];
+      if (source_index < 0 || static_cast<std::size_t>(source_index) >= series.slices.size()) {
+        out.omitted_interpolated_voxels += on;
+        continue;
+      }
+      const SliceRef& slice = series.slices[source_index];
+      const processing::Vec3 p = grid.index_to_point(0, 0, static_cast<double>(k));
+      std::unique_ptr<FGPlanePosPatient> position(
+          FGPlanePosPatient::createMinimal(ds(p[0]).c_str(), ds(p[1]).c_str(), ds(p[2]).c_str()));
+      FGFrameContent frame_content;
+      frame_content.setDimensionIndexValues(number, 0);
+      frame_content.setDimensionIndexValues(static_cast<Uint32>(k + 1), 1);
+      ImageSOPInstanceReferenceMacro* reference = nullptr;
+      require(ImageSOPInstanceReferenceMacro::create(series.sop_class_uid.c_str(),
+                                                     slice.sop_instance_uid.c_str(), reference),
+              "cannot reference source image " + slice.sop_instance_uid, file);
+      std::unique_ptr<ImageSOPInstanceReferenceMacro> owned_reference(reference);
+      if (series.multiframe) {
+        require(reference->addReferencedFrameNumber(static_cast<Uint16>(slice.frame + 1)),
+                "cannot reference frame " + std::to_string(slice.frame + 1) + " of " +
+                    slice.sop_instance_uid,
+                file);
+      }
+      OFVector<ImageSOPInstanceReferenceMacro> references;
+      references.push_back(*reference);
+      std::unique_ptr<FGDerivationImage> derivation(DcmSegmentation::createDerivationImageFG(
+          references, "Automatic segmentation of the liver and liver lesions"));
+      if (!derivation) {
+        throw DicomError(ErrorKind::kInconsistent,
+                         file.string() + ": cannot build the derivation image reference");
+      }
+      OFVector<FGBase*> per_frame;
+      per_frame.push_back(position.get());
+      per_frame.push_back(&frame_content);
+      per_frame.push_back(derivation.get());
+      require(seg->addFrame(frame.data(), number, per_frame),
+              "cannot add a frame of segment " + plan.label, file);
+      referenced_slices.insert(source_index);
+      written.voxels += on;
+      ++out.frames;
+    }
+    out.segments.push_back(std::move(written));
+  }
+  if (out.frames == 0) {
+    throw DicomError(ErrorKind::kInconsistent,
+                     file.string() + ": every segment is empty on the source slices");
+  }
+  if (out.omitted_interpolated_voxels > 0) {
+    out.warnings.push_back(std::to_string(out.omitted_interpolated_voxels) +
+                           " segmented voxel(s) on interpolated slices were left out of the SEG "
+                           "(those slices have no source image to reference)");
+  }
+
+  DcmFileFormat format;
+  DcmDataset& dataset = *format.getDataset();
+  require(seg->writeDataset(dataset), "cannot encode the segmentation", file);
+  // Patient and study exactly as the source has them (DCMTK's import keeps only its own subset).
+  detail::copy_patient_and_study(source, dataset);
+  detail::settle_character_set(source, dataset);
+  // Referenced Series Sequence: the source series and every image a frame was derived from.
+  dataset.findAndDeleteElement(DCM_ReferencedSeriesSequence);
+  DcmItem* series_item = nullptr;
+  require(dataset.findOrCreateSequenceItem(DCM_ReferencedSeriesSequence, series_item, 0),
+          "cannot add the referenced series", file);
+  series_item->putAndInsertString(DCM_SeriesInstanceUID, series.series_uid.c_str());
+  std::set<std::string> listed;
+  long item_index = 0;
+  for (int s : referenced_slices) {
+    const SliceRef& slice = series.slices[s];
+    if (!listed.insert(slice.sop_instance_uid).second) continue;
+    DcmItem* instance = nullptr;
+    require(series_item->findOrCreateSequenceItem(DCM_ReferencedInstanceSequence, instance,
+                                                  item_index++),
+            "cannot add a referenced instance", file);
+    instance->putAndInsertString(DCM_ReferencedSOPClassUID, series.sop_class_uid.c_str());
+    instance->putAndInsertString(DCM_ReferencedSOPInstanceUID, slice.sop_instance_uid.c_str());
+  }
+  OFString sop_instance;
+  dataset.findAndGetOFString(DCM_SOPInstanceUID, sop_instance);
+  detail::save(format, file);
+
+  out.object.file = file;
+  out.object.kind = "seg";
+  out.object.sop_class_uid = UID_SegmentationStorage;
+  out.object.sop_instance_uid = sop_instance.c_str();
+  out.object.series_instance_uid = series_uid;
+  return out;
+}
+
+}  // namespace livernode::dicom

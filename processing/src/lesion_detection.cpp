@@ -1,0 +1,642 @@
+#include "lesion_detection.h"
+
+#include <itkSmoothingRecursiveGaussianImageFilter.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <iomanip>
+#include <map>
+#include <sstream>
+
+#include "itk_bridge.h"
+#include "mask_ops.h"
+
+namespace livernode::processing::detail {
+
+namespace {
+
+constexpr double kSmoothingMm = 1.5;
+constexpr double kEdgeSmoothingMm = 0.75;
+constexpr double kInteriorMm = 1.0;
+constexpr std::size_t kMinInteriorVoxels = 20;
+constexpr double kMinContrastHu = 15.0;    // smallest lesion-to-liver difference detected
+constexpr double kNoiseFactor = 3.0;       // or this many SDs of the smoothed parenchyma
+constexpr double kVesselExcessHu = 40.0;   // arterial-bright voxels this bright later are vessels
+constexpr double kMinLesionMl = 0.4;       // ~9 mm sphere; smaller candidates are noise
+constexpr double kMaxElongation = 3.5;     // longest/shortest principal axis; above = a tube
+constexpr double kSurfaceBandMm = 3.0;
+constexpr double kMaxSurfaceFraction = 0.6;  // hypodense, mostly in the surface band: fissure/fat
+constexpr double kOpeningMm = 2.5;
+constexpr double kFatHu = -20.0;            // fat in a candidate: a fissure or the hilum
+constexpr double kMaxFatFraction = 0.1;
+constexpr double kMinCompactness = 0.2;     // volume / sphere of the longest diameter
+// The retrohepatic inferior vena cava, relative to the front of the vertebral body (mm): mixing
+// of opacified and unopacified blood makes it look like a lesion in several phases.
+constexpr double kCavaRightMm = 55.0, kCavaLeftMm = 10.0, kCavaFrontMm = 45.0, kCavaBackMm = 10.0;
+constexpr double kMinSplitMl = 1.0;
+constexpr double kSplitRadiiMm[] = {5.0, 7.5};
+constexpr double kShellInnerMm = 2.0, kShellOuterMm = 6.0;
+constexpr double kMinSurroundingParenchyma = 0.65;
+constexpr double kRingInnerMm = 3.0, kRingOuterMm = 10.0;  // parenchyma around a lesion
+constexpr double kEnhancedHu = 15.0;       // lesion - liver above this: hyperenhancing
+constexpr double kWashoutHu = -10.0;       // lesion - liver below this in a later phase
+constexpr double kWaterMaxHu = 25.0, kWaterMinHu = -15.0;
+
+Volume smooth_by(const Volume& v, double sigma_mm) {
+  auto f = itk::SmoothingRecursiveGaussianImageFilter<FloatImage, FloatImage>::New();
+  f->SetInput(to_itk(v));
+  f->SetSigma(sigma_mm);
+  f->Update();
+  return from_itk<float>(f->GetOutput());
+}
+
+Volume smooth(const Volume& v) { return smooth_by(v, kSmoothingMm); }
+
+std::vector<std::size_t> voxels_of(const LabelMap& m) {
+  std::vector<std::size_t> out;
+  for (std::size_t p = 0; p < m.voxels.size(); ++p)
+    if (m.voxels[p]) out.push_back(p);
+  return out;
+}
+
+// Sub-volume [lo, hi) of an image, with the geometry that keeps it in place.
+template <typename T>
+Image<T> crop(const Image<T>& in, const std::array<std::size_t, 3>& lo,
+              const std::array<std::size_t, 3>& hi) {
+  Geometry g = in.geometry;
+  g.origin = in.geometry.index_to_point(lo[0], lo[1], lo[2]);
+  for (int a = 0; a < 3; ++a) g.size[a] = hi[a] - lo[a];
+  Image<T> out(g);
+  for (std::size_t k = lo[2]; k < hi[2]; ++k)
+    for (std::size_t j = lo[1]; j < hi[1]; ++j)
+      for (std::size_t i = lo[0]; i < hi[0]; ++i)
+        out.at(i - lo[0], j - lo[1], k - lo[2]) = in.at(i, j, k);
+  return out;
+}
+
+struct Robust {
+  double median = 0.0, sd = 0.0;  // sd from the median absolute deviation
+};
+
+Robust robust_stats(const Volume& v, const LabelMap& mask) {
+  std::vector<float> values;
+  for (std::size_t p = 0; p < v.voxels.size(); ++p) {
+    if (mask.voxels[p] && v.voxels[p] > -1500.0f) values.push_back(v.voxels[p]);
+  }
+  Robust r;
+  if (values.empty()) return r;
+  auto mid = values.begin() + values.size() / 2;
+  std::nth_element(values.begin(), mid, values.end());
+  r.median = *mid;
+  for (auto& x : values) x = std::abs(x - static_cast<float>(r.median));
+  std::nth_element(values.begin(), mid, values.end());
+  r.sd = 1.4826 * *mid;
+  return r;
+}
+
+double mean_of(const Volume& v, const std::vector<std::size_t>& voxels, double* sd = nullptr) {
+  double s = 0, s2 = 0;
+  std::size_t n = 0;
+  for (std::size_t p : voxels) {
+    if (v.voxels[p] <= -1500.0f) continue;
+    s += v.voxels[p];
+    s2 += double(v.voxels[p]) * v.voxels[p];
+    ++n;
+  }
+  if (n == 0) return NAN;
+  const double m = s / n;
+  if (sd) *sd = std::sqrt(std::max(0.0, s2 / n - m * m));
+  return m;
+}
+
+double median_of(const Volume& v, const std::vector<std::size_t>& voxels) {
+  std::vector<float> values;
+  for (std::size_t p : voxels) {
+    if (v.voxels[p] > -1500.0f) values.push_back(v.voxels[p]);
+  }
+  if (values.empty()) return NAN;
+  auto mid = values.begin() + values.size() / 2;
+  std::nth_element(values.begin(), mid, values.end());
+  return *mid;
+}
+
+// Ratio of the longest to the shortest principal axis of a voxel set (mm).
+double elongation(const Geometry& g, const std::vector<std::size_t>& voxels) {
+  const std::size_t nx = g.size[0], ny = g.size[1];
+  double m[3] = {0, 0, 0}, c[3][3] = {{0}};
+  std::vector<Vec3> pts;
+  pts.reserve(voxels.size());
+  for (std::size_t p : voxels) {
+    pts.push_back(g.index_to_point(p % nx, (p / nx) % ny, p / (nx * ny)));
+    for (int a = 0; a < 3; ++a) m[a] += pts.back()[a];
+  }
+  for (double& x : m) x /= pts.size();
+  for (const Vec3& q : pts)
+    for (int a = 0; a < 3; ++a)
+      for (int b = 0; b < 3; ++b) c[a][b] += (q[a] - m[a]) * (q[b] - m[b]);
+  // Eigenvalues of the symmetric 3x3 covariance (closed form).
+  const double p1 = c[0][1] * c[0][1] + c[0][2] * c[0][2] + c[1][2] * c[1][2];
+  const double q = (c[0][0] + c[1][1] + c[2][2]) / 3.0;
+  const double p2 = (c[0][0] - q) * (c[0][0] - q) + (c[1][1] - q) * (c[1][1] - q) +
+                    (c[2][2] - q) * (c[2][2] - q) + 2 * p1;
+  const double p = std::sqrt(p2 / 6.0);
+  if (p < 1e-9) return 1.0;
+  double B[3][3];
+  for (int a = 0; a < 3; ++a)
+    for (int b = 0; b < 3; ++b) B[a][b] = (c[a][b] - (a == b ? q : 0.0)) / p;
+  const double detB = B[0][0] * (B[1][1] * B[2][2] - B[1][2] * B[2][1]) -
+                      B[0][1] * (B[1][0] * B[2][2] - B[1][2] * B[2][0]) +
+                      B[0][2] * (B[1][0] * B[2][1] - B[1][1] * B[2][0]);
+  const double r = std::clamp(detB / 2.0, -1.0, 1.0);
+  const double phi = std::acos(r) / 3.0;
+  const double e1 = q + 2 * p * std::cos(phi);
+  const double e3 = q + 2 * p * std::cos(phi + 2.0 * M_PI / 3.0);
+  // A voxel has a size: add a twelfth of the squared spacing so flat thin sets stay finite.
+  const double floor_var = g.spacing[2] * g.spacing[2] / 12.0 * pts.size();
+  return std::sqrt((e1 + floor_var) / (std::max(e3, 0.0) + floor_var));
+}
+
+// RECIST 1.1 on the axial slices: the longest in-plane diameter over all slices, then the
+// longest chord perpendicular to it on the same slice.
+void measure_recist(const Geometry& g, const std::vector<std::size_t>& voxels, LesionResult& out) {
+  const std::size_t nx = g.size[0], ny = g.size[1];
+  std::map<std::size_t, std::vector<std::size_t>> by_slice;
+  for (std::size_t p : voxels) by_slice[p / (nx * ny)].push_back(p % (nx * ny));
+  const double pixel = 0.5 * (g.spacing[0] + g.spacing[1]);
+  double best = -1.0;
+  for (const auto& [k, pixels] : by_slice) {
+    std::vector<char> in(nx * ny, 0);
+    for (std::size_t q : pixels) in[q] = 1;
+    std::vector<Vec3> edge;
+    for (std::size_t q : pixels) {
+      const std::size_t i = q % nx, j = q / nx;
+      const bool border = i == 0 || j == 0 || i + 1 == nx || j + 1 == ny || !in[q - 1] ||
+                          !in[q + 1] || !in[q - nx] || !in[q + nx];
+      if (border) edge.push_back(g.index_to_point(i, j, k));
+    }
+    for (std::size_t a = 0; a < edge.size(); ++a)
+      for (std::size_t b = a + 1; b < edge.size(); ++b) {
+        const double dx = edge[a][0] - edge[b][0], dy = edge[a][1] - edge[b][1],
+                     dz = edge[a][2] - edge[b][2];
+        const double d = std::sqrt(dx * dx + dy * dy + dz * dz);
+        if (d > best) {
+          best = d;
+          out.axial_slice = k;
+          out.long_axis = {edge[a], edge[b]};
+        }
+      }
+    if (edge.size() == 1 && best < 0) {
+      best = 0;
+      out.axial_slice = k;
+      out.long_axis = {edge[0], edge[0]};
+    }
+  }
+  if (best < 0) return;
+  out.longest_diameter_mm = best + pixel;  // centre-to-centre plus one voxel
+  // Short axis: chords perpendicular to the long axis, one per step along it.
+  Vec3 u{out.long_axis[1][0] - out.long_axis[0][0], out.long_axis[1][1] - out.long_axis[0][1],
+         out.long_axis[1][2] - out.long_axis[0][2]};
+  const double len = std::sqrt(u[0] * u[0] + u[1] * u[1] + u[2] * u[2]);
+  if (len < 1e-6) {
+    out.short_axis_mm = out.longest_diameter_mm;
+    out.short_axis = out.long_axis;
+    return;
+  }
+  for (double& x : u) x /= len;
+  // In-plane perpendicular: the slice normal crossed with u.
+  const Vec3 n = g.axis(2);
+  Vec3 v{n[1] * u[2] - n[2] * u[1], n[2] * u[0] - n[0] * u[2], n[0] * u[1] - n[1] * u[0]};
+  const double vl = std::sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
+  for (double& x : v) x /= vl;
+  const Vec3 o = out.long_axis[0];
+  std::map<long, std::pair<double, double>> chords;  // bin along u -> (min, max) along v
+  for (std::size_t q : by_slice[out.axial_slice]) {
+    const Vec3 pt = g.index_to_point(q % nx, q / nx, out.axial_slice);
+    const Vec3 d{pt[0] - o[0], pt[1] - o[1], pt[2] - o[2]};
+    const double s = d[0] * u[0] + d[1] * u[1] + d[2] * u[2];
+    const double t = d[0] * v[0] + d[1] * v[1] + d[2] * v[2];
+    const long bin = std::lround(s / pixel);
+    auto it = chords.find(bin);
+    if (it == chords.end()) {
+      chords[bin] = {t, t};
+    } else {
+      it->second.first = std::min(it->second.first, t);
+      it->second.second = std::max(it->second.second, t);
+    }
+  }
+  double best_chord = -1;
+  for (const auto& [bin, range] : chords) {
+    const double chord = range.second - range.first;
+    if (chord > best_chord) {
+      best_chord = chord;
+      const double s = bin * pixel;
+      for (int e = 0; e < 2; ++e) {
+        const double t = e == 0 ? range.first : range.second;
+        for (int a = 0; a < 3; ++a) out.short_axis[e][a] = o[a] + s * u[a] + t * v[a];
+      }
+    }
+  }
+  out.short_axis_mm = std::min(best_chord + pixel, out.longest_diameter_mm);
+}
+
+bool later_phase(Phase p) { return p == Phase::kPortalVenous || p == Phase::kDelayed; }
+
+void classify(LesionResult& lesion, Phase reference_phase) {
+  const LesionPhaseMeasure* arterial = nullptr;
+  const LesionPhaseMeasure* reference = nullptr;
+  double max_hu = -1e9, min_later_enh = 1e9;
+  bool has_later = false;
+  for (const auto& m : lesion.phases) {
+    if (m.phase == Phase::kArterial) arterial = &m;
+    if (m.phase == reference_phase) reference = &m;
+    if (m.phase != Phase::kNonContrast) max_hu = std::max(max_hu, m.mean_hu);
+    if (later_phase(m.phase)) {
+      has_later = true;
+      min_later_enh = std::min(min_later_enh, m.enhancement);
+    }
+  }
+  std::ostringstream why;
+  why.precision(0);
+  why << std::fixed;
+  if (reference && reference->mean_hu >= kWaterMinHu && reference->mean_hu <= kWaterMaxHu &&
+      max_hu <= kWaterMaxHu + 10.0) {
+    lesion.type = LesionType::kCystLike;
+    why << "near water density (" << reference->mean_hu << " HU) without enhancement";
+  } else if (arterial && arterial->enhancement > kEnhancedHu) {
+    const bool washout = has_later && min_later_enh < kWashoutHu;
+    lesion.type = washout ? LesionType::kHypervascularWashout : LesionType::kHypervascularNoWashout;
+    why << "arterial enhancement " << std::showpos << arterial->enhancement << " HU over liver";
+    if (has_later) why << ", later " << min_later_enh << " HU" << (washout ? " (washout)" : "");
+  } else if (arterial && has_later && min_later_enh < kWashoutHu) {
+    lesion.type = LesionType::kHypovascular;
+    why << "not enhancing in the arterial phase (" << std::showpos << arterial->enhancement
+        << " HU), hypodense later (" << min_later_enh << " HU)";
+  } else {
+    lesion.type = LesionType::kUnknown;
+    why << (arterial ? "enhancement pattern not conclusive"
+                     : "no arterial phase: hypo- or hypervascularity cannot be told");
+  }
+  lesion.type_evidence = why.str();
+}
+
+}  // namespace
+
+LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::size_t reference,
+                               const LabelMap& liver_full, const SpineLandmarks& spine) {
+  LesionDetection out;
+  out.labels = LabelMap(liver_full.geometry, 0);
+  const Geometry& full = liver_full.geometry;
+  // Work inside the liver's bounding box.
+  std::array<std::size_t, 3> lo{full.size[0], full.size[1], full.size[2]}, hi{0, 0, 0};
+  for (std::size_t k = 0; k < full.size[2]; ++k)
+    for (std::size_t j = 0; j < full.size[1]; ++j)
+      for (std::size_t i = 0; i < full.size[0]; ++i)
+        if (liver_full.at(i, j, k)) {
+          const std::size_t idx[3] = {i, j, k};
+          for (int a = 0; a < 3; ++a) {
+            lo[a] = std::min(lo[a], idx[a]);
+            hi[a] = std::max(hi[a], idx[a] + 1);
+          }
+        }
+  if (hi[0] == 0) return out;
+  const LabelMap liver = crop(liver_full, lo, hi);
+  const Geometry& g = liver.geometry;
+  const LabelMap inner = erode_mm(liver, 2.0);
+  const LabelMap deep = erode_mm(liver, 5.0);
+  const LabelMap band = [&] {
+    LabelMap b = erode_mm(liver, kSurfaceBandMm);
+    for (std::size_t p = 0; p < b.voxels.size(); ++p) b.voxels[p] = liver.voxels[p] && !b.voxels[p];
+    return b;
+  }();
+
+  std::vector<Volume> raw, smoothed;
+  std::vector<Robust> parenchyma;
+  for (const auto& ph : phases) {
+    raw.push_back(crop(ph.volume, lo, hi));
+    smoothed.push_back(smooth(raw.back()));
+    // Voxels without data stay without data after smoothing.
+    for (std::size_t p = 0; p < raw.back().voxels.size(); ++p)
+      if (raw.back().voxels[p] <= -1500.0f) smoothed.back().voxels[p] = -2000.0f;
+    parenchyma.push_back(robust_stats(smoothed.back(), deep.voxels.empty() ? liver : deep));
+  }
+  auto threshold = [&](std::size_t i) {
+    return std::max(kMinContrastHu, kNoiseFactor * parenchyma[i].sd);
+  };
+  int arterial = -1;
+  for (std::size_t i = 0; i < phases.size(); ++i)
+    if (phases[i].phase == Phase::kArterial && i != reference) arterial = static_cast<int>(i);
+
+  // Candidates: hypodense in the reference phase, or brighter than the parenchyma in the
+  // arterial phase without staying vessel-bright in the reference phase.
+  const Volume& ref = smoothed[reference];
+  LabelMap hypo(g, 0), hyper(g, 0);
+  for (std::size_t p = 0; p < liver.voxels.size(); ++p) {
+    if (!inner.voxels[p]) continue;
+    hypo.voxels[p] = ref.voxels[p] < parenchyma[reference].median - threshold(reference);
+    if (arterial >= 0) {
+      const float a = smoothed[arterial].voxels[p];
+      hyper.voxels[p] = a > -1500.0f &&
+                        a > parenchyma[arterial].median + threshold(arterial) &&
+                        ref.voxels[p] < parenchyma[reference].median + kVesselExcessHu;
+    }
+  }
+  LabelMap candidates(g, 0);
+  for (std::size_t p = 0; p < candidates.voxels.size(); ++p)
+    candidates.voxels[p] = hypo.voxels[p] || hyper.voxels[p];
+  // Opening: noise specks, ducts and the thin fat of fissures go; lesions of 10 mm stay.
+  {
+    const double r = kOpeningMm;
+    LabelMap opened = dilate_mm(erode_mm(candidates, r), r);
+    for (std::size_t p = 0; p < opened.voxels.size(); ++p) opened.voxels[p] &= candidates.voxels[p];
+    candidates = std::move(opened);
+  }
+  std::vector<std::size_t> sizes;
+  const auto components = connected_components(candidates, &sizes);
+  std::vector<std::vector<std::size_t>> members(sizes.size() + 1);
+  for (std::size_t p = 0; p < components.voxels.size(); ++p)
+    if (components.voxels[p]) members[components.voxels[p]].push_back(p);
+
+  const double voxel_ml = g.voxel_volume_ml();
+  auto compactness = [&](const std::vector<std::size_t>& vox) {
+    LesionResult probe;
+    measure_recist(g, vox, probe);
+    const double d = probe.longest_diameter_mm;
+    const double sphere_ml = M_PI / 6.0 * d * d * d / 1000.0;
+    return sphere_ml > 0 ? vox.size() * voxel_ml / sphere_ml : 1.0;
+  };
+  std::vector<std::size_t> origin;  // candidate each member came from (pieces of one lesion)
+  // A lesion touching a duct, fissure or vessel makes one branching candidate: stronger openings
+  // split it into its compact cores, each rebuilt within the candidate.
+  {
+    std::vector<std::vector<std::size_t>> split;
+    for (std::size_t l = 1; l < members.size(); ++l) {
+      auto& vox = members[l];
+      if (vox.size() * voxel_ml < kMinSplitMl || compactness(vox) >= kMinCompactness) {
+        split.push_back(std::move(vox));
+        origin.push_back(l);
+        continue;
+      }
+      LabelMap m(g, 0);
+      for (std::size_t p : vox) m.voxels[p] = 1;
+      bool done = false;
+      for (double r : kSplitRadiiMm) {
+        std::vector<std::size_t> piece_sizes;
+        const auto pieces = connected_components(erode_mm(m, r), &piece_sizes);
+        std::vector<std::vector<std::size_t>> cores;
+        for (std::size_t c = 1; c <= piece_sizes.size(); ++c) {
+          LabelMap core(g, 0);
+          for (std::size_t p = 0; p < pieces.voxels.size(); ++p) core.voxels[p] = pieces.voxels[p] == c;
+          const LabelMap rebuilt = dilate_mm(core, r);
+          std::vector<std::size_t> piece;
+          for (std::size_t p : vox)
+            if (rebuilt.voxels[p]) piece.push_back(p);
+          if (piece.size() * voxel_ml >= kMinLesionMl && compactness(piece) >= kMinCompactness)
+            cores.push_back(std::move(piece));
+        }
+        if (!cores.empty()) {
+          for (auto& c : cores) {
+            split.push_back(std::move(c));
+            origin.push_back(l);
+          }
+          done = true;
+          break;
+        }
+      }
+      if (!done) {
+        split.push_back(std::move(vox));
+        origin.push_back(l);
+      }
+    }
+    members.assign(1, {});
+    origin.insert(origin.begin(), 0);
+    for (auto& v : split) members.push_back(std::move(v));
+  }
+  int rejected_tubes = 0, rejected_surface = 0, rejected_surroundings = 0, rejected_fat = 0,
+      rejected_clefts = 0, rejected_cava = 0;
+  const double ordinary = std::max(kMinContrastHu, kNoiseFactor * parenchyma[reference].sd);
+  auto parenchyma_fraction = [&](const std::vector<std::size_t>& vox) {
+    LabelMap m(g, 0);
+    for (std::size_t p : vox) m.voxels[p] = 1;
+    const LabelMap outer = dilate_mm(m, kShellOuterMm), inner_shell = dilate_mm(m, kShellInnerMm);
+    std::size_t shell = 0, liver_like = 0;
+    for (std::size_t p = 0; p < outer.voxels.size(); ++p) {
+      if (!outer.voxels[p] || inner_shell.voxels[p]) continue;
+      ++shell;
+      liver_like += liver.voxels[p] &&
+                    std::abs(ref.voxels[p] - parenchyma[reference].median) <= ordinary;
+    }
+    return shell ? double(liver_like) / shell : 0.0;
+  };
+  LabelMap all_lesions(g, 0);
+  std::vector<std::vector<std::size_t>> kept;
+  std::vector<std::size_t> kept_origin;
+  for (std::size_t l = 1; l < members.size(); ++l) {
+    const auto& vox = members[l];
+    if (vox.size() * voxel_ml < kMinLesionMl) continue;
+    if (std::getenv("LIVERNODE_DEBUG_LESIONS")) {
+      std::size_t f = 0;
+      for (std::size_t p : vox) f += raw[reference].voxels[p] < kFatHu;
+      LesionResult probe;
+      measure_recist(g, vox, probe);
+      Vec3 c{0, 0, 0};
+      for (std::size_t p : vox) {
+        const Vec3 pt = g.index_to_point(p % g.size[0], (p / g.size[0]) % g.size[1], p / (g.size[0] * g.size[1]));
+        for (int a = 0; a < 3; ++a) c[a] += pt[a] / vox.size();
+      }
+      const double d = probe.longest_diameter_mm;
+      std::fprintf(stderr, "spine %.0f %.0f ", spine.x.value_or(NAN), spine.anterior_y.value_or(NAN));
+      std::fprintf(stderr, "cand %.2f mL at (%.0f %.0f %.0f) k=%zu elong %.1f fat %.2f compact %.2f surround %.2f\n",
+                   vox.size() * voxel_ml, c[0], c[1], c[2], probe.axial_slice + lo[2], elongation(g, vox),
+                   double(f) / vox.size(), vox.size() * voxel_ml / (M_PI / 6.0 * d * d * d / 1000.0),
+                   parenchyma_fraction(vox));
+    }
+    if (elongation(g, vox) > kMaxElongation) {
+      ++rejected_tubes;
+      continue;
+    }
+    if (spine.x && spine.anterior_y) {
+      Vec3 c{0, 0, 0};
+      for (std::size_t p : vox) {
+        const Vec3 pt = g.index_to_point(p % g.size[0], (p / g.size[0]) % g.size[1],
+                                         p / (g.size[0] * g.size[1]));
+        for (int a = 0; a < 3; ++a) c[a] += pt[a] / vox.size();
+      }
+      const double dx = c[0] - *spine.x, dy = c[1] - *spine.anterior_y;
+      if (dx > -kCavaRightMm && dx < kCavaLeftMm && dy > -kCavaFrontMm && dy < kCavaBackMm) {
+        ++rejected_cava;
+        continue;
+      }
+    }
+    std::size_t fat = 0;
+    for (std::size_t p : vox) fat += raw[reference].voxels[p] < kFatHu;
+    if (fat > kMaxFatFraction * vox.size()) {
+      ++rejected_fat;
+      continue;
+    }
+    if (compactness(vox) < kMinCompactness) {
+      ++rejected_clefts;
+      continue;
+    }
+    std::size_t in_band = 0, hypo_count = 0;
+    for (std::size_t p : vox) {
+      in_band += band.voxels[p];
+      hypo_count += hypo.voxels[p];
+    }
+    if (hypo_count * 2 > vox.size() && in_band > kMaxSurfaceFraction * vox.size()) {
+      ++rejected_surface;
+      continue;
+    }
+    // A lesion lies in parenchyma: most of a thin shell around it must be liver of ordinary
+    // attenuation. Candidates in the hilum (fat, ducts, vessels) or at an organ the liver mask
+    // touches are surrounded by other things.
+    if (parenchyma_fraction(vox) < kMinSurroundingParenchyma) {
+      ++rejected_surroundings;
+      continue;
+    }
+    // Pieces of one heterogeneous lesion, split above, are one lesion again.
+    const auto same = std::find(kept_origin.begin(), kept_origin.end(), origin[l]);
+    if (same != kept_origin.end()) {
+      auto& whole = kept[same - kept_origin.begin()];
+      whole.insert(whole.end(), vox.begin(), vox.end());
+    } else {
+      kept.push_back(vox);
+      kept_origin.push_back(origin[l]);
+    }
+  }
+  // Boundary at half contrast: each lesion is redrawn within 3 mm of its candidate as the liver
+  // voxels closer to its own attenuation than to the parenchyma's, in the phase where it stands
+  // out most (lightly smoothed, so that blur does not bias the edge).
+  std::vector<Volume> light;
+  for (const auto& r : raw) light.push_back(smooth_by(r, kEdgeSmoothingMm));
+  for (auto& vox : kept) {
+    std::size_t best_phase = reference;
+    double best_contrast = 0;
+    for (std::size_t i = 0; i < phases.size(); ++i) {
+      const double c = std::abs(median_of(smoothed[i], vox) - parenchyma[i].median);
+      if (std::isfinite(c) && c / threshold(i) > best_contrast / threshold(best_phase)) {
+        best_contrast = c;
+        best_phase = i;
+      }
+    }
+    LabelMap seed(g, 0);
+    for (std::size_t p : vox) seed.voxels[p] = 1;
+    const auto interior = voxels_of(erode_mm(seed, kInteriorMm));
+    const double core = median_of(light[best_phase], interior.size() >= kMinInteriorVoxels ? interior : vox);
+    const double cut = 0.5 * (core + parenchyma[best_phase].median);
+    const bool darker = core < parenchyma[best_phase].median;
+    const LabelMap reach = dilate_mm(seed, 3.0);
+    std::vector<std::size_t> grown;
+    for (std::size_t p = 0; p < reach.voxels.size(); ++p) {
+      if (!reach.voxels[p] || !liver.voxels[p] || all_lesions.voxels[p]) continue;
+      const float v = light[best_phase].voxels[p];
+      if (darker ? v < cut : v > cut) grown.push_back(p);
+    }
+    for (std::size_t p : grown) all_lesions.voxels[p] = 1;
+    vox = std::move(grown);
+  }
+  // Lesions whose redrawn masks touch are one lesion (a vessel crossing a tumour splits its
+  // candidate in two).
+  {
+    Image<std::uint32_t> owner(g, 0);
+    for (std::size_t n = 0; n < kept.size(); ++n)
+      for (std::size_t p : kept[n]) owner.voxels[p] = static_cast<std::uint32_t>(n + 1);
+    std::vector<std::size_t> parent(kept.size() + 1);
+    for (std::size_t n = 0; n < parent.size(); ++n) parent[n] = n;
+    auto find = [&](std::size_t a) {
+      while (parent[a] != a) a = parent[a] = parent[parent[a]];
+      return a;
+    };
+    const std::size_t nx = g.size[0], nxy = g.size[0] * g.size[1];
+    for (std::size_t p = 0; p < owner.voxels.size(); ++p) {
+      const std::uint32_t a = owner.voxels[p];
+      if (!a) continue;
+      const std::size_t i = p % nx, j = (p / nx) % g.size[1], k = p / nxy;
+      const std::size_t next[3] = {i + 1 < nx ? p + 1 : p, j + 1 < g.size[1] ? p + nx : p,
+                                   k + 1 < g.size[2] ? p + nxy : p};
+      for (std::size_t q : next) {
+        const std::uint32_t b = owner.voxels[q];
+        if (b && b != a) parent[find(a)] = find(b);
+      }
+    }
+    std::map<std::size_t, std::vector<std::size_t>> merged;
+    for (std::size_t n = 0; n < kept.size(); ++n) {
+      auto& dst = merged[find(n + 1)];
+      dst.insert(dst.end(), kept[n].begin(), kept[n].end());
+    }
+    kept.clear();
+    for (auto& [root, vox] : merged)
+      if (vox.size() * voxel_ml >= kMinLesionMl) kept.push_back(std::move(vox));
+  }
+  std::sort(kept.begin(), kept.end(),
+            [](const auto& a, const auto& b) { return a.size() > b.size(); });
+
+  // Measurements.
+  for (std::size_t n = 0; n < kept.size() && n < 250; ++n) {
+    const auto& vox = kept[n];
+    LesionResult lesion;
+    lesion.number = static_cast<int>(n + 1);
+    lesion.volume_ml = vox.size() * voxel_ml;
+    Vec3 c{0, 0, 0};
+    const std::size_t nx = g.size[0], ny = g.size[1];
+    LabelMap mask(g, 0);
+    for (std::size_t p : vox) {
+      mask.voxels[p] = 1;
+      const Vec3 pt = g.index_to_point(p % nx, (p / nx) % ny, p / (nx * ny));
+      for (int a = 0; a < 3; ++a) c[a] += pt[a];
+    }
+    for (int a = 0; a < 3; ++a) lesion.centroid_lps[a] = c[a] / vox.size();
+    measure_recist(g, vox, lesion);
+    lesion.axial_slice += lo[2];
+    lesion.measurable = lesion.longest_diameter_mm >= 10.0;
+    // Attenuation over the interior (1 mm in from the edge), free of partial volume with the
+    // parenchyma; small lesions are measured whole.
+    const auto interior = voxels_of(erode_mm(mask, kInteriorMm));
+    const auto& measured = interior.size() >= kMinInteriorVoxels ? interior : vox;
+    lesion.mean_hu = mean_of(raw[reference], measured, &lesion.sd_hu);
+    // Parenchyma ring around the lesion, other lesions excluded.
+    const LabelMap outer = dilate_mm(mask, kRingOuterMm), inner_ring = dilate_mm(mask, kRingInnerMm);
+    std::vector<std::size_t> ring;
+    for (std::size_t p = 0; p < outer.voxels.size(); ++p)
+      if (outer.voxels[p] && !inner_ring.voxels[p] && liver.voxels[p] && !all_lesions.voxels[p])
+        ring.push_back(p);
+    for (std::size_t i = 0; i < phases.size(); ++i) {
+      LesionPhaseMeasure m;
+      m.phase = phases[i].phase;
+      m.series_uid = phases[i].series_uid;
+      m.mean_hu = mean_of(raw[i], measured, &m.sd_hu);
+      m.liver_hu = ring.empty() ? parenchyma[i].median : median_of(smoothed[i], ring);
+      if (!std::isfinite(m.mean_hu) || !std::isfinite(m.liver_hu)) continue;
+      m.enhancement = m.mean_hu - m.liver_hu;
+      lesion.phases.push_back(m);
+    }
+    classify(lesion, phases[reference].phase);
+    for (std::size_t p : vox) {
+      out.labels.at(p % nx + lo[0], (p / nx) % ny + lo[1], p / (nx * ny) + lo[2]) =
+          static_cast<std::uint8_t>(lesion.number);
+    }
+    out.lesions.push_back(std::move(lesion));
+  }
+  std::ostringstream method;
+  method.precision(0);
+  method << std::fixed << "hypodense in the " << phase_name(phases[reference].phase)
+         << " phase by more than " << threshold(reference) << " HU";
+  if (arterial >= 0) {
+    method << ", or hyperenhancing in the arterial phase by more than " << threshold(arterial)
+           << " HU";
+  }
+  method << " (smoothed " << kSmoothingMm << " mm, against the parenchyma median); tubes and "
+         << "surface clefts and candidates not surrounded by parenchyma left out; boundary at half contrast; candidates under "
+         << std::setprecision(2) << kMinLesionMl << " mL ignored";
+  out.method = method.str();
+  if (rejected_tubes) out.notes.push_back(std::to_string(rejected_tubes) + " vessel-like (elongated) candidate(s) left out");
+  if (rejected_surroundings) out.notes.push_back(std::to_string(rejected_surroundings) + " candidate(s) not surrounded by parenchyma left out (hilum, neighbouring organs)");
+  if (rejected_cava) out.notes.push_back(std::to_string(rejected_cava) + " candidate(s) at the inferior vena cava left out");
+  if (rejected_fat) out.notes.push_back(std::to_string(rejected_fat) + " fat-containing candidate(s) left out (fissures, hilum)");
+  if (rejected_clefts) out.notes.push_back(std::to_string(rejected_clefts) + " flat or branching candidate(s) left out (clefts)");
+  if (rejected_surface) out.notes.push_back(std::to_string(rejected_surface) + " hypodense candidate(s) along the liver surface left out (fissures, fat, gallbladder)");
+  return out;
+}
+
+}  // namespace livernode::processing::detail
