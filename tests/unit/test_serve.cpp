@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -383,10 +384,8 @@ TEST_F(ServeNode, TlsListenerRequiresAClientCertificateSignedByTheTrustedCa) {
   EXPECT_EQ(node.stop(), 0);
 }
 
-// storescu -> node -> analysis -> outbox -> Orthanc. analyse_folder writes no DICOM result
-// objects yet (the SEG/SR/summary writers are not merged), so today this checks that the job
-// finishes and that the outbox holds exactly one delivery per object and destination, all
-// delivered to Orthanc.
+// storescu -> node -> analysis -> outbox -> Orthanc: every result object the analysis wrote
+// (SEG, SR, summary images, PDF) arrives in the PACS, in the source study, exactly once.
 TEST_F(ServeNode, EndToEndResultsReachOrthanc) {
   auto pacs = OrthancPeer::start(dir_ / "orthanc");
   NodeProcess node(dir_ / "node", "", "destinations:\n  - name: orthanc\n    ae_title: " + pacs->ae_title() +
@@ -404,7 +403,20 @@ TEST_F(ServeNode, EndToEndResultsReachOrthanc) {
   ASSERT_TRUE(eventually([&] { return store.outbox("pending", 100).empty(); }, 30)) << node.log();
   EXPECT_EQ(static_cast<std::int64_t>(store.outbox("delivered", 100).size()), job.objects);
   EXPECT_TRUE(store.outbox("dead", 100).empty());
-  EXPECT_EQ(static_cast<std::int64_t>(pacs->instances().size()), job.objects);
+  const auto ids = pacs->instances();
+  EXPECT_EQ(static_cast<std::int64_t>(ids.size()), job.objects);
+  EXPECT_GE(job.objects, 3);
+  std::set<std::string> modalities;
+  for (const auto& id : ids) {
+    const auto tags = pacs->tags(id);
+    modalities.insert(tags.value("Modality", ""));
+    EXPECT_EQ(tags.value("StudyInstanceUID", ""), g_study->truth.study_uid);
+  }
+  EXPECT_TRUE(modalities.count("SEG")) << node.log();
+  EXPECT_TRUE(modalities.count("SR")) << node.log();
+  const std::string metrics = node.get("/metrics");
+  EXPECT_NE(metrics.find("livernode_deliveries_total " + std::to_string(job.objects)), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("livernode_outbox_depth 0"), std::string::npos) << metrics;
   EXPECT_EQ(node.stop(), 0);
 }
 
