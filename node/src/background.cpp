@@ -23,7 +23,8 @@ namespace fs = std::filesystem;
 bool Wakeup::wait(double seconds) {
   std::unique_lock lock(mutex_);
   if (!stopped_ && !pending_)
-    cv_.wait_for(lock, std::chrono::duration<double>(std::max(0.0, seconds)), [&] { return stopped_ || pending_; });
+    cv_.wait_for(lock, std::chrono::duration<double>(std::max(0.0, seconds)),
+                 [&] { return stopped_ || pending_; });
   pending_ = false;
   return !stopped_;
 }
@@ -37,7 +38,8 @@ std::string result_kind_of_sop_class(const std::string& uid) {
 
 // --- study tracker --------------------------------------------------------------------------
 
-StudyTracker::StudyTracker(Runtime& runtime, Wakeup& workers) : runtime_(runtime), workers_(workers) {}
+StudyTracker::StudyTracker(Runtime& runtime, Wakeup& workers)
+    : runtime_(runtime), workers_(workers) {}
 
 void StudyTracker::start() {
   thread_ = std::thread([this] {
@@ -60,8 +62,10 @@ void StudyTracker::tick(double now) {
   const auto cfg = runtime_.config.get();
   const auto& sc = cfg->config.study_completion;
   for (const auto& s : runtime_.store->complete_quiet_series(now - sc.series_quiet_s))
-    spdlog::info("event=series_complete study={} series={} instances={} modality={} action={} rule={}", s.study_uid,
-                 s.series_uid, s.instances, s.modality, to_string(s.action), s.rule.empty() ? "-" : s.rule);
+    spdlog::info(
+        "event=series_complete study={} series={} instances={} modality={} action={} rule={}",
+        s.study_uid, s.series_uid, s.instances, s.modality, to_string(s.action),
+        s.rule.empty() ? "-" : s.rule);
   bool stored_any = false;
   for (const auto& study : runtime_.store->studies("receiving", 10000)) {
     const bool quiet = now - study.last_arrival >= sc.study_quiet_s;
@@ -70,14 +74,18 @@ void StudyTracker::tick(double now) {
     const char* reason = quiet ? "study_quiet" : "max_wait";
     if (study.analysed_series > 0) {
       const JobRow job = runtime_.store->create_job(study.study_uid, now);
-      spdlog::info("event=job_state job={} study={} version={} state=queued reason={} instances={} series={}", job.id,
-                   study.study_uid, job.version, reason, study.instances, study.series);
+      spdlog::info(
+          "event=job_state job={} study={} version={} state=queued reason={} instances={} "
+          "series={}",
+          job.id, study.study_uid, job.version, reason, study.instances, study.series);
       workers_.notify();
     } else {
       runtime_.store->set_study_state(study.study_uid, "stored", now);
       stored_any = true;
-      spdlog::info("event=study_stored study={} reason=\"no series routed to analysis\" instances={} series={}",
-                   study.study_uid, study.instances, study.series);
+      spdlog::info(
+          "event=study_stored study={} reason=\"no series routed to analysis\" instances={} "
+          "series={}",
+          study.study_uid, study.instances, study.series);
     }
   }
   if (stored_any || now - last_retention_ >= 30) {
@@ -98,7 +106,8 @@ void StudyTracker::apply_retention(double now) {
     spdlog::info("event=study_purged study={} reason={}", study.study_uid, why);
   };
   for (const auto& s : runtime_.store->studies("stored", 10000))
-    if (now - s.state_changed_at >= st.unrouted_retention_hours * 3600.0) purge(s, "unrouted_retention");
+    if (now - s.state_changed_at >= st.unrouted_retention_hours * 3600.0)
+      purge(s, "unrouted_retention");
   for (const char* state : {"done", "failed"})
     for (const auto& s : runtime_.store->studies(state, 10000))
       if (now - s.state_changed_at >= st.retention_days * 86400.0 &&
@@ -141,7 +150,8 @@ void WorkerPool::run() {
 namespace {
 
 // Hard links (copies across file systems) of the analysed series' files under `input`.
-void link_series(const fs::path& spool_study, const std::vector<SeriesRow>& series, const fs::path& input) {
+void link_series(const fs::path& spool_study, const std::vector<SeriesRow>& series,
+                 const fs::path& input) {
   for (const auto& s : series) {
     if (s.action != SeriesAction::analyse || !is_valid_uid(s.series_uid)) continue;
     const fs::path from = spool_study / s.series_uid;
@@ -165,20 +175,21 @@ void WorkerPool::process(const JobRow& job) {
   // analysis itself may be what brings the node down.
   constexpr int kMaxStarts = 3;
   if (job.attempts > kMaxStarts) {
-    const std::string error = "given up: the node stopped during each of " + std::to_string(kMaxStarts) +
-                              " earlier attempts of this analysis";
+    const std::string error = "given up: the node stopped during each of " +
+                              std::to_string(kMaxStarts) + " earlier attempts of this analysis";
     runtime_.store->finish_job(job.id, "failed", error, "", 0, wall_now());
-    spdlog::error("event=job_state job={} study={} version={} state=failed error=\"{}\"", job.id, job.study_uid,
-                  job.version, error);
+    spdlog::error("event=job_state job={} study={} version={} state=failed error=\"{}\"", job.id,
+                  job.study_uid, job.version, error);
     return;
   }
   const auto t0 = std::chrono::steady_clock::now();
   runtime_.metrics.jobs_started++;
-  spdlog::info("event=job_state job={} study={} version={} state=running attempt={}", job.id, job.study_uid,
-               job.version, job.attempts);
+  spdlog::info("event=job_state job={} study={} version={} state=running attempt={}", job.id,
+               job.study_uid, job.version, job.attempts);
   std::string state = "failed", error;
   std::int64_t objects = 0;
-  const fs::path out = fs::path(cfg->config.storage.results_dir) / job.study_uid / ("v" + std::to_string(job.version));
+  const fs::path out = fs::path(cfg->config.storage.results_dir) / job.study_uid /
+                       ("v" + std::to_string(job.version));
   try {
     Spool spool(cfg->config.storage.spool_dir);
     const fs::path input = out.string() + ".input";
@@ -196,7 +207,8 @@ void WorkerPool::process(const JobRow& job) {
       std::vector<OutboxRow> rows;
       for (const auto& object : outcome.objects) {
         DcmFileFormat ff;
-        if (ff.loadFile(OFFilename(object.c_str()), EXS_Unknown, EGL_noChange, 4096, ERM_autoDetect).bad()) {
+        if (ff.loadFile(OFFilename(object.c_str()), EXS_Unknown, EGL_noChange, 4096, ERM_autoDetect)
+                .bad()) {
           spdlog::error("event=result_unreadable job={} file={}", job.id, object.string());
           continue;
         }
@@ -224,7 +236,8 @@ void WorkerPool::process(const JobRow& job) {
       }
       if (!rows.empty()) {
         runtime_.store->add_outbox(rows);
-        spdlog::info("event=outbox_queued job={} study={} deliveries={}", job.id, job.study_uid, rows.size());
+        spdlog::info("event=outbox_queued job={} study={} deliveries={}", job.id, job.study_uid,
+                     rows.size());
         exporter_.notify();
       }
       state = "done";
@@ -232,7 +245,8 @@ void WorkerPool::process(const JobRow& job) {
   } catch (const std::exception& e) {
     error = e.what();
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   runtime_.metrics.analyses_finished++;
   runtime_.metrics.analysis_seconds_millis += static_cast<std::uint64_t>(seconds * 1000);
   try {
@@ -241,11 +255,12 @@ void WorkerPool::process(const JobRow& job) {
     spdlog::error("event=worker_error job={} error=\"{}\"", job.id, e.what());
   }
   if (state == "done")
-    spdlog::info("event=job_state job={} study={} version={} state=done objects={} seconds={:.2f}", job.id,
-                 job.study_uid, job.version, objects, seconds);
+    spdlog::info("event=job_state job={} study={} version={} state=done objects={} seconds={:.2f}",
+                 job.id, job.study_uid, job.version, objects, seconds);
   else
-    spdlog::warn("event=job_state job={} study={} version={} state=failed seconds={:.2f} error=\"{}\"", job.id,
-                 job.study_uid, job.version, seconds, error);
+    spdlog::warn(
+        "event=job_state job={} study={} version={} state=failed seconds={:.2f} error=\"{}\"",
+        job.id, job.study_uid, job.version, seconds, error);
 }
 
 }  // namespace livernode::node

@@ -74,11 +74,11 @@ OFList<OFString> accepted_transfer_syntaxes() {
   OFList<OFString> ts;
   for (const char* uid :
        {UID_JPEG2000LosslessOnlyTransferSyntax, UID_JPEGLSLosslessTransferSyntax,
-        UID_JPEGProcess14SV1TransferSyntax, UID_JPEGProcess14TransferSyntax, UID_RLELosslessTransferSyntax,
-        UID_JPEG2000TransferSyntax, UID_JPEGLSLossyTransferSyntax, UID_JPEGProcess1TransferSyntax,
-        UID_JPEGProcess2_4TransferSyntax, UID_LittleEndianExplicitTransferSyntax,
-        UID_BigEndianExplicitTransferSyntax, UID_DeflatedExplicitVRLittleEndianTransferSyntax,
-        UID_LittleEndianImplicitTransferSyntax})
+        UID_JPEGProcess14SV1TransferSyntax, UID_JPEGProcess14TransferSyntax,
+        UID_RLELosslessTransferSyntax, UID_JPEG2000TransferSyntax, UID_JPEGLSLossyTransferSyntax,
+        UID_JPEGProcess1TransferSyntax, UID_JPEGProcess2_4TransferSyntax,
+        UID_LittleEndianExplicitTransferSyntax, UID_BigEndianExplicitTransferSyntax,
+        UID_DeflatedExplicitVRLittleEndianTransferSyntax, UID_LittleEndianImplicitTransferSyntax})
     ts.push_back(uid);
   return ts;
 }
@@ -94,7 +94,9 @@ struct SocketAccess : DcmTransportConnection {
     return (connection->*(&SocketAccess::getSocket))();
   }
 };
-DcmNativeSocketType socket_of(DcmTransportConnection* connection) { return SocketAccess::get(connection); }
+DcmNativeSocketType socket_of(DcmTransportConnection* connection) {
+  return SocketAccess::get(connection);
+}
 
 class StoreScp : public DcmThreadSCP {
  public:
@@ -106,7 +108,8 @@ class StoreScp : public DcmThreadSCP {
   OFCondition run(T_ASC_Association* association) override {
     local_address_.clear();
     if (association && association->DULassociation) {
-      if (DcmTransportConnection* connection = DUL_getTransportConnection(association->DULassociation)) {
+      if (DcmTransportConnection* connection =
+              DUL_getTransportConnection(association->DULassociation)) {
         const int fd = static_cast<int>(socket_of(connection));
         const int one = 1;
         ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -115,9 +118,11 @@ class StoreScp : public DcmThreadSCP {
         char text[INET6_ADDRSTRLEN] = {0};
         if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) == 0) {
           if (local.ss_family == AF_INET)
-            ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&local)->sin_addr, text, sizeof text);
+            ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&local)->sin_addr, text,
+                        sizeof text);
           else if (local.ss_family == AF_INET6)
-            ::inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&local)->sin6_addr, text, sizeof text);
+            ::inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&local)->sin6_addr, text,
+                        sizeof text);
           local_address_ = text;
         }
       }
@@ -126,7 +131,8 @@ class StoreScp : public DcmThreadSCP {
   }
 
  protected:
-  void notifyAssociationRequest(const T_ASC_Parameters& params, DcmSCPActionType& desiredAction) override {
+  void notifyAssociationRequest(const T_ASC_Parameters& params,
+                                DcmSCPActionType& desiredAction) override {
     start_ = std::chrono::steady_clock::now();
     tallies_.clear();
     failed_ = 0;
@@ -142,14 +148,16 @@ class StoreScp : public DcmThreadSCP {
     }
     const auto free_mb = free_disk_mb(cfg->config.storage.spool_dir);
     if (free_mb >= 0 && free_mb < cfg->config.storage.min_free_disk_mb) {
-      reject_reason_ = "free disk " + std::to_string(free_mb) + " MiB below storage.min_free_disk_mb";
+      reject_reason_ =
+          "free disk " + std::to_string(free_mb) + " MiB below storage.min_free_disk_mb";
       desiredAction = DCMSCP_ACTION_REFUSE_ASSOCIATION;
       return;
     }
     const std::string& bind = cfg->config.node.bind_address;
     if (bind != "0.0.0.0" && bind != "::" && !local_address_.empty() && local_address_ != bind &&
         local_address_ != "::ffff:" + bind) {
-      reject_reason_ = "connection arrived on " + local_address_ + ", not on node.bind_address " + bind;
+      reject_reason_ =
+          "connection arrived on " + local_address_ + ", not on node.bind_address " + bind;
       desiredAction = DCMSCP_ACTION_REFUSE_ASSOCIATION;
       return;
     }
@@ -186,7 +194,8 @@ class StoreScp : public DcmThreadSCP {
   // it in the log and the metrics.
   void refuseAssociation(const DcmRefuseReasonType reason) override {
     runtime_.metrics.associations_rejected++;
-    spdlog::warn("event=association_rejected calling_ae={} peer={} reason=\"{}\"", calling_ae_, peer_,
+    spdlog::warn("event=association_rejected calling_ae={} peer={} reason=\"{}\"", calling_ae_,
+                 peer_,
                  reject_reason_.empty() ? "no acceptable presentation context" : reject_reason_);
     DcmSCP::refuseAssociation(reason);
   }
@@ -202,16 +211,21 @@ class StoreScp : public DcmThreadSCP {
     for (const auto& [series, t] : tallies_) {
       stored += t.stored;
       dups += t.duplicates;
-      spdlog::info("event=instances_stored calling_ae={} series={} stored={} duplicates={}", calling_ae_, series,
-                   t.stored, t.duplicates);
+      spdlog::info("event=instances_stored calling_ae={} series={} stored={} duplicates={}",
+                   calling_ae_, series, t.stored, t.duplicates);
     }
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    spdlog::info("event=association_end calling_ae={} peer={} stored={} duplicates={} failed={} bytes={} seconds={:.3f}",
-                 calling_ae_, peer_, stored, dups, failed_, bytes_, seconds);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    spdlog::info(
+        "event=association_end calling_ae={} peer={} stored={} duplicates={} failed={} bytes={} "
+        "seconds={:.3f}",
+        calling_ae_, peer_, stored, dups, failed_, bytes_, seconds);
   }
 
-  OFCondition handleIncomingCommand(T_DIMSE_Message* message, const DcmPresentationContextInfo& info) override {
-    if (message->CommandField != DIMSE_C_STORE_RQ) return DcmSCP::handleIncomingCommand(message, info);
+  OFCondition handleIncomingCommand(T_DIMSE_Message* message,
+                                    const DcmPresentationContextInfo& info) override {
+    if (message->CommandField != DIMSE_C_STORE_RQ)
+      return DcmSCP::handleIncomingCommand(message, info);
     T_DIMSE_C_StoreRQ& request = message->msg.CStoreRQ;
     DcmDataset* dataset = nullptr;
     OFCondition cond = receiveSTORERequest(request, info.presentationContextID, dataset);
@@ -228,7 +242,8 @@ class StoreScp : public DcmThreadSCP {
   }
 
  private:
-  Uint16 store(const T_DIMSE_C_StoreRQ& request, const DcmPresentationContextInfo& info, DcmDataset* dataset) {
+  Uint16 store(const T_DIMSE_C_StoreRQ& request, const DcmPresentationContextInfo& info,
+               DcmDataset* dataset) {
     DcmFileFormat file(dataset, OFFalse);  // owns the dataset from here on
     const auto cfg = runtime_.config.get();
     const std::string sop = clean(request.AffectedSOPInstanceUID);
@@ -237,9 +252,10 @@ class StoreScp : public DcmThreadSCP {
     const std::string dataset_sop = get(dataset, DCM_SOPInstanceUID);
     if (!is_valid_uid(sop) || !is_valid_uid(study) || !is_valid_uid(series) ||
         (!dataset_sop.empty() && dataset_sop != sop)) {
-      spdlog::warn("event=store_refused calling_ae={} reason=\"invalid or inconsistent UIDs\" sop=\"{}\" "
-                   "study=\"{}\" series=\"{}\"",
-                   calling_ae_, sop.substr(0, 80), study.substr(0, 80), series.substr(0, 80));
+      spdlog::warn(
+          "event=store_refused calling_ae={} reason=\"invalid or inconsistent UIDs\" sop=\"{}\" "
+          "study=\"{}\" series=\"{}\"",
+          calling_ae_, sop.substr(0, 80), study.substr(0, 80), series.substr(0, 80));
       return kStatusCannotUnderstand;
     }
     try {
@@ -252,18 +268,20 @@ class StoreScp : public DcmThreadSCP {
       }
       const auto free_mb = free_disk_mb(spool.root());
       if (free_mb >= 0 && free_mb < cfg->config.storage.min_free_disk_mb) {
-        spdlog::error("event=store_refused sop={} reason=\"free disk {} MiB below storage.min_free_disk_mb\"", sop,
-                      free_mb);
+        spdlog::error(
+            "event=store_refused sop={} reason=\"free disk {} MiB below storage.min_free_disk_mb\"",
+            sop, free_mb);
         return kStatusOutOfResources;
       }
       E_TransferSyntax xfer = DcmXfer(info.acceptedTransferSyntax.c_str()).getXfer();
       if (xfer == EXS_Unknown) xfer = dataset->getOriginalXfer();
-      const fs::path path = spool.store(study, series, sop, [&](const fs::path& temp, std::string& error) {
-        const OFCondition c = file.saveFile(OFFilename(temp.c_str()), xfer, EET_ExplicitLength, EGL_recalcGL,
-                                            EPD_noChange, 0, 0, EWM_fileformat);
-        if (c.bad()) error = c.text();
-        return c.good();
-      });
+      const fs::path path =
+          spool.store(study, series, sop, [&](const fs::path& temp, std::string& error) {
+            const OFCondition c = file.saveFile(OFFilename(temp.c_str()), xfer, EET_ExplicitLength,
+                                                EGL_recalcGL, EPD_noChange, 0, 0, EWM_fileformat);
+            if (c.bad()) error = c.text();
+            return c.good();
+          });
       InstanceRecord r;
       r.sop_instance_uid = sop;
       r.sop_class_uid = clean(request.AffectedSOPClassUID);
@@ -279,7 +297,8 @@ class StoreScp : public DcmThreadSCP {
       r.body_part = get(dataset, DCM_BodyPartExamined);
       r.series_description = get(dataset, DCM_SeriesDescription);
       r.patient_id = get(dataset, DCM_PatientID);
-      const auto decision = cfg->router.route({r.modality, r.calling_ae, r.body_part, r.series_description});
+      const auto decision =
+          cfg->router.route({r.modality, r.calling_ae, r.body_part, r.series_description});
       r.action = decision.action;
       r.rule = decision.rule;
       r.received_at = wall_now();
@@ -288,8 +307,8 @@ class StoreScp : public DcmThreadSCP {
         runtime_.metrics.instances_received++;
         runtime_.metrics.bytes_received += static_cast<std::uint64_t>(r.size_bytes);
         bytes_ += static_cast<std::uint64_t>(r.size_bytes);
-        spdlog::debug("event=instance_stored sop={} series={} patient_id={} bytes={}", sop, series, r.patient_id,
-                      r.size_bytes);
+        spdlog::debug("event=instance_stored sop={} series={} patient_id={} bytes={}", sop, series,
+                      r.patient_id, r.size_bytes);
       } else {
         tallies_[series].duplicates++;
         runtime_.metrics.instances_duplicate++;
@@ -297,7 +316,8 @@ class StoreScp : public DcmThreadSCP {
       return kStatusSuccess;
     } catch (const std::exception& e) {
       failed_++;
-      spdlog::error("event=store_failed calling_ae={} sop={} error=\"{}\"", calling_ae_, sop, e.what());
+      spdlog::error("event=store_failed calling_ae={} sop={} error=\"{}\"", calling_ae_, sop,
+                    e.what());
       return kStatusOutOfResources;
     }
   }
@@ -314,7 +334,8 @@ class StoreScp : public DcmThreadSCP {
 // its listening thread). DCMTK 3.6.7 itself binds the port on all interfaces.
 void probe_port(int port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::runtime_error(std::string("cannot create DICOM socket: ") + std::strerror(errno));
+  if (fd < 0)
+    throw std::runtime_error(std::string("cannot create DICOM socket: ") + std::strerror(errno));
   const int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   sockaddr_in address{};
@@ -324,7 +345,8 @@ void probe_port(int port) {
   const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
   const std::string reason = ok ? "" : std::strerror(errno);
   ::close(fd);
-  if (!ok) throw std::runtime_error("cannot listen on DICOM port " + std::to_string(port) + ": " + reason);
+  if (!ok)
+    throw std::runtime_error("cannot listen on DICOM port " + std::to_string(port) + ": " + reason);
 }
 
 }  // namespace
@@ -348,10 +370,11 @@ std::unique_ptr<DcmTLSTransportLayer> make_tls_layer(const config::TlsConfig& tl
   check(layer->setCertificateFile(tls.certificate.c_str(), DCF_Filetype_PEM),
         "cannot read certificate " + tls.certificate.string());
   if (!layer->checkPrivateKeyMatchesCertificate())
-    throw std::runtime_error("DICOM TLS: private key " + tls.private_key.string() + " does not match certificate " +
-                             tls.certificate.string());
+    throw std::runtime_error("DICOM TLS: private key " + tls.private_key.string() +
+                             " does not match certificate " + tls.certificate.string());
   for (const auto& ca : tls.trusted_cas)
-    check(layer->addTrustedCertificateFile(ca.c_str(), DCF_Filetype_PEM), "cannot read CA certificate " + ca.string());
+    check(layer->addTrustedCertificateFile(ca.c_str(), DCF_Filetype_PEM),
+          "cannot read CA certificate " + ca.string());
   layer->setBuiltInDHParameters();
   layer->setCertificateVerification(tls.require_client_certificate ? DCV_requireCertificate
                                     : tls.trusted_cas.empty()      ? DCV_ignoreCertificate
@@ -377,9 +400,11 @@ void DicomListener::start() {
   const int port = tls_ ? node.tls.port : node.port;
   probe_port(port);
   if (!tls_ && node.bind_address != "0.0.0.0" && node.bind_address != "::")
-    spdlog::warn("event=config_note key=node.bind_address value={} note=\"DCMTK 3.6.7 accepts TCP connections on "
-                 "all interfaces; associations arriving on another address are rejected\"",
-                 node.bind_address);
+    spdlog::warn(
+        "event=config_note key=node.bind_address value={} note=\"DCMTK 3.6.7 accepts TCP "
+        "connections on "
+        "all interfaces; associations arriving on another address are rejected\"",
+        node.bind_address);
 
   DcmSCPConfig& c = pool_->pool.getConfig();
   c.setAETitle(node.ae_title.c_str());
@@ -411,8 +436,8 @@ void DicomListener::start() {
     if (!tls_) runtime_.scp_listening = false;
   });
   if (!tls_) runtime_.scp_listening = true;
-  spdlog::info("event=scp_listening ae_title={} address={} port={} tls={} max_associations={}", node.ae_title,
-               node.bind_address, port, tls_ ? "yes" : "no", node.max_associations);
+  spdlog::info("event=scp_listening ae_title={} address={} port={} tls={} max_associations={}",
+               node.ae_title, node.bind_address, port, tls_ ? "yes" : "no", node.max_associations);
 }
 
 void DicomListener::stop() {

@@ -22,7 +22,8 @@ void Exporter::start() {
       double sleep = 1.0;
       try {
         pass(wall_now());
-        if (auto next = runtime_.store->next_outbox_due()) sleep = std::min(1.0, std::max(0.05, *next - wall_now()));
+        if (auto next = runtime_.store->next_outbox_due())
+          sleep = std::min(1.0, std::max(0.05, *next - wall_now()));
       } catch (const std::exception& e) {
         spdlog::error("event=exporter_error error=\"{}\"", e.what());
       }
@@ -50,7 +51,8 @@ class ResultScu : public DcmSCU {
   using DcmSCU::useSecureConnection;
 };
 
-std::unique_ptr<DcmTLSTransportLayer> make_client_tls(const config::TlsConfig& c, std::string& error) {
+std::unique_ptr<DcmTLSTransportLayer> make_client_tls(const config::TlsConfig& c,
+                                                      std::string& error) {
   auto layer = std::make_unique<DcmTLSTransportLayer>(NET_REQUESTOR, nullptr, OFTrue);
   auto fail = [&](const std::string& what, const OFCondition& cond) {
     error = "DICOM TLS: " + what + ": " + cond.text();
@@ -78,22 +80,27 @@ void Exporter::pass(double now) {
   const auto cfg = runtime_.config.get();
   const auto& delivery = cfg->config.delivery;
   std::map<std::string, std::vector<OutboxRow>> by_destination;
-  for (auto& row : runtime_.store->due_outbox(now, 200)) by_destination[row.destination].push_back(std::move(row));
+  for (auto& row : runtime_.store->due_outbox(now, 200))
+    by_destination[row.destination].push_back(std::move(row));
 
   auto failed = [&](const OutboxRow& row, const std::string& reason) {
     const int attempts = row.attempts + 1;
     const bool dead = attempts >= delivery.max_attempts;
-    const double backoff = std::min<double>(delivery.max_backoff_s,
-                                            delivery.initial_backoff_s * std::pow(2.0, std::min(attempts - 1, 30)));
+    const double backoff =
+        std::min<double>(delivery.max_backoff_s,
+                         delivery.initial_backoff_s * std::pow(2.0, std::min(attempts - 1, 30)));
     runtime_.store->mark_attempt_failed(row.id, reason, wall_now() + backoff, dead);
     if (dead) {
       runtime_.metrics.dead_letters++;
-      spdlog::error("event=delivery_dead outbox={} destination={} sop={} kind={} attempts={} reason=\"{}\"", row.id,
-                    row.destination, row.sop_instance_uid, row.kind, attempts, reason);
+      spdlog::error(
+          "event=delivery_dead outbox={} destination={} sop={} kind={} attempts={} reason=\"{}\"",
+          row.id, row.destination, row.sop_instance_uid, row.kind, attempts, reason);
     } else {
       runtime_.metrics.delivery_retries++;
-      spdlog::warn("event=delivery_retry outbox={} destination={} sop={} attempt={} next_in_s={:.0f} reason=\"{}\"",
-                   row.id, row.destination, row.sop_instance_uid, attempts, backoff, reason);
+      spdlog::warn(
+          "event=delivery_retry outbox={} destination={} sop={} attempt={} next_in_s={:.0f} "
+          "reason=\"{}\"",
+          row.id, row.destination, row.sop_instance_uid, attempts, backoff, reason);
     }
   };
 
@@ -138,17 +145,18 @@ void Exporter::pass(double now) {
     if (cond.good() && tls) cond = scu.useSecureConnection(tls.get());  // needs the network
     if (cond.good()) cond = scu.negotiateAssociation();
     if (cond.bad()) {
-      const std::string reason = "cannot associate with " + dest->ae_title + "@" + dest->host + ":" +
-                                 std::to_string(dest->port) + ": " + cond.text();
+      const std::string reason = "cannot associate with " + dest->ae_title + "@" + dest->host +
+                                 ":" + std::to_string(dest->port) + ": " + cond.text();
       for (const auto& r : rows) failed(r, reason);
       continue;
     }
     std::size_t delivered = 0;
     for (const auto& r : rows) {
-      const T_ASC_PresentationContextID pc = scu.findPresentationContextID(r.sop_class_uid.c_str(), r.transfer_syntax_uid.c_str());
+      const T_ASC_PresentationContextID pc =
+          scu.findPresentationContextID(r.sop_class_uid.c_str(), r.transfer_syntax_uid.c_str());
       if (pc == 0) {
-        failed(r, "destination accepted no presentation context for SOP class " + r.sop_class_uid + " / " +
-                      r.transfer_syntax_uid);
+        failed(r, "destination accepted no presentation context for SOP class " + r.sop_class_uid +
+                      " / " + r.transfer_syntax_uid);
         continue;
       }
       Uint16 status = 0xFFFF;
@@ -157,10 +165,11 @@ void Exporter::pass(double now) {
         runtime_.store->mark_delivered(r.id, wall_now());
         runtime_.metrics.deliveries++;
         ++delivered;
-        spdlog::info("event=delivered outbox={} destination={} study={} sop={} kind={}", r.id, name, r.study_uid,
-                     r.sop_instance_uid, r.kind);
+        spdlog::info("event=delivered outbox={} destination={} study={} sop={} kind={}", r.id, name,
+                     r.study_uid, r.sop_instance_uid, r.kind);
       } else {
-        failed(r, cond.bad() ? std::string("C-STORE failed: ") + cond.text() : "C-STORE status " + hex_status(status));
+        failed(r, cond.bad() ? std::string("C-STORE failed: ") + cond.text()
+                             : "C-STORE status " + hex_status(status));
         if (cond.bad() && !scu.isConnected()) {
           // Association lost: the remaining rows wait for the next pass.
           break;

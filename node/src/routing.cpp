@@ -24,7 +24,8 @@ bool any_regex(const std::vector<std::regex>& patterns, const std::string& value
 bool in_list(const std::vector<std::string>& list, const std::string& value) {
   if (list.empty()) return true;
   const std::string v = trimmed_upper(value);
-  return std::any_of(list.begin(), list.end(), [&](const std::string& s) { return trimmed_upper(s) == v; });
+  return std::any_of(list.begin(), list.end(),
+                     [&](const std::string& s) { return trimmed_upper(s) == v; });
 }
 
 }  // namespace
@@ -32,8 +33,10 @@ bool in_list(const std::vector<std::string>& list, const std::string& value) {
 Router::Router(const config::RoutingConfig& routing) {
   for (const auto& rule : routing.rules) {
     CompiledRule c{rule, {}, {}};
-    for (const auto& p : rule.body_part_patterns) c.body_parts.push_back(config::compile_pattern(p));
-    for (const auto& p : rule.series_description_patterns) c.descriptions.push_back(config::compile_pattern(p));
+    for (const auto& p : rule.body_part_patterns)
+      c.body_parts.push_back(config::compile_pattern(p));
+    for (const auto& p : rule.series_description_patterns)
+      c.descriptions.push_back(config::compile_pattern(p));
     rules_.push_back(std::move(c));
   }
 }
@@ -44,8 +47,9 @@ RouteDecision Router::route(const SeriesFacts& facts) const {
     if (!in_list(c.rule.calling_ae_titles, facts.calling_ae)) continue;
     if (!any_regex(c.body_parts, facts.body_part)) continue;
     if (!any_regex(c.descriptions, facts.description)) continue;
-    return {c.rule.action == config::RuleAction::analyse ? SeriesAction::analyse : SeriesAction::ignore,
-            c.rule.name};
+    return {
+        c.rule.action == config::RuleAction::analyse ? SeriesAction::analyse : SeriesAction::ignore,
+        c.rule.name};
   }
   return {};
 }

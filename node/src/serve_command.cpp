@@ -11,7 +11,6 @@
 #include <iostream>
 
 #include "dcmtk/oflog/oflog.h"
-
 #include "livernode/config/loader.h"
 #include "livernode/config/problem.h"
 #include "livernode/node/arguments.h"
@@ -38,11 +37,16 @@ constexpr const char* kUsage =
 
 spdlog::level::level_enum spdlog_level(config::LogLevel level) {
   switch (level) {
-    case config::LogLevel::trace: return spdlog::level::trace;
-    case config::LogLevel::debug: return spdlog::level::debug;
-    case config::LogLevel::info: return spdlog::level::info;
-    case config::LogLevel::warn: return spdlog::level::warn;
-    case config::LogLevel::error: return spdlog::level::err;
+    case config::LogLevel::trace:
+      return spdlog::level::trace;
+    case config::LogLevel::debug:
+      return spdlog::level::debug;
+    case config::LogLevel::info:
+      return spdlog::level::info;
+    case config::LogLevel::warn:
+      return spdlog::level::warn;
+    case config::LogLevel::error:
+      return spdlog::level::err;
   }
   return spdlog::level::info;
 }
@@ -50,7 +54,8 @@ spdlog::level::level_enum spdlog_level(config::LogLevel level) {
 // %* in a pattern: the message escaped as the inside of a JSON string.
 class JsonEscapedMessage : public spdlog::custom_flag_formatter {
  public:
-  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
     static const char* hex = "0123456789abcdef";
     for (char c : std::string_view(msg.payload.data(), msg.payload.size())) {
       const auto u = static_cast<unsigned char>(c);
@@ -64,16 +69,20 @@ class JsonEscapedMessage : public spdlog::custom_flag_formatter {
       }
     }
   }
-  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<JsonEscapedMessage>(); }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<JsonEscapedMessage>();
+  }
 };
 
 void setup_logging(const config::LoggingConfig& logging) {
   std::shared_ptr<spdlog::logger> logger;
   if (logging.file.empty()) {
-    logger = std::make_shared<spdlog::logger>("livernode", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    logger = std::make_shared<spdlog::logger>("livernode",
+                                              std::make_shared<spdlog::sinks::stderr_sink_mt>());
   } else {
     logger = std::make_shared<spdlog::logger>(
-        "livernode", std::make_shared<spdlog::sinks::basic_file_sink_mt>(logging.file.string(), false));
+        "livernode",
+        std::make_shared<spdlog::sinks::basic_file_sink_mt>(logging.file.string(), false));
   }
   if (logging.format == config::LogFormat::json) {
     auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
@@ -102,9 +111,11 @@ void reload(Runtime& runtime, const fs::path& file) {
   const auto loaded = config::load_config_file(file);
   if (!loaded.ok()) {
     for (const auto& p : loaded.problems)
-      spdlog::error("event=reload_rejected problem=\"{}\"", config::format_problem(p, file.string()));
-    spdlog::error("event=reload_rejected file={} problems={} note=\"keeping the running configuration\"",
-                  file.string(), loaded.problems.size());
+      spdlog::error("event=reload_rejected problem=\"{}\"",
+                    config::format_problem(p, file.string()));
+    spdlog::error(
+        "event=reload_rejected file={} problems={} note=\"keeping the running configuration\"",
+        file.string(), loaded.problems.size());
     return;
   }
   const auto old = runtime.config.get();
@@ -122,11 +133,13 @@ void reload(Runtime& runtime, const fs::path& file) {
   next.clinical = loaded.config.clinical;
   setup_logging(next.logging);
   runtime.config.set(make_runtime_config(next));
-  spdlog::info("event=config_reloaded file={} destinations={} rules={} applied=\"logging, routing, "
-               "study_completion, destinations, delivery, node.allowed_callers, storage.min_free_disk_mb, "
-               "storage retention, http.token, clinical\" restart_needed_for=\"node (except allowed_callers), "
-               "storage paths, http address and port, processing\"",
-               file.string(), next.destinations.size(), next.routing.rules.size());
+  spdlog::info(
+      "event=config_reloaded file={} destinations={} rules={} applied=\"logging, routing, "
+      "study_completion, destinations, delivery, node.allowed_callers, storage.min_free_disk_mb, "
+      "storage retention, http.token, clinical\" restart_needed_for=\"node (except "
+      "allowed_callers), "
+      "storage paths, http address and port, processing\"",
+      file.string(), next.destinations.size(), next.routing.rules.size());
 }
 
 }  // namespace
@@ -146,7 +159,8 @@ int run_serve(const std::vector<std::string>& raw) {
   }
   const auto loaded = config::load_config_file(file);
   if (!loaded.ok()) {
-    for (const auto& p : loaded.problems) std::cerr << config::format_problem(p, file.string()) << "\n";
+    for (const auto& p : loaded.problems)
+      std::cerr << config::format_problem(p, file.string()) << "\n";
     std::cerr << file.string() << ": " << loaded.problems.size() << " problem(s)\n";
     return kExitBadInput;
   }
@@ -164,15 +178,17 @@ int run_serve(const std::vector<std::string>& raw) {
   ::signal(SIGPIPE, SIG_IGN);
 
   try {
-    for (const auto& dir : {cfg.storage.spool_dir, cfg.storage.results_dir}) fs::create_directories(dir);
+    for (const auto& dir : {cfg.storage.spool_dir, cfg.storage.results_dir})
+      fs::create_directories(dir);
     auto store = std::make_shared<SqliteStateStore>(cfg.storage.state_db);
     Runtime runtime(make_runtime_config(cfg), store);
     const int requeued = store->requeue_unfinished_jobs();
     const std::size_t stale = Spool(cfg.storage.spool_dir).remove_stale_temp_files();
-    spdlog::info("event=node_starting version={} config={} state_db={} spool={} requeued_running_jobs={} "
-                 "removed_temp_files={}",
-                 kVersion, file.string(), cfg.storage.state_db.string(), cfg.storage.spool_dir.string(), requeued,
-                 stale);
+    spdlog::info(
+        "event=node_starting version={} config={} state_db={} spool={} requeued_running_jobs={} "
+        "removed_temp_files={}",
+        kVersion, file.string(), cfg.storage.state_db.string(), cfg.storage.spool_dir.string(),
+        requeued, stale);
 
     Wakeup worker_wake, exporter_wake;
     DicomListener listener(runtime);

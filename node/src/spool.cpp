@@ -32,7 +32,8 @@ bool is_valid_uid(const std::string& uid) {
 std::int64_t free_disk_mb(const fs::path& path) {
   struct statvfs st {};
   if (statvfs(path.c_str(), &st) != 0) return -1;
-  return static_cast<std::int64_t>(st.f_bavail) * static_cast<std::int64_t>(st.f_frsize) / (1024 * 1024);
+  return static_cast<std::int64_t>(st.f_bavail) * static_cast<std::int64_t>(st.f_frsize) /
+         (1024 * 1024);
 }
 
 bool fsync_path(const fs::path& path) {
@@ -46,14 +47,17 @@ bool fsync_path(const fs::path& path) {
 }
 
 fs::path Spool::study_dir(const std::string& study_uid) const {
-  if (!is_valid_uid(study_uid)) throw std::invalid_argument("invalid Study Instance UID '" + study_uid + "'");
+  if (!is_valid_uid(study_uid))
+    throw std::invalid_argument("invalid Study Instance UID '" + study_uid + "'");
   return root_ / study_uid;
 }
 
 fs::path Spool::instance_path(const std::string& study_uid, const std::string& series_uid,
                               const std::string& sop_uid) const {
-  if (!is_valid_uid(series_uid)) throw std::invalid_argument("invalid Series Instance UID '" + series_uid + "'");
-  if (!is_valid_uid(sop_uid)) throw std::invalid_argument("invalid SOP Instance UID '" + sop_uid + "'");
+  if (!is_valid_uid(series_uid))
+    throw std::invalid_argument("invalid Series Instance UID '" + series_uid + "'");
+  if (!is_valid_uid(sop_uid))
+    throw std::invalid_argument("invalid SOP Instance UID '" + sop_uid + "'");
   return study_dir(study_uid) / series_uid / (sop_uid + ".dcm");
 }
 
@@ -73,8 +77,8 @@ std::size_t Spool::remove_stale_temp_files() const {
   std::size_t removed = 0;
   std::error_code ec;
   if (!fs::is_directory(root_, ec)) return 0;
-  for (auto it = fs::recursive_directory_iterator(root_, ec); !ec && it != fs::recursive_directory_iterator();
-       it.increment(ec)) {
+  for (auto it = fs::recursive_directory_iterator(root_, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (it->is_regular_file(ec) && it->path().filename().string().rfind(".tmp-", 0) == 0) {
       std::error_code rm;
       if (fs::remove(it->path(), rm)) ++removed;
@@ -83,7 +87,8 @@ std::size_t Spool::remove_stale_temp_files() const {
   return removed;
 }
 
-fs::path Spool::store(const std::string& study_uid, const std::string& series_uid, const std::string& sop_uid,
+fs::path Spool::store(const std::string& study_uid, const std::string& series_uid,
+                      const std::string& sop_uid,
                       const std::function<bool(const fs::path&, std::string&)>& write_temp) const {
   const fs::path final_path = instance_path(study_uid, series_uid, sop_uid);
   const fs::path dir = final_path.parent_path();
@@ -101,7 +106,8 @@ fs::path Spool::store(const std::string& study_uid, const std::string& series_ui
   if (!fsync_path(temp)) return fail("cannot fsync " + temp.string() + ": " + std::strerror(errno));
   if (::rename(temp.c_str(), final_path.c_str()) != 0)
     return fail("cannot rename " + temp.string() + ": " + std::strerror(errno));
-  if (!fsync_path(dir)) throw std::runtime_error("cannot fsync " + dir.string() + ": " + std::strerror(errno));
+  if (!fsync_path(dir))
+    throw std::runtime_error("cannot fsync " + dir.string() + ": " + std::strerror(errno));
   return final_path;
 }
 

@@ -8,9 +8,12 @@ namespace livernode::node {
 
 const char* to_string(SeriesAction action) {
   switch (action) {
-    case SeriesAction::analyse: return "analyse";
-    case SeriesAction::ignore: return "ignore";
-    case SeriesAction::unrouted: return "unrouted";
+    case SeriesAction::analyse:
+      return "analyse";
+    case SeriesAction::ignore:
+      return "ignore";
+    case SeriesAction::unrouted:
+      return "unrouted";
   }
   return "unrouted";
 }
@@ -105,7 +108,8 @@ class SqliteStateStore::Statement {
  public:
   Statement(sqlite3* db, const std::string& sql) : db_(db) {
     if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr) != SQLITE_OK)
-      throw StateStoreError(std::string("state store: cannot prepare statement: ") + sqlite3_errmsg(db));
+      throw StateStoreError(std::string("state store: cannot prepare statement: ") +
+                            sqlite3_errmsg(db));
   }
   ~Statement() { sqlite3_finalize(stmt_); }
   Statement& bind(int i, const std::string& v) {
@@ -221,32 +225,39 @@ bool SqliteStateStore::record_instance(const InstanceRecord& r) {
                 "INSERT OR IGNORE INTO instances(sop_instance_uid, sop_class_uid, study_uid, "
                 "series_uid, transfer_syntax_uid, path, size_bytes, calling_ae, peer_address, "
                 "patient_id, received_at) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
-    s.bind(1, r.sop_instance_uid).bind(2, r.sop_class_uid).bind(3, r.study_uid).bind(4, r.series_uid);
+    s.bind(1, r.sop_instance_uid)
+        .bind(2, r.sop_class_uid)
+        .bind(3, r.study_uid)
+        .bind(4, r.series_uid);
     s.bind(5, r.transfer_syntax_uid).bind(6, r.path).bind(7, r.size_bytes).bind(8, r.calling_ae);
     s.bind(9, r.peer_address).bind(10, r.patient_id).bind(11, r.received_at);
     s.run();
   }
   if (sqlite3_changes(db_) == 0) return false;  // already recorded
   {
-    Statement s(db_,
-                "INSERT INTO series(series_uid, study_uid, modality, body_part, description, action, "
-                "rule, instances, first_arrival, last_arrival, complete) VALUES(?,?,?,?,?,?,?,1,?,?,0) "
-                "ON CONFLICT(series_uid) DO UPDATE SET instances=instances+1, "
-                "last_arrival=excluded.last_arrival, complete=0");
+    Statement s(
+        db_,
+        "INSERT INTO series(series_uid, study_uid, modality, body_part, description, action, "
+        "rule, instances, first_arrival, last_arrival, complete) VALUES(?,?,?,?,?,?,?,1,?,?,0) "
+        "ON CONFLICT(series_uid) DO UPDATE SET instances=instances+1, "
+        "last_arrival=excluded.last_arrival, complete=0");
     s.bind(1, r.series_uid).bind(2, r.study_uid).bind(3, r.modality).bind(4, r.body_part);
     s.bind(5, r.series_description).bind(6, to_string(r.action)).bind(7, r.rule);
     s.bind(8, r.received_at).bind(9, r.received_at);
     s.run();
   }
   {
-    Statement s(db_,
-                "INSERT INTO studies(study_uid, state, first_arrival, last_arrival, instances, bytes, "
-                "calling_ae, state_changed_at) VALUES(?,'receiving',?,?,1,?,?,?) "
-                "ON CONFLICT(study_uid) DO UPDATE SET instances=instances+1, bytes=bytes+excluded.bytes, "
-                "last_arrival=excluded.last_arrival, "
-                "first_arrival=CASE WHEN state IN ('receiving') THEN first_arrival ELSE excluded.first_arrival END, "
-                "state_changed_at=CASE WHEN state='receiving' THEN state_changed_at ELSE excluded.state_changed_at END, "
-                "state='receiving'");
+    Statement s(
+        db_,
+        "INSERT INTO studies(study_uid, state, first_arrival, last_arrival, instances, bytes, "
+        "calling_ae, state_changed_at) VALUES(?,'receiving',?,?,1,?,?,?) "
+        "ON CONFLICT(study_uid) DO UPDATE SET instances=instances+1, bytes=bytes+excluded.bytes, "
+        "last_arrival=excluded.last_arrival, "
+        "first_arrival=CASE WHEN state IN ('receiving') THEN first_arrival ELSE "
+        "excluded.first_arrival END, "
+        "state_changed_at=CASE WHEN state='receiving' THEN state_changed_at ELSE "
+        "excluded.state_changed_at END, "
+        "state='receiving'");
     s.bind(1, r.study_uid).bind(2, r.received_at).bind(3, r.received_at).bind(4, r.size_bytes);
     s.bind(5, r.calling_ae).bind(6, r.received_at);
     s.run();
@@ -255,15 +266,17 @@ bool SqliteStateStore::record_instance(const InstanceRecord& r) {
   return true;
 }
 
-std::vector<StudyRow> SqliteStateStore::query_studies(const std::string& where, const std::string& arg,
-                                                      int limit) {
+std::vector<StudyRow> SqliteStateStore::query_studies(const std::string& where,
+                                                      const std::string& arg, int limit) {
   Statement s(db_,
               "SELECT study_uid, state, first_arrival, last_arrival, instances, bytes, calling_ae, "
               "state_changed_at, "
               "(SELECT COUNT(*) FROM series WHERE series.study_uid=studies.study_uid), "
-              "(SELECT COUNT(*) FROM series WHERE series.study_uid=studies.study_uid AND action='analyse'), "
+              "(SELECT COUNT(*) FROM series WHERE series.study_uid=studies.study_uid AND "
+              "action='analyse'), "
               "(SELECT COUNT(*) FROM jobs WHERE jobs.study_uid=studies.study_uid) "
-              "FROM studies " + where + " ORDER BY first_arrival LIMIT ?");
+              "FROM studies " +
+                  where + " ORDER BY first_arrival LIMIT ?");
   int i = 1;
   if (!where.empty()) s.bind(i++, arg);
   s.bind(i, limit);
@@ -350,7 +363,8 @@ std::vector<SeriesRow> SqliteStateStore::complete_quiet_series(double before) {
   return out;
 }
 
-void SqliteStateStore::set_study_state(const std::string& study_uid, const std::string& state, double now) {
+void SqliteStateStore::set_study_state(const std::string& study_uid, const std::string& state,
+                                       double now) {
   std::lock_guard lock(mutex_);
   Statement s(db_, "UPDATE studies SET state=?, state_changed_at=? WHERE study_uid=?");
   s.bind(1, state).bind(2, now).bind(3, study_uid).run();
@@ -361,7 +375,9 @@ void SqliteStateStore::purge_study(const std::string& study_uid, double now) {
   Transaction tx(db_);
   Statement(db_, "DELETE FROM instances WHERE study_uid=?").bind(1, study_uid).run();
   Statement(db_, "DELETE FROM series WHERE study_uid=?").bind(1, study_uid).run();
-  Statement(db_, "UPDATE studies SET state='purged', state_changed_at=?, instances=0, bytes=0 WHERE study_uid=?")
+  Statement(db_,
+            "UPDATE studies SET state='purged', state_changed_at=?, instances=0, bytes=0 WHERE "
+            "study_uid=?")
       .bind(1, now)
       .bind(2, study_uid)
       .run();
@@ -433,7 +449,9 @@ std::optional<JobRow> SqliteStateStore::claim_next_job(double now) {
       .bind(1, now)
       .bind(2, job->id)
       .run();
-  Statement(db_, "UPDATE studies SET state='running', state_changed_at=? WHERE study_uid=? AND state='queued'")
+  Statement(
+      db_,
+      "UPDATE studies SET state='running', state_changed_at=? WHERE study_uid=? AND state='queued'")
       .bind(1, now)
       .bind(2, job->study_uid)
       .run();
@@ -444,11 +462,13 @@ std::optional<JobRow> SqliteStateStore::claim_next_job(double now) {
   return job;
 }
 
-void SqliteStateStore::finish_job(std::int64_t job_id, const std::string& state, const std::string& error,
-                                  const std::string& result_dir, std::int64_t objects, double now) {
+void SqliteStateStore::finish_job(std::int64_t job_id, const std::string& state,
+                                  const std::string& error, const std::string& result_dir,
+                                  std::int64_t objects, double now) {
   std::lock_guard lock(mutex_);
   Transaction tx(db_);
-  Statement(db_, "UPDATE jobs SET state=?, error=?, result_dir=?, objects=?, finished_at=? WHERE id=?")
+  Statement(db_,
+            "UPDATE jobs SET state=?, error=?, result_dir=?, objects=?, finished_at=? WHERE id=?")
       .bind(1, state)
       .bind(2, error)
       .bind(3, result_dir)
@@ -478,7 +498,8 @@ int SqliteStateStore::requeue_unfinished_jobs() {
   return n;
 }
 
-std::vector<JobRow> SqliteStateStore::query_jobs(const std::string& where, const std::string& arg, int limit) {
+std::vector<JobRow> SqliteStateStore::query_jobs(const std::string& where, const std::string& arg,
+                                                 int limit) {
   Statement s(db_, std::string(kJobColumns) + where + " ORDER BY id DESC LIMIT ?");
   int i = 1;
   if (!where.empty()) s.bind(i++, arg);
@@ -505,10 +526,11 @@ std::vector<std::int64_t> SqliteStateStore::add_outbox(const std::vector<OutboxR
   Transaction tx(db_);
   std::vector<std::int64_t> ids;
   for (const auto& r : rows) {
-    Statement s(db_,
-                "INSERT OR IGNORE INTO outbox(job_id, study_uid, destination, kind, path, sop_class_uid, "
-                "sop_instance_uid, transfer_syntax_uid, state, attempts, next_attempt_at, created_at) "
-                "VALUES(?,?,?,?,?,?,?,?,'pending',0,?,?)");
+    Statement s(
+        db_,
+        "INSERT OR IGNORE INTO outbox(job_id, study_uid, destination, kind, path, sop_class_uid, "
+        "sop_instance_uid, transfer_syntax_uid, state, attempts, next_attempt_at, created_at) "
+        "VALUES(?,?,?,?,?,?,?,?,'pending',0,?,?)");
     s.bind(1, r.job_id).bind(2, r.study_uid).bind(3, r.destination).bind(4, r.kind).bind(5, r.path);
     s.bind(6, r.sop_class_uid).bind(7, r.sop_instance_uid).bind(8, r.transfer_syntax_uid);
     s.bind(9, r.created_at).bind(10, r.created_at);
@@ -522,7 +544,8 @@ std::vector<std::int64_t> SqliteStateStore::add_outbox(const std::vector<OutboxR
 namespace {
 constexpr const char* kOutboxColumns =
     "SELECT id, job_id, study_uid, destination, kind, path, sop_class_uid, sop_instance_uid, "
-    "transfer_syntax_uid, state, attempts, next_attempt_at, last_error, created_at, delivered_at FROM outbox ";
+    "transfer_syntax_uid, state, attempts, next_attempt_at, last_error, created_at, delivered_at "
+    "FROM outbox ";
 
 template <class S>
 OutboxRow outbox_row(const S& s) {
@@ -546,8 +569,8 @@ OutboxRow outbox_row(const S& s) {
 }
 }  // namespace
 
-std::vector<OutboxRow> SqliteStateStore::query_outbox(const std::string& where, const std::string& arg,
-                                                      int limit) {
+std::vector<OutboxRow> SqliteStateStore::query_outbox(const std::string& where,
+                                                      const std::string& arg, int limit) {
   Statement s(db_, std::string(kOutboxColumns) + where + " ORDER BY id LIMIT ?");
   int i = 1;
   if (!where.empty()) s.bind(i++, arg);
@@ -559,8 +582,9 @@ std::vector<OutboxRow> SqliteStateStore::query_outbox(const std::string& where, 
 
 std::vector<OutboxRow> SqliteStateStore::due_outbox(double now, int limit) {
   std::lock_guard lock(mutex_);
-  Statement s(db_, std::string(kOutboxColumns) +
-                       "WHERE state='pending' AND next_attempt_at<=? ORDER BY next_attempt_at, id LIMIT ?");
+  Statement s(
+      db_, std::string(kOutboxColumns) +
+               "WHERE state='pending' AND next_attempt_at<=? ORDER BY next_attempt_at, id LIMIT ?");
   s.bind(1, now).bind(2, limit);
   std::vector<OutboxRow> out;
   while (s.step()) out.push_back(outbox_row(s));
@@ -576,16 +600,20 @@ std::optional<double> SqliteStateStore::next_outbox_due() {
 
 void SqliteStateStore::mark_delivered(std::int64_t id, double now) {
   std::lock_guard lock(mutex_);
-  Statement(db_, "UPDATE outbox SET state='delivered', delivered_at=?, attempts=attempts+1, last_error='' WHERE id=?")
+  Statement(db_,
+            "UPDATE outbox SET state='delivered', delivered_at=?, attempts=attempts+1, "
+            "last_error='' WHERE id=?")
       .bind(1, now)
       .bind(2, id)
       .run();
 }
 
-void SqliteStateStore::mark_attempt_failed(std::int64_t id, const std::string& error, double next_attempt_at,
-                                           bool dead) {
+void SqliteStateStore::mark_attempt_failed(std::int64_t id, const std::string& error,
+                                           double next_attempt_at, bool dead) {
   std::lock_guard lock(mutex_);
-  Statement(db_, "UPDATE outbox SET state=?, attempts=attempts+1, last_error=?, next_attempt_at=? WHERE id=?")
+  Statement(
+      db_,
+      "UPDATE outbox SET state=?, attempts=attempts+1, last_error=?, next_attempt_at=? WHERE id=?")
       .bind(1, dead ? "dead" : "pending")
       .bind(2, error)
       .bind(3, next_attempt_at)
@@ -596,7 +624,8 @@ void SqliteStateStore::mark_attempt_failed(std::int64_t id, const std::string& e
 bool SqliteStateStore::requeue_outbox(std::int64_t id, double now) {
   std::lock_guard lock(mutex_);
   Statement(db_,
-            "UPDATE outbox SET state='pending', attempts=0, next_attempt_at=? WHERE id=? AND state<>'delivered'")
+            "UPDATE outbox SET state='pending', attempts=0, next_attempt_at=? WHERE id=? AND "
+            "state<>'delivered'")
       .bind(1, now)
       .bind(2, id)
       .run();

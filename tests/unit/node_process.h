@@ -27,15 +27,14 @@ class NodeProcess {
     dicom_port_ = free_tcp_port();
     http_port_ = free_tcp_port();
     while (http_port_ == dicom_port_) http_port_ = free_tcp_port();
-    std::ofstream(config_path()) << "node:\n  ae_title: LIVERNODE\n  port: " << dicom_port_
-                                 << "\n  max_associations: 4\n"
-                                 << node_extra << "storage:\n  spool_dir: " << (dir / "spool").string()
-                                 << "\n  state_db: " << (dir / "state.sqlite").string()
-                                 << "\n  results_dir: " << (dir / "results").string()
-                                 << "\n  min_free_disk_mb: 1\n"
-                                 << "study_completion:\n  series_quiet_s: 1\n  study_quiet_s: 1\n  max_wait_s: 60\n"
-                                 << "http:\n  bind_address: 127.0.0.1\n  port: " << http_port_ << "\n"
-                                 << http_extra << extra_yaml;
+    std::ofstream(config_path())
+        << "node:\n  ae_title: LIVERNODE\n  port: " << dicom_port_ << "\n  max_associations: 4\n"
+        << node_extra << "storage:\n  spool_dir: " << (dir / "spool").string()
+        << "\n  state_db: " << (dir / "state.sqlite").string()
+        << "\n  results_dir: " << (dir / "results").string() << "\n  min_free_disk_mb: 1\n"
+        << "study_completion:\n  series_quiet_s: 1\n  study_quiet_s: 1\n  max_wait_s: 60\n"
+        << "http:\n  bind_address: 127.0.0.1\n  port: " << http_port_ << "\n"
+        << http_extra << extra_yaml;
   }
   ~NodeProcess() {
     if (pid_ > 0) kill_hard();
@@ -62,7 +61,8 @@ class NodeProcess {
       FILE* f = std::freopen(log.c_str(), "a", stderr);
       (void)f;
       ::dup2(::fileno(stderr), STDOUT_FILENO);
-      ::execl(LIVERNODE_BINARY, LIVERNODE_BINARY, "serve", "--config", config_path().c_str(), nullptr);
+      ::execl(LIVERNODE_BINARY, LIVERNODE_BINARY, "serve", "--config", config_path().c_str(),
+              nullptr);
       ::_exit(127);
     }
     for (int i = 0; i < 200; ++i) {
@@ -113,7 +113,8 @@ class NodeProcess {
   }
   // The HTTP status code of a GET.
   int status_of(const std::string& path, const std::string& headers = "") const {
-    const auto r = run_command("curl -s -o /dev/null -w '%{http_code}' " + headers + " " + url(path));
+    const auto r =
+        run_command("curl -s -o /dev/null -w '%{http_code}' " + headers + " " + url(path));
     return std::atoi(r.output.c_str());
   }
 

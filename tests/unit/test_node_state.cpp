@@ -2,7 +2,6 @@
 // SQLite state store (job versions, crash recovery, outbox), and the exporter against a real
 // PACS (Orthanc) and against a destination that is down.
 #include <gtest/gtest.h>
-
 #include <signal.h>
 
 #include <chrono>
@@ -68,7 +67,8 @@ TEST(NodeRouting, FirstMatchingRuleDecides) {
       {"liver-ct", {"CT"}, {"PACS1"}, {"abdomen|liver"}, {}, config::RuleAction::analyse},
   };
   Router router(routing);
-  EXPECT_EQ(router.route({"CT", "PACS1", "ABDOMEN", "Portal venous"}).action, SeriesAction::analyse);
+  EXPECT_EQ(router.route({"CT", "PACS1", "ABDOMEN", "Portal venous"}).action,
+            SeriesAction::analyse);
   EXPECT_EQ(router.route({"CT", "PACS1", "ABDOMEN", "Portal venous"}).rule, "liver-ct");
   EXPECT_EQ(router.route({"CT", "PACS1", "ABDOMEN", "Topogram"}).action, SeriesAction::ignore);
   EXPECT_EQ(router.route({"CT", "PACS2", "ABDOMEN", "Portal"}).action, SeriesAction::unrouted);
@@ -190,7 +190,8 @@ TEST(NodeExporter, DeliversToOrthancAndDeadLettersADestinationThatIsDown) {
   ASSERT_EQ(pending.size(), 1u);
   EXPECT_EQ(pending[0].destination, "down");
   EXPECT_EQ(pending[0].attempts, 1);
-  EXPECT_NE(pending[0].last_error.find("cannot associate"), std::string::npos) << pending[0].last_error;
+  EXPECT_NE(pending[0].last_error.find("cannot associate"), std::string::npos)
+      << pending[0].last_error;
   EXPECT_EQ(runtime.metrics.delivery_retries, 1u);
 
   exporter.pass(wall_now());  // not due yet: nothing happens
@@ -216,10 +217,13 @@ TEST(NodeExporter, DeliversToOrthancAndDeadLettersADestinationThatIsDown) {
 TEST(NodeExporter, DeliversOverTlsWithCertificatesBothWays) {
   const auto dir = make_temp_dir("livernode-exporter-tls");
   const std::string t = dir.string();
-  const auto made = run_command(
-      "cd " + t + " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=test-ca"
-      " && for n in node pacs; do openssl req -newkey rsa:2048 -nodes -keyout $n.key -out $n.csr -subj /CN=$n"
-      " && openssl x509 -req -in $n.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out $n.pem -days 2; done");
+  const auto made = run_command("cd " + t +
+                                " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out "
+                                "ca.pem -days 2 -subj /CN=test-ca"
+                                " && for n in node pacs; do openssl req -newkey rsa:2048 -nodes "
+                                "-keyout $n.key -out $n.csr -subj /CN=$n"
+                                " && openssl x509 -req -in $n.csr -CA ca.pem -CAkey ca.key "
+                                "-CAcreateserial -out $n.pem -days 2; done");
   ASSERT_EQ(made.status, 0) << made.output;
   phantom::PhantomOptions o;
   o.matrix = 32;
@@ -231,13 +235,13 @@ TEST(NodeExporter, DeliversOverTlsWithCertificatesBothWays) {
   const fs::path file = *fs::directory_iterator(dir / "phantom" / "dicom" / "portal_venous");
   const int port = free_tcp_port();
   fs::create_directories(dir / "received");
-  const auto started = run_command("storescp -aet PACS +tls " + t + "/pacs.key " + t + "/pacs.pem +cf " + t +
-                                   "/ca.pem -od " + t + "/received " + std::to_string(port) + " > " + t +
-                                   "/storescp.log 2>&1 & echo $!");
+  const auto started = run_command(
+      "storescp -aet PACS +tls " + t + "/pacs.key " + t + "/pacs.pem +cf " + t + "/ca.pem -od " +
+      t + "/received " + std::to_string(port) + " > " + t + "/storescp.log 2>&1 & echo $!");
   const pid_t pacs = std::atoi(started.output.c_str());
   ASSERT_GT(pacs, 0);
-  const std::string probe = "echoscu -aec PACS +tls " + t + "/node.key " + t + "/node.pem +cf " + t +
-                            "/ca.pem 127.0.0.1 " + std::to_string(port);
+  const std::string probe = "echoscu -aec PACS +tls " + t + "/node.key " + t + "/node.pem +cf " +
+                            t + "/ca.pem 127.0.0.1 " + std::to_string(port);
   for (int i = 0; i < 50 && run_command(probe).status != 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
 

@@ -2,13 +2,13 @@
 // Orthanc as the receiving PACS. Each test starts and stops its own node.
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
-#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "livernode/node/sqlite_state_store.h"
@@ -62,8 +62,10 @@ bool eventually(F done, double seconds) {
   return done();
 }
 
-std::string storescu(const NodeProcess& node, const fs::path& what, const std::string& aet = "STORESCU") {
-  const auto r = run_command("TCP_NODELAY=1 storescu -aet " + aet + " " + node.peer() + " +sd +r " + what.string());
+std::string storescu(const NodeProcess& node, const fs::path& what,
+                     const std::string& aet = "STORESCU") {
+  const auto r = run_command("TCP_NODELAY=1 storescu -aet " + aet + " " + node.peer() + " +sd +r " +
+                             what.string());
   return std::to_string(r.status) + "\n" + r.output;
 }
 
@@ -93,8 +95,9 @@ class ServeNode : public ::testing::Test {
 
 TEST_F(ServeNode, StoresDurablyOnceRejectsStrangersAndReportsOverHttp) {
   NodeProcess node(dir_ / "node",
-                   "  allowed_callers:\n    - ae_title: STORESCU\n    - ae_title: OTHER\n      host: 10.0.0.0/8\n", "",
-                   "  token: s3cret\n");
+                   "  allowed_callers:\n    - ae_title: STORESCU\n    - ae_title: OTHER\n      "
+                   "host: 10.0.0.0/8\n",
+                   "", "  token: s3cret\n");
   node.start();
   const std::string auth = "-H 'Authorization: Bearer s3cret'";
 
@@ -102,10 +105,14 @@ TEST_F(ServeNode, StoresDurablyOnceRejectsStrangersAndReportsOverHttp) {
   // Not in the allow-list, and in it only from another network: both rejected at association time.
   const auto stranger = run_command("echoscu -aet INTRUDER " + node.peer());
   EXPECT_NE(stranger.status, 0);
-  EXPECT_NE(stranger.output.find("Calling AE Title Not Recognized"), std::string::npos) << stranger.output;
+  EXPECT_NE(stranger.output.find("Calling AE Title Not Recognized"), std::string::npos)
+      << stranger.output;
   EXPECT_NE(run_command("echoscu -aet OTHER " + node.peer()).status, 0);
   // Called AE title must be ours.
-  EXPECT_NE(run_command("echoscu -aet STORESCU -aec SOMEONE 127.0.0.1 " + std::to_string(node.dicom_port())).status, 0);
+  EXPECT_NE(run_command("echoscu -aet STORESCU -aec SOMEONE 127.0.0.1 " +
+                        std::to_string(node.dicom_port()))
+                .status,
+            0);
 
   const std::string first = storescu(node, g_study->dir / "study" / "dicom");
   ASSERT_EQ(first.substr(0, 2), "0\n") << first;
@@ -121,10 +128,13 @@ TEST_F(ServeNode, StoresDurablyOnceRejectsStrangersAndReportsOverHttp) {
   EXPECT_EQ(store.counts().instances, 48);
 
   // Quiet for 1 s: one job, version 1, runs to the end.
-  ASSERT_TRUE(eventually([&] {
-    const auto jobs = store.jobs(g_study->truth.study_uid, 10);
-    return jobs.size() == 1 && jobs[0].state == "done";
-  }, 60)) << node.log();
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto jobs = store.jobs(g_study->truth.study_uid, 10);
+        return jobs.size() == 1 && jobs[0].state == "done";
+      },
+      60))
+      << node.log();
   EXPECT_EQ(store.jobs("", 10)[0].version, 1);
   EXPECT_TRUE(fs::exists(fs::path(store.jobs("", 10)[0].result_dir) / "summary.json"));
 
@@ -151,10 +161,13 @@ TEST_F(ServeNode, StoresDurablyOnceRejectsStrangersAndReportsOverHttp) {
   // A series arriving after the analysis: a second version, not a duplicate of the first.
   const std::string late = storescu(node, g_study->dir / "late" / "dicom");
   ASSERT_EQ(late.substr(0, 2), "0\n") << late;
-  ASSERT_TRUE(eventually([&] {
-    const auto j = store.jobs(g_study->truth.study_uid, 10);
-    return j.size() == 2 && j[0].state == "done";
-  }, 60)) << node.log();
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto j = store.jobs(g_study->truth.study_uid, 10);
+        return j.size() == 2 && j[0].state == "done";
+      },
+      60))
+      << node.log();
   EXPECT_EQ(store.jobs("", 10)[0].version, 2);
   EXPECT_EQ(store.counts().instances, 72);
 
@@ -170,7 +183,8 @@ TEST_F(ServeNode, HostileUidsCannotEscapeTheSpool) {
   NodeProcess node(dir_ / "node");
   node.start();
   // Two files whose UIDs try to climb out of the spool folder.
-  const fs::path source = *fs::directory_iterator(g_study->dir / "study" / "dicom" / "portal_venous");
+  const fs::path source =
+      *fs::directory_iterator(g_study->dir / "study" / "dicom" / "portal_venous");
   const fs::path hostile = dir_ / "hostile";
   fs::create_directories(hostile);
   const std::string script =
@@ -186,11 +200,13 @@ TEST_F(ServeNode, HostileUidsCannotEscapeTheSpool) {
       "ds.SeriesInstanceUID = '../escaped-series'\n"
       "ds.save_as(sys.argv[2] + '/b.dcm', write_like_original=False)\n";
   std::ofstream(dir_ / "make.py") << script;
-  const auto made = run_command("/usr/bin/python3 " + (dir_ / "make.py").string() + " " + source.string() + " " +
-                                hostile.string());
+  const auto made = run_command("/usr/bin/python3 " + (dir_ / "make.py").string() + " " +
+                                source.string() + " " + hostile.string());
   ASSERT_EQ(made.status, 0) << made.output;
-  const auto sent_a = run_command("storescu -aet STORESCU " + node.peer() + " " + (hostile / "a.dcm").string());
-  const auto sent_b = run_command("storescu -aet STORESCU " + node.peer() + " " + (hostile / "b.dcm").string());
+  const auto sent_a =
+      run_command("storescu -aet STORESCU " + node.peer() + " " + (hostile / "a.dcm").string());
+  const auto sent_b =
+      run_command("storescu -aet STORESCU " + node.peer() + " " + (hostile / "b.dcm").string());
   const std::string sent_output = sent_a.output + sent_b.output;
   // Nothing written anywhere: not in the spool, not beside it.
   EXPECT_EQ(count_files(dir_, "escaped"), 0u) << sent_output;
@@ -198,7 +214,8 @@ TEST_F(ServeNode, HostileUidsCannotEscapeTheSpool) {
   node::SqliteStateStore store(node.state_db());
   EXPECT_EQ(store.counts().instances, 0);
   const std::string metrics = node.get("/metrics");
-  EXPECT_NE(metrics.find("livernode_instances_failed_total 2"), std::string::npos) << metrics << sent_output;
+  EXPECT_NE(metrics.find("livernode_instances_failed_total 2"), std::string::npos)
+      << metrics << sent_output;
   EXPECT_EQ(node.stop(), 0);
 }
 
@@ -215,10 +232,13 @@ TEST_F(ServeNode, KillNineThenRestartLosesNothingAndRunsTheJob) {
   }
   node.start();
   node::SqliteStateStore store(node.state_db());
-  ASSERT_TRUE(eventually([&] {
-    const auto jobs = store.jobs("", 10);
-    return jobs.size() == 1 && jobs[0].state == "done";
-  }, 60)) << node.log();
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto jobs = store.jobs("", 10);
+        return jobs.size() == 1 && jobs[0].state == "done";
+      },
+      60))
+      << node.log();
   EXPECT_EQ(store.counts().instances, 48);
   EXPECT_EQ(node.stop(), 0);
 }
@@ -234,22 +254,27 @@ TEST_F(ServeNode, DiskFloorRefusesAssociationsSighupReloadsAndParallelSendersAll
   rewrite("min_free_disk_mb: 1\n", "min_free_disk_mb: 100000000\n");
   node.start();
   EXPECT_NE(run_command("echoscu -aet STORESCU " + node.peer()).status, 0);
-  EXPECT_TRUE(eventually([&] { return node.log().find("below storage.min_free_disk_mb") != std::string::npos; }, 5))
+  EXPECT_TRUE(eventually(
+      [&] { return node.log().find("below storage.min_free_disk_mb") != std::string::npos; }, 5))
       << node.log();
 
   rewrite("min_free_disk_mb: 100000000\n", "min_free_disk_mb: 1\n");
   ::kill(node.pid(), SIGHUP);
-  ASSERT_TRUE(eventually([&] { return node.log().find("event=config_reloaded") != std::string::npos; }, 10));
+  ASSERT_TRUE(eventually(
+      [&] { return node.log().find("event=config_reloaded") != std::string::npos; }, 10));
   EXPECT_EQ(run_command("echoscu -aet STORESCU " + node.peer()).status, 0) << node.log();
 
   // Three associations at once, one per series.
   const std::string peer = node.peer();
   const auto parallel = run_command(
-      "cd " + g_study->dir.string() + " && (for d in study/dicom/arterial study/dicom/portal_venous late/dicom/delayed; do "
-      "TCP_NODELAY=1 storescu -aet STORESCU " + peer + " +sd $d || echo FAILED & done; wait)");
+      "cd " + g_study->dir.string() +
+      " && (for d in study/dicom/arterial study/dicom/portal_venous late/dicom/delayed; do "
+      "TCP_NODELAY=1 storescu -aet STORESCU " +
+      peer + " +sd $d || echo FAILED & done; wait)");
   EXPECT_EQ(parallel.output.find("FAILED"), std::string::npos) << parallel.output;
   EXPECT_EQ(count_files(node.spool(), ".dcm"), 72u) << parallel.output;
-  EXPECT_NE(node.get("/metrics").find("livernode_associations_accepted_total 4"), std::string::npos);
+  EXPECT_NE(node.get("/metrics").find("livernode_associations_accepted_total 4"),
+            std::string::npos);
   EXPECT_EQ(node.stop(), 0);
 }
 
@@ -258,7 +283,8 @@ TEST_F(ServeNode, BindAddressIsEnforcedPerAssociationAndJsonLogsParse) {
   node.start();
   const std::string port = std::to_string(node.dicom_port());
   EXPECT_NE(run_command("echoscu -aet STORESCU -aec LIVERNODE 127.0.0.1 " + port).status, 0);
-  EXPECT_EQ(run_command("echoscu -aet STORESCU -aec LIVERNODE 127.0.0.2 " + port).status, 0) << node.log();
+  EXPECT_EQ(run_command("echoscu -aet STORESCU -aec LIVERNODE 127.0.0.2 " + port).status, 0)
+      << node.log();
   EXPECT_EQ(node.stop(), 0);
   std::istringstream lines(node.log());
   int parsed = 0;
@@ -273,22 +299,27 @@ TEST_F(ServeNode, BindAddressIsEnforcedPerAssociationAndJsonLogsParse) {
 }
 
 TEST_F(ServeNode, UnroutedStudyIsStoredThenDeletedAfterItsRetention) {
-  NodeProcess node(dir_ / "node", "",
-                   "routing:\n  rules:\n    - name: mr-only\n      modalities: [MR]\n      action: analyse\n");
+  NodeProcess node(
+      dir_ / "node", "",
+      "routing:\n  rules:\n    - name: mr-only\n      modalities: [MR]\n      action: analyse\n");
   // No unrouted retention: deleted as soon as the study is complete.
   std::ifstream in(node.config_path());
   std::string text((std::istreambuf_iterator<char>(in)), {});
-  text.replace(text.find("min_free_disk_mb: 1\n"), 20, "min_free_disk_mb: 1\n  unrouted_retention_hours: 0\n");
+  text.replace(text.find("min_free_disk_mb: 1\n"), 20,
+               "min_free_disk_mb: 1\n  unrouted_retention_hours: 0\n");
   std::ofstream(node.config_path()) << text;
   node.start();
   const std::string sent = storescu(node, g_study->dir / "study" / "dicom" / "arterial");
   ASSERT_EQ(sent.substr(0, 2), "0\n") << sent;
   EXPECT_EQ(count_files(node.spool(), ".dcm"), 24u);
   node::SqliteStateStore store(node.state_db());
-  ASSERT_TRUE(eventually([&] {
-    const auto s = store.study(g_study->truth.study_uid);
-    return s && s->state == "purged";
-  }, 20)) << node.log();
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto s = store.study(g_study->truth.study_uid);
+        return s && s->state == "purged";
+      },
+      20))
+      << node.log();
   EXPECT_EQ(count_files(node.spool(), ".dcm"), 0u);
   EXPECT_TRUE(store.jobs("", 10).empty());  // never analysed
   EXPECT_NE(node.log().find("event=study_stored"), std::string::npos);
@@ -302,7 +333,8 @@ TEST_F(ServeNode, AcceptsTheUsualTransferSyntaxesAndSegmentations) {
   NodeProcess node(dir_ / "node");
   node.start();
   std::vector<fs::path> sources;
-  for (const auto& e : fs::directory_iterator(g_study->dir / "study" / "dicom" / "portal_venous")) sources.push_back(e.path());
+  for (const auto& e : fs::directory_iterator(g_study->dir / "study" / "dicom" / "portal_venous"))
+    sources.push_back(e.path());
   std::sort(sources.begin(), sources.end());
   struct Case {
     std::string convert;  // command turning {in} into {out}; empty = send {in} as it is
@@ -321,15 +353,18 @@ TEST_F(ServeNode, AcceptsTheUsualTransferSyntaxesAndSegmentations) {
   std::vector<std::pair<std::string, std::string>> expected;  // file name stem -> TS
   for (std::size_t i = 0; i < cases.size(); ++i) {
     const fs::path out = dir_ / ("case" + std::to_string(i) + ".dcm");
-    const auto conv = run_command(cases[i].convert + " " + sources[i].string() + " " + out.string());
+    const auto conv =
+        run_command(cases[i].convert + " " + sources[i].string() + " " + out.string());
     ASSERT_EQ(conv.status, 0) << cases[i].convert << ": " << conv.output;
-    const auto sent = run_command("storescu -R " + cases[i].propose + " -aet STORESCU " + node.peer() + " " + out.string());
+    const auto sent = run_command("storescu -R " + cases[i].propose + " -aet STORESCU " +
+                                  node.peer() + " " + out.string());
     EXPECT_EQ(sent.status, 0) << cases[i].convert << ": " << sent.output;
     EXPECT_EQ(sent.output.find("Status"), std::string::npos) << sent.output;
     expected.push_back({sources[i].filename().string(), cases[i].expected_ts});
   }
   for (const char* name : {"MR_small_jp2klossless.dcm", "liver_1frame.dcm"}) {
-    const auto sent = run_command("storescu -R -xv -aet STORESCU " + node.peer() + " " + (pydicom / name).string());
+    const auto sent = run_command("storescu -R -xv -aet STORESCU " + node.peer() + " " +
+                                  (pydicom / name).string());
     EXPECT_EQ(sent.status, 0) << name << ": " << sent.output;
   }
   node::SqliteStateStore store(node.state_db());
@@ -338,7 +373,8 @@ TEST_F(ServeNode, AcceptsTheUsualTransferSyntaxesAndSegmentations) {
   std::map<std::string, int> by_ts;
   for (const auto& e : fs::recursive_directory_iterator(node.spool())) {
     if (!e.is_regular_file()) continue;
-    const auto dump = run_command("dcmdump -q -Un +P TransferSyntaxUID +P SOPClassUID " + e.path().string());
+    const auto dump =
+        run_command("dcmdump -q -Un +P TransferSyntaxUID +P SOPClassUID " + e.path().string());
     if (dump.output.find("[1.2.840.10008.5.1.4.1.1.66.4]") != std::string::npos) {
       by_ts["seg"]++;
       continue;
@@ -347,7 +383,8 @@ TEST_F(ServeNode, AcceptsTheUsualTransferSyntaxesAndSegmentations) {
       if (dump.output.find("[" + c.expected_ts + "]") != std::string::npos) by_ts[c.expected_ts]++;
     if (dump.output.find("[1.2.840.10008.1.2.4.90]") != std::string::npos) by_ts["j2k"]++;
   }
-  for (const auto& c : cases) EXPECT_EQ(by_ts[c.expected_ts], 1) << c.convert << " " << c.expected_ts;
+  for (const auto& c : cases)
+    EXPECT_EQ(by_ts[c.expected_ts], 1) << c.convert << " " << c.expected_ts;
   EXPECT_EQ(by_ts["j2k"], 1);
   EXPECT_EQ(by_ts["seg"], 1);
   EXPECT_EQ(node.stop(), 0);
@@ -358,25 +395,31 @@ TEST_F(ServeNode, TlsListenerRequiresAClientCertificateSignedByTheTrustedCa) {
   fs::create_directories(tls);
   const std::string t = tls.string();
   const auto made = run_command(
-      "cd " + t + " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=test-ca"
+      "cd " + t +
+      " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj "
+      "/CN=test-ca"
       " && openssl req -newkey rsa:2048 -nodes -keyout node.key -out node.csr -subj /CN=localhost"
-      " && openssl x509 -req -in node.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out node.pem -days 2"
+      " && openssl x509 -req -in node.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out node.pem "
+      "-days 2"
       " && openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=client"
-      " && openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2");
+      " && openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out "
+      "client.pem -days 2");
   ASSERT_EQ(made.status, 0) << made.output;
   const int tls_port = free_tcp_port();
   NodeProcess node(dir_ / "node",
-                   "  tls:\n    enabled: true\n    port: " + std::to_string(tls_port) + "\n    certificate: " + t +
-                       "/node.pem\n    private_key: " + t + "/node.key\n    trusted_cas: [" + t +
+                   "  tls:\n    enabled: true\n    port: " + std::to_string(tls_port) +
+                       "\n    certificate: " + t + "/node.pem\n    private_key: " + t +
+                       "/node.key\n    trusted_cas: [" + t +
                        "/ca.pem]\n    require_client_certificate: true\n");
   node.start();
   const std::string target = " -aec LIVERNODE 127.0.0.1 " + std::to_string(tls_port);
   const std::string client = " +tls " + t + "/client.key " + t + "/client.pem +cf " + t + "/ca.pem";
   EXPECT_EQ(run_command("echoscu -aet STORESCU" + client + target).status, 0) << node.log();
-  EXPECT_NE(run_command("echoscu -aet STORESCU +tla +cf " + t + "/ca.pem" + target).status, 0);  // no certificate
-  EXPECT_NE(run_command("echoscu -aet STORESCU" + target).status, 0);                           // not TLS
-  const auto sent = run_command("TCP_NODELAY=1 storescu -aet STORESCU" + client + " +sd" + target + " " +
-                                (g_study->dir / "study" / "dicom" / "arterial").string());
+  EXPECT_NE(run_command("echoscu -aet STORESCU +tla +cf " + t + "/ca.pem" + target).status,
+            0);                                                        // no certificate
+  EXPECT_NE(run_command("echoscu -aet STORESCU" + target).status, 0);  // not TLS
+  const auto sent = run_command("TCP_NODELAY=1 storescu -aet STORESCU" + client + " +sd" + target +
+                                " " + (g_study->dir / "study" / "dicom" / "arterial").string());
   EXPECT_EQ(sent.status, 0) << sent.output;
   EXPECT_EQ(count_files(node.spool(), ".dcm"), 24u);
   // The plain port keeps working beside it.
@@ -388,17 +431,21 @@ TEST_F(ServeNode, TlsListenerRequiresAClientCertificateSignedByTheTrustedCa) {
 // (SEG, SR, summary images, PDF) arrives in the PACS, in the source study, exactly once.
 TEST_F(ServeNode, EndToEndResultsReachOrthanc) {
   auto pacs = OrthancPeer::start(dir_ / "orthanc");
-  NodeProcess node(dir_ / "node", "", "destinations:\n  - name: orthanc\n    ae_title: " + pacs->ae_title() +
-                                          "\n    host: 127.0.0.1\n    port: " + std::to_string(pacs->dicom_port()) +
-                                          "\n    accepts: [seg, sr, summary, pdf]\n");
+  NodeProcess node(dir_ / "node", "",
+                   "destinations:\n  - name: orthanc\n    ae_title: " + pacs->ae_title() +
+                       "\n    host: 127.0.0.1\n    port: " + std::to_string(pacs->dicom_port()) +
+                       "\n    accepts: [seg, sr, summary, pdf]\n");
   node.start();
   const std::string sent = storescu(node, g_study->dir / "study" / "dicom");
   ASSERT_EQ(sent.substr(0, 2), "0\n") << sent;
   node::SqliteStateStore store(node.state_db());
-  ASSERT_TRUE(eventually([&] {
-    const auto jobs = store.jobs("", 10);
-    return jobs.size() == 1 && jobs[0].state == "done";
-  }, 60)) << node.log();
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto jobs = store.jobs("", 10);
+        return jobs.size() == 1 && jobs[0].state == "done";
+      },
+      60))
+      << node.log();
   const auto job = store.jobs("", 10)[0];
   ASSERT_TRUE(eventually([&] { return store.outbox("pending", 100).empty(); }, 30)) << node.log();
   EXPECT_EQ(static_cast<std::int64_t>(store.outbox("delivered", 100).size()), job.objects);
@@ -415,7 +462,9 @@ TEST_F(ServeNode, EndToEndResultsReachOrthanc) {
   EXPECT_TRUE(modalities.count("SEG")) << node.log();
   EXPECT_TRUE(modalities.count("SR")) << node.log();
   const std::string metrics = node.get("/metrics");
-  EXPECT_NE(metrics.find("livernode_deliveries_total " + std::to_string(job.objects)), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("livernode_deliveries_total " + std::to_string(job.objects)),
+            std::string::npos)
+      << metrics;
   EXPECT_NE(metrics.find("livernode_outbox_depth 0"), std::string::npos) << metrics;
   EXPECT_EQ(node.stop(), 0);
 }

@@ -24,8 +24,8 @@ struct HttpResponse {
 };
 
 // The routing of one request, independent of the socket (used by the server and by tests).
-HttpResponse handle_http_request(Runtime& runtime, const std::string& method, const std::string& target,
-                                 const std::string& authorization);
+HttpResponse handle_http_request(Runtime& runtime, const std::string& method,
+                                 const std::string& target, const std::string& authorization);
 
 class HttpServer {
  public:

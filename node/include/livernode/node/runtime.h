@@ -26,7 +26,8 @@ struct RuntimeConfig {
 
 class ConfigHolder {
  public:
-  explicit ConfigHolder(std::shared_ptr<const RuntimeConfig> initial) : current_(std::move(initial)) {}
+  explicit ConfigHolder(std::shared_ptr<const RuntimeConfig> initial)
+      : current_(std::move(initial)) {}
   std::shared_ptr<const RuntimeConfig> get() const {
     std::lock_guard lock(mutex_);
     return current_;

@@ -38,9 +38,10 @@ class Spool {
   // Deletes temp files a crash left behind (never acknowledged); returns how many.
   std::size_t remove_stale_temp_files() const;
 
-  std::filesystem::path store(const std::string& study_uid, const std::string& series_uid,
-                              const std::string& sop_uid,
-                              const std::function<bool(const std::filesystem::path&, std::string& error)>& write_temp) const;
+  std::filesystem::path store(
+      const std::string& study_uid, const std::string& series_uid, const std::string& sop_uid,
+      const std::function<bool(const std::filesystem::path&, std::string& error)>& write_temp)
+      const;
 
  private:
   // Creates `dir` and any missing parents below root_, fsyncing each parent whose entries

@@ -133,7 +133,8 @@ class StateStore {
   virtual std::vector<SeriesRow> series_of(const std::string& study_uid) = 0;
   // Marks series of receiving studies quiet since `before` as complete; returns them.
   virtual std::vector<SeriesRow> complete_quiet_series(double before) = 0;
-  virtual void set_study_state(const std::string& study_uid, const std::string& state, double now) = 0;
+  virtual void set_study_state(const std::string& study_uid, const std::string& state,
+                               double now) = 0;
   // Removes a study's instances and series (after its files were deleted); the study row stays
   // with state "purged".
   virtual void purge_study(const std::string& study_uid, double now) = 0;
@@ -160,8 +161,8 @@ class StateStore {
   virtual std::optional<double> next_outbox_due() = 0;
   virtual void mark_delivered(std::int64_t id, double now) = 0;
   // Records a failed attempt: pending again at next_attempt_at, or dead when `dead`.
-  virtual void mark_attempt_failed(std::int64_t id, const std::string& error, double next_attempt_at,
-                                   bool dead) = 0;
+  virtual void mark_attempt_failed(std::int64_t id, const std::string& error,
+                                   double next_attempt_at, bool dead) = 0;
   // A dead (or pending) row goes back to pending, due now, attempts reset. False if unknown.
   virtual bool requeue_outbox(std::int64_t id, double now) = 0;
   virtual std::vector<OutboxRow> outbox(const std::string& state = "", int limit = 1000) = 0;
