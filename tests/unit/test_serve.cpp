@@ -427,6 +427,34 @@ TEST_F(ServeNode, TlsListenerRequiresAClientCertificateSignedByTheTrustedCa) {
   EXPECT_EQ(node.stop(), 0);
 }
 
+TEST_F(ServeNode, AssociationsBeyondTheLimitAreRejectedUntilOneEnds) {
+  NodeProcess node(dir_ / "node");
+  std::ifstream in(node.config_path());
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  text.replace(text.find("max_associations: 4"), 19, "max_associations: 1");
+  std::ofstream(node.config_path()) << text;
+  node.start();
+  // One long association: many C-ECHOs in a row.
+  const auto holder = run_command("echoscu -aet STORESCU --repeat 1000000 " + node.peer() +
+                                  " > /dev/null 2>&1 & echo $!");
+  const pid_t pid = std::atoi(holder.output.c_str());
+  ASSERT_GT(pid, 0);
+  ASSERT_TRUE(eventually(
+      [&] {
+        return node.get("/metrics").find("livernode_associations_accepted_total 1") !=
+               std::string::npos;
+      },
+      10));
+  const auto second = run_command("echoscu -aet STORESCU " + node.peer());
+  EXPECT_NE(second.status, 0);
+  EXPECT_NE(second.output.find("Local Limit Exceeded"), std::string::npos) << second.output;
+  ::kill(pid, SIGKILL);
+  EXPECT_TRUE(eventually(
+      [&] { return run_command("echoscu -aet STORESCU " + node.peer()).status == 0; }, 15))
+      << node.log();
+  EXPECT_EQ(node.stop(), 0);
+}
+
 // storescu -> node -> analysis -> outbox -> Orthanc: every result object the analysis wrote
 // (SEG, SR, summary images, PDF) arrives in the PACS, in the source study, exactly once.
 TEST_F(ServeNode, EndToEndResultsReachOrthanc) {
