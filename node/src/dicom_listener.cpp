@@ -107,6 +107,7 @@ class StoreScp : public DcmThreadSCP {
   // the peer connected to, so that node.bind_address can be enforced per association.
   OFCondition run(T_ASC_Association* association) override {
     local_address_.clear();
+    association_ = association;
     if (association && association->DULassociation) {
       if (DcmTransportConnection* connection =
               DUL_getTransportConnection(association->DULassociation)) {
@@ -127,7 +128,9 @@ class StoreScp : public DcmThreadSCP {
         }
       }
     }
-    return DcmThreadSCP::run(association);
+    const OFCondition result = DcmThreadSCP::run(association);
+    association_ = nullptr;
+    return result;
   }
 
  protected:
@@ -138,11 +141,13 @@ class StoreScp : public DcmThreadSCP {
     failed_ = 0;
     bytes_ = 0;
     accepted_ = false;
+    transient_ = false;
     calling_ae_ = clean(params.DULparams.callingAPTitle);
     peer_ = clean(params.DULparams.callingPresentationAddress);
     const auto cfg = runtime_.config.get();
     if (runtime_.draining) {
       reject_reason_ = "node is shutting down";
+      transient_ = true;
       desiredAction = DCMSCP_ACTION_REFUSE_ASSOCIATION;
       return;
     }
@@ -150,6 +155,7 @@ class StoreScp : public DcmThreadSCP {
     if (free_mb >= 0 && free_mb < cfg->config.storage.min_free_disk_mb) {
       reject_reason_ =
           "free disk " + std::to_string(free_mb) + " MiB below storage.min_free_disk_mb";
+      transient_ = true;
       desiredAction = DCMSCP_ACTION_REFUSE_ASSOCIATION;
       return;
     }
@@ -197,6 +203,16 @@ class StoreScp : public DcmThreadSCP {
     spdlog::warn("event=association_rejected calling_ae={} peer={} reason=\"{}\"", calling_ae_,
                  peer_,
                  reject_reason_.empty() ? "no acceptable presentation context" : reject_reason_);
+    if (transient_ && association_) {
+      // Low disk or shutting down: "rejected transient, temporary congestion" tells the
+      // sender to try again later rather than that it is not welcome.
+      T_ASC_RejectParameters rej;
+      rej.result = ASC_RESULT_REJECTEDTRANSIENT;
+      rej.source = ASC_SOURCE_SERVICEPROVIDER_PRESENTATION_RELATED;
+      rej.reason = ASC_REASON_SP_PRES_TEMPORARYCONGESTION;
+      ASC_rejectAssociation(association_, &rej);
+      return;
+    }
     DcmSCP::refuseAssociation(reason);
   }
 
@@ -328,6 +344,8 @@ class StoreScp : public DcmThreadSCP {
   std::uint64_t failed_ = 0, bytes_ = 0;
   bool accepted_ = false;
   std::string calling_ae_, peer_, reject_reason_, local_address_;
+  T_ASC_Association* association_ = nullptr;  // the one run() is serving
+  bool transient_ = false;                    // refuse as temporary congestion
 };
 
 // Fails early, with the reason, when the port cannot be bound (DCMTK would only log it from

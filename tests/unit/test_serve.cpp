@@ -253,7 +253,9 @@ TEST_F(ServeNode, DiskFloorRefusesAssociationsSighupReloadsAndParallelSendersAll
   };
   rewrite("min_free_disk_mb: 1\n", "min_free_disk_mb: 100000000\n");
   node.start();
-  EXPECT_NE(run_command("echoscu -aet STORESCU " + node.peer()).status, 0);
+  const auto refused = run_command("echoscu -aet STORESCU " + node.peer());
+  EXPECT_NE(refused.status, 0);
+  EXPECT_NE(refused.output.find("Temporary Congestion"), std::string::npos) << refused.output;
   EXPECT_TRUE(eventually(
       [&] { return node.log().find("below storage.min_free_disk_mb") != std::string::npos; }, 5))
       << node.log();
