@@ -457,6 +457,41 @@ TEST_F(ServeNode, AssociationsBeyondTheLimitAreRejectedUntilOneEnds) {
   EXPECT_EQ(node.stop(), 0);
 }
 
+TEST_F(ServeNode, SigtermLetsTheRunningAssociationFinishItsStores) {
+  NodeProcess node(dir_ / "node");
+  node.start();
+  // Without TCP_NODELAY on the sender each C-STORE waits for a delayed ACK (~40 ms), so the
+  // 48 instances take about 2 s: long enough to stop the node in the middle.
+  const fs::path out = dir_ / "storescu.out";
+  const auto sender =
+      run_command("(storescu -aet STORESCU " + node.peer() + " +sd +r " +
+                  (g_study->dir / "study" / "dicom").string() + " > " + out.string() +
+                  " 2>&1; echo \"exit=$?\" >> " + out.string() + ") > /dev/null 2>&1 & echo $!");
+  ASSERT_GT(std::atoi(sender.output.c_str()), 0);
+  ASSERT_TRUE(eventually(
+      [&] {
+        return node.get("/metrics").find("livernode_instances_received_total 0") ==
+               std::string::npos;
+      },
+      10));
+  EXPECT_EQ(node.stop(), 0);
+  ASSERT_TRUE(eventually(
+      [&] {
+        std::ifstream in(out);
+        return std::string((std::istreambuf_iterator<char>(in)), {}).find("exit=") !=
+               std::string::npos;
+      },
+      20));
+  std::ifstream in(out);
+  const std::string result((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(result.find("exit=0"), std::string::npos) << result;
+  EXPECT_EQ(count_files(node.spool(), ".dcm"), 48u);
+  node::SqliteStateStore store(node.state_db());
+  EXPECT_EQ(store.counts().instances, 48);
+  const std::string log = node.log();
+  EXPECT_LT(log.find("event=node_draining"), log.find("event=association_end")) << log;
+}
+
 // storescu -> node -> analysis -> outbox -> Orthanc: every result object the analysis wrote
 // (SEG, SR, summary images, PDF) arrives in the PACS, in the source study, exactly once.
 TEST_F(ServeNode, EndToEndResultsReachOrthanc) {
