@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "livernode/node/background.h"
+#include "livernode/node/http_server.h"
 #include "livernode/node/routing.h"
 #include "livernode/node/spool.h"
 #include "livernode/node/sqlite_state_store.h"
@@ -205,8 +206,15 @@ TEST(NodeExporter, DeliversToOrthancAndDeadLettersADestinationThatIsDown) {
   exporter.pass(wall_now() + 100);
   EXPECT_EQ(pacs->instances().size(), 1u);
   EXPECT_EQ(runtime.metrics.deliveries, 1u);
-  EXPECT_TRUE(store->requeue_outbox(dead[0].id, wall_now()));
+  // The admin sees the dead letter over HTTP and re-queues it there.
+  const auto listed = handle_http_request(runtime, "GET", "/api/outbox?state=dead", "");
+  EXPECT_EQ(listed.status, 200);
+  EXPECT_NE(listed.body.find("cannot associate"), std::string::npos) << listed.body;
+  const auto requeued = handle_http_request(
+      runtime, "POST", "/api/outbox/" + std::to_string(dead[0].id) + "/requeue", "");
+  EXPECT_EQ(requeued.status, 200) << requeued.body;
   EXPECT_EQ(store->outbox("pending", 10).size(), 1u);
+  EXPECT_EQ(store->outbox("pending", 10)[0].attempts, 0);
   EXPECT_FALSE(store->requeue_outbox(store->outbox("delivered", 10)[0].id, wall_now()));
   pacs.reset();
   fs::remove_all(dir);
