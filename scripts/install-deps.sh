@@ -13,7 +13,7 @@ PACKAGES=(
   libcairo2-dev libssl-dev zlib1g-dev
   libgtest-dev libgmock-dev
   # real peers used by the tests and the demo
-  dcmtk orthanc dicom3tools python3-pydicom python3-numpy curl
+  dcmtk orthanc dicom3tools python3-pydicom python3-numpy curl openssl
 )
 
 SUDO=""

@@ -18,6 +18,7 @@ void print_usage(std::ostream& os) {
      << "  livernode scan DIR                   list the series found under DIR and the files rejected\n"
      << "  livernode phantom --out DIR [--seed N] [options]\n"
      << "                                       write a synthetic multi-phase CT study with ground truth\n"
+     << "  livernode serve --config FILE        run the DICOM node (C-STORE SCP, spool, jobs, delivery, HTTP)\n"
      << "  livernode check-config FILE          validate a configuration file\n"
      << "  livernode version\n"
      << "\n"
@@ -41,6 +42,7 @@ int main(int argc, char** argv) {
     if (command == "scan") return run_scan(args);
     if (command == "phantom") return run_phantom(args);
     if (command == "check-config") return run_check_config(args);
+    if (command == "serve") return run_serve(args);
     if (command == "version" || command == "--version") {
       std::cout << livernode::kProductName << " " << livernode::kVersion << "\n";
       return kExitOk;

@@ -17,5 +17,6 @@ int run_analyze(const std::vector<std::string>& args);
 int run_phantom(const std::vector<std::string>& args);
 int run_check_config(const std::vector<std::string>& args);
 int run_scan(const std::vector<std::string>& args);
+int run_serve(const std::vector<std::string>& args);
 
 }  // namespace livernode::node

@@ -1,0 +1,44 @@
+#pragma once
+// HTTP status endpoints (Boost.Beast) on http.bind_address:http.port:
+//   GET /healthz       200 while the process runs
+//   GET /readyz        200 when the SCP listens and the state store answers, else 503
+//   GET /metrics       Prometheus text format
+//   GET /api/studies   studies with their series and jobs (JSON)
+//   GET /api/jobs      jobs, newest first (JSON)
+//   GET /api/outbox    deliveries (JSON; ?state=dead for the dead letters)
+//   POST /api/outbox/<id>/requeue   a dead delivery goes back to pending
+// When http.token is set, everything but /healthz and /readyz needs "Authorization: Bearer
+// <token>" (401 otherwise).
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "livernode/node/runtime.h"
+
+namespace livernode::node {
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+};
+
+// The routing of one request, independent of the socket (used by the server and by tests).
+HttpResponse handle_http_request(Runtime& runtime, const std::string& method,
+                                 const std::string& target, const std::string& authorization);
+
+class HttpServer {
+ public:
+  explicit HttpServer(Runtime& runtime);
+  ~HttpServer();
+  void start();  // binds (throws std::runtime_error when it cannot) and serves on a thread
+  void stop();
+
+ private:
+  struct Impl;
+  Runtime& runtime_;
+  std::unique_ptr<Impl> impl_;
+  std::thread thread_;
+};
+
+}  // namespace livernode::node

@@ -1,0 +1,60 @@
+#pragma once
+// The embedded StateStore: one SQLite file in WAL mode with synchronous=FULL, so a committed
+// row survives a crash or power loss. One connection, serialised by a mutex.
+#include <filesystem>
+#include <memory>
+#include <mutex>
+
+#include "livernode/node/state_store.h"
+
+struct sqlite3;
+
+namespace livernode::node {
+
+class SqliteStateStore : public StateStore {
+ public:
+  // Opens (creating when absent) the database and its tables. Throws StateStoreError.
+  explicit SqliteStateStore(const std::filesystem::path& file);
+  ~SqliteStateStore() override;
+  SqliteStateStore(const SqliteStateStore&) = delete;
+  SqliteStateStore& operator=(const SqliteStateStore&) = delete;
+
+  std::optional<std::string> instance_path(const std::string& sop_instance_uid) override;
+  bool record_instance(const InstanceRecord& instance) override;
+  std::vector<StudyRow> studies(const std::string& state, int limit) override;
+  std::optional<StudyRow> study(const std::string& study_uid) override;
+  std::vector<SeriesRow> series_of(const std::string& study_uid) override;
+  std::vector<SeriesRow> complete_quiet_series(double before) override;
+  void set_study_state(const std::string& study_uid, const std::string& state, double now) override;
+  void purge_study(const std::string& study_uid, double now) override;
+  JobRow create_job(const std::string& study_uid, double now) override;
+  std::optional<JobRow> claim_next_job(double now) override;
+  void finish_job(std::int64_t job_id, const std::string& state, const std::string& error,
+                  const std::string& result_dir, std::int64_t objects, double now) override;
+  int requeue_unfinished_jobs() override;
+  std::vector<JobRow> jobs(const std::string& study_uid, int limit) override;
+  std::optional<JobRow> job(std::int64_t job_id) override;
+  std::vector<std::int64_t> add_outbox(const std::vector<OutboxRow>& rows) override;
+  std::vector<OutboxRow> due_outbox(double now, int limit) override;
+  std::optional<double> next_outbox_due() override;
+  void mark_delivered(std::int64_t id, double now) override;
+  void mark_attempt_failed(std::int64_t id, const std::string& error, double next_attempt_at,
+                           bool dead) override;
+  bool requeue_outbox(std::int64_t id, double now) override;
+  std::vector<OutboxRow> outbox(const std::string& state, int limit) override;
+  std::int64_t pending_outbox_of(const std::string& study_uid) override;
+  StoreCounts counts() override;
+
+ private:
+  class Statement;
+  void exec(const char* sql);
+  std::vector<JobRow> query_jobs(const std::string& where, const std::string& arg, int limit);
+  std::vector<OutboxRow> query_outbox(const std::string& where, const std::string& arg, int limit);
+  std::vector<StudyRow> query_studies(const std::string& where, const std::string& arg, int limit);
+
+  std::mutex mutex_;
+  sqlite3* db_ = nullptr;
+  std::filesystem::path file_;
+};
+
+}  // namespace livernode::node

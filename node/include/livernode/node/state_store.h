@@ -1,0 +1,176 @@
+#pragma once
+// The node's durable state: which instances arrived, how studies progress, which analysis jobs
+// ran and which result deliveries are pending. An abstract interface so that a server database
+// can replace the embedded SQLite implementation (sqlite_state_store.h) for large sites.
+//
+// Every method is safe to call from several threads at once. Times are seconds since the Unix
+// epoch (wall clock), so they survive a restart. Methods throw StateStoreError when the
+// database fails; callers treat that as "not stored" (never acknowledge on a throw).
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace livernode::node {
+
+class StateStoreError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// What routing decided for a series.
+enum class SeriesAction { analyse, ignore, unrouted };
+const char* to_string(SeriesAction action);
+SeriesAction series_action_from_string(const std::string& text);
+
+struct InstanceRecord {
+  std::string sop_instance_uid;
+  std::string sop_class_uid;
+  std::string study_uid;
+  std::string series_uid;
+  std::string transfer_syntax_uid;
+  std::string path;  // absolute path of the spool file
+  std::int64_t size_bytes = 0;
+  std::string calling_ae;
+  std::string peer_address;
+  std::string modality;
+  std::string body_part;
+  std::string series_description;
+  std::string patient_id;
+  SeriesAction action = SeriesAction::unrouted;  // routing decision for its series
+  std::string rule;                              // name of the rule that decided, if any
+  double received_at = 0;
+};
+
+// Study states: receiving -> queued (a job version exists) -> done | failed; -> stored (no
+// series is analysed). A new series (or instance) reopens a study to receiving.
+struct StudyRow {
+  std::string study_uid;
+  std::string state;
+  double first_arrival = 0;
+  double last_arrival = 0;
+  std::int64_t instances = 0;
+  std::int64_t series = 0;
+  std::int64_t bytes = 0;
+  std::int64_t analysed_series = 0;  // series routed to analysis
+  std::int64_t job_versions = 0;
+  std::string calling_ae;
+  double state_changed_at = 0;
+};
+
+struct SeriesRow {
+  std::string series_uid;
+  std::string study_uid;
+  std::string modality;
+  std::string body_part;
+  std::string description;
+  SeriesAction action = SeriesAction::unrouted;
+  std::string rule;
+  std::int64_t instances = 0;
+  double first_arrival = 0;
+  double last_arrival = 0;
+  bool complete = false;  // quiet for series_quiet_s
+};
+
+// Job states: queued -> running -> done | failed.
+struct JobRow {
+  std::int64_t id = 0;
+  std::string study_uid;
+  int version = 0;
+  std::string state;
+  double created_at = 0;
+  double started_at = 0;
+  double finished_at = 0;
+  std::string error;
+  std::string result_dir;
+  std::int64_t objects = 0;
+  int attempts = 0;  // times the job was started (a restart re-queues a running job)
+};
+
+// Outbox states: pending -> delivered | dead (after the last failed attempt).
+struct OutboxRow {
+  std::int64_t id = 0;
+  std::int64_t job_id = 0;
+  std::string study_uid;
+  std::string destination;
+  std::string kind;  // seg | sr | summary | pdf
+  std::string path;
+  std::string sop_class_uid;
+  std::string sop_instance_uid;
+  std::string transfer_syntax_uid;
+  std::string state;
+  int attempts = 0;
+  double next_attempt_at = 0;
+  std::string last_error;
+  double created_at = 0;
+  double delivered_at = 0;
+};
+
+struct StoreCounts {
+  std::map<std::string, std::int64_t> jobs_by_state;
+  std::map<std::string, std::int64_t> outbox_by_state;
+  std::map<std::string, std::int64_t> studies_by_state;
+  std::int64_t instances = 0;
+};
+
+class StateStore {
+ public:
+  virtual ~StateStore() = default;
+
+  // --- instances -------------------------------------------------------------------------
+  // The spool path of an instance already stored, if any.
+  virtual std::optional<std::string> instance_path(const std::string& sop_instance_uid) = 0;
+  // Records a stored instance and updates its series and study (a study that was queued,
+  // done, failed or stored goes back to receiving). Returns false when the SOP Instance UID
+  // was already recorded (nothing changes then).
+  virtual bool record_instance(const InstanceRecord& instance) = 0;
+
+  // --- studies and series ----------------------------------------------------------------
+  virtual std::vector<StudyRow> studies(const std::string& state = "", int limit = 1000) = 0;
+  virtual std::optional<StudyRow> study(const std::string& study_uid) = 0;
+  virtual std::vector<SeriesRow> series_of(const std::string& study_uid) = 0;
+  // Marks series of receiving studies quiet since `before` as complete; returns them.
+  virtual std::vector<SeriesRow> complete_quiet_series(double before) = 0;
+  virtual void set_study_state(const std::string& study_uid, const std::string& state,
+                               double now) = 0;
+  // Removes a study's instances and series (after its files were deleted); the study row stays
+  // with state "purged".
+  virtual void purge_study(const std::string& study_uid, double now) = 0;
+
+  // --- jobs -------------------------------------------------------------------------------
+  // Creates the next job version of a study and sets the study to queued, atomically.
+  virtual JobRow create_job(const std::string& study_uid, double now) = 0;
+  // Takes the oldest queued job and marks it running; nullopt when none is queued.
+  virtual std::optional<JobRow> claim_next_job(double now) = 0;
+  // Ends a running job. state is done or failed. The study follows (unless it reopened).
+  virtual void finish_job(std::int64_t job_id, const std::string& state, const std::string& error,
+                          const std::string& result_dir, std::int64_t objects, double now) = 0;
+  // Jobs left running or queued by a previous process go back to queued; returns how many
+  // were running.
+  virtual int requeue_unfinished_jobs() = 0;
+  virtual std::vector<JobRow> jobs(const std::string& study_uid = "", int limit = 1000) = 0;
+  virtual std::optional<JobRow> job(std::int64_t job_id) = 0;
+
+  // --- outbox -----------------------------------------------------------------------------
+  // Adds delivery rows (state pending, due now) in one transaction; returns their ids.
+  virtual std::vector<std::int64_t> add_outbox(const std::vector<OutboxRow>& rows) = 0;
+  // Pending rows due at `now`, oldest first.
+  virtual std::vector<OutboxRow> due_outbox(double now, int limit) = 0;
+  virtual std::optional<double> next_outbox_due() = 0;
+  virtual void mark_delivered(std::int64_t id, double now) = 0;
+  // Records a failed attempt: pending again at next_attempt_at, or dead when `dead`.
+  virtual void mark_attempt_failed(std::int64_t id, const std::string& error,
+                                   double next_attempt_at, bool dead) = 0;
+  // A dead (or pending) row goes back to pending, due now, attempts reset. False if unknown.
+  virtual bool requeue_outbox(std::int64_t id, double now) = 0;
+  virtual std::vector<OutboxRow> outbox(const std::string& state = "", int limit = 1000) = 0;
+  // Rows of a study still pending.
+  virtual std::int64_t pending_outbox_of(const std::string& study_uid) = 0;
+
+  // --- metrics ----------------------------------------------------------------------------
+  virtual StoreCounts counts() = 0;
+};
+
+}  // namespace livernode::node

@@ -1,0 +1,266 @@
+#include "livernode/node/background.h"
+
+// clang-format off
+#include "dcmtk/config/osconfig.h"
+// clang-format on
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cmath>
+
+#include "dcmtk/dcmdata/dcdeftag.h"
+#include "dcmtk/dcmdata/dcfilefo.h"
+#include "dcmtk/dcmdata/dcuid.h"
+#include "dcmtk/dcmdata/dcxfer.h"
+#include "livernode/config/enums.h"
+#include "livernode/node/spool.h"
+#include "livernode/node/study_analysis.h"
+
+namespace livernode::node {
+
+namespace fs = std::filesystem;
+
+bool Wakeup::wait(double seconds) {
+  std::unique_lock lock(mutex_);
+  if (!stopped_ && !pending_)
+    cv_.wait_for(lock, std::chrono::duration<double>(std::max(0.0, seconds)),
+                 [&] { return stopped_ || pending_; });
+  pending_ = false;
+  return !stopped_;
+}
+
+std::string result_kind_of_sop_class(const std::string& uid) {
+  if (uid == UID_SegmentationStorage) return "seg";
+  if (uid == UID_EncapsulatedPDFStorage) return "pdf";
+  if (uid.rfind("1.2.840.10008.5.1.4.1.1.88.", 0) == 0) return "sr";
+  return "summary";  // secondary capture and anything else
+}
+
+// --- study tracker --------------------------------------------------------------------------
+
+StudyTracker::StudyTracker(Runtime& runtime, Wakeup& workers)
+    : runtime_(runtime), workers_(workers) {}
+
+void StudyTracker::start() {
+  thread_ = std::thread([this] {
+    do {
+      try {
+        tick(wall_now());
+      } catch (const std::exception& e) {
+        spdlog::error("event=tracker_error error=\"{}\"", e.what());
+      }
+    } while (wake_.wait(0.25));
+  });
+}
+
+void StudyTracker::stop() {
+  wake_.stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void StudyTracker::tick(double now) {
+  const auto cfg = runtime_.config.get();
+  const auto& sc = cfg->config.study_completion;
+  for (const auto& s : runtime_.store->complete_quiet_series(now - sc.series_quiet_s))
+    spdlog::info(
+        "event=series_complete study={} series={} instances={} modality={} action={} rule={}",
+        s.study_uid, s.series_uid, s.instances, s.modality, to_string(s.action),
+        s.rule.empty() ? "-" : s.rule);
+  bool stored_any = false;
+  for (const auto& study : runtime_.store->studies("receiving", 10000)) {
+    const bool quiet = now - study.last_arrival >= sc.study_quiet_s;
+    const bool forced = now - study.first_arrival >= sc.max_wait_s;
+    if (!quiet && !forced) continue;
+    const char* reason = quiet ? "study_quiet" : "max_wait";
+    if (study.analysed_series > 0) {
+      const JobRow job = runtime_.store->create_job(study.study_uid, now);
+      spdlog::info(
+          "event=job_state job={} study={} version={} state=queued reason={} instances={} "
+          "series={}",
+          job.id, study.study_uid, job.version, reason, study.instances, study.series);
+      workers_.notify();
+    } else {
+      runtime_.store->set_study_state(study.study_uid, "stored", now);
+      stored_any = true;
+      spdlog::info(
+          "event=study_stored study={} reason=\"no series routed to analysis\" instances={} "
+          "series={}",
+          study.study_uid, study.instances, study.series);
+    }
+  }
+  if (stored_any || now - last_retention_ >= 30) {
+    last_retention_ = now;
+    apply_retention(now);
+  }
+}
+
+void StudyTracker::apply_retention(double now) {
+  const auto cfg = runtime_.config.get();
+  const auto& st = cfg->config.storage;
+  auto purge = [&](const StudyRow& study, const char* why) {
+    if (!is_valid_uid(study.study_uid)) return;
+    std::error_code ec;
+    fs::remove_all(fs::path(st.spool_dir) / study.study_uid, ec);
+    fs::remove_all(fs::path(st.results_dir) / study.study_uid, ec);
+    runtime_.store->purge_study(study.study_uid, now);
+    spdlog::info("event=study_purged study={} reason={}", study.study_uid, why);
+  };
+  for (const auto& s : runtime_.store->studies("stored", 10000))
+    if (now - s.state_changed_at >= st.unrouted_retention_hours * 3600.0)
+      purge(s, "unrouted_retention");
+  for (const char* state : {"done", "failed"})
+    for (const auto& s : runtime_.store->studies(state, 10000))
+      if (now - s.state_changed_at >= st.retention_days * 86400.0 &&
+          runtime_.store->pending_outbox_of(s.study_uid) == 0)
+        purge(s, "retention");
+}
+
+// --- workers ---------------------------------------------------------------------------------
+
+WorkerPool::WorkerPool(Runtime& runtime, Wakeup& wake, Wakeup& exporter)
+    : runtime_(runtime), wake_(wake), exporter_(exporter) {}
+
+void WorkerPool::start(int workers) {
+  for (int i = 0; i < std::max(1, workers); ++i) threads_.emplace_back([this] { run(); });
+}
+
+void WorkerPool::stop() {
+  wake_.stop();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
+}
+
+void WorkerPool::run() {
+  while (!wake_.stopped()) {
+    std::optional<JobRow> job;
+    try {
+      job = runtime_.store->claim_next_job(wall_now());
+    } catch (const std::exception& e) {
+      spdlog::error("event=worker_error error=\"{}\"", e.what());
+    }
+    if (!job) {
+      if (!wake_.wait(1.0)) return;
+      continue;
+    }
+    process(*job);
+  }
+}
+
+namespace {
+
+// Hard links (copies across file systems) of the analysed series' files under `input`.
+void link_series(const fs::path& spool_study, const std::vector<SeriesRow>& series,
+                 const fs::path& input) {
+  for (const auto& s : series) {
+    if (s.action != SeriesAction::analyse || !is_valid_uid(s.series_uid)) continue;
+    const fs::path from = spool_study / s.series_uid;
+    if (!fs::is_directory(from)) continue;
+    fs::create_directories(input / s.series_uid);
+    for (const auto& entry : fs::directory_iterator(from)) {
+      if (!entry.is_regular_file() || entry.path().extension() != ".dcm") continue;
+      const fs::path to = input / s.series_uid / entry.path().filename();
+      std::error_code ec;
+      fs::create_hard_link(entry.path(), to, ec);
+      if (ec) fs::copy_file(entry.path(), to, fs::copy_options::overwrite_existing);
+    }
+  }
+}
+
+}  // namespace
+
+void WorkerPool::process(const JobRow& job) {
+  const auto cfg = runtime_.config.get();
+  // A job that was running each time the node died is not started a fourth time: the
+  // analysis itself may be what brings the node down.
+  constexpr int kMaxStarts = 3;
+  if (job.attempts > kMaxStarts) {
+    const std::string error = "given up: the node stopped during each of " +
+                              std::to_string(kMaxStarts) + " earlier attempts of this analysis";
+    runtime_.store->finish_job(job.id, "failed", error, "", 0, wall_now());
+    spdlog::error("event=job_state job={} study={} version={} state=failed error=\"{}\"", job.id,
+                  job.study_uid, job.version, error);
+    return;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  runtime_.metrics.jobs_started++;
+  spdlog::info("event=job_state job={} study={} version={} state=running attempt={}", job.id,
+               job.study_uid, job.version, job.attempts);
+  std::string state = "failed", error;
+  std::int64_t objects = 0;
+  const fs::path out = fs::path(cfg->config.storage.results_dir) / job.study_uid /
+                       ("v" + std::to_string(job.version));
+  try {
+    Spool spool(cfg->config.storage.spool_dir);
+    const fs::path input = out.string() + ".input";
+    std::error_code ec;
+    fs::remove_all(input, ec);
+    fs::remove_all(out, ec);
+    link_series(spool.study_dir(job.study_uid), runtime_.store->series_of(job.study_uid), input);
+    AnalyseFolderOptions options;
+    options.disclaimer = cfg->config.clinical.disclaimer;
+    const StudyAnalysisOutcome outcome = analyse_folder(input, out, options);
+    fs::remove_all(input, ec);
+    if (!outcome.usable) {
+      error = outcome.error.empty() ? "no usable series" : outcome.error;
+    } else {
+      std::vector<OutboxRow> rows;
+      for (const auto& object : outcome.objects) {
+        DcmFileFormat ff;
+        if (ff.loadFile(OFFilename(object.c_str()), EXS_Unknown, EGL_noChange, 4096, ERM_autoDetect)
+                .bad()) {
+          spdlog::error("event=result_unreadable job={} file={}", job.id, object.string());
+          continue;
+        }
+        OFString sop_class, sop_instance;
+        ff.getDataset()->findAndGetOFString(DCM_SOPClassUID, sop_class);
+        ff.getDataset()->findAndGetOFString(DCM_SOPInstanceUID, sop_instance);
+        const std::string kind = result_kind_of_sop_class(sop_class.c_str());
+        ++objects;
+        for (const auto& d : cfg->config.destinations) {
+          bool accepts = false;
+          for (auto k : d.accepts) accepts = accepts || config::to_string(k) == kind;
+          if (!accepts) continue;
+          OutboxRow r;
+          r.job_id = job.id;
+          r.study_uid = job.study_uid;
+          r.destination = d.name;
+          r.kind = kind;
+          r.path = fs::absolute(object).string();
+          r.sop_class_uid = sop_class.c_str();
+          r.sop_instance_uid = sop_instance.c_str();
+          r.transfer_syntax_uid = DcmXfer(ff.getDataset()->getOriginalXfer()).getXferID();
+          r.created_at = wall_now();
+          rows.push_back(std::move(r));
+        }
+      }
+      if (!rows.empty()) {
+        runtime_.store->add_outbox(rows);
+        spdlog::info("event=outbox_queued job={} study={} deliveries={}", job.id, job.study_uid,
+                     rows.size());
+        exporter_.notify();
+      }
+      state = "done";
+    }
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  runtime_.metrics.analyses_finished++;
+  runtime_.metrics.analysis_seconds_millis += static_cast<std::uint64_t>(seconds * 1000);
+  try {
+    runtime_.store->finish_job(job.id, state, error, out.string(), objects, wall_now());
+  } catch (const std::exception& e) {
+    spdlog::error("event=worker_error job={} error=\"{}\"", job.id, e.what());
+  }
+  if (state == "done")
+    spdlog::info("event=job_state job={} study={} version={} state=done objects={} seconds={:.2f}",
+                 job.id, job.study_uid, job.version, objects, seconds);
+  else
+    spdlog::warn(
+        "event=job_state job={} study={} version={} state=failed seconds={:.2f} error=\"{}\"",
+        job.id, job.study_uid, job.version, seconds, error);
+}
+
+}  // namespace livernode::node

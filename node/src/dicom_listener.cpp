@@ -1,0 +1,469 @@
+#include "livernode/node/dicom_listener.h"
+
+// clang-format off
+#include "dcmtk/config/osconfig.h"
+// clang-format on
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <stdexcept>
+
+#include "dcmtk/dcmdata/dcdeftag.h"
+#include "dcmtk/dcmdata/dcfilefo.h"
+#include "dcmtk/dcmdata/dcuid.h"
+#include "dcmtk/dcmdata/dcxfer.h"
+#include "dcmtk/dcmnet/dcmtrans.h"
+#include "dcmtk/dcmnet/dul.h"
+#include "dcmtk/dcmnet/scp.h"
+#include "dcmtk/dcmnet/scppool.h"
+#include "dcmtk/dcmnet/scpthrd.h"
+#include "dcmtk/dcmtls/tlslayer.h"
+#include "livernode/config/host_pattern.h"
+#include "livernode/node/spool.h"
+
+namespace livernode::node {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The listener hands its runtime to the SCP objects DcmSCPPool default-constructs per thread.
+Runtime* g_runtime = nullptr;
+
+constexpr Uint16 kStatusSuccess = 0x0000;
+constexpr Uint16 kStatusOutOfResources = 0xA700;
+constexpr Uint16 kStatusCannotUnderstand = 0xC000;
+
+std::string clean(const OFString& value) {
+  std::string s(value.c_str());
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\0')) s.pop_back();
+  while (!s.empty() && s.front() == ' ') s.erase(s.begin());
+  return s;
+}
+
+std::string get(DcmItem* item, const DcmTagKey& tag) {
+  OFString v;
+  if (item->findAndGetOFString(tag, v).good()) return clean(v);
+  return {};
+}
+
+const std::vector<const char*>& storage_sop_classes() {
+  static const std::vector<const char*> classes = {
+      UID_CTImageStorage,
+      UID_EnhancedCTImageStorage,
+      UID_LegacyConvertedEnhancedCTImageStorage,
+      UID_MRImageStorage,
+      UID_EnhancedMRImageStorage,
+      UID_EnhancedMRColorImageStorage,
+      UID_LegacyConvertedEnhancedMRImageStorage,
+      UID_SegmentationStorage,
+  };
+  return classes;
+}
+
+OFList<OFString> accepted_transfer_syntaxes() {
+  // Preference order: keep compressed data compressed, then uncompressed explicit, implicit last.
+  OFList<OFString> ts;
+  for (const char* uid :
+       {UID_JPEG2000LosslessOnlyTransferSyntax, UID_JPEGLSLosslessTransferSyntax,
+        UID_JPEGProcess14SV1TransferSyntax, UID_JPEGProcess14TransferSyntax,
+        UID_RLELosslessTransferSyntax, UID_JPEG2000TransferSyntax, UID_JPEGLSLossyTransferSyntax,
+        UID_JPEGProcess1TransferSyntax, UID_JPEGProcess2_4TransferSyntax,
+        UID_LittleEndianExplicitTransferSyntax, UID_BigEndianExplicitTransferSyntax,
+        UID_DeflatedExplicitVRLittleEndianTransferSyntax, UID_LittleEndianImplicitTransferSyntax})
+    ts.push_back(uid);
+  return ts;
+}
+
+struct SeriesTally {
+  std::uint64_t stored = 0, duplicates = 0;
+};
+
+// DcmTransportConnection keeps its socket protected; a member pointer taken through a derived
+// class reads it without changing DCMTK.
+struct SocketAccess : DcmTransportConnection {
+  static DcmNativeSocketType get(DcmTransportConnection* connection) {
+    return (connection->*(&SocketAccess::getSocket))();
+  }
+};
+DcmNativeSocketType socket_of(DcmTransportConnection* connection) {
+  return SocketAccess::get(connection);
+}
+
+class StoreScp : public DcmThreadSCP {
+ public:
+  StoreScp() : runtime_(*g_runtime) {}
+
+  // Runs one association handed over by the pool. Before DCMTK negotiates it: Nagle off on
+  // this socket (besides the TCP_NODELAY environment switch DCMTK reads) and the local address
+  // the peer connected to, so that node.bind_address can be enforced per association.
+  OFCondition run(T_ASC_Association* association) override {
+    local_address_.clear();
+    association_ = association;
+    if (association && association->DULassociation) {
+      if (DcmTransportConnection* connection =
+              DUL_getTransportConnection(association->DULassociation)) {
+        const int fd = static_cast<int>(socket_of(connection));
+        const int one = 1;
+        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        sockaddr_storage local{};
+        socklen_t length = sizeof local;
+        char text[INET6_ADDRSTRLEN] = {0};
+        if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) == 0) {
+          if (local.ss_family == AF_INET)
+            ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&local)->sin_addr, text,
+                        sizeof text);
+          else if (local.ss_family == AF_INET6)
+            ::inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&local)->sin6_addr, text,
+                        sizeof text);
+          local_address_ = text;
+        }
+      }
+    }
+    const OFCondition result = DcmThreadSCP::run(association);
+    association_ = nullptr;
+    return result;
+  }
+
+ protected:
+  void notifyAssociationRequest(const T_ASC_Parameters& params,
+                                DcmSCPActionType& desiredAction) override {
+    start_ = std::chrono::steady_clock::now();
+    tallies_.clear();
+    failed_ = 0;
+    bytes_ = 0;
+    accepted_ = false;
+    transient_ = false;
+    calling_ae_ = clean(params.DULparams.callingAPTitle);
+    peer_ = clean(params.DULparams.callingPresentationAddress);
+    const auto cfg = runtime_.config.get();
+    if (runtime_.draining) {
+      reject_reason_ = "node is shutting down";
+      transient_ = true;
+      desiredAction = DCMSCP_ACTION_REFUSE_ASSOCIATION;
+      return;
+    }
+    const auto free_mb = free_disk_mb(cfg->config.storage.spool_dir);
+    if (free_mb >= 0 && free_mb < cfg->config.storage.min_free_disk_mb) {
+      reject_reason_ =
+          "free disk " + std::to_string(free_mb) + " MiB below storage.min_free_disk_mb";
+      transient_ = true;
+      desiredAction = DCMSCP_ACTION_REFUSE_ASSOCIATION;
+      return;
+    }
+    const std::string& bind = cfg->config.node.bind_address;
+    if (bind != "0.0.0.0" && bind != "::" && !local_address_.empty() && local_address_ != bind &&
+        local_address_ != "::ffff:" + bind) {
+      reject_reason_ =
+          "connection arrived on " + local_address_ + ", not on node.bind_address " + bind;
+      desiredAction = DCMSCP_ACTION_REFUSE_ASSOCIATION;
+      return;
+    }
+    reject_reason_.clear();
+  }
+
+  OFBool checkCalledAETitleAccepted(const OFString& calledAE) override {
+    const auto cfg = runtime_.config.get();
+    if (clean(calledAE) == cfg->config.node.ae_title) return OFTrue;
+    reject_reason_ = "called AE title '" + clean(calledAE) + "' is not ours";
+    return OFFalse;
+  }
+
+  // The allow-list pairs AE titles with source addresses, so both are checked here, where
+  // the calling AE title is known; a mismatch is answered "calling AE title not recognised".
+  OFBool checkCallingAETitleAccepted(const OFString& callingAE) override {
+    const auto cfg = runtime_.config.get();
+    const auto& allowed = cfg->config.node.allowed_callers;
+    if (allowed.empty()) return OFTrue;
+    const std::string ae = clean(callingAE);
+    for (const auto& a : allowed) {
+      if (!a.ae_title.empty() && a.ae_title != ae) continue;
+      if (!a.host.empty()) {
+        const auto pattern = config::HostPattern::parse(a.host);
+        if (!pattern || !pattern->matches(peer_)) continue;
+      }
+      return OFTrue;
+    }
+    reject_reason_ = "caller " + ae + "@" + peer_ + " is not in node.allowed_callers";
+    return OFFalse;
+  }
+
+  // Counted and logged before the A-ASSOCIATE-RJ leaves, so whoever sees the rejection finds
+  // it in the log and the metrics.
+  void refuseAssociation(const DcmRefuseReasonType reason) override {
+    runtime_.metrics.associations_rejected++;
+    spdlog::warn("event=association_rejected calling_ae={} peer={} reason=\"{}\"", calling_ae_,
+                 peer_,
+                 reject_reason_.empty() ? "no acceptable presentation context" : reject_reason_);
+    if (transient_ && association_) {
+      // Low disk or shutting down: "rejected transient, temporary congestion" tells the
+      // sender to try again later rather than that it is not welcome.
+      T_ASC_RejectParameters rej;
+      rej.result = ASC_RESULT_REJECTEDTRANSIENT;
+      rej.source = ASC_SOURCE_SERVICEPROVIDER_PRESENTATION_RELATED;
+      rej.reason = ASC_REASON_SP_PRES_TEMPORARYCONGESTION;
+      ASC_rejectAssociation(association_, &rej);
+      return;
+    }
+    DcmSCP::refuseAssociation(reason);
+  }
+
+  void notifyAssociationAcknowledge() override {
+    accepted_ = true;
+    runtime_.metrics.associations_accepted++;
+  }
+
+  void notifyAssociationTermination() override {
+    if (!accepted_) return;
+    std::uint64_t stored = 0, dups = 0;
+    for (const auto& [series, t] : tallies_) {
+      stored += t.stored;
+      dups += t.duplicates;
+      spdlog::info("event=instances_stored calling_ae={} series={} stored={} duplicates={}",
+                   calling_ae_, series, t.stored, t.duplicates);
+    }
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    spdlog::info(
+        "event=association_end calling_ae={} peer={} stored={} duplicates={} failed={} bytes={} "
+        "seconds={:.3f}",
+        calling_ae_, peer_, stored, dups, failed_, bytes_, seconds);
+  }
+
+  OFCondition handleIncomingCommand(T_DIMSE_Message* message,
+                                    const DcmPresentationContextInfo& info) override {
+    if (message->CommandField != DIMSE_C_STORE_RQ)
+      return DcmSCP::handleIncomingCommand(message, info);
+    T_DIMSE_C_StoreRQ& request = message->msg.CStoreRQ;
+    DcmDataset* dataset = nullptr;
+    OFCondition cond = receiveSTORERequest(request, info.presentationContextID, dataset);
+    if (cond.bad()) {
+      delete dataset;
+      runtime_.metrics.instances_failed++;
+      spdlog::warn("event=store_receive_failed calling_ae={} sop={} error=\"{}\"", calling_ae_,
+                   request.AffectedSOPInstanceUID, cond.text());
+      return cond;
+    }
+    const Uint16 status = store(request, info, dataset);  // takes the dataset
+    if (status != kStatusSuccess) runtime_.metrics.instances_failed++;
+    return sendSTOREResponse(info.presentationContextID, request, status);
+  }
+
+ private:
+  Uint16 store(const T_DIMSE_C_StoreRQ& request, const DcmPresentationContextInfo& info,
+               DcmDataset* dataset) {
+    DcmFileFormat file(dataset, OFFalse);  // owns the dataset from here on
+    const auto cfg = runtime_.config.get();
+    const std::string sop = clean(request.AffectedSOPInstanceUID);
+    const std::string study = get(dataset, DCM_StudyInstanceUID);
+    const std::string series = get(dataset, DCM_SeriesInstanceUID);
+    const std::string dataset_sop = get(dataset, DCM_SOPInstanceUID);
+    if (!is_valid_uid(sop) || !is_valid_uid(study) || !is_valid_uid(series) ||
+        (!dataset_sop.empty() && dataset_sop != sop)) {
+      spdlog::warn(
+          "event=store_refused calling_ae={} reason=\"invalid or inconsistent UIDs\" sop=\"{}\" "
+          "study=\"{}\" series=\"{}\"",
+          calling_ae_, sop.substr(0, 80), study.substr(0, 80), series.substr(0, 80));
+      return kStatusCannotUnderstand;
+    }
+    try {
+      Spool spool(cfg->config.storage.spool_dir);
+      if (auto existing = runtime_.store->instance_path(sop); existing && fs::exists(*existing)) {
+        tallies_[series].duplicates++;
+        runtime_.metrics.instances_duplicate++;
+        spdlog::debug("event=instance_duplicate sop={}", sop);
+        return kStatusSuccess;
+      }
+      const auto free_mb = free_disk_mb(spool.root());
+      if (free_mb >= 0 && free_mb < cfg->config.storage.min_free_disk_mb) {
+        spdlog::error(
+            "event=store_refused sop={} reason=\"free disk {} MiB below storage.min_free_disk_mb\"",
+            sop, free_mb);
+        return kStatusOutOfResources;
+      }
+      E_TransferSyntax xfer = DcmXfer(info.acceptedTransferSyntax.c_str()).getXfer();
+      if (xfer == EXS_Unknown) xfer = dataset->getOriginalXfer();
+      const fs::path path =
+          spool.store(study, series, sop, [&](const fs::path& temp, std::string& error) {
+            const OFCondition c = file.saveFile(OFFilename(temp.c_str()), xfer, EET_ExplicitLength,
+                                                EGL_recalcGL, EPD_noChange, 0, 0, EWM_fileformat);
+            if (c.bad()) error = c.text();
+            return c.good();
+          });
+      InstanceRecord r;
+      r.sop_instance_uid = sop;
+      r.sop_class_uid = clean(request.AffectedSOPClassUID);
+      r.study_uid = study;
+      r.series_uid = series;
+      r.transfer_syntax_uid = DcmXfer(xfer).getXferID();
+      r.path = path.string();
+      std::error_code ec;
+      r.size_bytes = static_cast<std::int64_t>(fs::file_size(path, ec));
+      r.calling_ae = calling_ae_;
+      r.peer_address = peer_;
+      r.modality = get(dataset, DCM_Modality);
+      r.body_part = get(dataset, DCM_BodyPartExamined);
+      r.series_description = get(dataset, DCM_SeriesDescription);
+      r.patient_id = get(dataset, DCM_PatientID);
+      const auto decision =
+          cfg->router.route({r.modality, r.calling_ae, r.body_part, r.series_description});
+      r.action = decision.action;
+      r.rule = decision.rule;
+      r.received_at = wall_now();
+      if (runtime_.store->record_instance(r)) {
+        tallies_[series].stored++;
+        runtime_.metrics.instances_received++;
+        runtime_.metrics.bytes_received += static_cast<std::uint64_t>(r.size_bytes);
+        bytes_ += static_cast<std::uint64_t>(r.size_bytes);
+        spdlog::debug("event=instance_stored sop={} series={} patient_id={} bytes={}", sop, series,
+                      r.patient_id, r.size_bytes);
+      } else {
+        tallies_[series].duplicates++;
+        runtime_.metrics.instances_duplicate++;
+      }
+      return kStatusSuccess;
+    } catch (const std::exception& e) {
+      failed_++;
+      spdlog::error("event=store_failed calling_ae={} sop={} error=\"{}\"", calling_ae_, sop,
+                    e.what());
+      return kStatusOutOfResources;
+    }
+  }
+
+  Runtime& runtime_;
+  std::chrono::steady_clock::time_point start_;
+  std::map<std::string, SeriesTally> tallies_;
+  std::uint64_t failed_ = 0, bytes_ = 0;
+  bool accepted_ = false;
+  std::string calling_ae_, peer_, reject_reason_, local_address_;
+  T_ASC_Association* association_ = nullptr;  // the one run() is serving
+  bool transient_ = false;                    // refuse as temporary congestion
+};
+
+// Fails early, with the reason, when the port cannot be bound (DCMTK would only log it from
+// its listening thread). DCMTK 3.6.7 itself binds the port on all interfaces.
+void probe_port(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    throw std::runtime_error(std::string("cannot create DICOM socket: ") + std::strerror(errno));
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_ANY);
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  const std::string reason = ok ? "" : std::strerror(errno);
+  ::close(fd);
+  if (!ok)
+    throw std::runtime_error("cannot listen on DICOM port " + std::to_string(port) + ": " + reason);
+}
+
+}  // namespace
+
+struct DicomListener::Pool {
+  DcmSCPPool<StoreScp> pool;
+  std::unique_ptr<DcmTLSTransportLayer> tls;  // outlives the pool's network
+};
+
+namespace {
+
+std::unique_ptr<DcmTLSTransportLayer> make_tls_layer(const config::TlsConfig& tls) {
+  auto layer = std::make_unique<DcmTLSTransportLayer>(NET_ACCEPTOR, nullptr, OFTrue);
+  auto check = [](const OFCondition& c, const std::string& what) {
+    if (c.bad()) throw std::runtime_error("DICOM TLS: " + what + ": " + c.text());
+  };
+  check(layer->setTLSProfile(TSP_Profile_BCP195), "cannot select the BCP 195 profile");
+  check(layer->activateCipherSuites(), "cannot activate the cipher suites");
+  check(layer->setPrivateKeyFile(tls.private_key.c_str(), DCF_Filetype_PEM),
+        "cannot read private key " + tls.private_key.string());
+  check(layer->setCertificateFile(tls.certificate.c_str(), DCF_Filetype_PEM),
+        "cannot read certificate " + tls.certificate.string());
+  if (!layer->checkPrivateKeyMatchesCertificate())
+    throw std::runtime_error("DICOM TLS: private key " + tls.private_key.string() +
+                             " does not match certificate " + tls.certificate.string());
+  for (const auto& ca : tls.trusted_cas)
+    check(layer->addTrustedCertificateFile(ca.c_str(), DCF_Filetype_PEM),
+          "cannot read CA certificate " + ca.string());
+  layer->setBuiltInDHParameters();
+  layer->setCertificateVerification(tls.require_client_certificate ? DCV_requireCertificate
+                                    : tls.trusted_cas.empty()      ? DCV_ignoreCertificate
+                                                                   : DCV_checkCertificate);
+  return layer;
+}
+
+}  // namespace
+
+DicomListener::DicomListener(Runtime& runtime, bool tls)
+    : runtime_(runtime), tls_(tls), pool_(std::make_unique<Pool>()) {}
+
+DicomListener::~DicomListener() { stop(); }
+
+void DicomListener::start() {
+  g_runtime = &runtime_;
+  const auto cfg = runtime_.config.get();
+  const auto& node = cfg->config.node;
+  // DCMTK disables Nagle on every association socket when TCP_NODELAY is set in the
+  // environment; without it, each small PDU waits for the peer's delayed ACK (~40 ms).
+  ::setenv("TCP_NODELAY", "1", 1);
+  dcmDisableGethostbyaddr.set(OFTrue);
+  const int port = tls_ ? node.tls.port : node.port;
+  probe_port(port);
+  if (!tls_ && node.bind_address != "0.0.0.0" && node.bind_address != "::")
+    spdlog::warn(
+        "event=config_note key=node.bind_address value={} note=\"DCMTK 3.6.7 accepts TCP "
+        "connections on "
+        "all interfaces; associations arriving on another address are rejected\"",
+        node.bind_address);
+
+  DcmSCPConfig& c = pool_->pool.getConfig();
+  c.setAETitle(node.ae_title.c_str());
+  c.setPort(static_cast<Uint16>(port));
+  if (tls_) {
+    pool_->tls = make_tls_layer(node.tls);
+    c.setTransportLayer(pool_->tls.get());
+  }
+  c.setMaxReceivePDULength(static_cast<Uint32>(node.max_pdu));
+  c.setACSETimeout(static_cast<Uint32>(node.acse_timeout_s));
+  c.setDIMSETimeout(static_cast<Uint32>(node.dimse_timeout_s));
+  c.setDIMSEBlockingMode(DIMSE_NONBLOCKING);
+  c.setConnectionBlockingMode(DUL_NOBLOCK);
+  c.setConnectionTimeout(1);  // the accept loop looks at the stop flag every second
+  c.setHostLookupEnabled(OFFalse);
+  c.setRespondWithCalledAETitle(OFFalse);
+  OFList<OFString> verification;
+  verification.push_back(UID_LittleEndianExplicitTransferSyntax);
+  verification.push_back(UID_BigEndianExplicitTransferSyntax);
+  verification.push_back(UID_LittleEndianImplicitTransferSyntax);
+  c.addPresentationContext(UID_VerificationSOPClass, verification);
+  const auto ts = accepted_transfer_syntaxes();
+  for (const char* sop_class : storage_sop_classes()) c.addPresentationContext(sop_class, ts);
+  pool_->pool.setMaxThreads(static_cast<Uint16>(node.max_associations));
+
+  thread_ = std::thread([this] {
+    const OFCondition cond = pool_->pool.listen();
+    if (cond.bad()) spdlog::error("event=scp_stopped error=\"{}\"", cond.text());
+    if (!tls_) runtime_.scp_listening = false;
+  });
+  if (!tls_) runtime_.scp_listening = true;
+  spdlog::info("event=scp_listening ae_title={} address={} port={} tls={} max_associations={}",
+               node.ae_title, node.bind_address, port, tls_ ? "yes" : "no", node.max_associations);
+}
+
+void DicomListener::stop() {
+  if (!thread_.joinable()) return;
+  pool_->pool.stopAfterCurrentAssociations();
+  thread_.join();
+  if (!tls_) runtime_.scp_listening = false;
+  spdlog::info("event=scp_stopped tls={}", tls_ ? "yes" : "no");
+}
+
+}  // namespace livernode::node

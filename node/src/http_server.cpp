@@ -1,0 +1,282 @@
+#include "livernode/node/http_server.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace livernode::node {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace asio = boost::asio;
+using nlohmann::json;
+
+namespace {
+
+json study_json(StateStore& store, const StudyRow& s) {
+  json j{{"study_instance_uid", s.study_uid}, {"state", s.state},
+         {"first_arrival", s.first_arrival},  {"last_arrival", s.last_arrival},
+         {"instances", s.instances},          {"bytes", s.bytes},
+         {"calling_ae", s.calling_ae},        {"analysed_series", s.analysed_series}};
+  j["series"] = json::array();
+  for (const auto& r : store.series_of(s.study_uid))
+    j["series"].push_back({{"series_instance_uid", r.series_uid},
+                           {"modality", r.modality},
+                           {"description", r.description},
+                           {"body_part", r.body_part},
+                           {"action", to_string(r.action)},
+                           {"rule", r.rule},
+                           {"instances", r.instances},
+                           {"complete", r.complete}});
+  return j;
+}
+
+json job_json(const JobRow& j) {
+  return {{"id", j.id},
+          {"study_instance_uid", j.study_uid},
+          {"version", j.version},
+          {"state", j.state},
+          {"created_at", j.created_at},
+          {"started_at", j.started_at},
+          {"finished_at", j.finished_at},
+          {"error", j.error},
+          {"result_dir", j.result_dir},
+          {"objects", j.objects},
+          {"attempts", j.attempts}};
+}
+
+json outbox_json(const OutboxRow& r) {
+  return {{"id", r.id},
+          {"job_id", r.job_id},
+          {"study_instance_uid", r.study_uid},
+          {"destination", r.destination},
+          {"kind", r.kind},
+          {"sop_instance_uid", r.sop_instance_uid},
+          {"state", r.state},
+          {"attempts", r.attempts},
+          {"next_attempt_at", r.next_attempt_at},
+          {"last_error", r.last_error},
+          {"delivered_at", r.delivered_at}};
+}
+
+std::string query_value(const std::string& query, const std::string& key) {
+  std::stringstream ss(query);
+  for (std::string part; std::getline(ss, part, '&');)
+    if (part.rfind(key + "=", 0) == 0) return part.substr(key.size() + 1);
+  return {};
+}
+
+std::string metrics_text(Runtime& rt) {
+  std::ostringstream o;
+  auto counter = [&](const char* name, const char* help, std::uint64_t v) {
+    o << "# HELP " << name << " " << help << "\n# TYPE " << name << " counter\n"
+      << name << " " << v << "\n";
+  };
+  const auto& m = rt.metrics;
+  counter("livernode_associations_accepted_total", "DICOM associations accepted",
+          m.associations_accepted);
+  counter("livernode_associations_rejected_total", "DICOM associations rejected",
+          m.associations_rejected);
+  counter("livernode_instances_received_total", "instances stored in the spool",
+          m.instances_received);
+  counter("livernode_instances_duplicate_total", "instances received again and not stored twice",
+          m.instances_duplicate);
+  counter("livernode_instances_failed_total", "C-STORE requests answered with a failure status",
+          m.instances_failed);
+  counter("livernode_received_bytes_total", "bytes of stored instances", m.bytes_received);
+  counter("livernode_deliveries_total", "result objects delivered", m.deliveries);
+  counter("livernode_delivery_retries_total", "failed delivery attempts that will be retried",
+          m.delivery_retries);
+  counter("livernode_dead_letters_total", "deliveries given up after the last attempt",
+          m.dead_letters);
+  o << "# HELP livernode_analysis_duration_seconds time spent in study analyses\n"
+       "# TYPE livernode_analysis_duration_seconds summary\n"
+    << "livernode_analysis_duration_seconds_sum " << m.analysis_seconds_millis / 1000.0 << "\n"
+    << "livernode_analysis_duration_seconds_count " << m.analyses_finished << "\n";
+  const StoreCounts c = rt.store->counts();
+  o << "# HELP livernode_jobs jobs by state\n# TYPE livernode_jobs gauge\n";
+  for (const char* s : {"queued", "running", "done", "failed"}) {
+    const auto it = c.jobs_by_state.find(s);
+    o << "livernode_jobs{state=\"" << s << "\"} " << (it == c.jobs_by_state.end() ? 0 : it->second)
+      << "\n";
+  }
+  o << "# HELP livernode_outbox deliveries by state\n# TYPE livernode_outbox gauge\n";
+  for (const char* s : {"pending", "delivered", "dead"}) {
+    const auto it = c.outbox_by_state.find(s);
+    o << "livernode_outbox{state=\"" << s << "\"} "
+      << (it == c.outbox_by_state.end() ? 0 : it->second) << "\n";
+  }
+  const auto pending = c.outbox_by_state.find("pending");
+  o << "# HELP livernode_outbox_depth deliveries waiting\n# TYPE livernode_outbox_depth gauge\n"
+    << "livernode_outbox_depth " << (pending == c.outbox_by_state.end() ? 0 : pending->second)
+    << "\n";
+  o << "# HELP livernode_studies studies by state\n# TYPE livernode_studies gauge\n";
+  for (const auto& [s, n] : c.studies_by_state)
+    o << "livernode_studies{state=\"" << s << "\"} " << n << "\n";
+  o << "# HELP livernode_spool_instances instances held in the spool\n# TYPE "
+       "livernode_spool_instances gauge\n"
+    << "livernode_spool_instances " << c.instances << "\n";
+  o << "# HELP livernode_scp_listening 1 while the DICOM listener accepts associations\n"
+       "# TYPE livernode_scp_listening gauge\n"
+    << "livernode_scp_listening " << (rt.scp_listening ? 1 : 0) << "\n";
+  return o.str();
+}
+
+}  // namespace
+
+HttpResponse handle_http_request(Runtime& rt, const std::string& method, const std::string& target,
+                                 const std::string& authorization) {
+  const auto q = target.find('?');
+  const std::string path = target.substr(0, q);
+  const std::string query = q == std::string::npos ? "" : target.substr(q + 1);
+  auto json_response = [](const json& j, int status = 200) {
+    return HttpResponse{status, "application/json", j.dump(2) + "\n"};
+  };
+  try {
+    if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
+    if (path == "/readyz") {
+      bool store_ok = true;
+      try {
+        rt.store->counts();
+      } catch (const std::exception&) {
+        store_ok = false;
+      }
+      const bool ready = rt.scp_listening && store_ok && !rt.draining;
+      return {ready ? 200 : 503, "text/plain; charset=utf-8",
+              std::string(ready ? "ready" : "not ready") + " scp_listening=" +
+                  (rt.scp_listening ? "1" : "0") + " store=" + (store_ok ? "1" : "0") +
+                  " draining=" + (rt.draining ? "1" : "0") + "\n"};
+    }
+    const auto cfg = rt.config.get();
+    const std::string& token = cfg->config.http.token;
+    if (!token.empty() && authorization != "Bearer " + token)
+      return {401, "text/plain; charset=utf-8",
+              "401 unauthorized: send Authorization: Bearer <token>\n"};
+    if (path == "/metrics" && method == "GET")
+      return {200, "text/plain; version=0.0.4", metrics_text(rt)};
+    if (path == "/api/studies" && method == "GET") {
+      json out = json::array();
+      for (const auto& s : rt.store->studies(query_value(query, "state"), 1000)) {
+        json j = study_json(*rt.store, s);
+        j["jobs"] = json::array();
+        for (const auto& job : rt.store->jobs(s.study_uid, 100)) j["jobs"].push_back(job_json(job));
+        out.push_back(std::move(j));
+      }
+      return json_response(out);
+    }
+    if (path == "/api/jobs" && method == "GET") {
+      json out = json::array();
+      for (const auto& j : rt.store->jobs("", 1000)) out.push_back(job_json(j));
+      return json_response(out);
+    }
+    if (path == "/api/outbox" && method == "GET") {
+      json out = json::array();
+      for (const auto& r : rt.store->outbox(query_value(query, "state"), 1000))
+        out.push_back(outbox_json(r));
+      return json_response(out);
+    }
+    const std::string prefix = "/api/outbox/", suffix = "/requeue";
+    if (method == "POST" && path.rfind(prefix, 0) == 0 &&
+        path.size() > prefix.size() + suffix.size() &&
+        path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      const std::string id =
+          path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
+      if (id.find_first_not_of("0123456789") != std::string::npos)
+        return json_response({{"error", "bad outbox id"}}, 400);
+      const bool ok = rt.store->requeue_outbox(std::stoll(id), wall_now());
+      if (ok) spdlog::info("event=delivery_requeued outbox={}", id);
+      return json_response({{"requeued", ok}}, ok ? 200 : 404);
+    }
+    return {404, "text/plain; charset=utf-8", "404 not found\n"};
+  } catch (const std::exception& e) {
+    return {500, "text/plain; charset=utf-8",
+            std::string("500 internal error: ") + e.what() + "\n"};
+  }
+}
+
+struct HttpServer::Impl {
+  asio::io_context io;
+  asio::ip::tcp::acceptor acceptor{io};
+};
+
+HttpServer::HttpServer(Runtime& runtime) : runtime_(runtime), impl_(std::make_unique<Impl>()) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+namespace {
+
+void serve_connection(Runtime& rt, asio::ip::tcp::socket socket) {
+  // A slow or silent client cannot hold the (single) server thread for more than 5 s.
+  timeval tv{5, 0};
+  ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  beast::error_code ec;
+  beast::flat_buffer buffer;
+  http::request<http::string_body> req;
+  http::read(socket, buffer, req, ec);
+  if (ec) return;
+  const auto res =
+      handle_http_request(rt, std::string(req.method_string()), std::string(req.target()),
+                          std::string(req[http::field::authorization]));
+  http::response<http::string_body> out{static_cast<http::status>(res.status), req.version()};
+  out.set(http::field::server, "livernode");
+  out.set(http::field::content_type, res.content_type);
+  if (res.status == 401) out.set(http::field::www_authenticate, "Bearer");
+  out.keep_alive(false);
+  out.body() = res.body;
+  out.prepare_payload();
+  http::write(socket, out, ec);
+  socket.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+}
+
+}  // namespace
+
+void HttpServer::start() {
+  const auto cfg = runtime_.config.get();
+  const auto& h = cfg->config.http;
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(h.bind_address, ec);
+  if (ec)
+    throw std::runtime_error("http.bind_address '" + h.bind_address + "' is not an IP address");
+  const asio::ip::tcp::endpoint endpoint(address, static_cast<unsigned short>(h.port));
+  impl_->acceptor.open(endpoint.protocol());
+  impl_->acceptor.set_option(asio::socket_base::reuse_address(true));
+  impl_->acceptor.bind(endpoint, ec);
+  if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec)
+    throw std::runtime_error("cannot listen for HTTP on " + h.bind_address + ":" +
+                             std::to_string(h.port) + ": " + ec.message());
+  auto accept = std::make_shared<std::function<void()>>();
+  *accept = [this, accept] {
+    impl_->acceptor.async_accept(
+        [this, accept](boost::system::error_code error, asio::ip::tcp::socket socket) {
+          if (error) return;  // acceptor closed
+          serve_connection(runtime_, std::move(socket));
+          (*accept)();
+        });
+  };
+  (*accept)();
+  thread_ = std::thread([this, accept] {
+    impl_->io.run();
+    *accept = nullptr;
+  });
+  spdlog::info("event=http_listening address={} port={} auth={}", h.bind_address, h.port,
+               h.token.empty() ? "none" : "bearer");
+}
+
+void HttpServer::stop() {
+  if (!thread_.joinable()) return;
+  asio::post(impl_->io, [this] {
+    boost::system::error_code ec;
+    impl_->acceptor.close(ec);
+  });
+  impl_->io.stop();
+  thread_.join();
+}
+
+}  // namespace livernode::node

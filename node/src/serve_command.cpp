@@ -1,0 +1,237 @@
+// `livernode serve --config FILE`: the network node.
+// clang-format off
+#include "dcmtk/config/osconfig.h"
+// clang-format on
+#include <signal.h>
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "dcmtk/oflog/oflog.h"
+#include "livernode/config/loader.h"
+#include "livernode/config/problem.h"
+#include "livernode/node/arguments.h"
+#include "livernode/node/background.h"
+#include "livernode/node/commands.h"
+#include "livernode/node/dicom_listener.h"
+#include "livernode/node/http_server.h"
+#include "livernode/node/spool.h"
+#include "livernode/node/sqlite_state_store.h"
+#include "livernode/version.h"
+
+namespace livernode::node {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kUsage =
+    "Usage: livernode serve --config FILE\n"
+    "Runs the DICOM node: C-ECHO/C-STORE SCP, durable spool and state database, study\n"
+    "completion timers, analysis workers, result delivery by C-STORE and HTTP status endpoints.\n"
+    "Signals: SIGTERM/SIGINT drain and stop; SIGHUP reloads logging, routing, study completion\n"
+    "timers, destinations and delivery settings from FILE.\n";
+
+spdlog::level::level_enum spdlog_level(config::LogLevel level) {
+  switch (level) {
+    case config::LogLevel::trace:
+      return spdlog::level::trace;
+    case config::LogLevel::debug:
+      return spdlog::level::debug;
+    case config::LogLevel::info:
+      return spdlog::level::info;
+    case config::LogLevel::warn:
+      return spdlog::level::warn;
+    case config::LogLevel::error:
+      return spdlog::level::err;
+  }
+  return spdlog::level::info;
+}
+
+// %* in a pattern: the message escaped as the inside of a JSON string.
+class JsonEscapedMessage : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    static const char* hex = "0123456789abcdef";
+    for (char c : std::string_view(msg.payload.data(), msg.payload.size())) {
+      const auto u = static_cast<unsigned char>(c);
+      if (c == '"' || c == '\\') {
+        dest.push_back('\\');
+        dest.push_back(c);
+      } else if (u < 0x20) {
+        for (char e : {'\\', 'u', '0', '0', hex[u >> 4], hex[u & 15]}) dest.push_back(e);
+      } else {
+        dest.push_back(c);
+      }
+    }
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<JsonEscapedMessage>();
+  }
+};
+
+void setup_logging(const config::LoggingConfig& logging) {
+  std::shared_ptr<spdlog::logger> logger;
+  if (logging.file.empty()) {
+    logger = std::make_shared<spdlog::logger>("livernode",
+                                              std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  } else {
+    logger = std::make_shared<spdlog::logger>(
+        "livernode",
+        std::make_shared<spdlog::sinks::basic_file_sink_mt>(logging.file.string(), false));
+  }
+  if (logging.format == config::LogFormat::json) {
+    auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+    formatter->add_flag<JsonEscapedMessage>('*').set_pattern(
+        R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","message":"%*"})");
+    logger->set_formatter(std::move(formatter));
+  } else {
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
+  }
+  logger->set_level(spdlog_level(logging.level));
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+  // DCMTK's own messages (to standard error) only for warnings, unless debugging.
+  OFLog::configure(logging.level == config::LogLevel::trace   ? OFLogger::DEBUG_LOG_LEVEL
+                   : logging.level == config::LogLevel::debug ? OFLogger::INFO_LOG_LEVEL
+                                                              : OFLogger::WARN_LOG_LEVEL);
+}
+
+std::shared_ptr<const RuntimeConfig> make_runtime_config(const config::Config& c) {
+  return std::make_shared<const RuntimeConfig>(c);
+}
+
+// SIGHUP: the parts that can change while running are taken from the file; the rest keeps
+// its running value and is named in the log as needing a restart.
+void reload(Runtime& runtime, const fs::path& file) {
+  const auto loaded = config::load_config_file(file);
+  if (!loaded.ok()) {
+    for (const auto& p : loaded.problems)
+      spdlog::error("event=reload_rejected problem=\"{}\"",
+                    config::format_problem(p, file.string()));
+    spdlog::error(
+        "event=reload_rejected file={} problems={} note=\"keeping the running configuration\"",
+        file.string(), loaded.problems.size());
+    return;
+  }
+  const auto old = runtime.config.get();
+  config::Config next = old->config;
+  next.logging = loaded.config.logging;
+  next.routing = loaded.config.routing;
+  next.study_completion = loaded.config.study_completion;
+  next.destinations = loaded.config.destinations;
+  next.delivery = loaded.config.delivery;
+  next.node.allowed_callers = loaded.config.node.allowed_callers;
+  next.storage.min_free_disk_mb = loaded.config.storage.min_free_disk_mb;
+  next.storage.retention_days = loaded.config.storage.retention_days;
+  next.storage.unrouted_retention_hours = loaded.config.storage.unrouted_retention_hours;
+  next.http.token = loaded.config.http.token;
+  next.clinical = loaded.config.clinical;
+  setup_logging(next.logging);
+  runtime.config.set(make_runtime_config(next));
+  spdlog::info(
+      "event=config_reloaded file={} destinations={} rules={} applied=\"logging, routing, "
+      "study_completion, destinations, delivery, node.allowed_callers, storage.min_free_disk_mb, "
+      "storage retention, http.token, clinical\" restart_needed_for=\"node (except "
+      "allowed_callers), "
+      "storage paths, http address and port, processing\"",
+      file.string(), next.destinations.size(), next.routing.rules.size());
+}
+
+}  // namespace
+
+int run_serve(const std::vector<std::string>& raw) {
+  fs::path file;
+  try {
+    Arguments args(raw, {"config"}, {"help"});
+    if (args.flag("help") || !args.value("config") || !args.positional().empty()) {
+      (args.flag("help") ? std::cout : std::cerr) << kUsage;
+      return args.flag("help") ? kExitOk : kExitUsage;
+    }
+    file = *args.value("config");
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "livernode serve: " << e.what() << "\n";
+    return kExitUsage;
+  }
+  const auto loaded = config::load_config_file(file);
+  if (!loaded.ok()) {
+    for (const auto& p : loaded.problems)
+      std::cerr << config::format_problem(p, file.string()) << "\n";
+    std::cerr << file.string() << ": " << loaded.problems.size() << " problem(s)\n";
+    return kExitBadInput;
+  }
+  const config::Config& cfg = loaded.config;
+  setup_logging(cfg.logging);
+
+  // Signals are taken by sigwait() in this thread only; every thread started below inherits
+  // the blocked mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  try {
+    for (const auto& dir : {cfg.storage.spool_dir, cfg.storage.results_dir})
+      fs::create_directories(dir);
+    auto store = std::make_shared<SqliteStateStore>(cfg.storage.state_db);
+    Runtime runtime(make_runtime_config(cfg), store);
+    const int requeued = store->requeue_unfinished_jobs();
+    const std::size_t stale = Spool(cfg.storage.spool_dir).remove_stale_temp_files();
+    spdlog::info(
+        "event=node_starting version={} config={} state_db={} spool={} requeued_running_jobs={} "
+        "removed_temp_files={}",
+        kVersion, file.string(), cfg.storage.state_db.string(), cfg.storage.spool_dir.string(),
+        requeued, stale);
+
+    Wakeup worker_wake, exporter_wake;
+    DicomListener listener(runtime);
+    DicomListener tls_listener(runtime, true);
+    StudyTracker tracker(runtime, worker_wake);
+    WorkerPool workers(runtime, worker_wake, exporter_wake);
+    Exporter exporter(runtime, exporter_wake);
+    HttpServer http(runtime);
+    listener.start();
+    if (cfg.node.tls.enabled) tls_listener.start();
+    if (cfg.http.enabled) http.start();
+    tracker.start();
+    workers.start(cfg.processing.workers);
+    exporter.start();
+
+    while (true) {
+      int sig = 0;
+      if (sigwait(&signals, &sig) != 0) continue;
+      if (sig == SIGHUP) {
+        reload(runtime, file);
+        exporter_wake.notify();
+        continue;
+      }
+      spdlog::info("event=node_draining signal={}", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      runtime.draining = true;
+      break;
+    }
+    listener.stop();  // no new associations; those in progress finish their stores
+    tls_listener.stop();
+    tracker.stop();
+    exporter.stop();  // between two deliveries
+    workers.stop();   // after the running analyses; queued jobs stay queued for the next start
+    http.stop();
+    spdlog::info("event=node_stopped");
+    spdlog::default_logger()->flush();
+    return kExitOk;
+  } catch (const StateStoreError& e) {
+    spdlog::critical("event=node_failed error=\"{}\"", e.what());
+    return kExitInternal;
+  } catch (const std::exception& e) {
+    spdlog::critical("event=node_failed error=\"{}\"", e.what());
+    return kExitInternal;
+  }
+}
+
+}  // namespace livernode::node

@@ -1,0 +1,662 @@
+#include "livernode/node/sqlite_state_store.h"
+
+#include <sqlite3.h>
+
+#include <cstring>
+
+namespace livernode::node {
+
+const char* to_string(SeriesAction action) {
+  switch (action) {
+    case SeriesAction::analyse:
+      return "analyse";
+    case SeriesAction::ignore:
+      return "ignore";
+    case SeriesAction::unrouted:
+      return "unrouted";
+  }
+  return "unrouted";
+}
+
+SeriesAction series_action_from_string(const std::string& text) {
+  if (text == "analyse") return SeriesAction::analyse;
+  if (text == "ignore") return SeriesAction::ignore;
+  return SeriesAction::unrouted;
+}
+
+namespace {
+
+constexpr const char* kSchema = R"SQL(
+CREATE TABLE IF NOT EXISTS studies (
+  study_uid TEXT PRIMARY KEY,
+  state TEXT NOT NULL,
+  first_arrival REAL NOT NULL,
+  last_arrival REAL NOT NULL,
+  instances INTEGER NOT NULL DEFAULT 0,
+  bytes INTEGER NOT NULL DEFAULT 0,
+  calling_ae TEXT NOT NULL DEFAULT '',
+  state_changed_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS series (
+  series_uid TEXT PRIMARY KEY,
+  study_uid TEXT NOT NULL,
+  modality TEXT NOT NULL DEFAULT '',
+  body_part TEXT NOT NULL DEFAULT '',
+  description TEXT NOT NULL DEFAULT '',
+  action TEXT NOT NULL,
+  rule TEXT NOT NULL DEFAULT '',
+  instances INTEGER NOT NULL DEFAULT 0,
+  first_arrival REAL NOT NULL,
+  last_arrival REAL NOT NULL,
+  complete INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS series_by_study ON series(study_uid);
+CREATE TABLE IF NOT EXISTS instances (
+  sop_instance_uid TEXT PRIMARY KEY,
+  sop_class_uid TEXT NOT NULL,
+  study_uid TEXT NOT NULL,
+  series_uid TEXT NOT NULL,
+  transfer_syntax_uid TEXT NOT NULL,
+  path TEXT NOT NULL,
+  size_bytes INTEGER NOT NULL,
+  calling_ae TEXT NOT NULL,
+  peer_address TEXT NOT NULL,
+  patient_id TEXT NOT NULL DEFAULT '',
+  received_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS instances_by_study ON instances(study_uid);
+CREATE TABLE IF NOT EXISTS jobs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  study_uid TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  created_at REAL NOT NULL,
+  started_at REAL NOT NULL DEFAULT 0,
+  finished_at REAL NOT NULL DEFAULT 0,
+  error TEXT NOT NULL DEFAULT '',
+  result_dir TEXT NOT NULL DEFAULT '',
+  objects INTEGER NOT NULL DEFAULT 0,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  UNIQUE(study_uid, version)
+);
+CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs(state);
+CREATE TABLE IF NOT EXISTS outbox (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  job_id INTEGER NOT NULL,
+  study_uid TEXT NOT NULL,
+  destination TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  path TEXT NOT NULL,
+  sop_class_uid TEXT NOT NULL,
+  sop_instance_uid TEXT NOT NULL,
+  transfer_syntax_uid TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at REAL NOT NULL,
+  last_error TEXT NOT NULL DEFAULT '',
+  created_at REAL NOT NULL,
+  delivered_at REAL NOT NULL DEFAULT 0,
+  UNIQUE(job_id, destination, sop_instance_uid)
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox(state, next_attempt_at);
+)SQL";
+
+}  // namespace
+
+// A prepared statement bound positionally (1-based), finalised on destruction.
+class SqliteStateStore::Statement {
+ public:
+  Statement(sqlite3* db, const std::string& sql) : db_(db) {
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr) != SQLITE_OK)
+      throw StateStoreError(std::string("state store: cannot prepare statement: ") +
+                            sqlite3_errmsg(db));
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement& bind(int i, const std::string& v) {
+    sqlite3_bind_text(stmt_, i, v.c_str(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Statement& bind(int i, const char* v) { return bind(i, std::string(v)); }
+  Statement& bind(int i, double v) {
+    sqlite3_bind_double(stmt_, i, v);
+    return *this;
+  }
+  Statement& bind(int i, std::int64_t v) {
+    sqlite3_bind_int64(stmt_, i, v);
+    return *this;
+  }
+  Statement& bind(int i, int v) { return bind(i, static_cast<std::int64_t>(v)); }
+  // True while a row is available.
+  bool step() {
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    throw StateStoreError(std::string("state store: ") + sqlite3_errmsg(db_));
+  }
+  void run() {
+    while (step()) {
+    }
+  }
+  std::string text(int c) const {
+    const auto* p = sqlite3_column_text(stmt_, c);
+    return p ? reinterpret_cast<const char*>(p) : "";
+  }
+  double real(int c) const { return sqlite3_column_double(stmt_, c); }
+  std::int64_t integer(int c) const { return sqlite3_column_int64(stmt_, c); }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+namespace {
+
+// BEGIN IMMEDIATE ... COMMIT, rolled back when an exception leaves the scope.
+class Transaction {
+ public:
+  explicit Transaction(sqlite3* db) : db_(db) { run("BEGIN IMMEDIATE"); }
+  ~Transaction() {
+    if (!done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  void commit() {
+    run("COMMIT");
+    done_ = true;
+  }
+
+ private:
+  void run(const char* sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string message = err ? err : "unknown error";
+      sqlite3_free(err);
+      throw StateStoreError(std::string("state store: ") + sql + ": " + message);
+    }
+  }
+  sqlite3* db_;
+  bool done_ = false;
+};
+
+}  // namespace
+
+SqliteStateStore::SqliteStateStore(const std::filesystem::path& file) : file_(file) {
+  std::error_code ec;
+  if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path(), ec);
+  if (sqlite3_open_v2(file.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                      nullptr) != SQLITE_OK) {
+    const std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw StateStoreError("cannot open state database " + file.string() + ": " + message);
+  }
+  sqlite3_busy_timeout(db_, 10000);
+  exec("PRAGMA journal_mode=WAL");
+  exec("PRAGMA synchronous=FULL");
+  exec("PRAGMA foreign_keys=ON");
+  exec(kSchema);
+}
+
+SqliteStateStore::~SqliteStateStore() {
+  if (db_) sqlite3_close(db_);
+}
+
+void SqliteStateStore::exec(const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string message = err ? err : "unknown error";
+    sqlite3_free(err);
+    throw StateStoreError("state database " + file_.string() + ": " + message);
+  }
+}
+
+std::optional<std::string> SqliteStateStore::instance_path(const std::string& sop) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, "SELECT path FROM instances WHERE sop_instance_uid=?");
+  s.bind(1, sop);
+  if (s.step()) return s.text(0);
+  return std::nullopt;
+}
+
+bool SqliteStateStore::record_instance(const InstanceRecord& r) {
+  std::lock_guard lock(mutex_);
+  Transaction tx(db_);
+  {
+    Statement s(db_,
+                "INSERT OR IGNORE INTO instances(sop_instance_uid, sop_class_uid, study_uid, "
+                "series_uid, transfer_syntax_uid, path, size_bytes, calling_ae, peer_address, "
+                "patient_id, received_at) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
+    s.bind(1, r.sop_instance_uid)
+        .bind(2, r.sop_class_uid)
+        .bind(3, r.study_uid)
+        .bind(4, r.series_uid);
+    s.bind(5, r.transfer_syntax_uid).bind(6, r.path).bind(7, r.size_bytes).bind(8, r.calling_ae);
+    s.bind(9, r.peer_address).bind(10, r.patient_id).bind(11, r.received_at);
+    s.run();
+  }
+  if (sqlite3_changes(db_) == 0) return false;  // already recorded
+  {
+    Statement s(
+        db_,
+        "INSERT INTO series(series_uid, study_uid, modality, body_part, description, action, "
+        "rule, instances, first_arrival, last_arrival, complete) VALUES(?,?,?,?,?,?,?,1,?,?,0) "
+        "ON CONFLICT(series_uid) DO UPDATE SET instances=instances+1, "
+        "last_arrival=excluded.last_arrival, complete=0");
+    s.bind(1, r.series_uid).bind(2, r.study_uid).bind(3, r.modality).bind(4, r.body_part);
+    s.bind(5, r.series_description).bind(6, to_string(r.action)).bind(7, r.rule);
+    s.bind(8, r.received_at).bind(9, r.received_at);
+    s.run();
+  }
+  {
+    Statement s(
+        db_,
+        "INSERT INTO studies(study_uid, state, first_arrival, last_arrival, instances, bytes, "
+        "calling_ae, state_changed_at) VALUES(?,'receiving',?,?,1,?,?,?) "
+        "ON CONFLICT(study_uid) DO UPDATE SET instances=instances+1, bytes=bytes+excluded.bytes, "
+        "last_arrival=excluded.last_arrival, "
+        "first_arrival=CASE WHEN state IN ('receiving') THEN first_arrival ELSE "
+        "excluded.first_arrival END, "
+        "state_changed_at=CASE WHEN state='receiving' THEN state_changed_at ELSE "
+        "excluded.state_changed_at END, "
+        "state='receiving'");
+    s.bind(1, r.study_uid).bind(2, r.received_at).bind(3, r.received_at).bind(4, r.size_bytes);
+    s.bind(5, r.calling_ae).bind(6, r.received_at);
+    s.run();
+  }
+  tx.commit();
+  return true;
+}
+
+std::vector<StudyRow> SqliteStateStore::query_studies(const std::string& where,
+                                                      const std::string& arg, int limit) {
+  Statement s(db_,
+              "SELECT study_uid, state, first_arrival, last_arrival, instances, bytes, calling_ae, "
+              "state_changed_at, "
+              "(SELECT COUNT(*) FROM series WHERE series.study_uid=studies.study_uid), "
+              "(SELECT COUNT(*) FROM series WHERE series.study_uid=studies.study_uid AND "
+              "action='analyse'), "
+              "(SELECT COUNT(*) FROM jobs WHERE jobs.study_uid=studies.study_uid) "
+              "FROM studies " +
+                  where + " ORDER BY first_arrival LIMIT ?");
+  int i = 1;
+  if (!where.empty()) s.bind(i++, arg);
+  s.bind(i, limit);
+  std::vector<StudyRow> out;
+  while (s.step()) {
+    StudyRow r;
+    r.study_uid = s.text(0);
+    r.state = s.text(1);
+    r.first_arrival = s.real(2);
+    r.last_arrival = s.real(3);
+    r.instances = s.integer(4);
+    r.bytes = s.integer(5);
+    r.calling_ae = s.text(6);
+    r.state_changed_at = s.real(7);
+    r.series = s.integer(8);
+    r.analysed_series = s.integer(9);
+    r.job_versions = s.integer(10);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::vector<StudyRow> SqliteStateStore::studies(const std::string& state, int limit) {
+  std::lock_guard lock(mutex_);
+  return query_studies(state.empty() ? "" : "WHERE state=?", state, limit);
+}
+
+std::optional<StudyRow> SqliteStateStore::study(const std::string& study_uid) {
+  std::lock_guard lock(mutex_);
+  auto rows = query_studies("WHERE study_uid=?", study_uid, 1);
+  if (rows.empty()) return std::nullopt;
+  return rows.front();
+}
+
+namespace {
+constexpr const char* kSeriesColumns =
+    "SELECT series_uid, study_uid, modality, body_part, description, action, rule, instances, "
+    "first_arrival, last_arrival, complete FROM series ";
+
+template <class S>
+SeriesRow series_row(const S& s) {
+  SeriesRow r;
+  r.series_uid = s.text(0);
+  r.study_uid = s.text(1);
+  r.modality = s.text(2);
+  r.body_part = s.text(3);
+  r.description = s.text(4);
+  r.action = series_action_from_string(s.text(5));
+  r.rule = s.text(6);
+  r.instances = s.integer(7);
+  r.first_arrival = s.real(8);
+  r.last_arrival = s.real(9);
+  r.complete = s.integer(10) != 0;
+  return r;
+}
+}  // namespace
+
+std::vector<SeriesRow> SqliteStateStore::series_of(const std::string& study_uid) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, std::string(kSeriesColumns) + "WHERE study_uid=? ORDER BY first_arrival");
+  s.bind(1, study_uid);
+  std::vector<SeriesRow> out;
+  while (s.step()) out.push_back(series_row(s));
+  return out;
+}
+
+std::vector<SeriesRow> SqliteStateStore::complete_quiet_series(double before) {
+  std::lock_guard lock(mutex_);
+  Transaction tx(db_);
+  std::vector<SeriesRow> out;
+  {
+    Statement s(db_, std::string(kSeriesColumns) +
+                         "WHERE complete=0 AND last_arrival<=? AND study_uid IN "
+                         "(SELECT study_uid FROM studies WHERE state='receiving')");
+    s.bind(1, before);
+    while (s.step()) out.push_back(series_row(s));
+  }
+  for (auto& r : out) {
+    Statement u(db_, "UPDATE series SET complete=1 WHERE series_uid=?");
+    u.bind(1, r.series_uid).run();
+    r.complete = true;
+  }
+  tx.commit();
+  return out;
+}
+
+void SqliteStateStore::set_study_state(const std::string& study_uid, const std::string& state,
+                                       double now) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, "UPDATE studies SET state=?, state_changed_at=? WHERE study_uid=?");
+  s.bind(1, state).bind(2, now).bind(3, study_uid).run();
+}
+
+void SqliteStateStore::purge_study(const std::string& study_uid, double now) {
+  std::lock_guard lock(mutex_);
+  Transaction tx(db_);
+  Statement(db_, "DELETE FROM instances WHERE study_uid=?").bind(1, study_uid).run();
+  Statement(db_, "DELETE FROM series WHERE study_uid=?").bind(1, study_uid).run();
+  Statement(db_,
+            "UPDATE studies SET state='purged', state_changed_at=?, instances=0, bytes=0 WHERE "
+            "study_uid=?")
+      .bind(1, now)
+      .bind(2, study_uid)
+      .run();
+  tx.commit();
+}
+
+namespace {
+constexpr const char* kJobColumns =
+    "SELECT id, study_uid, version, state, created_at, started_at, finished_at, error, result_dir, "
+    "objects, attempts FROM jobs ";
+
+template <class S>
+JobRow job_row(const S& s) {
+  JobRow r;
+  r.id = s.integer(0);
+  r.study_uid = s.text(1);
+  r.version = static_cast<int>(s.integer(2));
+  r.state = s.text(3);
+  r.created_at = s.real(4);
+  r.started_at = s.real(5);
+  r.finished_at = s.real(6);
+  r.error = s.text(7);
+  r.result_dir = s.text(8);
+  r.objects = s.integer(9);
+  r.attempts = static_cast<int>(s.integer(10));
+  return r;
+}
+}  // namespace
+
+JobRow SqliteStateStore::create_job(const std::string& study_uid, double now) {
+  std::lock_guard lock(mutex_);
+  Transaction tx(db_);
+  int version = 1;
+  {
+    Statement s(db_, "SELECT COALESCE(MAX(version),0)+1 FROM jobs WHERE study_uid=?");
+    s.bind(1, study_uid);
+    if (s.step()) version = static_cast<int>(s.integer(0));
+  }
+  Statement(db_, "INSERT INTO jobs(study_uid, version, state, created_at) VALUES(?,?,'queued',?)")
+      .bind(1, study_uid)
+      .bind(2, version)
+      .bind(3, now)
+      .run();
+  const std::int64_t id = sqlite3_last_insert_rowid(db_);
+  Statement(db_, "UPDATE studies SET state='queued', state_changed_at=? WHERE study_uid=?")
+      .bind(1, now)
+      .bind(2, study_uid)
+      .run();
+  tx.commit();
+  JobRow r;
+  r.id = id;
+  r.study_uid = study_uid;
+  r.version = version;
+  r.state = "queued";
+  r.created_at = now;
+  return r;
+}
+
+std::optional<JobRow> SqliteStateStore::claim_next_job(double now) {
+  std::lock_guard lock(mutex_);
+  Transaction tx(db_);
+  std::optional<JobRow> job;
+  {
+    Statement s(db_, std::string(kJobColumns) + "WHERE state='queued' ORDER BY id LIMIT 1");
+    if (s.step()) job = job_row(s);
+  }
+  if (!job) return std::nullopt;
+  Statement(db_, "UPDATE jobs SET state='running', started_at=?, attempts=attempts+1 WHERE id=?")
+      .bind(1, now)
+      .bind(2, job->id)
+      .run();
+  Statement(
+      db_,
+      "UPDATE studies SET state='running', state_changed_at=? WHERE study_uid=? AND state='queued'")
+      .bind(1, now)
+      .bind(2, job->study_uid)
+      .run();
+  tx.commit();
+  job->state = "running";
+  job->started_at = now;
+  job->attempts += 1;
+  return job;
+}
+
+void SqliteStateStore::finish_job(std::int64_t job_id, const std::string& state,
+                                  const std::string& error, const std::string& result_dir,
+                                  std::int64_t objects, double now) {
+  std::lock_guard lock(mutex_);
+  Transaction tx(db_);
+  Statement(db_,
+            "UPDATE jobs SET state=?, error=?, result_dir=?, objects=?, finished_at=? WHERE id=?")
+      .bind(1, state)
+      .bind(2, error)
+      .bind(3, result_dir)
+      .bind(4, objects)
+      .bind(5, now)
+      .bind(6, job_id)
+      .run();
+  // The study follows its newest job unless new instances reopened it meanwhile.
+  Statement(db_,
+            "UPDATE studies SET state=?, state_changed_at=? WHERE state='running' AND study_uid="
+            "(SELECT study_uid FROM jobs WHERE id=?) AND NOT EXISTS (SELECT 1 FROM jobs j WHERE "
+            "j.study_uid=studies.study_uid AND j.state IN ('queued','running'))")
+      .bind(1, state)
+      .bind(2, now)
+      .bind(3, job_id)
+      .run();
+  tx.commit();
+}
+
+int SqliteStateStore::requeue_unfinished_jobs() {
+  std::lock_guard lock(mutex_);
+  Transaction tx(db_);
+  Statement(db_, "UPDATE jobs SET state='queued' WHERE state='running'").run();
+  const int n = sqlite3_changes(db_);
+  Statement(db_, "UPDATE studies SET state='queued' WHERE state='running'").run();
+  tx.commit();
+  return n;
+}
+
+std::vector<JobRow> SqliteStateStore::query_jobs(const std::string& where, const std::string& arg,
+                                                 int limit) {
+  Statement s(db_, std::string(kJobColumns) + where + " ORDER BY id DESC LIMIT ?");
+  int i = 1;
+  if (!where.empty()) s.bind(i++, arg);
+  s.bind(i, limit);
+  std::vector<JobRow> out;
+  while (s.step()) out.push_back(job_row(s));
+  return out;
+}
+
+std::vector<JobRow> SqliteStateStore::jobs(const std::string& study_uid, int limit) {
+  std::lock_guard lock(mutex_);
+  return query_jobs(study_uid.empty() ? "" : "WHERE study_uid=?", study_uid, limit);
+}
+
+std::optional<JobRow> SqliteStateStore::job(std::int64_t job_id) {
+  std::lock_guard lock(mutex_);
+  auto rows = query_jobs("WHERE id=?", std::to_string(job_id), 1);
+  if (rows.empty()) return std::nullopt;
+  return rows.front();
+}
+
+std::vector<std::int64_t> SqliteStateStore::add_outbox(const std::vector<OutboxRow>& rows) {
+  std::lock_guard lock(mutex_);
+  Transaction tx(db_);
+  std::vector<std::int64_t> ids;
+  for (const auto& r : rows) {
+    Statement s(
+        db_,
+        "INSERT OR IGNORE INTO outbox(job_id, study_uid, destination, kind, path, sop_class_uid, "
+        "sop_instance_uid, transfer_syntax_uid, state, attempts, next_attempt_at, created_at) "
+        "VALUES(?,?,?,?,?,?,?,?,'pending',0,?,?)");
+    s.bind(1, r.job_id).bind(2, r.study_uid).bind(3, r.destination).bind(4, r.kind).bind(5, r.path);
+    s.bind(6, r.sop_class_uid).bind(7, r.sop_instance_uid).bind(8, r.transfer_syntax_uid);
+    s.bind(9, r.created_at).bind(10, r.created_at);
+    s.run();
+    if (sqlite3_changes(db_) > 0) ids.push_back(sqlite3_last_insert_rowid(db_));
+  }
+  tx.commit();
+  return ids;
+}
+
+namespace {
+constexpr const char* kOutboxColumns =
+    "SELECT id, job_id, study_uid, destination, kind, path, sop_class_uid, sop_instance_uid, "
+    "transfer_syntax_uid, state, attempts, next_attempt_at, last_error, created_at, delivered_at "
+    "FROM outbox ";
+
+template <class S>
+OutboxRow outbox_row(const S& s) {
+  OutboxRow r;
+  r.id = s.integer(0);
+  r.job_id = s.integer(1);
+  r.study_uid = s.text(2);
+  r.destination = s.text(3);
+  r.kind = s.text(4);
+  r.path = s.text(5);
+  r.sop_class_uid = s.text(6);
+  r.sop_instance_uid = s.text(7);
+  r.transfer_syntax_uid = s.text(8);
+  r.state = s.text(9);
+  r.attempts = static_cast<int>(s.integer(10));
+  r.next_attempt_at = s.real(11);
+  r.last_error = s.text(12);
+  r.created_at = s.real(13);
+  r.delivered_at = s.real(14);
+  return r;
+}
+}  // namespace
+
+std::vector<OutboxRow> SqliteStateStore::query_outbox(const std::string& where,
+                                                      const std::string& arg, int limit) {
+  Statement s(db_, std::string(kOutboxColumns) + where + " ORDER BY id LIMIT ?");
+  int i = 1;
+  if (!where.empty()) s.bind(i++, arg);
+  s.bind(i, limit);
+  std::vector<OutboxRow> out;
+  while (s.step()) out.push_back(outbox_row(s));
+  return out;
+}
+
+std::vector<OutboxRow> SqliteStateStore::due_outbox(double now, int limit) {
+  std::lock_guard lock(mutex_);
+  Statement s(
+      db_, std::string(kOutboxColumns) +
+               "WHERE state='pending' AND next_attempt_at<=? ORDER BY next_attempt_at, id LIMIT ?");
+  s.bind(1, now).bind(2, limit);
+  std::vector<OutboxRow> out;
+  while (s.step()) out.push_back(outbox_row(s));
+  return out;
+}
+
+std::optional<double> SqliteStateStore::next_outbox_due() {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, "SELECT MIN(next_attempt_at), COUNT(*) FROM outbox WHERE state='pending'");
+  if (s.step() && s.integer(1) > 0) return s.real(0);
+  return std::nullopt;
+}
+
+void SqliteStateStore::mark_delivered(std::int64_t id, double now) {
+  std::lock_guard lock(mutex_);
+  Statement(db_,
+            "UPDATE outbox SET state='delivered', delivered_at=?, attempts=attempts+1, "
+            "last_error='' WHERE id=?")
+      .bind(1, now)
+      .bind(2, id)
+      .run();
+}
+
+void SqliteStateStore::mark_attempt_failed(std::int64_t id, const std::string& error,
+                                           double next_attempt_at, bool dead) {
+  std::lock_guard lock(mutex_);
+  Statement(
+      db_,
+      "UPDATE outbox SET state=?, attempts=attempts+1, last_error=?, next_attempt_at=? WHERE id=?")
+      .bind(1, dead ? "dead" : "pending")
+      .bind(2, error)
+      .bind(3, next_attempt_at)
+      .bind(4, id)
+      .run();
+}
+
+bool SqliteStateStore::requeue_outbox(std::int64_t id, double now) {
+  std::lock_guard lock(mutex_);
+  Statement(db_,
+            "UPDATE outbox SET state='pending', attempts=0, next_attempt_at=? WHERE id=? AND "
+            "state<>'delivered'")
+      .bind(1, now)
+      .bind(2, id)
+      .run();
+  return sqlite3_changes(db_) > 0;
+}
+
+std::vector<OutboxRow> SqliteStateStore::outbox(const std::string& state, int limit) {
+  std::lock_guard lock(mutex_);
+  return query_outbox(state.empty() ? "" : "WHERE state=?", state, limit);
+}
+
+std::int64_t SqliteStateStore::pending_outbox_of(const std::string& study_uid) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, "SELECT COUNT(*) FROM outbox WHERE study_uid=? AND state='pending'");
+  s.bind(1, study_uid);
+  return s.step() ? s.integer(0) : 0;
+}
+
+StoreCounts SqliteStateStore::counts() {
+  std::lock_guard lock(mutex_);
+  StoreCounts c;
+  for (const auto& [table, target] :
+       {std::pair<const char*, std::map<std::string, std::int64_t>*>{"jobs", &c.jobs_by_state},
+        {"outbox", &c.outbox_by_state},
+        {"studies", &c.studies_by_state}}) {
+    Statement s(db_, std::string("SELECT state, COUNT(*) FROM ") + table + " GROUP BY state");
+    while (s.step()) (*target)[s.text(0)] = s.integer(1);
+  }
+  Statement s(db_, "SELECT COUNT(*) FROM instances");
+  if (s.step()) c.instances = s.integer(0);
+  return c;
+}
+
+}  // namespace livernode::node
