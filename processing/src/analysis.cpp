@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "abdomen_survey.h"
+#include "image_crop.h"
 #include "lesion_detection.h"
 #include "liver_segmentation.h"
 #include "mask_ops.h"
@@ -24,6 +25,16 @@ const char* lesion_type_name(LesionType t) {
 }
 
 namespace {
+
+double dice(const LabelMap& a, const LabelMap& b) {
+  std::size_t na = 0, nb = 0, both = 0;
+  for (std::size_t p = 0; p < a.voxels.size(); ++p) {
+    na += a.voxels[p] != 0;
+    nb += b.voxels[p] != 0;
+    both += a.voxels[p] && b.voxels[p];
+  }
+  return na + nb ? 2.0 * both / (na + nb) : 1.0;
+}
 
 // Portal venous if present, else delayed, else arterial, else whatever was given first.
 int choose_reference(const std::vector<SeriesAnalysis>& series, Phase preferred) {
@@ -78,31 +89,45 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
   result.reference_series = choose_reference(result.series, options.preferred_reference);
   if (result.reference_series < 0) return result;
   const std::size_t ref = static_cast<std::size_t>(result.reference_series);
-  std::vector<std::optional<Vec3>> shifts(study.series.size());
+  std::vector<std::optional<detail::PhaseTransform>> transforms(study.series.size());
   std::ostringstream aligned;
   if (study.series.size() > 1) {
-    const Geometry& grid = surveys[ref].coarse.geometry;
     LabelMap region;
-    if (livers[ref].failure.empty()) {
-      region = detail::dilate_mm(livers[ref].mask, 10.0);  // coarse grid already
-    }
+    const bool have_liver = livers[ref].failure.empty();
+    if (have_liver) region = detail::dilate_mm(livers[ref].mask, 10.0);  // coarse grid already
+    const Geometry& grid = surveys[ref].coarse.geometry;
     for (std::size_t i = 0; i < study.series.size(); ++i) {
       if (i == ref || !surveys[i].axial) continue;
-      const auto a = detail::align_translation(surveys[ref].coarse, surveys[i].coarse, region);
-      shifts[i] = a.translation_mm;
+      const auto a = detail::align_phase(surveys[ref].coarse, surveys[i].coarse, region);
+      transforms[i] = a.transform;
+      PhaseRegistration reg;
+      reg.translation_mm = a.transform.translation();
+      reg.deformable = a.deformable;
+      reg.note = a.translation_converged ? a.deformable_note : "translation did not converge";
+      if (have_liver && livers[i].failure.empty()) {
+        reg.liver_dice_before = dice(livers[ref].mask, detail::PhaseTransform().resample(livers[i].mask, grid));
+        reg.liver_dice_after = dice(livers[ref].mask, a.transform.resample(livers[i].mask, grid));
+      }
       aligned.precision(1);
-      aligned << std::fixed << " " << phase_name(result.series[i].phase.phase) << " shifted by ("
-              << a.translation_mm[0] << ", " << a.translation_mm[1] << ", " << a.translation_mm[2]
-              << ") mm" << (a.converged ? "" : " (did not converge)") << ";";
+      aligned << std::fixed << " " << phase_name(result.series[i].phase.phase) << ": shift ("
+              << reg.translation_mm[0] << ", " << reg.translation_mm[1] << ", "
+              << reg.translation_mm[2] << ") mm"
+              << (reg.deformable ? " + B-spline" : "");
+      if (reg.liver_dice_before) {
+        aligned.precision(3);
+        aligned << ", liver overlap Dice " << *reg.liver_dice_before << " -> " << *reg.liver_dice_after;
+      }
+      if (!reg.note.empty()) aligned << " (" << reg.note << ")";
+      aligned << ";";
+      result.series[i].registration = reg;
     }
   }
   const std::string alignment_note = aligned.str();
-  add_stage(
-      {"registration", !alignment_note.empty(),
-       alignment_note.empty() ? "a single phase: nothing to align"
-                              : "rigid translation onto the reference phase (Mattes mutual "
-                                "information over the liver region):" + alignment_note +
-                                    " deformable registration is not implemented yet"});
+  add_stage({"registration", !alignment_note.empty(),
+             alignment_note.empty()
+                 ? "a single phase: nothing to align"
+                 : "onto the reference phase by Mattes mutual information over the liver region, "
+                   "translation then a coarse B-spline;" + alignment_note});
 
   // Stage 4: the liver on the reference series: a site's own model when configured, else (or
   // when it fails) the built-in method with the other phases as evidence.
@@ -122,10 +147,9 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
   } else {
     std::vector<detail::SupportingPhase> supporting;
     for (std::size_t i = 0; i < study.series.size(); ++i) {
-      if (!shifts[i] || !surveys[i].right_upper_quadrant_mode_hu) continue;
+      if (!transforms[i] || !surveys[i].right_upper_quadrant_mode_hu) continue;
       detail::SupportingPhase phase;
-      phase.aligned = detail::resample_translated(surveys[i].coarse, surveys[ref].coarse.geometry,
-                                                  *shifts[i], -2000.0f);
+      phase.aligned = transforms[i]->resample(surveys[i].coarse, surveys[ref].coarse.geometry, -2000.0f);
       phase.window_low_hu = *surveys[i].right_upper_quadrant_mode_hu - 25.0;
       phase.window_high_hu = *surveys[i].right_upper_quadrant_mode_hu + 45.0;
       supporting.push_back(std::move(phase));
@@ -151,7 +175,7 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
   std::vector<detail::AlignedPhase> aligned_phases;
   std::size_t ref_in_aligned = 0;
   for (std::size_t i = 0; i < study.series.size(); ++i) {
-    if (i != ref && !shifts[i]) continue;
+    if (i != ref && !transforms[i]) continue;
     detail::AlignedPhase a;
     a.phase = result.series[i].phase.phase;
     a.series_uid = study.series[i].series_uid;
@@ -159,8 +183,12 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
       ref_in_aligned = aligned_phases.size();
       a.volume = *study.series[i].volume;
     } else {
-      a.volume = detail::resample_translated(*study.series[i].volume, result.liver_mask.geometry,
-                                             *shifts[i], -2000.0f);
+      // Only the liver's neighbourhood is needed: resampling through a deformation costs per
+      // voxel.
+      const detail::Box box = detail::bounding_box(result.liver_mask, 20.0);
+      const Geometry near = detail::crop(result.liver_mask, box).geometry;
+      a.volume = Volume(result.liver_mask.geometry, -2000.0f);
+      detail::paste(a.volume, transforms[i]->resample(*study.series[i].volume, near, -2000.0f), box);
     }
     aligned_phases.push_back(std::move(a));
   }

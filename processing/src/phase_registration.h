@@ -1,26 +1,47 @@
 #pragma once
-// Alignment of one contrast phase onto another of the same examination. Breathing moves the
-// liver between phases (mostly head to foot, up to a few centimetres); a translation found by
-// Mattes mutual information (the phases differ in contrast, not in anatomy) over the liver
-// region removes most of it.
+// Alignment of one contrast phase onto the reference phase of the same examination. Breathing
+// moves and bends the liver between phases (mostly head to foot, up to a few centimetres):
+// first a translation, then a coarse B-spline deformation, both found by Mattes mutual
+// information (the phases differ in contrast, not in anatomy) over the liver region only.
+#include <memory>
+#include <string>
+
 #include "livernode/processing/image.h"
 
 namespace livernode::processing::detail {
 
-struct PhaseAlignment {
-  bool converged = false;
-  Vec3 translation_mm{};         // fixed point + translation = corresponding moving point
-  double metric_before = 0.0;    // Mattes MI (lower is better), identity
-  double metric_after = 0.0;     // at the found translation
-  unsigned iterations = 0;
+// Maps points of the reference (fixed) phase to the moving phase. Cheap to copy.
+class PhaseTransform {
+ public:
+  PhaseTransform();  // identity
+  const Vec3& translation() const { return translation_; }
+  bool deformable() const;
+  // `moving` sampled on `target` (linear; `outside` beyond its extent).
+  Volume resample(const Volume& moving, const Geometry& target, float outside) const;
+  // A mask of the moving phase on `target` (nearest neighbour).
+  LabelMap resample(const LabelMap& moving, const Geometry& target) const;
+
+  struct Impl;
+
+ private:
+  friend struct PhaseAligner;
+  Vec3 translation_{};
+  std::shared_ptr<const Impl> impl_;
 };
 
-// `fixed_region` (on the fixed grid, may be empty) restricts the metric to the organ of interest.
-PhaseAlignment align_translation(const Volume& fixed, const Volume& moving,
-                                 const LabelMap& fixed_region);
+struct PhaseAlignment {
+  PhaseTransform transform;
+  bool translation_converged = false;
+  bool deformable = false;          // the B-spline stage ran and improved the metric
+  std::string deformable_note;      // why the B-spline stage was not kept, when it was not
+  double metric_identity = 0.0;     // Mattes MI (lower is better)
+  double metric_translation = 0.0;
+  double metric_final = 0.0;
+};
 
-// `moving` sampled on `target` through the translation (linear; `outside` beyond its extent).
-Volume resample_translated(const Volume& moving, const Geometry& target, const Vec3& translation,
-                           float outside);
+// `fixed_region` (on the fixed grid, may be empty) restricts the metric to the organ of
+// interest; with `deformable` the translation is refined by a B-spline over that region.
+PhaseAlignment align_phase(const Volume& fixed, const Volume& moving, const LabelMap& fixed_region,
+                           bool deformable = true);
 
 }  // namespace livernode::processing::detail

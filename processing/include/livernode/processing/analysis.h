@@ -55,10 +55,22 @@ struct PhaseEstimate {
   std::string evidence;             // one sentence: the measurements behind the decision
 };
 
+// How a phase was aligned onto the reference phase, and how well the livers then overlap.
+struct PhaseRegistration {
+  Vec3 translation_mm{};
+  bool deformable = false;      // a B-spline refined the translation
+  std::string note;             // e.g. why the deformable stage was not used
+  // Dice of the reference liver with this phase's own liver mask, before and after alignment:
+  // the residual misalignment inside the liver (1 = perfect overlap).
+  std::optional<double> liver_dice_before;
+  std::optional<double> liver_dice_after;
+};
+
 struct SeriesAnalysis {
   std::string series_uid;
   PhaseEstimate phase;
   std::optional<double> liver_mean_hu;
+  std::optional<PhaseRegistration> registration;  // absent for the reference series
 };
 
 struct LiverResult {
