@@ -15,6 +15,7 @@
 #include "livernode/dicom/volume_loader.h"
 #include "livernode/processing/analysis.h"
 #include "livernode/version.h"
+#include "surgical_plan_json.h"
 
 namespace livernode::node {
 
@@ -220,7 +221,9 @@ StudyAnalysisOutcome analyse_folder(const fs::path& input, const fs::path& out,
     }
     processing::AnalysisResult result;
     if (!study.series.empty()) {
-      result = processing::analyse(study, processing::AnalysisOptions{});
+      processing::AnalysisOptions analysis_options;
+      analysis_options.planning = planning_inputs(options.clinical, loaded_series.front()->patient);
+      result = processing::analyse(study, analysis_options);
       ++analysed;
     }
     for (std::size_t i = 0; i < result.series.size(); ++i) {
@@ -249,6 +252,8 @@ StudyAnalysisOutcome analyse_folder(const fs::path& input, const fs::path& out,
     }
     analysis["lesions"] = lesions_json(result);
     analysis["volumetry"] = volumetry_json(result);
+    analysis["couinaud"] = couinaud_json(result);
+    analysis["surgical_plan"] = surgical_plan_json(result);
     json stages = json::array();
     for (const auto& st : result.stages) {
       stages.push_back({{"stage", st.stage}, {"done", st.done}, {"detail", st.detail}});

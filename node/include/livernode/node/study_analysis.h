@@ -22,6 +22,8 @@ struct StudyAnalysisOutcome {
 struct AnalyseFolderOptions {
   std::string disclaimer = config::ClinicalConfig{}.disclaimer;  // printed on the summary page
   bool write_objects = true;  // SEG, SR, summary images and PDF per analysis, in OUT/<n>/
+  // Formulas and thresholds of the surgical plan (height and weight come from the images).
+  config::ClinicalConfig clinical;
 };
 
 // Scans `input`, loads every CT/MR series, runs processing::analyse per study and writes the
