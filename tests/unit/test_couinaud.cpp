@@ -5,8 +5,10 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
+#include "livernode/dicom/result_writers.h"
 #include "livernode/dicom/series_scanner.h"
 #include "livernode/dicom/volume_loader.h"
 #include "livernode/node/study_analysis.h"
@@ -20,6 +22,25 @@ namespace fs = std::filesystem;
 
 namespace {
 constexpr double kPi = 3.14159265358979323846;
+
+std::string run(const std::string& command) {
+  std::string out;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (!pipe) return "cannot run " + command;
+  char buffer[4096];
+  while (std::fgets(buffer, sizeof buffer, pipe)) out += buffer;
+  pclose(pipe);
+  return out;
+}
+
+std::string error_lines(const std::string& report) {
+  std::istringstream in(report);
+  std::string errors;
+  for (std::string line; std::getline(in, line);) {
+    if (line.find("Error") != std::string::npos) errors += line + "\n";
+  }
+  return errors;
+}
 
 double angle_difference_deg(double a, double b) {
   double d = std::fmod(a - b, 360.0);
@@ -40,6 +61,7 @@ class CouinaudPhantom : public ::testing::Test {
     truth_ = new phantom::PhantomTruth(phantom::generate_phantom(o, *dir_));
     const auto scan = dicom::scan_directory(*dir_ / "dicom");
     ASSERT_EQ(scan.series.size(), 1u);
+    series_ = new dicom::SeriesInfo(scan.series[0]);
     volume_ = new dicom::LoadedVolume(dicom::load_volume(scan.series[0]));
     processing::StudyInput study;
     study.series.push_back({scan.series[0].series_uid, &volume_->volume, {}});
@@ -53,13 +75,16 @@ class CouinaudPhantom : public ::testing::Test {
     delete dir_;
     delete truth_;
     delete volume_;
+    delete series_;
     delete result_;
   }
   static fs::path* dir_;
   static phantom::PhantomTruth* truth_;
   static dicom::LoadedVolume* volume_;
+  static dicom::SeriesInfo* series_;
   static processing::AnalysisResult* result_;
 };
+dicom::SeriesInfo* CouinaudPhantom::series_ = nullptr;
 fs::path* CouinaudPhantom::dir_ = nullptr;
 phantom::PhantomTruth* CouinaudPhantom::truth_ = nullptr;
 dicom::LoadedVolume* CouinaudPhantom::volume_ = nullptr;
@@ -159,6 +184,33 @@ TEST_F(CouinaudPhantom, SurgicalPlanFromThePatientSizeInTheHeader) {
   // Every lesion of the phantom lies in a segment: the distribution is classified.
   EXPECT_NE(p.distribution, processing::TumourDistribution::kUndetermined);
   EXPECT_EQ(p.lesion_count, static_cast<int>(result_->lesions.size()));
+}
+
+// The SEG carries segments I-VIII and the remnant of a right hemihepatectomy; the SR one
+// measurement group per segment and the study-level BSA, ESLV (formula named), FLR and threshold;
+// dciodvfy finds no error in either.
+TEST_F(CouinaudPhantom, SegAndSrCarryTheSegmentsAndThePlan) {
+  ASSERT_TRUE(result_->couinaud && result_->surgical_plan);
+  dicom::WriterIdentity identity;
+  identity.product = "livernode";
+  identity.version = "test";
+  const auto seg = dicom::write_segmentation(*series_, *volume_, *result_, identity, *dir_ / "seg.dcm");
+  int couinaud = 0, remnant = 0;
+  for (const auto& s : seg.segments) {
+    if (s.couinaud_segment) ++couinaud;
+    if (s.future_liver_remnant) ++remnant;
+  }
+  EXPECT_EQ(couinaud, 8);
+  EXPECT_EQ(remnant, 1);
+  EXPECT_EQ(error_lines(run("dciodvfy '" + (*dir_ / "seg.dcm").string() + "'")), "");
+  const auto sr = dicom::write_measurement_report(*series_, *volume_, *result_, seg, identity, *dir_ / "sr.dcm");
+  EXPECT_EQ(error_lines(run("dciodvfy '" + sr.file.string() + "'")), "");
+  const std::string dump = run("dsrdump +Pl '" + sr.file.string() + "'");
+  for (const char* expected : {"Couinaud segment VIII", "Future liver remnant", "Estimated standard liver volume",
+                               "Body surface area", "Vauthey: -794.41 + 1267.28 x BSA", "FLR threshold 20 %",
+                               "left trisectionectomy (removes II-V, VIII"}) {
+    EXPECT_NE(dump.find(expected), std::string::npos) << expected;
+  }
 }
 
 // Real CT (delayed-phase reference here): the right liver 55-80 % of the total (60-70 % is
