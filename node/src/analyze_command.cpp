@@ -32,7 +32,12 @@ void print_analysis(const nlohmann::json& summary) {
       std::printf("  liver volume: %.0f mL\n", a["liver"]["volume_ml"].get<double>());
       std::fflush(stdout);
     }
-    for (const auto& o : a["objects"]) {
+    if (a.contains("follow_up") && a["follow_up"].is_object()) {
+      for (const auto& st : a["follow_up"]["statements"]) {
+        std::cout << "  follow-up: " << st.get<std::string>() << "\n";
+      }
+    }
+        for (const auto& o : a["objects"]) {
       std::cout << "  wrote " << o["kind"].get<std::string>() << ": "
                 << o["path"].get<std::string>() << "\n";
     }
@@ -48,16 +53,19 @@ void print_analysis(const nlohmann::json& summary) {
 
 int run_analyze(const std::vector<std::string>& raw) {
   try {
-    Arguments args(raw, {"out"}, {"help", "quiet"});
+    Arguments args(raw, {"out", "prior"}, {"help", "quiet"});
     if (args.flag("help") || args.positional().size() != 1 || !args.value("out")) {
       (args.flag("help") ? std::cout : std::cerr)
-          << "Usage: livernode analyze DIR --out OUT [--quiet]\n"
+          << "Usage: livernode analyze DIR --out OUT [--prior SUMMARY_JSON] [--quiet]\n"
              "Scans DIR recursively, analyses every CT/MR examination found and writes\n"
-             "OUT/summary.json with the results.\n";
+             "OUT/summary.json with the results. --prior: an earlier summary.json of the same\n"
+             "patient; each analysis then compares volumes, remnants and lesions with it.\n";
       return args.flag("help") ? kExitOk : kExitUsage;
     }
     if (args.flag("quiet")) spdlog::set_level(spdlog::level::warn);
-    const auto outcome = analyse_folder(args.positional()[0], *args.value("out"));
+    AnalyseFolderOptions options;
+    if (args.value("prior")) options.prior_summary = *args.value("prior");
+    const auto outcome = analyse_folder(args.positional()[0], *args.value("out"), options);
     if (!outcome.usable) {
       std::cerr << "livernode analyze: " << outcome.error << "\n";
       if (!outcome.summary_path.empty()) std::cerr << "details: " << outcome.summary_path << "\n";

@@ -62,13 +62,19 @@ class CouinaudPhantom : public ::testing::Test {
     const auto scan = dicom::scan_directory(*dir_ / "dicom");
     ASSERT_EQ(scan.series.size(), 1u);
     series_ = new dicom::SeriesInfo(scan.series[0]);
-    volume_ = new dicom::LoadedVolume(dicom::load_volume(scan.series[0]));
-    processing::StudyInput study;
-    study.series.push_back({scan.series[0].series_uid, &volume_->volume, {}});
-    processing::AnalysisOptions options;
-    options.planning.height_m = scan.series[0].patient.size_m;
-    options.planning.weight_kg = scan.series[0].patient.weight_kg;
-    result_ = new processing::AnalysisResult(processing::analyse(study, options));
+  }
+  // The analysis, run on first use (ctest runs every test in its own process).
+  static const processing::AnalysisResult& analysed() {
+    if (!result_) {
+      volume_ = new dicom::LoadedVolume(dicom::load_volume(*series_));
+      processing::StudyInput study;
+      study.series.push_back({series_->series_uid, &volume_->volume, {}});
+      processing::AnalysisOptions options;
+      options.planning.height_m = series_->patient.size_m;
+      options.planning.weight_kg = series_->patient.weight_kg;
+      result_ = new processing::AnalysisResult(processing::analyse(study, options));
+    }
+    return *result_;
   }
   static void TearDownTestSuite() {
     fs::remove_all(*dir_);
@@ -90,8 +96,8 @@ phantom::PhantomTruth* CouinaudPhantom::truth_ = nullptr;
 dicom::LoadedVolume* CouinaudPhantom::volume_ = nullptr;
 processing::AnalysisResult* CouinaudPhantom::result_ = nullptr;
 
-TEST_F(CouinaudPhantom, TruthLabelMapCoversTheLiver) {
-  const auto labels = phantom::read_label_map_mha(*dir_ / truth_->couinaud_label_map);
+void check_truth_label_map(const fs::path& dir_, const phantom::PhantomTruth* truth_) {
+  const auto labels = phantom::read_label_map_mha(dir_ / truth_->couinaud_label_map);
   std::array<double, 9> counted{};
   for (auto v : labels.voxels) {
     ASSERT_LE(v, 8);
@@ -104,16 +110,17 @@ TEST_F(CouinaudPhantom, TruthLabelMapCoversTheLiver) {
   }
   // The voxel-count liver agrees with the analytically integrated one within 1 %.
   EXPECT_NEAR(sum, truth_->liver_volume_ml, 0.01 * truth_->liver_volume_ml);
-  std::ifstream in(*dir_ / "truth" / "manifest.json");
+  std::ifstream in(dir_ / "truth" / "manifest.json");
   const auto manifest = nlohmann::json::parse(in);
   EXPECT_NEAR(manifest["couinaud"]["volumes_ml"]["VIII"].get<double>(), truth_->couinaud_volumes_ml[8], 1e-6);
 }
 
-TEST_F(CouinaudPhantom, LandmarksLieOnTheVesselsTheyComeFrom) {
+void check_landmarks_and_volumes(const fs::path& dir_, const phantom::PhantomTruth* truth_,
+                                 const processing::AnalysisResult* result_) {
   ASSERT_TRUE(result_->couinaud) << "stages: " << result_->stages.back().detail;
   const auto& c = *result_->couinaud;
   EXPECT_TRUE(c.notes.empty()) << c.notes.front();
-  std::ifstream in(*dir_ / "truth" / "manifest.json");
+  std::ifstream in(dir_ / "truth" / "manifest.json");
   const auto truth = nlohmann::json::parse(in)["couinaud"];
   const auto ivc = truth["ivc_axis_lps_mm"];
   // The IVC axis moves 8 mm forward over the band; its centre within 8 mm of the truth axis.
@@ -126,11 +133,8 @@ TEST_F(CouinaudPhantom, LandmarksLieOnTheVesselsTheyComeFrom) {
     EXPECT_LT(angle_difference_deg(c.vein_azimuth_deg[v], truth["hepatic_vein_azimuth_deg"][v].get<double>()), 12.0)
         << "vein " << v;
   }
-}
 
-TEST_F(CouinaudPhantom, SegmentVolumesAgreeWithTheTruth) {
-  ASSERT_TRUE(result_->couinaud && result_->volumetry);
-  const auto& c = *result_->couinaud;
+  ASSERT_TRUE(result_->volumetry);
   const auto& t = truth_->couinaud_volumes_ml;
   double total = 0.0, right = 0.0, right_truth = 0.0, left = 0.0, left_truth = 0.0;
   for (int s = 1; s <= 8; ++s) {
@@ -166,7 +170,9 @@ TEST_F(CouinaudPhantom, SegmentVolumesAgreeWithTheTruth) {
   EXPECT_LT(c.volume_ml[3], 20.0);
 }
 
-TEST_F(CouinaudPhantom, SurgicalPlanFromThePatientSizeInTheHeader) {
+void check_plan_and_objects(const fs::path& dir_, const dicom::SeriesInfo* series_,
+                            const dicom::LoadedVolume* volume_,
+                            const processing::AnalysisResult* result_) {
   ASSERT_TRUE(result_->surgical_plan);
   const auto& p = *result_->surgical_plan;
   // 1.75 m, 75 kg: Mosteller sqrt(175 * 75 / 3600) = 1.9094 m2; Vauthey ESLV 1625.3 mL.
@@ -184,17 +190,14 @@ TEST_F(CouinaudPhantom, SurgicalPlanFromThePatientSizeInTheHeader) {
   // Every lesion of the phantom lies in a segment: the distribution is classified.
   EXPECT_NE(p.distribution, processing::TumourDistribution::kUndetermined);
   EXPECT_EQ(p.lesion_count, static_cast<int>(result_->lesions.size()));
-}
 
-// The SEG carries segments I-VIII and the remnant of a right hemihepatectomy; the SR one
-// measurement group per segment and the study-level BSA, ESLV (formula named), FLR and threshold;
-// dciodvfy finds no error in either.
-TEST_F(CouinaudPhantom, SegAndSrCarryTheSegmentsAndThePlan) {
-  ASSERT_TRUE(result_->couinaud && result_->surgical_plan);
+  // The SEG carries segments I-VIII and the remnant of a right hemihepatectomy; the SR one
+  // measurement group per segment and the study-level BSA, ESLV (formula named), FLR and
+  // threshold; dciodvfy finds no error in either.
   dicom::WriterIdentity identity;
   identity.product = "livernode";
   identity.version = "test";
-  const auto seg = dicom::write_segmentation(*series_, *volume_, *result_, identity, *dir_ / "seg.dcm");
+  const auto seg = dicom::write_segmentation(*series_, *volume_, *result_, identity, dir_ / "seg.dcm");
   int couinaud = 0, remnant = 0;
   for (const auto& s : seg.segments) {
     if (s.couinaud_segment) ++couinaud;
@@ -202,8 +205,8 @@ TEST_F(CouinaudPhantom, SegAndSrCarryTheSegmentsAndThePlan) {
   }
   EXPECT_EQ(couinaud, 8);
   EXPECT_EQ(remnant, 1);
-  EXPECT_EQ(error_lines(run("dciodvfy '" + (*dir_ / "seg.dcm").string() + "'")), "");
-  const auto sr = dicom::write_measurement_report(*series_, *volume_, *result_, seg, identity, *dir_ / "sr.dcm");
+  EXPECT_EQ(error_lines(run("dciodvfy '" + (dir_ / "seg.dcm").string() + "'")), "");
+  const auto sr = dicom::write_measurement_report(*series_, *volume_, *result_, seg, identity, dir_ / "sr.dcm");
   EXPECT_EQ(error_lines(run("dciodvfy '" + sr.file.string() + "'")), "");
   const std::string dump = run("dsrdump +Pl '" + sr.file.string() + "'");
   for (const char* expected : {"Couinaud segment VIII", "Future liver remnant", "Estimated standard liver volume",
@@ -215,35 +218,53 @@ TEST_F(CouinaudPhantom, SegAndSrCarryTheSegmentsAndThePlan) {
 
 // Real CT (delayed-phase reference here): the right liver 55-80 % of the total (60-70 % is
 // typical; one case has a small left lobe) and the caudate 0.5-10 %.
-TEST(CouinaudReal, SegmentsArePlausible) {
-  int analysed = 0;
-  for (const char* name : {"hcc-tace-0697", "hcc-tace-1720"}) {
-    const fs::path input = test::shared_data() / "real" / name / "ct";
-    if (!fs::exists(input)) continue;
-    node::AnalyseFolderOptions options;
-    options.write_objects = false;
-    const auto out = test::make_temp_dir("livernode-couinaud-real");
-    const auto outcome = node::analyse_folder(input, out, options);
-    fs::remove_all(out);
-    ASSERT_TRUE(outcome.usable) << outcome.error;
-    for (const auto& a : outcome.summary["analyses"]) {
-      if (a["couinaud"].is_null()) continue;
-      double total = 0, right = 0, caudate = 0;
-      for (const auto& s : a["couinaud"]["segments"]) {
-        const double v = s["volume_ml"].get<double>();
-        const int n = s["number"].get<int>();
-        total += v;
-        if (n >= 5) right += v;
-        if (n == 1) caudate += v;
-      }
-      std::printf("%s: liver %.0f mL, right liver %.1f %%, caudate %.1f %%\n", name, total,
-                  100 * right / total, 100 * caudate / total);
-      EXPECT_GT(right / total, 0.55) << name;  // 60-70 % typical; a small left lobe raises it
-      EXPECT_LT(right / total, 0.80) << name;
-      EXPECT_GT(caudate / total, 0.005) << name;
-      EXPECT_LT(caudate / total, 0.10) << name;
-      ++analysed;
-    }
+// ctest runs each test in its own process: one test, one analysis of the phantom.
+TEST_F(CouinaudPhantom, SegmentsLandmarksPlanAndResultObjects) {
+  {
+    SCOPED_TRACE("truth label map");
+    check_truth_label_map(*dir_, truth_);
   }
-  if (analysed == 0) GTEST_SKIP() << "no real case with Couinaud segments in " << test::shared_data();
+  analysed();
+  {
+    SCOPED_TRACE("landmarks and segment volumes");
+    check_landmarks_and_volumes(*dir_, truth_, result_);
+  }
+  {
+    SCOPED_TRACE("surgical plan, SEG and SR");
+    check_plan_and_objects(*dir_, series_, volume_, result_);
+  }
 }
+
+void check_real_case(const char* name) {
+  const fs::path input = test::shared_data() / "real" / name / "ct";
+  LIVERNODE_REQUIRE_DATA(input);
+  node::AnalyseFolderOptions options;
+  options.write_objects = false;
+  const auto out = test::make_temp_dir("livernode-couinaud-real");
+  const auto outcome = node::analyse_folder(input, out, options);
+  fs::remove_all(out);
+  ASSERT_TRUE(outcome.usable) << outcome.error;
+  int analysed = 0;
+  for (const auto& a : outcome.summary["analyses"]) {
+    if (a["couinaud"].is_null()) continue;
+    double total = 0, right = 0, caudate = 0;
+    for (const auto& s : a["couinaud"]["segments"]) {
+      const double v = s["volume_ml"].get<double>();
+      const int n = s["number"].get<int>();
+      total += v;
+      if (n >= 5) right += v;
+      if (n == 1) caudate += v;
+    }
+    std::printf("%s: liver %.0f mL, right liver %.1f %%, caudate %.1f %%\n", name, total,
+                100 * right / total, 100 * caudate / total);
+    EXPECT_GT(right / total, 0.55) << name;  // 60-70 % typical; a small left lobe raises it
+    EXPECT_LT(right / total, 0.80) << name;
+    EXPECT_GT(caudate / total, 0.005) << name;
+    EXPECT_LT(caudate / total, 0.10) << name;
+    ++analysed;
+  }
+  EXPECT_GT(analysed, 0) << "no Couinaud segments for " << name;
+}
+
+TEST(CouinaudReal, Hcc0697SegmentsArePlausible) { check_real_case("hcc-tace-0697"); }
+TEST(CouinaudReal, Hcc1720SegmentsArePlausible) { check_real_case("hcc-tace-1720"); }

@@ -24,6 +24,9 @@ struct AnalyseFolderOptions {
   bool write_objects = true;  // SEG, SR, summary images and PDF per analysis, in OUT/<n>/
   // Formulas and thresholds of the surgical plan (height and weight come from the images).
   config::ClinicalConfig clinical;
+  // An earlier summary.json of the same patient: each analysis gets a "follow_up" section
+  // comparing it with that study (empty: none).
+  std::filesystem::path prior_summary;
 };
 
 // Scans `input`, loads every CT/MR series, runs processing::analyse per study and writes the
