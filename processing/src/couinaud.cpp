@@ -186,6 +186,7 @@ CouinaudSegmentation segment_couinaud(const Volume& ct, const LabelMap& liver,
   // 1. IVC: per band slice the most posterior bright tube that touches the liver, right of the
   // spine and in front of the vertebral body.
   std::vector<double> ivc_x, ivc_y;
+  std::vector<float> ivc_area;
   // The IVC is 30-50 HU above the parenchyma in the portal venous phase, 10-30 in the delayed.
   const double ivc_margin = std::max(10.0, std::min(20.0, 1.5 * sd));
   if (std::getenv("LIVERNODE_COUINAUD_DEBUG")) {
@@ -218,11 +219,22 @@ CouinaudSegmentation segment_couinaud(const Volume& ct, const LabelMap& liver,
     if (best) {
       ivc_x.push_back(best->sx / best->pixels);
       ivc_y.push_back(best->sy / best->pixels);
+      ivc_area.push_back(static_cast<float>(best->pixels * pixel_mm2));
     }
   }
   CouinaudPlanes planes;
   if (ivc_x.size() >= 3) {
-    std::vector<float> xs(ivc_x.begin(), ivc_x.end()), ys(ivc_y.begin(), ivc_y.end());
+    // Where the hepatic veins join, the bright region is the IVC plus the vein mouths, larger
+    // and pulled forward: only the slices with a plain tube cross-section (area at most 1.3 x
+    // the median) give the axis.
+    std::vector<float> areas = ivc_area;
+    const double area_limit = 1.3 * median_of(areas);
+    std::vector<float> xs, ys;
+    for (std::size_t i = 0; i < ivc_x.size(); ++i) {
+      if (ivc_area[i] > area_limit) continue;
+      xs.push_back(static_cast<float>(ivc_x[i]));
+      ys.push_back(static_cast<float>(ivc_y[i]));
+    }
     planes.ivc_x = median_of(xs);
     planes.ivc_y = median_of(ys);
   } else {
