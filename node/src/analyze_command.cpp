@@ -4,6 +4,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "livernode/config/loader.h"
 #include "livernode/dicom/series_scanner.h"
 #include "livernode/node/arguments.h"
 #include "livernode/node/commands.h"
@@ -53,18 +54,30 @@ void print_analysis(const nlohmann::json& summary) {
 
 int run_analyze(const std::vector<std::string>& raw) {
   try {
-    Arguments args(raw, {"out", "prior"}, {"help", "quiet"});
+    Arguments args(raw, {"out", "prior", "config"}, {"help", "quiet"});
     if (args.flag("help") || args.positional().size() != 1 || !args.value("out")) {
       (args.flag("help") ? std::cout : std::cerr)
-          << "Usage: livernode analyze DIR --out OUT [--prior SUMMARY_JSON] [--quiet]\n"
+          << "Usage: livernode analyze DIR --out OUT [--prior SUMMARY_JSON] [--config FILE] [--quiet]\n"
              "Scans DIR recursively, analyses every CT/MR examination found and writes\n"
              "OUT/summary.json with the results. --prior: an earlier summary.json of the same\n"
-             "patient; each analysis then compares volumes, remnants and lesions with it.\n";
+             "patient; each analysis then compares volumes, remnants and lesions with it.\n"
+             "--config: the clinical section (formulas, thresholds, disclaimer) of FILE is used.\n";
       return args.flag("help") ? kExitOk : kExitUsage;
     }
     if (args.flag("quiet")) spdlog::set_level(spdlog::level::warn);
     AnalyseFolderOptions options;
     if (args.value("prior")) options.prior_summary = *args.value("prior");
+    if (args.value("config")) {
+      const std::string file = *args.value("config");
+      const config::LoadResult loaded = config::load_config_file(file);
+      if (!loaded.ok()) {
+        for (const auto& p : loaded.problems) std::cerr << config::format_problem(p, file) << "\n";
+        std::cerr << "livernode analyze: " << file << ": " << loaded.problems.size() << " problem(s)\n";
+        return kExitBadInput;
+      }
+      options.clinical = loaded.config.clinical;
+      options.disclaimer = loaded.config.clinical.disclaimer;
+    }
     const auto outcome = analyse_folder(args.positional()[0], *args.value("out"), options);
     if (!outcome.usable) {
       std::cerr << "livernode analyze: " << outcome.error << "\n";
