@@ -2,10 +2,11 @@
 // Couinaud segments I-VIII on the reference series, from the patient's own landmarks: the IVC,
 // the right, middle and left hepatic veins near the dome and the level of the portal
 // bifurcation. Classical geometry, no atlas and no learning:
-//   - vessels: voxels brighter than the parenchyma (median + max(30, 2.5 SD) HU after a 3x3
-//     in-plane mean) inside the liver;
+//   - vessels: voxels brighter than the parenchyma (median + max(15, 3 SD of the 3x3 in-plane
+//     mean) HU after that mean) inside the liver;
 //   - IVC: the most posterior bright tube right of the spine touching the upper liver (median
-//     centre over the slices of the upper band); it is the vertical axis of the planes;
+//     centre over the slices of the upper band where its cross-section is a plain tube, not
+//     merged with the vein mouths); it is the vertical axis of the planes;
 //   - hepatic veins: the three strongest directions (azimuth histogram around the IVC axis) of
 //     the vessel voxels in the upper band of the liver, sorted from right to left;
 //   - portal plane: the horizontal plane at the level where the intrahepatic vessel cross-section
