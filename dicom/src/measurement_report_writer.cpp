@@ -37,6 +37,20 @@ const DSRBasicCodedEntry kTumourBurden("LN0003", "99LVN", "Tumour burden");
 const DSRBasicCodedEntry kEnhancementPattern("LN0004", "99LVN", "Enhancement pattern");
 const DSRBasicCodedEntry kLiverMethod("LN0005", "99LVN", "Liver segmentation method");
 const DSRBasicCodedEntry kLesionCount("LN0006", "99LVN", "Number of liver lesions");
+const DSRBasicCodedEntry kCouinaudSegment("LN0010", "99LVN", "Couinaud liver segment");
+const DSRBasicCodedEntry kFutureLiverRemnant("LN0011", "99LVN", "Future liver remnant");
+const DSRBasicCodedEntry kEslv("LN0012", "99LVN", "Estimated standard liver volume");
+const DSRBasicCodedEntry kFlrPercentEslv("LN0013", "99LVN", "FLR / ESLV");
+const DSRBasicCodedEntry kFlrPercentFunctional("LN0014", "99LVN", "FLR / functional liver volume");
+const DSRBasicCodedEntry kFlrThreshold("LN0015", "99LVN", "FLR threshold applied");
+const DSRBasicCodedEntry kEslvAbsent("LN0016", "99LVN", "ESLV not computed");
+const DSRBasicCodedEntry kResectionFacts("LN0017", "99LVN", "Resection remnant");
+const DSRBasicCodedEntry kCouinaudMethod("LN0018", "99LVN", "Couinaud segmentation method");
+const DSRBasicCodedEntry kBsaFormula("LN0019", "99LVN", "Body surface area formula");
+const DSRBasicCodedEntry kEslvFormula("LN0020", "99LVN", "ESLV formula");
+const DSRBasicCodedEntry kSurgicalFact("LN0021", "99LVN", "Surgical planning fact");
+const DSRBasicCodedEntry kBodySurfaceArea("301898006", "SCT", "Body surface area");
+const DSRBasicCodedEntry kSquareMeter("m2", "UCUM", "square meter");
 
 std::string number(double v, int decimals) {
   char buffer[32];
@@ -113,6 +127,32 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
                   OFFalse /*always a new measurement*/),
               std::string("cannot add the measurement ") + concept.CodeMeaning.c_str(), file);
     };
+    if (segment.couinaud_segment > 0 && result.couinaud) {
+      const int n = segment.couinaud_segment;
+      require(group.setFinding(DSRCodedEntryValue(kCouinaudSegment)), "cannot set the finding", file);
+      add(kVolume, result.couinaud->volume_ml[n], 1, kMilliliter);
+      add(kTumourVolume, result.couinaud->tumour_ml[n], 2, kMilliliter);
+      add(kFunctionalVolume, result.couinaud->volume_ml[n] - result.couinaud->tumour_ml[n], 1,
+          kMilliliter);
+      const std::string what = std::string("Couinaud segment ") + processing::couinaud_roman(n);
+      require(group.addQualitativeEvaluation(DSRCodedEntryValue(kCouinaudSegment),
+                                             OFString(what.c_str())),
+              "cannot name the segment", file);
+      continue;
+    }
+    if (segment.future_liver_remnant && result.surgical_plan) {
+      const auto& plan = *result.surgical_plan;
+      require(group.setFinding(DSRCodedEntryValue(kFutureLiverRemnant)), "cannot set the finding", file);
+      const auto& r = plan.resections.front();  // right hemihepatectomy
+      add(kFutureLiverRemnant, r.flr_ml, 1, kMilliliter);
+      add(kFlrPercentFunctional, r.flr_percent_of_functional, 1, kPercent);
+      if (r.flr_percent_of_eslv) add(kFlrPercentEslv, *r.flr_percent_of_eslv, 1, kPercent);
+      add(kFlrThreshold, r.threshold_percent, 0, kPercent);
+      require(group.addQualitativeEvaluation(DSRCodedEntryValue(kResectionFacts),
+                                             OFString(r.statement.substr(0, 1000).c_str())),
+              "cannot add the resection statement", file);
+      continue;
+    }
     if (segment.lesion_number == 0) {
       require(group.setFinding(liver_code), "cannot set the finding", file);
       if (result.liver) {
@@ -191,6 +231,48 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
     require(report.addQualitativeEvaluation(DSRCodedEntryValue(kTumourBurden),
                                             OFString(why.substr(0, 1000).c_str())),
             "cannot add a note", file);
+  }
+  // Surgical planning: BSA and ESLV with their formulas, the FLR of every standard resection
+  // against the threshold of the liver condition, or why the ESLV is absent.
+  if (result.surgical_plan) {
+    const auto& plan = *result.surgical_plan;
+    require(report.addIndividualMeasurements(), "cannot add the surgical planning group", file);
+    auto& group = report.getIndividualMeasurements();
+    require(group.setTrackingIdentifier("Surgical planning"), "cannot set the tracking ID", file);
+    require(group.setTrackingUniqueIdentifier(detail::new_uid()), "cannot set the tracking UID",
+            file);
+    require(group.setFinding(liver_code), "cannot set the finding", file);
+    auto add = [&](const DSRBasicCodedEntry& concept, double value, int decimals,
+                   const DSRBasicCodedEntry& unit) {
+      require(group.addMeasurement(
+                  CID7469_GenericIntensityAndSizeMeasurements(concept),
+                  Value(number(value, decimals).c_str(),
+                        CID7181_AbstractMultiDimensionalImageModelComponentUnits(unit)),
+                  OFFalse),
+              std::string("cannot add the measurement ") + concept.CodeMeaning.c_str(), file);
+    };
+    if (plan.bsa_m2) add(kBodySurfaceArea, *plan.bsa_m2, 2, kSquareMeter);
+    if (plan.eslv_ml) add(kEslv, *plan.eslv_ml, 0, kMilliliter);
+    add(kFlrThreshold, plan.flr_threshold_percent, 0, kPercent);
+    auto say = [&](const DSRBasicCodedEntry& concept, const std::string& text) {
+      require(report.addQualitativeEvaluation(DSRCodedEntryValue(concept),
+                                              OFString(text.substr(0, 1000).c_str())),
+              std::string("cannot add ") + concept.CodeMeaning.c_str(), file);
+    };
+    if (plan.eslv_ml) {
+      say(kBsaFormula, plan.bsa_formula);
+      say(kEslvFormula, plan.eslv_formula);
+    } else {
+      say(kEslvAbsent, plan.eslv_absent_reason);
+    }
+    say(kFlrThreshold, "FLR threshold " + number(plan.flr_threshold_percent, 0) + " % (" +
+                           plan.flr_basis + ") for " + plan.liver_condition);
+    for (const auto& r : plan.resections) say(kResectionFacts, r.statement);
+    for (std::size_t i = plan.statements.size() >= 3 ? plan.statements.size() - 3 : 0;
+         i < plan.statements.size(); ++i) {
+      say(kSurgicalFact, plan.statements[i]);  // burden, ablation limits, distribution
+    }
+    if (result.couinaud) say(kCouinaudMethod, result.couinaud->method);
   }
   for (const auto& s : result.series) {
     require(report.addQualitativeEvaluation(DSRCodedEntryValue(CODE_DCM_ContrastPhase),

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <algorithm>
 #include <memory>
 #include <set>
 
@@ -54,7 +55,18 @@ struct SegmentPlan {
   std::uint8_t value = 1;  // voxel value selecting it in `map`
   const processing::LabelMap* map = nullptr;
   bool any_value = false;  // liver: every non-zero voxel
+  std::vector<std::uint8_t> values{};  // non-empty: any of these values
+  int couinaud_segment = 0;
+  bool future_liver_remnant = false;
 };
+
+// Eight distinguishable colours for Couinaud segments I..VIII.
+Rgb couinaud_colour(int segment) {
+  static const Rgb colours[] = {{0.90, 0.60, 0.00}, {0.35, 0.70, 0.90}, {0.00, 0.60, 0.50},
+                                {0.95, 0.90, 0.25}, {0.00, 0.45, 0.70}, {0.80, 0.40, 0.00},
+                                {0.80, 0.60, 0.70}, {0.55, 0.55, 0.55}};
+  return colours[(segment - 1) % 8];
+}
 
 }  // namespace
 
@@ -110,6 +122,32 @@ WrittenSegmentation write_segmentation(const SeriesInfo& series, const LoadedVol
       p.map = &result.lesion_labels;
       plans.push_back(std::move(p));
     }
+  }
+  if (!result.couinaud_labels.empty() && result.couinaud_labels.geometry.same_grid(grid)) {
+    for (int s = 1; s <= processing::kCouinaudSegments; ++s) {
+      const std::string roman = processing::couinaud_roman(s);
+      SegmentPlan p{"Couinaud " + roman,
+                    "Couinaud liver segment " + roman + " (planes through the IVC, hepatic veins "
+                    "and portal bifurcation)",
+                    "Segment " + roman,
+                    CodeSequenceMacro("123037004", "SCT", "Anatomical Structure"),
+                    CodeSequenceMacro("10200004", "SCT", "Liver"),
+                    couinaud_colour(s)};
+      p.map = &result.couinaud_labels;
+      p.value = static_cast<std::uint8_t>(s);
+      p.couinaud_segment = s;
+      plans.push_back(std::move(p));
+    }
+    SegmentPlan flr{"FLR right hemihepatectomy",
+                    "Future liver remnant after a right hemihepatectomy: segments I-IV",
+                    "FLR right hemihepatectomy",
+                    CodeSequenceMacro("123037004", "SCT", "Anatomical Structure"),
+                    CodeSequenceMacro("10200004", "SCT", "Liver"),
+                    Rgb{0.2, 0.8, 0.2}};
+    flr.map = &result.couinaud_labels;
+    flr.values = {1, 2, 3, 4};
+    flr.future_liver_remnant = true;
+    plans.push_back(std::move(flr));
   }
   if (plans.empty()) {
     throw DicomError(
@@ -191,6 +229,8 @@ WrittenSegmentation write_segmentation(const SeriesInfo& series, const LoadedVol
     written.tracking_id = plan.tracking_id;
     written.tracking_uid = detail::new_uid();
     written.lesion_number = plan.lesion_number;
+    written.couinaud_segment = plan.couinaud_segment;
+    written.future_liver_remnant = plan.future_liver_remnant;
     require(segment->setTrackingID(written.tracking_id.c_str()), "cannot set the tracking ID",
             file);
     require(segment->setTrackingUID(written.tracking_uid.c_str()), "cannot set the tracking UID",
@@ -205,7 +245,9 @@ WrittenSegmentation write_segmentation(const SeriesInfo& series, const LoadedVol
       for (std::size_t j = 0; j < ny; ++j) {
         for (std::size_t i = 0; i < nx; ++i) {
           const std::uint8_t v = plan.map->at(i, j, k);
-          const bool in = plan.any_value ? v != 0 : v == plan.value;
+          const bool in = plan.any_value        ? v != 0
+                          : !plan.values.empty() ? std::find(plan.values.begin(), plan.values.end(), v) != plan.values.end()
+                                                 : v == plan.value;
           frame[j * nx + i] = in ? 1 : 0;
           on += in ? 1 : 0;
         }

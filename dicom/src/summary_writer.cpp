@@ -320,6 +320,38 @@ void render_results(cairo_t* cr, double page_width, double page_height,
     }
   }
   cairo_set_source_rgb(cr, 1, 1, 1);
+  if (result.surgical_plan && result.couinaud && y < page_height - 200) {
+    const auto& plan = *result.surgical_plan;
+    y += 8;
+    text(cr, left, y, "Surgical planning", 18, true);
+    y += 24;
+    std::string segs = "Couinaud segments (mL):";
+    for (int n = 1; n <= processing::kCouinaudSegments; ++n) {
+      segs += std::string(" ") + processing::couinaud_roman(n) + " " +
+              fmt("%.0f", result.couinaud->volume_ml[n]) + (n < processing::kCouinaudSegments ? "," : "");
+    }
+    y = wrapped(cr, left, y, width, segs, 12);
+    y = wrapped(cr, left, y, width,
+                plan.eslv_ml ? "BSA " + fmt("%.2f", *plan.bsa_m2) + " m2 (" + plan.bsa_formula +
+                                   "); ESLV " + fmt("%.0f", *plan.eslv_ml) + " mL (" +
+                                   plan.eslv_formula + ")"
+                             : plan.eslv_absent_reason,
+                12);
+    y = wrapped(cr, left, y, width,
+                "FLR threshold " + fmt("%.0f", plan.flr_threshold_percent) + " % (" +
+                    plan.flr_basis + ") for " + plan.liver_condition + ":",
+                12);
+    for (const auto& r : plan.resections) {
+      if (y > page_height - 110) break;
+      y = wrapped(cr, left + 12, y, width - 12, r.statement, 12);
+    }
+    if (plan.statements.size() >= 3 && y < page_height - 110) {
+      for (std::size_t i = plan.statements.size() - 3; i < plan.statements.size(); ++i) {
+        if (y > page_height - 110) break;
+        y = wrapped(cr, left, y, width, plan.statements[i], 12);
+      }
+    }
+  }
   y += 8;
   text(cr, left, y, "Phases", 18, true);
   y += 24;

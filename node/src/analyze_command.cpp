@@ -37,7 +37,12 @@ void print_analysis(const nlohmann::json& summary) {
       std::printf("  liver volume: %.0f mL\n", a["liver"]["volume_ml"].get<double>());
       std::fflush(stdout);
     }
-    for (const auto& o : a["objects"]) {
+    if (a.contains("follow_up") && a["follow_up"].is_object()) {
+      for (const auto& st : a["follow_up"]["statements"]) {
+        std::cout << "  follow-up: " << st.get<std::string>() << "\n";
+      }
+    }
+        for (const auto& o : a["objects"]) {
       std::cout << "  wrote " << o["kind"].get<std::string>() << ": "
                 << o["path"].get<std::string>() << "\n";
     }
@@ -54,24 +59,29 @@ void print_analysis(const nlohmann::json& summary) {
 
 int run_analyze(const std::vector<std::string>& raw) {
   try {
-    Arguments args(raw, {"out", "config"}, {"help", "quiet"});
+    Arguments args(raw, {"out", "prior", "config"}, {"help", "quiet"});
     if (args.flag("help") || args.positional().size() != 1 || !args.value("out")) {
       (args.flag("help") ? std::cout : std::cerr)
-          << "Usage: livernode analyze DIR --out OUT [--config FILE] [--quiet]\n"
+          << "Usage: livernode analyze DIR --out OUT [--prior SUMMARY_JSON] [--config FILE] [--quiet]\n"
              "Scans DIR recursively, analyses every CT/MR examination found and writes\n"
              "OUT/summary.json and, per examination, OUT/<n>/ with the DICOM results.\n"
-             "--config takes the processing (segmentation backend) and clinical (disclaimer)\n"
-             "settings from the node's configuration file.\n";
+             "--prior: an earlier summary.json of the same patient; each analysis then compares\n"
+             "volumes, remnants and lesions with it.\n"
+             "--config: the processing (segmentation backend) and clinical (formulas,\n"
+             "thresholds, disclaimer) sections of the node's configuration file are used.\n";
       return args.flag("help") ? kExitOk : kExitUsage;
     }
     if (args.flag("quiet")) spdlog::set_level(spdlog::level::warn);
     AnalyseFolderOptions options;
+    if (args.value("prior")) options.prior_summary = *args.value("prior");
     if (const auto file = args.value("config")) {
       const config::LoadResult loaded = config::load_config_file(*file);
       if (!loaded.ok()) {
         for (const auto& p : loaded.problems) std::cerr << config::format_problem(p, *file) << "\n";
+        std::cerr << "livernode analyze: " << *file << ": " << loaded.problems.size() << " problem(s)\n";
         return kExitBadInput;
       }
+      options.clinical = loaded.config.clinical;
       options.disclaimer = loaded.config.clinical.disclaimer;
       const auto& processing = loaded.config.processing;
       if (processing.segmentation_backend == config::SegmentationBackend::external) {

@@ -15,6 +15,8 @@
 #include "livernode/dicom/volume_loader.h"
 #include "livernode/processing/analysis.h"
 #include "livernode/version.h"
+#include "livernode/node/follow_up.h"
+#include "surgical_plan_json.h"
 
 namespace livernode::node {
 
@@ -170,6 +172,19 @@ StudyAnalysisOutcome analyse_folder(const fs::path& input, const fs::path& out,
   std::map<std::string, std::vector<const dicom::SeriesInfo*>> groups;
   for (const auto& s : scan.series) groups[analysis_key(s)].push_back(&s);
 
+  json prior_summary;
+  std::string prior_error;
+  if (!options.prior_summary.empty()) {
+    std::ifstream in(options.prior_summary);
+    try {
+      if (!in) throw std::runtime_error("cannot open");
+      prior_summary = json::parse(in);
+    } catch (const std::exception& e) {
+      prior_error = "earlier summary " + options.prior_summary.string() + " not read: " + e.what();
+      spdlog::warn("event=prior_unreadable file={} reason=\"{}\"", options.prior_summary.string(), e.what());
+    }
+  }
+
   json summary;
   summary["product"] = kProductName;
   summary["version"] = kVersion;
@@ -180,6 +195,7 @@ StudyAnalysisOutcome analyse_folder(const fs::path& input, const fs::path& out,
   for (const auto& [key, members] : groups) {
     json analysis;
     analysis["frame_of_reference_uid"] = members.front()->frame_of_reference_uid;
+    analysis["study_date"] = members.front()->study_date;
     std::vector<std::string> study_uids;
     std::vector<dicom::LoadedVolume> volumes;
     std::vector<const dicom::SeriesInfo*> loaded_series;
@@ -222,6 +238,7 @@ StudyAnalysisOutcome analyse_folder(const fs::path& input, const fs::path& out,
     if (!study.series.empty()) {
       processing::AnalysisOptions analysis_options;
       analysis_options.liver_backend = options.liver_backend;
+      analysis_options.planning = planning_inputs(options.clinical, loaded_series.front()->patient);
       result = processing::analyse(study, analysis_options);
       ++analysed;
     }
@@ -251,6 +268,20 @@ StudyAnalysisOutcome analyse_folder(const fs::path& input, const fs::path& out,
     }
     analysis["lesions"] = lesions_json(result);
     analysis["volumetry"] = volumetry_json(result);
+    analysis["couinaud"] = couinaud_json(result);
+    analysis["surgical_plan"] = surgical_plan_json(result);
+    if (!options.prior_summary.empty()) {
+      const json prior = prior_error.empty() ? pick_prior_analysis(prior_summary) : json(nullptr);
+      if (!prior.is_null()) {
+        analysis["follow_up"] = compare_with_prior(analysis, prior, options.prior_summary.string());
+      } else {
+        analysis["follow_up"] = nullptr;
+        result.warnings.push_back(prior_error.empty() ? "no follow-up: the earlier summary " +
+                                                            options.prior_summary.string() +
+                                                            " holds no analysed liver"
+                                                      : "no follow-up: " + prior_error);
+      }
+    }
     json stages = json::array();
     for (const auto& st : result.stages) {
       stages.push_back({{"stage", st.stage}, {"done", st.done}, {"detail", st.detail}, {"seconds", st.seconds}});

@@ -10,6 +10,7 @@
 #include "mask_ops.h"
 #include "phase_registration.h"
 #include "phase_classifier.h"
+#include "surgical_planning_stage.h"
 
 namespace livernode::processing {
 
@@ -241,6 +242,10 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
   add_stage({"volumetry", true,
                            "total liver (tumours included), tumour, functional volume and burden "
                            "on the reference series"});
+
+  // Stage 7: Couinaud segments and the future liver remnant of the standard resections.
+  detail::plan_surgery_stage(*study.series[ref].volume, surveys[ref].spine_x,
+                             surveys[ref].spine_anterior_y, options.planning, result);
   return result;
 }
 

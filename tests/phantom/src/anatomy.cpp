@@ -5,6 +5,7 @@
 #include <string>
 
 #include "spine.h"
+#include "vessel_paths.h"
 
 namespace livernode::phantom {
 
@@ -24,21 +25,18 @@ std::shared_ptr<const Solid> tube(const Path& points, const Radii& radii) {
 std::vector<std::shared_ptr<const Solid>> portal_tree() {
   return {
       tube({{10, -6, -62}, {-8, -12, -38}, {-26, -16, -18}}, {7.0, 7.0, 6.5}),
-      tube({{-26, -16, -18}, {-55, -14, -12}}, {6.0, 5.5}),
+      tube(right_portal_vein_path().points, right_portal_vein_path().radii),
       tube({{-55, -14, -12}, {-75, -35, 2}, {-95, -52, 18}}, {4.5, 3.5, 2.5}),
       tube({{-55, -14, -12}, {-85, 5, -20}, {-112, 22, -30}}, {4.5, 3.5, 2.5}),
       tube({{-26, -16, -18}, {-8, -32, -5}, {12, -46, 6}, {38, -56, 22}}, {5.0, 4.5, 3.5, 2.5}),
   };
 }
 
-// Right, middle and left hepatic veins, from their confluence with the IVC under the dome
-// running anteriorly, laterally and downwards into the liver.
+// Right, middle and left hepatic veins (vessel_paths.h).
 std::vector<std::shared_ptr<const Solid>> hepatic_veins() {
-  return {
-      tube({{-30, 18, 56}, {-60, 8, 42}, {-95, -2, 20}, {-122, -10, -5}}, {5.5, 4.5, 3.5, 2.5}),
-      tube({{-26, 14, 58}, {-38, -15, 42}, {-48, -45, 18}, {-52, -72, -5}}, {5.0, 4.0, 3.0, 2.5}),
-      tube({{-24, 12, 58}, {-2, -18, 50}, {20, -38, 40}, {45, -52, 30}}, {4.5, 3.5, 3.0, 2.5}),
-  };
+  std::vector<std::shared_ptr<const Solid>> out;
+  for (const auto& v : hepatic_vein_paths()) out.push_back(tube(v.points, v.radii));
+  return out;
 }
 
 // A rib along the middle of the muscle wall: from its head near the transverse process, around
@@ -72,9 +70,7 @@ Anatomy::Anatomy(double remnant_growth) {
   add_bones();
   add(tube({{18, 12, -400}, {16, 14, -60}, {18, 22, 60}, {22, 40, 400}}, {10.5, 11.5, 12.0, 12.0}),
       code_of(Tissue::Aorta));
-  add(tube({{-28, 22, -400}, {-28, 20, -40}, {-27, 18, 40}, {-22, 10, 62}, {-12, -2, 90}, {-5, -10, 130}},
-           {11.0, 12.0, 12.5, 12.5, 12.5, 12.5}),
-      code_of(Tissue::Ivc));
+  add(tube(ivc_path().points, ivc_path().radii), code_of(Tissue::Ivc));
   // Gallbladder in its fossa on the visceral surface (not part of the liver).
   add(std::make_shared<const Ellipsoid>(Vec3{-42, -62, -42}, Vec3{14, 15, 30}, Frame::about_z(-30)),
       code_of(Tissue::Bile));

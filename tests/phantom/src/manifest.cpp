@@ -1,5 +1,8 @@
 #include "manifest.h"
 
+#include "couinaud_truth.h"
+#include "livernode/processing/surgical_planning.h"
+
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -135,6 +138,24 @@ void write_manifest(const std::filesystem::path& path, const PhantomOptions& opt
       {"attenuation_hu", attenuation_json()},
       {"options", options_json(options)},
   };
+  if (!truth.couinaud_label_map.empty()) {
+    Json volumes = Json::object();
+    for (int s = 1; s <= 8; ++s) volumes[processing::couinaud_roman(s)] = truth.couinaud_volumes_ml[s];
+    const processing::CouinaudPlanes planes = couinaud_truth_planes();
+    doc["couinaud"] = Json{
+        {"label_map", truth.couinaud_label_map},
+        {"labels", "1..8 = segment I..VIII, 0 outside the liver"},
+        {"volumes_ml", volumes},
+        {"volume_method", "voxel count of the label map x voxel volume (tumours included)"},
+        {"ivc_axis_lps_mm", Json::array({planes.ivc_x, planes.ivc_y})},
+        {"hepatic_vein_azimuth_deg", planes.vein_azimuth_deg},
+        {"portal_plane_z_mm", planes.portal_z},
+        {"caudate_top_z_mm", planes.caudate_top_z},
+        {"rule",
+         "vertical half-planes from the IVC axis through the right, middle and left hepatic "
+         "veins, horizontal plane at the right portal vein, caudate box in front of the IVC "
+         "(processing/couinaud_planes.h)"}};
+  }
   std::ofstream out(path, std::ios::trunc);
   if (!out) throw std::runtime_error("cannot write " + path.string());
   out << doc.dump(2) << "\n";

@@ -10,6 +10,7 @@
 
 #include "anatomy.h"
 #include "ct_series_writer.h"
+#include "couinaud_truth.h"
 #include "ct_synthesis.h"
 #include "image_geometry.h"
 #include "manifest.h"
@@ -148,6 +149,14 @@ std::string label_key(std::uint8_t label) {
   }
 }
 
+// truth/labels_couinaud.mha from the liver voxels of an unshifted truth label map.
+void write_couinaud_truth(const processing::LabelMap& labels, const fs::path& out_dir, PhantomTruth& truth) {
+  const processing::LabelMap segments = couinaud_truth_labels(labels);
+  truth.couinaud_label_map = "truth/labels_couinaud.mha";
+  write_label_map_mha(segments, out_dir / truth.couinaud_label_map);
+  truth.couinaud_volumes_ml = segment_volumes_ml(segments);
+}
+
 }  // namespace
 
 std::optional<Phase> parse_phase(const std::string& name) {
@@ -244,7 +253,11 @@ PhantomTruth generate_phantom(const PhantomOptions& options, const fs::path& out
     record.series_number = number;
     record.acquisition_time = dicom_time(acquisition_seconds(phase));
     record.label_map = std::string("truth/labels_") + phase_name(phase) + ".mha";
-    write_label_map_mha(truth_labels(*samples), out_dir / record.label_map);
+    const processing::LabelMap phase_labels = truth_labels(*samples);
+    write_label_map_mha(phase_labels, out_dir / record.label_map);
+    if (truth.couinaud_label_map.empty() && st.shift_lps == Vec3{0.0, 0.0, 0.0}) {
+      write_couinaud_truth(phase_labels, out_dir, truth);
+    }
 
     CtSeriesInfo info;
     info.series_uid = st.series_uid;
@@ -274,6 +287,11 @@ PhantomTruth generate_phantom(const PhantomOptions& options, const fs::path& out
     records.push_back(std::move(record));
   }
 
+  if (truth.couinaud_label_map.empty()) {
+    write_couinaud_truth(
+        truth_labels(sample_tissues(anatomy, geometry, {0.0, 0.0, 0.0}, kImageSubsamples, every_tissue_is_a_class())),
+        out_dir, truth);
+  }
   write_manifest(truth_dir / "manifest.json", options, truth, records, geometry, anatomy.lesions(), out_dir);
   return truth;
 }

@@ -39,7 +39,9 @@ struct WrittenSegment {
   std::string label;    // SegmentLabel
   std::string tracking_id;
   std::string tracking_uid;
-  int lesion_number = 0;   // 0 for the liver, else LesionResult::number
+  int lesion_number = 0;   // 0 for the liver (and the segments below), else LesionResult::number
+  int couinaud_segment = 0;  // 1..8 for a Couinaud segment, else 0
+  bool future_liver_remnant = false;  // the remnant of the default resection (right hemihepatectomy)
   std::size_t voxels = 0;  // voxels written for this segment
 };
 
@@ -53,8 +55,9 @@ struct WrittenSegmentation {
   std::vector<std::string> warnings;
 };
 
-// Writes a binary SEG of result.liver_mask (segment 1, when not empty) and of every lesion in
-// result.lesion_labels to `file`. Throws DicomError (kInconsistent) when the masks are not on
+// Writes a binary SEG of result.liver_mask (segment 1, when not empty), of every lesion in
+// result.lesion_labels and, when result.couinaud_labels is set, of Couinaud segments I-VIII and
+// the future liver remnant of a right hemihepatectomy (I-IV) to `file`. Throws DicomError (kInconsistent) when the masks are not on
 // the loaded volume's grid, and when there is nothing to segment.
 WrittenSegmentation write_segmentation(const SeriesInfo& series, const LoadedVolume& loaded,
                                        const processing::AnalysisResult& result,

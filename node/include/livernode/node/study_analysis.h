@@ -25,6 +25,11 @@ struct AnalyseFolderOptions {
   std::string disclaimer = config::ClinicalConfig{}.disclaimer;  // printed on the summary page
   bool write_objects = true;  // SEG, SR, summary images and PDF per analysis, in OUT/<n>/
   processing::LiverBackend liver_backend;  // empty: the built-in liver segmentation
+  // Formulas and thresholds of the surgical plan (height and weight come from the images).
+  config::ClinicalConfig clinical;
+  // An earlier summary.json of the same patient: each analysis gets a "follow_up" section
+  // comparing it with that study (empty: none).
+  std::filesystem::path prior_summary;
 };
 
 // Scans `input`, loads every CT/MR series, runs processing::analyse per study and writes the

@@ -11,6 +11,7 @@
 
 #include "livernode/processing/image.h"
 #include "livernode/processing/phase.h"
+#include "livernode/processing/surgical_planning.h"
 
 namespace livernode::processing {
 
@@ -43,6 +44,7 @@ using LiverBackend = std::function<ExternalLiver(const Volume& reference)>;
 struct AnalysisOptions {
   Phase preferred_reference = Phase::kUnknown;  // kUnknown: portal venous, else delayed, else arterial
   LiverBackend liver_backend;                   // empty: the built-in method
+  PlanningInputs planning;  // patient height / weight, formulas and thresholds of the FLR stage
 };
 
 struct PhaseEstimate {
@@ -133,6 +135,17 @@ struct StageStatus {
   double seconds = 0.0;  // wall time spent since the previous stage ended
 };
 
+// Couinaud segments on the reference series (see couinaud_labels).
+struct CouinaudResult {
+  std::array<double, kCouinaudSegments + 1> volume_ml{};  // index 1..8, tumour included
+  std::array<double, kCouinaudSegments + 1> tumour_ml{};
+  Vec3 ivc_lps{};                        // a point of the IVC axis
+  double portal_plane_z = 0.0;           // LPS mm
+  std::array<double, 3> vein_azimuth_deg{};  // right, middle, left hepatic vein around the IVC
+  std::string method;                    // landmarks, rule and limits
+  std::vector<std::string> notes;        // landmarks that needed a fallback
+};
+
 struct AnalysisResult {
   std::vector<SeriesAnalysis> series;      // same order as StudyInput::series
   int reference_series = -1;               // index into series
@@ -141,6 +154,9 @@ struct AnalysisResult {
   std::vector<LesionResult> lesions;       // sorted by volume, largest first; number = index+1
   LabelMap lesion_labels;                  // reference geometry; voxel = lesion number, 0 none
   std::optional<Volumetry> volumetry;
+  std::optional<CouinaudResult> couinaud;
+  LabelMap couinaud_labels;                // reference geometry; 1..8 = segment I..VIII, 0 none
+  std::optional<SurgicalPlan> surgical_plan;
   std::vector<StageStatus> stages;
   std::vector<std::string> warnings;
 };

@@ -83,6 +83,11 @@ struct PhantomTruth {
   // anatomy (keys: liver, liver_parenchyma, intrahepatic_vessels, ivc, aorta,
   // portal_vein_extrahepatic, spleen, kidneys, bone, tumour).
   std::map<std::string, double> organ_volumes_ml;
+  // Couinaud segments I..VIII (index 1..8; 0 unused) of truth/labels_couinaud.mha: the segment
+  // rule of processing/couinaud_planes.h with the landmarks the vessels are built from (IVC
+  // axis, hepatic veins, right portal vein), voxel count x voxel volume, tumours included.
+  std::array<double, 9> couinaud_volumes_ml{};
+  std::string couinaud_label_map;  // relative to out_dir
 };
 
 // Throws std::runtime_error with a clear message on invalid options or I/O failure.

@@ -1,0 +1,243 @@
+#include "livernode/node/follow_up.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <vector>
+
+namespace livernode::node {
+
+using nlohmann::json;
+
+namespace {
+
+// Days since 1970-01-01 of a civil date (proleptic Gregorian).
+long days_from_civil(long y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const long era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<long>(doe) - 719468;
+}
+
+std::optional<long> parse_date(const std::string& s) {
+  if (s.size() != 8 || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  const long y = std::stol(s.substr(0, 4));
+  const unsigned m = static_cast<unsigned>(std::stoul(s.substr(4, 2)));
+  const unsigned d = static_cast<unsigned>(std::stoul(s.substr(6, 2)));
+  if (m < 1 || m > 12 || d < 1 || d > 31) return std::nullopt;
+  return days_from_civil(y, m, d);
+}
+
+std::string fixed(double v, int digits) {
+  char b[64];
+  std::snprintf(b, sizeof b, "%.*f", digits, v);
+  return b;
+}
+
+std::optional<double> number_at(const json& j, const char* key) {
+  if (!j.is_object() || !j.contains(key) || !j[key].is_number()) return std::nullopt;
+  return j[key].get<double>();
+}
+
+json before_after(double before, double after) {
+  return {{"before", before},
+          {"after", after},
+          {"change", after - before},
+          {"change_percent", before > 0 ? json(100.0 * (after - before) / before) : json(nullptr)}};
+}
+
+struct LesionRow {
+  int number = 0;
+  double volume_ml = 0, longest_mm = 0;
+  bool measurable = false;
+  std::array<double, 3> c{};
+};
+
+std::vector<LesionRow> lesions_of(const json& analysis) {
+  std::vector<LesionRow> out;
+  if (!analysis.contains("lesions") || !analysis["lesions"].is_array()) return out;
+  for (const auto& l : analysis["lesions"]) {
+    LesionRow r;
+    r.number = l.value("number", 0);
+    r.volume_ml = l.value("volume_ml", 0.0);
+    r.longest_mm = l.value("longest_diameter_mm", 0.0);
+    r.measurable = l.value("measurable_recist", false);
+    if (l.contains("centroid_lps_mm") && l["centroid_lps_mm"].size() == 3) {
+      for (int a = 0; a < 3; ++a) r.c[a] = l["centroid_lps_mm"][a].get<double>();
+    }
+    out.push_back(r);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<long> days_between(const std::string& earlier, const std::string& later) {
+  const auto a = parse_date(earlier), b = parse_date(later);
+  if (!a || !b) return std::nullopt;
+  return *b - *a;
+}
+
+json pick_prior_analysis(const json& prior_summary) {
+  if (!prior_summary.contains("analyses") || !prior_summary["analyses"].is_array()) return nullptr;
+  for (const auto& a : prior_summary["analyses"]) {
+    if (a.contains("surgical_plan") && !a["surgical_plan"].is_null()) return a;
+  }
+  for (const auto& a : prior_summary["analyses"]) {
+    if (a.contains("liver") && !a["liver"].is_null()) return a;
+  }
+  return nullptr;
+}
+
+json compare_with_prior(const json& current, const json& prior, const std::string& prior_source) {
+  json out;
+  json statements = json::array();
+  out["prior_summary"] = prior_source;
+  const std::string date_before = prior.value("study_date", std::string());
+  const std::string date_after = current.value("study_date", std::string());
+  out["prior_study_date"] = date_before;
+  out["study_date"] = date_after;
+  const auto days = days_between(date_before, date_after);
+  std::optional<double> weeks;
+  if (days && *days > 0) weeks = *days / 7.0;
+  out["interval_days"] = days ? json(*days) : json(nullptr);
+  out["interval_weeks"] = weeks ? json(*weeks) : json(nullptr);
+  if (!weeks) {
+    statements.push_back("no growth rate: the study dates (" + date_before + ", " + date_after +
+                         ") do not give a positive interval");
+  }
+
+  // Volumes.
+  const json& vb = prior.contains("volumetry") ? prior["volumetry"] : json(nullptr);
+  const json& va = current.contains("volumetry") ? current["volumetry"] : json(nullptr);
+  const auto tb = number_at(vb, "liver_ml"), ta = number_at(va, "liver_ml");
+  const auto fb = number_at(vb, "functional_ml"), fa = number_at(va, "functional_ml");
+  out["total_liver_ml"] = tb && ta ? before_after(*tb, *ta) : json(nullptr);
+  out["functional_liver_ml"] = fb && fa ? before_after(*fb, *fa) : json(nullptr);
+  if (tb && ta) {
+    statements.push_back("total liver " + fixed(*tb, 0) + " -> " + fixed(*ta, 0) + " mL");
+  }
+
+  // Remnants of every resection preset present in both plans.
+  json remnants = json::array();
+  const json& pb = prior.contains("surgical_plan") ? prior["surgical_plan"] : json(nullptr);
+  const json& pa = current.contains("surgical_plan") ? current["surgical_plan"] : json(nullptr);
+  if (pb.is_object() && pa.is_object()) {
+    for (const auto& ra : pa["resections"]) {
+      for (const auto& rb : pb["resections"]) {
+        if (rb["key"] != ra["key"]) continue;
+        json r;
+        r["key"] = ra["key"];
+        r["name"] = ra["name"];
+        r["segments_remaining"] = ra["segments_remaining"];
+        const double flr_b = rb["flr_ml"].get<double>(), flr_a = ra["flr_ml"].get<double>();
+        r["flr_ml"] = before_after(flr_b, flr_a);
+        const bool eslv = rb["flr_percent_of_eslv"].is_number() && ra["flr_percent_of_eslv"].is_number();
+        const char* key = eslv ? "flr_percent_of_eslv" : "flr_percent_of_functional_liver";
+        const double sb = rb[key].get<double>(), sa = ra[key].get<double>();
+        r["basis"] = eslv ? "FLR / ESLV" : "FLR / (total liver volume - tumour volume)";
+        r["percent_before"] = sb;
+        r["percent_after"] = sa;
+        r["degree_of_hypertrophy_points"] = sa - sb;
+        r["kinetic_growth_rate_points_per_week"] = weeks ? json((sa - sb) / *weeks) : json(nullptr);
+        std::string st = std::string(ra["name"].get<std::string>()) + ": FLR " +
+                         ra["segments_remaining"].get<std::string>() + " " + fixed(flr_b, 0) +
+                         " -> " + fixed(flr_a, 0) + " mL, " + r["basis"].get<std::string>() + " " +
+                         fixed(sb, 1) + " -> " + fixed(sa, 1) + " %, degree of hypertrophy " +
+                         fixed(sa - sb, 1) + " points";
+        if (weeks) {
+          const double kgr = (sa - sb) / *weeks;
+          st += ", kinetic growth rate " + fixed(kgr, 2) + " points/week over " + fixed(*weeks, 1) +
+                " weeks (" + (kgr < 2.0 ? "below" : "at or above") + " 2 %/week)";
+        }
+        r["statement"] = st;
+        statements.push_back(st);
+        remnants.push_back(std::move(r));
+      }
+    }
+  } else {
+    statements.push_back("no remnant comparison: one of the analyses has no surgical plan");
+  }
+  out["remnants"] = std::move(remnants);
+
+  // Lesions matched by centroid distance (closest pairs first), within max(20 mm, 0.75 x the
+  // larger longest diameter).
+  const auto lb = lesions_of(prior), la = lesions_of(current);
+  struct Pair {
+    double d;
+    std::size_t b, a;
+  };
+  std::vector<Pair> pairs;
+  for (std::size_t i = 0; i < lb.size(); ++i) {
+    for (std::size_t j = 0; j < la.size(); ++j) {
+      const double d = std::hypot(lb[i].c[0] - la[j].c[0], lb[i].c[1] - la[j].c[1], lb[i].c[2] - la[j].c[2]);
+      if (d <= std::max(20.0, 0.75 * std::max(lb[i].longest_mm, la[j].longest_mm))) pairs.push_back({d, i, j});
+    }
+  }
+  std::sort(pairs.begin(), pairs.end(), [](const Pair& x, const Pair& y) { return x.d < y.d; });
+  std::vector<int> match_of_b(lb.size(), -1), match_of_a(la.size(), -1);
+  json matched = json::array();
+  for (const auto& p : pairs) {
+    if (match_of_b[p.b] >= 0 || match_of_a[p.a] >= 0) continue;
+    match_of_b[p.b] = static_cast<int>(p.a);
+    match_of_a[p.a] = static_cast<int>(p.b);
+  }
+  for (std::size_t i = 0; i < lb.size(); ++i) {
+    if (match_of_b[i] < 0) continue;
+    const auto& b = lb[i];
+    const auto& a = la[static_cast<std::size_t>(match_of_b[i])];
+    matched.push_back({{"number_before", b.number},
+                       {"number_after", a.number},
+                       {"distance_mm", std::hypot(b.c[0] - a.c[0], b.c[1] - a.c[1], b.c[2] - a.c[2])},
+                       {"longest_diameter_mm", before_after(b.longest_mm, a.longest_mm)},
+                       {"volume_ml", before_after(b.volume_ml, a.volume_ml)}});
+  }
+  json gone = json::array(), fresh = json::array();
+  for (std::size_t i = 0; i < lb.size(); ++i) {
+    if (match_of_b[i] < 0) gone.push_back(lb[i].number);
+  }
+  for (std::size_t j = 0; j < la.size(); ++j) {
+    if (match_of_a[j] < 0) fresh.push_back(la[j].number);
+  }
+  out["lesions"] = {{"matched", matched}, {"not_found_again", gone}, {"new", fresh}};
+  statements.push_back(std::to_string(matched.size()) + " lesion(s) found again, " +
+                       std::to_string(gone.size()) + " not found again, " +
+                       std::to_string(fresh.size()) + " new");
+
+  // RECIST 1.1 sum: target lesions = the two largest measurable lesions of the earlier study
+  // (at most 2 per organ), followed to their match (0 mm when not found again).
+  std::vector<std::size_t> targets;
+  for (std::size_t i = 0; i < lb.size(); ++i) {
+    if (lb[i].measurable) targets.push_back(i);
+  }
+  std::sort(targets.begin(), targets.end(), [&](std::size_t x, std::size_t y) { return lb[x].longest_mm > lb[y].longest_mm; });
+  if (targets.size() > 2) targets.resize(2);
+  double sum_b = 0, sum_a = 0;
+  json target_numbers = json::array();
+  for (std::size_t i : targets) {
+    sum_b += lb[i].longest_mm;
+    if (match_of_b[i] >= 0) sum_a += la[static_cast<std::size_t>(match_of_b[i])].longest_mm;
+    target_numbers.push_back(lb[i].number);
+  }
+  json recist = {{"target_lesions_before", target_numbers},
+                 {"sum_before_mm", sum_b},
+                 {"sum_after_mm", sum_a},
+                 {"change_mm", sum_a - sum_b},
+                 {"change_percent", sum_b > 0 ? json(100.0 * (sum_a - sum_b) / sum_b) : json(nullptr)},
+                 {"new_lesions", fresh.size()}};
+  if (sum_b > 0) {
+    statements.push_back("RECIST 1.1 sum of " + std::to_string(targets.size()) + " target lesion(s) " +
+                         fixed(sum_b, 1) + " -> " + fixed(sum_a, 1) + " mm (" +
+                         fixed(100.0 * (sum_a - sum_b) / sum_b, 1) + " %); " +
+                         std::to_string(fresh.size()) + " new lesion(s)");
+  }
+  out["recist"] = std::move(recist);
+  out["statements"] = std::move(statements);
+  return out;
+}
+
+}  // namespace livernode::node
