@@ -7,7 +7,6 @@
 #include "livernode/config/loader.h"
 #include "livernode/config/problem.h"
 #include "livernode/dicom/series_scanner.h"
-#include "livernode/node/external_segmentation.h"
 #include "livernode/node/arguments.h"
 #include "livernode/node/commands.h"
 #include "livernode/node/study_analysis.h"
@@ -81,14 +80,9 @@ int run_analyze(const std::vector<std::string>& raw) {
         std::cerr << "livernode analyze: " << *file << ": " << loaded.problems.size() << " problem(s)\n";
         return kExitBadInput;
       }
-      options.clinical = loaded.config.clinical;
-      options.disclaimer = loaded.config.clinical.disclaimer;
-      const auto& processing = loaded.config.processing;
-      if (processing.segmentation_backend == config::SegmentationBackend::external) {
-        options.liver_backend = external_liver_backend(
-            {processing.external_command, processing.external_timeout_s,
-             processing.external_liver_label, fs::path(*args.value("out")) / "work"});
-      }
+      const auto prior = options.prior_summary;
+      options = analysis_options_from(loaded.config, fs::path(*args.value("out")) / "work");
+      options.prior_summary = prior;
     }
     const auto outcome = analyse_folder(args.positional()[0], *args.value("out"), options);
     if (!outcome.usable) {

@@ -197,8 +197,7 @@ void WorkerPool::process(const JobRow& job) {
     fs::remove_all(input, ec);
     fs::remove_all(out, ec);
     link_series(spool.study_dir(job.study_uid), runtime_.store->series_of(job.study_uid), input);
-    AnalyseFolderOptions options;
-    options.disclaimer = cfg->config.clinical.disclaimer;
+    const AnalyseFolderOptions options = analysis_options_from(cfg->config, out.string() + ".work");
     const StudyAnalysisOutcome outcome = analyse_folder(input, out, options);
     fs::remove_all(input, ec);
     if (!outcome.usable) {

@@ -13,6 +13,7 @@
 #include "livernode/dicom/result_writers.h"
 #include "livernode/dicom/series_scanner.h"
 #include "livernode/dicom/volume_loader.h"
+#include "livernode/node/external_segmentation.h"
 #include "livernode/processing/analysis.h"
 #include "livernode/version.h"
 #include "livernode/node/follow_up.h"
@@ -151,6 +152,19 @@ json write_result_objects(const processing::AnalysisResult& result,
 }
 
 }  // namespace
+
+AnalyseFolderOptions analysis_options_from(const config::Config& config, const fs::path& work_dir) {
+  AnalyseFolderOptions options;
+  options.clinical = config.clinical;
+  options.disclaimer = config.clinical.disclaimer;
+  const auto& processing = config.processing;
+  if (processing.segmentation_backend == config::SegmentationBackend::external) {
+    options.liver_backend =
+        external_liver_backend({processing.external_command, processing.external_timeout_s,
+                                processing.external_liver_label, work_dir});
+  }
+  return options;
+}
 
 StudyAnalysisOutcome analyse_folder(const fs::path& input, const fs::path& out) {
   return analyse_folder(input, out, AnalyseFolderOptions{});

@@ -32,6 +32,11 @@ struct AnalyseFolderOptions {
   std::filesystem::path prior_summary;
 };
 
+// The analysis settings a configuration file gives: clinical formulas, thresholds and disclaimer,
+// and the segmentation backend (the external program works in a sub-folder of `work_dir`).
+AnalyseFolderOptions analysis_options_from(const config::Config& config,
+                                           const std::filesystem::path& work_dir);
+
 // Scans `input`, loads every CT/MR series, runs processing::analyse per study and writes the
 // results under `out`. Throws only on internal errors; bad input comes back as !usable.
 // Analysis n (1-based, the order of summary.json's "analyses") writes OUT/<n>/seg.dcm, sr.dcm,
