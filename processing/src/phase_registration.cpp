@@ -210,6 +210,9 @@ PhaseAlignment align_phase(const Volume& fixed, const Volume& moving, const Labe
     bspline->SetIdentity();
   }
   using BSplineRegistration = itk::ImageRegistrationMethodv4<FloatImage, FloatImage, BSpline>;
+  // LBFGSB warns on standard error that it ignores parameter scales (all ones here anyway);
+  // ITK's console warnings are not part of the node's logs.
+  itk::Object::GlobalWarningDisplayOff();
   auto optimizer = itk::LBFGSBOptimizerv4::New();
   const unsigned n = bspline->GetNumberOfParameters();
   itk::LBFGSBOptimizerv4::BoundSelectionType bounds(n);
