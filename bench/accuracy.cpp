@@ -85,10 +85,10 @@ void run_case(const std::string& name, const fs::path& ct_dir,
   std::printf("%s\n", name.c_str());
   for (std::size_t i = 0; i < result.series.size(); ++i) {
     const auto& p = result.series[i].phase;
-    std::printf("  series %-28s phase %-14s (true %-13s) conf %.2f  aorta %6.0f HU  liver %6.0f HU\n",
+    std::printf("  series %-28s phase %-14s (true %-13s) conf %.2f  aorta %4.0f  portal vein %4.0f  liver %4.0f HU\n",
                 scan.series[i].description.substr(0, 28).c_str(), processing::phase_name(p.phase),
                 i < true_phases.size() ? true_phases[i].c_str() : "?", p.confidence,
-                p.aorta_hu.value_or(NAN), p.liver_hu.value_or(NAN));
+                p.aorta_hu.value_or(NAN), p.portal_vein_hu.value_or(NAN), p.liver_hu.value_or(NAN));
   }
   if (!result.liver || result.reference_series < 0) {
     std::printf("  liver: not segmented\n  wall %.1f s, peak memory %.0f MB\n", seconds, peak_rss_mb());

@@ -10,6 +10,7 @@
 #include "mask_ops.h"
 #include "phase_registration.h"
 #include "phase_classifier.h"
+#include "portal_vein.h"
 #include "surgical_planning_stage.h"
 
 namespace livernode::processing {
@@ -71,7 +72,11 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
     livers.push_back(detail::segment_liver(*input.volume, surveys.back(), {}, false));
     detail::PhaseMeasurements m;
     m.aorta_hu = surveys.back().aorta_hu;
-    if (livers.back().failure.empty()) m.liver_hu = livers.back().mean_hu;
+    if (livers.back().failure.empty()) {
+      m.liver_hu = livers.back().mean_hu;
+      m.portal_vein_hu =
+          detail::measure_portal_vein(surveys.back(), livers.back().mask, livers.back().mean_hu);
+    }
     phases.push_back(detail::classify_phase(m, input.hints));
   }
   // Stage 2: phases made consistent across the examination.
@@ -84,7 +89,7 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
     result.series.push_back(std::move(sa));
   }
   add_stage({"phase", !result.series.empty(),
-                           "phase of each series from aortic and liver attenuation"});
+                           "phase of each series from aortic, portal venous and liver attenuation"});
 
   // Stage 3: the reference series; the other phases aligned onto it.
   result.reference_series = choose_reference(result.series, options.preferred_reference);

@@ -47,6 +47,7 @@ PhaseEstimate classify_phase(const PhaseMeasurements& m, const SeriesHints& hint
   e.header_phase = phase_from_header(hints);
   e.aorta_hu = m.aorta_hu;
   e.liver_hu = m.liver_hu;
+  e.portal_vein_hu = m.portal_vein_hu;
   std::ostringstream why;
   why.precision(0);
   why << std::fixed;
@@ -60,6 +61,7 @@ PhaseEstimate classify_phase(const PhaseMeasurements& m, const SeriesHints& hint
   const double l = m.liver_hu.value_or(a);
   why << "aorta " << a << " HU";
   if (m.liver_hu) why << ", liver " << l << " HU";
+  if (m.portal_vein_hu) why << ", portal vein " << *m.portal_vein_hu << " HU";
   if (a < kUnenhancedAortaMax) {
     e.phase = Phase::kNonContrast;
     e.confidence = margin_confidence(a, kUnenhancedAortaMax, 80.0);

@@ -10,6 +10,7 @@ namespace livernode::processing::detail {
 struct PhaseMeasurements {
   std::optional<double> aorta_hu;
   std::optional<double> liver_hu;
+  std::optional<double> portal_vein_hu;
 };
 
 // The phase suggested by the header alone (description words, contrast tags, timing).

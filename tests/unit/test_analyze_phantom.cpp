@@ -76,6 +76,19 @@ TEST_F(AnalyzePhantom, SummaryNamesEveryPhaseFromTheImageAndTheLiverVolume) {
     EXPECT_EQ(s["phase"]["detected"].get<std::string>(), processing::phase_name(it->phase))
         << s["phase"]["evidence"].get<std::string>();
     EXPECT_EQ(s["description"].get<std::string>(), "Abdomen");
+    // The portal vein is measured where it is enhanced (arterial and portal venous phases
+    // here) and reported as absent without contrast, never invented.
+    const auto& pv = s["phase"]["portal_vein_hu"];
+    if (it->phase == processing::Phase::kNonContrast) {
+      EXPECT_TRUE(pv.is_null()) << pv;
+    } else if (it->phase == processing::Phase::kArterial || it->phase == processing::Phase::kPortalVenous) {
+      std::ifstream manifest_in(*dir_ / "phantom" / "truth" / "manifest.json");
+      const auto manifest = nlohmann::json::parse(manifest_in);
+      const double truth_hu = manifest["attenuation_hu"][processing::phase_name(it->phase)]
+                                      ["portal_vein_extrahepatic"].get<double>();
+      ASSERT_FALSE(pv.is_null()) << processing::phase_name(it->phase);
+      EXPECT_NEAR(pv.get<double>(), truth_hu, 25.0) << processing::phase_name(it->phase);
+    }
   }
   // The portal venous series is the reference.
   const auto pv = std::find_if(truth_->series.begin(), truth_->series.end(), [](const auto& t) {
