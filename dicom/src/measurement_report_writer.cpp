@@ -58,6 +58,32 @@ std::string number(double v, int decimals) {
   return buffer;
 }
 
+// One numeric measurement (always a new one) in a TID 1410/1411 group.
+template <typename Group>
+void add_measurement(Group& group, const DSRBasicCodedEntry& concept, double value, int decimals,
+                     const DSRBasicCodedEntry& unit, const std::filesystem::path& file) {
+  require(group.addMeasurement(
+              CID7469_GenericIntensityAndSizeMeasurements(concept),
+              Value(number(value, decimals).c_str(),
+                    CID7181_AbstractMultiDimensionalImageModelComponentUnits(unit)),
+              OFFalse),
+          std::string("cannot add the measurement ") + concept.CodeMeaning.c_str(), file);
+}
+
+// A new study-level measurement group (TID 1501) with its tracking identifiers and finding.
+template <typename Report, typename Finding>
+auto& new_study_group(Report& report, const char* tracking_id, const Finding& finding,
+                      const std::filesystem::path& file) {
+  require(report.addIndividualMeasurements(),
+          std::string("cannot add the measurement group ") + tracking_id, file);
+  auto& group = report.getIndividualMeasurements();
+  require(group.setTrackingIdentifier(tracking_id), "cannot set the tracking ID", file);
+  require(group.setTrackingUniqueIdentifier(detail::new_uid()), "cannot set the tracking UID",
+          file);
+  require(group.setFinding(finding), "cannot set the finding", file);
+  return group;
+}
+
 std::string phase_text(const processing::SeriesAnalysis& s) {
   return std::string(processing::phase_name(s.phase.phase)) + " (confidence " +
          number(s.phase.confidence, 2) + "), series " + s.series_uid;
@@ -120,12 +146,7 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
     require(group.addFindingSite(liver_code), "cannot set the finding site", file);
     auto add = [&](const DSRBasicCodedEntry& concept, double value, int decimals,
                    const DSRBasicCodedEntry& unit) {
-      require(group.addMeasurement(
-                  CID7469_GenericIntensityAndSizeMeasurements(concept),
-                  Value(number(value, decimals).c_str(),
-                        CID7181_AbstractMultiDimensionalImageModelComponentUnits(unit)),
-                  OFFalse /*always a new measurement*/),
-              std::string("cannot add the measurement ") + concept.CodeMeaning.c_str(), file);
+      add_measurement(group, concept, value, decimals, unit, file);
     };
     if (segment.couinaud_segment > 0 && result.couinaud) {
       const int n = segment.couinaud_segment;
@@ -191,20 +212,10 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
   const std::optional<std::string> no_lesions = detail::lesions_not_done(result);
   if (result.volumetry) {
     const processing::Volumetry& v = *result.volumetry;
-    require(report.addIndividualMeasurements(), "cannot add the volumetry group", file);
-    auto& group = report.getIndividualMeasurements();
-    require(group.setTrackingIdentifier("Liver volumetry"), "cannot set the tracking ID", file);
-    require(group.setTrackingUniqueIdentifier(detail::new_uid()), "cannot set the tracking UID",
-            file);
-    require(group.setFinding(liver_code), "cannot set the finding", file);
+    auto& group = new_study_group(report, "Liver volumetry", liver_code, file);
     auto add = [&](const DSRBasicCodedEntry& concept, double value, int decimals,
                    const DSRBasicCodedEntry& unit) {
-      require(group.addMeasurement(
-                  CID7469_GenericIntensityAndSizeMeasurements(concept),
-                  Value(number(value, decimals).c_str(),
-                        CID7181_AbstractMultiDimensionalImageModelComponentUnits(unit)),
-                  OFFalse),
-              std::string("cannot add the measurement ") + concept.CodeMeaning.c_str(), file);
+      add_measurement(group, concept, value, decimals, unit, file);
     };
     add(kVolume, v.liver_ml, 1, kMilliliter);
     if (!no_lesions) {  // tumour figures only when lesions were looked for
@@ -236,20 +247,10 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
   // against the threshold of the liver condition, or why the ESLV is absent.
   if (result.surgical_plan) {
     const auto& plan = *result.surgical_plan;
-    require(report.addIndividualMeasurements(), "cannot add the surgical planning group", file);
-    auto& group = report.getIndividualMeasurements();
-    require(group.setTrackingIdentifier("Surgical planning"), "cannot set the tracking ID", file);
-    require(group.setTrackingUniqueIdentifier(detail::new_uid()), "cannot set the tracking UID",
-            file);
-    require(group.setFinding(liver_code), "cannot set the finding", file);
+    auto& group = new_study_group(report, "Surgical planning", liver_code, file);
     auto add = [&](const DSRBasicCodedEntry& concept, double value, int decimals,
                    const DSRBasicCodedEntry& unit) {
-      require(group.addMeasurement(
-                  CID7469_GenericIntensityAndSizeMeasurements(concept),
-                  Value(number(value, decimals).c_str(),
-                        CID7181_AbstractMultiDimensionalImageModelComponentUnits(unit)),
-                  OFFalse),
-              std::string("cannot add the measurement ") + concept.CodeMeaning.c_str(), file);
+      add_measurement(group, concept, value, decimals, unit, file);
     };
     if (plan.bsa_m2) add(kBodySurfaceArea, *plan.bsa_m2, 2, kSquareMeter);
     if (plan.eslv_ml) add(kEslv, *plan.eslv_ml, 0, kMilliliter);

@@ -391,21 +391,11 @@ WrittenObject write_capture(Surface& s, DcmItem& source, const SeriesInfo& serie
   const std::string sop = detail::new_uid();
   const std::string date = detail::today(), time = detail::now_time();
   const std::string product = identity.product.empty() ? "livernode" : identity.product;
-  auto put = [&](const DcmTagKey& tag, const std::string& value) {
-    require(ds.putAndInsertString(tag, value.c_str()),
-            std::string("cannot set ") + DcmTag(tag).getTagName(), file);
-  };
-  put(DCM_SOPClassUID, UID_SecondaryCaptureImageStorage);
-  put(DCM_SOPInstanceUID, sop);
-  detail::copy_patient_and_study(source, ds);
   // General Series
-  put(DCM_Modality, "OT");
-  put(DCM_SeriesInstanceUID, series_uid);
-  put(DCM_SeriesNumber, series_number);
+  const auto put = detail::start_derived_object(
+      ds, source, file, UID_SecondaryCaptureImageStorage, sop, "OT", series_uid, series_number,
+      "Liver analysis summary (" + product + ")");
   put(DCM_BodyPartExamined, "ABDOMEN");  // unpaired: Laterality stays absent
-  put(DCM_SeriesDescription, "Liver analysis summary (" + product + ")");
-  put(DCM_SeriesDate, date);
-  put(DCM_SeriesTime, time);
   // General Equipment and SC Equipment
   put(DCM_Manufacturer, product);
   put(DCM_ManufacturerModelName, product);
@@ -579,20 +569,11 @@ WrittenObject write_summary_pdf(const SeriesInfo& series, const LoadedVolume& lo
   const std::string sop = detail::new_uid(), series_uid = detail::new_uid();
   const std::string date = detail::today(), time = detail::now_time();
   const std::string product = identity.product.empty() ? "livernode" : identity.product;
-  auto put = [&](const DcmTagKey& tag, const std::string& value) {
-    require(ds.putAndInsertString(tag, value.c_str()),
-            std::string("cannot set ") + DcmTag(tag).getTagName(), file);
-  };
-  put(DCM_SOPClassUID, UID_EncapsulatedPDFStorage);
-  put(DCM_SOPInstanceUID, sop);
-  detail::copy_patient_and_study(source, ds);
   // Encapsulated Document Series
-  put(DCM_Modality, "DOC");
-  put(DCM_SeriesInstanceUID, series_uid);
-  put(DCM_SeriesNumber, std::to_string(std::atoi(identity.series_number_base.c_str()) + 4));
-  put(DCM_SeriesDescription, "Liver analysis report (" + product + ")");
-  put(DCM_SeriesDate, date);
-  put(DCM_SeriesTime, time);
+  const auto put = detail::start_derived_object(
+      ds, source, file, UID_EncapsulatedPDFStorage, sop, "DOC", series_uid,
+      std::to_string(std::atoi(identity.series_number_base.c_str()) + 4),
+      "Liver analysis report (" + product + ")");
   // General Equipment and SC Equipment
   put(DCM_Manufacturer, product);
   put(DCM_ManufacturerModelName, product);

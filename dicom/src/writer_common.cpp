@@ -155,4 +155,25 @@ void save(DcmFileFormat& format, const std::filesystem::path& file) {
   require(c, "cannot write the file", file, ErrorKind::kIo);
 }
 
+std::function<void(const DcmTagKey&, const std::string&)> start_derived_object(
+    DcmItem& ds, DcmItem& source, const std::filesystem::path& file, const char* sop_class_uid,
+    const std::string& sop_instance_uid, const std::string& modality,
+    const std::string& series_uid, const std::string& series_number,
+    const std::string& series_description) {
+  auto put = [&ds, file](const DcmTagKey& tag, const std::string& value) {
+    require(ds.putAndInsertString(tag, value.c_str()),
+            std::string("cannot set ") + DcmTag(tag).getTagName(), file);
+  };
+  put(DCM_SOPClassUID, sop_class_uid);
+  put(DCM_SOPInstanceUID, sop_instance_uid);
+  copy_patient_and_study(source, ds);
+  put(DCM_Modality, modality);
+  put(DCM_SeriesInstanceUID, series_uid);
+  put(DCM_SeriesNumber, series_number);
+  put(DCM_SeriesDescription, series_description);
+  put(DCM_SeriesDate, today());
+  put(DCM_SeriesTime, now_time());
+  return put;
+}
+
 }  // namespace livernode::dicom::detail

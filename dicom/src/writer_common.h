@@ -5,6 +5,7 @@
 #include <dcmtk/ofstd/ofcond.h>
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,6 +42,15 @@ std::unique_ptr<DcmFileFormat> load_source_header(const SeriesInfo& series);
 // `source` into `target`, replacing what `target` holds. Type 2 attributes absent in the source
 // are written empty so that the modules stay complete.
 void copy_patient_and_study(DcmItem& source, DcmItem& target);
+
+// Starts a new derived object in `ds`: SOP class and instance, the source's Patient and Study
+// modules, and its own series (modality, UID, number, description, date and time now). Returns
+// a setter for further string attributes that throws DicomError naming `file`.
+std::function<void(const DcmTagKey&, const std::string&)> start_derived_object(
+    DcmItem& ds, DcmItem& source, const std::filesystem::path& file, const char* sop_class_uid,
+    const std::string& sop_instance_uid, const std::string& modality,
+    const std::string& series_uid, const std::string& series_number,
+    const std::string& series_description);
 
 // Specific Character Set of a result: none when every text value is 7-bit ASCII (readers then
 // need no character set support), else the source's, else UTF-8 (ISO_IR 192).
