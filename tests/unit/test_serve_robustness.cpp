@@ -135,10 +135,9 @@ while True:
     threading.Thread(target=pump, args=(c, u, 0), daemon=True).start()
     threading.Thread(target=pump, args=(u, c, delay), daemon=True).start()
 )";
-    const auto r = run_command("/usr/bin/python3 " + script.string() + " " +
-                               std::to_string(port_) + " " + std::to_string(target_port) + " " +
-                               std::to_string(delay_s) + " > " + (dir / "relay.log").string() +
-                               " 2>&1 & echo $!");
+    const auto r = run_command("/usr/bin/python3 " + script.string() + " " + std::to_string(port_) +
+                               " " + std::to_string(target_port) + " " + std::to_string(delay_s) +
+                               " > " + (dir / "relay.log").string() + " 2>&1 & echo $!");
     pid_ = std::atoi(r.output.c_str());
     eventually([&] { return send_probe(); }, 5, 50);
   }
@@ -234,8 +233,7 @@ TEST_F(ServeRobustness, BrokenFilesAreRefusedOrReportedAndNothingCrashes) {
   // Not DICOM at all: storescu itself refuses to send it (nothing reaches the node).
   const fs::path text = dir_ / "notes.dcm";
   std::ofstream(text) << "this is a text file, not a DICOM object\n";
-  const auto not_dicom =
-      run_command("storescu -aet STORESCU " + node.peer() + " " + text.string());
+  const auto not_dicom = run_command("storescu -aet STORESCU " + node.peer() + " " + text.string());
   EXPECT_NE(not_dicom.status, 0) << not_dicom.output;
 
   // A DICOM file cut in the middle of its pixel data: storescu cannot read it either.
@@ -410,8 +408,8 @@ TEST_F(ServeRobustness, KillNineDuringAnalysisAndDuringSendingLosesAndDuplicates
 
   // 2. Restarted: the job runs again; killed once the first result has been delivered.
   node.start();
-  ASSERT_TRUE(eventually(
-      [&] { return node.log().find("event=delivered") != std::string::npos; }, 90, 20))
+  ASSERT_TRUE(
+      eventually([&] { return node.log().find("event=delivered") != std::string::npos; }, 90, 20))
       << node.log();
   node.kill_hard();
   std::int64_t objects = 0;
@@ -458,8 +456,8 @@ TEST_F(ServeRobustness, RealHccCaseThroughTheNodeIntoOrthanc) {
   std::string patient_id, study_uid;
   for (const auto& e : fs::recursive_directory_iterator(ct)) {
     if (!e.is_regular_file()) continue;
-    const auto dump = run_command("dcmdump -q -s +P PatientID +P StudyInstanceUID " +
-                                  e.path().string());
+    const auto dump =
+        run_command("dcmdump -q -s +P PatientID +P StudyInstanceUID " + e.path().string());
     std::istringstream lines(dump.output);
     for (std::string line; std::getline(lines, line);) {
       const auto open = line.find('['), close = line.find(']');
