@@ -10,11 +10,12 @@
 #
 # storescu, storescp and Orthanc run with TCP_NODELAY=1 in their environment (DCMTK then turns
 # Nagle off on its association sockets; livernode does that itself). Without it each C-STORE
-# waits for a delayed ACK (~40 ms) and a receiver manages ~20 images/s whatever it does. storescp 3.6.7 has no fsync option and writes
-# through the page cache; Orthanc (SyncStorageArea, its default) and livernode fsync each
-# instance before answering -- read the ratios with that in mind.
+# waits for a delayed ACK (~40 ms) and a receiver manages ~20 images/s whatever it does.
+# storescp 3.6.7 has no fsync option and writes through the page cache; Orthanc fsyncs each file
+# (SyncStorageArea, its default); livernode fsyncs the file, its folder and its SQLite row before
+# answering -- read the ratios with that in mind.
 #
-# Usage: bench/ingest.sh [--livernode BIN] [--slices N] [--repeats N] [--work DIR]
+# Usage: bench/ingest.sh [--livernode BIN] [--slices N] [--matrix N] [--repeats N] [--work DIR]
 #                        [--skip-latency] [--skip-ingest]
 # Prints a table; exits non-zero when a peer fails to receive every instance.
 set -euo pipefail
@@ -22,6 +23,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 livernode="${LIVERNODE:-$here/../../build-ingest/node/livernode}"
 slices=100   # 4 phases x 100 = 400 instances
+matrix=256   # the phantom's default; 512 for the size of a clinical CT slice
 repeats=3
 work=""
 do_latency=1
@@ -30,11 +32,12 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --livernode) livernode="$2"; shift 2 ;;
     --slices) slices="$2"; shift 2 ;;
+    --matrix) matrix="$2"; shift 2 ;;
     --repeats) repeats="$2"; shift 2 ;;
     --work) work="$2"; shift 2 ;;
     --skip-latency) do_latency=0; shift ;;
     --skip-ingest) do_ingest=0; shift ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -62,16 +65,23 @@ wait_for() {  # wait_for SECONDS COMMAND...: polls every 50 ms
   done
 }
 stop_pid() { kill "$1" 2> /dev/null || true; wait "$1" 2> /dev/null || true; }
+# Load average and the share of time some task waited for the disk (Linux PSI, last 10 s):
+# fsync-bound receivers slow down a lot when other work on the machine writes to the same disk.
+machine_load() {
+  local io="n/a"
+  [ -r /proc/pressure/io ] && io="$(sed -n 's/^some avg10=\([0-9.]*\).*/\1/p' /proc/pressure/io) %"
+  echo "load $(cut -d' ' -f1-3 /proc/loadavg), io pressure $io"
+}
 count_files() { find "$1" -type f -name "$2" 2> /dev/null | wc -l; }
 
 # --- the instances ---------------------------------------------------------------------------
 data="$work/phantom"
-"$livernode" phantom --out "$data" --slices "$slices" > "$work/phantom.log"
+"$livernode" phantom --out "$data" --slices "$slices" --matrix "$matrix" > "$work/phantom.log"
 src="$data/dicom"
 n_instances=$(count_files "$src" '*.dcm')
 bytes=$(du -sb "$src" | cut -f1)
-echo "instances: $n_instances uncompressed CT ($((bytes / 1024 / 1024)) MiB) from 'livernode phantom --slices $slices'"
-echo "machine: $(nproc) cores, load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "instances: $n_instances uncompressed CT ($((bytes / 1024 / 1024)) MiB) from 'livernode phantom --slices $slices --matrix $matrix'"
+echo "machine: $(nproc) cores, before: $(machine_load)"
 
 send() {  # send PORT AET: one association with every instance; prints seconds
   local t0 t1
@@ -187,7 +197,7 @@ if [ "$do_ingest" = 1 ]; then
     t_orthanc+=("$(run_orthanc "$i")")
     t_node+=("$(run_node "$i")")
     echo "run $i: storescp ${t_scp[-1]} s, Orthanc ${t_orthanc[-1]} s, livernode ${t_node[-1]} s" \
-      "(load $(cut -d' ' -f1 /proc/loadavg))"
+      "($(machine_load))"
   done
   python3 - "$n_instances" "${t_scp[*]}" "${t_orthanc[*]}" "${t_node[*]}" << 'EOF'
 import statistics, sys
@@ -203,7 +213,7 @@ for name, ts in runs.items():
 print(f"\nlivernode / storescp: {med['livernode'] / med['storescp']:.2f}")
 print(f"livernode / Orthanc:  {med['livernode'] / med['Orthanc']:.2f}")
 EOF
-  echo "load after ingest runs: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "after ingest runs: $(machine_load)"
 fi
 
 # --- last instance received -> last result in Orthanc ------------------------------------------
@@ -240,5 +250,5 @@ print(f"  last instance received -> job done:              {job - last:7.1f} s"
       " (includes series_quiet_s=1 + study_quiet_s=1)")
 print(f"  last instance received -> last result in Orthanc: {delivered - last:7.1f} s")
 EOF
-  echo "load after latency run: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "after latency run: $(machine_load)"
 fi

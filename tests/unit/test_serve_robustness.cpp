@@ -484,13 +484,17 @@ TEST_F(ServeRobustness, RealHccCaseThroughTheNodeIntoOrthanc) {
   const auto ids = pacs->instances();
   EXPECT_EQ(static_cast<std::int64_t>(ids.size()), job.objects);
   std::multiset<std::string> modalities;
+  int secondary_captures = 0;
   for (const auto& id : ids) {
     const auto tags = pacs->tags(id);
     modalities.insert(tags.value("Modality", ""));
     EXPECT_EQ(tags.value("StudyInstanceUID", ""), study_uid);
+    if (tags.value("SOPClassUID", "").rfind("1.2.840.10008.5.1.4.1.1.7", 0) == 0)
+      ++secondary_captures;  // the summary pages
   }
   EXPECT_EQ(modalities.count("SEG"), 1u);
   EXPECT_EQ(modalities.count("SR"), 1u);
+  EXPECT_GE(secondary_captures, 1);
   EXPECT_GE(job.objects, 3);
   // One patient in the PACS, the sender's.
   const auto patients = pacs->get("/patients");
