@@ -87,7 +87,12 @@ void ensure_codecs_registered() {
   static std::once_flag once;
   std::call_once(once, [] {
     // DCMTK logs warnings about odd files on its own; our callers report problems themselves.
-    OFLog::configure(OFLogger::FATAL_LOG_LEVEL);
+    // Only the reading and decoding modules are quietened: reconfiguring the root logger here
+    // would also silence (and take the appender from) a network node's dcmnet messages.
+    for (const char* module : {"dcmtk.dcmdata", "dcmtk.dcmimgle", "dcmtk.dcmimage",
+                               "dcmtk.dcmjpeg", "dcmtk.dcmjpls", "dcmtk.dcmiod",
+                               "dcmtk.dcmfg", "dcmtk.dcmseg", "dcmtk.dcmsr"})
+      OFLog::getLogger(module).setLogLevel(OFLogger::FATAL_LOG_LEVEL);
     DJDecoderRegistration::registerCodecs();
     DJLSDecoderRegistration::registerCodecs();
     DcmRLEDecoderRegistration::registerCodecs();

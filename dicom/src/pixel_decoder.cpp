@@ -3,11 +3,14 @@
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcmetinf.h>
+#include <dcmtk/dcmdata/dcxfer.h>
 #include <dcmtk/dcmimgle/dcmimage.h>
 #include <dcmtk/dcmimgle/dipixel.h>
 #include <gdcmImageReader.h>
 #include <gdcmTrace.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 
@@ -82,6 +85,33 @@ DecodedFrames decode_frames(const std::filesystem::path& file) {
   }
 
   const E_TransferSyntax xfer = format.getDataset()->getOriginalXfer();
+  // Native pixel data shorter than the image it announces: DCMTK fills the missing pixels in
+  // and reports success, which would hand the analysis a slice with a hole in it.
+  if (!DcmXfer(xfer).isEncapsulated()) {
+    DcmDataset* ds = format.getDataset();
+    DcmElement* pixel_data = nullptr;
+    Uint16 rows = 0, columns = 0, samples = 1, bits = 0;
+    Sint32 frames = 1;
+    ds->findAndGetUint16(DCM_Rows, rows);
+    ds->findAndGetUint16(DCM_Columns, columns);
+    ds->findAndGetUint16(DCM_SamplesPerPixel, samples);
+    ds->findAndGetUint16(DCM_BitsAllocated, bits);
+    if (ds->findAndGetSint32(DCM_NumberOfFrames, frames).bad() || frames < 1) frames = 1;
+    if (ds->findAndGetElement(DCM_PixelData, pixel_data).good() && pixel_data && bits > 0) {
+      const std::uint64_t pixels = std::uint64_t{rows} * columns * std::max<Uint16>(samples, 1) *
+                                   static_cast<std::uint64_t>(frames);
+      const std::uint64_t expected = (pixels * bits + 7) / 8;
+      const std::uint64_t length = pixel_data->getLength();
+      if (length < expected) {
+        throw DicomError(ErrorKind::kDecode,
+                         file.string() + ": pixel data holds " + std::to_string(length) +
+                             " bytes, the header announces " + std::to_string(expected) + " (" +
+                             std::to_string(rows) + " x " + std::to_string(columns) + " x " +
+                             std::to_string(frames) + " frame(s), " + std::to_string(bits) +
+                             " bits): the file was cut short");
+      }
+    }
+  }
   auto image = std::make_unique<DicomImage>(&format, xfer, CIF_IgnoreModalityTransformation, 0, 0);
   if (image->getStatus() != EIS_Normal) {
     throw DicomError(ErrorKind::kDecode, file.string() + ": cannot decode the pixel data (" +

@@ -188,6 +188,7 @@ void WorkerPool::process(const JobRow& job) {
                job.study_uid, job.version, job.attempts);
   std::string state = "failed", error;
   std::int64_t objects = 0;
+  std::vector<OutboxRow> rows;  // committed together with the job's end
   const fs::path out = fs::path(cfg->config.storage.results_dir) / job.study_uid /
                        ("v" + std::to_string(job.version));
   try {
@@ -203,7 +204,6 @@ void WorkerPool::process(const JobRow& job) {
     if (!outcome.usable) {
       error = outcome.error.empty() ? "no usable series" : outcome.error;
     } else {
-      std::vector<OutboxRow> rows;
       for (const auto& object : outcome.objects) {
         DcmFileFormat ff;
         if (ff.loadFile(OFFilename(object.c_str()), EXS_Unknown, EGL_noChange, 4096, ERM_autoDetect)
@@ -233,12 +233,6 @@ void WorkerPool::process(const JobRow& job) {
           rows.push_back(std::move(r));
         }
       }
-      if (!rows.empty()) {
-        runtime_.store->add_outbox(rows);
-        spdlog::info("event=outbox_queued job={} study={} deliveries={}", job.id, job.study_uid,
-                     rows.size());
-        exporter_.notify();
-      }
       state = "done";
     }
   } catch (const std::exception& e) {
@@ -249,7 +243,13 @@ void WorkerPool::process(const JobRow& job) {
   runtime_.metrics.analyses_finished++;
   runtime_.metrics.analysis_seconds_millis += static_cast<std::uint64_t>(seconds * 1000);
   try {
-    runtime_.store->finish_job(job.id, state, error, out.string(), objects, wall_now());
+    if (state != "done") rows.clear();
+    runtime_.store->finish_job(job.id, state, error, out.string(), objects, wall_now(), rows);
+    if (!rows.empty()) {
+      spdlog::info("event=outbox_queued job={} study={} deliveries={}", job.id, job.study_uid,
+                   rows.size());
+      exporter_.notify();
+    }
   } catch (const std::exception& e) {
     spdlog::error("event=worker_error job={} error=\"{}\"", job.id, e.what());
   }

@@ -10,7 +10,10 @@
 
 #include <iostream>
 
+#include "dcmtk/oflog/appender.h"
+#include "dcmtk/oflog/logger.h"
 #include "dcmtk/oflog/oflog.h"
+#include "dcmtk/oflog/spi/logevent.h"
 #include "livernode/config/loader.h"
 #include "livernode/config/problem.h"
 #include "livernode/node/arguments.h"
@@ -74,6 +77,40 @@ class JsonEscapedMessage : public spdlog::custom_flag_formatter {
   }
 };
 
+// DCMTK's own log messages (oflog) into the node's log, in its format (text or JSON) instead
+// of DCMTK's "E: ..." lines on standard error. A connection whose first bytes are not a DICOM
+// association request gets a line of its own: DCMTK drops it and keeps listening.
+class DcmtkToSpdlog : public dcmtk::log4cplus::Appender {
+ public:
+  DcmtkToSpdlog() { name = "livernode"; }
+  ~DcmtkToSpdlog() override { destructorImpl(); }
+  void close() override { closed = true; }
+
+ protected:
+  void append(const dcmtk::log4cplus::spi::InternalLoggingEvent& event) override {
+    std::string text = event.getMessage().c_str();
+    for (char& c : text) {
+      if (c == '\n' || c == '\r') c = ' ';
+      if (c == '"') c = '\'';
+    }
+    const auto ll = event.getLogLevel();
+    const auto level = ll >= dcmtk::log4cplus::ERROR_LOG_LEVEL  ? spdlog::level::err
+                       : ll >= dcmtk::log4cplus::WARN_LOG_LEVEL ? spdlog::level::warn
+                       : ll >= dcmtk::log4cplus::INFO_LOG_LEVEL ? spdlog::level::info
+                                                                : spdlog::level::debug;
+    static const std::string receive_failed = "DcmBaseSCPPool: Error receiving association: ";
+    if (text.rfind(receive_failed, 0) == 0) {
+      spdlog::warn(
+          "event=association_receive_failed reason=\"{}\" note=\"the peer did not send a valid "
+          "DICOM association request; connection closed, still listening\"",
+          text.substr(receive_failed.size()));
+      return;
+    }
+    spdlog::log(level, "event=dcmtk_message module={} message=\"{}\"",
+                event.getLoggerName().c_str(), text);
+  }
+};
+
 void setup_logging(const config::LoggingConfig& logging) {
   std::shared_ptr<spdlog::logger> logger;
   if (logging.file.empty()) {
@@ -99,6 +136,9 @@ void setup_logging(const config::LoggingConfig& logging) {
   OFLog::configure(logging.level == config::LogLevel::trace   ? OFLogger::DEBUG_LOG_LEVEL
                    : logging.level == config::LogLevel::debug ? OFLogger::INFO_LOG_LEVEL
                                                               : OFLogger::WARN_LOG_LEVEL);
+  dcmtk::log4cplus::Logger root = dcmtk::log4cplus::Logger::getRoot();
+  root.removeAllAppenders();
+  root.addAppender(dcmtk::log4cplus::SharedAppenderPtr(new DcmtkToSpdlog));
 }
 
 std::shared_ptr<const RuntimeConfig> make_runtime_config(const config::Config& c) {

@@ -464,9 +464,11 @@ std::optional<JobRow> SqliteStateStore::claim_next_job(double now) {
 
 void SqliteStateStore::finish_job(std::int64_t job_id, const std::string& state,
                                   const std::string& error, const std::string& result_dir,
-                                  std::int64_t objects, double now) {
+                                  std::int64_t objects, double now,
+                                  const std::vector<OutboxRow>& outbox) {
   std::lock_guard lock(mutex_);
   Transaction tx(db_);
+  insert_outbox(outbox);
   Statement(db_,
             "UPDATE jobs SET state=?, error=?, result_dir=?, objects=?, finished_at=? WHERE id=?")
       .bind(1, state)
@@ -524,6 +526,12 @@ std::optional<JobRow> SqliteStateStore::job(std::int64_t job_id) {
 std::vector<std::int64_t> SqliteStateStore::add_outbox(const std::vector<OutboxRow>& rows) {
   std::lock_guard lock(mutex_);
   Transaction tx(db_);
+  auto ids = insert_outbox(rows);
+  tx.commit();
+  return ids;
+}
+
+std::vector<std::int64_t> SqliteStateStore::insert_outbox(const std::vector<OutboxRow>& rows) {
   std::vector<std::int64_t> ids;
   for (const auto& r : rows) {
     Statement s(
@@ -537,7 +545,6 @@ std::vector<std::int64_t> SqliteStateStore::add_outbox(const std::vector<OutboxR
     s.run();
     if (sqlite3_changes(db_) > 0) ids.push_back(sqlite3_last_insert_rowid(db_));
   }
-  tx.commit();
   return ids;
 }
 

@@ -66,12 +66,13 @@ std::string log_tail(const fs::path& log) {
 }  // namespace
 
 std::unique_ptr<OrthancPeer> OrthancPeer::start(const fs::path& workdir,
-                                                const std::string& ae_title) {
+                                                const std::string& ae_title, int dicom_port,
+                                                int http_port) {
   std::unique_ptr<OrthancPeer> peer(new OrthancPeer());
   peer->workdir_ = workdir;
   peer->ae_title_ = ae_title;
-  peer->dicom_port_ = free_tcp_port();
-  peer->http_port_ = free_tcp_port();
+  peer->dicom_port_ = dicom_port > 0 ? dicom_port : free_tcp_port();
+  peer->http_port_ = http_port > 0 ? http_port : free_tcp_port();
   while (peer->http_port_ == peer->dicom_port_) peer->http_port_ = free_tcp_port();
   fs::create_directories(workdir / "storage");
 

@@ -27,9 +27,11 @@ class OrthancPeer {
  public:
   // Starts Orthanc under `workdir` (created if needed) with DICOM AE title `ae_title`, waits
   // until its REST API answers and throws std::runtime_error (with the tail of its log) when it
-  // does not start within 30 s.
+  // does not start within 30 s. `dicom_port` / `http_port` 0 = a free port; a test that needs
+  // the PACS address before the PACS runs (down, then up) passes ports it reserved.
   static std::unique_ptr<OrthancPeer> start(const std::filesystem::path& workdir,
-                                            const std::string& ae_title = "PACS");
+                                            const std::string& ae_title = "PACS",
+                                            int dicom_port = 0, int http_port = 0);
   ~OrthancPeer();  // stops the server (SIGTERM, then SIGKILL after 10 s)
   OrthancPeer(const OrthancPeer&) = delete;
   OrthancPeer& operator=(const OrthancPeer&) = delete;

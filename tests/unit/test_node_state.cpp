@@ -131,6 +131,39 @@ TEST(NodeStateStore, NewSeriesAfterAnalysisMakesTheNextVersionAndRestartRequeues
   fs::remove_all(dir);
 }
 
+// A job's deliveries are committed with its end: before that the outbox holds nothing a
+// re-run (after a crash) could leave behind beside its own new objects.
+TEST(NodeStateStore, DeliveriesAreQueuedTogetherWithTheJobsEnd) {
+  const auto dir = make_temp_dir("livernode-store");
+  {
+    SqliteStateStore store(dir / "state.sqlite");
+    ASSERT_TRUE(store.record_instance(instance("1.1", "1.5", 100)));
+    const JobRow job = store.create_job("1.9", 110);
+    ASSERT_TRUE(store.claim_next_job(111));
+    OutboxRow r;
+    r.job_id = job.id;
+    r.study_uid = "1.9";
+    r.destination = "pacs";
+    r.kind = "seg";
+    r.path = "/results/1.9/v1/1/seg.dcm";
+    r.sop_class_uid = "1.2.840.10008.5.1.4.1.1.66.4";
+    r.sop_instance_uid = "1.2.3.4";
+    r.transfer_syntax_uid = "1.2.840.10008.1.2.1";
+    r.created_at = 120;
+    store.finish_job(job.id, "done", "", "/results/1.9/v1", 1, 120, {r});
+    const auto rows = store.outbox("pending", 10);
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0].sop_instance_uid, "1.2.3.4");
+    EXPECT_EQ(store.jobs("1.9", 10)[0].state, "done");
+  }
+  // After a restart the done job is not run again; its delivery is still there.
+  SqliteStateStore store(dir / "state.sqlite");
+  EXPECT_EQ(store.requeue_unfinished_jobs(), 0);
+  EXPECT_FALSE(store.claim_next_job(130));
+  EXPECT_EQ(store.outbox("pending", 10).size(), 1u);
+  fs::remove_all(dir);
+}
+
 // The exporter sends a real CT instance to Orthanc (delivered on status 0000) and keeps
 // retrying a destination that is down until max_attempts, then leaves it dead for an admin
 // to re-queue.

@@ -30,7 +30,8 @@ class SqliteStateStore : public StateStore {
   JobRow create_job(const std::string& study_uid, double now) override;
   std::optional<JobRow> claim_next_job(double now) override;
   void finish_job(std::int64_t job_id, const std::string& state, const std::string& error,
-                  const std::string& result_dir, std::int64_t objects, double now) override;
+                  const std::string& result_dir, std::int64_t objects, double now,
+                  const std::vector<OutboxRow>& outbox = {}) override;
   int requeue_unfinished_jobs() override;
   std::vector<JobRow> jobs(const std::string& study_uid, int limit) override;
   std::optional<JobRow> job(std::int64_t job_id) override;
@@ -48,6 +49,7 @@ class SqliteStateStore : public StateStore {
  private:
   class Statement;
   void exec(const char* sql);
+  std::vector<std::int64_t> insert_outbox(const std::vector<OutboxRow>& rows);  // in a transaction
   std::vector<JobRow> query_jobs(const std::string& where, const std::string& arg, int limit);
   std::vector<OutboxRow> query_outbox(const std::string& where, const std::string& arg, int limit);
   std::vector<StudyRow> query_studies(const std::string& where, const std::string& arg, int limit);

@@ -145,8 +145,12 @@ class StateStore {
   // Takes the oldest queued job and marks it running; nullopt when none is queued.
   virtual std::optional<JobRow> claim_next_job(double now) = 0;
   // Ends a running job. state is done or failed. The study follows (unless it reopened).
+  // `outbox` rows (the job's deliveries) are added in the same transaction: a job is never
+  // done without its deliveries, and never has deliveries while it can still be run again
+  // (a re-run writes new result objects over the old files).
   virtual void finish_job(std::int64_t job_id, const std::string& state, const std::string& error,
-                          const std::string& result_dir, std::int64_t objects, double now) = 0;
+                          const std::string& result_dir, std::int64_t objects, double now,
+                          const std::vector<OutboxRow>& outbox = {}) = 0;
   // Jobs left running or queued by a previous process go back to queued; returns how many
   // were running.
   virtual int requeue_unfinished_jobs() = 0;

@@ -1,0 +1,508 @@
+// `livernode serve` under hostile input and failures: garbage on the DICOM port, broken files,
+// a PACS that is down, kill -9 in the middle of an analysis and of a delivery, and one real
+// HCC case end to end. Each test starts its own node (and Orthanc when it needs one).
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "livernode/node/sqlite_state_store.h"
+#include "livernode/phantom/phantom.h"
+#include "node_process.h"
+#include "orthanc_peer.h"
+#include "test_support.h"
+
+namespace livernode::test {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::size_t count_files(const fs::path& dir, const std::string& needle) {
+  std::size_t n = 0;
+  if (!fs::exists(dir)) return 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file() && e.path().filename().string().find(needle) != std::string::npos) ++n;
+  return n;
+}
+
+template <class F>
+bool eventually(F done, double seconds, int poll_ms = 100) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < end) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(poll_ms));
+  }
+  return done();
+}
+
+CommandResult storescu(const NodeProcess& node, const fs::path& what) {
+  return run_command("TCP_NODELAY=1 storescu -aet STORESCU " + node.peer() + " +sd +r " +
+                     what.string());
+}
+
+std::string destination_yaml(const std::string& ae_title, int port) {
+  return "destinations:\n  - name: pacs\n    ae_title: " + ae_title +
+         "\n    host: 127.0.0.1\n    port: " + std::to_string(port) +
+         "\n    accepts: [seg, sr, summary, pdf]\n"
+         "delivery:\n  initial_backoff_s: 1\n  max_backoff_s: 2\n  max_attempts: 100\n";
+}
+
+// SOP Instance UIDs of everything Orthanc holds (one entry per Orthanc instance).
+std::multiset<std::string> sop_uids_in(const OrthancPeer& pacs) {
+  std::multiset<std::string> uids;
+  for (const auto& id : pacs.instances()) uids.insert(pacs.tags(id).value("SOPInstanceUID", ""));
+  return uids;
+}
+
+// Sends `bytes` to 127.0.0.1:port on a plain TCP socket, then reads until the peer closes
+// (or 10 s pass). Returns false when the connection could not be made.
+bool send_raw(int port, const std::string& bytes) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return false;
+  }
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  std::size_t sent = 0;
+  while (sent < bytes.size()) {
+    const ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;  // the node may close as soon as it sees the first bad PDU header
+    sent += static_cast<std::size_t>(n);
+  }
+  char buf[4096];
+  while (::recv(fd, buf, sizeof buf, 0) > 0) {
+  }
+  ::close(fd);
+  return true;
+}
+
+// A TCP relay on 127.0.0.1 that holds every chunk travelling back from the target for
+// `delay_s`: a slow PACS, so that a delivery takes long enough to be interrupted.
+class SlowRelay {
+ public:
+  SlowRelay(const fs::path& dir, int target_port, double delay_s) {
+    port_ = free_tcp_port();
+    const fs::path script = dir / "slow_relay.py";
+    std::ofstream(script) << R"(import socket, sys, threading, time
+port, target, delay = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", port))
+srv.listen(8)
+def pump(a, b, d):
+    try:
+        while True:
+            data = a.recv(65536)
+            if not data:
+                break
+            if d:
+                time.sleep(d)
+            b.sendall(data)
+    except OSError:
+        pass
+    for s in (a, b):
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+while True:
+    c, _ = srv.accept()
+    try:
+        u = socket.create_connection(("127.0.0.1", target))
+    except OSError:
+        c.close()
+        continue
+    threading.Thread(target=pump, args=(c, u, 0), daemon=True).start()
+    threading.Thread(target=pump, args=(u, c, delay), daemon=True).start()
+)";
+    const auto r = run_command("/usr/bin/python3 " + script.string() + " " + std::to_string(port_) +
+                               " " + std::to_string(target_port) + " " + std::to_string(delay_s) +
+                               " > " + (dir / "relay.log").string() + " 2>&1 & echo $!");
+    pid_ = std::atoi(r.output.c_str());
+    eventually([&] { return send_probe(); }, 5, 50);
+  }
+  ~SlowRelay() {
+    if (pid_ > 0) ::kill(pid_, SIGKILL);
+  }
+  int port() const { return port_; }
+
+ private:
+  bool send_probe() const {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port_));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    return ok;
+  }
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
+struct Study {
+  fs::path dir;
+  phantom::PhantomTruth truth;
+};
+Study* g_study = nullptr;
+
+}  // namespace
+
+class ServeRobustness : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    g_study = new Study;
+    g_study->dir = make_temp_dir("livernode-robust-study");
+    phantom::PhantomOptions o;
+    o.seed = 23;
+    o.matrix = 96;
+    o.slices = 24;
+    o.pixel_spacing_mm = 4.0;
+    o.slice_thickness_mm = 8.0;
+    o.phases = {phantom::Phase::kArterial, phantom::Phase::kPortalVenous};
+    g_study->truth = phantom::generate_phantom(o, g_study->dir / "study");
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(g_study->dir);
+    delete g_study;
+    g_study = nullptr;
+  }
+  void SetUp() override { dir_ = make_temp_dir("livernode-robust"); }
+  void TearDown() override {
+    if (!HasFailure()) fs::remove_all(dir_);
+  }
+  fs::path study_dicom() const { return g_study->dir / "study" / "dicom"; }
+  fs::path dir_;
+};
+
+// Random bytes, then an HTTP request, on the DICOM port: each connection is dropped with a log
+// line that says what arrived, and the node keeps answering DICOM peers.
+TEST_F(ServeRobustness, GarbageOnTheDicomPortIsLoggedAndServingContinues) {
+  NodeProcess node(dir_ / "node");
+  node.start();
+  std::mt19937 rng(7);
+  std::string garbage(64 * 1024, '\0');
+  for (auto& c : garbage) c = static_cast<char>(rng() & 0xff);
+  garbage += "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
+  ASSERT_TRUE(send_raw(node.dicom_port(), garbage));
+  ASSERT_TRUE(send_raw(node.dicom_port(), "GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+  // An A-ASSOCIATE-RQ header that announces a huge PDU, then nothing: must not make the node
+  // wait for (or allocate) 4 GB.
+  ASSERT_TRUE(send_raw(node.dicom_port(), std::string("\x01\x00\xff\xff\xff\xff", 6)));
+
+  const auto echo = run_command("echoscu -aet STORESCU " + node.peer());
+  EXPECT_EQ(echo.status, 0) << echo.output << node.log();
+  const auto sent = storescu(node, study_dicom() / "arterial");
+  EXPECT_EQ(sent.status, 0) << sent.output;
+  EXPECT_EQ(count_files(node.spool(), ".dcm"), 24u);
+  EXPECT_TRUE(eventually(
+      [&] { return node.log().find("event=association_receive_failed") != std::string::npos; }, 5))
+      << node.log();
+  EXPECT_NE(node.get("/metrics").find("livernode_associations_rejected_total"), std::string::npos);
+  EXPECT_EQ(node.stop(), 0) << node.log();
+}
+
+// A file that is not DICOM and a DICOM file whose pixel data is cut short: nothing crashes, the
+// node refuses or stores, and the analysis names the broken series instead of using it.
+TEST_F(ServeRobustness, BrokenFilesAreRefusedOrReportedAndNothingCrashes) {
+  NodeProcess node(dir_ / "node");
+  node.start();
+  node::SqliteStateStore store(node.state_db());
+
+  // Not DICOM at all: storescu itself refuses to send it (nothing reaches the node).
+  const fs::path text = dir_ / "notes.dcm";
+  std::ofstream(text) << "this is a text file, not a DICOM object\n";
+  const auto not_dicom = run_command("storescu -aet STORESCU " + node.peer() + " " + text.string());
+  EXPECT_NE(not_dicom.status, 0) << not_dicom.output;
+
+  // A DICOM file cut in the middle of its pixel data: storescu cannot read it either.
+  std::vector<fs::path> sources;
+  for (const auto& e : fs::directory_iterator(study_dicom() / "portal_venous"))
+    sources.push_back(e.path());
+  std::sort(sources.begin(), sources.end());
+  const fs::path cut_file = dir_ / "cut.dcm";
+  fs::copy_file(sources[0], cut_file);
+  fs::resize_file(cut_file, fs::file_size(sources[0]) / 2);
+  const auto truncated =
+      run_command("storescu -aet STORESCU " + node.peer() + " " + cut_file.string());
+  EXPECT_NE(truncated.status, 0) << truncated.output;
+  EXPECT_EQ(store.counts().instances, 0);
+
+  // What a sender can really put on the wire: a well-formed dataset whose Pixel Data holds half
+  // the rows it announces, in a series of its own (new study, new series UIDs).
+  const fs::path broken = dir_ / "broken";
+  fs::create_directories(broken);
+  const std::string script =
+      "import pydicom, sys, os\n"
+      "from pydicom.uid import generate_uid\n"
+      "study, series = generate_uid(), generate_uid()\n"
+      "for i, path in enumerate(sys.argv[2:]):\n"
+      "    ds = pydicom.dcmread(path)\n"
+      "    ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series\n"
+      "    ds.SOPInstanceUID = generate_uid()\n"
+      "    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID\n"
+      "    if i == 3:\n"
+      "        ds.PixelData = ds.PixelData[: len(ds.PixelData) // 2]\n"
+      "        cut = ds.SOPInstanceUID\n"
+      "    ds.save_as(os.path.join(sys.argv[1], '%03d.dcm' % i), write_like_original=False)\n"
+      "print(study)\n"
+      "print(cut)\n";
+  std::ofstream(dir_ / "cut_pixels.py") << script;
+  std::string args;
+  for (const auto& s : sources) args += " " + s.string();
+  const auto made = run_command("/usr/bin/python3 " + (dir_ / "cut_pixels.py").string() + " " +
+                                broken.string() + args);
+  ASSERT_EQ(made.status, 0) << made.output;
+  std::istringstream made_lines(made.output);
+  std::string broken_study, broken_sop;
+  std::getline(made_lines, broken_study);
+  std::getline(made_lines, broken_sop);
+  ASSERT_FALSE(broken_sop.empty()) << made.output;
+  const auto sent = storescu(node, broken);
+  EXPECT_EQ(run_command("echoscu -aet STORESCU " + node.peer()).status, 0)
+      << truncated.output << sent.output << node.log();
+
+  // Stored as received (the node does not decode pixels on the wire) ...
+  EXPECT_EQ(store.counts().instances, static_cast<std::int64_t>(sources.size())) << sent.output;
+  // ... and the analysis rejects the series with a reason, instead of analysing a volume with a
+  // hole in it or dying.
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto jobs = store.jobs(broken_study, 10);
+        return jobs.size() == 1 && (jobs[0].state == "done" || jobs[0].state == "failed");
+      },
+      60))
+      << node.log();
+  const auto job = store.jobs(broken_study, 10)[0];
+  EXPECT_EQ(job.state, "failed");
+  EXPECT_EQ(job.objects, 0);
+  EXPECT_NE(job.error.find("no series could be loaded"), std::string::npos) << job.error;
+  std::ifstream summary_file(fs::path(job.result_dir) / "summary.json");
+  ASSERT_TRUE(summary_file) << job.result_dir;
+  const auto summary = nlohmann::json::parse(summary_file);
+  ASSERT_EQ(summary["analyses"].size(), 1u) << summary.dump(2);
+  const auto& series = summary["analyses"][0]["series"];
+  ASSERT_EQ(series.size(), 1u);
+  EXPECT_NE(series[0].value("error", "").find(broken_sop), std::string::npos) << series.dump(2);
+  EXPECT_NE(series[0].value("error", "").find("cut short"), std::string::npos) << series.dump(2);
+
+  // Still serving, and a good study afterwards is analysed normally.
+  const auto good = storescu(node, study_dicom());
+  ASSERT_EQ(good.status, 0) << good.output;
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto jobs = store.jobs(g_study->truth.study_uid, 10);
+        return jobs.size() == 1 && jobs[0].state == "done";
+      },
+      60))
+      << node.log();
+  EXPECT_EQ(node.stop(), 0) << node.log();
+}
+
+// The PACS is down when the results are ready: they wait in the outbox, are retried, and arrive
+// exactly once after the PACS starts.
+TEST_F(ServeRobustness, ResultsWaitForADownPacsAndArriveOnceWhenItComesUp) {
+  const int pacs_dicom = free_tcp_port();
+  int pacs_http = free_tcp_port();
+  while (pacs_http == pacs_dicom) pacs_http = free_tcp_port();
+  NodeProcess node(dir_ / "node", "", destination_yaml("PACS", pacs_dicom));
+  node.start();
+  const auto sent = storescu(node, study_dicom());
+  ASSERT_EQ(sent.status, 0) << sent.output;
+  node::SqliteStateStore store(node.state_db());
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto jobs = store.jobs("", 10);
+        return jobs.size() == 1 && jobs[0].state == "done";
+      },
+      60))
+      << node.log();
+  const auto job = store.jobs("", 10)[0];
+  ASSERT_GE(job.objects, 3);
+  // At least two failed attempts on every row while the PACS is down.
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto pending = store.outbox("pending", 100);
+        if (static_cast<std::int64_t>(pending.size()) != job.objects) return false;
+        for (const auto& r : pending)
+          if (r.attempts < 2) return false;
+        return true;
+      },
+      20))
+      << node.log();
+  EXPECT_TRUE(store.outbox("delivered", 100).empty());
+  EXPECT_NE(node.log().find("event=delivery_retry"), std::string::npos);
+
+  auto pacs = OrthancPeer::start(dir_ / "orthanc", "PACS", pacs_dicom, pacs_http);
+  ASSERT_TRUE(eventually([&] { return store.outbox("pending", 100).empty(); }, 20)) << node.log();
+  EXPECT_EQ(static_cast<std::int64_t>(store.outbox("delivered", 100).size()), job.objects);
+  EXPECT_TRUE(store.outbox("dead", 100).empty());
+  // Nothing more arrives later (no late duplicate from a stale retry).
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  const auto uids = sop_uids_in(*pacs);
+  EXPECT_EQ(static_cast<std::int64_t>(uids.size()), job.objects);
+  EXPECT_EQ(std::set<std::string>(uids.begin(), uids.end()).size(), uids.size());
+  std::set<std::string> expected;
+  for (const auto& r : store.outbox("delivered", 100)) expected.insert(r.sop_instance_uid);
+  EXPECT_EQ(std::set<std::string>(uids.begin(), uids.end()), expected);
+  EXPECT_EQ(node.stop(), 0);
+}
+
+// kill -9 while the analysis runs, then again while the results are being sent: after each
+// restart nothing received is lost, the job finishes, and the PACS ends up with each result
+// object once.
+TEST_F(ServeRobustness, KillNineDuringAnalysisAndDuringSendingLosesAndDuplicatesNothing) {
+  auto pacs = OrthancPeer::start(dir_ / "orthanc", "PACS");
+  // Each answer from the PACS comes 0.6 s late, so that sending the results takes seconds.
+  SlowRelay relay(dir_, pacs->dicom_port(), 0.6);
+  NodeProcess node(dir_ / "node", "", destination_yaml("PACS", relay.port()));
+  node.start();
+  const auto sent = storescu(node, study_dicom());
+  ASSERT_EQ(sent.status, 0) << sent.output;
+  const std::size_t received = 48;
+
+  // 1. During the analysis.
+  {
+    node::SqliteStateStore store(node.state_db());
+    ASSERT_TRUE(eventually(
+        [&] {
+          const auto jobs = store.jobs("", 10);
+          return jobs.size() == 1 && jobs[0].state == "running";
+        },
+        30, 20))
+        << node.log();
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  node.kill_hard();
+  {
+    node::SqliteStateStore store(node.state_db());
+    const auto jobs = store.jobs("", 10);
+    ASSERT_EQ(jobs.size(), 1u);
+    ASSERT_EQ(jobs[0].state, "running") << "the analysis had ended before the kill";
+    EXPECT_TRUE(store.outbox("", 100).empty());
+    EXPECT_EQ(store.counts().instances, static_cast<std::int64_t>(received));
+  }
+  EXPECT_EQ(count_files(node.spool(), ".dcm"), received);
+  EXPECT_EQ(count_files(node.spool(), ".tmp-"), 0u);
+
+  // 2. Restarted: the job runs again; killed once the first result has been delivered.
+  node.start();
+  ASSERT_TRUE(
+      eventually([&] { return node.log().find("event=delivered") != std::string::npos; }, 90, 20))
+      << node.log();
+  node.kill_hard();
+  std::int64_t objects = 0;
+  {
+    node::SqliteStateStore store(node.state_db());
+    const auto jobs = store.jobs("", 10);
+    ASSERT_EQ(jobs.size(), 1u);
+    EXPECT_EQ(jobs[0].state, "done");
+    EXPECT_EQ(jobs[0].attempts, 2);
+    objects = jobs[0].objects;
+    ASSERT_GE(objects, 3);
+    ASSERT_FALSE(store.outbox("pending", 100).empty()) << "every result was sent before the kill";
+    EXPECT_EQ(store.counts().instances, static_cast<std::int64_t>(received));
+  }
+  EXPECT_EQ(count_files(node.spool(), ".dcm"), received);
+
+  // 3. Restarted again: the rest is delivered, nothing twice.
+  node.start();
+  node::SqliteStateStore store(node.state_db());
+  ASSERT_TRUE(eventually([&] { return store.outbox("pending", 100).empty(); }, 60)) << node.log();
+  EXPECT_EQ(static_cast<std::int64_t>(store.outbox("delivered", 100).size()), objects);
+  EXPECT_EQ(store.jobs("", 10).size(), 1u);
+  const auto uids = sop_uids_in(*pacs);
+  EXPECT_EQ(static_cast<std::int64_t>(uids.size()), objects);
+  EXPECT_EQ(std::set<std::string>(uids.begin(), uids.end()).size(), uids.size());
+  std::set<std::string> expected;
+  for (const auto& r : store.outbox("delivered", 100)) expected.insert(r.sop_instance_uid);
+  EXPECT_EQ(std::set<std::string>(uids.begin(), uids.end()), expected);
+  EXPECT_EQ(node.stop(), 0);
+}
+
+// A real HCC case (two contrast phases, 5 mm, 512 x 512, a coronal reformat in each series
+// folder) sent through the node into Orthanc: SEG, SR and summary images arrive under the
+// source patient and study.
+TEST_F(ServeRobustness, RealHccCaseThroughTheNodeIntoOrthanc) {
+  const fs::path ct = shared_data() / "real" / "hcc-tace-1720" / "ct";
+  LIVERNODE_REQUIRE_DATA(ct);
+  auto pacs = OrthancPeer::start(dir_ / "orthanc", "PACS");
+  NodeProcess node(dir_ / "node", "", destination_yaml("PACS", pacs->dicom_port()));
+  node.start();
+  const auto sent = storescu(node, ct);
+  ASSERT_EQ(sent.status, 0) << sent.output;
+  // The source patient and study, as the sender's files say.
+  std::string patient_id, study_uid;
+  for (const auto& e : fs::recursive_directory_iterator(ct)) {
+    if (!e.is_regular_file()) continue;
+    const auto dump =
+        run_command("dcmdump -q -s +P PatientID +P StudyInstanceUID " + e.path().string());
+    std::istringstream lines(dump.output);
+    for (std::string line; std::getline(lines, line);) {
+      const auto open = line.find('['), close = line.find(']');
+      if (open == std::string::npos || close == std::string::npos) continue;
+      const std::string value = line.substr(open + 1, close - open - 1);
+      if (line.find("(0010,0020)") != std::string::npos) patient_id = value;
+      if (line.find("(0020,000d)") != std::string::npos) study_uid = value;
+    }
+    if (!patient_id.empty() && !study_uid.empty()) break;
+  }
+  ASSERT_FALSE(study_uid.empty());
+  node::SqliteStateStore store(node.state_db());
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto jobs = store.jobs(study_uid, 10);
+        return jobs.size() == 1 && (jobs[0].state == "done" || jobs[0].state == "failed");
+      },
+      240))
+      << node.log();
+  const auto job = store.jobs(study_uid, 10)[0];
+  ASSERT_EQ(job.state, "done") << job.error << node.log();
+  ASSERT_TRUE(eventually([&] { return store.outbox("pending", 100).empty(); }, 60)) << node.log();
+  EXPECT_TRUE(store.outbox("dead", 100).empty());
+  const auto ids = pacs->instances();
+  EXPECT_EQ(static_cast<std::int64_t>(ids.size()), job.objects);
+  std::multiset<std::string> modalities;
+  int secondary_captures = 0;
+  for (const auto& id : ids) {
+    const auto tags = pacs->tags(id);
+    modalities.insert(tags.value("Modality", ""));
+    EXPECT_EQ(tags.value("StudyInstanceUID", ""), study_uid);
+    if (tags.value("SOPClassUID", "").rfind("1.2.840.10008.5.1.4.1.1.7", 0) == 0)
+      ++secondary_captures;  // the summary pages
+  }
+  EXPECT_EQ(modalities.count("SEG"), 1u);
+  EXPECT_EQ(modalities.count("SR"), 1u);
+  EXPECT_GE(secondary_captures, 1);
+  EXPECT_GE(job.objects, 3);
+  // One patient in the PACS, the sender's.
+  const auto patients = pacs->get("/patients");
+  ASSERT_EQ(patients.size(), 1u);
+  EXPECT_EQ(pacs->get("/patients/" + patients[0].get<std::string>())["MainDicomTags"].value(
+                "PatientID", ""),
+            patient_id);
+  EXPECT_EQ(node.stop(), 0);
+}
+
+}  // namespace livernode::test
