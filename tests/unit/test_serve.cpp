@@ -14,6 +14,7 @@
 #include "livernode/node/sqlite_state_store.h"
 #include "livernode/phantom/phantom.h"
 #include "node_process.h"
+#include "serve_test_support.h"
 #include "orthanc_peer.h"
 #include "test_support.h"
 
@@ -43,29 +44,10 @@ phantom::PhantomOptions small_options() {
   return o;
 }
 
-std::size_t count_files(const fs::path& dir, const std::string& needle) {
-  std::size_t n = 0;
-  if (!fs::exists(dir)) return 0;
-  for (const auto& e : fs::recursive_directory_iterator(dir))
-    if (e.is_regular_file() && e.path().filename().string().find(needle) != std::string::npos) ++n;
-  return n;
-}
-
-// Polls `done` every 100 ms for up to `seconds`.
-template <class F>
-bool eventually(F done, double seconds) {
-  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (std::chrono::steady_clock::now() < end) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return done();
-}
-
+// Exit status, a newline, then what storescu printed.
 std::string storescu(const NodeProcess& node, const fs::path& what,
                      const std::string& aet = "STORESCU") {
-  const auto r = run_command("TCP_NODELAY=1 storescu -aet " + aet + " " + node.peer() + " +sd +r " +
-                             what.string());
+  const auto r = send_with_storescu(node, what, aet);
   return std::to_string(r.status) + "\n" + r.output;
 }
 

@@ -21,6 +21,7 @@
 #include "livernode/node/sqlite_state_store.h"
 #include "livernode/phantom/phantom.h"
 #include "node_process.h"
+#include "serve_test_support.h"
 #include "orthanc_peer.h"
 #include "test_support.h"
 
@@ -29,29 +30,6 @@ namespace livernode::test {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::size_t count_files(const fs::path& dir, const std::string& needle) {
-  std::size_t n = 0;
-  if (!fs::exists(dir)) return 0;
-  for (const auto& e : fs::recursive_directory_iterator(dir))
-    if (e.is_regular_file() && e.path().filename().string().find(needle) != std::string::npos) ++n;
-  return n;
-}
-
-template <class F>
-bool eventually(F done, double seconds, int poll_ms = 100) {
-  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (std::chrono::steady_clock::now() < end) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(poll_ms));
-  }
-  return done();
-}
-
-CommandResult storescu(const NodeProcess& node, const fs::path& what) {
-  return run_command("TCP_NODELAY=1 storescu -aet STORESCU " + node.peer() + " +sd +r " +
-                     what.string());
-}
 
 std::string destination_yaml(const std::string& ae_title, int port) {
   return "destinations:\n  - name: pacs\n    ae_title: " + ae_title +
@@ -213,7 +191,7 @@ TEST_F(ServeRobustness, GarbageOnTheDicomPortIsLoggedAndServingContinues) {
 
   const auto echo = run_command("echoscu -aet STORESCU " + node.peer());
   EXPECT_EQ(echo.status, 0) << echo.output << node.log();
-  const auto sent = storescu(node, study_dicom() / "arterial");
+  const auto sent = send_with_storescu(node, study_dicom() / "arterial");
   EXPECT_EQ(sent.status, 0) << sent.output;
   EXPECT_EQ(count_files(node.spool(), ".dcm"), 24u);
   EXPECT_TRUE(eventually(
@@ -279,7 +257,7 @@ TEST_F(ServeRobustness, BrokenFilesAreRefusedOrReportedAndNothingCrashes) {
   std::getline(made_lines, broken_study);
   std::getline(made_lines, broken_sop);
   ASSERT_FALSE(broken_sop.empty()) << made.output;
-  const auto sent = storescu(node, broken);
+  const auto sent = send_with_storescu(node, broken);
   EXPECT_EQ(run_command("echoscu -aet STORESCU " + node.peer()).status, 0)
       << truncated.output << sent.output << node.log();
 
@@ -308,7 +286,7 @@ TEST_F(ServeRobustness, BrokenFilesAreRefusedOrReportedAndNothingCrashes) {
   EXPECT_NE(series[0].value("error", "").find("cut short"), std::string::npos) << series.dump(2);
 
   // Still serving, and a good study afterwards is analysed normally.
-  const auto good = storescu(node, study_dicom());
+  const auto good = send_with_storescu(node, study_dicom());
   ASSERT_EQ(good.status, 0) << good.output;
   ASSERT_TRUE(eventually(
       [&] {
@@ -328,7 +306,7 @@ TEST_F(ServeRobustness, ResultsWaitForADownPacsAndArriveOnceWhenItComesUp) {
   while (pacs_http == pacs_dicom) pacs_http = free_tcp_port();
   NodeProcess node(dir_ / "node", "", destination_yaml("PACS", pacs_dicom));
   node.start();
-  const auto sent = storescu(node, study_dicom());
+  const auto sent = send_with_storescu(node, study_dicom());
   ASSERT_EQ(sent.status, 0) << sent.output;
   node::SqliteStateStore store(node.state_db());
   ASSERT_TRUE(eventually(
@@ -378,7 +356,7 @@ TEST_F(ServeRobustness, KillNineDuringAnalysisAndDuringSendingLosesAndDuplicates
   SlowRelay relay(dir_, pacs->dicom_port(), 0.6);
   NodeProcess node(dir_ / "node", "", destination_yaml("PACS", relay.port()));
   node.start();
-  const auto sent = storescu(node, study_dicom());
+  const auto sent = send_with_storescu(node, study_dicom());
   ASSERT_EQ(sent.status, 0) << sent.output;
   const std::size_t received = 48;
 
@@ -450,7 +428,7 @@ TEST_F(ServeRobustness, RealHccCaseThroughTheNodeIntoOrthanc) {
   auto pacs = OrthancPeer::start(dir_ / "orthanc", "PACS");
   NodeProcess node(dir_ / "node", "", destination_yaml("PACS", pacs->dicom_port()));
   node.start();
-  const auto sent = storescu(node, ct);
+  const auto sent = send_with_storescu(node, ct);
   ASSERT_EQ(sent.status, 0) << sent.output;
   // The source patient and study, as the sender's files say.
   std::string patient_id, study_uid;

@@ -1,0 +1,40 @@
+#pragma once
+// Helpers shared by the tests that drive a running `livernode serve`.
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <thread>
+
+#include "node_process.h"
+#include "orthanc_peer.h"
+
+namespace livernode::test {
+
+// Regular files under `dir` whose name contains `needle`.
+inline std::size_t count_files(const std::filesystem::path& dir, const std::string& needle) {
+  std::size_t n = 0;
+  if (!std::filesystem::exists(dir)) return 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
+    if (e.is_regular_file() && e.path().filename().string().find(needle) != std::string::npos) ++n;
+  return n;
+}
+
+// Polls `done` every `poll_ms` for up to `seconds`; true as soon as it holds.
+template <class F>
+bool eventually(F done, double seconds, int poll_ms = 100) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < end) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(poll_ms));
+  }
+  return done();
+}
+
+// Sends every file under `what` to the node with DCMTK's storescu (Nagle off on the sender).
+inline CommandResult send_with_storescu(const NodeProcess& node, const std::filesystem::path& what,
+                                        const std::string& aet = "STORESCU") {
+  return run_command("TCP_NODELAY=1 storescu -aet " + aet + " " + node.peer() + " +sd +r " +
+                     what.string());
+}
+
+}  // namespace livernode::test
