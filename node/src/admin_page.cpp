@@ -29,6 +29,9 @@ constexpr std::string_view kAdminPage = R"HTML(<!DOCTYPE html>
   .state-pending, .state-queued, .state-running { color: #a60; }
   .state-done, .state-delivered { color: #070; }
   .empty { color: #777; font-style: italic; }
+  div.data { overflow-x: auto; }
+  td.text { min-width: 18em; max-width: 32em; overflow-wrap: break-word; }
+  button { white-space: nowrap; }
 </style>
 </head>
 <body>
@@ -56,21 +59,21 @@ constexpr std::string_view kAdminPage = R"HTML(<!DOCTYPE html>
 <div id="error" class="error"></div>
 
 <h2>Studies</h2>
-<div id="studies"></div>
+<div id="studies" class="data"></div>
 
 <h2>Job queue</h2>
-<div id="jobs"></div>
+<div id="jobs" class="data"></div>
 
 <h2>Outbox per destination</h2>
-<div id="outbox-summary"></div>
+<div id="outbox-summary" class="data"></div>
 
 <h2>Dead letters</h2>
-<p><button type="button" id="requeue-all">Re-queue all dead letters</button>
+<p><button type="button" id="requeue-all" disabled>Re-queue all dead letters</button>
   <span id="requeue-status"></span></p>
-<div id="dead-letters"></div>
+<div id="dead-letters" class="data"></div>
 
 <h2>Recent deliveries</h2>
-<div id="deliveries"></div>
+<div id="deliveries" class="data"></div>
 
 <h2>Effective configuration (secrets masked)</h2>
 <pre id="config"></pre>
@@ -182,7 +185,7 @@ constexpr std::string_view kAdminPage = R"HTML(<!DOCTYPE html>
       ['waited', function (j) { return duration(j.created_at, j.started_at); }],
       ['ran', function (j) { return duration(j.started_at, j.finished_at); }],
       ['objects', function (j) { return j.objects; }],
-      ['error', function (j) { return { text: j.error, cls: j.error ? 'error' : '' }; }]
+      ['error', function (j) { return { text: j.error, cls: j.error ? 'error text' : '' }; }]
     ], 'No jobs.');
   }
 
@@ -208,7 +211,7 @@ constexpr std::string_view kAdminPage = R"HTML(<!DOCTYPE html>
     ['attempts', function (r) { return r.attempts; }],
     ['Study Instance UID', function (r) { return { text: r.study_instance_uid, cls: 'mono' }; }],
     ['SOP Instance UID', function (r) { return { text: r.sop_instance_uid, cls: 'mono' }; }],
-    ['last error', function (r) { return r.last_error; }]
+    ['last error', function (r) { return { text: r.last_error, cls: 'text' }; }]
   ];
 
   function requeue(id) {
@@ -217,7 +220,7 @@ constexpr std::string_view kAdminPage = R"HTML(<!DOCTYPE html>
 
   function showDead(rows) {
     $('requeue-all').disabled = rows.length === 0;
-    table('dead-letters', rows, deliveryColumns.concat([
+    table('dead-letters', rows, [
       ['', function (r) {
         var b = el('button', 'Re-queue');
         b.type = 'button';
@@ -231,7 +234,7 @@ constexpr std::string_view kAdminPage = R"HTML(<!DOCTYPE html>
         });
         return b;
       }]
-    ]), 'No dead letters.');
+    ].concat(deliveryColumns), 'No dead letters.');
   }
 
   function showError(e) {
