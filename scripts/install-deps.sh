@@ -14,6 +14,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   # real peers used by the tests and the demo
   dcmtk orthanc dicom3tools python3-pydicom python3-numpy curl openssl
+  # headless browser for the admin page test
+  chromium
 )
 
 SUDO=""

@@ -9,6 +9,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "livernode/config/effective_config.h"
+#include "livernode/node/admin_page.h"
+
 namespace livernode::node {
 
 namespace beast = boost::beast;
@@ -152,6 +155,20 @@ HttpResponse handle_http_request(Runtime& rt, const std::string& method, const s
                   (rt.scp_listening ? "1" : "0") + " store=" + (store_ok ? "1" : "0") +
                   " draining=" + (rt.draining ? "1" : "0") + "\n"};
     }
+    if (path == "/" && method == "GET")
+      return {302, "text/plain; charset=utf-8", "see /admin\n", {{"Location", "/admin"}}};
+    if (path == "/admin" && method == "GET")
+      // Static: it holds no data and asks for the token itself; every fetch it makes is checked.
+      return {200,
+              "text/html; charset=utf-8",
+              std::string(admin_page_html()),
+              {{"Content-Security-Policy",
+                "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                "connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; "
+                "frame-ancestors 'none'"},
+               {"X-Content-Type-Options", "nosniff"},
+               {"Referrer-Policy", "no-referrer"},
+               {"Cache-Control", "no-store"}}};
     const auto cfg = rt.config.get();
     const std::string& token = cfg->config.http.token;
     if (!token.empty() && authorization != "Bearer " + token)
@@ -180,6 +197,15 @@ HttpResponse handle_http_request(Runtime& rt, const std::string& method, const s
         out.push_back(outbox_json(r));
       return json_response(out);
     }
+    if (path == "/api/outbox/summary" && method == "GET") {
+      json out = json::object();
+      for (const auto& [destination, states] : rt.store->counts().outbox_by_destination)
+        for (const auto& [state, n] : states) out[destination][state] = n;
+      return json_response(out);
+    }
+    if (path == "/api/config" && method == "GET")
+      return {200, "text/yaml; charset=utf-8",
+              config::effective_config_yaml(cfg->config, /*mask_secrets=*/true)};
     const std::string prefix = "/api/outbox/", suffix = "/requeue";
     if (method == "POST" && path.rfind(prefix, 0) == 0 &&
         path.size() > prefix.size() + suffix.size() &&
@@ -227,6 +253,7 @@ void serve_connection(Runtime& rt, asio::ip::tcp::socket socket) {
   out.set(http::field::server, "livernode");
   out.set(http::field::content_type, res.content_type);
   if (res.status == 401) out.set(http::field::www_authenticate, "Bearer");
+  for (const auto& [name, value] : res.headers) out.set(name, value);
   out.keep_alive(false);
   out.body() = res.body;
   out.prepare_payload();

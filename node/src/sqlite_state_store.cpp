@@ -661,6 +661,8 @@ StoreCounts SqliteStateStore::counts() {
     Statement s(db_, std::string("SELECT state, COUNT(*) FROM ") + table + " GROUP BY state");
     while (s.step()) (*target)[s.text(0)] = s.integer(1);
   }
+  Statement d(db_, "SELECT destination, state, COUNT(*) FROM outbox GROUP BY destination, state");
+  while (d.step()) c.outbox_by_destination[d.text(0)][d.text(1)] = d.integer(2);
   Statement s(db_, "SELECT COUNT(*) FROM instances");
   if (s.step()) c.instances = s.integer(0);
   return c;

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "livernode/node/background.h"
@@ -248,6 +249,10 @@ TEST(NodeExporter, DeliversToOrthancAndDeadLettersADestinationThatIsDown) {
   EXPECT_EQ(requeued.status, 200) << requeued.body;
   EXPECT_EQ(store->outbox("pending", 10).size(), 1u);
   EXPECT_EQ(store->outbox("pending", 10)[0].attempts, 0);
+  const auto summary = handle_http_request(runtime, "GET", "/api/outbox/summary", "");
+  EXPECT_EQ(nlohmann::json::parse(summary.body),
+            nlohmann::json::parse(R"({"down": {"pending": 1}, "orthanc": {"delivered": 1}})"))
+      << summary.body;
   EXPECT_FALSE(store->requeue_outbox(store->outbox("delivered", 10)[0].id, wall_now()));
   pacs.reset();
   fs::remove_all(dir);

@@ -6,21 +6,35 @@
 //   GET /api/studies   studies with their series and jobs (JSON)
 //   GET /api/jobs      jobs, newest first (JSON)
 //   GET /api/outbox    deliveries (JSON; ?state=dead for the dead letters)
+//   GET /api/outbox/summary   deliveries per destination and state (JSON)
 //   POST /api/outbox/<id>/requeue   a dead delivery goes back to pending
-// When http.token is set, everything but /healthz and /readyz needs "Authorization: Bearer
-// <token>" (401 otherwise).
+//   GET /api/config    the effective configuration as YAML, secrets masked
+//   GET /admin         the administration page (static HTML; its data comes from the API)
+//   GET /              redirects to /admin
+// When http.token is set, everything but /healthz, /readyz, /admin and / needs
+// "Authorization: Bearer <token>" (401 otherwise).
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "livernode/node/runtime.h"
 
 namespace livernode::node {
 
 struct HttpResponse {
-  int status = 200;
-  std::string content_type = "text/plain; charset=utf-8";
+  using Headers = std::vector<std::pair<std::string, std::string>>;
+  HttpResponse(int status_ = 200, std::string content_type_ = "text/plain; charset=utf-8",
+               std::string body_ = {}, Headers headers_ = {})
+      : status(status_),
+        content_type(std::move(content_type_)),
+        body(std::move(body_)),
+        headers(std::move(headers_)) {}
+  int status;
+  std::string content_type;
   std::string body;
+  Headers headers;  // extra response headers
 };
 
 // The routing of one request, independent of the socket (used by the server and by tests).

@@ -111,6 +111,8 @@ struct OutboxRow {
 struct StoreCounts {
   std::map<std::string, std::int64_t> jobs_by_state;
   std::map<std::string, std::int64_t> outbox_by_state;
+  // destination -> state -> deliveries
+  std::map<std::string, std::map<std::string, std::int64_t>> outbox_by_destination;
   std::map<std::string, std::int64_t> studies_by_state;
   std::int64_t instances = 0;
 };

@@ -1,0 +1,253 @@
+// The administration page (/admin) end to end: a node with a bearer token and a destination that
+// is down, a small phantom study sent with storescu, and the page rendered by headless Chromium.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "livernode/node/http_server.h"
+#include "livernode/node/sqlite_state_store.h"
+#include "livernode/phantom/phantom.h"
+#include "node_process.h"
+#include "orthanc_peer.h"
+#include "test_support.h"
+
+namespace livernode::test {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kToken = "adm1n-T0ken-7f3e";
+
+template <class F>
+bool eventually(F done, double seconds) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < end) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return done();
+}
+
+bool have_chromium() { return run_command("command -v chromium").status == 0; }
+
+// The DOM after the page's scripts ran (up to 8 s of virtual time; fetches pause the clock).
+std::string dump_dom(const fs::path& profile, const std::string& url) {
+  return run_command(
+             "timeout 60 chromium --headless --no-sandbox --disable-gpu "
+             "--disable-dev-shm-usage --no-first-run --user-data-dir=" +
+             profile.string() + " --virtual-time-budget=8000 --dump-dom '" + url + "' 2>/dev/null")
+      .output;
+}
+
+// The element with id="`id`" up to the next <h2 (the page's sections follow each other).
+std::string section(const std::string& dom, const std::string& id) {
+  const auto start = dom.find("id=\"" + id + "\"");
+  if (start == std::string::npos) return {};
+  const auto end = dom.find("<h2", start);
+  return dom.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
+
+// The table row (<tr>...</tr>) of `html` that contains `needle`.
+std::string row_with(const std::string& html, const std::string& needle) {
+  const auto at = html.find(needle);
+  if (at == std::string::npos) return {};
+  const auto start = html.rfind("<tr", at);
+  const auto end = html.find("</tr>", at);
+  if (start == std::string::npos || end == std::string::npos) return {};
+  return html.substr(start, end - start);
+}
+
+}  // namespace
+
+// The routes, without a browser: the page is public and static, its data needs the token.
+TEST(AdminPage, PageIsPublicDataAndConfigNeedTheToken) {
+  const fs::path dir = make_temp_dir("livernode-admin-routes");
+  config::Config cfg;
+  cfg.http.token = kToken;
+  node::Runtime rt(std::make_shared<const node::RuntimeConfig>(cfg),
+                   std::make_shared<node::SqliteStateStore>(dir / "state.sqlite"));
+  const std::string bearer = std::string("Bearer ") + kToken;
+
+  const auto page = node::handle_http_request(rt, "GET", "/admin", "");
+  EXPECT_EQ(page.status, 200);
+  EXPECT_EQ(page.content_type, "text/html; charset=utf-8");
+  EXPECT_NE(page.body.find("<title>livernode admin</title>"), std::string::npos);
+  EXPECT_EQ(page.body.find("innerHTML"), std::string::npos);   // values go in as textContent
+  EXPECT_EQ(page.body.find("src=\"http"), std::string::npos);  // no external assets
+  bool csp = false;
+  for (const auto& [name, value] : page.headers)
+    if (name == "Content-Security-Policy" && value.rfind("default-src 'none'", 0) == 0) csp = true;
+  EXPECT_TRUE(csp);
+
+  const auto root = node::handle_http_request(rt, "GET", "/", "");
+  EXPECT_EQ(root.status, 302);
+  ASSERT_EQ(root.headers.size(), 1u);
+  EXPECT_EQ(root.headers[0], (std::pair<std::string, std::string>{"Location", "/admin"}));
+
+  for (const char* path : {"/api/config", "/api/outbox/summary", "/api/studies"})
+    EXPECT_EQ(node::handle_http_request(rt, "GET", path, "").status, 401) << path;
+  const auto config = node::handle_http_request(rt, "GET", "/api/config", bearer);
+  EXPECT_EQ(config.status, 200);
+  EXPECT_NE(config.body.find("token: \"***\""), std::string::npos) << config.body;
+  EXPECT_EQ(config.body.find(kToken), std::string::npos) << config.body;
+  const auto summary = node::handle_http_request(rt, "GET", "/api/outbox/summary", bearer);
+  EXPECT_EQ(summary.status, 200);
+  EXPECT_EQ(summary.body, "{}\n");
+  fs::remove_all(dir);
+}
+
+TEST(AdminPage, ShowsStudiesJobsOutboxAndConfigAndRequeuesDeadLetters) {
+  if (!have_chromium())
+    GTEST_SKIP() << "chromium is not installed (apt-get install chromium); the admin page test "
+                    "renders the page in headless Chromium";
+  const auto t0 = std::chrono::steady_clock::now();
+  const fs::path dir = make_temp_dir("livernode-admin");
+
+  phantom::PhantomOptions o;
+  o.seed = 11;
+  o.matrix = 96;
+  o.slices = 24;
+  o.pixel_spacing_mm = 4.0;
+  o.slice_thickness_mm = 8.0;
+  o.phases = {phantom::Phase::kArterial, phantom::Phase::kPortalVenous};
+  const auto truth = phantom::generate_phantom(o, dir / "study");
+
+  // Nothing listens on the destination's port: every delivery fails, twice, then is dead.
+  const int down_port = free_tcp_port();
+  const std::string destination =
+      "destinations:\n  - name: downpacs\n    ae_title: DOWNPACS\n"
+      "    host: 127.0.0.1\n    port: " +
+      std::to_string(down_port) + "\n    accepts: [seg, sr, summary, pdf]\n";
+  NodeProcess node(
+      dir / "node", "",
+      destination + "delivery:\n  initial_backoff_s: 1\n  max_backoff_s: 1\n  max_attempts: 2\n",
+      std::string("  token: ") + kToken + "\n");
+  node.start();
+  const std::string auth = std::string("-H 'Authorization: Bearer ") + kToken + "'";
+
+  const auto sent = run_command("storescu -aet STORESCU " + node.peer() + " +sd +r " +
+                                (dir / "study" / "dicom").string());
+  ASSERT_EQ(sent.status, 0) << sent.output;
+
+  // The analysis runs, its results are queued for the destination and all end up dead.
+  nlohmann::json dead;
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto jobs = nlohmann::json::parse(node.get("/api/jobs", auth), nullptr, false);
+        if (!jobs.is_array() || jobs.empty() || jobs[0]["state"] != "done") return false;
+        const auto all = nlohmann::json::parse(node.get("/api/outbox", auth), nullptr, false);
+        if (!all.is_array() || all.empty()) return false;
+        for (const auto& r : all)
+          if (r["state"] != "dead") return false;
+        dead = all;
+        return true;
+      },
+      90))
+      << node.log();
+  const std::string dead_sop = dead[0]["sop_instance_uid"];
+  const std::int64_t dead_id = dead[0]["id"];
+
+  // Without the token: the API answers 401, the page itself loads and / leads to it.
+  EXPECT_EQ(node.status_of("/api/studies"), 401);
+  EXPECT_EQ(node.status_of("/api/config"), 401);
+  EXPECT_EQ(node.status_of("/api/outbox/summary"), 401);
+  EXPECT_EQ(node.status_of("/admin"), 200);
+  const auto redirect =
+      run_command("curl -s -o /dev/null -w '%{http_code} %{redirect_url}' " + node.url("/"));
+  EXPECT_EQ(redirect.output, "302 " + node.url("/admin")) << redirect.output;
+  const auto headers = run_command("curl -s -D - -o /dev/null " + node.url("/admin")).output;
+  EXPECT_NE(headers.find("text/html"), std::string::npos) << headers;
+  EXPECT_NE(headers.find("Content-Security-Policy: default-src 'none'"), std::string::npos)
+      << headers;
+  // The static page carries no data and no secret.
+  const std::string page = node.get("/admin");
+  EXPECT_EQ(page.find(truth.study_uid), std::string::npos);
+  EXPECT_EQ(page.find(kToken), std::string::npos);
+
+  // With the token: the config is served masked, the summary counts the dead letters.
+  const std::string config = node.get("/api/config", auth);
+  EXPECT_NE(config.find("token: \"***\""), std::string::npos) << config;
+  EXPECT_EQ(config.find(kToken), std::string::npos) << config;
+  const auto summary = nlohmann::json::parse(node.get("/api/outbox/summary", auth));
+  EXPECT_EQ(summary["downpacs"]["dead"], dead.size()) << summary.dump();
+
+  // In the browser, without a token: a clear message and no data.
+  const std::string no_token = dump_dom(dir / "chromium", node.url("/admin"));
+  ASSERT_NE(no_token.find("</html>"), std::string::npos) << "chromium printed no DOM";
+  EXPECT_NE(no_token.find("Token required"), std::string::npos) << no_token;
+  EXPECT_EQ(no_token.find(truth.study_uid), std::string::npos);
+
+  // With the token in the URL fragment (never sent to the server).
+  const std::string dom = dump_dom(dir / "chromium", node.url("/admin#token=") + kToken);
+  EXPECT_NE(dom.find("data-loaded=\"true\""), std::string::npos) << dom;
+  EXPECT_NE(dom.find("Token accepted."), std::string::npos) << dom;
+  const std::string studies = section(dom, "studies");
+  EXPECT_NE(studies.find(truth.study_uid), std::string::npos) << studies;
+  EXPECT_NE(studies.find(">48<"), std::string::npos) << studies;  // instances
+  const std::string jobs = section(dom, "jobs");
+  EXPECT_NE(row_with(jobs, truth.study_uid).find("class=\"state-done\">done<"), std::string::npos)
+      << jobs;
+  const std::string per_destination = section(dom, "outbox-summary");
+  EXPECT_NE(row_with(per_destination, "downpacs")
+                .find("class=\"state-dead\">" + std::to_string(dead.size()) + "<"),
+            std::string::npos)
+      << per_destination;
+  const std::string dead_letters = section(dom, "dead-letters");
+  const std::string dead_row = row_with(dead_letters, dead_sop);
+  EXPECT_NE(dead_row.find("class=\"state-dead\">dead<"), std::string::npos) << dead_letters;
+  EXPECT_NE(dead_row.find(">Re-queue</button>"), std::string::npos) << dead_row;
+  const std::string config_section = section(dom, "config");
+  EXPECT_NE(config_section.find("token: \"***\""), std::string::npos) << config_section;
+  EXPECT_NE(config_section.find("downpacs"), std::string::npos) << config_section;
+  // The token is nowhere in the DOM: not in the config, not in the address, not in a field.
+  EXPECT_EQ(dom.find(kToken), std::string::npos);
+
+  // Re-queue: first a long backoff (SIGHUP reload) so that the next failure leaves the rows
+  // pending, then the page's "Re-queue all dead letters" button, opened as a link.
+  {
+    std::ifstream in(node.config_path());
+    std::string yaml((std::istreambuf_iterator<char>(in)), {});
+    const std::string fast = "initial_backoff_s: 1\n  max_backoff_s: 1\n  max_attempts: 2";
+    ASSERT_NE(yaml.find(fast), std::string::npos);
+    yaml.replace(yaml.find(fast), fast.size(),
+                 "initial_backoff_s: 3600\n  max_backoff_s: 3600\n  max_attempts: 10");
+    std::ofstream(node.config_path()) << yaml;
+  }
+  ::kill(node.pid(), SIGHUP);
+  ASSERT_TRUE(
+      eventually([&] { return node.log().find("event=config_reloaded") != std::string::npos; }, 10))
+      << node.log();
+
+  const std::string after =
+      dump_dom(dir / "chromium", node.url("/admin#token=") + kToken + "&requeue-all");
+  EXPECT_NE(after.find("Re-queued " + std::to_string(dead.size()) + " dead letter(s)."),
+            std::string::npos)
+      << after;
+  EXPECT_NE(section(after, "dead-letters").find("No dead letters."), std::string::npos)
+      << section(after, "dead-letters");
+  const std::string pending_row = row_with(section(after, "deliveries"), dead_sop);
+  EXPECT_NE(pending_row.find("class=\"state-pending\">pending<"), std::string::npos)
+      << section(after, "deliveries");
+  EXPECT_EQ(after.find(kToken), std::string::npos);
+  // The node agrees: nothing dead, the row pending again.
+  EXPECT_TRUE(nlohmann::json::parse(node.get("/api/outbox?state=dead", auth)).empty());
+  bool found = false;
+  for (const auto& r : nlohmann::json::parse(node.get("/api/outbox?state=pending", auth)))
+    if (r["id"] == dead_id) found = true;
+  EXPECT_TRUE(found);
+  EXPECT_NE(node.log().find("event=delivery_requeued outbox=" + std::to_string(dead_id)),
+            std::string::npos);
+
+  EXPECT_EQ(node.stop(), 0);
+  const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::cout << "admin page test: " << seconds << " s\n";
+  if (!HasFailure()) fs::remove_all(dir);
+}
+
+}  // namespace livernode::test
