@@ -5,10 +5,24 @@
 #include <string>
 #include <thread>
 
+#include "livernode/phantom/phantom.h"
 #include "node_process.h"
 #include "orthanc_peer.h"
 
 namespace livernode::test {
+
+// A tiny two-phase study (96 x 96, 4 mm pixels, 24 slices of 8 mm, 48 instances) for tests
+// about the node rather than about accuracy.
+inline phantom::PhantomOptions tiny_two_phase_study(std::uint32_t seed) {
+  phantom::PhantomOptions o;
+  o.seed = seed;
+  o.matrix = 96;
+  o.slices = 24;
+  o.pixel_spacing_mm = 4.0;
+  o.slice_thickness_mm = 8.0;
+  o.phases = {phantom::Phase::kArterial, phantom::Phase::kPortalVenous};
+  return o;
+}
 
 // Regular files under `dir` whose name contains `needle`.
 inline std::size_t count_files(const std::filesystem::path& dir, const std::string& needle) {

@@ -13,6 +13,7 @@
 #include "livernode/node/sqlite_state_store.h"
 #include "livernode/phantom/phantom.h"
 #include "node_process.h"
+#include "serve_test_support.h"
 #include "orthanc_peer.h"
 #include "test_support.h"
 
@@ -23,16 +24,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kToken = "adm1n-T0ken-7f3e";
-
-template <class F>
-bool eventually(F done, double seconds) {
-  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (std::chrono::steady_clock::now() < end) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  return done();
-}
 
 bool have_chromium() { return run_command("command -v chromium").status == 0; }
 
@@ -109,14 +100,7 @@ TEST(AdminPage, ShowsStudiesJobsOutboxAndConfigAndRequeuesDeadLetters) {
   const auto t0 = std::chrono::steady_clock::now();
   const fs::path dir = make_temp_dir("livernode-admin");
 
-  phantom::PhantomOptions o;
-  o.seed = 11;
-  o.matrix = 96;
-  o.slices = 24;
-  o.pixel_spacing_mm = 4.0;
-  o.slice_thickness_mm = 8.0;
-  o.phases = {phantom::Phase::kArterial, phantom::Phase::kPortalVenous};
-  const auto truth = phantom::generate_phantom(o, dir / "study");
+  const auto truth = phantom::generate_phantom(tiny_two_phase_study(11), dir / "study");
 
   // Nothing listens on the destination's port: every delivery fails, twice, then is dead.
   const int down_port = free_tcp_port();
@@ -131,8 +115,7 @@ TEST(AdminPage, ShowsStudiesJobsOutboxAndConfigAndRequeuesDeadLetters) {
   node.start();
   const std::string auth = std::string("-H 'Authorization: Bearer ") + kToken + "'";
 
-  const auto sent = run_command("storescu -aet STORESCU " + node.peer() + " +sd +r " +
-                                (dir / "study" / "dicom").string());
+  const auto sent = send_with_storescu(node, dir / "study" / "dicom");
   ASSERT_EQ(sent.status, 0) << sent.output;
 
   // The analysis runs, its results are queued for the destination and all end up dead.

@@ -33,16 +33,7 @@ struct SmallStudy {
 
 SmallStudy* g_study = nullptr;
 
-phantom::PhantomOptions small_options() {
-  phantom::PhantomOptions o;
-  o.seed = 11;
-  o.matrix = 96;
-  o.slices = 24;
-  o.pixel_spacing_mm = 4.0;
-  o.slice_thickness_mm = 8.0;
-  o.phases = {phantom::Phase::kArterial, phantom::Phase::kPortalVenous};
-  return o;
-}
+phantom::PhantomOptions small_options() { return tiny_two_phase_study(11); }
 
 // Exit status, a newline, then what storescu printed.
 std::string storescu(const NodeProcess& node, const fs::path& what,

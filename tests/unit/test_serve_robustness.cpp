@@ -152,14 +152,7 @@ class ServeRobustness : public ::testing::Test {
   static void SetUpTestSuite() {
     g_study = new Study;
     g_study->dir = make_temp_dir("livernode-robust-study");
-    phantom::PhantomOptions o;
-    o.seed = 23;
-    o.matrix = 96;
-    o.slices = 24;
-    o.pixel_spacing_mm = 4.0;
-    o.slice_thickness_mm = 8.0;
-    o.phases = {phantom::Phase::kArterial, phantom::Phase::kPortalVenous};
-    g_study->truth = phantom::generate_phantom(o, g_study->dir / "study");
+    g_study->truth = phantom::generate_phantom(tiny_two_phase_study(23), g_study->dir / "study");
   }
   static void TearDownTestSuite() {
     fs::remove_all(g_study->dir);
