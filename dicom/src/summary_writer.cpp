@@ -352,6 +352,23 @@ void render_results(cairo_t* cr, double page_width, double page_height,
       }
     }
   }
+  if (!(result.surgical_plan && result.couinaud) && y < page_height - 200) {
+    // No remnant figures: the surgeon reads why instead of a blank.
+    std::string why;
+    for (const auto& st : result.stages) {
+      if ((st.stage == "couinaud" || st.stage == "surgical_planning") && !st.done) {
+        why = st.detail;
+        break;
+      }
+    }
+    if (!why.empty()) {
+      y += 8;
+      text(cr, left, y, "Surgical planning", 18, true);
+      y += 24;
+      if (why.size() > 320) why = why.substr(0, 317) + "...";
+      y = wrapped(cr, left, y, width, "Not computed. " + why, 12);
+    }
+  }
   y += 8;
   text(cr, left, y, "Phases", 18, true);
   y += 24;
@@ -359,8 +376,13 @@ void render_results(cairo_t* cr, double page_width, double page_height,
     if (y > page_height - 90) break;
     y = wrapped(cr, left, y, width,
                 std::string(processing::phase_name(sa.phase.phase)) + " (confidence " +
-                    fmt("%.2f", sa.phase.confidence) + "): series " + sa.series_uid,
+                    fmt("%.2f", sa.phase.confidence) + "): " + sa.phase.evidence,
                 12);
+  }
+  for (const auto& w : result.warnings) {
+    if (y > page_height - 90) break;
+    cairo_set_source_rgb(cr, 1, 0.6, 0.4);
+    y = wrapped(cr, left, y, width, "Note: " + w, 12);
   }
   cairo_set_source_rgb(cr, 1, 0.85, 0.3);
   double fy = page_height - 60;
