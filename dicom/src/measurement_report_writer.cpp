@@ -333,13 +333,7 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
   dataset.findAndGetOFString(DCM_SeriesInstanceUID, series_uid);
   detail::save(format, file);
 
-  WrittenObject out;
-  out.file = file;
-  out.kind = "sr";
-  out.sop_class_uid = UID_Comprehensive3DSRStorage;
-  out.sop_instance_uid = sop_instance.c_str();
-  out.series_instance_uid = series_uid.c_str();
-  return out;
+  return {file, "sr", UID_Comprehensive3DSRStorage, sop_instance.c_str(), series_uid.c_str()};
 }
 
 }  // namespace livernode::dicom

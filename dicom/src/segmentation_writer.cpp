@@ -334,11 +334,7 @@ WrittenSegmentation write_segmentation(const SeriesInfo& series, const LoadedVol
   dataset.findAndGetOFString(DCM_SOPInstanceUID, sop_instance);
   detail::save(format, file);
 
-  out.object.file = file;
-  out.object.kind = "seg";
-  out.object.sop_class_uid = UID_SegmentationStorage;
-  out.object.sop_instance_uid = sop_instance.c_str();
-  out.object.series_instance_uid = series_uid;
+  out.object = {file, "seg", UID_SegmentationStorage, sop_instance.c_str(), series_uid};
   return out;
 }
 

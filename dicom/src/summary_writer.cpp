@@ -464,13 +464,7 @@ WrittenObject write_capture(Surface& s, DcmItem& source, const SeriesInfo& serie
   detail::settle_character_set(source, ds);
   detail::save(format, file);
 
-  WrittenObject out;
-  out.file = file;
-  out.kind = "summary";
-  out.sop_class_uid = UID_SecondaryCaptureImageStorage;
-  out.sop_instance_uid = sop;
-  out.series_instance_uid = series_uid;
-  return out;
+  return {file, "summary", UID_SecondaryCaptureImageStorage, sop, series_uid};
 }
 
 }  // namespace
@@ -618,13 +612,7 @@ WrittenObject write_summary_pdf(const SeriesInfo& series, const LoadedVolume& lo
   detail::settle_character_set(source, ds);
   detail::save(format, file);
 
-  WrittenObject out;
-  out.file = file;
-  out.kind = "pdf";
-  out.sop_class_uid = UID_EncapsulatedPDFStorage;
-  out.sop_instance_uid = sop;
-  out.series_instance_uid = series_uid;
-  return out;
+  return {file, "pdf", UID_EncapsulatedPDFStorage, sop, series_uid};
 }
 
 }  // namespace livernode::dicom

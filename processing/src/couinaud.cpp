@@ -1,10 +1,10 @@
 #include "couinaud.h"
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 #include <cmath>
 #include <sstream>
+
+#include "text_format.h"
 
 namespace livernode::processing {
 
@@ -126,12 +126,6 @@ std::vector<Component2D> components_2d(const std::vector<std::uint8_t>& mask, co
   return out;
 }
 
-std::string fixed(double v, int digits) {
-  std::ostringstream s;
-  s.precision(digits);
-  s << std::fixed << v;
-  return s.str();
-}
 
 }  // namespace
 

@@ -2,8 +2,6 @@
 
 
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 
 #include "itk_bridge.h"
 #include "mask_ops.h"

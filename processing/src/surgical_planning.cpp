@@ -4,7 +4,11 @@
 #include <cmath>
 #include <sstream>
 
+#include "text_format.h"
+
 namespace livernode::processing {
+
+using detail::fixed;
 
 const char* bsa_formula_name(BsaFormula f) {
   return f == BsaFormula::kDuBois ? "DuBois" : "Mosteller";
@@ -125,16 +129,6 @@ const char* tumour_distribution_name(TumourDistribution d) {
   return "";
 }
 
-namespace {
-
-std::string fixed(double v, int digits) {
-  std::ostringstream s;
-  s.precision(digits);
-  s << std::fixed << v;
-  return s.str();
-}
-
-}  // namespace
 
 TumourDistribution classify_distribution(const std::vector<PlanningLesion>& lesions,
                                          std::string* evidence) {

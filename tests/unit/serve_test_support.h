@@ -5,6 +5,7 @@
 #include <string>
 #include <thread>
 
+#include "livernode/node/state_store.h"
 #include "livernode/phantom/phantom.h"
 #include "node_process.h"
 #include "orthanc_peer.h"
@@ -42,6 +43,18 @@ bool eventually(F done, double seconds, int poll_ms = 100) {
     std::this_thread::sleep_for(std::chrono::milliseconds(poll_ms));
   }
   return done();
+}
+
+// True once the node has exactly one job (for `study_uid`, or for any study when empty) and
+// it is done; waits up to `seconds`.
+inline bool single_job_done(node::StateStore& store, double seconds,
+                            const std::string& study_uid = "") {
+  return eventually(
+      [&] {
+        const auto jobs = store.jobs(study_uid, 10);
+        return jobs.size() == 1 && jobs[0].state == "done";
+      },
+      seconds);
 }
 
 // Sends every file under `what` to the node with DCMTK's storescu (Nagle off on the sender).

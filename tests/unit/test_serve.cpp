@@ -101,12 +101,7 @@ TEST_F(ServeNode, StoresDurablyOnceRejectsStrangersAndReportsOverHttp) {
   EXPECT_EQ(store.counts().instances, 48);
 
   // Quiet for 1 s: one job, version 1, runs to the end.
-  ASSERT_TRUE(eventually(
-      [&] {
-        const auto jobs = store.jobs(g_study->truth.study_uid, 10);
-        return jobs.size() == 1 && jobs[0].state == "done";
-      },
-      60))
+  ASSERT_TRUE(single_job_done(store, 60, g_study->truth.study_uid))
       << node.log();
   EXPECT_EQ(store.jobs("", 10)[0].version, 1);
   EXPECT_TRUE(fs::exists(fs::path(store.jobs("", 10)[0].result_dir) / "summary.json"));
@@ -205,12 +200,7 @@ TEST_F(ServeNode, KillNineThenRestartLosesNothingAndRunsTheJob) {
   }
   node.start();
   node::SqliteStateStore store(node.state_db());
-  ASSERT_TRUE(eventually(
-      [&] {
-        const auto jobs = store.jobs("", 10);
-        return jobs.size() == 1 && jobs[0].state == "done";
-      },
-      60))
+  ASSERT_TRUE(single_job_done(store, 60))
       << node.log();
   EXPECT_EQ(store.counts().instances, 48);
   EXPECT_EQ(node.stop(), 0);
@@ -477,12 +467,7 @@ TEST_F(ServeNode, EndToEndResultsReachOrthanc) {
   const std::string sent = storescu(node, g_study->dir / "study" / "dicom");
   ASSERT_EQ(sent.substr(0, 2), "0\n") << sent;
   node::SqliteStateStore store(node.state_db());
-  ASSERT_TRUE(eventually(
-      [&] {
-        const auto jobs = store.jobs("", 10);
-        return jobs.size() == 1 && jobs[0].state == "done";
-      },
-      60))
+  ASSERT_TRUE(single_job_done(store, 60))
       << node.log();
   const auto job = store.jobs("", 10)[0];
   ASSERT_TRUE(eventually([&] { return store.outbox("pending", 100).empty(); }, 30)) << node.log();

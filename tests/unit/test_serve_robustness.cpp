@@ -281,12 +281,7 @@ TEST_F(ServeRobustness, BrokenFilesAreRefusedOrReportedAndNothingCrashes) {
   // Still serving, and a good study afterwards is analysed normally.
   const auto good = send_with_storescu(node, study_dicom());
   ASSERT_EQ(good.status, 0) << good.output;
-  ASSERT_TRUE(eventually(
-      [&] {
-        const auto jobs = store.jobs(g_study->truth.study_uid, 10);
-        return jobs.size() == 1 && jobs[0].state == "done";
-      },
-      60))
+  ASSERT_TRUE(single_job_done(store, 60, g_study->truth.study_uid))
       << node.log();
   EXPECT_EQ(node.stop(), 0) << node.log();
 }
@@ -302,12 +297,7 @@ TEST_F(ServeRobustness, ResultsWaitForADownPacsAndArriveOnceWhenItComesUp) {
   const auto sent = send_with_storescu(node, study_dicom());
   ASSERT_EQ(sent.status, 0) << sent.output;
   node::SqliteStateStore store(node.state_db());
-  ASSERT_TRUE(eventually(
-      [&] {
-        const auto jobs = store.jobs("", 10);
-        return jobs.size() == 1 && jobs[0].state == "done";
-      },
-      60))
+  ASSERT_TRUE(single_job_done(store, 60))
       << node.log();
   const auto job = store.jobs("", 10)[0];
   ASSERT_GE(job.objects, 3);
