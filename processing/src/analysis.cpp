@@ -249,8 +249,14 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
                            "on the reference series"});
 
   // Stage 7: Couinaud segments and the future liver remnant of the standard resections.
+  const std::size_t before = result.stages.size();
   detail::plan_surgery_stage(*study.series[ref].volume, surveys[ref].spine_x,
                              surveys[ref].spine_anterior_y, options.planning, result);
+  // The stage adds its own entries; the time it took goes to the first of them.
+  if (result.stages.size() > before) {
+    result.stages[before].seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - mark).count();
+  }
   return result;
 }
 
