@@ -28,6 +28,7 @@
 #include "dcmtk/dcmtls/tlslayer.h"
 #include "livernode/config/host_pattern.h"
 #include "livernode/node/spool.h"
+#include "livernode/node/spool_recovery.h"
 
 namespace livernode::node {
 
@@ -291,6 +292,10 @@ class StoreScp : public DcmThreadSCP {
       }
       E_TransferSyntax xfer = DcmXfer(info.acceptedTransferSyntax.c_str()).getXfer();
       if (xfer == EXS_Unknown) xfer = dataset->getOriginalXfer();
+      // The sender is kept in the file itself, so a spool recovered at start-up routes the
+      // instance as it was routed on receipt.
+      file.getMetaInfo()->putAndInsertString(DCM_SourceApplicationEntityTitle,
+                                             calling_ae_.c_str());
       const fs::path path =
           spool.store(study, series, sop, [&](const fs::path& temp, std::string& error) {
             const OFCondition c = file.saveFile(OFFilename(temp.c_str()), xfer, EET_ExplicitLength,
@@ -299,6 +304,7 @@ class StoreScp : public DcmThreadSCP {
             return c.good();
           });
       InstanceRecord r;
+      describe_instance(file, r);
       r.sop_instance_uid = sop;
       r.sop_class_uid = clean(request.AffectedSOPClassUID);
       r.study_uid = study;
@@ -309,10 +315,6 @@ class StoreScp : public DcmThreadSCP {
       r.size_bytes = static_cast<std::int64_t>(fs::file_size(path, ec));
       r.calling_ae = calling_ae_;
       r.peer_address = peer_;
-      r.modality = get(dataset, DCM_Modality);
-      r.body_part = get(dataset, DCM_BodyPartExamined);
-      r.series_description = get(dataset, DCM_SeriesDescription);
-      r.patient_id = get(dataset, DCM_PatientID);
       const auto decision =
           cfg->router.route({r.modality, r.calling_ae, r.body_part, r.series_description});
       r.action = decision.action;
