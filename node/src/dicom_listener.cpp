@@ -371,8 +371,38 @@ void probe_port(int port) {
 
 }  // namespace
 
+// DCMTK's pool refuses an association itself when every worker is busy (A-ASSOCIATE-RJ,
+// local limit exceeded) and drops connections whose association request could not be read;
+// both end in dropAndDestroyAssociation, where they are counted and logged like our own
+// rejections.
+class CountingPool : public DcmSCPPool<StoreScp> {
+ public:
+  explicit CountingPool(Runtime& runtime) : runtime_(runtime) {}
+
+ protected:
+  void dropAndDestroyAssociation(T_ASC_Association* assoc) override {
+    const char* calling =
+        assoc && assoc->params ? assoc->params->DULparams.callingAPTitle : nullptr;
+    if (calling && calling[0] != '\0') {
+      runtime_.metrics.associations_rejected++;
+      spdlog::warn(
+          "event=association_rejected calling_ae={} peer={} reason=\"no free association slot: "
+          "{} of node.max_associations={} busy\"",
+          clean(calling), clean(assoc->params->DULparams.callingPresentationAddress),
+          numThreads(OFTrue), getMaxThreads());
+    } else {
+      runtime_.metrics.associations_receive_failed++;
+    }
+    DcmSCPPool<StoreScp>::dropAndDestroyAssociation(assoc);
+  }
+
+ private:
+  Runtime& runtime_;
+};
+
 struct DicomListener::Pool {
-  DcmSCPPool<StoreScp> pool;
+  explicit Pool(Runtime& runtime) : pool(runtime) {}
+  CountingPool pool;
   std::unique_ptr<DcmTLSTransportLayer> tls;  // outlives the pool's network
 };
 
@@ -405,7 +435,7 @@ std::unique_ptr<DcmTLSTransportLayer> make_tls_layer(const config::TlsConfig& tl
 }  // namespace
 
 DicomListener::DicomListener(Runtime& runtime, bool tls)
-    : runtime_(runtime), tls_(tls), pool_(std::make_unique<Pool>()) {}
+    : runtime_(runtime), tls_(tls), pool_(std::make_unique<Pool>(runtime)) {}
 
 DicomListener::~DicomListener() { stop(); }
 

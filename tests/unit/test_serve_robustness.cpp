@@ -191,6 +191,10 @@ TEST_F(ServeRobustness, GarbageOnTheDicomPortIsLoggedAndServingContinues) {
       [&] { return node.log().find("event=association_receive_failed") != std::string::npos; }, 5))
       << node.log();
   EXPECT_NE(node.get("/metrics").find("livernode_associations_rejected_total"), std::string::npos);
+  // Three connections that never sent a valid association request.
+  EXPECT_NE(node.get("/metrics").find("livernode_associations_receive_failed_total 3"),
+            std::string::npos)
+      << node.get("/metrics");
   EXPECT_EQ(node.stop(), 0) << node.log();
 }
 
