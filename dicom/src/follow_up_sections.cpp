@@ -3,6 +3,7 @@
 #include <dcmtk/dcmsr/codes/sct.h>
 #include <dcmtk/dcmsr/codes/ucum.h>
 
+#include <cctype>
 #include <cstdio>
 
 #include "writer_common.h"
@@ -203,7 +204,9 @@ std::vector<std::string> follow_up_lines(const processing::FollowUpComparison& f
   }
   if (grown) {
     const auto& r = *grown;
-    std::string s = r.name + ": FLR (" + r.segments + ") " + number(r.flr_ml.before, 0) + " -> " +
+    std::string name = r.name;
+    if (!name.empty()) name[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(name[0])));
+    std::string s = name + ": FLR (" + r.segments + ") " + number(r.flr_ml.before, 0) + " -> " +
                     number(r.flr_ml.after, 0) + " mL, " +
                     (r.eslv_basis ? "FLR/ESLV " : "FLR/functional ") + number(r.percent.before, 1) +
                     " -> " + number(r.percent.after, 1) + " %, degree of hypertrophy " +
@@ -216,13 +219,17 @@ std::vector<std::string> follow_up_lines(const processing::FollowUpComparison& f
     }
     out.push_back(s + ".");
   }
-  std::string lesions = "Lesions:";
-  for (std::size_t i = 0; i < f.lesions.size(); ++i) {
+  std::string lesions = "Lesions (earlier -> now):";
+  constexpr std::size_t kLesionsOnThePage = 4;
+  for (std::size_t i = 0; i < f.lesions.size() && i < kLesionsOnThePage; ++i) {
     const auto& l = f.lesions[i];
-    lesions += std::string(i ? "; " : " ") + std::to_string(l.number_before) + " -> " +
+    lesions += std::string(i ? "; " : " ") + "#" + std::to_string(l.number_before) + " -> #" +
                std::to_string(l.number_after) + " longest " + number(l.longest_diameter_mm.before, 1) +
                " -> " + number(l.longest_diameter_mm.after, 1) + " mm";
     if (const auto p = l.longest_diameter_mm.change_percent()) lesions += " (" + signed_number(*p, 0) + " %)";
+  }
+  if (f.lesions.size() > kLesionsOnThePage) {
+    lesions += "; " + std::to_string(f.lesions.size() - kLesionsOnThePage) + " more in the SR";
   }
   if (f.lesions.empty()) lesions += " none found again";
   lesions += "; not found again: " + list_of(f.lesions_not_found_again) + "; new: " + list_of(f.new_lesions) + ".";
