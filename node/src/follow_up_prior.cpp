@@ -43,7 +43,16 @@ std::optional<StudyKeys> keys_of(const fs::path& input) {
 
 void choose_follow_up_prior(StateStore& store, const JobRow& job, const fs::path& input,
                             AnalyseFolderOptions& options) {
-  const std::vector<JobRow> earlier = store.analyses_of_same_patient(job.study_uid);
+  std::vector<JobRow> earlier;
+  try {
+    earlier = store.analyses_of_same_patient(job.study_uid);
+  } catch (const std::exception& e) {
+    // The analysis goes on without a comparison; its results say why.
+    options.prior_unavailable = std::string("the earlier analyses could not be looked up: ") + e.what();
+    spdlog::warn("event=follow_up_prior_unavailable job={} study={} reason=\"{}\"", job.id,
+                 job.study_uid, options.prior_unavailable);
+    return;
+  }
   if (earlier.empty()) return;
   const auto keys = keys_of(input);
   if (!keys) return;  // nothing readable: the analysis itself will say so
@@ -53,8 +62,12 @@ void choose_follow_up_prior(StateStore& store, const JobRow& job, const fs::path
     c.job_id = j.id;
     c.study_uid = j.study_uid;
     c.summary = fs::path(j.result_dir) / "summary.json";
-    const auto study = store.study(j.study_uid);
-    c.purged = study && study->state == "purged";
+    try {
+      const auto study = store.study(j.study_uid);
+      c.purged = study && study->state == "purged";
+    } catch (const std::exception&) {
+      c.purged = false;  // its summary file tells
+    }
     candidates.push_back(std::move(c));
   }
   const PriorChoice choice =

@@ -6,7 +6,10 @@
 
 #include <cmath>
 #include <functional>
+#include <fstream>
+#include <iterator>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "livernode/node/sqlite_state_store.h"
@@ -78,27 +81,73 @@ bool all_jobs_done(node::StateStore& store, const std::string& study_uid) {
   return !jobs.empty() && jobs[0].state == "done";
 }
 
+// Two small portal venous phantoms of the same patient, three weeks apart, the left lobe grown by
+// half at the second; made once for the suite.
+struct TwoVisits {
+  fs::path dir;
+  phantom::PhantomTruth before, after;
+};
+TwoVisits* g_visits = nullptr;
+
+class ServeFollowUp : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    g_visits = new TwoVisits;
+    g_visits->dir = make_temp_dir("livernode-serve-follow-up-studies");
+    phantom::PhantomOptions o = small_portal_venous_phantom(3);
+    o.study_date = "20261101";
+    g_visits->before = phantom::generate_phantom(o, g_visits->dir / "before");
+    o.seed = 4;
+    o.study_date = "20261122";
+    o.remnant_growth = 1.5;
+    g_visits->after = phantom::generate_phantom(o, g_visits->dir / "after");
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(g_visits->dir);
+    delete g_visits;
+    g_visits = nullptr;
+  }
+  void SetUp() override {
+    dir_ = make_temp_dir("livernode-serve-follow-up");
+    pacs_ = OrthancPeer::start(dir_ / "orthanc");
+  }
+  void TearDown() override {
+    pacs_.reset();
+    if (!HasFailure()) fs::remove_all(dir_);
+  }
+  // A node that delivers SR, summary images and PDF to the PACS; `storage_extra` goes into its
+  // storage section.
+  std::unique_ptr<NodeProcess> start_node(const std::string& storage_extra = "") {
+    auto node = std::make_unique<NodeProcess>(
+        dir_ / "node", "",
+        "destinations:\n  - name: orthanc\n    ae_title: " + pacs_->ae_title() +
+            "\n    host: 127.0.0.1\n    port: " + std::to_string(pacs_->dicom_port()) +
+            "\n    accepts: [sr, summary, pdf]\n");
+    if (!storage_extra.empty()) {
+      std::ifstream in(node->config_path());
+      std::string text((std::istreambuf_iterator<char>(in)), {});
+      text.replace(text.find("min_free_disk_mb: 1\n"), 20, "min_free_disk_mb: 1\n" + storage_extra);
+      std::ofstream(node->config_path()) << text;
+    }
+    node->start();
+    return node;
+  }
+  fs::path dir_;
+  std::unique_ptr<OrthancPeer> pacs_;
+};
+
 }  // namespace
 
-TEST(ServeFollowUp, SecondStudyOfThePatientIsComparedWithTheFirstInTheSr) {
-  const fs::path dir = make_temp_dir("livernode-serve-follow-up");
-  phantom::PhantomOptions o = small_portal_venous_phantom(3);
-  o.study_date = "20261101";
-  const auto before = phantom::generate_phantom(o, dir / "before");
-  o.seed = 4;
-  o.study_date = "20261122";
-  o.remnant_growth = 1.5;
-  const auto after = phantom::generate_phantom(o, dir / "after");
+TEST_F(ServeFollowUp, SecondStudyOfThePatientIsComparedWithTheFirstInTheSr) {
+  const auto& before = g_visits->before;
+  const auto& after = g_visits->after;
   ASSERT_NE(before.study_uid, after.study_uid);
   ASSERT_NE(before.frame_of_reference_uid, after.frame_of_reference_uid);
   ASSERT_EQ(before.patient_id, after.patient_id);
-
-  auto pacs = OrthancPeer::start(dir / "orthanc");
-  NodeProcess node(dir / "node", "",
-                   "destinations:\n  - name: orthanc\n    ae_title: " + pacs->ae_title() +
-                       "\n    host: 127.0.0.1\n    port: " + std::to_string(pacs->dicom_port()) +
-                       "\n    accepts: [sr, summary, pdf]\n");
-  node.start();
+  const fs::path dir = g_visits->dir;
+  auto node_ptr = start_node();
+  NodeProcess& node = *node_ptr;
+  auto& pacs = pacs_;
   node::SqliteStateStore store(node.state_db());
   auto sent = send_with_storescu(node, dir / "before" / "dicom");
   ASSERT_EQ(sent.status, 0) << sent.output;
@@ -160,7 +209,48 @@ TEST(ServeFollowUp, SecondStudyOfThePatientIsComparedWithTheFirstInTheSr) {
   EXPECT_NEAR(kgr, dh / 3.0, 0.01);  // the rate is the degree over the interval in weeks
   EXPECT_GT(flr.at("LN0011"), flr.at("LN0035"));  // the remnant grew
   EXPECT_EQ(node.stop(), 0);
-  fs::remove_all(dir);
+}
+
+// With no retention the first study's results are purged once delivered: the second study is
+// analysed all the same, and its SR says there is no comparison and why.
+TEST_F(ServeFollowUp, PurgedEarlierResultsAreSaidInsteadOfAComparison) {
+  const auto& before = g_visits->before;
+  const auto& after = g_visits->after;
+  auto node = start_node("  retention_days: 0\n");
+  node::SqliteStateStore store(node->state_db());
+  auto sent = send_with_storescu(*node, g_visits->dir / "before" / "dicom");
+  ASSERT_EQ(sent.status, 0) << sent.output;
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto s = store.study(before.study_uid);
+        return s && s->state == "purged";
+      },
+      240))
+      << node->log();
+  sent = send_with_storescu(*node, g_visits->dir / "after" / "dicom");
+  ASSERT_EQ(sent.status, 0) << sent.output;
+  ASSERT_TRUE(eventually(
+      [&] {
+        return all_jobs_done(store, after.study_uid) && store.outbox("pending", 100).empty() &&
+               sr_of_study(*pacs_, after.study_uid).has_value();
+      },
+      240))
+      << node->log();
+  const auto first_job = store.jobs(before.study_uid, 10).at(0);
+  const std::string why = "the results of study " + before.study_uid + " (job " +
+                          std::to_string(first_job.id) + ") were purged by retention";
+  const std::string log = node->log();
+  EXPECT_NE(log.find("event=follow_up_prior_unavailable"), std::string::npos) << log;
+  EXPECT_NE(log.find(why), std::string::npos) << log;
+  const auto sr = sr_of_study(*pacs_, after.study_uid);
+  ASSERT_TRUE(sr);
+  bool said = false;
+  for (const auto& t : sr->texts) said = said || (t.rfind("not made: ", 0) == 0 && t.find(why) != std::string::npos);
+  EXPECT_TRUE(said);
+  for (const auto& [tracking, values] : sr->groups) {
+    EXPECT_EQ(tracking.find("Follow-up"), std::string::npos) << tracking;
+  }
+  EXPECT_EQ(node->stop(), 0);
 }
 
 }  // namespace livernode::test
