@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "follow_up_sections.h"
 #include "livernode/dicom/result_writers.h"
 #include "writer_common.h"
 
@@ -285,6 +286,7 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
                                             OFString(result.liver->method.substr(0, 1000).c_str())),
             "cannot add the method", file);
   }
+  if (result.follow_up) detail::add_follow_up(report, *result.follow_up, file);
   if (!identity.disclaimer.empty()) {
     require(report.addQualitativeEvaluation(DSRCodedEntryValue(CODE_DCM_Comment),
                                             OFString(identity.disclaimer.substr(0, 1000).c_str())),

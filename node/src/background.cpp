@@ -13,6 +13,7 @@
 #include "dcmtk/dcmdata/dcuid.h"
 #include "dcmtk/dcmdata/dcxfer.h"
 #include "livernode/config/enums.h"
+#include "livernode/node/follow_up_prior.h"
 #include "livernode/node/spool.h"
 #include "livernode/node/study_analysis.h"
 
@@ -198,7 +199,8 @@ void WorkerPool::process(const JobRow& job) {
     fs::remove_all(input, ec);
     fs::remove_all(out, ec);
     link_series(spool.study_dir(job.study_uid), runtime_.store->series_of(job.study_uid), input);
-    const AnalyseFolderOptions options = analysis_options_from(cfg->config, out.string() + ".work");
+    AnalyseFolderOptions options = analysis_options_from(cfg->config, out.string() + ".work");
+    choose_follow_up_prior(*runtime_.store, job, input, options);
     const StudyAnalysisOutcome outcome = analyse_folder(input, out, options);
     fs::remove_all(input, ec);
     if (!outcome.usable) {

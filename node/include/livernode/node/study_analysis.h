@@ -30,6 +30,9 @@ struct AnalyseFolderOptions {
   // An earlier summary.json of the same patient: each analysis gets a "follow_up" section
   // comparing it with that study (empty: none).
   std::filesystem::path prior_summary;
+  // When there is no prior_summary although the patient had earlier analyses: why they cannot
+  // be compared (said in the warnings and the results instead of a comparison).
+  std::string prior_unavailable;
 };
 
 // The analysis settings a configuration file gives: clinical formulas, thresholds and disclaimer,

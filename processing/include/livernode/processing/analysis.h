@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "livernode/processing/follow_up.h"
 #include "livernode/processing/image.h"
 #include "livernode/processing/phase.h"
 #include "livernode/processing/surgical_planning.h"
@@ -159,6 +160,8 @@ struct AnalysisResult {
   std::optional<SurgicalPlan> surgical_plan;
   std::vector<StageStatus> stages;
   std::vector<std::string> warnings;
+  // Set by the caller when the study was compared with an earlier one of the same patient.
+  std::optional<FollowUpComparison> follow_up;
 };
 
 AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options);
