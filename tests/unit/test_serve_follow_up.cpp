@@ -206,7 +206,9 @@ TEST_F(ServeFollowUp, SecondStudyOfThePatientIsComparedWithTheFirstInTheSr) {
   ASSERT_GT(truth_dh, 2.0);
   EXPECT_NEAR(dh, truth_dh, std::max(0.3 * truth_dh, 1.0));
   EXPECT_NEAR(kgr, truth_kgr, std::max(0.3 * truth_kgr, 0.35));
-  EXPECT_NEAR(kgr, dh / 3.0, 0.01);  // the rate is the degree over the interval in weeks
+  // The rate is the degree over the interval in weeks (the SR gives the degree to 0.1 points
+  // and the rate to 0.01 points per week).
+  EXPECT_NEAR(kgr, dh / 3.0, 0.05 / 3.0 + 0.005 + 1e-9);
   EXPECT_GT(flr.at("LN0011"), flr.at("LN0035"));  // the remnant grew
   EXPECT_EQ(node.stop(), 0);
 }
