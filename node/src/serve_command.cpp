@@ -170,6 +170,7 @@ void reload(Runtime& runtime, const fs::path& file) {
   next.storage.min_free_disk_mb = loaded.config.storage.min_free_disk_mb;
   next.storage.retention_days = loaded.config.storage.retention_days;
   next.storage.unrouted_retention_hours = loaded.config.storage.unrouted_retention_hours;
+  next.storage.summary_retention_days = loaded.config.storage.summary_retention_days;
   next.http.token = loaded.config.http.token;
   next.clinical = loaded.config.clinical;
   setup_logging(next.logging);

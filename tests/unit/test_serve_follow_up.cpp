@@ -89,8 +89,8 @@ struct TwoVisits {
 };
 TwoVisits* g_visits = nullptr;
 
-class ServeFollowUp : public ::testing::Test {
- protected:
+class ServeFollowUpFixture : public ::testing::Test {
+ public:
   static void SetUpTestSuite() {
     g_visits = new TwoVisits;
     g_visits->dir = make_temp_dir("livernode-serve-follow-up-studies");
@@ -132,9 +132,14 @@ class ServeFollowUp : public ::testing::Test {
     node->start();
     return node;
   }
+  OrthancPeer* pacs() { return pacs_.get(); }
+
+ protected:
   fs::path dir_;
   std::unique_ptr<OrthancPeer> pacs_;
 };
+
+using ServeFollowUp = ServeFollowUpFixture;
 
 }  // namespace
 
@@ -213,38 +218,65 @@ TEST_F(ServeFollowUp, SecondStudyOfThePatientIsComparedWithTheFirstInTheSr) {
   EXPECT_EQ(node.stop(), 0);
 }
 
-// With no retention the first study's results are purged once delivered: the second study is
-// analysed all the same, and its SR says there is no comparison and why.
-TEST_F(ServeFollowUp, PurgedEarlierResultsAreSaidInsteadOfAComparison) {
+// With no retention the first study's images and result objects are purged once delivered.
+// By default its summary stays (storage.summary_retention_days) and the second study is compared
+// with it; without that, the second study is analysed all the same and its SR says why there is
+// no comparison. Returns the second study's SR.
+std::optional<SrContent> second_visit_after_purge(ServeFollowUpFixture& f,
+                                                  const std::string& storage_extra,
+                                                  std::string& log, std::int64_t& first_job_id) {
   const auto& before = g_visits->before;
   const auto& after = g_visits->after;
-  auto node = start_node("  retention_days: 0\n");
+  auto node = f.start_node(storage_extra);
   node::SqliteStateStore store(node->state_db());
   auto sent = send_with_storescu(*node, g_visits->dir / "before" / "dicom");
-  ASSERT_EQ(sent.status, 0) << sent.output;
-  ASSERT_TRUE(eventually(
+  EXPECT_EQ(sent.status, 0) << sent.output;
+  EXPECT_TRUE(eventually(
       [&] {
         const auto s = store.study(before.study_uid);
         return s && s->state == "purged";
       },
       240))
       << node->log();
+  EXPECT_FALSE(fs::exists(node->spool() / before.study_uid));
   sent = send_with_storescu(*node, g_visits->dir / "after" / "dicom");
-  ASSERT_EQ(sent.status, 0) << sent.output;
-  ASSERT_TRUE(eventually(
+  EXPECT_EQ(sent.status, 0) << sent.output;
+  EXPECT_TRUE(eventually(
       [&] {
         return all_jobs_done(store, after.study_uid) && store.outbox("pending", 100).empty() &&
-               sr_of_study(*pacs_, after.study_uid).has_value();
+               sr_of_study(*f.pacs(), after.study_uid).has_value();
       },
       240))
       << node->log();
-  const auto first_job = store.jobs(before.study_uid, 10).at(0);
-  const std::string why = "the results of study " + before.study_uid + " (job " +
-                          std::to_string(first_job.id) + ") were purged by retention";
-  const std::string log = node->log();
+  first_job_id = store.jobs(before.study_uid, 10).at(0).id;
+  log = node->log();
+  EXPECT_EQ(node->stop(), 0);
+  return sr_of_study(*f.pacs(), after.study_uid);
+}
+
+TEST_F(ServeFollowUp, PurgedStudyIsStillComparedThroughItsKeptSummary) {
+  std::string log;
+  std::int64_t first_job = 0;
+  const auto sr = second_visit_after_purge(*this, "  retention_days: 0\n", log, first_job);
+  ASSERT_TRUE(sr);
+  EXPECT_NE(log.find("event=study_purged study=" + g_visits->before.study_uid +
+                     " reason=retention summaries_kept=1"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("event=follow_up_prior job="), std::string::npos) << log;
+  EXPECT_TRUE(sr->groups.count("Follow-up: liver"));
+  EXPECT_TRUE(sr->groups.count("Follow-up: FLR right hemihepatectomy"));
+}
+
+TEST_F(ServeFollowUp, PurgedEarlierResultsAreSaidInsteadOfAComparison) {
+  std::string log;
+  std::int64_t first_job = 0;
+  const auto sr = second_visit_after_purge(
+      *this, "  retention_days: 0\n  summary_retention_days: 0\n", log, first_job);
+  const std::string why = "the results of study " + g_visits->before.study_uid + " (job " +
+                          std::to_string(first_job) + ") were purged by retention";
   EXPECT_NE(log.find("event=follow_up_prior_unavailable"), std::string::npos) << log;
   EXPECT_NE(log.find(why), std::string::npos) << log;
-  const auto sr = sr_of_study(*pacs_, after.study_uid);
   ASSERT_TRUE(sr);
   bool said = false;
   for (const auto& t : sr->texts) said = said || (t.rfind("not made: ", 0) == 0 && t.find(why) != std::string::npos);
@@ -252,7 +284,6 @@ TEST_F(ServeFollowUp, PurgedEarlierResultsAreSaidInsteadOfAComparison) {
   for (const auto& [tracking, values] : sr->groups) {
     EXPECT_EQ(tracking.find("Follow-up"), std::string::npos) << tracking;
   }
-  EXPECT_EQ(node->stop(), 0);
 }
 
 }  // namespace livernode::test
