@@ -256,7 +256,12 @@ void render_results(cairo_t* cr, double page_width, double page_height,
   y = wrapped(
       cr, left, y, width,
       "Reference series: " + (series.description.empty() ? series.series_uid : series.description) +
-          " (series " + series.series_number + "), study date " + series.study_date,
+          (series.series_number.empty() ? "" : " (series " + series.series_number + ")") +
+          ", study date " +
+          (series.study_date.size() == 8
+               ? series.study_date.substr(0, 4) + "-" + series.study_date.substr(4, 2) + "-" +
+                     series.study_date.substr(6, 2)
+               : std::string("not recorded in the images")),
       14);
   if (result.follow_up) {
     y += 8;
