@@ -250,13 +250,30 @@ void render_results(cairo_t* cr, double page_width, double page_height,
   cairo_set_source_rgb(cr, 1, 1, 1);
   const double left = 24, width = page_width - 48;
   double y = 36;
-  text(cr, left, y, "Liver analysis - results", 24, true);
+  text(cr, left, y,
+       "Liver analysis - results" +
+           (identity.result_version > 1 ? " (version " + std::to_string(identity.result_version) + ")"
+                                        : std::string()),
+       24, true);
   y += 34;
   y = wrapped(
       cr, left, y, width,
       "Reference series: " + (series.description.empty() ? series.series_uid : series.description) +
           " (series " + series.series_number + "), study date " + series.study_date,
       14);
+  if (result.manual && result.manual->any()) {
+    std::string edited;
+    auto add = [&](bool on, const char* what) {
+      if (on) edited += (edited.empty() ? "" : ", ") + std::string(what);
+    };
+    add(result.manual->liver, "liver");
+    add(result.manual->lesions, "lesions");
+    add(result.manual->remnant, "future liver remnant");
+    y = wrapped(cr, left, y, width,
+                "Corrected by hand (MANUAL): " + edited + " - from " + result.manual->source +
+                    "; everything else automatic.",
+                14);
+  }
   y += 8;
   text(cr, left, y, "Volumes", 18, true);
   y += 24;
@@ -341,6 +358,7 @@ void render_results(cairo_t* cr, double page_width, double page_height,
                 "FLR threshold " + fmt("%.0f", plan.flr_threshold_percent) + " % (" +
                     plan.flr_basis + ") for " + plan.liver_condition + ":",
                 12);
+    if (plan.drawn_remnant) y = wrapped(cr, left + 12, y, width - 12, plan.drawn_remnant->statement, 12);
     for (const auto& r : plan.resections) {
       if (y > page_height - 110) break;
       y = wrapped(cr, left + 12, y, width - 12, r.statement, 12);
@@ -416,7 +434,7 @@ WrittenObject write_capture(Surface& s, DcmItem& source, const SeriesInfo& serie
   // General Series
   const auto put = detail::start_derived_object(
       ds, source, file, UID_SecondaryCaptureImageStorage, sop, "OT", series_uid, series_number,
-      "Liver analysis summary (" + product + ")");
+      "Liver analysis summary (" + product + version_suffix(identity) + ")");
   put(DCM_BodyPartExamined, "ABDOMEN");  // unpaired: Laterality stays absent
   // General Equipment and SC Equipment
   put(DCM_Manufacturer, product);
@@ -589,7 +607,7 @@ WrittenObject write_summary_pdf(const SeriesInfo& series, const LoadedVolume& lo
   const auto put = detail::start_derived_object(
       ds, source, file, UID_EncapsulatedPDFStorage, sop, "DOC", series_uid,
       std::to_string(std::atoi(identity.series_number_base.c_str()) + 4),
-      "Liver analysis report (" + product + ")");
+      "Liver analysis report (" + product + version_suffix(identity) + ")");
   // General Equipment and SC Equipment
   put(DCM_Manufacturer, product);
   put(DCM_ManufacturerModelName, product);

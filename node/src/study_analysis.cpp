@@ -13,6 +13,7 @@
 #include "livernode/dicom/result_writers.h"
 #include "livernode/dicom/series_scanner.h"
 #include "livernode/dicom/volume_loader.h"
+#include "livernode/node/corrections.h"
 #include "livernode/node/external_segmentation.h"
 #include "livernode/processing/analysis.h"
 #include "livernode/version.h"
@@ -116,6 +117,7 @@ json write_result_objects(const processing::AnalysisResult& result,
   identity.product = kProductName;
   identity.version = kVersion;
   identity.disclaimer = options.disclaimer;
+  identity.result_version = options.result_version;
   auto add = [&](const dicom::WrittenObject& o) {
     objects.push_back({{"path", fs::relative(o.file, out).generic_string()},
                        {"kind", o.kind},
@@ -149,6 +151,16 @@ json write_result_objects(const processing::AnalysisResult& result,
     spdlog::warn("event=result_failed kind=summary reason=\"{}\"", e.what());
   }
   return objects;
+}
+
+// The correction SEGs that lie in the frame of reference of an analysis.
+std::vector<fs::path> corrections_for(const AnalyseFolderOptions& options,
+                                      const std::string& frame_of_reference) {
+  std::vector<fs::path> out;
+  for (const auto& c : options.corrections)
+    if (!frame_of_reference.empty() && seg_frame_of_reference(c) == frame_of_reference)
+      out.push_back(c);
+  return out;
 }
 
 }  // namespace
@@ -202,6 +214,7 @@ StudyAnalysisOutcome analyse_folder(const fs::path& input, const fs::path& out,
   json summary;
   summary["product"] = kProductName;
   summary["version"] = kVersion;
+  if (options.result_version > 0) summary["result_version"] = options.result_version;
   summary["input"] = fs::absolute(input).string();
   summary["analyses"] = json::array();
   std::size_t analysed = 0;
@@ -253,6 +266,12 @@ StudyAnalysisOutcome analyse_folder(const fs::path& input, const fs::path& out,
       processing::AnalysisOptions analysis_options;
       analysis_options.liver_backend = options.liver_backend;
       analysis_options.planning = planning_inputs(options.clinical, loaded_series.front()->patient);
+      const auto corrections = corrections_for(options, members.front()->frame_of_reference_uid);
+      if (!corrections.empty()) {
+        analysis_options.manual_segments = [&, corrections](const processing::Geometry& grid) {
+          return manual_segments_from(corrections, options.previous_segs, grid);
+        };
+      }
       result = processing::analyse(study, analysis_options);
       ++analysed;
     }
@@ -294,6 +313,24 @@ StudyAnalysisOutcome analyse_folder(const fs::path& input, const fs::path& out,
                                                             options.prior_summary.string() +
                                                             " holds no analysed liver"
                                                       : "no follow-up: " + prior_error);
+      }
+    }
+    if (result.manual) {
+      analysis["corrections"] = {{"source", result.manual->source},
+                                 {"liver_manual", result.manual->liver},
+                                 {"lesions_manual", result.manual->lesions},
+                                 {"remnant_manual", result.manual->remnant},
+                                 {"notes", result.manual->notes}};
+      if (result.manual->any()) ++outcome.corrected_analyses;
+      if (result.surgical_plan && result.surgical_plan->drawn_remnant) {
+        const auto& r = *result.surgical_plan->drawn_remnant;
+        analysis["corrections"]["drawn_remnant"] = {
+            {"flr_ml", r.flr_ml},
+            {"flr_percent_of_functional", r.flr_percent_of_functional},
+            {"flr_percent_of_eslv", optional_json(r.flr_percent_of_eslv)},
+            {"threshold_percent", r.threshold_percent},
+            {"at_or_above_threshold", r.at_or_above_threshold},
+            {"statement", r.statement}};
       }
     }
     json stages = json::array();

@@ -19,6 +19,7 @@ struct StudyAnalysisOutcome {
   std::filesystem::path summary_path;  // OUT/summary.json
   nlohmann::json summary;              // what summary.json holds
   std::vector<std::filesystem::path> objects;  // result objects written
+  int corrected_analyses = 0;  // analyses that used segments of the correction SEGs
 };
 
 struct AnalyseFolderOptions {
@@ -30,6 +31,13 @@ struct AnalyseFolderOptions {
   // An earlier summary.json of the same patient: each analysis gets a "follow_up" section
   // comparing it with that study (empty: none).
   std::filesystem::path prior_summary;
+  // DICOM SEGs drawn or corrected by hand: their liver, lesion and remnant segments replace the
+  // automatic ones in the analysis of the same frame of reference ("corrections" in
+  // summary.json). `previous_segs`: our own SEGs of the corrected version; segments equal to
+  // theirs count as not edited.
+  std::vector<std::filesystem::path> corrections;
+  std::vector<std::filesystem::path> previous_segs;
+  int result_version = 0;  // > 1: named in the result objects' series descriptions
 };
 
 // The analysis settings a configuration file gives: clinical formulas, thresholds and disclaimer,

@@ -1,0 +1,84 @@
+#pragma once
+// Corrections sent back from a viewer as DICOM Segmentation: which analysed series an incoming
+// SEG refers to, what each of its segments stands for (liver, lesion, drawn future liver
+// remnant), and the hand-drawn masks the analysis then uses instead of its own.
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "livernode/processing/analysis.h"
+
+class DcmItem;
+
+namespace livernode::node {
+
+class StateStore;
+struct JobRow;
+struct AnalyseFolderOptions;
+struct StudyAnalysisOutcome;
+
+struct SegSegmentHeader {
+  unsigned number = 0;
+  std::string label;
+  std::string category_code;  // "scheme:value"
+  std::string type_code;      // "scheme:value"
+  std::string algorithm_type;
+};
+
+// The header facts of a SEG that matter for corrections.
+struct SegHeader {
+  std::string sop_instance_uid;
+  std::string series_uid;
+  std::string study_uid;
+  std::string frame_of_reference_uid;
+  std::string manufacturer;
+  std::vector<std::string> referenced_series;     // ReferencedSeriesSequence
+  std::vector<std::string> referenced_instances;  // per-frame and shared source image references
+  std::vector<SegSegmentHeader> segments;
+};
+
+// The FrameOfReferenceUID of a SEG file ("" when unreadable).
+std::string seg_frame_of_reference(const std::filesystem::path& file);
+
+// Throws std::runtime_error when the dataset is not a usable SEG (no segments, no frames).
+SegHeader read_seg_header(DcmItem& dataset);
+
+enum class SegmentRole { liver, lesion, remnant, couinaud, other };
+const char* segment_role_name(SegmentRole role);
+// By SegmentedPropertyType code first (SCT 10200004 liver; neoplasm, tumour, mass, lesion and
+// carcinoma codes), the label deciding between the liver and our own segments of the liver
+// (Couinaud segments, remnants) and as the fallback for codes not known.
+SegmentRole segment_role(const std::string& type_code, const std::string& label);
+
+// What the node does with an incoming SEG.
+struct SegDecision {
+  enum Kind { correction, own_result, unrelated } kind = unrelated;
+  std::string target_study;   // the analysed study it corrects
+  std::string target_series;  // the analysed series it refers to, when known
+  std::string reason;         // for the log
+};
+
+// A correction when it refers to a series of a study that has a finished analysis (by
+// ReferencedSeriesSequence, by its frames' source images, or failing both by lying in such a
+// study with the same frame of reference); our own result echoed back (an instance we sent,
+// or one written by this product) is never one.
+SegDecision classify_incoming_seg(const SegHeader& seg, StateStore& store,
+                                  const std::string& product_name);
+
+// The hand-drawn masks of the correction SEGs on a reference grid. Segments equal to those of
+// `previous` (our own SEGs of the corrected version, when known) were not edited and are not
+// used: the automatic result stays. Lesion segments are taken as a set (a SEG with lesion
+// segments replaces every detected lesion; an empty segment removes a lesion).
+processing::ManualSegments manual_segments_from(const std::vector<std::filesystem::path>& segs,
+                                                const std::vector<std::filesystem::path>& previous,
+                                                const processing::Geometry& reference);
+
+// For a correction job: the correcting SEG (from the spool) and our SEGs of the newest finished
+// version of the study go into `options`. Returns why the job cannot run, or "".
+std::string add_correction_inputs(const JobRow& job, StateStore& store,
+                                  AnalyseFolderOptions& options);
+// For a correction job: why its outcome must not be delivered (no analysis used the SEG), or "".
+std::string correction_outcome_error(const JobRow& job, const StudyAnalysisOutcome& outcome);
+
+}  // namespace livernode::node
