@@ -230,113 +230,165 @@ SegDecision classify_incoming_seg(const SegHeader& seg, StateStore& store,
   return d;
 }
 
-processing::ManualSegments manual_segments_from(const std::vector<fs::path>& segs,
-                                                const std::vector<fs::path>& previous,
-                                                const processing::Geometry& reference) {
-  processing::ManualSegments out;
-  std::vector<std::string> sources;
+namespace {
+
+// What one SEG corrects.
+struct SegCorrections {
+  std::optional<processing::LabelMap> liver, remnant;
+  std::optional<std::vector<processing::LabelMap>> lesions;
+  std::string source;
+};
+
+SegCorrections corrections_of(const CorrectionSeg& correction,
+                              const processing::Geometry& reference,
+                              std::vector<std::string>& notes) {
+  SegCorrections out;
+  const fs::path& file = correction.file;
   // Our own segments of the corrected version, by role and label.
   std::map<std::string, processing::LabelMap> before;
   std::size_t before_lesions = 0;
-  for (const auto& file : previous) {
+  for (const auto& earlier : correction.previous) {
     try {
-      for (auto& s : dicom::read_segmentation(file, reference).segments) {
+      for (auto& s : dicom::read_segmentation(earlier, reference).segments) {
         const SegmentRole role = segment_role(s.type_code, s.label);
         if (role == SegmentRole::lesion) ++before_lesions;
         before[std::string(segment_role_name(role)) + "|" + lower(s.label)] = std::move(s.mask);
       }
     } catch (const dicom::DicomError& e) {
-      out.notes.push_back("earlier SEG " + file.filename().string() + " not read: " + e.what());
+      notes.push_back("earlier SEG " + earlier.filename().string() + " not read: " + e.what());
     }
   }
   auto unchanged = [&](SegmentRole role, const dicom::SegmentMask& s) {
     const auto it = before.find(std::string(segment_role_name(role)) + "|" + lower(s.label));
     return it != before.end() && it->second.voxels == s.mask.voxels;
   };
-  std::optional<processing::LabelMap> liver, remnant;
+  dicom::SegmentationRead read;
+  try {
+    read = dicom::read_segmentation(file, reference);
+  } catch (const dicom::DicomError& e) {
+    notes.push_back("correction SEG " + file.filename().string() + " not read: " + e.what());
+    return out;
+  }
+  DcmFileFormat header;
+  std::string sop;
+  if (header.loadFileUntilTag(OFFilename(file.c_str()), EXS_Unknown, EGL_noChange, 4096,
+                              ERM_autoDetect, DCM_PixelData)
+          .good())
+    sop = text_of(*header.getDataset(), DCM_SOPInstanceUID);
+  out.source = "SEG " + (sop.empty() ? file.filename().string() : sop);
+  for (const auto& w : read.warnings) notes.push_back(out.source + ": " + w);
   std::vector<processing::LabelMap> lesions;
   bool lesions_edited = false;
   std::size_t lesion_segments = 0;
-  for (const auto& file : segs) {
-    dicom::SegmentationRead read;
-    try {
-      read = dicom::read_segmentation(file, reference);
-    } catch (const dicom::DicomError& e) {
-      out.notes.push_back("correction SEG " + file.filename().string() + " not read: " + e.what());
-      continue;
-    }
-    DcmFileFormat header;
-    std::string sop;
-    if (header.loadFile(OFFilename(file.c_str()), EXS_Unknown, EGL_noChange, 4096).good())
-      sop = text_of(*header.getDataset(), DCM_SOPInstanceUID);
-    sources.push_back("SEG " + (sop.empty() ? file.filename().string() : sop));
-    for (const auto& w : read.warnings) out.notes.push_back(w);
-    for (auto& s : read.segments) {
-      const SegmentRole role = segment_role(s.type_code, s.label);
-      bool any = false;
-      for (auto v : s.mask.voxels) any = any || v;
-      switch (role) {
-        case SegmentRole::liver:
-          if (unchanged(role, s)) break;
-          if (!liver) liver = processing::LabelMap(reference, 0);
-          for (std::size_t p = 0; p < s.mask.voxels.size(); ++p) liver->voxels[p] |= s.mask.voxels[p];
-          break;
-        case SegmentRole::remnant:
-          if (unchanged(role, s) || !any) break;
-          if (!remnant) remnant = processing::LabelMap(reference, 0);
-          for (std::size_t p = 0; p < s.mask.voxels.size(); ++p)
-            remnant->voxels[p] |= s.mask.voxels[p];
-          break;
-        case SegmentRole::lesion:
-          ++lesion_segments;
-          if (!unchanged(role, s) || !any) lesions_edited = true;
-          if (any) lesions.push_back(std::move(s.mask));
-          break;
-        case SegmentRole::couinaud:
-          break;  // recomputed from the liver
-        case SegmentRole::other:
-          out.notes.push_back("segment \"" + s.label + "\" (" +
-                              (s.type_code.empty() ? "no type code" : s.type_code) +
-                              ") is neither liver, lesion nor remnant and was not used");
-          break;
-      }
+  for (auto& s : read.segments) {
+    const SegmentRole role = segment_role(s.type_code, s.label);
+    bool any = false;
+    for (auto v : s.mask.voxels) any = any || v;
+    switch (role) {
+      case SegmentRole::liver:
+        if (unchanged(role, s)) break;
+        if (!out.liver) out.liver = processing::LabelMap(reference, 0);
+        for (std::size_t p = 0; p < s.mask.voxels.size(); ++p)
+          out.liver->voxels[p] |= s.mask.voxels[p];
+        break;
+      case SegmentRole::remnant:
+        if (unchanged(role, s) || !any) break;
+        if (!out.remnant) out.remnant = processing::LabelMap(reference, 0);
+        for (std::size_t p = 0; p < s.mask.voxels.size(); ++p)
+          out.remnant->voxels[p] |= s.mask.voxels[p];
+        break;
+      case SegmentRole::lesion:
+        ++lesion_segments;
+        if (!unchanged(role, s) || !any) lesions_edited = true;
+        if (any) lesions.push_back(std::move(s.mask));
+        break;
+      case SegmentRole::couinaud:
+        break;  // recomputed from the liver
+      case SegmentRole::other:
+        notes.push_back(out.source + ": segment \"" + s.label + "\" (" +
+                        (s.type_code.empty() ? "no type code" : s.type_code) +
+                        ") is neither liver, lesion nor remnant and was not used");
+        break;
     }
   }
   // Lesions are a set: edited when a segment changed, was emptied or removed.
-  if (lesion_segments > 0 && (previous.empty() || before.empty() || lesions_edited ||
-                              lesion_segments != before_lesions))
+  if (lesion_segments > 0 && (before.empty() || lesions_edited || lesion_segments != before_lesions))
     out.lesions = std::move(lesions);
-  out.liver = std::move(liver);
-  out.remnant = std::move(remnant);
+  return out;
+}
+
+}  // namespace
+
+processing::ManualSegments manual_segments_from(const std::vector<CorrectionSeg>& segs,
+                                                const processing::Geometry& reference) {
+  processing::ManualSegments out;
+  std::vector<std::string> sources;
+  for (const auto& correction : segs) {
+    SegCorrections c = corrections_of(correction, reference, out.notes);
+    const bool used = c.liver || c.lesions || c.remnant;
+    if (c.liver) out.liver = std::move(c.liver);
+    if (c.lesions) out.lesions = std::move(c.lesions);
+    if (c.remnant) out.remnant = std::move(c.remnant);
+    if (used) sources.push_back(c.source);
+  }
   for (const auto& s : sources) out.source += (out.source.empty() ? "" : ", ") + s;
   return out;
 }
 
 std::string add_correction_inputs(const JobRow& job, StateStore& store,
                                   AnalyseFolderOptions& options) {
-  if (job.kind != "correction") return "";
-  const auto path = store.instance_path(job.correction_sop);
-  std::error_code ec;
-  if (!path || !fs::exists(*path, ec))
-    return "the correcting SEG " + job.correction_sop + " is no longer in the spool";
-  options.corrections = {*path};
-  // Our own SEGs of the newest finished version: what the reader saw before editing.
-  for (const auto& earlier : store.jobs(job.study_uid, 1000)) {  // newest first
-    if (earlier.state != "done" || earlier.version >= job.version || earlier.result_dir.empty())
-      continue;
-    for (const auto& entry : fs::directory_iterator(earlier.result_dir, ec)) {
-      const fs::path seg = entry.path() / "seg.dcm";
-      if (entry.is_directory() && fs::exists(seg, ec)) options.previous_segs.push_back(seg);
+  const auto jobs = store.jobs(job.study_uid, 100000);  // newest first
+  // Our own SEGs of the newest finished version before `version`: what the reader edited.
+  auto previous_of = [&](int version) {
+    std::vector<fs::path> segs;
+    std::error_code ec;
+    for (const auto& earlier : jobs) {
+      if (earlier.state != "done" || earlier.version >= version || earlier.result_dir.empty())
+        continue;
+      for (const auto& entry : fs::directory_iterator(earlier.result_dir, ec)) {
+        const fs::path seg = entry.path() / "seg.dcm";
+        if (entry.is_directory() && fs::exists(seg, ec)) segs.push_back(seg);
+      }
+      break;
     }
-    break;
+    return segs;
+  };
+  auto spool_path = [&](const std::string& sop) -> std::optional<fs::path> {
+    const auto path = store.instance_path(sop);
+    std::error_code ec;
+    if (!path || !fs::exists(*path, ec)) return std::nullopt;
+    return fs::path(*path);
+  };
+  for (auto it = jobs.rbegin(); it != jobs.rend(); ++it) {  // oldest first
+    const JobRow& earlier = *it;
+    if (earlier.kind != "correction" || earlier.state != "done" || earlier.version >= job.version)
+      continue;
+    if (const auto path = spool_path(earlier.correction_sop))
+      options.corrections.push_back({*path, previous_of(earlier.version)});
   }
-  spdlog::info("event=correction_inputs job={} study={} seg={} earlier_segs={}", job.id,
-               job.study_uid, job.correction_sop, options.previous_segs.size());
+  if (job.kind == "correction") {
+    const auto path = spool_path(job.correction_sop);
+    if (!path) return "the correcting SEG " + job.correction_sop + " is no longer in the spool";
+    options.corrections.push_back({*path, previous_of(job.version)});
+  }
+  if (!options.corrections.empty())
+    spdlog::info("event=correction_inputs job={} study={} segs={} earlier_segs={}", job.id,
+                 job.study_uid, options.corrections.size(),
+                 options.corrections.back().previous.size());
   return "";
 }
 
 std::string correction_outcome_error(const JobRow& job, const StudyAnalysisOutcome& outcome) {
-  if (job.kind != "correction" || !outcome.usable || outcome.corrected_analyses > 0) return "";
+  if (job.kind != "correction" || !outcome.usable) return "";
+  // The job's own SEG must have changed something (earlier corrections apply as well).
+  if (outcome.summary.contains("analyses")) {
+    for (const auto& a : outcome.summary["analyses"]) {
+      if (a.contains("corrections") &&
+          a["corrections"]["source"].get<std::string>().find(job.correction_sop) !=
+              std::string::npos)
+        return "";
+    }
+  }
   std::string why = "the correcting SEG " + job.correction_sop +
                     " changed nothing: no analysed series shares its frame of reference, or none "
                     "of its liver, lesion or remnant segments differs from the earlier results";

@@ -154,11 +154,11 @@ json write_result_objects(const processing::AnalysisResult& result,
 }
 
 // The correction SEGs that lie in the frame of reference of an analysis.
-std::vector<fs::path> corrections_for(const AnalyseFolderOptions& options,
-                                      const std::string& frame_of_reference) {
-  std::vector<fs::path> out;
+std::vector<CorrectionSeg> corrections_for(const AnalyseFolderOptions& options,
+                                           const std::string& frame_of_reference) {
+  std::vector<CorrectionSeg> out;
   for (const auto& c : options.corrections)
-    if (!frame_of_reference.empty() && seg_frame_of_reference(c) == frame_of_reference)
+    if (!frame_of_reference.empty() && seg_frame_of_reference(c.file) == frame_of_reference)
       out.push_back(c);
   return out;
 }
@@ -268,8 +268,8 @@ StudyAnalysisOutcome analyse_folder(const fs::path& input, const fs::path& out,
       analysis_options.planning = planning_inputs(options.clinical, loaded_series.front()->patient);
       const auto corrections = corrections_for(options, members.front()->frame_of_reference_uid);
       if (!corrections.empty()) {
-        analysis_options.manual_segments = [&, corrections](const processing::Geometry& grid) {
-          return manual_segments_from(corrections, options.previous_segs, grid);
+        analysis_options.manual_segments = [corrections](const processing::Geometry& grid) {
+          return manual_segments_from(corrections, grid);
         };
       }
       result = processing::analyse(study, analysis_options);

@@ -6,11 +6,15 @@
                              (new SOP and series UIDs, Manufacturer OHIF); prints the volumes of
                              the edited masks as JSON: liver_ml (liver with the remaining lesions),
                              tumour_ml, erased, lesions_left, sop_instance_uid
+  seg_tool.py remnant IN OUT  add a "Future liver remnant" segment drawn over the liver on the
+                             patient's left half, as another tool; prints flr_ml (its volume
+                             without the lesions), remnant_ml and sop_instance_uid as JSON
   seg_tool.py break IN OUT   the same SEG without its SegmentSequence (unusable), new UIDs
   seg_tool.py segments IN    JSON list of [label, SegmentAlgorithmType]
   seg_tool.py sr IN          JSON: numeric values per measurement group (by tracking
                              identifier, then concept meaning) and every text value
 """
+import copy
 import json
 import sys
 
@@ -93,6 +97,59 @@ def edit(src, dst):
                       "sop_instance_uid": ds.SOPInstanceUID}))
 
 
+def remnant(src, dst):
+    ds = pydicom.dcmread(src)
+    arr, info = frames(ds)
+    liver_item = next(s for s in ds.SegmentSequence if str(s.SegmentLabel) == "Liver")
+    liver_number = int(liver_item.SegmentNumber)
+    lesion_numbers = {int(s.SegmentNumber) for s in ds.SegmentSequence
+                      if s.SegmentedPropertyTypeCodeSequence[0].CodeValue == "108369006"}
+    number = max(int(s.SegmentNumber) for s in ds.SegmentSequence) + 1
+    item = copy.deepcopy(liver_item)
+    item.SegmentNumber = number
+    item.SegmentLabel = "Future liver remnant"
+    item.SegmentAlgorithmType = "MANUAL"
+    for keyword in ("SegmentAlgorithmName", "SegmentationAlgorithmIdentificationSequence"):
+        if keyword in item:
+            delattr(item, keyword)
+    ds.SegmentSequence.append(item)
+    cols = arr.shape[2]
+    lesions = set()
+    for i, (m, ipp) in enumerate(info):
+        if m in lesion_numbers:
+            rows_, cols_ = np.nonzero(arr[i])
+            lesions |= {(ipp, int(r), int(c)) for r, c in zip(rows_, cols_)}
+    new_frames, new_items, drawn = [], [], set()
+    for i, (m, ipp) in enumerate(info):
+        if m != liver_number:
+            continue
+        frame = arr[i].copy()
+        frame[:, : cols // 2] = 0  # image columns run towards the patient's left
+        if not frame.any():
+            continue
+        rows_, cols_ = np.nonzero(frame)
+        drawn |= {(ipp, int(r), int(c)) for r, c in zip(rows_, cols_)}
+        per_frame = copy.deepcopy(ds.PerFrameFunctionalGroupsSequence[i])
+        per_frame.SegmentIdentificationSequence[0].ReferencedSegmentNumber = number
+        new_frames.append(frame)
+        new_items.append(per_frame)
+    if not new_frames:
+        sys.exit("no liver on the patient's left half")
+    ds.PerFrameFunctionalGroupsSequence = pydicom.Sequence(
+        list(ds.PerFrameFunctionalGroupsSequence) + new_items)
+    all_frames = np.concatenate([arr, np.stack(new_frames)])
+    ds.NumberOfFrames = len(all_frames)
+    packed = np.packbits(all_frames.astype(np.uint8).ravel(), bitorder="little").tobytes()
+    if len(packed) % 2:
+        packed += b"\0"
+    ds.PixelData = packed
+    new_identity(ds)
+    ds.save_as(dst, write_like_original=False)
+    ml = voxel_ml(ds)
+    print(json.dumps({"flr_ml": len(drawn - lesions) * ml, "remnant_ml": len(drawn) * ml,
+                      "sop_instance_uid": ds.SOPInstanceUID}))
+
+
 def break_seg(src, dst):
     ds = pydicom.dcmread(src)
     del ds.SegmentSequence
@@ -138,6 +195,8 @@ if __name__ == "__main__":
     command = sys.argv[1]
     if command == "edit":
         edit(sys.argv[2], sys.argv[3])
+    elif command == "remnant":
+        remnant(sys.argv[2], sys.argv[3])
     elif command == "break":
         break_seg(sys.argv[2], sys.argv[3])
     elif command == "segments":

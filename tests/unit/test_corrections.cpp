@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -182,8 +183,8 @@ TEST(CorrectionAnalysis, ManualTruthOfARealCaseReplacesLiverAndLesions) {
   LIVERNODE_REQUIRE_DATA(data / "truth" / "31_EQP_Ax5.00mm_ManualROI_Liver.dcm");
   const fs::path out = make_temp_dir("livernode-correction-real");
   node::AnalyseFolderOptions options;
-  options.corrections = {data / "truth" / "31_EQP_Ax5.00mm_ManualROI_Liver.dcm",
-                         data / "truth" / "31_EQP_Ax5.00mm_ManualROI_Tumor.dcm"};
+  options.corrections = {{data / "truth" / "31_EQP_Ax5.00mm_ManualROI_Liver.dcm", {}},
+                         {data / "truth" / "31_EQP_Ax5.00mm_ManualROI_Tumor.dcm", {}}};
   options.result_version = 2;
   const auto outcome = node::analyse_folder(data / "ct", out, options);
   ASSERT_TRUE(outcome.usable) << outcome.error;
@@ -235,6 +236,73 @@ TEST(CorrectionAnalysis, ManualTruthOfARealCaseReplacesLiverAndLesions) {
   if (!HasFailure()) fs::remove_all(out);
 }
 
+// A remnant drawn by hand (added to our SEG by another tool): its FLR replaces the presets'
+// place as the surgeon's own figure; the liver and lesions, not edited, stay automatic.
+TEST(CorrectionAnalysis, DrawnRemnantGivesTheFlrAndUneditedSegmentsStayAutomatic) {
+  const fs::path dir = make_temp_dir("livernode-correction-remnant");
+  phantom::generate_phantom(small_portal_venous_phantom(31), dir / "study");
+  const auto first = node::analyse_folder(dir / "study" / "dicom", dir / "v1");
+  ASSERT_TRUE(first.usable) << first.error;
+  const fs::path ours = dir / "v1" / "1" / "seg.dcm";
+  ASSERT_TRUE(fs::exists(ours));
+  const fs::path edited = dir / "remnant.dcm";
+  const json expected = seg_tool("remnant '" + ours.string() + "' '" + edited.string() + "'");
+  node::AnalyseFolderOptions options;
+  options.corrections = {{edited, {ours}}};
+  options.result_version = 2;
+  const auto second = node::analyse_folder(dir / "study" / "dicom", dir / "v2", options);
+  ASSERT_TRUE(second.usable) << second.error;
+  EXPECT_EQ(second.corrected_analyses, 1);
+  const json& a = second.summary["analyses"][0];
+  ASSERT_TRUE(a.contains("corrections")) << a.dump(2);
+  const json& c = a["corrections"];
+  EXPECT_FALSE(c["liver_manual"].get<bool>());
+  EXPECT_FALSE(c["lesions_manual"].get<bool>());
+  EXPECT_TRUE(c["remnant_manual"].get<bool>());
+  ASSERT_TRUE(c.contains("drawn_remnant")) << c.dump(2);
+  EXPECT_NEAR(c["drawn_remnant"]["flr_ml"].get<double>(), expected["flr_ml"].get<double>(), 1e-6);
+  const double functional = a["volumetry"]["functional_ml"].get<double>();
+  EXPECT_NEAR(c["drawn_remnant"]["flr_percent_of_functional"].get<double>(),
+              100.0 * expected["flr_ml"].get<double>() / functional, 1e-6);
+  // Not edited: the same automatic liver and lesions as the first version.
+  const json& a1 = first.summary["analyses"][0];
+  EXPECT_DOUBLE_EQ(a["volumetry"]["liver_ml"].get<double>(), a1["volumetry"]["liver_ml"].get<double>());
+  EXPECT_EQ(a["lesions"].size(), a1["lesions"].size());
+  EXPECT_EQ(a["liver"]["method"], a1["liver"]["method"]);
+  for (const auto& o : second.objects) {
+    const auto errors = dciodvfy_errors(o);
+    EXPECT_TRUE(errors.empty()) << o << "\n" << join(errors);
+    if (o.filename() == "seg.dcm") {
+      bool drawn = false;
+      for (const auto& s : seg_tool("segments '" + o.string() + "'")) {
+        const std::string label = s[0];
+        if (label == "FLR drawn") {
+          drawn = true;
+          EXPECT_EQ(s[1], "MANUAL");
+        } else {
+          EXPECT_EQ(s[1], "AUTOMATIC") << label;
+        }
+      }
+      EXPECT_TRUE(drawn);
+    }
+    if (o.filename() == "sr.dcm") {
+      const json sr = seg_tool("sr '" + o.string() + "'");
+      bool named = false, statement = false;
+      for (const auto& t : sr["texts"]) {
+        const std::string text = t;
+        named = named || text.find("Corrected manually: future liver remnant") != std::string::npos;
+        statement = statement || text.find("remnant drawn by hand") != std::string::npos;
+      }
+      EXPECT_TRUE(named) << sr.dump(2);
+      EXPECT_TRUE(statement) << sr.dump(2);
+      EXPECT_NEAR(sr["groups"]["FLR drawn"]["Future liver remnant"].get<double>(),
+                  expected["flr_ml"].get<double>(), 0.06)
+          << sr.dump(2);
+    }
+  }
+  if (!HasFailure()) fs::remove_all(dir);
+}
+
 // The round trip with real peers.
 TEST(CorrectionServe, EditedSegFromAViewerGivesANewVersionInThePacs) {
   const fs::path dir = make_temp_dir("livernode-correction-serve");
@@ -278,6 +346,8 @@ TEST(CorrectionServe, EditedSegFromAViewerGivesANewVersionInThePacs) {
     EXPECT_NE(node.log().find("reason=\"not a correction"), std::string::npos) << node.log();
   std::this_thread::sleep_for(std::chrono::seconds(3));  // a study timer would have fired
   EXPECT_EQ(store.jobs("", 10).size(), 1u) << node.log();
+  // Nothing lost: every SEG is kept in the spool.
+  EXPECT_EQ(store.counts().instances, 48 + 2 + (fs::exists(foreign) ? 1 : 0));
   EXPECT_EQ(store.study(truth.study_uid)->state, "done");
   EXPECT_EQ(run_command("echoscu " + node.peer()).status, 0) << node.log();
 
@@ -296,6 +366,12 @@ TEST(CorrectionServe, EditedSegFromAViewerGivesANewVersionInThePacs) {
   ASSERT_EQ(second.state, "done") << second.error << "\n" << node.log();
   EXPECT_EQ(second.kind, "correction");
   EXPECT_EQ(second.version, 2);
+  EXPECT_EQ(second.correction_sop, expected["sop_instance_uid"]);
+  const json api_jobs = json::parse(node.get("/api/jobs"));
+  ASSERT_EQ(api_jobs.size(), 2u);
+  EXPECT_EQ(api_jobs[0]["kind"], "correction");
+  EXPECT_EQ(api_jobs[0]["correction_sop_instance_uid"], expected["sop_instance_uid"]);
+  EXPECT_EQ(api_jobs[1]["kind"], "analysis");
   ASSERT_TRUE(eventually([&] { return store.outbox("pending", 100).empty(); }, 30)) << node.log();
   EXPECT_TRUE(store.outbox("dead", 100).empty());
 
@@ -324,6 +400,8 @@ TEST(CorrectionServe, EditedSegFromAViewerGivesANewVersionInThePacs) {
   download(seg_id, seg_file);
   const json sr = seg_tool("sr '" + sr_file.string() + "'");
   const json& volumetry = sr["groups"]["Liver volumetry"];
+  std::cout << "edited masks: liver " << expected["liver_ml"] << " mL, tumour "
+            << expected["tumour_ml"] << " mL; new SR: " << volumetry.dump() << "\n";
   EXPECT_NEAR(volumetry["Volume"].get<double>(), expected["liver_ml"].get<double>(), 0.06)
       << sr.dump(2);
   EXPECT_NEAR(volumetry["Total tumour volume"].get<double>(), expected["tumour_ml"].get<double>(),
@@ -355,6 +433,35 @@ TEST(CorrectionServe, EditedSegFromAViewerGivesANewVersionInThePacs) {
   EXPECT_EQ(summary["result_version"], 2);
   EXPECT_TRUE(summary["analyses"][0]["corrections"]["liver_manual"].get<bool>());
   EXPECT_TRUE(summary["analyses"][0]["corrections"]["lesions_manual"].get<bool>());
+
+  // A second correction, drawn on the new version (a remnant added, nothing else touched):
+  // version 3 keeps the first correction's liver and lesions and adds the drawn remnant.
+  const fs::path ours_v2 = fs::path(second.result_dir) / "1" / "seg.dcm";
+  const fs::path remnant = dir / "remnant.dcm";
+  const json drawn = seg_tool("remnant '" + ours_v2.string() + "' '" + remnant.string() + "'");
+  ASSERT_EQ(send_file(node, remnant).status, 0);
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto jobs = store.jobs("", 10);
+        return jobs.size() == 3 && jobs[0].state != "queued" && jobs[0].state != "running";
+      },
+      90))
+      << node.log();
+  const auto third = store.jobs("", 10)[0];
+  ASSERT_EQ(third.state, "done") << third.error << "\n" << node.log();
+  EXPECT_EQ(third.version, 3);
+  std::ifstream in3(fs::path(third.result_dir) / "summary.json");
+  const json summary3 = json::parse(in3);
+  const json& c3 = summary3["analyses"][0]["corrections"];
+  EXPECT_TRUE(c3["liver_manual"].get<bool>()) << c3.dump(2);
+  EXPECT_TRUE(c3["lesions_manual"].get<bool>()) << c3.dump(2);
+  EXPECT_TRUE(c3["remnant_manual"].get<bool>()) << c3.dump(2);
+  EXPECT_NEAR(summary3["analyses"][0]["volumetry"]["liver_ml"].get<double>(),
+              expected["liver_ml"].get<double>(), 1e-6);
+  EXPECT_NEAR(c3["drawn_remnant"]["flr_ml"].get<double>(), drawn["flr_ml"].get<double>(), 1e-6);
+  ASSERT_TRUE(eventually([&] { return store.outbox("pending", 100).empty(); }, 30)) << node.log();
+  EXPECT_EQ(static_cast<std::int64_t>(pacs->instances().size()),
+            first.objects + second.objects + third.objects);
   EXPECT_EQ(node.stop(), 0);
   if (!HasFailure()) fs::remove_all(dir);
 }

@@ -17,6 +17,7 @@ class StateStore;
 struct JobRow;
 struct AnalyseFolderOptions;
 struct StudyAnalysisOutcome;
+struct CorrectionSeg;
 
 struct SegSegmentHeader {
   unsigned number = 0;
@@ -66,16 +67,18 @@ struct SegDecision {
 SegDecision classify_incoming_seg(const SegHeader& seg, StateStore& store,
                                   const std::string& product_name);
 
-// The hand-drawn masks of the correction SEGs on a reference grid. Segments equal to those of
-// `previous` (our own SEGs of the corrected version, when known) were not edited and are not
+// The hand-drawn masks of the correction SEGs on a reference grid, oldest SEG first: a later
+// SEG's liver, lesions or remnant replace an earlier one's. Segments equal to those of the SEG's
+// `previous` (our own SEGs of the version it corrects, when known) were not edited and are not
 // used: the automatic result stays. Lesion segments are taken as a set (a SEG with lesion
 // segments replaces every detected lesion; an empty segment removes a lesion).
-processing::ManualSegments manual_segments_from(const std::vector<std::filesystem::path>& segs,
-                                                const std::vector<std::filesystem::path>& previous,
+processing::ManualSegments manual_segments_from(const std::vector<CorrectionSeg>& segs,
                                                 const processing::Geometry& reference);
 
-// For a correction job: the correcting SEG (from the spool) and our SEGs of the newest finished
-// version of the study go into `options`. Returns why the job cannot run, or "".
+// The correcting SEGs of a job (from the spool), each with our SEGs of the version it corrected,
+// go into `options`: those of the study's earlier finished correction jobs (corrections stay
+// in every later version) and, for a correction job, its own. Returns why the job cannot run,
+// or "".
 std::string add_correction_inputs(const JobRow& job, StateStore& store,
                                   AnalyseFolderOptions& options);
 // For a correction job: why its outcome must not be delivered (no analysis used the SEG), or "".

@@ -22,6 +22,13 @@ struct StudyAnalysisOutcome {
   int corrected_analyses = 0;  // analyses that used segments of the correction SEGs
 };
 
+// A SEG drawn or corrected by hand, with our own SEGs of the version it corrects: its segments
+// equal to theirs count as not edited.
+struct CorrectionSeg {
+  std::filesystem::path file;
+  std::vector<std::filesystem::path> previous;
+};
+
 struct AnalyseFolderOptions {
   std::string disclaimer = config::ClinicalConfig{}.disclaimer;  // printed on the summary page
   bool write_objects = true;  // SEG, SR, summary images and PDF per analysis, in OUT/<n>/
@@ -31,12 +38,10 @@ struct AnalyseFolderOptions {
   // An earlier summary.json of the same patient: each analysis gets a "follow_up" section
   // comparing it with that study (empty: none).
   std::filesystem::path prior_summary;
-  // DICOM SEGs drawn or corrected by hand: their liver, lesion and remnant segments replace the
-  // automatic ones in the analysis of the same frame of reference ("corrections" in
-  // summary.json). `previous_segs`: our own SEGs of the corrected version; segments equal to
-  // theirs count as not edited.
-  std::vector<std::filesystem::path> corrections;
-  std::vector<std::filesystem::path> previous_segs;
+  // DICOM SEGs drawn or corrected by hand, oldest first: their liver, lesion and remnant
+  // segments replace the automatic ones in the analysis of the same frame of reference (a later
+  // SEG's replace an earlier one's; "corrections" in summary.json).
+  std::vector<CorrectionSeg> corrections;
   int result_version = 0;  // > 1: named in the result objects' series descriptions
 };
 
