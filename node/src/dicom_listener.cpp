@@ -324,12 +324,12 @@ class StoreScp : public DcmThreadSCP {
       if (r.sop_class_uid == UID_SegmentationStorage) seg = classify_seg(*dataset, r);
       if (runtime_.store->record_instance(r)) {
         if (seg && seg->kind == SegDecision::correction) {
-          const JobRow job = runtime_.store->create_correction_job(seg->target_study, sop, wall_now());
-          spdlog::info(
-              "event=job_state job={} study={} version={} state=queued reason=correction seg={} "
-              "referenced_series={}",
-              job.id, job.study_uid, job.version, sop,
-              seg->target_series.empty() ? "-" : seg->target_series);
+          for (const auto& job : runtime_.store->jobs(seg->target_study, 1))
+            spdlog::info(
+                "event=job_state job={} study={} version={} state=queued reason=correction seg={} "
+                "referenced_series={}",
+                job.id, job.study_uid, job.version, sop,
+                seg->target_series.empty() ? "-" : seg->target_series);
         }
         tallies_[series].stored++;
         runtime_.metrics.instances_received++;
@@ -369,6 +369,7 @@ class StoreScp : public DcmThreadSCP {
       case SegDecision::correction:
         r.action = SeriesAction::correction;
         r.rule = "correction";
+        r.corrects_study = d.target_study;
         spdlog::info("event=correction_received sop={} study={} reason=\"{}\"", r.sop_instance_uid,
                      d.target_study, d.reason);
         break;

@@ -286,6 +286,9 @@ bool SqliteStateStore::record_instance(const InstanceRecord& r) {
                                r.action == SeriesAction::derived));
     s.run();
   }
+  // A correction queues its job in the same transaction: never one without the other.
+  if (r.action == SeriesAction::correction && !r.corrects_study.empty())
+    insert_job(r.corrects_study, "correction", r.sop_instance_uid, r.received_at);
   tx.commit();
   return true;
 }
@@ -450,18 +453,16 @@ JobRow job_row(const S& s) {
 }  // namespace
 
 JobRow SqliteStateStore::create_job(const std::string& study_uid, double now) {
-  return insert_job(study_uid, "analysis", "", now);
-}
-
-JobRow SqliteStateStore::create_correction_job(const std::string& study_uid,
-                                               const std::string& correction_sop, double now) {
-  return insert_job(study_uid, "correction", correction_sop, now);
-}
-
-JobRow SqliteStateStore::insert_job(const std::string& study_uid, const std::string& kind,
-                                    const std::string& correction_sop, double now) {
   std::lock_guard lock(mutex_);
   Transaction tx(db_);
+  JobRow r = insert_job(study_uid, "analysis", "", now);
+  tx.commit();
+  return r;
+}
+
+// Inside the caller's lock and transaction.
+JobRow SqliteStateStore::insert_job(const std::string& study_uid, const std::string& kind,
+                                    const std::string& correction_sop, double now) {
   int version = 1;
   {
     Statement s(db_, "SELECT COALESCE(MAX(version),0)+1 FROM jobs WHERE study_uid=?");
@@ -486,7 +487,6 @@ JobRow SqliteStateStore::insert_job(const std::string& study_uid, const std::str
       .bind(2, study_uid)
       .bind(3, kind)
       .run();
-  tx.commit();
   JobRow r;
   r.id = id;
   r.study_uid = study_uid;

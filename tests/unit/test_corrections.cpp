@@ -153,16 +153,27 @@ TEST(IncomingSeg, CorrectionOnlyOfAnalysedSeriesAndNeverOurOwnResult) {
     r.sop_class_uid = "1.2.840.10008.5.1.4.1.1.66.4";
     r.series_uid = "9.9";
     r.action = node::SeriesAction::correction;
+    r.corrects_study = "1.2.3";
     r.received_at = 200;
     ASSERT_TRUE(store.record_instance(r));
-    EXPECT_EQ(store.study("1.2.3")->state, "done");
-    const auto correction = store.create_correction_job("1.2.3", "9.9.9", 201);
-    EXPECT_EQ(correction.version, 2);
+    // ... and queues its correction job with it.
     const auto jobs = store.jobs("1.2.3", 10);
     ASSERT_EQ(jobs.size(), 2u);
     EXPECT_EQ(jobs[0].kind, "correction");
     EXPECT_EQ(jobs[0].correction_sop, "9.9.9");
+    EXPECT_EQ(jobs[0].version, 2);
     EXPECT_EQ(jobs[1].kind, "analysis");
+    EXPECT_EQ(store.study("1.2.3")->state, "queued");
+    // A re-sent correction is stored once and queues nothing.
+    EXPECT_FALSE(store.record_instance(r));
+    EXPECT_EQ(store.jobs("1.2.3", 10).size(), 2u);
+    // Our own result echoed back does not reopen the study either.
+    r.sop_instance_uid = "5.5.5";
+    r.action = node::SeriesAction::derived;
+    r.corrects_study.clear();
+    ASSERT_TRUE(store.record_instance(r));
+    EXPECT_EQ(store.study("1.2.3")->state, "queued");
+    EXPECT_EQ(store.jobs("1.2.3", 10).size(), 2u);
   }
   // The job survives a restart as a correction.
   {

@@ -30,8 +30,6 @@ class SqliteStateStore : public StateStore {
   void set_study_state(const std::string& study_uid, const std::string& state, double now) override;
   void purge_study(const std::string& study_uid, double now) override;
   JobRow create_job(const std::string& study_uid, double now) override;
-  JobRow create_correction_job(const std::string& study_uid, const std::string& correction_sop,
-                               double now) override;
   std::optional<JobRow> claim_next_job(double now) override;
   void finish_job(std::int64_t job_id, const std::string& state, const std::string& error,
                   const std::string& result_dir, std::int64_t objects, double now,

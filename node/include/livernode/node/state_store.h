@@ -44,6 +44,11 @@ struct InstanceRecord {
   SeriesAction action = SeriesAction::unrouted;  // routing decision for its series
   std::string rule;                              // name of the rule that decided, if any
   double received_at = 0;
+  // action correction: the analysed study it corrects. record_instance queues, in the same
+  // transaction, that study's next job version with kind "correction" and this instance as
+  // correction_sop: the analysis re-run with the SEG's segments taking precedence. (A study
+  // receiving new images is left to its completion timer.)
+  std::string corrects_study;
 };
 
 // Study states: receiving -> queued (a job version exists) -> done | failed; -> stored (no
@@ -152,10 +157,6 @@ class StateStore {
   // --- jobs -------------------------------------------------------------------------------
   // Creates the next job version of a study and sets the study to queued, atomically.
   virtual JobRow create_job(const std::string& study_uid, double now) = 0;
-  // The same for a correction: the job re-runs the analysis with the segments of the SEG
-  // `correction_sop` (a recorded instance) taking precedence.
-  virtual JobRow create_correction_job(const std::string& study_uid,
-                                       const std::string& correction_sop, double now) = 0;
   // Takes the oldest queued job and marks it running; nullopt when none is queued.
   virtual std::optional<JobRow> claim_next_job(double now) = 0;
   // Ends a running job. state is done or failed. The study follows (unless it reopened).
