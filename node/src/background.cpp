@@ -205,12 +205,10 @@ void WorkerPool::process(const JobRow& job) {
     const StudyAnalysisOutcome outcome =
         error.empty() ? analyse_folder(input, out, options) : StudyAnalysisOutcome{};
     fs::remove_all(input, ec);
-    if (error.empty()) error = correction_outcome_error(job, outcome);
-    if (!error.empty()) {
-      // a correction that cannot be applied: nothing is delivered
-    } else if (!outcome.usable) {
+    if (error.empty()) error = correction_outcome_error(job, outcome);  // then nothing is sent
+    if (error.empty() && !outcome.usable) {
       error = outcome.error.empty() ? "no usable series" : outcome.error;
-    } else {
+    } else if (error.empty()) {
       for (const auto& object : outcome.objects) {
         DcmFileFormat ff;
         if (ff.loadFile(OFFilename(object.c_str()), EXS_Unknown, EGL_noChange, 4096, ERM_autoDetect)

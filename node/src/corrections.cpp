@@ -335,6 +335,38 @@ processing::ManualSegments manual_segments_from(const std::vector<CorrectionSeg>
   return out;
 }
 
+processing::ManualSegmentsProvider manual_segments_provider(
+    const std::vector<CorrectionSeg>& corrections, const std::string& frame_of_reference) {
+  std::vector<CorrectionSeg> here;
+  for (const auto& c : corrections)
+    if (!frame_of_reference.empty() && seg_frame_of_reference(c.file) == frame_of_reference)
+      here.push_back(c);
+  if (here.empty()) return {};
+  return [here](const processing::Geometry& grid) { return manual_segments_from(here, grid); };
+}
+
+nlohmann::json corrections_json(const processing::AnalysisResult& result) {
+  if (!result.manual) return nullptr;
+  const auto& m = *result.manual;
+  nlohmann::json out = {{"source", m.source},
+                        {"liver_manual", m.liver},
+                        {"lesions_manual", m.lesions},
+                        {"remnant_manual", m.remnant},
+                        {"notes", m.notes}};
+  if (result.surgical_plan && result.surgical_plan->drawn_remnant) {
+    const auto& r = *result.surgical_plan->drawn_remnant;
+    out["drawn_remnant"] = {
+        {"flr_ml", r.flr_ml},
+        {"flr_percent_of_functional", r.flr_percent_of_functional},
+        {"flr_percent_of_eslv",
+         r.flr_percent_of_eslv ? nlohmann::json(*r.flr_percent_of_eslv) : nlohmann::json(nullptr)},
+        {"threshold_percent", r.threshold_percent},
+        {"at_or_above_threshold", r.at_or_above_threshold},
+        {"statement", r.statement}};
+  }
+  return out;
+}
+
 std::string add_correction_inputs(const JobRow& job, StateStore& store,
                                   AnalyseFolderOptions& options) {
   const auto jobs = store.jobs(job.study_uid, 100000);  // newest first

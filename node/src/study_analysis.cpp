@@ -153,16 +153,6 @@ json write_result_objects(const processing::AnalysisResult& result,
   return objects;
 }
 
-// The correction SEGs that lie in the frame of reference of an analysis.
-std::vector<CorrectionSeg> corrections_for(const AnalyseFolderOptions& options,
-                                           const std::string& frame_of_reference) {
-  std::vector<CorrectionSeg> out;
-  for (const auto& c : options.corrections)
-    if (!frame_of_reference.empty() && seg_frame_of_reference(c.file) == frame_of_reference)
-      out.push_back(c);
-  return out;
-}
-
 }  // namespace
 
 AnalyseFolderOptions analysis_options_from(const config::Config& config, const fs::path& work_dir) {
@@ -266,12 +256,8 @@ StudyAnalysisOutcome analyse_folder(const fs::path& input, const fs::path& out,
       processing::AnalysisOptions analysis_options;
       analysis_options.liver_backend = options.liver_backend;
       analysis_options.planning = planning_inputs(options.clinical, loaded_series.front()->patient);
-      const auto corrections = corrections_for(options, members.front()->frame_of_reference_uid);
-      if (!corrections.empty()) {
-        analysis_options.manual_segments = [corrections](const processing::Geometry& grid) {
-          return manual_segments_from(corrections, grid);
-        };
-      }
+      analysis_options.manual_segments =
+          manual_segments_provider(options.corrections, members.front()->frame_of_reference_uid);
       result = processing::analyse(study, analysis_options);
       ++analysed;
     }
@@ -316,22 +302,8 @@ StudyAnalysisOutcome analyse_folder(const fs::path& input, const fs::path& out,
       }
     }
     if (result.manual) {
-      analysis["corrections"] = {{"source", result.manual->source},
-                                 {"liver_manual", result.manual->liver},
-                                 {"lesions_manual", result.manual->lesions},
-                                 {"remnant_manual", result.manual->remnant},
-                                 {"notes", result.manual->notes}};
+      analysis["corrections"] = corrections_json(result);
       if (result.manual->any()) ++outcome.corrected_analyses;
-      if (result.surgical_plan && result.surgical_plan->drawn_remnant) {
-        const auto& r = *result.surgical_plan->drawn_remnant;
-        analysis["corrections"]["drawn_remnant"] = {
-            {"flr_ml", r.flr_ml},
-            {"flr_percent_of_functional", r.flr_percent_of_functional},
-            {"flr_percent_of_eslv", optional_json(r.flr_percent_of_eslv)},
-            {"threshold_percent", r.threshold_percent},
-            {"at_or_above_threshold", r.at_or_above_threshold},
-            {"statement", r.statement}};
-      }
     }
     json stages = json::array();
     for (const auto& st : result.stages) {

@@ -186,6 +186,27 @@ TEST(IncomingSeg, CorrectionOnlyOfAnalysedSeriesAndNeverOurOwnResult) {
   fs::remove_all(dir);
 }
 
+// A state database written before corrections existed gains the job columns; its jobs are
+// analyses.
+TEST(IncomingSeg, OlderStateDatabaseIsUpgradedInPlace) {
+  const fs::path dir = make_temp_dir("livernode-state-upgrade");
+  const fs::path db = dir / "state.sqlite";
+  {
+    node::SqliteStateStore store(db);
+    store.create_job("1.2.3", 10);
+  }
+  const auto dropped = run_command("sqlite3 '" + db.string() +
+                                   "' 'ALTER TABLE jobs DROP COLUMN kind; ALTER TABLE jobs DROP "
+                                   "COLUMN correction_sop;'");
+  ASSERT_EQ(dropped.status, 0) << dropped.output;
+  node::SqliteStateStore store(db);
+  const auto jobs = store.jobs("1.2.3", 10);
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0].kind, "analysis");
+  EXPECT_EQ(jobs[0].correction_sop, "");
+  fs::remove_all(dir);
+}
+
 // A SEG written by another tool (the manual truth of a real HCC case, two files: liver and
 // tumour) as the correction of the analysis of that case: the liver and tumour volumes become
 // the truth's, named as manual in every object, and every object passes dciodvfy.

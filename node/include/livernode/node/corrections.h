@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "livernode/processing/analysis.h"
 
 class DcmItem;
@@ -74,6 +76,15 @@ SegDecision classify_incoming_seg(const SegHeader& seg, StateStore& store,
 // segments replaces every detected lesion; an empty segment removes a lesion).
 processing::ManualSegments manual_segments_from(const std::vector<CorrectionSeg>& segs,
                                                 const processing::Geometry& reference);
+
+// The provider of hand-drawn masks for the analysis of one frame of reference: the
+// corrections that lie in it (empty function when none does).
+processing::ManualSegmentsProvider manual_segments_provider(
+    const std::vector<CorrectionSeg>& corrections, const std::string& frame_of_reference);
+
+// summary.json's "corrections" of an analysis: the source SEGs, which results are manual, the
+// drawn remnant's figures and the notes.
+nlohmann::json corrections_json(const processing::AnalysisResult& result);
 
 // The correcting SEGs of a job (from the spool), each with our SEGs of the version it corrected,
 // go into `options`: those of the study's earlier finished correction jobs (corrections stay
