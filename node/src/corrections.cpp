@@ -187,9 +187,15 @@ SegDecision classify_incoming_seg(const SegHeader& seg, StateStore& store,
     d.reason = "an instance this node sent";
     return d;
   }
-  if (!product_name.empty() && lower(seg.manufacturer) == lower(product_name)) {
+  // Written by this product (another node's, or ours with new UIDs) and every segment still
+  // automatic: nobody edited it. A copy of a corrected version of ours goes on, and is stopped
+  // by the comparison with our own SEG (its segments are unchanged).
+  const bool automatic_only =
+      std::all_of(seg.segments.begin(), seg.segments.end(),
+                  [](const SegSegmentHeader& s) { return s.algorithm_type == "AUTOMATIC"; });
+  if (!product_name.empty() && lower(seg.manufacturer) == lower(product_name) && automatic_only) {
     d.kind = SegDecision::own_result;
-    d.reason = "written by " + product_name + " (Manufacturer), not edited by another tool";
+    d.reason = "written by " + product_name + " (Manufacturer) with automatic segments only";
     return d;
   }
   auto analysed = [&](const std::optional<SeriesRow>& row) {

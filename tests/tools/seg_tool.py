@@ -9,6 +9,7 @@
   seg_tool.py remnant IN OUT  add a "Future liver remnant" segment drawn over the liver on the
                              patient's left half, as another tool; prints flr_ml (its volume
                              without the lesions), remnant_ml and sop_instance_uid as JSON
+  seg_tool.py retag IN OUT   the same SEG saved by another tool (new UIDs, Manufacturer OHIF)
   seg_tool.py break IN OUT   the same SEG without its SegmentSequence (unusable), new UIDs
   seg_tool.py segments IN    JSON list of [label, SegmentAlgorithmType]
   seg_tool.py sr IN          JSON: numeric values per measurement group (by tracking
@@ -150,6 +151,12 @@ def remnant(src, dst):
                       "sop_instance_uid": ds.SOPInstanceUID}))
 
 
+def retag(src, dst):
+    ds = pydicom.dcmread(src)
+    new_identity(ds)
+    ds.save_as(dst, write_like_original=False)
+
+
 def break_seg(src, dst):
     ds = pydicom.dcmread(src)
     del ds.SegmentSequence
@@ -197,6 +204,8 @@ if __name__ == "__main__":
         edit(sys.argv[2], sys.argv[3])
     elif command == "remnant":
         remnant(sys.argv[2], sys.argv[3])
+    elif command == "retag":
+        retag(sys.argv[2], sys.argv[3])
     elif command == "break":
         break_seg(sys.argv[2], sys.argv[3])
     elif command == "segments":

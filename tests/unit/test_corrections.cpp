@@ -146,8 +146,13 @@ TEST(IncomingSeg, CorrectionOnlyOfAnalysedSeriesAndNeverOurOwnResult) {
               node::SegDecision::own_result);
     seg.sop_instance_uid = "5.5.6";
     seg.manufacturer = "livernode";
+    seg.segments = {{1, "Liver", "SCT:123037004", "SCT:10200004", "AUTOMATIC"}};
     EXPECT_EQ(node::classify_incoming_seg(seg, store, "livernode").kind,
               node::SegDecision::own_result);
+    // A tool that kept our Manufacturer but marks its edits: a correction after all.
+    seg.segments.push_back({2, "Lesion 1", "SCT:49755003", "SCT:108369006", "MANUAL"});
+    EXPECT_EQ(node::classify_incoming_seg(seg, store, "livernode").kind,
+              node::SegDecision::correction);
     // A correction instance does not reopen the finished study.
     r.sop_instance_uid = "9.9.9";
     r.sop_class_uid = "1.2.840.10008.5.1.4.1.1.66.4";
@@ -492,6 +497,27 @@ TEST(CorrectionServe, EditedSegFromAViewerGivesANewVersionInThePacs) {
               expected["liver_ml"].get<double>(), 1e-6);
   EXPECT_NEAR(c3["drawn_remnant"]["flr_ml"].get<double>(), drawn["flr_ml"].get<double>(), 1e-6);
   ASSERT_TRUE(eventually([&] { return store.outbox("pending", 100).empty(); }, 30)) << node.log();
+  EXPECT_EQ(static_cast<std::int64_t>(pacs->instances().size()),
+            first.objects + second.objects + third.objects);
+
+  // A copy of our latest SEG under another tool's name changes nothing: the job says so and
+  // nothing is sent.
+  const fs::path copy = dir / "copy.dcm";
+  seg_tool("retag '" + (fs::path(third.result_dir) / "1" / "seg.dcm").string() + "' '" +
+           copy.string() + "'");
+  ASSERT_EQ(send_file(node, copy).status, 0);
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto jobs = store.jobs("", 10);
+        return jobs.size() == 4 && jobs[0].state != "queued" && jobs[0].state != "running";
+      },
+      90))
+      << node.log();
+  const auto fourth = store.jobs("", 10)[0];
+  EXPECT_EQ(fourth.state, "failed");
+  EXPECT_NE(fourth.error.find("changed nothing"), std::string::npos) << fourth.error;
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  EXPECT_TRUE(store.outbox("pending", 100).empty());
   EXPECT_EQ(static_cast<std::int64_t>(pacs->instances().size()),
             first.objects + second.objects + third.objects);
   EXPECT_EQ(node.stop(), 0);

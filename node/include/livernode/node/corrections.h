@@ -65,7 +65,7 @@ struct SegDecision {
 // A correction when it refers to a series of a study that has a finished analysis (by
 // ReferencedSeriesSequence, by its frames' source images, or failing both by lying in such a
 // study with the same frame of reference); our own result echoed back (an instance we sent,
-// or one written by this product) is never one.
+// or one written by this product whose segments are all automatic) is never one.
 SegDecision classify_incoming_seg(const SegHeader& seg, StateStore& store,
                                   const std::string& product_name);
 
