@@ -379,12 +379,14 @@ void render_results(cairo_t* cr, double page_width, double page_height,
         break;
       }
     }
-    if (!why.empty()) {
+    const bool drawn = result.surgical_plan && result.surgical_plan->drawn_remnant;
+    if (!why.empty() || drawn) {
       y += 8;
       text(cr, left, y, "Surgical planning", 18, true);
       y += 24;
       if (why.size() > 320) why = why.substr(0, 317) + "...";
-      y = wrapped(cr, left, y, width, "Not computed. " + why, 12);
+      if (!why.empty()) y = wrapped(cr, left, y, width, "Not computed. " + why, 12);
+      if (drawn) y = wrapped(cr, left, y, width, result.surgical_plan->drawn_remnant->statement, 12);
     }
   }
   y += 8;
