@@ -503,7 +503,11 @@ std::optional<JobRow> SqliteStateStore::claim_next_job(double now) {
   Transaction tx(db_);
   std::optional<JobRow> job;
   {
-    Statement s(db_, std::string(kJobColumns) + "WHERE state='queued' ORDER BY id LIMIT 1");
+    // One job of a study at a time: a later version (a correction builds on the earlier ones)
+    // waits for the running one.
+    Statement s(db_, std::string(kJobColumns) +
+                         "WHERE state='queued' AND NOT EXISTS (SELECT 1 FROM jobs r WHERE "
+                         "r.study_uid=jobs.study_uid AND r.state='running') ORDER BY id LIMIT 1");
     if (s.step()) job = job_row(s);
   }
   if (!job) return std::nullopt;

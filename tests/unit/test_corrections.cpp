@@ -180,13 +180,24 @@ TEST(IncomingSeg, CorrectionOnlyOfAnalysedSeriesAndNeverOurOwnResult) {
     EXPECT_EQ(store.study("1.2.3")->state, "queued");
     EXPECT_EQ(store.jobs("1.2.3", 10).size(), 2u);
   }
-  // The job survives a restart as a correction.
+  // The job survives a restart as a correction; a later job of the same study waits for it.
   {
     node::SqliteStateStore store(dir / "state.sqlite");
     const auto job = store.claim_next_job(300);
     ASSERT_TRUE(job);
     EXPECT_EQ(job->kind, "correction");
     EXPECT_EQ(job->correction_sop, "9.9.9");
+    store.create_job("1.2.3", 301);
+    EXPECT_FALSE(store.claim_next_job(302));
+    store.create_job("4.5.6", 303);
+    const auto other = store.claim_next_job(304);
+    ASSERT_TRUE(other);
+    EXPECT_EQ(other->study_uid, "4.5.6");
+    store.finish_job(job->id, "done", "", "", 0, 305);
+    const auto next = store.claim_next_job(306);
+    ASSERT_TRUE(next);
+    EXPECT_EQ(next->study_uid, "1.2.3");
+    EXPECT_EQ(next->version, 3);
   }
   fs::remove_all(dir);
 }

@@ -157,7 +157,8 @@ class StateStore {
   // --- jobs -------------------------------------------------------------------------------
   // Creates the next job version of a study and sets the study to queued, atomically.
   virtual JobRow create_job(const std::string& study_uid, double now) = 0;
-  // Takes the oldest queued job and marks it running; nullopt when none is queued.
+  // Takes the oldest queued job whose study has no running job and marks it running; nullopt
+  // when there is none.
   virtual std::optional<JobRow> claim_next_job(double now) = 0;
   // Ends a running job. state is done or failed. The study follows (unless it reopened).
   // `outbox` rows (the job's deliveries) are added in the same transaction: a job is never
