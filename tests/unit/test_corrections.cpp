@@ -247,6 +247,8 @@ TEST(CorrectionAnalysis, ManualTruthOfARealCaseReplacesLiverAndLesions) {
   // The truth placed by position: about 927 mL of liver and 2.4 mL of tumour.
   const double liver = a["volumetry"]["liver_ml"].get<double>();
   const double tumour = a["volumetry"]["tumour_ml"].get<double>();
+  std::cout << "hcc-tace-0697 corrected by its manual truth: liver " << liver << " mL, tumour "
+            << tumour << " mL, " << a["lesions"].size() << " lesion(s)\n";
   EXPECT_NEAR(liver, 927.0, 15.0);
   EXPECT_NEAR(tumour, 2.4, 0.6);
   EXPECT_GE(a["lesions"].size(), 1u);
