@@ -202,6 +202,70 @@ TEST(IncomingSeg, CorrectionOnlyOfAnalysedSeriesAndNeverOurOwnResult) {
   fs::remove_all(dir);
 }
 
+// Corrections stay: a later job of the study (a re-analysis after new images, or another
+// correction) gets every earlier finished correction SEG, oldest first, each with our SEG of the
+// version it corrected.
+TEST(IncomingSeg, LaterJobsApplyTheEarlierCorrections) {
+  const fs::path dir = make_temp_dir("livernode-correction-inputs");
+  node::SqliteStateStore store(dir / "state.sqlite");
+  auto record = [&](const std::string& sop, node::SeriesAction action, const std::string& target) {
+    node::InstanceRecord r;
+    r.sop_instance_uid = sop;
+    r.sop_class_uid = "1.2.840.10008.5.1.4.1.1.66.4";
+    r.study_uid = "1.2.3";
+    r.series_uid = sop + ".1";
+    r.transfer_syntax_uid = "1.2.840.10008.1.2.1";
+    r.path = (dir / (sop + ".dcm")).string();
+    std::ofstream(r.path) << "x";
+    r.action = action;
+    r.corrects_study = target;
+    r.received_at = 1;
+    ASSERT_TRUE(store.record_instance(r));
+  };
+  auto finish = [&](int version) {
+    const auto job = store.claim_next_job(2);
+    ASSERT_TRUE(job);
+    ASSERT_EQ(job->version, version);
+    const fs::path result = dir / ("v" + std::to_string(version));
+    fs::create_directories(result / "1");
+    std::ofstream(result / "1" / "seg.dcm") << "x";
+    store.finish_job(job->id, "done", "", result.string(), 1, 3);
+  };
+  record("1.2.3.9", node::SeriesAction::analyse, "");
+  store.create_job("1.2.3", 1);
+  finish(1);
+  record("7.1", node::SeriesAction::correction, "1.2.3");  // v2 corrects v1
+  finish(2);
+  record("7.2", node::SeriesAction::correction, "1.2.3");  // v3 corrects v2
+  const auto v3 = store.claim_next_job(4);
+  ASSERT_TRUE(v3);
+  EXPECT_EQ(v3->kind, "correction");
+  node::AnalyseFolderOptions options;
+  EXPECT_EQ(node::add_correction_inputs(*v3, store, options), "");
+  ASSERT_EQ(options.corrections.size(), 2u);
+  EXPECT_EQ(options.corrections[0].file, dir / "7.1.dcm");
+  ASSERT_EQ(options.corrections[0].previous.size(), 1u);
+  EXPECT_EQ(options.corrections[0].previous[0], dir / "v1" / "1" / "seg.dcm");
+  EXPECT_EQ(options.corrections[1].file, dir / "7.2.dcm");
+  ASSERT_EQ(options.corrections[1].previous.size(), 1u);
+  EXPECT_EQ(options.corrections[1].previous[0], dir / "v2" / "1" / "seg.dcm");
+  store.finish_job(v3->id, "failed", "changed nothing", "", 0, 5);
+  // New images: the re-analysis keeps the correction that worked, not the failed one.
+  const auto v4 = store.create_job("1.2.3", 6);
+  node::AnalyseFolderOptions again;
+  EXPECT_EQ(node::add_correction_inputs(v4, store, again), "");
+  ASSERT_EQ(again.corrections.size(), 1u);
+  EXPECT_EQ(again.corrections[0].file, dir / "7.1.dcm");
+  // A correction whose SEG left the spool cannot run.
+  record("7.3", node::SeriesAction::correction, "1.2.3");
+  fs::remove(dir / "7.3.dcm");
+  const auto v5 = store.jobs("1.2.3", 1)[0];
+  node::AnalyseFolderOptions missing;
+  EXPECT_NE(node::add_correction_inputs(v5, store, missing).find("no longer in the spool"),
+            std::string::npos);
+  fs::remove_all(dir);
+}
+
 // A state database written before corrections existed gains the job columns; its jobs are
 // analyses.
 TEST(IncomingSeg, OlderStateDatabaseIsUpgradedInPlace) {
