@@ -74,6 +74,7 @@ void decode_storage(MapReader reader, StorageConfig& storage) {
   reader.integer("min_free_disk_mb", storage.min_free_disk_mb, {0, 100'000'000});
   reader.integer("retention_days", storage.retention_days, {0, 3650});
   reader.integer("unrouted_retention_hours", storage.unrouted_retention_hours, {0, 87600});
+  reader.integer("summary_retention_days", storage.summary_retention_days, {0, 36500});
   reader.finish();
 }
 

@@ -112,6 +112,7 @@ void write_storage(Writer& w, const StorageConfig& storage) {
   w.value("min_free_disk_mb", storage.min_free_disk_mb);
   w.value("retention_days", storage.retention_days);
   w.value("unrouted_retention_hours", storage.unrouted_retention_hours);
+  w.value("summary_retention_days", storage.summary_retention_days);
   w.end();
 }
 

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "follow_up_sections.h"
 #include "livernode/dicom/result_writers.h"
 #include "writer_common.h"
 
@@ -305,6 +306,7 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
                                             OFString(result.liver->method.substr(0, 1000).c_str())),
             "cannot add the method", file);
   }
+  if (result.follow_up) detail::add_follow_up(report, *result.follow_up, file);
   if (result.manual && result.manual->any()) {
     std::string edited;
     auto name = [&](bool on, const char* what) {

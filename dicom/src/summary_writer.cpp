@@ -12,6 +12,7 @@
 #include <set>
 
 #include "livernode/dicom/result_writers.h"
+#include "follow_up_sections.h"
 #include "writer_common.h"
 
 namespace livernode::dicom {
@@ -273,6 +274,14 @@ void render_results(cairo_t* cr, double page_width, double page_height,
                 "Corrected by hand (MANUAL): " + edited + " - from " + result.manual->source +
                     "; everything else automatic.",
                 14);
+  }
+  if (result.follow_up) {
+    y += 8;
+    text(cr, left, y, "Follow-up", 18, true);
+    y += 24;
+    for (const auto& line : detail::follow_up_lines(*result.follow_up)) {
+      y = wrapped(cr, left, y, width, line, 12);
+    }
   }
   y += 8;
   text(cr, left, y, "Volumes", 18, true);

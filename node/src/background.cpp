@@ -14,6 +14,7 @@
 #include "dcmtk/dcmdata/dcxfer.h"
 #include "livernode/config/enums.h"
 #include "livernode/node/corrections.h"
+#include "livernode/node/follow_up_prior.h"
 #include "livernode/node/spool.h"
 #include "livernode/node/study_analysis.h"
 
@@ -102,9 +103,11 @@ void StudyTracker::apply_retention(double now) {
     if (!is_valid_uid(study.study_uid)) return;
     std::error_code ec;
     fs::remove_all(fs::path(st.spool_dir) / study.study_uid, ec);
-    fs::remove_all(fs::path(st.results_dir) / study.study_uid, ec);
+    const std::size_t kept = purge_results_keeping_summaries(
+        fs::path(st.results_dir) / study.study_uid, st.summary_retention_days > 0);
     runtime_.store->purge_study(study.study_uid, now);
-    spdlog::info("event=study_purged study={} reason={}", study.study_uid, why);
+    spdlog::info("event=study_purged study={} reason={} summaries_kept={}", study.study_uid, why,
+                 kept);
   };
   for (const auto& s : runtime_.store->studies("stored", 10000))
     if (now - s.state_changed_at >= st.unrouted_retention_hours * 3600.0)
@@ -114,6 +117,41 @@ void StudyTracker::apply_retention(double now) {
       if (now - s.state_changed_at >= st.retention_days * 86400.0 &&
           runtime_.store->pending_outbox_of(s.study_uid) == 0)
         purge(s, "retention");
+  // The summaries kept for follow-up, once they are older than their own retention.
+  for (const auto& s : runtime_.store->studies("purged", 10000)) {
+    if (!is_valid_uid(s.study_uid) || now - s.state_changed_at < st.summary_retention_days * 86400.0)
+      continue;
+    const fs::path dir = fs::path(st.results_dir) / s.study_uid;
+    std::error_code ec;
+    if (!fs::exists(dir, ec)) continue;
+    fs::remove_all(dir, ec);
+    spdlog::info("event=summaries_purged study={} reason=summary_retention", s.study_uid);
+  }
+}
+
+std::size_t purge_results_keeping_summaries(const fs::path& study_results, bool keep_summaries) {
+  std::error_code ec;
+  if (!keep_summaries) {
+    fs::remove_all(study_results, ec);
+    return 0;
+  }
+  std::size_t kept = 0;
+  if (!fs::is_directory(study_results, ec)) return 0;
+  for (const auto& entry : fs::directory_iterator(study_results, ec)) {
+    // results/<study>/vN/summary.json stays; vN/<analysis>/objects, vN.input, vN.work go.
+    if (!entry.is_directory() || !fs::exists(entry.path() / "summary.json")) {
+      fs::remove_all(entry.path(), ec);
+      continue;
+    }
+    for (const auto& inner : fs::directory_iterator(entry.path(), ec)) {
+      if (inner.path().filename() == "summary.json") {
+        ++kept;
+        continue;
+      }
+      fs::remove_all(inner.path(), ec);
+    }
+  }
+  return kept;
 }
 
 // --- workers ---------------------------------------------------------------------------------
@@ -201,6 +239,7 @@ void WorkerPool::process(const JobRow& job) {
     link_series(spool.study_dir(job.study_uid), runtime_.store->series_of(job.study_uid), input);
     AnalyseFolderOptions options = analysis_options_from(cfg->config, out.string() + ".work");
     options.result_version = job.version;
+    choose_follow_up_prior(*runtime_.store, job, input, options);
     error = add_correction_inputs(job, *runtime_.store, options);
     const StudyAnalysisOutcome outcome =
         error.empty() ? analyse_folder(input, out, options) : StudyAnalysisOutcome{};

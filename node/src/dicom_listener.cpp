@@ -29,6 +29,7 @@
 #include "livernode/config/host_pattern.h"
 #include "livernode/node/corrections.h"
 #include "livernode/node/spool.h"
+#include "livernode/node/spool_recovery.h"
 #include "livernode/version.h"
 
 namespace livernode::node {
@@ -293,6 +294,10 @@ class StoreScp : public DcmThreadSCP {
       }
       E_TransferSyntax xfer = DcmXfer(info.acceptedTransferSyntax.c_str()).getXfer();
       if (xfer == EXS_Unknown) xfer = dataset->getOriginalXfer();
+      // The sender is kept in the file itself, so a spool recovered at start-up routes the
+      // instance as it was routed on receipt.
+      file.getMetaInfo()->putAndInsertString(DCM_SourceApplicationEntityTitle,
+                                             calling_ae_.c_str());
       const fs::path path =
           spool.store(study, series, sop, [&](const fs::path& temp, std::string& error) {
             const OFCondition c = file.saveFile(OFFilename(temp.c_str()), xfer, EET_ExplicitLength,
@@ -301,6 +306,7 @@ class StoreScp : public DcmThreadSCP {
             return c.good();
           });
       InstanceRecord r;
+      describe_instance(file, r);
       r.sop_instance_uid = sop;
       r.sop_class_uid = clean(request.AffectedSOPClassUID);
       r.study_uid = study;
@@ -311,10 +317,6 @@ class StoreScp : public DcmThreadSCP {
       r.size_bytes = static_cast<std::int64_t>(fs::file_size(path, ec));
       r.calling_ae = calling_ae_;
       r.peer_address = peer_;
-      r.modality = get(dataset, DCM_Modality);
-      r.body_part = get(dataset, DCM_BodyPartExamined);
-      r.series_description = get(dataset, DCM_SeriesDescription);
-      r.patient_id = get(dataset, DCM_PatientID);
       const auto decision =
           cfg->router.route({r.modality, r.calling_ae, r.body_part, r.series_description});
       r.action = decision.action;
@@ -417,8 +419,38 @@ void probe_port(int port) {
 
 }  // namespace
 
+// DCMTK's pool refuses an association itself when every worker is busy (A-ASSOCIATE-RJ,
+// local limit exceeded) and drops connections whose association request could not be read;
+// both end in dropAndDestroyAssociation, where they are counted and logged like our own
+// rejections.
+class CountingPool : public DcmSCPPool<StoreScp> {
+ public:
+  explicit CountingPool(Runtime& runtime) : runtime_(runtime) {}
+
+ protected:
+  void dropAndDestroyAssociation(T_ASC_Association* assoc) override {
+    const char* calling =
+        assoc && assoc->params ? assoc->params->DULparams.callingAPTitle : nullptr;
+    if (calling && calling[0] != '\0') {
+      runtime_.metrics.associations_rejected++;
+      spdlog::warn(
+          "event=association_rejected calling_ae={} peer={} reason=\"no free association slot: "
+          "{} of node.max_associations={} busy\"",
+          clean(calling), clean(assoc->params->DULparams.callingPresentationAddress),
+          numThreads(OFTrue), getMaxThreads());
+    } else {
+      runtime_.metrics.associations_receive_failed++;
+    }
+    DcmSCPPool<StoreScp>::dropAndDestroyAssociation(assoc);
+  }
+
+ private:
+  Runtime& runtime_;
+};
+
 struct DicomListener::Pool {
-  DcmSCPPool<StoreScp> pool;
+  explicit Pool(Runtime& runtime) : pool(runtime) {}
+  CountingPool pool;
   std::unique_ptr<DcmTLSTransportLayer> tls;  // outlives the pool's network
 };
 
@@ -451,7 +483,7 @@ std::unique_ptr<DcmTLSTransportLayer> make_tls_layer(const config::TlsConfig& tl
 }  // namespace
 
 DicomListener::DicomListener(Runtime& runtime, bool tls)
-    : runtime_(runtime), tls_(tls), pool_(std::make_unique<Pool>()) {}
+    : runtime_(runtime), tls_(tls), pool_(std::make_unique<Pool>(runtime)) {}
 
 DicomListener::~DicomListener() { stop(); }
 

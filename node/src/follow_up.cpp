@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <vector>
 
 namespace livernode::node {
@@ -97,6 +98,8 @@ json compare_with_prior(const json& current, const json& prior, const std::strin
   json out;
   json statements = json::array();
   out["prior_summary"] = prior_source;
+  out["prior_study_instance_uids"] =
+      prior.contains("study_instance_uids") ? prior["study_instance_uids"] : json::array();
   const std::string date_before = prior.value("study_date", std::string());
   const std::string date_after = current.value("study_date", std::string());
   out["prior_study_date"] = date_before;
@@ -238,6 +241,145 @@ json compare_with_prior(const json& current, const json& prior, const std::strin
   out["recist"] = std::move(recist);
   out["statements"] = std::move(statements);
   return out;
+}
+
+namespace {
+
+double number_or_zero(const json& j, const char* key) {
+  return j.is_object() && j.contains(key) && j[key].is_number() ? j[key].get<double>() : 0.0;
+}
+
+std::optional<processing::FollowUpChange> change_of(const json& j) {
+  if (!j.is_object() || !j.contains("before") || !j.contains("after")) return std::nullopt;
+  return processing::FollowUpChange{j["before"].get<double>(), j["after"].get<double>()};
+}
+
+std::vector<int> numbers_of(const json& j) {
+  std::vector<int> out;
+  if (j.is_array()) {
+    for (const auto& n : j) out.push_back(n.get<int>());
+  }
+  return out;
+}
+
+}  // namespace
+
+processing::FollowUpComparison follow_up_figures(const json& f) {
+  processing::FollowUpComparison out;
+  if (f.contains("prior_study_instance_uids") && f["prior_study_instance_uids"].is_array() &&
+      !f["prior_study_instance_uids"].empty()) {
+    out.prior_study_uid = f["prior_study_instance_uids"][0].get<std::string>();
+  }
+  out.prior_study_date = f.value("prior_study_date", std::string());
+  out.study_date = f.value("study_date", std::string());
+  if (f.contains("interval_days") && f["interval_days"].is_number()) {
+    out.interval_days = f["interval_days"].get<long>();
+  }
+  if (f.contains("total_liver_ml")) out.total_liver_ml = change_of(f["total_liver_ml"]);
+  if (f.contains("functional_liver_ml")) out.functional_liver_ml = change_of(f["functional_liver_ml"]);
+  if (f.contains("remnants") && f["remnants"].is_array()) {
+    for (const auto& r : f["remnants"]) {
+      processing::FollowUpRemnant rem;
+      rem.key = r.value("key", std::string());
+      rem.name = r.value("name", std::string());
+      rem.segments = r.value("segments_remaining", std::string());
+      rem.eslv_basis = r.value("basis", std::string()) == "FLR / ESLV";
+      rem.flr_ml = change_of(r["flr_ml"]).value_or(processing::FollowUpChange{});
+      rem.percent = {number_or_zero(r, "percent_before"), number_or_zero(r, "percent_after")};
+      rem.hypertrophy_points = number_or_zero(r, "degree_of_hypertrophy_points");
+      if (r.contains("kinetic_growth_rate_points_per_week") &&
+          r["kinetic_growth_rate_points_per_week"].is_number()) {
+        rem.growth_points_per_week = r["kinetic_growth_rate_points_per_week"].get<double>();
+      }
+      out.remnants.push_back(std::move(rem));
+    }
+  }
+  if (f.contains("lesions") && f["lesions"].is_object()) {
+    const json& l = f["lesions"];
+    if (l.contains("matched")) {
+      for (const auto& m : l["matched"]) {
+        processing::FollowUpLesion les;
+        les.number_before = m.value("number_before", 0);
+        les.number_after = m.value("number_after", 0);
+        les.distance_mm = number_or_zero(m, "distance_mm");
+        les.longest_diameter_mm =
+            change_of(m["longest_diameter_mm"]).value_or(processing::FollowUpChange{});
+        les.volume_ml = change_of(m["volume_ml"]).value_or(processing::FollowUpChange{});
+        out.lesions.push_back(les);
+      }
+    }
+    if (l.contains("not_found_again")) out.lesions_not_found_again = numbers_of(l["not_found_again"]);
+    if (l.contains("new")) out.new_lesions = numbers_of(l["new"]);
+  }
+  if (f.contains("recist") && f["recist"].is_object()) {
+    const json& r = f["recist"];
+    out.recist_target_lesions =
+        r.contains("target_lesions_before") ? static_cast<int>(r["target_lesions_before"].size()) : 0;
+    out.recist_sum_mm = {number_or_zero(r, "sum_before_mm"), number_or_zero(r, "sum_after_mm")};
+  }
+  if (f.contains("statements") && f["statements"].is_array()) {
+    for (const auto& s : f["statements"]) out.statements.push_back(s.get<std::string>());
+  }
+  return out;
+}
+
+PriorChoice choose_prior(const std::vector<PriorCandidate>& candidates, const std::string& study_uid,
+                         const std::string& study_date, const std::string& frame_of_reference_uid) {
+  PriorChoice best;
+  std::string best_date;
+  std::vector<std::string> problems;
+  for (const auto& c : candidates) {
+    if (c.study_uid == study_uid) continue;
+    const std::string who = "study " + c.study_uid + " (job " + std::to_string(c.job_id) + ")";
+    std::error_code ec;
+    if (c.purged || !std::filesystem::exists(c.summary, ec)) {
+      problems.push_back(c.purged ? "the results of " + who + " were purged by retention"
+                                  : "the results of " + who + " are missing");
+      continue;
+    }
+    json summary;
+    try {
+      std::ifstream in(c.summary);
+      if (!in) throw std::runtime_error("cannot open");
+      summary = json::parse(in);
+    } catch (const std::exception& e) {
+      problems.push_back("the results of " + who + " are unreadable (" + e.what() + ")");
+      continue;
+    }
+    const json analysis = pick_prior_analysis(summary);
+    if (analysis.is_null()) {
+      problems.push_back(who + " has no analysed liver");
+      continue;
+    }
+    // Another phase of the same examination, filed as another study, is not an earlier visit.
+    const std::string for_uid = analysis.value("frame_of_reference_uid", std::string());
+    if (!frame_of_reference_uid.empty() && for_uid == frame_of_reference_uid) continue;
+    bool same_study = false;
+    if (analysis.contains("study_instance_uids") && analysis["study_instance_uids"].is_array()) {
+      for (const auto& u : analysis["study_instance_uids"]) same_study = same_study || u == study_uid;
+    }
+    if (same_study) continue;
+    const std::string date = analysis.value("study_date", std::string());
+    const auto days = days_between(date, study_date);
+    if (!days) {
+      problems.push_back(who + " or this study has no valid study date (" + date + ", " +
+                         study_date + ")");
+      continue;
+    }
+    if (*days < 0) continue;  // a later study
+    if (best.summary.empty() || date > best_date) {
+      best.summary = c.summary;
+      best.job_id = c.job_id;
+      best.study_uid = c.study_uid;
+      best_date = date;
+    }
+  }
+  if (best.summary.empty() && !problems.empty()) {
+    std::string why = "no earlier analysis of this patient could be compared: ";
+    for (std::size_t i = 0; i < problems.size(); ++i) why += (i ? "; " : "") + problems[i];
+    best.unavailable_reason = why;
+  }
+  return best;
 }
 
 }  // namespace livernode::node

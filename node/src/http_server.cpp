@@ -87,6 +87,9 @@ std::string metrics_text(Runtime& rt) {
           m.associations_accepted);
   counter("livernode_associations_rejected_total", "DICOM associations rejected",
           m.associations_rejected);
+  counter("livernode_associations_receive_failed_total",
+          "connections closed because no valid association request could be read",
+          m.associations_receive_failed);
   counter("livernode_instances_received_total", "instances stored in the spool",
           m.instances_received);
   counter("livernode_instances_duplicate_total", "instances received again and not stored twice",

@@ -22,6 +22,7 @@
 #include "livernode/node/dicom_listener.h"
 #include "livernode/node/http_server.h"
 #include "livernode/node/spool.h"
+#include "livernode/node/spool_recovery.h"
 #include "livernode/node/sqlite_state_store.h"
 #include "livernode/version.h"
 
@@ -169,6 +170,7 @@ void reload(Runtime& runtime, const fs::path& file) {
   next.storage.min_free_disk_mb = loaded.config.storage.min_free_disk_mb;
   next.storage.retention_days = loaded.config.storage.retention_days;
   next.storage.unrouted_retention_hours = loaded.config.storage.unrouted_retention_hours;
+  next.storage.summary_retention_days = loaded.config.storage.summary_retention_days;
   next.http.token = loaded.config.http.token;
   next.clinical = loaded.config.clinical;
   setup_logging(next.logging);
@@ -224,11 +226,13 @@ int run_serve(const std::vector<std::string>& raw) {
     Runtime runtime(make_runtime_config(cfg), store);
     const int requeued = store->requeue_unfinished_jobs();
     const std::size_t stale = Spool(cfg.storage.spool_dir).remove_stale_temp_files();
+    const SpoolRecovery recovery =
+        recover_spool(Spool(cfg.storage.spool_dir), *store, runtime.config.get()->router);
     spdlog::info(
         "event=node_starting version={} config={} state_db={} spool={} requeued_running_jobs={} "
-        "removed_temp_files={}",
+        "removed_temp_files={} spool_files={} recovered_instances={} unrecoverable_files={}",
         kVersion, file.string(), cfg.storage.state_db.string(), cfg.storage.spool_dir.string(),
-        requeued, stale);
+        requeued, stale, recovery.files_seen, recovery.recorded, recovery.skipped.size());
 
     Wakeup worker_wake, exporter_wake;
     DicomListener listener(runtime);

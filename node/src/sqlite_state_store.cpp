@@ -71,6 +71,15 @@ CREATE TABLE IF NOT EXISTS instances (
   received_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS instances_by_study ON instances(study_uid);
+-- The patient of each study, kept after the study is purged so that a later study of the
+-- patient can say that the earlier results were purged.
+CREATE TABLE IF NOT EXISTS study_patients (
+  study_uid TEXT PRIMARY KEY,
+  patient_id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS study_patients_by_patient ON study_patients(patient_id);
+INSERT OR IGNORE INTO study_patients(study_uid, patient_id)
+  SELECT study_uid, MAX(patient_id) FROM instances WHERE patient_id != '' GROUP BY study_uid;
 CREATE TABLE IF NOT EXISTS jobs (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   study_uid TEXT NOT NULL,
@@ -237,8 +246,17 @@ std::optional<std::string> SqliteStateStore::instance_path(const std::string& so
   return std::nullopt;
 }
 
+// The instance's file is already fsynced under its final name when this runs, and the spool is
+// walked at start-up (recover_spool), so this commit does not wait for the disk: the next
+// commit that does (every other write is synchronous=FULL) makes it durable with it. That
+// saves one flush per received instance.
 bool SqliteStateStore::record_instance(const InstanceRecord& r) {
   std::lock_guard lock(mutex_);
+  exec("PRAGMA synchronous=NORMAL");
+  struct RestoreFull {
+    sqlite3* db;
+    ~RestoreFull() { sqlite3_exec(db, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr); }
+  } restore{db_};
   Transaction tx(db_);
   {
     Statement s(db_,
@@ -254,6 +272,12 @@ bool SqliteStateStore::record_instance(const InstanceRecord& r) {
     s.run();
   }
   if (sqlite3_changes(db_) == 0) return false;  // already recorded
+  if (!r.patient_id.empty()) {
+    Statement(db_, "INSERT OR IGNORE INTO study_patients(study_uid, patient_id) VALUES(?,?)")
+        .bind(1, r.study_uid)
+        .bind(2, r.patient_id)
+        .run();
+  }
   {
     Statement s(
         db_,
@@ -580,6 +604,17 @@ std::vector<JobRow> SqliteStateStore::query_jobs(const std::string& where, const
 std::vector<JobRow> SqliteStateStore::jobs(const std::string& study_uid, int limit) {
   std::lock_guard lock(mutex_);
   return query_jobs(study_uid.empty() ? "" : "WHERE study_uid=?", study_uid, limit);
+}
+
+std::vector<JobRow> SqliteStateStore::analyses_of_same_patient(const std::string& study_uid,
+                                                                int limit) {
+  std::lock_guard lock(mutex_);
+  return query_jobs(
+      "WHERE state='done' AND study_uid != ?1 AND study_uid IN (SELECT p.study_uid FROM "
+      "study_patients p WHERE p.patient_id = (SELECT q.patient_id FROM study_patients q WHERE "
+      "q.study_uid = ?1)) AND version = (SELECT MAX(j.version) FROM jobs j WHERE "
+      "j.study_uid = jobs.study_uid AND j.state='done')",
+      study_uid, limit);
 }
 
 std::optional<JobRow> SqliteStateStore::job(std::int64_t job_id) {

@@ -293,13 +293,22 @@ StudyAnalysisOutcome analyse_folder(const fs::path& input, const fs::path& out,
       const json prior = prior_error.empty() ? pick_prior_analysis(prior_summary) : json(nullptr);
       if (!prior.is_null()) {
         analysis["follow_up"] = compare_with_prior(analysis, prior, options.prior_summary.string());
+        result.follow_up = follow_up_figures(analysis["follow_up"]);
       } else {
         analysis["follow_up"] = nullptr;
-        result.warnings.push_back(prior_error.empty() ? "no follow-up: the earlier summary " +
-                                                            options.prior_summary.string() +
-                                                            " holds no analysed liver"
-                                                      : "no follow-up: " + prior_error);
+        const std::string why = prior_error.empty() ? "the earlier summary " +
+                                                          options.prior_summary.string() +
+                                                          " holds no analysed liver"
+                                                    : prior_error;
+        result.warnings.push_back("no follow-up: " + why);
+        result.follow_up = processing::FollowUpComparison{};
+        result.follow_up->unavailable_reason = why;
       }
+    } else if (!options.prior_unavailable.empty()) {
+      analysis["follow_up"] = nullptr;
+      result.warnings.push_back("no follow-up: " + options.prior_unavailable);
+      result.follow_up = processing::FollowUpComparison{};
+      result.follow_up->unavailable_reason = options.prior_unavailable;
     }
     if (result.manual) {
       analysis["corrections"] = corrections_json(result);

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "abdomen_survey.h"
+#include "ivc_tracking.h"
 #include "image_crop.h"
 #include "lesion_detection.h"
 #include "liver_segmentation.h"
@@ -270,6 +271,26 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
     }
     aligned_phases.push_back(std::move(a));
   }
+  // The IVC: traced in the phase that shows it best; its lumen leaves the liver where the
+  // reference phase itself shows it (the liver volume excludes the cava).
+  const detail::IvcTrack ivc = detail::track_ivc(aligned_phases, result.liver_mask,
+                                                 surveys[ref].spine_x, surveys[ref].spine_anterior_y);
+  if (!external) {
+    const detail::IvcTrack own =
+        detail::track_ivc(aligned_phases, result.liver_mask, surveys[ref].spine_x,
+                          surveys[ref].spine_anterior_y, static_cast<int>(ref_in_aligned));
+    const std::size_t carved = detail::carve_ivc(own, result.liver_mask);
+    for (auto& st : result.stages) {
+      if (st.stage != "liver") continue;
+      std::ostringstream m;
+      m.precision(1);
+      m << std::fixed << "; " << (own.phase_index >= 0 ? own.summary : ivc.summary);
+      if (carved > 0)
+        m << "; its lumen (" << carved * result.liver_mask.geometry.voxel_volume_ml()
+          << " mL) is not counted as liver";
+      st.detail += m.str();
+    }
+  }
   auto lesions = manual.lesions
                      ? detail::measure_given_lesions(aligned_phases, ref_in_aligned,
                                                      result.liver_mask, *manual.lesions)
@@ -327,7 +348,7 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
   // Stage 7: Couinaud segments and the future liver remnant of the standard resections.
   const std::size_t before = result.stages.size();
   detail::plan_surgery_stage(*study.series[ref].volume, surveys[ref].spine_x,
-                             surveys[ref].spine_anterior_y, options.planning, result);
+                             surveys[ref].spine_anterior_y, options.planning, result, &ivc);
   // The stage adds its own entries; the time it took goes to the first of them.
   if (result.stages.size() > before) {
     result.stages[before].seconds =

@@ -131,7 +131,8 @@ std::vector<Component2D> components_2d(const std::vector<std::uint8_t>& mask, co
 
 CouinaudSegmentation segment_couinaud(const Volume& ct, const LabelMap& liver,
                                       std::optional<double> spine_x,
-                                      std::optional<double> spine_anterior_y) {
+                                      std::optional<double> spine_anterior_y,
+                                      const IvcTrack* ivc) {
   CouinaudSegmentation out;
   const Geometry& g = ct.geometry;
   if (!g.same_grid(liver.geometry) || liver.empty()) {
@@ -220,7 +221,29 @@ CouinaudSegmentation segment_couinaud(const Volume& ct, const LabelMap& liver,
     }
   }
   CouinaudPlanes planes;
-  if (ivc_x.size() >= 3) {
+  // The traced IVC, when there is one: its centres in the band (the axis runs nearly
+  // vertically, so the whole track stands in when the band has fewer than two).
+  std::vector<float> traced_x, traced_y, band_x, band_y;
+  if (ivc && ivc->phase_index >= 0) {
+    for (std::size_t k = 0; k < ivc->slices.size() && k < nz; ++k) {
+      if (!ivc->slices[k]) continue;
+      traced_x.push_back(static_cast<float>(ivc->slices[k]->x));
+      traced_y.push_back(static_cast<float>(ivc->slices[k]->y));
+      const double z = slice_z(k);
+      if (z >= band_lo && z <= band_hi) {
+        band_x.push_back(traced_x.back());
+        band_y.push_back(traced_y.back());
+      }
+    }
+  }
+  std::string ivc_source;
+  if (band_x.size() >= 2 || traced_x.size() >= 3) {
+    auto& bx = band_x.size() >= 2 ? band_x : traced_x;
+    auto& by = band_x.size() >= 2 ? band_y : traced_y;
+    planes.ivc_x = median_of(bx);
+    planes.ivc_y = median_of(by);
+    ivc_source = ivc->summary + (band_x.size() >= 2 ? "" : ", its axis taken below the band");
+  } else if (ivc_x.size() >= 3) {
     // Where the hepatic veins join, the bright region is the IVC plus the vein mouths, larger
     // and pulled forward: only the slices with a plain tube cross-section (area at most 1.3 x
     // the median) give the axis.
@@ -305,11 +328,25 @@ CouinaudSegmentation segment_couinaud(const Volume& ct, const LabelMap& liver,
   const std::array<double, 3> typical{-160.0, -105.0, -50.0};
   if (chosen.size() == 3 && vein_voxels > 100) {
     std::sort(chosen.begin(), chosen.end());
-    for (int v = 0; v < 3; ++v) planes.vein_azimuth_deg[v] = chosen[v] * 5.0 + 2.5 - 270.0;
+    // Each direction to better than the 5-degree bin: the centre of mass of the raw histogram
+    // within 10 degrees of the peak.
+    for (int v = 0; v < 3; ++v) {
+      double w = 0, sum = 0;
+      for (int d = -2; d <= 2; ++d) {
+        const int b = chosen[v] + d;
+        if (b < 0 || b >= kBins) continue;
+        w += hist[b];
+        sum += hist[b] * (b * 5.0 + 2.5);
+      }
+      const double centre = w > 0 ? sum / w : chosen[v] * 5.0 + 2.5;
+      planes.vein_azimuth_deg[v] = centre - 270.0;
+    }
   } else {
     planes.vein_azimuth_deg = typical;
+    std::string seen;
+    for (int b : chosen) seen += (seen.empty() ? " at " : ", ") + fixed(b * 5.0 + 2.5 - 270.0, 0);
     out.notes.push_back("fewer than three hepatic veins found (" + std::to_string(chosen.size()) +
-                        " directions, " + std::to_string(vein_voxels) +
+                        " directions" + seen + ", " + std::to_string(vein_voxels) +
                         " vessel voxels): typical vein directions used");
   }
 
@@ -372,8 +409,9 @@ CouinaudSegmentation segment_couinaud(const Volume& ct, const LabelMap& liver,
   out.vein_azimuth_deg = planes.vein_azimuth_deg;
   std::ostringstream m;
   m << "automatic, classical landmarks: IVC axis at (" << fixed(planes.ivc_x, 0) << ", "
-    << fixed(planes.ivc_y, 0) << ") mm from " << ivc_x.size()
-    << " slices; hepatic veins (vessels above " << fixed(vessel_hu, 0)
+    << fixed(planes.ivc_y, 0) << ") mm "
+    << (ivc_source.empty() ? "from " + std::to_string(ivc_x.size()) + " slices" : "(" + ivc_source + ")")
+    << "; hepatic veins (vessels above " << fixed(vessel_hu, 0)
     << " HU in the upper liver) at azimuths " << fixed(planes.vein_azimuth_deg[0], 0) << ", "
     << fixed(planes.vein_azimuth_deg[1], 0) << ", " << fixed(planes.vein_azimuth_deg[2], 0)
     << " degrees around the IVC; portal plane at z " << fixed(planes.portal_z, 0)

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "livernode/processing/couinaud_planes.h"
+#include "ivc_tracking.h"
 #include "livernode/processing/image.h"
 
 namespace livernode::processing::detail {
@@ -37,8 +38,11 @@ struct CouinaudSegmentation {
 
 
 // `liver`: 1 = liver (lesions included), on `ct`'s grid. spine_x: LPS x of the spine if known.
+// `ivc`: the IVC traced beforehand in the best phase (track_ivc); when it has slices the axis
+// comes from it, else from the series itself.
 CouinaudSegmentation segment_couinaud(const Volume& ct, const LabelMap& liver,
                                       std::optional<double> spine_x,
-                                      std::optional<double> spine_anterior_y);
+                                      std::optional<double> spine_anterior_y,
+                                      const IvcTrack* ivc = nullptr);
 
 }  // namespace livernode::processing::detail

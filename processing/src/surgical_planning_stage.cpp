@@ -11,17 +11,20 @@ namespace {
 // Anatomical ranges the segments must fall in (share of the liver volume).
 constexpr double kRightLiverMinPercent = 50.0, kRightLiverMaxPercent = 85.0;
 constexpr double kCaudateMinPercent = 0.5, kCaudateMaxPercent = 15.0;
+// The left lateral section (II + III): small in a shrunken left lobe, large when it has grown
+// to compensate, but never almost absent in a liver that was not operated on.
+constexpr double kLeftLateralMinPercent = 3.0, kLeftLateralMaxPercent = 40.0;
 }  // namespace
 
 void plan_surgery_stage(const Volume& reference, std::optional<double> spine_x,
                         std::optional<double> spine_anterior_y, const PlanningInputs& inputs,
-                        AnalysisResult& result) {
+                        AnalysisResult& result, const IvcTrack* ivc) {
   if (result.liver_mask.empty()) {
     result.stages.push_back({"couinaud", false, "no segments without a liver"});
     result.stages.push_back({"surgical_planning", false, "no remnant volumes without a liver"});
     return;
   }
-  auto seg = segment_couinaud(reference, result.liver_mask, spine_x, spine_anterior_y);
+  auto seg = segment_couinaud(reference, result.liver_mask, spine_x, spine_anterior_y, ivc);
   if (!seg.failure.empty()) {
     result.stages.push_back({"couinaud", false, "no Couinaud segments: " + seg.failure});
     result.stages.push_back(
@@ -49,16 +52,23 @@ void plan_surgery_stage(const Volume& reference, std::optional<double> spine_x,
     for (int s = 5; s <= 8; ++s) right += c.volume_ml[s];
     const double right_pct = total > 0 ? 100.0 * right / total : 0.0;
     const double caudate_pct = total > 0 ? 100.0 * c.volume_ml[1] / total : 0.0;
+    const double left_lateral_pct =
+        total > 0 ? 100.0 * (c.volume_ml[2] + c.volume_ml[3]) / total : 0.0;
     if (right_pct < kRightLiverMinPercent || right_pct > kRightLiverMaxPercent ||
-        caudate_pct < kCaudateMinPercent || caudate_pct > kCaudateMaxPercent) {
-      char why[400];
+        caudate_pct < kCaudateMinPercent || caudate_pct > kCaudateMaxPercent ||
+        left_lateral_pct < kLeftLateralMinPercent || left_lateral_pct > kLeftLateralMaxPercent) {
+      std::string landmarks = seg.method;
+      for (const auto& n : seg.notes) landmarks += "; " + n;
+      char why[600];
       std::snprintf(why, sizeof why,
                     "Couinaud segments failed the plausibility check and are not reported: right "
-                    "liver %.1f %% (expected %.0f-%.0f %%), caudate %.1f %% (expected %.1f-%.0f %%); "
-                    "landmarks: %s",
+                    "liver %.1f %% (expected %.0f-%.0f %%), caudate %.1f %% (expected %.1f-%.0f %%), "
+                    "left lateral section %.1f %% (expected %.0f-%.0f %%); landmarks: ",
                     right_pct, kRightLiverMinPercent, kRightLiverMaxPercent, caudate_pct,
-                    kCaudateMinPercent, kCaudateMaxPercent, seg.method.c_str());
-      result.stages.push_back({"couinaud", false, why});
+                    kCaudateMinPercent, kCaudateMaxPercent, left_lateral_pct,
+                    kLeftLateralMinPercent, kLeftLateralMaxPercent);
+      const std::string reason = std::string(why) + landmarks;
+      result.stages.push_back({"couinaud", false, reason});
       result.stages.push_back({"surgical_planning", false,
                                "no remnant volumes: the Couinaud segments were not plausible"});
       result.warnings.push_back("Couinaud segments not plausible; FLR not computed");

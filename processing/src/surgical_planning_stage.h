@@ -3,6 +3,7 @@
 // surgical plan (ESLV, FLR of the standard resections, tumour facts).
 #include <optional>
 
+#include "ivc_tracking.h"
 #include "livernode/processing/analysis.h"
 
 namespace livernode::processing::detail {
@@ -12,6 +13,6 @@ namespace livernode::processing::detail {
 // "surgical_planning" stage (done or why not).
 void plan_surgery_stage(const Volume& reference, std::optional<double> spine_x,
                         std::optional<double> spine_anterior_y, const PlanningInputs& inputs,
-                        AnalysisResult& result);
+                        AnalysisResult& result, const IvcTrack* ivc = nullptr);
 
 }  // namespace livernode::processing::detail

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "livernode/node/follow_up.h"
+#include "livernode/node/sqlite_state_store.h"
 #include "livernode/node/study_analysis.h"
 #include "livernode/phantom/phantom.h"
 #include "test_support.h"
@@ -141,5 +142,118 @@ TEST(FollowUp, TwoPhantomStudiesOfTheSamePatient) {
               (*right_hemi)["degree_of_hypertrophy_points"].get<double>() / 3.0, 1e-9);
   // The lesions are the same shapes: most are found again.
   EXPECT_GE(f["lesions"]["matched"].size(), 3u);
+  fs::remove_all(dir);
+}
+
+namespace {
+
+// A summary.json with one analysed liver of `study` on `date` in frame of reference `frame`.
+fs::path write_summary(const fs::path& dir, const std::string& study, const std::string& date,
+                       const std::string& frame) {
+  fs::create_directories(dir);
+  json a = analysis(date, 1500, 400, 30.0, 28.0, json::array());
+  a["liver"] = {{"volume_ml", 1500}};
+  a["frame_of_reference_uid"] = frame;
+  a["study_instance_uids"] = {study};
+  std::ofstream(dir / "summary.json") << json{{"analyses", json::array({a})}}.dump();
+  return dir / "summary.json";
+}
+
+}  // namespace
+
+// The node compares with the most recent earlier visit: not a later study, not another phase of
+// the same examination filed as its own study, not the study itself.
+TEST(FollowUp, ThePriorIsTheMostRecentEarlierVisit) {
+  const fs::path dir = test::make_temp_dir("livernode-prior");
+  std::vector<node::PriorCandidate> c = {
+      {5, "1.5", write_summary(dir / "later", "1.5", "20261201", "9.5"), false},
+      {4, "1.4", write_summary(dir / "phase", "1.4", "20261122", "9.9"), false},
+      {3, "1.3", write_summary(dir / "b", "1.3", "20261101", "9.3"), false},
+      {2, "1.2", write_summary(dir / "a", "1.2", "20261001", "9.2"), false},
+      {1, "1.9", write_summary(dir / "self", "1.9", "20261001", "9.1"), false},
+  };
+  auto choice = node::choose_prior(c, "1.9", "20261122", "9.9");
+  EXPECT_EQ(choice.study_uid, "1.3");
+  EXPECT_EQ(choice.job_id, 3);
+  EXPECT_EQ(choice.summary, dir / "b" / "summary.json");
+  EXPECT_TRUE(choice.unavailable_reason.empty());
+  // Same day, other examination (another frame of reference): a valid prior.
+  c.push_back({6, "1.6", write_summary(dir / "same-day", "1.6", "20261122", "9.6"), false});
+  EXPECT_EQ(node::choose_prior(c, "1.9", "20261122", "9.9").study_uid, "1.6");
+  // Only later studies and other phases: nothing to compare with, and nothing to explain.
+  choice = node::choose_prior({c[0], c[1]}, "1.9", "20261122", "9.9");
+  EXPECT_TRUE(choice.summary.empty());
+  EXPECT_TRUE(choice.unavailable_reason.empty());
+  fs::remove_all(dir);
+}
+
+TEST(FollowUp, PurgedOrUnreadableEarlierResultsAreExplained) {
+  const fs::path dir = test::make_temp_dir("livernode-prior");
+  fs::create_directories(dir / "bad");
+  std::ofstream(dir / "bad" / "summary.json") << "{ not json";
+  const std::vector<node::PriorCandidate> c = {
+      {7, "1.7", dir / "gone" / "summary.json", true},
+      {6, "1.6", dir / "bad" / "summary.json", false},
+      {5, "1.5", dir / "missing" / "summary.json", false},
+  };
+  const auto choice = node::choose_prior(c, "1.9", "20261122", "9.9");
+  EXPECT_TRUE(choice.summary.empty());
+  const std::string& why = choice.unavailable_reason;
+  EXPECT_NE(why.find("study 1.7 (job 7) were purged by retention"), std::string::npos) << why;
+  EXPECT_NE(why.find("study 1.6 (job 6) are unreadable"), std::string::npos) << why;
+  EXPECT_NE(why.find("study 1.5 (job 5) are missing"), std::string::npos) << why;
+  // A usable one among them wins and nothing is explained.
+  std::vector<node::PriorCandidate> with_good = c;
+  with_good.push_back({4, "1.4", write_summary(dir / "good", "1.4", "20261001", "9.4"), false});
+  const auto good = node::choose_prior(with_good, "1.9", "20261122", "9.9");
+  EXPECT_EQ(good.study_uid, "1.4");
+  EXPECT_TRUE(good.unavailable_reason.empty());
+  fs::remove_all(dir);
+}
+
+// The state store links studies by PatientID, keeps the link after a purge, and gives the
+// newest done job of each other study of the patient.
+TEST(FollowUp, StateStoreFindsTheOtherStudiesOfThePatient) {
+  const fs::path dir = test::make_temp_dir("livernode-prior-store");
+  node::SqliteStateStore store(dir / "state.db");
+  int sop = 0;
+  auto receive = [&](const std::string& study, const std::string& patient) {
+    node::InstanceRecord r;
+    r.sop_instance_uid = "2.25." + std::to_string(++sop);
+    r.sop_class_uid = "1.2.840.10008.5.1.4.1.1.2";
+    r.study_uid = study;
+    r.series_uid = study + ".1";
+    r.transfer_syntax_uid = "1.2.840.10008.1.2.1";
+    r.path = "/x";
+    r.patient_id = patient;
+    r.action = node::SeriesAction::analyse;
+    r.received_at = 1;
+    ASSERT_TRUE(store.record_instance(r));
+  };
+  auto run_job = [&](const std::string& study, const char* state, double now) {
+    store.create_job(study, now);
+    const auto job = store.claim_next_job(now);
+    ASSERT_TRUE(job);
+    store.finish_job(job->id, state, "", "/results/" + study + "/v" + std::to_string(job->version),
+                     1, now);
+  };
+  receive("1.1", "P1");
+  receive("1.2", "P1");
+  receive("1.3", "P1");
+  receive("1.4", "P2");
+  receive("1.5", "P1");
+  run_job("1.1", "done", 10);
+  run_job("1.1", "done", 11);  // a second version: only the newest counts
+  run_job("1.2", "done", 12);
+  run_job("1.3", "failed", 13);
+  run_job("1.4", "done", 14);
+  store.purge_study("1.2", 20);
+  const auto jobs = store.analyses_of_same_patient("1.5");
+  ASSERT_EQ(jobs.size(), 2u);
+  EXPECT_EQ(jobs[0].study_uid, "1.2");
+  EXPECT_EQ(jobs[1].study_uid, "1.1");
+  EXPECT_EQ(jobs[1].version, 2);
+  EXPECT_EQ(store.study("1.2")->state, "purged");
+  EXPECT_TRUE(store.analyses_of_same_patient("1.4").empty());
   fs::remove_all(dir);
 }

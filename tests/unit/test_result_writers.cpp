@@ -704,3 +704,118 @@ TEST_F(PhantomWriters, SummaryPdfIsAValidEncapsulatedPdf) {
     EXPECT_EQ(doc.at(tag), src.at(tag)) << tag;
   }
 }
+
+namespace {
+
+// The ALPPS course of the clinical notes: after the first stage, 14 days later, the remnant of a
+// left trisectionectomy (I, VI-VII) grew from 328 to 504 mL and FLR / ESLV from 24 to 38 %.
+processing::FollowUpComparison alpps_follow_up() {
+  processing::FollowUpComparison f;
+  f.prior_study_uid = "1.2.826.0.1.3680043.8.498.1";
+  f.prior_study_date = "20260101";
+  f.study_date = "20260115";
+  f.interval_days = 14;
+  f.total_liver_ml = processing::FollowUpChange{1500, 1600};
+  f.functional_liver_ml = processing::FollowUpChange{1450, 1550};
+  processing::FollowUpRemnant r;
+  r.key = "left_trisectionectomy";
+  r.name = "left trisectionectomy";
+  r.segments = "I, VI-VII";
+  r.flr_ml = {328, 504};
+  r.percent = {24, 38};
+  r.hypertrophy_points = 14;
+  r.growth_points_per_week = 7;
+  f.remnants.push_back(r);
+  processing::FollowUpLesion l;
+  l.number_before = 2;
+  l.number_after = 1;
+  l.distance_mm = 5;
+  l.longest_diameter_mm = {30, 33};
+  l.volume_ml = {10, 12};
+  f.lesions.push_back(l);
+  f.lesions_not_found_again = {3};
+  f.new_lesions = {2};
+  f.recist_target_lesions = 2;
+  f.recist_sum_mm = {90, 81};
+  f.statements = {"left trisectionectomy: FLR I, VI-VII 328 -> 504 mL"};
+  return f;
+}
+
+}  // namespace
+
+// The follow-up in the SR: prior study, interval, volumes before and after, degree of
+// hypertrophy and kinetic growth rate, the lesion found again and the RECIST sum; valid for
+// dsrdump and dciodvfy. The results page and the PDF carry it and stay valid.
+TEST_F(PhantomWriters, FollowUpInTheSrAndOnTheResultsPage) {
+  processing::AnalysisResult r = *result_;
+  r.follow_up = alpps_follow_up();
+  const fs::path dir = *dir_ / "follow-up";
+  const auto seg = dicom::write_segmentation(*series_, *loaded_, r, identity(), dir / "seg.dcm");
+  const auto sr =
+      dicom::write_measurement_report(*series_, *loaded_, r, seg, identity(), dir / "sr.dcm");
+  const std::string dump = run("dsrdump +Pl '" + sr.file.string() + "'");
+  EXPECT_EQ(dump.find("W: "), std::string::npos) << dump.substr(0, 3000);
+  EXPECT_EQ(dump.find("E: "), std::string::npos) << dump.substr(0, 3000);
+  EXPECT_NE(dump.find("study 1.2.826.0.1.3680043.8.498.1 of 20260101, 14 days earlier"),
+            std::string::npos);
+  EXPECT_NE(dump.find("lesion 1 is lesion 2 of the prior study"), std::string::npos);
+  EXPECT_NE(dump.find("not found again: 3; new: 2"), std::string::npos);
+  const auto errors = dciodvfy_errors(sr.file);
+  EXPECT_TRUE(errors.empty()) << join(errors);
+
+  const std::string lines = sr_lines(sr.file);
+  const std::string liver = "Follow-up:_liver", flr = "Follow-up:_FLR_left_trisectionectomy";
+  EXPECT_EQ(sr_value(lines, liver, "LN0032"), 14.0) << lines;
+  EXPECT_EQ(sr_value(lines, liver, "LN0033"), 1500.0);
+  EXPECT_EQ(sr_value(lines, liver, "118565006"), 1600.0);
+  EXPECT_NEAR(sr_value(lines, liver, "LN0042"), 6.7, 1e-9);
+  EXPECT_EQ(sr_value(lines, liver, "LN0044"), 90.0);
+  EXPECT_EQ(sr_value(lines, liver, "LN0045"), 81.0);
+  EXPECT_EQ(sr_value(lines, liver, "LN0046"), -10.0);
+  EXPECT_EQ(sr_value(lines, flr, "LN0035"), 328.0);
+  EXPECT_EQ(sr_value(lines, flr, "LN0011"), 504.0);
+  EXPECT_EQ(sr_value(lines, flr, "LN0036"), 24.0);
+  EXPECT_EQ(sr_value(lines, flr, "LN0013"), 38.0);
+  EXPECT_EQ(sr_value(lines, flr, "LN0038"), 14.0);
+  EXPECT_EQ(sr_value(lines, flr, "LN0039"), 7.0);
+  EXPECT_NE(lines.find("num " + flr + " LN0039 7.00 %/wk"), std::string::npos) << lines;
+  EXPECT_NE(lines.find("num " + liver + " LN0032 14 d"), std::string::npos) << lines;
+  EXPECT_EQ(sr_value(lines, "Follow-up:_lesion_1", "LN0040"), 30.0);
+  EXPECT_EQ(sr_value(lines, "Follow-up:_lesion_1", "103339001"), 33.0);
+  EXPECT_EQ(sr_value(lines, "Follow-up:_lesion_1", "LN0041"), 10.0);
+  // The report without a follow-up has none of it.
+  const auto plain =
+      dicom::write_measurement_report(*series_, *loaded_, *result_, seg, identity(), dir / "plain.dcm");
+  EXPECT_EQ(sr_lines(plain.file).find("Follow-up"), std::string::npos);
+
+  const auto images = dicom::write_summary_images(*series_, *loaded_, r, identity(), dir / "page");
+  ASSERT_FALSE(images.empty());
+  for (const auto& image : images) {
+    const auto e = dciodvfy_errors(image.file);
+    EXPECT_TRUE(e.empty()) << image.file << "\n" << join(e);
+  }
+  const auto pdf = dicom::write_summary_pdf(*series_, *loaded_, r, identity(), dir / "pdf.dcm");
+  const auto pdf_errors = dciodvfy_errors(pdf.file);
+  EXPECT_TRUE(pdf_errors.empty()) << join(pdf_errors);
+}
+
+// An earlier analysis that cannot be used: the SR says there is no comparison, and why.
+TEST_F(PhantomWriters, FollowUpUnavailableIsSaidInTheSr) {
+  processing::AnalysisResult r = *result_;
+  r.follow_up = processing::FollowUpComparison{};
+  r.follow_up->unavailable_reason = "the results of study 1.2.3 (job 4) were purged by retention";
+  const fs::path dir = *dir_ / "follow-up-none";
+  const auto seg = dicom::write_segmentation(*series_, *loaded_, r, identity(), dir / "seg.dcm");
+  const auto sr =
+      dicom::write_measurement_report(*series_, *loaded_, r, seg, identity(), dir / "sr.dcm");
+  const std::string dump = run("dsrdump +Pl '" + sr.file.string() + "'");
+  EXPECT_NE(dump.find("not made: the results of study 1.2.3 (job 4) were purged by retention"),
+            std::string::npos)
+      << dump.substr(dump.size() > 3000 ? dump.size() - 3000 : 0);
+  EXPECT_EQ(dump.find("W: "), std::string::npos);
+  EXPECT_EQ(sr_lines(sr.file).find("Follow-up"), std::string::npos);
+  EXPECT_TRUE(dciodvfy_errors(sr.file).empty());
+  for (const auto& image : dicom::write_summary_images(*series_, *loaded_, r, identity(), dir)) {
+    EXPECT_TRUE(dciodvfy_errors(image.file).empty()) << image.file;
+  }
+}

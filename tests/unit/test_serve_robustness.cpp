@@ -191,6 +191,10 @@ TEST_F(ServeRobustness, GarbageOnTheDicomPortIsLoggedAndServingContinues) {
       [&] { return node.log().find("event=association_receive_failed") != std::string::npos; }, 5))
       << node.log();
   EXPECT_NE(node.get("/metrics").find("livernode_associations_rejected_total"), std::string::npos);
+  // Three connections that never sent a valid association request.
+  EXPECT_NE(node.get("/metrics").find("livernode_associations_receive_failed_total 3"),
+            std::string::npos)
+      << node.get("/metrics");
   EXPECT_EQ(node.stop(), 0) << node.log();
 }
 
@@ -464,6 +468,50 @@ TEST_F(ServeRobustness, RealHccCaseThroughTheNodeIntoOrthanc) {
                 "PatientID", ""),
             patient_id);
   EXPECT_EQ(node.stop(), 0);
+}
+
+// The state database loses what it knew about received instances (its last commits are not
+// waited for; here it is deleted altogether): at the next start the node records every spooled
+// instance again from the files, with the sender's AE title kept in each file's meta header,
+// and analyses the study as if nothing had happened.
+TEST_F(ServeRobustness, InstancesTheStateDatabaseLostAreRecoveredFromTheSpool) {
+  NodeProcess node(dir_ / "node");
+  node.start();
+  const auto sent = send_with_storescu(node, study_dicom() / "arterial");
+  ASSERT_EQ(sent.status, 0) << sent.output;
+  node.kill_hard();
+  ASSERT_EQ(count_files(node.spool(), ".dcm"), 24u);
+  for (const auto& e : fs::recursive_directory_iterator(node.spool())) {
+    if (!e.is_regular_file()) continue;
+    const auto dump = run_command("dcmdump -q +P SourceApplicationEntityTitle " + e.path().string());
+    EXPECT_NE(dump.output.find("[STORESCU]"), std::string::npos) << dump.output;
+    break;
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(node.state_db().string() + suffix);
+  // A stray file that is not DICOM is reported and left where it is, never deleted.
+  const fs::path stray =
+      fs::path(node.spool()) / g_study->truth.study_uid / "1.2.3" / "1.2.3.4.dcm";
+  fs::create_directories(stray.parent_path());
+  std::ofstream(stray) << "not dicom";
+
+  node.start();
+  EXPECT_TRUE(eventually(
+      [&] { return node.log().find("recovered_instances=24 unrecoverable_files=1") != std::string::npos; }, 10))
+      << node.log();
+  node::SqliteStateStore store(node.state_db());
+  EXPECT_EQ(store.counts().instances, 24);
+  ASSERT_TRUE(store.study(g_study->truth.study_uid));
+  EXPECT_EQ(store.study(g_study->truth.study_uid)->calling_ae, "STORESCU");
+  EXPECT_TRUE(fs::exists(stray));
+  EXPECT_TRUE(single_job_done(store, 60, g_study->truth.study_uid)) << node.log();
+  // A second start finds nothing to recover.
+  EXPECT_EQ(node.stop(), 0) << node.log();
+  node.start();
+  EXPECT_TRUE(eventually(
+      [&] { return node.log().find("recovered_instances=0 unrecoverable_files=1") != std::string::npos; }, 10))
+      << node.log();
+  EXPECT_EQ(store.counts().instances, 24);
+  EXPECT_EQ(node.stop(), 0) << node.log();
 }
 
 }  // namespace livernode::test

@@ -49,6 +49,9 @@ struct StorageConfig {
   int min_free_disk_mb = 1024;  // refuse new instances below this much free space
   int retention_days = 7;       // keep processed studies and results; 0 = delete once delivered
   int unrouted_retention_hours = 24;  // keep studies no rule analyses; 0 = delete at once
+  // Keep each analysis' summary.json (measurements and UIDs, no images) this long after its
+  // study was purged, so that a later study of the patient can still be compared with it.
+  int summary_retention_days = 730;  // 0 = delete with the rest
 };
 
 // When a study counts as complete and is handed to a worker.

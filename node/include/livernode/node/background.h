@@ -68,6 +68,11 @@ class StudyTracker {
 
 // Runs analyse_folder on the analysed series of a study into results_dir/<study>/v<version>,
 // then queues each result object for every destination that accepts its kind.
+// Deletes a study's results folder, or, when `keep_summaries`, everything in it but each
+// version's summary.json (what follow-up compares with); returns the summaries kept.
+std::size_t purge_results_keeping_summaries(const std::filesystem::path& study_results,
+                                            bool keep_summaries);
+
 class WorkerPool {
  public:
   WorkerPool(Runtime& runtime, Wakeup& wake, Wakeup& exporter);

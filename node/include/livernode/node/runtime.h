@@ -45,6 +45,7 @@ class ConfigHolder {
 struct Metrics {
   std::atomic<std::uint64_t> associations_accepted{0};
   std::atomic<std::uint64_t> associations_rejected{0};
+  std::atomic<std::uint64_t> associations_receive_failed{0};  // no valid A-ASSOCIATE-RQ read
   std::atomic<std::uint64_t> instances_received{0};   // newly stored
   std::atomic<std::uint64_t> instances_duplicate{0};  // re-sent, already stored
   std::atomic<std::uint64_t> instances_failed{0};     // answered with a failure status

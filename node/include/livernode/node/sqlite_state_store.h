@@ -37,6 +37,8 @@ class SqliteStateStore : public StateStore {
   int requeue_unfinished_jobs() override;
   std::vector<JobRow> jobs(const std::string& study_uid, int limit) override;
   std::optional<JobRow> job(std::int64_t job_id) override;
+  std::vector<JobRow> analyses_of_same_patient(const std::string& study_uid,
+                                               int limit = 100) override;
   std::vector<std::int64_t> add_outbox(const std::vector<OutboxRow>& rows) override;
   std::vector<OutboxRow> due_outbox(double now, int limit) override;
   std::optional<double> next_outbox_due() override;

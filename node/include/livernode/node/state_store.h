@@ -172,6 +172,10 @@ class StateStore {
   virtual int requeue_unfinished_jobs() = 0;
   virtual std::vector<JobRow> jobs(const std::string& study_uid = "", int limit = 1000) = 0;
   virtual std::optional<JobRow> job(std::int64_t job_id) = 0;
+  // The newest done job of every other study with the same PatientID as `study_uid` (studies
+  // purged since included: their study row says so), newest first.
+  virtual std::vector<JobRow> analyses_of_same_patient(const std::string& study_uid,
+                                                       int limit = 100) = 0;
 
   // --- outbox -----------------------------------------------------------------------------
   // Adds delivery rows (state pending, due now) in one transaction; returns their ids.

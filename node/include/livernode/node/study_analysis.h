@@ -38,6 +38,9 @@ struct AnalyseFolderOptions {
   // An earlier summary.json of the same patient: each analysis gets a "follow_up" section
   // comparing it with that study (empty: none).
   std::filesystem::path prior_summary;
+  // When there is no prior_summary although the patient had earlier analyses: why they cannot
+  // be compared (said in the warnings and the results instead of a comparison).
+  std::string prior_unavailable;
   // DICOM SEGs drawn or corrected by hand, oldest first: their liver, lesion and remnant
   // segments replace the automatic ones in the analysis of the same frame of reference (a later
   // SEG's replace an earlier one's; "corrections" in summary.json).

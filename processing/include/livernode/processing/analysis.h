@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "livernode/processing/follow_up.h"
 #include "livernode/processing/image.h"
 #include "livernode/processing/phase.h"
 #include "livernode/processing/surgical_planning.h"
@@ -184,6 +185,8 @@ struct AnalysisResult {
   LabelMap remnant_mask;                    // reference geometry; the hand-drawn remnant, if any
   std::vector<StageStatus> stages;
   std::vector<std::string> warnings;
+  // Set by the caller when the study was compared with an earlier one of the same patient.
+  std::optional<FollowUpComparison> follow_up;
 };
 
 AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options);

@@ -1,0 +1,247 @@
+#include "follow_up_sections.h"
+
+#include <dcmtk/dcmsr/codes/sct.h>
+#include <dcmtk/dcmsr/codes/ucum.h>
+
+#include <cctype>
+#include <cstdio>
+
+#include "writer_common.h"
+
+namespace livernode::dicom::detail {
+
+namespace {
+
+using Group = TID1500_MeasurementReport::TID1501_Measurements;
+using Value = Group::MeasurementValue;
+
+// Standard concepts and units.
+const DSRBasicCodedEntry kVolume("118565006", "SCT", "Volume");
+const DSRBasicCodedEntry kLongAxis("103339001", "SCT", "Long Axis");
+const DSRBasicCodedEntry kNeoplasm("108369006", "SCT", "Neoplasm");
+const DSRBasicCodedEntry kMilliliter("ml", "UCUM", "milliliter");
+const DSRBasicCodedEntry kMillimeter("mm", "UCUM", "millimeter");
+const DSRBasicCodedEntry kPercent("%", "UCUM", "percent");
+const DSRBasicCodedEntry kDay("d", "UCUM", "day");
+const DSRBasicCodedEntry kPercentPerWeek("%/wk", "UCUM", "percent per week");
+// The product's private concepts (shared with the rest of the measurement report).
+const DSRBasicCodedEntry kFunctionalVolume("LN0001", "99LVN", "Functional liver volume");
+const DSRBasicCodedEntry kFutureLiverRemnant("LN0011", "99LVN", "Future liver remnant");
+const DSRBasicCodedEntry kFlrPercentEslv("LN0013", "99LVN", "FLR / ESLV");
+const DSRBasicCodedEntry kFlrPercentFunctional("LN0014", "99LVN", "FLR / functional liver volume");
+// Follow-up concepts without a standard code.
+const DSRBasicCodedEntry kComparison("LN0030", "99LVN", "Comparison with prior study");
+const DSRBasicCodedEntry kPriorStudy("LN0031", "99LVN", "Prior study");
+const DSRBasicCodedEntry kInterval("LN0032", "99LVN", "Interval since prior study");
+const DSRBasicCodedEntry kPriorVolume("LN0033", "99LVN", "Volume at prior study");
+const DSRBasicCodedEntry kPriorFunctional("LN0034", "99LVN", "Functional liver volume at prior study");
+const DSRBasicCodedEntry kPriorFlr("LN0035", "99LVN", "Future liver remnant at prior study");
+const DSRBasicCodedEntry kPriorFlrPercentEslv("LN0036", "99LVN", "FLR / ESLV at prior study");
+const DSRBasicCodedEntry kPriorFlrPercentFunctional("LN0037", "99LVN",
+                                                    "FLR / functional liver volume at prior study");
+const DSRBasicCodedEntry kHypertrophy("LN0038", "99LVN", "Degree of hypertrophy");
+const DSRBasicCodedEntry kGrowthRate("LN0039", "99LVN", "Kinetic growth rate");
+const DSRBasicCodedEntry kPriorLongAxis("LN0040", "99LVN", "Long axis at prior study");
+const DSRBasicCodedEntry kLongAxisChange("LN0041", "99LVN", "Change of long axis");
+const DSRBasicCodedEntry kVolumeChange("LN0042", "99LVN", "Change of volume");
+const DSRBasicCodedEntry kMatchDistance("LN0043", "99LVN", "Distance to prior position");
+const DSRBasicCodedEntry kPriorRecistSum("LN0044", "99LVN", "RECIST sum of diameters at prior study");
+const DSRBasicCodedEntry kRecistSum("LN0045", "99LVN", "RECIST sum of diameters");
+const DSRBasicCodedEntry kRecistSumChange("LN0046", "99LVN", "Change of RECIST sum of diameters");
+const DSRBasicCodedEntry kLesionsCompared("LN0047", "99LVN", "Lesions compared with prior study");
+
+std::string number(double v, int decimals) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, v);
+  std::string s = buffer;
+  if (s[0] == '-' && s.find_first_not_of("-0.") == std::string::npos) s.erase(0, 1);  // no "-0.0"
+  return s;
+}
+
+std::string signed_number(double v, int decimals) { return (v >= 0 ? "+" : "") + number(v, decimals); }
+
+Group& new_group(TID1500_MeasurementReport& report, const std::string& tracking_id,
+                 const DSRBasicCodedEntry& finding, const std::filesystem::path& file) {
+  require(report.addIndividualMeasurements(),
+          "cannot add the measurement group " + tracking_id, file);
+  Group& group = report.getIndividualMeasurements();
+  require(group.setTrackingIdentifier(tracking_id), "cannot set the tracking ID", file);
+  require(group.setTrackingUniqueIdentifier(new_uid()), "cannot set the tracking UID", file);
+  require(group.setFinding(DSRCodedEntryValue(finding)), "cannot set the finding", file);
+  return group;
+}
+
+void measure(Group& group, const DSRBasicCodedEntry& concept, double value, int decimals,
+             const DSRBasicCodedEntry& unit, const std::filesystem::path& file) {
+  require(group.addMeasurement(CID7469_GenericIntensityAndSizeMeasurements(concept),
+                               Value(number(value, decimals).c_str(),
+                                     CID7181_AbstractMultiDimensionalImageModelComponentUnits(unit)),
+                               OFFalse),
+          std::string("cannot add the follow-up measurement ") + concept.CodeMeaning.c_str(), file);
+}
+
+void say(TID1500_MeasurementReport& report, const DSRBasicCodedEntry& concept,
+         const std::string& text, const std::filesystem::path& file) {
+  require(report.addQualitativeEvaluation(DSRCodedEntryValue(concept),
+                                          OFString(text.substr(0, 1000).c_str())),
+          std::string("cannot add ") + concept.CodeMeaning.c_str(), file);
+}
+
+std::string list_of(const std::vector<int>& numbers) {
+  std::string s;
+  for (std::size_t i = 0; i < numbers.size(); ++i) s += (i ? ", " : "") + std::to_string(numbers[i]);
+  return s.empty() ? "none" : s;
+}
+
+std::string prior_text(const processing::FollowUpComparison& f) {
+  std::string s = "study " + (f.prior_study_uid.empty() ? std::string("(UID unknown)") : f.prior_study_uid) +
+                  " of " + (f.prior_study_date.empty() ? std::string("unknown date") : f.prior_study_date);
+  if (f.interval_days) s += ", " + std::to_string(*f.interval_days) + " days earlier";
+  return s;
+}
+
+}  // namespace
+
+void add_follow_up(TID1500_MeasurementReport& report, const processing::FollowUpComparison& f,
+                   const std::filesystem::path& file) {
+  if (!f.unavailable_reason.empty()) {
+    say(report, kComparison, "not made: " + f.unavailable_reason, file);
+    return;
+  }
+  say(report, kPriorStudy, prior_text(f), file);
+  for (const auto& s : f.statements) say(report, kComparison, s, file);
+
+  Group& overall = new_group(report, "Follow-up: liver", CODE_SCT_Liver, file);
+  if (f.interval_days) measure(overall, kInterval, static_cast<double>(*f.interval_days), 0, kDay, file);
+  if (f.total_liver_ml) {
+    measure(overall, kPriorVolume, f.total_liver_ml->before, 1, kMilliliter, file);
+    measure(overall, kVolume, f.total_liver_ml->after, 1, kMilliliter, file);
+    if (const auto p = f.total_liver_ml->change_percent()) {
+      measure(overall, kVolumeChange, *p, 1, kPercent, file);
+    }
+  }
+  if (f.functional_liver_ml) {
+    measure(overall, kPriorFunctional, f.functional_liver_ml->before, 1, kMilliliter, file);
+    measure(overall, kFunctionalVolume, f.functional_liver_ml->after, 1, kMilliliter, file);
+  }
+  if (f.recist_target_lesions > 0) {
+    measure(overall, kPriorRecistSum, f.recist_sum_mm.before, 1, kMillimeter, file);
+    measure(overall, kRecistSum, f.recist_sum_mm.after, 1, kMillimeter, file);
+    require(overall.getMeasurement().setMeasurementMethod(CMR_CID6147::RECIST11),
+            "cannot set the RECIST method", file);
+    if (const auto p = f.recist_sum_mm.change_percent()) {
+      measure(overall, kRecistSumChange, *p, 1, kPercent, file);
+    }
+  }
+  require(overall.addQualitativeEvaluation(
+              DSRCodedEntryValue(kLesionsCompared),
+              OFString((std::to_string(f.lesions.size()) + " found again; not found again: " +
+                        list_of(f.lesions_not_found_again) + "; new: " + list_of(f.new_lesions))
+                           .c_str())),
+          "cannot add the lesion comparison", file);
+
+  for (const auto& r : f.remnants) {
+    Group& group = new_group(report, ("Follow-up: FLR " + r.name).substr(0, 64), kFutureLiverRemnant, file);
+    measure(group, kPriorFlr, r.flr_ml.before, 1, kMilliliter, file);
+    measure(group, kFutureLiverRemnant, r.flr_ml.after, 1, kMilliliter, file);
+    measure(group, r.eslv_basis ? kPriorFlrPercentEslv : kPriorFlrPercentFunctional,
+            r.percent.before, 1, kPercent, file);
+    measure(group, r.eslv_basis ? kFlrPercentEslv : kFlrPercentFunctional, r.percent.after, 1,
+            kPercent, file);
+    measure(group, kHypertrophy, r.hypertrophy_points, 1, kPercent, file);
+    if (r.growth_points_per_week) {
+      measure(group, kGrowthRate, *r.growth_points_per_week, 2, kPercentPerWeek, file);
+    }
+    require(group.addQualitativeEvaluation(
+                DSRCodedEntryValue(kFutureLiverRemnant),
+                OFString((r.name + ", segments " + r.segments + " remaining").substr(0, 1000).c_str())),
+            "cannot name the remnant", file);
+  }
+
+  for (const auto& l : f.lesions) {
+    Group& group = new_group(report, "Follow-up: lesion " + std::to_string(l.number_after),
+                             kNeoplasm, file);
+    measure(group, kPriorLongAxis, l.longest_diameter_mm.before, 1, kMillimeter, file);
+    measure(group, kLongAxis, l.longest_diameter_mm.after, 1, kMillimeter, file);
+    require(group.getMeasurement().setMeasurementMethod(CMR_CID6147::RECIST11),
+            "cannot set the RECIST method", file);
+    if (const auto p = l.longest_diameter_mm.change_percent()) {
+      measure(group, kLongAxisChange, *p, 1, kPercent, file);
+    }
+    measure(group, kPriorVolume, l.volume_ml.before, 2, kMilliliter, file);
+    measure(group, kVolume, l.volume_ml.after, 2, kMilliliter, file);
+    if (const auto p = l.volume_ml.change_percent()) measure(group, kVolumeChange, *p, 1, kPercent, file);
+    measure(group, kMatchDistance, l.distance_mm, 1, kMillimeter, file);
+    require(group.addQualitativeEvaluation(
+                DSRCodedEntryValue(kLesionsCompared),
+                OFString(("lesion " + std::to_string(l.number_after) + " is lesion " +
+                          std::to_string(l.number_before) + " of the prior study")
+                             .c_str())),
+            "cannot name the lesion pair", file);
+  }
+}
+
+std::vector<std::string> follow_up_lines(const processing::FollowUpComparison& f) {
+  std::vector<std::string> out;
+  if (!f.unavailable_reason.empty()) {
+    out.push_back("No comparison with an earlier study: " + f.unavailable_reason);
+    return out;
+  }
+  std::string head = "Compared with " + prior_text(f);
+  if (f.interval_days) head += " (" + number(*f.interval_days / 7.0, 1) + " weeks)";
+  out.push_back(head + ".");
+  if (f.total_liver_ml) {
+    std::string s = "Total liver " + number(f.total_liver_ml->before, 0) + " -> " +
+                    number(f.total_liver_ml->after, 0) + " mL";
+    if (const auto p = f.total_liver_ml->change_percent()) s += " (" + signed_number(*p, 1) + " %)";
+    out.push_back(s + ".");
+  }
+  // The page has room for one remnant: the one that grew most (the side being prepared by
+  // portal vein embolisation or a first stage); the SR holds every preset.
+  const processing::FollowUpRemnant* grown = nullptr;
+  for (const auto& r : f.remnants) {
+    if (!grown || r.hypertrophy_points > grown->hypertrophy_points) grown = &r;
+  }
+  if (grown) {
+    const auto& r = *grown;
+    std::string name = r.name;
+    if (!name.empty()) name[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(name[0])));
+    std::string s = name + ": FLR (" + r.segments + ") " + number(r.flr_ml.before, 0) + " -> " +
+                    number(r.flr_ml.after, 0) + " mL, " +
+                    (r.eslv_basis ? "FLR/ESLV " : "FLR/functional ") + number(r.percent.before, 1) +
+                    " -> " + number(r.percent.after, 1) + " %, degree of hypertrophy " +
+                    signed_number(r.hypertrophy_points, 1) + " points";
+    if (r.growth_points_per_week) {
+      s += ", kinetic growth rate " + number(*r.growth_points_per_week, 2) + " points/week";
+    }
+    if (f.remnants.size() > 1) {
+      s += " (largest growth; " + std::to_string(f.remnants.size() - 1) + " other resection(s) in the SR)";
+    }
+    out.push_back(s + ".");
+  }
+  std::string lesions = "Lesions (earlier -> now):";
+  constexpr std::size_t kLesionsOnThePage = 4;
+  for (std::size_t i = 0; i < f.lesions.size() && i < kLesionsOnThePage; ++i) {
+    const auto& l = f.lesions[i];
+    lesions += std::string(i ? "; " : " ") + "#" + std::to_string(l.number_before) + " -> #" +
+               std::to_string(l.number_after) + " longest " + number(l.longest_diameter_mm.before, 1) +
+               " -> " + number(l.longest_diameter_mm.after, 1) + " mm";
+    if (const auto p = l.longest_diameter_mm.change_percent()) lesions += " (" + signed_number(*p, 0) + " %)";
+  }
+  if (f.lesions.size() > kLesionsOnThePage) {
+    lesions += "; " + std::to_string(f.lesions.size() - kLesionsOnThePage) + " more in the SR";
+  }
+  if (f.lesions.empty()) lesions += " none found again";
+  lesions += "; not found again: " + list_of(f.lesions_not_found_again) + "; new: " + list_of(f.new_lesions) + ".";
+  out.push_back(lesions);
+  if (f.recist_target_lesions > 0) {
+    std::string s = "RECIST 1.1 sum (" + std::to_string(f.recist_target_lesions) + " target lesion" +
+                    (f.recist_target_lesions > 1 ? "s" : "") + ") " + number(f.recist_sum_mm.before, 1) +
+                    " -> " + number(f.recist_sum_mm.after, 1) + " mm";
+    if (const auto p = f.recist_sum_mm.change_percent()) s += " (" + signed_number(*p, 1) + " %)";
+    out.push_back(s + ".");
+  }
+  return out;
+}
+
+}  // namespace livernode::dicom::detail

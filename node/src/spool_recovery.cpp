@@ -1,0 +1,112 @@
+#include "livernode/node/spool_recovery.h"
+
+// clang-format off
+#include "dcmtk/config/osconfig.h"
+// clang-format on
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "dcmtk/dcmdata/dcdeftag.h"
+#include "dcmtk/dcmdata/dcfilefo.h"
+#include "dcmtk/dcmdata/dcmetinf.h"
+#include "dcmtk/dcmdata/dcxfer.h"
+
+namespace livernode::node {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string text_of(DcmItem* item, const DcmTagKey& tag) {
+  OFString v;
+  if (!item || item->findAndGetOFString(tag, v).bad()) return {};
+  std::string s(v.c_str());
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\0')) s.pop_back();
+  while (!s.empty() && s.front() == ' ') s.erase(s.begin());
+  return s;
+}
+
+double mtime_seconds(const fs::path& file) {
+  std::error_code ec;
+  const auto t = fs::last_write_time(file, ec);
+  if (ec) return 0;
+  // file_time_type's clock is not the system clock in C++17; convert through "now" on both.
+  const auto now_file = fs::file_time_type::clock::now();
+  const auto now_sys = std::chrono::system_clock::now();
+  const auto sys = now_sys + std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                                 t - now_file);
+  return std::chrono::duration<double>(sys.time_since_epoch()).count();
+}
+
+}  // namespace
+
+void describe_instance(DcmFileFormat& file, InstanceRecord& r) {
+  DcmDataset* d = file.getDataset();
+  r.sop_instance_uid = text_of(d, DCM_SOPInstanceUID);
+  r.sop_class_uid = text_of(d, DCM_SOPClassUID);
+  r.study_uid = text_of(d, DCM_StudyInstanceUID);
+  r.series_uid = text_of(d, DCM_SeriesInstanceUID);
+  r.modality = text_of(d, DCM_Modality);
+  r.body_part = text_of(d, DCM_BodyPartExamined);
+  r.series_description = text_of(d, DCM_SeriesDescription);
+  r.patient_id = text_of(d, DCM_PatientID);
+}
+
+SpoolRecovery recover_spool(const Spool& spool, StateStore& store, const Router& router) {
+  SpoolRecovery out;
+  std::error_code ec;
+  if (!fs::is_directory(spool.root(), ec)) return out;
+  // spool/<study>/<series>/<sop>.dcm: exactly three levels; anything else is not ours.
+  for (const auto& study : fs::directory_iterator(spool.root(), ec)) {
+    if (!study.is_directory() || !is_valid_uid(study.path().filename().string())) continue;
+    for (const auto& series : fs::directory_iterator(study.path(), ec)) {
+      if (!series.is_directory() || !is_valid_uid(series.path().filename().string())) continue;
+      for (const auto& entry : fs::directory_iterator(series.path(), ec)) {
+        const fs::path& file = entry.path();
+        if (!entry.is_regular_file() || file.extension() != ".dcm") continue;
+        const std::string sop = file.stem().string();
+        if (!is_valid_uid(sop)) continue;
+        ++out.files_seen;
+        if (store.instance_path(sop)) continue;
+        auto skip = [&](const std::string& why) {
+          out.skipped.push_back(file.string() + ": " + why);
+          spdlog::error("event=spool_recovery_skipped file={} reason=\"{}\"", file.string(), why);
+        };
+        DcmFileFormat ff;
+        // Values longer than 4 KiB (pixel data) are not needed to describe the instance.
+        const OFCondition c =
+            ff.loadFile(OFFilename(file.c_str()), EXS_Unknown, EGL_noChange, 4096, ERM_fileOnly);
+        if (c.bad()) {
+          skip(std::string("unreadable: ") + c.text());
+          continue;
+        }
+        InstanceRecord r;
+        describe_instance(ff, r);
+        if (r.sop_instance_uid != sop || r.series_uid != series.path().filename().string() ||
+            r.study_uid != study.path().filename().string()) {
+          skip("its UIDs do not match its place in the spool");
+          continue;
+        }
+        r.calling_ae = text_of(ff.getMetaInfo(), DCM_SourceApplicationEntityTitle);
+        r.transfer_syntax_uid = DcmXfer(ff.getDataset()->getOriginalXfer()).getXferID();
+        r.path = file.string();
+        r.size_bytes = static_cast<std::int64_t>(fs::file_size(file, ec));
+        r.received_at = mtime_seconds(file);
+        const auto decision =
+            router.route({r.modality, r.calling_ae, r.body_part, r.series_description});
+        r.action = decision.action;
+        r.rule = decision.rule;
+        if (store.record_instance(r)) {
+          ++out.recorded;
+          spdlog::warn("event=spool_instance_recovered study={} series={} sop={} calling_ae={}",
+                       r.study_uid, r.series_uid, r.sop_instance_uid,
+                       r.calling_ae.empty() ? "-" : r.calling_ae);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace livernode::node
