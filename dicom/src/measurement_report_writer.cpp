@@ -149,6 +149,25 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
                    const DSRBasicCodedEntry& unit) {
       add_measurement(group, concept, value, decimals, unit, file);
     };
+    if (segment.manual) {
+      const std::string source = result.manual ? result.manual->source : std::string("a SEG");
+      const std::string note = "segment drawn or corrected manually (MANUAL), from " + source;
+      require(group.addQualitativeEvaluation(DSRCodedEntryValue(CODE_DCM_Comment),
+                                             OFString(note.substr(0, 1000).c_str())),
+              "cannot add the manual correction note", file);
+    }
+    if (segment.drawn_remnant && result.surgical_plan && result.surgical_plan->drawn_remnant) {
+      const auto& r = *result.surgical_plan->drawn_remnant;
+      require(group.setFinding(DSRCodedEntryValue(kFutureLiverRemnant)), "cannot set the finding", file);
+      add(kFutureLiverRemnant, r.flr_ml, 1, kMilliliter);
+      add(kFlrPercentFunctional, r.flr_percent_of_functional, 1, kPercent);
+      if (r.flr_percent_of_eslv) add(kFlrPercentEslv, *r.flr_percent_of_eslv, 1, kPercent);
+      add(kFlrThreshold, r.threshold_percent, 0, kPercent);
+      require(group.addQualitativeEvaluation(DSRCodedEntryValue(kResectionFacts),
+                                             OFString(r.statement.substr(0, 1000).c_str())),
+              "cannot add the remnant statement", file);
+      continue;
+    }
     if (segment.couinaud_segment > 0 && result.couinaud) {
       const int n = segment.couinaud_segment;
       require(group.setFinding(DSRCodedEntryValue(kCouinaudSegment)), "cannot set the finding", file);
@@ -269,6 +288,7 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
     }
     say(kFlrThreshold, "FLR threshold " + number(plan.flr_threshold_percent, 0) + " % (" +
                            plan.flr_basis + ") for " + plan.liver_condition);
+    if (plan.drawn_remnant) say(kResectionFacts, plan.drawn_remnant->statement);
     for (const auto& r : plan.resections) say(kResectionFacts, r.statement);
     for (std::size_t i = plan.statements.size() >= 3 ? plan.statements.size() - 3 : 0;
          i < plan.statements.size(); ++i) {
@@ -287,6 +307,20 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
             "cannot add the method", file);
   }
   if (result.follow_up) detail::add_follow_up(report, *result.follow_up, file);
+  if (result.manual && result.manual->any()) {
+    std::string edited;
+    auto name = [&](bool on, const char* what) {
+      if (on) edited += (edited.empty() ? "" : ", ") + std::string(what);
+    };
+    name(result.manual->liver, "liver");
+    name(result.manual->lesions, "lesions");
+    name(result.manual->remnant, "future liver remnant");
+    const std::string note = "Corrected manually: " + edited + " (from " + result.manual->source +
+                             "); the other results are automatic";
+    require(report.addQualitativeEvaluation(DSRCodedEntryValue(CODE_DCM_Comment),
+                                            OFString(note.substr(0, 1000).c_str())),
+            "cannot add the correction note", file);
+  }
   if (!identity.disclaimer.empty()) {
     require(report.addQualitativeEvaluation(DSRCodedEntryValue(CODE_DCM_Comment),
                                             OFString(identity.disclaimer.substr(0, 1000).c_str())),
@@ -305,7 +339,8 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
           "cannot make the SR a Comprehensive 3D SR", file);
   require(document.createNewSeriesInStudy(series.study_uid.c_str()), "cannot start the series",
           file);
-  document.setSeriesDescription(("Liver measurements (" + product + ")").c_str());
+  document.setSeriesDescription(
+      ("Liver measurements (" + product + version_suffix(identity) + ")").c_str());
   document.setSeriesNumber(
       std::to_string(std::atoi(identity.series_number_base.c_str()) + 2).c_str());
   document.setInstanceNumber("1");

@@ -58,6 +58,13 @@ SegmentationRead read_segmentation(const std::filesystem::path& file,
       m.number = static_cast<unsigned>(get_long(*item, DCM_SegmentNumber).value_or(i + 1));
       m.label = get_string(*item, DCM_SegmentLabel);
       m.algorithm_type = get_string(*item, DCM_SegmentAlgorithmType);
+      auto code = [&](const DcmTagKey& sequence) {
+        DcmItem* c = nullptr;
+        if (item->findAndGetSequenceItem(sequence, c, 0).bad() || !c) return std::string();
+        return get_string(*c, DCM_CodingSchemeDesignator) + ":" + get_string(*c, DCM_CodeValue);
+      };
+      m.category_code = code(DCM_SegmentedPropertyCategoryCodeSequence);
+      m.type_code = code(DCM_SegmentedPropertyTypeCodeSequence);
       m.mask = processing::LabelMap(target, 0);
       index_of[m.number] = out.segments.size();
       out.segments.push_back(std::move(m));
@@ -88,7 +95,11 @@ SegmentationRead read_segmentation(const std::filesystem::path& file,
     auto seg_it = index_of.find(segment);
     if (seg_it == index_of.end()) {
       index_of[segment] = out.segments.size();
-      out.segments.push_back({segment, "segment " + std::to_string(segment), "", processing::LabelMap(target, 0)});
+      SegmentMask m;
+      m.number = segment;
+      m.label = "segment " + std::to_string(segment);
+      m.mask = processing::LabelMap(target, 0);
+      out.segments.push_back(std::move(m));
       seg_it = index_of.find(segment);
     }
     DcmItem* pos = detail::functional_group(ds, frame, DCM_PlanePositionSequence);

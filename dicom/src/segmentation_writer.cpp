@@ -58,6 +58,8 @@ struct SegmentPlan {
   std::vector<std::uint8_t> values{};  // non-empty: any of these values
   int couinaud_segment = 0;
   bool future_liver_remnant = false;
+  bool drawn_remnant = false;
+  bool manual = false;
 };
 
 // Eight distinguishable colours for Couinaud segments I..VIII.
@@ -97,6 +99,8 @@ WrittenSegmentation write_segmentation(const SeriesInfo& series, const LoadedVol
                   detail::liver_colour()};
     p.map = &result.liver_mask;
     p.any_value = true;
+    p.manual = result.manual && result.manual->liver;
+    if (p.manual) p.description = "Liver including lesions, corrected by hand";
     plans.push_back(std::move(p));
   }
   if (!result.lesions.empty()) {
@@ -118,6 +122,8 @@ WrittenSegmentation write_segmentation(const SeriesInfo& series, const LoadedVol
           CodeSequenceMacro("108369006", "SCT", "Neoplasm"),
           detail::lesion_colour(lesion.number)};
       p.lesion_number = lesion.number;
+      p.manual = result.manual && result.manual->lesions;
+      if (p.manual) p.description += ", drawn or corrected by hand";
       p.value = static_cast<std::uint8_t>(lesion.number);
       p.map = &result.lesion_labels;
       plans.push_back(std::move(p));
@@ -149,6 +155,19 @@ WrittenSegmentation write_segmentation(const SeriesInfo& series, const LoadedVol
     flr.future_liver_remnant = true;
     plans.push_back(std::move(flr));
   }
+  if (!result.remnant_mask.empty() && result.remnant_mask.geometry.same_grid(grid)) {
+    SegmentPlan drawn{"FLR drawn",
+                      "Future liver remnant drawn by hand",
+                      "FLR drawn",
+                      CodeSequenceMacro("123037004", "SCT", "Anatomical Structure"),
+                      CodeSequenceMacro("10200004", "SCT", "Liver"),
+                      Rgb{0.1, 0.9, 0.4}};
+    drawn.map = &result.remnant_mask;
+    drawn.any_value = true;
+    drawn.drawn_remnant = true;
+    drawn.manual = true;
+    plans.push_back(std::move(drawn));
+  }
   if (plans.empty()) {
     throw DicomError(
         ErrorKind::kInconsistent,
@@ -176,7 +195,8 @@ WrittenSegmentation write_segmentation(const SeriesInfo& series, const LoadedVol
   const std::string series_number =
       std::to_string(std::atoi(identity.series_number_base.c_str()) + 1);
   seg->getSeries().setSeriesNumber(series_number);
-  seg->getSeries().setSeriesDescription("Liver segmentation (" + product + ")");
+  seg->getSeries().setSeriesDescription("Liver segmentation (" + product +
+                                        version_suffix(identity) + ")");
   seg->getSeries().setSeriesDate(detail::today().c_str());
   seg->getSeries().setSeriesTime(detail::now_time().c_str());
   seg->getFrameOfReference().setFrameOfReferenceUID(series.frame_of_reference_uid.c_str());
@@ -215,15 +235,18 @@ WrittenSegmentation write_segmentation(const SeriesInfo& series, const LoadedVol
   for (const auto& plan : plans) {
     DcmSegment* segment = nullptr;
     require(DcmSegment::create(segment, plan.label.c_str(), plan.category, plan.type,
-                               DcmSegTypes::SAT_AUTOMATIC, product.c_str()),
+                               plan.manual ? DcmSegTypes::SAT_MANUAL : DcmSegTypes::SAT_AUTOMATIC,
+                               plan.manual ? "" : product.c_str()),
             "cannot create segment " + plan.label, file);
     std::unique_ptr<DcmSegment> owned(segment);
     segment->setSegmentDescription(plan.description.c_str());
     set_colour(*segment, plan.colour, file);
-    AlgorithmIdentificationMacro& algorithm = segment->getSegmentationAlgorithmIdentification();
-    algorithm.getAlgorithmFamilyCode().set("123104", "DCM", "Morphological Operations");
-    algorithm.setAlgorithmName(product.c_str());
-    algorithm.setAlgorithmVersion(identity.version.c_str());
+    if (!plan.manual) {
+      AlgorithmIdentificationMacro& algorithm = segment->getSegmentationAlgorithmIdentification();
+      algorithm.getAlgorithmFamilyCode().set("123104", "DCM", "Morphological Operations");
+      algorithm.setAlgorithmName(product.c_str());
+      algorithm.setAlgorithmVersion(identity.version.c_str());
+    }
     WrittenSegment written;
     written.label = plan.label;
     written.tracking_id = plan.tracking_id;
@@ -231,6 +254,8 @@ WrittenSegmentation write_segmentation(const SeriesInfo& series, const LoadedVol
     written.lesion_number = plan.lesion_number;
     written.couinaud_segment = plan.couinaud_segment;
     written.future_liver_remnant = plan.future_liver_remnant;
+    written.drawn_remnant = plan.drawn_remnant;
+    written.manual = plan.manual;
     require(segment->setTrackingID(written.tracking_id.c_str()), "cannot set the tracking ID",
             file);
     require(segment->setTrackingUID(written.tracking_uid.c_str()), "cannot set the tracking UID",
@@ -279,7 +304,8 @@ WrittenSegmentation write_segmentation(const SeriesInfo& series, const LoadedVol
       OFVector<ImageSOPInstanceReferenceMacro> references;
       references.push_back(*reference);
       std::unique_ptr<FGDerivationImage> derivation(DcmSegmentation::createDerivationImageFG(
-          references, "Automatic segmentation of the liver and liver lesions"));
+          references, plan.manual ? "Segmentation drawn or corrected by hand"
+                                  : "Automatic segmentation of the liver and liver lesions"));
       if (!derivation) {
         throw DicomError(ErrorKind::kInconsistent,
                          file.string() + ": cannot build the derivation image reference");

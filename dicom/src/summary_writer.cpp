@@ -251,7 +251,11 @@ void render_results(cairo_t* cr, double page_width, double page_height,
   cairo_set_source_rgb(cr, 1, 1, 1);
   const double left = 24, width = page_width - 48;
   double y = 36;
-  text(cr, left, y, "Liver analysis - results", 24, true);
+  text(cr, left, y,
+       "Liver analysis - results" +
+           (identity.result_version > 1 ? " (version " + std::to_string(identity.result_version) + ")"
+                                        : std::string()),
+       24, true);
   y += 34;
   y = wrapped(
       cr, left, y, width,
@@ -263,6 +267,19 @@ void render_results(cairo_t* cr, double page_width, double page_height,
                      series.study_date.substr(6, 2)
                : std::string("not recorded in the images")),
       14);
+  if (result.manual && result.manual->any()) {
+    std::string edited;
+    auto add = [&](bool on, const char* what) {
+      if (on) edited += (edited.empty() ? "" : ", ") + std::string(what);
+    };
+    add(result.manual->liver, "liver");
+    add(result.manual->lesions, "lesions");
+    add(result.manual->remnant, "future liver remnant");
+    y = wrapped(cr, left, y, width,
+                "Corrected by hand (MANUAL): " + edited + " - from " + result.manual->source +
+                    "; everything else automatic.",
+                14);
+  }
   if (result.follow_up) {
     y += 8;
     text(cr, left, y, "Follow-up", 18, true);
@@ -355,6 +372,7 @@ void render_results(cairo_t* cr, double page_width, double page_height,
                 "FLR threshold " + fmt("%.0f", plan.flr_threshold_percent) + " % (" +
                     plan.flr_basis + ") for " + plan.liver_condition + ":",
                 12);
+    if (plan.drawn_remnant) y = wrapped(cr, left + 12, y, width - 12, plan.drawn_remnant->statement, 12);
     for (const auto& r : plan.resections) {
       if (y > page_height - 110) break;
       y = wrapped(cr, left + 12, y, width - 12, r.statement, 12);
@@ -375,12 +393,14 @@ void render_results(cairo_t* cr, double page_width, double page_height,
         break;
       }
     }
-    if (!why.empty()) {
+    const bool drawn = result.surgical_plan && result.surgical_plan->drawn_remnant;
+    if (!why.empty() || drawn) {
       y += 8;
       text(cr, left, y, "Surgical planning", 18, true);
       y += 24;
       if (why.size() > 320) why = why.substr(0, 317) + "...";
-      y = wrapped(cr, left, y, width, "Not computed. " + why, 12);
+      if (!why.empty()) y = wrapped(cr, left, y, width, "Not computed. " + why, 12);
+      if (drawn) y = wrapped(cr, left, y, width, result.surgical_plan->drawn_remnant->statement, 12);
     }
   }
   y += 8;
@@ -430,7 +450,7 @@ WrittenObject write_capture(Surface& s, DcmItem& source, const SeriesInfo& serie
   // General Series
   const auto put = detail::start_derived_object(
       ds, source, file, UID_SecondaryCaptureImageStorage, sop, "OT", series_uid, series_number,
-      "Liver analysis summary (" + product + ")");
+      "Liver analysis summary (" + product + version_suffix(identity) + ")");
   put(DCM_BodyPartExamined, "ABDOMEN");  // unpaired: Laterality stays absent
   // General Equipment and SC Equipment
   put(DCM_Manufacturer, product);
@@ -603,7 +623,7 @@ WrittenObject write_summary_pdf(const SeriesInfo& series, const LoadedVolume& lo
   const auto put = detail::start_derived_object(
       ds, source, file, UID_EncapsulatedPDFStorage, sop, "DOC", series_uid,
       std::to_string(std::atoi(identity.series_number_base.c_str()) + 4),
-      "Liver analysis report (" + product + ")");
+      "Liver analysis report (" + product + version_suffix(identity) + ")");
   // General Equipment and SC Equipment
   put(DCM_Manufacturer, product);
   put(DCM_ManufacturerModelName, product);

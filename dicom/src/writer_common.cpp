@@ -1,5 +1,7 @@
 #include "writer_common.h"
 
+#include "livernode/dicom/result_writers.h"
+
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcstack.h>
 #include <dcmtk/dcmdata/dcuid.h>
@@ -177,3 +179,11 @@ std::function<void(const DcmTagKey&, const std::string&)> start_derived_object(
 }
 
 }  // namespace livernode::dicom::detail
+
+namespace livernode::dicom {
+
+std::string version_suffix(const WriterIdentity& identity) {
+  return identity.result_version > 1 ? ", version " + std::to_string(identity.result_version) : "";
+}
+
+}  // namespace livernode::dicom

@@ -179,6 +179,7 @@ constexpr std::string_view kAdminPage = R"HTML(<!DOCTYPE html>
       ['id', function (j) { return j.id; }],
       ['Study Instance UID', function (j) { return { text: j.study_instance_uid, cls: 'mono' }; }],
       ['version', function (j) { return j.version; }],
+      ['kind', function (j) { return j.kind || 'analysis'; }],
       ['state', function (j) { return stateCell(j.state); }],
       ['attempts', function (j) { return j.attempts; }],
       ['created', function (j) { return time(j.created_at); }],

@@ -13,6 +13,7 @@
 #include "dcmtk/dcmdata/dcuid.h"
 #include "dcmtk/dcmdata/dcxfer.h"
 #include "livernode/config/enums.h"
+#include "livernode/node/corrections.h"
 #include "livernode/node/follow_up_prior.h"
 #include "livernode/node/spool.h"
 #include "livernode/node/study_analysis.h"
@@ -222,8 +223,8 @@ void WorkerPool::process(const JobRow& job) {
   }
   const auto t0 = std::chrono::steady_clock::now();
   runtime_.metrics.jobs_started++;
-  spdlog::info("event=job_state job={} study={} version={} state=running attempt={}", job.id,
-               job.study_uid, job.version, job.attempts);
+  spdlog::info("event=job_state job={} study={} version={} state=running attempt={} kind={}",
+               job.id, job.study_uid, job.version, job.attempts, job.kind);
   std::string state = "failed", error;
   std::int64_t objects = 0;
   std::vector<OutboxRow> rows;  // committed together with the job's end
@@ -237,12 +238,16 @@ void WorkerPool::process(const JobRow& job) {
     fs::remove_all(out, ec);
     link_series(spool.study_dir(job.study_uid), runtime_.store->series_of(job.study_uid), input);
     AnalyseFolderOptions options = analysis_options_from(cfg->config, out.string() + ".work");
+    options.result_version = job.version;
     choose_follow_up_prior(*runtime_.store, job, input, options);
-    const StudyAnalysisOutcome outcome = analyse_folder(input, out, options);
+    error = add_correction_inputs(job, *runtime_.store, options);
+    const StudyAnalysisOutcome outcome =
+        error.empty() ? analyse_folder(input, out, options) : StudyAnalysisOutcome{};
     fs::remove_all(input, ec);
-    if (!outcome.usable) {
+    if (error.empty()) error = correction_outcome_error(job, outcome);  // then nothing is sent
+    if (error.empty() && !outcome.usable) {
       error = outcome.error.empty() ? "no usable series" : outcome.error;
-    } else {
+    } else if (error.empty()) {
       for (const auto& object : outcome.objects) {
         DcmFileFormat ff;
         if (ff.loadFile(OFFilename(object.c_str()), EXS_Unknown, EGL_noChange, 4096, ERM_autoDetect)

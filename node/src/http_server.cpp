@@ -50,7 +50,9 @@ json job_json(const JobRow& j) {
           {"error", j.error},
           {"result_dir", j.result_dir},
           {"objects", j.objects},
-          {"attempts", j.attempts}};
+          {"attempts", j.attempts},
+          {"kind", j.kind},
+          {"correction_sop_instance_uid", j.correction_sop}};
 }
 
 json outbox_json(const OutboxRow& r) {

@@ -14,6 +14,10 @@ const char* to_string(SeriesAction action) {
       return "ignore";
     case SeriesAction::unrouted:
       return "unrouted";
+    case SeriesAction::correction:
+      return "correction";
+    case SeriesAction::derived:
+      return "derived";
   }
   return "unrouted";
 }
@@ -21,6 +25,8 @@ const char* to_string(SeriesAction action) {
 SeriesAction series_action_from_string(const std::string& text) {
   if (text == "analyse") return SeriesAction::analyse;
   if (text == "ignore") return SeriesAction::ignore;
+  if (text == "correction") return SeriesAction::correction;
+  if (text == "derived") return SeriesAction::derived;
   return SeriesAction::unrouted;
 }
 
@@ -86,6 +92,8 @@ CREATE TABLE IF NOT EXISTS jobs (
   result_dir TEXT NOT NULL DEFAULT '',
   objects INTEGER NOT NULL DEFAULT 0,
   attempts INTEGER NOT NULL DEFAULT 0,
+  kind TEXT NOT NULL DEFAULT 'analysis',
+  correction_sop TEXT NOT NULL DEFAULT '',
   UNIQUE(study_uid, version)
 );
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs(state);
@@ -203,6 +211,18 @@ SqliteStateStore::SqliteStateStore(const std::filesystem::path& file) : file_(fi
   exec("PRAGMA synchronous=FULL");
   exec("PRAGMA foreign_keys=ON");
   exec(kSchema);
+  // Databases made before corrections existed get the job columns they lack.
+  for (const char* column : {"kind TEXT NOT NULL DEFAULT 'analysis'",
+                             "correction_sop TEXT NOT NULL DEFAULT ''"}) {
+    const std::string name = std::string(column).substr(0, std::string(column).find(' '));
+    bool present = false;
+    {
+      Statement s(db_, "SELECT 1 FROM pragma_table_info('jobs') WHERE name=?");
+      s.bind(1, name);
+      present = s.step();
+    }
+    if (!present) exec(("ALTER TABLE jobs ADD COLUMN " + std::string(column)).c_str());
+  }
 }
 
 SqliteStateStore::~SqliteStateStore() {
@@ -274,18 +294,25 @@ bool SqliteStateStore::record_instance(const InstanceRecord& r) {
     Statement s(
         db_,
         "INSERT INTO studies(study_uid, state, first_arrival, last_arrival, instances, bytes, "
-        "calling_ae, state_changed_at) VALUES(?,'receiving',?,?,1,?,?,?) "
+        "calling_ae, state_changed_at) VALUES(?1,CASE WHEN ?7 THEN 'stored' ELSE 'receiving' END,"
+        "?2,?3,1,?4,?5,?6) "
         "ON CONFLICT(study_uid) DO UPDATE SET instances=instances+1, bytes=bytes+excluded.bytes, "
         "last_arrival=excluded.last_arrival, "
-        "first_arrival=CASE WHEN state IN ('receiving') THEN first_arrival ELSE "
+        "first_arrival=CASE WHEN state IN ('receiving') OR ?7 THEN first_arrival ELSE "
         "excluded.first_arrival END, "
-        "state_changed_at=CASE WHEN state='receiving' THEN state_changed_at ELSE "
+        "state_changed_at=CASE WHEN state='receiving' OR ?7 THEN state_changed_at ELSE "
         "excluded.state_changed_at END, "
-        "state='receiving'");
+        "state=CASE WHEN ?7 THEN state ELSE 'receiving' END");
     s.bind(1, r.study_uid).bind(2, r.received_at).bind(3, r.received_at).bind(4, r.size_bytes);
     s.bind(5, r.calling_ae).bind(6, r.received_at);
+    // Corrections and derived objects leave an existing study as it is (a new one is stored).
+    s.bind(7, static_cast<int>(r.action == SeriesAction::correction ||
+                               r.action == SeriesAction::derived));
     s.run();
   }
+  // A correction queues its job in the same transaction: never one without the other.
+  if (r.action == SeriesAction::correction && !r.corrects_study.empty())
+    insert_job(r.corrects_study, "correction", r.sop_instance_uid, r.received_at);
   tx.commit();
   return true;
 }
@@ -367,6 +394,22 @@ std::vector<SeriesRow> SqliteStateStore::series_of(const std::string& study_uid)
   return out;
 }
 
+std::optional<SeriesRow> SqliteStateStore::series_by_uid(const std::string& series_uid) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, std::string(kSeriesColumns) + "WHERE series_uid=?");
+  s.bind(1, series_uid);
+  if (!s.step()) return std::nullopt;
+  return series_row(s);
+}
+
+std::optional<std::string> SqliteStateStore::series_of_instance(const std::string& sop) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, "SELECT series_uid FROM instances WHERE sop_instance_uid=?");
+  s.bind(1, sop);
+  if (!s.step()) return std::nullopt;
+  return s.text(0);
+}
+
 std::vector<SeriesRow> SqliteStateStore::complete_quiet_series(double before) {
   std::lock_guard lock(mutex_);
   Transaction tx(db_);
@@ -411,7 +454,7 @@ void SqliteStateStore::purge_study(const std::string& study_uid, double now) {
 namespace {
 constexpr const char* kJobColumns =
     "SELECT id, study_uid, version, state, created_at, started_at, finished_at, error, result_dir, "
-    "objects, attempts FROM jobs ";
+    "objects, attempts, kind, correction_sop FROM jobs ";
 
 template <class S>
 JobRow job_row(const S& s) {
@@ -427,6 +470,8 @@ JobRow job_row(const S& s) {
   r.result_dir = s.text(8);
   r.objects = s.integer(9);
   r.attempts = static_cast<int>(s.integer(10));
+  r.kind = s.text(11);
+  r.correction_sop = s.text(12);
   return r;
 }
 }  // namespace
@@ -434,29 +479,46 @@ JobRow job_row(const S& s) {
 JobRow SqliteStateStore::create_job(const std::string& study_uid, double now) {
   std::lock_guard lock(mutex_);
   Transaction tx(db_);
+  JobRow r = insert_job(study_uid, "analysis", "", now);
+  tx.commit();
+  return r;
+}
+
+// Inside the caller's lock and transaction.
+JobRow SqliteStateStore::insert_job(const std::string& study_uid, const std::string& kind,
+                                    const std::string& correction_sop, double now) {
   int version = 1;
   {
     Statement s(db_, "SELECT COALESCE(MAX(version),0)+1 FROM jobs WHERE study_uid=?");
     s.bind(1, study_uid);
     if (s.step()) version = static_cast<int>(s.integer(0));
   }
-  Statement(db_, "INSERT INTO jobs(study_uid, version, state, created_at) VALUES(?,?,'queued',?)")
+  Statement(db_,
+            "INSERT INTO jobs(study_uid, version, state, created_at, kind, correction_sop) "
+            "VALUES(?,?,'queued',?,?,?)")
       .bind(1, study_uid)
       .bind(2, version)
       .bind(3, now)
+      .bind(4, kind)
+      .bind(5, correction_sop)
       .run();
   const std::int64_t id = sqlite3_last_insert_rowid(db_);
-  Statement(db_, "UPDATE studies SET state='queued', state_changed_at=? WHERE study_uid=?")
+  // A correction leaves a study that is receiving new images to its completion timer.
+  Statement(db_,
+            "UPDATE studies SET state='queued', state_changed_at=? WHERE study_uid=? AND "
+            "(? = 'analysis' OR state <> 'receiving')")
       .bind(1, now)
       .bind(2, study_uid)
+      .bind(3, kind)
       .run();
-  tx.commit();
   JobRow r;
   r.id = id;
   r.study_uid = study_uid;
   r.version = version;
   r.state = "queued";
   r.created_at = now;
+  r.kind = kind;
+  r.correction_sop = correction_sop;
   return r;
 }
 
@@ -465,7 +527,11 @@ std::optional<JobRow> SqliteStateStore::claim_next_job(double now) {
   Transaction tx(db_);
   std::optional<JobRow> job;
   {
-    Statement s(db_, std::string(kJobColumns) + "WHERE state='queued' ORDER BY id LIMIT 1");
+    // One job of a study at a time: a later version (a correction builds on the earlier ones)
+    // waits for the running one.
+    Statement s(db_, std::string(kJobColumns) +
+                         "WHERE state='queued' AND NOT EXISTS (SELECT 1 FROM jobs r WHERE "
+                         "r.study_uid=jobs.study_uid AND r.state='running') ORDER BY id LIMIT 1");
     if (s.step()) job = job_row(s);
   }
   if (!job) return std::nullopt;
@@ -677,6 +743,13 @@ bool SqliteStateStore::requeue_outbox(std::int64_t id, double now) {
 std::vector<OutboxRow> SqliteStateStore::outbox(const std::string& state, int limit) {
   std::lock_guard lock(mutex_);
   return query_outbox(state.empty() ? "" : "WHERE state=?", state, limit);
+}
+
+bool SqliteStateStore::sent_instance(const std::string& sop_instance_uid) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, "SELECT 1 FROM outbox WHERE sop_instance_uid=? LIMIT 1");
+  s.bind(1, sop_instance_uid);
+  return s.step();
 }
 
 std::int64_t SqliteStateStore::pending_outbox_of(const std::string& study_uid) {

@@ -13,6 +13,7 @@
 #include "livernode/dicom/result_writers.h"
 #include "livernode/dicom/series_scanner.h"
 #include "livernode/dicom/volume_loader.h"
+#include "livernode/node/corrections.h"
 #include "livernode/node/external_segmentation.h"
 #include "livernode/processing/analysis.h"
 #include "livernode/version.h"
@@ -116,6 +117,7 @@ json write_result_objects(const processing::AnalysisResult& result,
   identity.product = kProductName;
   identity.version = kVersion;
   identity.disclaimer = options.disclaimer;
+  identity.result_version = options.result_version;
   auto add = [&](const dicom::WrittenObject& o) {
     objects.push_back({{"path", fs::relative(o.file, out).generic_string()},
                        {"kind", o.kind},
@@ -202,6 +204,7 @@ StudyAnalysisOutcome analyse_folder(const fs::path& input, const fs::path& out,
   json summary;
   summary["product"] = kProductName;
   summary["version"] = kVersion;
+  if (options.result_version > 0) summary["result_version"] = options.result_version;
   summary["input"] = fs::absolute(input).string();
   summary["analyses"] = json::array();
   std::size_t analysed = 0;
@@ -253,6 +256,8 @@ StudyAnalysisOutcome analyse_folder(const fs::path& input, const fs::path& out,
       processing::AnalysisOptions analysis_options;
       analysis_options.liver_backend = options.liver_backend;
       analysis_options.planning = planning_inputs(options.clinical, loaded_series.front()->patient);
+      analysis_options.manual_segments =
+          manual_segments_provider(options.corrections, members.front()->frame_of_reference_uid);
       result = processing::analyse(study, analysis_options);
       ++analysed;
     }
@@ -304,6 +309,10 @@ StudyAnalysisOutcome analyse_folder(const fs::path& input, const fs::path& out,
       result.warnings.push_back("no follow-up: " + options.prior_unavailable);
       result.follow_up = processing::FollowUpComparison{};
       result.follow_up->unavailable_reason = options.prior_unavailable;
+    }
+    if (result.manual) {
+      analysis["corrections"] = corrections_json(result);
+      if (result.manual->any()) ++outcome.corrected_analyses;
     }
     json stages = json::array();
     for (const auto& st : result.stages) {

@@ -1,6 +1,7 @@
 #include "livernode/processing/analysis.h"
 
 #include <chrono>
+#include <cmath>
 #include <sstream>
 
 #include "abdomen_survey.h"
@@ -50,6 +51,49 @@ int choose_reference(const std::vector<SeriesAnalysis>& series, Phase preferred)
     }
   }
   return series.empty() ? -1 : 0;
+}
+
+// The future liver remnant as drawn by hand: its part inside the liver, measured against the
+// same threshold as the standard resections.
+void apply_drawn_remnant(const LabelMap& drawn, const PlanningInputs& planning,
+                         AnalysisResult& result) {
+  if (!result.volumetry || drawn.voxels.size() != result.liver_mask.voxels.size()) return;
+  result.remnant_mask = LabelMap(result.liver_mask.geometry, 0);
+  std::size_t inside = 0, functional = 0, outside = 0;
+  for (std::size_t p = 0; p < drawn.voxels.size(); ++p) {
+    if (!drawn.voxels[p]) continue;
+    if (!result.liver_mask.voxels[p]) {
+      ++outside;
+      continue;
+    }
+    result.remnant_mask.voxels[p] = 1;
+    ++inside;
+    if (result.lesion_labels.voxels.empty() || !result.lesion_labels.voxels[p]) ++functional;
+  }
+  const double voxel_ml = result.liver_mask.geometry.voxel_volume_ml();
+  if (!result.surgical_plan) {
+    // No Couinaud segments: the plan holds the body size, ESLV and threshold only.
+    SurgicalPlan plan = plan_surgery(SegmentVolumes{}, {}, planning);
+    plan.resections.clear();
+    plan.statements.clear();
+    plan.total_liver_ml = result.volumetry->liver_ml;
+    plan.tumour_ml = result.volumetry->tumour_ml;
+    plan.functional_liver_ml = result.volumetry->functional_ml;
+    plan.statements.push_back(plan.eslv_ml ? "ESLV " + std::to_string(static_cast<long>(
+                                                          std::lround(*plan.eslv_ml))) + " mL (" +
+                                                 plan.eslv_formula + ")"
+                                           : plan.eslv_absent_reason);
+    result.surgical_plan = std::move(plan);
+  }
+  auto& plan = *result.surgical_plan;
+  plan.drawn_remnant = evaluate_drawn_remnant(
+      result.volumetry->liver_ml, inside * voxel_ml, functional * voxel_ml,
+      result.volumetry->functional_ml, plan.eslv_ml, plan.flr_threshold_percent);
+  std::string detail = "future liver remnant drawn by hand: " + plan.drawn_remnant->statement;
+  if (outside) {
+    detail += "; " + std::to_string(outside) + " drawn voxel(s) outside the liver not counted";
+  }
+  result.stages.push_back({"drawn_remnant", true, detail});
 }
 
 }  // namespace
@@ -138,8 +182,36 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
 
   // Stage 4: the liver on the reference series: a site's own model when configured, else (or
   // when it fails) the built-in method with the other phases as evidence.
+  // Segments corrected by hand take precedence over every automatic method.
+  ManualSegments manual;
+  if (options.manual_segments) {
+    manual = options.manual_segments(study.series[ref].volume->geometry);
+    auto usable = [&](std::optional<LabelMap>& m, const char* what) {
+      if (!m) return;
+      bool any = false;
+      for (auto v : m->voxels) any = any || v;
+      if (m->geometry.size != study.series[ref].volume->geometry.size || !any) {
+        manual.notes.push_back(std::string("the corrected ") + what +
+                               " segment is empty on the reference series and was not used");
+        m.reset();
+      }
+    };
+    usable(manual.liver, "liver");
+    usable(manual.remnant, "remnant");
+    ManualCorrections c;
+    c.liver = manual.liver.has_value();
+    c.lesions = manual.lesions.has_value();
+    c.remnant = manual.remnant.has_value();
+    c.source = manual.source;
+    c.notes = manual.notes;
+    for (const auto& n : manual.notes) result.warnings.push_back("correction: " + n);
+    result.manual = std::move(c);
+  }
   std::optional<ExternalLiver> external;
-  if (options.liver_backend) {
+  if (manual.liver) {
+    external = ExternalLiver{std::move(*manual.liver), "",
+                             "corrected by hand (" + manual.source + ")"};
+  } else if (options.liver_backend) {
     external = options.liver_backend(*study.series[ref].volume);
     if (!external->failure.empty()) {
       result.warnings.push_back("external liver segmentation not used (" + external->failure +
@@ -219,8 +291,12 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
       st.detail += m.str();
     }
   }
-  auto lesions = detail::detect_lesions(aligned_phases, ref_in_aligned, result.liver_mask,
-                                       {surveys[ref].spine_x, surveys[ref].spine_anterior_y});
+  auto lesions = manual.lesions
+                     ? detail::measure_given_lesions(aligned_phases, ref_in_aligned,
+                                                     result.liver_mask, *manual.lesions)
+                     : detail::detect_lesions(aligned_phases, ref_in_aligned, result.liver_mask,
+                                              {surveys[ref].spine_x, surveys[ref].spine_anterior_y});
+  if (manual.lesions) lesions.method += " (" + manual.source + ")";
   aligned_phases.clear();
   result.lesions = std::move(lesions.lesions);
   result.lesion_labels = std::move(lesions.labels);
@@ -278,6 +354,7 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
     result.stages[before].seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - mark).count();
   }
+  if (manual.remnant) apply_drawn_remnant(*manual.remnant, options.planning, result);
   return result;
 }
 

@@ -306,6 +306,64 @@ void classify(LesionResult& lesion, Phase reference_phase) {
 
 }  // namespace
 
+// Measures each lesion of `kept` (indices on the cropped grid `liver.geometry`, whose corner is
+// `lo` on the full grid) and writes it into out.labels and out.lesions.
+void measure_lesions(const std::vector<AlignedPhase>& phases, std::size_t reference,
+                     const std::array<std::size_t, 3>& lo, const LabelMap& liver,
+                     const std::vector<Volume>& raw, const std::vector<Volume>& smoothed,
+                     const std::vector<Robust>& parenchyma, const LabelMap& all_lesions,
+                     const std::vector<std::vector<std::size_t>>& kept, LesionDetection& out) {
+  const Geometry& g = liver.geometry;
+  const double voxel_ml = g.voxel_volume_ml();
+  for (std::size_t n = 0; n < kept.size() && n < 250; ++n) {
+    const auto& vox = kept[n];
+    LesionResult lesion;
+    lesion.number = static_cast<int>(n + 1);
+    lesion.volume_ml = vox.size() * voxel_ml;
+    Vec3 c{0, 0, 0};
+    const std::size_t nx = g.size[0], ny = g.size[1];
+    for (std::size_t p : vox) {
+      const Vec3 pt = g.index_to_point(p % nx, (p / nx) % ny, p / (nx * ny));
+      for (int a = 0; a < 3; ++a) c[a] += pt[a];
+    }
+    for (int a = 0; a < 3; ++a) lesion.centroid_lps[a] = c[a] / vox.size();
+    measure_recist(g, vox, lesion);
+    lesion.axial_slice += lo[2];
+    lesion.measurable = lesion.longest_diameter_mm >= 10.0;
+    // Attenuation over the interior (1 mm in from the edge), free of partial volume with the
+    // parenchyma; small lesions are measured whole.
+    const Neighbourhood near(g, vox, kRingOuterMm);
+    const auto interior = near.voxels(erode_mm(near.mask(), kInteriorMm));
+    const auto& measured = interior.size() >= kMinInteriorVoxels ? interior : vox;
+    lesion.mean_hu = mean_of(raw[reference], measured, &lesion.sd_hu);
+    // Parenchyma ring around the lesion, other lesions excluded.
+    const LabelMap outer = dilate_mm(near.mask(), kRingOuterMm);
+    const LabelMap inner_ring = dilate_mm(near.mask(), kRingInnerMm);
+    std::vector<std::size_t> ring;
+    for (std::size_t q = 0; q < outer.voxels.size(); ++q) {
+      if (!outer.voxels[q] || inner_ring.voxels[q]) continue;
+      const std::size_t p = near.to_global(q);
+      if (liver.voxels[p] && !all_lesions.voxels[p]) ring.push_back(p);
+    }
+    for (std::size_t i = 0; i < phases.size(); ++i) {
+      LesionPhaseMeasure m;
+      m.phase = phases[i].phase;
+      m.series_uid = phases[i].series_uid;
+      m.mean_hu = mean_of(raw[i], measured, &m.sd_hu);
+      m.liver_hu = ring.empty() ? parenchyma[i].median : median_of(smoothed[i], ring);
+      if (!std::isfinite(m.mean_hu) || !std::isfinite(m.liver_hu)) continue;
+      m.enhancement = m.mean_hu - m.liver_hu;
+      lesion.phases.push_back(m);
+    }
+    classify(lesion, phases[reference].phase);
+    for (std::size_t p : vox) {
+      out.labels.at(p % nx + lo[0], (p / nx) % ny + lo[1], p / (nx * ny) + lo[2]) =
+          static_cast<std::uint8_t>(lesion.number);
+    }
+    out.lesions.push_back(std::move(lesion));
+  }
+}
+
 LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::size_t reference,
                                const LabelMap& liver_full, const SpineLandmarks& spine) {
   LesionDetection out;
@@ -592,54 +650,7 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
   std::sort(kept.begin(), kept.end(),
             [](const auto& a, const auto& b) { return a.size() > b.size(); });
 
-  // Measurements.
-  for (std::size_t n = 0; n < kept.size() && n < 250; ++n) {
-    const auto& vox = kept[n];
-    LesionResult lesion;
-    lesion.number = static_cast<int>(n + 1);
-    lesion.volume_ml = vox.size() * voxel_ml;
-    Vec3 c{0, 0, 0};
-    const std::size_t nx = g.size[0], ny = g.size[1];
-    for (std::size_t p : vox) {
-      const Vec3 pt = g.index_to_point(p % nx, (p / nx) % ny, p / (nx * ny));
-      for (int a = 0; a < 3; ++a) c[a] += pt[a];
-    }
-    for (int a = 0; a < 3; ++a) lesion.centroid_lps[a] = c[a] / vox.size();
-    measure_recist(g, vox, lesion);
-    lesion.axial_slice += lo[2];
-    lesion.measurable = lesion.longest_diameter_mm >= 10.0;
-    // Attenuation over the interior (1 mm in from the edge), free of partial volume with the
-    // parenchyma; small lesions are measured whole.
-    const Neighbourhood near(g, vox, kRingOuterMm);
-    const auto interior = near.voxels(erode_mm(near.mask(), kInteriorMm));
-    const auto& measured = interior.size() >= kMinInteriorVoxels ? interior : vox;
-    lesion.mean_hu = mean_of(raw[reference], measured, &lesion.sd_hu);
-    // Parenchyma ring around the lesion, other lesions excluded.
-    const LabelMap outer = dilate_mm(near.mask(), kRingOuterMm);
-    const LabelMap inner_ring = dilate_mm(near.mask(), kRingInnerMm);
-    std::vector<std::size_t> ring;
-    for (std::size_t q = 0; q < outer.voxels.size(); ++q) {
-      if (!outer.voxels[q] || inner_ring.voxels[q]) continue;
-      const std::size_t p = near.to_global(q);
-      if (liver.voxels[p] && !all_lesions.voxels[p]) ring.push_back(p);
-    }
-    for (std::size_t i = 0; i < phases.size(); ++i) {
-      LesionPhaseMeasure m;
-      m.phase = phases[i].phase;
-      m.series_uid = phases[i].series_uid;
-      m.mean_hu = mean_of(raw[i], measured, &m.sd_hu);
-      m.liver_hu = ring.empty() ? parenchyma[i].median : median_of(smoothed[i], ring);
-      if (!std::isfinite(m.mean_hu) || !std::isfinite(m.liver_hu)) continue;
-      m.enhancement = m.mean_hu - m.liver_hu;
-      lesion.phases.push_back(m);
-    }
-    classify(lesion, phases[reference].phase);
-    for (std::size_t p : vox) {
-      out.labels.at(p % nx + lo[0], (p / nx) % ny + lo[1], p / (nx * ny) + lo[2]) =
-          static_cast<std::uint8_t>(lesion.number);
-    }
-    out.lesions.push_back(std::move(lesion));
-  }
+  measure_lesions(phases, reference, lo, liver, raw, smoothed, parenchyma, all_lesions, kept, out);
   std::ostringstream method;
   method.precision(0);
   method << std::fixed << "hypodense in the " << phase_name(phases[reference].phase)
@@ -658,6 +669,64 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
   if (rejected_fat) out.notes.push_back(std::to_string(rejected_fat) + " fat-containing candidate(s) left out (fissures, hilum)");
   if (rejected_clefts) out.notes.push_back(std::to_string(rejected_clefts) + " flat or branching candidate(s) left out (clefts)");
   if (rejected_surface) out.notes.push_back(std::to_string(rejected_surface) + " hypodense candidate(s) along the liver surface left out (fissures, fat, gallbladder)");
+  return out;
+}
+
+LesionDetection measure_given_lesions(const std::vector<AlignedPhase>& phases,
+                                      std::size_t reference, const LabelMap& liver_full,
+                                      const std::vector<LabelMap>& lesions) {
+  LesionDetection out;
+  out.labels = LabelMap(liver_full.geometry, 0);
+  out.method = "drawn or corrected by hand; measured like detected lesions";
+  // Work inside the box of the liver and the lesions (a lesion may reach beyond the liver).
+  LabelMap either = liver_full;
+  for (const auto& m : lesions) {
+    if (m.voxels.size() != either.voxels.size()) continue;
+    for (std::size_t p = 0; p < m.voxels.size(); ++p) either.voxels[p] |= m.voxels[p] != 0;
+  }
+  const Box box = bounding_box(either, kRingOuterMm + 2.0);
+  if (box.empty()) return out;
+  const LabelMap liver = crop(liver_full, box);
+  const LabelMap deep = erode_mm(liver, 5.0);
+  std::vector<Volume> raw, smoothed;
+  std::vector<Robust> parenchyma;
+  for (const auto& ph : phases) {
+    raw.push_back(crop(ph.volume, box));
+    smoothed.push_back(smooth(raw.back()));
+    for (std::size_t p = 0; p < raw.back().voxels.size(); ++p)
+      if (raw.back().voxels[p] <= -1500.0f) smoothed.back().voxels[p] = -2000.0f;
+    LabelMap parenchyma_mask = deep.voxels.empty() ? liver : deep;
+    bool any = false;
+    for (auto v : parenchyma_mask.voxels) any = any || v;
+    if (!any) parenchyma_mask = liver;
+    parenchyma.push_back(robust_stats(smoothed.back(), parenchyma_mask));
+  }
+  LabelMap all_lesions(liver.geometry, 0);
+  std::vector<std::vector<std::size_t>> kept;
+  std::size_t left_out = 0;
+  for (const auto& m : lesions) {
+    if (m.voxels.size() != liver_full.voxels.size()) {
+      ++left_out;
+      continue;
+    }
+    const LabelMap local = crop(m, box);
+    std::vector<std::size_t> vox;
+    for (std::size_t q = 0; q < local.voxels.size(); ++q) {
+      if (!local.voxels[q] || all_lesions.voxels[q]) continue;  // overlaps go to the first
+      vox.push_back(q);
+      all_lesions.voxels[q] = 1;
+    }
+    if (vox.empty()) {
+      ++left_out;
+      continue;
+    }
+    kept.push_back(std::move(vox));
+  }
+  std::stable_sort(kept.begin(), kept.end(),
+                   [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  measure_lesions(phases, reference, box.lo, liver, raw, smoothed, parenchyma, all_lesions, kept,
+                  out);
+  if (left_out) out.notes.push_back(std::to_string(left_out) + " empty lesion segment(s) left out");
   return out;
 }
 

@@ -36,4 +36,11 @@ struct SpineLandmarks {
 LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::size_t reference,
                                const LabelMap& liver, const SpineLandmarks& spine = {});
 
+// Lesions given as masks (drawn by hand), measured like detected ones: volume, RECIST
+// diameters, HU and enhancement per phase, type. Numbered largest first; empty masks are left
+// out.
+LesionDetection measure_given_lesions(const std::vector<AlignedPhase>& phases,
+                                      std::size_t reference, const LabelMap& liver,
+                                      const std::vector<LabelMap>& lesions);
+
 }  // namespace livernode::processing::detail

@@ -224,6 +224,35 @@ ResectionEvaluation evaluate_resection(ResectionPreset preset, const SegmentVolu
   return r;
 }
 
+ResectionEvaluation evaluate_drawn_remnant(double liver_ml, double remnant_ml,
+                                           double remnant_functional_ml, double functional_ml,
+                                           const std::optional<double>& eslv_ml,
+                                           double threshold_percent) {
+  ResectionEvaluation r;
+  r.name = "remnant drawn by hand";
+  r.removed = "the rest of the liver";
+  r.remaining = "as drawn";
+  r.resected_ml = std::max(0.0, liver_ml - remnant_ml);
+  r.flr_ml = remnant_functional_ml;
+  r.flr_percent_of_functional = functional_ml > 0 ? 100.0 * r.flr_ml / functional_ml : 0.0;
+  r.threshold_percent = threshold_percent;
+  std::ostringstream s;
+  s << "remnant drawn by hand (removes " << fixed(r.resected_ml, 0) << " mL): FLR "
+    << fixed(r.flr_ml, 0) << " mL";
+  if (eslv_ml && *eslv_ml > 0.0) {
+    r.flr_percent_of_eslv = 100.0 * r.flr_ml / *eslv_ml;
+    r.at_or_above_threshold = *r.flr_percent_of_eslv >= threshold_percent;
+    s << ", FLR/ESLV " << fixed(*r.flr_percent_of_eslv, 1) << " %";
+  } else {
+    r.at_or_above_threshold = r.flr_percent_of_functional >= threshold_percent;
+  }
+  s << ", FLR/functional liver volume " << fixed(r.flr_percent_of_functional, 1) << " %; "
+    << (r.at_or_above_threshold ? "at or above" : "below") << " the " << fixed(threshold_percent, 0)
+    << " % threshold";
+  r.statement = s.str();
+  return r;
+}
+
 SurgicalPlan plan_surgery(const SegmentVolumes& segments, const std::vector<PlanningLesion>& lesions,
                           const PlanningInputs& inputs) {
   SurgicalPlan plan;

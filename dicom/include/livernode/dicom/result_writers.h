@@ -24,7 +24,11 @@ struct WriterIdentity {
   std::string version;     // e.g. kVersion
   std::string disclaimer;  // ClinicalConfig::disclaimer, printed on the summary page
   std::string series_number_base = "9000";  // SEG gets base+1, SR base+2, summary base+3
+  int result_version = 0;  // > 1: the version of the study's results, named in the series descriptions
 };
+
+// ", version N" for a result version above 1, else "".
+std::string version_suffix(const WriterIdentity& identity);
 
 struct WrittenObject {
   std::filesystem::path file;
@@ -42,6 +46,8 @@ struct WrittenSegment {
   int lesion_number = 0;   // 0 for the liver (and the segments below), else LesionResult::number
   int couinaud_segment = 0;  // 1..8 for a Couinaud segment, else 0
   bool future_liver_remnant = false;  // the remnant of the default resection (right hemihepatectomy)
+  bool drawn_remnant = false;  // the future liver remnant drawn by hand
+  bool manual = false;         // drawn or corrected by hand (SegmentAlgorithmType MANUAL)
   std::size_t voxels = 0;  // voxels written for this segment
 };
 

@@ -16,6 +16,8 @@ struct SegmentMask {
   unsigned number = 0;
   std::string label;
   std::string algorithm_type;  // AUTOMATIC, SEMIAUTOMATIC, MANUAL
+  std::string category_code;   // SegmentedPropertyCategoryCodeSequence: "scheme:value"
+  std::string type_code;       // SegmentedPropertyTypeCodeSequence: "scheme:value"
   processing::LabelMap mask;   // on the target grid, 1 inside
 };
 

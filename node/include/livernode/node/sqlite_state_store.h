@@ -24,6 +24,8 @@ class SqliteStateStore : public StateStore {
   std::vector<StudyRow> studies(const std::string& state, int limit) override;
   std::optional<StudyRow> study(const std::string& study_uid) override;
   std::vector<SeriesRow> series_of(const std::string& study_uid) override;
+  std::optional<SeriesRow> series_by_uid(const std::string& series_uid) override;
+  std::optional<std::string> series_of_instance(const std::string& sop_instance_uid) override;
   std::vector<SeriesRow> complete_quiet_series(double before) override;
   void set_study_state(const std::string& study_uid, const std::string& state, double now) override;
   void purge_study(const std::string& study_uid, double now) override;
@@ -46,12 +48,15 @@ class SqliteStateStore : public StateStore {
   bool requeue_outbox(std::int64_t id, double now) override;
   std::vector<OutboxRow> outbox(const std::string& state, int limit) override;
   std::int64_t pending_outbox_of(const std::string& study_uid) override;
+  bool sent_instance(const std::string& sop_instance_uid) override;
   StoreCounts counts() override;
 
  private:
   class Statement;
   void exec(const char* sql);
   std::vector<std::int64_t> insert_outbox(const std::vector<OutboxRow>& rows);  // in a transaction
+  JobRow insert_job(const std::string& study_uid, const std::string& kind,
+                    const std::string& correction_sop, double now);
   std::vector<JobRow> query_jobs(const std::string& where, const std::string& arg, int limit);
   std::vector<OutboxRow> query_outbox(const std::string& where, const std::string& arg, int limit);
   std::vector<StudyRow> query_studies(const std::string& where, const std::string& arg, int limit);

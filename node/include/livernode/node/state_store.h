@@ -20,8 +20,10 @@ class StateStoreError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// What routing decided for a series.
-enum class SeriesAction { analyse, ignore, unrouted };
+// What routing decided for a series. A correction is a SEG that corrects an analysed study (it
+// queues a correction job of that study); a derived series (our own result echoed back, a SEG
+// that corrects nothing of a known study) is kept without reopening its study.
+enum class SeriesAction { analyse, ignore, unrouted, correction, derived };
 const char* to_string(SeriesAction action);
 SeriesAction series_action_from_string(const std::string& text);
 
@@ -42,6 +44,11 @@ struct InstanceRecord {
   SeriesAction action = SeriesAction::unrouted;  // routing decision for its series
   std::string rule;                              // name of the rule that decided, if any
   double received_at = 0;
+  // action correction: the analysed study it corrects. record_instance queues, in the same
+  // transaction, that study's next job version with kind "correction" and this instance as
+  // correction_sop: the analysis re-run with the SEG's segments taking precedence. (A study
+  // receiving new images is left to its completion timer.)
+  std::string corrects_study;
 };
 
 // Study states: receiving -> queued (a job version exists) -> done | failed; -> stored (no
@@ -87,6 +94,8 @@ struct JobRow {
   std::string result_dir;
   std::int64_t objects = 0;
   int attempts = 0;  // times the job was started (a restart re-queues a running job)
+  std::string kind = "analysis";  // analysis | correction
+  std::string correction_sop;     // correction: the SOP Instance UID of the correcting SEG
 };
 
 // Outbox states: pending -> delivered | dead (after the last failed attempt).
@@ -125,7 +134,8 @@ class StateStore {
   // The spool path of an instance already stored, if any.
   virtual std::optional<std::string> instance_path(const std::string& sop_instance_uid) = 0;
   // Records a stored instance and updates its series and study (a study that was queued,
-  // done, failed or stored goes back to receiving). Returns false when the SOP Instance UID
+  // done, failed or stored goes back to receiving, except for correction and derived
+  // instances, which leave the state of an existing study alone). Returns false when the SOP Instance UID
   // was already recorded (nothing changes then).
   virtual bool record_instance(const InstanceRecord& instance) = 0;
 
@@ -133,6 +143,9 @@ class StateStore {
   virtual std::vector<StudyRow> studies(const std::string& state = "", int limit = 1000) = 0;
   virtual std::optional<StudyRow> study(const std::string& study_uid) = 0;
   virtual std::vector<SeriesRow> series_of(const std::string& study_uid) = 0;
+  virtual std::optional<SeriesRow> series_by_uid(const std::string& series_uid) = 0;
+  // The series of a recorded instance.
+  virtual std::optional<std::string> series_of_instance(const std::string& sop_instance_uid) = 0;
   // Marks series of receiving studies quiet since `before` as complete; returns them.
   virtual std::vector<SeriesRow> complete_quiet_series(double before) = 0;
   virtual void set_study_state(const std::string& study_uid, const std::string& state,
@@ -144,7 +157,8 @@ class StateStore {
   // --- jobs -------------------------------------------------------------------------------
   // Creates the next job version of a study and sets the study to queued, atomically.
   virtual JobRow create_job(const std::string& study_uid, double now) = 0;
-  // Takes the oldest queued job and marks it running; nullopt when none is queued.
+  // Takes the oldest queued job whose study has no running job and marks it running; nullopt
+  // when there is none.
   virtual std::optional<JobRow> claim_next_job(double now) = 0;
   // Ends a running job. state is done or failed. The study follows (unless it reopened).
   // `outbox` rows (the job's deliveries) are added in the same transaction: a job is never
@@ -176,6 +190,8 @@ class StateStore {
   // A dead (or pending) row goes back to pending, due now, attempts reset. False if unknown.
   virtual bool requeue_outbox(std::int64_t id, double now) = 0;
   virtual std::vector<OutboxRow> outbox(const std::string& state = "", int limit = 1000) = 0;
+  // True when the node queued this SOP Instance UID for delivery (it is one of our results).
+  virtual bool sent_instance(const std::string& sop_instance_uid) = 0;
   // Rows of a study still pending.
   virtual std::int64_t pending_outbox_of(const std::string& study_uid) = 0;
 

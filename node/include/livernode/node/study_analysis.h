@@ -19,6 +19,14 @@ struct StudyAnalysisOutcome {
   std::filesystem::path summary_path;  // OUT/summary.json
   nlohmann::json summary;              // what summary.json holds
   std::vector<std::filesystem::path> objects;  // result objects written
+  int corrected_analyses = 0;  // analyses that used segments of the correction SEGs
+};
+
+// A SEG drawn or corrected by hand, with our own SEGs of the version it corrects: its segments
+// equal to theirs count as not edited.
+struct CorrectionSeg {
+  std::filesystem::path file;
+  std::vector<std::filesystem::path> previous;
 };
 
 struct AnalyseFolderOptions {
@@ -33,6 +41,11 @@ struct AnalyseFolderOptions {
   // When there is no prior_summary although the patient had earlier analyses: why they cannot
   // be compared (said in the warnings and the results instead of a comparison).
   std::string prior_unavailable;
+  // DICOM SEGs drawn or corrected by hand, oldest first: their liver, lesion and remnant
+  // segments replace the automatic ones in the analysis of the same frame of reference (a later
+  // SEG's replace an earlier one's; "corrections" in summary.json).
+  std::vector<CorrectionSeg> corrections;
+  int result_version = 0;  // > 1: named in the result objects' series descriptions
 };
 
 // The analysis settings a configuration file gives: clinical formulas, thresholds and disclaimer,

@@ -42,9 +42,22 @@ struct ExternalLiver {
 };
 using LiverBackend = std::function<ExternalLiver(const Volume& reference)>;
 
+// Segments a reader drew or corrected by hand (read from a DICOM Segmentation), on the grid of
+// the reference volume. Each one that is set replaces the automatic result of its kind; what is
+// not set keeps the automatic result.
+struct ManualSegments {
+  std::optional<LabelMap> liver;                 // the whole liver, tumours included or not
+  std::optional<std::vector<LabelMap>> lesions;  // replace every detected lesion (empty: none)
+  std::optional<LabelMap> remnant;               // a future liver remnant drawn by hand
+  std::string source;  // where they come from, for the report (e.g. the SEG's SOP Instance UID)
+  std::vector<std::string> notes;  // segments that were not used, and why
+};
+using ManualSegmentsProvider = std::function<ManualSegments(const Geometry& reference)>;
+
 struct AnalysisOptions {
   Phase preferred_reference = Phase::kUnknown;  // kUnknown: portal venous, else delayed, else arterial
   LiverBackend liver_backend;                   // empty: the built-in method
+  ManualSegmentsProvider manual_segments;       // empty: everything automatic
   PlanningInputs planning;  // patient height / weight, formulas and thresholds of the FLR stage
 };
 
@@ -147,6 +160,16 @@ struct CouinaudResult {
   std::vector<std::string> notes;        // landmarks that needed a fallback
 };
 
+// Which results come from segments drawn or corrected by hand instead of the automatic ones.
+struct ManualCorrections {
+  bool liver = false;
+  bool lesions = false;
+  bool remnant = false;
+  std::string source;
+  std::vector<std::string> notes;
+  bool any() const { return liver || lesions || remnant; }
+};
+
 struct AnalysisResult {
   std::vector<SeriesAnalysis> series;      // same order as StudyInput::series
   int reference_series = -1;               // index into series
@@ -158,6 +181,8 @@ struct AnalysisResult {
   std::optional<CouinaudResult> couinaud;
   LabelMap couinaud_labels;                // reference geometry; 1..8 = segment I..VIII, 0 none
   std::optional<SurgicalPlan> surgical_plan;
+  std::optional<ManualCorrections> manual;  // set when corrected segments were supplied
+  LabelMap remnant_mask;                    // reference geometry; the hand-drawn remnant, if any
   std::vector<StageStatus> stages;
   std::vector<std::string> warnings;
   // Set by the caller when the study was compared with an earlier one of the same patient.

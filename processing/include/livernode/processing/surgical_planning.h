@@ -120,6 +120,9 @@ struct SurgicalPlan {
   double flr_threshold_percent = 0.0;
   std::string flr_basis;  // "FLR / ESLV" or "FLR / (total liver volume - tumour volume)"
   std::vector<ResectionEvaluation> resections;  // in kAllResections order
+  // The remnant as drawn by hand (its functional volume against the same threshold), when one
+  // was supplied; `preset` is meaningless there.
+  std::optional<ResectionEvaluation> drawn_remnant;
   // Tumour facts.
   double tumour_burden_percent = 0.0;
   double tumour_burden_limit_percent = 50.0;
@@ -145,6 +148,13 @@ TumourDistribution classify_distribution(const std::vector<PlanningLesion>& lesi
 ResectionEvaluation evaluate_resection(ResectionPreset preset, const SegmentVolumes& segments,
                                        const std::optional<double>& eslv_ml,
                                        double threshold_percent);
+
+// The remnant drawn by hand: `remnant_ml` and `remnant_functional_ml` are its total and
+// tumour-free volumes, `functional_ml` the whole liver's tumour-free volume.
+ResectionEvaluation evaluate_drawn_remnant(double liver_ml, double remnant_ml,
+                                           double remnant_functional_ml, double functional_ml,
+                                           const std::optional<double>& eslv_ml,
+                                           double threshold_percent);
 
 SurgicalPlan plan_surgery(const SegmentVolumes& segments, const std::vector<PlanningLesion>& lesions,
                           const PlanningInputs& inputs);

@@ -1,0 +1,604 @@
+// Corrections sent back as DICOM SEG: what the segments stand for, which SEGs the node takes as
+// corrections of an analysed study, and the whole round trip with real peers: storescu ->
+// node -> Orthanc, our SEG edited with pydicom as a viewer would, sent back, and a new version
+// of the results in Orthanc with the volumes of the edited masks and the edited segments
+// named as manual.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "livernode/node/corrections.h"
+#include "livernode/node/sqlite_state_store.h"
+#include "livernode/node/study_analysis.h"
+#include "livernode/phantom/phantom.h"
+#include "node_process.h"
+#include "orthanc_peer.h"
+#include "serve_test_support.h"
+#include "test_support.h"
+
+namespace livernode::test {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+const fs::path kSegTool = fs::path(LIVERNODE_SOURCE_DIR) / "tests" / "tools" / "seg_tool.py";
+
+json seg_tool(const std::string& arguments) {
+  const auto r = run_command("/usr/bin/python3 '" + kSegTool.string() + "' " + arguments);
+  if (r.status != 0) throw std::runtime_error("seg_tool.py " + arguments + ": " + r.output);
+  return r.output.empty() ? json() : json::parse(r.output);
+}
+
+// Lines of dciodvfy's report that name an error. An error about a UID copied from the source
+// (listed in `source_uids`: its study and series UIDs must stay as they are) is the source's.
+std::vector<std::string> dciodvfy_errors(const fs::path& file,
+                                         const std::vector<std::string>& source_uids = {}) {
+  const auto r = run_command("dciodvfy '" + file.string() + "'");
+  std::istringstream in(r.output);
+  std::vector<std::string> errors;
+  for (std::string line; std::getline(in, line);) {
+    if (line.find("Error") == std::string::npos) continue;
+    bool from_source = false;
+    for (const auto& uid : source_uids)
+      from_source = from_source || (line.find("UID") != std::string::npos &&
+                                    line.find("\"" + uid + "\"") != std::string::npos);
+    if (!from_source) errors.push_back(line);
+  }
+  return errors;
+}
+
+// Sends one file to the node with storescu; the output when it fails.
+CommandResult send_file(const NodeProcess& node, const fs::path& file) {
+  return run_command("storescu -R -aet VIEWER " + node.peer() + " '" + file.string() + "'");
+}
+
+std::string join(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& l : lines) out += l + "\n";
+  return out;
+}
+
+}  // namespace
+
+TEST(SegmentRoles, CodesFirstLabelsForOurOwnLiverPartsAndAsFallback) {
+  using node::SegmentRole;
+  using node::segment_role;
+  EXPECT_EQ(segment_role("SCT:10200004", "Liver"), SegmentRole::liver);
+  EXPECT_EQ(segment_role("SCT:10200004", "liver (edited)"), SegmentRole::liver);
+  EXPECT_EQ(segment_role("SCT:108369006", "Lesion 2"), SegmentRole::lesion);
+  EXPECT_EQ(segment_role("SCT:108369006", "Tumor"), SegmentRole::lesion);
+  EXPECT_EQ(segment_role("SCT:4147007", "Segment_1"), SegmentRole::lesion);
+  EXPECT_EQ(segment_role("SCT:52988006", "whatever"), SegmentRole::lesion);
+  // Our own liver parts carry the liver's code; the label tells them apart.
+  EXPECT_EQ(segment_role("SCT:10200004", "FLR right hemihepatectomy"), SegmentRole::remnant);
+  EXPECT_EQ(segment_role("SCT:10200004", "Future liver remnant"), SegmentRole::remnant);
+  EXPECT_EQ(segment_role("SCT:10200004", "Couinaud VII"), SegmentRole::couinaud);
+  // Codes a tool made up: the label decides.
+  EXPECT_EQ(segment_role("99X:1", "HCC"), SegmentRole::lesion);
+  EXPECT_EQ(segment_role("", "Liver"), SegmentRole::liver);
+  EXPECT_EQ(segment_role("SCT:64033007", "Kidney"), SegmentRole::other);
+  EXPECT_EQ(segment_role("", "Segment_3"), SegmentRole::other);
+}
+
+// Which SEGs are corrections: by ReferencedSeriesSequence, by source images, by study; never
+// our own results; never for a study the node did not analyse.
+TEST(IncomingSeg, CorrectionOnlyOfAnalysedSeriesAndNeverOurOwnResult) {
+  const fs::path dir = make_temp_dir("livernode-incoming-seg");
+  {
+    node::SqliteStateStore store(dir / "state.sqlite");
+    node::InstanceRecord r;
+    r.sop_instance_uid = "1.2.3.1.1";
+    r.sop_class_uid = "1.2.840.10008.5.1.4.1.1.2";
+    r.study_uid = "1.2.3";
+    r.series_uid = "1.2.3.1";
+    r.transfer_syntax_uid = "1.2.840.10008.1.2.1";
+    r.path = (dir / "a.dcm").string();
+    r.action = node::SeriesAction::analyse;
+    r.received_at = 100;
+    ASSERT_TRUE(store.record_instance(r));
+    node::SegHeader seg;
+    seg.sop_instance_uid = "9.9.9";
+    seg.study_uid = "1.2.3";
+    seg.referenced_series = {"1.2.3.1"};
+    seg.manufacturer = "OHIF";
+    // Not yet analysed: not a correction.
+    EXPECT_EQ(node::classify_incoming_seg(seg, store, "livernode").kind,
+              node::SegDecision::unrelated);
+    const auto job = store.create_job("1.2.3", 101);
+    ASSERT_TRUE(store.claim_next_job(102));
+    node::OutboxRow sent;
+    sent.job_id = job.id;
+    sent.study_uid = "1.2.3";
+    sent.destination = "pacs";
+    sent.kind = "seg";
+    sent.path = (dir / "seg.dcm").string();
+    sent.sop_class_uid = "1.2.840.10008.5.1.4.1.1.66.4";
+    sent.sop_instance_uid = "5.5.5";
+    sent.transfer_syntax_uid = "1.2.840.10008.1.2.1";
+    store.finish_job(job.id, "done", "", (dir / "v1").string(), 1, 103, {sent});
+    auto d = node::classify_incoming_seg(seg, store, "livernode");
+    EXPECT_EQ(d.kind, node::SegDecision::correction) << d.reason;
+    EXPECT_EQ(d.target_study, "1.2.3");
+    EXPECT_EQ(d.target_series, "1.2.3.1");
+    // By a frame's source image when the series reference is missing.
+    seg.referenced_series.clear();
+    seg.study_uid = "7.7.7";
+    seg.referenced_instances = {"1.2.3.1.1"};
+    d = node::classify_incoming_seg(seg, store, "livernode");
+    EXPECT_EQ(d.kind, node::SegDecision::correction) << d.reason;
+    EXPECT_EQ(d.target_study, "1.2.3");
+    // References to nothing known, in a study never seen: stored, not a correction.
+    seg.referenced_instances = {"4.4.4"};
+    d = node::classify_incoming_seg(seg, store, "livernode");
+    EXPECT_EQ(d.kind, node::SegDecision::unrelated);
+    EXPECT_FALSE(d.reason.empty());
+    // Our own SEG echoed back: by its SOP Instance UID, or by its Manufacturer.
+    seg.referenced_series = {"1.2.3.1"};
+    seg.sop_instance_uid = "5.5.5";
+    EXPECT_EQ(node::classify_incoming_seg(seg, store, "livernode").kind,
+              node::SegDecision::own_result);
+    seg.sop_instance_uid = "5.5.6";
+    seg.manufacturer = "livernode";
+    seg.segments = {{1, "Liver", "SCT:123037004", "SCT:10200004", "AUTOMATIC"}};
+    EXPECT_EQ(node::classify_incoming_seg(seg, store, "livernode").kind,
+              node::SegDecision::own_result);
+    // A tool that kept our Manufacturer but marks its edits: a correction after all.
+    seg.segments.push_back({2, "Lesion 1", "SCT:49755003", "SCT:108369006", "MANUAL"});
+    EXPECT_EQ(node::classify_incoming_seg(seg, store, "livernode").kind,
+              node::SegDecision::correction);
+    // A correction instance does not reopen the finished study.
+    r.sop_instance_uid = "9.9.9";
+    r.sop_class_uid = "1.2.840.10008.5.1.4.1.1.66.4";
+    r.series_uid = "9.9";
+    r.action = node::SeriesAction::correction;
+    r.corrects_study = "1.2.3";
+    r.received_at = 200;
+    ASSERT_TRUE(store.record_instance(r));
+    // ... and queues its correction job with it.
+    const auto jobs = store.jobs("1.2.3", 10);
+    ASSERT_EQ(jobs.size(), 2u);
+    EXPECT_EQ(jobs[0].kind, "correction");
+    EXPECT_EQ(jobs[0].correction_sop, "9.9.9");
+    EXPECT_EQ(jobs[0].version, 2);
+    EXPECT_EQ(jobs[1].kind, "analysis");
+    EXPECT_EQ(store.study("1.2.3")->state, "queued");
+    // A re-sent correction is stored once and queues nothing.
+    EXPECT_FALSE(store.record_instance(r));
+    EXPECT_EQ(store.jobs("1.2.3", 10).size(), 2u);
+    // Our own result echoed back does not reopen the study either.
+    r.sop_instance_uid = "5.5.5";
+    r.action = node::SeriesAction::derived;
+    r.corrects_study.clear();
+    ASSERT_TRUE(store.record_instance(r));
+    EXPECT_EQ(store.study("1.2.3")->state, "queued");
+    EXPECT_EQ(store.jobs("1.2.3", 10).size(), 2u);
+  }
+  // The job survives a restart as a correction; a later job of the same study waits for it.
+  {
+    node::SqliteStateStore store(dir / "state.sqlite");
+    const auto job = store.claim_next_job(300);
+    ASSERT_TRUE(job);
+    EXPECT_EQ(job->kind, "correction");
+    EXPECT_EQ(job->correction_sop, "9.9.9");
+    store.create_job("1.2.3", 301);
+    EXPECT_FALSE(store.claim_next_job(302));
+    store.create_job("4.5.6", 303);
+    const auto other = store.claim_next_job(304);
+    ASSERT_TRUE(other);
+    EXPECT_EQ(other->study_uid, "4.5.6");
+    store.finish_job(job->id, "done", "", "", 0, 305);
+    const auto next = store.claim_next_job(306);
+    ASSERT_TRUE(next);
+    EXPECT_EQ(next->study_uid, "1.2.3");
+    EXPECT_EQ(next->version, 3);
+  }
+  fs::remove_all(dir);
+}
+
+// Corrections stay: a later job of the study (a re-analysis after new images, or another
+// correction) gets every earlier finished correction SEG, oldest first, each with our SEG of the
+// version it corrected.
+TEST(IncomingSeg, LaterJobsApplyTheEarlierCorrections) {
+  const fs::path dir = make_temp_dir("livernode-correction-inputs");
+  node::SqliteStateStore store(dir / "state.sqlite");
+  auto record = [&](const std::string& sop, node::SeriesAction action, const std::string& target) {
+    node::InstanceRecord r;
+    r.sop_instance_uid = sop;
+    r.sop_class_uid = "1.2.840.10008.5.1.4.1.1.66.4";
+    r.study_uid = "1.2.3";
+    r.series_uid = sop + ".1";
+    r.transfer_syntax_uid = "1.2.840.10008.1.2.1";
+    r.path = (dir / (sop + ".dcm")).string();
+    std::ofstream(r.path) << "x";
+    r.action = action;
+    r.corrects_study = target;
+    r.received_at = 1;
+    ASSERT_TRUE(store.record_instance(r));
+  };
+  auto finish = [&](int version) {
+    const auto job = store.claim_next_job(2);
+    ASSERT_TRUE(job);
+    ASSERT_EQ(job->version, version);
+    const fs::path result = dir / ("v" + std::to_string(version));
+    fs::create_directories(result / "1");
+    std::ofstream(result / "1" / "seg.dcm") << "x";
+    store.finish_job(job->id, "done", "", result.string(), 1, 3);
+  };
+  record("1.2.3.9", node::SeriesAction::analyse, "");
+  store.create_job("1.2.3", 1);
+  finish(1);
+  record("7.1", node::SeriesAction::correction, "1.2.3");  // v2 corrects v1
+  finish(2);
+  record("7.2", node::SeriesAction::correction, "1.2.3");  // v3 corrects v2
+  const auto v3 = store.claim_next_job(4);
+  ASSERT_TRUE(v3);
+  EXPECT_EQ(v3->kind, "correction");
+  node::AnalyseFolderOptions options;
+  EXPECT_EQ(node::add_correction_inputs(*v3, store, options), "");
+  ASSERT_EQ(options.corrections.size(), 2u);
+  EXPECT_EQ(options.corrections[0].file, dir / "7.1.dcm");
+  ASSERT_EQ(options.corrections[0].previous.size(), 1u);
+  EXPECT_EQ(options.corrections[0].previous[0], dir / "v1" / "1" / "seg.dcm");
+  EXPECT_EQ(options.corrections[1].file, dir / "7.2.dcm");
+  ASSERT_EQ(options.corrections[1].previous.size(), 1u);
+  EXPECT_EQ(options.corrections[1].previous[0], dir / "v2" / "1" / "seg.dcm");
+  store.finish_job(v3->id, "failed", "changed nothing", "", 0, 5);
+  // New images: the re-analysis keeps the correction that worked, not the failed one.
+  const auto v4 = store.create_job("1.2.3", 6);
+  node::AnalyseFolderOptions again;
+  EXPECT_EQ(node::add_correction_inputs(v4, store, again), "");
+  ASSERT_EQ(again.corrections.size(), 1u);
+  EXPECT_EQ(again.corrections[0].file, dir / "7.1.dcm");
+  // A correction whose SEG left the spool cannot run.
+  record("7.3", node::SeriesAction::correction, "1.2.3");
+  fs::remove(dir / "7.3.dcm");
+  const auto v5 = store.jobs("1.2.3", 1)[0];
+  node::AnalyseFolderOptions missing;
+  EXPECT_NE(node::add_correction_inputs(v5, store, missing).find("no longer in the spool"),
+            std::string::npos);
+  fs::remove_all(dir);
+}
+
+// A state database written before corrections existed gains the job columns; its jobs are
+// analyses.
+TEST(IncomingSeg, OlderStateDatabaseIsUpgradedInPlace) {
+  const fs::path dir = make_temp_dir("livernode-state-upgrade");
+  const fs::path db = dir / "state.sqlite";
+  {
+    node::SqliteStateStore store(db);
+    store.create_job("1.2.3", 10);
+  }
+  const auto dropped = run_command("sqlite3 '" + db.string() +
+                                   "' 'ALTER TABLE jobs DROP COLUMN kind; ALTER TABLE jobs DROP "
+                                   "COLUMN correction_sop;'");
+  ASSERT_EQ(dropped.status, 0) << dropped.output;
+  node::SqliteStateStore store(db);
+  const auto jobs = store.jobs("1.2.3", 10);
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0].kind, "analysis");
+  EXPECT_EQ(jobs[0].correction_sop, "");
+  fs::remove_all(dir);
+}
+
+// A SEG written by another tool (the manual truth of a real HCC case, two files: liver and
+// tumour) as the correction of the analysis of that case: the liver and tumour volumes become
+// the truth's, named as manual in every object, and every object passes dciodvfy.
+TEST(CorrectionAnalysis, ManualTruthOfARealCaseReplacesLiverAndLesions) {
+  const fs::path data = shared_data() / "real" / "hcc-tace-0697";
+  LIVERNODE_REQUIRE_DATA(data / "truth" / "31_EQP_Ax5.00mm_ManualROI_Liver.dcm");
+  const fs::path out = make_temp_dir("livernode-correction-real");
+  node::AnalyseFolderOptions options;
+  options.corrections = {{data / "truth" / "31_EQP_Ax5.00mm_ManualROI_Liver.dcm", {}},
+                         {data / "truth" / "31_EQP_Ax5.00mm_ManualROI_Tumor.dcm", {}}};
+  options.result_version = 2;
+  const auto outcome = node::analyse_folder(data / "ct", out, options);
+  ASSERT_TRUE(outcome.usable) << outcome.error;
+  EXPECT_EQ(outcome.corrected_analyses, 1);
+  ASSERT_EQ(outcome.summary["analyses"].size(), 1u);
+  const json& a = outcome.summary["analyses"][0];
+  ASSERT_TRUE(a.contains("corrections")) << a.dump(2);
+  EXPECT_TRUE(a["corrections"]["liver_manual"].get<bool>());
+  EXPECT_TRUE(a["corrections"]["lesions_manual"].get<bool>());
+  EXPECT_FALSE(a["corrections"]["remnant_manual"].get<bool>());
+  EXPECT_EQ(outcome.summary["result_version"], 2);
+  // The truth placed by position: about 927 mL of liver and 2.4 mL of tumour.
+  const double liver = a["volumetry"]["liver_ml"].get<double>();
+  const double tumour = a["volumetry"]["tumour_ml"].get<double>();
+  std::cout << "hcc-tace-0697 corrected by its manual truth: liver " << liver << " mL, tumour "
+            << tumour << " mL, " << a["lesions"].size() << " lesion(s)\n";
+  EXPECT_NEAR(liver, 927.0, 15.0);
+  EXPECT_NEAR(tumour, 2.4, 0.6);
+  EXPECT_GE(a["lesions"].size(), 1u);
+  EXPECT_NE(a["liver"]["method"].get<std::string>().find("corrected by hand"), std::string::npos);
+  std::vector<std::string> source_uids;
+  for (const auto& uid : a["study_instance_uids"]) source_uids.push_back(uid);
+  for (const auto& series : a["series"]) source_uids.push_back(series["series_instance_uid"]);
+  std::size_t checked = 0;
+  for (const auto& o : outcome.objects) {
+    const auto errors = dciodvfy_errors(o, source_uids);
+    EXPECT_TRUE(errors.empty()) << o << "\n" << join(errors);
+    ++checked;
+    if (o.filename() == "seg.dcm") {
+      const json segments = seg_tool("segments '" + o.string() + "'");
+      for (const auto& s : segments) {
+        const std::string label = s[0];
+        if (label == "Liver" || label.rfind("Lesion", 0) == 0)
+          EXPECT_EQ(s[1], "MANUAL") << label;
+        else
+          EXPECT_EQ(s[1], "AUTOMATIC") << label;
+      }
+    }
+    if (o.filename() == "sr.dcm") {
+      const json sr = seg_tool("sr '" + o.string() + "'");
+      EXPECT_NE(sr["series_description"].get<std::string>().find("version 2"), std::string::npos);
+      bool named = false;
+      for (const auto& t : sr["texts"])
+        named = named || t.get<std::string>().find("Corrected manually: liver, lesions") !=
+                             std::string::npos;
+      EXPECT_TRUE(named) << sr.dump(2);
+      EXPECT_NEAR(sr["groups"]["Liver volumetry"]["Volume"].get<double>(), liver, 0.06);
+    }
+  }
+  EXPECT_GE(checked, 3u);
+  if (!HasFailure()) fs::remove_all(out);
+}
+
+// A remnant drawn by hand (added to our SEG by another tool): its FLR replaces the presets'
+// place as the surgeon's own figure; the liver and lesions, not edited, stay automatic.
+TEST(CorrectionAnalysis, DrawnRemnantGivesTheFlrAndUneditedSegmentsStayAutomatic) {
+  const fs::path dir = make_temp_dir("livernode-correction-remnant");
+  phantom::generate_phantom(small_portal_venous_phantom(31), dir / "study");
+  const auto first = node::analyse_folder(dir / "study" / "dicom", dir / "v1");
+  ASSERT_TRUE(first.usable) << first.error;
+  const fs::path ours = dir / "v1" / "1" / "seg.dcm";
+  ASSERT_TRUE(fs::exists(ours));
+  const fs::path edited = dir / "remnant.dcm";
+  const json expected = seg_tool("remnant '" + ours.string() + "' '" + edited.string() + "'");
+  node::AnalyseFolderOptions options;
+  options.corrections = {{edited, {ours}}};
+  options.result_version = 2;
+  const auto second = node::analyse_folder(dir / "study" / "dicom", dir / "v2", options);
+  ASSERT_TRUE(second.usable) << second.error;
+  EXPECT_EQ(second.corrected_analyses, 1);
+  const json& a = second.summary["analyses"][0];
+  ASSERT_TRUE(a.contains("corrections")) << a.dump(2);
+  const json& c = a["corrections"];
+  EXPECT_FALSE(c["liver_manual"].get<bool>());
+  EXPECT_FALSE(c["lesions_manual"].get<bool>());
+  EXPECT_TRUE(c["remnant_manual"].get<bool>());
+  ASSERT_TRUE(c.contains("drawn_remnant")) << c.dump(2);
+  EXPECT_NEAR(c["drawn_remnant"]["flr_ml"].get<double>(), expected["flr_ml"].get<double>(), 1e-6);
+  const double functional = a["volumetry"]["functional_ml"].get<double>();
+  EXPECT_NEAR(c["drawn_remnant"]["flr_percent_of_functional"].get<double>(),
+              100.0 * expected["flr_ml"].get<double>() / functional, 1e-6);
+  // Not edited: the same automatic liver and lesions as the first version.
+  const json& a1 = first.summary["analyses"][0];
+  EXPECT_DOUBLE_EQ(a["volumetry"]["liver_ml"].get<double>(), a1["volumetry"]["liver_ml"].get<double>());
+  EXPECT_EQ(a["lesions"].size(), a1["lesions"].size());
+  EXPECT_EQ(a["liver"]["method"], a1["liver"]["method"]);
+  for (const auto& o : second.objects) {
+    const auto errors = dciodvfy_errors(o);
+    EXPECT_TRUE(errors.empty()) << o << "\n" << join(errors);
+    if (o.filename() == "seg.dcm") {
+      bool drawn = false;
+      for (const auto& s : seg_tool("segments '" + o.string() + "'")) {
+        const std::string label = s[0];
+        if (label == "FLR drawn") {
+          drawn = true;
+          EXPECT_EQ(s[1], "MANUAL");
+        } else {
+          EXPECT_EQ(s[1], "AUTOMATIC") << label;
+        }
+      }
+      EXPECT_TRUE(drawn);
+    }
+    if (o.filename() == "sr.dcm") {
+      const json sr = seg_tool("sr '" + o.string() + "'");
+      bool named = false, statement = false;
+      for (const auto& t : sr["texts"]) {
+        const std::string text = t;
+        named = named || text.find("Corrected manually: future liver remnant") != std::string::npos;
+        statement = statement || text.find("remnant drawn by hand") != std::string::npos;
+      }
+      EXPECT_TRUE(named) << sr.dump(2);
+      EXPECT_TRUE(statement) << sr.dump(2);
+      EXPECT_NEAR(sr["groups"]["FLR drawn"]["Future liver remnant"].get<double>(),
+                  expected["flr_ml"].get<double>(), 0.06)
+          << sr.dump(2);
+    }
+  }
+  if (!HasFailure()) fs::remove_all(dir);
+}
+
+// The round trip with real peers.
+TEST(CorrectionServe, EditedSegFromAViewerGivesANewVersionInThePacs) {
+  const fs::path dir = make_temp_dir("livernode-correction-serve");
+  const auto truth = phantom::generate_phantom(tiny_two_phase_study(23), dir / "study");
+  auto pacs = OrthancPeer::start(dir / "orthanc");
+  NodeProcess node(dir / "node", "",
+                   "destinations:\n  - name: orthanc\n    ae_title: " + pacs->ae_title() +
+                       "\n    host: 127.0.0.1\n    port: " + std::to_string(pacs->dicom_port()) +
+                       "\n    accepts: [seg, sr, summary, pdf]\n");
+  node.start();
+  ASSERT_EQ(send_with_storescu(node, dir / "study" / "dicom").status, 0);
+  node::SqliteStateStore store(node.state_db());
+  ASSERT_TRUE(single_job_done(store, 90)) << node.log();
+  ASSERT_TRUE(eventually([&] { return store.outbox("pending", 100).empty(); }, 30)) << node.log();
+  const auto first = store.jobs("", 10)[0];
+  const std::size_t first_objects = pacs->instances().size();
+  ASSERT_EQ(static_cast<std::int64_t>(first_objects), first.objects);
+  const fs::path ours = fs::path(first.result_dir) / "1" / "seg.dcm";
+  ASSERT_TRUE(fs::exists(ours)) << first.result_dir;
+
+  // Our own SEG echoed back by the PACS is not a correction.
+  ASSERT_EQ(send_file(node, ours).status, 0) << send_file(node, ours).output;
+  // A SEG nobody can read as one, and a SEG of a study the node never analysed: stored,
+  // logged, nothing else.
+  const fs::path broken = dir / "broken.dcm";
+  seg_tool("break '" + ours.string() + "' '" + broken.string() + "'");
+  ASSERT_EQ(send_file(node, broken).status, 0);
+  const fs::path foreign = fs::path(LIVERNODE_PYDICOM_FILES) / "liver_1frame.dcm";
+  if (fs::exists(foreign)) {
+    ASSERT_EQ(send_file(node, foreign).status, 0);
+  }
+  ASSERT_TRUE(eventually(
+      [&] {
+        const std::string log = node.log();
+        return log.find("our own result") != std::string::npos &&
+               log.find("unusable SEG") != std::string::npos;
+      },
+      10))
+      << node.log();
+  if (fs::exists(foreign))
+    EXPECT_NE(node.log().find("reason=\"not a correction"), std::string::npos) << node.log();
+  std::this_thread::sleep_for(std::chrono::seconds(3));  // a study timer would have fired
+  EXPECT_EQ(store.jobs("", 10).size(), 1u) << node.log();
+  // Nothing lost: every SEG is kept in the spool.
+  EXPECT_EQ(store.counts().instances, 48 + 2 + (fs::exists(foreign) ? 1 : 0));
+  EXPECT_EQ(store.study(truth.study_uid)->state, "done");
+  EXPECT_EQ(run_command("echoscu " + node.peer()).status, 0) << node.log();
+
+  // The radiologist erases a lesion and trims the liver in the viewer, which sends the SEG.
+  const fs::path edited = dir / "edited.dcm";
+  const json expected = seg_tool("edit '" + ours.string() + "' '" + edited.string() + "'");
+  ASSERT_EQ(send_file(node, edited).status, 0);
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto jobs = store.jobs("", 10);
+        return jobs.size() == 2 && jobs[0].state != "queued" && jobs[0].state != "running";
+      },
+      90))
+      << node.log();
+  const auto second = store.jobs("", 10)[0];
+  ASSERT_EQ(second.state, "done") << second.error << "\n" << node.log();
+  EXPECT_EQ(second.kind, "correction");
+  EXPECT_EQ(second.version, 2);
+  EXPECT_EQ(second.correction_sop, expected["sop_instance_uid"]);
+  const json api_jobs = json::parse(node.get("/api/jobs"));
+  ASSERT_EQ(api_jobs.size(), 2u);
+  EXPECT_EQ(api_jobs[0]["kind"], "correction");
+  EXPECT_EQ(api_jobs[0]["correction_sop_instance_uid"], expected["sop_instance_uid"]);
+  EXPECT_EQ(api_jobs[1]["kind"], "analysis");
+  ASSERT_TRUE(eventually([&] { return store.outbox("pending", 100).empty(); }, 30)) << node.log();
+  EXPECT_TRUE(store.outbox("dead", 100).empty());
+
+  // The PACS holds the first version once and the new version once.
+  const auto ids = pacs->instances();
+  EXPECT_EQ(static_cast<std::int64_t>(ids.size()), first.objects + second.objects);
+  std::set<std::string> sops;
+  std::string sr_id, seg_id;
+  for (const auto& id : ids) {
+    const auto tags = pacs->tags(id);
+    EXPECT_TRUE(sops.insert(tags.value("SOPInstanceUID", "")).second);
+    const std::string description = tags.value("SeriesDescription", "");
+    if (description.find("version 2") == std::string::npos) continue;
+    if (tags.value("Modality", "") == "SR") sr_id = id;
+    if (tags.value("Modality", "") == "SEG") seg_id = id;
+  }
+  ASSERT_FALSE(sr_id.empty()) << node.log();
+  ASSERT_FALSE(seg_id.empty()) << node.log();
+  auto download = [&](const std::string& id, const fs::path& to) {
+    const auto r = run_command("curl -sf -o '" + to.string() + "' " +
+                               pacs->url("/instances/" + id + "/file"));
+    ASSERT_EQ(r.status, 0) << r.output;
+  };
+  const fs::path sr_file = dir / "sr-v2.dcm", seg_file = dir / "seg-v2.dcm";
+  download(sr_id, sr_file);
+  download(seg_id, seg_file);
+  const json sr = seg_tool("sr '" + sr_file.string() + "'");
+  const json& volumetry = sr["groups"]["Liver volumetry"];
+  std::cout << "edited masks: liver " << expected["liver_ml"] << " mL, tumour "
+            << expected["tumour_ml"] << " mL; new SR: " << volumetry.dump() << "\n";
+  EXPECT_NEAR(volumetry["Volume"].get<double>(), expected["liver_ml"].get<double>(), 0.06)
+      << sr.dump(2);
+  EXPECT_NEAR(volumetry["Total tumour volume"].get<double>(), expected["tumour_ml"].get<double>(),
+              0.006)
+      << sr.dump(2);
+  bool named = false, source = false;
+  for (const auto& t : sr["texts"]) {
+    const std::string text = t;
+    named = named || text.find("Corrected manually: liver, lesions") != std::string::npos;
+    source = source || text.find(expected["sop_instance_uid"].get<std::string>()) != std::string::npos;
+  }
+  EXPECT_TRUE(named) << sr.dump(2);
+  EXPECT_TRUE(source) << sr.dump(2);
+  const json segments = seg_tool("segments '" + seg_file.string() + "'");
+  std::size_t lesions = 0;
+  for (const auto& s : segments) {
+    const std::string label = s[0];
+    if (label == "Liver") EXPECT_EQ(s[1], "MANUAL");
+    if (label.rfind("Lesion", 0) == 0) {
+      ++lesions;
+      EXPECT_EQ(s[1], "MANUAL") << label;
+    }
+    if (label.rfind("Couinaud", 0) == 0) EXPECT_EQ(s[1], "AUTOMATIC") << label;
+  }
+  EXPECT_EQ(lesions, expected["lesions_left"].get<std::size_t>());
+  // The new version's summary.json records the correction.
+  std::ifstream in(fs::path(second.result_dir) / "summary.json");
+  const json summary = json::parse(in);
+  EXPECT_EQ(summary["result_version"], 2);
+  EXPECT_TRUE(summary["analyses"][0]["corrections"]["liver_manual"].get<bool>());
+  EXPECT_TRUE(summary["analyses"][0]["corrections"]["lesions_manual"].get<bool>());
+
+  // A second correction, drawn on the new version (a remnant added, nothing else touched):
+  // version 3 keeps the first correction's liver and lesions and adds the drawn remnant.
+  const fs::path ours_v2 = fs::path(second.result_dir) / "1" / "seg.dcm";
+  const fs::path remnant = dir / "remnant.dcm";
+  const json drawn = seg_tool("remnant '" + ours_v2.string() + "' '" + remnant.string() + "'");
+  ASSERT_EQ(send_file(node, remnant).status, 0);
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto jobs = store.jobs("", 10);
+        return jobs.size() == 3 && jobs[0].state != "queued" && jobs[0].state != "running";
+      },
+      90))
+      << node.log();
+  const auto third = store.jobs("", 10)[0];
+  ASSERT_EQ(third.state, "done") << third.error << "\n" << node.log();
+  EXPECT_EQ(third.version, 3);
+  std::ifstream in3(fs::path(third.result_dir) / "summary.json");
+  const json summary3 = json::parse(in3);
+  const json& c3 = summary3["analyses"][0]["corrections"];
+  EXPECT_TRUE(c3["liver_manual"].get<bool>()) << c3.dump(2);
+  EXPECT_TRUE(c3["lesions_manual"].get<bool>()) << c3.dump(2);
+  EXPECT_TRUE(c3["remnant_manual"].get<bool>()) << c3.dump(2);
+  EXPECT_NEAR(summary3["analyses"][0]["volumetry"]["liver_ml"].get<double>(),
+              expected["liver_ml"].get<double>(), 1e-6);
+  EXPECT_NEAR(c3["drawn_remnant"]["flr_ml"].get<double>(), drawn["flr_ml"].get<double>(), 1e-6);
+  ASSERT_TRUE(eventually([&] { return store.outbox("pending", 100).empty(); }, 30)) << node.log();
+  EXPECT_EQ(static_cast<std::int64_t>(pacs->instances().size()),
+            first.objects + second.objects + third.objects);
+
+  // A copy of our latest SEG under another tool's name changes nothing: the job says so and
+  // nothing is sent.
+  const fs::path copy = dir / "copy.dcm";
+  seg_tool("retag '" + (fs::path(third.result_dir) / "1" / "seg.dcm").string() + "' '" +
+           copy.string() + "'");
+  ASSERT_EQ(send_file(node, copy).status, 0);
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto jobs = store.jobs("", 10);
+        return jobs.size() == 4 && jobs[0].state != "queued" && jobs[0].state != "running";
+      },
+      90))
+      << node.log();
+  const auto fourth = store.jobs("", 10)[0];
+  EXPECT_EQ(fourth.state, "failed");
+  EXPECT_NE(fourth.error.find("changed nothing"), std::string::npos) << fourth.error;
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  EXPECT_TRUE(store.outbox("pending", 100).empty());
+  EXPECT_EQ(static_cast<std::int64_t>(pacs->instances().size()),
+            first.objects + second.objects + third.objects);
+  EXPECT_EQ(node.stop(), 0);
+  if (!HasFailure()) fs::remove_all(dir);
+}
+
+}  // namespace livernode::test
