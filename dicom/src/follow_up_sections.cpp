@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cstdio>
 
+#include "sr_codes.h"
 #include "writer_common.h"
 
 namespace livernode::dicom::detail {
@@ -15,20 +16,9 @@ namespace {
 using Group = TID1500_MeasurementReport::TID1501_Measurements;
 using Value = Group::MeasurementValue;
 
-// Standard concepts and units.
-const DSRBasicCodedEntry kVolume("118565006", "SCT", "Volume");
-const DSRBasicCodedEntry kLongAxis("103339001", "SCT", "Long Axis");
-const DSRBasicCodedEntry kNeoplasm("108369006", "SCT", "Neoplasm");
-const DSRBasicCodedEntry kMilliliter("ml", "UCUM", "milliliter");
-const DSRBasicCodedEntry kMillimeter("mm", "UCUM", "millimeter");
-const DSRBasicCodedEntry kPercent("%", "UCUM", "percent");
+// Units not in DCMTK's tables (the shared ones are in sr_codes.h).
 const DSRBasicCodedEntry kDay("d", "UCUM", "day");
 const DSRBasicCodedEntry kPercentPerWeek("%/wk", "UCUM", "percent per week");
-// The product's private concepts (shared with the rest of the measurement report).
-const DSRBasicCodedEntry kFunctionalVolume("LN0001", "99LVN", "Functional liver volume");
-const DSRBasicCodedEntry kFutureLiverRemnant("LN0011", "99LVN", "Future liver remnant");
-const DSRBasicCodedEntry kFlrPercentEslv("LN0013", "99LVN", "FLR / ESLV");
-const DSRBasicCodedEntry kFlrPercentFunctional("LN0014", "99LVN", "FLR / functional liver volume");
 // Follow-up concepts without a standard code.
 const DSRBasicCodedEntry kComparison("LN0030", "99LVN", "Comparison with prior study");
 const DSRBasicCodedEntry kPriorStudy("LN0031", "99LVN", "Prior study");

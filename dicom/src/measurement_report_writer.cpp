@@ -13,6 +13,7 @@
 
 #include "follow_up_sections.h"
 #include "livernode/dicom/result_writers.h"
+#include "sr_codes.h"
 #include "writer_common.h"
 
 namespace livernode::dicom {
@@ -23,26 +24,16 @@ using detail::require;
 using Measurements = TID1500_MeasurementReport::TID1411_Measurements;
 using Value = Measurements::MeasurementValue;
 
-// Codes not in DCMTK's tables (SNOMED CT and UCUM).
-const DSRBasicCodedEntry kVolume("118565006", "SCT", "Volume");
-const DSRBasicCodedEntry kLongAxis("103339001", "SCT", "Long Axis");
-const DSRBasicCodedEntry kShortAxis("103340004", "SCT", "Short Axis");
-const DSRBasicCodedEntry kNeoplasm("108369006", "SCT", "Neoplasm");
-const DSRBasicCodedEntry kMilliliter("ml", "UCUM", "milliliter");
-const DSRBasicCodedEntry kHounsfield("[hnsf'U]", "UCUM", "Hounsfield unit");
-const DSRBasicCodedEntry kPercent("%", "UCUM", "percent");
+using namespace detail;  // the shared codes (sr_codes.h)
+
 // Concepts without a standard code, in this product's private coding scheme.
-const DSRBasicCodedEntry kFunctionalVolume("LN0001", "99LVN", "Functional liver volume");
 const DSRBasicCodedEntry kTumourVolume("LN0002", "99LVN", "Total tumour volume");
 const DSRBasicCodedEntry kTumourBurden("LN0003", "99LVN", "Tumour burden");
 const DSRBasicCodedEntry kEnhancementPattern("LN0004", "99LVN", "Enhancement pattern");
 const DSRBasicCodedEntry kLiverMethod("LN0005", "99LVN", "Liver segmentation method");
 const DSRBasicCodedEntry kLesionCount("LN0006", "99LVN", "Number of liver lesions");
 const DSRBasicCodedEntry kCouinaudSegment("LN0010", "99LVN", "Couinaud liver segment");
-const DSRBasicCodedEntry kFutureLiverRemnant("LN0011", "99LVN", "Future liver remnant");
 const DSRBasicCodedEntry kEslv("LN0012", "99LVN", "Estimated standard liver volume");
-const DSRBasicCodedEntry kFlrPercentEslv("LN0013", "99LVN", "FLR / ESLV");
-const DSRBasicCodedEntry kFlrPercentFunctional("LN0014", "99LVN", "FLR / functional liver volume");
 const DSRBasicCodedEntry kFlrThreshold("LN0015", "99LVN", "FLR threshold applied");
 const DSRBasicCodedEntry kEslvAbsent("LN0016", "99LVN", "ESLV not computed");
 const DSRBasicCodedEntry kResectionFacts("LN0017", "99LVN", "Resection remnant");
@@ -149,6 +140,18 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
                    const DSRBasicCodedEntry& unit) {
       add_measurement(group, concept, value, decimals, unit, file);
     };
+    // The FLR segment: its volume and shares against the threshold, and the statement.
+    auto add_remnant = [&](const processing::ResectionEvaluation& r) {
+      require(group.setFinding(DSRCodedEntryValue(kFutureLiverRemnant)), "cannot set the finding",
+              file);
+      add(kFutureLiverRemnant, r.flr_ml, 1, kMilliliter);
+      add(kFlrPercentFunctional, r.flr_percent_of_functional, 1, kPercent);
+      if (r.flr_percent_of_eslv) add(kFlrPercentEslv, *r.flr_percent_of_eslv, 1, kPercent);
+      add(kFlrThreshold, r.threshold_percent, 0, kPercent);
+      require(group.addQualitativeEvaluation(DSRCodedEntryValue(kResectionFacts),
+                                             OFString(r.statement.substr(0, 1000).c_str())),
+              "cannot add the remnant statement", file);
+    };
     if (segment.manual) {
       const std::string source = result.manual ? result.manual->source : std::string("a SEG");
       const std::string note = "segment drawn or corrected manually (MANUAL), from " + source;
@@ -157,15 +160,7 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
               "cannot add the manual correction note", file);
     }
     if (segment.drawn_remnant && result.surgical_plan && result.surgical_plan->drawn_remnant) {
-      const auto& r = *result.surgical_plan->drawn_remnant;
-      require(group.setFinding(DSRCodedEntryValue(kFutureLiverRemnant)), "cannot set the finding", file);
-      add(kFutureLiverRemnant, r.flr_ml, 1, kMilliliter);
-      add(kFlrPercentFunctional, r.flr_percent_of_functional, 1, kPercent);
-      if (r.flr_percent_of_eslv) add(kFlrPercentEslv, *r.flr_percent_of_eslv, 1, kPercent);
-      add(kFlrThreshold, r.threshold_percent, 0, kPercent);
-      require(group.addQualitativeEvaluation(DSRCodedEntryValue(kResectionFacts),
-                                             OFString(r.statement.substr(0, 1000).c_str())),
-              "cannot add the remnant statement", file);
+      add_remnant(*result.surgical_plan->drawn_remnant);
       continue;
     }
     if (segment.couinaud_segment > 0 && result.couinaud) {
@@ -182,16 +177,7 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
       continue;
     }
     if (segment.future_liver_remnant && result.surgical_plan) {
-      const auto& plan = *result.surgical_plan;
-      require(group.setFinding(DSRCodedEntryValue(kFutureLiverRemnant)), "cannot set the finding", file);
-      const auto& r = plan.resections.front();  // right hemihepatectomy
-      add(kFutureLiverRemnant, r.flr_ml, 1, kMilliliter);
-      add(kFlrPercentFunctional, r.flr_percent_of_functional, 1, kPercent);
-      if (r.flr_percent_of_eslv) add(kFlrPercentEslv, *r.flr_percent_of_eslv, 1, kPercent);
-      add(kFlrThreshold, r.threshold_percent, 0, kPercent);
-      require(group.addQualitativeEvaluation(DSRCodedEntryValue(kResectionFacts),
-                                             OFString(r.statement.substr(0, 1000).c_str())),
-              "cannot add the resection statement", file);
+      add_remnant(result.surgical_plan->resections.front());  // right hemihepatectomy
       continue;
     }
     if (segment.lesion_number == 0) {

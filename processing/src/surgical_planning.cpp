@@ -185,6 +185,28 @@ TumourDistribution classify_distribution(const std::vector<PlanningLesion>& lesi
   return done(dominant ? TumourDistribution::kTypeII : TumourDistribution::kTypeIII);
 }
 
+
+namespace {
+
+// FLR / ESLV when the ESLV is known, else FLR / functional volume, against r.threshold_percent;
+// completes the statement begun in `s`.
+void judge_remnant(ResectionEvaluation& r, const std::optional<double>& eslv_ml,
+                   std::ostringstream& s) {
+  if (eslv_ml && *eslv_ml > 0.0) {
+    r.flr_percent_of_eslv = 100.0 * r.flr_ml / *eslv_ml;
+    r.at_or_above_threshold = *r.flr_percent_of_eslv >= r.threshold_percent;
+    s << ", FLR/ESLV " << fixed(*r.flr_percent_of_eslv, 1) << " %";
+  } else {
+    r.at_or_above_threshold = r.flr_percent_of_functional >= r.threshold_percent;
+  }
+  s << ", FLR/functional liver volume " << fixed(r.flr_percent_of_functional, 1) << " %; "
+    << (r.at_or_above_threshold ? "at or above" : "below") << " the "
+    << fixed(r.threshold_percent, 0) << " % threshold";
+  r.statement = s.str();
+}
+
+}  // namespace
+
 ResectionEvaluation evaluate_resection(ResectionPreset preset, const SegmentVolumes& segments,
                                        const std::optional<double>& eslv_ml,
                                        double threshold_percent) {
@@ -210,17 +232,7 @@ ResectionEvaluation evaluate_resection(ResectionPreset preset, const SegmentVolu
   std::ostringstream s;
   s << r.name << " (removes " << r.removed << ", " << fixed(r.resected_ml, 0)
     << " mL): FLR " << r.remaining << " " << fixed(r.flr_ml, 0) << " mL";
-  if (eslv_ml && *eslv_ml > 0.0) {
-    r.flr_percent_of_eslv = 100.0 * r.flr_ml / *eslv_ml;
-    r.at_or_above_threshold = *r.flr_percent_of_eslv >= threshold_percent;
-    s << ", FLR/ESLV " << fixed(*r.flr_percent_of_eslv, 1) << " %";
-  } else {
-    r.at_or_above_threshold = r.flr_percent_of_functional >= threshold_percent;
-  }
-  s << ", FLR/functional liver volume " << fixed(r.flr_percent_of_functional, 1) << " %; "
-    << (r.at_or_above_threshold ? "at or above" : "below") << " the " << fixed(threshold_percent, 0)
-    << " % threshold";
-  r.statement = s.str();
+  judge_remnant(r, eslv_ml, s);
   return r;
 }
 
@@ -239,17 +251,7 @@ ResectionEvaluation evaluate_drawn_remnant(double liver_ml, double remnant_ml,
   std::ostringstream s;
   s << "remnant drawn by hand (removes " << fixed(r.resected_ml, 0) << " mL): FLR "
     << fixed(r.flr_ml, 0) << " mL";
-  if (eslv_ml && *eslv_ml > 0.0) {
-    r.flr_percent_of_eslv = 100.0 * r.flr_ml / *eslv_ml;
-    r.at_or_above_threshold = *r.flr_percent_of_eslv >= threshold_percent;
-    s << ", FLR/ESLV " << fixed(*r.flr_percent_of_eslv, 1) << " %";
-  } else {
-    r.at_or_above_threshold = r.flr_percent_of_functional >= threshold_percent;
-  }
-  s << ", FLR/functional liver volume " << fixed(r.flr_percent_of_functional, 1) << " %; "
-    << (r.at_or_above_threshold ? "at or above" : "below") << " the " << fixed(threshold_percent, 0)
-    << " % threshold";
-  r.statement = s.str();
+  judge_remnant(r, eslv_ml, s);
   return r;
 }
 
