@@ -48,6 +48,15 @@ constexpr double kWaterMaxHu = 25.0, kWaterMinHu = -15.0;
 
 Volume smooth(const Volume& v) { return gaussian_mm(v, kSmoothingMm); }
 
+// The phase cropped to `box` (raw) and smoothed; voxels without data stay without data.
+void crop_and_smooth(const Volume& phase, const Box& box, std::vector<Volume>& raw,
+                     std::vector<Volume>& smoothed) {
+  raw.push_back(crop(phase, box));
+  smoothed.push_back(smooth(raw.back()));
+  for (std::size_t p = 0; p < raw.back().voxels.size(); ++p)
+    if (raw.back().voxels[p] <= -1500.0f) smoothed.back().voxels[p] = -2000.0f;
+}
+
 
 // A set of voxels (indices into grid g) on a small box around it, so that morphology near one
 // candidate costs what the candidate costs, not what the liver costs.
@@ -394,11 +403,7 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
   std::vector<Volume> raw, smoothed;
   std::vector<Robust> parenchyma;
   for (const auto& ph : phases) {
-    raw.push_back(crop(ph.volume, box));
-    smoothed.push_back(smooth(raw.back()));
-    // Voxels without data stay without data after smoothing.
-    for (std::size_t p = 0; p < raw.back().voxels.size(); ++p)
-      if (raw.back().voxels[p] <= -1500.0f) smoothed.back().voxels[p] = -2000.0f;
+    crop_and_smooth(ph.volume, box, raw, smoothed);
     parenchyma.push_back(robust_stats(smoothed.back(), deep.voxels.empty() ? liver : deep));
   }
   auto threshold = [&](std::size_t i) {
@@ -691,10 +696,7 @@ LesionDetection measure_given_lesions(const std::vector<AlignedPhase>& phases,
   std::vector<Volume> raw, smoothed;
   std::vector<Robust> parenchyma;
   for (const auto& ph : phases) {
-    raw.push_back(crop(ph.volume, box));
-    smoothed.push_back(smooth(raw.back()));
-    for (std::size_t p = 0; p < raw.back().voxels.size(); ++p)
-      if (raw.back().voxels[p] <= -1500.0f) smoothed.back().voxels[p] = -2000.0f;
+    crop_and_smooth(ph.volume, box, raw, smoothed);
     LabelMap parenchyma_mask = deep.voxels.empty() ? liver : deep;
     bool any = false;
     for (auto v : parenchyma_mask.voxels) any = any || v;

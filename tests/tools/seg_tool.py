@@ -43,6 +43,17 @@ def voxel_ml(ds):
     return spacing[0] * spacing[1] * between / 1000.0
 
 
+def save_with_frames(ds, frames, dst):
+    """Writes `ds` with these binary frames (bit-packed), as another tool's new object."""
+    ds.NumberOfFrames = len(frames)
+    packed = np.packbits(frames.astype(np.uint8).ravel(), bitorder="little").tobytes()
+    if len(packed) % 2:
+        packed += b"\0"
+    ds.PixelData = packed
+    new_identity(ds)
+    ds.save_as(dst, write_like_original=False)
+
+
 def new_identity(ds):
     ds.SOPInstanceUID = generate_uid()
     ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
@@ -84,13 +95,7 @@ def edit(src, dst):
             tumour |= points
     per_frame = ds.PerFrameFunctionalGroupsSequence
     ds.PerFrameFunctionalGroupsSequence = pydicom.Sequence([per_frame[i] for i in keep])
-    ds.NumberOfFrames = len(keep)
-    packed = np.packbits(arr[keep].astype(np.uint8).ravel(), bitorder="little").tobytes()
-    if len(packed) % 2:
-        packed += b"\0"
-    ds.PixelData = packed
-    new_identity(ds)
-    ds.save_as(dst, write_like_original=False)
+    save_with_frames(ds, arr[keep], dst)
     ml = voxel_ml(ds)
     print(json.dumps({"liver_ml": len(liver) * ml, "tumour_ml": len(tumour) * ml,
                       "erased": labels[erased],
@@ -139,13 +144,7 @@ def remnant(src, dst):
     ds.PerFrameFunctionalGroupsSequence = pydicom.Sequence(
         list(ds.PerFrameFunctionalGroupsSequence) + new_items)
     all_frames = np.concatenate([arr, np.stack(new_frames)])
-    ds.NumberOfFrames = len(all_frames)
-    packed = np.packbits(all_frames.astype(np.uint8).ravel(), bitorder="little").tobytes()
-    if len(packed) % 2:
-        packed += b"\0"
-    ds.PixelData = packed
-    new_identity(ds)
-    ds.save_as(dst, write_like_original=False)
+    save_with_frames(ds, all_frames, dst)
     ml = voxel_ml(ds)
     print(json.dumps({"flr_ml": len(drawn - lesions) * ml, "remnant_ml": len(drawn) * ml,
                       "sop_instance_uid": ds.SOPInstanceUID}))
