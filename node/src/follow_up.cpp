@@ -167,9 +167,47 @@ json compare_with_prior(const json& current, const json& prior, const std::strin
   }
   out["remnants"] = std::move(remnants);
 
-  // Lesions matched by centroid distance (closest pairs first), within max(20 mm, 0.75 x the
-  // larger longest diameter).
-  const auto lb = lesions_of(prior), la = lesions_of(current);
+  // The two studies are in different scanner coordinates (another visit, another position on
+  // the table): the earlier lesions are first moved by the shift of the patient's landmarks,
+  // the IVC axis in-plane and the liver dome along the table. The liver's own growth moves
+  // neither much.
+  auto lb = lesions_of(prior);
+  const auto la = lesions_of(current);
+  {
+    const json& mb = prior.contains("landmarks") ? prior["landmarks"] : json(nullptr);
+    const json& ma = current.contains("landmarks") ? current["landmarks"] : json(nullptr);
+    std::array<double, 3> shift{0, 0, 0};
+    std::vector<std::string> used;
+    auto ivc_of = [](const json& m) -> std::optional<std::array<double, 2>> {
+      if (!m.is_object() || !m.contains("ivc_axis_lps_mm") || !m["ivc_axis_lps_mm"].is_array() ||
+          m["ivc_axis_lps_mm"].size() < 2)
+        return std::nullopt;
+      return std::array<double, 2>{m["ivc_axis_lps_mm"][0].get<double>(),
+                                   m["ivc_axis_lps_mm"][1].get<double>()};
+    };
+    const auto ib = ivc_of(mb), ia = ivc_of(ma);
+    if (ib && ia) {
+      shift[0] = (*ia)[0] - (*ib)[0];
+      shift[1] = (*ia)[1] - (*ib)[1];
+      used.push_back("IVC axis (in-plane)");
+    }
+    const auto db = number_at(mb, "liver_dome_z_mm"), da = number_at(ma, "liver_dome_z_mm");
+    if (db && da) {
+      shift[2] = *da - *db;
+      used.push_back("liver dome (along the table)");
+    }
+    for (auto& l : lb)
+      for (int a = 0; a < 3; ++a) l.c[a] += shift[a];
+    std::string method = used.empty() ? "none: the analyses hold no landmarks; scanner coordinates "
+                                         "compared as they are"
+                                       : used.front();
+    if (used.size() > 1) method += " and " + used.back();
+    out["alignment"] = {{"landmarks", method}, {"shift_mm", {shift[0], shift[1], shift[2]}}};
+    statements.push_back("earlier lesions moved by (" + fixed(shift[0], 0) + ", " +
+                         fixed(shift[1], 0) + ", " + fixed(shift[2], 0) + ") mm: " + method);
+  }
+  // Lesions matched by centroid distance after that shift (closest pairs first), within
+  // max(20 mm, 0.75 x the larger longest diameter).
   struct Pair {
     double d;
     std::size_t b, a;

@@ -282,6 +282,11 @@ StudyAnalysisOutcome analyse_folder(const fs::path& input, const fs::path& out,
       analysis["liver"] = {{"volume_ml", result.liver->volume_ml},
                            {"mean_hu", result.liver->mean_hu},
                            {"method", result.liver->method}};
+      // Where this patient's anatomy lies in this study's coordinates: follow-up aligns an
+      // earlier study's lesions by these before matching them.
+      analysis["landmarks"] = {
+          {"liver_dome_z_mm", result.liver->top_z_mm},
+          {"ivc_axis_lps_mm", result.ivc_axis_lps ? vec_json(*result.ivc_axis_lps) : json(nullptr)}};
     } else {
       analysis["liver"] = nullptr;
     }

@@ -275,6 +275,20 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
   // reference phase itself shows it (the liver volume excludes the cava).
   const detail::IvcTrack ivc = detail::track_ivc(aligned_phases, result.liver_mask,
                                                  surveys[ref].spine_x, surveys[ref].spine_anterior_y);
+  if (ivc.phase_index >= 0) {
+    std::vector<double> xs, ys, zs;
+    for (std::size_t k = 0; k < ivc.slices.size(); ++k) {
+      if (!ivc.slices[k]) continue;
+      xs.push_back(ivc.slices[k]->x);
+      ys.push_back(ivc.slices[k]->y);
+      zs.push_back(result.liver_mask.geometry.index_to_point(0, 0, static_cast<double>(k))[2]);
+    }
+    auto median = [](std::vector<double> v) {
+      std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+      return v[v.size() / 2];
+    };
+    result.ivc_axis_lps = Vec3{median(xs), median(ys), median(zs)};
+  }
   if (!external) {
     const detail::IvcTrack own =
         detail::track_ivc(aligned_phases, result.liver_mask, surveys[ref].spine_x,
@@ -337,6 +351,20 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
       f << std::fixed << "non-contrast liver attenuation " << *s.liver_mean_hu
         << " HU (below 40 HU suggests hepatic steatosis)";
       v.findings.push_back(f.str());
+    }
+  }
+  {
+    // The dome: the most cranial liver voxel.
+    const Geometry& g = result.liver_mask.geometry;
+    const std::size_t slice = g.size[0] * g.size[1];
+    bool any = false;
+    for (std::size_t k = 0; k < g.size[2]; ++k) {
+      bool in_slice = false;
+      for (std::size_t q = 0; q < slice && !in_slice; ++q) in_slice = result.liver_mask.voxels[k * slice + q];
+      if (!in_slice) continue;
+      const double z = g.index_to_point(0, 0, static_cast<double>(k))[2];
+      lr.top_z_mm = any ? std::max(lr.top_z_mm, z) : z;
+      any = true;
     }
   }
   result.liver = lr;

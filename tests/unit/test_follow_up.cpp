@@ -88,6 +88,38 @@ TEST(FollowUp, HypertrophyGrowthRateLesionsAndRecist) {
   EXPECT_EQ(f["recist"]["new_lesions"].get<int>(), 1);
 }
 
+// The second visit lies elsewhere on the table: 40 mm further along it and 25 mm to the left.
+// Its lesions are the first visit's, moved the same way. The landmarks (IVC axis, liver dome)
+// give that shift, so each lesion is found again at 0 mm; without landmarks they are too far
+// apart to be the same.
+TEST(FollowUp, LesionsAreMatchedAfterAligningTheLandmarks) {
+  auto with_landmarks = [](json a, double x, double y, double dome) {
+    a["landmarks"] = {{"ivc_axis_lps_mm", {x, y, 0.0}}, {"liver_dome_z_mm", dome}};
+    return a;
+  };
+  const json before = analysis("20260101", 1500, 328, 24.0, 22.6,
+                               {lesion(1, 0, 30, 10), lesion(2, 60, 25, 6)});
+  json moved = json::array();
+  for (const auto& l : before["lesions"]) {
+    json m = l;
+    m["centroid_lps_mm"] = {l["centroid_lps_mm"][0].get<double>() + 25.0, 0.0, 40.0};
+    moved.push_back(m);
+  }
+  const json after = analysis("20260115", 1600, 504, 38.0, 32.5, moved);
+  const json aligned = node::compare_with_prior(with_landmarks(after, -15.0, 10.0, 140.0),
+                                                with_landmarks(before, -40.0, 10.0, 100.0), "p");
+  EXPECT_EQ(aligned["alignment"]["shift_mm"], json::array({25.0, 0.0, 40.0}));
+  ASSERT_EQ(aligned["lesions"]["matched"].size(), 2u);
+  for (const auto& pair : aligned["lesions"]["matched"]) {
+    EXPECT_EQ(pair["number_before"], pair["number_after"]);
+    EXPECT_NEAR(pair["distance_mm"].get<double>(), 0.0, 1e-9);
+  }
+  const json unaligned = node::compare_with_prior(after, before, "p");
+  EXPECT_NE(unaligned["alignment"]["landmarks"].get<std::string>().find("none"), std::string::npos);
+  EXPECT_TRUE(unaligned["lesions"]["matched"].empty());
+  EXPECT_EQ(unaligned["lesions"]["new"].size(), 2u);
+}
+
 TEST(FollowUp, WithoutEslvInEitherStudyTheFunctionalShareIsCompared) {
   const json before = analysis("20260101", 1500, 328, std::nullopt, 22.0, json::array());
   const json after = analysis("20260129", 1600, 504, 38.0, 32.5, json::array());

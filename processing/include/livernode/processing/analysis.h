@@ -93,6 +93,7 @@ struct LiverResult {
   double volume_ml = 0.0;
   double mean_hu = 0.0;  // in the reference series
   std::string method;
+  double top_z_mm = 0.0;  // LPS z of the most cranial liver voxel (the dome), a landmark
 };
 
 // How a lesion behaves across the contrast phases.
@@ -179,6 +180,9 @@ struct AnalysisResult {
   LabelMap lesion_labels;                  // reference geometry; voxel = lesion number, 0 none
   std::optional<Volumetry> volumetry;
   std::optional<CouinaudResult> couinaud;
+  // The IVC traced beside the liver (track_ivc): median centre of its lumen, z at the middle of
+  // the trace; a landmark for comparing studies.
+  std::optional<Vec3> ivc_axis_lps;
   LabelMap couinaud_labels;                // reference geometry; 1..8 = segment I..VIII, 0 none
   std::optional<SurgicalPlan> surgical_plan;
   std::optional<ManualCorrections> manual;  // set when corrected segments were supplied
