@@ -289,6 +289,20 @@ void WorkerPool::process(const JobRow& job) {
   try {
     if (state != "done") rows.clear();
     runtime_.store->finish_job(job.id, state, error, out.string(), objects, wall_now(), rows);
+    // A correction that failed (or changed nothing) leaves the results of the version it
+    // corrected standing: the study stays done with them.
+    if (state != "done" && job.kind == "correction") {
+      const auto study = runtime_.store->study(job.study_uid);
+      int standing = 0;
+      for (const auto& j : runtime_.store->jobs(job.study_uid, 1000))
+        if (j.state == "done") standing = std::max(standing, j.version);
+      if (study && study->state == "failed" && standing > 0) {
+        runtime_.store->set_study_state(job.study_uid, "done", wall_now());
+        spdlog::info("event=study_state study={} state=done reason=\"the correction of job {} "
+                     "failed; the results of version {} stand\"",
+                     job.study_uid, job.id, standing);
+      }
+    }
     if (!rows.empty()) {
       spdlog::info("event=outbox_queued job={} study={} deliveries={}", job.id, job.study_uid,
                    rows.size());

@@ -593,6 +593,9 @@ TEST(CorrectionServe, EditedSegFromAViewerGivesANewVersionInThePacs) {
   const auto fourth = store.jobs("", 10)[0];
   EXPECT_EQ(fourth.state, "failed");
   EXPECT_NE(fourth.error.find("changed nothing"), std::string::npos) << fourth.error;
+  // The study keeps the results of the third version: it is done, not failed.
+  ASSERT_TRUE(store.study(fourth.study_uid));
+  EXPECT_EQ(store.study(fourth.study_uid)->state, "done");
   std::this_thread::sleep_for(std::chrono::seconds(1));
   EXPECT_TRUE(store.outbox("pending", 100).empty());
   EXPECT_EQ(static_cast<std::int64_t>(pacs->instances().size()),
