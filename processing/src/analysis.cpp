@@ -6,6 +6,7 @@
 
 #include "abdomen_survey.h"
 #include "ivc_tracking.h"
+#include "liver_islands.h"
 #include "image_crop.h"
 #include "lesion_detection.h"
 #include "liver_segmentation.h"
@@ -270,6 +271,21 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
       detail::paste(a.volume, transforms[i]->resample(*study.series[i].volume, near, -2000.0f), box);
     }
     aligned_phases.push_back(std::move(a));
+  }
+  // In-plane pieces of the automatic liver that another phase shows not to be liver.
+  if (!external) {
+    const std::size_t dropped =
+        detail::drop_islands_unlike_the_liver(result.liver_mask, aligned_phases, ref_in_aligned);
+    if (dropped > 0) {
+      for (auto& st : result.stages) {
+        if (st.stage != "liver") continue;
+        std::ostringstream m;
+        m.precision(1);
+        m << std::fixed << "; " << dropped * result.liver_mask.geometry.voxel_volume_ml()
+          << " mL of separate in-plane pieces left out, unlike the liver in another phase";
+        st.detail += m.str();
+      }
+    }
   }
   // The IVC: traced in the phase that shows it best; its lumen leaves the liver where the
   // reference phase itself shows it (the liver volume excludes the cava).

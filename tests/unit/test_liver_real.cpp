@@ -1,0 +1,123 @@
+// The liver and its tumours on the real HCC cases against their manual truth (placed by frame
+// position): a guard that the accuracy measured with bench/accuracy does not fall back. The
+// floors are the measured figures rounded down, not the goals (Dice 0.95, volume within 5 %).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+
+#include "livernode/dicom/segmentation_reader.h"
+#include "livernode/dicom/series_scanner.h"
+#include "livernode/dicom/volume_loader.h"
+#include "livernode/processing/analysis.h"
+#include "test_support.h"
+
+namespace livernode::test {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Measured {
+  double dice = 0, volume_ml = 0, truth_ml = 0;
+  int tumours_found = 0, tumours = 0, false_lesions = 0;
+};
+
+Measured measure(const char* name) {
+  Measured m;
+  const fs::path dir = shared_data() / "real" / name;
+  const auto scan = dicom::scan_directory(dir / "ct");
+  std::vector<dicom::LoadedVolume> volumes;
+  processing::StudyInput study;
+  for (const auto& s : scan.series) volumes.push_back(dicom::load_volume(s));
+  for (std::size_t i = 0; i < volumes.size(); ++i)
+    study.series.push_back({scan.series[i].series_uid, &volumes[i].volume, {}});
+  const auto result = processing::analyse(study, {});
+  if (result.reference_series < 0 || result.liver_mask.empty()) return m;
+  const auto& g = volumes[static_cast<std::size_t>(result.reference_series)].volume.geometry;
+  processing::LabelMap liver(g, 0), tumour(g, 0);
+  for (const auto& f : fs::directory_iterator(dir / "truth")) {
+    const auto seg = dicom::read_segmentation(f.path(), g);
+    if (seg.segments.empty()) continue;
+    const bool is_liver = f.path().filename().string().find("Liver") != std::string::npos;
+    for (std::size_t p = 0; p < g.voxel_count(); ++p)
+      if (seg.segments[0].mask.voxels[p]) (is_liver ? liver : tumour).voxels[p] = 1;
+  }
+  std::size_t ours = 0, truth = 0, both = 0;
+  for (std::size_t p = 0; p < g.voxel_count(); ++p) {
+    const bool a = result.liver_mask.voxels[p], b = liver.voxels[p] || tumour.voxels[p];
+    ours += a;
+    truth += b;
+    both += a && b;
+  }
+  m.dice = 2.0 * both / static_cast<double>(ours + truth);
+  m.volume_ml = ours * g.voxel_volume_ml();
+  m.truth_ml = truth * g.voxel_volume_ml();
+  // Tumours: each 26-connected truth tumour is found when a lesion overlaps it; a lesion that
+  // overlaps no truth tumour is false.
+  const std::size_t nx = g.size[0], nxy = g.size[0] * g.size[1];
+  std::vector<int> part(tumour.voxels.size(), 0);
+  for (std::size_t start = 0; start < part.size(); ++start) {
+    if (!tumour.voxels[start] || part[start]) continue;
+    ++m.tumours;
+    bool found = false;
+    std::vector<std::size_t> stack{start};
+    part[start] = m.tumours;
+    while (!stack.empty()) {
+      const std::size_t p = stack.back();
+      stack.pop_back();
+      found = found || result.lesion_labels.voxels[p] != 0;
+      const long i = static_cast<long>(p % nx), j = static_cast<long>((p / nx) % g.size[1]),
+                 k = static_cast<long>(p / nxy);
+      for (long dk = -1; dk <= 1; ++dk)
+        for (long dj = -1; dj <= 1; ++dj)
+          for (long di = -1; di <= 1; ++di) {
+            const long ii = i + di, jj = j + dj, kk = k + dk;
+            if (ii < 0 || jj < 0 || kk < 0 || ii >= static_cast<long>(g.size[0]) ||
+                jj >= static_cast<long>(g.size[1]) || kk >= static_cast<long>(g.size[2]))
+              continue;
+            const std::size_t q = static_cast<std::size_t>(kk) * nxy +
+                                  static_cast<std::size_t>(jj) * nx + static_cast<std::size_t>(ii);
+            if (tumour.voxels[q] && !part[q]) {
+              part[q] = m.tumours;
+              stack.push_back(q);
+            }
+          }
+    }
+    m.tumours_found += found;
+  }
+  for (const auto& l : result.lesions) {
+    bool overlaps = false;
+    for (std::size_t p = 0; p < g.voxel_count() && !overlaps; ++p)
+      overlaps = result.lesion_labels.voxels[p] == l.number && tumour.voxels[p];
+    m.false_lesions += !overlaps;
+  }
+  std::printf("%s: liver Dice %.3f, %.0f vs %.0f mL (%+.1f %%); tumours found %d of %d, false "
+              "lesions %d\n",
+              name, m.dice, m.volume_ml, m.truth_ml, 100.0 * (m.volume_ml / m.truth_ml - 1.0),
+              m.tumours_found, m.tumours, m.false_lesions);
+  return m;
+}
+
+}  // namespace
+
+TEST(LiverReal, Hcc0697AgreesWithTheManualTruth) {
+  LIVERNODE_REQUIRE_DATA(shared_data() / "real" / "hcc-tace-0697");
+  const Measured m = measure("hcc-tace-0697");
+  EXPECT_GE(m.dice, 0.93);
+  EXPECT_LT(std::abs(m.volume_ml / m.truth_ml - 1.0), 0.05);
+}
+
+// 1720 meets the volume and lesion goals: within 5 %, both manual tumours found, at most one
+// false lesion.
+TEST(LiverReal, Hcc1720AgreesWithTheManualTruth) {
+  LIVERNODE_REQUIRE_DATA(shared_data() / "real" / "hcc-tace-1720");
+  const Measured m = measure("hcc-tace-1720");
+  EXPECT_GE(m.dice, 0.93);
+  EXPECT_LT(std::abs(m.volume_ml / m.truth_ml - 1.0), 0.05);
+  EXPECT_EQ(m.tumours_found, m.tumours);
+  EXPECT_GE(m.tumours, 2);
+  EXPECT_LE(m.false_lesions, 1);
+}
+
+}  // namespace livernode::test
