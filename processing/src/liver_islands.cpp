@@ -43,34 +43,9 @@ std::size_t drop_islands_unlike_the_liver(LabelMap& liver, const std::vector<Ali
   if (others.empty()) return 0;
 
   std::size_t removed = 0;
-  std::vector<std::int32_t> component(plane);
-  std::vector<std::size_t> stack;
   for (std::size_t k = 0; k < nz; ++k) {
     std::uint8_t* slice = liver.voxels.data() + k * plane;
-    std::fill(component.begin(), component.end(), -1);
-    std::vector<std::vector<std::size_t>> parts;
-    for (std::size_t start = 0; start < plane; ++start) {
-      if (!slice[start] || component[start] >= 0) continue;
-      const auto id = static_cast<std::int32_t>(parts.size());
-      std::vector<std::size_t> members;
-      component[start] = id;
-      stack.assign(1, start);
-      while (!stack.empty()) {
-        const std::size_t q = stack.back();
-        stack.pop_back();
-        members.push_back(q);
-        const std::size_t i = q % nx, j = q / nx;
-        const std::size_t nb[4] = {i > 0 ? q - 1 : q, i + 1 < nx ? q + 1 : q,
-                                   j > 0 ? q - nx : q, j + 1 < ny ? q + nx : q};
-        for (std::size_t n : nb) {
-          if (slice[n] && component[n] < 0) {
-            component[n] = id;
-            stack.push_back(n);
-          }
-        }
-      }
-      parts.push_back(std::move(members));
-    }
+    const auto parts = plane_components(slice, nx, ny);
     if (parts.size() < 2) continue;
     std::size_t main = 0;
     for (std::size_t c = 1; c < parts.size(); ++c)

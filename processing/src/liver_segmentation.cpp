@@ -48,32 +48,9 @@ void remove_prevertebral_islands(LabelMap& mask, const AbdomenSurvey& survey) {
   const Geometry& g = mask.geometry;
   const std::size_t nx = g.size[0], ny = g.size[1];
   const double pixel_mm2 = g.spacing[0] * g.spacing[1];
-  std::vector<std::int32_t> component(nx * ny);
-  std::vector<std::size_t> stack;
   for (std::size_t k = 0; k < g.size[2]; ++k) {
     std::uint8_t* plane = mask.voxels.data() + k * nx * ny;
-    std::fill(component.begin(), component.end(), -1);
-    int next = 0;
-    for (std::size_t start = 0; start < nx * ny; ++start) {
-      if (!plane[start] || component[start] >= 0) continue;
-      std::vector<std::size_t> members;
-      stack.assign(1, start);
-      component[start] = next;
-      while (!stack.empty()) {
-        const std::size_t p = stack.back();
-        stack.pop_back();
-        members.push_back(p);
-        const std::size_t i = p % nx, j = p / nx;
-        const std::size_t nb[4] = {i > 0 ? p - 1 : p, i + 1 < nx ? p + 1 : p,
-                                   j > 0 ? p - nx : p, j + 1 < ny ? p + nx : p};
-        for (std::size_t q : nb) {
-          if (plane[q] && component[q] < 0) {
-            component[q] = next;
-            stack.push_back(q);
-          }
-        }
-      }
-      ++next;
+    for (const auto& members : plane_components(plane, nx, ny)) {
       double cx = 0, cy = 0;
       for (std::size_t p : members) {
         const Vec3 pt = g.index_to_point(static_cast<double>(p % nx), static_cast<double>(p / nx),

@@ -143,4 +143,33 @@ Volume resample_linear(const Volume& image, const Geometry& target, float outsid
                                                                                   outside);
 }
 
+std::vector<std::vector<std::size_t>> plane_components(const std::uint8_t* plane, std::size_t nx,
+                                                       std::size_t ny) {
+  std::vector<std::vector<std::size_t>> parts;
+  std::vector<std::uint8_t> seen(nx * ny, 0);
+  std::vector<std::size_t> stack;
+  for (std::size_t start = 0; start < nx * ny; ++start) {
+    if (!plane[start] || seen[start]) continue;
+    std::vector<std::size_t> members;
+    seen[start] = 1;
+    stack.assign(1, start);
+    while (!stack.empty()) {
+      const std::size_t q = stack.back();
+      stack.pop_back();
+      members.push_back(q);
+      const std::size_t i = q % nx, j = q / nx;
+      const std::size_t nb[4] = {i > 0 ? q - 1 : q, i + 1 < nx ? q + 1 : q, j > 0 ? q - nx : q,
+                                 j + 1 < ny ? q + nx : q};
+      for (std::size_t n : nb) {
+        if (plane[n] && !seen[n]) {
+          seen[n] = 1;
+          stack.push_back(n);
+        }
+      }
+    }
+    parts.push_back(std::move(members));
+  }
+  return parts;
+}
+
 }  // namespace livernode::processing::detail

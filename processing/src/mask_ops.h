@@ -12,6 +12,10 @@ LabelMap erode_mm(const LabelMap& mask, double radius_mm);
 LabelMap dilate_mm(const LabelMap& mask, double radius_mm);
 // Connected components (26-connectivity); labels ordered by size, largest = 1; 0 background.
 Image<std::uint32_t> connected_components(const LabelMap& mask, std::vector<std::size_t>* sizes);
+// The 4-connected components of one axial plane (nx x ny, non-zero = inside), each as its
+// in-plane offsets (j * nx + i).
+std::vector<std::vector<std::size_t>> plane_components(const std::uint8_t* plane, std::size_t nx,
+                                                       std::size_t ny);
 // Fills holes in every axial (k) slice: background not reachable from the slice border.
 void fill_holes_per_slice(LabelMap& mask);
 std::size_t count(const LabelMap& mask);
