@@ -8,15 +8,11 @@
 
 #include "itk_bridge.h"
 #include "mask_ops.h"
+#include "median.h"
 
 namespace livernode::processing::detail {
 
 namespace {
-
-double median(std::vector<double> v) {
-  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
-  return v[v.size() / 2];
-}
 
 // Physical x (per i) and y (per j) of an axial grid.
 void axial_coordinates(const Geometry& g, std::vector<double>& xs, std::vector<double>& ys) {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "median.h"
 #include "text_format.h"
 
 namespace livernode::processing {
@@ -55,13 +56,6 @@ struct Slice2D {
 // Physical z of slice k and the in-plane point of (i, j) on an axial grid.
 Vec3 point(const Geometry& g, std::size_t i, std::size_t j, std::size_t k) {
   return g.index_to_point(static_cast<double>(i), static_cast<double>(j), static_cast<double>(k));
-}
-
-double median_of(std::vector<float>& v) {
-  if (v.empty()) return 0.0;
-  const auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
-  std::nth_element(v.begin(), mid, v.end());
-  return *mid;
 }
 
 // 3x3 in-plane mean of slice k.
@@ -165,12 +159,12 @@ CouinaudSegmentation segment_couinaud(const Volume& ct, const LabelMap& liver,
     out.failure = "the liver covers too few slices for a segment analysis";
     return out;
   }
-  const double median_hu = median_of(sample);
+  const double median_hu = median(sample);
   std::vector<float> dev;
   dev.reserve(sample.size());
   for (float v : sample) dev.push_back(std::abs(v - static_cast<float>(median_hu)));
   // Robust SD of a 3x3 mean (the statistics above are of single voxels).
-  const double sd = 1.4826 * median_of(dev) / 3.0;
+  const double sd = 1.4826 * median(dev) / 3.0;
   const double vessel_hu = median_hu + std::max(15.0, 3.0 * sd);
   const double z_a = point(g, 0, 0, liver_slices.front())[2];
   const double z_b = point(g, 0, 0, liver_slices.back())[2];
@@ -240,23 +234,23 @@ CouinaudSegmentation segment_couinaud(const Volume& ct, const LabelMap& liver,
   if (band_x.size() >= 2 || traced_x.size() >= 3) {
     auto& bx = band_x.size() >= 2 ? band_x : traced_x;
     auto& by = band_x.size() >= 2 ? band_y : traced_y;
-    planes.ivc_x = median_of(bx);
-    planes.ivc_y = median_of(by);
+    planes.ivc_x = median(bx);
+    planes.ivc_y = median(by);
     ivc_source = ivc->summary + (band_x.size() >= 2 ? "" : ", its axis taken below the band");
   } else if (ivc_x.size() >= 3) {
     // Where the hepatic veins join, the bright region is the IVC plus the vein mouths, larger
     // and pulled forward: only the slices with a plain tube cross-section (area at most 1.3 x
     // the median) give the axis.
     std::vector<float> areas = ivc_area;
-    const double area_limit = 1.3 * median_of(areas);
+    const double area_limit = 1.3 * median(areas);
     std::vector<float> xs, ys;
     for (std::size_t i = 0; i < ivc_x.size(); ++i) {
       if (ivc_area[i] > area_limit) continue;
       xs.push_back(static_cast<float>(ivc_x[i]));
       ys.push_back(static_cast<float>(ivc_y[i]));
     }
-    planes.ivc_x = median_of(xs);
-    planes.ivc_y = median_of(ys);
+    planes.ivc_x = median(xs);
+    planes.ivc_y = median(ys);
   } else {
     // Fallback: the posterior-medial edge of the upper liver (the IVC groove).
     double sx = 0, sy = 0, n = 0, ymax = -1e9;

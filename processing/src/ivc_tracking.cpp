@@ -4,6 +4,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "median.h"
 #include "text_format.h"
 
 namespace livernode::processing::detail {
@@ -11,13 +12,6 @@ namespace livernode::processing::detail {
 namespace {
 
 constexpr float kNoData = -1500.0f;  // aligned phases mark voxels outside their scan below this
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0.0;
-  const auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
-  std::nth_element(v.begin(), mid, v.end());
-  return *mid;
-}
 
 struct Candidate {
   IvcSlice lumen;

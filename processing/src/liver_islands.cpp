@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "mask_ops.h"
+#include "median.h"
 
 namespace livernode::processing::detail {
 
@@ -13,12 +14,6 @@ constexpr float kNoData = -1500.0f;
 constexpr double kMinIslandMm2 = 200.0;   // smaller pieces are left to the closing's judgement
 constexpr double kMaxIslandMm2 = 4000.0;  // a piece this large is a lobe, not a wall
 constexpr double kToleranceHu = 20.0;     // island median vs liver median, per phase
-
-double median(std::vector<float>& v) {
-  const auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
-  std::nth_element(v.begin(), mid, v.end());
-  return *mid;
-}
 
 }  // namespace
 
