@@ -289,32 +289,17 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
   }
   // The IVC: traced in the phase that shows it best; its lumen leaves the liver where the
   // reference phase itself shows it (the liver volume excludes the cava).
-  const detail::IvcTrack ivc = detail::track_ivc(aligned_phases, result.liver_mask,
-                                                 surveys[ref].spine_x, surveys[ref].spine_anterior_y);
-  if (ivc.phase_index >= 0) {
-    std::vector<double> xs, ys, zs;
-    for (std::size_t k = 0; k < ivc.slices.size(); ++k) {
-      if (!ivc.slices[k]) continue;
-      xs.push_back(ivc.slices[k]->x);
-      ys.push_back(ivc.slices[k]->y);
-      zs.push_back(result.liver_mask.geometry.index_to_point(0, 0, static_cast<double>(k))[2]);
-    }
-    auto median = [](std::vector<double> v) {
-      std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
-      return v[v.size() / 2];
-    };
-    result.ivc_axis_lps = Vec3{median(xs), median(ys), median(zs)};
-  }
+  const detail::IvcTracing ivc = detail::track_ivc(aligned_phases, result.liver_mask,
+                                                   surveys[ref].spine_x, surveys[ref].spine_anterior_y);
+  result.ivc_axis_lps = detail::ivc_axis(ivc.best, result.liver_mask.geometry);
   if (!external) {
-    const detail::IvcTrack own =
-        detail::track_ivc(aligned_phases, result.liver_mask, surveys[ref].spine_x,
-                          surveys[ref].spine_anterior_y, static_cast<int>(ref_in_aligned));
+    const detail::IvcTrack& own = ivc.per_phase[ref_in_aligned];
     const std::size_t carved = detail::carve_ivc(own, result.liver_mask);
     for (auto& st : result.stages) {
       if (st.stage != "liver") continue;
       std::ostringstream m;
       m.precision(1);
-      m << std::fixed << "; " << (own.phase_index >= 0 ? own.summary : ivc.summary);
+      m << std::fixed << "; " << (own.phase_index >= 0 ? own.summary : ivc.best.summary);
       if (carved > 0)
         m << "; its lumen (" << carved * result.liver_mask.geometry.voxel_volume_ml()
           << " mL) is not counted as liver";
@@ -369,19 +354,11 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
       v.findings.push_back(f.str());
     }
   }
-  {
-    // The dome: the most cranial liver voxel.
+  if (const detail::Box box = detail::bounding_box(result.liver_mask, 0.0); !box.empty()) {
+    // The dome: the most cranial liver slice (the slice order may run either way).
     const Geometry& g = result.liver_mask.geometry;
-    const std::size_t slice = g.size[0] * g.size[1];
-    bool any = false;
-    for (std::size_t k = 0; k < g.size[2]; ++k) {
-      bool in_slice = false;
-      for (std::size_t q = 0; q < slice && !in_slice; ++q) in_slice = result.liver_mask.voxels[k * slice + q];
-      if (!in_slice) continue;
-      const double z = g.index_to_point(0, 0, static_cast<double>(k))[2];
-      lr.top_z_mm = any ? std::max(lr.top_z_mm, z) : z;
-      any = true;
-    }
+    lr.top_z_mm = std::max(g.index_to_point(0, 0, static_cast<double>(box.lo[2]))[2],
+                           g.index_to_point(0, 0, static_cast<double>(box.hi[2] - 1))[2]);
   }
   result.liver = lr;
   result.volumetry = v;
@@ -392,7 +369,7 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
   // Stage 7: Couinaud segments and the future liver remnant of the standard resections.
   const std::size_t before = result.stages.size();
   detail::plan_surgery_stage(*study.series[ref].volume, surveys[ref].spine_x,
-                             surveys[ref].spine_anterior_y, options.planning, result, &ivc);
+                             surveys[ref].spine_anterior_y, options.planning, result, &ivc.best);
   // The stage adds its own entries; the time it took goes to the first of them.
   if (result.stages.size() > before) {
     result.stages[before].seconds =

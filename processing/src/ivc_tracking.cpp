@@ -106,14 +106,16 @@ std::vector<Candidate> candidates_in_slice(const Volume& v, const LabelMap& live
 
 }  // namespace
 
-IvcTrack track_ivc(const std::vector<AlignedPhase>& phases, const LabelMap& liver,
-                   std::optional<double> spine_x, std::optional<double> spine_anterior_y,
-                   int only_phase) {
-  IvcTrack best;
-  if (liver.empty()) return best;
+IvcTracing track_ivc(const std::vector<AlignedPhase>& phases, const LabelMap& liver,
+                     std::optional<double> spine_x, std::optional<double> spine_anterior_y) {
+  IvcTracing out;
+  out.per_phase.resize(phases.size());
+  out.best.summary =
+      "IVC not traced: no phase shows it as a tube brighter than the parenchyma beside the liver";
+  if (liver.empty()) return out;
   const Geometry& g = liver.geometry;
   const std::size_t nx = g.size[0], ny = g.size[1], nz = g.size[2];
-  if (std::abs(g.axis(2)[2]) < 0.9) return best;  // axial series only
+  if (std::abs(g.axis(2)[2]) < 0.9) return out;  // axial series only
   const double pixel_mm2 = g.spacing[0] * g.spacing[1];
   std::vector<std::size_t> liver_slices;
   for (std::size_t k = 0; k < nz; ++k) {
@@ -121,13 +123,12 @@ IvcTrack track_ivc(const std::vector<AlignedPhase>& phases, const LabelMap& live
     for (std::size_t q = 0; q < nx * ny; ++q) n += liver.voxels[k * nx * ny + q] != 0;
     if (n * pixel_mm2 > 100.0) liver_slices.push_back(k);
   }
-  if (liver_slices.size() < 4) return best;
-  best.slices.assign(nz, std::nullopt);
+  if (liver_slices.size() < 4) return out;
   const double dz = std::abs(g.spacing[2]);
   const int half_window = std::max(1, static_cast<int>(std::round(25.0 / dz)));
+  const std::size_t needed = std::max<std::size_t>(3, liver_slices.size() / 5);
 
   for (std::size_t pi = 0; pi < phases.size(); ++pi) {
-    if (only_phase >= 0 && static_cast<int>(pi) != only_phase) continue;
     const Volume& v = phases[pi].volume;
     if (!v.geometry.same_grid(g)) continue;
     std::vector<double> sample;
@@ -171,9 +172,9 @@ IvcTrack track_ivc(const std::vector<AlignedPhase>& phases, const LabelMap& live
       mx = median(px);
       my = median(py);
     }
-    std::vector<std::optional<IvcSlice>> track(nz);
+    IvcTrack track;
+    track.slices.assign(nz, std::nullopt);
     std::vector<double> contrast;
-    std::size_t found = 0;
     for (std::size_t k : liver_slices) {
       if (!pick[k]) continue;
       std::vector<double> nxs, nys;
@@ -186,29 +187,35 @@ IvcTrack track_ivc(const std::vector<AlignedPhase>& phases, const LabelMap& live
       if (nxs.size() < 2) continue;  // an isolated bright spot is not a tube
       if (std::hypot(pick[k]->lumen.x - median(nxs), pick[k]->lumen.y - median(nys)) > 12.0)
         continue;
-      track[k] = pick[k]->lumen;
+      track.slices[k] = pick[k]->lumen;
       contrast.push_back(pick[k]->mean_hu - liver_hu);
-      ++found;
+      ++track.found;
     }
-    const std::size_t needed = std::max<std::size_t>(3, liver_slices.size() / 5);
-    if (found < needed || found <= best.found) continue;
-    best.slices = std::move(track);
-    best.found = found;
-    best.phase_index = static_cast<int>(pi);
-    best.phase_name = phase_name(phases[pi].phase);
-    best.contrast_hu = median(contrast);
+    if (track.found < needed) continue;
+    track.phase_index = static_cast<int>(pi);
+    track.phase_name = phase_name(phases[pi].phase);
+    track.contrast_hu = median(contrast);
+    std::ostringstream m;
+    m << "IVC traced in " << track.found << " of " << liver_slices.size()
+      << " liver slices of the " << track.phase_name << " phase (lumen "
+      << fixed(track.contrast_hu, 0) << " HU above the parenchyma)";
+    track.summary = m.str();
+    if (track.found > out.best.found) out.best = track;
+    out.per_phase[pi] = std::move(track);
   }
-  std::ostringstream m;
-  if (best.phase_index >= 0) {
-    m << "IVC traced in " << best.found << " of " << liver_slices.size() << " liver slices of the "
-      << best.phase_name << " phase (lumen " << fixed(best.contrast_hu, 0)
-      << " HU above the parenchyma)";
-  } else {
-    m << "IVC not traced: no phase shows it as a tube brighter than the parenchyma beside the "
-         "liver";
+  return out;
+}
+
+std::optional<Vec3> ivc_axis(const IvcTrack& track, const Geometry& g) {
+  if (track.phase_index < 0) return std::nullopt;
+  std::vector<double> xs, ys, zs;
+  for (std::size_t k = 0; k < track.slices.size(); ++k) {
+    if (!track.slices[k]) continue;
+    xs.push_back(track.slices[k]->x);
+    ys.push_back(track.slices[k]->y);
+    zs.push_back(g.index_to_point(0, 0, static_cast<double>(k))[2]);
   }
-  best.summary = m.str();
-  return best;
+  return Vec3{median(xs), median(ys), median(zs)};
 }
 
 std::size_t carve_ivc(const IvcTrack& track, LabelMap& liver) {

@@ -31,10 +31,16 @@ struct IvcTrack {
   std::string summary;                          // one sentence for the method notes
 };
 
-// `only_phase` >= 0: look in that phase alone.
-IvcTrack track_ivc(const std::vector<AlignedPhase>& phases, const LabelMap& liver,
-                   std::optional<double> spine_x, std::optional<double> spine_anterior_y,
-                   int only_phase = -1);
+struct IvcTracing {
+  std::vector<IvcTrack> per_phase;  // one per aligned phase, in their order
+  IvcTrack best;  // the phase with the most traced slices (the first of equals); else untraced
+};
+
+IvcTracing track_ivc(const std::vector<AlignedPhase>& phases, const LabelMap& liver,
+                     std::optional<double> spine_x, std::optional<double> spine_anterior_y);
+
+// The median centre of a traced lumen (z: the median traced slice), on the liver's grid `g`.
+std::optional<Vec3> ivc_axis(const IvcTrack& track, const Geometry& g);
 
 // Removes the traced lumen (and a one-pixel rim) from the liver; meant for a track of the
 // reference phase itself, the only one whose voxels are exactly on the reference grid. Returns

@@ -17,10 +17,10 @@ namespace {
 
 constexpr double kSmoothingMm = 1.5;
 constexpr double kEdgeSmoothingMm = 0.75;
-constexpr double kReachMm = 3.0;
+constexpr double kReachMm = 3.0;           // how far an edge may move from its candidate
 constexpr double kSolidClosingMm = 2.0;
-constexpr double kMergeGapMm = 5.0;
-constexpr double kHullMm = 8.0;            // surface hollows closed for the lesion search        // pieces this close are one lesion           // how far an edge may move from its candidate
+constexpr double kMergeGapMm = 5.0;        // pieces this close are one lesion
+constexpr double kHullMm = 8.0;            // surface hollows closed for the lesion search
 constexpr double kInteriorMm = 1.0;
 constexpr std::size_t kMinInteriorVoxels = 20;
 constexpr double kMinContrastHu = 15.0;    // smallest lesion-to-liver difference detected

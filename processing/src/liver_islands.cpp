@@ -64,8 +64,7 @@ std::size_t drop_islands_unlike_the_liver(LabelMap& liver, const std::vector<Ali
     }
   }
   if (removed > 0) {
-    std::vector<std::size_t> sizes;
-    const auto labels = connected_components(liver, &sizes);
+    const auto labels = connected_components(liver, nullptr);
     for (std::size_t q = 0; q < liver.voxels.size(); ++q) {
       if (liver.voxels[q] && labels.voxels[q] != 1) {
         liver.voxels[q] = 0;
