@@ -20,6 +20,7 @@
 #include "livernode/dicom/segmentation_reader.h"
 #include "livernode/node/state_store.h"
 #include "livernode/node/study_analysis.h"
+#include "livernode/version.h"
 
 namespace livernode::node {
 
@@ -233,6 +234,45 @@ SegDecision classify_incoming_seg(const SegHeader& seg, StateStore& store,
   d.reason = seg.referenced_series.empty() && seg.referenced_instances.empty()
                  ? "it references no series and its study was never analysed"
                  : "the series it references were never analysed by this node";
+  return d;
+}
+
+std::optional<SegDecision> decide_routing(DcmItem& dataset, InstanceRecord& r,
+                                          const Router& router, StateStore& store) {
+  const auto decision = router.route({r.modality, r.calling_ae, r.body_part, r.series_description});
+  r.action = decision.action;
+  r.rule = decision.rule;
+  if (r.sop_class_uid != UID_SegmentationStorage) return std::nullopt;
+  // A SEG is never analysed itself: one that corrects nothing is kept without reopening its
+  // study (a new study holding only such SEGs is stored and deleted like unrouted ones).
+  r.action = SeriesAction::derived;
+  r.rule = "segmentation";
+  SegDecision d;
+  try {
+    d = classify_incoming_seg(read_seg_header(dataset), store, kProductName);
+  } catch (const std::exception& e) {
+    spdlog::warn("event=correction_ignored sop={} series={} reason=\"unusable SEG: {}\"",
+                 r.sop_instance_uid, r.series_uid, e.what());
+    return std::nullopt;
+  }
+  switch (d.kind) {
+    case SegDecision::correction:
+      r.action = SeriesAction::correction;
+      r.rule = "correction";
+      r.corrects_study = d.target_study;
+      spdlog::info("event=correction_received sop={} study={} reason=\"{}\"", r.sop_instance_uid,
+                   d.target_study, d.reason);
+      break;
+    case SegDecision::own_result:
+      r.rule = "own result";
+      spdlog::info("event=correction_ignored sop={} series={} reason=\"our own result: {}\"",
+                   r.sop_instance_uid, r.series_uid, d.reason);
+      break;
+    case SegDecision::unrelated:
+      spdlog::info("event=correction_ignored sop={} series={} reason=\"not a correction: {}\"",
+                   r.sop_instance_uid, r.series_uid, d.reason);
+      break;
+  }
   return d;
 }
 

@@ -30,7 +30,6 @@
 #include "livernode/node/corrections.h"
 #include "livernode/node/spool.h"
 #include "livernode/node/spool_recovery.h"
-#include "livernode/version.h"
 
 namespace livernode::node {
 
@@ -317,13 +316,8 @@ class StoreScp : public DcmThreadSCP {
       r.size_bytes = static_cast<std::int64_t>(fs::file_size(path, ec));
       r.calling_ae = calling_ae_;
       r.peer_address = peer_;
-      const auto decision =
-          cfg->router.route({r.modality, r.calling_ae, r.body_part, r.series_description});
-      r.action = decision.action;
-      r.rule = decision.rule;
       r.received_at = wall_now();
-      std::optional<SegDecision> seg;
-      if (r.sop_class_uid == UID_SegmentationStorage) seg = classify_seg(*dataset, r);
+      const auto seg = decide_routing(*dataset, r, cfg->router, *runtime_.store);
       if (runtime_.store->record_instance(r)) {
         if (seg && seg->kind == SegDecision::correction) {
           for (const auto& job : runtime_.store->jobs(seg->target_study, 1))
@@ -350,42 +344,6 @@ class StoreScp : public DcmThreadSCP {
                     e.what());
       return kStatusOutOfResources;
     }
-  }
-
-  // What an incoming SEG is: a correction of an analysed study, our own result echoed back or
-  // neither; sets the action its series is recorded with, and says why in the log.
-  // A SEG is never analysed itself: one that corrects nothing is kept without reopening its
-  // study (a new study holding only such SEGs is stored and deleted like unrouted ones).
-  std::optional<SegDecision> classify_seg(DcmDataset& dataset, InstanceRecord& r) {
-    SegDecision d;
-    r.action = SeriesAction::derived;
-    r.rule = "segmentation";
-    try {
-      d = classify_incoming_seg(read_seg_header(dataset), *runtime_.store, kProductName);
-    } catch (const std::exception& e) {
-      spdlog::warn("event=correction_ignored sop={} series={} reason=\"unusable SEG: {}\"",
-                   r.sop_instance_uid, r.series_uid, e.what());
-      return std::nullopt;
-    }
-    switch (d.kind) {
-      case SegDecision::correction:
-        r.action = SeriesAction::correction;
-        r.rule = "correction";
-        r.corrects_study = d.target_study;
-        spdlog::info("event=correction_received sop={} study={} reason=\"{}\"", r.sop_instance_uid,
-                     d.target_study, d.reason);
-        break;
-      case SegDecision::own_result:
-        r.rule = "own result";
-        spdlog::info("event=correction_ignored sop={} series={} reason=\"our own result: {}\"",
-                     r.sop_instance_uid, r.series_uid, d.reason);
-        break;
-      case SegDecision::unrelated:
-        spdlog::info("event=correction_ignored sop={} series={} reason=\"not a correction: {}\"",
-                     r.sop_instance_uid, r.series_uid, d.reason);
-        break;
-    }
-    return d;
   }
 
   Runtime& runtime_;

@@ -11,6 +11,7 @@
 #include "dcmtk/dcmdata/dcfilefo.h"
 #include "dcmtk/dcmdata/dcmetinf.h"
 #include "dcmtk/dcmdata/dcxfer.h"
+#include "livernode/node/corrections.h"
 
 namespace livernode::node {
 
@@ -93,10 +94,7 @@ SpoolRecovery recover_spool(const Spool& spool, StateStore& store, const Router&
         r.path = file.string();
         r.size_bytes = static_cast<std::int64_t>(fs::file_size(file, ec));
         r.received_at = mtime_seconds(file);
-        const auto decision =
-            router.route({r.modality, r.calling_ae, r.body_part, r.series_description});
-        r.action = decision.action;
-        r.rule = decision.rule;
+        decide_routing(*ff.getDataset(), r, router, store);
         if (store.record_instance(r)) {
           ++out.recorded;
           spdlog::warn("event=spool_instance_recovered study={} series={} sop={} calling_ae={}",

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "livernode/node/corrections.h"
+#include "livernode/node/spool_recovery.h"
 #include "livernode/node/sqlite_state_store.h"
 #include "livernode/node/study_analysis.h"
 #include "livernode/phantom/phantom.h"
@@ -205,6 +206,52 @@ TEST(IncomingSeg, CorrectionOnlyOfAnalysedSeriesAndNeverOurOwnResult) {
 // Corrections stay: a later job of the study (a re-analysis after new images, or another
 // correction) gets every earlier finished correction SEG, oldest first, each with our SEG of the
 // version it corrected.
+// A correction SEG whose row the state database lost (its commit does not wait for the disk) is
+// recognised again when the spool is recovered at start-up, and its correction job queued, as on
+// receipt. The SEG is one another tool wrote (dcmqi's liver SEG of pydicom's test files); the
+// study of the series it refers to has a finished analysis.
+TEST(IncomingSeg, RecoveredFromTheSpoolACorrectionQueuesItsJob) {
+  const fs::path foreign = fs::path(LIVERNODE_PYDICOM_FILES) / "liver_1frame.dcm";
+  LIVERNODE_REQUIRE_DATA(foreign);
+  const fs::path dir = make_temp_dir("livernode-recovered-seg");
+  node::SqliteStateStore store(dir / "state.sqlite");
+  node::InstanceRecord ct;
+  ct.sop_instance_uid = "1.2.3.1.1";
+  ct.sop_class_uid = "1.2.840.10008.5.1.4.1.1.2";
+  ct.study_uid = "1.2.3";
+  ct.series_uid = "1.2.392.200103.20080913.113635.1.2009.6.22.21.43.10.23430.1";  // its reference
+  ct.transfer_syntax_uid = "1.2.840.10008.1.2.1";
+  ct.path = (dir / "ct.dcm").string();
+  ct.action = node::SeriesAction::analyse;
+  ct.received_at = 100;
+  ASSERT_TRUE(store.record_instance(ct));
+  const auto first = store.create_job("1.2.3", 101);
+  ASSERT_TRUE(store.claim_next_job(102));
+  store.finish_job(first.id, "done", "", (dir / "v1").string(), 1, 103);
+
+  const std::string study = "1.2.392.200103.20080913.113635.0.2009.6.22.21.43.10.22941.1";
+  const std::string series = "1.2.276.0.7230010.3.1.3.0.42154.1458337731.665795";
+  const std::string sop = "1.2.276.0.7230010.3.1.4.0.42154.1458337731.665796";
+  node::Spool spool(dir / "spool");
+  fs::create_directories(spool.study_dir(study) / series);
+  fs::copy_file(foreign, spool.instance_path(study, series, sop));
+
+  const auto recovered = node::recover_spool(spool, store, node::Router(config::RoutingConfig{}));
+  EXPECT_EQ(recovered.recorded, 1u);
+  const auto jobs = store.jobs("1.2.3", 10);
+  ASSERT_EQ(jobs.size(), 2u);
+  EXPECT_EQ(jobs[0].kind, "correction");
+  EXPECT_EQ(jobs[0].correction_sop, sop);
+  EXPECT_EQ(jobs[0].state, "queued");
+  const auto seg_series = store.series_of(study);
+  ASSERT_EQ(seg_series.size(), 1u);
+  EXPECT_EQ(seg_series[0].action, node::SeriesAction::correction);
+  // Found again at the next start: nothing more.
+  EXPECT_EQ(node::recover_spool(spool, store, node::Router(config::RoutingConfig{})).recorded, 0u);
+  EXPECT_EQ(store.jobs("1.2.3", 10).size(), 2u);
+  fs::remove_all(dir);
+}
+
 TEST(IncomingSeg, LaterJobsApplyTheEarlierCorrections) {
   const fs::path dir = make_temp_dir("livernode-correction-inputs");
   node::SqliteStateStore store(dir / "state.sqlite");

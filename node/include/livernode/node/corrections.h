@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "livernode/node/routing.h"
 #include "livernode/processing/analysis.h"
 
 class DcmItem;
@@ -68,6 +69,15 @@ struct SegDecision {
 // or one written by this product whose segments are all automatic) is never one.
 SegDecision classify_incoming_seg(const SegHeader& seg, StateStore& store,
                                   const std::string& product_name);
+
+// The routing decision of a received instance, or of one recovered from the spool, into
+// r.action and r.rule (r's modality, calling AE, body part, description and SOP class must be
+// set): the routing rules, except that a SEG is never analysed itself. A SEG that corrects an
+// analysed study is recorded as a correction of it (r.corrects_study; recording it queues the
+// correction job); any other SEG (our own result echoed back, unrelated, unusable) as derived.
+// Logs what it made of a SEG. Returns the decision for a usable SEG.
+std::optional<SegDecision> decide_routing(DcmItem& dataset, InstanceRecord& r,
+                                          const Router& router, StateStore& store);
 
 // The hand-drawn masks of the correction SEGs on a reference grid, oldest SEG first: a later
 // SEG's liver, lesions or remnant replace an earlier one's. Segments equal to those of the SEG's

@@ -3,7 +3,8 @@
 // file is fsynced under its final name, while its row in the state store is committed without
 // waiting for the disk (see SqliteStateStore::record_instance). After a power failure the last
 // rows may be missing; at start-up the node walks the spool and records every instance file the
-// store does not know, with the routing decision the current rules give it. The calling AE title
+// store does not know, with the routing decision the current rules give it (a SEG is again
+// recognised as a correction, which queues its job, exactly as on receipt). The calling AE title
 // comes from the file's meta header (Source Application Entity Title, written on receipt).
 #include <cstddef>
 #include <filesystem>
