@@ -12,7 +12,7 @@
 # Nagle off on its association sockets; livernode does that itself). Without it each C-STORE
 # waits for a delayed ACK (~40 ms) and a receiver manages ~20 images/s whatever it does.
 # storescp 3.6.7 has no fsync option and writes through the page cache; Orthanc fsyncs each file
-# (SyncStorageArea, its default); livernode fsyncs the file, its folder and its SQLite row before
+# (SyncStorageArea, its default); livernode fsyncs the file and its folder before
 # answering -- read the ratios with that in mind.
 #
 # Usage: bench/ingest.sh [--livernode BIN] [--slices N] [--matrix N] [--repeats N] [--work DIR]

@@ -29,6 +29,9 @@ constexpr const char* kUsage =
     "  --patient-id ID          (default PHANTOM-0001)\n"
     "  --study-date YYYYMMDD    (default 20261101)\n"
     "  --remnant-growth F       volume factor of the left lateral lobe, for follow-up studies\n"
+    "  --arterial-hyperperfusion HU\n"
+    "                           a lesion look-alike: anterior right lobe parenchyma brighter\n"
+    "                           in the arterial phase by up to HU, with no edge (default 0)\n"
     "  --ordered-names          name files in spatial order (default: shuffled names)\n";
 
 double parse_number(const std::string& option, const std::string& text) {
@@ -52,7 +55,7 @@ int run_phantom(const std::vector<std::string>& raw) {
     Arguments args(raw,
                    {"out", "seed", "matrix", "pixel-spacing", "slice-thickness", "slices", "phases",
                     "motion", "patient-size", "patient-weight", "patient-id", "study-date",
-                    "remnant-growth"},
+                    "remnant-growth", "arterial-hyperperfusion"},
                    {"help", "no-descriptions", "no-contrast-tags", "no-size-weight", "ordered-names"});
     if (args.flag("help")) {
       std::cout << kUsage;
@@ -78,6 +81,7 @@ int run_phantom(const std::vector<std::string>& raw) {
     number("slices", o.slices);
     number("motion", o.motion_mm);
     number("remnant-growth", o.remnant_growth);
+    number("arterial-hyperperfusion", o.arterial_hyperperfusion_hu);
     if (auto v = args.value("patient-size")) o.patient_size_m = parse_number("patient-size", *v);
     if (auto v = args.value("patient-weight")) o.patient_weight_kg = parse_number("patient-weight", *v);
     if (args.flag("no-size-weight")) {

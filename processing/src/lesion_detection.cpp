@@ -499,7 +499,7 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
     for (auto& v : split) members.push_back(std::move(v));
   }
   int rejected_tubes = 0, rejected_surface = 0, rejected_surroundings = 0, rejected_fat = 0,
-      rejected_clefts = 0, rejected_cava = 0;
+      rejected_clefts = 0, rejected_cava = 0, rejected_faint = 0;
   const double ordinary = std::max(kMinContrastHu, kNoiseFactor * parenchyma[reference].sd);
   auto parenchyma_fraction = [&](const std::vector<std::size_t>& vox) {
     const Neighbourhood near(g, vox, kShellOuterMm);
@@ -514,6 +514,37 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
                     std::abs(ref.voxels[p] - parenchyma[reference].median) <= ordinary;
     }
     return shell ? double(liver_like) / shell : 0.0;
+  };
+  // Fat is fat in every phase: a candidate with fat in any aligned phase is a fissure or the
+  // hilum partly averaged with parenchyma, not a lesion.
+  auto fatty = [&](const std::vector<std::size_t>& vox) {
+    return std::any_of(raw.begin(), raw.end(), [&](const Volume& phase) {
+      std::size_t fat = 0;
+      for (std::size_t p : vox) fat += phase.voxels[p] > -1500.0f && phase.voxels[p] < kFatHu;
+      return fat > kMaxFatFraction * vox.size();
+    });
+  };
+  // The global threshold is met against the parenchyma median of the whole liver; a lesion must
+  // also stand out from the parenchyma right around it, in the phase it was found in. Regional
+  // differences (arterial inflow varying between segments, beam hardening) pass the first test
+  // and fail this one.
+  auto stands_out_locally = [&](const std::vector<std::size_t>& vox) {
+    const Neighbourhood near(g, vox, kRingOuterMm);
+    const LabelMap outer = dilate_mm(near.mask(), kRingOuterMm);
+    const LabelMap inner_ring = dilate_mm(near.mask(), kRingInnerMm);
+    std::vector<std::size_t> ring;
+    for (std::size_t q = 0; q < outer.voxels.size(); ++q) {
+      if (!outer.voxels[q] || inner_ring.voxels[q]) continue;
+      const std::size_t p = near.to_global(q);
+      if (liver.voxels[p] && !candidates.voxels[p]) ring.push_back(p);
+    }
+    if (ring.size() < kMinInteriorVoxels) return true;  // nothing to compare with: keep
+    const double hypo_contrast = median_of(ref, ring) - median_of(ref, vox);
+    if (hypo_contrast > threshold(reference)) return true;
+    if (arterial < 0) return false;
+    const Volume& a = smoothed[static_cast<std::size_t>(arterial)];
+    const double hyper_contrast = median_of(a, vox) - median_of(a, ring);
+    return hyper_contrast > threshold(static_cast<std::size_t>(arterial));
   };
   LabelMap all_lesions(g, 0);
   std::vector<std::vector<std::size_t>> kept;
@@ -538,9 +569,7 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
         continue;
       }
     }
-    std::size_t fat = 0;
-    for (std::size_t p : vox) fat += raw[reference].voxels[p] < kFatHu;
-    if (fat > kMaxFatFraction * vox.size()) {
+    if (fatty(vox)) {
       ++rejected_fat;
       continue;
     }
@@ -562,6 +591,10 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
     // touches are surrounded by other things.
     if (parenchyma_fraction(vox) < kMinSurroundingParenchyma) {
       ++rejected_surroundings;
+      continue;
+    }
+    if (!stands_out_locally(vox)) {
+      ++rejected_faint;
       continue;
     }
     // Pieces of one heterogeneous lesion, split above, are one lesion again.
@@ -665,11 +698,12 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
            << " HU";
   }
   method << " (smoothed " << std::setprecision(1) << kSmoothingMm << std::setprecision(0) << " mm, against the parenchyma median); tubes and "
-         << "surface clefts and candidates not surrounded by parenchyma left out; boundary at half contrast; candidates under "
+         << "surface clefts, candidates not surrounded by parenchyma and candidates not standing out from the parenchyma around them left out; boundary at half contrast; candidates under "
          << std::setprecision(2) << kMinLesionMl << " mL ignored";
   out.method = method.str();
   if (rejected_tubes) out.notes.push_back(std::to_string(rejected_tubes) + " vessel-like (elongated) candidate(s) left out");
   if (rejected_surroundings) out.notes.push_back(std::to_string(rejected_surroundings) + " candidate(s) not surrounded by parenchyma left out (hilum, neighbouring organs)");
+  if (rejected_faint) out.notes.push_back(std::to_string(rejected_faint) + " candidate(s) not standing out from the parenchyma around them left out");
   if (rejected_cava) out.notes.push_back(std::to_string(rejected_cava) + " candidate(s) at the inferior vena cava left out");
   if (rejected_fat) out.notes.push_back(std::to_string(rejected_fat) + " fat-containing candidate(s) left out (fissures, hilum)");
   if (rejected_clefts) out.notes.push_back(std::to_string(rejected_clefts) + " flat or branching candidate(s) left out (clefts)");

@@ -1,8 +1,11 @@
 // `livernode analyze` on the synthetic phantom: the contract of summary.json, the phase of every
 // series recognised from the image alone (no descriptions, no contrast tags), the liver volume,
-// and the loader's geometry against the phantom's own truth.
+// the loader's geometry against the phantom's own truth, and a lesion look-alike (regional
+// arterial hyperperfusion) that must not be reported.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <map>
@@ -12,6 +15,7 @@
 #include "livernode/dicom/series_scanner.h"
 #include "livernode/dicom/volume_loader.h"
 #include "livernode/node/study_analysis.h"
+#include "livernode/processing/analysis.h"
 #include "livernode/phantom/metaimage.h"
 #include "livernode/phantom/phantom.h"
 #include "test_support.h"
@@ -174,4 +178,46 @@ TEST(AnalyzeCli, ExitCodesTellUsageFromBadInputFromSuccess) {
   std::ofstream(dir / "bad.yaml") << "node:\n  port: 70000\n";
   EXPECT_EQ(run("check-config " + (dir / "bad.yaml").string()), 2);
   fs::remove_all(dir);
+}
+
+// A transient hepatic attenuation difference: parenchyma brighter in the arterial phase over a
+// region with no edge. Against the liver as a whole it is as bright as a hypervascular lesion;
+// against the parenchyma right around it, it is not, and it is not reported. The lesions are.
+TEST(LesionLookAlikes, ArterialHyperperfusionWithoutAnEdgeIsNotALesion) {
+  const fs::path dir = test::make_temp_dir("livernode-thad");
+  phantom::PhantomOptions o;
+  o.seed = 3;
+  o.phases = {processing::Phase::kArterial, processing::Phase::kPortalVenous};
+  o.arterial_hyperperfusion_hu = 35.0;
+  const auto truth = phantom::generate_phantom(o, dir / "phantom");
+  const auto scan = dicom::scan_directory(dir / "phantom" / "dicom");
+  std::vector<dicom::LoadedVolume> volumes;
+  processing::StudyInput study;
+  for (const auto& s : scan.series) volumes.push_back(dicom::load_volume(s));
+  for (std::size_t i = 0; i < volumes.size(); ++i)
+    study.series.push_back({scan.series[i].series_uid, &volumes[i].volume, {}});
+  const auto result = processing::analyse(study, {});
+  fs::remove_all(dir);
+
+  const std::array<double, 3> hyperperfusion{-90.0, -40.0, -40.0};  // the phantom's centre
+  for (const auto& l : result.lesions) {
+    const auto& c = l.centroid_lps;
+    EXPECT_GT(std::hypot(c[0] - hyperperfusion[0], c[1] - hyperperfusion[1], c[2] - hyperperfusion[2]), 36.0)
+        << "the hyperperfusion was reported as a " << l.volume_ml << " mL lesion";
+  }
+  for (const auto& t : truth.lesions) {
+    if (t.longest_axial_diameter_mm < 10.0) continue;
+    const bool found = std::any_of(result.lesions.begin(), result.lesions.end(), [&](const auto& l) {
+      const auto& c = l.centroid_lps;
+      return std::hypot(c[0] - t.centre_lps[0], c[1] - t.centre_lps[1], c[2] - t.centre_lps[2]) <
+             0.5 * t.diameter_mm;
+    });
+    EXPECT_TRUE(found) << t.type << " lesion of " << t.diameter_mm << " mm not found";
+  }
+  const auto stage = std::find_if(result.stages.begin(), result.stages.end(),
+                                  [](const auto& s) { return s.stage == "lesions"; });
+  ASSERT_NE(stage, result.stages.end());
+  EXPECT_NE(stage->detail.find("not standing out from the parenchyma around them left out"),
+            std::string::npos)
+      << stage->detail;
 }

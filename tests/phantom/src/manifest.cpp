@@ -45,6 +45,7 @@ Json options_json(const PhantomOptions& o) {
               {"patient_name", o.patient_name},
               {"study_date", o.study_date},
               {"remnant_growth", o.remnant_growth},
+              {"arterial_hyperperfusion_hu", o.arterial_hyperperfusion_hu},
               {"shuffle_file_names", o.shuffle_file_names}};
 }
 

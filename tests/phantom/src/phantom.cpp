@@ -28,6 +28,10 @@ namespace fs = std::filesystem;
 const Phase kAllPhases[] = {Phase::kNonContrast, Phase::kArterial, Phase::kPortalVenous, Phase::kDelayed};
 
 constexpr int kImageSubsamples = 3;            // 3 x 3 x 3 partial-volume sub-points
+// Where the arterial hyperperfusion of PhantomOptions lies: anterior right lobe, clear of every
+// lesion (the nearest, the 7 mm one, is 48 mm away) and of the hilum.
+const Vec3 kHyperperfusionCentre{-90.0, -40.0, -40.0};
+constexpr double kHyperperfusionSigmaMm = 18.0;
 constexpr double kStudyStartSeconds = 36000.0;  // 10:00:00, non-contrast acquisition
 constexpr double kContrastStartSeconds = kStudyStartSeconds + 180.0;
 
@@ -62,6 +66,8 @@ void validate(const PhantomOptions& o) {
     invalid("study_date must be YYYYMMDD");
   }
   if (!(o.remnant_growth >= 0.25 && o.remnant_growth <= 4.0)) invalid("remnant_growth must be 0.25..4");
+  if (!(o.arterial_hyperperfusion_hu >= 0.0 && o.arterial_hyperperfusion_hu <= 200.0))
+    invalid("arterial_hyperperfusion_hu must be 0..200");
 }
 
 // 0 for non-contrast up to 3 for delayed: series numbers and random streams derive from it.
@@ -273,8 +279,15 @@ PhantomTruth generate_phantom(const PhantomOptions& options, const fs::path& out
     const std::array<float, 256> hu = phase_hu_table(phase, anatomy.lesions());
     Random noise(hash_combine(hash_combine(options.seed, "noise"), static_cast<std::uint64_t>(phase_index(phase))));
     std::set<std::string> names;
+    std::optional<RegionalExcess> hyperperfusion;
+    if (phase == Phase::kArterial && options.arterial_hyperperfusion_hu != 0.0) {
+      hyperperfusion = RegionalExcess{static_cast<TissueCode>(Tissue::Liver), kHyperperfusionCentre,
+                                      kHyperperfusionSigmaMm, options.arterial_hyperperfusion_hu,
+                                      st.shift_lps};
+    }
     for (std::size_t k = 0; k < geometry.size[2]; ++k) {
-      synthesise_slice(*samples, k, hu, noise, kNoiseSigmaHu, pixels);
+      synthesise_slice(*samples, k, hu, noise, kNoiseSigmaHu, pixels,
+                       hyperperfusion ? &*hyperperfusion : nullptr);
       const std::string sop = uids.instance(number, k);
       char plain[32];
       std::snprintf(plain, sizeof plain, "IM%04zu.dcm", k + 1);

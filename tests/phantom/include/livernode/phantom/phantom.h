@@ -55,6 +55,11 @@ struct PhantomOptions {
   // (VI-VII) is not scaled.
   double remnant_growth = 1.0;
   bool shuffle_file_names = true;    // false: IM0001.dcm... in spatial order
+  // Regional arterial hyperperfusion (a transient hepatic attenuation difference, a classic
+  // look-alike of a hypervascular lesion): in the arterial phase only, the parenchyma of the
+  // anterior right lobe around (-90, -40, -40) mm is brighter by up to this many HU, fading out
+  // as a Gaussian of 18 mm with no edge. Not a lesion: the truth has none there. 0 = none.
+  double arterial_hyperperfusion_hu = 0.0;
 };
 
 struct LesionTruth {
