@@ -1,6 +1,7 @@
 #include "liver_segmentation.h"
 
 
+#include <algorithm>
 #include <cmath>
 
 #include "itk_bridge.h"
@@ -27,6 +28,12 @@ constexpr double kPrevertebralDepthMm = 60.0;
 constexpr double kIslandMaxMm2 = 1000.0;           // a liver cross-section there is larger
 constexpr double kBandMm = 3.0;        // boundary band re-decided at full resolution
 constexpr double kEdgeAllowanceHu = 25.0;  // partial volume at the edge: half way to fat is still liver
+constexpr double kBesideSmoothingMm = 3.0;  // what lies beside the liver, averaged this widely
+constexpr double kMinShellWeight = 0.02;
+// Breathing moves the liver mostly craniocaudally between phases, and what the registration
+// leaves of it is largest at the dome, where the surface is nearly axial: a voxel is in another
+// phase's window when that phase has it there within this distance above or below.
+constexpr double kSupportZToleranceMm = 5.0;
 
 
 LabelMap keep_component(const Image<std::uint32_t>& labels, std::uint32_t keep) {
@@ -71,6 +78,29 @@ void remove_prevertebral_islands(LabelMap& mask, const AbdomenSurvey& survey) {
   }
 }
 
+// Where a supporting phase is in its own parenchyma window (or has no data), allowing
+// `tolerance_mm` of craniocaudal misalignment.
+LabelMap in_window_nearby(const SupportingPhase& phase, double tolerance_mm) {
+  const Geometry& g = phase.aligned.geometry;
+  LabelMap in(g, 0);
+  for (std::size_t p = 0; p < in.voxels.size(); ++p) {
+    const float o = phase.aligned.voxels[p];
+    in.voxels[p] = o <= -1000.0f || (o >= phase.window_low_hu && o <= phase.window_high_hu);
+  }
+  const std::size_t plane = g.size[0] * g.size[1];
+  const auto reach = static_cast<std::size_t>(std::lround(tolerance_mm / g.spacing[2]));
+  LabelMap out = in;
+  for (std::size_t k = 0; k < g.size[2]; ++k) {
+    const std::size_t k0 = k > reach ? k - reach : 0, k1 = std::min(g.size[2] - 1, k + reach);
+    std::uint8_t* dst = out.voxels.data() + k * plane;
+    for (std::size_t kk = k0; kk <= k1; ++kk) {
+      const std::uint8_t* src = in.voxels.data() + kk * plane;
+      for (std::size_t q = 0; q < plane; ++q) dst[q] |= src[q];
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 LiverSegmentation segment_liver(const Volume& volume, const AbdomenSurvey& survey,
@@ -93,14 +123,13 @@ LiverSegmentation segment_liver(const Volume& volume, const AbdomenSurvey& surve
 
   // 1. Parenchyma window inside the body.
   LabelMap window(g, 0), this_phase(g, 0);
+  std::vector<LabelMap> supported;
+  for (const auto& phase : supporting) supported.push_back(in_window_nearby(phase, kSupportZToleranceMm));
   for (std::size_t p = 0; p < window.voxels.size(); ++p) {
     const float v = coarse.voxels[p];
     bool in = survey.body.voxels[p] && v >= result.window_low_hu && v <= result.window_high_hu;
     this_phase.voxels[p] = in;
-    for (const auto& phase : supporting) {
-      const float o = phase.aligned.voxels[p];
-      if (o > -1000.0f) in = in && o >= phase.window_low_hu && o <= phase.window_high_hu;
-    }
+    for (const auto& s : supported) in = in && s.voxels[p];
     window.voxels[p] = in;
   }
   // 2. Split the window at its necks; the largest region right of the spine seeds the liver.
@@ -198,13 +227,32 @@ LiverSegmentation segment_liver(const Volume& volume, const AbdomenSurvey& surve
   const LabelMap interior = erode_mm(near, kBandMm);
   const LabelMap outer = dilate_mm(near, kBandMm);
   const Volume smooth = gaussian_mm(crop(volume, box), 1.0);
+  // The boundary lies half way between the liver and what is next to it: the mean of a shell
+  // just beyond the coarse mask, spread over the neighbourhood (normalised convolution). Next to
+  // fat the allowance below the window decides; next to muscle, bowel or the stomach wall
+  // (a few tens of HU below the liver) the half-way level does.
+  const Volume beside = [&] {
+    const LabelMap far = dilate_mm(near, 2.0 * kBandMm);
+    Volume weighted = smooth, weight = smooth;
+    for (std::size_t p = 0; p < smooth.voxels.size(); ++p) {
+      const bool shell = far.voxels[p] && !outer.voxels[p];
+      weighted.voxels[p] = shell ? smooth.voxels[p] : 0.0f;
+      weight.voxels[p] = shell ? 1.0f : 0.0f;
+    }
+    weighted = gaussian_mm(weighted, kBesideSmoothingMm);
+    weight = gaussian_mm(weight, kBesideSmoothingMm);
+    for (std::size_t p = 0; p < smooth.voxels.size(); ++p)
+      weighted.voxels[p] = weight.voxels[p] > kMinShellWeight ? weighted.voxels[p] / weight.voxels[p] : -1000.0f;
+    return weighted;
+  }();
   LabelMap local(near.geometry, 0);
   for (std::size_t p = 0; p < local.voxels.size(); ++p) {
     if (interior.voxels[p]) {
       local.voxels[p] = 1;
     } else if (outer.voxels[p]) {
       const float v = smooth.voxels[p];
-      local.voxels[p] = v >= result.window_low_hu - kEdgeAllowanceHu && v <= result.window_high_hu;
+      const double low = std::max(result.window_low_hu - kEdgeAllowanceHu, 0.5 * (mode + beside.voxels[p]));
+      local.voxels[p] = v >= low && v <= result.window_high_hu;
     }
   }
   fill_holes_per_slice(local);

@@ -104,19 +104,19 @@ Measured measure(const char* name) {
 TEST(LiverReal, Hcc0697AgreesWithTheManualTruth) {
   LIVERNODE_REQUIRE_DATA(shared_data() / "real" / "hcc-tace-0697");
   const Measured m = measure("hcc-tace-0697");
-  EXPECT_GE(m.dice, 0.93);
+  EXPECT_GE(m.dice, 0.94);
   EXPECT_LT(std::abs(m.volume_ml / m.truth_ml - 1.0), 0.05);
   // Two false lesions at most: one of them is a distinct area hypodense in both phases that the
   // manual truth does not include.
   EXPECT_LE(m.false_lesions, 2);
 }
 
-// 1720 meets the volume and lesion goals: within 5 %, both manual tumours found, at most one
-// false lesion.
+// 1720 meets the liver and lesion goals: Dice 0.95, within 5 %, both manual tumours found, at
+// most one false lesion.
 TEST(LiverReal, Hcc1720AgreesWithTheManualTruth) {
   LIVERNODE_REQUIRE_DATA(shared_data() / "real" / "hcc-tace-1720");
   const Measured m = measure("hcc-tace-1720");
-  EXPECT_GE(m.dice, 0.93);
+  EXPECT_GE(m.dice, 0.95);
   EXPECT_LT(std::abs(m.volume_ml / m.truth_ml - 1.0), 0.05);
   EXPECT_EQ(m.tumours_found, m.tumours);
   EXPECT_GE(m.tumours, 2);
