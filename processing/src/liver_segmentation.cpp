@@ -26,6 +26,7 @@ constexpr double kClosingMm = 10.0;    // takes in vessels and lesions at the su
 constexpr double kPrevertebralHalfWidthMm = 45.0;  // IVC and duodenum zone in front of the spine
 constexpr double kPrevertebralDepthMm = 60.0;
 constexpr double kIslandMaxMm2 = 1000.0;           // a liver cross-section there is larger
+constexpr double kCavaMaxMm2 = 700.0;              // the cava, 25-30 mm across, above the dome
 constexpr double kBandMm = 3.0;        // boundary band re-decided at full resolution
 constexpr double kEdgeAllowanceHu = 25.0;  // partial volume at the edge: half way to fat is still liver
 constexpr double kBesideSmoothingMm = 3.0;  // what lies beside the liver, averaged this widely
@@ -99,6 +100,40 @@ LabelMap in_window_nearby(const SupportingPhase& phase, double tolerance_mm) {
     }
   }
   return out;
+}
+
+// Removes, from the top down, slices where the mask is only small pieces near the midline: the
+// inferior vena cava on its way from the liver to the right atrium, as bright as the liver in a
+// late phase. The dome of the liver is broad and lies to the right; the mask there is larger.
+void remove_cava_above_the_dome(LabelMap& mask, const AbdomenSurvey& survey) {
+  if (!survey.spine_x) return;
+  const Geometry& g = mask.geometry;
+  const std::size_t nx = g.size[0], ny = g.size[1], nz = g.size[2];
+  std::vector<std::size_t> order(nz);
+  for (std::size_t k = 0; k < nz; ++k) order[k] = k;
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return g.index_to_point(0.0, 0.0, static_cast<double>(a))[2] >
+           g.index_to_point(0.0, 0.0, static_cast<double>(b))[2];
+  });
+  const double pixel_mm2 = g.spacing[0] * g.spacing[1];
+  for (std::size_t k : order) {
+    std::uint8_t* plane = mask.voxels.data() + k * nx * ny;
+    const auto parts = plane_components(plane, nx, ny);
+    if (parts.empty()) continue;
+    std::size_t area = 0;
+    for (const auto& part : parts) {
+      area += part.size();
+      double cx = 0;
+      for (std::size_t p : part)
+        cx += g.index_to_point(static_cast<double>(p % nx), static_cast<double>(p / nx),
+                               static_cast<double>(k))[0];
+      cx /= part.size();
+      if (std::abs(cx - *survey.spine_x) > kPrevertebralHalfWidthMm) return;
+    }
+    if (area * pixel_mm2 > kCavaMaxMm2) return;
+    for (const auto& part : parts)
+      for (std::size_t p : part) plane[p] = 0;
+  }
 }
 
 }  // namespace
@@ -205,6 +240,7 @@ LiverSegmentation segment_liver(const Volume& volume, const AbdomenSurvey& surve
   }
   fill_holes_per_slice(liver);
   remove_prevertebral_islands(liver, survey);
+  remove_cava_above_the_dome(liver, survey);
   liver = largest_component(liver);
 
   if (!full_resolution) {
