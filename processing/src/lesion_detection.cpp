@@ -41,6 +41,10 @@ constexpr double kMinSplitMl = 1.0;
 constexpr double kSplitRadiiMm[] = {5.0, 7.5};
 constexpr double kShellInnerMm = 2.0, kShellOuterMm = 6.0;
 constexpr double kMinSurroundingParenchyma = 0.65;
+// A large candidate that is mostly hyperenhancing in the arterial phase is a hypervascular
+// tumour whatever lies around it: its own heterogeneous margin and the perfusion changes
+// around it spoil the shell, and the hilum or a neighbouring organ does not make such a blob.
+constexpr double kLargeLesionMl = 20.0;
 constexpr double kRingInnerMm = 3.0, kRingOuterMm = 10.0;  // parenchyma around a lesion
 constexpr double kEnhancedHu = 15.0;       // lesion - liver above this: hyperenhancing
 constexpr double kWashoutHu = -10.0;       // lesion - liver below this in a later phase
@@ -588,8 +592,13 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
     }
     // A lesion lies in parenchyma: most of a thin shell around it must be liver of ordinary
     // attenuation. Candidates in the hilum (fat, ducts, vessels) or at an organ the liver mask
-    // touches are surrounded by other things.
-    if (parenchyma_fraction(vox) < kMinSurroundingParenchyma) {
+    // touches are surrounded by other things. Large hypervascular candidates are exempt (see
+    // kLargeLesionMl).
+    std::size_t hyper_count = 0;
+    for (std::size_t p : vox) hyper_count += hyper.voxels[p];
+    const bool large_hypervascular =
+        vox.size() * voxel_ml >= kLargeLesionMl && hyper_count * 2 >= vox.size();
+    if (!large_hypervascular && parenchyma_fraction(vox) < kMinSurroundingParenchyma) {
       ++rejected_surroundings;
       continue;
     }
