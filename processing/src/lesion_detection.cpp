@@ -694,6 +694,15 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
       if (vox.size() * voxel_ml >= kMinLesionMl) kept.push_back(std::move(vox));
     }
   }
+  // Redrawn, a candidate may turn out flat or branching after all (a cleft or duct beside the
+  // hilum): the same measure as for the candidates leaves it out.
+  kept.erase(std::remove_if(kept.begin(), kept.end(),
+                            [&](const auto& vox) {
+                              const bool flat = compactness(vox) < kMinCompactness;
+                              rejected_clefts += flat;
+                              return flat;
+                            }),
+             kept.end());
   std::sort(kept.begin(), kept.end(),
             [](const auto& a, const auto& b) { return a.size() > b.size(); });
 
