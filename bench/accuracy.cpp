@@ -136,13 +136,16 @@ void run_case(const std::string& name, const fs::path& ct_dir,
         ++found;
         found_truth += n * voxel_ml;
         double det = 0;
+        std::size_t common = 0;
         for (const auto& [d, v] : overlap[t]) {
-          (void)v;
           det += result.lesions[d - 1].volume_ml;
+          common += v;
         }
         found_detected += det;
-        std::printf("    truth lesion %d: %.2f mL, found as %.2f mL (%+.0f %%)\n", t, n * voxel_ml,
-                    det, 100.0 * (det - n * voxel_ml) / (n * voxel_ml));
+        // Dice of the truth lesion with the detected lesions that overlap it.
+        const double dice = 2.0 * common * voxel_ml / (n * voxel_ml + det);
+        std::printf("    truth lesion %d: %.2f mL, found as %.2f mL (%+.0f %%), Dice %.2f\n", t,
+                    n * voxel_ml, det, 100.0 * (det - n * voxel_ml) / (n * voxel_ml), dice);
       } else if (required) {
         ++missed;
         std::printf("    truth lesion %d: %.2f mL, missed\n", t, n * voxel_ml);

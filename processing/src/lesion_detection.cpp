@@ -18,7 +18,7 @@ namespace {
 constexpr double kSmoothingMm = 1.5;
 constexpr double kEdgeSmoothingMm = 0.75;
 constexpr double kReachMm = 3.0;           // how far an edge may move from its candidate
-constexpr double kSolidClosingMm = 2.0;
+constexpr double kSolidClosingMm = 5.0;  // a vessel crossing a tumour, its mosaic and capsule are the tumour
 constexpr double kMergeGapMm = 5.0;        // pieces this close are one lesion
 constexpr double kHullMm = 8.0;            // surface hollows closed for the lesion search
 constexpr double kInteriorMm = 1.0;
