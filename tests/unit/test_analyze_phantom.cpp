@@ -221,3 +221,50 @@ TEST(LesionLookAlikes, ArterialHyperperfusionWithoutAnEdgeIsNotALesion) {
             std::string::npos)
       << stage->detail;
 }
+
+// Breathing between the phases moves the liver (here a rigid shift of up to 10 mm, mostly
+// craniocaudal). With the phases aligned, the liver and its dome are found as well as without
+// motion: no part of it is lost because another phase shows lung or heart nearby.
+TEST(BreathingBetweenPhases, TheDomeOfTheLiverIsKept) {
+  const fs::path dir = test::make_temp_dir("livernode-breathing");
+  phantom::PhantomOptions o;
+  o.seed = 5;
+  o.motion_mm = 10.0;
+  o.phases = {processing::Phase::kArterial, processing::Phase::kPortalVenous,
+              processing::Phase::kDelayed};
+  phantom::generate_phantom(o, dir / "phantom");
+  const auto scan = dicom::scan_directory(dir / "phantom" / "dicom");
+  std::vector<dicom::LoadedVolume> volumes;
+  processing::StudyInput study;
+  for (const auto& s : scan.series) volumes.push_back(dicom::load_volume(s));
+  for (std::size_t i = 0; i < volumes.size(); ++i)
+    study.series.push_back({scan.series[i].series_uid, &volumes[i].volume, {}});
+  const auto result = processing::analyse(study, {});
+  const auto truth = phantom::read_label_map_mha(dir / "phantom" / "truth" / "labels_portal_venous.mha");
+  fs::remove_all(dir);
+  ASSERT_TRUE(truth.geometry.same_grid(result.liver_mask.geometry));
+
+  // The top 25 mm of the true liver, and the whole of it.
+  const auto& g = truth.geometry;
+  const std::size_t plane = g.size[0] * g.size[1];
+  double top = -1e9;
+  for (std::size_t p = 0; p < truth.voxels.size(); ++p)
+    if (phantom::labels::is_liver(truth.voxels[p]))
+      top = std::max(top, g.index_to_point(0.0, 0.0, static_cast<double>(p / plane))[2]);
+  std::size_t both = 0, ours = 0, theirs = 0, dome_truth = 0, dome_found = 0;
+  for (std::size_t p = 0; p < truth.voxels.size(); ++p) {
+    const bool t = phantom::labels::is_liver(truth.voxels[p]), m = result.liver_mask.voxels[p] != 0;
+    both += t && m;
+    ours += m;
+    theirs += t;
+    if (t && g.index_to_point(0.0, 0.0, static_cast<double>(p / plane))[2] > top - 25.0) {
+      ++dome_truth;
+      dome_found += m;
+    }
+  }
+  const double dice = 2.0 * both / double(ours + theirs);
+  const double dome = double(dome_found) / dome_truth;
+  std::printf("liver Dice %.3f, top 25 mm of the liver %.1f %% found\n", dice, 100.0 * dome);
+  EXPECT_GE(dice, 0.96);
+  EXPECT_GE(dome, 0.9);
+}
