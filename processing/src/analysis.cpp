@@ -245,7 +245,8 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
     m.precision(0);
     m << std::fixed << "automatic, classical: parenchyma window " << liver.window_low_hu << " to "
       << liver.window_high_hu << " HU split at necks, regions joined while like the liver in "
-      << "every phase, closing, hole filling, full-resolution boundary";
+      << "every phase (within 5 mm craniocaudally), the cava above the dome dropped, closing, "
+      << "hole filling, full-resolution boundary half way to the tissue beside the liver";
     lr.method = m.str();
     result.liver_mask = std::move(liver.mask);
   }
