@@ -266,7 +266,8 @@ LiverSegmentation segment_liver(const Volume& volume, const AbdomenSurvey& surve
   // The boundary lies half way between the liver and what is next to it: the mean of a shell
   // just beyond the coarse mask, spread over the neighbourhood (normalised convolution). Next to
   // fat the allowance below the window decides; next to muscle, bowel or the stomach wall
-  // (a few tens of HU below the liver) the half-way level does.
+  // (a few tens of HU below the liver) the half-way level does; next to something brighter
+  // (heart, vessels, kidney) the half-way level is the upper limit.
   const Volume beside = [&] {
     const LabelMap far = dilate_mm(near, 2.0 * kBandMm);
     Volume weighted = smooth, weight = smooth;
@@ -287,8 +288,11 @@ LiverSegmentation segment_liver(const Volume& volume, const AbdomenSurvey& surve
       local.voxels[p] = 1;
     } else if (outer.voxels[p]) {
       const float v = smooth.voxels[p];
-      const double low = std::max(result.window_low_hu - kEdgeAllowanceHu, 0.5 * (mode + beside.voxels[p]));
-      local.voxels[p] = v >= low && v <= result.window_high_hu;
+      const double half_way = 0.5 * (mode + beside.voxels[p]);
+      const bool darker_beside = beside.voxels[p] < mode;
+      const double low = result.window_low_hu - kEdgeAllowanceHu;
+      local.voxels[p] = darker_beside ? v >= std::max(low, half_way) && v <= result.window_high_hu
+                                      : v >= low && v <= std::min(result.window_high_hu, half_way);
     }
   }
   fill_holes_per_slice(local);
