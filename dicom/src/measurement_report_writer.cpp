@@ -110,7 +110,14 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
     require(h.loadFileUntilTag(slice.file.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength,
                                ERM_autoDetect, DCM_PixelData),
             "cannot read source header " + slice.file.string(), file, ErrorKind::kIo);
-    require(library.addImageEntry(*h.getDataset(), TID1600_ImageLibrary::withoutDescriptors),
+    // Some files carry their SOP Class and Instance UIDs only in the meta header (the series
+    // scanner took them from there); the image library needs them in the dataset.
+    DcmDataset& entry = *h.getDataset();
+    if (!entry.tagExistsWithValue(DCM_SOPClassUID))
+      entry.putAndInsertString(DCM_SOPClassUID, series.sop_class_uid.c_str());
+    if (!entry.tagExistsWithValue(DCM_SOPInstanceUID))
+      entry.putAndInsertString(DCM_SOPInstanceUID, slice.sop_instance_uid.c_str());
+    require(library.addImageEntry(entry, TID1600_ImageLibrary::withoutDescriptors),
             "cannot add image " + slice.sop_instance_uid + " to the library", file);
     if (series.multiframe) break;  // every slice is a frame of the same instance
   }

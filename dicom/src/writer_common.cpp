@@ -48,7 +48,20 @@ std::unique_ptr<DcmFileFormat> load_source_header(const SeriesInfo& series) {
     const OFCondition c =
         format->loadFileUntilTag(slice.file.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength,
                                  ERM_autoDetect, DCM_PixelData);
-    if (c.good()) return format;
+    if (c.good()) {
+      // Results are filed in the source's study and refer to its series: without these UIDs
+      // (some anonymised files blank them) no valid object can be written.
+      OFString study;
+      format->getDataset()->findAndGetOFString(DCM_StudyInstanceUID, study);
+      if (study.empty() || series.series_uid.empty()) {
+        throw DicomError(ErrorKind::kMissingAttribute,
+                         std::string("the source series has no ") +
+                             (study.empty() ? "Study Instance UID (0020,000D)"
+                                            : "Series Instance UID (0020,000E)") +
+                             ": results cannot be filed with it");
+      }
+      return format;
+    }
     reasons = slice.file.string() + ": " + c.text();
   }
   throw DicomError(ErrorKind::kIo, "series " + series.series_uid +

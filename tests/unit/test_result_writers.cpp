@@ -2,6 +2,8 @@
 // and dciodvfy accept, on the phantom (files shuffled against spatial order) and on real CT;
 // a TID 1500 SR whose liver volume matches the SEG; summary secondary captures.
 #include <gtest/gtest.h>
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcfilefo.h>
 
 #include <array>
 #include <cmath>
@@ -818,4 +820,62 @@ TEST_F(PhantomWriters, FollowUpUnavailableIsSaidInTheSr) {
   for (const auto& image : dicom::write_summary_images(*series_, *loaded_, r, identity(), dir)) {
     EXPECT_TRUE(dciodvfy_errors(image.file).empty()) << image.file;
   }
+}
+
+namespace {
+// Rewrites every file under `dir` with `tags` emptied in the dataset; the meta header is kept.
+void blank_in_dataset(const fs::path& dir, const std::vector<DcmTagKey>& tags) {
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    if (!entry.is_regular_file()) continue;
+    DcmFileFormat file;
+    ASSERT_TRUE(file.loadFile(entry.path().c_str()).good()) << entry.path();
+    file.loadAllDataIntoMemory();  // the file is overwritten below
+    for (const auto& tag : tags) file.getDataset()->putAndInsertString(tag, "");
+    ASSERT_TRUE(file.saveFile(entry.path().c_str(), EXS_Unknown, EET_ExplicitLength, EGL_recalcGL,
+                              EPD_noChange, 0, 0, EWM_dontUpdateMeta)
+                    .good())
+        << entry.path();
+  }
+}
+}  // namespace
+
+// Some anonymised files keep their SOP Class and Instance UIDs only in the meta header: the
+// results are written all the same, and valid. Files whose Study Instance UID is blank cannot
+// have results filed with them: the measurements are in summary.json, no DICOM object is
+// written, and the report says why.
+TEST(SourceUids, OnlyInTheMetaHeaderOrBlankAreHandled) {
+  const fs::path dir = test::make_temp_dir("livernode-blank-uids");
+  phantom::generate_phantom(test::small_portal_venous_phantom(12), dir / "phantom");
+  fs::copy(dir / "phantom" / "dicom", dir / "meta-only", fs::copy_options::recursive);
+  fs::copy(dir / "phantom" / "dicom", dir / "no-study", fs::copy_options::recursive);
+  blank_in_dataset(dir / "meta-only", {DCM_SOPClassUID, DCM_SOPInstanceUID});
+  blank_in_dataset(dir / "no-study", {DCM_StudyInstanceUID});
+
+  {
+    const auto outcome = node::analyse_folder(dir / "meta-only", dir / "out-meta-only");
+    ASSERT_TRUE(outcome.usable) << outcome.error;
+    std::ifstream in(outcome.summary_path);
+    const auto a = nlohmann::json::parse(in)["analyses"][0];
+    std::map<std::string, int> kinds;
+    for (const auto& o : a["objects"]) {
+      ++kinds[o["kind"].get<std::string>()];
+      const fs::path file = dir / "out-meta-only" / o["path"].get<std::string>();
+      const auto errors = dciodvfy_errors(file);
+      EXPECT_TRUE(errors.empty()) << file << "\n" << join(errors);
+    }
+    EXPECT_EQ(kinds["seg"], 1);
+    EXPECT_EQ(kinds["sr"], 1);
+    EXPECT_EQ(kinds["pdf"], 1);
+  }
+  {
+    const auto outcome = node::analyse_folder(dir / "no-study", dir / "out-no-study");
+    ASSERT_TRUE(outcome.usable) << outcome.error;
+    std::ifstream in(outcome.summary_path);
+    const auto a = nlohmann::json::parse(in)["analyses"][0];
+    EXPECT_TRUE(a["objects"].empty());
+    EXPECT_FALSE(a["liver"].is_null());
+    EXPECT_NE(a["warnings"].dump().find("no Study Instance UID"), std::string::npos)
+        << a["warnings"].dump();
+  }
+  fs::remove_all(dir);
 }
