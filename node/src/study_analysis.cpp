@@ -172,6 +172,11 @@ StudyAnalysisOutcome analyse_folder(const fs::path& input, const fs::path& out) 
   return analyse_folder(input, out, AnalyseFolderOptions{});
 }
 
+// Smaller series are not volumes the analysis can work on (a single slice, a scout, a few
+// slices of a reformat): they are reported as not loaded, with the reason.
+constexpr std::size_t kMinSlices = 8;
+constexpr std::size_t kMinMatrix = 32;
+
 StudyAnalysisOutcome analyse_folder(const fs::path& input, const fs::path& out,
                                     const AnalyseFolderOptions& options) {
   StudyAnalysisOutcome outcome;
@@ -208,6 +213,7 @@ StudyAnalysisOutcome analyse_folder(const fs::path& input, const fs::path& out,
   summary["input"] = fs::absolute(input).string();
   summary["analyses"] = json::array();
   std::size_t analysed = 0;
+  std::string analysis_error;  // the last examination whose analysis failed
 
   for (const auto& [key, members] : groups) {
     json analysis;
@@ -228,7 +234,17 @@ StudyAnalysisOutcome analyse_folder(const fs::path& input, const fs::path& out,
       sj["modality"] = s->modality;
       sj["slices"] = s->slices.size();
       try {
-        volumes.push_back(dicom::load_volume(*s));
+        auto loaded = dicom::load_volume(*s);
+        const auto& size = loaded.volume.geometry.size;
+        if (size[2] < kMinSlices || size[0] < kMinMatrix || size[1] < kMinMatrix) {
+          throw dicom::DicomError(
+              dicom::ErrorKind::kInconsistent,
+              std::to_string(size[0]) + " x " + std::to_string(size[1]) + " x " +
+                  std::to_string(size[2]) + " voxels: the analysis needs a volume of at least " +
+                  std::to_string(kMinMatrix) + " x " + std::to_string(kMinMatrix) + " x " +
+                  std::to_string(kMinSlices));
+        }
+        volumes.push_back(std::move(loaded));
         loaded_series.push_back(s);
         const auto& g = volumes.back().volume.geometry;
         sj["size"] = {g.size[0], g.size[1], g.size[2]};
@@ -258,8 +274,17 @@ StudyAnalysisOutcome analyse_folder(const fs::path& input, const fs::path& out,
       analysis_options.planning = planning_inputs(options.clinical, loaded_series.front()->patient);
       analysis_options.manual_segments =
           manual_segments_provider(options.corrections, members.front()->frame_of_reference_uid);
-      result = processing::analyse(study, analysis_options);
-      ++analysed;
+      try {
+        result = processing::analyse(study, analysis_options);
+        ++analysed;
+      } catch (const std::exception& e) {
+        // One examination that breaks the analysis must not cost the others theirs.
+        result = processing::AnalysisResult{};
+        analysis["error"] = std::string("analysis failed: ") + e.what();
+        analysis_error = analysis["error"].get<std::string>();
+        spdlog::error("event=analysis_failed frame_of_reference={} reason=\"{}\"",
+                      members.front()->frame_of_reference_uid, e.what());
+      }
     }
     for (std::size_t i = 0; i < result.series.size(); ++i) {
       const auto& pa = result.series[i].phase;
@@ -354,7 +379,8 @@ StudyAnalysisOutcome analyse_folder(const fs::path& input, const fs::path& out,
     outcome.error = scan.series.empty()
                         ? "no CT or MR image series found in " + input.string() + " (" +
                               std::to_string(scan.rejected.size()) + " file(s) rejected)"
-                        : "no series could be loaded from " + input.string();
+                        : !analysis_error.empty() ? analysis_error + " (" + input.string() + ")"
+                                                  : "no series could be loaded from " + input.string();
   }
   return outcome;
 }

@@ -268,3 +268,35 @@ TEST(BreathingBetweenPhases, TheDomeOfTheLiverIsKept) {
   EXPECT_GE(dice, 0.96);
   EXPECT_GE(dome, 0.9);
 }
+
+// A folder that also holds a single CT slice (a separate examination): the slice is reported as
+// too small to analyse, with the reason, and the study beside it is analysed as usual.
+TEST(AnalyzeMixedFolder, ASingleSliceDoesNotStopTheOtherExaminations) {
+  const fs::path single = fs::path(LIVERNODE_PYDICOM_FILES) / "CT_small.dcm";
+  LIVERNODE_REQUIRE_DATA(single);
+  const fs::path dir = test::make_temp_dir("livernode-mixed");
+  phantom::generate_phantom(test::small_portal_venous_phantom(13), dir / "in" / "phantom");
+  fs::copy_file(single, dir / "in" / "single.dcm");
+  const auto outcome = node::analyse_folder(dir / "in", dir / "out");
+  ASSERT_TRUE(outcome.usable) << outcome.error;
+  std::ifstream in(outcome.summary_path);
+  const auto summary = nlohmann::json::parse(in);
+  ASSERT_EQ(summary["analyses"].size(), 2u);
+  int analysed = 0, refused = 0;
+  for (const auto& a : summary["analyses"]) {
+    if (!a["liver"].is_null()) {
+      ++analysed;
+      EXPECT_FALSE(a["objects"].empty());
+    }
+    for (const auto& s : a["series"]) {
+      if (!s.contains("error")) continue;
+      ++refused;
+      EXPECT_NE(s["error"].get<std::string>().find("x 1 voxels: the analysis needs a volume"),
+                std::string::npos)
+          << s["error"];
+    }
+  }
+  EXPECT_EQ(analysed, 1);
+  EXPECT_EQ(refused, 1);
+  fs::remove_all(dir);
+}
