@@ -21,6 +21,7 @@
 #include "livernode/node/state_store.h"
 #include "livernode/node/study_analysis.h"
 #include "livernode/version.h"
+#include "surgical_plan_json.h"
 
 namespace livernode::node {
 
@@ -400,15 +401,7 @@ nlohmann::json corrections_json(const processing::AnalysisResult& result) {
                         {"remnant_manual", m.remnant},
                         {"notes", m.notes}};
   if (result.surgical_plan && result.surgical_plan->drawn_remnant) {
-    const auto& r = *result.surgical_plan->drawn_remnant;
-    out["drawn_remnant"] = {
-        {"flr_ml", r.flr_ml},
-        {"flr_percent_of_functional", r.flr_percent_of_functional},
-        {"flr_percent_of_eslv",
-         r.flr_percent_of_eslv ? nlohmann::json(*r.flr_percent_of_eslv) : nlohmann::json(nullptr)},
-        {"threshold_percent", r.threshold_percent},
-        {"at_or_above_threshold", r.at_or_above_threshold},
-        {"statement", r.statement}};
+    out["drawn_remnant"] = remnant_json(*result.surgical_plan->drawn_remnant);
   }
   return out;
 }

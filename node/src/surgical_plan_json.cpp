@@ -51,23 +51,28 @@ json couinaud_json(const processing::AnalysisResult& result) {
           {"notes", c.notes}};
 }
 
+json remnant_json(const processing::ResectionEvaluation& r) {
+  return {{"flr_ml", r.flr_ml},
+          {"flr_percent_of_functional_liver", r.flr_percent_of_functional},
+          {"flr_percent_of_eslv", r.flr_percent_of_eslv ? json(*r.flr_percent_of_eslv) : json(nullptr)},
+          {"threshold_percent", r.threshold_percent},
+          {"at_or_above_threshold", r.at_or_above_threshold},
+          {"statement", r.statement}};
+}
+
 json surgical_plan_json(const processing::AnalysisResult& result) {
   if (!result.surgical_plan) return nullptr;
   const auto& p = *result.surgical_plan;
   auto opt = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
   json resections = json::array();
   for (const auto& r : p.resections) {
-    resections.push_back({{"name", r.name},
-                          {"key", lp::resection_key(r.preset)},
-                          {"segments_removed", r.removed},
-                          {"segments_remaining", r.remaining},
-                          {"resected_ml", r.resected_ml},
-                          {"flr_ml", r.flr_ml},
-                          {"flr_percent_of_functional_liver", r.flr_percent_of_functional},
-                          {"flr_percent_of_eslv", opt(r.flr_percent_of_eslv)},
-                          {"threshold_percent", r.threshold_percent},
-                          {"at_or_above_threshold", r.at_or_above_threshold},
-                          {"statement", r.statement}});
+    json entry = {{"name", r.name},
+                  {"key", lp::resection_key(r.preset)},
+                  {"segments_removed", r.removed},
+                  {"segments_remaining", r.remaining},
+                  {"resected_ml", r.resected_ml}};
+    entry.update(remnant_json(r));
+    resections.push_back(std::move(entry));
   }
   return {{"bsa_m2", opt(p.bsa_m2)},
           {"bsa_formula", p.bsa_formula},

@@ -15,6 +15,9 @@ processing::PlanningInputs planning_inputs(const config::ClinicalConfig& clinica
 
 // "couinaud" section: per-segment volumes, landmarks, method; null without segments.
 nlohmann::json couinaud_json(const processing::AnalysisResult& result);
+// The remnant figures of one resection or of a remnant drawn by hand: FLR volume, its share of
+// the functional liver and of the ESLV, the threshold and the statement.
+nlohmann::json remnant_json(const processing::ResectionEvaluation& r);
 // "surgical_plan" section: BSA, ESLV (or why not), threshold, resections, tumour facts.
 nlohmann::json surgical_plan_json(const processing::AnalysisResult& result);
 

@@ -423,7 +423,7 @@ TEST(CorrectionAnalysis, DrawnRemnantGivesTheFlrAndUneditedSegmentsStayAutomatic
   ASSERT_TRUE(c.contains("drawn_remnant")) << c.dump(2);
   EXPECT_NEAR(c["drawn_remnant"]["flr_ml"].get<double>(), expected["flr_ml"].get<double>(), 1e-6);
   const double functional = a["volumetry"]["functional_ml"].get<double>();
-  EXPECT_NEAR(c["drawn_remnant"]["flr_percent_of_functional"].get<double>(),
+  EXPECT_NEAR(c["drawn_remnant"]["flr_percent_of_functional_liver"].get<double>(),
               100.0 * expected["flr_ml"].get<double>() / functional, 1e-6);
   // Not edited: the same automatic liver and lesions as the first version.
   const json& a1 = first.summary["analyses"][0];
