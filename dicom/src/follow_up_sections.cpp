@@ -4,9 +4,9 @@
 #include <dcmtk/dcmsr/codes/ucum.h>
 
 #include <cctype>
-#include <cstdio>
 
 #include "sr_codes.h"
+#include "sr_items.h"
 #include "writer_common.h"
 
 namespace livernode::dicom::detail {
@@ -14,7 +14,6 @@ namespace livernode::dicom::detail {
 namespace {
 
 using Group = TID1500_MeasurementReport::TID1501_Measurements;
-using Value = Group::MeasurementValue;
 
 // Units not in DCMTK's tables (the shared ones are in sr_codes.h).
 const DSRBasicCodedEntry kDay("d", "UCUM", "day");
@@ -40,41 +39,8 @@ const DSRBasicCodedEntry kRecistSum("LN0045", "99LVN", "RECIST sum of diameters"
 const DSRBasicCodedEntry kRecistSumChange("LN0046", "99LVN", "Change of RECIST sum of diameters");
 const DSRBasicCodedEntry kLesionsCompared("LN0047", "99LVN", "Lesions compared with prior study");
 
-std::string number(double v, int decimals) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, v);
-  std::string s = buffer;
-  if (s[0] == '-' && s.find_first_not_of("-0.") == std::string::npos) s.erase(0, 1);  // no "-0.0"
-  return s;
-}
-
-std::string signed_number(double v, int decimals) { return (v >= 0 ? "+" : "") + number(v, decimals); }
-
-Group& new_group(TID1500_MeasurementReport& report, const std::string& tracking_id,
-                 const DSRBasicCodedEntry& finding, const std::filesystem::path& file) {
-  require(report.addIndividualMeasurements(),
-          "cannot add the measurement group " + tracking_id, file);
-  Group& group = report.getIndividualMeasurements();
-  require(group.setTrackingIdentifier(tracking_id), "cannot set the tracking ID", file);
-  require(group.setTrackingUniqueIdentifier(new_uid()), "cannot set the tracking UID", file);
-  require(group.setFinding(DSRCodedEntryValue(finding)), "cannot set the finding", file);
-  return group;
-}
-
-void measure(Group& group, const DSRBasicCodedEntry& concept, double value, int decimals,
-             const DSRBasicCodedEntry& unit, const std::filesystem::path& file) {
-  require(group.addMeasurement(CID7469_GenericIntensityAndSizeMeasurements(concept),
-                               Value(number(value, decimals).c_str(),
-                                     CID7181_AbstractMultiDimensionalImageModelComponentUnits(unit)),
-                               OFFalse),
-          std::string("cannot add the follow-up measurement ") + concept.CodeMeaning.c_str(), file);
-}
-
-void say(TID1500_MeasurementReport& report, const DSRBasicCodedEntry& concept,
-         const std::string& text, const std::filesystem::path& file) {
-  require(report.addQualitativeEvaluation(DSRCodedEntryValue(concept),
-                                          OFString(text.substr(0, 1000).c_str())),
-          std::string("cannot add ") + concept.CodeMeaning.c_str(), file);
+std::string signed_number(double v, int decimals) {
+  return (v >= 0 ? "+" : "") + sr_number(v, decimals);
 }
 
 std::string list_of(const std::vector<int>& numbers) {
@@ -95,32 +61,34 @@ std::string prior_text(const processing::FollowUpComparison& f) {
 void add_follow_up(TID1500_MeasurementReport& report, const processing::FollowUpComparison& f,
                    const std::filesystem::path& file) {
   if (!f.unavailable_reason.empty()) {
-    say(report, kComparison, "not made: " + f.unavailable_reason, file);
+    add_text(report, kComparison, "not made: " + f.unavailable_reason, file);
     return;
   }
-  say(report, kPriorStudy, prior_text(f), file);
-  for (const auto& s : f.statements) say(report, kComparison, s, file);
+  add_text(report, kPriorStudy, prior_text(f), file);
+  for (const auto& s : f.statements) add_text(report, kComparison, s, file);
 
-  Group& overall = new_group(report, "Follow-up: liver", CODE_SCT_Liver, file);
-  if (f.interval_days) measure(overall, kInterval, static_cast<double>(*f.interval_days), 0, kDay, file);
+  Group& overall = new_measurement_group(report, "Follow-up: liver", CODE_SCT_Liver, file);
+  if (f.interval_days) {
+    add_measurement(overall, kInterval, static_cast<double>(*f.interval_days), 0, kDay, file);
+  }
   if (f.total_liver_ml) {
-    measure(overall, kPriorVolume, f.total_liver_ml->before, 1, kMilliliter, file);
-    measure(overall, kVolume, f.total_liver_ml->after, 1, kMilliliter, file);
+    add_measurement(overall, kPriorVolume, f.total_liver_ml->before, 1, kMilliliter, file);
+    add_measurement(overall, kVolume, f.total_liver_ml->after, 1, kMilliliter, file);
     if (const auto p = f.total_liver_ml->change_percent()) {
-      measure(overall, kVolumeChange, *p, 1, kPercent, file);
+      add_measurement(overall, kVolumeChange, *p, 1, kPercent, file);
     }
   }
   if (f.functional_liver_ml) {
-    measure(overall, kPriorFunctional, f.functional_liver_ml->before, 1, kMilliliter, file);
-    measure(overall, kFunctionalVolume, f.functional_liver_ml->after, 1, kMilliliter, file);
+    add_measurement(overall, kPriorFunctional, f.functional_liver_ml->before, 1, kMilliliter, file);
+    add_measurement(overall, kFunctionalVolume, f.functional_liver_ml->after, 1, kMilliliter, file);
   }
   if (f.recist_target_lesions > 0) {
-    measure(overall, kPriorRecistSum, f.recist_sum_mm.before, 1, kMillimeter, file);
-    measure(overall, kRecistSum, f.recist_sum_mm.after, 1, kMillimeter, file);
+    add_measurement(overall, kPriorRecistSum, f.recist_sum_mm.before, 1, kMillimeter, file);
+    add_measurement(overall, kRecistSum, f.recist_sum_mm.after, 1, kMillimeter, file);
     require(overall.getMeasurement().setMeasurementMethod(CMR_CID6147::RECIST11),
             "cannot set the RECIST method", file);
     if (const auto p = f.recist_sum_mm.change_percent()) {
-      measure(overall, kRecistSumChange, *p, 1, kPercent, file);
+      add_measurement(overall, kRecistSumChange, *p, 1, kPercent, file);
     }
   }
   require(overall.addQualitativeEvaluation(
@@ -131,16 +99,17 @@ void add_follow_up(TID1500_MeasurementReport& report, const processing::FollowUp
           "cannot add the lesion comparison", file);
 
   for (const auto& r : f.remnants) {
-    Group& group = new_group(report, ("Follow-up: FLR " + r.name).substr(0, 64), kFutureLiverRemnant, file);
-    measure(group, kPriorFlr, r.flr_ml.before, 1, kMilliliter, file);
-    measure(group, kFutureLiverRemnant, r.flr_ml.after, 1, kMilliliter, file);
-    measure(group, r.eslv_basis ? kPriorFlrPercentEslv : kPriorFlrPercentFunctional,
+    Group& group = new_measurement_group(report, ("Follow-up: FLR " + r.name).substr(0, 64),
+                                         kFutureLiverRemnant, file);
+    add_measurement(group, kPriorFlr, r.flr_ml.before, 1, kMilliliter, file);
+    add_measurement(group, kFutureLiverRemnant, r.flr_ml.after, 1, kMilliliter, file);
+    add_measurement(group, r.eslv_basis ? kPriorFlrPercentEslv : kPriorFlrPercentFunctional,
             r.percent.before, 1, kPercent, file);
-    measure(group, r.eslv_basis ? kFlrPercentEslv : kFlrPercentFunctional, r.percent.after, 1,
+    add_measurement(group, r.eslv_basis ? kFlrPercentEslv : kFlrPercentFunctional, r.percent.after, 1,
             kPercent, file);
-    measure(group, kHypertrophy, r.hypertrophy_points, 1, kPercent, file);
+    add_measurement(group, kHypertrophy, r.hypertrophy_points, 1, kPercent, file);
     if (r.growth_points_per_week) {
-      measure(group, kGrowthRate, *r.growth_points_per_week, 2, kPercentPerWeek, file);
+      add_measurement(group, kGrowthRate, *r.growth_points_per_week, 2, kPercentPerWeek, file);
     }
     require(group.addQualitativeEvaluation(
                 DSRCodedEntryValue(kFutureLiverRemnant),
@@ -149,19 +118,19 @@ void add_follow_up(TID1500_MeasurementReport& report, const processing::FollowUp
   }
 
   for (const auto& l : f.lesions) {
-    Group& group = new_group(report, "Follow-up: lesion " + std::to_string(l.number_after),
+    Group& group = new_measurement_group(report, "Follow-up: lesion " + std::to_string(l.number_after),
                              kNeoplasm, file);
-    measure(group, kPriorLongAxis, l.longest_diameter_mm.before, 1, kMillimeter, file);
-    measure(group, kLongAxis, l.longest_diameter_mm.after, 1, kMillimeter, file);
+    add_measurement(group, kPriorLongAxis, l.longest_diameter_mm.before, 1, kMillimeter, file);
+    add_measurement(group, kLongAxis, l.longest_diameter_mm.after, 1, kMillimeter, file);
     require(group.getMeasurement().setMeasurementMethod(CMR_CID6147::RECIST11),
             "cannot set the RECIST method", file);
     if (const auto p = l.longest_diameter_mm.change_percent()) {
-      measure(group, kLongAxisChange, *p, 1, kPercent, file);
+      add_measurement(group, kLongAxisChange, *p, 1, kPercent, file);
     }
-    measure(group, kPriorVolume, l.volume_ml.before, 2, kMilliliter, file);
-    measure(group, kVolume, l.volume_ml.after, 2, kMilliliter, file);
-    if (const auto p = l.volume_ml.change_percent()) measure(group, kVolumeChange, *p, 1, kPercent, file);
-    measure(group, kMatchDistance, l.distance_mm, 1, kMillimeter, file);
+    add_measurement(group, kPriorVolume, l.volume_ml.before, 2, kMilliliter, file);
+    add_measurement(group, kVolume, l.volume_ml.after, 2, kMilliliter, file);
+    if (const auto p = l.volume_ml.change_percent()) add_measurement(group, kVolumeChange, *p, 1, kPercent, file);
+    add_measurement(group, kMatchDistance, l.distance_mm, 1, kMillimeter, file);
     require(group.addQualitativeEvaluation(
                 DSRCodedEntryValue(kLesionsCompared),
                 OFString(("lesion " + std::to_string(l.number_after) + " is lesion " +
@@ -178,11 +147,11 @@ std::vector<std::string> follow_up_lines(const processing::FollowUpComparison& f
     return out;
   }
   std::string head = "Compared with " + prior_text(f);
-  if (f.interval_days) head += " (" + number(*f.interval_days / 7.0, 1) + " weeks)";
+  if (f.interval_days) head += " (" + sr_number(*f.interval_days / 7.0, 1) + " weeks)";
   out.push_back(head + ".");
   if (f.total_liver_ml) {
-    std::string s = "Total liver " + number(f.total_liver_ml->before, 0) + " -> " +
-                    number(f.total_liver_ml->after, 0) + " mL";
+    std::string s = "Total liver " + sr_number(f.total_liver_ml->before, 0) + " -> " +
+                    sr_number(f.total_liver_ml->after, 0) + " mL";
     if (const auto p = f.total_liver_ml->change_percent()) s += " (" + signed_number(*p, 1) + " %)";
     out.push_back(s + ".");
   }
@@ -196,13 +165,13 @@ std::vector<std::string> follow_up_lines(const processing::FollowUpComparison& f
     const auto& r = *grown;
     std::string name = r.name;
     if (!name.empty()) name[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(name[0])));
-    std::string s = name + ": FLR (" + r.segments + ") " + number(r.flr_ml.before, 0) + " -> " +
-                    number(r.flr_ml.after, 0) + " mL, " +
-                    (r.eslv_basis ? "FLR/ESLV " : "FLR/functional ") + number(r.percent.before, 1) +
-                    " -> " + number(r.percent.after, 1) + " %, degree of hypertrophy " +
+    std::string s = name + ": FLR (" + r.segments + ") " + sr_number(r.flr_ml.before, 0) + " -> " +
+                    sr_number(r.flr_ml.after, 0) + " mL, " +
+                    (r.eslv_basis ? "FLR/ESLV " : "FLR/functional ") + sr_number(r.percent.before, 1) +
+                    " -> " + sr_number(r.percent.after, 1) + " %, degree of hypertrophy " +
                     signed_number(r.hypertrophy_points, 1) + " points";
     if (r.growth_points_per_week) {
-      s += ", kinetic growth rate " + number(*r.growth_points_per_week, 2) + " points/week";
+      s += ", kinetic growth rate " + sr_number(*r.growth_points_per_week, 2) + " points/week";
     }
     if (f.remnants.size() > 1) {
       s += " (largest growth; " + std::to_string(f.remnants.size() - 1) + " other resection(s) in the SR)";
@@ -214,8 +183,8 @@ std::vector<std::string> follow_up_lines(const processing::FollowUpComparison& f
   for (std::size_t i = 0; i < f.lesions.size() && i < kLesionsOnThePage; ++i) {
     const auto& l = f.lesions[i];
     lesions += std::string(i ? "; " : " ") + "#" + std::to_string(l.number_before) + " -> #" +
-               std::to_string(l.number_after) + " longest " + number(l.longest_diameter_mm.before, 1) +
-               " -> " + number(l.longest_diameter_mm.after, 1) + " mm";
+               std::to_string(l.number_after) + " longest " + sr_number(l.longest_diameter_mm.before, 1) +
+               " -> " + sr_number(l.longest_diameter_mm.after, 1) + " mm";
     if (const auto p = l.longest_diameter_mm.change_percent()) lesions += " (" + signed_number(*p, 0) + " %)";
   }
   if (f.lesions.size() > kLesionsOnThePage) {
@@ -226,8 +195,8 @@ std::vector<std::string> follow_up_lines(const processing::FollowUpComparison& f
   out.push_back(lesions);
   if (f.recist_target_lesions > 0) {
     std::string s = "RECIST 1.1 sum (" + std::to_string(f.recist_target_lesions) + " target lesion" +
-                    (f.recist_target_lesions > 1 ? "s" : "") + ") " + number(f.recist_sum_mm.before, 1) +
-                    " -> " + number(f.recist_sum_mm.after, 1) + " mm";
+                    (f.recist_target_lesions > 1 ? "s" : "") + ") " + sr_number(f.recist_sum_mm.before, 1) +
+                    " -> " + sr_number(f.recist_sum_mm.after, 1) + " mm";
     if (const auto p = f.recist_sum_mm.change_percent()) s += " (" + signed_number(*p, 1) + " %)";
     out.push_back(s + ".");
   }

@@ -8,12 +8,12 @@
 #include <dcmtk/dcmsr/codes/ucum.h>
 #include <dcmtk/dcmsr/dsrdoc.h>
 
-#include <cstdio>
 #include <memory>
 
 #include "follow_up_sections.h"
 #include "livernode/dicom/result_writers.h"
 #include "sr_codes.h"
+#include "sr_items.h"
 #include "writer_common.h"
 
 namespace livernode::dicom {
@@ -22,7 +22,6 @@ namespace {
 
 using detail::require;
 using Measurements = TID1500_MeasurementReport::TID1411_Measurements;
-using Value = Measurements::MeasurementValue;
 
 using namespace detail;  // the shared codes (sr_codes.h)
 
@@ -44,41 +43,9 @@ const DSRBasicCodedEntry kSurgicalFact("LN0021", "99LVN", "Surgical planning fac
 const DSRBasicCodedEntry kBodySurfaceArea("301898006", "SCT", "Body surface area");
 const DSRBasicCodedEntry kSquareMeter("m2", "UCUM", "square meter");
 
-std::string number(double v, int decimals) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, v);
-  return buffer;
-}
-
-// One numeric measurement (always a new one) in a TID 1410/1411 group.
-template <typename Group>
-void add_measurement(Group& group, const DSRBasicCodedEntry& concept, double value, int decimals,
-                     const DSRBasicCodedEntry& unit, const std::filesystem::path& file) {
-  require(group.addMeasurement(
-              CID7469_GenericIntensityAndSizeMeasurements(concept),
-              Value(number(value, decimals).c_str(),
-                    CID7181_AbstractMultiDimensionalImageModelComponentUnits(unit)),
-              OFFalse),
-          std::string("cannot add the measurement ") + concept.CodeMeaning.c_str(), file);
-}
-
-// A new study-level measurement group (TID 1501) with its tracking identifiers and finding.
-template <typename Report, typename Finding>
-auto& new_study_group(Report& report, const char* tracking_id, const Finding& finding,
-                      const std::filesystem::path& file) {
-  require(report.addIndividualMeasurements(),
-          std::string("cannot add the measurement group ") + tracking_id, file);
-  auto& group = report.getIndividualMeasurements();
-  require(group.setTrackingIdentifier(tracking_id), "cannot set the tracking ID", file);
-  require(group.setTrackingUniqueIdentifier(detail::new_uid()), "cannot set the tracking UID",
-          file);
-  require(group.setFinding(finding), "cannot set the finding", file);
-  return group;
-}
-
 std::string phase_text(const processing::SeriesAnalysis& s) {
   return std::string(processing::phase_name(s.phase.phase)) + " (confidence " +
-         number(s.phase.confidence, 2) + "), series " + s.series_uid;
+         sr_number(s.phase.confidence, 2) + "), series " + s.series_uid;
 }
 
 }  // namespace
@@ -225,7 +192,7 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
   const std::optional<std::string> no_lesions = detail::lesions_not_done(result);
   if (result.volumetry) {
     const processing::Volumetry& v = *result.volumetry;
-    auto& group = new_study_group(report, "Liver volumetry", liver_code, file);
+    auto& group = new_measurement_group(report, "Liver volumetry", liver_code, file);
     auto add = [&](const DSRBasicCodedEntry& concept, double value, int decimals,
                    const DSRBasicCodedEntry& unit) {
       add_measurement(group, concept, value, decimals, unit, file);
@@ -260,7 +227,7 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
   // against the threshold of the liver condition, or why the ESLV is absent.
   if (result.surgical_plan) {
     const auto& plan = *result.surgical_plan;
-    auto& group = new_study_group(report, "Surgical planning", liver_code, file);
+    auto& group = new_measurement_group(report, "Surgical planning", liver_code, file);
     auto add = [&](const DSRBasicCodedEntry& concept, double value, int decimals,
                    const DSRBasicCodedEntry& unit) {
       add_measurement(group, concept, value, decimals, unit, file);
@@ -269,9 +236,7 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
     if (plan.eslv_ml) add(kEslv, *plan.eslv_ml, 0, kMilliliter);
     add(kFlrThreshold, plan.flr_threshold_percent, 0, kPercent);
     auto say = [&](const DSRBasicCodedEntry& concept, const std::string& text) {
-      require(report.addQualitativeEvaluation(DSRCodedEntryValue(concept),
-                                              OFString(text.substr(0, 1000).c_str())),
-              std::string("cannot add ") + concept.CodeMeaning.c_str(), file);
+      add_text(report, concept, text, file);
     };
     if (plan.eslv_ml) {
       say(kBsaFormula, plan.bsa_formula);
@@ -279,7 +244,7 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
     } else {
       say(kEslvAbsent, plan.eslv_absent_reason);
     }
-    say(kFlrThreshold, "FLR threshold " + number(plan.flr_threshold_percent, 0) + " % (" +
+    say(kFlrThreshold, "FLR threshold " + sr_number(plan.flr_threshold_percent, 0) + " % (" +
                            plan.flr_basis + ") for " + plan.liver_condition);
     if (plan.drawn_remnant) say(kResectionFacts, plan.drawn_remnant->statement);
     for (const auto& r : plan.resections) say(kResectionFacts, r.statement);
