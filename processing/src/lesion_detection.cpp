@@ -105,12 +105,32 @@ class Neighbourhood {
       if (local.voxels[q]) out.push_back(to_global(q));
     return out;
   }
+  // Global indices of the voxels between `inner_mm` and `outer_mm` away from the set (the
+  // neighbourhood's margin must reach `outer_mm`).
+  std::vector<std::size_t> shell(double inner_mm, double outer_mm) const {
+    const LabelMap outer = dilate_mm(mask_, outer_mm);
+    const LabelMap inner = dilate_mm(mask_, inner_mm);
+    std::vector<std::size_t> out;
+    for (std::size_t q = 0; q < outer.voxels.size(); ++q)
+      if (outer.voxels[q] && !inner.voxels[q]) out.push_back(to_global(q));
+    return out;
+  }
 
  private:
   const Geometry& g_;
   Box box_;
   LabelMap mask_;
 };
+
+// The parenchyma around a lesion: liver voxels 3-10 mm from it that are not in `excluded`
+// (other lesions or candidates).
+std::vector<std::size_t> parenchyma_ring(const Neighbourhood& near, const LabelMap& liver,
+                                         const LabelMap& excluded) {
+  std::vector<std::size_t> ring;
+  for (std::size_t p : near.shell(kRingInnerMm, kRingOuterMm))
+    if (liver.voxels[p] && !excluded.voxels[p]) ring.push_back(p);
+  return ring;
+}
 
 struct Robust {
   double median = 0.0, sd = 0.0;  // sd from the median absolute deviation
@@ -350,14 +370,7 @@ void measure_lesions(const std::vector<AlignedPhase>& phases, std::size_t refere
     const auto& measured = interior.size() >= kMinInteriorVoxels ? interior : vox;
     lesion.mean_hu = mean_of(raw[reference], measured, &lesion.sd_hu);
     // Parenchyma ring around the lesion, other lesions excluded.
-    const LabelMap outer = dilate_mm(near.mask(), kRingOuterMm);
-    const LabelMap inner_ring = dilate_mm(near.mask(), kRingInnerMm);
-    std::vector<std::size_t> ring;
-    for (std::size_t q = 0; q < outer.voxels.size(); ++q) {
-      if (!outer.voxels[q] || inner_ring.voxels[q]) continue;
-      const std::size_t p = near.to_global(q);
-      if (liver.voxels[p] && !all_lesions.voxels[p]) ring.push_back(p);
-    }
+    const auto ring = parenchyma_ring(near, liver, all_lesions);
     for (std::size_t i = 0; i < phases.size(); ++i) {
       LesionPhaseMeasure m;
       m.phase = phases[i].phase;
@@ -506,18 +519,12 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
       rejected_clefts = 0, rejected_cava = 0, rejected_faint = 0;
   const double ordinary = std::max(kMinContrastHu, kNoiseFactor * parenchyma[reference].sd);
   auto parenchyma_fraction = [&](const std::vector<std::size_t>& vox) {
-    const Neighbourhood near(g, vox, kShellOuterMm);
-    const LabelMap outer = dilate_mm(near.mask(), kShellOuterMm);
-    const LabelMap inner_shell = dilate_mm(near.mask(), kShellInnerMm);
-    std::size_t shell = 0, liver_like = 0;
-    for (std::size_t q = 0; q < outer.voxels.size(); ++q) {
-      if (!outer.voxels[q] || inner_shell.voxels[q]) continue;
-      const std::size_t p = near.to_global(q);
-      ++shell;
+    const auto shell = Neighbourhood(g, vox, kShellOuterMm).shell(kShellInnerMm, kShellOuterMm);
+    std::size_t liver_like = 0;
+    for (std::size_t p : shell)
       liver_like += liver.voxels[p] &&
                     std::abs(ref.voxels[p] - parenchyma[reference].median) <= ordinary;
-    }
-    return shell ? double(liver_like) / shell : 0.0;
+    return shell.empty() ? 0.0 : double(liver_like) / shell.size();
   };
   // Fat is fat in every phase: a candidate with fat in any aligned phase is a fissure or the
   // hilum partly averaged with parenchyma, not a lesion.
@@ -533,15 +540,7 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
   // differences (arterial inflow varying between segments, beam hardening) pass the first test
   // and fail this one.
   auto stands_out_locally = [&](const std::vector<std::size_t>& vox) {
-    const Neighbourhood near(g, vox, kRingOuterMm);
-    const LabelMap outer = dilate_mm(near.mask(), kRingOuterMm);
-    const LabelMap inner_ring = dilate_mm(near.mask(), kRingInnerMm);
-    std::vector<std::size_t> ring;
-    for (std::size_t q = 0; q < outer.voxels.size(); ++q) {
-      if (!outer.voxels[q] || inner_ring.voxels[q]) continue;
-      const std::size_t p = near.to_global(q);
-      if (liver.voxels[p] && !candidates.voxels[p]) ring.push_back(p);
-    }
+    const auto ring = parenchyma_ring(Neighbourhood(g, vox, kRingOuterMm), liver, candidates);
     if (ring.size() < kMinInteriorVoxels) return true;  // nothing to compare with: keep
     const double hypo_contrast = median_of(ref, ring) - median_of(ref, vox);
     if (hypo_contrast > threshold(reference)) return true;
