@@ -190,13 +190,7 @@ TEST(LesionLookAlikes, ArterialHyperperfusionWithoutAnEdgeIsNotALesion) {
   o.phases = {processing::Phase::kArterial, processing::Phase::kPortalVenous};
   o.arterial_hyperperfusion_hu = 35.0;
   const auto truth = phantom::generate_phantom(o, dir / "phantom");
-  const auto scan = dicom::scan_directory(dir / "phantom" / "dicom");
-  std::vector<dicom::LoadedVolume> volumes;
-  processing::StudyInput study;
-  for (const auto& s : scan.series) volumes.push_back(dicom::load_volume(s));
-  for (std::size_t i = 0; i < volumes.size(); ++i)
-    study.series.push_back({scan.series[i].series_uid, &volumes[i].volume, {}});
-  const auto result = processing::analyse(study, {});
+  const auto result = test::analyse_dicom_folder(dir / "phantom" / "dicom");
   fs::remove_all(dir);
 
   const std::array<double, 3> hyperperfusion{-90.0, -40.0, -40.0};  // the phantom's centre
@@ -233,13 +227,7 @@ TEST(BreathingBetweenPhases, TheDomeOfTheLiverIsKept) {
   o.phases = {processing::Phase::kArterial, processing::Phase::kPortalVenous,
               processing::Phase::kDelayed};
   phantom::generate_phantom(o, dir / "phantom");
-  const auto scan = dicom::scan_directory(dir / "phantom" / "dicom");
-  std::vector<dicom::LoadedVolume> volumes;
-  processing::StudyInput study;
-  for (const auto& s : scan.series) volumes.push_back(dicom::load_volume(s));
-  for (std::size_t i = 0; i < volumes.size(); ++i)
-    study.series.push_back({scan.series[i].series_uid, &volumes[i].volume, {}});
-  const auto result = processing::analyse(study, {});
+  const auto result = test::analyse_dicom_folder(dir / "phantom" / "dicom");
   const auto truth = phantom::read_label_map_mha(dir / "phantom" / "truth" / "labels_portal_venous.mha");
   fs::remove_all(dir);
   ASSERT_TRUE(truth.geometry.same_grid(result.liver_mask.geometry));

@@ -26,15 +26,9 @@ struct Measured {
 Measured measure(const char* name) {
   Measured m;
   const fs::path dir = shared_data() / "real" / name;
-  const auto scan = dicom::scan_directory(dir / "ct");
-  std::vector<dicom::LoadedVolume> volumes;
-  processing::StudyInput study;
-  for (const auto& s : scan.series) volumes.push_back(dicom::load_volume(s));
-  for (std::size_t i = 0; i < volumes.size(); ++i)
-    study.series.push_back({scan.series[i].series_uid, &volumes[i].volume, {}});
-  const auto result = processing::analyse(study, {});
+  const auto result = test::analyse_dicom_folder(dir / "ct");
   if (result.reference_series < 0 || result.liver_mask.empty()) return m;
-  const auto& g = volumes[static_cast<std::size_t>(result.reference_series)].volume.geometry;
+  const auto& g = result.liver_mask.geometry;  // the reference series' grid
   processing::LabelMap liver(g, 0), tumour(g, 0);
   for (const auto& f : fs::directory_iterator(dir / "truth")) {
     const auto seg = dicom::read_segmentation(f.path(), g);

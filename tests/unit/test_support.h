@@ -6,11 +6,26 @@
 #include <random>
 #include <string>
 
+#include "livernode/dicom/series_scanner.h"
+#include "livernode/dicom/volume_loader.h"
 #include "livernode/phantom/phantom.h"
+#include "livernode/processing/analysis.h"
 
 namespace livernode::test {
 
 inline std::filesystem::path shared_data() { return LIVERNODE_SHARED_DATA; }
+
+// Every series found under `dir`, loaded and analysed together with default options (the
+// result's masks lie on the reference series' grid).
+inline processing::AnalysisResult analyse_dicom_folder(const std::filesystem::path& dir) {
+  const auto scan = dicom::scan_directory(dir);
+  std::vector<dicom::LoadedVolume> volumes;
+  processing::StudyInput study;
+  for (const auto& s : scan.series) volumes.push_back(dicom::load_volume(s));
+  for (std::size_t i = 0; i < volumes.size(); ++i)
+    study.series.push_back({scan.series[i].series_uid, &volumes[i].volume, {}});
+  return processing::analyse(study, {});
+}
 
 // A fresh empty directory under the system temp dir, removed by the fixture that owns it.
 inline std::filesystem::path make_temp_dir(const std::string& prefix) {
