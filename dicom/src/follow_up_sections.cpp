@@ -23,7 +23,8 @@ const DSRBasicCodedEntry kComparison("LN0030", "99LVN", "Comparison with prior s
 const DSRBasicCodedEntry kPriorStudy("LN0031", "99LVN", "Prior study");
 const DSRBasicCodedEntry kInterval("LN0032", "99LVN", "Interval since prior study");
 const DSRBasicCodedEntry kPriorVolume("LN0033", "99LVN", "Volume at prior study");
-const DSRBasicCodedEntry kPriorFunctional("LN0034", "99LVN", "Functional liver volume at prior study");
+const DSRBasicCodedEntry kPriorFunctional("LN0034", "99LVN",
+                                          "Functional liver volume at prior study");
 const DSRBasicCodedEntry kPriorFlr("LN0035", "99LVN", "Future liver remnant at prior study");
 const DSRBasicCodedEntry kPriorFlrPercentEslv("LN0036", "99LVN", "FLR / ESLV at prior study");
 const DSRBasicCodedEntry kPriorFlrPercentFunctional("LN0037", "99LVN",
@@ -34,7 +35,8 @@ const DSRBasicCodedEntry kPriorLongAxis("LN0040", "99LVN", "Long axis at prior s
 const DSRBasicCodedEntry kLongAxisChange("LN0041", "99LVN", "Change of long axis");
 const DSRBasicCodedEntry kVolumeChange("LN0042", "99LVN", "Change of volume");
 const DSRBasicCodedEntry kMatchDistance("LN0043", "99LVN", "Distance to prior position");
-const DSRBasicCodedEntry kPriorRecistSum("LN0044", "99LVN", "RECIST sum of diameters at prior study");
+const DSRBasicCodedEntry kPriorRecistSum("LN0044", "99LVN",
+                                         "RECIST sum of diameters at prior study");
 const DSRBasicCodedEntry kRecistSum("LN0045", "99LVN", "RECIST sum of diameters");
 const DSRBasicCodedEntry kRecistSumChange("LN0046", "99LVN", "Change of RECIST sum of diameters");
 const DSRBasicCodedEntry kLesionsCompared("LN0047", "99LVN", "Lesions compared with prior study");
@@ -45,13 +47,15 @@ std::string signed_number(double v, int decimals) {
 
 std::string list_of(const std::vector<int>& numbers) {
   std::string s;
-  for (std::size_t i = 0; i < numbers.size(); ++i) s += (i ? ", " : "") + std::to_string(numbers[i]);
+  for (std::size_t i = 0; i < numbers.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(numbers[i]);
   return s.empty() ? "none" : s;
 }
 
 std::string prior_text(const processing::FollowUpComparison& f) {
-  std::string s = "study " + (f.prior_study_uid.empty() ? std::string("(UID unknown)") : f.prior_study_uid) +
-                  " of " + (f.prior_study_date.empty() ? std::string("unknown date") : f.prior_study_date);
+  std::string s =
+      "study " + (f.prior_study_uid.empty() ? std::string("(UID unknown)") : f.prior_study_uid) +
+      " of " + (f.prior_study_date.empty() ? std::string("unknown date") : f.prior_study_date);
   if (f.interval_days) s += ", " + std::to_string(*f.interval_days) + " days earlier";
   return s;
 }
@@ -104,22 +108,23 @@ void add_follow_up(TID1500_MeasurementReport& report, const processing::FollowUp
     add_measurement(group, kPriorFlr, r.flr_ml.before, 1, kMilliliter, file);
     add_measurement(group, kFutureLiverRemnant, r.flr_ml.after, 1, kMilliliter, file);
     add_measurement(group, r.eslv_basis ? kPriorFlrPercentEslv : kPriorFlrPercentFunctional,
-            r.percent.before, 1, kPercent, file);
-    add_measurement(group, r.eslv_basis ? kFlrPercentEslv : kFlrPercentFunctional, r.percent.after, 1,
-            kPercent, file);
+                    r.percent.before, 1, kPercent, file);
+    add_measurement(group, r.eslv_basis ? kFlrPercentEslv : kFlrPercentFunctional, r.percent.after,
+                    1, kPercent, file);
     add_measurement(group, kHypertrophy, r.hypertrophy_points, 1, kPercent, file);
     if (r.growth_points_per_week) {
       add_measurement(group, kGrowthRate, *r.growth_points_per_week, 2, kPercentPerWeek, file);
     }
-    require(group.addQualitativeEvaluation(
-                DSRCodedEntryValue(kFutureLiverRemnant),
-                OFString((r.name + ", segments " + r.segments + " remaining").substr(0, 1000).c_str())),
-            "cannot name the remnant", file);
+    require(
+        group.addQualitativeEvaluation(
+            DSRCodedEntryValue(kFutureLiverRemnant),
+            OFString((r.name + ", segments " + r.segments + " remaining").substr(0, 1000).c_str())),
+        "cannot name the remnant", file);
   }
 
   for (const auto& l : f.lesions) {
-    Group& group = new_measurement_group(report, "Follow-up: lesion " + std::to_string(l.number_after),
-                             kNeoplasm, file);
+    Group& group = new_measurement_group(
+        report, "Follow-up: lesion " + std::to_string(l.number_after), kNeoplasm, file);
     add_measurement(group, kPriorLongAxis, l.longest_diameter_mm.before, 1, kMillimeter, file);
     add_measurement(group, kLongAxis, l.longest_diameter_mm.after, 1, kMillimeter, file);
     require(group.getMeasurement().setMeasurementMethod(CMR_CID6147::RECIST11),
@@ -129,7 +134,8 @@ void add_follow_up(TID1500_MeasurementReport& report, const processing::FollowUp
     }
     add_measurement(group, kPriorVolume, l.volume_ml.before, 2, kMilliliter, file);
     add_measurement(group, kVolume, l.volume_ml.after, 2, kMilliliter, file);
-    if (const auto p = l.volume_ml.change_percent()) add_measurement(group, kVolumeChange, *p, 1, kPercent, file);
+    if (const auto p = l.volume_ml.change_percent())
+      add_measurement(group, kVolumeChange, *p, 1, kPercent, file);
     add_measurement(group, kMatchDistance, l.distance_mm, 1, kMillimeter, file);
     require(group.addQualitativeEvaluation(
                 DSRCodedEntryValue(kLesionsCompared),
@@ -164,17 +170,19 @@ std::vector<std::string> follow_up_lines(const processing::FollowUpComparison& f
   if (grown) {
     const auto& r = *grown;
     std::string name = r.name;
-    if (!name.empty()) name[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(name[0])));
-    std::string s = name + ": FLR (" + r.segments + ") " + sr_number(r.flr_ml.before, 0) + " -> " +
-                    sr_number(r.flr_ml.after, 0) + " mL, " +
-                    (r.eslv_basis ? "FLR/ESLV " : "FLR/functional ") + sr_number(r.percent.before, 1) +
-                    " -> " + sr_number(r.percent.after, 1) + " %, degree of hypertrophy " +
-                    signed_number(r.hypertrophy_points, 1) + " points";
+    if (!name.empty())
+      name[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(name[0])));
+    std::string s =
+        name + ": FLR (" + r.segments + ") " + sr_number(r.flr_ml.before, 0) + " -> " +
+        sr_number(r.flr_ml.after, 0) + " mL, " + (r.eslv_basis ? "FLR/ESLV " : "FLR/functional ") +
+        sr_number(r.percent.before, 1) + " -> " + sr_number(r.percent.after, 1) +
+        " %, degree of hypertrophy " + signed_number(r.hypertrophy_points, 1) + " points";
     if (r.growth_points_per_week) {
       s += ", kinetic growth rate " + sr_number(*r.growth_points_per_week, 2) + " points/week";
     }
     if (f.remnants.size() > 1) {
-      s += " (largest growth; " + std::to_string(f.remnants.size() - 1) + " other resection(s) in the SR)";
+      s += " (largest growth; " + std::to_string(f.remnants.size() - 1) +
+           " other resection(s) in the SR)";
     }
     out.push_back(s + ".");
   }
@@ -183,20 +191,24 @@ std::vector<std::string> follow_up_lines(const processing::FollowUpComparison& f
   for (std::size_t i = 0; i < f.lesions.size() && i < kLesionsOnThePage; ++i) {
     const auto& l = f.lesions[i];
     lesions += std::string(i ? "; " : " ") + "#" + std::to_string(l.number_before) + " -> #" +
-               std::to_string(l.number_after) + " longest " + sr_number(l.longest_diameter_mm.before, 1) +
-               " -> " + sr_number(l.longest_diameter_mm.after, 1) + " mm";
-    if (const auto p = l.longest_diameter_mm.change_percent()) lesions += " (" + signed_number(*p, 0) + " %)";
+               std::to_string(l.number_after) + " longest " +
+               sr_number(l.longest_diameter_mm.before, 1) + " -> " +
+               sr_number(l.longest_diameter_mm.after, 1) + " mm";
+    if (const auto p = l.longest_diameter_mm.change_percent())
+      lesions += " (" + signed_number(*p, 0) + " %)";
   }
   if (f.lesions.size() > kLesionsOnThePage) {
     lesions += "; " + std::to_string(f.lesions.size() - kLesionsOnThePage) + " more in the SR";
   }
   if (f.lesions.empty()) lesions += " none found again";
-  lesions += "; not found again: " + list_of(f.lesions_not_found_again) + "; new: " + list_of(f.new_lesions) + ".";
+  lesions += "; not found again: " + list_of(f.lesions_not_found_again) +
+             "; new: " + list_of(f.new_lesions) + ".";
   out.push_back(lesions);
   if (f.recist_target_lesions > 0) {
-    std::string s = "RECIST 1.1 sum (" + std::to_string(f.recist_target_lesions) + " target lesion" +
-                    (f.recist_target_lesions > 1 ? "s" : "") + ") " + sr_number(f.recist_sum_mm.before, 1) +
-                    " -> " + sr_number(f.recist_sum_mm.after, 1) + " mm";
+    std::string s = "RECIST 1.1 sum (" + std::to_string(f.recist_target_lesions) +
+                    " target lesion" + (f.recist_target_lesions > 1 ? "s" : "") + ") " +
+                    sr_number(f.recist_sum_mm.before, 1) + " -> " +
+                    sr_number(f.recist_sum_mm.after, 1) + " mm";
     if (const auto p = f.recist_sum_mm.change_percent()) s += " (" + signed_number(*p, 1) + " %)";
     out.push_back(s + ".");
   }

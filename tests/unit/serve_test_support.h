@@ -25,6 +25,15 @@ inline phantom::PhantomOptions tiny_two_phase_study(std::uint32_t seed) {
   return o;
 }
 
+// The `destinations` section of a node's config: one PACS on loopback, accepting `accepts`.
+inline std::string loopback_destination(const std::string& name, const std::string& ae_title,
+                                        int port,
+                                        const std::string& accepts = "seg, sr, summary, pdf") {
+  return "destinations:\n  - name: " + name + "\n    ae_title: " + ae_title +
+         "\n    host: 127.0.0.1\n    port: " + std::to_string(port) + "\n    accepts: [" +
+         accepts + "]\n";
+}
+
 // Regular files under `dir` whose name contains `needle`.
 inline std::size_t count_files(const std::filesystem::path& dir, const std::string& needle) {
   std::size_t n = 0;

@@ -470,9 +470,7 @@ TEST(CorrectionServe, EditedSegFromAViewerGivesANewVersionInThePacs) {
   const auto truth = phantom::generate_phantom(tiny_two_phase_study(23), dir / "study");
   auto pacs = OrthancPeer::start(dir / "orthanc");
   NodeProcess node(dir / "node", "",
-                   "destinations:\n  - name: orthanc\n    ae_title: " + pacs->ae_title() +
-                       "\n    host: 127.0.0.1\n    port: " + std::to_string(pacs->dicom_port()) +
-                       "\n    accepts: [seg, sr, summary, pdf]\n");
+                   loopback_destination("orthanc", pacs->ae_title(), pacs->dicom_port()));
   node.start();
   ASSERT_EQ(send_with_storescu(node, dir / "study" / "dicom").status, 0);
   node::SqliteStateStore store(node.state_db());

@@ -466,9 +466,7 @@ TEST_F(ServeNode, SigtermLetsTheRunningAssociationFinishItsStores) {
 TEST_F(ServeNode, EndToEndResultsReachOrthanc) {
   auto pacs = OrthancPeer::start(dir_ / "orthanc");
   NodeProcess node(dir_ / "node", "",
-                   "destinations:\n  - name: orthanc\n    ae_title: " + pacs->ae_title() +
-                       "\n    host: 127.0.0.1\n    port: " + std::to_string(pacs->dicom_port()) +
-                       "\n    accepts: [seg, sr, summary, pdf]\n");
+                   loopback_destination("orthanc", pacs->ae_title(), pacs->dicom_port()));
   node.start();
   const std::string sent = storescu(node, g_study->dir / "study" / "dicom");
   ASSERT_EQ(sent.substr(0, 2), "0\n") << sent;

@@ -120,9 +120,8 @@ class ServeFollowUpFixture : public ::testing::Test {
   std::unique_ptr<NodeProcess> start_node(const std::string& storage_extra = "") {
     auto node = std::make_unique<NodeProcess>(
         dir_ / "node", "",
-        "destinations:\n  - name: orthanc\n    ae_title: " + pacs_->ae_title() +
-            "\n    host: 127.0.0.1\n    port: " + std::to_string(pacs_->dicom_port()) +
-            "\n    accepts: [sr, summary, pdf]\n");
+        loopback_destination("orthanc", pacs_->ae_title(), pacs_->dicom_port(),
+                             "sr, summary, pdf"));
     if (!storage_extra.empty()) {
       std::ifstream in(node->config_path());
       std::string text((std::istreambuf_iterator<char>(in)), {});

@@ -32,9 +32,7 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string destination_yaml(const std::string& ae_title, int port) {
-  return "destinations:\n  - name: pacs\n    ae_title: " + ae_title +
-         "\n    host: 127.0.0.1\n    port: " + std::to_string(port) +
-         "\n    accepts: [seg, sr, summary, pdf]\n"
+  return loopback_destination("pacs", ae_title, port) +
          "delivery:\n  initial_backoff_s: 1\n  max_backoff_s: 2\n  max_attempts: 100\n";
 }
 
