@@ -31,6 +31,7 @@ void decode_tls(MapReader reader, TlsConfig& tls) {
   reader.path("private_key", tls.private_key);
   reader.path_list("trusted_cas", tls.trusted_cas);
   reader.boolean("require_client_certificate", tls.require_client_certificate);
+  reader.boolean("only", tls.only);
   reader.finish();
 }
 

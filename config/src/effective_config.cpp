@@ -100,6 +100,7 @@ void write_node(Writer& w, const NodeConfig& node) {
   w.value("private_key", node.tls.private_key);
   w.list("trusted_cas", node.tls.trusted_cas);
   w.value("require_client_certificate", node.tls.require_client_certificate);
+  w.value("only", node.tls.only);
   w.end();
   w.end();
 }

@@ -61,7 +61,7 @@ void check_tls(const Config& config, Diagnostics& diagnostics) {
     };
     required_file(tls.certificate, "certificate", "certificate (PEM file)");
     required_file(tls.private_key, "private_key", "private key (PEM file)");
-    if (tls.port == config.node.port) {
+    if (!tls.only && tls.port == config.node.port) {
       diagnostics.report(
           "node.tls.port",
           std::to_string(tls.port) + " is also node.port; the TLS listener needs a port of its own",
@@ -74,6 +74,12 @@ void check_tls(const Config& config, Diagnostics& diagnostics) {
         diagnostics.report(indexed("node.tls.trusted_cas", i), *problem);
       }
     }
+  }
+  if (tls.only && !tls.enabled) {
+    diagnostics.report("node.tls.only",
+                       "is true but node.tls.enabled is false; the node would accept no "
+                       "association at all",
+                       "node.tls.enabled");
   }
   if (tls.enabled && tls.require_client_certificate && tls.trusted_cas.empty()) {
     diagnostics.report("node.tls.require_client_certificate",

@@ -10,9 +10,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <stdexcept>
 
@@ -28,6 +30,7 @@
 #include "dcmtk/dcmtls/tlslayer.h"
 #include "livernode/config/host_pattern.h"
 #include "livernode/node/corrections.h"
+#include "livernode/node/ingest_journal.h"
 #include "livernode/node/spool.h"
 #include "livernode/node/spool_recovery.h"
 
@@ -297,13 +300,13 @@ class StoreScp : public DcmThreadSCP {
       // instance as it was routed on receipt.
       file.getMetaInfo()->putAndInsertString(DCM_SourceApplicationEntityTitle,
                                              calling_ae_.c_str());
-      const fs::path path =
-          spool.store(study, series, sop, [&](const fs::path& temp, std::string& error) {
-            const OFCondition c = file.saveFile(OFFilename(temp.c_str()), xfer, EET_ExplicitLength,
-                                                EGL_recalcGL, EPD_noChange, 0, 0, EWM_fileformat);
-            if (c.bad()) error = c.text();
-            return c.good();
-          });
+      auto write_temp = [&](const fs::path& temp, std::string& error) {
+        const OFCondition c = file.saveFile(OFFilename(temp.c_str()), xfer, EET_ExplicitLength,
+                                            EGL_recalcGL, EPD_noChange, 0, 0, EWM_fileformat);
+        if (c.bad()) error = c.text();
+        return c.good();
+      };
+      const fs::path path = store_durably(spool, study, series, sop, write_temp);
       InstanceRecord r;
       describe_instance(file, r);
       r.sop_instance_uid = sop;
@@ -344,6 +347,24 @@ class StoreScp : public DcmThreadSCP {
                     e.what());
       return kStatusOutOfResources;
     }
+  }
+
+  // The instance is on stable storage when this returns: recorded in the ingest journal, or,
+  // without a journal or when it refuses the record, fsynced with its folder.
+  fs::path store_durably(const Spool& spool, const std::string& study, const std::string& series,
+                         const std::string& sop,
+                         const std::function<bool(const fs::path&, std::string&)>& write_temp) {
+    if (!runtime_.journal) return spool.store(study, series, sop, write_temp);
+    std::string contents;
+    const fs::path path = spool.store_unsynced(study, series, sop, write_temp, contents);
+    try {
+      if (runtime_.journal->append(study, series, sop, contents, path)) return path;
+    } catch (const std::exception& e) {
+      spdlog::warn("event=journal_write_failed sop={} error=\"{}\" fallback=fsync", sop, e.what());
+    }
+    if (!fsync_path(path) || !fsync_path(path.parent_path()))
+      throw std::runtime_error("cannot fsync " + path.string() + ": " + std::strerror(errno));
+    return path;
   }
 
   Runtime& runtime_;
@@ -454,8 +475,11 @@ void DicomListener::start() {
   ::setenv("TCP_NODELAY", "1", 1);
   dcmDisableGethostbyaddr.set(OFTrue);
   const int port = tls_ ? node.tls.port : node.port;
+  // The listener /readyz and scp_listening speak of: the plain one, or the TLS one when it is
+  // the only one.
+  primary_ = !tls_ || node.tls.only;
   probe_port(port);
-  if (!tls_ && node.bind_address != "0.0.0.0" && node.bind_address != "::")
+  if (primary_ && node.bind_address != "0.0.0.0" && node.bind_address != "::")
     spdlog::warn(
         "event=config_note key=node.bind_address value={} note=\"DCMTK 3.6.7 accepts TCP "
         "connections on "
@@ -489,9 +513,9 @@ void DicomListener::start() {
   thread_ = std::thread([this] {
     const OFCondition cond = pool_->pool.listen();
     if (cond.bad()) spdlog::error("event=scp_stopped error=\"{}\"", cond.text());
-    if (!tls_) runtime_.scp_listening = false;
+    if (primary_) runtime_.scp_listening = false;
   });
-  if (!tls_) runtime_.scp_listening = true;
+  if (primary_) runtime_.scp_listening = true;
   spdlog::info("event=scp_listening ae_title={} address={} port={} tls={} max_associations={}",
                node.ae_title, node.bind_address, port, tls_ ? "yes" : "no", node.max_associations);
 }
@@ -500,7 +524,7 @@ void DicomListener::stop() {
   if (!thread_.joinable()) return;
   pool_->pool.stopAfterCurrentAssociations();
   thread_.join();
-  if (!tls_) runtime_.scp_listening = false;
+  if (primary_) runtime_.scp_listening = false;
   spdlog::info("event=scp_stopped tls={}", tls_ ? "yes" : "no");
 }
 

@@ -23,6 +23,7 @@
 #include "livernode/node/http_server.h"
 #include "livernode/node/spool.h"
 #include "livernode/node/spool_recovery.h"
+#include "livernode/node/ingest_journal.h"
 #include "livernode/node/sqlite_state_store.h"
 #include "livernode/version.h"
 
@@ -225,14 +226,24 @@ int run_serve(const std::vector<std::string>& raw) {
     auto store = std::make_shared<SqliteStateStore>(cfg.storage.state_db);
     Runtime runtime(make_runtime_config(cfg), store);
     const int requeued = store->requeue_unfinished_jobs();
+    // The journal first: it may hold the only durable copy of the last instances received.
+    const fs::path journal_dir = cfg.storage.spool_dir / ".journal";
+    const JournalReplay replay = replay_journal(journal_dir, Spool(cfg.storage.spool_dir));
+    for (const auto& problem : replay.problems)
+      spdlog::error("event=journal_replay_failed error=\"{}\"", problem);
     const std::size_t stale = Spool(cfg.storage.spool_dir).remove_stale_temp_files();
     const SpoolRecovery recovery =
         recover_spool(Spool(cfg.storage.spool_dir), *store, runtime.config.get()->router);
     spdlog::info(
         "event=node_starting version={} config={} state_db={} spool={} requeued_running_jobs={} "
-        "removed_temp_files={} spool_files={} recovered_instances={} unrecoverable_files={}",
+        "journal_records={} restored_from_journal={} removed_temp_files={} spool_files={} "
+        "recovered_instances={} unrecoverable_files={}",
         kVersion, file.string(), cfg.storage.state_db.string(), cfg.storage.spool_dir.string(),
-        requeued, stale, recovery.files_seen, recovery.recorded, recovery.skipped.size());
+        requeued, replay.records, replay.restored, stale, recovery.files_seen, recovery.recorded,
+        recovery.skipped.size());
+
+    IngestJournal journal(journal_dir);  // outlives the listeners, syncs the spool when it ends
+    runtime.journal = &journal;
 
     Wakeup worker_wake, exporter_wake;
     DicomListener listener(runtime);
@@ -241,7 +252,7 @@ int run_serve(const std::vector<std::string>& raw) {
     WorkerPool workers(runtime, worker_wake, exporter_wake);
     Exporter exporter(runtime, exporter_wake);
     HttpServer http(runtime);
-    listener.start();
+    if (!cfg.node.tls.only) listener.start();
     if (cfg.node.tls.enabled) tls_listener.start();
     if (cfg.http.enabled) http.start();
     tracker.start();

@@ -456,6 +456,19 @@ destinations:
   expect_problem(result, "destinations[0].tls", 9, "trusted_cas is empty");
 }
 
+TEST_F(ConfigTest, TlsOnlyNeedsTheTlsListenerAndMayShareThePlainPortNumber) {
+  const LoadResult without = load("node:\n  tls:\n    only: true\n");
+  ASSERT_EQ(without.problems.size(), 1u) << all_problems(without);
+  expect_problem(without, "node.tls.only", 3, "node.tls.enabled is false");
+  write("node.pem", "x");
+  write("node.key", "x");
+  const LoadResult alone = load(
+      "node:\n  port: 2762\n  tls:\n    enabled: true\n    only: true\n"
+      "    certificate: node.pem\n    private_key: node.key\n");
+  EXPECT_TRUE(alone.problems.empty()) << all_problems(alone);
+  EXPECT_TRUE(alone.config.node.tls.only);
+}
+
 TEST_F(ConfigTest, YamlSyntaxErrorGivesItsPosition) {
   const LoadResult result = load("node:\n  port: 11112\n  ae_title: [LIVER\n");
   ASSERT_EQ(result.problems.size(), 1u) << all_problems(result);

@@ -355,10 +355,12 @@ TEST_F(ServeNode, AcceptsTheUsualTransferSyntaxesAndSegmentations) {
   EXPECT_EQ(node.stop(), 0);
 }
 
-TEST_F(ServeNode, TlsListenerRequiresAClientCertificateSignedByTheTrustedCa) {
-  const fs::path tls = dir_ / "tls";
-  fs::create_directories(tls);
-  const std::string t = tls.string();
+namespace {
+
+// A test CA, a node certificate and a client certificate signed by it, in `dir`.
+void make_test_certificates(const fs::path& dir) {
+  fs::create_directories(dir);
+  const std::string t = dir.string();
   const auto made = run_command(
       "cd " + t +
       " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj "
@@ -370,12 +372,24 @@ TEST_F(ServeNode, TlsListenerRequiresAClientCertificateSignedByTheTrustedCa) {
       " && openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out "
       "client.pem -days 2");
   ASSERT_EQ(made.status, 0) << made.output;
+}
+
+// The node's tls section for the certificates of make_test_certificates.
+std::string tls_section(const std::string& t, int tls_port, const std::string& extra = "") {
+  return "  tls:\n    enabled: true\n    port: " + std::to_string(tls_port) +
+         "\n    certificate: " + t + "/node.pem\n    private_key: " + t +
+         "/node.key\n    trusted_cas: [" + t + "/ca.pem]\n" + extra;
+}
+
+}  // namespace
+
+TEST_F(ServeNode, TlsListenerRequiresAClientCertificateSignedByTheTrustedCa) {
+  const fs::path tls = dir_ / "tls";
+  ASSERT_NO_FATAL_FAILURE(make_test_certificates(tls));
+  const std::string t = tls.string();
   const int tls_port = free_tcp_port();
   NodeProcess node(dir_ / "node",
-                   "  tls:\n    enabled: true\n    port: " + std::to_string(tls_port) +
-                       "\n    certificate: " + t + "/node.pem\n    private_key: " + t +
-                       "/node.key\n    trusted_cas: [" + t +
-                       "/ca.pem]\n    require_client_certificate: true\n");
+                   tls_section(t, tls_port, "    require_client_certificate: true\n"));
   node.start();
   const std::string target = " -aec LIVERNODE 127.0.0.1 " + std::to_string(tls_port);
   const std::string client = " +tls " + t + "/client.key " + t + "/client.pem +cf " + t + "/ca.pem";
@@ -389,6 +403,23 @@ TEST_F(ServeNode, TlsListenerRequiresAClientCertificateSignedByTheTrustedCa) {
   EXPECT_EQ(count_files(node.spool(), ".dcm"), 24u);
   // The plain port keeps working beside it.
   EXPECT_EQ(run_command("echoscu -aet STORESCU " + node.peer()).status, 0);
+  EXPECT_EQ(node.stop(), 0);
+}
+
+TEST_F(ServeNode, TlsOnlyNodeOpensNoPlainPort) {
+  const fs::path tls = dir_ / "tls";
+  ASSERT_NO_FATAL_FAILURE(make_test_certificates(tls));
+  const std::string t = tls.string();
+  const int tls_port = free_tcp_port();
+  NodeProcess node(dir_ / "node", tls_section(t, tls_port, "    only: true\n"));
+  node.start();  // ready (/readyz) with the TLS listener alone
+  const std::string target = " -aec LIVERNODE 127.0.0.1 " + std::to_string(tls_port);
+  const std::string client = " +tls " + t + "/client.key " + t + "/client.pem +cf " + t + "/ca.pem";
+  EXPECT_EQ(run_command("echoscu -aet STORESCU" + client + target).status, 0) << node.log();
+  const auto plain = run_command("echoscu -aet STORESCU " + node.peer());
+  EXPECT_NE(plain.status, 0) << plain.output;  // nothing listens on node.port
+  EXPECT_NE(node.log().find("tls=yes"), std::string::npos);
+  EXPECT_EQ(node.log().find("tls=no"), std::string::npos) << node.log();
   EXPECT_EQ(node.stop(), 0);
 }
 

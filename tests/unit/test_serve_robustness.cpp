@@ -480,7 +480,7 @@ TEST_F(ServeRobustness, InstancesTheStateDatabaseLostAreRecoveredFromTheSpool) {
   node.kill_hard();
   ASSERT_EQ(count_files(node.spool(), ".dcm"), 24u);
   for (const auto& e : fs::recursive_directory_iterator(node.spool())) {
-    if (!e.is_regular_file()) continue;
+    if (!e.is_regular_file() || e.path().extension() != ".dcm") continue;
     const auto dump = run_command("dcmdump -q +P SourceApplicationEntityTitle " + e.path().string());
     EXPECT_NE(dump.output.find("[STORESCU]"), std::string::npos) << dump.output;
     break;

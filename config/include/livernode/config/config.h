@@ -28,6 +28,7 @@ struct TlsConfig {
   std::filesystem::path private_key;               // PEM private key, unencrypted
   std::vector<std::filesystem::path> trusted_cas;  // PEM CA certificates for peers
   bool require_client_certificate = false;
+  bool only = false;  // true: no plain listener on node.port, every association uses TLS
 };
 
 struct NodeConfig {

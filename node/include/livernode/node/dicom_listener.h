@@ -34,6 +34,7 @@ class DicomListener {
   struct Pool;
   Runtime& runtime_;
   bool tls_ = false;
+  bool primary_ = false;  // sets Runtime::scp_listening
   std::unique_ptr<Pool> pool_;
   std::thread thread_;
 };

@@ -13,6 +13,8 @@
 
 namespace livernode::node {
 
+class IngestJournal;
+
 // Seconds since the Unix epoch.
 inline double wall_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -64,6 +66,7 @@ struct Runtime {
   ConfigHolder config;
   std::shared_ptr<StateStore> store;
   Metrics metrics;
+  IngestJournal* journal = nullptr;  // makes received instances durable; null: fsync each file
   std::atomic<bool> scp_listening{false};
   std::atomic<bool> draining{false};
 };

@@ -2,7 +2,8 @@
 // The durable spool: spool/<study UID>/<series UID>/<SOP instance UID>.dcm. Paths are built
 // only from UIDs that pass the DICOM UID grammar (digits and dots, at most 64 characters, no
 // empty component), so a hostile UID such as "../../etc" can never name a file outside the
-// spool. Writes are atomic and durable: temp file, fsync, rename, fsync of the directory.
+// spool. Writes are atomic (temp file, rename) and durable: fsync of file and directory, or,
+// on the receiving path, a record in the ingest journal (see ingest_journal.h).
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -43,7 +44,19 @@ class Spool {
       const std::function<bool(const std::filesystem::path&, std::string& error)>& write_temp)
       const;
 
+  // Like store(), without any fsync: the file is under its final name when this returns, but
+  // not yet on stable storage, and `contents` holds its bytes for the ingest journal, which
+  // makes it durable. Throws std::runtime_error with the reason on failure.
+  std::filesystem::path store_unsynced(
+      const std::string& study_uid, const std::string& series_uid, const std::string& sop_uid,
+      const std::function<bool(const std::filesystem::path&, std::string& error)>& write_temp,
+      std::string& contents) const;
+
  private:
+  std::filesystem::path place(
+      const std::string& study_uid, const std::string& series_uid, const std::string& sop_uid,
+      const std::function<bool(const std::filesystem::path&, std::string& error)>& write_temp,
+      std::string* contents) const;
   // Creates `dir` and any missing parents below root_, fsyncing each parent whose entries
   // changed.
   void make_durable_dirs(const std::filesystem::path& dir) const;

@@ -1,0 +1,108 @@
+#pragma once
+// The ingest journal makes a received instance durable with one small synchronous write.
+//
+// Acknowledging a C-STORE needs the instance on stable storage. Creating, fsyncing and renaming
+// a new file and fsyncing its folder costs a file-system journal commit per instance (about a
+// millisecond on common disks). Instead the exact bytes of the file are appended to a journal
+// segment: a file of fixed size whose blocks were written and fsynced beforehand, so that
+// writing into it and calling fdatasync changes no file-system metadata and costs one data
+// write. The spool file itself is written and renamed without waiting for the disk; a
+// background thread fsyncs the spool files (and their folders) of a segment in one batch and
+// only then reuses the segment. At start-up, before the listener opens, every valid record left
+// in the journal is checked against the spool, and a missing, short or different spool file is
+// written again from it.
+//
+// Segments are <dir>/segment-<generation>.wal. A reused segment is renamed to a new
+// generation; each record carries its segment's generation and a CRC-32C over header, UIDs and
+// bytes, so records left over from an earlier use and a record torn by a crash are recognised
+// and ignored. A record is aligned to 4 KiB.
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "livernode/node/spool.h"
+
+namespace livernode::node {
+
+// CRC-32C (Castagnoli), with the SSE 4.2 instruction where the processor has it.
+std::uint32_t crc32c(std::uint32_t crc, const void* data, std::size_t size);
+
+struct JournalOptions {
+  std::size_t segment_bytes = 32u << 20;  // a record larger than this takes the direct path
+  std::size_t segments = 4;               // segments kept written ahead
+  double seal_after_seconds = 0.5;        // a segment idle this long is synced and reused
+};
+
+struct JournalReplay {
+  std::size_t segments = 0;                // segment files read
+  std::size_t records = 0;                 // valid records found
+  std::size_t restored = 0;                // spool files written again from a record
+  std::vector<std::string> problems;       // records that could not be restored, with reasons
+};
+
+// Restores the spool from the journal in `dir` (missing folder: nothing to do). Run before the
+// node accepts associations and before the spool is indexed.
+JournalReplay replay_journal(const std::filesystem::path& dir, const Spool& spool);
+
+class IngestJournal {
+ public:
+  // Opens the journal in `dir` (created if needed). Existing segments are taken as replayed
+  // and reused; the background thread writes missing segments ahead.
+  IngestJournal(std::filesystem::path dir, JournalOptions options = {});
+  // Syncs every spool file recorded so far, then stops the background thread.
+  ~IngestJournal();
+  IngestJournal(const IngestJournal&) = delete;
+  IngestJournal& operator=(const IngestJournal&) = delete;
+
+  // Appends the complete bytes of the spool file `final_path` (already written and renamed
+  // there, not yet fsynced) for the instance with these UIDs, and returns once the record is
+  // on stable storage. Returns false, having written nothing, when the record does not fit in
+  // a segment or no segment is ready yet: the caller then makes the file durable itself.
+  // Throws std::runtime_error when the journal cannot be written.
+  bool append(const std::string& study_uid, const std::string& series_uid,
+              const std::string& sop_uid, const std::string& bytes,
+              const std::filesystem::path& final_path);
+
+  // Blocks until every spool file appended so far is fsynced and its segment free again.
+  void sync_all();
+
+  struct Stats {
+    std::uint64_t appended = 0;       // records written
+    std::uint64_t fallbacks = 0;      // appends refused (no ready segment or too large)
+    std::uint64_t segments_synced = 0;
+  };
+  Stats stats() const;
+
+ private:
+  struct Segment;
+  void run();
+  void prepare_segment(std::uint64_t generation, const std::filesystem::path& reuse);
+  bool sync_and_reuse(const std::shared_ptr<Segment>& segment);
+  std::filesystem::path segment_path(std::uint64_t generation) const;
+
+  std::filesystem::path dir_;
+  JournalOptions options_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;       // the background thread
+  std::condition_variable progress_;   // writers finishing, segments synced
+  std::shared_ptr<Segment> active_;
+  std::deque<std::shared_ptr<Segment>> ready_;
+  std::deque<std::shared_ptr<Segment>> sealed_;
+  std::vector<std::filesystem::path> reusable_;  // segment files waiting to be renamed
+  std::uint64_t next_generation_ = 1;
+  std::size_t segment_count_ = 0;  // files existing or being created
+  bool stopping_ = false;
+  bool syncing_ = false;
+  std::string error_;  // last background failure
+  Stats stats_;
+  std::thread thread_;
+};
+
+}  // namespace livernode::node
