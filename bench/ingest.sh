@@ -12,8 +12,14 @@
 # Nagle off on its association sockets; livernode does that itself). Without it each C-STORE
 # waits for a delayed ACK (~40 ms) and a receiver manages ~20 images/s whatever it does.
 # storescp 3.6.7 has no fsync option and writes through the page cache; Orthanc fsyncs each file
-# (SyncStorageArea, its default); livernode fsyncs the file and its folder before
-# answering -- read the ratios with that in mind.
+# (SyncStorageArea, its default); livernode puts each instance on stable storage before
+# answering (one write + fdatasync into its pre-written ingest journal; the spool files are
+# synced in batches afterwards) -- read the ratios with that in mind, and with the ceiling the
+# benchmark prints: storescp's time per instance plus one disk flush.
+#
+# Every peer's files stay until the end of the benchmark: deleting thousands of files right
+# before the next peer starts slows that peer's file creation (ext4 searches past recently freed
+# inodes), which would bill one peer for another's clean-up.
 #
 # Usage: bench/ingest.sh [--livernode BIN] [--slices N] [--matrix N] [--repeats N] [--work DIR]
 #                        [--skip-latency] [--skip-ingest]
@@ -82,6 +88,28 @@ n_instances=$(count_files "$src" '*.dcm')
 bytes=$(du -sb "$src" | cut -f1)
 echo "instances: $n_instances uncompressed CT ($((bytes / 1024 / 1024)) MiB) from 'livernode phantom --slices $slices --matrix $matrix'"
 echo "machine: $(nproc) cores, before: $(machine_load)"
+# What one durable acknowledgement costs at least on this disk: writing an instance's bytes into
+# a file whose blocks exist already, then fdatasync (the ingest journal's path). A receiver
+# that flushes once per instance cannot go faster than storescp's time per instance plus this.
+flush_ms=$(python3 - "$work" "$((bytes / n_instances))" << 'EOF'
+import os, statistics, sys, time
+path, size = os.path.join(sys.argv[1], "flush-probe"), int(sys.argv[2])
+count = 200
+fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+os.pwrite(fd, bytes(size * count), 0)
+os.fsync(fd)
+block, samples = os.urandom(size), []
+for i in range(count):
+    t = time.perf_counter()
+    os.pwrite(fd, block, i * size)
+    os.fdatasync(fd)
+    samples.append(time.perf_counter() - t)
+os.close(fd)
+os.unlink(path)
+print(f"{statistics.median(samples) * 1000:.3f}")
+EOF
+)
+echo "disk: write + fdatasync of one instance into pre-written blocks: median $flush_ms ms"
 
 send() {  # send PORT AET: one association with every instance; prints seconds
   local t0 t1
@@ -102,7 +130,6 @@ run_storescp() {  # prints seconds
   stop_pid "$pid"
   local got; got=$(count_files "$dir" '*')
   [ "$got" -eq "$n_instances" ] || { echo "storescp stored $got of $n_instances" >&2; return 1; }
-  rm -rf "$dir"
   echo "$s"
 }
 
@@ -132,7 +159,6 @@ run_orthanc() {
   local got; got=$(orthanc_count "$orthanc_http")
   stop_pid "$orthanc_pid"
   [ "$got" -eq "$n_instances" ] || { echo "Orthanc stored $got of $n_instances" >&2; return 1; }
-  rm -rf "$dir"
   echo "$s"
 }
 
@@ -184,7 +210,6 @@ run_node() {
   stop_pid "$node_pid"
   local got; got=$(count_files "$dir/spool" '*.dcm')
   [ "$got" -eq "$n_instances" ] || { echo "livernode spooled $got of $n_instances" >&2; return 1; }
-  rm -rf "$dir"
   echo "$s"
 }
 
@@ -199,11 +224,12 @@ if [ "$do_ingest" = 1 ]; then
     echo "run $i: storescp ${t_scp[-1]} s, Orthanc ${t_orthanc[-1]} s, livernode ${t_node[-1]} s" \
       "($(machine_load))"
   done
-  python3 - "$n_instances" "${t_scp[*]}" "${t_orthanc[*]}" "${t_node[*]}" << 'EOF'
+  python3 - "$n_instances" "${t_scp[*]}" "${t_orthanc[*]}" "${t_node[*]}" "$flush_ms" << 'EOF'
 import statistics, sys
 n = int(sys.argv[1])
 runs = {name: [float(x) for x in arg.split()] for name, arg in
         zip(["storescp", "Orthanc", "livernode"], sys.argv[2:5])}
+flush_s = float(sys.argv[5]) / 1000
 print(f"\n{'peer':<10} {'images/s per run':<28} {'median':>8}")
 med = {}
 for name, ts in runs.items():
@@ -212,6 +238,9 @@ for name, ts in runs.items():
     print(f"{name:<10} {', '.join(f'{r:7.1f}' for r in rates):<28} {med[name]:8.1f}")
 print(f"\nlivernode / storescp: {med['livernode'] / med['storescp']:.2f}")
 print(f"livernode / Orthanc:  {med['livernode'] / med['Orthanc']:.2f}")
+per_scp = 1 / med["storescp"]
+print(f"ceiling for a receiver that flushes once per instance: {per_scp / (per_scp + flush_s):.2f}"
+      f" of storescp ({per_scp * 1000:.2f} ms per instance + {flush_s * 1000:.2f} ms flush)")
 EOF
   echo "after ingest runs: $(machine_load)"
 fi

@@ -15,11 +15,19 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <condition_variable>
+#include <deque>
 #include <map>
+#include <mutex>
+#include <thread>
+#include <memory>
+#include <vector>
 #include <stdexcept>
 
 #include "dcmtk/dcmdata/dcdeftag.h"
 #include "dcmtk/dcmdata/dcfilefo.h"
+#include "dcmtk/dcmdata/dcostrmb.h"
+#include "dcmtk/dcmdata/dcwcache.h"
 #include "dcmtk/dcmdata/dcuid.h"
 #include "dcmtk/dcmdata/dcxfer.h"
 #include "dcmtk/dcmnet/dcmtrans.h"
@@ -52,6 +60,29 @@ std::string clean(const OFString& value) {
   while (!s.empty() && (s.back() == ' ' || s.back() == '\0')) s.pop_back();
   while (!s.empty() && s.front() == ' ') s.erase(s.begin());
   return s;
+}
+
+// The complete Part 10 file of `file` in `xfer`, exactly as DcmFileFormat::saveFile would write
+// it, encoded in memory: one write of the file and one journal record instead of the many
+// small writes of a file stream.
+bool serialize(DcmFileFormat& file, E_TransferSyntax xfer, std::string& out, std::string& error) {
+  thread_local std::vector<char> chunk(1u << 20);
+  DcmOutputBufferStream stream(chunk.data(), static_cast<offile_off_t>(chunk.size()));
+  DcmWriteCache cache;
+  out.clear();
+  file.transferInit();
+  OFCondition c;
+  do {
+    c = file.write(stream, xfer, EET_ExplicitLength, &cache, EGL_recalcGL, EPD_noChange, 0, 0, 0,
+                   EWM_fileformat);
+    void* data = nullptr;
+    offile_off_t length = 0;
+    stream.flushBuffer(data, length);
+    out.append(static_cast<const char*>(data), static_cast<std::size_t>(length));
+  } while (c == EC_StreamNotifyClient);
+  file.transferEnd();
+  if (c.bad()) error = c.text();
+  return c.good();
 }
 
 std::string get(DcmItem* item, const DcmTagKey& tag) {
@@ -226,7 +257,19 @@ class StoreScp : public DcmThreadSCP {
     runtime_.metrics.associations_accepted++;
   }
 
+  // The sender sees the release (or its abort is handled) only once every instance it sent is
+  // in the spool folder and the state store.
+  void notifyReleaseRequest() override {
+    finish_indexing();
+    DcmThreadSCP::notifyReleaseRequest();
+  }
+  void notifyAbortRequest() override {
+    finish_indexing();
+    DcmThreadSCP::notifyAbortRequest();
+  }
+
   void notifyAssociationTermination() override {
+    finish_indexing();
     if (!accepted_) return;
     std::uint64_t stored = 0, dups = 0;
     for (const auto& [series, t] : tallies_) {
@@ -257,15 +300,29 @@ class StoreScp : public DcmThreadSCP {
                    request.AffectedSOPInstanceUID, cond.text());
       return cond;
     }
-    const Uint16 status = store(request, info, dataset);  // takes the dataset
+    Stored stored;
+    const Uint16 status = store(request, info, dataset, stored);  // takes the dataset
     if (status != kStatusSuccess) runtime_.metrics.instances_failed++;
+    // The instance is durable already: its spool file and its row are written by the indexing
+    // thread while this one answers and receives the next instance.
+    if (stored.file) enqueue(std::move(stored));
     return sendSTOREResponse(info.presentationContextID, request, status);
   }
 
+  ~StoreScp() override { finish_indexing(); }
+
  private:
+  // A durable instance on its way into the spool folder and the state store.
+  struct Stored {
+    std::unique_ptr<DcmFileFormat> file;
+    std::string study, series, sop, sop_class, xfer_uid, bytes;
+    fs::path path;
+    JournalHold hold;  // set: the spool file is still to be written
+  };
+
   Uint16 store(const T_DIMSE_C_StoreRQ& request, const DcmPresentationContextInfo& info,
-               DcmDataset* dataset) {
-    DcmFileFormat file(dataset, OFFalse);  // owns the dataset from here on
+               DcmDataset* dataset, Stored& out) {
+    auto file = std::make_unique<DcmFileFormat>(dataset, OFFalse);  // owns the dataset
     const auto cfg = runtime_.config.get();
     const std::string sop = clean(request.AffectedSOPInstanceUID);
     const std::string study = get(dataset, DCM_StudyInstanceUID);
@@ -282,6 +339,7 @@ class StoreScp : public DcmThreadSCP {
     try {
       Spool spool(cfg->config.storage.spool_dir);
       if (auto existing = runtime_.store->instance_path(sop); existing && fs::exists(*existing)) {
+        std::lock_guard lock(tally_mutex_);
         tallies_[series].duplicates++;
         runtime_.metrics.instances_duplicate++;
         spdlog::debug("event=instance_duplicate sop={}", sop);
@@ -298,77 +356,164 @@ class StoreScp : public DcmThreadSCP {
       if (xfer == EXS_Unknown) xfer = dataset->getOriginalXfer();
       // The sender is kept in the file itself, so a spool recovered at start-up routes the
       // instance as it was routed on receipt.
-      file.getMetaInfo()->putAndInsertString(DCM_SourceApplicationEntityTitle,
-                                             calling_ae_.c_str());
-      auto write_temp = [&](const fs::path& temp, std::string& error) {
-        const OFCondition c = file.saveFile(OFFilename(temp.c_str()), xfer, EET_ExplicitLength,
-                                            EGL_recalcGL, EPD_noChange, 0, 0, EWM_fileformat);
-        if (c.bad()) error = c.text();
-        return c.good();
-      };
-      const fs::path path = store_durably(spool, study, series, sop, write_temp);
-      InstanceRecord r;
-      describe_instance(file, r);
-      r.sop_instance_uid = sop;
-      r.sop_class_uid = clean(request.AffectedSOPClassUID);
-      r.study_uid = study;
-      r.series_uid = series;
-      r.transfer_syntax_uid = DcmXfer(xfer).getXferID();
-      r.path = path.string();
-      std::error_code ec;
-      r.size_bytes = static_cast<std::int64_t>(fs::file_size(path, ec));
-      r.calling_ae = calling_ae_;
-      r.peer_address = peer_;
-      r.received_at = wall_now();
-      const auto seg = decide_routing(*dataset, r, cfg->router, *runtime_.store);
-      if (runtime_.store->record_instance(r)) {
-        if (seg && seg->kind == SegDecision::correction) {
-          for (const auto& job : runtime_.store->jobs(seg->target_study, 1))
-            spdlog::info(
-                "event=job_state job={} study={} version={} state=queued reason=correction seg={} "
-                "referenced_series={}",
-                job.id, job.study_uid, job.version, sop,
-                seg->target_series.empty() ? "-" : seg->target_series);
+      file->getMetaInfo()->putAndInsertString(DCM_SourceApplicationEntityTitle,
+                                              calling_ae_.c_str());
+      std::string bytes;
+      std::string error;
+      if (!serialize(*file, xfer, bytes, error))
+        throw std::runtime_error("cannot encode the instance: " + error);
+      const fs::path path = spool.instance_path(study, series, sop);
+      JournalHold hold;
+      if (runtime_.journal) {
+        try {
+          hold = runtime_.journal->append(study, series, sop, bytes, path);
+        } catch (const std::exception& e) {
+          spdlog::warn("event=journal_write_failed sop={} error=\"{}\" fallback=fsync", sop,
+                       e.what());
         }
-        tallies_[series].stored++;
-        runtime_.metrics.instances_received++;
-        runtime_.metrics.bytes_received += static_cast<std::uint64_t>(r.size_bytes);
-        bytes_ += static_cast<std::uint64_t>(r.size_bytes);
-        spdlog::debug("event=instance_stored sop={} series={} patient_id={} bytes={}", sop, series,
-                      r.patient_id, r.size_bytes);
-      } else {
-        tallies_[series].duplicates++;
-        runtime_.metrics.instances_duplicate++;
       }
+      if (!hold) {
+        // No journal record: the file itself is made durable before the response.
+        spool.store(study, series, sop, [&](const fs::path& temp, std::string& why) {
+          return write_file(temp, bytes, why);
+        });
+      }
+      out.file = std::move(file);
+      out.study = study;
+      out.series = series;
+      out.sop = sop;
+      out.sop_class = clean(request.AffectedSOPClassUID);
+      out.xfer_uid = DcmXfer(xfer).getXferID();
+      out.bytes = std::move(bytes);
+      out.path = path;
+      out.hold = std::move(hold);
       return kStatusSuccess;
     } catch (const std::exception& e) {
-      failed_++;
+      {
+        std::lock_guard lock(tally_mutex_);
+        failed_++;
+      }
       spdlog::error("event=store_failed calling_ae={} sop={} error=\"{}\"", calling_ae_, sop,
                     e.what());
       return kStatusOutOfResources;
     }
   }
 
-  // The instance is on stable storage when this returns: recorded in the ingest journal, or,
-  // without a journal or when it refuses the record, fsynced with its folder.
-  fs::path store_durably(const Spool& spool, const std::string& study, const std::string& series,
-                         const std::string& sop,
-                         const std::function<bool(const fs::path&, std::string&)>& write_temp) {
-    if (!runtime_.journal) return spool.store(study, series, sop, write_temp);
-    std::string contents;
-    const fs::path path = spool.store_unsynced(study, series, sop, write_temp, contents);
-    try {
-      if (runtime_.journal->append(study, series, sop, contents, path)) return path;
-    } catch (const std::exception& e) {
-      spdlog::warn("event=journal_write_failed sop={} error=\"{}\" fallback=fsync", sop, e.what());
+  // Writes the spool file of a journaled instance, then records the instance and its routing.
+  // A failure here loses nothing: the journal restores a missing file at the next start, and
+  // the start-up walk of the spool records a file the state store does not know.
+  void index(Stored& s) {
+    if (s.hold) {
+      try {
+        Spool(runtime_.config.get()->config.storage.spool_dir)
+            .store_unsynced(s.study, s.series, s.sop, s.bytes);
+        s.hold.release();
+      } catch (const std::exception& e) {
+        s.hold.keep();
+        {
+          std::lock_guard lock(tally_mutex_);
+          failed_++;
+        }
+        spdlog::error(
+            "event=spool_write_failed sop={} error=\"{}\" note=\"kept in the ingest journal, "
+            "restored at the next start\"",
+            s.sop, e.what());
+        return;
+      }
     }
-    if (!fsync_path(path) || !fsync_path(path.parent_path()))
-      throw std::runtime_error("cannot fsync " + path.string() + ": " + std::strerror(errno));
-    return path;
+    try {
+      const auto cfg = runtime_.config.get();
+      InstanceRecord r;
+      describe_instance(*s.file, r);
+      r.sop_instance_uid = s.sop;
+      r.sop_class_uid = s.sop_class;
+      r.study_uid = s.study;
+      r.series_uid = s.series;
+      r.transfer_syntax_uid = s.xfer_uid;
+      r.path = s.path.string();
+      r.size_bytes = static_cast<std::int64_t>(s.bytes.size());
+      r.calling_ae = calling_ae_;
+      r.peer_address = peer_;
+      r.received_at = wall_now();
+      const auto seg = decide_routing(*s.file->getDataset(), r, cfg->router, *runtime_.store);
+      const bool recorded = runtime_.store->record_instance(r);
+      std::lock_guard lock(tally_mutex_);
+      if (recorded) {
+        if (seg && seg->kind == SegDecision::correction) {
+          for (const auto& job : runtime_.store->jobs(seg->target_study, 1))
+            spdlog::info(
+                "event=job_state job={} study={} version={} state=queued reason=correction seg={} "
+                "referenced_series={}",
+                job.id, job.study_uid, job.version, s.sop,
+                seg->target_series.empty() ? "-" : seg->target_series);
+        }
+        tallies_[s.series].stored++;
+        runtime_.metrics.instances_received++;
+        runtime_.metrics.bytes_received += static_cast<std::uint64_t>(r.size_bytes);
+        bytes_ += static_cast<std::uint64_t>(r.size_bytes);
+        spdlog::debug("event=instance_stored sop={} series={} patient_id={} bytes={}", s.sop,
+                      s.series, r.patient_id, r.size_bytes);
+      } else {
+        tallies_[s.series].duplicates++;
+        runtime_.metrics.instances_duplicate++;
+      }
+    } catch (const std::exception& e) {
+      spdlog::error(
+          "event=index_failed sop={} error=\"{}\" note=\"the spooled file is recorded at the "
+          "next start\"",
+          s.sop, e.what());
+    }
   }
+
+  // Hands an instance to the association's indexing thread (started on first use). The queue
+  // is short: a sender faster than the disk waits here instead of filling memory.
+  void enqueue(Stored s) {
+    std::unique_lock lock(index_mutex_);
+    if (!indexer_.joinable()) {
+      index_stop_ = false;
+      indexer_ = std::thread([this] { index_loop(); });
+    }
+    index_cv_.wait(lock, [&] { return index_queue_.size() < kIndexQueue; });
+    index_queue_.push_back(std::move(s));
+    index_cv_.notify_all();
+  }
+
+  void index_loop() {
+    std::unique_lock lock(index_mutex_);
+    while (true) {
+      index_cv_.wait(lock, [&] { return index_stop_ || !index_queue_.empty(); });
+      if (index_queue_.empty()) return;  // asked to stop, and nothing left
+      Stored s = std::move(index_queue_.front());
+      index_queue_.pop_front();
+      index_cv_.notify_all();
+      lock.unlock();
+      index(s);
+      s = Stored{};  // the dataset and the hold go before the lock is taken again
+      lock.lock();
+    }
+  }
+
+  // Waits until everything queued is indexed, then ends the indexing thread.
+  void finish_indexing() {
+    {
+      std::lock_guard lock(index_mutex_);
+      if (!indexer_.joinable()) return;
+      index_stop_ = true;
+      index_cv_.notify_all();
+    }
+    indexer_.join();
+  }
+
+  static constexpr std::size_t kIndexQueue = 32;
+  std::mutex index_mutex_;
+  std::condition_variable index_cv_;
+  std::deque<Stored> index_queue_;
+  bool index_stop_ = false;
+  std::thread indexer_;
 
   Runtime& runtime_;
   std::chrono::steady_clock::time_point start_;
+  std::mutex tally_mutex_;  // tallies_, failed_, bytes_: also written by the indexing thread
   std::map<std::string, SeriesTally> tallies_;
   std::uint64_t failed_ = 0, bytes_ = 0;
   bool accepted_ = false;

@@ -1,3 +1,4 @@
+#include "livernode/node/ingest_journal.h"
 #include "livernode/node/http_server.h"
 
 #include <spdlog/spdlog.h>
@@ -102,6 +103,19 @@ std::string metrics_text(Runtime& rt) {
           m.delivery_retries);
   counter("livernode_dead_letters_total", "deliveries given up after the last attempt",
           m.dead_letters);
+  if (rt.journal) {
+    const auto j = rt.journal->stats();
+    counter("livernode_ingest_journal_records_total",
+            "instances made durable by one write into the ingest journal", j.appended);
+    counter("livernode_ingest_journal_fallbacks_total",
+            "instances fsynced one by one because the journal had no room for them", j.fallbacks);
+    counter("livernode_ingest_journal_segments_synced_total",
+            "journal segments whose spool files were synced in one batch", j.segments_synced);
+    o << "# HELP livernode_ingest_journal_segments_kept journal segments held for replay at the "
+         "next start because a spool file could not be written\n"
+         "# TYPE livernode_ingest_journal_segments_kept gauge\n"
+      << "livernode_ingest_journal_segments_kept " << j.segments_kept << "\n";
+  }
   o << "# HELP livernode_analysis_duration_seconds time spent in study analyses\n"
        "# TYPE livernode_analysis_duration_seconds summary\n"
     << "livernode_analysis_duration_seconds_sum " << m.analysis_seconds_millis / 1000.0 << "\n"

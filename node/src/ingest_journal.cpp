@@ -264,16 +264,7 @@ JournalReplay replay_journal(const fs::path& dir, const Spool& spool) {
         const fs::path target = spool.instance_path(study, series, sop);
         if (same_contents(target, payload)) continue;
         spool.store(study, series, sop, [&](const fs::path& temp, std::string& error) {
-          const int out = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-          if (out < 0) {
-            error = errno_text();
-            return false;
-          }
-          const struct iovec part{payload.data(), payload.size()};
-          const bool ok = write_all_at(out, &part, 1, 0);
-          if (!ok) error = errno_text();
-          ::close(out);
-          return ok;
+          return write_file(temp, payload, error);
         });
         result.restored++;
       } catch (const std::exception& e) {
@@ -291,6 +282,8 @@ struct IngestJournal::Segment {
   fs::path path;
   int fd = -1;
   std::size_t offset = 0;        // next free byte
+  std::size_t holds = 0;         // records whose spool file is not written yet
+  bool keep = false;             // a spool file failed: not reused, replayed at the next start
   std::vector<fs::path> files;   // spool files to fsync before the segment is reused
   std::chrono::steady_clock::time_point last_append;
   ~Segment() {
@@ -338,7 +331,27 @@ IngestJournal::~IngestJournal() {
   if (thread_.joinable()) thread_.join();
 }
 
-bool IngestJournal::append(const std::string& study_uid, const std::string& series_uid,
+JournalHold::JournalHold(JournalHold&& other) noexcept : done_(std::move(other.done_)) {
+  other.done_ = nullptr;
+}
+
+JournalHold& JournalHold::operator=(JournalHold&& other) noexcept {
+  if (this != &other) {
+    release();
+    done_ = std::move(other.done_);
+    other.done_ = nullptr;
+  }
+  return *this;
+}
+
+void JournalHold::finish(bool keep) {
+  if (!done_) return;
+  auto done = std::move(done_);
+  done_ = nullptr;
+  done(keep);
+}
+
+JournalHold IngestJournal::append(const std::string& study_uid, const std::string& series_uid,
                            const std::string& sop_uid, const std::string& bytes,
                            const fs::path& final_path) {
   Header h;
@@ -352,7 +365,7 @@ bool IngestJournal::append(const std::string& study_uid, const std::string& seri
   std::unique_lock lock(mutex_);
   if (size > options_.segment_bytes) {
     stats_.fallbacks++;
-    return false;
+    return {};
   }
   if (active_ && active_->offset + size > options_.segment_bytes) {
     sealed_.push_back(std::move(active_));
@@ -361,7 +374,7 @@ bool IngestJournal::append(const std::string& study_uid, const std::string& seri
   if (!active_) {
     if (ready_.empty()) {
       stats_.fallbacks++;
-      return false;
+      return {};
     }
     active_ = std::move(ready_.front());
     ready_.pop_front();
@@ -380,7 +393,7 @@ bool IngestJournal::append(const std::string& study_uid, const std::string& seri
                                  {const_cast<char*>(bytes.data()), bytes.size()}};
   const off_t offset = static_cast<off_t>(segment.offset);
   segment.files.push_back(final_path);
-  segment.last_append = std::chrono::steady_clock::now();
+  segment.last_append = last_append_ = std::chrono::steady_clock::now();
   if (!write_all_at(segment.fd, parts, 3, offset) || ::fdatasync(segment.fd) != 0) {
     const std::string reason = errno_text();
     // Nothing more goes into this segment; its spool files are still synced before reuse.
@@ -391,14 +404,24 @@ bool IngestJournal::append(const std::string& study_uid, const std::string& seri
   }
   segment.offset += size;
   stats_.appended++;
-  return true;
+  segment.holds++;
+  JournalHold hold;
+  hold.done_ = [this, held = active_](bool keep) {
+    std::lock_guard guard(mutex_);
+    held->holds--;
+    if (keep) held->keep = true;
+    wake_.notify_all();
+  };
+  return hold;
 }
 
 void IngestJournal::sync_all() {
   std::unique_lock lock(mutex_);
   if (active_ && !active_->files.empty()) sealed_.push_back(std::move(active_));
+  flush_wanted_ = true;
   wake_.notify_all();
   progress_.wait(lock, [&] { return (sealed_.empty() && !syncing_) || stopping_; });
+  flush_wanted_ = false;
   if (!error_.empty()) {
     const std::string e = error_;
     error_.clear();
@@ -465,8 +488,17 @@ bool IngestJournal::sync_and_reuse(const std::shared_ptr<Segment>& segment) {
     if (!fsync_path(folder) && errno != ENOENT)
       throw std::runtime_error("cannot fsync " + folder.string() + ": " + errno_text());
   std::lock_guard lock(mutex_);
-  reusable_.push_back(segment->path);
   stats_.segments_synced++;
+  if (segment->keep) {
+    // Its records are the only copy of instances whose spool file failed: replayed at the
+    // next start, and meanwhile one segment fewer is in use.
+    stats_.segments_kept++;
+    spdlog::error("event=journal_segment_kept segment={} reason=\"a spool file could not be "
+                  "written; restored from the journal at the next start\"",
+                  segment->path.filename().string());
+    return true;
+  }
+  reusable_.push_back(segment->path);
   return true;
 }
 
@@ -475,13 +507,15 @@ void IngestJournal::run() {
       std::chrono::duration<double>(options_.seal_after_seconds));
   std::unique_lock lock(mutex_);
   while (true) {
-    const auto now = std::chrono::steady_clock::now();
-    if (active_ && !active_->files.empty() && now - active_->last_append >= seal_after)
-      sealed_.push_back(std::move(active_));
+    const bool idle = std::chrono::steady_clock::now() - last_append_ >= seal_after;
+    if (active_ && !active_->files.empty() && idle) sealed_.push_back(std::move(active_));
+    const bool urgent = flush_wanted_ || stopping_ || ready_.size() < 2;
     try {
-      if (!sealed_.empty()) {
-        auto segment = std::move(sealed_.front());
-        sealed_.pop_front();
+      const auto free = std::find_if(sealed_.begin(), sealed_.end(),
+                                     [](const auto& s) { return s->holds == 0; });
+      if (free != sealed_.end() && (idle || urgent)) {
+        auto segment = std::move(*free);
+        sealed_.erase(free);
         syncing_ = true;
         lock.unlock();
         sync_and_reuse(segment);

@@ -1,7 +1,6 @@
 #include "livernode/node/spool.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -47,32 +46,31 @@ bool fsync_path(const fs::path& path) {
   return rc == 0;
 }
 
-namespace {
-
-bool read_file(const fs::path& path, std::string& out) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  out.clear();
-  struct stat st {};
-  if (::fstat(fd, &st) == 0 && st.st_size > 0) out.reserve(static_cast<std::size_t>(st.st_size));
-  char buffer[1 << 16];
-  while (true) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+bool write_file(const fs::path& path, const std::string& bytes, std::string& error) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (fd < 0) {
+    error = std::strerror(errno);
+    return false;
+  }
+  const char* p = bytes.data();
+  std::size_t left = bytes.size();
+  while (left > 0) {
+    const ssize_t n = ::write(fd, p, left);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int saved = errno;
+    if (n <= 0) {
+      error = n < 0 ? std::strerror(errno) : "short write";
       ::close(fd);
-      errno = saved;
       return false;
     }
-    if (n == 0) break;
-    out.append(buffer, static_cast<std::size_t>(n));
+    p += n;
+    left -= static_cast<std::size_t>(n);
   }
-  ::close(fd);
+  if (::close(fd) != 0) {
+    error = std::strerror(errno);
+    return false;
+  }
   return true;
 }
-
-}  // namespace
 
 fs::path Spool::study_dir(const std::string& study_uid) const {
   if (!is_valid_uid(study_uid))
@@ -118,20 +116,21 @@ std::size_t Spool::remove_stale_temp_files() const {
 fs::path Spool::store(const std::string& study_uid, const std::string& series_uid,
                       const std::string& sop_uid,
                       const std::function<bool(const fs::path&, std::string&)>& write_temp) const {
-  return place(study_uid, series_uid, sop_uid, write_temp, nullptr);
+  return place(study_uid, series_uid, sop_uid, write_temp, true);
 }
 
 fs::path Spool::store_unsynced(const std::string& study_uid, const std::string& series_uid,
-                               const std::string& sop_uid,
-                               const std::function<bool(const fs::path&, std::string&)>& write_temp,
-                               std::string& contents) const {
-  return place(study_uid, series_uid, sop_uid, write_temp, &contents);
+                               const std::string& sop_uid, const std::string& bytes) const {
+  return place(
+      study_uid, series_uid, sop_uid,
+      [&](const fs::path& temp, std::string& error) { return write_file(temp, bytes, error); },
+      false);
 }
 
 fs::path Spool::place(const std::string& study_uid, const std::string& series_uid,
                       const std::string& sop_uid,
                       const std::function<bool(const fs::path&, std::string&)>& write_temp,
-                      std::string* contents) const {
+                      bool sync) const {
   const fs::path final_path = instance_path(study_uid, series_uid, sop_uid);
   const fs::path dir = final_path.parent_path();
   make_durable_dirs(dir);
@@ -145,15 +144,11 @@ fs::path Spool::place(const std::string& study_uid, const std::string& series_ui
     throw std::runtime_error(what);
   };
   if (!write_temp(temp, error)) return fail("cannot write " + temp.string() + ": " + error);
-  if (contents) {
-    if (!read_file(temp, *contents))
-      return fail("cannot read back " + temp.string() + ": " + std::strerror(errno));
-  } else if (!fsync_path(temp)) {
+  if (sync && !fsync_path(temp))
     return fail("cannot fsync " + temp.string() + ": " + std::strerror(errno));
-  }
   if (::rename(temp.c_str(), final_path.c_str()) != 0)
     return fail("cannot rename " + temp.string() + ": " + std::strerror(errno));
-  if (!contents && !fsync_path(dir))
+  if (sync && !fsync_path(dir))
     throw std::runtime_error("cannot fsync " + dir.string() + ": " + std::strerror(errno));
   return final_path;
 }

@@ -223,9 +223,20 @@ SqliteStateStore::SqliteStateStore(const std::filesystem::path& file) : file_(fi
     }
     if (!present) exec(("ALTER TABLE jobs ADD COLUMN " + std::string(column)).c_str());
   }
+  if (sqlite3_open_v2(file.c_str(), &reader_, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX,
+                      nullptr) != SQLITE_OK) {
+    const std::string message = reader_ ? sqlite3_errmsg(reader_) : "out of memory";
+    sqlite3_close(reader_);
+    reader_ = nullptr;
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw StateStoreError("cannot open state database " + file.string() + ": " + message);
+  }
+  sqlite3_busy_timeout(reader_, 10000);
 }
 
 SqliteStateStore::~SqliteStateStore() {
+  if (reader_) sqlite3_close(reader_);
   if (db_) sqlite3_close(db_);
 }
 
@@ -239,15 +250,15 @@ void SqliteStateStore::exec(const char* sql) {
 }
 
 std::optional<std::string> SqliteStateStore::instance_path(const std::string& sop) {
-  std::lock_guard lock(mutex_);
-  Statement s(db_, "SELECT path FROM instances WHERE sop_instance_uid=?");
+  std::lock_guard lock(reader_mutex_);
+  Statement s(reader_, "SELECT path FROM instances WHERE sop_instance_uid=?");
   s.bind(1, sop);
   if (s.step()) return s.text(0);
   return std::nullopt;
 }
 
-// The instance's file is already fsynced under its final name when this runs, and the spool is
-// walked at start-up (recover_spool), so this commit does not wait for the disk: the next
+// The instance is on stable storage when this runs (in the ingest journal, or its file fsynced),
+// and the spool is walked at start-up (recover_spool), so this commit does not wait for the disk: the next
 // commit that does (every other write is synchronous=FULL) makes it durable with it. That
 // saves one flush per received instance.
 bool SqliteStateStore::record_instance(const InstanceRecord& r) {

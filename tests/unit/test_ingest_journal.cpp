@@ -59,23 +59,19 @@ JournalOptions small_options() {
   return o;
 }
 
-// Writes instance i to the spool without fsync and appends it, waiting for the first segment
-// to be written ahead.
+// Appends instance i, waiting for the first segment to be written ahead, then writes its
+// spool file without fsync and releases the hold, as the receiving path does.
 bool store_and_append(IngestJournal& journal, const Spool& spool, int i, std::size_t size = 20000) {
   const Instance in = instance(i);
   const std::string bytes = contents_for(i, size);
-  std::string read_back;
-  const fs::path path = spool.store_unsynced(
-      in.study, in.series, in.sop,
-      [&](const fs::path& temp, std::string&) {
-        std::ofstream(temp, std::ios::binary) << bytes;
-        return true;
-      },
-      read_back);
-  EXPECT_TRUE(read_back == bytes);
+  const fs::path path = spool.instance_path(in.study, in.series, in.sop);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {
-    if (journal.append(in.study, in.series, in.sop, read_back, path)) return true;
+    if (auto hold = journal.append(in.study, in.series, in.sop, bytes, path)) {
+      EXPECT_EQ(spool.store_unsynced(in.study, in.series, in.sop, bytes), path);
+      hold.release();
+      return true;
+    }
     if (size > small_options().segment_bytes) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
@@ -218,4 +214,30 @@ TEST_F(JournalTest, SegmentsFillAndAreReusedAndARecordTooLargeIsRefused) {
   EXPECT_GE(stats.segments_synced, 2u);
   EXPECT_GE(stats.fallbacks, 1u);
   for (int i = 0; i < 100; i += 33) EXPECT_TRUE(read_all(instance_file(i)) == contents_for(i));
+}
+
+TEST_F(JournalTest, AHeldSegmentIsNotReusedAndOneKeptForAFailedFileIsReplayedAtTheNextStart) {
+  {
+    IngestJournal journal(journal_dir, small_options());
+    const Instance in = instance(0);
+    const std::string bytes = contents_for(0);
+    const fs::path path = Spool(spool_dir).instance_path(in.study, in.series, in.sop);
+    livernode::node::JournalHold hold;
+    for (int tries = 0; !hold && tries < 4000; ++tries) {
+      hold = journal.append(in.study, in.series, in.sop, bytes, path);
+      if (!hold) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ASSERT_TRUE(hold);
+    std::thread syncer([&] { journal.sync_all(); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    EXPECT_EQ(journal.stats().segments_synced, 0u) << "synced while its spool file was unwritten";
+    hold.keep();  // the spool file could not be written
+    syncer.join();
+    EXPECT_EQ(journal.stats().segments_kept, 1u);
+  }
+  EXPECT_FALSE(fs::exists(instance_file(0)));
+  const auto replay = replay_journal(journal_dir, Spool(spool_dir));
+  EXPECT_EQ(replay.records, 1u);
+  EXPECT_EQ(replay.restored, 1u);
+  EXPECT_TRUE(read_all(instance_file(0)) == contents_for(0));
 }

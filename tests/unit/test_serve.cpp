@@ -116,6 +116,17 @@ TEST_F(ServeNode, StoresDurablyOnceRejectsStrangersAndReportsOverHttp) {
   EXPECT_NE(metrics.find("livernode_instances_duplicate_total 48"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("livernode_associations_rejected_total 3"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("livernode_jobs{state=\"done\"} 1"), std::string::npos) << metrics;
+  // Each new instance was made durable once: by the ingest journal or, when it had no segment
+  // ready yet, by fsyncing its file.
+  auto counter = [&](const std::string& name) {
+    const auto at = metrics.find("\n" + name + " ");
+    return at == std::string::npos ? -1L : std::stol(metrics.substr(at + name.size() + 2));
+  };
+  EXPECT_EQ(counter("livernode_ingest_journal_records_total") +
+                counter("livernode_ingest_journal_fallbacks_total"),
+            48)
+      << metrics;
+  EXPECT_EQ(counter("livernode_ingest_journal_segments_kept"), 0) << metrics;
   const auto studies = nlohmann::json::parse(node.get("/api/studies", auth));
   ASSERT_EQ(studies.size(), 1u);
   EXPECT_EQ(studies[0]["study_instance_uid"], g_study->truth.study_uid);

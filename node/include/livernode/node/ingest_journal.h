@@ -12,15 +12,22 @@
 // in the journal is checked against the spool, and a missing, short or different spool file is
 // written again from it.
 //
+// The spool file may also be written after the record, even after the C-STORE response: the
+// record's segment is held (JournalHold) until the file is in place, and a segment is synced
+// and reused only when nothing holds it. A file that could not be written keeps its segment
+// out of use, so that the next start restores it.
+//
 // Segments are <dir>/segment-<generation>.wal. A reused segment is renamed to a new
 // generation; each record carries its segment's generation and a CRC-32C over header, UIDs and
 // bytes, so records left over from an earlier use and a record torn by a crash are recognised
 // and ignored. A record is aligned to 4 KiB.
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -37,7 +44,9 @@ std::uint32_t crc32c(std::uint32_t crc, const void* data, std::size_t size);
 struct JournalOptions {
   std::size_t segment_bytes = 32u << 20;  // a record larger than this takes the direct path
   std::size_t segments = 4;               // segments kept written ahead
-  double seal_after_seconds = 0.5;        // a segment idle this long is synced and reused
+  // Spool files are synced in the background once appending has paused this long, or sooner
+  // when fewer than two segments are ready: a burst of instances does not compete with it.
+  double seal_after_seconds = 0.5;
 };
 
 struct JournalReplay {
@@ -51,6 +60,27 @@ struct JournalReplay {
 // node accepts associations and before the spool is indexed.
 JournalReplay replay_journal(const std::filesystem::path& dir, const Spool& spool);
 
+// Returned by IngestJournal::append for an accepted record: its segment is neither synced nor
+// reused until the hold is released (the spool file is written) or kept (it could not be).
+class JournalHold {
+ public:
+  JournalHold() = default;
+  JournalHold(JournalHold&& other) noexcept;
+  JournalHold& operator=(JournalHold&& other) noexcept;
+  JournalHold(const JournalHold&) = delete;
+  JournalHold& operator=(const JournalHold&) = delete;
+  ~JournalHold() { release(); }
+  explicit operator bool() const { return static_cast<bool>(done_); }
+  void release() { finish(false); }
+  // The spool file could not be written: the segment stays as it is until the next start.
+  void keep() { finish(true); }
+
+ private:
+  friend class IngestJournal;
+  void finish(bool keep);
+  std::function<void(bool)> done_;
+};
+
 class IngestJournal {
  public:
   // Opens the journal in `dir` (created if needed). Existing segments are taken as replayed
@@ -61,14 +91,15 @@ class IngestJournal {
   IngestJournal(const IngestJournal&) = delete;
   IngestJournal& operator=(const IngestJournal&) = delete;
 
-  // Appends the complete bytes of the spool file `final_path` (already written and renamed
-  // there, not yet fsynced) for the instance with these UIDs, and returns once the record is
-  // on stable storage. Returns false, having written nothing, when the record does not fit in
-  // a segment or no segment is ready yet: the caller then makes the file durable itself.
-  // Throws std::runtime_error when the journal cannot be written.
-  bool append(const std::string& study_uid, const std::string& series_uid,
-              const std::string& sop_uid, const std::string& bytes,
-              const std::filesystem::path& final_path);
+  // Appends the complete bytes of the spool file `final_path` for the instance with these
+  // UIDs and returns once the record is on stable storage, with a hold on its segment: write
+  // the file (no fsync needed), then release the hold. Returns an empty hold, having written
+  // nothing, when the record does not fit in a segment or no segment is ready yet: the caller
+  // then makes the file durable itself. Throws std::runtime_error when the journal cannot be
+  // written.
+  JournalHold append(const std::string& study_uid, const std::string& series_uid,
+                     const std::string& sop_uid, const std::string& bytes,
+                     const std::filesystem::path& final_path);
 
   // Blocks until every spool file appended so far is fsynced and its segment free again.
   void sync_all();
@@ -77,6 +108,7 @@ class IngestJournal {
     std::uint64_t appended = 0;       // records written
     std::uint64_t fallbacks = 0;      // appends refused (no ready segment or too large)
     std::uint64_t segments_synced = 0;
+    std::uint64_t segments_kept = 0;  // held back for the next start (a spool file failed)
   };
   Stats stats() const;
 
@@ -98,6 +130,8 @@ class IngestJournal {
   std::vector<std::filesystem::path> reusable_;  // segment files waiting to be renamed
   std::uint64_t next_generation_ = 1;
   std::size_t segment_count_ = 0;  // files existing or being created
+  std::chrono::steady_clock::time_point last_append_{};
+  bool flush_wanted_ = false;  // sync_all() waits
   bool stopping_ = false;
   bool syncing_ = false;
   std::string error_;  // last background failure

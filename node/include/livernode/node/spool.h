@@ -22,6 +22,9 @@ std::int64_t free_disk_mb(const std::filesystem::path& path);
 // fsync of a file or directory; false (errno set) on failure.
 bool fsync_path(const std::filesystem::path& path);
 
+// Creates or truncates `path` and writes `bytes` into it; false with `error` set on failure.
+bool write_file(const std::filesystem::path& path, const std::string& bytes, std::string& error);
+
 class Spool {
  public:
   explicit Spool(std::filesystem::path root) : root_(std::move(root)) {}
@@ -44,19 +47,17 @@ class Spool {
       const std::function<bool(const std::filesystem::path&, std::string& error)>& write_temp)
       const;
 
-  // Like store(), without any fsync: the file is under its final name when this returns, but
-  // not yet on stable storage, and `contents` holds its bytes for the ingest journal, which
-  // makes it durable. Throws std::runtime_error with the reason on failure.
-  std::filesystem::path store_unsynced(
-      const std::string& study_uid, const std::string& series_uid, const std::string& sop_uid,
-      const std::function<bool(const std::filesystem::path&, std::string& error)>& write_temp,
-      std::string& contents) const;
+  // Writes `bytes` as the instance's file, atomically but without any fsync: the file is
+  // under its final name when this returns, not yet on stable storage (the ingest journal
+  // holds the durable copy). Throws std::runtime_error with the reason on failure.
+  std::filesystem::path store_unsynced(const std::string& study_uid, const std::string& series_uid,
+                                       const std::string& sop_uid, const std::string& bytes) const;
 
  private:
   std::filesystem::path place(
       const std::string& study_uid, const std::string& series_uid, const std::string& sop_uid,
       const std::function<bool(const std::filesystem::path&, std::string& error)>& write_temp,
-      std::string* contents) const;
+      bool sync) const;
   // Creates `dir` and any missing parents below root_, fsyncing each parent whose entries
   // changed.
   void make_durable_dirs(const std::filesystem::path& dir) const;

@@ -63,6 +63,10 @@ class SqliteStateStore : public StateStore {
 
   std::mutex mutex_;
   sqlite3* db_ = nullptr;
+  // A second, read-only connection for the duplicate check on the receiving path, which then
+  // does not wait for a write in progress on db_ (WAL lets readers run beside the writer).
+  std::mutex reader_mutex_;
+  sqlite3* reader_ = nullptr;
   std::filesystem::path file_;
 };
 
