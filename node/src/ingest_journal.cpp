@@ -337,7 +337,7 @@ JournalHold::JournalHold(JournalHold&& other) noexcept : done_(std::move(other.d
 
 JournalHold& JournalHold::operator=(JournalHold&& other) noexcept {
   if (this != &other) {
-    release();
+    keep();
     done_ = std::move(other.done_);
     other.done_ = nullptr;
   }

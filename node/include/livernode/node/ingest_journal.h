@@ -61,7 +61,8 @@ struct JournalReplay {
 JournalReplay replay_journal(const std::filesystem::path& dir, const Spool& spool);
 
 // Returned by IngestJournal::append for an accepted record: its segment is neither synced nor
-// reused until the hold is released (the spool file is written) or kept (it could not be).
+// reused until the hold is released (the spool file is written) or kept (it could not be). A
+// hold that goes away unreleased keeps its segment: the record may be the only copy.
 class JournalHold {
  public:
   JournalHold() = default;
@@ -69,7 +70,7 @@ class JournalHold {
   JournalHold& operator=(JournalHold&& other) noexcept;
   JournalHold(const JournalHold&) = delete;
   JournalHold& operator=(const JournalHold&) = delete;
-  ~JournalHold() { release(); }
+  ~JournalHold() { keep(); }
   explicit operator bool() const { return static_cast<bool>(done_); }
   void release() { finish(false); }
   // The spool file could not be written: the segment stays as it is until the next start.
