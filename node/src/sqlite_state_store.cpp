@@ -128,7 +128,23 @@ class SqliteStateStore::Statement {
       throw StateStoreError(std::string("state store: cannot prepare statement: ") +
                             sqlite3_errmsg(db));
   }
-  ~Statement() { sqlite3_finalize(stmt_); }
+  // Uses the statement kept in `slot`, preparing it there on first use; reset, not finalised,
+  // on destruction.
+  Statement(sqlite3* db, sqlite3_stmt** slot, const char* sql) : db_(db), slot_(slot) {
+    if (!*slot && sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, nullptr) !=
+                      SQLITE_OK)
+      throw StateStoreError(std::string("state store: cannot prepare statement: ") +
+                            sqlite3_errmsg(db));
+    stmt_ = *slot;
+  }
+  ~Statement() {
+    if (!slot_) {
+      sqlite3_finalize(stmt_);
+      return;
+    }
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
   Statement& bind(int i, const std::string& v) {
     sqlite3_bind_text(stmt_, i, v.c_str(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
@@ -164,6 +180,7 @@ class SqliteStateStore::Statement {
  private:
   sqlite3* db_;
   sqlite3_stmt* stmt_ = nullptr;
+  sqlite3_stmt** slot_ = nullptr;  // set: a kept statement
 };
 
 namespace {
@@ -236,6 +253,9 @@ SqliteStateStore::SqliteStateStore(const std::filesystem::path& file) : file_(fi
 }
 
 SqliteStateStore::~SqliteStateStore() {
+  for (sqlite3_stmt* s : {lookup_, insert_instance_, insert_study_patient_, upsert_series_,
+                          upsert_study_, synchronous_normal_, synchronous_full_})
+    sqlite3_finalize(s);
   if (reader_) sqlite3_close(reader_);
   if (db_) sqlite3_close(db_);
 }
@@ -251,7 +271,7 @@ void SqliteStateStore::exec(const char* sql) {
 
 std::optional<std::string> SqliteStateStore::instance_path(const std::string& sop) {
   std::lock_guard lock(reader_mutex_);
-  Statement s(reader_, "SELECT path FROM instances WHERE sop_instance_uid=?");
+  Statement s(reader_, &lookup_, "SELECT path FROM instances WHERE sop_instance_uid=?");
   s.bind(1, sop);
   if (s.step()) return s.text(0);
   return std::nullopt;
@@ -263,14 +283,20 @@ std::optional<std::string> SqliteStateStore::instance_path(const std::string& so
 // saves one flush per received instance.
 bool SqliteStateStore::record_instance(const InstanceRecord& r) {
   std::lock_guard lock(mutex_);
-  exec("PRAGMA synchronous=NORMAL");
+  Statement(db_, &synchronous_normal_, "PRAGMA synchronous=NORMAL").run();
   struct RestoreFull {
-    sqlite3* db;
-    ~RestoreFull() { sqlite3_exec(db, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr); }
-  } restore{db_};
+    SqliteStateStore& store;
+    ~RestoreFull() {
+      try {
+        Statement(store.db_, &store.synchronous_full_, "PRAGMA synchronous=FULL").run();
+      } catch (const StateStoreError&) {
+        sqlite3_exec(store.db_, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr);
+      }
+    }
+  } restore{*this};
   Transaction tx(db_);
   {
-    Statement s(db_,
+    Statement s(db_, &insert_instance_,
                 "INSERT OR IGNORE INTO instances(sop_instance_uid, sop_class_uid, study_uid, "
                 "series_uid, transfer_syntax_uid, path, size_bytes, calling_ae, peer_address, "
                 "patient_id, received_at) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
@@ -284,14 +310,15 @@ bool SqliteStateStore::record_instance(const InstanceRecord& r) {
   }
   if (sqlite3_changes(db_) == 0) return false;  // already recorded
   if (!r.patient_id.empty()) {
-    Statement(db_, "INSERT OR IGNORE INTO study_patients(study_uid, patient_id) VALUES(?,?)")
+    Statement(db_, &insert_study_patient_,
+              "INSERT OR IGNORE INTO study_patients(study_uid, patient_id) VALUES(?,?)")
         .bind(1, r.study_uid)
         .bind(2, r.patient_id)
         .run();
   }
   {
     Statement s(
-        db_,
+        db_, &upsert_series_,
         "INSERT INTO series(series_uid, study_uid, modality, body_part, description, action, "
         "rule, instances, first_arrival, last_arrival, complete) VALUES(?,?,?,?,?,?,?,1,?,?,0) "
         "ON CONFLICT(series_uid) DO UPDATE SET instances=instances+1, "
@@ -303,7 +330,7 @@ bool SqliteStateStore::record_instance(const InstanceRecord& r) {
   }
   {
     Statement s(
-        db_,
+        db_, &upsert_study_,
         "INSERT INTO studies(study_uid, state, first_arrival, last_arrival, instances, bytes, "
         "calling_ae, state_changed_at) VALUES(?1,CASE WHEN ?7 THEN 'stored' ELSE 'receiving' END,"
         "?2,?3,1,?4,?5,?6) "

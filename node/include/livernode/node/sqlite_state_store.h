@@ -8,6 +8,7 @@
 #include "livernode/node/state_store.h"
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace livernode::node {
 
@@ -67,6 +68,14 @@ class SqliteStateStore : public StateStore {
   // does not wait for a write in progress on db_ (WAL lets readers run beside the writer).
   std::mutex reader_mutex_;
   sqlite3* reader_ = nullptr;
+  // Statements of the receiving path, prepared once (finalised before the connections close).
+  sqlite3_stmt* lookup_ = nullptr;                 // on reader_
+  sqlite3_stmt* insert_instance_ = nullptr;        // on db_, the others too
+  sqlite3_stmt* insert_study_patient_ = nullptr;
+  sqlite3_stmt* upsert_series_ = nullptr;
+  sqlite3_stmt* upsert_study_ = nullptr;
+  sqlite3_stmt* synchronous_normal_ = nullptr;
+  sqlite3_stmt* synchronous_full_ = nullptr;
   std::filesystem::path file_;
 };
 
