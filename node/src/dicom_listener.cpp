@@ -54,6 +54,9 @@ Runtime* g_runtime = nullptr;
 constexpr Uint16 kStatusSuccess = 0x0000;
 constexpr Uint16 kStatusOutOfResources = 0xA700;
 constexpr Uint16 kStatusCannotUnderstand = 0xC000;
+// Larger instances are streamed into the spool and fsynced there; the journal's segments are
+// 32 MiB (JournalOptions).
+constexpr Uint32 kLargestJournaledInstance = 24u << 20;
 
 std::string clean(const OFString& value) {
   std::string s(value.c_str());
@@ -315,7 +318,8 @@ class StoreScp : public DcmThreadSCP {
   // A durable instance on its way into the spool folder and the state store.
   struct Stored {
     std::unique_ptr<DcmFileFormat> file;
-    std::string study, series, sop, sop_class, xfer_uid, bytes;
+    std::string study, series, sop, sop_class, xfer_uid, bytes;  // bytes: journaled only
+    std::int64_t size_bytes = 0;
     fs::path path;
     JournalHold hold;  // set: the spool file is still to be written
   };
@@ -358,13 +362,36 @@ class StoreScp : public DcmThreadSCP {
       // instance as it was routed on receipt.
       file->getMetaInfo()->putAndInsertString(DCM_SourceApplicationEntityTitle,
                                               calling_ae_.c_str());
+      const fs::path path = spool.instance_path(study, series, sop);
+      // An instance too large for a journal segment is streamed into its file instead of being
+      // encoded in memory (a multi-frame object can be a gigabyte).
+      const Uint32 estimate = dataset->calcElementLength(xfer, EET_ExplicitLength);
+      if (!runtime_.journal || estimate == DCM_UndefinedLength ||
+          estimate > kLargestJournaledInstance) {
+        spool.store(study, series, sop, [&](const fs::path& temp, std::string& why) {
+          const OFCondition c = file->saveFile(OFFilename(temp.c_str()), xfer, EET_ExplicitLength,
+                                               EGL_recalcGL, EPD_noChange, 0, 0, EWM_fileformat);
+          if (c.bad()) why = c.text();
+          return c.good();
+        });
+        std::error_code ec;
+        const auto size = fs::file_size(path, ec);
+        out.size_bytes = ec ? 0 : static_cast<std::int64_t>(size);
+        out.file = std::move(file);
+        out.study = study;
+        out.series = series;
+        out.sop = sop;
+        out.sop_class = clean(request.AffectedSOPClassUID);
+        out.xfer_uid = DcmXfer(xfer).getXferID();
+        out.path = path;
+        return kStatusSuccess;
+      }
       std::string bytes;
       std::string error;
       if (!serialize(*file, xfer, bytes, error))
         throw std::runtime_error("cannot encode the instance: " + error);
-      const fs::path path = spool.instance_path(study, series, sop);
       JournalHold hold;
-      if (runtime_.journal) {
+      {
         try {
           hold = runtime_.journal->append(study, series, sop, bytes, path);
         } catch (const std::exception& e) {
@@ -384,6 +411,7 @@ class StoreScp : public DcmThreadSCP {
       out.sop = sop;
       out.sop_class = clean(request.AffectedSOPClassUID);
       out.xfer_uid = DcmXfer(xfer).getXferID();
+      out.size_bytes = static_cast<std::int64_t>(bytes.size());
       out.bytes = std::move(bytes);
       out.path = path;
       out.hold = std::move(hold);
@@ -431,7 +459,7 @@ class StoreScp : public DcmThreadSCP {
       r.series_uid = s.series;
       r.transfer_syntax_uid = s.xfer_uid;
       r.path = s.path.string();
-      r.size_bytes = static_cast<std::int64_t>(s.bytes.size());
+      r.size_bytes = s.size_bytes;
       r.calling_ae = calling_ae_;
       r.peer_address = peer_;
       r.received_at = wall_now();

@@ -198,6 +198,49 @@ TEST_F(ServeNode, HostileUidsCannotEscapeTheSpool) {
   EXPECT_EQ(node.stop(), 0);
 }
 
+// An instance larger than a segment of the ingest journal (here a 4096 x 4096 slice, 32 MiB)
+// is streamed into its spool file and fsynced there, and is stored byte for byte like the rest.
+TEST_F(ServeNode, AnInstanceTooLargeForTheJournalIsStreamedIntoTheSpool) {
+  NodeProcess node(dir_ / "node");
+  node.start();
+  const fs::path source =
+      *fs::directory_iterator(g_study->dir / "study" / "dicom" / "portal_venous");
+  const fs::path large = dir_ / "large";
+  fs::create_directories(large);
+  const std::string script =
+      "import pydicom, sys\n"
+      "ds = pydicom.dcmread(sys.argv[1])\n"
+      "ds.SOPInstanceUID = ds.SOPInstanceUID + '.99'\n"
+      "ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID\n"
+      "ds.Rows = ds.Columns = 4096\n"
+      "ds.PixelData = bytes(range(256)) * (4096 * 4096 * 2 // 256)\n"
+      "ds.save_as(sys.argv[2] + '/large.dcm', write_like_original=False)\n"
+      "print(ds.SOPInstanceUID)\n";
+  std::ofstream(dir_ / "make_large.py") << script;
+  const auto made = run_command("/usr/bin/python3 " + (dir_ / "make_large.py").string() + " " +
+                                source.string() + " " + large.string());
+  ASSERT_EQ(made.status, 0) << made.output;
+  const std::string sop = made.output.substr(0, made.output.find_first_of("\r\n"));
+  const auto sent = run_command("TCP_NODELAY=1 storescu -aet STORESCU " + node.peer() + " " +
+                                (large / "large.dcm").string());
+  ASSERT_EQ(sent.status, 0) << sent.output;
+  node::SqliteStateStore store(node.state_db());
+  const auto path = store.instance_path(sop);
+  ASSERT_TRUE(path.has_value()) << node.log();
+  EXPECT_GT(fs::file_size(*path), 32u << 20);
+  // The pixel data arrived unchanged.
+  const auto checked = run_command(
+      "/usr/bin/python3 -c \"import pydicom, sys; ds = pydicom.dcmread(sys.argv[1]); "
+      "sys.exit(0 if ds.PixelData == bytes(range(256)) * (4096 * 4096 * 2 // 256) else 1)\" " +
+      *path);
+  EXPECT_EQ(checked.status, 0) << checked.output;
+  const std::string metrics = node.get("/metrics");
+  EXPECT_NE(metrics.find("livernode_instances_received_total 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("livernode_ingest_journal_records_total 0\n"), std::string::npos)
+      << metrics;
+  EXPECT_EQ(node.stop(), 0);
+}
+
 TEST_F(ServeNode, KillNineThenRestartLosesNothingAndRunsTheJob) {
   NodeProcess node(dir_ / "node");
   node.start();
