@@ -105,7 +105,7 @@ void run_case(const std::string& name, const fs::path& ct_dir,
       b += y;
       both += x && y;
     }
-    std::printf("  liver (on %s): Dice %.3f  volume %.0f mL vs truth %.0f mL (%+.1f %%)\n",
+    std::printf("  liver (on %s): Dice %.4f  volume %.0f mL vs truth %.0f mL (%+.1f %%)\n",
                 scan.series[result.reference_series].description.c_str(), 2.0 * both / (a + b),
                 a * voxel_ml, b * voxel_ml, 100.0 * (double(a) - double(b)) / b);
   } else {

@@ -22,7 +22,7 @@ constexpr double kLeftMarginMm = 15.0, kPosteriorMarginMm = 30.0;
 constexpr double kJoinMinMl = 2.0;              // smaller neighbours are left to the closing
 constexpr double kBorderRecoveryMm = 2.0;  // misalignment of the supporting phases
 constexpr double kStripMm = 5.0;       // flooded strips thinner than twice this are cut
-constexpr double kClosingMm = 10.0;    // takes in vessels and lesions at the surface
+constexpr double kClosingMm = 5.0;    // takes in vessels and lesions at the surface (wider: hilum)
 constexpr double kPrevertebralHalfWidthMm = 45.0;  // IVC and duodenum zone in front of the spine
 constexpr double kPrevertebralDepthMm = 60.0;
 constexpr double kIslandMaxMm2 = 1000.0;           // a liver cross-section there is larger
