@@ -363,6 +363,12 @@ class StoreScp : public DcmThreadSCP {
       file->getMetaInfo()->putAndInsertString(DCM_SourceApplicationEntityTitle,
                                               calling_ae_.c_str());
       const fs::path path = spool.instance_path(study, series, sop);
+      out.study = study;
+      out.series = series;
+      out.sop = sop;
+      out.sop_class = clean(request.AffectedSOPClassUID);
+      out.xfer_uid = DcmXfer(xfer).getXferID();
+      out.path = path;
       // An instance too large for a journal segment is streamed into its file instead of being
       // encoded in memory (a multi-frame object can be a gigabyte).
       const Uint32 estimate = dataset->calcElementLength(xfer, EET_ExplicitLength);
@@ -377,13 +383,7 @@ class StoreScp : public DcmThreadSCP {
         std::error_code ec;
         const auto size = fs::file_size(path, ec);
         out.size_bytes = ec ? 0 : static_cast<std::int64_t>(size);
-        out.file = std::move(file);
-        out.study = study;
-        out.series = series;
-        out.sop = sop;
-        out.sop_class = clean(request.AffectedSOPClassUID);
-        out.xfer_uid = DcmXfer(xfer).getXferID();
-        out.path = path;
+        out.file = std::move(file);  // set last: only a stored instance is indexed
         return kStatusSuccess;
       }
       std::string bytes;
@@ -391,13 +391,11 @@ class StoreScp : public DcmThreadSCP {
       if (!serialize(*file, xfer, bytes, error))
         throw std::runtime_error("cannot encode the instance: " + error);
       JournalHold hold;
-      {
-        try {
-          hold = runtime_.journal->append(study, series, sop, bytes, path);
-        } catch (const std::exception& e) {
-          spdlog::warn("event=journal_write_failed sop={} error=\"{}\" fallback=fsync", sop,
-                       e.what());
-        }
+      try {
+        hold = runtime_.journal->append(study, series, sop, bytes, path);
+      } catch (const std::exception& e) {
+        spdlog::warn("event=journal_write_failed sop={} error=\"{}\" fallback=fsync", sop,
+                     e.what());
       }
       if (!hold) {
         // No journal record: the file itself is made durable before the response.
@@ -405,16 +403,10 @@ class StoreScp : public DcmThreadSCP {
           return write_file(temp, bytes, why);
         });
       }
-      out.file = std::move(file);
-      out.study = study;
-      out.series = series;
-      out.sop = sop;
-      out.sop_class = clean(request.AffectedSOPClassUID);
-      out.xfer_uid = DcmXfer(xfer).getXferID();
       out.size_bytes = static_cast<std::int64_t>(bytes.size());
       out.bytes = std::move(bytes);
-      out.path = path;
       out.hold = std::move(hold);
+      out.file = std::move(file);
       return kStatusSuccess;
     } catch (const std::exception& e) {
       {

@@ -470,7 +470,7 @@ void IngestJournal::prepare_segment(std::uint64_t generation, const fs::path& re
   ready_.push_back(std::move(segment));
 }
 
-bool IngestJournal::sync_and_reuse(const std::shared_ptr<Segment>& segment) {
+void IngestJournal::sync_and_reuse(const std::shared_ptr<Segment>& segment) {
   std::set<fs::path> folders;
   for (const auto& file : segment->files) {
     const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
@@ -496,10 +496,9 @@ bool IngestJournal::sync_and_reuse(const std::shared_ptr<Segment>& segment) {
     spdlog::error("event=journal_segment_kept segment={} reason=\"a spool file could not be "
                   "written; restored from the journal at the next start\"",
                   segment->path.filename().string());
-    return true;
+    return;
   }
   reusable_.push_back(segment->path);
-  return true;
 }
 
 void IngestJournal::run() {

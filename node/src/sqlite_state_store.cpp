@@ -254,7 +254,7 @@ SqliteStateStore::SqliteStateStore(const std::filesystem::path& file) : file_(fi
 
 SqliteStateStore::~SqliteStateStore() {
   for (sqlite3_stmt* s : {lookup_, insert_instance_, insert_study_patient_, upsert_series_,
-                          upsert_study_, synchronous_normal_, synchronous_full_})
+                          upsert_study_})
     sqlite3_finalize(s);
   if (reader_) sqlite3_close(reader_);
   if (db_) sqlite3_close(db_);
@@ -283,17 +283,11 @@ std::optional<std::string> SqliteStateStore::instance_path(const std::string& so
 // saves one flush per received instance.
 bool SqliteStateStore::record_instance(const InstanceRecord& r) {
   std::lock_guard lock(mutex_);
-  Statement(db_, &synchronous_normal_, "PRAGMA synchronous=NORMAL").run();
+  exec("PRAGMA synchronous=NORMAL");
   struct RestoreFull {
-    SqliteStateStore& store;
-    ~RestoreFull() {
-      try {
-        Statement(store.db_, &store.synchronous_full_, "PRAGMA synchronous=FULL").run();
-      } catch (const StateStoreError&) {
-        sqlite3_exec(store.db_, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr);
-      }
-    }
-  } restore{*this};
+    sqlite3* db;
+    ~RestoreFull() { sqlite3_exec(db, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr); }
+  } restore{db_};
   Transaction tx(db_);
   {
     Statement s(db_, &insert_instance_,

@@ -6,9 +6,10 @@
 // node.allowed_callers (calling AE title and/or source address, CIDR allowed) or the
 // association is rejected (A-ASSOCIATE-RJ, permanent, "calling AE title not recognised");
 // below storage.min_free_disk_mb, or while draining, new associations are rejected.
-// A C-STORE is answered 0000 only after the instance was written, fsynced, renamed into the
-// spool, the folder fsynced and its row committed; failures answer A700 (out of resources) or
-// C000 (cannot understand: missing or invalid UIDs).
+// A C-STORE is answered 0000 only once the instance is on stable storage (a record in the
+// ingest journal, or its spool file and folder fsynced); its spool file and row are written by
+// the association's indexing thread. Failures answer A700 (out of resources) or C000 (cannot
+// understand: missing or invalid UIDs).
 #include <memory>
 #include <thread>
 

@@ -117,7 +117,7 @@ class IngestJournal {
   struct Segment;
   void run();
   void prepare_segment(std::uint64_t generation, const std::filesystem::path& reuse);
-  bool sync_and_reuse(const std::shared_ptr<Segment>& segment);
+  void sync_and_reuse(const std::shared_ptr<Segment>& segment);
   std::filesystem::path segment_path(std::uint64_t generation) const;
 
   std::filesystem::path dir_;

@@ -1,7 +1,8 @@
 #pragma once
-// The spool is the record of what was received: an instance is acknowledged only after its
-// file is fsynced under its final name, while its row in the state store is committed without
-// waiting for the disk (see SqliteStateStore::record_instance). After a power failure the last
+// The spool is the record of what was received: an instance is acknowledged only once it is on
+// stable storage (its file fsynced, or restored from the ingest journal before this walk runs),
+// while its row in the state store is committed without waiting for the disk (see
+// SqliteStateStore::record_instance). After a power failure the last
 // rows may be missing; at start-up the node walks the spool and records every instance file the
 // store does not know, with the routing decision the current rules give it (a SEG is again
 // recognised as a correction, which queues its job, exactly as on receipt). The calling AE title

@@ -1,6 +1,7 @@
 #pragma once
 // The embedded StateStore: one SQLite file in WAL mode with synchronous=FULL, so a committed
-// row survives a crash or power loss. One connection, serialised by a mutex.
+// row survives a crash or power loss. One writing connection, serialised by a mutex, and a
+// read-only one for the duplicate check of the receiving path.
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -74,8 +75,6 @@ class SqliteStateStore : public StateStore {
   sqlite3_stmt* insert_study_patient_ = nullptr;
   sqlite3_stmt* upsert_series_ = nullptr;
   sqlite3_stmt* upsert_study_ = nullptr;
-  sqlite3_stmt* synchronous_normal_ = nullptr;
-  sqlite3_stmt* synchronous_full_ = nullptr;
   std::filesystem::path file_;
 };
 
