@@ -2,6 +2,7 @@
 // Helpers shared by the tests that drive a running `livernode serve`.
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 
@@ -64,6 +65,14 @@ inline bool single_job_done(node::StateStore& store, double seconds,
         return jobs.size() == 1 && jobs[0].state == "done";
       },
       seconds);
+}
+
+// Writes `script` to `dir`/`name` and runs it with the system's python3 (pydicom), passing
+// `arguments` (already quoted as needed).
+inline CommandResult run_python_script(const std::filesystem::path& dir, const std::string& name,
+                                       const std::string& script, const std::string& arguments) {
+  std::ofstream(dir / name) << script;
+  return run_command("/usr/bin/python3 " + (dir / name).string() + " " + arguments);
 }
 
 // Sends every file under `what` to the node with DCMTK's storescu (Nagle off on the sender).

@@ -178,9 +178,8 @@ TEST_F(ServeNode, HostileUidsCannotEscapeTheSpool) {
       "ds.StudyInstanceUID = '../../escaped-study'\n"
       "ds.SeriesInstanceUID = '../escaped-series'\n"
       "ds.save_as(sys.argv[2] + '/b.dcm', write_like_original=False)\n";
-  std::ofstream(dir_ / "make.py") << script;
-  const auto made = run_command("/usr/bin/python3 " + (dir_ / "make.py").string() + " " +
-                                source.string() + " " + hostile.string());
+  const auto made =
+      run_python_script(dir_, "make.py", script, source.string() + " " + hostile.string());
   ASSERT_EQ(made.status, 0) << made.output;
   const auto sent_a =
       run_command("storescu -aet STORESCU " + node.peer() + " " + (hostile / "a.dcm").string());
@@ -216,13 +215,11 @@ TEST_F(ServeNode, AnInstanceTooLargeForTheJournalIsStreamedIntoTheSpool) {
       "ds.PixelData = bytes(range(256)) * (4096 * 4096 * 2 // 256)\n"
       "ds.save_as(sys.argv[2] + '/large.dcm', write_like_original=False)\n"
       "print(ds.SOPInstanceUID)\n";
-  std::ofstream(dir_ / "make_large.py") << script;
-  const auto made = run_command("/usr/bin/python3 " + (dir_ / "make_large.py").string() + " " +
-                                source.string() + " " + large.string());
+  const auto made =
+      run_python_script(dir_, "make_large.py", script, source.string() + " " + large.string());
   ASSERT_EQ(made.status, 0) << made.output;
   const std::string sop = made.output.substr(0, made.output.find_first_of("\r\n"));
-  const auto sent = run_command("TCP_NODELAY=1 storescu -aet STORESCU " + node.peer() + " " +
-                                (large / "large.dcm").string());
+  const auto sent = send_with_storescu(node, large);
   ASSERT_EQ(sent.status, 0) << sent.output;
   node::SqliteStateStore store(node.state_db());
   const auto path = store.instance_path(sop);

@@ -241,11 +241,9 @@ TEST_F(ServeRobustness, BrokenFilesAreRefusedOrReportedAndNothingCrashes) {
       "    ds.save_as(os.path.join(sys.argv[1], '%03d.dcm' % i), write_like_original=False)\n"
       "print(study)\n"
       "print(cut)\n";
-  std::ofstream(dir_ / "cut_pixels.py") << script;
-  std::string args;
+  std::string args = broken.string();
   for (const auto& s : sources) args += " " + s.string();
-  const auto made = run_command("/usr/bin/python3 " + (dir_ / "cut_pixels.py").string() + " " +
-                                broken.string() + args);
+  const auto made = run_python_script(dir_, "cut_pixels.py", script, args);
   ASSERT_EQ(made.status, 0) << made.output;
   std::istringstream made_lines(made.output);
   std::string broken_study, broken_sop;
