@@ -13,7 +13,7 @@
 # waits for a delayed ACK (~40 ms) and a receiver manages ~20 images/s whatever it does.
 # storescp 3.6.7 has no fsync option and writes through the page cache; Orthanc fsyncs each file
 # (SyncStorageArea, its default); livernode puts each instance on stable storage before
-# answering (one write + fdatasync into its pre-written ingest journal; the spool files are
+# answering (one direct write + fdatasync into its pre-written ingest journal; the spool files are
 # synced in batches afterwards) -- read the ratios with that in mind, and with the ceiling the
 # benchmark prints: storescp's time per instance plus one disk flush.
 #
@@ -89,16 +89,24 @@ bytes=$(du -sb "$src" | cut -f1)
 echo "instances: $n_instances uncompressed CT ($((bytes / 1024 / 1024)) MiB) from 'livernode phantom --slices $slices --matrix $matrix'"
 echo "machine: $(nproc) cores, before: $(machine_load)"
 # What one durable acknowledgement costs at least on this disk: writing an instance's bytes into
-# a file whose blocks exist already, then fdatasync (the ingest journal's path). A receiver
-# that flushes once per instance cannot go faster than storescp's time per instance plus this.
+# a file whose blocks exist already, then fdatasync -- with direct I/O, as the ingest journal
+# writes, where the file system has it. A receiver that flushes once per instance cannot go
+# faster than storescp's time per instance plus this.
 flush_ms=$(python3 - "$work" "$((bytes / n_instances))" << 'EOF'
-import os, statistics, sys, time
-path, size = os.path.join(sys.argv[1], "flush-probe"), int(sys.argv[2])
+import mmap, os, statistics, sys, time
+path, size = os.path.join(sys.argv[1], "flush-probe"), -(-int(sys.argv[2]) // 4096) * 4096
 count = 200
 fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
 os.pwrite(fd, bytes(size * count), 0)
 os.fsync(fd)
-block, samples = os.urandom(size), []
+os.close(fd)
+try:
+    fd = os.open(path, os.O_RDWR | getattr(os, "O_DIRECT", 0))
+except OSError:
+    fd = os.open(path, os.O_RDWR)
+block = mmap.mmap(-1, size)  # page aligned, as direct I/O needs
+block.write(os.urandom(size))
+samples = []
 for i in range(count):
     t = time.perf_counter()
     os.pwrite(fd, block, i * size)

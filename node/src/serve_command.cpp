@@ -244,6 +244,19 @@ int run_serve(const std::vector<std::string>& raw) {
 
     IngestJournal journal(journal_dir);  // outlives the listeners, syncs the spool when it ends
     runtime.journal = &journal;
+    {
+      // A fresh journal writes its segments first (some 100 MiB): the port opens after that,
+      // so that the first instances are not received while the disk is busy with it.
+      const auto t0 = std::chrono::steady_clock::now();
+      const bool ready = journal.wait_ready(std::chrono::seconds(60));
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (ready)
+        spdlog::info("event=journal_ready seconds={:.2f}", seconds);
+      else
+        spdlog::warn("event=journal_not_ready seconds={:.2f} note=\"instances are fsynced one by "
+                     "one until its segments are written\"", seconds);
+    }
 
     Wakeup worker_wake, exporter_wake;
     DicomListener listener(runtime);

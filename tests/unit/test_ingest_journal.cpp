@@ -241,3 +241,23 @@ TEST_F(JournalTest, AHeldSegmentIsNotReusedAndOneKeptForAFailedFileIsReplayedAtT
   EXPECT_EQ(replay.restored, 1u);
   EXPECT_TRUE(read_all(instance_file(0)) == contents_for(0));
 }
+
+TEST_F(JournalTest, WaitReadyReturnsOnceEverySegmentIsWrittenAheadAndTheFirstAppendIsJournaled) {
+  IngestJournal journal(journal_dir, small_options());
+  ASSERT_TRUE(journal.wait_ready(std::chrono::seconds(20)));
+  std::size_t full = 0;
+  for (const auto& entry : fs::directory_iterator(journal_dir))
+    if (entry.path().extension() == ".wal" && fs::file_size(entry.path()) == (1u << 20)) full++;
+  EXPECT_EQ(full, 2u);
+  // No waiting for a segment: the very first append is a record, not a fallback.
+  const Instance in = instance(0);
+  const std::string bytes = contents_for(0, 4097);  // pads into a second block
+  auto hold = journal.append(in.study, in.series, in.sop, bytes,
+                             Spool(spool_dir).instance_path(in.study, in.series, in.sop));
+  ASSERT_TRUE(hold);
+  hold.keep();
+  EXPECT_EQ(journal.stats().fallbacks, 0u);
+  const auto replay = replay_journal(journal_dir, Spool(spool_dir));
+  EXPECT_EQ(replay.records, 1u);
+  EXPECT_TRUE(read_all(instance_file(0)) == bytes);
+}

@@ -6,7 +6,8 @@
 // millisecond on common disks). Instead the exact bytes of the file are appended to a journal
 // segment: a file of fixed size whose blocks were written and fsynced beforehand, so that
 // writing into it and calling fdatasync changes no file-system metadata and costs one data
-// write. The spool file itself is written and renamed without waiting for the disk; a
+// write. Records are written with direct I/O where the file system allows it (no copy into the
+// page cache; fdatasync then only flushes the disk's cache). The spool file itself is written and renamed without waiting for the disk; a
 // background thread fsyncs the spool files (and their folders) of a segment in one batch and
 // only then reuses the segment. At start-up, before the listener opens, every valid record left
 // in the journal is checked against the spool, and a missing, short or different spool file is
@@ -25,6 +26,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <deque>
 #include <filesystem>
 #include <functional>
@@ -105,6 +107,11 @@ class IngestJournal {
   // Blocks until every spool file appended so far is fsynced and its segment free again.
   void sync_all();
 
+  // Blocks until all segments are written ahead (a fresh journal writes them first), at most
+  // `timeout`; false when it timed out or writing a segment failed. A node opens its port
+  // after this, so that the first instances do not share the disk with the pre-writing.
+  bool wait_ready(std::chrono::milliseconds timeout);
+
   struct Stats {
     std::uint64_t appended = 0;       // records written
     std::uint64_t fallbacks = 0;      // appends refused (no ready segment or too large)
@@ -135,8 +142,11 @@ class IngestJournal {
   bool flush_wanted_ = false;  // sync_all() waits
   bool stopping_ = false;
   bool syncing_ = false;
+  bool preparing_ = false;  // a segment is being written or renamed
   std::string error_;  // last background failure
   Stats stats_;
+  std::unique_ptr<char, void (*)(void*)> record_buffer_{nullptr, &std::free};  // 4 KiB aligned
+  std::size_t record_capacity_ = 0;
   std::thread thread_;
 };
 
