@@ -8,8 +8,10 @@
 #include <itkSignedMaurerDistanceMapImageFilter.h>
 #include <itkSmoothingRecursiveGaussianImageFilter.h>
 
+#include <algorithm>
 #include <deque>
 
+#include "image_crop.h"
 #include "itk_bridge.h"
 
 namespace livernode::processing::detail {
@@ -31,24 +33,42 @@ Volume signed_distance(const LabelMap& mask) {
 
 }  // namespace
 
+// The distance maps of erode_mm and dilate_mm matter only within the radius of the mask, so
+// they are computed on the mask's bounding box grown by the radius and one voxel: the same
+// result as over the whole scan, at a fraction of the cost (a liver fills about a seventh of an
+// abdominal CT's grid).
+namespace {
+Box distance_box(const LabelMap& mask, double radius_mm) {
+  const auto& sp = mask.geometry.spacing;
+  return bounding_box(mask, radius_mm + std::max({sp[0], sp[1], sp[2]}));
+}
+}  // namespace
+
 // Erosion as the complement of the dilated complement: a voxel stays when no background voxel
 // centre lies within the radius (the same metric as dilate_mm, so closing contains the mask).
+// Every background voxel within the radius of the mask lies inside the grown box.
 LabelMap erode_mm(const LabelMap& mask, double radius_mm) {
   if (count(mask) == 0) return mask;
-  LabelMap background(mask.geometry, 0);
-  for (std::size_t i = 0; i < mask.voxels.size(); ++i) background.voxels[i] = !mask.voxels[i];
+  const Box box = distance_box(mask, radius_mm);
+  LabelMap background = crop(mask, box);
+  for (auto& v : background.voxels) v = !v;
   if (count(background) == 0) return mask;
   const Volume d = signed_distance(background);
+  LabelMap part(background.geometry, 0);
+  for (std::size_t i = 0; i < d.voxels.size(); ++i) part.voxels[i] = d.voxels[i] > radius_mm;
   LabelMap out(mask.geometry, 0);
-  for (std::size_t i = 0; i < d.voxels.size(); ++i) out.voxels[i] = d.voxels[i] > radius_mm;
+  paste(out, part, box);
   return out;
 }
 
 LabelMap dilate_mm(const LabelMap& mask, double radius_mm) {
   if (count(mask) == 0) return mask;
-  const Volume d = signed_distance(mask);
+  const Box box = distance_box(mask, radius_mm);
+  const Volume d = signed_distance(crop(mask, box));
+  LabelMap part(d.geometry, 0);
+  for (std::size_t i = 0; i < d.voxels.size(); ++i) part.voxels[i] = d.voxels[i] <= radius_mm;
   LabelMap out(mask.geometry, 0);
-  for (std::size_t i = 0; i < d.voxels.size(); ++i) out.voxels[i] = d.voxels[i] <= radius_mm;
+  paste(out, part, box);
   return out;
 }
 

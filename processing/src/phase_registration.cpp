@@ -227,12 +227,22 @@ PhaseAlignment align_phase(const Volume& fixed, const Volume& moving, const Labe
   optimizer->SetNumberOfIterations(kBSplineIterations);
   optimizer->SetMaximumNumberOfFunctionEvaluations(2 * kBSplineIterations);
   optimizer->SetMaximumNumberOfCorrections(5);
+  // The B-spline is optimised on the moving image already shifted by the translation rather
+  // than behind it in a composite transform: x -> moving(bspline(x) + t) is the same mapping,
+  // but a composite hides the B-spline's local support from the metric, which then works out a
+  // dense Jacobian over every control point at every sample (most of the stage's time). The
+  // shift is a change of origin, so no voxel is interpolated and points outside stay outside.
+  auto shifted_moving = to_itk(moving);
+  {
+    auto origin = shifted_moving->GetOrigin();
+    for (int a = 0; a < 3; ++a) origin[a] -= shift[a];
+    shifted_moving->SetOrigin(origin);
+  }
   auto registration = BSplineRegistration::New();
   registration->SetFixedImage(fixed_itk);
-  registration->SetMovingImage(moving_itk);
+  registration->SetMovingImage(shifted_moving);
   registration->SetMetric(make_metric(region_near));
   registration->SetOptimizer(optimizer);
-  registration->SetMovingInitialTransform(translation);
   registration->SetInitialTransform(bspline);
   registration->InPlaceOn();
   configure_sampling(registration.GetPointer(), kBSplineSamplingFraction);
