@@ -1,8 +1,11 @@
 #include "livernode/processing/analysis.h"
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <sstream>
+#include <thread>
 
 #include "abdomen_survey.h"
 #include "ivc_tracking.h"
@@ -110,20 +113,43 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
   };
   // Stage 1: survey each series and segment the liver in it, coarsely (the mask gives the liver
   // HU the phase decision uses).
-  std::vector<detail::AbdomenSurvey> surveys;
-  std::vector<detail::LiverSegmentation> livers;
-  std::vector<PhaseEstimate> phases;
-  for (const auto& input : study.series) {
-    surveys.push_back(detail::survey_abdomen(*input.volume));
-    livers.push_back(detail::segment_liver(*input.volume, surveys.back(), {}, false));
+  // The series are independent here: two at a time, one per core (much of the work is
+  // single-threaded); the results do not depend on the order they finish in.
+  const std::size_t n_series = study.series.size();
+  std::vector<detail::AbdomenSurvey> surveys(n_series);
+  std::vector<detail::LiverSegmentation> livers(n_series);
+  std::vector<PhaseEstimate> phases(n_series);
+  auto survey_series = [&](std::size_t i) {
+    const auto& input = study.series[i];
+    surveys[i] = detail::survey_abdomen(*input.volume);
+    livers[i] = detail::segment_liver(*input.volume, surveys[i], {}, false);
     detail::PhaseMeasurements m;
-    m.aorta_hu = surveys.back().aorta_hu;
-    if (livers.back().failure.empty()) {
-      m.liver_hu = livers.back().mean_hu;
+    m.aorta_hu = surveys[i].aorta_hu;
+    if (livers[i].failure.empty()) {
+      m.liver_hu = livers[i].mean_hu;
       m.portal_vein_hu =
-          detail::measure_portal_vein(surveys.back(), livers.back().mask, livers.back().mean_hu);
+          detail::measure_portal_vein(surveys[i], livers[i].mask, livers[i].mean_hu);
     }
-    phases.push_back(detail::classify_phase(m, input.hints));
+    phases[i] = detail::classify_phase(m, input.hints);
+  };
+  {
+    std::atomic<std::size_t> next{0};
+    std::vector<std::exception_ptr> errors(n_series);
+    auto worker = [&] {
+      for (std::size_t i = next++; i < n_series; i = next++) {
+        try {
+          survey_series(i);
+        } catch (...) {
+          errors[i] = std::current_exception();
+        }
+      }
+    };
+    std::thread second;
+    if (n_series > 1) second = std::thread(worker);
+    worker();
+    if (second.joinable()) second.join();
+    for (const auto& e : errors)
+      if (e) std::rethrow_exception(e);
   }
   // Stage 2: phases made consistent across the examination.
   detail::reconcile_phases(phases);

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <iomanip>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "itk_bridge.h"
@@ -409,10 +410,11 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
     return hull;
   }();
   const Geometry& g = liver.geometry;
-  const LabelMap inner = erode_mm(liver, 2.0);
-  const LabelMap deep = erode_mm(liver, 5.0);
+  auto eroded = erode_mm(liver, {2.0, 5.0, kSurfaceBandMm});
+  const LabelMap inner = std::move(eroded[0]);
+  const LabelMap deep = std::move(eroded[1]);
   const LabelMap band = [&] {
-    LabelMap b = erode_mm(liver, kSurfaceBandMm);
+    LabelMap b = std::move(eroded[2]);
     for (std::size_t p = 0; p < b.voxels.size(); ++p) b.voxels[p] = liver.voxels[p] && !b.voxels[p];
     return b;
   }();
@@ -618,8 +620,12 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
   // Boundary at half contrast: each lesion is redrawn within 3 mm of its candidate as the liver
   // voxels closer to its own attenuation than to the parenchyma's, in the phase where it stands
   // out most (lightly smoothed, so that blur does not bias the edge).
-  std::vector<Volume> light;
-  for (const auto& r : raw) light.push_back(gaussian_mm(r, kEdgeSmoothingMm));
+  // Smoothed only for the phases a lesion is redrawn in (usually one).
+  std::vector<std::optional<Volume>> light_of(raw.size());
+  auto light = [&](std::size_t i) -> const Volume& {
+    if (!light_of[i]) light_of[i] = gaussian_mm(raw[i], kEdgeSmoothingMm);
+    return *light_of[i];
+  };
   for (auto& vox : kept) {
     std::size_t best_phase = reference;
     double best_contrast = 0;
@@ -632,13 +638,13 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
     }
     const Neighbourhood near(g, vox, kReachMm);
     const auto interior = near.voxels(erode_mm(near.mask(), kInteriorMm));
-    const double core = median_of(light[best_phase], interior.size() >= kMinInteriorVoxels ? interior : vox);
+    const double core = median_of(light(best_phase), interior.size() >= kMinInteriorVoxels ? interior : vox);
     const double cut = 0.5 * (core + parenchyma[best_phase].median);
     const bool darker = core < parenchyma[best_phase].median;
     std::vector<std::size_t> grown;
     for (std::size_t p : near.voxels(dilate_mm(near.mask(), kReachMm))) {
       if (!liver.voxels[p] || all_lesions.voxels[p]) continue;
-      const float v = light[best_phase].voxels[p];
+      const float v = light(best_phase).voxels[p];
       if (darker ? v < cut : v > cut) grown.push_back(p);
     }
     // A tumour is solid: its internal mosaic (necrosis, enhancing septa) and its capsule

@@ -48,16 +48,24 @@ Box distance_box(const LabelMap& mask, double radius_mm) {
 // centre lies within the radius (the same metric as dilate_mm, so closing contains the mask).
 // Every background voxel within the radius of the mask lies inside the grown box.
 LabelMap erode_mm(const LabelMap& mask, double radius_mm) {
-  if (count(mask) == 0) return mask;
-  const Box box = distance_box(mask, radius_mm);
+  return std::move(erode_mm(mask, std::vector<double>{radius_mm}).front());
+}
+
+std::vector<LabelMap> erode_mm(const LabelMap& mask, const std::vector<double>& radii_mm) {
+  if (radii_mm.empty()) return {};
+  if (count(mask) == 0) return std::vector<LabelMap>(radii_mm.size(), mask);
+  const Box box = distance_box(mask, *std::max_element(radii_mm.begin(), radii_mm.end()));
   LabelMap background = crop(mask, box);
   for (auto& v : background.voxels) v = !v;
-  if (count(background) == 0) return mask;
+  if (count(background) == 0) return std::vector<LabelMap>(radii_mm.size(), mask);
   const Volume d = signed_distance(background);
+  std::vector<LabelMap> out;
   LabelMap part(background.geometry, 0);
-  for (std::size_t i = 0; i < d.voxels.size(); ++i) part.voxels[i] = d.voxels[i] > radius_mm;
-  LabelMap out(mask.geometry, 0);
-  paste(out, part, box);
+  for (double radius_mm : radii_mm) {
+    for (std::size_t i = 0; i < d.voxels.size(); ++i) part.voxels[i] = d.voxels[i] > radius_mm;
+    out.emplace_back(mask.geometry, 0);
+    paste(out.back(), part, box);
+  }
   return out;
 }
 

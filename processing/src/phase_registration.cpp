@@ -13,6 +13,8 @@
 #include <itkResampleImageFilter.h>
 #include <itkTranslationTransform.h>
 
+#include <algorithm>
+
 #include "image_crop.h"
 #include "itk_bridge.h"
 #include "mask_ops.h"
@@ -30,6 +32,11 @@ constexpr double kRegionMarginMm = 10.0;
 constexpr unsigned kBSplineMeshCells = 3;      // per axis over the liver region: a gentle warp
 constexpr unsigned kBSplineIterations = 25;
 constexpr double kBSplineSamplingFraction = 0.2;
+// The coarse B-spline has 6 x 6 x 6 control points (648 parameters, each supported by a large
+// block of the liver): 25,000 samples determine it well, and each further sample costs its
+// whole local Jacobian at every evaluation. Thin-slice studies (many voxels in the liver)
+// use a smaller fraction so as to draw about this many.
+constexpr double kBSplineMaxSamples = 25000;
 constexpr unsigned kSeed = 20261123;
 
 using Translation = itk::TranslationTransform<double, 3>;
@@ -245,7 +252,9 @@ PhaseAlignment align_phase(const Volume& fixed, const Volume& moving, const Labe
   registration->SetOptimizer(optimizer);
   registration->SetInitialTransform(bspline);
   registration->InPlaceOn();
-  configure_sampling(registration.GetPointer(), kBSplineSamplingFraction);
+  configure_sampling(registration.GetPointer(),
+                     std::min(kBSplineSamplingFraction,
+                              kBSplineMaxSamples / static_cast<double>(count(region_near))));
   try {
     registration->Update();
   } catch (const itk::ExceptionObject& e) {
