@@ -6,14 +6,18 @@
 //   livernode_bench_accuracy [--data SHARED_DATA_DIR] [--phantom PHANTOM_DIR ...] [--timing DIR]
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "livernode/dicom/segmentation_reader.h"
 #include "livernode/dicom/series_scanner.h"
@@ -31,7 +35,10 @@ struct Truth {
   processing::LabelMap liver;
   processing::LabelMap lesions;
   std::map<int, double> lesion_diameter_mm;  // when known: smaller ones need not be found
+  std::map<int, std::string> lesion_type;    // when known, as the phantom names it
 };
+// The true phase of a series (by its UID and description), or "?" when unknown.
+using PhaseTruth = std::function<std::string(const dicom::SeriesInfo&)>;
 using TruthSource = std::function<Truth(const processing::Geometry&)>;
 
 double peak_rss_mb() {
@@ -70,7 +77,7 @@ processing::LabelMap number_components(const processing::LabelMap& mask) {
 }
 
 void run_case(const std::string& name, const fs::path& ct_dir,
-              const std::vector<std::string>& true_phases, const TruthSource& truth_source) {
+              const PhaseTruth& true_phase, const TruthSource& truth_source) {
   const auto t0 = std::chrono::steady_clock::now();
   const auto scan = dicom::scan_directory(ct_dir);
   std::vector<dicom::LoadedVolume> volumes;
@@ -87,7 +94,7 @@ void run_case(const std::string& name, const fs::path& ct_dir,
     const auto& p = result.series[i].phase;
     std::printf("  series %-28s phase %-14s (true %-13s) conf %.2f  aorta %4.0f  portal vein %4.0f  liver %4.0f HU\n",
                 scan.series[i].description.substr(0, 28).c_str(), processing::phase_name(p.phase),
-                i < true_phases.size() ? true_phases[i].c_str() : "?", p.confidence,
+                true_phase ? true_phase(scan.series[i]).c_str() : "?", p.confidence,
                 p.aorta_hu.value_or(NAN), p.portal_vein_hu.value_or(NAN), p.liver_hu.value_or(NAN));
   }
   if (!result.liver || result.reference_series < 0) {
@@ -144,8 +151,19 @@ void run_case(const std::string& name, const fs::path& ct_dir,
         found_detected += det;
         // Dice of the truth lesion with the detected lesions that overlap it.
         const double dice = 2.0 * common * voxel_ml / (n * voxel_ml + det);
-        std::printf("    truth lesion %d: %.2f mL, found as %.2f mL (%+.0f %%), Dice %.2f\n", t,
+        std::printf("    truth lesion %d: %.2f mL, found as %.2f mL (%+.0f %%), Dice %.2f", t,
                     n * voxel_ml, det, 100.0 * (det - n * voxel_ml) / (n * voxel_ml), dice);
+        const auto type = truth.lesion_type.find(t);
+        if (type != truth.lesion_type.end()) {
+          // The type of the detected lesion that covers most of it.
+          const auto most = std::max_element(
+              overlap[t].begin(), overlap[t].end(),
+              [](const auto& a, const auto& b) { return a.second < b.second; });
+          std::printf(", type %s (true %s)",
+                      processing::lesion_type_name(result.lesions[most->first - 1].type),
+                      type->second.c_str());
+        }
+        std::printf("\n");
       } else if (required) {
         ++missed;
         std::printf("    truth lesion %d: %.2f mL, missed\n", t, n * voxel_ml);
@@ -183,6 +201,26 @@ Truth real_truth(const fs::path& truth_dir, const processing::Geometry& g) {
   return t;
 }
 
+nlohmann::json phantom_manifest(const fs::path& dir) {
+  std::ifstream in(dir / "truth" / "manifest.json");
+  if (!in) return nlohmann::json::object();
+  return nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+}
+
+// The phantom's series phases, by series UID, from its manifest.
+PhaseTruth phantom_phases(const fs::path& dir) {
+  std::map<std::string, std::string> phase_of;
+  const auto manifest = phantom_manifest(dir);
+  if (manifest.is_object()) {
+    for (const auto& s : manifest.value("series", nlohmann::json::array()))
+      phase_of[s.value("series_uid", "")] = s.value("phase", "?");
+  }
+  return [phase_of](const dicom::SeriesInfo& s) {
+    const auto it = phase_of.find(s.series_uid);
+    return it == phase_of.end() ? std::string("?") : it->second;
+  };
+}
+
 Truth phantom_truth(const fs::path& dir, const processing::Geometry& g) {
   Truth t;
   const auto labels = phantom::read_label_map_mha(dir / "truth" / "labels_portal_venous.mha");
@@ -194,22 +232,12 @@ Truth phantom_truth(const fs::path& dir, const processing::Geometry& g) {
     t.liver.voxels[i] = l == 1 || l == 2 || l >= 10;
     if (l >= 10) t.lesions.voxels[i] = static_cast<std::uint8_t>(l - 9);
   }
-  // The manifest's nominal diameters tell which lesions must be found.
-  std::FILE* f = std::fopen((dir / "truth" / "manifest.json").c_str(), "r");
-  if (f) {
-    std::string text;
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
-    std::fclose(f);
-    std::size_t pos = 0;
-    while ((pos = text.find("\"label\":", pos)) != std::string::npos) {
-      const int label = std::atoi(text.c_str() + pos + 8);
-      const auto d = text.find("\"longest_axial_diameter_mm\":", pos);
-      if (d == std::string::npos) break;
-      t.lesion_diameter_mm[label - 9] = std::atof(text.c_str() + d + 28);
-      pos = d;
-    }
+  // The manifest's diameters tell which lesions must be found; it also gives their type.
+  for (const auto& lesion : phantom_manifest(dir).value("lesions", nlohmann::json::array())) {
+    const int label = lesion.value("label", 0);
+    if (label < 10) continue;
+    t.lesion_diameter_mm[label - 9] = lesion.value("longest_axial_diameter_mm", 0.0);
+    t.lesion_type[label - 9] = lesion.value("type", "");
   }
   return t;
 }
@@ -232,13 +260,22 @@ int main(int argc, char** argv) {
       std::printf("%s: absent, skipped\n", c.c_str());
       continue;
     }
-    run_case(c, dir / "ct", {"arterial", "delayed"},
+    // The real cases' series are named by their phase: AP (arterial) and EQP (equilibrium).
+    const PhaseTruth real_phase = [](const dicom::SeriesInfo& s) {
+      if (s.description.find("EQP") != std::string::npos) return std::string("delayed");
+      if (s.description.find("AP") != std::string::npos) return std::string("arterial");
+      return std::string("?");
+    };
+    run_case(c, dir / "ct", real_phase,
              [&](const processing::Geometry& g) { return real_truth(dir / "truth", g); });
   }
   for (const auto& p : phantoms) {
-    run_case("phantom " + p.string(), p / "dicom", {},
+    run_case("phantom " + p.string(), p / "dicom", phantom_phases(p),
              [&](const processing::Geometry& g) { return phantom_truth(p, g); });
   }
-  for (const auto& p : timing) run_case("timing " + p.string(), p / "dicom", {}, {});
+  for (const auto& p : timing) {
+    run_case("timing " + p.string(), p / "dicom", phantom_phases(p),
+             [&](const processing::Geometry& g) { return phantom_truth(p, g); });
+  }
   return 0;
 }

@@ -34,6 +34,7 @@ constexpr double kMaxSurfaceFraction = 0.6;  // hypodense, mostly in the surface
 constexpr double kOpeningMm = 2.5;
 constexpr double kFatHu = -20.0;            // fat in a candidate: a fissure or the hilum
 constexpr double kMaxFatFraction = 0.1;
+constexpr double kMinFatMl = 0.05;         // smaller specks of fat values are noise
 constexpr double kMinCompactness = 0.2;     // volume / sphere of the longest diameter
 // The retrohepatic inferior vena cava, relative to the front of the vertebral body (mm): mixing
 // of opacified and unopacified blood makes it look like a lesion in several phases.
@@ -399,14 +400,27 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
   const Box box = bounding_box(liver_full, kHullMm);
   if (box.empty()) return out;
   const auto& lo = box.lo;
+  std::vector<Volume> raw, smoothed;
+  for (const auto& ph : phases) crop_and_smooth(ph.volume, box, raw, smoothed);
   // The search region: the liver with the hollows of its surface closed, because a lesion at
   // the surface is often left out of the liver mask (it does not look like parenchyma) and is
-  // part of the liver all the same. Fat in the hollows (fissures) stays out.
+  // part of the liver all the same. Fat in the hollows (fissures) stays out. Fat is a tissue,
+  // not a voxel: specks of fat values smaller than kMinFatMl are noise (in thin slices the
+  // noise of a cyst, near water, reaches fat values voxel by voxel, and the holes it would
+  // leave break the cyst up).
   const LabelMap liver = [&] {
     LabelMap hull = erode_mm(dilate_mm(crop(liver_full, box), kHullMm), kHullMm);
-    const Volume reference_hu = crop(phases[reference].volume, box);
+    const Volume& hu = raw[reference];
+    LabelMap fat(hull.geometry, 0);
     for (std::size_t p = 0; p < hull.voxels.size(); ++p)
-      hull.voxels[p] = hull.voxels[p] && reference_hu.voxels[p] > kFatHu;
+      fat.voxels[p] = hull.voxels[p] && hu.voxels[p] > -1500.0f && hu.voxels[p] <= kFatHu;
+    std::vector<std::size_t> fat_sizes;
+    const auto specks = connected_components(fat, &fat_sizes);
+    const double voxel_ml = hull.geometry.voxel_volume_ml();
+    for (std::size_t p = 0; p < hull.voxels.size(); ++p) {
+      const auto c = specks.voxels[p];
+      if (c && fat_sizes[c - 1] * voxel_ml >= kMinFatMl) hull.voxels[p] = 0;
+    }
     return hull;
   }();
   const Geometry& g = liver.geometry;
@@ -419,12 +433,9 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
     return b;
   }();
 
-  std::vector<Volume> raw, smoothed;
   std::vector<Robust> parenchyma;
-  for (const auto& ph : phases) {
-    crop_and_smooth(ph.volume, box, raw, smoothed);
-    parenchyma.push_back(robust_stats(smoothed.back(), deep.voxels.empty() ? liver : deep));
-  }
+  for (const auto& s : smoothed)
+    parenchyma.push_back(robust_stats(s, deep.voxels.empty() ? liver : deep));
   auto threshold = [&](std::size_t i) {
     return std::max(kMinContrastHu, kNoiseFactor * parenchyma[i].sd);
   };
