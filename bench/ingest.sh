@@ -27,7 +27,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
-livernode="${LIVERNODE:-$here/../../build-ingest/node/livernode}"
+livernode="${LIVERNODE:-$here/../build/node/livernode}"
 slices=100   # 4 phases x 100 = 400 instances
 matrix=256   # the phantom's default; 512 for the size of a clinical CT slice
 repeats=3

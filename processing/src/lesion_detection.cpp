@@ -22,6 +22,13 @@ constexpr double kReachMm = 3.0;           // how far an edge may move from its 
 constexpr double kSolidClosingMm = 5.0;  // a vessel crossing a tumour, its mosaic and capsule are the tumour
 constexpr double kMergeGapMm = 5.0;        // pieces this close are one lesion
 constexpr double kHullMm = 8.0;            // surface hollows closed for the lesion search
+// A lesion at the surface against the lung (dome, posterior right lobe) is darker than the
+// parenchyma window and is cut out of the liver mask with nothing but air beyond it to close the
+// bite: the search reaches this far out of the liver where lung lies this close.
+constexpr double kLungSideReachMm = 10.0;
+constexpr double kAirHu = -400.0;           // lung (or gas): below this
+constexpr double kBesideAirMm = 4.0;        // partial volume with the lung reaches this far
+constexpr double kSoftTissueHu = 20.0;      // the bite is soft tissue, not fat or air
 constexpr double kInteriorMm = 1.0;
 constexpr std::size_t kMinInteriorVoxels = 20;
 constexpr double kMinContrastHu = 15.0;    // smallest lesion-to-liver difference detected
@@ -397,7 +404,7 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
   LesionDetection out;
   out.labels = LabelMap(liver_full.geometry, 0);
   // Work inside the liver's bounding box.
-  const Box box = bounding_box(liver_full, kHullMm);
+  const Box box = bounding_box(liver_full, kHullMm + kLungSideReachMm);
   if (box.empty()) return out;
   const auto& lo = box.lo;
   std::vector<Volume> raw, smoothed;
@@ -424,12 +431,38 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
     return hull;
   }();
   const Geometry& g = liver.geometry;
-  auto eroded = erode_mm(liver, {2.0, 5.0, kSurfaceBandMm});
+  // Where the liver borders the lung the search goes on into the soft tissue beyond its mask,
+  // up to kLungSideReachMm: that is where a surface lesion is cut out of the mask. A thin band
+  // of it (the diaphragm, partial volume with the lung) is taken out again by the opening
+  // below.
+  const LabelMap air = [&] {
+    const Volume& hu = raw[reference];
+    LabelMap a(g, 0);
+    for (std::size_t p = 0; p < a.voxels.size(); ++p)
+      a.voxels[p] = hu.voxels[p] > -1500.0f && hu.voxels[p] < kAirHu;
+    return a;
+  }();
+  const LabelMap beside_air = dilate_mm(air, kBesideAirMm);
+  // The parenchyma a lesion is compared with: the liver less its partial volume with the lung.
+  const LabelMap parenchyma_only = [&] {
+    LabelMap m = liver;
+    for (std::size_t p = 0; p < m.voxels.size(); ++p) m.voxels[p] &= !beside_air.voxels[p];
+    return m;
+  }();
+  const LabelMap region = [&] {
+    const LabelMap near_air = dilate_mm(air, kLungSideReachMm);
+    const LabelMap reach = dilate_mm(liver, kLungSideReachMm);
+    LabelMap r = liver;
+    for (std::size_t p = 0; p < r.voxels.size(); ++p)
+      r.voxels[p] |= reach.voxels[p] && near_air.voxels[p] && smoothed[reference].voxels[p] >= kSoftTissueHu;
+    return r;
+  }();
+  auto eroded = erode_mm(region, {2.0, kSurfaceBandMm});
   const LabelMap inner = std::move(eroded[0]);
-  const LabelMap deep = std::move(eroded[1]);
+  const LabelMap deep = erode_mm(liver, 5.0);
   const LabelMap band = [&] {
-    LabelMap b = std::move(eroded[2]);
-    for (std::size_t p = 0; p < b.voxels.size(); ++p) b.voxels[p] = liver.voxels[p] && !b.voxels[p];
+    LabelMap b = std::move(eroded[1]);
+    for (std::size_t p = 0; p < b.voxels.size(); ++p) b.voxels[p] = region.voxels[p] && !b.voxels[p];
     return b;
   }();
 
@@ -447,7 +480,7 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
   // arterial phase without staying vessel-bright in the reference phase.
   const Volume& ref = smoothed[reference];
   LabelMap hypo(g, 0), hyper(g, 0);
-  for (std::size_t p = 0; p < liver.voxels.size(); ++p) {
+  for (std::size_t p = 0; p < inner.voxels.size(); ++p) {
     if (!inner.voxels[p]) continue;
     hypo.voxels[p] = ref.voxels[p] < parenchyma[reference].median - threshold(reference);
     if (arterial >= 0) {
@@ -533,11 +566,15 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
   const double ordinary = std::max(kMinContrastHu, kNoiseFactor * parenchyma[reference].sd);
   auto parenchyma_fraction = [&](const std::vector<std::size_t>& vox) {
     const auto shell = Neighbourhood(g, vox, kShellOuterMm).shell(kShellInnerMm, kShellOuterMm);
-    std::size_t liver_like = 0;
-    for (std::size_t p : shell)
+    // The lung beyond the surface says nothing either way: only the tissue around counts.
+    std::size_t liver_like = 0, tissue = 0;
+    for (std::size_t p : shell) {
+      if (beside_air.voxels[p]) continue;
+      ++tissue;
       liver_like += liver.voxels[p] &&
                     std::abs(ref.voxels[p] - parenchyma[reference].median) <= ordinary;
-    return shell.empty() ? 0.0 : double(liver_like) / shell.size();
+    }
+    return tissue == 0 ? 0.0 : double(liver_like) / tissue;
   };
   // Fat is fat in every phase: a candidate with fat in any aligned phase is a fissure or the
   // hilum partly averaged with parenchyma, not a lesion.
@@ -553,14 +590,19 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
   // differences (arterial inflow varying between segments, beam hardening) pass the first test
   // and fail this one.
   auto stands_out_locally = [&](const std::vector<std::size_t>& vox) {
-    const auto ring = parenchyma_ring(Neighbourhood(g, vox, kRingOuterMm), liver, candidates);
+    const auto ring = parenchyma_ring(Neighbourhood(g, vox, kRingOuterMm), parenchyma_only, candidates);
     if (ring.size() < kMinInteriorVoxels) return true;  // nothing to compare with: keep
     const double hypo_contrast = median_of(ref, ring) - median_of(ref, vox);
-    if (hypo_contrast > threshold(reference)) return true;
-    if (arterial < 0) return false;
-    const Volume& a = smoothed[static_cast<std::size_t>(arterial)];
-    const double hyper_contrast = median_of(a, vox) - median_of(a, ring);
-    return hyper_contrast > threshold(static_cast<std::size_t>(arterial));
+    // Darker in the reference phase and brighter in the arterial phase than the parenchyma
+    // around it: the two add up, each in units of its phase's threshold (a lesion that washes
+    // out is partly seen in both).
+    double evidence = std::max(0.0, hypo_contrast) / threshold(reference);
+    if (arterial >= 0) {
+      const Volume& a = smoothed[static_cast<std::size_t>(arterial)];
+      const double hyper_contrast = median_of(a, vox) - median_of(a, ring);
+      evidence += std::max(0.0, hyper_contrast) / threshold(static_cast<std::size_t>(arterial));
+    }
+    return evidence > 1.0;
   };
   LabelMap all_lesions(g, 0);
   std::vector<std::vector<std::size_t>> kept;
@@ -654,7 +696,7 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
     const bool darker = core < parenchyma[best_phase].median;
     std::vector<std::size_t> grown;
     for (std::size_t p : near.voxels(dilate_mm(near.mask(), kReachMm))) {
-      if (!liver.voxels[p] || all_lesions.voxels[p]) continue;
+      if (!region.voxels[p] || all_lesions.voxels[p]) continue;
       const float v = light(best_phase).voxels[p];
       if (darker ? v < cut : v > cut) grown.push_back(p);
     }
@@ -666,7 +708,7 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
       fill_holes_per_slice(solid);
       grown.clear();
       for (std::size_t p : shape.voxels(solid))
-        if (liver.voxels[p] && !all_lesions.voxels[p]) grown.push_back(p);
+        if (region.voxels[p] && !all_lesions.voxels[p]) grown.push_back(p);
     }
     for (std::size_t p : grown) all_lesions.voxels[p] = 1;
     vox = std::move(grown);
@@ -704,7 +746,7 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
         LabelMap joined = erode_mm(dilate_mm(near.mask(), r), r);
         for (std::size_t q = 0; q < joined.voxels.size(); ++q) {
           const std::size_t p = near.to_global(q);
-          if (joined.voxels[q] && !near.mask().voxels[q] && liver.voxels[p]) vox.push_back(p);
+          if (joined.voxels[q] && !near.mask().voxels[q] && region.voxels[p]) vox.push_back(p);
         }
       }
       if (vox.size() * voxel_ml >= kMinLesionMl) kept.push_back(std::move(vox));
@@ -722,7 +764,7 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
   std::sort(kept.begin(), kept.end(),
             [](const auto& a, const auto& b) { return a.size() > b.size(); });
 
-  measure_lesions(phases, reference, lo, liver, raw, smoothed, parenchyma, all_lesions, kept, out);
+  measure_lesions(phases, reference, lo, parenchyma_only, raw, smoothed, parenchyma, all_lesions, kept, out);
   std::ostringstream method;
   method.precision(0);
   method << std::fixed << "hypodense in the " << phase_name(phases[reference].phase)
@@ -731,8 +773,14 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
     method << ", or hyperenhancing in the arterial phase by more than " << threshold(arterial)
            << " HU";
   }
-  method << " (smoothed " << std::setprecision(1) << kSmoothingMm << std::setprecision(0) << " mm, against the parenchyma median); tubes and "
-         << "surface clefts, candidates not surrounded by parenchyma and candidates not standing out from the parenchyma around them left out; boundary at half contrast; candidates under "
+  method << " (smoothed " << std::setprecision(1) << kSmoothingMm << std::setprecision(0)
+         << " mm, against the parenchyma median); where the liver borders the lung the search "
+            "reaches "
+         << kLungSideReachMm
+         << " mm beyond the liver mask (surface lesions); tubes and surface clefts, candidates "
+            "not surrounded by parenchyma and candidates not standing out from the parenchyma "
+            "around them (darker in the reference and brighter in the arterial phase, added in "
+            "units of each threshold) left out; boundary at half contrast; candidates under "
          << std::setprecision(2) << kMinLesionMl << " mL ignored";
   out.method = method.str();
   if (rejected_tubes) out.notes.push_back(std::to_string(rejected_tubes) + " vessel-like (elongated) candidate(s) left out");
