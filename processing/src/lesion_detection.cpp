@@ -404,7 +404,7 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
   LesionDetection out;
   out.labels = LabelMap(liver_full.geometry, 0);
   // Work inside the liver's bounding box.
-  const Box box = bounding_box(liver_full, kHullMm + kLungSideReachMm);
+  const Box box = bounding_box(liver_full, std::max(kHullMm, kLungSideReachMm));
   if (box.empty()) return out;
   const auto& lo = box.lo;
   std::vector<Volume> raw, smoothed;
@@ -415,8 +415,10 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
   // not a voxel: specks of fat values smaller than kMinFatMl are noise (in thin slices the
   // noise of a cyst, near water, reaches fat values voxel by voxel, and the holes it would
   // leave break the cyst up).
+  // The liver mask grown for the closing below and for the reach beyond it at the lung.
+  auto grown = dilate_mm(crop(liver_full, box), {kHullMm, kLungSideReachMm});
   const LabelMap liver = [&] {
-    LabelMap hull = erode_mm(dilate_mm(crop(liver_full, box), kHullMm), kHullMm);
+    LabelMap hull = erode_mm(grown[0], kHullMm);
     const Volume& hu = raw[reference];
     LabelMap fat(hull.geometry, 0);
     for (std::size_t p = 0; p < hull.voxels.size(); ++p)
@@ -442,7 +444,9 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
       a.voxels[p] = hu.voxels[p] > -1500.0f && hu.voxels[p] < kAirHu;
     return a;
   }();
-  const LabelMap beside_air = dilate_mm(air, kBesideAirMm);
+  auto air_dilated = dilate_mm(air, {kBesideAirMm, kLungSideReachMm});
+  const LabelMap beside_air = std::move(air_dilated[0]);
+  const LabelMap near_air = std::move(air_dilated[1]);
   // The parenchyma a lesion is compared with: the liver less its partial volume with the lung.
   const LabelMap parenchyma_only = [&] {
     LabelMap m = liver;
@@ -450,18 +454,21 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
     return m;
   }();
   const LabelMap region = [&] {
-    const LabelMap near_air = dilate_mm(air, kLungSideReachMm);
-    const LabelMap reach = dilate_mm(liver, kLungSideReachMm);
+    const LabelMap& reach = grown[1];
     LabelMap r = liver;
     for (std::size_t p = 0; p < r.voxels.size(); ++p)
       r.voxels[p] |= reach.voxels[p] && near_air.voxels[p] && smoothed[reference].voxels[p] >= kSoftTissueHu;
     return r;
   }();
-  auto eroded = erode_mm(region, {2.0, kSurfaceBandMm});
+  auto eroded = erode_mm(region, {2.0, 5.0, kSurfaceBandMm});
   const LabelMap inner = std::move(eroded[0]);
-  const LabelMap deep = erode_mm(liver, 5.0);
+  const LabelMap deep = [&] {  // the liver's interior, away from any border of the search
+    LabelMap d = std::move(eroded[1]);
+    for (std::size_t p = 0; p < d.voxels.size(); ++p) d.voxels[p] &= liver.voxels[p];
+    return d;
+  }();
   const LabelMap band = [&] {
-    LabelMap b = std::move(eroded[1]);
+    LabelMap b = std::move(eroded[2]);
     for (std::size_t p = 0; p < b.voxels.size(); ++p) b.voxels[p] = region.voxels[p] && !b.voxels[p];
     return b;
   }();

@@ -70,13 +70,21 @@ std::vector<LabelMap> erode_mm(const LabelMap& mask, const std::vector<double>& 
 }
 
 LabelMap dilate_mm(const LabelMap& mask, double radius_mm) {
-  if (count(mask) == 0) return mask;
-  const Box box = distance_box(mask, radius_mm);
+  return std::move(dilate_mm(mask, std::vector<double>{radius_mm}).front());
+}
+
+std::vector<LabelMap> dilate_mm(const LabelMap& mask, const std::vector<double>& radii_mm) {
+  if (radii_mm.empty()) return {};
+  if (count(mask) == 0) return std::vector<LabelMap>(radii_mm.size(), mask);
+  const Box box = distance_box(mask, *std::max_element(radii_mm.begin(), radii_mm.end()));
   const Volume d = signed_distance(crop(mask, box));
+  std::vector<LabelMap> out;
   LabelMap part(d.geometry, 0);
-  for (std::size_t i = 0; i < d.voxels.size(); ++i) part.voxels[i] = d.voxels[i] <= radius_mm;
-  LabelMap out(mask.geometry, 0);
-  paste(out, part, box);
+  for (double radius_mm : radii_mm) {
+    for (std::size_t i = 0; i < d.voxels.size(); ++i) part.voxels[i] = d.voxels[i] <= radius_mm;
+    out.emplace_back(mask.geometry, 0);
+    paste(out.back(), part, box);
+  }
   return out;
 }
 

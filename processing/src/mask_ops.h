@@ -12,6 +12,8 @@ LabelMap erode_mm(const LabelMap& mask, double radius_mm);
 // The erosions of one mask by several radii, from one distance map (each the same as erode_mm).
 std::vector<LabelMap> erode_mm(const LabelMap& mask, const std::vector<double>& radii_mm);
 LabelMap dilate_mm(const LabelMap& mask, double radius_mm);
+// The dilations of one mask by several radii, from one distance map (each the same as dilate_mm).
+std::vector<LabelMap> dilate_mm(const LabelMap& mask, const std::vector<double>& radii_mm);
 // Connected components (26-connectivity); labels ordered by size, largest = 1; 0 background.
 Image<std::uint32_t> connected_components(const LabelMap& mask, std::vector<std::size_t>* sizes);
 // The 4-connected components of one axial plane (nx x ny, non-zero = inside), each as its
