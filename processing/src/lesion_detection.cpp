@@ -5,7 +5,6 @@
 #include <cmath>
 #include <iomanip>
 #include <map>
-#include <optional>
 #include <sstream>
 
 #include "itk_bridge.h"
@@ -98,6 +97,8 @@ class Neighbourhood {
     for (std::size_t p : vox) mask_.voxels[to_local(p)] = 1;
   }
   const LabelMap& mask() const { return mask_; }
+  // An image of the whole grid cut down to this neighbourhood (indexed like mask()).
+  Volume cut_out(const Volume& v) const { return crop(v, box_); }
   std::size_t to_local(std::size_t p) const {
     const std::size_t nx = g_.size[0], nxy = g_.size[0] * g_.size[1];
     return mask_.offset(p % nx - box_.lo[0], (p / nx) % g_.size[1] - box_.lo[1], p / nxy - box_.lo[2]);
@@ -679,13 +680,8 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
   }
   // Boundary at half contrast: each lesion is redrawn within 3 mm of its candidate as the liver
   // voxels closer to its own attenuation than to the parenchyma's, in the phase where it stands
-  // out most (lightly smoothed, so that blur does not bias the edge).
-  // Smoothed only for the phases a lesion is redrawn in (usually one).
-  std::vector<std::optional<Volume>> light_of(raw.size());
-  auto light = [&](std::size_t i) -> const Volume& {
-    if (!light_of[i]) light_of[i] = gaussian_mm(raw[i], kEdgeSmoothingMm);
-    return *light_of[i];
-  };
+  // out most (lightly smoothed, so that blur does not bias the edge; smoothed around the lesion
+  // only, with a margin of four widths of the smoothing).
   for (auto& vox : kept) {
     std::size_t best_phase = reference;
     double best_contrast = 0;
@@ -697,14 +693,24 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
       }
     }
     const Neighbourhood near(g, vox, kReachMm);
-    const auto interior = near.voxels(erode_mm(near.mask(), kInteriorMm));
-    const double core = median_of(light(best_phase), interior.size() >= kMinInteriorVoxels ? interior : vox);
+    const Neighbourhood wide(g, vox, kReachMm + 4.0 * kEdgeSmoothingMm);
+    const Volume light = gaussian_mm(wide.cut_out(raw[best_phase]), kEdgeSmoothingMm);
+    auto light_at = [&](std::size_t p) { return light.voxels[wide.to_local(p)]; };
+    const double core = [&] {
+      const auto interior = near.voxels(erode_mm(near.mask(), kInteriorMm));
+      std::vector<float> values;
+      for (std::size_t p : interior.size() >= kMinInteriorVoxels ? interior : vox)
+        if (light_at(p) > -1500.0f) values.push_back(light_at(p));
+      if (values.empty()) return double(NAN);
+      std::nth_element(values.begin(), values.begin() + values.size() / 2, values.end());
+      return double(values[values.size() / 2]);
+    }();
     const double cut = 0.5 * (core + parenchyma[best_phase].median);
     const bool darker = core < parenchyma[best_phase].median;
     std::vector<std::size_t> grown;
     for (std::size_t p : near.voxels(dilate_mm(near.mask(), kReachMm))) {
       if (!region.voxels[p] || all_lesions.voxels[p]) continue;
-      const float v = light(best_phase).voxels[p];
+      const float v = light_at(p);
       if (darker ? v < cut : v > cut) grown.push_back(p);
     }
     // A tumour is solid: its internal mosaic (necrosis, enhancing septa) and its capsule
