@@ -72,7 +72,8 @@ json lesions_json(const processing::AnalysisResult& result) {
                         {"mean_hu", m.mean_hu},
                         {"sd_hu", m.sd_hu},
                         {"liver_hu", m.liver_hu},
-                        {"enhancement_hu", m.enhancement}});
+                        {"enhancement_hu", m.enhancement},
+                        {"enhancing_fraction", m.enhancing_fraction}});
     }
     out.push_back({{"number", l.number},
                    {"volume_ml", l.volume_ml},

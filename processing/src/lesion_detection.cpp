@@ -55,6 +55,10 @@ constexpr double kMinSurroundingParenchyma = 0.65;
 constexpr double kLargeLesionMl = 20.0;
 constexpr double kRingInnerMm = 3.0, kRingOuterMm = 10.0;  // parenchyma around a lesion
 constexpr double kEnhancedHu = 15.0;       // lesion - liver above this: hyperenhancing
+// Hyperenhancement "in whole or in part" (LI-RADS): a lesion whose mean does not reach the
+// threshold still is hyperenhancing when this share of its interior does. After the smoothing,
+// tissue as bright as the liver exceeds the threshold in a few per cent of its voxels at most.
+constexpr double kEnhancingPartFraction = 0.2;
 constexpr double kWashoutHu = -10.0;       // lesion - liver below this in a later phase
 constexpr double kWaterMaxHu = 25.0, kWaterMinHu = -15.0;
 
@@ -330,10 +334,17 @@ void classify(LesionResult& lesion, Phase reference_phase) {
       max_hu <= kWaterMaxHu + 10.0) {
     lesion.type = LesionType::kCystLike;
     why << "near water density (" << reference->mean_hu << " HU) without enhancement";
-  } else if (arterial && arterial->enhancement > kEnhancedHu) {
+  } else if (arterial && (arterial->enhancement > kEnhancedHu ||
+                          arterial->enhancing_fraction >= kEnhancingPartFraction)) {
     const bool washout = has_later && min_later_enh < kWashoutHu;
     lesion.type = washout ? LesionType::kHypervascularWashout : LesionType::kHypervascularNoWashout;
-    why << "arterial enhancement " << std::showpos << arterial->enhancement << " HU over liver";
+    if (arterial->enhancement > kEnhancedHu) {
+      why << "arterial enhancement " << std::showpos << arterial->enhancement << " HU over liver";
+    } else {
+      why << "arterial enhancement in part: " << std::noshowpos
+          << 100.0 * arterial->enhancing_fraction << " % of the lesion more than " << kEnhancedHu
+          << " HU over liver (mean " << std::showpos << arterial->enhancement << " HU)";
+    }
     if (has_later) why << ", later " << min_later_enh << " HU" << (washout ? " (washout)" : "");
   } else if (arterial && has_later && min_later_enh < kWashoutHu) {
     lesion.type = LesionType::kHypovascular;
@@ -389,6 +400,13 @@ void measure_lesions(const std::vector<AlignedPhase>& phases, std::size_t refere
       m.liver_hu = ring.empty() ? parenchyma[i].median : median_of(smoothed[i], ring);
       if (!std::isfinite(m.mean_hu) || !std::isfinite(m.liver_hu)) continue;
       m.enhancement = m.mean_hu - m.liver_hu;
+      std::size_t bright = 0, seen = 0;
+      for (std::size_t p : measured) {
+        if (smoothed[i].voxels[p] <= -1500.0f) continue;
+        ++seen;
+        bright += smoothed[i].voxels[p] > m.liver_hu + kEnhancedHu;
+      }
+      m.enhancing_fraction = seen ? double(bright) / seen : 0.0;
       lesion.phases.push_back(m);
     }
     classify(lesion, phases[reference].phase);

@@ -501,8 +501,9 @@ TEST(CorrectionServe, EditedSegFromAViewerGivesANewVersionInThePacs) {
       },
       10))
       << node.log();
-  if (fs::exists(foreign))
+  if (fs::exists(foreign)) {
     EXPECT_NE(node.log().find("reason=\"not a correction"), std::string::npos) << node.log();
+  }
   std::this_thread::sleep_for(std::chrono::seconds(3));  // a study timer would have fired
   EXPECT_EQ(store.jobs("", 10).size(), 1u) << node.log();
   // Nothing lost: every SEG is kept in the spool.
@@ -578,12 +579,16 @@ TEST(CorrectionServe, EditedSegFromAViewerGivesANewVersionInThePacs) {
   std::size_t lesions = 0;
   for (const auto& s : segments) {
     const std::string label = s[0];
-    if (label == "Liver") EXPECT_EQ(s[1], "MANUAL");
+    if (label == "Liver") {
+      EXPECT_EQ(s[1], "MANUAL");
+    }
     if (label.rfind("Lesion", 0) == 0) {
       ++lesions;
       EXPECT_EQ(s[1], "MANUAL") << label;
     }
-    if (label.rfind("Couinaud", 0) == 0) EXPECT_EQ(s[1], "AUTOMATIC") << label;
+    if (label.rfind("Couinaud", 0) == 0) {
+      EXPECT_EQ(s[1], "AUTOMATIC") << label;
+    }
   }
   EXPECT_EQ(lesions, expected["lesions_left"].get<std::size_t>());
   // The new version's summary.json records the correction.

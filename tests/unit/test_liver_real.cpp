@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <vector>
 
 #include "livernode/dicom/segmentation_reader.h"
 #include "livernode/dicom/series_scanner.h"
@@ -21,6 +22,7 @@ namespace {
 struct Measured {
   double dice = 0, volume_ml = 0, truth_ml = 0;
   int tumours_found = 0, tumours = 0, false_lesions = 0;
+  std::vector<processing::LesionType> types_found;  // of the lesions that overlap a tumour
 };
 
 Measured measure(const char* name) {
@@ -85,6 +87,7 @@ Measured measure(const char* name) {
     for (std::size_t p = 0; p < g.voxel_count() && !overlaps; ++p)
       overlaps = result.lesion_labels.voxels[p] == l.number && tumour.voxels[p];
     m.false_lesions += !overlaps;
+    if (overlaps) m.types_found.push_back(l.type);
   }
   std::printf("%s: liver Dice %.3f, %.0f vs %.0f mL (%+.1f %%); tumours found %d of %d, false "
               "lesions %d\n",
@@ -104,6 +107,10 @@ TEST(LiverReal, Hcc0697AgreesWithTheManualTruth) {
   // the parenchyma window, is found.
   EXPECT_EQ(m.tumours_found, m.tumours);
   EXPECT_GE(m.tumours, 1);
+  // Its arterial hyperenhancement is in part of it only (the lesion's mean is below the liver's),
+  // its washout clear: an HCC's pattern.
+  ASSERT_EQ(m.types_found.size(), 1u);
+  EXPECT_EQ(m.types_found[0], processing::LesionType::kHypervascularWashout);
   // One false lesion at most: a distinct area hypodense in both phases that the manual truth
   // does not include.
   EXPECT_LE(m.false_lesions, 1);

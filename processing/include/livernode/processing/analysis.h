@@ -114,6 +114,9 @@ struct LesionPhaseMeasure {
   double sd_hu = 0.0;
   double liver_hu = 0.0;      // surrounding parenchyma in the same phase
   double enhancement = 0.0;   // mean_hu - liver_hu
+  // Share of the lesion (its interior, lightly smoothed) brighter than liver_hu by more than the
+  // hyperenhancement threshold: hyperenhancement in part of a lesion.
+  double enhancing_fraction = 0.0;
 };
 
 struct LesionResult {
