@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "livernode/dicom/segmentation_reader.h"
+#include "livernode/node/huge_pages.h"
 #include "livernode/dicom/series_scanner.h"
 #include "livernode/dicom/volume_loader.h"
 #include "livernode/phantom/metaimage.h"
@@ -245,6 +246,7 @@ Truth phantom_truth(const fs::path& dir, const processing::Geometry& g) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  livernode::node::use_huge_pages_for_image_buffers(argv);  // as the livernode program does
   fs::path data = LIVERNODE_DEFAULT_SHARED_DATA;
   std::vector<fs::path> phantoms;
   std::vector<fs::path> timing;

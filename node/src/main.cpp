@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "livernode/node/commands.h"
+#include "livernode/node/huge_pages.h"
 #include "livernode/version.h"
 
 namespace {
@@ -30,6 +31,7 @@ void print_usage(std::ostream& os) {
 
 int main(int argc, char** argv) {
   using namespace livernode::node;
+  use_huge_pages_for_image_buffers(argv);
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     print_usage(args.empty() ? std::cerr : std::cout);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -73,6 +74,13 @@ TEST_F(ServeNode, StoresDurablyOnceRejectsStrangersAndReportsOverHttp) {
                    "", "  token: s3cret\n");
   node.start();
   const std::string auth = "-H 'Authorization: Bearer s3cret'";
+  // The node runs with glibc's huge pages for its image buffers (set at start-up, see
+  // node/huge_pages.h).
+  {
+    std::ifstream environ("/proc/" + std::to_string(node.pid()) + "/environ", std::ios::binary);
+    const std::string env((std::istreambuf_iterator<char>(environ)), std::istreambuf_iterator<char>());
+    EXPECT_NE(env.find("glibc.malloc.hugetlb=1"), std::string::npos);
+  }
 
   EXPECT_EQ(run_command("echoscu -aet STORESCU " + node.peer()).status, 0) << node.log();
   // Not in the allow-list, and in it only from another network: both rejected at association time.
