@@ -716,12 +716,10 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
     auto light_at = [&](std::size_t p) { return light.voxels[wide.to_local(p)]; };
     const double core = [&] {
       const auto interior = near.voxels(erode_mm(near.mask(), kInteriorMm));
-      std::vector<float> values;
+      std::vector<std::size_t> local;
       for (std::size_t p : interior.size() >= kMinInteriorVoxels ? interior : vox)
-        if (light_at(p) > -1500.0f) values.push_back(light_at(p));
-      if (values.empty()) return double(NAN);
-      std::nth_element(values.begin(), values.begin() + values.size() / 2, values.end());
-      return double(values[values.size() / 2]);
+        local.push_back(wide.to_local(p));
+      return median_of(light, local);
     }();
     const double cut = 0.5 * (core + parenchyma[best_phase].median);
     const bool darker = core < parenchyma[best_phase].median;
