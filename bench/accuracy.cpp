@@ -20,9 +20,9 @@
 #include <nlohmann/json.hpp>
 
 #include "livernode/dicom/segmentation_reader.h"
-#include "livernode/node/huge_pages.h"
 #include "livernode/dicom/series_scanner.h"
 #include "livernode/dicom/volume_loader.h"
+#include "livernode/node/huge_pages.h"
 #include "livernode/phantom/metaimage.h"
 #include "livernode/processing/analysis.h"
 

@@ -42,6 +42,21 @@ Box distance_box(const LabelMap& mask, double radius_mm) {
   const auto& sp = mask.geometry.spacing;
   return bounding_box(mask, radius_mm + std::max({sp[0], sp[1], sp[2]}));
 }
+
+// For each radius, the voxels of the distance map `d` (computed on `box`) farther than it
+// (`beyond`) or within it, pasted into masks on the full grid `full`.
+std::vector<LabelMap> distance_levels(const Volume& d, const Box& box, const Geometry& full,
+                                      const std::vector<double>& radii_mm, bool beyond) {
+  std::vector<LabelMap> out;
+  LabelMap part(d.geometry, 0);
+  for (double radius_mm : radii_mm) {
+    for (std::size_t i = 0; i < d.voxels.size(); ++i)
+      part.voxels[i] = beyond ? d.voxels[i] > radius_mm : d.voxels[i] <= radius_mm;
+    out.emplace_back(full, 0);
+    paste(out.back(), part, box);
+  }
+  return out;
+}
 }  // namespace
 
 // Erosion as the complement of the dilated complement: a voxel stays when no background voxel
@@ -58,15 +73,7 @@ std::vector<LabelMap> erode_mm(const LabelMap& mask, const std::vector<double>& 
   LabelMap background = crop(mask, box);
   for (auto& v : background.voxels) v = !v;
   if (count(background) == 0) return std::vector<LabelMap>(radii_mm.size(), mask);
-  const Volume d = signed_distance(background);
-  std::vector<LabelMap> out;
-  LabelMap part(background.geometry, 0);
-  for (double radius_mm : radii_mm) {
-    for (std::size_t i = 0; i < d.voxels.size(); ++i) part.voxels[i] = d.voxels[i] > radius_mm;
-    out.emplace_back(mask.geometry, 0);
-    paste(out.back(), part, box);
-  }
-  return out;
+  return distance_levels(signed_distance(background), box, mask.geometry, radii_mm, true);
 }
 
 LabelMap dilate_mm(const LabelMap& mask, double radius_mm) {
@@ -77,15 +84,7 @@ std::vector<LabelMap> dilate_mm(const LabelMap& mask, const std::vector<double>&
   if (radii_mm.empty()) return {};
   if (count(mask) == 0) return std::vector<LabelMap>(radii_mm.size(), mask);
   const Box box = distance_box(mask, *std::max_element(radii_mm.begin(), radii_mm.end()));
-  const Volume d = signed_distance(crop(mask, box));
-  std::vector<LabelMap> out;
-  LabelMap part(d.geometry, 0);
-  for (double radius_mm : radii_mm) {
-    for (std::size_t i = 0; i < d.voxels.size(); ++i) part.voxels[i] = d.voxels[i] <= radius_mm;
-    out.emplace_back(mask.geometry, 0);
-    paste(out.back(), part, box);
-  }
-  return out;
+  return distance_levels(signed_distance(crop(mask, box)), box, mask.geometry, radii_mm, false);
 }
 
 Volume gaussian_mm(const Volume& image, double sigma_mm) {
