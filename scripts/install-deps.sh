@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   # build
-  build-essential cmake pkg-config ninja-build
+  build-essential cmake pkg-config ninja-build ccache
   # libraries
   libdcmtk-dev libinsighttoolkit5-dev libgdcm-dev
   libboost-dev libboost-system-dev
