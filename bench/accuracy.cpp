@@ -14,15 +14,18 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include <cairo.h>
 #include <nlohmann/json.hpp>
 
 #include "livernode/dicom/segmentation_reader.h"
 #include "livernode/dicom/series_scanner.h"
 #include "livernode/dicom/volume_loader.h"
 #include "livernode/node/huge_pages.h"
+#include "livernode/node/study_analysis.h"
 #include "livernode/phantom/metaimage.h"
 #include "livernode/processing/analysis.h"
 
@@ -40,7 +43,8 @@ struct Truth {
 };
 // The true phase of a series (by its UID and description), or "?" when unknown.
 using PhaseTruth = std::function<std::string(const dicom::SeriesInfo&)>;
-using TruthSource = std::function<Truth(const processing::Geometry&)>;
+// Truth on the grid of the series the liver was segmented on.
+using TruthSource = std::function<Truth(const processing::Geometry&, const dicom::SeriesInfo&)>;
 
 double peak_rss_mb() {
   rusage u{};
@@ -77,33 +81,58 @@ processing::LabelMap number_components(const processing::LabelMap& mask) {
   return out;
 }
 
-void run_case(const std::string& name, const fs::path& ct_dir,
-              const PhaseTruth& true_phase, const TruthSource& truth_source) {
+// One run of the analysis: a case by one way (the whole study, or one series alone).
+struct Outcome {
+  std::string case_name, way;
+  bool segmented = false;
+  bool phases_right = true;
+  std::optional<double> dice, volume_error_percent;
+  int found = 0, missed = 0, false_positives = 0;
+  bool lesion_truth = false;
+  double seconds = 0;
+};
+std::vector<Outcome> outcomes;
+
+void run_case(const std::string& name, const std::string& way,
+              const std::vector<const dicom::SeriesInfo*>& series, const PhaseTruth& true_phase,
+              const TruthSource& truth_source) {
+  Outcome out;
+  out.case_name = name;
+  out.way = way;
   const auto t0 = std::chrono::steady_clock::now();
-  const auto scan = dicom::scan_directory(ct_dir);
   std::vector<dicom::LoadedVolume> volumes;
   processing::StudyInput study;
-  for (const auto& s : scan.series) volumes.push_back(dicom::load_volume(s));
+  for (const auto* s : series) volumes.push_back(dicom::load_volume(*s));
   for (std::size_t i = 0; i < volumes.size(); ++i) {
-    study.series.push_back({scan.series[i].series_uid, &volumes[i].volume, {}});
+    // The same header evidence `livernode analyze` and the node give the analysis.
+    study.series.push_back({series[i]->series_uid, &volumes[i].volume, node::series_hints(*series[i])});
   }
   const auto result = processing::analyse(study, {});
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("%s\n", name.c_str());
+  out.seconds = seconds;
+  std::printf("%s, %s\n", name.c_str(), way.c_str());
   for (std::size_t i = 0; i < result.series.size(); ++i) {
     const auto& p = result.series[i].phase;
+    const std::string truth = true_phase ? true_phase(*series[i]) : "?";
+    if (truth != "?" && truth != processing::phase_name(p.phase)) out.phases_right = false;
     std::printf("  series %-28s phase %-14s (true %-13s) conf %.2f  aorta %4.0f  portal vein %4.0f  liver %4.0f HU\n",
-                scan.series[i].description.substr(0, 28).c_str(), processing::phase_name(p.phase),
-                true_phase ? true_phase(scan.series[i]).c_str() : "?", p.confidence,
-                p.aorta_hu.value_or(NAN), p.portal_vein_hu.value_or(NAN), p.liver_hu.value_or(NAN));
+                series[i]->description.substr(0, 28).c_str(), processing::phase_name(p.phase),
+                truth.c_str(), p.confidence, p.aorta_hu.value_or(NAN),
+                p.portal_vein_hu.value_or(NAN), p.liver_hu.value_or(NAN));
   }
   if (!result.liver || result.reference_series < 0) {
+    for (const auto& st : result.stages)
+      if (!st.done) std::printf("  %s: %s\n", st.stage.c_str(), st.detail.c_str());
     std::printf("  liver: not segmented\n  wall %.1f s, peak memory %.0f MB\n", seconds, peak_rss_mb());
+    outcomes.push_back(out);
     return;
   }
+  out.segmented = true;
+  for (const auto& w : result.warnings) std::printf("  warning: %s\n", w.c_str());
+  const auto& reference = *series[result.reference_series];
   const auto& geometry = volumes[result.reference_series].volume.geometry;
-  const Truth truth = truth_source ? truth_source(geometry) : Truth{};
+  const Truth truth = truth_source ? truth_source(geometry, reference) : Truth{};
   const double voxel_ml = geometry.voxel_volume_ml();
   if (!truth.liver.empty()) {
     std::size_t a = 0, b = 0, both = 0;
@@ -113,13 +142,16 @@ void run_case(const std::string& name, const fs::path& ct_dir,
       b += y;
       both += x && y;
     }
+    out.dice = 2.0 * both / (a + b);
+    out.volume_error_percent = 100.0 * (double(a) - double(b)) / b;
     std::printf("  liver (on %s): Dice %.4f  volume %.0f mL vs truth %.0f mL (%+.1f %%)\n",
-                scan.series[result.reference_series].description.c_str(), 2.0 * both / (a + b),
-                a * voxel_ml, b * voxel_ml, 100.0 * (double(a) - double(b)) / b);
+                reference.description.empty() ? reference.series_uid.c_str() : reference.description.c_str(),
+                *out.dice, a * voxel_ml, b * voxel_ml, *out.volume_error_percent);
   } else {
     std::printf("  liver volume %.0f mL (no truth)\n", result.liver->volume_ml);
   }
   if (!truth.lesions.empty()) {
+    out.lesion_truth = true;
     // A truth lesion is found when a detected lesion overlaps it; a detected lesion that
     // overlaps no truth lesion is a false positive.
     std::map<int, std::size_t> truth_voxels;
@@ -134,22 +166,23 @@ void run_case(const std::string& name, const fs::path& ct_dir,
       }
     }
     int found = 0, missed = 0, ignored = 0;
-    double truth_total = 0, found_truth = 0, found_detected = 0;
+    double truth_total = 0;
     for (const auto& [t, n] : truth_voxels) {
       truth_total += n * voxel_ml;
       const auto diameter = truth.lesion_diameter_mm.find(t);
-      const bool required = diameter == truth.lesion_diameter_mm.end() || diameter->second >= 10.0;
+      // Required: the phantom's lesions of 10 mm or more; every real tumour of 1 mL or more.
+      const bool required = diameter == truth.lesion_diameter_mm.end()
+                                ? n * voxel_ml >= 1.0
+                                : diameter->second >= 10.0;
       const bool hit = overlap.count(t) > 0;
       if (hit) {
         ++found;
-        found_truth += n * voxel_ml;
         double det = 0;
         std::size_t common = 0;
         for (const auto& [d, v] : overlap[t]) {
           det += result.lesions[d - 1].volume_ml;
           common += v;
         }
-        found_detected += det;
         // Dice of the truth lesion with the detected lesions that overlap it.
         const double dice = 2.0 * common * voxel_ml / (n * voxel_ml + det);
         std::printf("    truth lesion %d: %.2f mL, found as %.2f mL (%+.0f %%), Dice %.2f", t,
@@ -170,6 +203,7 @@ void run_case(const std::string& name, const fs::path& ct_dir,
         std::printf("    truth lesion %d: %.2f mL, missed\n", t, n * voxel_ml);
       } else {
         ++ignored;
+        std::printf("    truth lesion %d: %.2f mL, missed (not required)\n", t, n * voxel_ml);
       }
     }
     int false_positives = 0;
@@ -181,13 +215,63 @@ void run_case(const std::string& name, const fs::path& ct_dir,
                   processing::lesion_type_name(l.type), l.centroid_lps[0], l.centroid_lps[1],
                   l.centroid_lps[2]);
     }
+    out.found = found;
+    out.missed = missed;
+    out.false_positives = false_positives;
     std::printf("  lesions: %d found, %d missed, %d false positive(s)%s; tumour volume %.1f mL "
                 "detected vs %.1f mL truth\n",
                 found, missed, false_positives,
-                ignored ? " (truth lesions under 10 mm not required)" : "",
+                ignored ? " (smaller truth lesions not required)" : "",
                 result.volumetry ? result.volumetry->tumour_ml : 0.0, truth_total);
   }
   std::printf("  wall %.1f s, peak memory %.0f MB\n", seconds, peak_rss_mb());
+  outcomes.push_back(out);
+}
+
+// Every way of a case: the whole study, then each series alone (as a PACS that sends one
+// series, or a study whose other phases never arrive, would have it analysed).
+void run_every_way(const std::string& name, const fs::path& ct_dir, const PhaseTruth& true_phase,
+                   const TruthSource& truth_source) {
+  const auto scan = dicom::scan_directory(ct_dir);
+  std::vector<const dicom::SeriesInfo*> all;
+  for (const auto& s : scan.series) all.push_back(&s);
+  run_case(name, "whole study", all, true_phase, truth_source);
+  if (all.size() < 2) return;
+  for (const auto* s : all) {
+    run_case(name, "series " + (s->description.empty() ? s->series_uid : s->description) + " alone",
+             {s}, true_phase, truth_source);
+  }
+}
+
+// The mean and the minimum over every case and way, and the count of targets missed.
+void print_totals() {
+  if (outcomes.empty()) return;
+  std::printf("\n%-22s %-34s %-7s %-8s %-9s %-16s %s\n", "case", "way", "phases", "Dice",
+              "volume", "lesions f/m/fp", "wall");
+  double dice_sum = 0, dice_min = 1, worst_volume = 0;
+  int with_truth = 0, not_segmented = 0, wrong_phases = 0;
+  for (const auto& o : outcomes) {
+    char dice[16] = "-", volume[16] = "-", lesions[24] = "-";
+    if (o.dice) std::snprintf(dice, sizeof dice, "%.4f", *o.dice);
+    if (o.volume_error_percent) std::snprintf(volume, sizeof volume, "%+.1f %%", *o.volume_error_percent);
+    if (o.lesion_truth) std::snprintf(lesions, sizeof lesions, "%d/%d/%d", o.found, o.missed, o.false_positives);
+    std::printf("%-22s %-34s %-7s %-8s %-9s %-16s %.1f s\n", o.case_name.substr(0, 22).c_str(),
+                o.way.substr(0, 34).c_str(), o.phases_right ? "right" : "WRONG",
+                o.segmented ? dice : "none", volume, lesions, o.seconds);
+    wrong_phases += !o.phases_right;
+    not_segmented += !o.segmented;
+    if (!o.dice) continue;
+    ++with_truth;
+    dice_sum += *o.dice;
+    dice_min = std::min(dice_min, *o.dice);
+    worst_volume = std::max(worst_volume, std::abs(*o.volume_error_percent));
+  }
+  if (with_truth) {
+    std::printf("liver Dice over %d runs with truth: mean %.4f, minimum %.4f; largest volume "
+                "error %.1f %%; %d run(s) with a wrong phase, %d without a liver\n",
+                with_truth, dice_sum / with_truth, dice_min, worst_volume, wrong_phases,
+                not_segmented);
+  }
 }
 
 Truth real_truth(const fs::path& truth_dir, const processing::Geometry& g) {
@@ -199,6 +283,49 @@ Truth real_truth(const fs::path& truth_dir, const processing::Geometry& g) {
     if (n.find("Liver") != std::string::npos) t.liver = seg.segments[0].mask;
     if (n.find("Tumor") != std::string::npos) t.lesions = number_components(seg.segments[0].mask);
   }
+  return t;
+}
+
+// The CHAOS truth: one binary PNG per slice, the n-th PNG for the n-th DICOM file in file-name
+// order, rows and columns as in the image; each is placed on the slice its file lies at.
+Truth png_truth(const fs::path& ct_dir, const fs::path& png_dir, const processing::Geometry& g,
+                const dicom::SeriesInfo& series) {
+  Truth t;
+  std::vector<fs::path> files;
+  for (const auto& f : fs::directory_iterator(ct_dir))
+    if (f.is_regular_file()) files.push_back(f.path());
+  std::sort(files.begin(), files.end());
+  std::map<fs::path, processing::Vec3> position;
+  for (const auto& s : series.slices) position[s.file] = s.position;
+  t.liver = processing::LabelMap(g, 0);
+  for (std::size_t n = 0; n < files.size(); ++n) {
+    char name[32];
+    std::snprintf(name, sizeof name, "liver_GT_%03zu.png", n);
+    const auto where = position.find(files[n]);
+    if (where == position.end() || !fs::exists(png_dir / name)) continue;
+    const processing::Vec3 idx = g.point_to_index(where->second);
+    const long k = std::lround(idx[2]);
+    if (k < 0 || k >= static_cast<long>(g.size[2])) continue;
+    cairo_surface_t* png = cairo_image_surface_create_from_png((png_dir / name).c_str());
+    if (cairo_surface_status(png) == CAIRO_STATUS_SUCCESS &&
+        static_cast<std::size_t>(cairo_image_surface_get_width(png)) == g.size[0] &&
+        static_cast<std::size_t>(cairo_image_surface_get_height(png)) == g.size[1]) {
+      cairo_surface_flush(png);
+      const unsigned char* data = cairo_image_surface_get_data(png);
+      const int stride = cairo_image_surface_get_stride(png);
+      const int bytes = cairo_image_surface_get_format(png) == CAIRO_FORMAT_A8 ? 1 : 4;
+      for (std::size_t j = 0; j < g.size[1]; ++j)
+        for (std::size_t i = 0; i < g.size[0]; ++i) {
+          const unsigned char* px = data + j * stride + i * bytes;
+          bool on = false;
+          for (int b = 0; b < bytes; ++b) on = on || px[b] != 0;
+          if (bytes == 4) on = px[0] || px[1] || px[2];  // colour channels; alpha is opaque
+          t.liver.at(i, j, static_cast<std::size_t>(k)) = on;
+        }
+    }
+    cairo_surface_destroy(png);
+  }
+  t.lesions = processing::LabelMap(g, 0);  // a healthy liver: every lesion is a false one
   return t;
 }
 
@@ -256,28 +383,44 @@ int main(int argc, char** argv) {
     if (a == "--phantom") phantoms.push_back(argv[i + 1]);
     if (a == "--timing") timing.push_back(argv[i + 1]);
   }
-  for (const std::string c : {"hcc-tace-0697", "hcc-tace-1720"}) {
+  // The real cases' series are named by their phase: AP (arterial), PP (portal venous) and
+  // EQP (equilibrium); the CHAOS series has no description and is portal venous.
+  const PhaseTruth real_phase = [](const dicom::SeriesInfo& s) {
+    if (s.description.find("EQP") != std::string::npos) return std::string("delayed");
+    if (s.description.find("PP") != std::string::npos) return std::string("portal_venous");
+    if (s.description.find("AP") != std::string::npos) return std::string("arterial");
+    return std::string("?");
+  };
+  for (const std::string c : {"hcc-tace-0697", "hcc-tace-1720", "hcc-tace-2144"}) {
     const fs::path dir = data / "real" / c;
     if (!fs::exists(dir)) {
       std::printf("%s: absent, skipped\n", c.c_str());
       continue;
     }
-    // The real cases' series are named by their phase: AP (arterial) and EQP (equilibrium).
-    const PhaseTruth real_phase = [](const dicom::SeriesInfo& s) {
-      if (s.description.find("EQP") != std::string::npos) return std::string("delayed");
-      if (s.description.find("AP") != std::string::npos) return std::string("arterial");
-      return std::string("?");
-    };
-    run_case(c, dir / "ct", real_phase,
-             [&](const processing::Geometry& g) { return real_truth(dir / "truth", g); });
+    run_every_way(c, dir / "ct", real_phase, [&](const processing::Geometry& g, const dicom::SeriesInfo&) {
+      return real_truth(dir / "truth", g);
+    });
+  }
+  if (const fs::path dir = data / "real" / "chaos-ct"; fs::exists(dir)) {
+    run_every_way("chaos-ct", dir / "ct",
+                  [](const dicom::SeriesInfo&) { return std::string("portal_venous"); },
+                  [&](const processing::Geometry& g, const dicom::SeriesInfo& s) {
+                    return png_truth(dir / "ct", dir / "truth" / "liver-png", g, s);
+                  });
+  } else {
+    std::printf("chaos-ct: absent, skipped\n");
   }
   for (const auto& p : phantoms) {
-    run_case("phantom " + p.string(), p / "dicom", phantom_phases(p),
-             [&](const processing::Geometry& g) { return phantom_truth(p, g); });
+    run_every_way("phantom " + p.filename().string(), p / "dicom", phantom_phases(p),
+                  [&](const processing::Geometry& g, const dicom::SeriesInfo&) { return phantom_truth(p, g); });
   }
   for (const auto& p : timing) {
-    run_case("timing " + p.string(), p / "dicom", phantom_phases(p),
-             [&](const processing::Geometry& g) { return phantom_truth(p, g); });
+    const auto scan = dicom::scan_directory(p / "dicom");
+    std::vector<const dicom::SeriesInfo*> all;
+    for (const auto& s : scan.series) all.push_back(&s);
+    run_case("timing " + p.filename().string(), "whole study", all, phantom_phases(p),
+             [&](const processing::Geometry& g, const dicom::SeriesInfo&) { return phantom_truth(p, g); });
   }
+  print_totals();
   return 0;
 }

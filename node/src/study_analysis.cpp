@@ -49,6 +49,12 @@ processing::SeriesHints hints_of(const dicom::SeriesInfo& s) {
   return h;
 }
 
+}  // namespace
+
+processing::SeriesHints series_hints(const dicom::SeriesInfo& s) { return hints_of(s); }
+
+namespace {
+
 json vec_json(const processing::Vec3& v) { return json::array({v[0], v[1], v[2]}); }
 
 json optional_json(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }

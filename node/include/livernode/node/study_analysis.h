@@ -7,11 +7,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include "livernode/dicom/series.h"
 #include "livernode/processing/analysis.h"
 
 #include "livernode/config/config.h"
 
 namespace livernode::node {
+
+// What the header says of a series' phase (description, contrast tags, time after injection):
+// supporting evidence for the phase the images show.
+processing::SeriesHints series_hints(const dicom::SeriesInfo& s);
 
 struct StudyAnalysisOutcome {
   bool usable = false;                 // false: no series could be analysed (bad input)
