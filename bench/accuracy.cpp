@@ -3,12 +3,15 @@
 // With --timing DIR it also analyses DIR (e.g. a two-phase 512 x 512 x 200 phantom written by
 // `livernode phantom`) for wall time and peak memory.
 //
-//   livernode_bench_accuracy [--data SHARED_DATA_DIR] [--phantom PHANTOM_DIR ...] [--timing DIR]
+//   livernode_bench_accuracy [--data SHARED_DATA_DIR] [--case REAL_CASE] [--phantom PHANTOM_DIR ...]
+//                            [--timing DIR]
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -121,6 +124,8 @@ void run_case(const std::string& name, const std::string& way,
                 truth.c_str(), p.confidence, p.aorta_hu.value_or(NAN),
                 p.portal_vein_hu.value_or(NAN), p.liver_hu.value_or(NAN));
   }
+  for (const auto& st : result.stages)
+    if (st.stage == "body_region") std::printf("  body region: %s\n", st.detail.c_str());
   if (!result.liver || result.reference_series < 0) {
     for (const auto& st : result.stages)
       if (!st.done) std::printf("  %s: %s\n", st.stage.c_str(), st.detail.c_str());
@@ -134,6 +139,22 @@ void run_case(const std::string& name, const std::string& way,
   const auto& geometry = volumes[result.reference_series].volume.geometry;
   const Truth truth = truth_source ? truth_source(geometry, reference) : Truth{};
   const double voxel_ml = geometry.voxel_volume_ml();
+  if (const char* dump = std::getenv("LIVERNODE_BENCH_DUMP")) {
+    // For a look at the result: the reference volume (HU -100..410 as 0..255), the liver, the
+    // lesions and the truth, as MetaImage label maps.
+    std::string stem = name + "_" + way;
+    for (char& c : stem)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') c = '_';
+    const fs::path base = fs::path(dump) / stem;
+    const auto& v = volumes[result.reference_series].volume;
+    processing::LabelMap grey(v.geometry, 0);
+    for (std::size_t p = 0; p < v.voxels.size(); ++p)
+      grey.voxels[p] = static_cast<std::uint8_t>(std::clamp((v.voxels[p] + 100.0f) / 2.0f, 0.0f, 255.0f));
+    phantom::write_label_map_mha(grey, base.string() + "_ct.mha");
+    phantom::write_label_map_mha(result.liver_mask, base.string() + "_liver.mha");
+    phantom::write_label_map_mha(result.lesion_labels, base.string() + "_lesions.mha");
+    if (!truth.liver.empty()) phantom::write_label_map_mha(truth.liver, base.string() + "_truth.mha");
+  }
   if (!truth.liver.empty()) {
     std::size_t a = 0, b = 0, both = 0;
     for (std::size_t p = 0; p < truth.liver.voxels.size(); ++p) {
@@ -377,11 +398,13 @@ int main(int argc, char** argv) {
   fs::path data = LIVERNODE_DEFAULT_SHARED_DATA;
   std::vector<fs::path> phantoms;
   std::vector<fs::path> timing;
+  std::string only_case;  // --case NAME: that real case alone
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--data") data = argv[i + 1];
     if (a == "--phantom") phantoms.push_back(argv[i + 1]);
     if (a == "--timing") timing.push_back(argv[i + 1]);
+    if (a == "--case") only_case = argv[i + 1];
   }
   // The real cases' series are named by their phase: AP (arterial), PP (portal venous) and
   // EQP (equilibrium); the CHAOS series has no description and is portal venous.
@@ -393,6 +416,7 @@ int main(int argc, char** argv) {
   };
   for (const std::string c : {"hcc-tace-0697", "hcc-tace-1720", "hcc-tace-2144"}) {
     const fs::path dir = data / "real" / c;
+    if (!only_case.empty() && c != only_case) continue;
     if (!fs::exists(dir)) {
       std::printf("%s: absent, skipped\n", c.c_str());
       continue;
@@ -401,7 +425,8 @@ int main(int argc, char** argv) {
       return real_truth(dir / "truth", g);
     });
   }
-  if (const fs::path dir = data / "real" / "chaos-ct"; fs::exists(dir)) {
+  if (!only_case.empty() && only_case != "chaos-ct") {
+  } else if (const fs::path dir = data / "real" / "chaos-ct"; fs::exists(dir)) {
     run_every_way("chaos-ct", dir / "ct",
                   [](const dicom::SeriesInfo&) { return std::string("portal_venous"); },
                   [&](const processing::Geometry& g, const dicom::SeriesInfo& s) {

@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
 
 #include "itk_bridge.h"
 #include "mask_ops.h"
@@ -20,6 +23,95 @@ void axial_coordinates(const Geometry& g, std::vector<double>& xs, std::vector<d
   ys.resize(g.size[1]);
   for (std::size_t i = 0; i < g.size[0]; ++i) xs[i] = g.index_to_point(i, 0, 0)[0];
   for (std::size_t j = 0; j < g.size[1]; ++j) ys[j] = g.index_to_point(0, j, 0)[1];
+}
+
+// The right lung's base and the craniocaudal band of the liver under it. The lungs are the air
+// inside the body (below -400 HU after smoothing) in connected parts of at least 50 mL that
+// reach highest (bowel and stomach gas lie below the diaphragm); the right lung is the one of
+// them with the most air right of the midline. Its base is the lowest level with 10 cm² of it on the right.
+// Anatomy places the liver's dome a few centimetres above that level (the costophrenic recess
+// reaches below the dome) and the liver 12-20 cm below its dome.
+constexpr double kLungMinMl = 50.0;
+constexpr double kLungBaseMinMm2 = 1000.0;
+constexpr double kLungTopToleranceMm = 20.0;
+constexpr double kBandAboveBaseMm = 80.0;    // the dome, with room for a high diaphragm
+constexpr double kBandBelowBaseMm = 200.0;   // the liver's lowest part (hepatomegaly included)
+constexpr double kBandBelowTopMm = 250.0;    // no lung: the liver lies below the series' top
+// The right upper quadrant whose soft tissue is the liver: from just above the lung base (the
+// dome beside the recess) to 12 cm below it.
+constexpr double kQuadrantAboveBaseMm = 20.0;
+constexpr double kQuadrantBelowBaseMm = 120.0;
+
+void locate_liver_band(AbdomenSurvey& s, const std::vector<double>& xs) {
+  const Geometry& g = s.coarse.geometry;
+  const std::size_t nx = g.size[0], ny = g.size[1], nz = g.size[2];
+  const double midline = s.spine_x.value_or(s.body_centre_x);
+  std::vector<double> zs(nz);
+  for (std::size_t k = 0; k < nz; ++k) zs[k] = g.index_to_point(0, 0, static_cast<double>(k))[2];
+  LabelMap air(g, 0);
+  for (std::size_t p = 0; p < air.voxels.size(); ++p)
+    air.voxels[p] = s.body.voxels[p] && s.coarse.voxels[p] < -400.0f;
+  std::vector<std::size_t> sizes;
+  const auto cc = connected_components(air, &sizes);
+  // Per component: the highest level it reaches, and its right-sided area per slice.
+  const std::size_t n_cc = sizes.size();
+  std::vector<double> top(n_cc + 1, -1e9);
+  std::vector<std::vector<std::size_t>> right_area(n_cc + 1);
+  for (std::size_t k = 0; k < nz; ++k)
+    for (std::size_t j = 0; j < ny; ++j)
+      for (std::size_t i = 0; i < nx; ++i) {
+        const std::uint32_t l = cc.at(i, j, k);
+        if (l == 0 || sizes[l - 1] * g.voxel_volume_ml() < kLungMinMl) continue;
+        top[l] = std::max(top[l], zs[k]);
+        if (xs[i] < midline) {
+          if (right_area[l].empty()) right_area[l].assign(nz, 0);
+          ++right_area[l][k];
+        }
+      }
+  // Of the parts reaching (nearly) as high as the highest, the right lung holds the most air
+  // right of the midline (the left lung, with the stomach's gas below it, may reach as high).
+  double highest = -1e9;
+  std::vector<std::size_t> right_total(n_cc + 1, 0);
+  for (std::uint32_t l = 1; l <= n_cc; ++l) {
+    if (right_area[l].empty()) continue;
+    highest = std::max(highest, top[l]);
+    for (std::size_t a : right_area[l]) right_total[l] += a;
+  }
+  std::uint32_t lung = 0;
+  for (std::uint32_t l = 1; l <= n_cc; ++l) {
+    if (right_area[l].empty() || top[l] < highest - kLungTopToleranceMm) continue;
+    if (lung == 0 || right_total[l] > right_total[lung]) lung = l;
+  }
+  const double pixel_mm2 = g.spacing[0] * g.spacing[1];
+  if (std::getenv("LIVERNODE_DEBUG_SURVEY"))
+    for (std::uint32_t l = 1; l <= n_cc; ++l) {
+      if (right_area[l].empty()) continue;
+      std::size_t mx = 0; double lo = 1e9;
+      for (std::size_t k = 0; k < nz; ++k) { mx = std::max(mx, right_area[l][k]); if (right_area[l][k] * pixel_mm2 >= kLungBaseMinMm2) lo = std::min(lo, zs[k]); }
+      std::fprintf(stderr, "air %u: %.0f mL top %.0f maxright %.0f mm2 base %.0f\n", l, sizes[l-1]*g.voxel_volume_ml(), top[l], mx*pixel_mm2, lo);
+    }
+  std::optional<double> base;
+  if (lung != 0) {
+    for (std::size_t k = 0; k < nz; ++k)
+      if (right_area[lung][k] * pixel_mm2 >= kLungBaseMinMm2 && (!base || zs[k] < *base)) base = zs[k];
+  }
+  std::ostringstream note;
+  note.precision(0);
+  note << std::fixed;
+  if (base) {
+    s.right_lung_base_z = base;
+    s.liver_band_low_z = *base - kBandBelowBaseMm;
+    s.liver_band_high_z = *base + kBandAboveBaseMm;
+    note << "right lung base at z " << *base << " mm; liver sought from " << s.liver_band_low_z
+         << " to " << s.liver_band_high_z << " mm";
+  } else {
+    const double series_top = *std::max_element(zs.begin(), zs.end());
+    s.liver_band_high_z = series_top + kBandAboveBaseMm;
+    s.liver_band_low_z = series_top - kBandBelowTopMm;
+    note << "no lung in the series; liver sought within " << kBandBelowTopMm
+         << " mm below its top (z " << series_top << " mm)";
+  }
+  s.region_note = note.str();
 }
 
 }  // namespace
@@ -156,11 +248,20 @@ AbdomenSurvey survey_abdomen(const Volume& volume) {
   }
   if (aorta.size() >= 3) s.aorta_hu = median(aorta);
 
-  // Soft tissue of the right upper quadrant: patient right of the spine, anterior to it.
+  locate_liver_band(s, xs);
+
+  // Soft tissue of the right upper quadrant: patient right of the spine, anterior to it, below
+  // the right lung's base (where the liver fills it) or, without a lung, in the band.
   const double split_x = s.spine_x.value_or(s.body_centre_x) - 20.0;
   const double back_y = s.spine_anterior_y.value_or(s.body_centre_y + 40.0);
   std::vector<std::size_t> histogram(60, 0);  // 4 HU bins from -20 to 220
-  for (std::size_t k = 0; k < nz; ++k)
+  const double quadrant_high_z = s.right_lung_base_z ? *s.right_lung_base_z + kQuadrantAboveBaseMm
+                                                    : s.liver_band_high_z;
+  const double quadrant_low_z = s.right_lung_base_z ? *s.right_lung_base_z - kQuadrantBelowBaseMm
+                                                   : s.liver_band_high_z - kBandAboveBaseMm - kQuadrantBelowBaseMm;
+  for (std::size_t k = 0; k < nz; ++k) {
+    const double z = g.index_to_point(0, 0, static_cast<double>(k))[2];
+    if (z < quadrant_low_z || z > quadrant_high_z) continue;
     for (std::size_t j = 0; j < ny; ++j) {
       if (ys[j] > back_y) continue;
       for (std::size_t i = 0; i < nx; ++i) {
@@ -170,6 +271,7 @@ AbdomenSurvey survey_abdomen(const Volume& volume) {
         ++histogram[static_cast<std::size_t>((v + 20) / 4)];
       }
     }
+  }
   std::size_t best_bin = 0;
   double best_count = -1;
   for (std::size_t b = 0; b < histogram.size(); ++b) {

@@ -2,6 +2,7 @@
 // A first look at an abdominal CT volume: a smoothed coarse copy, the body, the spine and the
 // aorta, and the attenuation of the soft tissue that dominates the right upper quadrant.
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "livernode/processing/image.h"
@@ -18,6 +19,14 @@ struct AbdomenSurvey {
   std::optional<double> aorta_hu;      // median over slices of the aortic lumen
   std::optional<double> right_upper_quadrant_mode_hu;  // most common soft-tissue HU there
   bool axial = false;     // slice normal along the patient's z axis
+  // The body region, so that a series of any coverage (chest to pelvis, pelvis upwards) puts
+  // the liver under the right hemidiaphragm: the right lung's base is the most caudal level
+  // (LPS z, mm; superior is +z) at which the right lung still has a cross-section of 10 cm²,
+  // absent when the series shows no lung. The liver is looked for within a craniocaudal band
+  // around it (or below the top of the series when there is no lung).
+  std::optional<double> right_lung_base_z;
+  double liver_band_low_z = -1e9, liver_band_high_z = 1e9;
+  std::string region_note;  // how the band was placed, for the report
 };
 
 AbdomenSurvey survey_abdomen(const Volume& volume);

@@ -160,6 +160,13 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
     if (livers[i].failure.empty()) sa.liver_mean_hu = livers[i].mean_hu;
     result.series.push_back(std::move(sa));
   }
+  {
+    std::string regions;
+    for (std::size_t i = 0; i < n_series; ++i)
+      regions += std::string(i ? "; " : "") + phase_name(phases[i].phase) + ": " +
+                 (surveys[i].region_note.empty() ? "body region not located" : surveys[i].region_note);
+    add_stage({"body_region", n_series > 0, regions});
+  }
   add_stage({"phase", !result.series.empty(),
                            "phase of each series from aortic, portal venous and liver attenuation"});
 

@@ -3,6 +3,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
 
 #include "itk_bridge.h"
 #include "mask_ops.h"
@@ -19,6 +22,10 @@ constexpr double kMarkerMm = 10.0;     // regions are split at necks thinner tha
 constexpr double kJoinToleranceHu = 12.0;       // region median vs liver seed, this phase
 constexpr double kOtherPhaseToleranceHu = 15.0; // same, in another phase (not yet registered)
 constexpr double kLeftMarginMm = 15.0, kPosteriorMarginMm = 30.0;
+constexpr double kLeftLobeBelowCentreMm = 30.0;
+constexpr double kBehindSpineFrontMm = 20.0;
+constexpr double kParaspinalDepthMm = 40.0;      // the vertebral body is 30-35 mm deep
+constexpr double kParaspinalHalfWidthMm = 55.0;
 constexpr double kJoinMinMl = 2.0;              // smaller neighbours are left to the closing
 constexpr double kBorderRecoveryMm = 2.0;  // misalignment of the supporting phases
 constexpr double kStripMm = 5.0;       // flooded strips thinner than twice this are cut
@@ -36,6 +43,22 @@ constexpr double kMinShellWeight = 0.02;
 // phase's window when that phase has it there within this distance above or below.
 constexpr double kSupportZToleranceMm = 5.0;
 
+
+// The back muscles: behind the vertebral body (more than kParaspinalDepthMm behind its front)
+// and within kParaspinalHalfWidthMm of the spine's axis. The liver never lies there; in an
+// arterial-only series the muscles have its attenuation and would otherwise join it.
+LabelMap paraspinal_zone(const Geometry& g, const AbdomenSurvey& survey) {
+  LabelMap zone(g, 0);
+  if (!survey.spine_x || !survey.spine_anterior_y) return zone;
+  for (std::size_t k = 0; k < g.size[2]; ++k)
+    for (std::size_t j = 0; j < g.size[1]; ++j)
+      for (std::size_t i = 0; i < g.size[0]; ++i) {
+        const Vec3 pt = g.index_to_point(static_cast<double>(i), static_cast<double>(j), static_cast<double>(k));
+        zone.at(i, j, k) = pt[1] > *survey.spine_anterior_y + kParaspinalDepthMm &&
+                           std::abs(pt[0] - *survey.spine_x) < kParaspinalHalfWidthMm;
+      }
+  return zone;
+}
 
 LabelMap keep_component(const Image<std::uint32_t>& labels, std::uint32_t keep) {
   LabelMap out(labels.geometry, 0);
@@ -136,6 +159,49 @@ void remove_cava_above_the_dome(LabelMap& mask, const AbdomenSurvey& survey) {
   }
 }
 
+// Why a segmented region cannot be the liver, or empty when it can: an adult liver holds more
+// than 300 mL, lies under the right hemidiaphragm (its top within 10 cm of the right lung's
+// base, where the series shows the lung) and mostly right of the spine.
+constexpr double kMinLiverMl = 300.0;
+constexpr double kTopBelowLungBaseMaxMm = 100.0;
+constexpr double kCentroidLeftOfSpineMaxMm = 20.0;
+
+std::string implausible_liver(const LabelMap& mask, const AbdomenSurvey& survey) {
+  const Geometry& g = mask.geometry;
+  std::vector<double> heights;
+  double sx = 0;
+  for (std::size_t k = 0; k < g.size[2]; ++k)
+    for (std::size_t j = 0; j < g.size[1]; ++j)
+      for (std::size_t i = 0; i < g.size[0]; ++i)
+        if (mask.at(i, j, k)) {
+          const Vec3 pt = g.index_to_point(static_cast<double>(i), static_cast<double>(j), static_cast<double>(k));
+          heights.push_back(pt[2]);
+          sx += pt[0];
+        }
+  std::ostringstream why;
+  why.precision(0);
+  why << std::fixed;
+  const double ml = heights.size() * g.voxel_volume_ml();
+  if (heights.empty()) return "the liver mask is empty";
+  if (ml < kMinLiverMl) {
+    why << "the region found (" << ml << " mL) is too small to be an adult liver";
+    return why.str();
+  }
+  std::nth_element(heights.begin(), heights.begin() + heights.size() * 98 / 100, heights.end());
+  const double top = heights[heights.size() * 98 / 100];
+  if (survey.right_lung_base_z && top < *survey.right_lung_base_z - kTopBelowLungBaseMaxMm) {
+    why << "the region found (" << ml << " mL) lies " << (*survey.right_lung_base_z - top) / 10.0
+        << " cm below the right lung's base, where the liver cannot be";
+    return why.str();
+  }
+  const double midline = survey.spine_x.value_or(survey.body_centre_x);
+  if (sx / heights.size() > midline + kCentroidLeftOfSpineMaxMm) {
+    why << "the region found (" << ml << " mL) lies mostly left of the spine";
+    return why.str();
+  }
+  return {};
+}
+
 }  // namespace
 
 LiverSegmentation segment_liver(const Volume& volume, const AbdomenSurvey& survey,
@@ -160,9 +226,11 @@ LiverSegmentation segment_liver(const Volume& volume, const AbdomenSurvey& surve
   LabelMap window(g, 0), this_phase(g, 0);
   std::vector<LabelMap> supported;
   for (const auto& phase : supporting) supported.push_back(in_window_nearby(phase, kSupportZToleranceMm));
+  const LabelMap back_muscles = paraspinal_zone(g, survey);
   for (std::size_t p = 0; p < window.voxels.size(); ++p) {
     const float v = coarse.voxels[p];
-    bool in = survey.body.voxels[p] && v >= result.window_low_hu && v <= result.window_high_hu;
+    bool in = survey.body.voxels[p] && v >= result.window_low_hu && v <= result.window_high_hu &&
+              !back_muscles.voxels[p];
     this_phase.voxels[p] = in;
     for (const auto& s : supported) in = in && s.voxels[p];
     window.voxels[p] = in;
@@ -173,10 +241,19 @@ LiverSegmentation segment_liver(const Volume& volume, const AbdomenSurvey& surve
   std::vector<std::vector<RegionStats>> other_stats;
   for (const auto& phase : supporting) other_stats.push_back(region_stats(regions, phase.aligned));
   const double midline = survey.spine_x.value_or(survey.body_centre_x);
+  // Only what lies in the liver's craniocaudal band counts for the seed: in a series from the
+  // chest to the pelvis the largest region of the window may be muscle or bowel far below.
+  std::vector<std::size_t> in_band(regions.region_count + 1, 0);
+  for (std::size_t k = 0; k < g.size[2]; ++k) {
+    const double z = g.index_to_point(0, 0, static_cast<double>(k))[2];
+    if (z < survey.liver_band_low_z || z > survey.liver_band_high_z) continue;
+    const std::uint32_t* plane = regions.labels.voxels.data() + k * g.size[0] * g.size[1];
+    for (std::size_t q = 0; q < g.size[0] * g.size[1]; ++q) ++in_band[plane[q]];
+  }
   std::uint32_t seed = 0;
   for (std::uint32_t l = 1; l <= regions.region_count; ++l) {
-    if (ref_stats[l].centroid[0] >= midline) continue;
-    if (seed == 0 || ref_stats[l].voxels > ref_stats[seed].voxels) seed = l;
+    if (ref_stats[l].centroid[0] >= midline || in_band[l] == 0) continue;
+    if (seed == 0 || in_band[l] > in_band[seed]) seed = l;
   }
   if (seed == 0) {
     result.failure = "no liver-like region right of the spine";
@@ -206,7 +283,19 @@ LiverSegmentation segment_liver(const Volume& volume, const AbdomenSurvey& surve
     const bool left_posterior = survey.spine_anterior_y &&
                                 s.centroid[0] > midline + kLeftMarginMm &&
                                 s.centroid[1] > *survey.spine_anterior_y - kPosteriorMarginMm;
+    // The left lobe lies in the upper abdomen: a region left of the midline centred well below
+    // the seed's centre is bowel, stomach, spleen or muscle.
+    const bool left_low = s.centroid[0] > midline + kLeftMarginMm &&
+                          s.centroid[2] < ref_stats[seed].centroid[2] - kLeftLobeBelowCentreMm;
+    // Behind the front of the vertebral body and close to the midline lie the crura, the psoas
+    // and the back muscles; the liver reaches that far back only lateral to the spine.
+    const bool beside_spine = survey.spine_anterior_y && survey.spine_x &&
+                              s.centroid[1] > *survey.spine_anterior_y + kBehindSpineFrontMm &&
+                              std::abs(s.centroid[0] - *survey.spine_x) < kParaspinalHalfWidthMm;
+    // Below the liver's craniocaudal band: the flank and the pelvis.
+    const bool below_band = s.centroid[2] < survey.liver_band_low_z;
     bool like = s.volume_ml >= kJoinMinMl && s.centroid[2] <= seed_top_z && !left_posterior &&
+                !left_low && !beside_spine && !below_band &&
                 std::abs(s.median - ref_stats[seed].median) <= kJoinToleranceHu;
     for (std::size_t o = 0; o < other_stats.size() && like; ++o) {
       const auto& so = other_stats[o][n];
@@ -214,7 +303,14 @@ LiverSegmentation segment_liver(const Volume& volume, const AbdomenSurvey& surve
       like = std::abs(so.median - other_stats[o][seed].median) <= kOtherPhaseToleranceHu;
     }
     accepted[n] = like;
+    if (std::getenv("LIVERNODE_DEBUG_SURVEY"))
+      std::fprintf(stderr, "neighbour %u: %.0f mL at (%.0f %.0f %.0f) median %.0f -> %d\n", n, s.volume_ml,
+                   s.centroid[0], s.centroid[1], s.centroid[2], s.median, int(like));
   }
+  if (std::getenv("LIVERNODE_DEBUG_SURVEY"))
+    std::fprintf(stderr, "seed %u: %.0f mL at (%.0f %.0f %.0f) median %.0f; spine x %.0f front %.0f\n", seed,
+                 ref_stats[seed].volume_ml, ref_stats[seed].centroid[0], ref_stats[seed].centroid[1],
+                 ref_stats[seed].centroid[2], ref_stats[seed].median, survey.spine_x.value_or(0), survey.spine_anterior_y.value_or(0));
   LabelMap liver(g, 0);
   for (std::size_t p = 0; p < liver.voxels.size(); ++p) {
     liver.voxels[p] = accepted[regions.labels.voxels[p]];
@@ -251,7 +347,7 @@ LiverSegmentation segment_liver(const Volume& volume, const AbdomenSurvey& surve
       if (result.mask.voxels[p]) sum += coarse.voxels[p];
     result.volume_ml = n * g.voxel_volume_ml();
     result.mean_hu = n ? sum / n : 0.0;
-    if (n == 0) result.failure = "the liver mask is empty";
+    result.failure = implausible_liver(result.mask, survey);
     return result;
   }
 
@@ -309,7 +405,7 @@ LiverSegmentation segment_liver(const Volume& volume, const AbdomenSurvey& surve
     if (result.mask.voxels[p]) sum += volume.voxels[p];
   }
   result.mean_hu = n ? sum / n : 0.0;
-  if (n == 0) result.failure = "the liver mask is empty";
+  result.failure = implausible_liver(result.mask, survey);
   return result;
 }
 

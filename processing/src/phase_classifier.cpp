@@ -15,6 +15,15 @@ constexpr double kArterialAortaMin = 180.0;     // arterial aorta 250-400 HU
 constexpr double kArterialAortaOverLiver = 100.0;
 constexpr double kPortalAortaMin = 135.0;       // portal venous aorta 130-200, delayed 100-140
 constexpr double kPortalLiverMin = 110.0;       // portal venous liver 100-130, delayed 80-100
+// Late arterial: the portal vein enhances but stays well below the aorta ("aorta far brighter
+// than the portal vein"); in the portal venous phase the portal vein is about as bright as or
+// brighter than the aorta (portal vein 150-220, aorta 130-200), in the delayed phase they meet.
+constexpr double kLateArterialAortaOverPortalVein = 30.0;
+// With the header naming the arterial phase, an aorta this far above a liver that has not yet
+// reached its portal venous attenuation suffices.
+constexpr double kLateArterialAortaOverLiverWithHeader = 70.0;
+// The portal vein this far above the aorta: portal venous rather than delayed.
+constexpr double kPortalVeinOverAortaMin = 15.0;
 
 double margin_confidence(double value, double threshold, double scale) {
   return std::clamp(0.5 + std::abs(value - threshold) / scale, 0.5, 0.98);
@@ -23,7 +32,10 @@ double margin_confidence(double value, double threshold, double scale) {
 }  // namespace
 
 Phase phase_from_header(const SeriesHints& hints) {
-  const std::string& d = hints.description;
+  // Underscores and dots separate words in descriptions such as "11_AP_Ax5.00mm".
+  std::string d = hints.description;
+  for (char& c : d)
+    if (c == '_' || c == '.') c = ' ';
   auto has = [&](const char* pattern) {
     return std::regex_search(d, std::regex(pattern, std::regex::icase));
   };
@@ -31,7 +43,7 @@ Phase phase_from_header(const SeriesHints& hints) {
     return Phase::kNonContrast;
   }
   if (has(R"((arter|\bAP\b|\bART\b|early|HAP|LAP))")) return Phase::kArterial;
-  if (has(R"((portal|venous|\bPV\b|\bPVP\b|\bVEN\b))")) return Phase::kPortalVenous;
+  if (has(R"((portal|venous|\bPV\b|\bPVP\b|\bPP\b|\bVEN\b))")) return Phase::kPortalVenous;
   if (has(R"((delay|equil|\bEQP?\b|late|\bDEL\b|\bDP\b))")) return Phase::kDelayed;
   if (hints.seconds_after_injection) {
     const double t = *hints.seconds_after_injection;
@@ -71,7 +83,17 @@ PhaseEstimate classify_phase(const PhaseMeasurements& m, const SeriesHints& hint
     e.confidence = std::min(margin_confidence(a, kArterialAortaMin, 150.0),
                             margin_confidence(a - l, kArterialAortaOverLiver, 100.0));
     why << ": aorta far brighter than the liver";
-  } else if (a >= kPortalAortaMin || (l >= kPortalLiverMin && a >= l)) {
+  } else if (a >= kPortalAortaMin && l < kPortalLiverMin &&
+             ((m.portal_vein_hu && a - *m.portal_vein_hu >= kLateArterialAortaOverPortalVein) ||
+              (e.header_phase == Phase::kArterial && a - l >= kLateArterialAortaOverLiverWithHeader))) {
+    e.phase = Phase::kArterial;
+    e.confidence = m.portal_vein_hu
+                       ? margin_confidence(a - *m.portal_vein_hu, kLateArterialAortaOverPortalVein, 60.0)
+                       : 0.6;
+    why << ": late arterial, the portal vein enhancing but the aorta still far brighter and the "
+           "liver below its portal venous attenuation";
+  } else if (a >= kPortalAortaMin || (l >= kPortalLiverMin && a >= l) ||
+             (m.portal_vein_hu && *m.portal_vein_hu - a >= kPortalVeinOverAortaMin)) {
     e.phase = Phase::kPortalVenous;
     e.confidence = std::max(margin_confidence(a, kPortalAortaMin, 60.0) - 0.1,
                             margin_confidence(l, kPortalLiverMin, 30.0) - 0.1);
