@@ -5,8 +5,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 #include <sstream>
 
 #include "itk_bridge.h"
@@ -83,13 +81,6 @@ void locate_liver_band(AbdomenSurvey& s, const std::vector<double>& xs) {
     if (lung == 0 || right_total[l] > right_total[lung]) lung = l;
   }
   const double pixel_mm2 = g.spacing[0] * g.spacing[1];
-  if (std::getenv("LIVERNODE_DEBUG_SURVEY"))
-    for (std::uint32_t l = 1; l <= n_cc; ++l) {
-      if (right_area[l].empty()) continue;
-      std::size_t mx = 0; double lo = 1e9;
-      for (std::size_t k = 0; k < nz; ++k) { mx = std::max(mx, right_area[l][k]); if (right_area[l][k] * pixel_mm2 >= kLungBaseMinMm2) lo = std::min(lo, zs[k]); }
-      std::fprintf(stderr, "air %u: %.0f mL top %.0f maxright %.0f mm2 base %.0f\n", l, sizes[l-1]*g.voxel_volume_ml(), top[l], mx*pixel_mm2, lo);
-    }
   std::optional<double> base;
   if (lung != 0) {
     for (std::size_t k = 0; k < nz; ++k)

@@ -3,8 +3,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 #include <sstream>
 
 #include "itk_bridge.h"
@@ -303,14 +301,7 @@ LiverSegmentation segment_liver(const Volume& volume, const AbdomenSurvey& surve
       like = std::abs(so.median - other_stats[o][seed].median) <= kOtherPhaseToleranceHu;
     }
     accepted[n] = like;
-    if (std::getenv("LIVERNODE_DEBUG_SURVEY"))
-      std::fprintf(stderr, "neighbour %u: %.0f mL at (%.0f %.0f %.0f) median %.0f -> %d\n", n, s.volume_ml,
-                   s.centroid[0], s.centroid[1], s.centroid[2], s.median, int(like));
   }
-  if (std::getenv("LIVERNODE_DEBUG_SURVEY"))
-    std::fprintf(stderr, "seed %u: %.0f mL at (%.0f %.0f %.0f) median %.0f; spine x %.0f front %.0f\n", seed,
-                 ref_stats[seed].volume_ml, ref_stats[seed].centroid[0], ref_stats[seed].centroid[1],
-                 ref_stats[seed].centroid[2], ref_stats[seed].median, survey.spine_x.value_or(0), survey.spine_anterior_y.value_or(0));
   LabelMap liver(g, 0);
   for (std::size_t p = 0; p < liver.voxels.size(); ++p) {
     liver.voxels[p] = accepted[regions.labels.voxels[p]];

@@ -23,12 +23,15 @@ struct Measured {
   double dice = 0, volume_ml = 0, truth_ml = 0;
   int tumours_found = 0, tumours = 0, false_lesions = 0;
   std::vector<processing::LesionType> types_found;  // of the lesions that overlap a tumour
+  std::vector<processing::Phase> phases;             // per series, in the analysis' order
 };
 
-Measured measure(const char* name) {
+// `series`: one series folder of ct/ analysed alone (empty: the whole study).
+Measured measure(const char* name, const char* series = "") {
   Measured m;
   const fs::path dir = shared_data() / "real" / name;
-  const auto result = test::analyse_dicom_folder(dir / "ct");
+  const auto result = test::analyse_dicom_folder(*series ? dir / "ct" / series : dir / "ct");
+  for (const auto& s : result.series) m.phases.push_back(s.phase.phase);
   if (result.reference_series < 0 || result.liver_mask.empty()) return m;
   const auto& g = result.liver_mask.geometry;  // the reference series' grid
   processing::LabelMap liver(g, 0), tumour(g, 0);
@@ -126,6 +129,36 @@ TEST(LiverReal, Hcc1720AgreesWithTheManualTruth) {
   EXPECT_EQ(m.tumours_found, m.tumours);
   EXPECT_GE(m.tumours, 2);
   EXPECT_LE(m.false_lesions, 1);
+}
+
+// A portal venous series from the chest to the pelvis (the liver a small part of it) with an
+// equilibrium series over the liver only, on another z grid: the body region puts the liver
+// under the right lung, not in the pelvis. The truth is drawn on the equilibrium series and the
+// reference is the portal venous one, so breathing between them keeps the Dice below 0.95.
+TEST(LiverReal, Hcc2144ChestToPelvisSeriesHasTheLiverUnderTheRightLung) {
+  LIVERNODE_REQUIRE_DATA(shared_data() / "real" / "hcc-tace-2144");
+  const Measured m = measure("hcc-tace-2144");
+  EXPECT_GE(m.dice, 0.85);
+  EXPECT_LT(std::abs(m.volume_ml / m.truth_ml - 1.0), 0.05);
+  EXPECT_EQ(m.tumours_found, m.tumours);
+  // The long series alone: the liver in place and its phase portal venous.
+  const Measured alone = measure("hcc-tace-2144", "21_PP_Ax5.00mm");
+  EXPECT_GE(alone.dice, 0.82);
+  EXPECT_LT(std::abs(alone.volume_ml / alone.truth_ml - 1.0), 0.10);
+  ASSERT_EQ(alone.phases.size(), 1u);
+  EXPECT_EQ(alone.phases[0], processing::Phase::kPortalVenous);
+}
+
+// The arterial series of 1720 alone: the liver barely enhanced, as bright as the back muscles
+// and the flank; the back muscles, the bowel below the liver and the regions low on the left no
+// longer join it (it was 2260 mL against 1561 mL).
+TEST(LiverReal, Hcc1720ArterialSeriesAloneStaysOutOfTheBackMuscles) {
+  LIVERNODE_REQUIRE_DATA(shared_data() / "real" / "hcc-tace-1720");
+  const Measured m = measure("hcc-tace-1720", "10_AP_Ax5.00mm");
+  EXPECT_GE(m.dice, 0.82);
+  EXPECT_LT(m.volume_ml / m.truth_ml - 1.0, 0.15);
+  ASSERT_EQ(m.phases.size(), 1u);
+  EXPECT_EQ(m.phases[0], processing::Phase::kArterial);
 }
 
 }  // namespace livernode::test
