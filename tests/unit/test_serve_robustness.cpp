@@ -431,15 +431,27 @@ TEST_F(ServeRobustness, RealHccCaseThroughTheNodeIntoOrthanc) {
   }
   ASSERT_FALSE(study_uid.empty());
   node::SqliteStateStore store(node.state_db());
+  // Its two phases carry their own StudyInstanceUIDs: one visit, one job (of the visit's lead
+  // study), whose results are filed in the study of the reference series.
   ASSERT_TRUE(eventually(
       [&] {
-        const auto jobs = store.jobs(study_uid, 10);
+        const auto jobs = store.jobs("", 10);
         return jobs.size() == 1 && (jobs[0].state == "done" || jobs[0].state == "failed");
       },
       240))
       << node.log();
-  const auto job = store.jobs(study_uid, 10)[0];
+  const auto job = store.jobs("", 10)[0];
   ASSERT_EQ(job.state, "done") << job.error << node.log();
+  EXPECT_EQ(store.visit_of(study_uid), job.study_uid);
+  {
+    std::ifstream in(fs::path(job.result_dir) / "summary.json");
+    const auto summary = nlohmann::json::parse(in);
+    ASSERT_EQ(summary.at("analyses").size(), 1u);
+    const auto reference = store.series_by_uid(
+        summary.at("analyses")[0].at("reference_series_instance_uid").get<std::string>());
+    ASSERT_TRUE(reference);
+    study_uid = reference->study_uid;
+  }
   ASSERT_TRUE(eventually([&] { return store.outbox("pending", 100).empty(); }, 60)) << node.log();
   EXPECT_TRUE(store.outbox("dead", 100).empty());
   const auto ids = pacs->instances();
