@@ -223,16 +223,18 @@ TEST_F(ServeRobustness, BrokenFilesAreRefusedOrReportedAndNothingCrashes) {
   EXPECT_EQ(store.counts().instances, 0);
 
   // What a sender can really put on the wire: a well-formed dataset whose Pixel Data holds half
-  // the rows it announces, in a series of its own (new study, new series UIDs).
+  // the rows it announces, in a series of its own (new study, series and frame of reference
+  // UIDs, another patient: an examination of its own, not a visit of the good study below).
   const fs::path broken = dir_ / "broken";
   fs::create_directories(broken);
   const std::string script =
       "import pydicom, sys, os\n"
       "from pydicom.uid import generate_uid\n"
-      "study, series = generate_uid(), generate_uid()\n"
+      "study, series, frame = generate_uid(), generate_uid(), generate_uid()\n"
       "for i, path in enumerate(sys.argv[2:]):\n"
       "    ds = pydicom.dcmread(path)\n"
       "    ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series\n"
+      "    ds.FrameOfReferenceUID, ds.PatientID = frame, 'BROKEN-0001'\n"
       "    ds.SOPInstanceUID = generate_uid()\n"
       "    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID\n"
       "    if i == 3:\n"
