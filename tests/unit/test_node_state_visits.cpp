@@ -2,6 +2,7 @@
 // StudyInstanceUIDs, share one lead study, its job versions and its states.
 #include <gtest/gtest.h>
 
+#include "livernode/node/corrections.h"
 #include "livernode/node/sqlite_state_store.h"
 #include "livernode/node/visits.h"
 #include "test_support.h"
@@ -129,6 +130,42 @@ TEST(NodeStateVisits, TheLeadStudyOwnsTheJobsAndEveryStudyOfTheVisitFollowsThem)
   SqliteStateStore reopened(dir / "state.sqlite");
   EXPECT_EQ(reopened.visit_of("1.3"), "1.1");
   EXPECT_EQ(reopened.studies_of_visit("1.1").size(), 3u);
+  fs::remove_all(dir);
+}
+
+// A SEG drawn on the phase filed under the other study of the visit corrects the visit: its
+// job is the visit's next version.
+TEST(NodeStateVisits, ACorrectionOfAnyStudyOfTheVisitQueuesTheVisitsNextVersion) {
+  const auto dir = make_temp_dir("livernode-visits");
+  SqliteStateStore store(dir / "state.sqlite");
+  ASSERT_TRUE(store.record_instance(image("1.1", "1.1.1", "1.1.1.1", "P1", "9.1", "20240102", "100000", 10)));
+  ASSERT_TRUE(store.record_instance(image("1.2", "1.2.1", "1.2.1.1", "P1", "9.1", "20240102", "100230", 11)));
+  assign_visits(store);
+  SegHeader seg;
+  seg.sop_instance_uid = "7.7";
+  seg.study_uid = "1.2";
+  seg.referenced_series = {"1.2.1"};
+  seg.segments.push_back({1, "Liver", "SCT:123037004", "SCT:10200004", "MANUAL"});
+  EXPECT_NE(classify_incoming_seg(seg, store, "livernode").kind, SegDecision::correction)
+      << "nothing analysed yet";
+  const JobRow job = store.create_job("1.1", 20);
+  ASSERT_TRUE(store.claim_next_job(21));
+  store.finish_job(job.id, "done", "", "/r", 4, 22);
+  const SegDecision d = classify_incoming_seg(seg, store, "livernode");
+  ASSERT_EQ(d.kind, SegDecision::correction) << d.reason;
+  EXPECT_EQ(d.target_study, "1.1");
+  InstanceRecord r = image("1.2", "7.8", "7.7", "P1", "9.1", "20240102", "120000", 30);
+  r.sop_class_uid = "1.2.840.10008.5.1.4.1.1.66.4";
+  r.modality = "SEG";
+  r.action = SeriesAction::correction;
+  r.corrects_study = d.target_study;
+  ASSERT_TRUE(store.record_instance(r));
+  const auto jobs = store.jobs("1.1", 10);
+  ASSERT_EQ(jobs.size(), 2u);
+  EXPECT_EQ(jobs[0].kind, "correction");
+  EXPECT_EQ(jobs[0].version, 2);
+  EXPECT_TRUE(store.jobs("1.2", 10).empty());
+  EXPECT_EQ(store.study("1.2")->state, "queued");
   fs::remove_all(dir);
 }
 
