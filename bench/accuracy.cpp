@@ -21,7 +21,6 @@
 #include <string>
 #include <vector>
 
-#include <cairo.h>
 #include <nlohmann/json.hpp>
 
 #include "livernode/dicom/segmentation_reader.h"
@@ -31,6 +30,7 @@
 #include "livernode/node/study_analysis.h"
 #include "livernode/phantom/metaimage.h"
 #include "livernode/processing/analysis.h"
+#include "case_truth.h"
 
 namespace fs = std::filesystem;
 using namespace livernode;
@@ -53,35 +53,6 @@ double peak_rss_mb() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
   return u.ru_maxrss / 1024.0;
-}
-
-// Connected components of a mask (6-connectivity), numbered from 1.
-processing::LabelMap number_components(const processing::LabelMap& mask) {
-  const auto& g = mask.geometry;
-  processing::LabelMap out(g, 0);
-  int next = 0;
-  std::vector<std::size_t> stack;
-  const std::size_t nx = g.size[0], nxy = g.size[0] * g.size[1];
-  for (std::size_t start = 0; start < mask.voxels.size(); ++start) {
-    if (!mask.voxels[start] || out.voxels[start]) continue;
-    out.voxels[start] = static_cast<std::uint8_t>(++next);
-    stack.assign(1, start);
-    while (!stack.empty()) {
-      const std::size_t p = stack.back();
-      stack.pop_back();
-      const std::size_t i = p % nx, j = (p / nx) % g.size[1], k = p / nxy;
-      const std::size_t nb[6] = {i > 0 ? p - 1 : p, i + 1 < nx ? p + 1 : p,
-                                 j > 0 ? p - nx : p, j + 1 < g.size[1] ? p + nx : p,
-                                 k > 0 ? p - nxy : p, k + 1 < g.size[2] ? p + nxy : p};
-      for (std::size_t q : nb) {
-        if (mask.voxels[q] && !out.voxels[q]) {
-          out.voxels[q] = static_cast<std::uint8_t>(next);
-          stack.push_back(q);
-        }
-      }
-    }
-  }
-  return out;
 }
 
 // One run of the analysis: a case by one way (the whole study, or one series alone).
@@ -295,58 +266,10 @@ void print_totals() {
   }
 }
 
-Truth real_truth(const fs::path& truth_dir, const processing::Geometry& g) {
+Truth real_truth(const bench::CaseTruth& manual) {
   Truth t;
-  for (const auto& f : fs::directory_iterator(truth_dir)) {
-    const std::string n = f.path().filename().string();
-    auto seg = dicom::read_segmentation(f.path(), g);
-    if (seg.segments.empty()) continue;
-    if (n.find("Liver") != std::string::npos) t.liver = seg.segments[0].mask;
-    if (n.find("Tumor") != std::string::npos) t.lesions = number_components(seg.segments[0].mask);
-  }
-  return t;
-}
-
-// The CHAOS truth: one binary PNG per slice, the n-th PNG for the n-th DICOM file in file-name
-// order, rows and columns as in the image; each is placed on the slice its file lies at.
-Truth png_truth(const fs::path& ct_dir, const fs::path& png_dir, const processing::Geometry& g,
-                const dicom::SeriesInfo& series) {
-  Truth t;
-  std::vector<fs::path> files;
-  for (const auto& f : fs::directory_iterator(ct_dir))
-    if (f.is_regular_file()) files.push_back(f.path());
-  std::sort(files.begin(), files.end());
-  std::map<fs::path, processing::Vec3> position;
-  for (const auto& s : series.slices) position[s.file] = s.position;
-  t.liver = processing::LabelMap(g, 0);
-  for (std::size_t n = 0; n < files.size(); ++n) {
-    char name[32];
-    std::snprintf(name, sizeof name, "liver_GT_%03zu.png", n);
-    const auto where = position.find(files[n]);
-    if (where == position.end() || !fs::exists(png_dir / name)) continue;
-    const processing::Vec3 idx = g.point_to_index(where->second);
-    const long k = std::lround(idx[2]);
-    if (k < 0 || k >= static_cast<long>(g.size[2])) continue;
-    cairo_surface_t* png = cairo_image_surface_create_from_png((png_dir / name).c_str());
-    if (cairo_surface_status(png) == CAIRO_STATUS_SUCCESS &&
-        static_cast<std::size_t>(cairo_image_surface_get_width(png)) == g.size[0] &&
-        static_cast<std::size_t>(cairo_image_surface_get_height(png)) == g.size[1]) {
-      cairo_surface_flush(png);
-      const unsigned char* data = cairo_image_surface_get_data(png);
-      const int stride = cairo_image_surface_get_stride(png);
-      const int bytes = cairo_image_surface_get_format(png) == CAIRO_FORMAT_A8 ? 1 : 4;
-      for (std::size_t j = 0; j < g.size[1]; ++j)
-        for (std::size_t i = 0; i < g.size[0]; ++i) {
-          const unsigned char* px = data + j * stride + i * bytes;
-          bool on = false;
-          for (int b = 0; b < bytes; ++b) on = on || px[b] != 0;
-          if (bytes == 4) on = px[0] || px[1] || px[2];  // colour channels; alpha is opaque
-          t.liver.at(i, j, static_cast<std::size_t>(k)) = on;
-        }
-    }
-    cairo_surface_destroy(png);
-  }
-  t.lesions = processing::LabelMap(g, 0);  // a healthy liver: every lesion is a false one
+  t.liver = manual.liver;
+  t.lesions = manual.lesions;
   return t;
 }
 
@@ -422,15 +345,15 @@ int main(int argc, char** argv) {
       continue;
     }
     run_every_way(c, dir / "ct", real_phase, [&](const processing::Geometry& g, const dicom::SeriesInfo&) {
-      return real_truth(dir / "truth", g);
+      return real_truth(bench::seg_truth(dir / "truth", g));
     });
   }
   if (!only_case.empty() && only_case != "chaos-ct") {
   } else if (const fs::path dir = data / "real" / "chaos-ct"; fs::exists(dir)) {
     run_every_way("chaos-ct", dir / "ct",
                   [](const dicom::SeriesInfo&) { return std::string("portal_venous"); },
-                  [&](const processing::Geometry& g, const dicom::SeriesInfo& s) {
-                    return png_truth(dir / "ct", dir / "truth" / "liver-png", g, s);
+                  [&](const processing::Geometry& g, const dicom::SeriesInfo&) {
+                    return real_truth(bench::png_truth(dir / "ct", dir / "truth" / "liver-png", g));
                   });
   } else {
     std::printf("chaos-ct: absent, skipped\n");

@@ -160,6 +160,10 @@ constexpr std::string_view kAdminPage = R"HTML(<!DOCTYPE html>
     table('studies', studies.slice(0, 100), [
       ['Study Instance UID', function (s) { return { text: s.study_instance_uid, cls: 'mono' }; }],
       ['state', function (s) { return stateCell(s.state); }],
+      ['analysed with', function (s) {
+        return s.visit_study_instance_uid && s.visit_study_instance_uid !== s.study_instance_uid
+            ? { text: s.visit_study_instance_uid, cls: 'mono' } : '';
+      }],
       ['instances', function (s) { return s.instances; }],
       ['series (analysed)', function (s) { return s.series.length + ' (' + s.analysed_series + ')'; }],
       ['MB', function (s) { return Math.round(s.bytes / 1e5) / 10; }],

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <map>
 
 #include "dcmtk/dcmdata/dcdeftag.h"
 #include "dcmtk/dcmdata/dcfilefo.h"
@@ -17,6 +18,7 @@
 #include "livernode/node/follow_up_prior.h"
 #include "livernode/node/spool.h"
 #include "livernode/node/study_analysis.h"
+#include "livernode/node/visits.h"
 
 namespace livernode::node {
 
@@ -69,25 +71,43 @@ void StudyTracker::tick(double now) {
         s.study_uid, s.series_uid, s.instances, s.modality, to_string(s.action),
         s.rule.empty() ? "-" : s.rule);
   bool stored_any = false;
-  for (const auto& study : runtime_.store->studies("receiving", 10000)) {
-    const bool quiet = now - study.last_arrival >= sc.study_quiet_s;
-    const bool forced = now - study.first_arrival >= sc.max_wait_s;
+  // Studies of one examination filed under several StudyInstanceUIDs become one visit, which
+  // is readied as a whole: when each of its receiving studies is quiet (or one waited max_wait_s).
+  assign_visits(*runtime_.store);
+  std::map<std::string, std::vector<StudyRow>> receiving_visits;
+  for (auto& study : runtime_.store->studies("receiving", 10000))
+    receiving_visits[study.visit_uid].push_back(std::move(study));
+  for (const auto& [visit, receiving] : receiving_visits) {
+    bool quiet = true, forced = false;
+    for (const auto& study : receiving) {
+      quiet = quiet && now - study.last_arrival >= sc.study_quiet_s;
+      forced = forced || now - study.first_arrival >= sc.max_wait_s;
+    }
     if (!quiet && !forced) continue;
     const char* reason = quiet ? "study_quiet" : "max_wait";
-    if (study.analysed_series > 0) {
-      const JobRow job = runtime_.store->create_job(study.study_uid, now);
+    const std::vector<StudyRow> members = runtime_.store->studies_of_visit(visit);
+    std::int64_t analysed = 0, instances = 0, series = 0;
+    for (const auto& m : members) {
+      analysed += m.analysed_series;
+      instances += m.instances;
+      series += m.series;
+    }
+    if (analysed > 0) {
+      const JobRow job = runtime_.store->create_job(visit, now);
       spdlog::info(
           "event=job_state job={} study={} version={} state=queued reason={} instances={} "
-          "series={}",
-          job.id, study.study_uid, job.version, reason, study.instances, study.series);
+          "series={} studies={}",
+          job.id, job.study_uid, job.version, reason, instances, series, members.size());
       workers_.notify();
     } else {
-      runtime_.store->set_study_state(study.study_uid, "stored", now);
-      stored_any = true;
-      spdlog::info(
-          "event=study_stored study={} reason=\"no series routed to analysis\" instances={} "
-          "series={}",
-          study.study_uid, study.instances, study.series);
+      for (const auto& study : receiving) {
+        runtime_.store->set_study_state(study.study_uid, "stored", now);
+        stored_any = true;
+        spdlog::info(
+            "event=study_stored study={} reason=\"no series routed to analysis\" instances={} "
+            "series={}",
+            study.study_uid, study.instances, study.series);
+      }
     }
   }
   if (stored_any || now - last_retention_ >= 30) {
@@ -236,7 +256,10 @@ void WorkerPool::process(const JobRow& job) {
     std::error_code ec;
     fs::remove_all(input, ec);
     fs::remove_all(out, ec);
-    link_series(spool.study_dir(job.study_uid), runtime_.store->series_of(job.study_uid), input);
+    // Every study of the job's visit: the phases the archive filed under other studies too.
+    for (const auto& member : runtime_.store->studies_of_visit(job.study_uid))
+      link_series(spool.study_dir(member.study_uid), runtime_.store->series_of(member.study_uid),
+                  input);
     AnalyseFolderOptions options = analysis_options_from(cfg->config, out.string() + ".work");
     options.result_version = job.version;
     choose_follow_up_prior(*runtime_.store, job, input, options);

@@ -71,8 +71,9 @@ void collect_source_images(DcmItem& group, std::set<std::string>& out) {
   }
 }
 
+// The jobs of a study are those of its visit's lead study.
 bool has_finished_analysis(StateStore& store, const std::string& study_uid) {
-  for (const auto& job : store.jobs(study_uid, 1000))
+  for (const auto& job : store.jobs(store.visit_of(study_uid), 1000))
     if (job.state == "done") return true;
   return false;
 }
@@ -208,7 +209,7 @@ SegDecision classify_incoming_seg(const SegHeader& seg, StateStore& store,
     const auto row = store.series_by_uid(uid);
     if (analysed(row)) {
       d.kind = SegDecision::correction;
-      d.target_study = row->study_uid;
+      d.target_study = store.visit_of(row->study_uid);
       d.target_series = uid;
       d.reason = "ReferencedSeriesSequence names an analysed series";
       return d;
@@ -220,7 +221,7 @@ SegDecision classify_incoming_seg(const SegHeader& seg, StateStore& store,
     const auto row = store.series_by_uid(*series);
     if (analysed(row)) {
       d.kind = SegDecision::correction;
-      d.target_study = row->study_uid;
+      d.target_study = store.visit_of(row->study_uid);
       d.target_series = *series;
       d.reason = "its frames reference images of an analysed series";
       return d;
@@ -228,7 +229,7 @@ SegDecision classify_incoming_seg(const SegHeader& seg, StateStore& store,
   }
   if (!seg.study_uid.empty() && has_finished_analysis(store, seg.study_uid)) {
     d.kind = SegDecision::correction;
-    d.target_study = seg.study_uid;
+    d.target_study = store.visit_of(seg.study_uid);
     d.reason = "it lies in an analysed study (frame of reference checked by the analysis)";
     return d;
   }

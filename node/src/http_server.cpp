@@ -26,7 +26,8 @@ json study_json(StateStore& store, const StudyRow& s) {
   json j{{"study_instance_uid", s.study_uid}, {"state", s.state},
          {"first_arrival", s.first_arrival},  {"last_arrival", s.last_arrival},
          {"instances", s.instances},          {"bytes", s.bytes},
-         {"calling_ae", s.calling_ae},        {"analysed_series", s.analysed_series}};
+         {"calling_ae", s.calling_ae},        {"analysed_series", s.analysed_series},
+         {"visit_study_instance_uid", s.visit_uid.empty() ? s.study_uid : s.visit_uid}};
   j["series"] = json::array();
   for (const auto& r : store.series_of(s.study_uid))
     j["series"].push_back({{"series_instance_uid", r.series_uid},
@@ -200,7 +201,9 @@ HttpResponse handle_http_request(Runtime& rt, const std::string& method, const s
       for (const auto& s : rt.store->studies(query_value(query, "state"), 1000)) {
         json j = study_json(*rt.store, s);
         j["jobs"] = json::array();
-        for (const auto& job : rt.store->jobs(s.study_uid, 100)) j["jobs"].push_back(job_json(job));
+        // The jobs of its visit (they belong to the visit's lead study).
+        for (const auto& job : rt.store->jobs(s.visit_uid.empty() ? s.study_uid : s.visit_uid, 100))
+          j["jobs"].push_back(job_json(job));
         out.push_back(std::move(j));
       }
       return json_response(out);

@@ -32,7 +32,9 @@ constexpr const char* kUsage =
     "  --arterial-hyperperfusion HU\n"
     "                           a lesion look-alike: anterior right lobe parenchyma brighter\n"
     "                           in the arterial phase by up to HU, with no edge (default 0)\n"
-    "  --ordered-names          name files in spatial order (default: shuffled names)\n";
+    "  --ordered-names          name files in spatial order (default: shuffled names)\n"
+    "  --study-per-phase        file each phase under its own StudyInstanceUID (one patient and\n"
+    "                           frame of reference), as some archives do\n";
 
 double parse_number(const std::string& option, const std::string& text) {
   std::size_t used = 0;
@@ -56,7 +58,8 @@ int run_phantom(const std::vector<std::string>& raw) {
                    {"out", "seed", "matrix", "pixel-spacing", "slice-thickness", "slices", "phases",
                     "motion", "patient-size", "patient-weight", "patient-id", "study-date",
                     "remnant-growth", "arterial-hyperperfusion"},
-                   {"help", "no-descriptions", "no-contrast-tags", "no-size-weight", "ordered-names"});
+                   {"help", "no-descriptions", "no-contrast-tags", "no-size-weight", "ordered-names",
+                    "study-per-phase"});
     if (args.flag("help")) {
       std::cout << kUsage;
       return kExitOk;
@@ -102,6 +105,7 @@ int run_phantom(const std::vector<std::string>& raw) {
     o.series_descriptions = !args.flag("no-descriptions");
     o.contrast_tags = !args.flag("no-contrast-tags");
     o.shuffle_file_names = !args.flag("ordered-names");
+    o.study_per_phase = args.flag("study-per-phase");
   } catch (const std::invalid_argument& e) {
     std::cerr << "livernode phantom: " << e.what() << "\n";
     return kExitUsage;

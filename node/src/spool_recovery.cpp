@@ -52,6 +52,15 @@ void describe_instance(DcmFileFormat& file, InstanceRecord& r) {
   r.body_part = text_of(d, DCM_BodyPartExamined);
   r.series_description = text_of(d, DCM_SeriesDescription);
   r.patient_id = text_of(d, DCM_PatientID);
+  r.frame_of_reference_uid = text_of(d, DCM_FrameOfReferenceUID);
+  r.study_date = text_of(d, DCM_StudyDate);
+  r.acquisition_time = text_of(d, DCM_AcquisitionTime);
+  if (r.acquisition_time.empty()) {
+    const std::string datetime = text_of(d, DCM_AcquisitionDateTime);  // enhanced objects
+    if (datetime.size() > 8) r.acquisition_time = datetime.substr(8);
+  }
+  if (r.acquisition_time.empty()) r.acquisition_time = text_of(d, DCM_SeriesTime);
+  if (r.acquisition_time.empty()) r.acquisition_time = text_of(d, DCM_ContentTime);
 }
 
 SpoolRecovery recover_spool(const Spool& spool, StateStore& store, const Router& router) {

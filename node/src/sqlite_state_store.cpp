@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS studies (
   instances INTEGER NOT NULL DEFAULT 0,
   bytes INTEGER NOT NULL DEFAULT 0,
   calling_ae TEXT NOT NULL DEFAULT '',
-  state_changed_at REAL NOT NULL
+  state_changed_at REAL NOT NULL,
+  visit_uid TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS series (
   series_uid TEXT PRIMARY KEY,
@@ -54,7 +55,10 @@ CREATE TABLE IF NOT EXISTS series (
   instances INTEGER NOT NULL DEFAULT 0,
   first_arrival REAL NOT NULL,
   last_arrival REAL NOT NULL,
-  complete INTEGER NOT NULL DEFAULT 0
+  complete INTEGER NOT NULL DEFAULT 0,
+  frame_of_reference_uid TEXT NOT NULL DEFAULT '',
+  study_date TEXT NOT NULL DEFAULT '',
+  acquisition_time TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS series_by_study ON series(study_uid);
 CREATE TABLE IF NOT EXISTS instances (
@@ -228,18 +232,27 @@ SqliteStateStore::SqliteStateStore(const std::filesystem::path& file) : file_(fi
   exec("PRAGMA synchronous=FULL");
   exec("PRAGMA foreign_keys=ON");
   exec(kSchema);
-  // Databases made before corrections existed get the job columns they lack.
-  for (const char* column : {"kind TEXT NOT NULL DEFAULT 'analysis'",
-                             "correction_sop TEXT NOT NULL DEFAULT ''"}) {
+  // Databases made before corrections and visits existed get the columns they lack (a study
+  // without a visit is its own visit).
+  for (const auto& [table, column] :
+       {std::pair<const char*, const char*>{"jobs", "kind TEXT NOT NULL DEFAULT 'analysis'"},
+        {"jobs", "correction_sop TEXT NOT NULL DEFAULT ''"},
+        {"studies", "visit_uid TEXT NOT NULL DEFAULT ''"},
+        {"series", "frame_of_reference_uid TEXT NOT NULL DEFAULT ''"},
+        {"series", "study_date TEXT NOT NULL DEFAULT ''"},
+        {"series", "acquisition_time TEXT NOT NULL DEFAULT ''"}}) {
     const std::string name = std::string(column).substr(0, std::string(column).find(' '));
     bool present = false;
     {
-      Statement s(db_, "SELECT 1 FROM pragma_table_info('jobs') WHERE name=?");
+      Statement s(db_, std::string("SELECT 1 FROM pragma_table_info('") + table +
+                           "') WHERE name=?");
       s.bind(1, name);
       present = s.step();
     }
-    if (!present) exec(("ALTER TABLE jobs ADD COLUMN " + std::string(column)).c_str());
+    if (!present)
+      exec(("ALTER TABLE " + std::string(table) + " ADD COLUMN " + std::string(column)).c_str());
   }
+  exec("CREATE INDEX IF NOT EXISTS studies_by_visit ON studies(visit_uid)");
   if (sqlite3_open_v2(file.c_str(), &reader_, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX,
                       nullptr) != SQLITE_OK) {
     const std::string message = reader_ ? sqlite3_errmsg(reader_) : "out of memory";
@@ -314,12 +327,14 @@ bool SqliteStateStore::record_instance(const InstanceRecord& r) {
     Statement s(
         db_, &upsert_series_,
         "INSERT INTO series(series_uid, study_uid, modality, body_part, description, action, "
-        "rule, instances, first_arrival, last_arrival, complete) VALUES(?,?,?,?,?,?,?,1,?,?,0) "
+        "rule, instances, first_arrival, last_arrival, complete, frame_of_reference_uid, "
+        "study_date, acquisition_time) VALUES(?,?,?,?,?,?,?,1,?,?,0,?,?,?) "
         "ON CONFLICT(series_uid) DO UPDATE SET instances=instances+1, "
         "last_arrival=excluded.last_arrival, complete=0");
     s.bind(1, r.series_uid).bind(2, r.study_uid).bind(3, r.modality).bind(4, r.body_part);
     s.bind(5, r.series_description).bind(6, to_string(r.action)).bind(7, r.rule);
-    s.bind(8, r.received_at).bind(9, r.received_at);
+    s.bind(8, r.received_at).bind(9, r.received_at).bind(10, r.frame_of_reference_uid);
+    s.bind(11, r.study_date).bind(12, r.acquisition_time);
     s.run();
   }
   {
@@ -350,16 +365,19 @@ bool SqliteStateStore::record_instance(const InstanceRecord& r) {
 }
 
 std::vector<StudyRow> SqliteStateStore::query_studies(const std::string& where,
-                                                      const std::string& arg, int limit) {
+                                                      const std::string& arg, int limit,
+                                                      const std::string& order) {
   Statement s(db_,
               "SELECT study_uid, state, first_arrival, last_arrival, instances, bytes, calling_ae, "
               "state_changed_at, "
               "(SELECT COUNT(*) FROM series WHERE series.study_uid=studies.study_uid), "
               "(SELECT COUNT(*) FROM series WHERE series.study_uid=studies.study_uid AND "
               "action='analyse'), "
-              "(SELECT COUNT(*) FROM jobs WHERE jobs.study_uid=studies.study_uid) "
+              "(SELECT COUNT(*) FROM jobs WHERE jobs.study_uid=studies.study_uid), "
+              "CASE WHEN visit_uid<>'' THEN visit_uid ELSE study_uid END "
               "FROM studies " +
-                  where + " ORDER BY first_arrival LIMIT ?");
+                  where + (order.empty() ? " ORDER BY first_arrival" : " ORDER BY " + order) +
+                  " LIMIT ?");
   int i = 1;
   if (!where.empty()) s.bind(i++, arg);
   s.bind(i, limit);
@@ -377,6 +395,7 @@ std::vector<StudyRow> SqliteStateStore::query_studies(const std::string& where,
     r.series = s.integer(8);
     r.analysed_series = s.integer(9);
     r.job_versions = s.integer(10);
+    r.visit_uid = s.text(11);
     out.push_back(std::move(r));
   }
   return out;
@@ -397,7 +416,8 @@ std::optional<StudyRow> SqliteStateStore::study(const std::string& study_uid) {
 namespace {
 constexpr const char* kSeriesColumns =
     "SELECT series_uid, study_uid, modality, body_part, description, action, rule, instances, "
-    "first_arrival, last_arrival, complete FROM series ";
+    "first_arrival, last_arrival, complete, frame_of_reference_uid, study_date, acquisition_time "
+    "FROM series ";
 
 template <class S>
 SeriesRow series_row(const S& s) {
@@ -413,6 +433,9 @@ SeriesRow series_row(const S& s) {
   r.first_arrival = s.real(8);
   r.last_arrival = s.real(9);
   r.complete = s.integer(10) != 0;
+  r.frame_of_reference_uid = s.text(11);
+  r.study_date = s.text(12);
+  r.acquisition_time = s.text(13);
   return r;
 }
 }  // namespace
@@ -483,6 +506,47 @@ void SqliteStateStore::purge_study(const std::string& study_uid, double now) {
   tx.commit();
 }
 
+// The visit of a study as SQL: its visit_uid, or itself while it has none.
+#define LIVERNODE_VISIT_OF(table) "(CASE WHEN " table ".visit_uid<>'' THEN " table ".visit_uid ELSE " table ".study_uid END)"
+
+std::string SqliteStateStore::lead_of(const std::string& study_uid) {
+  Statement s(db_, "SELECT " LIVERNODE_VISIT_OF("studies") " FROM studies WHERE study_uid=?");
+  s.bind(1, study_uid);
+  return s.step() ? s.text(0) : study_uid;
+}
+
+std::string SqliteStateStore::visit_of(const std::string& study_uid) {
+  std::lock_guard lock(mutex_);
+  return lead_of(study_uid);
+}
+
+std::vector<StudyRow> SqliteStateStore::studies_of_visit(const std::string& visit_uid) {
+  std::lock_guard lock(mutex_);
+  return query_studies("WHERE " LIVERNODE_VISIT_OF("studies") "=?1 OR study_uid=?1", visit_uid,
+                       1000, "study_uid<>?1, first_arrival");
+}
+
+std::vector<StudyRow> SqliteStateStore::studies_of_same_patient(const std::string& study_uid) {
+  std::lock_guard lock(mutex_);
+  return query_studies(
+      "WHERE study_uid=?1 OR (state NOT IN ('stored','purged') AND study_uid IN (SELECT "
+      "p.study_uid FROM study_patients p WHERE p.patient_id<>'' AND p.patient_id=(SELECT "
+      "q.patient_id FROM study_patients q WHERE q.study_uid=?1)))",
+      study_uid, 1000, "");
+}
+
+void SqliteStateStore::set_visit(const std::vector<std::string>& study_uids,
+                                 const std::string& visit_uid) {
+  std::lock_guard lock(mutex_);
+  Transaction tx(db_);
+  for (const auto& uid : study_uids)
+    Statement(db_, "UPDATE studies SET visit_uid=? WHERE study_uid=?")
+        .bind(1, visit_uid)
+        .bind(2, uid)
+        .run();
+  tx.commit();
+}
+
 namespace {
 constexpr const char* kJobColumns =
     "SELECT id, study_uid, version, state, created_at, started_at, finished_at, error, result_dir, "
@@ -517,8 +581,10 @@ JobRow SqliteStateStore::create_job(const std::string& study_uid, double now) {
 }
 
 // Inside the caller's lock and transaction.
-JobRow SqliteStateStore::insert_job(const std::string& study_uid, const std::string& kind,
+JobRow SqliteStateStore::insert_job(const std::string& any_study_uid, const std::string& kind,
                                     const std::string& correction_sop, double now) {
+  // The visit's lead study owns its job versions.
+  const std::string study_uid = lead_of(any_study_uid);
   int version = 1;
   {
     Statement s(db_, "SELECT COALESCE(MAX(version),0)+1 FROM jobs WHERE study_uid=?");
@@ -537,8 +603,8 @@ JobRow SqliteStateStore::insert_job(const std::string& study_uid, const std::str
   const std::int64_t id = sqlite3_last_insert_rowid(db_);
   // A correction leaves a study that is receiving new images to its completion timer.
   Statement(db_,
-            "UPDATE studies SET state='queued', state_changed_at=? WHERE study_uid=? AND "
-            "(? = 'analysis' OR state <> 'receiving')")
+            "UPDATE studies SET state='queued', state_changed_at=? WHERE (study_uid=?2 OR "
+            LIVERNODE_VISIT_OF("studies") "=?2) AND (?3 = 'analysis' OR state <> 'receiving')")
       .bind(1, now)
       .bind(2, study_uid)
       .bind(3, kind)
@@ -571,9 +637,9 @@ std::optional<JobRow> SqliteStateStore::claim_next_job(double now) {
       .bind(1, now)
       .bind(2, job->id)
       .run();
-  Statement(
-      db_,
-      "UPDATE studies SET state='running', state_changed_at=? WHERE study_uid=? AND state='queued'")
+  Statement(db_,
+            "UPDATE studies SET state='running', state_changed_at=? WHERE (study_uid=?2 OR "
+            LIVERNODE_VISIT_OF("studies") "=?2) AND state='queued'")
       .bind(1, now)
       .bind(2, job->study_uid)
       .run();
@@ -602,9 +668,10 @@ void SqliteStateStore::finish_job(std::int64_t job_id, const std::string& state,
       .run();
   // The study follows its newest job unless new instances reopened it meanwhile.
   Statement(db_,
-            "UPDATE studies SET state=?, state_changed_at=? WHERE state='running' AND study_uid="
-            "(SELECT study_uid FROM jobs WHERE id=?) AND NOT EXISTS (SELECT 1 FROM jobs j WHERE "
-            "j.study_uid=studies.study_uid AND j.state IN ('queued','running'))")
+            "UPDATE studies SET state=?, state_changed_at=? WHERE state='running' AND "
+            LIVERNODE_VISIT_OF("studies") "=(SELECT study_uid FROM jobs WHERE id=?) AND NOT "
+            "EXISTS (SELECT 1 FROM jobs j WHERE j.study_uid=" LIVERNODE_VISIT_OF("studies") " AND "
+            "j.state IN ('queued','running'))")
       .bind(1, state)
       .bind(2, now)
       .bind(3, job_id)
@@ -642,7 +709,8 @@ std::vector<JobRow> SqliteStateStore::analyses_of_same_patient(const std::string
                                                                 int limit) {
   std::lock_guard lock(mutex_);
   return query_jobs(
-      "WHERE state='done' AND study_uid != ?1 AND study_uid IN (SELECT p.study_uid FROM "
+      "WHERE state='done' AND study_uid != ?1 AND study_uid NOT IN (SELECT v.study_uid FROM "
+      "studies v WHERE v.visit_uid=?1) AND study_uid IN (SELECT p.study_uid FROM "
       "study_patients p WHERE p.patient_id = (SELECT q.patient_id FROM study_patients q WHERE "
       "q.study_uid = ?1)) AND version = (SELECT MAX(j.version) FROM jobs j WHERE "
       "j.study_uid = jobs.study_uid AND j.state='done')",
@@ -786,7 +854,9 @@ bool SqliteStateStore::sent_instance(const std::string& sop_instance_uid) {
 
 std::int64_t SqliteStateStore::pending_outbox_of(const std::string& study_uid) {
   std::lock_guard lock(mutex_);
-  Statement s(db_, "SELECT COUNT(*) FROM outbox WHERE study_uid=? AND state='pending'");
+  Statement s(db_,
+              "SELECT COUNT(*) FROM outbox WHERE state='pending' AND (study_uid=?1 OR study_uid="
+              "(SELECT " LIVERNODE_VISIT_OF("studies") " FROM studies WHERE study_uid=?1))");
   s.bind(1, study_uid);
   return s.step() ? s.integer(0) : 0;
 }

@@ -223,16 +223,18 @@ TEST_F(ServeRobustness, BrokenFilesAreRefusedOrReportedAndNothingCrashes) {
   EXPECT_EQ(store.counts().instances, 0);
 
   // What a sender can really put on the wire: a well-formed dataset whose Pixel Data holds half
-  // the rows it announces, in a series of its own (new study, new series UIDs).
+  // the rows it announces, in a series of its own (new study, series and frame of reference
+  // UIDs, another patient: an examination of its own, not a visit of the good study below).
   const fs::path broken = dir_ / "broken";
   fs::create_directories(broken);
   const std::string script =
       "import pydicom, sys, os\n"
       "from pydicom.uid import generate_uid\n"
-      "study, series = generate_uid(), generate_uid()\n"
+      "study, series, frame = generate_uid(), generate_uid(), generate_uid()\n"
       "for i, path in enumerate(sys.argv[2:]):\n"
       "    ds = pydicom.dcmread(path)\n"
       "    ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series\n"
+      "    ds.FrameOfReferenceUID, ds.PatientID = frame, 'BROKEN-0001'\n"
       "    ds.SOPInstanceUID = generate_uid()\n"
       "    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID\n"
       "    if i == 3:\n"
@@ -431,15 +433,27 @@ TEST_F(ServeRobustness, RealHccCaseThroughTheNodeIntoOrthanc) {
   }
   ASSERT_FALSE(study_uid.empty());
   node::SqliteStateStore store(node.state_db());
+  // Its two phases carry their own StudyInstanceUIDs: one visit, one job (of the visit's lead
+  // study), whose results are filed in the study of the reference series.
   ASSERT_TRUE(eventually(
       [&] {
-        const auto jobs = store.jobs(study_uid, 10);
+        const auto jobs = store.jobs("", 10);
         return jobs.size() == 1 && (jobs[0].state == "done" || jobs[0].state == "failed");
       },
       240))
       << node.log();
-  const auto job = store.jobs(study_uid, 10)[0];
+  const auto job = store.jobs("", 10)[0];
   ASSERT_EQ(job.state, "done") << job.error << node.log();
+  EXPECT_EQ(store.visit_of(study_uid), job.study_uid);
+  {
+    std::ifstream in(fs::path(job.result_dir) / "summary.json");
+    const auto summary = nlohmann::json::parse(in);
+    ASSERT_EQ(summary.at("analyses").size(), 1u);
+    const auto reference = store.series_by_uid(
+        summary.at("analyses")[0].at("reference_series_instance_uid").get<std::string>());
+    ASSERT_TRUE(reference);
+    study_uid = reference->study_uid;
+  }
   ASSERT_TRUE(eventually([&] { return store.outbox("pending", 100).empty(); }, 60)) << node.log();
   EXPECT_TRUE(store.outbox("dead", 100).empty());
   const auto ids = pacs->instances();

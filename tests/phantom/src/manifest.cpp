@@ -93,6 +93,7 @@ void write_manifest(const std::filesystem::path& path, const PhantomOptions& opt
     series_list.push_back(Json{
         {"phase", phase_name(st.phase)},
         {"series_uid", st.series_uid},
+        {"study_uid", st.study_uid},
         {"series_number", r.series_number},
         {"description", st.description},
         {"dir", std::filesystem::relative(st.dir, out_dir).generic_string()},

@@ -275,7 +275,10 @@ PhantomTruth generate_phantom(const PhantomOptions& options, const fs::path& out
       info.contrast_start_time = dicom_time(kContrastStartSeconds);
       record.contrast_start_time = *info.contrast_start_time;
     }
-    const CtSeriesWriter writer(study, info, geometry);
+    CtStudyInfo series_study = study;
+    if (options.study_per_phase) series_study.study_uid += "." + std::to_string(number);
+    st.study_uid = series_study.study_uid;
+    const CtSeriesWriter writer(series_study, info, geometry);
     const std::array<float, 256> hu = phase_hu_table(phase, anatomy.lesions());
     Random noise(hash_combine(hash_combine(options.seed, "noise"), static_cast<std::uint64_t>(phase_index(phase))));
     std::set<std::string> names;

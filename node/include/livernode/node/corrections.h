@@ -58,7 +58,7 @@ SegmentRole segment_role(const std::string& type_code, const std::string& label)
 // What the node does with an incoming SEG.
 struct SegDecision {
   enum Kind { correction, own_result, unrelated } kind = unrelated;
-  std::string target_study;   // the analysed study it corrects
+  std::string target_study;   // the analysed study it corrects (the lead of its visit)
   std::string target_series;  // the analysed series it refers to, when known
   std::string reason;         // for the log
 };

@@ -31,6 +31,10 @@ class SqliteStateStore : public StateStore {
   std::vector<SeriesRow> complete_quiet_series(double before) override;
   void set_study_state(const std::string& study_uid, const std::string& state, double now) override;
   void purge_study(const std::string& study_uid, double now) override;
+  std::string visit_of(const std::string& study_uid) override;
+  std::vector<StudyRow> studies_of_visit(const std::string& visit_uid) override;
+  std::vector<StudyRow> studies_of_same_patient(const std::string& study_uid) override;
+  void set_visit(const std::vector<std::string>& study_uids, const std::string& visit_uid) override;
   JobRow create_job(const std::string& study_uid, double now) override;
   std::optional<JobRow> claim_next_job(double now) override;
   void finish_job(std::int64_t job_id, const std::string& state, const std::string& error,
@@ -61,7 +65,9 @@ class SqliteStateStore : public StateStore {
                     const std::string& correction_sop, double now);
   std::vector<JobRow> query_jobs(const std::string& where, const std::string& arg, int limit);
   std::vector<OutboxRow> query_outbox(const std::string& where, const std::string& arg, int limit);
-  std::vector<StudyRow> query_studies(const std::string& where, const std::string& arg, int limit);
+  std::vector<StudyRow> query_studies(const std::string& where, const std::string& arg, int limit,
+                                      const std::string& order = "");
+  std::string lead_of(const std::string& study_uid);  // inside the caller's lock
 
   std::mutex mutex_;
   sqlite3* db_ = nullptr;

@@ -41,6 +41,10 @@ struct InstanceRecord {
   std::string body_part;
   std::string series_description;
   std::string patient_id;
+  // What places the series in a visit (see visits.h): recorded with the series' first instance.
+  std::string frame_of_reference_uid;
+  std::string study_date;        // DA
+  std::string acquisition_time;  // TM: AcquisitionTime, else SeriesTime, else ContentTime
   SeriesAction action = SeriesAction::unrouted;  // routing decision for its series
   std::string rule;                              // name of the rule that decided, if any
   double received_at = 0;
@@ -53,8 +57,16 @@ struct InstanceRecord {
 
 // Study states: receiving -> queued (a job version exists) -> done | failed; -> stored (no
 // series is analysed). A new series (or instance) reopens a study to receiving.
+//
+// Visits: the studies of one examination (one patient, the phases of one acquisition, which some
+// archives file under several StudyInstanceUIDs) form one visit, named by its lead study. The
+// lead study owns the visit's job versions; each job analyses the series of every study of the
+// visit, and every study of the visit follows the state of the lead's jobs.
 struct StudyRow {
   std::string study_uid;
+  // The lead study of its visit (itself when alone or the lead; empty until the tracker has
+  // placed it, which counts as itself).
+  std::string visit_uid;
   std::string state;
   double first_arrival = 0;
   double last_arrival = 0;
@@ -79,6 +91,9 @@ struct SeriesRow {
   double first_arrival = 0;
   double last_arrival = 0;
   bool complete = false;  // quiet for series_quiet_s
+  std::string frame_of_reference_uid;
+  std::string study_date;
+  std::string acquisition_time;
 };
 
 // Job states: queued -> running -> done | failed.
@@ -154,7 +169,22 @@ class StateStore {
   // with state "purged".
   virtual void purge_study(const std::string& study_uid, double now) = 0;
 
+  // --- visits -----------------------------------------------------------------------------
+  // The lead study of the visit of `study_uid` (itself when it has none or is unknown).
+  virtual std::string visit_of(const std::string& study_uid) = 0;
+  // Every study of the visit led by `visit_uid`, the lead first, then by first arrival.
+  virtual std::vector<StudyRow> studies_of_visit(const std::string& visit_uid) = 0;
+  // The studies with the same PatientID as `study_uid` that can still join a visit (neither
+  // stored nor purged), `study_uid` itself always included; only itself when it has no
+  // PatientID.
+  virtual std::vector<StudyRow> studies_of_same_patient(const std::string& study_uid) = 0;
+  // Places the studies in the visit led by `visit_uid`, in one transaction.
+  virtual void set_visit(const std::vector<std::string>& study_uids,
+                         const std::string& visit_uid) = 0;
+
   // --- jobs -------------------------------------------------------------------------------
+  // Jobs belong to the lead study of a visit: create_job and a correction's job go to the lead
+  // of the given study's visit; claiming and ending a job move every study of its visit.
   // Creates the next job version of a study and sets the study to queued, atomically.
   virtual JobRow create_job(const std::string& study_uid, double now) = 0;
   // Takes the oldest queued job whose study has no running job and marks it running; nullopt
@@ -192,7 +222,7 @@ class StateStore {
   virtual std::vector<OutboxRow> outbox(const std::string& state = "", int limit = 1000) = 0;
   // True when the node queued this SOP Instance UID for delivery (it is one of our results).
   virtual bool sent_instance(const std::string& sop_instance_uid) = 0;
-  // Rows of a study still pending.
+  // Rows of a study (of its visit) still pending.
   virtual std::int64_t pending_outbox_of(const std::string& study_uid) = 0;
 
   // --- metrics ----------------------------------------------------------------------------

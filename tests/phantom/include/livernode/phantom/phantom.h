@@ -55,6 +55,9 @@ struct PhantomOptions {
   // (VI-VII) is not scaled.
   double remnant_growth = 1.0;
   bool shuffle_file_names = true;    // false: IM0001.dcm... in spatial order
+  // true: every phase is filed under its own StudyInstanceUID (the study UID with ".<series
+  // number>" appended), as some archives do, while all keep one patient and frame of reference.
+  bool study_per_phase = false;
   // Regional arterial hyperperfusion (a transient hepatic attenuation difference, a classic
   // look-alike of a hypervascular lesion): in the arterial phase only, the parenchyma of the
   // anterior right lobe around (-90, -40, -40) mm is brighter by up to this many HU, fading out
@@ -73,13 +76,14 @@ struct LesionTruth {
 
 struct SeriesTruth {
   std::string series_uid, description;
+  std::string study_uid;  // PhantomTruth::study_uid, or its own with study_per_phase
   Phase phase = Phase::kPortalVenous;
   std::filesystem::path dir;          // out_dir/dicom/<phase>
   std::array<double, 3> shift_lps{};  // mm, rigid shift of the anatomy in this phase
 };
 
 struct PhantomTruth {
-  std::string study_uid, frame_of_reference_uid, patient_id;
+  std::string study_uid, frame_of_reference_uid, patient_id;  // study_uid: see study_per_phase
   double liver_volume_ml = 0.0;       // parenchyma + intrahepatic vessels + lesions, not the IVC
   double tumour_volume_ml = 0.0;      // sum of the lesion volumes
   std::vector<LesionTruth> lesions;

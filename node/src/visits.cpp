@@ -1,0 +1,128 @@
+#include "livernode/node/visits.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <optional>
+#include <set>
+
+namespace livernode::node {
+
+namespace {
+
+// Seconds since midnight of a DICOM TM value (HHMM, HHMMSS or HHMMSS.FFFFFF, also the older
+// HH:MM:SS form), if it parses.
+std::optional<double> seconds_of_time(std::string tm) {
+  tm.erase(std::remove(tm.begin(), tm.end(), ':'), tm.end());
+  while (!tm.empty() && tm.back() == ' ') tm.pop_back();
+  if (tm.size() < 4) return std::nullopt;
+  for (std::size_t i = 0; i < std::min<std::size_t>(tm.size(), 6); ++i)
+    if (!std::isdigit(static_cast<unsigned char>(tm[i]))) return std::nullopt;
+  const double h = std::stod(tm.substr(0, 2)), m = std::stod(tm.substr(2, 2));
+  double s = 0;
+  if (tm.size() >= 6) {
+    try {
+      s = std::stod(tm.substr(4));
+    } catch (const std::exception&) {
+      s = std::stod(tm.substr(4, 2));
+    }
+  }
+  if (h > 23 || m > 59 || s >= 61) return std::nullopt;
+  return h * 3600 + m * 60 + s;
+}
+
+template <class T>
+void add_unique(std::vector<T>& values, const T& v) {
+  if (std::find(values.begin(), values.end(), v) == values.end()) values.push_back(v);
+}
+
+bool share_any(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  return std::any_of(a.begin(), a.end(),
+                     [&](const std::string& x) { return std::find(b.begin(), b.end(), x) != b.end(); });
+}
+
+}  // namespace
+
+VisitFacts visit_facts_of(const std::string& study_uid, const std::vector<SeriesRow>& series) {
+  VisitFacts f;
+  f.study_uid = study_uid;
+  for (const auto& s : series) {
+    // Our own results and hand-drawn SEGs sent back say nothing about the acquisition.
+    if (s.action == SeriesAction::derived || s.action == SeriesAction::correction) continue;
+    if (!s.frame_of_reference_uid.empty()) add_unique(f.frames_of_reference, s.frame_of_reference_uid);
+    if (!s.study_date.empty()) add_unique(f.study_dates, s.study_date);
+    if (const auto t = seconds_of_time(s.acquisition_time)) add_unique(f.acquisition_seconds, *t);
+  }
+  return f;
+}
+
+bool same_visit(const VisitFacts& a, const VisitFacts& b, double window_seconds) {
+  if (share_any(a.frames_of_reference, b.frames_of_reference)) return true;
+  if (!share_any(a.study_dates, b.study_dates)) return false;
+  for (double x : a.acquisition_seconds)
+    for (double y : b.acquisition_seconds)
+      if (std::abs(x - y) <= window_seconds) return true;
+  return false;
+}
+
+int assign_visits(StateStore& store) {
+  int changed = 0;
+  std::set<std::string> placed;  // studies already placed in this pass
+  for (const auto& receiving : store.studies("receiving", 10000)) {
+    if (placed.count(receiving.study_uid)) continue;
+    const std::vector<StudyRow> candidates = store.studies_of_same_patient(receiving.study_uid);
+    std::vector<VisitFacts> facts;
+    facts.reserve(candidates.size());
+    for (const auto& c : candidates)
+      facts.push_back(visit_facts_of(c.study_uid, store.series_of(c.study_uid)));
+    // The closure of the relation from the receiving study.
+    std::vector<bool> member(candidates.size(), false);
+    std::vector<std::size_t> todo;
+    for (std::size_t i = 0; i < candidates.size(); ++i)
+      if (candidates[i].study_uid == receiving.study_uid) {
+        member[i] = true;
+        todo.push_back(i);
+      }
+    while (!todo.empty()) {
+      const std::size_t i = todo.back();
+      todo.pop_back();
+      for (std::size_t j = 0; j < candidates.size(); ++j)
+        if (!member[j] && same_visit(facts[i], facts[j])) {
+          member[j] = true;
+          todo.push_back(j);
+        }
+    }
+    // The lead: the earliest study that already has job versions (so that a visit keeps its
+    // versions), else the earliest to arrive.
+    std::optional<std::size_t> lead;
+    auto earlier = [&](std::size_t i, std::size_t j) {
+      const bool ji = candidates[i].job_versions > 0, jj = candidates[j].job_versions > 0;
+      if (ji != jj) return ji;
+      if (candidates[i].first_arrival != candidates[j].first_arrival)
+        return candidates[i].first_arrival < candidates[j].first_arrival;
+      return candidates[i].study_uid < candidates[j].study_uid;
+    };
+    for (std::size_t i = 0; i < candidates.size(); ++i)
+      if (member[i] && (!lead || earlier(i, *lead))) lead = i;
+    if (!lead) continue;
+    const std::string visit = candidates[*lead].study_uid;
+    std::vector<std::string> moved;
+    for (std::size_t i = 0; i < candidates.size(); ++i) {
+      if (!member[i]) continue;
+      placed.insert(candidates[i].study_uid);
+      if (candidates[i].visit_uid != visit) moved.push_back(candidates[i].study_uid);
+    }
+    if (moved.empty()) continue;
+    store.set_visit(moved, visit);
+    changed += static_cast<int>(moved.size());
+    for (const auto& uid : moved)
+      if (uid != visit)
+        spdlog::info("event=study_visit study={} visit={} studies_in_visit={}", uid, visit,
+                     std::count(member.begin(), member.end(), true));
+  }
+  return changed;
+}
+
+}  // namespace livernode::node
