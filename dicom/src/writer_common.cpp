@@ -1,5 +1,6 @@
 #include "writer_common.h"
 
+#include "livernode/dicom/copied_values.h"
 #include "livernode/dicom/result_writers.h"
 
 #include <dcmtk/dcmdata/dcdeftag.h>
@@ -49,6 +50,14 @@ std::unique_ptr<DcmFileFormat> load_source_header(const SeriesInfo& series) {
         format->loadFileUntilTag(slice.file.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength,
                                  ERM_autoDetect, DCM_PixelData);
     if (c.good()) {
+      DcmDataset& ds = *format->getDataset();
+      // Every value a result copies from here is made valid for its VR first (NUL padding,
+      // over-long decimal strings, ...): a strict writer refuses what a tolerant reader accepts.
+      make_copied_values_valid(ds);
+      // A source without a Frame of Reference: the results carry the one the caller made for
+      // this analysis (SEG, SR and summary.json agree).
+      if (!ds.tagExistsWithValue(DCM_FrameOfReferenceUID) && !series.frame_of_reference_uid.empty())
+        ds.putAndInsertString(DCM_FrameOfReferenceUID, series.frame_of_reference_uid.c_str());
       // Results are filed in the source's study and refer to its series: without these UIDs
       // (some anonymised files blank them) no valid object can be written.
       OFString study;
