@@ -95,6 +95,7 @@ const CopiedTag kPatientAndStudy[] = {
     {DCM_PatientComments, false},
     {DCM_PatientIdentityRemoved, false},
     {DCM_DeidentificationMethod, false},
+    {DCM_DeidentificationMethodCodeSequence, false},
     // Patient Study module
     {DCM_PatientAge, false},
     {DCM_PatientSize, false},
@@ -122,6 +123,14 @@ void copy_patient_and_study(DcmItem& source, DcmItem& target) {
     } else {
       target.findAndDeleteElement(entry.tag);
     }
+  }
+  // Patient Identity Removed YES needs a De-identification Method or its code sequence (Type 1C);
+  // some anonymisers write neither. The result says that the source does not record it.
+  OFString removed;
+  if (target.findAndGetOFString(DCM_PatientIdentityRemoved, removed).good() && removed == "YES" &&
+      !target.tagExistsWithValue(DCM_DeidentificationMethod) &&
+      !target.tagExistsWithValue(DCM_DeidentificationMethodCodeSequence)) {
+    target.putAndInsertString(DCM_DeidentificationMethod, "not recorded in the source images");
   }
 }
 

@@ -42,7 +42,8 @@ std::unique_ptr<DcmFileFormat> load_source_header(const SeriesInfo& series);
 
 // Copies the Patient, Patient Study and General Study module attributes (present ones) from
 // `source` into `target`, replacing what `target` holds. Type 2 attributes absent in the source
-// are written empty so that the modules stay complete.
+// are written empty so that the modules stay complete. A source that says its patient identity was
+// removed but not how gets De-identification Method "not recorded in the source images".
 void copy_patient_and_study(DcmItem& source, DcmItem& target);
 
 // Starts a new derived object in `ds`: SOP class and instance, the source's Patient and Study

@@ -80,6 +80,12 @@ for number, (path, ds) in enumerate(found):
     ds['PatientID'] = DataElement(0x00100020, 'LO', '')
     ds['SeriesNumber'] = DataElement(0x00200011, 'IS', '')
     ds['InstanceNumber'] = DataElement(0x00200013, 'IS', str(number))
+    if len(sys.argv) > 3 and sys.argv[3] == 'anonymised':
+        # an anonymiser that says the identity was removed but not how
+        ds['PatientIdentityRemoved'] = DataElement(0x00120062, 'CS', 'YES')
+        for keyword in ('DeidentificationMethod', 'DeidentificationMethodCodeSequence'):
+            if keyword in ds:
+                delattr(ds, keyword)
     ds.save_as(os.path.join(dst, os.path.basename(path)), write_like_original=False)
 print(len(found))
 )PY";
@@ -157,10 +163,13 @@ double liver_ml(const json& summary) {
 
 // Rewrites `source` with every trait into `odd`, checks the traits are really there, analyses
 // both and checks what the analysis of the rewritten one wrote.
-void check_odd_series(const fs::path& source, const fs::path& work, double volume_tolerance) {
+// `anonymised`: the rewritten series also says its patient identity was removed, but not how.
+void check_odd_series(const fs::path& source, const fs::path& work, double volume_tolerance,
+                      bool anonymised = false) {
   const fs::path odd = work / "odd";
-  const auto made = test::run_python_script(work, "rewrite.py", kRewriteScript,
-                                            shell_quote(source) + " " + shell_quote(odd));
+  const auto made = test::run_python_script(
+      work, "rewrite.py", kRewriteScript,
+      shell_quote(source) + " " + shell_quote(odd) + (anonymised ? " anonymised" : ""));
   ASSERT_EQ(made.status, 0) << made.output;
 
   // The rewritten files carry every trait (else this test would prove nothing).
@@ -189,6 +198,12 @@ void check_odd_series(const fs::path& source, const fs::path& work, double volum
     patient_name = name.c_str();
   }
   EXPECT_EQ(lowest_instance, 0);
+  if (anonymised) {
+    DcmFileFormat f;
+    ASSERT_TRUE(f.loadFile(fs::directory_iterator(odd)->path().c_str()).good());
+    EXPECT_EQ(raw_value(*f.getDataset(), DCM_PatientIdentityRemoved), "YES");
+    EXPECT_EQ(raw_value(*f.getDataset(), DCM_DeidentificationMethod), "<absent>");
+  }
 
   const auto plain = analyze(source, work / "plain-out");
   ASSERT_EQ(plain.status, 0) << plain.log;
@@ -231,6 +246,12 @@ void check_odd_series(const fs::path& source, const fs::path& work, double volum
   OFString frame;
   seg.getDataset()->findAndGetOFString(DCM_FrameOfReferenceUID, frame);
   const std::string seg_frame = frame.c_str();
+  if (anonymised) {
+    // Type 1C once the identity is said to be removed: the results say the source lacks it.
+    OFString method;
+    seg.getDataset()->findAndGetOFString(DCM_DeidentificationMethod, method);
+    EXPECT_EQ(std::string(method.c_str()), "not recorded in the source images");
+  }
   EXPECT_TRUE(valid_uid(seg_frame)) << "'" << seg_frame << "'";
   EXPECT_EQ(source_uids.count(seg_frame), 0u);
   const auto sr_uids = all_values(*sr.getDataset(), DCM_UID);  // UIDREF content items
@@ -274,7 +295,7 @@ TEST_F(OddHeaders, PhantomSeriesWithEveryConverterTraitGetsValidSegAndSr) {
                                       " --seed 5 --matrix 128 --pixel-spacing 3 "
                                       "--slice-thickness 5 --phases portal_venous");
   ASSERT_EQ(made.status, 0) << made.output;
-  check_odd_series(dir_ / "phantom" / "dicom" / "portal_venous", dir_, 0.01);
+  check_odd_series(dir_ / "phantom" / "dicom" / "portal_venous", dir_, 0.01, /*anonymised=*/true);
 }
 
 TEST_F(OddHeaders, RealSeriesWithEveryConverterTraitGetsValidSegAndSr) {
