@@ -299,8 +299,10 @@ StudyAnalysisOutcome analyse_folder(const fs::path& input, const fs::path& out,
       processing::AnalysisOptions analysis_options;
       analysis_options.liver_backend = options.liver_backend;
       analysis_options.planning = planning_inputs(options.clinical, loaded_series.front()->patient);
-      analysis_options.manual_segments =
-          manual_segments_provider(options.corrections, members.front()->frame_of_reference_uid);
+      std::vector<std::string> series_uids;
+      for (const auto* s : loaded_series) series_uids.push_back(s->series_uid);
+      analysis_options.manual_segments = manual_segments_provider(
+          options.corrections, members.front()->frame_of_reference_uid, series_uids);
       try {
         result = processing::analyse(study, analysis_options);
         ++analysed;
