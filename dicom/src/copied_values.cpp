@@ -9,11 +9,10 @@
 
 #include <algorithm>
 #include <cctype>
-#include <climits>
+#include <cstdint>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <set>
 
 #include "writer_common.h"
 
