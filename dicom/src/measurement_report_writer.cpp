@@ -59,6 +59,9 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
   const std::string product = identity.product.empty() ? "livernode" : identity.product;
   auto header = detail::load_source_header(series);
   DcmDataset& source = *header->getDataset();
+  // The image library names the frame of reference of the SEG it measures.
+  if (!source.tagExistsWithValue(DCM_FrameOfReferenceUID) && !seg.frame_of_reference_uid.empty())
+    source.putAndInsertString(DCM_FrameOfReferenceUID, seg.frame_of_reference_uid.c_str());
 
   TID1500_MeasurementReport report(CMR_CID7021::ImagingMeasurementReport);
   require(report.setLanguage(CID5000_Languages::English), "cannot set the language", file);

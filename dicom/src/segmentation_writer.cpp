@@ -19,6 +19,7 @@
 #include <set>
 
 #include "dataset_util.h"
+#include "livernode/dicom/copied_values.h"
 #include "livernode/dicom/result_writers.h"
 #include "writer_common.h"
 
@@ -199,7 +200,21 @@ WrittenSegmentation write_segmentation(const SeriesInfo& series, const LoadedVol
                                         version_suffix(identity) + ")");
   seg->getSeries().setSeriesDate(detail::today().c_str());
   seg->getSeries().setSeriesTime(detail::now_time().c_str());
-  seg->getFrameOfReference().setFrameOfReferenceUID(series.frame_of_reference_uid.c_str());
+  WrittenSegmentation out;
+  // The frames are placed in patient coordinates, so the SEG needs a Frame of Reference even when
+  // its source has none (some converters leave it out): then a new one, said in a warning.
+  {
+    OFString source_frame;
+    source.findAndGetOFString(DCM_FrameOfReferenceUID, source_frame);
+    out.frame_of_reference_uid = source_frame.c_str();
+    if (out.frame_of_reference_uid.empty()) {
+      out.frame_of_reference_uid = new_frame_of_reference_uid();
+      out.warnings.push_back("the source series has no Frame of Reference UID; the SEG carries a "
+                             "new one, " + out.frame_of_reference_uid);
+    }
+  }
+  require(seg->getFrameOfReference().setFrameOfReferenceUID(out.frame_of_reference_uid.c_str()),
+          "cannot set the frame of reference", file);
 
   // Shared functional groups: orientation and pixel measures of the source grid.
   const processing::Vec3 row = grid.axis(0), col = grid.axis(1);
@@ -228,7 +243,6 @@ WrittenSegmentation write_segmentation(const SeriesInfo& series, const LoadedVol
                                  "ImagePositionPatient"),
           "cannot add the position dimension", file);
 
-  WrittenSegmentation out;
   const std::size_t nx = grid.size[0], ny = grid.size[1], nz = grid.size[2];
   std::vector<Uint8> frame(nx * ny);
   std::set<int> referenced_slices;

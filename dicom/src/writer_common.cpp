@@ -1,5 +1,6 @@
 #include "writer_common.h"
 
+#include "livernode/dicom/copied_values.h"
 #include "livernode/dicom/result_writers.h"
 
 #include <dcmtk/dcmdata/dcdeftag.h>
@@ -49,6 +50,14 @@ std::unique_ptr<DcmFileFormat> load_source_header(const SeriesInfo& series) {
         format->loadFileUntilTag(slice.file.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength,
                                  ERM_autoDetect, DCM_PixelData);
     if (c.good()) {
+      DcmDataset& ds = *format->getDataset();
+      // Every value a result copies from here is made valid for its VR first (NUL padding,
+      // over-long decimal strings, ...): a strict writer refuses what a tolerant reader accepts.
+      make_copied_values_valid(ds);
+      // A source without a Frame of Reference: the results carry the one the caller made for
+      // this analysis (SEG, SR and summary.json agree).
+      if (!ds.tagExistsWithValue(DCM_FrameOfReferenceUID) && !series.frame_of_reference_uid.empty())
+        ds.putAndInsertString(DCM_FrameOfReferenceUID, series.frame_of_reference_uid.c_str());
       // Results are filed in the source's study and refer to its series: without these UIDs
       // (some anonymised files blank them) no valid object can be written.
       OFString study;
@@ -86,6 +95,7 @@ const CopiedTag kPatientAndStudy[] = {
     {DCM_PatientComments, false},
     {DCM_PatientIdentityRemoved, false},
     {DCM_DeidentificationMethod, false},
+    {DCM_DeidentificationMethodCodeSequence, false},
     // Patient Study module
     {DCM_PatientAge, false},
     {DCM_PatientSize, false},
@@ -113,6 +123,14 @@ void copy_patient_and_study(DcmItem& source, DcmItem& target) {
     } else {
       target.findAndDeleteElement(entry.tag);
     }
+  }
+  // Patient Identity Removed YES needs a De-identification Method or its code sequence (Type 1C);
+  // some anonymisers write neither. The result says that the source does not record it.
+  OFString removed;
+  if (target.findAndGetOFString(DCM_PatientIdentityRemoved, removed).good() && removed == "YES" &&
+      !target.tagExistsWithValue(DCM_DeidentificationMethod) &&
+      !target.tagExistsWithValue(DCM_DeidentificationMethodCodeSequence)) {
+    target.putAndInsertString(DCM_DeidentificationMethod, "not recorded in the source images");
   }
 }
 

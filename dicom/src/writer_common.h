@@ -35,12 +35,15 @@ std::string new_uid();
 void require(const OFCondition& c, const std::string& what, const std::filesystem::path& file,
              ErrorKind kind = ErrorKind::kInconsistent);
 
-// The header (everything before Pixel Data) of the first source slice that has one.
+// The header (everything before Pixel Data) of the first source slice that has one, as the
+// results copy it: every value made valid for its VR (copied_values.h) and, when the slice has
+// no Frame of Reference UID, series.frame_of_reference_uid (if set) in its place.
 std::unique_ptr<DcmFileFormat> load_source_header(const SeriesInfo& series);
 
 // Copies the Patient, Patient Study and General Study module attributes (present ones) from
 // `source` into `target`, replacing what `target` holds. Type 2 attributes absent in the source
-// are written empty so that the modules stay complete.
+// are written empty so that the modules stay complete. A source that says its patient identity was
+// removed but not how gets De-identification Method "not recorded in the source images".
 void copy_patient_and_study(DcmItem& source, DcmItem& target);
 
 // Starts a new derived object in `ds`: SOP class and instance, the source's Patient and Study

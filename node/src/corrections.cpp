@@ -383,12 +383,47 @@ processing::ManualSegments manual_segments_from(const std::vector<CorrectionSeg>
   return out;
 }
 
+namespace {
+
+// The Referenced Series Sequence of a SEG file (empty when unreadable or not a SEG).
+std::vector<std::string> seg_referenced_series(const fs::path& file) {
+  DcmFileFormat f;
+  if (f.loadFileUntilTag(OFFilename(file.c_str()), EXS_Unknown, EGL_noChange, 4096, ERM_autoDetect,
+                         DCM_PixelData)
+          .bad())
+    return {};
+  DcmDataset& ds = *f.getDataset();
+  std::vector<std::string> out;
+  DcmSequenceOfItems* seq = nullptr;
+  if (text_of(ds, DCM_SOPClassUID) != UID_SegmentationStorage ||
+      ds.findAndGetSequence(DCM_ReferencedSeriesSequence, seq).bad() || !seq)
+    return out;
+  for (unsigned long i = 0; i < seq->card(); ++i) {
+    const std::string uid = text_of(*seq->getItem(i), DCM_SeriesInstanceUID);
+    if (!uid.empty()) out.push_back(uid);
+  }
+  return out;
+}
+
+}  // namespace
+
 processing::ManualSegmentsProvider manual_segments_provider(
-    const std::vector<CorrectionSeg>& corrections, const std::string& frame_of_reference) {
+    const std::vector<CorrectionSeg>& corrections, const std::string& frame_of_reference,
+    const std::vector<std::string>& series_uids) {
   std::vector<CorrectionSeg> here;
-  for (const auto& c : corrections)
-    if (!frame_of_reference.empty() && seg_frame_of_reference(c.file) == frame_of_reference)
+  for (const auto& c : corrections) {
+    if (!frame_of_reference.empty()) {
+      if (seg_frame_of_reference(c.file) == frame_of_reference) here.push_back(c);
+      continue;
+    }
+    // Series without a frame of reference: our SEG carried one made for that analysis (the next
+    // analysis makes another), so a correction of it is known by the series it refers to.
+    const auto referenced = seg_referenced_series(c.file);
+    if (std::any_of(referenced.begin(), referenced.end(), [&](const std::string& uid) {
+          return std::find(series_uids.begin(), series_uids.end(), uid) != series_uids.end();
+        }))
       here.push_back(c);
+  }
   if (here.empty()) return {};
   return [here](const processing::Geometry& grid) { return manual_segments_from(here, grid); };
 }

@@ -9,6 +9,7 @@
 #include <regex>
 
 #include "livernode/config/config.h"
+#include "livernode/dicom/copied_values.h"
 #include "livernode/dicom/error.h"
 #include "livernode/dicom/result_writers.h"
 #include "livernode/dicom/series_scanner.h"
@@ -107,18 +108,27 @@ json volumetry_json(const processing::AnalysisResult& result) {
           {"lesion_count", v.lesion_count},  {"findings", v.findings}};
 }
 
+// Index in `loaded_series` of the result's reference series, or loaded_series.size().
+std::size_t reference_index(const processing::AnalysisResult& result,
+                            const std::vector<const dicom::SeriesInfo*>& loaded_series) {
+  if (result.reference_series < 0) return loaded_series.size();
+  const std::string& reference_uid = result.series[result.reference_series].series_uid;
+  for (std::size_t i = 0; i < loaded_series.size(); ++i) {
+    if (loaded_series[i]->series_uid == reference_uid) return i;
+  }
+  return loaded_series.size();
+}
+
+// `frame_of_reference_uid`: the one the objects carry when the reference series has none
+// (made once per analysis, so that SEG, SR and summary.json agree), else empty.
 json write_result_objects(const processing::AnalysisResult& result,
                           const std::vector<const dicom::SeriesInfo*>& loaded_series,
                           const std::vector<dicom::LoadedVolume>& volumes, const fs::path& out,
                           const fs::path& dir, const AnalyseFolderOptions& options,
+                          const std::string& frame_of_reference_uid,
                           std::vector<fs::path>& written, json& warnings) {
   json objects = json::array();
-  if (result.reference_series < 0) return objects;
-  const std::string& reference_uid = result.series[result.reference_series].series_uid;
-  std::size_t ref = loaded_series.size();
-  for (std::size_t i = 0; i < loaded_series.size(); ++i) {
-    if (loaded_series[i]->series_uid == reference_uid) ref = i;
-  }
+  const std::size_t ref = reference_index(result, loaded_series);
   if (ref == loaded_series.size()) return objects;
   dicom::WriterIdentity identity;
   identity.product = kProductName;
@@ -135,8 +145,24 @@ json write_result_objects(const processing::AnalysisResult& result,
     spdlog::info("event=result_written kind={} file={} sop={}", o.kind, o.file.string(),
                  o.sop_instance_uid);
   };
-  const dicom::SeriesInfo& series = *loaded_series[ref];
+  dicom::SeriesInfo series = *loaded_series[ref];
+  if (series.frame_of_reference_uid.empty()) series.frame_of_reference_uid = frame_of_reference_uid;
   const dicom::LoadedVolume& loaded = volumes[ref];
+  // Values copied from the source header that were not valid for their VR are repaired by the
+  // writers; which ones (never the values, they may identify the patient) goes to the log and
+  // the summary.
+  const auto fixes = dicom::copied_value_fixes(series);
+  if (!fixes.empty()) {
+    std::string attributes, changes;
+    for (const auto& f : fixes) {
+      attributes += (attributes.empty() ? "" : ",") + f.attribute.substr(0, f.attribute.find(' '));
+      changes += (changes.empty() ? "" : "; ") + f.attribute + ": " + f.change;
+    }
+    spdlog::info("event=copied_values_repaired series={} count={} attributes={}",
+                 series.series_uid, fixes.size(), attributes);
+    warnings.push_back("values copied from the source header into the result objects were made "
+                       "valid for their VR: " + changes);
+  }
   try {
     if (!result.liver_mask.empty() || !result.lesions.empty()) {
       const auto seg = dicom::write_segmentation(series, loaded, result, identity, dir / "seg.dcm");
@@ -279,8 +305,10 @@ StudyAnalysisOutcome analyse_folder(const fs::path& input, const fs::path& out,
       processing::AnalysisOptions analysis_options;
       analysis_options.liver_backend = options.liver_backend;
       analysis_options.planning = planning_inputs(options.clinical, loaded_series.front()->patient);
-      analysis_options.manual_segments =
-          manual_segments_provider(options.corrections, members.front()->frame_of_reference_uid);
+      std::vector<std::string> series_uids;
+      for (const auto* s : loaded_series) series_uids.push_back(s->series_uid);
+      analysis_options.manual_segments = manual_segments_provider(
+          options.corrections, members.front()->frame_of_reference_uid, series_uids);
       try {
         result = processing::analyse(study, analysis_options);
         ++analysed;
@@ -356,12 +384,31 @@ StudyAnalysisOutcome analyse_folder(const fs::path& input, const fs::path& out,
       stages.push_back({{"stage", st.stage}, {"done", st.done}, {"detail", st.detail}, {"seconds", st.seconds}});
     }
     analysis["stages"] = std::move(stages);
+    // A reference series without a Frame of Reference UID (some converters write none): the
+    // result objects need one to place their frames, so this analysis makes one, and says so.
+    std::string new_frame_of_reference;
+    const std::size_t ref = reference_index(result, loaded_series);
+    if (options.write_objects && ref < loaded_series.size() &&
+        loaded_series[ref]->frame_of_reference_uid.empty()) {
+      new_frame_of_reference = dicom::new_frame_of_reference_uid();
+      analysis["frame_of_reference_uid"] = new_frame_of_reference;
+      analysis["frame_of_reference_generated"] = true;
+      result.warnings.push_back(
+          "the source series has no Frame of Reference UID (0020,0052); the SEG and SR carry a new "
+          "one made for this analysis, " + new_frame_of_reference +
+          ", which no other object of the study shares");
+      spdlog::warn("event=frame_of_reference_generated series={} frame_of_reference={}",
+                   loaded_series[ref]->series_uid, new_frame_of_reference);
+    } else {
+      analysis["frame_of_reference_generated"] = false;
+    }
     analysis["warnings"] = result.warnings;
     analysis["objects"] = json::array();
     if (options.write_objects) {
       const fs::path dir = out / std::to_string(summary["analyses"].size() + 1);
-      analysis["objects"] = write_result_objects(result, loaded_series, volumes, out, dir, options,
-                                                 outcome.objects, analysis["warnings"]);
+      analysis["objects"] =
+          write_result_objects(result, loaded_series, volumes, out, dir, options,
+                               new_frame_of_reference, outcome.objects, analysis["warnings"]);
     }
     summary["analyses"].push_back(std::move(analysis));
   }

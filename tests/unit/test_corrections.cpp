@@ -464,6 +464,43 @@ TEST(CorrectionAnalysis, DrawnRemnantGivesTheFlrAndUneditedSegmentsStayAutomatic
   if (!HasFailure()) fs::remove_all(dir);
 }
 
+// A source without a Frame of Reference UID: each analysis gives its SEG a new one, so the SEG a
+// reader corrects names another frame of reference than the next analysis makes. The correction
+// is still taken, known by the series it refers to.
+TEST(CorrectionAnalysis, SourceWithoutFrameOfReferenceStillTakesItsCorrection) {
+  const fs::path dir = make_temp_dir("livernode-correction-no-frame");
+  phantom::generate_phantom(small_portal_venous_phantom(37), dir / "study");
+  const std::string script =
+      "import os, sys, pydicom\n"
+      "os.makedirs(sys.argv[2], exist_ok=True)\n"
+      "for name in os.listdir(sys.argv[1]):\n"
+      "    ds = pydicom.dcmread(os.path.join(sys.argv[1], name))\n"
+      "    del ds.FrameOfReferenceUID\n"
+      "    ds.save_as(os.path.join(sys.argv[2], name), write_like_original=False)\n";
+  const auto made = run_python_script(dir, "no_frame.py", script,
+                                      "'" + (dir / "study" / "dicom" / "portal_venous").string() +
+                                          "' '" + (dir / "odd").string() + "'");
+  ASSERT_EQ(made.status, 0) << made.output;
+  const auto first = node::analyse_folder(dir / "odd", dir / "v1");
+  ASSERT_TRUE(first.usable) << first.error;
+  ASSERT_TRUE(first.summary["analyses"][0]["frame_of_reference_generated"].get<bool>());
+  const fs::path ours = dir / "v1" / "1" / "seg.dcm";
+  ASSERT_TRUE(fs::exists(ours));
+  const fs::path edited = dir / "remnant.dcm";
+  seg_tool("remnant '" + ours.string() + "' '" + edited.string() + "'");
+  node::AnalyseFolderOptions options;
+  options.corrections = {{edited, {ours}}};
+  options.result_version = 2;
+  const auto second = node::analyse_folder(dir / "odd", dir / "v2", options);
+  ASSERT_TRUE(second.usable) << second.error;
+  EXPECT_EQ(second.corrected_analyses, 1);
+  const json& a = second.summary["analyses"][0];
+  ASSERT_TRUE(a.contains("corrections")) << a.dump(2);
+  EXPECT_TRUE(a["corrections"]["remnant_manual"].get<bool>());
+  EXPECT_NE(a["frame_of_reference_uid"], first.summary["analyses"][0]["frame_of_reference_uid"]);
+  if (!HasFailure()) fs::remove_all(dir);
+}
+
 // The round trip with real peers.
 TEST(CorrectionServe, EditedSegFromAViewerGivesANewVersionInThePacs) {
   const fs::path dir = make_temp_dir("livernode-correction-serve");

@@ -6,8 +6,9 @@
 //
 // All writers take the reference series (the series the masks were computed on), its loaded
 // volume (for the slice -> source SOP instance mapping) and the AnalysisResult. They copy the
-// Patient and General Study modules of the source, keep its Frame of Reference, and create a
-// new series. Failures come back as DicomError with the file name and DCMTK's reason.
+// Patient and General Study modules of the source (every copied value made valid for its VR
+// first, see copied_values.h), keep its Frame of Reference (or the one set in `series` when the
+// source has none), and create a new series. Failures come back as DicomError with the file name and DCMTK's reason.
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -58,6 +59,9 @@ struct WrittenSegmentation {
   // Slices of the volume filled by interpolation have no source image to reference; their
   // segmented pixels are left out of the SEG (and counted here, with a warning).
   std::size_t omitted_interpolated_voxels = 0;
+  // The SEG's Frame of Reference UID: the source's, else series.frame_of_reference_uid when the
+  // caller set one, else a new one made here (with a warning). The SR names the same one.
+  std::string frame_of_reference_uid;
   std::vector<std::string> warnings;
 };
 

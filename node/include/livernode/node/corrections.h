@@ -88,9 +88,12 @@ processing::ManualSegments manual_segments_from(const std::vector<CorrectionSeg>
                                                 const processing::Geometry& reference);
 
 // The provider of hand-drawn masks for the analysis of one frame of reference: the
-// corrections that lie in it (empty function when none does).
+// corrections that lie in it (empty function when none does). When the analysed series have no
+// frame of reference (`frame_of_reference` empty), the corrections whose Referenced Series
+// Sequence names one of `series_uids`.
 processing::ManualSegmentsProvider manual_segments_provider(
-    const std::vector<CorrectionSeg>& corrections, const std::string& frame_of_reference);
+    const std::vector<CorrectionSeg>& corrections, const std::string& frame_of_reference,
+    const std::vector<std::string>& series_uids = {});
 
 // summary.json's "corrections" of an analysis: the source SEGs, which results are manual, the
 // drawn remnant's figures and the notes.
