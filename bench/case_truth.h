@@ -27,6 +27,9 @@ namespace fs = std::filesystem;
 struct CaseTruth {
   processing::LabelMap liver, lesions;
   std::string note;  // what could not be read
+  // The series the truth was drawn on, when known: on another series (another phase), breathing
+  // between the two lowers the overlap whatever the segmentation.
+  std::string drawn_on_series_uid;
 };
 
 // HCC cases: DICOM SEGs, placed by their frames' positions (read_segmentation does that).
@@ -40,6 +43,7 @@ inline CaseTruth seg_truth(const fs::path& truth_dir, const processing::Geometry
     const auto seg = dicom::read_segmentation(f.path(), grid);
     if (seg.segments.empty()) continue;
     if (liver) t.liver = seg.segments.front().mask;
+    if (liver) t.drawn_on_series_uid = seg.referenced_series_uid;
     if (tumour) t.lesions = label_parts(seg.segments.front().mask);
   }
   return t;

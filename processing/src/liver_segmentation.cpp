@@ -24,6 +24,7 @@ constexpr double kLeftLobeBelowCentreMm = 30.0;
 constexpr double kBehindSpineFrontMm = 20.0;
 constexpr double kParaspinalDepthMm = 40.0;      // the vertebral body is 30-35 mm deep
 constexpr double kParaspinalHalfWidthMm = 55.0;
+constexpr double kPrevertebralAxisMm = 20.0;
 constexpr double kJoinMinMl = 2.0;              // smaller neighbours are left to the closing
 constexpr double kBorderRecoveryMm = 2.0;  // misalignment of the supporting phases
 constexpr double kStripMm = 5.0;       // flooded strips thinner than twice this are cut
@@ -290,10 +291,17 @@ LiverSegmentation segment_liver(const Volume& volume, const AbdomenSurvey& surve
     const bool beside_spine = survey.spine_anterior_y && survey.spine_x &&
                               s.centroid[1] > *survey.spine_anterior_y + kBehindSpineFrontMm &&
                               std::abs(s.centroid[0] - *survey.spine_x) < kParaspinalHalfWidthMm;
+    // Right in front of the spine, on its axis, lie the aorta, the crura, the cava's medial wall
+    // and, lower, the duodenum and the pancreas; the caudate lobe lies further right, the left
+    // lobe further forward.
+    const bool before_spine = survey.spine_anterior_y && survey.spine_x &&
+                              std::abs(s.centroid[0] - *survey.spine_x) < kPrevertebralAxisMm &&
+                              s.centroid[1] > *survey.spine_anterior_y - kPrevertebralDepthMm &&
+                              s.centroid[1] < *survey.spine_anterior_y + kBehindSpineFrontMm;
     // Below the liver's craniocaudal band: the flank and the pelvis.
     const bool below_band = s.centroid[2] < survey.liver_band_low_z;
     bool like = s.volume_ml >= kJoinMinMl && s.centroid[2] <= seed_top_z && !left_posterior &&
-                !left_low && !beside_spine && !below_band &&
+                !left_low && !beside_spine && !before_spine && !below_band &&
                 std::abs(s.median - ref_stats[seed].median) <= kJoinToleranceHu;
     for (std::size_t o = 0; o < other_stats.size() && like; ++o) {
       const auto& so = other_stats[o][n];
