@@ -10,30 +10,34 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
-#include <functional>
-#include <condition_variable>
 #include <deque>
+#include <functional>
+#include <list>
 #include <map>
-#include <mutex>
-#include <thread>
 #include <memory>
-#include <vector>
+#include <mutex>
 #include <stdexcept>
+#include <system_error>
+#include <thread>
+#include <vector>
 
 #include "dcmtk/dcmdata/dcdeftag.h"
 #include "dcmtk/dcmdata/dcfilefo.h"
 #include "dcmtk/dcmdata/dcostrmb.h"
-#include "dcmtk/dcmdata/dcwcache.h"
 #include "dcmtk/dcmdata/dcuid.h"
+#include "dcmtk/dcmdata/dcwcache.h"
 #include "dcmtk/dcmdata/dcxfer.h"
+#include "dcmtk/dcmnet/assoc.h"
 #include "dcmtk/dcmnet/dcmtrans.h"
 #include "dcmtk/dcmnet/dul.h"
 #include "dcmtk/dcmnet/scp.h"
-#include "dcmtk/dcmnet/scppool.h"
 #include "dcmtk/dcmnet/scpthrd.h"
 #include "dcmtk/dcmtls/tlslayer.h"
 #include "livernode/config/host_pattern.h"
@@ -47,9 +51,6 @@ namespace livernode::node {
 namespace fs = std::filesystem;
 
 namespace {
-
-// The listener hands its runtime to the SCP objects DcmSCPPool default-constructs per thread.
-Runtime* g_runtime = nullptr;
 
 constexpr Uint16 kStatusSuccess = 0x0000;
 constexpr Uint16 kStatusOutOfResources = 0xA700;
@@ -139,9 +140,10 @@ DcmNativeSocketType socket_of(DcmTransportConnection* connection) {
 
 class StoreScp : public DcmThreadSCP {
  public:
-  StoreScp() : runtime_(*g_runtime) {}
+  explicit StoreScp(Runtime& runtime) : runtime_(runtime) {}
+  ~StoreScp() override { finish_indexing(); }
 
-  // Runs one association handed over by the pool. Before DCMTK negotiates it: Nagle off on
+  // Runs one association handed over by the accept loop. Before DCMTK negotiates it: Nagle off on
   // this socket (besides the TCP_NODELAY environment switch DCMTK reads) and the local address
   // the peer connected to, so that node.bind_address can be enforced per association.
   OFCondition run(T_ASC_Association* association) override {
@@ -311,8 +313,6 @@ class StoreScp : public DcmThreadSCP {
     if (stored.file) enqueue(std::move(stored));
     return sendSTOREResponse(info.presentationContextID, request, status);
   }
-
-  ~StoreScp() override { finish_indexing(); }
 
  private:
   // A durable instance on its way into the spool folder and the state store.
@@ -563,39 +563,164 @@ void probe_port(int port) {
 
 }  // namespace
 
-// DCMTK's pool refuses an association itself when every worker is busy (A-ASSOCIATE-RJ,
-// local limit exceeded) and drops connections whose association request could not be read;
-// both end in dropAndDestroyAssociation, where they are counted and logged like our own
-// rejections.
-class CountingPool : public DcmSCPPool<StoreScp> {
- public:
-  explicit CountingPool(Runtime& runtime) : runtime_(runtime) {}
+// The association acceptor. DCMTK's DcmSCPPool is not used: in DCMTK 3.6.7 its worker
+// deletes itself when its association ends (DcmBaseSCPPool::notifyThreadExit) while the
+// accepting thread may still be inside OFThread::start() storing the new thread's handle into
+// that worker. A rejected association ends within microseconds, so the store then lands in
+// freed memory and corrupts the heap ("malloc(): unsorted double linked list corrupted" in
+// the next ASC_receiveAssociation). Its workers are also never joined, so every association
+// left a thread's stack behind. Here every association gets its own StoreScp on a thread this
+// acceptor owns and joins.
+struct DicomListener::Acceptor {
+  explicit Acceptor(Runtime& runtime) : runtime(runtime) {}
 
- protected:
-  void dropAndDestroyAssociation(T_ASC_Association* assoc) override {
-    const char* calling =
-        assoc && assoc->params ? assoc->params->DULparams.callingAPTitle : nullptr;
-    if (calling && calling[0] != '\0') {
-      runtime_.metrics.associations_rejected++;
-      spdlog::warn(
-          "event=association_rejected calling_ae={} peer={} reason=\"no free association slot: "
-          "{} of node.max_associations={} busy\"",
-          clean(calling), clean(assoc->params->DULparams.callingPresentationAddress),
-          numThreads(OFTrue), getMaxThreads());
-    } else {
-      runtime_.metrics.associations_receive_failed++;
+  // One association being served; `done` is set by its thread as its last action.
+  struct Worker {
+    std::thread thread;
+    std::atomic<bool> done{false};
+  };
+
+  Runtime& runtime;
+  DcmSCPConfig config;
+  std::unique_ptr<DcmTLSTransportLayer> tls;  // outlives the network
+  int port = 0;
+  std::size_t max_associations = 1;
+  std::atomic<bool> stopping{false};
+  std::list<std::unique_ptr<Worker>> workers;  // touched by the accepting thread only
+
+  // Joins the threads whose association has ended; returns how many are still serving one.
+  std::size_t reap() {
+    for (auto it = workers.begin(); it != workers.end();) {
+      if ((*it)->done.load(std::memory_order_acquire)) {
+        (*it)->thread.join();
+        it = workers.erase(it);
+      } else {
+        ++it;
+      }
     }
-    DcmSCPPool<StoreScp>::dropAndDestroyAssociation(assoc);
+    return workers.size();
   }
 
- private:
-  Runtime& runtime_;
-};
+  static void drop(T_ASC_Association*& association) {
+    if (!association) return;
+    ASC_dropAssociation(association);
+    ASC_destroyAssociation(&association);
+  }
 
-struct DicomListener::Pool {
-  explicit Pool(Runtime& runtime) : pool(runtime) {}
-  CountingPool pool;
-  std::unique_ptr<DcmTLSTransportLayer> tls;  // outlives the pool's network
+  // A-ASSOCIATE-RJ "rejected transient" with `reason`, counted and logged like the SCP's own
+  // rejections.
+  void refuse_transient(T_ASC_Association*& association, T_ASC_RejectParametersReason reason,
+                        const std::string& why) {
+    runtime.metrics.associations_rejected++;
+    spdlog::warn("event=association_rejected calling_ae={} peer={} reason=\"{}\"",
+                 clean(association->params->DULparams.callingAPTitle),
+                 clean(association->params->DULparams.callingPresentationAddress), why);
+    T_ASC_RejectParameters rej;
+    rej.result = ASC_RESULT_REJECTEDTRANSIENT;
+    rej.source = ASC_SOURCE_SERVICEPROVIDER_PRESENTATION_RELATED;
+    rej.reason = reason;
+    ASC_rejectAssociation(association, &rej);
+    drop(association);
+  }
+
+  // Serves `association` on a new thread. The StoreScp is made and configured here, on the
+  // accepting thread, and destroyed on the association's own thread once it has ended (its
+  // destructor drops and frees the association).
+  void dispatch(T_ASC_Association*& association, const DcmSharedSCPConfig& shared) {
+    auto scp = std::make_unique<StoreScp>(runtime);
+    const OFCondition configured = scp->setSharedConfig(shared);
+    if (configured.bad()) {
+      refuse_transient(association, ASC_REASON_SP_PRES_TEMPORARYCONGESTION,
+                       std::string("cannot configure the association: ") + configured.text());
+      return;
+    }
+    auto worker = std::make_unique<Worker>();
+    Worker* const w = worker.get();
+    T_ASC_Association* const handed = association;
+    try {
+      w->thread = std::thread([w, handed, scp = std::move(scp)]() mutable {
+        try {
+          const OFCondition result = scp->run(handed);
+          if (result.bad()) spdlog::debug("event=association_ended error=\"{}\"", result.text());
+          scp.reset();
+        } catch (const std::exception& e) {
+          spdlog::error("event=association_failed error=\"{}\"", e.what());
+          scp.reset();
+        }
+        w->done.store(true, std::memory_order_release);
+      });
+    } catch (const std::system_error& e) {
+      // The lambda (and with it the StoreScp) was never started: the association is still ours.
+      refuse_transient(association, ASC_REASON_SP_PRES_TEMPORARYCONGESTION,
+                       std::string("cannot start a thread for the association: ") + e.what());
+      return;
+    }
+    association = nullptr;  // the StoreScp owns it now
+    workers.push_back(std::move(worker));
+  }
+
+  // Accepts associations until `stopping`, then waits for those in progress to end.
+  void run() {
+    T_ASC_Network* network = nullptr;
+    OFCondition cond = ASC_initializeNetwork(NET_ACCEPTOR, port, config.getACSETimeout(), &network);
+    if (cond.bad()) {
+      spdlog::error("event=scp_stopped error=\"cannot listen on DICOM port {}: {}\"", port,
+                    cond.text());
+      return;
+    }
+    if (tls) {
+      cond = ASC_setTransportLayer(network, tls.get(), 0 /* not taking ownership */);
+      if (cond.bad()) {
+        spdlog::error("event=scp_stopped error=\"DICOM TLS: {}\"", cond.text());
+        ASC_dropNetwork(&network);
+        return;
+      }
+    }
+    const DcmSharedSCPConfig shared(config);
+    while (!stopping.load()) {
+      reap();
+      T_ASC_Association* association = nullptr;
+      // Waits up to the connection timeout (1 s) for a connection, then reads its
+      // A-ASSOCIATE-RQ (within node.acse_timeout_s).
+      cond = ASC_receiveAssociation(network, &association,
+                                    static_cast<long>(config.getMaxReceivePDULength()), nullptr,
+                                    nullptr, tls ? OFTrue : OFFalse, DUL_NOBLOCK,
+                                    static_cast<int>(config.getConnectionTimeout()));
+      if (cond == DUL_NOASSOCIATIONREQUEST) {
+        ASC_destroyAssociation(&association);
+        continue;
+      }
+      if (cond.bad()) {
+        // Garbage, another protocol or a dropped connection: closed, and listening goes on.
+        runtime.metrics.associations_receive_failed++;
+        std::string reason = cond.text();
+        for (char& ch : reason)
+          if (ch == '"' || ch == '\n' || ch == '\r') ch = ch == '"' ? '\'' : ' ';
+        const std::string peer =
+            association && association->params
+                ? clean(association->params->DULparams.callingPresentationAddress)
+                : std::string();
+        spdlog::warn(
+            "event=association_receive_failed peer={} reason=\"{}\" note=\"the peer did not send "
+            "a valid DICOM association request; connection closed, still listening\"",
+            peer.empty() ? "-" : peer, reason);
+        drop(association);
+        continue;
+      }
+      const std::size_t busy = reap();
+      if (busy >= max_associations) {
+        refuse_transient(association, ASC_REASON_SP_PRES_LOCALLIMITEXCEEDED,
+                         "no free association slot: " + std::to_string(busy) +
+                             " of node.max_associations=" + std::to_string(max_associations) +
+                             " busy");
+        continue;
+      }
+      dispatch(association, shared);
+    }
+    for (auto& w : workers) w->thread.join();
+    workers.clear();
+    ASC_dropNetwork(&network);
+  }
 };
 
 namespace {
@@ -627,12 +752,11 @@ std::unique_ptr<DcmTLSTransportLayer> make_tls_layer(const config::TlsConfig& tl
 }  // namespace
 
 DicomListener::DicomListener(Runtime& runtime, bool tls)
-    : runtime_(runtime), tls_(tls), pool_(std::make_unique<Pool>(runtime)) {}
+    : runtime_(runtime), tls_(tls), acceptor_(std::make_unique<Acceptor>(runtime)) {}
 
 DicomListener::~DicomListener() { stop(); }
 
 void DicomListener::start() {
-  g_runtime = &runtime_;
   const auto cfg = runtime_.config.get();
   const auto& node = cfg->config.node;
   // DCMTK disables Nagle on every association socket when TCP_NODELAY is set in the
@@ -651,12 +775,15 @@ void DicomListener::start() {
         "all interfaces; associations arriving on another address are rejected\"",
         node.bind_address);
 
-  DcmSCPConfig& c = pool_->pool.getConfig();
+  Acceptor& a = *acceptor_;
+  a.port = port;
+  a.max_associations = static_cast<std::size_t>(std::max(1, node.max_associations));
+  DcmSCPConfig& c = a.config;
   c.setAETitle(node.ae_title.c_str());
   c.setPort(static_cast<Uint16>(port));
   if (tls_) {
-    pool_->tls = make_tls_layer(node.tls);
-    c.setTransportLayer(pool_->tls.get());
+    a.tls = make_tls_layer(node.tls);
+    c.setTransportLayer(a.tls.get());
   }
   c.setMaxReceivePDULength(static_cast<Uint32>(node.max_pdu));
   c.setACSETimeout(static_cast<Uint32>(node.acse_timeout_s));
@@ -673,11 +800,10 @@ void DicomListener::start() {
   c.addPresentationContext(UID_VerificationSOPClass, verification);
   const auto ts = accepted_transfer_syntaxes();
   for (const char* sop_class : storage_sop_classes()) c.addPresentationContext(sop_class, ts);
-  pool_->pool.setMaxThreads(static_cast<Uint16>(node.max_associations));
 
+  a.stopping = false;
   thread_ = std::thread([this] {
-    const OFCondition cond = pool_->pool.listen();
-    if (cond.bad()) spdlog::error("event=scp_stopped error=\"{}\"", cond.text());
+    acceptor_->run();
     if (primary_) runtime_.scp_listening = false;
   });
   if (primary_) runtime_.scp_listening = true;
@@ -687,7 +813,7 @@ void DicomListener::start() {
 
 void DicomListener::stop() {
   if (!thread_.joinable()) return;
-  pool_->pool.stopAfterCurrentAssociations();
+  acceptor_->stopping = true;
   thread_.join();
   if (primary_) runtime_.scp_listening = false;
   spdlog::info("event=scp_stopped tls={}", tls_ ? "yes" : "no");

@@ -80,8 +80,7 @@ class JsonEscapedMessage : public spdlog::custom_flag_formatter {
 };
 
 // DCMTK's own log messages (oflog) into the node's log, in its format (text or JSON) instead
-// of DCMTK's "E: ..." lines on standard error. A connection whose first bytes are not a DICOM
-// association request gets a line of its own: DCMTK drops it and keeps listening.
+// of DCMTK's "E: ..." lines on standard error.
 class DcmtkToSpdlog : public dcmtk::log4cplus::Appender {
  public:
   DcmtkToSpdlog() { name = "livernode"; }
@@ -100,14 +99,6 @@ class DcmtkToSpdlog : public dcmtk::log4cplus::Appender {
                        : ll >= dcmtk::log4cplus::WARN_LOG_LEVEL ? spdlog::level::warn
                        : ll >= dcmtk::log4cplus::INFO_LOG_LEVEL ? spdlog::level::info
                                                                 : spdlog::level::debug;
-    static const std::string receive_failed = "DcmBaseSCPPool: Error receiving association: ";
-    if (text.rfind(receive_failed, 0) == 0) {
-      spdlog::warn(
-          "event=association_receive_failed reason=\"{}\" note=\"the peer did not send a valid "
-          "DICOM association request; connection closed, still listening\"",
-          text.substr(receive_failed.size()));
-      return;
-    }
     spdlog::log(level, "event=dcmtk_message module={} message=\"{}\"",
                 event.getLoggerName().c_str(), text);
   }

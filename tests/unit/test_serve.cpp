@@ -503,7 +503,7 @@ TEST_F(ServeNode, AssociationsBeyondTheLimitAreRejectedUntilOneEnds) {
   const auto second = run_command("echoscu -aet STORESCU " + node.peer());
   EXPECT_NE(second.status, 0);
   EXPECT_NE(second.output.find("Local Limit Exceeded"), std::string::npos) << second.output;
-  // Refused inside DCMTK's pool, yet counted and logged with the reason like any rejection.
+  // Refused by the accepting thread, yet counted and logged with the reason like any rejection.
   EXPECT_NE(node.get("/metrics").find("livernode_associations_rejected_total 1"),
             std::string::npos);
   EXPECT_NE(node.log().find("reason=\"no free association slot: 1 of node.max_associations=1 busy\""),

@@ -196,6 +196,66 @@ TEST_F(ServeRobustness, GarbageOnTheDicomPortIsLoggedAndServingContinues) {
   EXPECT_EQ(node.stop(), 0) << node.log();
 }
 
+// Rejected associations end within microseconds of their request. Thirty of them (a wrong
+// called AE title, a calling AE title not on the allow-list, one from the allow-list arriving
+// from another network) between accepted echoes, then a burst of eight at once: the node keeps
+// running, answers every accepted echo and /healthz, counts each rejection and stops cleanly.
+TEST_F(ServeRobustness, ManyRejectedAssociationsBetweenEchoesLeaveTheNodeServing) {
+  NodeProcess node(dir_ / "node",
+                   "  allowed_callers:\n    - ae_title: STORESCU\n    - ae_title: OTHER\n      "
+                   "host: 10.0.0.0/8\n");
+  node.start();
+  // A process that died stays a zombie of this test until stop() reaps it: look at its state.
+  auto running = [&] {
+    std::ifstream stat("/proc/" + std::to_string(node.pid()) + "/stat");
+    std::string pid, name, state;
+    stat >> pid >> name >> state;
+    return stat.good() && state != "Z" && state != "X";
+  };
+  const std::string wrong_called =
+      "echoscu -aet STORESCU -aec SOMEONE 127.0.0.1 " + std::to_string(node.dicom_port());
+  const std::string commands[] = {wrong_called, "echoscu -aet INTRUDER " + node.peer(),
+                                  "echoscu -aet OTHER " + node.peer()};
+  int rejected = 0, accepted = 0;
+  for (int i = 0; i < 30; ++i) {
+    const auto r = run_command(commands[i % 3]);
+    ASSERT_NE(r.status, 0) << "association " << i << " was accepted:\n" << r.output;
+    ASSERT_NE(r.output.find(i % 3 == 0 ? "Called AE Title Not Recognized"
+                                       : "Calling AE Title Not Recognized"),
+              std::string::npos)
+        << r.output << node.log();
+    ++rejected;
+    if (i % 4 == 3) {
+      const auto echo = run_command("echoscu -aet STORESCU " + node.peer());
+      ASSERT_EQ(echo.status, 0) << "echo after " << rejected << " rejections:\n"
+                                << echo.output << node.log();
+      ++accepted;
+    }
+  }
+  ASSERT_TRUE(running()) << node.log();
+  // Eight at once, more than node.max_associations (4): each is rejected, by the allow-list
+  // or for want of a free slot.
+  std::string burst;
+  for (int i = 0; i < 8; ++i) burst += "(" + commands[i % 3] + " > /dev/null 2>&1) & ";
+  run_command(burst + "wait");
+  rejected += 8;
+
+  ASSERT_TRUE(running()) << node.log();
+  const auto echo = run_command("echoscu -aet STORESCU " + node.peer());
+  EXPECT_EQ(echo.status, 0) << echo.output << node.log();
+  ++accepted;
+  EXPECT_EQ(node.status_of("/healthz"), 200);
+  const std::string metrics = node.get("/metrics");
+  EXPECT_NE(metrics.find("livernode_associations_rejected_total " + std::to_string(rejected)),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("livernode_associations_accepted_total " + std::to_string(accepted)),
+            std::string::npos)
+      << metrics;
+  EXPECT_EQ(node.stop(), 0) << node.log();
+  EXPECT_EQ(node.log().find("malloc"), std::string::npos) << node.log();
+}
+
 // A file that is not DICOM and a DICOM file whose pixel data is cut short: nothing crashes, the
 // node refuses or stores, and the analysis names the broken series instead of using it.
 TEST_F(ServeRobustness, BrokenFilesAreRefusedOrReportedAndNothingCrashes) {

@@ -1,6 +1,7 @@
 #pragma once
-// The C-ECHO / C-STORE SCP: a DCMTK DcmSCPPool serving up to node.max_associations
-// associations at once on node.bind_address:node.port.
+// The C-ECHO / C-STORE SCP: one accepting thread on node.bind_address:node.port hands each
+// association to a DCMTK DcmThreadSCP on a thread of its own, up to node.max_associations at
+// once (beyond that: A-ASSOCIATE-RJ, transient, local limit exceeded).
 //
 // Association policy: the called AE title must be ours; the caller must match an entry of
 // node.allowed_callers (calling AE title and/or source address, CIDR allowed) or the
@@ -32,11 +33,11 @@ class DicomListener {
   void stop();
 
  private:
-  struct Pool;
+  struct Acceptor;
   Runtime& runtime_;
   bool tls_ = false;
   bool primary_ = false;  // sets Runtime::scp_listening
-  std::unique_ptr<Pool> pool_;
+  std::unique_ptr<Acceptor> acceptor_;
   std::thread thread_;
 };
 
