@@ -34,6 +34,9 @@ const char* lesion_type_name(LesionType t) {
 
 namespace {
 
+// Measured liver volume against the ESLV of the body size, outside which a warning is given.
+constexpr double kLiverToEslvMin = 0.5, kLiverToEslvMax = 2.5;
+
 double dice(const LabelMap& a, const LabelMap& b) {
   std::size_t na = 0, nb = 0, both = 0;
   for (std::size_t p = 0; p < a.voxels.size(); ++p) {
@@ -393,6 +396,29 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
     const Geometry& g = result.liver_mask.geometry;
     lr.top_z_mm = std::max(g.index_to_point(0, 0, static_cast<double>(box.lo[2]))[2],
                            g.index_to_point(0, 0, static_cast<double>(box.hi[2] - 1))[2]);
+  }
+  // Plausibility against body size: an adult liver is mostly 0.6-1.6 times the standard liver
+  // volume its body surface area predicts (cirrhosis shrinks it, tumours and congestion enlarge
+  // it); below half or above two and a half times, the segmentation is more likely wrong than
+  // the liver.
+  if (options.planning.height_m && options.planning.weight_kg && *options.planning.height_m > 0 &&
+      *options.planning.weight_kg > 0) {
+    const double bsa = body_surface_area_m2(options.planning.bsa_formula,
+                                            *options.planning.height_m * 100.0,
+                                            *options.planning.weight_kg);
+    const double eslv = estimated_standard_liver_volume_ml(options.planning.eslv_formula, bsa);
+    if (eslv > 0) {
+      const double ratio = v.liver_ml / eslv;
+      if (ratio < kLiverToEslvMin || ratio > kLiverToEslvMax) {
+        std::ostringstream w;
+        w.precision(0);
+        w << std::fixed << "the liver found (" << v.liver_ml << " mL) is " << 100.0 * ratio
+          << " % of the standard liver volume of this body size (" << eslv << " mL, "
+          << eslv_formula_name(options.planning.eslv_formula)
+          << "): check the liver outline before using its volumes";
+        result.warnings.push_back(w.str());
+      }
+    }
   }
   result.liver = lr;
   result.volumetry = v;

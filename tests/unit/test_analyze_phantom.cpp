@@ -318,3 +318,33 @@ TEST(AnalyzeMixedFolder, ASingleSliceDoesNotStopTheOtherExaminations) {
   EXPECT_EQ(refused, 1);
   fs::remove_all(dir);
 }
+
+namespace livernode::test {
+
+// The liver's volume is checked against the standard liver volume of the body size: a liver of
+// the patient's build gives no warning, one far below what the body size predicts (here a
+// weight of 400 kg, whose ESLV is three times the phantom's liver) is flagged in the report.
+TEST(LiverPlausibility, VolumeFarFromTheStandardLiverVolumeIsFlagged) {
+  const fs::path dir = test::make_temp_dir("livernode-eslv-check");
+  phantom::generate_phantom(test::small_portal_venous_phantom(7), dir / "phantom");
+  const auto scan = dicom::scan_directory(dir / "phantom" / "dicom");
+  ASSERT_EQ(scan.series.size(), 1u);
+  const auto volume = dicom::load_volume(scan.series[0]);
+  processing::StudyInput study;
+  study.series.push_back({scan.series[0].series_uid, &volume.volume, {}});
+  auto warned = [&](double weight_kg) {
+    processing::AnalysisOptions options;
+    options.planning.height_m = 1.75;
+    options.planning.weight_kg = weight_kg;
+    const auto result = processing::analyse(study, options);
+    EXPECT_TRUE(result.volumetry.has_value());
+    for (const auto& w : result.warnings)
+      if (w.find("of the standard liver volume of this body size") != std::string::npos) return true;
+    return false;
+  };
+  EXPECT_FALSE(warned(75.0));
+  EXPECT_TRUE(warned(400.0));
+  fs::remove_all(dir);
+}
+
+}  // namespace livernode::test
