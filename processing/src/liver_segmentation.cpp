@@ -160,10 +160,12 @@ void remove_cava_above_the_dome(LabelMap& mask, const AbdomenSurvey& survey) {
 
 // Why a segmented region cannot be the liver, or empty when it can: an adult liver holds more
 // than 300 mL, lies under the right hemidiaphragm (its top within 10 cm of the right lung's
-// base, where the series shows the lung) and mostly right of the spine.
+// base, where the series shows the lung, or up to the series' top where it shows none) and mostly
+// right of the spine.
 constexpr double kMinLiverMl = 300.0;
 constexpr double kTopBelowLungBaseMaxMm = 100.0;
 constexpr double kCentroidLeftOfSpineMaxMm = 20.0;
+constexpr double kBelowSeriesTopMaxMm = 20.0;
 
 std::string implausible_liver(const LabelMap& mask, const AbdomenSurvey& survey) {
   const Geometry& g = mask.geometry;
@@ -186,8 +188,21 @@ std::string implausible_liver(const LabelMap& mask, const AbdomenSurvey& survey)
     why << "the region found (" << ml << " mL) is too small to be an adult liver";
     return why.str();
   }
+  const double highest = *std::max_element(heights.begin(), heights.end());
   std::nth_element(heights.begin(), heights.begin() + heights.size() * 98 / 100, heights.end());
   const double top = heights[heights.size() * 98 / 100];
+  // A series without lung starts below the lung bases, so below the dome: a liver in it reaches
+  // its top slice.
+  double series_top = -1e9;
+  for (std::size_t k = 0; k < g.size[2]; ++k)
+    series_top = std::max(series_top, g.index_to_point(0, 0, static_cast<double>(k))[2]);
+  if (!survey.right_lung_base_z && highest < series_top - kBelowSeriesTopMaxMm) {
+    why << "the series shows no lung, so it starts below the diaphragm where the liver reaches its "
+           "top slice, but the region found ("
+        << ml << " mL) ends " << (series_top - highest) / 10.0
+        << " cm below that: it is not the liver";
+    return why.str();
+  }
   if (survey.right_lung_base_z && top < *survey.right_lung_base_z - kTopBelowLungBaseMaxMm) {
     why << "the region found (" << ml << " mL) lies " << (*survey.right_lung_base_z - top) / 10.0
         << " cm below the right lung's base, where the liver cannot be";

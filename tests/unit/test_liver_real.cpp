@@ -10,6 +10,7 @@
 #include "livernode/dicom/segmentation_reader.h"
 #include "livernode/dicom/series_scanner.h"
 #include "livernode/dicom/volume_loader.h"
+#include "image_crop.h"
 #include "livernode/processing/analysis.h"
 #include "test_support.h"
 
@@ -159,6 +160,53 @@ TEST(LiverReal, Hcc1720ArterialSeriesAloneStaysOutOfTheBackMuscles) {
   EXPECT_LT(m.volume_ml / m.truth_ml - 1.0, 0.15);
   ASSERT_EQ(m.phases.size(), 1u);
   EXPECT_EQ(m.phases[0], processing::Phase::kArterial);
+}
+
+// The lower abdomen of 2144's long portal series (z -460 to -250 mm: the lower part of the liver,
+// the bowel and the kidneys), as a series that starts below the lungs would show it. A series
+// without lung starts below the dome, so a liver in it reaches its top slice: a region that does
+// not is not sent as the liver. Either the liver is found (overlapping the manual truth) or none
+// is reported, with the reason; never another organ in its place.
+TEST(LiverReal, SeriesWithoutLungGetsTheLiverOrNoneNeverAnotherOrgan) {
+  LIVERNODE_REQUIRE_DATA(shared_data() / "real" / "hcc-tace-2144");
+  const fs::path dir = shared_data() / "real" / "hcc-tace-2144";
+  const auto scan = dicom::scan_directory(dir / "ct" / "21_PP_Ax5.00mm");
+  ASSERT_EQ(scan.series.size(), 1u);
+  const auto loaded = dicom::load_volume(scan.series[0]);
+  const auto& g = loaded.volume.geometry;
+  processing::detail::Box box;
+  box.lo = {0, 0, g.size[2]};
+  box.hi = {g.size[0], g.size[1], 0};
+  for (std::size_t k = 0; k < g.size[2]; ++k) {
+    const double z = g.index_to_point(0, 0, static_cast<double>(k))[2];
+    if (z < -460.0 || z > -250.0) continue;
+    box.lo[2] = std::min(box.lo[2], k);
+    box.hi[2] = std::max(box.hi[2], k + 1);
+  }
+  const processing::Volume part = processing::detail::crop(loaded.volume, box);
+  processing::StudyInput study;
+  study.series.push_back({scan.series[0].series_uid, &part, node::series_hints(scan.series[0])});
+  const auto result = processing::analyse(study, {});
+  if (!result.liver) {
+    bool said = false;
+    for (const auto& st : result.stages)
+      said = said || (st.stage == "liver" && !st.done && st.detail.find("it is not the liver") != std::string::npos);
+    EXPECT_TRUE(said);
+    return;
+  }
+  processing::LabelMap truth(part.geometry, 0);
+  for (const auto& f : fs::directory_iterator(dir / "truth")) {
+    if (f.path().filename().string().find("Liver") == std::string::npos) continue;
+    const auto seg = dicom::read_segmentation(f.path(), part.geometry);
+    if (!seg.segments.empty()) truth = seg.segments[0].mask;
+  }
+  std::size_t ours = 0, theirs = 0, both = 0;
+  for (std::size_t p = 0; p < truth.voxels.size(); ++p) {
+    ours += result.liver_mask.voxels[p] != 0;
+    theirs += truth.voxels[p] != 0;
+    both += result.liver_mask.voxels[p] && truth.voxels[p];
+  }
+  EXPECT_GE(2.0 * both / static_cast<double>(ours + theirs), 0.75);
 }
 
 }  // namespace livernode::test
