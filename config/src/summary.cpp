@@ -23,8 +23,13 @@ std::size_t count_analysing(const std::vector<RoutingRule>& rules) {
 std::string summarize(const Config& config) {
   std::ostringstream text;
   const auto& node = config.node;
-  text << "DICOM AE " << node.ae_title << " on " << node.bind_address << ":" << node.port;
-  if (node.tls.enabled) text << " and TLS port " << node.tls.port;
+  if (node.tls.enabled && node.tls.only) {
+    text << "DICOM AE " << node.ae_title << " over TLS only on " << node.bind_address << ":"
+         << node.tls.port << " (no plain listener)";
+  } else {
+    text << "DICOM AE " << node.ae_title << " on " << node.bind_address << ":" << node.port;
+    if (node.tls.enabled) text << " and TLS port " << node.tls.port;
+  }
   text << ", up to " << plural(static_cast<std::size_t>(node.max_associations), "association")
        << ", "
        << (node.allowed_callers.empty() ? std::string("any caller")

@@ -1,6 +1,7 @@
 #include "livernode/node/ingest_journal.h"
 #include "livernode/node/http_server.h"
 
+#include <cctype>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
@@ -21,6 +22,24 @@ namespace asio = boost::asio;
 using nlohmann::json;
 
 namespace {
+
+// Whether an Authorization header carries `token` with the Bearer scheme. The scheme is
+// case-insensitive (RFC 9110, 11.1) and may be followed by several spaces; the token itself is
+// compared in time independent of where it differs.
+bool bearer_token_matches(const std::string& authorization, const std::string& token) {
+  static const std::string scheme = "bearer";
+  if (authorization.size() <= scheme.size()) return false;
+  for (std::size_t i = 0; i < scheme.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(authorization[i])) != scheme[i]) return false;
+  std::size_t at = scheme.size();
+  if (authorization[at] != ' ') return false;
+  while (at < authorization.size() && authorization[at] == ' ') ++at;
+  const std::string given = authorization.substr(at);
+  unsigned char differ = given.size() == token.size() ? 0 : 1;
+  for (std::size_t i = 0; i < token.size(); ++i)
+    differ |= static_cast<unsigned char>(token[i] ^ (i < given.size() ? given[i] : 0));
+  return differ == 0;
+}
 
 json study_json(StateStore& store, const StudyRow& s) {
   json j{{"study_instance_uid", s.study_uid}, {"state", s.state},
@@ -191,7 +210,7 @@ HttpResponse handle_http_request(Runtime& rt, const std::string& method, const s
                {"Cache-Control", "no-store"}}};
     const auto cfg = rt.config.get();
     const std::string& token = cfg->config.http.token;
-    if (!token.empty() && authorization != "Bearer " + token)
+    if (!token.empty() && !bearer_token_matches(authorization, token))
       return {401, "text/plain; charset=utf-8",
               "401 unauthorized: send Authorization: Bearer <token>\n"};
     if (path == "/metrics" && method == "GET")

@@ -467,6 +467,11 @@ TEST_F(ConfigTest, TlsOnlyNeedsTheTlsListenerAndMayShareThePlainPortNumber) {
       "    certificate: node.pem\n    private_key: node.key\n");
   EXPECT_TRUE(alone.problems.empty()) << all_problems(alone);
   EXPECT_TRUE(alone.config.node.tls.only);
+  // The summary check-config prints names the TLS port alone, not a plain one.
+  const std::string summary = summarize(alone.config);
+  EXPECT_NE(summary.find("over TLS only"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("(no plain listener)"), std::string::npos) << summary;
+  EXPECT_EQ(summary.find(" and TLS port"), std::string::npos) << summary;
 }
 
 TEST_F(ConfigTest, YamlSyntaxErrorGivesItsPosition) {

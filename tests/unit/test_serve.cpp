@@ -119,6 +119,11 @@ TEST_F(ServeNode, StoresDurablyOnceRejectsStrangersAndReportsOverHttp) {
   EXPECT_EQ(node.status_of("/readyz"), 200);
   EXPECT_EQ(node.status_of("/metrics"), 401);
   EXPECT_EQ(node.status_of("/api/studies", "-H 'Authorization: Bearer wrong'"), 401);
+  EXPECT_EQ(node.status_of("/api/studies", "-H 'Authorization: Bearer s3cretX'"), 401);
+  EXPECT_EQ(node.status_of("/api/studies", "-H 'Authorization: Basic s3cret'"), 401);
+  // The scheme is case-insensitive (RFC 9110).
+  EXPECT_EQ(node.status_of("/api/studies", "-H 'Authorization: bearer s3cret'"), 200);
+  EXPECT_EQ(node.status_of("/api/studies", "-H 'Authorization: BEARER  s3cret'"), 200);
   const std::string metrics = node.get("/metrics", auth);
   EXPECT_NE(metrics.find("livernode_instances_received_total 48"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("livernode_instances_duplicate_total 48"), std::string::npos) << metrics;
