@@ -300,14 +300,16 @@ class StoreScp : public DcmThreadSCP {
     OFCondition cond = receiveSTORERequest(request, info.presentationContextID, dataset);
     if (cond.bad()) {
       delete dataset;
-      runtime_.metrics.instances_failed++;
+      count_failed();
       spdlog::warn("event=store_receive_failed calling_ae={} sop={} error=\"{}\"", calling_ae_,
                    request.AffectedSOPInstanceUID, cond.text());
       return cond;
     }
     Stored stored;
     const Uint16 status = store(request, info, dataset, stored);  // takes the dataset
-    if (status != kStatusSuccess) runtime_.metrics.instances_failed++;
+    // Refused (hostile UIDs, a full disk) or failed: not stored, counted in the association's
+    // end line and the metrics alike.
+    if (status != kStatusSuccess) count_failed();
     // The instance is durable already: its spool file and its row are written by the indexing
     // thread while this one answers and receives the next instance.
     if (stored.file) enqueue(std::move(stored));
@@ -315,6 +317,12 @@ class StoreScp : public DcmThreadSCP {
   }
 
  private:
+  void count_failed() {
+    runtime_.metrics.instances_failed++;
+    std::lock_guard lock(tally_mutex_);
+    failed_++;
+  }
+
   // A durable instance on its way into the spool folder and the state store.
   struct Stored {
     std::unique_ptr<DcmFileFormat> file;
@@ -409,10 +417,6 @@ class StoreScp : public DcmThreadSCP {
       out.file = std::move(file);
       return kStatusSuccess;
     } catch (const std::exception& e) {
-      {
-        std::lock_guard lock(tally_mutex_);
-        failed_++;
-      }
       spdlog::error("event=store_failed calling_ae={} sop={} error=\"{}\"", calling_ae_, sop,
                     e.what());
       return kStatusOutOfResources;

@@ -208,6 +208,16 @@ TEST_F(ServeNode, HostileUidsCannotEscapeTheSpool) {
   EXPECT_NE(metrics.find("livernode_instances_failed_total 2"), std::string::npos)
       << metrics << sent_output;
   EXPECT_EQ(node.stop(), 0);
+  // Each association's end line counts its refused instance as failed.
+  const std::string log = node.log();
+  std::size_t ends = 0;
+  for (auto at = log.find("event=association_end"); at != std::string::npos;
+       at = log.find("event=association_end", at + 1)) {
+    ++ends;
+    const auto line = log.substr(at, log.find('\n', at) - at);
+    EXPECT_NE(line.find("stored=0 duplicates=0 failed=1"), std::string::npos) << line;
+  }
+  EXPECT_EQ(ends, 2u) << log;
 }
 
 // An instance larger than a segment of the ingest journal (here a 4096 x 4096 slice, 32 MiB)
