@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "dicom_checks.h"
 #include "livernode/dicom/copied_values.h"
 
 using namespace livernode;
@@ -30,14 +31,6 @@ void put_raw(DcmItem& item, const DcmTagKey& tag, const std::string& raw) {
   ASSERT_TRUE(item.insert(element, OFTrue).good());
 }
 
-std::string raw_of(DcmItem& item, const DcmTagKey& tag) {
-  DcmElement* element = nullptr;
-  if (item.findAndGetElement(tag, element).bad() || element == nullptr) return "<absent>";
-  char* text = nullptr;
-  Uint32 length = 0;
-  if (OFstatic_cast(DcmByteString*, element)->getString(text, length).bad() || !text) return "";
-  return std::string(text, length);
-}
 
 bool dcmtk_accepts(DcmItem& item, const DcmTagKey& tag) {
   DcmElement* element = nullptr;
@@ -149,15 +142,15 @@ TEST(CopiedValues, ADatasetFromAConverterPassesDcmtksOwnChecksAfterRepair) {
     EXPECT_FALSE(dcmtk_accepts(ds, tag)) << DcmTag(tag).getTagName() << " should start invalid";
 
   const auto fixes = dicom::make_copied_values_valid(ds);
-  EXPECT_EQ(raw_of(ds, DCM_PatientSex), "M");
-  EXPECT_EQ(raw_of(ds, DCM_InstitutionName), "IRCAD");
-  EXPECT_EQ(raw_of(ds, DCM_ImageType), "ORIGINAL\\PRIMARY\\AXIAL");
-  EXPECT_EQ(raw_of(ds, DCM_SliceThickness), "1.60000002384186");
-  EXPECT_EQ(raw_of(ds, DCM_StudyDate), "20010203");
-  EXPECT_EQ(raw_of(ds, DCM_InstanceNumber), "0");
-  EXPECT_EQ(raw_of(ds, DCM_PatientID), "");
-  EXPECT_EQ(raw_of(*nested, DCM_CodeMeaning), "CT abdomen");
-  EXPECT_EQ(raw_of(ds, DcmTagKey(0x0009, 0x1010)), "odd\0"s);
+  EXPECT_EQ(test::raw_text(ds, DCM_PatientSex), "M");
+  EXPECT_EQ(test::raw_text(ds, DCM_InstitutionName), "IRCAD");
+  EXPECT_EQ(test::raw_text(ds, DCM_ImageType), "ORIGINAL\\PRIMARY\\AXIAL");
+  EXPECT_EQ(test::raw_text(ds, DCM_SliceThickness), "1.60000002384186");
+  EXPECT_EQ(test::raw_text(ds, DCM_StudyDate), "20010203");
+  EXPECT_EQ(test::raw_text(ds, DCM_InstanceNumber), "0");
+  EXPECT_EQ(test::raw_text(ds, DCM_PatientID), "");
+  EXPECT_EQ(test::raw_text(*nested, DCM_CodeMeaning), "CT abdomen");
+  EXPECT_EQ(test::raw_text(ds, DcmTagKey(0x0009, 0x1010)), "odd\0"s);
   for (const DcmTagKey& tag :
        {DCM_PatientSex, DCM_InstitutionName, DCM_ImageType, DCM_PixelSpacing, DCM_SliceThickness,
         DCM_StudyDate, DCM_InstanceNumber, DCM_StudyDescription})
@@ -177,11 +170,11 @@ TEST(CopiedValues, PatientSexOutsideTheEnumeratedValuesIsMappedOrEmptied) {
   DcmDataset ds;
   put_raw(ds, DCM_PatientSex, "male");
   dicom::make_copied_values_valid(ds);
-  EXPECT_EQ(raw_of(ds, DCM_PatientSex), "M");
+  EXPECT_EQ(test::raw_text(ds, DCM_PatientSex), "M");
   DcmDataset other;
   put_raw(other, DCM_PatientSex, "unknown");
   const auto fixes = dicom::make_copied_values_valid(other);
-  EXPECT_EQ(raw_of(other, DCM_PatientSex), "");
+  EXPECT_EQ(test::raw_text(other, DCM_PatientSex), "");
   ASSERT_EQ(fixes.size(), 1u);
   EXPECT_NE(fixes[0].change.find("M, F, O"), std::string::npos);
 }

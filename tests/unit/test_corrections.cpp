@@ -17,6 +17,7 @@
 #include "livernode/node/sqlite_state_store.h"
 #include "livernode/node/study_analysis.h"
 #include "livernode/phantom/phantom.h"
+#include "dicom_checks.h"
 #include "node_process.h"
 #include "orthanc_peer.h"
 #include "serve_test_support.h"
@@ -37,23 +38,6 @@ json seg_tool(const std::string& arguments) {
   return r.output.empty() ? json() : json::parse(r.output);
 }
 
-// Lines of dciodvfy's report that name an error. An error about a UID copied from the source
-// (listed in `source_uids`: its study and series UIDs must stay as they are) is the source's.
-std::vector<std::string> dciodvfy_errors(const fs::path& file,
-                                         const std::vector<std::string>& source_uids = {}) {
-  const auto r = run_command("dciodvfy '" + file.string() + "'");
-  std::istringstream in(r.output);
-  std::vector<std::string> errors;
-  for (std::string line; std::getline(in, line);) {
-    if (line.find("Error") == std::string::npos) continue;
-    bool from_source = false;
-    for (const auto& uid : source_uids)
-      from_source = from_source || (line.find("UID") != std::string::npos &&
-                                    line.find("\"" + uid + "\"") != std::string::npos);
-    if (!from_source) errors.push_back(line);
-  }
-  return errors;
-}
 
 // Sends one file to the node with storescu; the output when it fails.
 CommandResult send_file(const NodeProcess& node, const fs::path& file) {

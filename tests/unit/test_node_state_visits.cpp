@@ -35,6 +35,13 @@ InstanceRecord image(const std::string& study, const std::string& series, const 
   return r;
 }
 
+// Two phases of patient P1, 2.5 minutes apart in one frame of reference,
+// filed as studies 1.1 and 1.2.
+void record_two_phases(SqliteStateStore& store) {
+  ASSERT_TRUE(store.record_instance(image("1.1", "1.1.1", "1.1.1.1", "P1", "9.1", "20240102", "100000", 10)));
+  ASSERT_TRUE(store.record_instance(image("1.2", "1.2.1", "1.2.1.1", "P1", "9.1", "20240102", "100230", 11)));
+}
+
 }  // namespace
 
 TEST(NodeStateVisits, SameFrameOrSameHourOfOneDayIsOneVisitOtherDaysAreNot) {
@@ -68,8 +75,7 @@ TEST(NodeStateVisits, TheLeadStudyOwnsTheJobsAndEveryStudyOfTheVisitFollowsThem)
     SqliteStateStore store(dir / "state.sqlite");
     // Two phases under their own studies, one patient and frame; a study of another patient
     // with the same frame UID; a later visit of the first patient.
-    ASSERT_TRUE(store.record_instance(image("1.1", "1.1.1", "1.1.1.1", "P1", "9.1", "20240102", "100000", 10)));
-    ASSERT_TRUE(store.record_instance(image("1.2", "1.2.1", "1.2.1.1", "P1", "9.1", "20240102", "100230", 11)));
+    ASSERT_NO_FATAL_FAILURE(record_two_phases(store));
     ASSERT_TRUE(store.record_instance(image("2.1", "2.1.1", "2.1.1.1", "P2", "9.1", "20240102", "100000", 12)));
     ASSERT_TRUE(store.record_instance(image("1.9", "1.9.1", "1.9.1.1", "P1", "9.7", "20240301", "090000", 13)));
     EXPECT_EQ(assign_visits(store), 1);  // 1.2 joins 1.1; the others stay alone
@@ -138,8 +144,7 @@ TEST(NodeStateVisits, TheLeadStudyOwnsTheJobsAndEveryStudyOfTheVisitFollowsThem)
 TEST(NodeStateVisits, ACorrectionOfAnyStudyOfTheVisitQueuesTheVisitsNextVersion) {
   const auto dir = make_temp_dir("livernode-visits");
   SqliteStateStore store(dir / "state.sqlite");
-  ASSERT_TRUE(store.record_instance(image("1.1", "1.1.1", "1.1.1.1", "P1", "9.1", "20240102", "100000", 10)));
-  ASSERT_TRUE(store.record_instance(image("1.2", "1.2.1", "1.2.1.1", "P1", "9.1", "20240102", "100230", 11)));
+  ASSERT_NO_FATAL_FAILURE(record_two_phases(store));
   assign_visits(store);
   SegHeader seg;
   seg.sop_instance_uid = "7.7";
@@ -172,8 +177,7 @@ TEST(NodeStateVisits, ACorrectionOfAnyStudyOfTheVisitQueuesTheVisitsNextVersion)
 TEST(NodeStateVisits, AStudyWhoseVisitWasPurgedStartsAVisitOfItsOwn) {
   const auto dir = make_temp_dir("livernode-visits");
   SqliteStateStore store(dir / "state.sqlite");
-  ASSERT_TRUE(store.record_instance(image("1.1", "1.1.1", "1.1.1.1", "P1", "9.1", "20240102", "100000", 10)));
-  ASSERT_TRUE(store.record_instance(image("1.2", "1.2.1", "1.2.1.1", "P1", "9.1", "20240102", "100230", 11)));
+  ASSERT_NO_FATAL_FAILURE(record_two_phases(store));
   assign_visits(store);
   const JobRow job = store.create_job("1.1", 20);
   ASSERT_TRUE(store.claim_next_job(21));

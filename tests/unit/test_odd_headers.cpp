@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "dicom_checks.h"
 #include "serve_test_support.h"
 #include "test_support.h"
 
@@ -92,15 +93,6 @@ print(len(found))
 
 std::string shell_quote(const fs::path& p) { return "'" + p.string() + "'"; }
 
-// Raw bytes of a text element (NUL padding included); "<absent>" when the file lacks it.
-std::string raw_value(DcmItem& item, const DcmTagKey& tag) {
-  DcmElement* element = nullptr;
-  if (item.findAndGetElement(tag, element).bad() || element == nullptr) return "<absent>";
-  char* text = nullptr;
-  Uint32 length = 0;
-  if (OFstatic_cast(DcmByteString*, element)->getString(text, length).bad() || !text) return "";
-  return std::string(text, length);
-}
 
 // Every value of `tag` anywhere in the dataset (sequences included).
 std::vector<std::string> all_values(DcmItem& item, const DcmTagKey& tag) {
@@ -118,24 +110,6 @@ bool valid_uid(const std::string& uid) {
   return !uid.empty() && uid.size() <= 64 && std::regex_match(uid, kUid);
 }
 
-// Lines of dciodvfy's report that name an error. An error about a UID the source itself carries
-// (its study, series and image UIDs, which the results must keep as they are) is the source's.
-std::vector<std::string> dciodvfy_errors(const fs::path& file, const std::set<std::string>& source_uids) {
-  const auto report = test::run_command("dciodvfy " + shell_quote(file));
-  std::istringstream in(report.output);
-  std::vector<std::string> errors;
-  for (std::string line; std::getline(in, line);) {
-    if (line.find("Warning") != std::string::npos)
-      std::cout << "dciodvfy " << file.filename().string() << ": " << line << "\n";
-    if (line.find("Error") == std::string::npos) continue;
-    bool from_source = false;
-    for (const auto& uid : source_uids)
-      from_source = from_source || (line.find("UID") != std::string::npos &&
-                                    line.find("\"" + uid + "\"") != std::string::npos);
-    if (!from_source) errors.push_back(line);
-  }
-  return errors;
-}
 
 struct Analysed {
   json summary;
@@ -180,19 +154,19 @@ void check_odd_series(const fs::path& source, const fs::path& work, double volum
     DcmFileFormat f;
     ASSERT_TRUE(f.loadFile(entry.path().c_str()).good()) << entry.path();
     DcmDataset& ds = *f.getDataset();
-    EXPECT_EQ(raw_value(ds, DCM_PatientSex), std::string("M\0", 2));
-    EXPECT_EQ(raw_value(ds, DCM_InstitutionName), std::string("IRCAD\0", 6));
-    EXPECT_NE(raw_value(ds, DCM_ImageType).find('\0'), std::string::npos);
-    const std::string spacing = raw_value(ds, DCM_PixelSpacing);
+    EXPECT_EQ(test::raw_text(ds, DCM_PatientSex), std::string("M\0", 2));
+    EXPECT_EQ(test::raw_text(ds, DCM_InstitutionName), std::string("IRCAD\0", 6));
+    EXPECT_NE(test::raw_text(ds, DCM_ImageType).find('\0'), std::string::npos);
+    const std::string spacing = test::raw_text(ds, DCM_PixelSpacing);
     EXPECT_GE(spacing.find('\\'), 17u) << spacing;
-    EXPECT_GE(raw_value(ds, DCM_SliceThickness).size(), 18u);
-    EXPECT_EQ(raw_value(ds, DCM_FrameOfReferenceUID), "<absent>");
-    EXPECT_EQ(raw_value(ds, DCM_Manufacturer), "<absent>");
-    EXPECT_EQ(raw_value(ds, DCM_PatientID), "");
-    EXPECT_EQ(raw_value(ds, DCM_SeriesNumber), "");
-    lowest_instance = std::min(lowest_instance, std::stol(raw_value(ds, DCM_InstanceNumber)));
+    EXPECT_GE(test::raw_text(ds, DCM_SliceThickness).size(), 18u);
+    EXPECT_EQ(test::raw_text(ds, DCM_FrameOfReferenceUID), "<absent>");
+    EXPECT_EQ(test::raw_text(ds, DCM_Manufacturer), "<absent>");
+    EXPECT_EQ(test::raw_text(ds, DCM_PatientID), "");
+    EXPECT_EQ(test::raw_text(ds, DCM_SeriesNumber), "");
+    lowest_instance = std::min(lowest_instance, std::stol(test::raw_text(ds, DCM_InstanceNumber)));
     for (const auto& tag : {DCM_StudyInstanceUID, DCM_SeriesInstanceUID, DCM_SOPInstanceUID})
-      source_uids.insert(raw_value(ds, tag).c_str());
+      source_uids.insert(test::raw_text(ds, tag).c_str());
     OFString name;
     ds.findAndGetOFString(DCM_PatientName, name);
     patient_name = name.c_str();
@@ -201,8 +175,8 @@ void check_odd_series(const fs::path& source, const fs::path& work, double volum
   if (anonymised) {
     DcmFileFormat f;
     ASSERT_TRUE(f.loadFile(fs::directory_iterator(odd)->path().c_str()).good());
-    EXPECT_EQ(raw_value(*f.getDataset(), DCM_PatientIdentityRemoved), "YES");
-    EXPECT_EQ(raw_value(*f.getDataset(), DCM_DeidentificationMethod), "<absent>");
+    EXPECT_EQ(test::raw_text(*f.getDataset(), DCM_PatientIdentityRemoved), "YES");
+    EXPECT_EQ(test::raw_text(*f.getDataset(), DCM_DeidentificationMethod), "<absent>");
   }
 
   const auto plain = analyze(source, work / "plain-out");
@@ -229,7 +203,7 @@ void check_odd_series(const fs::path& source, const fs::path& work, double volum
   for (const auto& o : analysis["objects"]) {
     const fs::path file = work / "odd-out" / o["path"].get<std::string>();
     by_kind[o["kind"].get<std::string>()] = file;
-    const auto errors = dciodvfy_errors(file, source_uids);
+    const auto errors = test::dciodvfy_errors(file, {source_uids.begin(), source_uids.end()});
     std::string all;
     for (const auto& e : errors) all += e + "\n";
     EXPECT_TRUE(errors.empty()) << file << ":\n" << all;

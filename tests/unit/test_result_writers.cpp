@@ -25,10 +25,12 @@
 #include "livernode/phantom/metaimage.h"
 #include "livernode/phantom/phantom.h"
 #include "livernode/version.h"
+#include "dicom_checks.h"
 #include "orthanc_peer.h"
 #include "test_support.h"
 
 using namespace livernode;
+using livernode::test::dciodvfy_errors;
 namespace fs = std::filesystem;
 
 namespace {
@@ -44,27 +46,6 @@ std::string run(const std::string& command) {
   return out;
 }
 
-// Lines of dciodvfy's report that name an error. UIDs copied from the source (its study and
-// series UIDs, which must stay as they are) are judged by the source, not by us: an error about a
-// UID listed in `source_uids` is left out. Warnings are printed for the record.
-std::vector<std::string> dciodvfy_errors(const fs::path& file,
-                                         const std::vector<std::string>& source_uids = {}) {
-  std::istringstream in(run("dciodvfy '" + file.string() + "'"));
-  std::vector<std::string> errors;
-  for (std::string line; std::getline(in, line);) {
-    if (line.find("Warning") != std::string::npos) {
-      std::cout << "dciodvfy " << file.filename().string() << ": " << line << "\n";
-    }
-    if (line.find("Error") == std::string::npos) continue;
-    bool from_source = false;
-    for (const auto& uid : source_uids) {
-      from_source = from_source || (line.find("UID") != std::string::npos &&
-                                    line.find("\"" + uid + "\"") != std::string::npos);
-    }
-    if (!from_source) errors.push_back(line);
-  }
-  return errors;
-}
 
 std::string join(const std::vector<std::string>& lines) {
   std::string s;
