@@ -401,23 +401,16 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
   // volume its body surface area predicts (cirrhosis shrinks it, tumours and congestion enlarge
   // it); below half or above two and a half times, the segmentation is more likely wrong than
   // the liver.
-  if (options.planning.height_m && options.planning.weight_kg && *options.planning.height_m > 0 &&
-      *options.planning.weight_kg > 0) {
-    const double bsa = body_surface_area_m2(options.planning.bsa_formula,
-                                            *options.planning.height_m * 100.0,
-                                            *options.planning.weight_kg);
-    const double eslv = estimated_standard_liver_volume_ml(options.planning.eslv_formula, bsa);
-    if (eslv > 0) {
-      const double ratio = v.liver_ml / eslv;
-      if (ratio < kLiverToEslvMin || ratio > kLiverToEslvMax) {
-        std::ostringstream w;
-        w.precision(0);
-        w << std::fixed << "the liver found (" << v.liver_ml << " mL) is " << 100.0 * ratio
-          << " % of the standard liver volume of this body size (" << eslv << " mL, "
-          << eslv_formula_name(options.planning.eslv_formula)
-          << "): check the liver outline before using its volumes";
-        result.warnings.push_back(w.str());
-      }
+  if (const BodySize body = body_size(options.planning); body.eslv_ml) {
+    const double ratio = v.liver_ml / *body.eslv_ml;
+    if (ratio < kLiverToEslvMin || ratio > kLiverToEslvMax) {
+      std::ostringstream w;
+      w.precision(0);
+      w << std::fixed << "the liver found (" << v.liver_ml << " mL) is " << 100.0 * ratio
+        << " % of the standard liver volume of this body size (" << *body.eslv_ml << " mL, "
+        << eslv_formula_name(options.planning.eslv_formula)
+        << "): check the liver outline before using its volumes";
+      result.warnings.push_back(w.str());
     }
   }
   result.liver = lr;

@@ -255,6 +255,31 @@ ResectionEvaluation evaluate_drawn_remnant(double liver_ml, double remnant_ml,
   return r;
 }
 
+BodySize body_size(const PlanningInputs& inputs) {
+  BodySize b;
+  if (!inputs.height_m || !inputs.weight_kg || !(*inputs.height_m > 0) || !(*inputs.weight_kg > 0)) {
+    std::string missing = !inputs.height_m || !(*inputs.height_m > 0)
+                              ? (!inputs.weight_kg || !(*inputs.weight_kg > 0) ? "height and weight"
+                                                                               : "height")
+                              : "weight";
+    b.eslv_absent_reason = "no ESLV: the patient's " + missing +
+                           " (PatientSize, PatientWeight) are not in the images; the FLR is "
+                           "given as a share of the functional liver volume (total liver "
+                           "volume - tumour volume) instead";
+    return b;
+  }
+  b.bsa_m2 = body_surface_area_m2(inputs.bsa_formula, *inputs.height_m * 100.0, *inputs.weight_kg);
+  const double eslv = estimated_standard_liver_volume_ml(inputs.eslv_formula, *b.bsa_m2);
+  if (eslv > 0.0) {
+    b.eslv_ml = eslv;
+  } else {
+    b.eslv_absent_reason = "no ESLV: the " + std::string(eslv_formula_name(inputs.eslv_formula)) +
+                           " formula gives " + fixed(eslv, 0) + " mL for BSA " +
+                           fixed(*b.bsa_m2, 2) + " m2";
+  }
+  return b;
+}
+
 SurgicalPlan plan_surgery(const SegmentVolumes& segments, const std::vector<PlanningLesion>& lesions,
                           const PlanningInputs& inputs) {
   SurgicalPlan plan;
@@ -266,25 +291,10 @@ SurgicalPlan plan_surgery(const SegmentVolumes& segments, const std::vector<Plan
   plan.functional_liver_ml = plan.total_liver_ml - plan.tumour_ml;
   plan.bsa_formula = bsa_formula_text(inputs.bsa_formula);
   plan.eslv_formula = eslv_formula_text(inputs.eslv_formula);
-  if (!inputs.height_m || !inputs.weight_kg || !(*inputs.height_m > 0) || !(*inputs.weight_kg > 0)) {
-    std::string missing = !inputs.height_m || !(*inputs.height_m > 0)
-                              ? (!inputs.weight_kg || !(*inputs.weight_kg > 0) ? "height and weight"
-                                                                               : "height")
-                              : "weight";
-    plan.eslv_absent_reason = "no ESLV: the patient's " + missing +
-                              " (PatientSize, PatientWeight) are not in the images; the FLR is "
-                              "given as a share of the functional liver volume (total liver "
-                              "volume - tumour volume) instead";
-  } else {
-    plan.bsa_m2 = body_surface_area_m2(inputs.bsa_formula, *inputs.height_m * 100.0, *inputs.weight_kg);
-    plan.eslv_ml = estimated_standard_liver_volume_ml(inputs.eslv_formula, *plan.bsa_m2);
-    if (!(*plan.eslv_ml > 0.0)) {
-      plan.eslv_absent_reason = "no ESLV: the " + std::string(eslv_formula_name(inputs.eslv_formula)) +
-                                " formula gives " + fixed(*plan.eslv_ml, 0) + " mL for BSA " +
-                                fixed(*plan.bsa_m2, 2) + " m2";
-      plan.eslv_ml.reset();
-    }
-  }
+  const BodySize body = body_size(inputs);
+  plan.bsa_m2 = body.bsa_m2;
+  plan.eslv_ml = body.eslv_ml;
+  plan.eslv_absent_reason = body.eslv_absent_reason;
   plan.liver_condition = liver_condition_name(inputs.condition);
   plan.flr_threshold_percent = flr_threshold_for(inputs);
   plan.flr_basis = plan.eslv_ml ? "FLR / ESLV" : "FLR / (total liver volume - tumour volume)";

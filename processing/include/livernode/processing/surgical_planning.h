@@ -63,6 +63,14 @@ struct PlanningInputs {
 
 double flr_threshold_for(const PlanningInputs& in);
 
+// The body surface area and the ESLV of the inputs' height and weight, or why there is no ESLV.
+struct BodySize {
+  std::optional<double> bsa_m2;
+  std::optional<double> eslv_ml;
+  std::string eslv_absent_reason;  // non-empty when no ESLV
+};
+BodySize body_size(const PlanningInputs& in);
+
 // Per-segment volumes in mL, index 1..8; index 0 unused.
 struct SegmentVolumes {
   std::array<double, kCouinaudSegments + 1> total_ml{};   // tumour included
