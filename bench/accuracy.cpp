@@ -48,7 +48,7 @@ struct Truth {
 // The true phase of a series (by its UID and description), or "?" when unknown.
 using PhaseTruth = std::function<std::string(const dicom::SeriesInfo&)>;
 // Truth on the grid of the series the liver was segmented on.
-using TruthSource = std::function<Truth(const processing::Geometry&, const dicom::SeriesInfo&)>;
+using TruthSource = std::function<Truth(const processing::Geometry&)>;
 
 double peak_rss_mb() {
   rusage u{};
@@ -110,7 +110,7 @@ void run_case(const std::string& name, const std::string& way,
   for (const auto& w : result.warnings) std::printf("  warning: %s\n", w.c_str());
   const auto& reference = *series[result.reference_series];
   const auto& geometry = volumes[result.reference_series].volume.geometry;
-  const Truth truth = truth_source ? truth_source(geometry, reference) : Truth{};
+  const Truth truth = truth_source ? truth_source(geometry) : Truth{};
   const double voxel_ml = geometry.voxel_volume_ml();
   if (const char* dump = std::getenv("LIVERNODE_BENCH_DUMP")) {
     // For a look at the result: the reference volume (HU -100..410 as 0..255), the liver, the
@@ -129,20 +129,15 @@ void run_case(const std::string& name, const std::string& way,
     if (!truth.liver.empty()) phantom::write_label_map_mha(truth.liver, base.string() + "_truth.mha");
   }
   if (!truth.liver.empty()) {
-    std::size_t a = 0, b = 0, both = 0;
-    for (std::size_t p = 0; p < truth.liver.voxels.size(); ++p) {
-      const bool x = result.liver_mask.voxels[p] != 0, y = truth.liver.voxels[p] != 0;
-      a += x;
-      b += y;
-      both += x && y;
-    }
-    out.dice = 2.0 * both / (a + b);
+    const auto liver = bench::overlap(result.liver_mask, truth.liver);
+    out.dice = liver.dice();
     out.truth_on_other_series =
         !truth.drawn_on_series_uid.empty() && truth.drawn_on_series_uid != reference.series_uid;
-    out.volume_error_percent = 100.0 * (double(a) - double(b)) / b;
+    out.volume_error_percent = liver.volume_error_percent();
     std::printf("  liver (on %s): Dice %.4f  volume %.0f mL vs truth %.0f mL (%+.1f %%)%s\n",
                 reference.description.empty() ? reference.series_uid.c_str() : reference.description.c_str(),
-                *out.dice, a * voxel_ml, b * voxel_ml, *out.volume_error_percent,
+                *out.dice, liver.found_voxels * voxel_ml, liver.truth_voxels * voxel_ml,
+                *out.volume_error_percent,
                 out.truth_on_other_series ? " (truth drawn on another series)" : "");
   } else {
     std::printf("  liver volume %.0f mL (no truth)\n", result.liver->volume_ml);
@@ -151,73 +146,46 @@ void run_case(const std::string& name, const std::string& way,
     out.lesion_truth = true;
     // A truth lesion is found when a detected lesion overlaps it; a detected lesion that
     // overlaps no truth lesion is a false positive.
-    std::map<int, std::size_t> truth_voxels;
-    std::map<int, std::map<int, std::size_t>> overlap;  // truth -> detected -> voxels
-    std::map<int, std::size_t> detected_overlap;
-    for (std::size_t p = 0; p < truth.lesions.voxels.size(); ++p) {
-      const int t = truth.lesions.voxels[p], d = result.lesion_labels.voxels[p];
-      if (t) ++truth_voxels[t];
-      if (t && d) {
-        ++overlap[t][d];
-        ++detected_overlap[d];
-      }
-    }
-    int found = 0, missed = 0, ignored = 0;
+    const auto score = bench::score_lesions(result.lesion_labels, truth.lesions);
+    int ignored = 0;
     double truth_total = 0;
-    for (const auto& [t, n] : truth_voxels) {
-      truth_total += n * voxel_ml;
-      const auto diameter = truth.lesion_diameter_mm.find(t);
+    for (const auto& t : score.truth) {
+      truth_total += t.volume_ml;
+      const auto diameter = truth.lesion_diameter_mm.find(t.number);
       // Required: the phantom's lesions of 10 mm or more; every real tumour of 1 mL or more.
-      const bool required = diameter == truth.lesion_diameter_mm.end()
-                                ? n * voxel_ml >= 1.0
-                                : diameter->second >= 10.0;
-      const bool hit = overlap.count(t) > 0;
-      if (hit) {
-        ++found;
-        double det = 0;
-        std::size_t common = 0;
-        for (const auto& [d, v] : overlap[t]) {
-          det += result.lesions[d - 1].volume_ml;
-          common += v;
-        }
-        // Dice of the truth lesion with the detected lesions that overlap it.
-        const double dice = 2.0 * common * voxel_ml / (n * voxel_ml + det);
-        std::printf("    truth lesion %d: %.2f mL, found as %.2f mL (%+.0f %%), Dice %.2f", t,
-                    n * voxel_ml, det, 100.0 * (det - n * voxel_ml) / (n * voxel_ml), dice);
-        const auto type = truth.lesion_type.find(t);
+      const bool required = diameter == truth.lesion_diameter_mm.end() ? t.volume_ml >= 1.0
+                                                                       : diameter->second >= 10.0;
+      if (t.found) {
+        ++out.found;
+        std::printf("    truth lesion %d: %.2f mL, found as %.2f mL (%+.0f %%), Dice %.2f", t.number,
+                    t.volume_ml, t.found_ml, 100.0 * (t.found_ml - t.volume_ml) / t.volume_ml, t.dice);
+        const auto type = truth.lesion_type.find(t.number);
         if (type != truth.lesion_type.end()) {
           // The type of the detected lesion that covers most of it.
-          const auto most = std::max_element(
-              overlap[t].begin(), overlap[t].end(),
-              [](const auto& a, const auto& b) { return a.second < b.second; });
           std::printf(", type %s (true %s)",
-                      processing::lesion_type_name(result.lesions[most->first - 1].type),
+                      processing::lesion_type_name(result.lesions[t.most_found - 1].type),
                       type->second.c_str());
         }
         std::printf("\n");
       } else if (required) {
-        ++missed;
-        std::printf("    truth lesion %d: %.2f mL, missed\n", t, n * voxel_ml);
+        ++out.missed;
+        std::printf("    truth lesion %d: %.2f mL, missed\n", t.number, t.volume_ml);
       } else {
         ++ignored;
-        std::printf("    truth lesion %d: %.2f mL, missed (not required)\n", t, n * voxel_ml);
+        std::printf("    truth lesion %d: %.2f mL, missed (not required)\n", t.number, t.volume_ml);
       }
     }
-    int false_positives = 0;
-    for (const auto& l : result.lesions) {
-      if (detected_overlap.count(l.number)) continue;
-      ++false_positives;
+    for (int number : score.false_numbers) {
+      const auto& l = result.lesions[number - 1];
       std::printf("    false positive: %.2f mL, %.0f x %.0f mm, %s, at (%.0f, %.0f, %.0f)\n",
                   l.volume_ml, l.longest_diameter_mm, l.short_axis_mm,
                   processing::lesion_type_name(l.type), l.centroid_lps[0], l.centroid_lps[1],
                   l.centroid_lps[2]);
     }
-    out.found = found;
-    out.missed = missed;
-    out.false_positives = false_positives;
+    out.false_positives = static_cast<int>(score.false_numbers.size());
     std::printf("  lesions: %d found, %d missed, %d false positive(s)%s; tumour volume %.1f mL "
                 "detected vs %.1f mL truth\n",
-                found, missed, false_positives,
+                out.found, out.missed, out.false_positives,
                 ignored ? " (smaller truth lesions not required)" : "",
                 result.volumetry ? result.volumetry->tumour_ml : 0.0, truth_total);
   }
@@ -352,7 +320,7 @@ int main(int argc, char** argv) {
       std::printf("%s: absent, skipped\n", c.c_str());
       continue;
     }
-    run_every_way(c, dir / "ct", real_phase, [&](const processing::Geometry& g, const dicom::SeriesInfo&) {
+    run_every_way(c, dir / "ct", real_phase, [&](const processing::Geometry& g) {
       return real_truth(bench::seg_truth(dir / "truth", g));
     });
   }
@@ -360,7 +328,7 @@ int main(int argc, char** argv) {
   } else if (const fs::path dir = data / "real" / "chaos-ct"; fs::exists(dir)) {
     run_every_way("chaos-ct", dir / "ct",
                   [](const dicom::SeriesInfo&) { return std::string("portal_venous"); },
-                  [&](const processing::Geometry& g, const dicom::SeriesInfo&) {
+                  [&](const processing::Geometry& g) {
                     return real_truth(bench::png_truth(dir / "ct", dir / "truth" / "liver-png", g));
                   });
   } else {
@@ -368,14 +336,14 @@ int main(int argc, char** argv) {
   }
   for (const auto& p : phantoms) {
     run_every_way("phantom " + p.filename().string(), p / "dicom", phantom_phases(p),
-                  [&](const processing::Geometry& g, const dicom::SeriesInfo&) { return phantom_truth(p, g); });
+                  [&](const processing::Geometry& g) { return phantom_truth(p, g); });
   }
   for (const auto& p : timing) {
     const auto scan = dicom::scan_directory(p / "dicom");
     std::vector<const dicom::SeriesInfo*> all;
     for (const auto& s : scan.series) all.push_back(&s);
     run_case("timing " + p.filename().string(), "whole study", all, phantom_phases(p),
-             [&](const processing::Geometry& g, const dicom::SeriesInfo&) { return phantom_truth(p, g); });
+             [&](const processing::Geometry& g) { return phantom_truth(p, g); });
   }
   print_totals();
   return 0;

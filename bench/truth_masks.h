@@ -1,6 +1,7 @@
 #pragma once
 // Scoring a segmentation against manual truth on one grid: liver overlap and volumes, and
 // lesions matched by overlap. Header-only, for the benchmark programs.
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -76,9 +77,11 @@ struct LesionScore {
     bool found = false;
     double found_ml = 0;  // the found lesions that touch it
     double dice = 0;
+    int most_found = 0;   // the found lesion that covers most of it (0: none)
   };
   std::vector<Truth> truth;
-  std::vector<double> false_ml;  // volumes of the false lesions
+  std::vector<double> false_ml;   // volumes of the false lesions
+  std::vector<int> false_numbers;  // and their numbers in `found`
   int found() const {
     int n = 0;
     for (const auto& t : truth) n += t.found;
@@ -107,19 +110,26 @@ inline LesionScore score_lesions(const processing::LabelMap& found, const proces
     const auto it = touching.find(t);
     if (it != touching.end()) {
       entry.found = true;
-      std::size_t common = 0, size = 0;
+      std::size_t common = 0, size = 0, most = 0;
       for (const auto& [f, c] : it->second) {
         common += c;
         size += found_size[f];
         found_matched[f] = true;
+        if (c > most) {
+          most = c;
+          entry.most_found = f;
+        }
       }
       entry.found_ml = static_cast<double>(size) * voxel_ml;
       entry.dice = 2.0 * static_cast<double>(common) / static_cast<double>(n + size);
     }
     score.truth.push_back(entry);
   }
-  for (const auto& [f, n] : found_size)
-    if (!found_matched.count(f)) score.false_ml.push_back(static_cast<double>(n) * voxel_ml);
+  for (const auto& [f, n] : found_size) {
+    if (found_matched.count(f)) continue;
+    score.false_ml.push_back(static_cast<double>(n) * voxel_ml);
+    score.false_numbers.push_back(f);
+  }
   return score;
 }
 
