@@ -19,6 +19,7 @@
 #include "livernode/processing/analysis.h"
 #include "livernode/version.h"
 #include "livernode/node/follow_up.h"
+#include "livernode/node/visits.h"
 #include "surgical_plan_json.h"
 
 namespace livernode::node {
@@ -28,24 +29,12 @@ using nlohmann::json;
 
 namespace {
 
-// Seconds since midnight of a DICOM TM value (HHMMSS.FFFFFF), if it parses.
-std::optional<double> tm_seconds(const std::string& tm) {
-  if (tm.size() < 6) return std::nullopt;
-  try {
-    const double h = std::stod(tm.substr(0, 2)), m = std::stod(tm.substr(2, 2));
-    const double s = std::stod(tm.substr(4));
-    return h * 3600 + m * 60 + s;
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
-}
-
 processing::SeriesHints hints_of(const dicom::SeriesInfo& s) {
   processing::SeriesHints h;
   h.description = s.description;
   h.contrast_agent_tag = !s.contrast_agent.empty();
-  auto acq = tm_seconds(s.acquisition_time);
-  auto start = tm_seconds(s.contrast_start_time);
+  auto acq = seconds_of_day(s.acquisition_time);
+  auto start = seconds_of_day(s.contrast_start_time);
   if (acq && start && *acq >= *start) h.seconds_after_injection = *acq - *start;
   return h;
 }

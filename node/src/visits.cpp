@@ -3,18 +3,30 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <map>
 #include <optional>
 #include <set>
+#include <string>
 
 namespace livernode::node {
 
 namespace {
 
-// Seconds since midnight of a DICOM TM value (HHMM, HHMMSS or HHMMSS.FFFFFF, also the older
-// HH:MM:SS form), if it parses.
-std::optional<double> seconds_of_time(std::string tm) {
+template <class T>
+void add_unique(std::vector<T>& values, const T& v) {
+  if (std::find(values.begin(), values.end(), v) == values.end()) values.push_back(v);
+}
+
+bool share_any(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  return std::any_of(a.begin(), a.end(),
+                     [&](const std::string& x) { return std::find(b.begin(), b.end(), x) != b.end(); });
+}
+
+}  // namespace
+
+std::optional<double> seconds_of_day(std::string tm) {
   tm.erase(std::remove(tm.begin(), tm.end(), ':'), tm.end());
   while (!tm.empty() && tm.back() == ' ') tm.pop_back();
   if (tm.size() < 4) return std::nullopt;
@@ -33,18 +45,6 @@ std::optional<double> seconds_of_time(std::string tm) {
   return h * 3600 + m * 60 + s;
 }
 
-template <class T>
-void add_unique(std::vector<T>& values, const T& v) {
-  if (std::find(values.begin(), values.end(), v) == values.end()) values.push_back(v);
-}
-
-bool share_any(const std::vector<std::string>& a, const std::vector<std::string>& b) {
-  return std::any_of(a.begin(), a.end(),
-                     [&](const std::string& x) { return std::find(b.begin(), b.end(), x) != b.end(); });
-}
-
-}  // namespace
-
 VisitFacts visit_facts_of(const std::string& study_uid, const std::vector<SeriesRow>& series) {
   VisitFacts f;
   f.study_uid = study_uid;
@@ -53,7 +53,7 @@ VisitFacts visit_facts_of(const std::string& study_uid, const std::vector<Series
     if (s.action == SeriesAction::derived || s.action == SeriesAction::correction) continue;
     if (!s.frame_of_reference_uid.empty()) add_unique(f.frames_of_reference, s.frame_of_reference_uid);
     if (!s.study_date.empty()) add_unique(f.study_dates, s.study_date);
-    if (const auto t = seconds_of_time(s.acquisition_time)) add_unique(f.acquisition_seconds, *t);
+    if (const auto t = seconds_of_day(s.acquisition_time)) add_unique(f.acquisition_seconds, *t);
   }
   return f;
 }

@@ -11,6 +11,7 @@
 // A visit is the closure of that relation over the patient's studies that are not stored
 // (nothing analysed) or purged. Its lead study, which owns the job versions, is the earliest
 // study of the visit that already has job versions, else the earliest to arrive.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,10 @@ namespace livernode::node {
 // Acquisitions of one examination are minutes apart; a second examination of the same day is
 // hours later.
 inline constexpr double kVisitWindowSeconds = 3600.0;
+
+// Seconds since midnight of a DICOM TM value (HHMM, HHMMSS or HHMMSS.FFFFFF, also the older
+// HH:MM:SS form), if it parses.
+std::optional<double> seconds_of_day(std::string tm);
 
 // What the visit relation looks at in one study.
 struct VisitFacts {
