@@ -326,15 +326,9 @@ std::vector<CopiedValueFix> make_copied_values_valid(DcmItem& item) {
 }
 
 std::vector<CopiedValueFix> copied_value_fixes(const SeriesInfo& series) {
-  for (const auto& slice : series.slices) {
-    DcmFileFormat format;
-    if (format.loadFileUntilTag(slice.file.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength,
-                                ERM_autoDetect, DCM_PixelData)
-            .good()) {
-      return make_copied_values_valid(*format.getDataset());
-    }
-  }
-  return {};
+  std::string reasons;
+  const auto format = detail::read_first_header(series, reasons);
+  return format ? make_copied_values_valid(*format->getDataset()) : std::vector<CopiedValueFix>{};
 }
 
 std::string new_frame_of_reference_uid() { return detail::new_uid(); }

@@ -42,41 +42,47 @@ void require(const OFCondition& c, const std::string& what, const std::filesyste
   throw DicomError(kind, file.string() + ": " + what + " (" + c.text() + ")");
 }
 
-std::unique_ptr<DcmFileFormat> load_source_header(const SeriesInfo& series) {
-  std::string reasons;
+std::unique_ptr<DcmFileFormat> read_first_header(const SeriesInfo& series, std::string& reasons) {
   for (const auto& slice : series.slices) {
     auto format = std::make_unique<DcmFileFormat>();
     const OFCondition c =
         format->loadFileUntilTag(slice.file.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength,
                                  ERM_autoDetect, DCM_PixelData);
-    if (c.good()) {
-      DcmDataset& ds = *format->getDataset();
-      // Every value a result copies from here is made valid for its VR first (NUL padding,
-      // over-long decimal strings, ...): a strict writer refuses what a tolerant reader accepts.
-      make_copied_values_valid(ds);
-      // A source without a Frame of Reference: the results carry the one the caller made for
-      // this analysis (SEG, SR and summary.json agree).
-      if (!ds.tagExistsWithValue(DCM_FrameOfReferenceUID) && !series.frame_of_reference_uid.empty())
-        ds.putAndInsertString(DCM_FrameOfReferenceUID, series.frame_of_reference_uid.c_str());
-      // Results are filed in the source's study and refer to its series: without these UIDs
-      // (some anonymised files blank them) no valid object can be written.
-      OFString study;
-      format->getDataset()->findAndGetOFString(DCM_StudyInstanceUID, study);
-      if (study.empty() || series.series_uid.empty()) {
-        throw DicomError(ErrorKind::kMissingAttribute,
-                         std::string("the source series has no ") +
-                             (study.empty() ? "Study Instance UID (0020,000D)"
-                                            : "Series Instance UID (0020,000E)") +
-                             ": results cannot be filed with it");
-      }
-      return format;
-    }
+    if (c.good()) return format;
     reasons = slice.file.string() + ": " + c.text();
   }
-  throw DicomError(ErrorKind::kIo, "series " + series.series_uid +
-                                       ": no source header readable to copy the patient and "
-                                       "study from (" +
-                                       reasons + ")");
+  return nullptr;
+}
+
+std::unique_ptr<DcmFileFormat> load_source_header(const SeriesInfo& series) {
+  std::string reasons;
+  auto format = read_first_header(series, reasons);
+  if (!format) {
+    throw DicomError(ErrorKind::kIo, "series " + series.series_uid +
+                                         ": no source header readable to copy the patient and "
+                                         "study from (" +
+                                         reasons + ")");
+  }
+  DcmDataset& ds = *format->getDataset();
+  // Every value a result copies from here is made valid for its VR first (NUL padding,
+  // over-long decimal strings, ...): a strict writer refuses what a tolerant reader accepts.
+  make_copied_values_valid(ds);
+  // A source without a Frame of Reference: the results carry the one the caller made for
+  // this analysis (SEG, SR and summary.json agree).
+  if (!ds.tagExistsWithValue(DCM_FrameOfReferenceUID) && !series.frame_of_reference_uid.empty())
+    ds.putAndInsertString(DCM_FrameOfReferenceUID, series.frame_of_reference_uid.c_str());
+  // Results are filed in the source's study and refer to its series: without these UIDs
+  // (some anonymised files blank them) no valid object can be written.
+  OFString study;
+  ds.findAndGetOFString(DCM_StudyInstanceUID, study);
+  if (study.empty() || series.series_uid.empty()) {
+    throw DicomError(ErrorKind::kMissingAttribute,
+                     std::string("the source series has no ") +
+                         (study.empty() ? "Study Instance UID (0020,000D)"
+                                        : "Series Instance UID (0020,000E)") +
+                         ": results cannot be filed with it");
+  }
+  return format;
 }
 
 namespace {

@@ -40,6 +40,10 @@ void require(const OFCondition& c, const std::string& what, const std::filesyste
 // no Frame of Reference UID, series.frame_of_reference_uid (if set) in its place.
 std::unique_ptr<DcmFileFormat> load_source_header(const SeriesInfo& series);
 
+// The header (up to the pixel data) of the series' first readable slice, or null with the last
+// file's reason in `reasons`.
+std::unique_ptr<DcmFileFormat> read_first_header(const SeriesInfo& series, std::string& reasons);
+
 // Copies the Patient, Patient Study and General Study module attributes (present ones) from
 // `source` into `target`, replacing what `target` holds. Type 2 attributes absent in the source
 // are written empty so that the modules stay complete. A source that says its patient identity was
