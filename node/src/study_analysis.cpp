@@ -27,9 +27,7 @@ namespace livernode::node {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-namespace {
-
-processing::SeriesHints hints_of(const dicom::SeriesInfo& s) {
+processing::SeriesHints series_hints(const dicom::SeriesInfo& s) {
   processing::SeriesHints h;
   h.description = s.description;
   h.contrast_agent_tag = !s.contrast_agent.empty();
@@ -38,10 +36,6 @@ processing::SeriesHints hints_of(const dicom::SeriesInfo& s) {
   if (acq && start && *acq >= *start) h.seconds_after_injection = *acq - *start;
   return h;
 }
-
-}  // namespace
-
-processing::SeriesHints series_hints(const dicom::SeriesInfo& s) { return hints_of(s); }
 
 namespace {
 
@@ -287,7 +281,7 @@ StudyAnalysisOutcome analyse_folder(const fs::path& input, const fs::path& out,
     processing::StudyInput study;
     for (std::size_t i = 0; i < volumes.size(); ++i) {
       study.series.push_back({loaded_series[i]->series_uid, &volumes[i].volume,
-                              hints_of(*loaded_series[i])});
+                              series_hints(*loaded_series[i])});
     }
     processing::AnalysisResult result;
     if (!study.series.empty()) {
