@@ -4,7 +4,11 @@
 // `livernode phantom`) for wall time and peak memory.
 //
 //   livernode_bench_accuracy [--data SHARED_DATA_DIR] [--case REAL_CASE] [--phantom PHANTOM_DIR ...]
-//                            [--timing DIR]
+//                            [--timing DIR] [--atlas leave-one-out|built-in|none]
+//
+// The liver atlas (livernode/processing/liver_atlas.h) is built from the real cases themselves,
+// so by default each real case is measured with an atlas of the other cases (leave-one-out);
+// the phantom, which no atlas is built from, with the built-in one.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -30,6 +34,7 @@
 #include "livernode/node/study_analysis.h"
 #include "livernode/phantom/metaimage.h"
 #include "livernode/processing/analysis.h"
+#include "atlas_cases.h"
 #include "case_truth.h"
 
 namespace fs = std::filesystem;
@@ -68,6 +73,8 @@ struct Outcome {
   double seconds = 0;
 };
 std::vector<Outcome> outcomes;
+// The atlas the analyses of the current case use (nullptr: the built-in one).
+const processing::LiverAtlas* current_atlas = nullptr;
 
 void run_case(const std::string& name, const std::string& way,
               const std::vector<const dicom::SeriesInfo*>& series, const PhaseTruth& true_phase,
@@ -83,7 +90,9 @@ void run_case(const std::string& name, const std::string& way,
     // The same header evidence `livernode analyze` and the node give the analysis.
     study.series.push_back({series[i]->series_uid, &volumes[i].volume, node::series_hints(*series[i])});
   }
-  const auto result = processing::analyse(study, {});
+  processing::AnalysisOptions options;
+  options.liver_atlas = current_atlas;
+  const auto result = processing::analyse(study, options);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   out.seconds = seconds;
@@ -298,13 +307,44 @@ int main(int argc, char** argv) {
   std::vector<fs::path> phantoms;
   std::vector<fs::path> timing;
   std::string only_case;  // --case NAME: that real case alone
+  std::string atlas_mode = "leave-one-out";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--data") data = argv[i + 1];
     if (a == "--phantom") phantoms.push_back(argv[i + 1]);
     if (a == "--timing") timing.push_back(argv[i + 1]);
     if (a == "--case") only_case = argv[i + 1];
+    if (a == "--atlas") atlas_mode = argv[i + 1];
   }
+  if (atlas_mode != "leave-one-out" && atlas_mode != "built-in" && atlas_mode != "none") {
+    std::fprintf(stderr, "--atlas must be leave-one-out, built-in or none\n");
+    return 2;
+  }
+  std::vector<bench::NamedAtlasSample> samples;
+  if (atlas_mode == "leave-one-out") samples = bench::real_atlas_samples(data);
+  const processing::LiverAtlas no_atlas;
+  processing::LiverAtlas case_atlas;
+  // The atlas for one real case: of every other case, the built-in one, or none.
+  auto use_atlas_for = [&](const std::string& name) {
+    if (atlas_mode == "none") {
+      current_atlas = &no_atlas;
+      std::printf("(%s: no atlas)\n", name.c_str());
+    } else if (atlas_mode == "built-in") {
+      current_atlas = nullptr;
+      std::printf("(%s: the built-in atlas)\n", name.c_str());
+    } else {
+      std::vector<processing::AtlasSample> others;
+      std::string names;
+      for (const auto& s : samples) {
+        if (s.case_name == name) continue;
+        others.push_back(s.sample);
+        names += (names.empty() ? "" : ", ") + s.case_name;
+      }
+      case_atlas = processing::build_liver_atlas(others, "manual livers of " + names);
+      current_atlas = &case_atlas;
+      std::printf("(%s: atlas of the other cases: %s)\n", name.c_str(), names.c_str());
+    }
+  };
   // The real cases' series are named by their phase: AP (arterial), PP (portal venous) and
   // EQP (equilibrium); the CHAOS series has no description and is portal venous.
   const PhaseTruth real_phase = [](const dicom::SeriesInfo& s) {
@@ -320,12 +360,14 @@ int main(int argc, char** argv) {
       std::printf("%s: absent, skipped\n", c.c_str());
       continue;
     }
+    use_atlas_for(c);
     run_every_way(c, dir / "ct", real_phase, [&](const processing::Geometry& g) {
       return real_truth(bench::seg_truth(dir / "truth", g));
     });
   }
   if (!only_case.empty() && only_case != "chaos-ct") {
   } else if (const fs::path dir = data / "real" / "chaos-ct"; fs::exists(dir)) {
+    use_atlas_for("chaos-ct");
     run_every_way("chaos-ct", dir / "ct",
                   [](const dicom::SeriesInfo&) { return std::string("portal_venous"); },
                   [&](const processing::Geometry& g) {
@@ -334,6 +376,8 @@ int main(int argc, char** argv) {
   } else {
     std::printf("chaos-ct: absent, skipped\n");
   }
+  // No atlas is built from the phantom: it meets the built-in one (or none).
+  current_atlas = atlas_mode == "none" ? &no_atlas : nullptr;
   for (const auto& p : phantoms) {
     run_every_way("phantom " + p.filename().string(), p / "dicom", phantom_phases(p),
                   [&](const processing::Geometry& g) { return phantom_truth(p, g); });

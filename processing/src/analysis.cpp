@@ -119,13 +119,14 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
   // The series are independent here: two at a time, one per core (much of the work is
   // single-threaded); the results do not depend on the order they finish in.
   const std::size_t n_series = study.series.size();
+  const LiverAtlas& atlas = options.liver_atlas ? *options.liver_atlas : builtin_liver_atlas();
   std::vector<detail::AbdomenSurvey> surveys(n_series);
   std::vector<detail::LiverSegmentation> livers(n_series);
   std::vector<PhaseEstimate> phases(n_series);
   auto survey_series = [&](std::size_t i) {
     const auto& input = study.series[i];
     surveys[i] = detail::survey_abdomen(*input.volume);
-    livers[i] = detail::segment_liver(*input.volume, surveys[i], {}, false);
+    livers[i] = detail::segment_liver(*input.volume, surveys[i], {}, false, &atlas);
     detail::PhaseMeasurements m;
     m.aorta_hu = surveys[i].aorta_hu;
     if (livers[i].failure.empty()) {
@@ -270,7 +271,7 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
       phase.window_high_hu = *surveys[i].right_upper_quadrant_mode_hu + 45.0;
       supporting.push_back(std::move(phase));
     }
-    auto liver = detail::segment_liver(*study.series[ref].volume, surveys[ref], supporting);
+    auto liver = detail::segment_liver(*study.series[ref].volume, surveys[ref], supporting, true, &atlas);
     if (!liver.failure.empty()) {
       add_stage({"liver", false, "liver not segmented: " + liver.failure});
       add_stage({"lesions", false, "no lesion search without a liver"});
@@ -283,6 +284,7 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
       << liver.window_high_hu << " HU split at necks, regions joined while like the liver in "
       << "every phase (within 5 mm craniocaudally), the cava above the dome dropped, closing, "
       << "hole filling, full-resolution boundary half way to the tissue beside the liver";
+    if (!liver.location_prior.empty()) m << "; " << liver.location_prior;
     lr.method = m.str();
     result.liver_mask = std::move(liver.mask);
   }

@@ -5,6 +5,7 @@
 
 #include "abdomen_survey.h"
 #include "livernode/processing/image.h"
+#include "livernode/processing/liver_atlas.h"
 
 namespace livernode::processing::detail {
 
@@ -14,6 +15,7 @@ struct LiverSegmentation {
   double mean_hu = 0.0;
   double window_low_hu = 0.0, window_high_hu = 0.0;  // parenchyma window used
   std::string failure;      // non-empty when no liver was found
+  std::string location_prior;  // how the atlas bounded the search, or why it could not
 };
 
 // Intensity window around the right-upper-quadrant parenchyma, opening to cut the liver free of
@@ -27,9 +29,10 @@ struct SupportingPhase {
 };
 
 // With supporting phases a voxel must look like liver in every phase, and regions that differ
-// from the liver in any phase stay out.
+// from the liver in any phase stay out. With a non-empty atlas (and a frame measurable on the
+// study) the window is kept where the atlas gives the liver a chance.
 LiverSegmentation segment_liver(const Volume& volume, const AbdomenSurvey& survey,
                                 const std::vector<SupportingPhase>& supporting = {},
-                                bool full_resolution = true);
+                                bool full_resolution = true, const LiverAtlas* atlas = nullptr);
 
 }  // namespace livernode::processing::detail

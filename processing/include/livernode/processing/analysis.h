@@ -11,6 +11,7 @@
 
 #include "livernode/processing/follow_up.h"
 #include "livernode/processing/image.h"
+#include "livernode/processing/liver_atlas.h"
 #include "livernode/processing/phase.h"
 #include "livernode/processing/surgical_planning.h"
 
@@ -59,6 +60,9 @@ struct AnalysisOptions {
   LiverBackend liver_backend;                   // empty: the built-in method
   ManualSegmentsProvider manual_segments;       // empty: everything automatic
   PlanningInputs planning;  // patient height / weight, formulas and thresholds of the FLR stage
+  // Where the liver may lie (liver_atlas.h); nullptr: the atlas built into the program. An
+  // empty atlas turns the location prior off.
+  const LiverAtlas* liver_atlas = nullptr;
 };
 
 struct PhaseEstimate {
