@@ -215,18 +215,22 @@ void run_case(const Case& c, const fs::path& binary, const fs::path& work) {
       reference_description = s.description;
     }
   fs::path seg_file;
+  // The liver and lesions SEG (the others hold the Couinaud segments and the remnant).
   for (const auto& o : (*analysis).at("objects"))
-    if (o.value("kind", "") == "seg") seg_file = fs::path(job.result_dir) / o.value("path", "");
+    if (o.value("kind", "") == "seg" && o.value("content", "liver_lesions") == "liver_lesions")
+      seg_file = fs::path(job.result_dir) / o.value("path", "");
   if (!grid || seg_file.empty()) {
     std::printf("  no SEG on the reference series\n  wall %.1f s\n", wall);
     return;
   }
   processing::LabelMap liver(*grid, 0), lesions(*grid, 0);
+  // The liver segment is the parenchyma: the liver is it and the lesions together.
   for (const auto& s : dicom::read_segmentation(seg_file, *grid).segments) {
     const auto role = node::segment_role(s.type_code, s.label);
-    if (role == node::SegmentRole::liver)
-      liver = s.mask;
-    else if (role == node::SegmentRole::lesion)
+    if (role == node::SegmentRole::liver || role == node::SegmentRole::lesion)
+      for (std::size_t p = 0; p < s.mask.voxels.size(); ++p)
+        if (s.mask.voxels[p]) liver.voxels[p] = 1;
+    if (role == node::SegmentRole::lesion)
       for (std::size_t p = 0; p < s.mask.voxels.size(); ++p)
         if (s.mask.voxels[p] && !lesions.voxels[p]) lesions.voxels[p] = static_cast<std::uint8_t>(s.number);
   }

@@ -14,9 +14,14 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   # real peers used by the tests and the demo
   dcmtk orthanc dicom3tools python3-pydicom python3-numpy curl openssl
-  # headless browser for the admin page test
-  chromium
+  # headless browser for the admin page test; PDF text and rendering for the report test
+  chromium poppler-utils
+  # dcmjs, which the tests read the results with as web viewers do (tests/js)
+  nodejs
 )
+# Debian's npm; a Node.js from elsewhere that brings its own npm (and conflicts with Debian's) is
+# kept as it is.
+if ! command -v npm >/dev/null 2>&1; then PACKAGES+=(npm); fi
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -30,12 +35,19 @@ done
 
 if [ "${#missing[@]}" -eq 0 ]; then
   echo "install-deps: all ${#PACKAGES[@]} packages already installed"
-  exit 0
+else
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update
+  $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+  # The Debian orthanc package starts a system service on install; the tests start their own.
+  if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now orthanc >/dev/null 2>&1 || true; fi
 fi
 
-echo "install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update
-$SUDO apt-get install -y --no-install-recommends "${missing[@]}"
-# The Debian orthanc package starts a system service on install; the tests start their own.
-if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now orthanc >/dev/null 2>&1 || true; fi
+# The npm packages the tests use, at the versions of tests/js/package-lock.json, into
+# tests/js/node_modules (not committed).
+JS_DIR="$(cd "$(dirname "$0")/.." && pwd)/tests/js"
+if [ -f "$JS_DIR/package-lock.json" ] && [ ! -d "$JS_DIR/node_modules/dcmjs" ]; then
+  echo "install-deps: npm ci in $JS_DIR"
+  (cd "$JS_DIR" && npm ci --no-audit --no-fund --ignore-scripts)
+fi

@@ -7,8 +7,13 @@
 #include <dcmtk/dcmsr/codes/sct.h>
 #include <dcmtk/dcmsr/codes/ucum.h>
 #include <dcmtk/dcmsr/dsrdoc.h>
+#include <dcmtk/dcmsr/dsrsc3vl.h>
 
+#include <array>
+#include <cmath>
+#include <map>
 #include <memory>
+#include <set>
 
 #include "follow_up_sections.h"
 #include "livernode/dicom/result_writers.h"
@@ -55,13 +60,27 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
                                        const WrittenSegmentation& seg,
                                        const WriterIdentity& identity,
                                        const std::filesystem::path& file) {
+  return write_measurement_report(series, loaded, result, std::vector<WrittenSegmentation>{seg},
+                                  identity, file);
+}
+
+WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVolume& loaded,
+                                       const processing::AnalysisResult& result,
+                                       const std::vector<WrittenSegmentation>& segs,
+                                       const WriterIdentity& identity,
+                                       const std::filesystem::path& file,
+                                       const std::vector<const SeriesInfo*>& other_series) {
   (void)loaded;
+  if (segs.empty()) {
+    throw DicomError(ErrorKind::kInconsistent, file.string() + ": no SEG to measure");
+  }
   const std::string product = identity.product.empty() ? "livernode" : identity.product;
   auto header = detail::load_source_header(series);
   DcmDataset& source = *header->getDataset();
+  const std::string frame_of_reference = segs.front().frame_of_reference_uid;
   // The image library names the frame of reference of the SEG it measures.
-  if (!source.tagExistsWithValue(DCM_FrameOfReferenceUID) && !seg.frame_of_reference_uid.empty())
-    source.putAndInsertString(DCM_FrameOfReferenceUID, seg.frame_of_reference_uid.c_str());
+  if (!source.tagExistsWithValue(DCM_FrameOfReferenceUID) && !frame_of_reference.empty())
+    source.putAndInsertString(DCM_FrameOfReferenceUID, frame_of_reference.c_str());
 
   TID1500_MeasurementReport report(CMR_CID7021::ImagingMeasurementReport);
   require(report.setLanguage(CID5000_Languages::English), "cannot set the language", file);
@@ -99,10 +118,15 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
     }
   }
 
-  // One volumetric ROI measurement group per segment of the SEG.
+  // One volumetric ROI measurement group per segment of every SEG.
   const DSRCodedEntryValue liver_code(CODE_SCT_Liver);
+  const auto sites = lesion_sites(result);
+  std::map<int, int> lesion_group;  // lesion number -> index of its group among the groups
+  int group_index = 0;
+  for (const auto& seg : segs) {
   for (const auto& segment : seg.segments) {
     require(report.addVolumetricROIMeasurements(), "cannot add a measurement group", file);
+    ++group_index;
     Measurements& group = report.getVolumetricROIMeasurements();
     require(group.setTrackingIdentifier(segment.tracking_id), "cannot set the tracking ID", file);
     require(group.setTrackingUniqueIdentifier(segment.tracking_uid), "cannot set the tracking UID",
@@ -117,10 +141,29 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
                    const DSRBasicCodedEntry& unit) {
       add_measurement(group, concept, value, decimals, unit, file);
     };
+    auto note = [&](const std::string& text) {
+      require(group.addQualitativeEvaluation(DSRCodedEntryValue(CODE_DCM_Comment),
+                                             OFString(text.substr(0, 1000).c_str())),
+              "cannot add a note", file);
+    };
+    // The volume of what the segment holds on the analysis grid, by the method dcmqi names.
+    auto add_segment_volume = [&](int decimals) {
+      add(kVolume, segment.mask_volume_ml(), decimals, kMilliliter);
+      require(group.getMeasurement().setMeasurementMethod(
+                  CMR_CID6147(DSRCodedEntryValue(kSumOfVoxelVolumes))),
+              "cannot set the volume method", file);
+      if (segment.voxels != segment.mask_voxels) {
+        note("the SEG holds " + std::to_string(segment.voxels) + " of the segment's " +
+             std::to_string(segment.mask_voxels) + " voxels (" + sr_number(segment.volume_ml(), 1) +
+             " of " + sr_number(segment.mask_volume_ml(), 1) +
+             " mL): the others lie on slices the loader interpolated, which have no source image");
+      }
+    };
     // The FLR segment: its volume and shares against the threshold, and the statement.
     auto add_remnant = [&](const processing::ResectionEvaluation& r) {
       require(group.setFinding(DSRCodedEntryValue(kFutureLiverRemnant)), "cannot set the finding",
               file);
+      add_segment_volume(1);
       add(kFutureLiverRemnant, r.flr_ml, 1, kMilliliter);
       add(kFlrPercentFunctional, r.flr_percent_of_functional, 1, kPercent);
       if (r.flr_percent_of_eslv) add(kFlrPercentEslv, *r.flr_percent_of_eslv, 1, kPercent);
@@ -128,13 +171,15 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
       require(group.addQualitativeEvaluation(DSRCodedEntryValue(kResectionFacts),
                                              OFString(r.statement.substr(0, 1000).c_str())),
               "cannot add the remnant statement", file);
+      if (std::abs(segment.mask_volume_ml() - r.flr_ml) >= 0.05) {
+        note("the segment holds " + sr_number(segment.mask_volume_ml(), 1) +
+             " mL, lesions included; the future liver remnant, " + sr_number(r.flr_ml, 1) +
+             " mL, is its part without lesions");
+      }
     };
     if (segment.manual) {
       const std::string source = result.manual ? result.manual->source : std::string("a SEG");
-      const std::string note = "segment drawn or corrected manually (MANUAL), from " + source;
-      require(group.addQualitativeEvaluation(DSRCodedEntryValue(CODE_DCM_Comment),
-                                             OFString(note.substr(0, 1000).c_str())),
-              "cannot add the manual correction note", file);
+      note("segment drawn or corrected manually (MANUAL), from " + source);
     }
     if (segment.drawn_remnant && result.surgical_plan && result.surgical_plan->drawn_remnant) {
       add_remnant(*result.surgical_plan->drawn_remnant);
@@ -142,15 +187,14 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
     }
     if (segment.couinaud_segment > 0 && result.couinaud) {
       const int n = segment.couinaud_segment;
-      require(group.setFinding(DSRCodedEntryValue(kCouinaudSegment)), "cannot set the finding", file);
-      add(kVolume, result.couinaud->volume_ml[n], 1, kMilliliter);
+      const auto code = couinaud_code(n);
+      const DSRCodedEntryValue segment_code(code.first.c_str(), "SCT", code.second.c_str());
+      require(group.setFinding(segment_code), "cannot set the finding", file);
+      require(group.addFindingSite(segment_code), "cannot set the segment as finding site", file);
+      add_segment_volume(1);
       add(kTumourVolume, result.couinaud->tumour_ml[n], 2, kMilliliter);
       add(kFunctionalVolume, result.couinaud->volume_ml[n] - result.couinaud->tumour_ml[n], 1,
           kMilliliter);
-      const std::string what = std::string("Couinaud segment ") + processing::couinaud_roman(n);
-      require(group.addQualitativeEvaluation(DSRCodedEntryValue(kCouinaudSegment),
-                                             OFString(what.c_str())),
-              "cannot name the segment", file);
       continue;
     }
     if (segment.future_liver_remnant && result.surgical_plan) {
@@ -160,12 +204,15 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
     if (segment.lesion_number == 0) {
       require(group.setFinding(liver_code), "cannot set the finding", file);
       if (result.liver) {
-        add(kVolume, result.liver->volume_ml, 1, kMilliliter);
+        add_segment_volume(1);
         add(CODE_DCM_MeanAttenuationCoefficient, result.liver->mean_hu, 1, kHounsfield);
+        if (std::abs(segment.mask_volume_ml() - result.liver->volume_ml) >= 0.05) {
+          note("the segment is the liver without its lesions (" +
+               sr_number(segment.mask_volume_ml(), 1) + " mL); the total liver volume, lesions "
+               "included, is " + sr_number(result.liver->volume_ml, 1) + " mL (Liver volumetry)");
+        }
       } else {
-        require(group.addQualitativeEvaluation(DSRCodedEntryValue(CODE_DCM_Comment),
-                                               OFString("liver volume not computed")),
-                "cannot add a note", file);
+        note("liver volume not computed");
       }
       continue;
     }
@@ -174,7 +221,19 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
                                  [&](const auto& l) { return l.number == segment.lesion_number; });
     if (it == result.lesions.end()) continue;
     const processing::LesionResult& lesion = *it;
-    add(kVolume, lesion.volume_ml, 2, kMilliliter);
+    const auto site = sites.find(lesion.number);
+    if (site != sites.end()) {
+      for (const auto& s : site->second) {
+        const auto code = couinaud_code(s.segment);
+        require(group.addFindingSite(DSRCodedEntryValue(code.first.c_str(), "SCT",
+                                                        code.second.c_str())),
+                "cannot add the lesion's segment", file);
+      }
+    }
+    add_segment_volume(2);
+    if (std::abs(segment.mask_volume_ml() - lesion.volume_ml) >= 0.005) {
+      note("lesion volume as measured by the analysis: " + sr_number(lesion.volume_ml, 2) + " mL");
+    }
     add(CODE_DCM_MeanAttenuationCoefficient, lesion.mean_hu, 1, kHounsfield);
     add(CODE_DCM_StandardDeviationOfAttenuationCoefficient, lesion.sd_hu, 1, kHounsfield);
     add(kLongAxis, lesion.longest_diameter_mm, 1, CODE_UCUM_Millimeter);
@@ -183,11 +242,19 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
     add(kShortAxis, lesion.short_axis_mm, 1, CODE_UCUM_Millimeter);
     require(group.getMeasurement().setMeasurementMethod(CMR_CID6147::RECIST11),
             "cannot set the RECIST method", file);
+    lesion_group[lesion.number] = group_index;
+    if (site != sites.end() && !site->second.empty()) {
+      require(group.addQualitativeEvaluation(
+                  DSRCodedEntryValue(kCouinaudSegment),
+                  OFString(("Couinaud segment " + lesion_sites_text(site->second)).c_str())),
+              "cannot add the lesion location", file);
+    }
     std::string pattern = processing::lesion_type_name(lesion.type);
     if (!lesion.type_evidence.empty()) pattern += ": " + lesion.type_evidence;
     require(group.addQualitativeEvaluation(DSRCodedEntryValue(kEnhancementPattern),
                                            OFString(pattern.substr(0, 1000).c_str())),
             "cannot add the enhancement pattern", file);
+  }
   }
 
   // Study-level figures: volumetry as an individual measurement group, phases and notes as
@@ -292,16 +359,85 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
                      file.string() + ": the measurement report is incomplete");
   }
 
+  // Lesion axes as 3D polylines under their NUM items: a viewer draws them where the
+  // measurement was made. They need a Comprehensive 3D SR; without any, a Comprehensive SR.
+  struct Axis {
+    int lesion;
+    bool long_axis;
+    std::array<processing::Vec3, 2> ends;
+  };
+  std::vector<Axis> axes;
+  for (const auto& lesion : result.lesions) {
+    if (!lesion_group.count(lesion.number) || frame_of_reference.empty()) continue;
+    if (lesion.longest_diameter_mm > 0) axes.push_back({lesion.number, true, lesion.long_axis});
+    if (lesion.short_axis_mm > 0) axes.push_back({lesion.number, false, lesion.short_axis});
+  }
+  const bool three_d = !axes.empty();
+  const DSRTypes::E_DocumentType type =
+      three_d ? DSRTypes::DT_Comprehensive3DSR : DSRTypes::DT_ComprehensiveSR;
   DSRDocument document;
-  require(document.createNewDocument(DSRTypes::DT_Comprehensive3DSR), "cannot create the SR", file);
+  require(document.createNewDocument(type), "cannot create the SR", file);
   require(document.setTreeFromRootTemplate(report, OFTrue), "cannot build the SR tree", file);
-  // The template builds an Enhanced SR tree; the report is filed as Comprehensive 3D SR.
-  require(document.changeDocumentType(DSRTypes::DT_Comprehensive3DSR),
-          "cannot make the SR a Comprehensive 3D SR", file);
+  // The template builds an Enhanced SR tree; the report is filed as Comprehensive (3D) SR.
+  require(document.changeDocumentType(type), "cannot set the SR document type", file);
+  if (three_d) {
+    DSRDocumentTree& tree = document.getTree();
+    // Find the NUM items of the long and short axes, by the tracking identifier of their group.
+    std::map<std::string, int> lesion_of_tracking;
+    for (const auto& seg : segs)
+      for (const auto& segment : seg.segments)
+        if (segment.lesion_number > 0) lesion_of_tracking[segment.tracking_id] = segment.lesion_number;
+    std::map<std::pair<int, bool>, std::size_t> axis_nodes;
+    int current_lesion = 0;
+    if (tree.gotoRoot() > 0) {
+      do {
+        const DSRContentItem& item = tree.getCurrentContentItem();
+        const DSRCodedEntryValue& concept = item.getConceptName();
+        if (item.getValueType() == DSRTypes::VT_Container &&
+            concept.getCodeValue() == "125007") {  // Measurement Group
+          current_lesion = 0;
+        } else if (item.getValueType() == DSRTypes::VT_Text &&
+                   concept.getCodeValue() == "112039") {  // Tracking Identifier
+          const auto it = lesion_of_tracking.find(item.getStringValue().c_str());
+          current_lesion = it == lesion_of_tracking.end() ? 0 : it->second;
+        } else if (item.getValueType() == DSRTypes::VT_Num && current_lesion > 0 &&
+                   concept.getCodingSchemeDesignator() == "SCT") {
+          if (concept.getCodeValue() == kLongAxis.CodeValue)
+            axis_nodes[{current_lesion, true}] = tree.getNodeID();
+          if (concept.getCodeValue() == kShortAxis.CodeValue)
+            axis_nodes[{current_lesion, false}] = tree.getNodeID();
+        }
+      } while (tree.iterate() > 0);
+    }
+    for (const auto& axis : axes) {
+      const auto node = axis_nodes.find({axis.lesion, axis.long_axis});
+      if (node == axis_nodes.end() || tree.gotoNode(node->second) == 0) {
+        throw DicomError(ErrorKind::kInconsistent,
+                         file.string() + ": no axis measurement for lesion " +
+                             std::to_string(axis.lesion));
+      }
+      if (tree.addContentItem(DSRTypes::RT_inferredFrom, DSRTypes::VT_SCoord3D,
+                              DSRTypes::AM_belowCurrent) == 0) {
+        throw DicomError(ErrorKind::kInconsistent,
+                         file.string() + ": cannot add the axis coordinates of lesion " +
+                             std::to_string(axis.lesion));
+      }
+      DSRSpatialCoordinates3DValue coordinates(DSRTypes::GT3_Polyline);
+      for (const auto& p : axis.ends) {
+        coordinates.getGraphicDataList().addItem(static_cast<Float32>(p[0]),
+                                                 static_cast<Float32>(p[1]),
+                                                 static_cast<Float32>(p[2]));
+      }
+      require(coordinates.setFrameOfReferenceUID(frame_of_reference.c_str()),
+              "cannot set the frame of reference of the axis", file);
+      require(tree.getCurrentContentItem().setSpatialCoordinates3D(coordinates),
+              "cannot set the axis coordinates", file);
+    }
+  }
   require(document.createNewSeriesInStudy(series.study_uid.c_str()), "cannot start the series",
           file);
   document.setSeriesDescription(
-      ("Liver measurements (" + product + version_suffix(identity) + ")").c_str());
+      ("SR liver measurements (" + product + version_suffix(identity) + ")").c_str());
   document.setSeriesNumber(
       std::to_string(std::atoi(identity.series_number_base.c_str()) + 2).c_str());
   document.setInstanceNumber("1");
@@ -309,15 +445,28 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
   document.setManufacturerModelName(product.c_str());
   document.setSoftwareVersions(identity.version.c_str());
   document.setDeviceSerialNumber("1");
-  // Evidence: the SEG and every source image the report refers to.
+  // Evidence: the SEGs and every image of every series the measurements used (the reference
+  // series and the other phases). Series of another study are pertinent other evidence.
   DSRSOPInstanceReferenceList& evidence = document.getCurrentRequestedProcedureEvidence();
-  require(evidence.addItem(series.study_uid.c_str(), seg.object.series_instance_uid.c_str(),
-                           UID_SegmentationStorage, seg.object.sop_instance_uid.c_str()),
-          "cannot list the SEG as evidence", file);
-  for (const auto& slice : series.slices) {
-    require(evidence.addItem(series.study_uid.c_str(), series.series_uid.c_str(),
-                             series.sop_class_uid.c_str(), slice.sop_instance_uid.c_str()),
-            "cannot list a source image as evidence", file);
+  for (const auto& seg : segs) {
+    require(evidence.addItem(series.study_uid.c_str(), seg.object.series_instance_uid.c_str(),
+                             UID_SegmentationStorage, seg.object.sop_instance_uid.c_str()),
+            "cannot list the SEG as evidence", file);
+  }
+  std::vector<const SeriesInfo*> used{&series};
+  for (const SeriesInfo* other : other_series)
+    if (other && other->series_uid != series.series_uid) used.push_back(other);
+  for (const SeriesInfo* s : used) {
+    DSRSOPInstanceReferenceList& list = s->study_uid == series.study_uid
+                                            ? evidence
+                                            : document.getPertinentOtherEvidence();
+    std::set<std::string> listed;
+    for (const auto& slice : s->slices) {
+      if (!listed.insert(slice.sop_instance_uid).second) continue;
+      require(list.addItem(s->study_uid.c_str(), s->series_uid.c_str(), s->sop_class_uid.c_str(),
+                           slice.sop_instance_uid.c_str()),
+              "cannot list a source image as evidence", file);
+    }
   }
   require(document.completeDocument(), "cannot complete the SR", file);
 
@@ -326,12 +475,14 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
   require(document.write(dataset), "cannot encode the SR", file);
   detail::copy_patient_and_study(source, dataset);
   detail::settle_character_set(source, dataset);
+  detail::declare_private_coding_scheme(dataset, file);
   OFString sop_instance, series_uid;
   dataset.findAndGetOFString(DCM_SOPInstanceUID, sop_instance);
   dataset.findAndGetOFString(DCM_SeriesInstanceUID, series_uid);
   detail::save(format, file);
 
-  return {file, "sr", UID_Comprehensive3DSRStorage, sop_instance.c_str(), series_uid.c_str()};
+  return {file, "sr", three_d ? UID_Comprehensive3DSRStorage : UID_ComprehensiveSRStorage,
+          sop_instance.c_str(), series_uid.c_str()};
 }
 
 }  // namespace livernode::dicom

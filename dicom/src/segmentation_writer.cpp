@@ -12,6 +12,7 @@
 #include <dcmtk/dcmseg/segment.h>
 
 #include <cmath>
+#include <functional>
 #include <cstdio>
 #include <map>
 #include <algorithm>
@@ -53,10 +54,8 @@ struct SegmentPlan {
   CodeSequenceMacro category, type;
   Rgb colour;
   int lesion_number = 0;
-  std::uint8_t value = 1;  // voxel value selecting it in `map`
-  const processing::LabelMap* map = nullptr;
-  bool any_value = false;  // liver: every non-zero voxel
-  std::vector<std::uint8_t> values{};  // non-empty: any of these values
+  // Whether voxel p (linear index on the grid) belongs to the segment.
+  std::function<bool(std::size_t)> in = nullptr;
   int couinaud_segment = 0;
   bool future_liver_remnant = false;
   bool drawn_remnant = false;
@@ -71,12 +70,215 @@ Rgb couinaud_colour(int segment) {
   return colours[(segment - 1) % 8];
 }
 
+const CodeSequenceMacro kAnatomicalStructure() {
+  return CodeSequenceMacro("123037004", "SCT", "Anatomical Structure");
+}
+const CodeSequenceMacro kLiverCode() { return CodeSequenceMacro("10200004", "SCT", "Liver"); }
+
+struct LayerText {
+  std::string content_label;        // ContentLabel (CS, at most 16 characters)
+  std::string content_description;  // ContentDescription
+  std::string series_description;   // before " (product...)"
+  int series_offset = 1;            // added to the series number base
+};
+
+LayerText layer_text(SegLayer layer) {
+  switch (layer) {
+    case SegLayer::kLiverAndLesions:
+      return {"LIVER_LESIONS", "Liver parenchyma and liver lesions, not overlapping",
+              "SEG liver and lesions", 1};
+    case SegLayer::kCouinaud:
+      return {"COUINAUD", "Couinaud liver segments I-VIII, not overlapping",
+              "SEG Couinaud segments I-VIII", 5};
+    case SegLayer::kRemnant:
+      return {"FLR", "FLR of a right hemihepatectomy: segments I-IV without lesions",
+              "SEG FLR right hemihepatectomy", 6};
+    case SegLayer::kDrawnRemnant:
+      return {"FLR_DRAWN", "Future liver remnant drawn by hand", "SEG FLR drawn by hand", 7};
+  }
+  return {};
+}
+
+// The segments of one layer (empty when the analysis has nothing for it).
+std::vector<SegmentPlan> plan_layer(SegLayer layer, const SeriesInfo& series,
+                                    const processing::Geometry& grid,
+                                    const processing::AnalysisResult& result,
+                                    const std::filesystem::path& file) {
+  std::vector<SegmentPlan> plans;
+  const bool have_lesion_map = !result.lesion_labels.empty();
+  if (have_lesion_map && !result.lesion_labels.geometry.same_grid(grid)) {
+    throw DicomError(ErrorKind::kInconsistent,
+                     file.string() + ": the lesion label map is not on the grid of series " +
+                         series.series_uid);
+  }
+  const processing::LabelMap* lesions = have_lesion_map ? &result.lesion_labels : nullptr;
+  auto no_lesion = [lesions](std::size_t p) { return !lesions || lesions->voxels[p] == 0; };
+  const bool couinaud = !result.couinaud_labels.empty() && result.couinaud_labels.geometry.same_grid(grid);
+  switch (layer) {
+    case SegLayer::kLiverAndLesions: {
+      if (!result.liver_mask.empty()) {
+        if (!result.liver_mask.geometry.same_grid(grid)) {
+          throw DicomError(
+              ErrorKind::kInconsistent,
+              file.string() + ": the liver mask is not on the grid of series " + series.series_uid);
+        }
+        SegmentPlan p{"Liver",
+                      "Liver parenchyma: the liver without its lesions (intrahepatic vessels "
+                      "included); liver and lesions together are the total liver volume",
+                      "Liver",
+                      kAnatomicalStructure(),
+                      kLiverCode(),
+                      detail::liver_colour()};
+        const processing::LabelMap* liver = &result.liver_mask;
+        p.in = [liver, no_lesion](std::size_t q) { return liver->voxels[q] != 0 && no_lesion(q); };
+        p.manual = result.manual && result.manual->liver;
+        if (p.manual) p.description = "Liver parenchyma without the lesions, corrected by hand";
+        plans.push_back(std::move(p));
+      }
+      if (!result.lesions.empty()) {
+        if (!lesions) {
+          throw DicomError(ErrorKind::kInconsistent,
+                           file.string() + ": the lesion label map is missing");
+        }
+        for (const auto& lesion : result.lesions) {
+          if (lesion.number <= 0 || lesion.number > 255) continue;
+          const std::string n = std::to_string(lesion.number);
+          SegmentPlan p{
+              "Lesion " + n,
+              std::string("Liver lesion ") + n + ", " + processing::lesion_type_name(lesion.type),
+              "Lesion " + n,
+              CodeSequenceMacro("49755003", "SCT", "Morphologically Altered Structure"),
+              CodeSequenceMacro("108369006", "SCT", "Neoplasm"),
+              detail::lesion_colour(lesion.number)};
+          p.lesion_number = lesion.number;
+          p.manual = result.manual && result.manual->lesions;
+          if (p.manual) p.description += ", drawn or corrected by hand";
+          const auto value = static_cast<std::uint8_t>(lesion.number);
+          p.in = [lesions, value](std::size_t q) { return lesions->voxels[q] == value; };
+          plans.push_back(std::move(p));
+        }
+      }
+      break;
+    }
+    case SegLayer::kCouinaud:
+      if (!couinaud) break;
+      for (int s = 1; s <= processing::kCouinaudSegments; ++s) {
+        const std::string roman = processing::couinaud_roman(s);
+        const auto code = couinaud_code(s);
+        SegmentPlan p{"Couinaud " + roman,
+                      "Couinaud liver segment " + roman + " (planes through the IVC, hepatic veins "
+                      "and portal bifurcation), lesions included",
+                      "Segment " + roman,
+                      kAnatomicalStructure(),
+                      CodeSequenceMacro(code.first.c_str(), "SCT", code.second.c_str()),
+                      couinaud_colour(s)};
+        const processing::LabelMap* labels = &result.couinaud_labels;
+        const auto value = static_cast<std::uint8_t>(s);
+        p.in = [labels, value](std::size_t q) { return labels->voxels[q] == value; };
+        p.couinaud_segment = s;
+        plans.push_back(std::move(p));
+      }
+      break;
+    case SegLayer::kRemnant: {
+      if (!couinaud || !result.surgical_plan) break;
+      SegmentPlan flr{"FLR right hemihepatectomy",
+                      "Future liver remnant after a right hemihepatectomy: segments I-IV without "
+                      "the lesions (the functional remnant the report gives)",
+                      "FLR right hemihepatectomy",
+                      kAnatomicalStructure(),
+                      kLiverCode(),
+                      Rgb{0.2, 0.8, 0.2}};
+      const processing::LabelMap* labels = &result.couinaud_labels;
+      flr.in = [labels, no_lesion](std::size_t q) {
+        const std::uint8_t v = labels->voxels[q];
+        return v >= 1 && v <= 4 && no_lesion(q);
+      };
+      flr.future_liver_remnant = true;
+      plans.push_back(std::move(flr));
+      break;
+    }
+    case SegLayer::kDrawnRemnant: {
+      if (result.remnant_mask.empty() || !result.remnant_mask.geometry.same_grid(grid)) break;
+      SegmentPlan drawn{"FLR drawn",
+                        "Future liver remnant drawn by hand",
+                        "FLR drawn",
+                        kAnatomicalStructure(),
+                        kLiverCode(),
+                        Rgb{0.1, 0.9, 0.4}};
+      const processing::LabelMap* remnant = &result.remnant_mask;
+      drawn.in = [remnant](std::size_t q) { return remnant->voxels[q] != 0; };
+      drawn.drawn_remnant = true;
+      drawn.manual = true;
+      plans.push_back(std::move(drawn));
+      break;
+    }
+  }
+  return plans;
+}
+
 }  // namespace
+
+const char* seg_layer_name(SegLayer layer) {
+  switch (layer) {
+    case SegLayer::kLiverAndLesions: return "liver_lesions";
+    case SegLayer::kCouinaud: return "couinaud";
+    case SegLayer::kRemnant: return "remnant";
+    case SegLayer::kDrawnRemnant: return "drawn_remnant";
+  }
+  return "";
+}
+
+const char* seg_layer_file(SegLayer layer) {
+  switch (layer) {
+    case SegLayer::kLiverAndLesions: return "seg.dcm";
+    case SegLayer::kCouinaud: return "seg-couinaud.dcm";
+    case SegLayer::kRemnant: return "seg-flr.dcm";
+    case SegLayer::kDrawnRemnant: return "seg-flr-drawn.dcm";
+  }
+  return "seg.dcm";
+}
+
+std::pair<std::string, std::string> couinaud_code(int segment) {
+  // SNOMED CT body structures of the hepatic segments (segment I is the caudate lobe).
+  static const std::pair<const char*, const char*> codes[] = {
+      {"71133005", "Caudate lobe of liver"},
+      {"277956007", "Couinaud hepatic segment II"},
+      {"277957003", "Couinaud hepatic segment III"},
+      {"277958008", "Couinaud hepatic segment IV"},
+      {"277959000", "Couinaud hepatic segment V"},
+      {"277960005", "Couinaud hepatic segment VI"},
+      {"277961009", "Couinaud hepatic segment VII"},
+      {"277962002", "Couinaud hepatic segment VIII"}};
+  if (segment < 1 || segment > 8) return {"10200004", "Liver"};
+  return {codes[segment - 1].first, codes[segment - 1].second};
+}
+
+std::vector<WrittenSegmentation> write_segmentations(const SeriesInfo& series,
+                                                     const LoadedVolume& loaded,
+                                                     const processing::AnalysisResult& result,
+                                                     const WriterIdentity& identity,
+                                                     const std::filesystem::path& folder) {
+  std::vector<WrittenSegmentation> out;
+  for (SegLayer layer : {SegLayer::kLiverAndLesions, SegLayer::kCouinaud, SegLayer::kRemnant,
+                         SegLayer::kDrawnRemnant}) {
+    const std::filesystem::path file = folder / seg_layer_file(layer);
+    if (plan_layer(layer, series, loaded.volume.geometry, result, file).empty()) {
+      if (layer == SegLayer::kLiverAndLesions) {
+        throw DicomError(
+            ErrorKind::kInconsistent,
+            file.string() + ": nothing to write, the analysis found no liver and no lesion");
+      }
+      continue;
+    }
+    out.push_back(write_segmentation(series, loaded, result, identity, file, layer));
+  }
+  return out;
+}
 
 WrittenSegmentation write_segmentation(const SeriesInfo& series, const LoadedVolume& loaded,
                                        const processing::AnalysisResult& result,
                                        const WriterIdentity& identity,
-                                       const std::filesystem::path& file) {
+                                       const std::filesystem::path& file, SegLayer layer) {
   const processing::Geometry& grid = loaded.volume.geometry;
   if (loaded.source_slice.size() != grid.size[2]) {
     throw DicomError(ErrorKind::kInconsistent,
@@ -85,102 +287,20 @@ WrittenSegmentation write_segmentation(const SeriesInfo& series, const LoadedVol
   if (grid.size[0] > 65535 || grid.size[1] > 65535) {
     throw DicomError(ErrorKind::kUnsupported, file.string() + ": image matrix too large for a SEG");
   }
-  std::vector<SegmentPlan> plans;
-  if (!result.liver_mask.empty()) {
-    if (!result.liver_mask.geometry.same_grid(grid)) {
-      throw DicomError(
-          ErrorKind::kInconsistent,
-          file.string() + ": the liver mask is not on the grid of series " + series.series_uid);
-    }
-    SegmentPlan p{"Liver",
-                  "Liver including lesions and intrahepatic vessels",
-                  "Liver",
-                  CodeSequenceMacro("123037004", "SCT", "Anatomical Structure"),
-                  CodeSequenceMacro("10200004", "SCT", "Liver"),
-                  detail::liver_colour()};
-    p.map = &result.liver_mask;
-    p.any_value = true;
-    p.manual = result.manual && result.manual->liver;
-    if (p.manual) p.description = "Liver including lesions, corrected by hand";
-    plans.push_back(std::move(p));
-  }
-  if (!result.lesions.empty()) {
-    if (result.lesion_labels.empty() || !result.lesion_labels.geometry.same_grid(grid)) {
-      throw DicomError(ErrorKind::kInconsistent,
-                       file.string() +
-                           ": the lesion label map is missing or not on the grid of "
-                           "series " +
-                           series.series_uid);
-    }
-    for (const auto& lesion : result.lesions) {
-      if (lesion.number <= 0 || lesion.number > 255) continue;
-      const std::string n = std::to_string(lesion.number);
-      SegmentPlan p{
-          "Lesion " + n,
-          std::string("Liver lesion ") + n + ", " + processing::lesion_type_name(lesion.type),
-          "Lesion " + n,
-          CodeSequenceMacro("49755003", "SCT", "Morphologically Altered Structure"),
-          CodeSequenceMacro("108369006", "SCT", "Neoplasm"),
-          detail::lesion_colour(lesion.number)};
-      p.lesion_number = lesion.number;
-      p.manual = result.manual && result.manual->lesions;
-      if (p.manual) p.description += ", drawn or corrected by hand";
-      p.value = static_cast<std::uint8_t>(lesion.number);
-      p.map = &result.lesion_labels;
-      plans.push_back(std::move(p));
-    }
-  }
-  if (!result.couinaud_labels.empty() && result.couinaud_labels.geometry.same_grid(grid)) {
-    for (int s = 1; s <= processing::kCouinaudSegments; ++s) {
-      const std::string roman = processing::couinaud_roman(s);
-      SegmentPlan p{"Couinaud " + roman,
-                    "Couinaud liver segment " + roman + " (planes through the IVC, hepatic veins "
-                    "and portal bifurcation)",
-                    "Segment " + roman,
-                    CodeSequenceMacro("123037004", "SCT", "Anatomical Structure"),
-                    CodeSequenceMacro("10200004", "SCT", "Liver"),
-                    couinaud_colour(s)};
-      p.map = &result.couinaud_labels;
-      p.value = static_cast<std::uint8_t>(s);
-      p.couinaud_segment = s;
-      plans.push_back(std::move(p));
-    }
-    SegmentPlan flr{"FLR right hemihepatectomy",
-                    "Future liver remnant after a right hemihepatectomy: segments I-IV",
-                    "FLR right hemihepatectomy",
-                    CodeSequenceMacro("123037004", "SCT", "Anatomical Structure"),
-                    CodeSequenceMacro("10200004", "SCT", "Liver"),
-                    Rgb{0.2, 0.8, 0.2}};
-    flr.map = &result.couinaud_labels;
-    flr.values = {1, 2, 3, 4};
-    flr.future_liver_remnant = true;
-    plans.push_back(std::move(flr));
-  }
-  if (!result.remnant_mask.empty() && result.remnant_mask.geometry.same_grid(grid)) {
-    SegmentPlan drawn{"FLR drawn",
-                      "Future liver remnant drawn by hand",
-                      "FLR drawn",
-                      CodeSequenceMacro("123037004", "SCT", "Anatomical Structure"),
-                      CodeSequenceMacro("10200004", "SCT", "Liver"),
-                      Rgb{0.1, 0.9, 0.4}};
-    drawn.map = &result.remnant_mask;
-    drawn.any_value = true;
-    drawn.drawn_remnant = true;
-    drawn.manual = true;
-    plans.push_back(std::move(drawn));
-  }
+  const std::vector<SegmentPlan> plans = plan_layer(layer, series, grid, result, file);
   if (plans.empty()) {
     throw DicomError(
         ErrorKind::kInconsistent,
         file.string() + ": nothing to write, the analysis found no liver and no lesion");
   }
+  const LayerText text = layer_text(layer);
 
   auto header = detail::load_source_header(series);
   DcmDataset& source = *header->getDataset();
 
   const std::string product = identity.product.empty() ? "livernode" : identity.product;
   IODGeneralEquipmentModule::EquipmentInfo equipment(product, product, "1", identity.version);
-  ContentIdentificationMacro content("1", "LIVER_SEG", "Liver and liver lesions", "");
+  ContentIdentificationMacro content("1", text.content_label, text.content_description, "");
   DcmSegmentation* raw = nullptr;
   require(DcmSegmentation::createBinarySegmentation(raw, static_cast<Uint16>(grid.size[1]),
                                                     static_cast<Uint16>(grid.size[0]), equipment,
@@ -194,13 +314,14 @@ WrittenSegmentation write_segmentation(const SeriesInfo& series, const LoadedVol
   const std::string series_uid = detail::new_uid();
   require(seg->getSeries().setSeriesInstanceUID(series_uid), "cannot set the series UID", file);
   const std::string series_number =
-      std::to_string(std::atoi(identity.series_number_base.c_str()) + 1);
+      std::to_string(std::atoi(identity.series_number_base.c_str()) + text.series_offset);
   seg->getSeries().setSeriesNumber(series_number);
-  seg->getSeries().setSeriesDescription("Liver segmentation (" + product +
+  seg->getSeries().setSeriesDescription(text.series_description + " (" + product +
                                         version_suffix(identity) + ")");
   seg->getSeries().setSeriesDate(detail::today().c_str());
   seg->getSeries().setSeriesTime(detail::now_time().c_str());
   WrittenSegmentation out;
+  out.layer = layer;
   // The frames are placed in patient coordinates, so the SEG needs a Frame of Reference even when
   // its source has none (some converters leave it out): then a new one, said in a warning.
   {
@@ -270,6 +391,15 @@ WrittenSegmentation write_segmentation(const SeriesInfo& series, const LoadedVol
     written.future_liver_remnant = plan.future_liver_remnant;
     written.drawn_remnant = plan.drawn_remnant;
     written.manual = plan.manual;
+    written.voxel_ml = grid.voxel_volume_ml();
+    written.description = plan.description;
+    {
+      CodeSequenceMacro type = plan.type;
+      OFString scheme, value;
+      type.getCodingSchemeDesignator(scheme);
+      type.getCodeValue(value);
+      written.type_code = std::string(scheme.c_str()) + ":" + value.c_str();
+    }
     require(segment->setTrackingID(written.tracking_id.c_str()), "cannot set the tracking ID",
             file);
     require(segment->setTrackingUID(written.tracking_uid.c_str()), "cannot set the tracking UID",
@@ -281,16 +411,13 @@ WrittenSegmentation write_segmentation(const SeriesInfo& series, const LoadedVol
 
     for (std::size_t k = 0; k < nz; ++k) {
       std::size_t on = 0;
-      for (std::size_t j = 0; j < ny; ++j) {
-        for (std::size_t i = 0; i < nx; ++i) {
-          const std::uint8_t v = plan.map->at(i, j, k);
-          const bool in = plan.any_value        ? v != 0
-                          : !plan.values.empty() ? std::find(plan.values.begin(), plan.values.end(), v) != plan.values.end()
-                                                 : v == plan.value;
-          frame[j * nx + i] = in ? 1 : 0;
-          on += in ? 1 : 0;
-        }
+      const std::size_t base = k * nx * ny;
+      for (std::size_t q = 0; q < nx * ny; ++q) {
+        const bool in = plan.in(base + q);
+        frame[q] = in ? 1 : 0;
+        on += in ? 1 : 0;
       }
+      written.mask_voxels += on;
       if (on == 0) continue;  // empty frames are not written
       const int source_index = loaded.source_slice[k];
       if (source_index < 0 || static_cast<std::size_t>(source_index) >= series.slices.size()) {
@@ -349,6 +476,9 @@ WrittenSegmentation write_segmentation(const SeriesInfo& series, const LoadedVol
   DcmFileFormat format;
   DcmDataset& dataset = *format.getDataset();
   require(seg->writeDataset(dataset), "cannot encode the segmentation", file);
+  // No voxel belongs to two segments of this object: a viewer may load it as one label map.
+  require(dataset.putAndInsertString(DCM_SegmentsOverlap, "NO"), "cannot set SegmentsOverlap",
+          file);
   // Patient and study exactly as the source has them (DCMTK's import keeps only its own subset).
   detail::copy_patient_and_study(source, dataset);
   detail::settle_character_set(source, dataset);

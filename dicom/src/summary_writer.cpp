@@ -49,6 +49,32 @@ std::string fmt(const char* format, double v) {
 
 void set_rgb(cairo_t* cr, const Rgb& c) { cairo_set_source_rgb(cr, c.r, c.g, c.b); }
 
+std::string iso_date(const std::string& da) {
+  if (da.size() != 8) return da.empty() ? "not recorded" : da;
+  return da.substr(0, 4) + "-" + da.substr(4, 2) + "-" + da.substr(6, 2);
+}
+
+// Who and which examination the page belongs to, as every image in a PACS says it.
+std::string patient_line(const SeriesInfo& series) {
+  std::string name = series.patient.name;
+  for (char& c : name)
+    if (c == '^') c = ' ';
+  while (!name.empty() && name.back() == ' ') name.pop_back();
+  auto or_absent = [](const std::string& v) { return v.empty() ? std::string("-") : v; };
+  return "Patient " + or_absent(name) + "   ID " + or_absent(series.patient.id) + "   Study date " +
+         iso_date(series.study_date) + "   Accession " + or_absent(series.accession_number);
+}
+
+// The patient-space direction a grid axis points to, as a viewer's orientation letter.
+char direction_letter(const processing::Vec3& axis, bool positive) {
+  int best = 0;
+  for (int a = 1; a < 3; ++a)
+    if (std::abs(axis[a]) > std::abs(axis[best])) best = a;
+  const bool plus = (axis[best] >= 0) == positive;
+  static const char pos[] = {'L', 'P', 'H'}, neg[] = {'R', 'A', 'F'};
+  return plus ? pos[best] : neg[best];
+}
+
 void text(cairo_t* cr, double x, double y, const std::string& s, double size, bool bold = false) {
   cairo_select_font_face(cr, kFont, CAIRO_FONT_SLANT_NORMAL,
                          bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
@@ -124,9 +150,10 @@ std::vector<KeySlice> key_slices(const processing::AnalysisResult& result, std::
 
 // Renders slice k with window 400 / level 40 and the overlays.
 void render_slice(Surface& s, const LoadedVolume& loaded, const processing::AnalysisResult& result,
-                  const KeySlice& key, const WriterIdentity& identity, const std::string& title) {
+                  const KeySlice& key, const WriterIdentity& identity, const std::string& title,
+                  const std::string& patient) {
   const auto& g = loaded.volume.geometry;
-  const int header = 48, footer = 32;
+  const int header = 66, footer = 32;
   const double scale =
       std::min((s.width() - 0.0) / g.size[0], (s.height() - header - footer - 0.0) / g.size[1]);
   const double ox = (s.width() - g.size[0] * scale) / 2.0, oy = header;
@@ -194,13 +221,43 @@ void render_slice(Surface& s, const LoadedVolume& loaded, const processing::Anal
         if (result.lesion_labels.at(i, j, key.k) == lesion.number)
           max_j = std::max<double>(max_j, j);
     (void)ly;
-    label(cr, lx - 6, oy + (max_j + 1.5) * scale + 16, std::to_string(lesion.number), 18, c);
+    // A fragment of a few pixels gets its outline but no number: the number goes where the
+    // lesion is seen (at least 10 mm2 on this slice, or its RECIST slice).
+    const double area_mm2 = static_cast<double>(n) * g.spacing[0] * g.spacing[1];
+    if (area_mm2 >= 10.0 || lesion.axial_slice == key.k)
+      label(cr, lx - 6, oy + (max_j + 1.5) * scale + 16, std::to_string(lesion.number), 18, c);
+  }
+  // Orientation letters at the middle of each edge of the image, and a 50 mm scale bar.
+  {
+    const double x0 = ox, y0 = oy, x1 = ox + g.size[0] * scale, y1 = oy + g.size[1] * scale;
+    const Rgb yellow{1.0, 0.9, 0.3};
+    const processing::Vec3 row = g.axis(0), col = g.axis(1);
+    label(cr, x0 + 6, (y0 + y1) / 2, std::string(1, direction_letter(row, false)), 18, yellow);
+    label(cr, x1 - 20, (y0 + y1) / 2, std::string(1, direction_letter(row, true)), 18, yellow);
+    label(cr, (x0 + x1) / 2 - 6, y0 + 22, std::string(1, direction_letter(col, false)), 18, yellow);
+    label(cr, (x0 + x1) / 2 - 6, y1 - 8, std::string(1, direction_letter(col, true)), 18, yellow);
+    const double bar_px = 50.0 / g.spacing[0] * scale;
+    const double bx = x1 - bar_px - 16, by = y1 - 16;
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    cairo_set_line_width(cr, 5.0);
+    cairo_move_to(cr, bx, by);
+    cairo_line_to(cr, bx + bar_px, by);
+    cairo_stroke(cr);
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_set_line_width(cr, 2.0);
+    cairo_move_to(cr, bx, by - 5);
+    cairo_line_to(cr, bx, by);
+    cairo_line_to(cr, bx + bar_px, by);
+    cairo_line_to(cr, bx + bar_px, by - 5);
+    cairo_stroke(cr);
+    label(cr, bx + bar_px / 2 - 18, by - 8, "50 mm", 13, Rgb{1, 1, 1});
   }
   // Header and footer.
   cairo_set_source_rgb(cr, 1, 1, 1);
-  text(cr, 12, 22, title, 16, true);
+  text(cr, 12, 20, title, 16, true);
+  text(cr, 12, 40, patient, 13, true);
   const auto p = g.index_to_point(0, 0, static_cast<double>(key.k));
-  text(cr, 12, 42,
+  text(cr, 12, 58,
        "slice " + std::to_string(key.k + 1) + "/" + std::to_string(g.size[2]) + ", z " +
            fmt("%.1f", p[2]) + " mm, " + key.why + ", W 400 / L 40",
        13);
@@ -250,23 +307,22 @@ void render_results(cairo_t* cr, double page_width, double page_height,
   cairo_paint(cr);
   cairo_set_source_rgb(cr, 1, 1, 1);
   const double left = 24, width = page_width - 48;
-  double y = 36;
+  // What goes in the small print at the bottom: how the figures were made.
+  std::vector<std::string> methods;
+  double y = 32;
   text(cr, left, y,
        "Liver analysis - results" +
            (identity.result_version > 1 ? " (version " + std::to_string(identity.result_version) + ")"
                                         : std::string()),
-       24, true);
-  y += 34;
-  y = wrapped(
-      cr, left, y, width,
-      "Reference series: " + (series.description.empty() ? series.series_uid : series.description) +
-          (series.series_number.empty() ? "" : " (series " + series.series_number + ")") +
-          ", study date " +
-          (series.study_date.size() == 8
-               ? series.study_date.substr(0, 4) + "-" + series.study_date.substr(4, 2) + "-" +
-                     series.study_date.substr(6, 2)
-               : std::string("not recorded in the images")),
-      14);
+       22, true);
+  y += 24;
+  text(cr, left, y, patient_line(series), 14, true);
+  y += 20;
+  y = wrapped(cr, left, y, width,
+              "Reference series: " +
+                  (series.description.empty() ? series.series_uid : series.description) +
+                  (series.series_number.empty() ? "" : " (series " + series.series_number + ")"),
+              12);
   if (result.manual && result.manual->any()) {
     std::string edited;
     auto add = [&](bool on, const char* what) {
@@ -278,24 +334,60 @@ void render_results(cairo_t* cr, double page_width, double page_height,
     y = wrapped(cr, left, y, width,
                 "Corrected by hand (MANUAL): " + edited + " - from " + result.manual->source +
                     "; everything else automatic.",
-                14);
+                13);
   }
-  if (result.follow_up) {
-    y += 8;
-    text(cr, left, y, "Follow-up", 18, true);
-    y += 24;
-    for (const auto& line : detail::follow_up_lines(*result.follow_up)) {
-      y = wrapped(cr, left, y, width, line, 12);
+  // Lesions first: where each one is, then its size.
+  y += 6;
+  text(cr, left, y, "Lesions", 18, true);
+  y += 22;
+  const auto sites = lesion_sites(result);
+  if (result.lesions.empty()) {
+    const auto no_lesions = detail::lesions_not_done(result);
+    y = wrapped(cr, left, y, width,
+                no_lesions ? "Lesions not searched: " + *no_lesions + "." : "No lesion reported.",
+                14);
+  } else {
+    const double cols[] = {0, 36, 300, 385, 480, 565, 640};
+    const char* heads[] = {"#", "Couinaud segment", "volume mL", "longest mm", "short mm",
+                           "mean HU", "type"};
+    cairo_set_source_rgb(cr, 0.8, 0.8, 0.8);
+    for (int c = 0; c < 7; ++c) text(cr, left + cols[c], y, heads[c], 13, true);
+    y += 19;
+    for (const auto& l : result.lesions) {
+      if (y > page_height - 260) {
+        cairo_set_source_rgb(cr, 1, 1, 1);
+        text(cr, left, y, "... more lesions in the SR", 13);
+        y += 19;
+        break;
+      }
+      set_rgb(cr, detail::lesion_colour(l.number));
+      text(cr, left + cols[0], y, std::to_string(l.number), 13, true);
+      cairo_set_source_rgb(cr, 1, 1, 1);
+      const auto site = sites.find(l.number);
+      std::string where = site == sites.end() || site->second.empty()
+                              ? (result.couinaud_labels.empty() ? "no segments" : "outside I-VIII")
+                              : lesion_sites_text(site->second);
+      if (where.size() > 34) where = where.substr(0, where.rfind(',', 32)) + ", ...";
+      text(cr, left + cols[1], y, where, 13, true);
+      text(cr, left + cols[2], y, fmt("%.2f", l.volume_ml), 13);
+      text(cr, left + cols[3], y,
+           fmt("%.1f", l.longest_diameter_mm) + (l.measurable ? "" : " (nm)"), 13);
+      text(cr, left + cols[4], y, fmt("%.1f", l.short_axis_mm), 13);
+      text(cr, left + cols[5], y, fmt("%.0f", l.mean_hu), 13);
+      text(cr, left + cols[6], y, processing::lesion_type_name(l.type), 13);
+      y += 18;
     }
   }
-  y += 8;
+  cairo_set_source_rgb(cr, 1, 1, 1);
+  y += 6;
   text(cr, left, y, "Volumes", 18, true);
-  y += 24;
+  y += 22;
   if (result.liver) {
     y = wrapped(cr, left, y, width,
-                "Total liver volume: " + fmt("%.1f", result.liver->volume_ml) + " mL, mean " +
-                    fmt("%.0f", result.liver->mean_hu) + " HU. Method: " + result.liver->method,
+                "Total liver volume: " + fmt("%.1f", result.liver->volume_ml) + " mL (lesions "
+                "included), mean " + fmt("%.0f", result.liver->mean_hu) + " HU.",
                 14);
+    methods.push_back("Liver: " + result.liver->method);
   } else {
     y = wrapped(cr, left, y, width, "Liver volume: not computed.", 14);
   }
@@ -321,41 +413,11 @@ void render_results(cairo_t* cr, double page_width, double page_height,
     }
     y = wrapped(cr, left, y, width, why + ".", 14);
   }
-  y += 8;
-  text(cr, left, y, "Lesions", 18, true);
-  y += 24;
-  if (result.lesions.empty()) {
-    y = wrapped(cr, left, y, width, "No lesion reported.", 14);
-  } else {
-    const double cols[] = {0, 40, 150, 270, 390, 490};
-    const char* heads[] = {"#", "volume mL", "longest mm", "short mm", "mean HU", "type"};
-    cairo_set_source_rgb(cr, 0.8, 0.8, 0.8);
-    for (int c = 0; c < 6; ++c) text(cr, left + cols[c], y, heads[c], 13, true);
-    y += 20;
-    for (const auto& l : result.lesions) {
-      if (y > page_height - 140) {
-        text(cr, left, y, "... more lesions in the SR", 13);
-        y += 20;
-        break;
-      }
-      set_rgb(cr, detail::lesion_colour(l.number));
-      text(cr, left + cols[0], y, std::to_string(l.number), 13, true);
-      cairo_set_source_rgb(cr, 1, 1, 1);
-      text(cr, left + cols[1], y, fmt("%.2f", l.volume_ml), 13);
-      text(cr, left + cols[2], y,
-           fmt("%.1f", l.longest_diameter_mm) + (l.measurable ? "" : " (nm)"), 13);
-      text(cr, left + cols[3], y, fmt("%.1f", l.short_axis_mm), 13);
-      text(cr, left + cols[4], y, fmt("%.0f", l.mean_hu), 13);
-      text(cr, left + cols[5], y, processing::lesion_type_name(l.type), 13);
-      y += 19;
-    }
-  }
-  cairo_set_source_rgb(cr, 1, 1, 1);
-  if (result.surgical_plan && result.couinaud && y < page_height - 200) {
+  if (result.surgical_plan && result.couinaud) {
     const auto& plan = *result.surgical_plan;
-    y += 8;
+    y += 6;
     text(cr, left, y, "Surgical planning", 18, true);
-    y += 24;
+    y += 22;
     std::string segs = "Couinaud segments (mL):";
     for (int n = 1; n <= processing::kCouinaudSegments; ++n) {
       segs += std::string(" ") + processing::couinaud_roman(n) + " " +
@@ -363,28 +425,28 @@ void render_results(cairo_t* cr, double page_width, double page_height,
     }
     y = wrapped(cr, left, y, width, segs, 12);
     y = wrapped(cr, left, y, width,
-                plan.eslv_ml ? "BSA " + fmt("%.2f", *plan.bsa_m2) + " m2 (" + plan.bsa_formula +
-                                   "); ESLV " + fmt("%.0f", *plan.eslv_ml) + " mL (" +
-                                   plan.eslv_formula + ")"
+                plan.eslv_ml ? "BSA " + fmt("%.2f", *plan.bsa_m2) + " m2, ESLV " +
+                                   fmt("%.0f", *plan.eslv_ml) + " mL"
                              : plan.eslv_absent_reason,
                 12);
+    if (plan.eslv_ml) methods.push_back("BSA " + plan.bsa_formula + "; ESLV " + plan.eslv_formula);
     y = wrapped(cr, left, y, width,
                 "FLR threshold " + fmt("%.0f", plan.flr_threshold_percent) + " % (" +
                     plan.flr_basis + ") for " + plan.liver_condition + ":",
                 12);
     if (plan.drawn_remnant) y = wrapped(cr, left + 12, y, width - 12, plan.drawn_remnant->statement, 12);
     for (const auto& r : plan.resections) {
-      if (y > page_height - 110) break;
+      if (y > page_height - 150) break;
       y = wrapped(cr, left + 12, y, width - 12, r.statement, 12);
     }
-    if (plan.statements.size() >= 3 && y < page_height - 110) {
+    if (plan.statements.size() >= 3) {
       for (std::size_t i = plan.statements.size() - 3; i < plan.statements.size(); ++i) {
-        if (y > page_height - 110) break;
+        if (y > page_height - 150) break;
         y = wrapped(cr, left, y, width, plan.statements[i], 12);
       }
     }
-  }
-  if (!(result.surgical_plan && result.couinaud) && y < page_height - 200) {
+    methods.push_back("Couinaud segments: " + result.couinaud->method);
+  } else {
     // No remnant figures: the surgeon reads why instead of a blank.
     std::string why;
     for (const auto& st : result.stages) {
@@ -395,35 +457,47 @@ void render_results(cairo_t* cr, double page_width, double page_height,
     }
     const bool drawn = result.surgical_plan && result.surgical_plan->drawn_remnant;
     if (!why.empty() || drawn) {
-      y += 8;
+      y += 6;
       text(cr, left, y, "Surgical planning", 18, true);
-      y += 24;
+      y += 22;
       if (why.size() > 320) why = why.substr(0, 317) + "...";
       if (!why.empty()) y = wrapped(cr, left, y, width, "Not computed. " + why, 12);
       if (drawn) y = wrapped(cr, left, y, width, result.surgical_plan->drawn_remnant->statement, 12);
     }
   }
-  y += 8;
-  text(cr, left, y, "Phases", 18, true);
-  y += 24;
-  for (const auto& sa : result.series) {
-    if (y > page_height - 90) break;
-    y = wrapped(cr, left, y, width,
-                std::string(processing::phase_name(sa.phase.phase)) + " (confidence " +
-                    fmt("%.2f", sa.phase.confidence) + "): " + sa.phase.evidence,
-                12);
+  if (result.follow_up) {
+    y += 6;
+    text(cr, left, y, "Follow-up", 18, true);
+    y += 22;
+    for (const auto& line : detail::follow_up_lines(*result.follow_up)) {
+      if (y > page_height - 140) break;
+      y = wrapped(cr, left, y, width, line, 12);
+    }
   }
   for (const auto& w : result.warnings) {
-    if (y > page_height - 90) break;
+    if (y > page_height - 140) break;
     cairo_set_source_rgb(cr, 1, 0.6, 0.4);
     y = wrapped(cr, left, y, width, "Note: " + w, 12);
   }
+  // Small print: methods and the phase of every series with its evidence.
+  std::string phases = "Phases:";
+  for (const auto& sa : result.series) {
+    phases += std::string(" ") + processing::phase_name(sa.phase.phase) + " (confidence " +
+              fmt("%.2f", sa.phase.confidence) + "): " + sa.phase.evidence + ";";
+  }
+  methods.push_back(phases);
+  cairo_set_source_rgb(cr, 0.7, 0.7, 0.7);
+  double sy = std::max(y + 10, page_height - 128);
+  for (const auto& m : methods) {
+    if (sy > page_height - 40) break;
+    std::string line = m.size() > 600 ? m.substr(0, 597) + "..." : m;
+    sy = wrapped(cr, left, sy, width, line, 8);
+  }
   cairo_set_source_rgb(cr, 1, 0.85, 0.3);
-  double fy = page_height - 60;
-  fy = wrapped(cr, left, fy, width,
-               identity.product + " " + identity.version +
-                   (identity.disclaimer.empty() ? "" : ". " + identity.disclaimer),
-               13);
+  wrapped(cr, left, page_height - 18, width,
+          identity.product + " " + identity.version +
+              (identity.disclaimer.empty() ? "" : ". " + identity.disclaimer),
+          11);
 }
 
 // RGB Secondary Capture of the surface, same patient and study as `source`.
@@ -532,28 +606,32 @@ std::vector<WrittenObject> write_summary_images(const SeriesInfo& series,
     return folder / buffer;
   };
   const auto keys = key_slices(result, g.size[2]);
-  int instance = 0;
+  const std::string patient = patient_line(series);
+  // The results page first: it is what a reader opens the series for.
+  int instance = 1;
+  {
+    Surface page(1024, 768);
+    render_results(page.cr, page.width(), page.height(), result, series, identity);
+    cairo_surface_flush(page.surface);
+    written.push_back(write_capture(page, source, series, series_uid, series_number, instance,
+                                    nullptr, "Results table of the liver analysis", identity,
+                                    name(instance)));
+  }
   for (const auto& key : keys) {
     ++instance;
-    Surface s(768, 768 + 80);
+    Surface s(768, 768 + 98);
     if (cairo_surface_status(s.surface) != CAIRO_STATUS_SUCCESS) {
       throw DicomError(ErrorKind::kIo, folder.string() + ": cannot create a drawing surface");
     }
     render_slice(s, loaded, result, key, identity,
-                 "Key image " + std::to_string(instance) + " of " + std::to_string(keys.size()));
+                 "Key image " + std::to_string(instance - 1) + " of " + std::to_string(keys.size()),
+                 patient);
     const int source_index = key.k < loaded.source_slice.size() ? loaded.source_slice[key.k] : -1;
     const SliceRef* from = source_index >= 0 ? &series.slices[source_index] : nullptr;
     written.push_back(write_capture(s, source, series, series_uid, series_number, instance, from,
                                     "Axial slice with liver and lesion outlines, " + key.why,
                                     identity, name(instance)));
   }
-  ++instance;
-  Surface page(1024, 768);
-  render_results(page.cr, page.width(), page.height(), result, series, identity);
-  cairo_surface_flush(page.surface);
-  written.push_back(write_capture(page, source, series, series_uid, series_number, instance,
-                                  nullptr, "Results table of the liver analysis", identity,
-                                  name(instance)));
   return written;
 }
 
@@ -588,9 +666,10 @@ WrittenObject write_summary_pdf(const SeriesInfo& series, const LoadedVolume& lo
     int n = 0;
     for (const auto& key : keys) {
       ++n;
-      Surface image(768, 768 + 80);
+      Surface image(768, 768 + 98);
       render_slice(image, loaded, result, key, identity,
-                   "Key image " + std::to_string(n) + " of " + std::to_string(keys.size()));
+                   "Key image " + std::to_string(n) + " of " + std::to_string(keys.size()),
+                   patient_line(series));
       cairo_pdf_surface_set_size(surface, image.width(), image.height());
       cairo_set_source_surface(cr, image.surface, 0, 0);
       cairo_paint(cr);

@@ -2,6 +2,7 @@
 
 #include "livernode/dicom/copied_values.h"
 #include "livernode/dicom/result_writers.h"
+#include "sr_codes.h"
 
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcstack.h>
@@ -213,6 +214,27 @@ std::function<void(const DcmTagKey&, const std::string&)> start_derived_object(
   put(DCM_SeriesDate, today());
   put(DCM_SeriesTime, now_time());
   return put;
+}
+
+void declare_private_coding_scheme(DcmItem& dataset, const std::filesystem::path& file) {
+  // Keep any item already there (another scheme); replace one of ours.
+  DcmSequenceOfItems* seq = nullptr;
+  if (dataset.findAndGetSequence(DCM_CodingSchemeIdentificationSequence, seq).good() && seq) {
+    for (unsigned long i = seq->card(); i-- > 0;) {
+      OFString designator;
+      seq->getItem(i)->findAndGetOFString(DCM_CodingSchemeDesignator, designator);
+      if (designator == "99LVN") delete seq->remove(i);
+    }
+  }
+  DcmItem* item = nullptr;
+  require(dataset.findOrCreateSequenceItem(DCM_CodingSchemeIdentificationSequence, item, -2),
+          "cannot declare the coding scheme 99LVN", file);
+  require(item->putAndInsertString(DCM_CodingSchemeDesignator, "99LVN"),
+          "cannot declare the coding scheme 99LVN", file);
+  require(item->putAndInsertString(DCM_CodingSchemeName, "livernode concepts"),
+          "cannot name the coding scheme 99LVN", file);
+  require(item->putAndInsertString(DCM_CodingSchemeResponsibleOrganization, "livernode project"),
+          "cannot name the organisation of the coding scheme 99LVN", file);
 }
 
 }  // namespace livernode::dicom::detail

@@ -359,6 +359,13 @@ SegCorrections corrections_of(const CorrectionSeg& correction,
         break;
     }
   }
+  // Our liver segment is the liver without its lesions: an edited liver drawn that way gets the
+  // lesions of the same SEG back, so that the liver the analysis receives includes its tumours.
+  if (out.liver && !lesions.empty()) {
+    for (const auto& l : lesions)
+      for (std::size_t p = 0; p < l.voxels.size() && p < out.liver->voxels.size(); ++p)
+        out.liver->voxels[p] |= l.voxels[p];
+  }
   // Lesions are a set: edited when a segment changed, was emptied or removed.
   if (lesion_segments > 0 && (before.empty() || lesions_edited || lesion_segments != before_lesions))
     out.lesions = std::move(lesions);
@@ -452,9 +459,24 @@ std::string add_correction_inputs(const JobRow& job, StateStore& store,
     for (const auto& earlier : jobs) {
       if (earlier.state != "done" || earlier.version >= version || earlier.result_dir.empty())
         continue;
-      for (const auto& entry : fs::directory_iterator(earlier.result_dir, ec)) {
-        const fs::path seg = entry.path() / "seg.dcm";
-        if (entry.is_directory() && fs::exists(seg, ec)) segs.push_back(seg);
+      // Every SEG of every analysis of that version: the liver and lesions, the Couinaud
+      // segments, the remnant (seg.dcm, seg-*.dcm).
+      std::vector<fs::path> dirs;
+      for (const auto& entry : fs::directory_iterator(earlier.result_dir, ec))
+        if (entry.is_directory()) dirs.push_back(entry.path());
+      std::sort(dirs.begin(), dirs.end());
+      for (const auto& d : dirs) {
+        std::vector<fs::path> files;
+        std::error_code ec2;
+        for (const auto& f : fs::directory_iterator(d, ec2)) {
+          const std::string name = f.path().filename().string();
+          if (name == "seg.dcm" || (name.rfind("seg-", 0) == 0 && f.path().extension() == ".dcm"))
+            files.push_back(f.path());
+        }
+        std::sort(files.begin(), files.end());  // seg-*.dcm sort before seg.dcm
+        std::stable_partition(files.begin(), files.end(),
+                              [](const fs::path& f) { return f.filename() == "seg.dcm"; });
+        segs.insert(segs.end(), files.begin(), files.end());
       }
       break;
     }

@@ -54,7 +54,22 @@ std::string analysis_key(const dicom::SeriesInfo& s) {
 // (paths relative to `out`) and appends problems to `warnings`.
 json lesions_json(const processing::AnalysisResult& result) {
   json out = json::array();
+  const auto sites = dicom::lesion_sites(result);
   for (const auto& l : result.lesions) {
+    // Where the lesion lies: its Couinaud segments by overlap, largest share first (null without
+    // Couinaud segments).
+    json segments = nullptr;
+    if (!result.couinaud_labels.empty()) {
+      segments = json::array();
+      const auto it = sites.find(l.number);
+      if (it != sites.end()) {
+        for (const auto& s : it->second) {
+          segments.push_back({{"segment", processing::couinaud_roman(s.segment)},
+                              {"volume_ml", s.volume_ml},
+                              {"percent", s.percent}});
+        }
+      }
+    }
     json phases = json::array();
     for (const auto& m : l.phases) {
       phases.push_back({{"phase", processing::phase_name(m.phase)},
@@ -78,6 +93,7 @@ json lesions_json(const processing::AnalysisResult& result) {
                    {"sd_hu", l.sd_hu},
                    {"type", processing::lesion_type_name(l.type)},
                    {"type_evidence", l.type_evidence},
+                   {"couinaud_segments", std::move(segments)},
                    {"phases", std::move(phases)}});
   }
   return out;
@@ -118,12 +134,14 @@ json write_result_objects(const processing::AnalysisResult& result,
   identity.version = kVersion;
   identity.disclaimer = options.disclaimer;
   identity.result_version = options.result_version;
-  auto add = [&](const dicom::WrittenObject& o) {
-    objects.push_back({{"path", fs::relative(o.file, out).generic_string()},
-                       {"kind", o.kind},
-                       {"sop_class_uid", o.sop_class_uid},
-                       {"sop_instance_uid", o.sop_instance_uid},
-                       {"series_instance_uid", o.series_instance_uid}});
+  auto add = [&](const dicom::WrittenObject& o, json extra = json::object()) {
+    json entry = {{"path", fs::relative(o.file, out).generic_string()},
+                  {"kind", o.kind},
+                  {"sop_class_uid", o.sop_class_uid},
+                  {"sop_instance_uid", o.sop_instance_uid},
+                  {"series_instance_uid", o.series_instance_uid}};
+    entry.update(extra);
+    objects.push_back(std::move(entry));
     written.push_back(o.file);
     spdlog::info("event=result_written kind={} file={} sop={}", o.kind, o.file.string(),
                  o.sop_instance_uid);
@@ -148,10 +166,29 @@ json write_result_objects(const processing::AnalysisResult& result,
   }
   try {
     if (!result.liver_mask.empty() || !result.lesions.empty()) {
-      const auto seg = dicom::write_segmentation(series, loaded, result, identity, dir / "seg.dcm");
-      add(seg.object);
-      for (const auto& w : seg.warnings) warnings.push_back("SEG: " + w);
-      add(dicom::write_measurement_report(series, loaded, result, seg, identity, dir / "sr.dcm"));
+      const auto segs = dicom::write_segmentations(series, loaded, result, identity, dir);
+      for (const auto& seg : segs) {
+        // What each SEG holds, segment by segment, as a viewer counts it.
+        json segments = json::array();
+        for (const auto& s : seg.segments) {
+          segments.push_back({{"number", s.number},
+                              {"label", s.label},
+                              {"type", s.type_code},
+                              {"voxels", s.voxels},
+                              {"volume_ml", s.volume_ml()},
+                              {"analysis_voxels", s.mask_voxels}});
+        }
+        add(seg.object, {{"content", dicom::seg_layer_name(seg.layer)},
+                         {"segments_overlap", false},
+                         {"segments", std::move(segments)}});
+        for (const auto& w : seg.warnings)
+          warnings.push_back(std::string("SEG ") + dicom::seg_layer_name(seg.layer) + ": " + w);
+      }
+      std::vector<const dicom::SeriesInfo*> others;
+      for (std::size_t i = 0; i < loaded_series.size(); ++i)
+        if (i != ref) others.push_back(loaded_series[i]);
+      add(dicom::write_measurement_report(series, loaded, result, segs, identity, dir / "sr.dcm",
+                                          others));
     } else {
       warnings.push_back("no SEG and no SR: nothing was segmented");
     }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <set>
 #include <sstream>
 
 #include "text_format.h"
@@ -146,16 +148,39 @@ TumourDistribution classify_distribution(const std::vector<PlanningLesion>& lesi
     return done(TumourDistribution::kTypeI);
   }
   int right = 0, left = 0, caudate = 0, unknown = 0;
+  std::ostringstream across;  // lesions reaching into another hemiliver than their main one
   for (const auto& l : lesions) {
-    switch (hemiliver_of(l.segment)) {
-      case 'R': ++right; break;
-      case 'L': ++left; break;
-      case 'C': ++caudate; break;
-      default: ++unknown; break;
+    const char main = hemiliver_of(l.segment);
+    std::map<char, double> extra;  // hemiliver -> volume of the lesion there (not the main one)
+    double total = 0.0;
+    for (int s = 1; s <= kCouinaudSegments; ++s) total += l.segment_ml[s];
+    for (int s = 1; s <= kCouinaudSegments && main != '?'; ++s) {
+      const char h = hemiliver_of(s);
+      if (h != main && total > 0.0 && l.segment_ml[s] > 0.0) extra[h] += l.segment_ml[s];
+    }
+    std::set<char> in = {main};
+    for (const auto& [h, ml] : extra) {
+      if (ml < 0.1 * total) continue;
+      in.insert(h);
+      std::string where;
+      for (int s = 1; s <= kCouinaudSegments; ++s)
+        if (hemiliver_of(s) == h && l.segment_ml[s] > 0.0)
+          where += (where.empty() ? "" : ", ") + std::string(couinaud_roman(s));
+      across << "; lesion " << l.number << " extends into "
+             << (h == 'L' ? "the left hemiliver" : h == 'R' ? "the right hemiliver" : "the caudate lobe")
+             << " (" << where << ", " << fixed(ml, 1) << " mL)";
+    }
+    for (char h : in) {
+      switch (h) {
+        case 'R': ++right; break;
+        case 'L': ++left; break;
+        case 'C': ++caudate; break;
+        default: ++unknown; break;
+      }
     }
   }
   e << lesions.size() << " lesions: " << right << " in the right hemiliver (V-VIII), " << left
-    << " in the left (II-IV), " << caudate << " in the caudate lobe (I)";
+    << " in the left (II-IV), " << caudate << " in the caudate lobe (I)" << across.str();
   if (unknown > 0) {
     e << ", " << unknown << " without a segment";
     return done(TumourDistribution::kUndetermined);

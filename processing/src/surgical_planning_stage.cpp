@@ -98,6 +98,7 @@ void plan_surgery_stage(const Volume& reference, std::optional<double> spine_x,
     const auto it = lesion_counts.find(l.number);
     if (it != lesion_counts.end()) {
       std::size_t best = 0;
+      for (int s = 1; s <= kCouinaudSegments; ++s) pl.segment_ml[s] = it->second[s] * voxel_ml;
       for (int s = 1; s <= kCouinaudSegments; ++s) {
         if (it->second[s] > best) {
           best = it->second[s];

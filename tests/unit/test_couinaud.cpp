@@ -197,19 +197,24 @@ void check_plan_and_objects(const fs::path& dir_, const dicom::SeriesInfo* serie
   dicom::WriterIdentity identity;
   identity.product = "livernode";
   identity.version = "test";
-  const auto seg = dicom::write_segmentation(*series_, *volume_, *result_, identity, dir_ / "seg.dcm");
+  const auto segs = dicom::write_segmentations(*series_, *volume_, *result_, identity, dir_);
+  ASSERT_EQ(segs.size(), 3u);  // liver and lesions, Couinaud I-VIII, the remnant
   int couinaud = 0, remnant = 0;
-  for (const auto& s : seg.segments) {
-    if (s.couinaud_segment) ++couinaud;
-    if (s.future_liver_remnant) ++remnant;
+  for (const auto& seg : segs) {
+    for (const auto& s : seg.segments) {
+      if (s.couinaud_segment) ++couinaud;
+      if (s.future_liver_remnant) ++remnant;
+    }
+    EXPECT_EQ(error_lines(run("dciodvfy '" + seg.object.file.string() + "'")), "");
   }
   EXPECT_EQ(couinaud, 8);
   EXPECT_EQ(remnant, 1);
-  EXPECT_EQ(error_lines(run("dciodvfy '" + (dir_ / "seg.dcm").string() + "'")), "");
-  const auto sr = dicom::write_measurement_report(*series_, *volume_, *result_, seg, identity, dir_ / "sr.dcm");
+  EXPECT_EQ(segs[1].object.file.filename().string(), "seg-couinaud.dcm");
+  EXPECT_EQ(segs[2].object.file.filename().string(), "seg-flr.dcm");
+  const auto sr = dicom::write_measurement_report(*series_, *volume_, *result_, segs, identity, dir_ / "sr.dcm");
   EXPECT_EQ(error_lines(run("dciodvfy '" + sr.file.string() + "'")), "");
   const std::string dump = run("dsrdump +Pl '" + sr.file.string() + "'");
-  for (const char* expected : {"Couinaud segment VIII", "Future liver remnant", "Estimated standard liver volume",
+  for (const char* expected : {"Couinaud hepatic segment VIII", "Future liver remnant", "Estimated standard liver volume",
                                "Body surface area", "Vauthey: -794.41 + 1267.28 x BSA", "FLR threshold 20 %",
                                "left trisectionectomy (removes II-V, VIII"}) {
     EXPECT_NE(dump.find(expected), std::string::npos) << expected;

@@ -179,7 +179,9 @@ void expect_seg_reads_back(const fs::path& file, const dicom::WrittenSegmentatio
       const bool has_source = loaded.source_slice[k] >= 0;
       for (std::size_t j = 0; j < grid.size[1]; ++j) {
         for (std::size_t i = 0; i < grid.size[0]; ++i) {
-          bool want = ws.lesion_number == 0 ? result.liver_mask.at(i, j, k) != 0
+          // The liver segment is the liver without its lesions: no voxel is in two segments.
+          const bool lesion = !result.lesion_labels.empty() && result.lesion_labels.at(i, j, k) != 0;
+          bool want = ws.lesion_number == 0 ? result.liver_mask.at(i, j, k) != 0 && !lesion
                                             : result.lesion_labels.at(i, j, k) == ws.lesion_number;
           want = want && has_source;
           expected_on += want;
@@ -303,7 +305,11 @@ TEST_F(PhantomWriters, SegReadsBackVoxelForVoxelAndValidates) {
   EXPECT_EQ(written.segments.size(), 1 + result_->lesions.size());
   EXPECT_EQ(written.segments.front().label, "Liver");
   EXPECT_EQ(written.omitted_interpolated_voxels, 0u);
-  EXPECT_EQ(written.segments.front().voxels, count_on(result_->liver_mask));
+  // The liver segment is the parenchyma: the liver without its lesions.
+  std::size_t parenchyma = 0;
+  for (std::size_t p = 0; p < result_->liver_mask.voxels.size(); ++p)
+    parenchyma += result_->liver_mask.voxels[p] && !result_->lesion_labels.voxels[p];
+  EXPECT_EQ(written.segments.front().voxels, parenchyma);
   expect_seg_reads_back(file, written, *loaded_, *result_);
   expect_pydicom_agrees(file, written);
   const auto errors = dciodvfy_errors(file);
@@ -562,22 +568,24 @@ TEST_F(PhantomWriters, AnalyzeFolderWritesAndListsTheResultObjects) {
     EXPECT_TRUE(fs::exists(file)) << file;
     EXPECT_FALSE(o["sop_instance_uid"].get<std::string>().empty());
     ++kinds[o["kind"].get<std::string>()];
-    if (o["kind"] == "seg") seg_path = file.string();
+    if (o["kind"] == "seg" && o["content"] == "liver_lesions") seg_path = file.string();
     const auto errors = dciodvfy_errors(file);
     EXPECT_TRUE(errors.empty()) << file << "\n" << join(errors);
   }
-  EXPECT_EQ(kinds["seg"], 1);
+  // The liver and lesions SEG, and with Couinaud segments also theirs and the remnant's.
+  EXPECT_EQ(kinds["seg"], a["couinaud"].is_null() ? 1 : 3);
   EXPECT_EQ(kinds["sr"], 1);
   EXPECT_GE(kinds["summary"], 2);  // at least the largest liver section and the results page
   EXPECT_EQ(kinds["pdf"], 1);
   EXPECT_EQ(outcome.objects.size(), a["objects"].size());
   EXPECT_EQ(fs::path(seg_path).parent_path().filename().string(), "1");
-  // The SEG's liver is the volume the summary reports.
+  // The SEG's liver parenchyma and lesions together are the volume the summary reports.
   ASSERT_FALSE(seg_path.empty());
   const auto read = dicom::read_segmentation(seg_path, loaded_->volume.geometry);
   ASSERT_FALSE(read.segments.empty());
-  const double seg_ml =
-      count_on(read.segments.front().mask) * loaded_->volume.geometry.voxel_volume_ml();
+  std::size_t on = 0;
+  for (const auto& segment : read.segments) on += count_on(segment.mask);
+  const double seg_ml = on * loaded_->volume.geometry.voxel_volume_ml();
   const double reported = a["liver"]["volume_ml"].get<double>();
   EXPECT_NEAR(seg_ml, reported, 0.005 * reported);
 }
@@ -844,7 +852,7 @@ TEST(SourceUids, OnlyInTheMetaHeaderOrBlankAreHandled) {
       const auto errors = dciodvfy_errors(file);
       EXPECT_TRUE(errors.empty()) << file << "\n" << join(errors);
     }
-    EXPECT_EQ(kinds["seg"], 1);
+    EXPECT_EQ(kinds["seg"], a["couinaud"].is_null() ? 1 : 3);
     EXPECT_EQ(kinds["sr"], 1);
     EXPECT_EQ(kinds["pdf"], 1);
   }

@@ -60,8 +60,10 @@ AnalyseFolderOptions analysis_options_from(const config::Config& config,
 
 // Scans `input`, loads every CT/MR series, runs processing::analyse per study and writes the
 // results under `out`. Throws only on internal errors; bad input comes back as !usable.
-// Analysis n (1-based, the order of summary.json's "analyses") writes OUT/<n>/seg.dcm, sr.dcm,
-// summary-NN.dcm and summary-pdf.dcm, listed in outcome.objects and in the analysis' "objects".
+// Analysis n (1-based, the order of summary.json's "analyses") writes OUT/<n>/seg.dcm (liver and
+// lesions), seg-couinaud.dcm, seg-flr.dcm (and seg-flr-drawn.dcm for a drawn remnant) when there
+// are Couinaud segments, sr.dcm, summary-NN.dcm and summary-pdf.dcm, listed in outcome.objects
+// and in the analysis' "objects" (a SEG's entry lists its segments and their voxel counts).
 StudyAnalysisOutcome analyse_folder(const std::filesystem::path& input,
                                     const std::filesystem::path& out);
 StudyAnalysisOutcome analyse_folder(const std::filesystem::path& input,

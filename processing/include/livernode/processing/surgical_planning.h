@@ -83,7 +83,9 @@ struct PlanningLesion {
   int number = 0;
   double volume_ml = 0.0;
   double longest_diameter_mm = 0.0;
-  int segment = 0;  // Couinaud segment of the centroid, 0 when unknown
+  int segment = 0;  // Couinaud segment holding most of the lesion, 0 when unknown
+  // Volume of the lesion in each Couinaud segment (index 1..8), when known; all zero otherwise.
+  std::array<double, kCouinaudSegments + 1> segment_ml{};
 };
 
 struct ResectionEvaluation {
@@ -149,7 +151,9 @@ struct SurgicalPlan {
 char hemiliver_of(int segment);
 
 // Type I-III (see TumourDistribution). A lesion is dominant when it holds more than half the
-// tumour volume and its longest diameter is at least twice that of every other lesion.
+// tumour volume and its longest diameter is at least twice that of every other lesion. A lesion
+// counts in its main segment's hemiliver and in every other one holding at least a tenth of it
+// (when segment_ml is known), and the evidence names the lesions that extend across.
 TumourDistribution classify_distribution(const std::vector<PlanningLesion>& lesions,
                                          std::string* evidence);
 
