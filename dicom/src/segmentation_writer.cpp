@@ -239,9 +239,9 @@ const char* seg_layer_file(SegLayer layer) {
 }
 
 std::pair<std::string, std::string> couinaud_code(int segment) {
-  // SNOMED CT body structures of the hepatic segments (segment I is the caudate lobe).
+  // DICOM CID 7170 "Couinaud Liver Segment" (SNOMED CT; segment I is the caudate lobe).
   static const std::pair<const char*, const char*> codes[] = {
-      {"71133005", "Caudate lobe of liver"},
+      {"71133005", "Couinaud hepatic segment I"},
       {"277956007", "Couinaud hepatic segment II"},
       {"277957003", "Couinaud hepatic segment III"},
       {"277958008", "Couinaud hepatic segment IV"},
