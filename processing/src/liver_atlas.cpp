@@ -173,26 +173,32 @@ std::optional<AtlasFrame> measure_atlas_frame(const AbdomenSurvey& survey, std::
   f.x0 = *survey.spine_x;
   f.y0 = *survey.spine_anterior_y;
   f.z0 = *survey.right_lung_base_z;
-  std::vector<double> lateral, depth;
+  std::vector<double> lateral, depth, behind;
   for (std::size_t k = 0; k < g.size[2]; ++k) {
     const double z = g.index_to_point(0, 0, static_cast<double>(k))[2];
     if (z > f.z0 || z < f.z0 - kScaleLevelsBelowBaseMm) continue;
-    double right = 1e9, front = 1e9;
+    double right = 1e9, front = 1e9, back = -1e9;
     for (std::size_t j = 0; j < g.size[1]; ++j)
       for (std::size_t i = 0; i < g.size[0]; ++i) {
         if (!survey.body.at(i, j, k)) continue;
         const Vec3 p = g.index_to_point(static_cast<double>(i), static_cast<double>(j), static_cast<double>(k));
         right = std::min(right, p[0]);
         front = std::min(front, p[1]);
+        back = std::max(back, p[1]);
       }
     if (right > 1e8) continue;
     lateral.push_back(f.x0 - right);
     depth.push_back(f.y0 - front);
+    behind.push_back(back - f.y0);
   }
   if (lateral.size() < 2) return fail("the series covers too little below the lung base");
   f.lateral_mm = median(lateral);
   f.depth_mm = median(depth);
-  // A trunk narrower than a child's or deeper than it is wide is not a body outline to trust.
+  // The atlas is of supine patients seen in LPS, the abdomen in front of the spine much deeper
+  // than the back behind it. A patient lying prone (or an image whose orientation is not what
+  // its header says) is not placed on it.
+  if (f.depth_mm < median(behind)) return fail("more of the body lies behind the spine than in front of it (prone position?)");
+  // A trunk narrower than a small child's is not a body outline to trust.
   if (f.lateral_mm < 60.0 || f.depth_mm < 40.0) return fail("the body outline is too small to place the atlas");
   return f;
 }

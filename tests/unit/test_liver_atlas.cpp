@@ -11,6 +11,8 @@
 #include "livernode/dicom/volume_loader.h"
 #include "livernode/node/study_analysis.h"
 #include "livernode/processing/analysis.h"
+#include "livernode/phantom/phantom.h"
+#include "livernode/phantom/series_reader.h"
 #include "livernode/processing/liver_atlas.h"
 #include "test_support.h"
 
@@ -95,6 +97,48 @@ TEST(LiverAtlas, Hcc1720SeriesAloneWithAnAtlasOfTheOtherCasesKeepTheirVolume) {
       said = said || (st.stage == "liver" && st.detail.find("probabilistic atlas of 3 livers") != std::string::npos);
     EXPECT_TRUE(said) << "the report names the atlas";
   }
+}
+
+}  // namespace livernode::test
+
+namespace livernode::test {
+
+// A patient lying prone (here the phantom's rows reversed under an unchanged header: the spine
+// in front) is not placed on an atlas of supine patients; the report says why.
+TEST(LiverAtlas, ProneBodyIsNotPlacedOnTheAtlas) {
+  const auto dir = make_temp_dir("livernode-atlas-prone");
+  auto options = small_portal_venous_phantom(11);
+  phantom::generate_phantom(options, dir);
+  std::filesystem::path series;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir / "dicom"))
+    if (e.is_regular_file()) {
+      series = e.path().parent_path();
+      break;
+    }
+  ASSERT_FALSE(series.empty());
+  const processing::Volume supine = phantom::read_phantom_series(series);
+  processing::Volume prone = supine;
+  const auto& n = supine.geometry.size;
+  for (std::size_t k = 0; k < n[2]; ++k)
+    for (std::size_t j = 0; j < n[1]; ++j)
+      for (std::size_t i = 0; i < n[0]; ++i) prone.at(i, j, k) = supine.at(i, n[1] - 1 - j, k);
+  auto liver_detail = [](const processing::Volume& v) {
+    processing::StudyInput study;
+    study.series.push_back({"1.2.3", &v, {}});
+    const auto result = processing::analyse(study, {});
+    for (const auto& st : result.stages)
+      if (st.stage == "liver") return st.detail;
+    return std::string();
+  };
+  EXPECT_NE(liver_detail(supine).find("probabilistic atlas"), std::string::npos);
+  const std::string prone_detail = liver_detail(prone);
+  // Without a liver the stage says why; with one, it says the atlas was not used (the spine
+  // is not found behind the abdomen, or more of the body lies behind it than in front).
+  if (prone_detail.find("not segmented") == std::string::npos) {
+    EXPECT_NE(prone_detail.find("no location atlas"), std::string::npos) << prone_detail;
+    EXPECT_EQ(prone_detail.find("probabilistic atlas"), std::string::npos) << prone_detail;
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace livernode::test
