@@ -429,6 +429,12 @@ class StoreScp : public DcmThreadSCP {
       desiredAction = DCMSCP_ACTION_REFUSE_ASSOCIATION;
       return;
     }
+    if (std::string why = runtime_.storage.refusal(); !why.empty()) {
+      reject_reason_ = std::move(why);
+      transient_ = true;
+      desiredAction = DCMSCP_ACTION_REFUSE_ASSOCIATION;
+      return;
+    }
     const auto free_mb = free_disk_mb(cfg->config.storage.spool_dir);
     if (free_mb >= 0 && free_mb < cfg->config.storage.min_free_disk_mb) {
       reject_reason_ =
@@ -649,12 +655,25 @@ class StoreScp : public DcmThreadSCP {
       out.sop_class = clean(request.AffectedSOPClassUID);
       out.xfer_uid = DcmXfer(xfer).getXferID();
       out.path = path;
-      // An instance too large for a journal segment is streamed into its file instead of being
-      // encoded in memory (a multi-frame object can be a gigabyte).
       const Uint32 estimate = dataset->calcElementLength(xfer, EET_ExplicitLength);
-      if (!runtime_.journal || estimate == DCM_UndefinedLength ||
-          estimate > kLargestJournaledInstance) {
-        spool.store(study, series, sop, [&](const fs::path& temp, std::string& why) {
+      // Its spool file needs room beside the journal's pre-written segments: an instance the
+      // disk cannot hold is refused, not acknowledged from a journal record alone.
+      if (free_mb >= 0 && estimate != DCM_UndefinedLength &&
+          free_mb <= static_cast<std::int64_t>(estimate >> 20)) {
+        const std::string why = "free disk " + std::to_string(free_mb) +
+                                " MiB cannot hold an instance of " + std::to_string(estimate) +
+                                " bytes";
+        note_spool_failed(why);
+        spdlog::error("event=store_refused sop={} reason=\"{}\"", sop, why);
+        return kStatusOutOfResources;
+      }
+      // An instance too large for a journal segment is streamed into its file instead of being
+      // encoded in memory (a multi-frame object can be a gigabyte). While spool files cannot be
+      // written, every instance takes this path: acknowledged only once its own file is in
+      // the spool and fsynced.
+      if (!runtime_.journal || runtime_.storage.spool_failing() ||
+          estimate == DCM_UndefinedLength || estimate > kLargestJournaledInstance) {
+        store_durably(spool, study, series, sop, [&](const fs::path& temp, std::string& why) {
           const OFCondition c = file->saveFile(OFFilename(temp.c_str()), xfer, EET_ExplicitLength,
                                                EGL_recalcGL, EPD_noChange, 0, 0, EWM_fileformat);
           if (c.bad()) why = c.text();
@@ -679,7 +698,7 @@ class StoreScp : public DcmThreadSCP {
       }
       if (!hold) {
         // No journal record: the file itself is made durable before the response.
-        spool.store(study, series, sop, [&](const fs::path& temp, std::string& why) {
+        store_durably(spool, study, series, sop, [&](const fs::path& temp, std::string& why) {
           return write_file(temp, bytes, why);
         });
       }
@@ -714,6 +733,7 @@ class StoreScp : public DcmThreadSCP {
             "event=spool_write_failed sop={} error=\"{}\" note=\"kept in the ingest journal, "
             "restored at the next start\"",
             s.sop, e.what());
+        note_spool_failed(e.what());
         return;
       }
     }
@@ -733,6 +753,8 @@ class StoreScp : public DcmThreadSCP {
       r.received_at = wall_now();
       const auto seg = decide_routing(*s.file->getDataset(), r, cfg->router, *runtime_.store);
       const bool recorded = runtime_.store->record_instance(r);
+      if (runtime_.storage.store_written())
+        spdlog::info("event=state_store_writable note=\"instances are recorded again\"");
       std::lock_guard lock(tally_mutex_);
       if (recorded) {
         if (seg && seg->kind == SegDecision::correction) {
@@ -758,7 +780,34 @@ class StoreScp : public DcmThreadSCP {
           "event=index_failed sop={} error=\"{}\" note=\"the spooled file is recorded at the "
           "next start\"",
           s.sop, e.what());
+      runtime_.storage.store_failed(e.what());
     }
+  }
+
+  // Writes an instance's spool file durably (fsynced) with `write_temp`; a failure marks the
+  // spool as failing and is thrown on, a success ends that state.
+  void store_durably(const Spool& spool, const std::string& study, const std::string& series,
+                     const std::string& sop,
+                     const std::function<bool(const fs::path&, std::string& error)>& write_temp) {
+    try {
+      spool.store(study, series, sop, write_temp);
+    } catch (const std::exception& e) {
+      note_spool_failed(e.what());
+      throw;
+    }
+    if (runtime_.storage.spool_written())
+      spdlog::info(
+          "event=spool_writable note=\"instances are acknowledged from the ingest journal "
+          "again\"");
+  }
+
+  void note_spool_failed(const std::string& why) {
+    if (runtime_.storage.spool_failed(why))
+      spdlog::error(
+          "event=spool_unwritable error=\"{}\" note=\"until a spool file can be written again, "
+          "each instance is written into the spool and fsynced before it is acknowledged, and "
+          "refused (A700) when that fails\"",
+          quoted_safe(why));
   }
 
   // Hands an instance to the association's indexing thread (started on first use). The queue

@@ -190,17 +190,17 @@ HttpResponse handle_http_request(Runtime& rt, const std::string& method, const s
   try {
     if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
     if (path == "/readyz") {
-      bool store_ok = true;
+      bool store_ok = rt.store != nullptr;
       try {
-        rt.store->counts();
+        if (store_ok) rt.store->counts();
       } catch (const std::exception&) {
         store_ok = false;
       }
-      const bool ready = rt.scp_listening && store_ok && !rt.draining;
+      const bool ready = rt.scp_listening && store_ok && !rt.draining && rt.storage.ok();
       return {ready ? 200 : 503, "text/plain; charset=utf-8",
               std::string(ready ? "ready" : "not ready") + " scp_listening=" +
                   (rt.scp_listening ? "1" : "0") + " store=" + (store_ok ? "1" : "0") +
-                  " draining=" + (rt.draining ? "1" : "0") + "\n"};
+                  " draining=" + (rt.draining ? "1" : "0") + " " + rt.storage.describe() + "\n"};
     }
     if (path == "/" && method == "GET")
       return {302, "text/plain; charset=utf-8", "see /admin\n", {{"Location", "/admin"}}};
@@ -221,6 +221,8 @@ HttpResponse handle_http_request(Runtime& rt, const std::string& method, const s
     if (!token.empty() && !bearer_token_matches(authorization, token))
       return {401, "text/plain; charset=utf-8",
               "401 unauthorized: send Authorization: Bearer <token>\n"};
+    if (!rt.store)  // not opened yet (a full disk): only /healthz, /readyz and /admin answer
+      return {503, "text/plain; charset=utf-8", "503 the state database is not open yet\n"};
     if (path == "/metrics" && method == "GET")
       return {200, "text/plain; version=0.0.4", metrics_text(rt)};
     if (path == "/api/studies" && method == "GET") {

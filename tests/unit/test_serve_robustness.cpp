@@ -930,4 +930,106 @@ TEST_F(ServeRobustness, SilentHttpClientsDelayNoOne) {
   EXPECT_EQ(node.stop(), 0) << node.log();
 }
 
+// --- A full disk ---------------------------------------------------------------------------
+
+namespace {
+
+// A small tmpfs with few inodes mounted on `dir` for the life of this object (root only): a disk
+// that runs out of room for new files while the ingest journal's segments, written ahead, still
+// take records. Keeps a copy of `log` when it goes.
+class SmallDisk {
+ public:
+  SmallDisk(const fs::path& dir, const fs::path& log) : dir_(dir), log_(log) {
+    fs::create_directories(dir);
+    mounted_ =
+        ::geteuid() == 0 &&
+        run_command("mount -t tmpfs -o size=256m,nr_inodes=300 tmpfs " + dir.string()).status == 0;
+  }
+  ~SmallDisk() {
+    if (!mounted_) return;
+    std::error_code ec;
+    fs::copy_file(log_, dir_.parent_path() / "serve.log", fs::copy_options::overwrite_existing, ec);
+    run_command("umount " + dir_.string());
+  }
+  bool mounted() const { return mounted_; }
+
+  // Creates empty files until no inode is left, then removes `keep_free` of them.
+  void fill(std::size_t keep_free) {
+    const fs::path filler = dir_ / "filler";
+    fs::create_directories(filler);
+    for (int i = 0;; ++i) {
+      std::ofstream f(filler / std::to_string(i));
+      if (!f) break;
+      files_.push_back(filler / std::to_string(i));
+    }
+    for (std::size_t i = 0; i < keep_free && !files_.empty(); ++i) {
+      fs::remove(files_.back());
+      files_.pop_back();
+    }
+  }
+  void free_all() {
+    for (const auto& f : files_) fs::remove(f);
+    files_.clear();
+  }
+
+ private:
+  fs::path dir_, log_;
+  bool mounted_ = false;
+  std::vector<fs::path> files_;
+};
+
+std::size_t count_occurrences(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+// The disk fills while a study arrives (here: no inode left for a new file;
+// storage.min_free_disk_mb does not see it). Instances the spool cannot take are refused (A700)
+// instead of being acknowledged from the ingest journal alone; /readyz says why. Restarted on the
+// still full disk, the node cannot restore the journal's records into the spool: it starts anyway,
+// answers /healthz, refuses associations (rejected transient) and keeps the journal; once space is
+// freed it completes the recovery by itself, and every acknowledged instance is in the spool
+// and the state store.
+TEST_F(ServeRobustness, AFullDiskRefusesInsteadOfAcknowledgingAndTheNodeStillStarts) {
+  const fs::path disk = dir_ / "disk";
+  SmallDisk small(disk, disk / "node" / "serve.log");
+  if (!small.mounted()) GTEST_SKIP() << "needs root to mount a small tmpfs";
+  NodeProcess node(disk / "node", "",
+                   "routing:\n  rules:\n    - name: keep\n      action: ignore\n");
+  node.start();
+  small.fill(6);
+  const auto sent = run_command("TCP_NODELAY=1 storescu -v -aet STORESCU " + node.peer() + " +sd " +
+                                (study_dicom() / "arterial").string());
+  const std::size_t acknowledged =
+      count_occurrences(sent.output, "Received Store Response (Success)");
+  EXPECT_LT(acknowledged, 24u) << sent.output;
+  EXPECT_NE(sent.output.find("Refused: OutOfResources"), std::string::npos) << sent.output;
+  EXPECT_EQ(node.status_of("/readyz"), 503);
+  EXPECT_NE(run_command("curl -s " + node.url("/readyz")).output.find("spool=0"),
+            std::string::npos);
+  EXPECT_EQ(node.stop(), 0) << node.log();
+
+  // Restarted on the full disk: healthy, not ready, refusing for now.
+  node.start("/healthz");
+  const auto readyz = run_command("curl -s " + node.url("/readyz")).output;
+  EXPECT_NE(readyz.find("recovered=0"), std::string::npos) << readyz << node.log();
+  const auto refused = run_command("echoscu -aet STORESCU " + node.peer());
+  EXPECT_NE(refused.status, 0);
+  EXPECT_NE(refused.output.find("Temporary Congestion"), std::string::npos) << refused.output;
+
+  small.free_all();
+  ASSERT_TRUE(eventually([&] { return node.status_of("/readyz") == 200; }, 30)) << node.log();
+  EXPECT_EQ(run_command("echoscu -aet STORESCU " + node.peer()).status, 0);
+  EXPECT_EQ(count_files(node.spool(), ".dcm"), acknowledged) << node.log();
+  {
+    node::SqliteStateStore store(node.state_db());
+    EXPECT_EQ(store.counts().instances, static_cast<std::int64_t>(acknowledged));
+  }
+  EXPECT_NE(node.log().find("event=recovery_complete"), std::string::npos);
+  EXPECT_EQ(node.stop(), 0) << node.log();
+}
+
 }  // namespace livernode::test
