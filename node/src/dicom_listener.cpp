@@ -33,6 +33,7 @@
 #include <thread>
 #include <vector>
 
+#include "connection_table.h"
 #include "dcmtk/dcmdata/dcdeftag.h"
 #include "dcmtk/dcmdata/dcfilefo.h"
 #include "dcmtk/dcmdata/dcostrmb.h"
@@ -134,15 +135,6 @@ struct SeriesTally {
 
 using Clock = std::chrono::steady_clock;
 
-// Milliseconds since the peer of `fd` last sent data (the kernel's count; since the connection
-// was accepted when it never has).
-std::int64_t silent_ms(int fd) {
-  tcp_info info{};
-  socklen_t length = sizeof info;
-  if (fd < 0 || ::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0) return 0;
-  return static_cast<std::int64_t>(info.tcpi_last_data_recv);
-}
-
 // Bounds every single read and write on `fd` (the TLS handshake and a TLS record cut short
 // block in one read, outside DCMTK's own timeouts).
 void set_io_timeouts(int fd, int seconds) {
@@ -156,231 +148,6 @@ std::string quoted_safe(std::string text) {
     if (ch == '"' || ch == '\n' || ch == '\r') ch = ch == '"' ? '\'' : ' ';
   return text;
 }
-
-// One accepted TCP connection, from accept() until its thread ends.
-struct Connection {
-  enum class Phase { reading, negotiating, serving };
-  // A duplicate of the socket, owned by the connection until its thread ends: shutdown() on it
-  // reaches the socket from any thread, and its number cannot be reused by a newer connection
-  // meanwhile (DCMTK closes its own descriptor whenever it likes).
-  int control = -1;
-  std::string peer;  // source IP address
-  Clock::time_point accepted;
-  // Guarded by ConnectionTable::mutex_.
-  Phase phase = Phase::reading;  // reading: its association request has not arrived yet
-  std::string shut_reason;       // set when the table shut the connection down
-  // Set while the node, not the peer, is busy (storing an instance, answering): silence from
-  // the peer then is no stall.
-  std::atomic<bool> working{false};
-  std::thread thread;
-  std::atomic<bool> done{false};  // the thread's last action
-};
-
-// The connections of one listener and the association slots they hold. A connection waits for
-// its association request on a thread of its own, so a silent peer holds nothing but its own
-// connection; only an accepted caller takes a slot (node.max_associations, and
-// max_associations_per_source per address). Slots are not kept by peers that stopped talking:
-// when a new association needs one, the association whose peer has been silent longest beyond
-// node.stall_timeout_s gives its slot up (A-ABORT).
-class ConnectionTable {
- public:
-  struct Limits {
-    std::size_t associations = 8, per_source = 7, pending = 64;
-    int acse_timeout_s = 30, dimse_timeout_s = 60, stall_timeout_s = 10;
-  };
-  explicit ConnectionTable(Limits limits) : limits_(limits) {}
-  const Limits& limits() const { return limits_; }
-
-  // Registers a connection still waiting for its association request. Beyond
-  // node.max_pending_connections, the one that has waited longest is closed to make room.
-  void admit(const std::shared_ptr<Connection>& c) {
-    std::lock_guard lock(mutex_);
-    std::size_t pending = 0;
-    Connection* oldest = nullptr;
-    for (const auto& o : connections_) {
-      if (o->phase != Connection::Phase::reading || !o->shut_reason.empty()) continue;
-      ++pending;
-      if (!oldest || o->accepted < oldest->accepted) oldest = o.get();
-    }
-    if (oldest && pending >= limits_.pending)
-      shut(*oldest, SHUT_RDWR,
-           "closed for a newer connection: node.max_pending_connections=" +
-               std::to_string(limits_.pending) +
-               " connections were waiting for their association request");
-    connections_.push_back(c);
-  }
-
-  void forget(const std::shared_ptr<Connection>& c) {
-    std::lock_guard lock(mutex_);
-    connections_.remove(c);
-  }
-
-  // The association request of `c` has arrived: it no longer counts as pending.
-  void request_read(Connection& c) {
-    std::lock_guard lock(mutex_);
-    if (c.phase == Connection::Phase::reading) c.phase = Connection::Phase::negotiating;
-  }
-
-  // Takes an association slot for `c`, or says in `why` why there is none. A stalled
-  // association makes room when one is needed; this waits (a few seconds at most) for it to end.
-  bool take_slot(Connection& c, std::string& why) {
-    std::unique_lock lock(mutex_);
-    const auto deadline = Clock::now() + std::chrono::seconds(3);
-    while (true) {
-      const auto it = by_source_.find(c.peer);
-      const std::size_t from_source = it == by_source_.end() ? 0 : it->second;
-      const bool all_busy = serving_ >= limits_.associations;
-      const bool source_busy = from_source >= limits_.per_source;
-      if (!all_busy && !source_busy) {
-        ++serving_;
-        ++by_source_[c.peer];
-        c.phase = Connection::Phase::serving;
-        return true;
-      }
-      // Only an association of the same source helps when the source has all it may hold.
-      bool room_coming = false;
-      Connection* stalled = nullptr;
-      std::int64_t longest = static_cast<std::int64_t>(limits_.stall_timeout_s) * 1000 - 1;
-      for (const auto& o : connections_) {
-        if (o.get() == &c || o->phase != Connection::Phase::serving) continue;
-        if (source_busy && o->peer != c.peer) continue;
-        if (!o->shut_reason.empty()) {
-          room_coming = true;
-          continue;
-        }
-        if (o->working) continue;
-        const std::int64_t ms = silent_ms(o->control);
-        if (ms > longest) {
-          longest = ms;
-          stalled = o.get();
-        }
-      }
-      if (stalled) {
-        char seconds[32];
-        std::snprintf(seconds, sizeof seconds, "%.1f", static_cast<double>(longest) / 1000.0);
-        const std::string reason =
-            std::string("stalled: peer silent for ") + seconds +
-            " s (node.stall_timeout_s=" + std::to_string(limits_.stall_timeout_s) +
-            "), its slot was needed by a new association from " + c.peer;
-        spdlog::warn("event=association_preempted peer={} reason=\"{}\"", stalled->peer, reason);
-        shut(*stalled, SHUT_RD, reason);
-        room_coming = true;
-      }
-      if (!room_coming || Clock::now() >= deadline) {
-        why =
-            all_busy
-                ? "no free association slot: " + std::to_string(serving_) +
-                      " of node.max_associations=" + std::to_string(limits_.associations) + " busy"
-                : "no free association slot for " + c.peer + ": " + std::to_string(from_source) +
-                      " of node.max_associations_per_source=" + std::to_string(limits_.per_source) +
-                      " busy";
-        return false;
-      }
-      slot_freed_.wait_until(lock, deadline);
-    }
-  }
-
-  void release_slot(Connection& c) {
-    {
-      std::lock_guard lock(mutex_);
-      if (c.phase != Connection::Phase::serving) return;
-      c.phase = Connection::Phase::negotiating;
-      --serving_;
-      const auto it = by_source_.find(c.peer);
-      if (it != by_source_.end() && --it->second == 0) by_source_.erase(it);
-    }
-    slot_freed_.notify_all();
-  }
-
-  // Why the table shut `c` down (empty: it did not).
-  std::string shut_reason(Connection& c) {
-    std::lock_guard lock(mutex_);
-    return c.shut_reason;
-  }
-
-  // The connection's thread is done with its socket.
-  void close(Connection& c) {
-    std::lock_guard lock(mutex_);
-    if (c.control >= 0) ::close(c.control);
-    c.control = -1;
-  }
-
-  // Called every fraction of a second by the accepting thread: closes connections whose
-  // association request is overdue, and associations whose peer has been silent beyond the
-  // DIMSE timeout (a TLS record or PDU cut short can leave DCMTK waiting without one). While
-  // stopping, connections without an association are closed at once and associations whose
-  // peer has been silent for 2 s are ended.
-  void watch(bool stopping) {
-    std::lock_guard lock(mutex_);
-    const auto now = Clock::now();
-    for (const auto& c : connections_) {
-      if (!c->shut_reason.empty() || c->control < 0) continue;
-      if (c->phase == Connection::Phase::reading) {
-        if (stopping)
-          shut(*c, SHUT_RDWR, "node is shutting down");
-        else if (now - c->accepted > std::chrono::seconds(limits_.acse_timeout_s + 1))
-          shut(*c, SHUT_RDWR,
-               "no association request within node.acse_timeout_s=" +
-                   std::to_string(limits_.acse_timeout_s));
-      } else if (c->phase == Connection::Phase::serving && !c->working) {
-        const std::int64_t silent = silent_ms(c->control);
-        if (stopping && silent >= 2000) {
-          spdlog::warn(
-              "event=association_preempted peer={} reason=\"node is shutting down and "
-              "the peer has been silent for {} ms\"",
-              c->peer, silent);
-          shut(*c, SHUT_RD, "node is shutting down");
-        } else if (silent > (static_cast<std::int64_t>(limits_.dimse_timeout_s) + 2) * 1000) {
-          spdlog::warn(
-              "event=association_preempted peer={} reason=\"peer silent for {} ms, "
-              "longer than node.dimse_timeout_s={}\"",
-              c->peer, silent, limits_.dimse_timeout_s);
-          shut(*c, SHUT_RD,
-               "peer silent for longer than node.dimse_timeout_s=" +
-                   std::to_string(limits_.dimse_timeout_s));
-        }
-      }
-    }
-  }
-
-  // Removes the connections whose thread has ended and joins those threads; returns how many
-  // connections are left.
-  std::size_t reap() {
-    std::vector<std::shared_ptr<Connection>> ended;
-    std::size_t left = 0;
-    {
-      std::lock_guard lock(mutex_);
-      for (auto it = connections_.begin(); it != connections_.end();) {
-        if ((*it)->done.load(std::memory_order_acquire)) {
-          ended.push_back(*it);
-          it = connections_.erase(it);
-        } else {
-          ++it;
-        }
-      }
-      left = connections_.size();
-    }
-    for (auto& c : ended)
-      if (c->thread.joinable()) c->thread.join();
-    return left;
-  }
-
- private:
-  // Ends the connection from outside its thread: SHUT_RD lets DCMTK still send an A-ABORT,
-  // SHUT_RDWR closes without a word. Its thread sees the end of the stream at once.
-  void shut(Connection& c, int how, const std::string& reason) {
-    if (!c.shut_reason.empty() || c.control < 0) return;
-    c.shut_reason = reason;
-    ::shutdown(c.control, how);
-  }
-
-  const Limits limits_;
-  std::mutex mutex_;
-  std::condition_variable slot_freed_;
-  std::list<std::shared_ptr<Connection>> connections_;
-  std::size_t serving_ = 0;
-  std::map<std::string, std::size_t> by_source_;
-};
 
 class StoreScp : public DcmThreadSCP {
  public:
@@ -1184,8 +951,10 @@ void DicomListener::start() {
   const auto& node = cfg->config.node;
   // DCMTK disables Nagle on every association socket it makes (the exporter's too) when
   // TCP_NODELAY is set in the environment; without it, each small PDU waits for the peer's
-  // delayed ACK (~40 ms). Accepted sockets get it from the acceptor.
-  ::setenv("TCP_NODELAY", "1", 1);
+  // delayed ACK (~40 ms). Accepted sockets get it from the acceptor. Set once, before any
+  // thread reads it (a second listener finds it set).
+  const char* nodelay = std::getenv("TCP_NODELAY");
+  if (!nodelay || std::string(nodelay) != "1") ::setenv("TCP_NODELAY", "1", 1);
   dcmDisableGethostbyaddr.set(OFTrue);
   const int port = tls_ ? node.tls.port : node.port;
   // The listener /readyz and scp_listening speak of: the plain one, or the TLS one when it is
