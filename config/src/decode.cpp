@@ -53,8 +53,11 @@ void decode_node(MapReader reader, NodeConfig& node, Diagnostics& diagnostics) {
   reader.text("bind_address", node.bind_address, bind_address_problem);
   reader.integer("port", node.port, kPort);
   reader.integer("max_associations", node.max_associations, {1, 1000});
+  reader.integer("max_associations_per_source", node.max_associations_per_source, {0, 1000});
+  reader.integer("max_pending_connections", node.max_pending_connections, {1, 10000});
   reader.integer("acse_timeout_s", node.acse_timeout_s, {1, 3600});
   reader.integer("dimse_timeout_s", node.dimse_timeout_s, {1, 3600});
+  reader.integer("stall_timeout_s", node.stall_timeout_s, {1, 3600});
   reader.integer("max_pdu", node.max_pdu, {4096, 131072});
   if (auto callers = reader.list_of_mappings("allowed_callers")) {
     node.allowed_callers.clear();
@@ -131,6 +134,8 @@ void decode_http(MapReader reader, HttpConfig& http, Diagnostics& diagnostics) {
   reader.integer("port", http.port, kPort);
   reader.text("token", http.token, bearer_token_problem);
   reader.path("token_file", http.token_file);
+  reader.integer("max_connections", http.max_connections, {1, 10000});
+  reader.integer("timeout_s", http.timeout_s, {1, 3600});
   if (!http.token.empty() && !http.token_file.empty()) {
     diagnostics.report(reader.child_path("token_file"),
                        "is set together with token; set only one of them");

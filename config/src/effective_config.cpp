@@ -86,8 +86,11 @@ void write_node(Writer& w, const NodeConfig& node) {
   w.value("bind_address", node.bind_address);
   w.value("port", node.port);
   w.value("max_associations", node.max_associations);
+  w.value("max_associations_per_source", node.max_associations_per_source);
+  w.value("max_pending_connections", node.max_pending_connections);
   w.value("acse_timeout_s", node.acse_timeout_s);
   w.value("dimse_timeout_s", node.dimse_timeout_s);
+  w.value("stall_timeout_s", node.stall_timeout_s);
   w.value("max_pdu", node.max_pdu);
   w.mappings("allowed_callers", node.allowed_callers, [&](const AllowedCaller& caller) {
     w.value("ae_title", caller.ae_title);
@@ -167,6 +170,8 @@ void write_http(Writer& w, const HttpConfig& http, bool mask_secrets) {
     w.value("token", mask ? std::string(kMasked) : http.token);
   }
   w.value("token_file", http.token_file);
+  w.value("max_connections", http.max_connections);
+  w.value("timeout_s", http.timeout_s);
   w.end();
 }
 

@@ -109,6 +109,17 @@ void check_ports(const Config& config, Diagnostics& diagnostics) {
   }
 }
 
+void check_association_limits(const NodeConfig& node, Diagnostics& diagnostics) {
+  if (node.max_associations_per_source > node.max_associations) {
+    diagnostics.report("node.max_associations_per_source",
+                       std::to_string(node.max_associations_per_source) +
+                           " is more than max_associations (" +
+                           std::to_string(node.max_associations) +
+                           "); one address can never hold more than every slot",
+                       "node.max_associations");
+  }
+}
+
 void check_timers(const Config& config, Diagnostics& diagnostics) {
   const auto& completion = config.study_completion;
   if (completion.study_quiet_s < completion.series_quiet_s) {
@@ -183,6 +194,7 @@ void validate_config(const Config& config, Diagnostics& diagnostics) {
   check_storage(config.storage, config.logging, diagnostics);
   check_tls(config, diagnostics);
   check_ports(config, diagnostics);
+  check_association_limits(config.node, diagnostics);
   check_timers(config, diagnostics);
   check_unique_names(config.routing.rules, "routing.rules", "rule", diagnostics);
   check_destinations(config.destinations, diagnostics);

@@ -4,10 +4,14 @@
 #include "dcmtk/config/osconfig.h"
 // clang-format on
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +19,7 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -28,6 +33,7 @@
 #include <thread>
 #include <vector>
 
+#include "connection_table.h"
 #include "dcmtk/dcmdata/dcdeftag.h"
 #include "dcmtk/dcmdata/dcfilefo.h"
 #include "dcmtk/dcmdata/dcostrmb.h"
@@ -127,49 +133,47 @@ struct SeriesTally {
   std::uint64_t stored = 0, duplicates = 0;
 };
 
-// DcmTransportConnection keeps its socket protected; a member pointer taken through a derived
-// class reads it without changing DCMTK.
-struct SocketAccess : DcmTransportConnection {
-  static DcmNativeSocketType get(DcmTransportConnection* connection) {
-    return (connection->*(&SocketAccess::getSocket))();
-  }
-};
-DcmNativeSocketType socket_of(DcmTransportConnection* connection) {
-  return SocketAccess::get(connection);
+using Clock = std::chrono::steady_clock;
+
+// Bounds every single read and write on `fd` (the TLS handshake and a TLS record cut short
+// block in one read, outside DCMTK's own timeouts).
+void set_io_timeouts(int fd, int seconds) {
+  timeval tv{seconds, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+std::string quoted_safe(std::string text) {
+  for (char& ch : text)
+    if (ch == '"' || ch == '\n' || ch == '\r') ch = ch == '"' ? '\'' : ' ';
+  return text;
 }
 
 class StoreScp : public DcmThreadSCP {
  public:
-  explicit StoreScp(Runtime& runtime) : runtime_(runtime) {}
+  StoreScp(Runtime& runtime, Connection& connection, ConnectionTable& table)
+      : runtime_(runtime), connection_(connection), table_(table) {}
   ~StoreScp() override { finish_indexing(); }
 
-  // Runs one association handed over by the accept loop. Before DCMTK negotiates it: Nagle off on
-  // this socket (besides the TCP_NODELAY environment switch DCMTK reads) and the local address
-  // the peer connected to, so that node.bind_address can be enforced per association.
+  // Runs one association whose request has been read. The local address the peer connected to
+  // is looked up first, so that node.bind_address can be enforced per association.
   OFCondition run(T_ASC_Association* association) override {
     local_address_.clear();
     association_ = association;
-    if (association && association->DULassociation) {
-      if (DcmTransportConnection* connection =
-              DUL_getTransportConnection(association->DULassociation)) {
-        const int fd = static_cast<int>(socket_of(connection));
-        const int one = 1;
-        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        sockaddr_storage local{};
-        socklen_t length = sizeof local;
-        char text[INET6_ADDRSTRLEN] = {0};
-        if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) == 0) {
-          if (local.ss_family == AF_INET)
-            ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&local)->sin_addr, text,
-                        sizeof text);
-          else if (local.ss_family == AF_INET6)
-            ::inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&local)->sin6_addr, text,
-                        sizeof text);
-          local_address_ = text;
-        }
-      }
+    sockaddr_storage local{};
+    socklen_t length = sizeof local;
+    char text[INET6_ADDRSTRLEN] = {0};
+    if (::getsockname(connection_.control, reinterpret_cast<sockaddr*>(&local), &length) == 0) {
+      if (local.ss_family == AF_INET)
+        ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&local)->sin_addr, text, sizeof text);
+      else if (local.ss_family == AF_INET6)
+        ::inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&local)->sin6_addr, text,
+                    sizeof text);
+      local_address_ = text;
     }
+    connection_.working = true;  // negotiating: the peer waits for the node's answer
     const OFCondition result = DcmThreadSCP::run(association);
+    connection_.working = false;
     association_ = nullptr;
     return result;
   }
@@ -188,6 +192,12 @@ class StoreScp : public DcmThreadSCP {
     const auto cfg = runtime_.config.get();
     if (runtime_.draining) {
       reject_reason_ = "node is shutting down";
+      transient_ = true;
+      desiredAction = DCMSCP_ACTION_REFUSE_ASSOCIATION;
+      return;
+    }
+    if (std::string why = runtime_.storage.refusal(); !why.empty()) {
+      reject_reason_ = std::move(why);
       transient_ = true;
       desiredAction = DCMSCP_ACTION_REFUSE_ASSOCIATION;
       return;
@@ -220,10 +230,12 @@ class StoreScp : public DcmThreadSCP {
 
   // The allow-list pairs AE titles with source addresses, so both are checked here, where
   // the calling AE title is known; a mismatch is answered "calling AE title not recognised".
+  // An accepted caller then takes an association slot: only callers the node would serve ever
+  // compete for one (no slot: "rejected transient, local limit exceeded").
   OFBool checkCallingAETitleAccepted(const OFString& callingAE) override {
     const auto cfg = runtime_.config.get();
     const auto& allowed = cfg->config.node.allowed_callers;
-    if (allowed.empty()) return OFTrue;
+    if (allowed.empty()) return take_slot();
     const std::string ae = clean(callingAE);
     for (const auto& a : allowed) {
       if (!a.ae_title.empty() && a.ae_title != ae) continue;
@@ -231,7 +243,7 @@ class StoreScp : public DcmThreadSCP {
         const auto pattern = config::HostPattern::parse(a.host);
         if (!pattern || !pattern->matches(peer_)) continue;
       }
-      return OFTrue;
+      return take_slot();
     }
     reject_reason_ = "caller " + ae + "@" + peer_ + " is not in node.allowed_callers";
     return OFFalse;
@@ -244,6 +256,10 @@ class StoreScp : public DcmThreadSCP {
     spdlog::warn("event=association_rejected calling_ae={} peer={} reason=\"{}\"", calling_ae_,
                  peer_,
                  reject_reason_.empty() ? "no acceptable presentation context" : reject_reason_);
+    if (no_slot_) {
+      DcmSCP::refuseAssociation(DCMSCP_TOO_MANY_ASSOCIATIONS);
+      return;
+    }
     if (transient_ && association_) {
       // Low disk or shutting down: "rejected transient, temporary congestion" tells the
       // sender to try again later rather than that it is not welcome.
@@ -258,19 +274,34 @@ class StoreScp : public DcmThreadSCP {
   }
 
   void notifyAssociationAcknowledge() override {
+    connection_.working = false;  // from here on the node waits for the peer's messages
     accepted_ = true;
     runtime_.metrics.associations_accepted++;
   }
 
-  // The sender sees the release (or its abort is handled) only once every instance it sent is
-  // in the spool folder and the state store.
+  // The sender sees the release only once every instance it sent is in the spool folder and the
+  // state store.
   void notifyReleaseRequest() override {
+    connection_.working = true;
     finish_indexing();
     DcmThreadSCP::notifyReleaseRequest();
   }
+  // The peer aborted: DCMTK has closed its descriptor, the connection's own duplicate is shut
+  // too, so that the peer sees the connection close at once.
   void notifyAbortRequest() override {
+    ::shutdown(connection_.control, SHUT_RDWR);
     finish_indexing();
     DcmThreadSCP::notifyAbortRequest();
+  }
+  // The association ends on an error (the DIMSE timeout, the peer gone, the table ending a
+  // stalled association): DCMTK then sends an A-ABORT and would wait up to 30 s for the peer
+  // to close. With the receiving side shut first, that wait ends at once.
+  void notifyDIMSEError(const OFCondition& cond) override {
+    ::shutdown(connection_.control, SHUT_RD);
+    std::string reason = table_.shut_reason(connection_);
+    if (reason.empty()) reason = quoted_safe(cond.text());
+    spdlog::info("event=association_aborted calling_ae={} peer={} reason=\"{}\"", calling_ae_,
+                 peer_, reason);
   }
 
   void notifyAssociationTermination() override {
@@ -298,6 +329,12 @@ class StoreScp : public DcmThreadSCP {
     T_DIMSE_C_StoreRQ& request = message->msg.CStoreRQ;
     DcmDataset* dataset = nullptr;
     OFCondition cond = receiveSTORERequest(request, info.presentationContextID, dataset);
+    // From here until the response has left, the peer waits for the node.
+    struct Working {
+      std::atomic<bool>& flag;
+      explicit Working(std::atomic<bool>& f) : flag(f) { flag = true; }
+      ~Working() { flag = false; }
+    } working(connection_.working);
     if (cond.bad()) {
       delete dataset;
       count_failed();
@@ -317,6 +354,14 @@ class StoreScp : public DcmThreadSCP {
   }
 
  private:
+  bool take_slot() {
+    std::string why;
+    if (table_.take_slot(connection_, why)) return OFTrue;
+    reject_reason_ = why;
+    no_slot_ = true;
+    return OFFalse;
+  }
+
   void count_failed() {
     runtime_.metrics.instances_failed++;
     std::lock_guard lock(tally_mutex_);
@@ -377,12 +422,25 @@ class StoreScp : public DcmThreadSCP {
       out.sop_class = clean(request.AffectedSOPClassUID);
       out.xfer_uid = DcmXfer(xfer).getXferID();
       out.path = path;
-      // An instance too large for a journal segment is streamed into its file instead of being
-      // encoded in memory (a multi-frame object can be a gigabyte).
       const Uint32 estimate = dataset->calcElementLength(xfer, EET_ExplicitLength);
-      if (!runtime_.journal || estimate == DCM_UndefinedLength ||
-          estimate > kLargestJournaledInstance) {
-        spool.store(study, series, sop, [&](const fs::path& temp, std::string& why) {
+      // Its spool file needs room beside the journal's pre-written segments: an instance the
+      // disk cannot hold is refused, not acknowledged from a journal record alone.
+      if (free_mb >= 0 && estimate != DCM_UndefinedLength &&
+          free_mb <= static_cast<std::int64_t>(estimate >> 20)) {
+        const std::string why = "free disk " + std::to_string(free_mb) +
+                                " MiB cannot hold an instance of " + std::to_string(estimate) +
+                                " bytes";
+        note_spool_failed(why);
+        spdlog::error("event=store_refused sop={} reason=\"{}\"", sop, why);
+        return kStatusOutOfResources;
+      }
+      // An instance too large for a journal segment is streamed into its file instead of being
+      // encoded in memory (a multi-frame object can be a gigabyte). While spool files cannot be
+      // written, every instance takes this path: acknowledged only once its own file is in
+      // the spool and fsynced.
+      if (!runtime_.journal || runtime_.storage.spool_failing() ||
+          estimate == DCM_UndefinedLength || estimate > kLargestJournaledInstance) {
+        store_durably(spool, study, series, sop, [&](const fs::path& temp, std::string& why) {
           const OFCondition c = file->saveFile(OFFilename(temp.c_str()), xfer, EET_ExplicitLength,
                                                EGL_recalcGL, EPD_noChange, 0, 0, EWM_fileformat);
           if (c.bad()) why = c.text();
@@ -407,7 +465,7 @@ class StoreScp : public DcmThreadSCP {
       }
       if (!hold) {
         // No journal record: the file itself is made durable before the response.
-        spool.store(study, series, sop, [&](const fs::path& temp, std::string& why) {
+        store_durably(spool, study, series, sop, [&](const fs::path& temp, std::string& why) {
           return write_file(temp, bytes, why);
         });
       }
@@ -442,6 +500,7 @@ class StoreScp : public DcmThreadSCP {
             "event=spool_write_failed sop={} error=\"{}\" note=\"kept in the ingest journal, "
             "restored at the next start\"",
             s.sop, e.what());
+        note_spool_failed(e.what());
         return;
       }
     }
@@ -461,6 +520,8 @@ class StoreScp : public DcmThreadSCP {
       r.received_at = wall_now();
       const auto seg = decide_routing(*s.file->getDataset(), r, cfg->router, *runtime_.store);
       const bool recorded = runtime_.store->record_instance(r);
+      if (runtime_.storage.store_written())
+        spdlog::info("event=state_store_writable note=\"instances are recorded again\"");
       std::lock_guard lock(tally_mutex_);
       if (recorded) {
         if (seg && seg->kind == SegDecision::correction) {
@@ -486,7 +547,34 @@ class StoreScp : public DcmThreadSCP {
           "event=index_failed sop={} error=\"{}\" note=\"the spooled file is recorded at the "
           "next start\"",
           s.sop, e.what());
+      runtime_.storage.store_failed(e.what());
     }
+  }
+
+  // Writes an instance's spool file durably (fsynced) with `write_temp`; a failure marks the
+  // spool as failing and is thrown on, a success ends that state.
+  void store_durably(const Spool& spool, const std::string& study, const std::string& series,
+                     const std::string& sop,
+                     const std::function<bool(const fs::path&, std::string& error)>& write_temp) {
+    try {
+      spool.store(study, series, sop, write_temp);
+    } catch (const std::exception& e) {
+      note_spool_failed(e.what());
+      throw;
+    }
+    if (runtime_.storage.spool_written())
+      spdlog::info(
+          "event=spool_writable note=\"instances are acknowledged from the ingest journal "
+          "again\"");
+  }
+
+  void note_spool_failed(const std::string& why) {
+    if (runtime_.storage.spool_failed(why))
+      spdlog::error(
+          "event=spool_unwritable error=\"{}\" note=\"until a spool file can be written again, "
+          "each instance is written into the spool and fsynced before it is acknowledged, and "
+          "refused (A700) when that fails\"",
+          quoted_safe(why));
   }
 
   // Hands an instance to the association's indexing thread (started on first use). The queue
@@ -536,6 +624,8 @@ class StoreScp : public DcmThreadSCP {
   std::thread indexer_;
 
   Runtime& runtime_;
+  Connection& connection_;
+  ConnectionTable& table_;
   std::chrono::steady_clock::time_point start_;
   std::mutex tally_mutex_;  // tallies_, failed_, bytes_: also written by the indexing thread
   std::map<std::string, SeriesTally> tallies_;
@@ -544,12 +634,87 @@ class StoreScp : public DcmThreadSCP {
   std::string calling_ae_, peer_, reject_reason_, local_address_;
   T_ASC_Association* association_ = nullptr;  // the one run() is serving
   bool transient_ = false;                    // refuse as temporary congestion
+  bool no_slot_ = false;                      // refuse as local limit exceeded
 };
 
-// Fails early, with the reason, when the port cannot be bound (DCMTK would only log it from
-// its listening thread). DCMTK 3.6.7 itself binds the port on all interfaces.
-void probe_port(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+// --- Handing an accepted socket to DCMTK ---------------------------------------------------
+//
+// DCMTK 3.6.7 reads an association request only in ASC_receiveAssociation, which either
+// accepts on a listening socket of its own or, when dcmExternalSocketHandle names a socket,
+// takes that one. The node accepts connections itself and lets each connection's thread read
+// its own request through the latter. That variable is one for the whole process: a thread
+// holds g_handoff from setting it until DCMTK has taken the socket (in the transport layer's
+// createConnection, before a byte is read), so that handoffs never mix sockets up, while the
+// slow part -- the TLS handshake and the request itself -- runs on every thread at once.
+std::mutex g_handoff;
+thread_local std::unique_lock<std::mutex>* t_handoff_lock = nullptr;
+thread_local bool t_socket_taken = false;
+
+void socket_taken() {
+  dcmExternalSocketHandle.set(DCMNET_INVALID_SOCKET);
+  t_socket_taken = true;
+  if (t_handoff_lock && t_handoff_lock->owns_lock()) t_handoff_lock->unlock();
+}
+
+class HandoffTcpLayer : public DcmTransportLayer {
+ public:
+  DcmTransportConnection* createConnection(DcmNativeSocketType socket, OFBool secure) override {
+    socket_taken();
+    return DcmTransportLayer::createConnection(socket, secure);
+  }
+};
+
+class HandoffTlsLayer : public DcmTLSTransportLayer {
+ public:
+  HandoffTlsLayer() : DcmTLSTransportLayer(NET_ACCEPTOR, nullptr, OFTrue) {}
+  DcmTransportConnection* createConnection(DcmNativeSocketType socket, OFBool secure) override {
+    socket_taken();
+    return DcmTLSTransportLayer::createConnection(socket, secure);
+  }
+};
+
+// Reads the association request arriving on `fd` (and, with `tls`, its handshake first) on the
+// calling thread, within node.acse_timeout_s. `taken`: DCMTK took the socket over and closes it
+// with the association; false: the socket is still the caller's.
+OFCondition receive_request(T_ASC_Network* network, int fd, bool tls, long max_pdu,
+                            T_ASC_Association*& association, bool& taken) {
+  std::unique_lock lock(g_handoff);
+  t_handoff_lock = &lock;
+  t_socket_taken = false;
+  dcmExternalSocketHandle.set(static_cast<DcmNativeSocketType>(fd));
+  const OFCondition cond = ASC_receiveAssociation(network, &association, max_pdu, nullptr, nullptr,
+                                                  tls ? OFTrue : OFFalse, DUL_NOBLOCK, 0);
+  t_handoff_lock = nullptr;
+  taken = t_socket_taken;
+  if (lock.owns_lock()) dcmExternalSocketHandle.set(DCMNET_INVALID_SOCKET);
+  return cond;
+}
+
+// DCMTK's network of one listener: it opens no port (a socket is handed over per connection)
+// and reads through `layer`.
+T_ASC_Network* make_network(int acse_timeout_s, DcmTransportLayer& layer, int placeholder) {
+  T_ASC_Network* network = nullptr;
+  OFCondition cond;
+  {
+    std::lock_guard lock(g_handoff);
+    dcmExternalSocketHandle.set(static_cast<DcmNativeSocketType>(placeholder));
+    cond = ASC_initializeNetwork(NET_ACCEPTOR, 0, acse_timeout_s, &network);
+    dcmExternalSocketHandle.set(DCMNET_INVALID_SOCKET);
+  }
+  if (cond.bad())
+    throw std::runtime_error(std::string("cannot set up the DICOM network: ") + cond.text());
+  cond = ASC_setTransportLayer(network, &layer, 0 /* not taking ownership */);
+  if (cond.bad()) {
+    ASC_dropNetwork(&network);
+    throw std::runtime_error(std::string("DICOM transport layer: ") + cond.text());
+  }
+  return network;
+}
+
+// The listening socket on all IPv4 interfaces (node.bind_address is enforced per association,
+// as before), non-blocking for the accepting loop.
+int open_listening_socket(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0)
     throw std::runtime_error(std::string("cannot create DICOM socket: ") + std::strerror(errno));
   const int one = 1;
@@ -558,179 +723,28 @@ void probe_port(int port) {
   address.sin_family = AF_INET;
   address.sin_addr.s_addr = htonl(INADDR_ANY);
   address.sin_port = htons(static_cast<uint16_t>(port));
-  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
-  const std::string reason = ok ? "" : std::strerror(errno);
-  ::close(fd);
-  if (!ok)
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::listen(fd, SOMAXCONN) != 0) {
+    const std::string reason = std::strerror(errno);
+    ::close(fd);
     throw std::runtime_error("cannot listen on DICOM port " + std::to_string(port) + ": " + reason);
+  }
+  return fd;
 }
 
-}  // namespace
+std::string address_text(const sockaddr_storage& address) {
+  char text[INET6_ADDRSTRLEN] = {0};
+  if (address.ss_family == AF_INET)
+    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&address)->sin_addr, text,
+                sizeof text);
+  else if (address.ss_family == AF_INET6)
+    ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&address)->sin6_addr, text,
+                sizeof text);
+  return text;
+}
 
-// The association acceptor. DCMTK's DcmSCPPool is not used: in DCMTK 3.6.7 its worker
-// deletes itself when its association ends (DcmBaseSCPPool::notifyThreadExit) while the
-// accepting thread may still be inside OFThread::start() storing the new thread's handle into
-// that worker. A rejected association ends within microseconds, so the store then lands in
-// freed memory and corrupts the heap ("malloc(): unsorted double linked list corrupted" in
-// the next ASC_receiveAssociation). Its workers are also never joined, so every association
-// left a thread's stack behind. Here every association gets its own StoreScp on a thread this
-// acceptor owns and joins.
-struct DicomListener::Acceptor {
-  explicit Acceptor(Runtime& runtime) : runtime(runtime) {}
-
-  // One association being served; `done` is set by its thread as its last action.
-  struct Worker {
-    std::thread thread;
-    std::atomic<bool> done{false};
-  };
-
-  Runtime& runtime;
-  DcmSCPConfig config;
-  std::unique_ptr<DcmTLSTransportLayer> tls;  // outlives the network
-  int port = 0;
-  std::size_t max_associations = 1;
-  std::atomic<bool> stopping{false};
-  std::list<std::unique_ptr<Worker>> workers;  // touched by the accepting thread only
-
-  // Joins the threads whose association has ended; returns how many are still serving one.
-  std::size_t reap() {
-    for (auto it = workers.begin(); it != workers.end();) {
-      if ((*it)->done.load(std::memory_order_acquire)) {
-        (*it)->thread.join();
-        it = workers.erase(it);
-      } else {
-        ++it;
-      }
-    }
-    return workers.size();
-  }
-
-  static void drop(T_ASC_Association*& association) {
-    if (!association) return;
-    ASC_dropAssociation(association);
-    ASC_destroyAssociation(&association);
-  }
-
-  // A-ASSOCIATE-RJ "rejected transient" with `reason`, counted and logged like the SCP's own
-  // rejections.
-  void refuse_transient(T_ASC_Association*& association, T_ASC_RejectParametersReason reason,
-                        const std::string& why) {
-    runtime.metrics.associations_rejected++;
-    spdlog::warn("event=association_rejected calling_ae={} peer={} reason=\"{}\"",
-                 clean(association->params->DULparams.callingAPTitle),
-                 clean(association->params->DULparams.callingPresentationAddress), why);
-    T_ASC_RejectParameters rej;
-    rej.result = ASC_RESULT_REJECTEDTRANSIENT;
-    rej.source = ASC_SOURCE_SERVICEPROVIDER_PRESENTATION_RELATED;
-    rej.reason = reason;
-    ASC_rejectAssociation(association, &rej);
-    drop(association);
-  }
-
-  // Serves `association` on a new thread. The StoreScp is made and configured here, on the
-  // accepting thread, and destroyed on the association's own thread once it has ended (its
-  // destructor drops and frees the association).
-  void dispatch(T_ASC_Association*& association, const DcmSharedSCPConfig& shared) {
-    auto scp = std::make_unique<StoreScp>(runtime);
-    const OFCondition configured = scp->setSharedConfig(shared);
-    if (configured.bad()) {
-      refuse_transient(association, ASC_REASON_SP_PRES_TEMPORARYCONGESTION,
-                       std::string("cannot configure the association: ") + configured.text());
-      return;
-    }
-    auto worker = std::make_unique<Worker>();
-    Worker* const w = worker.get();
-    T_ASC_Association* const handed = association;
-    try {
-      w->thread = std::thread([w, handed, scp = std::move(scp)]() mutable {
-        try {
-          const OFCondition result = scp->run(handed);
-          if (result.bad()) spdlog::debug("event=association_ended error=\"{}\"", result.text());
-          scp.reset();
-        } catch (const std::exception& e) {
-          spdlog::error("event=association_failed error=\"{}\"", e.what());
-          scp.reset();
-        }
-        w->done.store(true, std::memory_order_release);
-      });
-    } catch (const std::system_error& e) {
-      // The lambda (and with it the StoreScp) was never started: the association is still ours.
-      refuse_transient(association, ASC_REASON_SP_PRES_TEMPORARYCONGESTION,
-                       std::string("cannot start a thread for the association: ") + e.what());
-      return;
-    }
-    association = nullptr;  // the StoreScp owns it now
-    workers.push_back(std::move(worker));
-  }
-
-  // Accepts associations until `stopping`, then waits for those in progress to end.
-  void run() {
-    T_ASC_Network* network = nullptr;
-    OFCondition cond = ASC_initializeNetwork(NET_ACCEPTOR, port, config.getACSETimeout(), &network);
-    if (cond.bad()) {
-      spdlog::error("event=scp_stopped error=\"cannot listen on DICOM port {}: {}\"", port,
-                    cond.text());
-      return;
-    }
-    if (tls) {
-      cond = ASC_setTransportLayer(network, tls.get(), 0 /* not taking ownership */);
-      if (cond.bad()) {
-        spdlog::error("event=scp_stopped error=\"DICOM TLS: {}\"", cond.text());
-        ASC_dropNetwork(&network);
-        return;
-      }
-    }
-    const DcmSharedSCPConfig shared(config);
-    while (!stopping.load()) {
-      reap();
-      T_ASC_Association* association = nullptr;
-      // Waits up to the connection timeout (1 s) for a connection, then reads its
-      // A-ASSOCIATE-RQ (within node.acse_timeout_s).
-      cond = ASC_receiveAssociation(network, &association,
-                                    static_cast<long>(config.getMaxReceivePDULength()), nullptr,
-                                    nullptr, tls ? OFTrue : OFFalse, DUL_NOBLOCK,
-                                    static_cast<int>(config.getConnectionTimeout()));
-      if (cond == DUL_NOASSOCIATIONREQUEST) {
-        ASC_destroyAssociation(&association);
-        continue;
-      }
-      if (cond.bad()) {
-        // Garbage, another protocol or a dropped connection: closed, and listening goes on.
-        runtime.metrics.associations_receive_failed++;
-        std::string reason = cond.text();
-        for (char& ch : reason)
-          if (ch == '"' || ch == '\n' || ch == '\r') ch = ch == '"' ? '\'' : ' ';
-        const std::string peer =
-            association && association->params
-                ? clean(association->params->DULparams.callingPresentationAddress)
-                : std::string();
-        spdlog::warn(
-            "event=association_receive_failed peer={} reason=\"{}\" note=\"the peer did not send "
-            "a valid DICOM association request; connection closed, still listening\"",
-            peer.empty() ? "-" : peer, reason);
-        drop(association);
-        continue;
-      }
-      const std::size_t busy = reap();
-      if (busy >= max_associations) {
-        refuse_transient(association, ASC_REASON_SP_PRES_LOCALLIMITEXCEEDED,
-                         "no free association slot: " + std::to_string(busy) +
-                             " of node.max_associations=" + std::to_string(max_associations) +
-                             " busy");
-        continue;
-      }
-      dispatch(association, shared);
-    }
-    for (auto& w : workers) w->thread.join();
-    workers.clear();
-    ASC_dropNetwork(&network);
-  }
-};
-
-namespace {
-
-std::unique_ptr<DcmTLSTransportLayer> make_tls_layer(const config::TlsConfig& tls) {
-  auto layer = std::make_unique<DcmTLSTransportLayer>(NET_ACCEPTOR, nullptr, OFTrue);
+std::unique_ptr<HandoffTlsLayer> make_tls_layer(const config::TlsConfig& tls) {
+  auto layer = std::make_unique<HandoffTlsLayer>();
   auto check = [](const OFCondition& c, const std::string& what) {
     if (c.bad()) throw std::runtime_error("DICOM TLS: " + what + ": " + c.text());
   };
@@ -755,6 +769,178 @@ std::unique_ptr<DcmTLSTransportLayer> make_tls_layer(const config::TlsConfig& tl
 
 }  // namespace
 
+// The listener. DCMTK's DcmSCPPool is not used: in DCMTK 3.6.7 its worker deletes itself when
+// its association ends while the accepting thread may still be storing the new thread's handle
+// into it (heap corruption after rejected associations), its workers are never joined, and its
+// accepting thread reads every association request itself, one at a time, so that one silent
+// peer kept every other caller waiting. Here the accepting thread only accepts: each connection
+// gets a thread of its own (joined by this acceptor) that reads the association request within
+// node.acse_timeout_s and then serves the association with a StoreScp.
+struct DicomListener::Acceptor {
+  explicit Acceptor(Runtime& runtime) : runtime(runtime) {}
+  ~Acceptor() {
+    if (network) ASC_dropNetwork(&network);
+    if (listen_fd >= 0) ::close(listen_fd);
+    if (wake_fd >= 0) ::close(wake_fd);
+  }
+
+  Runtime& runtime;
+  DcmSCPConfig config;
+  std::unique_ptr<DcmSharedSCPConfig> shared;
+  std::unique_ptr<DcmTransportLayer> layer;  // outlives the network
+  T_ASC_Network* network = nullptr;
+  std::unique_ptr<ConnectionTable> table;
+  bool tls = false;
+  int port = 0;
+  long max_pdu = 65536;
+  int listen_fd = -1;
+  int wake_fd = -1;  // written by stop()
+  std::atomic<bool> stopping{false};
+
+  static void drop(T_ASC_Association*& association) {
+    if (!association) return;
+    ASC_dropAssociation(association);
+    ASC_destroyAssociation(&association);
+  }
+
+  // A-ASSOCIATE-RJ "rejected transient" with `reason`, counted and logged like the SCP's own
+  // rejections.
+  void refuse_transient(T_ASC_Association*& association, T_ASC_RejectParametersReason reason,
+                        const std::string& why) {
+    runtime.metrics.associations_rejected++;
+    spdlog::warn("event=association_rejected calling_ae={} peer={} reason=\"{}\"",
+                 clean(association->params->DULparams.callingAPTitle),
+                 clean(association->params->DULparams.callingPresentationAddress), why);
+    T_ASC_RejectParameters rej;
+    rej.result = ASC_RESULT_REJECTEDTRANSIENT;
+    rej.source = ASC_SOURCE_SERVICEPROVIDER_PRESENTATION_RELATED;
+    rej.reason = reason;
+    ASC_rejectAssociation(association, &rej);
+    drop(association);
+  }
+
+  // Accepts, until `stopping`, and watches the connections; then closes the listening socket
+  // and waits for the associations in progress to end.
+  void run() {
+    auto retry_at = Clock::time_point{};
+    while (!stopping.load()) {
+      pollfd fds[2] = {{Clock::now() >= retry_at ? listen_fd : -1, POLLIN, 0},
+                       {wake_fd, POLLIN, 0}};
+      ::poll(fds, 2, 250);
+      if (stopping.load()) break;
+      if ((fds[0].revents & POLLIN) && !accept_waiting())
+        retry_at = Clock::now() + std::chrono::milliseconds(200);
+      table->watch(false);
+      table->reap();
+    }
+    ::close(listen_fd);
+    listen_fd = -1;
+    while (table->reap() > 0) {
+      table->watch(true);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+
+  // Accepts every connection waiting in the backlog; false when the process is out of
+  // descriptors (or memory): the connections wait in the backlog and are tried again shortly.
+  bool accept_waiting() {
+    while (true) {
+      sockaddr_storage from{};
+      socklen_t length = sizeof from;
+      const int fd =
+          ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&from), &length, SOCK_CLOEXEC);
+      if (fd >= 0) {
+        start_connection(fd, address_text(from));
+        continue;
+      }
+      if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
+      spdlog::error("event=accept_failed port={} error=\"{}\" note=\"trying again shortly\"", port,
+                    std::strerror(errno));
+      return false;
+    }
+  }
+
+  void start_connection(int fd, const std::string& peer) {
+    const int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    set_io_timeouts(fd, table->limits().acse_timeout_s);
+    const int control = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (control < 0) {
+      ::close(fd);
+      spdlog::error("event=accept_failed port={} peer={} error=\"{}\"", port, peer,
+                    std::strerror(errno));
+      return;
+    }
+    auto c = std::make_shared<Connection>();
+    c->control = control;
+    c->peer = peer;
+    c->accepted = Clock::now();
+    table->admit(c);
+    try {
+      c->thread = std::thread([this, c, fd] { serve(*c, fd); });
+    } catch (const std::system_error& e) {
+      table->forget(c);
+      ::close(fd);
+      ::close(control);
+      runtime.metrics.associations_receive_failed++;
+      spdlog::error(
+          "event=association_receive_failed peer={} reason=\"cannot start a thread for "
+          "the connection: {}\"",
+          peer, e.what());
+    }
+  }
+
+  // The thread of one connection: its association request, then the association.
+  void serve(Connection& c, int fd) {
+    try {
+      T_ASC_Association* association = nullptr;
+      bool taken = false;
+      const OFCondition cond = receive_request(network, fd, tls, max_pdu, association, taken);
+      if (!taken) ::close(fd);
+      if (cond.bad()) {
+        receive_failed(c, association, cond);
+      } else {
+        table->request_read(c);
+        set_io_timeouts(c.control, table->limits().dimse_timeout_s);
+        serve_association(c, association);
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("event=association_failed peer={} error=\"{}\"", c.peer, e.what());
+    }
+    table->release_slot(c);
+    table->close(c);
+    c.done.store(true, std::memory_order_release);
+  }
+
+  // Garbage, another protocol, a dropped connection or a silent peer: closed, counted, logged.
+  void receive_failed(Connection& c, T_ASC_Association*& association, const OFCondition& cond) {
+    runtime.metrics.associations_receive_failed++;
+    std::string reason = table->shut_reason(c);
+    if (reason.empty()) reason = quoted_safe(cond.text());
+    spdlog::warn(
+        "event=association_receive_failed peer={} reason=\"{}\" note=\"the peer did not send a "
+        "valid DICOM association request; connection closed, still listening\"",
+        c.peer.empty() ? "-" : c.peer, reason);
+    drop(association);
+  }
+
+  void serve_association(Connection& c, T_ASC_Association*& association) {
+    auto scp = std::make_unique<StoreScp>(runtime, c, *table);
+    const OFCondition configured = scp->setSharedConfig(*shared);
+    if (configured.bad()) {
+      refuse_transient(association, ASC_REASON_SP_PRES_TEMPORARYCONGESTION,
+                       std::string("cannot configure the association: ") + configured.text());
+      return;
+    }
+    // The StoreScp owns the association from here; its destructor drops and frees it.
+    T_ASC_Association* const handed = association;
+    association = nullptr;
+    const OFCondition result = scp->run(handed);
+    if (result.bad()) spdlog::debug("event=association_ended error=\"{}\"", result.text());
+  }
+};
+
 DicomListener::DicomListener(Runtime& runtime, bool tls)
     : runtime_(runtime), tls_(tls), acceptor_(std::make_unique<Acceptor>(runtime)) {}
 
@@ -763,38 +949,56 @@ DicomListener::~DicomListener() { stop(); }
 void DicomListener::start() {
   const auto cfg = runtime_.config.get();
   const auto& node = cfg->config.node;
-  // DCMTK disables Nagle on every association socket when TCP_NODELAY is set in the
-  // environment; without it, each small PDU waits for the peer's delayed ACK (~40 ms).
-  ::setenv("TCP_NODELAY", "1", 1);
+  // DCMTK disables Nagle on every association socket it makes (the exporter's too) when
+  // TCP_NODELAY is set in the environment; without it, each small PDU waits for the peer's
+  // delayed ACK (~40 ms). Accepted sockets get it from the acceptor. Set once, before any
+  // thread reads it (a second listener finds it set).
+  const char* nodelay = std::getenv("TCP_NODELAY");
+  if (!nodelay || std::string(nodelay) != "1") ::setenv("TCP_NODELAY", "1", 1);
   dcmDisableGethostbyaddr.set(OFTrue);
   const int port = tls_ ? node.tls.port : node.port;
   // The listener /readyz and scp_listening speak of: the plain one, or the TLS one when it is
   // the only one.
   primary_ = !tls_ || node.tls.only;
-  probe_port(port);
+  Acceptor& a = *acceptor_;
+  a.listen_fd = open_listening_socket(port);
   if (primary_ && node.bind_address != "0.0.0.0" && node.bind_address != "::")
     spdlog::warn(
-        "event=config_note key=node.bind_address value={} note=\"DCMTK 3.6.7 accepts TCP "
-        "connections on "
-        "all interfaces; associations arriving on another address are rejected\"",
+        "event=config_note key=node.bind_address value={} note=\"the DICOM port accepts TCP "
+        "connections on all interfaces; associations arriving on another address are "
+        "rejected\"",
         node.bind_address);
+  a.wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (a.wake_fd < 0)
+    throw std::runtime_error(std::string("cannot create an eventfd: ") + std::strerror(errno));
 
-  Acceptor& a = *acceptor_;
+  ConnectionTable::Limits limits;
+  limits.associations = static_cast<std::size_t>(std::max(1, node.max_associations));
+  limits.per_source = static_cast<std::size_t>(node.max_associations_per_source > 0
+                                                   ? node.max_associations_per_source
+                                                   : std::max(1, node.max_associations - 1));
+  limits.pending = static_cast<std::size_t>(std::max(1, node.max_pending_connections));
+  limits.acse_timeout_s = node.acse_timeout_s;
+  limits.dimse_timeout_s = node.dimse_timeout_s;
+  limits.stall_timeout_s = node.stall_timeout_s;
+  a.table = std::make_unique<ConnectionTable>(limits);
+  a.tls = tls_;
   a.port = port;
-  a.max_associations = static_cast<std::size_t>(std::max(1, node.max_associations));
+  a.max_pdu = node.max_pdu;
+  if (tls_)
+    a.layer = make_tls_layer(node.tls);
+  else
+    a.layer = std::make_unique<HandoffTcpLayer>();
+  a.network = make_network(node.acse_timeout_s, *a.layer, a.listen_fd);
+
   DcmSCPConfig& c = a.config;
   c.setAETitle(node.ae_title.c_str());
   c.setPort(static_cast<Uint16>(port));
-  if (tls_) {
-    a.tls = make_tls_layer(node.tls);
-    c.setTransportLayer(a.tls.get());
-  }
   c.setMaxReceivePDULength(static_cast<Uint32>(node.max_pdu));
   c.setACSETimeout(static_cast<Uint32>(node.acse_timeout_s));
   c.setDIMSETimeout(static_cast<Uint32>(node.dimse_timeout_s));
   c.setDIMSEBlockingMode(DIMSE_NONBLOCKING);
   c.setConnectionBlockingMode(DUL_NOBLOCK);
-  c.setConnectionTimeout(1);  // the accept loop looks at the stop flag every second
   c.setHostLookupEnabled(OFFalse);
   c.setRespondWithCalledAETitle(OFFalse);
   OFList<OFString> verification;
@@ -804,6 +1008,7 @@ void DicomListener::start() {
   c.addPresentationContext(UID_VerificationSOPClass, verification);
   const auto ts = accepted_transfer_syntaxes();
   for (const char* sop_class : storage_sop_classes()) c.addPresentationContext(sop_class, ts);
+  a.shared = std::make_unique<DcmSharedSCPConfig>(c);
 
   a.stopping = false;
   thread_ = std::thread([this] {
@@ -811,13 +1016,20 @@ void DicomListener::start() {
     if (primary_) runtime_.scp_listening = false;
   });
   if (primary_) runtime_.scp_listening = true;
-  spdlog::info("event=scp_listening ae_title={} address={} port={} tls={} max_associations={}",
-               node.ae_title, node.bind_address, port, tls_ ? "yes" : "no", node.max_associations);
+  spdlog::info(
+      "event=scp_listening ae_title={} address={} port={} tls={} max_associations={} "
+      "max_associations_per_source={} max_pending_connections={}",
+      node.ae_title, node.bind_address, port, tls_ ? "yes" : "no", limits.associations,
+      limits.per_source, limits.pending);
 }
 
 void DicomListener::stop() {
   if (!thread_.joinable()) return;
   acceptor_->stopping = true;
+  const std::uint64_t one = 1;
+  if (::write(acceptor_->wake_fd, &one, sizeof one) < 0) {
+    // The accepting loop also looks at the flag every 250 ms.
+  }
   thread_.join();
   if (primary_) runtime_.scp_listening = false;
   spdlog::info("event=scp_stopped tls={}", tls_ ? "yes" : "no");

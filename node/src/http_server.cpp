@@ -1,18 +1,22 @@
-#include "livernode/node/ingest_journal.h"
 #include "livernode/node/http_server.h"
 
-#include <cctype>
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
 
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cctype>
+#include <chrono>
+#include <list>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "livernode/config/effective_config.h"
 #include "livernode/node/admin_page.h"
+#include "livernode/node/ingest_journal.h"
 
 namespace livernode::node {
 
@@ -42,10 +46,14 @@ bool bearer_token_matches(const std::string& authorization, const std::string& t
 }
 
 json study_json(StateStore& store, const StudyRow& s) {
-  json j{{"study_instance_uid", s.study_uid}, {"state", s.state},
-         {"first_arrival", s.first_arrival},  {"last_arrival", s.last_arrival},
-         {"instances", s.instances},          {"bytes", s.bytes},
-         {"calling_ae", s.calling_ae},        {"analysed_series", s.analysed_series},
+  json j{{"study_instance_uid", s.study_uid},
+         {"state", s.state},
+         {"first_arrival", s.first_arrival},
+         {"last_arrival", s.last_arrival},
+         {"instances", s.instances},
+         {"bytes", s.bytes},
+         {"calling_ae", s.calling_ae},
+         {"analysed_series", s.analysed_series},
          {"visit_study_instance_uid", s.visit_uid.empty() ? s.study_uid : s.visit_uid}};
   j["series"] = json::array();
   for (const auto& r : store.series_of(s.study_uid))
@@ -182,17 +190,17 @@ HttpResponse handle_http_request(Runtime& rt, const std::string& method, const s
   try {
     if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
     if (path == "/readyz") {
-      bool store_ok = true;
+      bool store_ok = rt.store != nullptr;
       try {
-        rt.store->counts();
+        if (store_ok) rt.store->counts();
       } catch (const std::exception&) {
         store_ok = false;
       }
-      const bool ready = rt.scp_listening && store_ok && !rt.draining;
+      const bool ready = rt.scp_listening && store_ok && !rt.draining && rt.storage.ok();
       return {ready ? 200 : 503, "text/plain; charset=utf-8",
               std::string(ready ? "ready" : "not ready") + " scp_listening=" +
                   (rt.scp_listening ? "1" : "0") + " store=" + (store_ok ? "1" : "0") +
-                  " draining=" + (rt.draining ? "1" : "0") + "\n"};
+                  " draining=" + (rt.draining ? "1" : "0") + " " + rt.storage.describe() + "\n"};
     }
     if (path == "/" && method == "GET")
       return {302, "text/plain; charset=utf-8", "see /admin\n", {{"Location", "/admin"}}};
@@ -213,6 +221,8 @@ HttpResponse handle_http_request(Runtime& rt, const std::string& method, const s
     if (!token.empty() && !bearer_token_matches(authorization, token))
       return {401, "text/plain; charset=utf-8",
               "401 unauthorized: send Authorization: Bearer <token>\n"};
+    if (!rt.store)  // not opened yet (a full disk): only /healthz, /readyz and /admin answer
+      return {503, "text/plain; charset=utf-8", "503 the state database is not open yet\n"};
     if (path == "/metrics" && method == "GET")
       return {200, "text/plain; version=0.0.4", metrics_text(rt)};
     if (path == "/api/studies" && method == "GET") {
@@ -266,27 +276,11 @@ HttpResponse handle_http_request(Runtime& rt, const std::string& method, const s
   }
 }
 
-struct HttpServer::Impl {
-  asio::io_context io;
-  asio::ip::tcp::acceptor acceptor{io};
-};
-
-HttpServer::HttpServer(Runtime& runtime) : runtime_(runtime), impl_(std::make_unique<Impl>()) {}
-
-HttpServer::~HttpServer() { stop(); }
-
 namespace {
 
-void serve_connection(Runtime& rt, asio::ip::tcp::socket socket) {
-  // A slow or silent client cannot hold the (single) server thread for more than 5 s.
-  timeval tv{5, 0};
-  ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  beast::error_code ec;
-  beast::flat_buffer buffer;
-  http::request<http::string_body> req;
-  http::read(socket, buffer, req, ec);
-  if (ec) return;
+// The response to `req`, ready to be written (the connection closes after it).
+http::response<http::string_body> make_response(Runtime& rt,
+                                                const http::request<http::string_body>& req) {
   const auto res =
       handle_http_request(rt, std::string(req.method_string()), std::string(req.target()),
                           std::string(req[http::field::authorization]));
@@ -298,11 +292,141 @@ void serve_connection(Runtime& rt, asio::ip::tcp::socket socket) {
   out.keep_alive(false);
   out.body() = res.body;
   out.prepare_payload();
-  http::write(socket, out, ec);
-  socket.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  return out;
 }
 
 }  // namespace
+
+// One HTTP connection: one request, its response, then the connection closes. Everything it
+// does is asynchronous on its own strand and bounded by http.timeout_s, so a slow or silent
+// client holds only its own connection.
+class HttpServer::Session : public std::enable_shared_from_this<HttpServer::Session> {
+ public:
+  Session(asio::ip::tcp::socket socket, Runtime& runtime, std::chrono::seconds timeout)
+      : stream_(std::move(socket)), runtime_(runtime), timeout_(timeout) {}
+
+  void start() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
+  }
+
+  // Closes the connection when it is still waiting for its request (it may be busy answering
+  // by the time this runs: then it finishes).
+  void close_if_waiting() {
+    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->waiting_) self->close();
+    });
+  }
+
+  bool waiting() const { return waiting_; }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->header_limit(16 * 1024);
+    parser_->body_limit(1024 * 1024);
+    stream_.expires_after(timeout_);
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+  }
+
+  void on_read(beast::error_code ec) {
+    waiting_ = false;
+    if (ec) {  // timed out, closed by the client or by close_if_waiting, or not HTTP
+      close();
+      return;
+    }
+    response_ = make_response(runtime_, parser_->get());
+    stream_.expires_after(timeout_);
+    http::async_write(
+        stream_, response_,
+        [self = shared_from_this()](beast::error_code, std::size_t) { self->close(); });
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  Runtime& runtime_;
+  const std::chrono::seconds timeout_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> response_;
+  std::atomic<bool> waiting_{true};
+};
+
+struct HttpServer::Impl {
+  explicit Impl(Runtime& runtime) : runtime(runtime) {}
+
+  Runtime& runtime;
+  asio::io_context io;
+  asio::ip::tcp::acceptor acceptor{asio::make_strand(io)};
+  asio::steady_timer retry{acceptor.get_executor()};
+  std::chrono::seconds timeout{10};
+  std::size_t max_connections = 64;
+  std::mutex mutex;
+  std::list<std::weak_ptr<Session>> sessions;  // open connections, oldest first
+
+  void accept() {
+    acceptor.async_accept(asio::make_strand(io),
+                          [this](beast::error_code ec, asio::ip::tcp::socket socket) {
+                            on_accept(ec, std::move(socket));
+                          });
+  }
+
+  void on_accept(beast::error_code ec, asio::ip::tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;  // stopping
+    if (ec) {
+      // Out of descriptors, typically: the connections wait in the backlog meanwhile.
+      spdlog::error("event=http_accept_failed error=\"{}\" note=\"trying again shortly\"",
+                    ec.message());
+      retry.expires_after(std::chrono::milliseconds(200));
+      retry.async_wait([this](beast::error_code e) {
+        if (!e) accept();
+      });
+      return;
+    }
+    auto session = std::make_shared<Session>(std::move(socket), runtime, timeout);
+    if (admit(session)) session->start();
+    accept();
+  }
+
+  // Registers `session` within http.max_connections: the connection waiting longest for its
+  // request makes room; false when every connection is busy answering.
+  bool admit(const std::shared_ptr<Session>& session) {
+    std::lock_guard lock(mutex);
+    sessions.remove_if([](const std::weak_ptr<Session>& s) { return s.expired(); });
+    if (sessions.size() >= max_connections) {
+      std::shared_ptr<Session> oldest;
+      for (auto it = sessions.begin(); it != sessions.end(); ++it) {
+        auto s = it->lock();
+        if (s && s->waiting()) {
+          oldest = std::move(s);
+          sessions.erase(it);
+          break;
+        }
+      }
+      if (!oldest) {
+        spdlog::warn(
+            "event=http_connection_refused note=\"http.max_connections={} connections "
+            "are all being answered\"",
+            max_connections);
+        return false;  // the new socket closes with the session
+      }
+      oldest->close_if_waiting();
+    }
+    sessions.push_back(session);
+    return true;
+  }
+};
+
+HttpServer::HttpServer(Runtime& runtime)
+    : runtime_(runtime), impl_(std::make_unique<Impl>(runtime)) {}
+
+HttpServer::~HttpServer() { stop(); }
 
 void HttpServer::start() {
   const auto cfg = runtime_.config.get();
@@ -312,6 +436,8 @@ void HttpServer::start() {
   if (ec)
     throw std::runtime_error("http.bind_address '" + h.bind_address + "' is not an IP address");
   const asio::ip::tcp::endpoint endpoint(address, static_cast<unsigned short>(h.port));
+  impl_->timeout = std::chrono::seconds(h.timeout_s);
+  impl_->max_connections = static_cast<std::size_t>(std::max(1, h.max_connections));
   impl_->acceptor.open(endpoint.protocol());
   impl_->acceptor.set_option(asio::socket_base::reuse_address(true));
   impl_->acceptor.bind(endpoint, ec);
@@ -319,32 +445,24 @@ void HttpServer::start() {
   if (ec)
     throw std::runtime_error("cannot listen for HTTP on " + h.bind_address + ":" +
                              std::to_string(h.port) + ": " + ec.message());
-  auto accept = std::make_shared<std::function<void()>>();
-  *accept = [this, accept] {
-    impl_->acceptor.async_accept(
-        [this, accept](boost::system::error_code error, asio::ip::tcp::socket socket) {
-          if (error) return;  // acceptor closed
-          serve_connection(runtime_, std::move(socket));
-          (*accept)();
-        });
-  };
-  (*accept)();
-  thread_ = std::thread([this, accept] {
-    impl_->io.run();
-    *accept = nullptr;
-  });
-  spdlog::info("event=http_listening address={} port={} auth={}", h.bind_address, h.port,
-               h.token.empty() ? "none" : "bearer");
+  impl_->accept();
+  // Requests are answered on these threads; one waiting for the state store holds only itself.
+  for (int i = 0; i < kThreads; ++i) threads_.emplace_back([this] { impl_->io.run(); });
+  spdlog::info("event=http_listening address={} port={} auth={} max_connections={} timeout_s={}",
+               h.bind_address, h.port, h.token.empty() ? "none" : "bearer", impl_->max_connections,
+               h.timeout_s);
 }
 
 void HttpServer::stop() {
-  if (!thread_.joinable()) return;
-  asio::post(impl_->io, [this] {
+  if (threads_.empty()) return;
+  asio::post(impl_->acceptor.get_executor(), [this] {
     boost::system::error_code ec;
     impl_->acceptor.close(ec);
+    impl_->retry.cancel();
   });
   impl_->io.stop();
-  thread_.join();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
 }
 
 }  // namespace livernode::node

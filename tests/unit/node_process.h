@@ -53,8 +53,9 @@ class NodeProcess {
   // "-aec LIVERNODE 127.0.0.1 PORT" for echoscu / storescu.
   std::string peer() const { return "-aec LIVERNODE 127.0.0.1 " + std::to_string(dicom_port_); }
 
-  // Starts the node and waits (up to 20 s) for /readyz; throws with the log on failure.
-  void start() {
+  // Starts the node and waits (up to 20 s) for `ready_path` (/readyz) to answer 200; throws with
+  // the log on failure.
+  void start(const std::string& ready_path = "/readyz") {
     pid_ = ::fork();
     if (pid_ == 0) {
       const std::string log = log_path().string();
@@ -66,7 +67,7 @@ class NodeProcess {
       ::_exit(127);
     }
     for (int i = 0; i < 200; ++i) {
-      if (run_command("curl -sf -o /dev/null " + url("/readyz")).status == 0) return;
+      if (run_command("curl -sf -o /dev/null " + url(ready_path)).status == 0) return;
       int status = 0;
       if (::waitpid(pid_, &status, WNOHANG) == pid_) {
         pid_ = -1;

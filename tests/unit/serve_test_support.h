@@ -1,5 +1,7 @@
 #pragma once
 // Helpers shared by the tests that drive a running `livernode serve`.
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -31,8 +33,8 @@ inline std::string loopback_destination(const std::string& name, const std::stri
                                         int port,
                                         const std::string& accepts = "seg, sr, summary, pdf") {
   return "destinations:\n  - name: " + name + "\n    ae_title: " + ae_title +
-         "\n    host: 127.0.0.1\n    port: " + std::to_string(port) + "\n    accepts: [" +
-         accepts + "]\n";
+         "\n    host: 127.0.0.1\n    port: " + std::to_string(port) + "\n    accepts: [" + accepts +
+         "]\n";
 }
 
 // Regular files under `dir` whose name contains `needle`.
@@ -80,6 +82,30 @@ inline CommandResult send_with_storescu(const NodeProcess& node, const std::file
                                         const std::string& aet = "STORESCU") {
   return run_command("TCP_NODELAY=1 storescu -aet " + aet + " " + node.peer() + " +sd +r " +
                      what.string());
+}
+
+// A test CA, a node certificate and a client certificate signed by it, in `dir`.
+inline void make_test_certificates(const std::filesystem::path& dir) {
+  std::filesystem::create_directories(dir);
+  const std::string t = dir.string();
+  const auto made = run_command(
+      "cd " + t +
+      " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj "
+      "/CN=test-ca"
+      " && openssl req -newkey rsa:2048 -nodes -keyout node.key -out node.csr -subj /CN=localhost"
+      " && openssl x509 -req -in node.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out node.pem "
+      "-days 2"
+      " && openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=client"
+      " && openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out "
+      "client.pem -days 2");
+  ASSERT_EQ(made.status, 0) << made.output;
+}
+
+// The node's tls section for the certificates of make_test_certificates.
+inline std::string tls_section(const std::string& t, int tls_port, const std::string& extra = "") {
+  return "  tls:\n    enabled: true\n    port: " + std::to_string(tls_port) +
+         "\n    certificate: " + t + "/node.pem\n    private_key: " + t +
+         "/node.key\n    trusted_cas: [" + t + "/ca.pem]\n" + extra;
 }
 
 }  // namespace livernode::test

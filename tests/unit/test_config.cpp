@@ -578,6 +578,31 @@ TEST_F(ConfigTest, HttpPortMustDifferFromTheDicomPort) {
   EXPECT_TRUE(load("node: {port: 8080}\nhttp: {enabled: false}\n").ok());
 }
 
+TEST_F(ConfigTest, ConnectionLimitsAndTimeoutsAreReadAndChecked) {
+  const LoadResult result = load(
+      "node:\n  max_associations: 4\n  max_associations_per_source: 2\n"
+      "  max_pending_connections: 100\n  stall_timeout_s: 5\n"
+      "http:\n  max_connections: 20\n  timeout_s: 3\n");
+  ASSERT_TRUE(result.ok()) << all_problems(result);
+  EXPECT_EQ(result.config.node.max_associations_per_source, 2);
+  EXPECT_EQ(result.config.node.max_pending_connections, 100);
+  EXPECT_EQ(result.config.node.stall_timeout_s, 5);
+  EXPECT_EQ(result.config.http.max_connections, 20);
+  EXPECT_EQ(result.config.http.timeout_s, 3);
+  const LoadResult defaults = load("");
+  EXPECT_EQ(defaults.config.node.max_associations_per_source, 0);  // one fewer than the maximum
+  EXPECT_EQ(defaults.config.node.max_pending_connections, 64);
+  EXPECT_EQ(defaults.config.node.stall_timeout_s, 10);
+  EXPECT_EQ(defaults.config.http.max_connections, 64);
+  EXPECT_EQ(defaults.config.http.timeout_s, 10);
+
+  expect_problem(load("node:\n  max_associations: 4\n  max_associations_per_source: 5\n"),
+                 "node.max_associations_per_source", 3, "more than max_associations (4)");
+  expect_problem(load("http:\n  timeout_s: 0\n"), "http.timeout_s", 2, "");
+  expect_problem(load("node:\n  max_pending_connections: 0\n"), "node.max_pending_connections",
+                 2, "");
+}
+
 TEST_F(ConfigTest, TokenFileIsReadAndTokenIsMasked) {
   write("token.txt", "s3cret-token\n");
   const LoadResult result = load("http:\n  token_file: token.txt\n");

@@ -429,34 +429,6 @@ TEST_F(ServeNode, AcceptsTheUsualTransferSyntaxesAndSegmentations) {
   EXPECT_EQ(node.stop(), 0);
 }
 
-namespace {
-
-// A test CA, a node certificate and a client certificate signed by it, in `dir`.
-void make_test_certificates(const fs::path& dir) {
-  fs::create_directories(dir);
-  const std::string t = dir.string();
-  const auto made = run_command(
-      "cd " + t +
-      " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj "
-      "/CN=test-ca"
-      " && openssl req -newkey rsa:2048 -nodes -keyout node.key -out node.csr -subj /CN=localhost"
-      " && openssl x509 -req -in node.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out node.pem "
-      "-days 2"
-      " && openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=client"
-      " && openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out "
-      "client.pem -days 2");
-  ASSERT_EQ(made.status, 0) << made.output;
-}
-
-// The node's tls section for the certificates of make_test_certificates.
-std::string tls_section(const std::string& t, int tls_port, const std::string& extra = "") {
-  return "  tls:\n    enabled: true\n    port: " + std::to_string(tls_port) +
-         "\n    certificate: " + t + "/node.pem\n    private_key: " + t +
-         "/node.key\n    trusted_cas: [" + t + "/ca.pem]\n" + extra;
-}
-
-}  // namespace
-
 TEST_F(ServeNode, TlsListenerRequiresAClientCertificateSignedByTheTrustedCa) {
   const fs::path tls = dir_ / "tls";
   ASSERT_NO_FATAL_FAILURE(make_test_certificates(tls));
@@ -518,7 +490,7 @@ TEST_F(ServeNode, AssociationsBeyondTheLimitAreRejectedUntilOneEnds) {
   const auto second = run_command("echoscu -aet STORESCU " + node.peer());
   EXPECT_NE(second.status, 0);
   EXPECT_NE(second.output.find("Local Limit Exceeded"), std::string::npos) << second.output;
-  // Refused by the accepting thread, yet counted and logged with the reason like any rejection.
+  // Refused for want of a slot, yet counted and logged with the reason like any rejection.
   EXPECT_NE(node.get("/metrics").find("livernode_associations_rejected_total 1"),
             std::string::npos);
   EXPECT_NE(node.log().find("reason=\"no free association slot: 1 of node.max_associations=1 busy\""),

@@ -1,9 +1,11 @@
-// `livernode serve` under hostile input and failures: garbage on the DICOM port, broken files,
-// a PACS that is down, kill -9 in the middle of an analysis and of a delivery, and one real
+// `livernode serve` under hostile input and failures: garbage on the DICOM port, silent,
+// half-open and stalled connections on the DICOM, TLS and HTTP ports, broken files, a PACS that
+// is down, kill -9 in the middle of an analysis and of a delivery, and one real
 // HCC case end to end. Each test starts its own node (and Orthanc when it needs one).
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -21,8 +23,8 @@
 #include "livernode/node/sqlite_state_store.h"
 #include "livernode/phantom/phantom.h"
 #include "node_process.h"
-#include "serve_test_support.h"
 #include "orthanc_peer.h"
+#include "serve_test_support.h"
 #include "test_support.h"
 
 namespace livernode::test {
@@ -343,8 +345,7 @@ TEST_F(ServeRobustness, BrokenFilesAreRefusedOrReportedAndNothingCrashes) {
   // Still serving, and a good study afterwards is analysed normally.
   const auto good = send_with_storescu(node, study_dicom());
   ASSERT_EQ(good.status, 0) << good.output;
-  ASSERT_TRUE(single_job_done(store, 60, g_study->truth.study_uid))
-      << node.log();
+  ASSERT_TRUE(single_job_done(store, 60, g_study->truth.study_uid)) << node.log();
   EXPECT_EQ(node.stop(), 0) << node.log();
 }
 
@@ -359,8 +360,7 @@ TEST_F(ServeRobustness, ResultsWaitForADownPacsAndArriveOnceWhenItComesUp) {
   const auto sent = send_with_storescu(node, study_dicom());
   ASSERT_EQ(sent.status, 0) << sent.output;
   node::SqliteStateStore store(node.state_db());
-  ASSERT_TRUE(single_job_done(store, 60))
-      << node.log();
+  ASSERT_TRUE(single_job_done(store, 60)) << node.log();
   const auto job = store.jobs("", 10)[0];
   ASSERT_GE(job.objects, 3);
   // At least two failed attempts on every row while the PACS is down.
@@ -555,7 +555,8 @@ TEST_F(ServeRobustness, InstancesTheStateDatabaseLostAreRecoveredFromTheSpool) {
   ASSERT_EQ(count_files(node.spool(), ".dcm"), 24u);
   for (const auto& e : fs::recursive_directory_iterator(node.spool())) {
     if (!e.is_regular_file() || e.path().extension() != ".dcm") continue;
-    const auto dump = run_command("dcmdump -q +P SourceApplicationEntityTitle " + e.path().string());
+    const auto dump =
+        run_command("dcmdump -q +P SourceApplicationEntityTitle " + e.path().string());
     EXPECT_NE(dump.output.find("[STORESCU]"), std::string::npos) << dump.output;
     break;
   }
@@ -568,7 +569,10 @@ TEST_F(ServeRobustness, InstancesTheStateDatabaseLostAreRecoveredFromTheSpool) {
 
   node.start();
   EXPECT_TRUE(eventually(
-      [&] { return node.log().find("recovered_instances=24 unrecoverable_files=1") != std::string::npos; }, 10))
+      [&] {
+        return node.log().find("recovered_instances=24 unrecoverable_files=1") != std::string::npos;
+      },
+      10))
       << node.log();
   node::SqliteStateStore store(node.state_db());
   EXPECT_EQ(store.counts().instances, 24);
@@ -580,9 +584,453 @@ TEST_F(ServeRobustness, InstancesTheStateDatabaseLostAreRecoveredFromTheSpool) {
   EXPECT_EQ(node.stop(), 0) << node.log();
   node.start();
   EXPECT_TRUE(eventually(
-      [&] { return node.log().find("recovered_instances=0 unrecoverable_files=1") != std::string::npos; }, 10))
+      [&] {
+        return node.log().find("recovered_instances=0 unrecoverable_files=1") != std::string::npos;
+      },
+      10))
       << node.log();
   EXPECT_EQ(store.counts().instances, 24);
+  EXPECT_EQ(node.stop(), 0) << node.log();
+}
+
+// --- Hostile peers: silent, half-open and stalled connections ------------------------------
+
+namespace {
+
+std::string be16(std::size_t n) {
+  return {static_cast<char>((n >> 8) & 0xff), static_cast<char>(n & 0xff)};
+}
+std::string be32(std::size_t n) { return be16((n >> 16) & 0xffff) + be16(n & 0xffff); }
+std::string pdu_item(int type, const std::string& payload) {
+  return std::string{static_cast<char>(type), '\0'} + be16(payload.size()) + payload;
+}
+std::string ae_field(std::string ae) {
+  ae.resize(16, ' ');
+  return ae;
+}
+
+// An A-ASSOCIATE-RQ to LIVERNODE from `calling` proposing Verification, implicit little endian.
+std::string associate_rq(const std::string& calling) {
+  std::string body =
+      be16(1) + be16(0) + ae_field("LIVERNODE") + ae_field(calling) + std::string(32, '\0') +
+      pdu_item(0x10, "1.2.840.10008.3.1.1.1") +
+      pdu_item(0x20, std::string("\x01\0\0\0", 4) + pdu_item(0x30, "1.2.840.10008.1.1") +
+                         pdu_item(0x40, "1.2.840.10008.1.2")) +
+      pdu_item(0x50, pdu_item(0x51, be32(16384)) + pdu_item(0x52, "1.2.826.0.1.3680043.2.1143.1"));
+  return std::string("\x01\0", 2) + be32(body.size()) + body;
+}
+
+// The first bytes of a P-DATA-TF PDU that announces 1000: a PDU cut short.
+std::string partial_p_data() {
+  return std::string("\x04\0", 2) + be32(1000) + std::string(10, '\0');
+}
+
+const std::string kAAbort("\x07\0\0\0\0\x04\0\0\0\0", 10);
+
+// A raw TCP connection to a port of this machine from `source` (any 127.x.y.z address is
+// local), for the hostile peers below: plain POSIX sockets, nothing DICOM does for them.
+class RawPeer {
+ public:
+  RawPeer(int port, const std::string& source) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    ::inet_pton(AF_INET, source.c_str(), &local.sin_addr);
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) return;
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  }
+  ~RawPeer() { ::close(fd_); }
+  RawPeer(const RawPeer&) = delete;
+  RawPeer& operator=(const RawPeer&) = delete;
+
+  bool connected() const { return connected_; }
+  bool send(const std::string& bytes) {
+    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+           static_cast<ssize_t>(bytes.size());
+  }
+  // Ends the sending side: the node reads the end of the stream, the connection stays half open.
+  void end_sending() { ::shutdown(fd_, SHUT_WR); }
+
+  // The type of the next PDU the node sends (0: the connection ended, or nothing within
+  // `seconds`).
+  int read_pdu_type(double seconds) {
+    std::string header = read_exactly(6, seconds);
+    if (header.size() < 6) return 0;
+    const std::size_t length = (static_cast<unsigned char>(header[2]) << 24) |
+                               (static_cast<unsigned char>(header[3]) << 16) |
+                               (static_cast<unsigned char>(header[4]) << 8) |
+                               static_cast<unsigned char>(header[5]);
+    if (read_exactly(length, seconds).size() < length) return 0;
+    return static_cast<unsigned char>(header[0]);
+  }
+
+  // True while the node keeps the connection open without a word: nothing to read, no end.
+  bool quietly_open() const {
+    char c;
+    const ssize_t n = ::recv(fd_, &c, 1, MSG_DONTWAIT | MSG_PEEK);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+  }
+
+  // Seconds until the node closes the connection (what it sends is read and dropped); a
+  // negative number when it is still open after `limit` seconds.
+  double seconds_until_closed(double limit) {
+    const auto start = std::chrono::steady_clock::now();
+    const auto elapsed = [&] {
+      return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    };
+    char buffer[4096];
+    while (elapsed() < limit) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
+      if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) return elapsed();
+    }
+    return -1;
+  }
+
+ private:
+  std::string read_exactly(std::size_t n, double seconds) {
+    std::string out;
+    const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    char buffer[4096];
+    while (out.size() < n && std::chrono::steady_clock::now() < end) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      const ssize_t got = ::recv(fd_, buffer, std::min(sizeof buffer, n - out.size()), 0);
+      if (got <= 0) break;
+      out.append(buffer, static_cast<std::size_t>(got));
+    }
+    return out;
+  }
+
+  int fd_ = -1;
+  bool connected_ = false;
+};
+
+using Peers = std::vector<std::unique_ptr<RawPeer>>;
+
+struct Timed {
+  CommandResult result;
+  double seconds = 0;
+};
+Timed timed(const std::string& command) {
+  const auto start = std::chrono::steady_clock::now();
+  Timed t;
+  t.result = run_command(command);
+  t.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return t;
+}
+
+// What a legitimate caller must get within 2 s however many hostile peers are connected.
+constexpr double kServedWithin = 2.0;
+
+// A legitimate C-ECHO, a C-STORE of `file` and a GET /healthz, each within kServedWithin.
+void expect_served(const NodeProcess& node, const std::string& dicom_target,
+                   const std::filesystem::path& file, std::size_t hostile,
+                   const std::string& client_options = "") {
+  const auto echo = timed("echoscu -aet STORESCU" + client_options + dicom_target);
+  EXPECT_EQ(echo.result.status, 0) << hostile << " hostile peers\n" << echo.result.output;
+  EXPECT_LT(echo.seconds, kServedWithin) << "C-ECHO with " << hostile << " hostile peers";
+  const auto store = timed("TCP_NODELAY=1 storescu -aet STORESCU" + client_options + dicom_target +
+                           " " + file.string());
+  EXPECT_EQ(store.result.status, 0) << hostile << " hostile peers\n" << store.result.output;
+  EXPECT_LT(store.seconds, kServedWithin) << "C-STORE with " << hostile << " hostile peers";
+  const auto health = timed("curl -sf -m 30 -o /dev/null " + node.url("/healthz"));
+  EXPECT_EQ(health.result.status, 0) << hostile << " hostile peers";
+  EXPECT_LT(health.seconds, kServedWithin) << "/healthz with " << hostile << " hostile peers";
+}
+
+// Opens hostile connections to `port` from `source` until there are `count`: a third send
+// nothing, a third the first bytes of `opening` and then nothing, a third those bytes and then
+// end their sending side (half open).
+void open_hostile(Peers& peers, std::size_t count, int port, const std::string& source,
+                  const std::string& opening) {
+  while (peers.size() < count) {
+    auto peer = std::make_unique<RawPeer>(port, source);
+    ASSERT_TRUE(peer->connected()) << "connection " << peers.size();
+    const std::size_t kind = peers.size() % 3;
+    if (kind != 0) {
+      ASSERT_TRUE(peer->send(opening));
+    }
+    if (kind == 2) peer->end_sending();
+    peers.push_back(std::move(peer));
+  }
+}
+
+fs::path first_file(const fs::path& dir) {
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(dir)) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  return files.front();
+}
+
+}  // namespace
+
+// Silent and half-open connections on the DICOM port, from an address the allow-list does not
+// name: each waits for its association request on its own thread, so one and fifty of them
+// delay a legitimate echo and store by nothing; each is closed after its own
+// node.acse_timeout_s, all at about the same time rather than one after another.
+TEST_F(ServeRobustness, SilentAndHalfOpenDicomConnectionsDelayNoOne) {
+  NodeProcess node(dir_ / "node",
+                   "  acse_timeout_s: 8\n  allowed_callers:\n    - ae_title: STORESCU\n      "
+                   "host: 127.0.0.1\n");
+  node.start();
+  const fs::path file = first_file(study_dicom() / "arterial");
+  Peers peers;
+  for (std::size_t count : {std::size_t{0}, std::size_t{1}, std::size_t{50}}) {
+    ASSERT_NO_FATAL_FAILURE(open_hostile(peers, count, node.dicom_port(), "127.0.0.2",
+                                         associate_rq("INTRUDER").substr(0, 40)));
+    expect_served(node, " " + node.peer(), file, count);
+  }
+  for (std::size_t i = 0; i < peers.size(); i += 3)
+    EXPECT_TRUE(peers[i]->quietly_open()) << "silent connection " << i << " was dropped early";
+  for (std::size_t i = 0; i < peers.size(); ++i)
+    EXPECT_GE(peers[i]->seconds_until_closed(15), 0)
+        << "connection " << i << " still open after node.acse_timeout_s";
+  EXPECT_TRUE(eventually(
+      [&] {
+        return node.get("/metrics").find("livernode_associations_receive_failed_total 50") !=
+               std::string::npos;
+      },
+      5))
+      << node.get("/metrics");
+  EXPECT_NE(node.log().find("no association request within node.acse_timeout_s=8"),
+            std::string::npos);
+  EXPECT_EQ(node.stop(), 0) << node.log();
+}
+
+// The same on the TLS port: silent connections and handshakes cut short hold only themselves.
+TEST_F(ServeRobustness, SilentAndHalfOpenTlsConnectionsDelayNoOne) {
+  const fs::path tls = dir_ / "tls";
+  ASSERT_NO_FATAL_FAILURE(make_test_certificates(tls));
+  const std::string t = tls.string();
+  const int tls_port = free_tcp_port();
+  NodeProcess node(dir_ / "node", "  acse_timeout_s: 8\n" + tls_section(t, tls_port));
+  node.start();
+  const fs::path file = first_file(study_dicom() / "arterial");
+  const std::string client = " +tls " + t + "/client.key " + t + "/client.pem +cf " + t + "/ca.pem";
+  const std::string target = " -aec LIVERNODE 127.0.0.1 " + std::to_string(tls_port);
+  // The first bytes of a TLS ClientHello record.
+  const std::string hello("\x16\x03\x01\x02\x00\x01", 6);
+  Peers peers;
+  for (std::size_t count : {std::size_t{0}, std::size_t{1}, std::size_t{50}}) {
+    ASSERT_NO_FATAL_FAILURE(open_hostile(peers, count, tls_port, "127.0.0.1", hello));
+    expect_served(node, target, file, count, client);
+  }
+  for (std::size_t i = 0; i < peers.size(); i += 3)
+    EXPECT_TRUE(peers[i]->quietly_open()) << "silent connection " << i << " was dropped early";
+  for (std::size_t i = 0; i < peers.size(); ++i)
+    EXPECT_GE(peers[i]->seconds_until_closed(15), 0) << "connection " << i << " still open";
+  EXPECT_EQ(node.stop(), 0) << node.log();
+}
+
+// Associations that stop in the middle of a P-DATA-TF PDU. Fifty callers from one address get
+// at most that address's share of the slots (node.max_associations_per_source: 3 of 4), so the
+// others are served at once; once every slot is held by a stalled association, those whose peer
+// has been silent beyond node.stall_timeout_s give their slot to new callers (A-ABORT), and
+// the connection closes at once.
+TEST_F(ServeRobustness, StalledAssociationsGiveTheirSlotsToOthers) {
+  NodeProcess node(dir_ / "node", "  stall_timeout_s: 1\n");
+  node.start();
+  const fs::path file = first_file(study_dicom() / "arterial");
+  Peers stalled;
+  int accepted = 0, rejected = 0;
+  for (int i = 0; i < 50; ++i) {
+    auto peer = std::make_unique<RawPeer>(node.dicom_port(), "127.0.0.2");
+    ASSERT_TRUE(peer->connected());
+    ASSERT_TRUE(peer->send(associate_rq("STORESCU")));
+    const int answer = peer->read_pdu_type(10);
+    if (answer == 0x02) {  // A-ASSOCIATE-AC
+      ++accepted;
+      ASSERT_TRUE(peer->send(partial_p_data()));
+      stalled.push_back(std::move(peer));
+    } else {
+      EXPECT_EQ(answer, 0x03) << "association " << i;  // A-ASSOCIATE-RJ
+      ++rejected;
+    }
+  }
+  EXPECT_EQ(accepted, 3);
+  EXPECT_EQ(rejected, 47);
+  expect_served(node, " " + node.peer(), file, stalled.size());
+  for (const auto& peer : stalled) EXPECT_TRUE(peer->quietly_open());
+
+  // The last slot stalled too, from the address of the legitimate callers: every slot is held.
+  auto last = std::make_unique<RawPeer>(node.dicom_port(), "127.0.0.1");
+  ASSERT_TRUE(last->send(associate_rq("STORESCU")));
+  ASSERT_EQ(last->read_pdu_type(10), 0x02);
+  ASSERT_TRUE(last->send(partial_p_data()));
+  stalled.push_back(std::move(last));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  expect_served(node, " " + node.peer(), file, stalled.size());
+  EXPECT_NE(node.log().find("event=association_preempted"), std::string::npos) << node.log();
+  // One slot was given up, for the echo (the store found it free again afterwards); its peer got
+  // an A-ABORT and the end of the connection right after it.
+  int aborted = 0;
+  for (const auto& peer : stalled) {
+    if (peer->quietly_open()) continue;
+    EXPECT_EQ(peer->read_pdu_type(5), 0x07);
+    EXPECT_GE(peer->seconds_until_closed(1), 0);
+    ++aborted;
+  }
+  EXPECT_EQ(aborted, 1);
+  EXPECT_EQ(node.stop(), 0) << node.log();
+}
+
+// An association the node ends (here: no data within node.dimse_timeout_s) is closed right
+// after the node's A-ABORT instead of waiting up to 30 s for the peer to close; one the peer
+// aborts is closed at once.
+TEST_F(ServeRobustness, AbortedAssociationsAreClosedAtOnce) {
+  NodeProcess node(dir_ / "node", "  dimse_timeout_s: 2\n");
+  node.start();
+  RawPeer stalled(node.dicom_port(), "127.0.0.1");
+  ASSERT_TRUE(stalled.send(associate_rq("STORESCU")));
+  ASSERT_EQ(stalled.read_pdu_type(10), 0x02);
+  ASSERT_TRUE(stalled.send(partial_p_data()));
+  EXPECT_EQ(stalled.read_pdu_type(10), 0x07);  // the node's A-ABORT after 2 s
+  const double closed = stalled.seconds_until_closed(10);
+  EXPECT_GE(closed, 0);
+  EXPECT_LT(closed, 1.0);
+
+  RawPeer aborting(node.dicom_port(), "127.0.0.1");
+  ASSERT_TRUE(aborting.send(associate_rq("STORESCU")));
+  ASSERT_EQ(aborting.read_pdu_type(10), 0x02);
+  ASSERT_TRUE(aborting.send(kAAbort));
+  const double after_abort = aborting.seconds_until_closed(10);
+  EXPECT_GE(after_abort, 0);
+  EXPECT_LT(after_abort, 1.0);
+  EXPECT_EQ(run_command("echoscu -aet STORESCU " + node.peer()).status, 0);
+  EXPECT_EQ(node.stop(), 0) << node.log();
+}
+
+// Silent clients, requests cut short and clients that never read their answer on the HTTP
+// port: every endpoint still answers within 2 s, with 1, 50 and 100 of them (beyond
+// http.max_connections, 64, the connection waiting longest is closed); each is closed after
+// http.timeout_s.
+TEST_F(ServeRobustness, SilentHttpClientsDelayNoOne) {
+  NodeProcess node(dir_ / "node", "", "", "  timeout_s: 6\n");
+  node.start();
+  Peers peers;
+  for (std::size_t count : {std::size_t{1}, std::size_t{50}, std::size_t{100}}) {
+    ASSERT_NO_FATAL_FAILURE(open_hostile(peers, count, node.http_port(), "127.0.0.1",
+                                         "GET /metrics HTTP/1.1\r\nHost: localhost\r\n"));
+    for (const char* path : {"/healthz", "/readyz", "/metrics", "/api/studies", "/admin"}) {
+      const auto r = timed("curl -s -m 30 -o /dev/null -w '%{http_code}' " + node.url(path));
+      EXPECT_EQ(r.result.output, "200") << path << " with " << count << " hostile clients";
+      EXPECT_LT(r.seconds, kServedWithin) << path << " with " << count << " hostile clients";
+    }
+    if (count == 50) {
+      for (std::size_t i = 0; i < peers.size(); i += 3)
+        EXPECT_TRUE(peers[i]->quietly_open()) << "silent client " << i << " was dropped early";
+    }
+  }
+  for (std::size_t i = 0; i < peers.size(); ++i)
+    EXPECT_GE(peers[i]->seconds_until_closed(10), 0) << "client " << i << " still connected";
+  EXPECT_EQ(node.stop(), 0) << node.log();
+}
+
+// --- A full disk ---------------------------------------------------------------------------
+
+namespace {
+
+// A small tmpfs with few inodes mounted on `dir` for the life of this object (root only): a disk
+// that runs out of room for new files while the ingest journal's segments, written ahead, still
+// take records. Keeps a copy of `log` when it goes.
+class SmallDisk {
+ public:
+  SmallDisk(const fs::path& dir, const fs::path& log) : dir_(dir), log_(log) {
+    fs::create_directories(dir);
+    mounted_ =
+        ::geteuid() == 0 &&
+        run_command("mount -t tmpfs -o size=256m,nr_inodes=300 tmpfs " + dir.string()).status == 0;
+  }
+  ~SmallDisk() {
+    if (!mounted_) return;
+    std::error_code ec;
+    fs::copy_file(log_, dir_.parent_path() / "serve.log", fs::copy_options::overwrite_existing, ec);
+    run_command("umount " + dir_.string());
+  }
+  bool mounted() const { return mounted_; }
+
+  // Creates empty files until no inode is left, then removes `keep_free` of them.
+  void fill(std::size_t keep_free) {
+    const fs::path filler = dir_ / "filler";
+    fs::create_directories(filler);
+    for (int i = 0;; ++i) {
+      std::ofstream f(filler / std::to_string(i));
+      if (!f) break;
+      files_.push_back(filler / std::to_string(i));
+    }
+    for (std::size_t i = 0; i < keep_free && !files_.empty(); ++i) {
+      fs::remove(files_.back());
+      files_.pop_back();
+    }
+  }
+  void free_all() {
+    for (const auto& f : files_) fs::remove(f);
+    files_.clear();
+  }
+
+ private:
+  fs::path dir_, log_;
+  bool mounted_ = false;
+  std::vector<fs::path> files_;
+};
+
+std::size_t count_occurrences(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+// The disk fills while a study arrives (here: no inode left for a new file;
+// storage.min_free_disk_mb does not see it). Instances the spool cannot take are refused (A700)
+// instead of being acknowledged from the ingest journal alone; /readyz says why. Restarted on the
+// still full disk, the node cannot restore the journal's records into the spool: it starts anyway,
+// answers /healthz, refuses associations (rejected transient) and keeps the journal; once space is
+// freed it completes the recovery by itself, and every acknowledged instance is in the spool
+// and the state store.
+TEST_F(ServeRobustness, AFullDiskRefusesInsteadOfAcknowledgingAndTheNodeStillStarts) {
+  const fs::path disk = dir_ / "disk";
+  SmallDisk small(disk, disk / "node" / "serve.log");
+  if (!small.mounted()) GTEST_SKIP() << "needs root to mount a small tmpfs";
+  NodeProcess node(disk / "node", "",
+                   "routing:\n  rules:\n    - name: keep\n      action: ignore\n");
+  node.start();
+  small.fill(6);
+  const auto sent = run_command("TCP_NODELAY=1 storescu -v -aet STORESCU " + node.peer() + " +sd " +
+                                (study_dicom() / "arterial").string());
+  const std::size_t acknowledged =
+      count_occurrences(sent.output, "Received Store Response (Success)");
+  EXPECT_LT(acknowledged, 24u) << sent.output;
+  EXPECT_NE(sent.output.find("Refused: OutOfResources"), std::string::npos) << sent.output;
+  EXPECT_EQ(node.status_of("/readyz"), 503);
+  EXPECT_NE(run_command("curl -s " + node.url("/readyz")).output.find("spool=0"),
+            std::string::npos);
+  EXPECT_EQ(node.stop(), 0) << node.log();
+
+  // Restarted on the full disk: healthy, not ready, refusing for now.
+  node.start("/healthz");
+  const auto readyz = run_command("curl -s " + node.url("/readyz")).output;
+  EXPECT_NE(readyz.find("recovered=0"), std::string::npos) << readyz << node.log();
+  const auto refused = run_command("echoscu -aet STORESCU " + node.peer());
+  EXPECT_NE(refused.status, 0);
+  EXPECT_NE(refused.output.find("Temporary Congestion"), std::string::npos) << refused.output;
+
+  small.free_all();
+  ASSERT_TRUE(eventually([&] { return node.status_of("/readyz") == 200; }, 30)) << node.log();
+  EXPECT_EQ(run_command("echoscu -aet STORESCU " + node.peer()).status, 0);
+  EXPECT_EQ(count_files(node.spool(), ".dcm"), acknowledged) << node.log();
+  {
+    node::SqliteStateStore store(node.state_db());
+    EXPECT_EQ(store.counts().instances, static_cast<std::int64_t>(acknowledged));
+  }
+  EXPECT_NE(node.log().find("event=recovery_complete"), std::string::npos);
   EXPECT_EQ(node.stop(), 0) << node.log();
 }
 

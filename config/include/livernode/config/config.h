@@ -36,8 +36,18 @@ struct NodeConfig {
   std::string bind_address = "0.0.0.0";
   int port = 11112;
   int max_associations = 8;
+  // Associations one source address may hold at once; 0 = one fewer than max_associations
+  // (at least 1), so that no single address takes every slot.
+  int max_associations_per_source = 0;
+  // Connections accepted whose association request has not arrived yet (TLS handshake,
+  // A-ASSOCIATE-RQ); each has acse_timeout_s to send it. A new connection beyond this closes
+  // the one that has waited longest.
+  int max_pending_connections = 64;
   int acse_timeout_s = 30;
   int dimse_timeout_s = 60;
+  // An association whose peer has sent nothing for this long while the node waits for it is
+  // stalled: it gives up its slot (A-ABORT) when a new association needs one.
+  int stall_timeout_s = 10;
   int max_pdu = 65536;                         // bytes; DCMTK accepts 4096-131072
   std::vector<AllowedCaller> allowed_callers;  // empty = anyone may store
   TlsConfig tls;
@@ -106,6 +116,8 @@ struct HttpConfig {
   // set, token holds that file's content (surrounding whitespace removed).
   std::string token;
   std::filesystem::path token_file;
+  int max_connections = 64;  // served at once; beyond, the one idle longest is closed
+  int timeout_s = 10;        // to read a request, and to write its response
 };
 
 struct ProcessingConfig {

@@ -13,6 +13,11 @@
 //   GET /              redirects to /admin
 // When http.token is set, everything but /healthz, /readyz, /admin and / needs
 // "Authorization: Bearer <token>" (401 otherwise).
+//
+// Served asynchronously: one request per connection, read and answered within http.timeout_s,
+// at most http.max_connections connections at once (a new one beyond closes the connection
+// that has waited longest for its request), so that a slow or silent client costs only its
+// own connection.
 #include <memory>
 #include <string>
 #include <thread>
@@ -45,14 +50,16 @@ class HttpServer {
  public:
   explicit HttpServer(Runtime& runtime);
   ~HttpServer();
-  void start();  // binds (throws std::runtime_error when it cannot) and serves on a thread
+  void start();  // binds (throws std::runtime_error when it cannot) and serves on threads
   void stop();
 
  private:
+  static constexpr int kThreads = 4;
+  class Session;
   struct Impl;
   Runtime& runtime_;
   std::unique_ptr<Impl> impl_;
-  std::thread thread_;
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace livernode::node

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <string>
 
 #include "livernode/config/config.h"
 #include "livernode/node/routing.h"
@@ -48,9 +49,9 @@ struct Metrics {
   std::atomic<std::uint64_t> associations_accepted{0};
   std::atomic<std::uint64_t> associations_rejected{0};
   std::atomic<std::uint64_t> associations_receive_failed{0};  // no valid A-ASSOCIATE-RQ read
-  std::atomic<std::uint64_t> instances_received{0};   // newly stored
-  std::atomic<std::uint64_t> instances_duplicate{0};  // re-sent, already stored
-  std::atomic<std::uint64_t> instances_failed{0};     // answered with a failure status
+  std::atomic<std::uint64_t> instances_received{0};           // newly stored
+  std::atomic<std::uint64_t> instances_duplicate{0};          // re-sent, already stored
+  std::atomic<std::uint64_t> instances_failed{0};             // answered with a failure status
   std::atomic<std::uint64_t> bytes_received{0};
   std::atomic<std::uint64_t> jobs_started{0};
   std::atomic<std::uint64_t> analysis_seconds_millis{0};  // sum over finished jobs
@@ -58,6 +59,60 @@ struct Metrics {
   std::atomic<std::uint64_t> deliveries{0};
   std::atomic<std::uint64_t> delivery_retries{0};
   std::atomic<std::uint64_t> dead_letters{0};
+};
+
+// Whether received instances can be stored, and why not. On a full disk the start-up recovery
+// (journal replay, spool walk) may not complete: the node then starts anyway, serves /healthz,
+// refuses associations as "rejected transient" and tries the recovery again. Once a spool file
+// cannot be written, no instance is acknowledged on the strength of a journal record alone:
+// each is written into the spool and fsynced first, and refused (A700) when that fails too; the
+// first that succeeds ends this state. A state store row that cannot be committed is recovered
+// from the spool at the next start. /readyz reports all three.
+class StorageState {
+ public:
+  // Each returns true when it changed the state (the caller logs the change).
+  bool recovery_pending(std::string why) { return set(recovering_, recovery_why_, std::move(why)); }
+  bool recovery_done() { return clear(recovering_, recovery_why_); }
+  bool spool_failed(std::string why) { return set(spool_failing_, spool_why_, std::move(why)); }
+  bool spool_written() { return clear(spool_failing_, spool_why_); }
+  bool store_failed(std::string why) { return set(store_failing_, store_why_, std::move(why)); }
+  bool store_written() { return clear(store_failing_, store_why_); }
+
+  bool recovering() const { return recovering_; }
+  bool spool_failing() const { return spool_failing_; }
+  bool ok() const { return !recovering_ && !spool_failing_ && !store_failing_; }
+  // Why associations are refused; empty while they are accepted.
+  std::string refusal() const {
+    if (!recovering_) return {};
+    std::lock_guard lock(mutex_);
+    return "start-up recovery incomplete: " + recovery_why_;
+  }
+  // "recovered=1 spool=1 store_writes=1", then the first problem, for /readyz.
+  std::string describe() const {
+    std::lock_guard lock(mutex_);
+    std::string text = std::string("recovered=") + (recovering_ ? "0" : "1") +
+                       " spool=" + (spool_failing_ ? "0" : "1") +
+                       " store_writes=" + (store_failing_ ? "0" : "1");
+    const std::string& why = recovering_ ? recovery_why_ : spool_failing_ ? spool_why_ : store_why_;
+    if (!why.empty()) text += " problem=\"" + why + "\"";
+    return text;
+  }
+
+ private:
+  bool set(std::atomic<bool>& flag, std::string& why, std::string reason) {
+    std::lock_guard lock(mutex_);
+    why = std::move(reason);
+    return !flag.exchange(true);
+  }
+  bool clear(std::atomic<bool>& flag, std::string& why) {
+    if (!flag) return false;
+    std::lock_guard lock(mutex_);
+    why.clear();
+    return flag.exchange(false);
+  }
+  mutable std::mutex mutex_;
+  std::atomic<bool> recovering_{false}, spool_failing_{false}, store_failing_{false};
+  std::string recovery_why_, spool_why_, store_why_;
 };
 
 struct Runtime {
@@ -69,6 +124,7 @@ struct Runtime {
   IngestJournal* journal = nullptr;  // makes received instances durable; null: fsync each file
   std::atomic<bool> scp_listening{false};
   std::atomic<bool> draining{false};
+  StorageState storage;
 };
 
 }  // namespace livernode::node
