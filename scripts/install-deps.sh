@@ -14,8 +14,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   # real peers used by the tests and the demo
   dcmtk orthanc dicom3tools python3-pydicom python3-numpy curl openssl
-  # headless browser for the admin page test; PDF text and rendering for the report test
-  chromium poppler-utils
+  # headless browser for the admin page tests (python3-pil reads their screenshot); PDF text
+  # and rendering for the report test
+  chromium python3-pil poppler-utils
   # dcmjs, which the tests read the results with as web viewers do (tests/js)
   nodejs
 )

@@ -1,5 +1,9 @@
 #include "livernode/node/admin_page.h"
 
+#include <nlohmann/json.hpp>
+
+#include "livernode/node/state_store.h"
+
 namespace livernode::node {
 
 namespace {
@@ -30,7 +34,17 @@ constexpr std::string_view kAdminPage = R"HTML(<!DOCTYPE html>
   .state-done, .state-delivered { color: #070; }
   .empty { color: #777; font-style: italic; }
   div.data { overflow-x: auto; }
+  /* A table wider than the window: a shadow on the right edge says there is more. */
+  div.data.scrolls { box-shadow: inset -10px 0 8px -8px #888; }
   td.text { min-width: 18em; max-width: 32em; overflow-wrap: break-word; }
+  /* Long UIDs shortened with an ellipsis (the whole UID in the tooltip and in copied text);
+     free text wraps, so that the last column stays in view at 1400 px. */
+  .uid { display: inline-block; max-width: 10em; overflow: hidden; text-overflow: ellipsis;
+    white-space: nowrap; vertical-align: top; }
+  .wrap { display: block; min-width: 8em; max-width: 22em; overflow-wrap: anywhere; }
+  .nowrap { white-space: nowrap; }
+  #studies-search { margin: 0.4em 0; }
+  #studies-search input { width: 26em; }
   button { white-space: nowrap; }
 </style>
 </head>
@@ -59,6 +73,12 @@ constexpr std::string_view kAdminPage = R"HTML(<!DOCTYPE html>
 <div id="error" class="error"></div>
 
 <h2>Studies</h2>
+<div id="studies-search">
+  <label for="study-filter">Find:</label>
+  <input type="search" id="study-filter" autocomplete="off"
+    placeholder="accession, date (2026-11-01 or 20261101), description, UID, AE...">
+  <span id="study-count" class="empty"></span>
+</div>
 <div id="studies" class="data"></div>
 
 <h2>Job queue</h2>
@@ -95,6 +115,8 @@ constexpr std::string_view kAdminPage = R"HTML(<!DOCTYPE html>
   // "requeue-all" is the Re-queue all button as a link; honoured only together with the token
   // in the same fragment, so a link without the token cannot trigger it.
   var requeueAllOnLoad = !!fragmentToken && fragment.has('requeue-all');
+  // "q" fills the studies' search box (a link to a search).
+  if (fragment.get('q')) $('study-filter').value = fragment.get('q');
   if (location.hash) history.replaceState(null, '', location.pathname + location.search);
 
   function token() { return sessionStorage.getItem(KEY) || ''; }
@@ -130,6 +152,27 @@ constexpr std::string_view kAdminPage = R"HTML(<!DOCTYPE html>
     return (d / 3600).toFixed(1) + ' h';
   }
   function stateCell(state) { return { text: state, cls: 'state-' + state }; }
+  // A UID shortened to the cell, whole in its tooltip and its text.
+  function uid(u) {
+    if (!u) return '';
+    var e = el('span', u, 'uid mono');
+    e.title = u;
+    return e;
+  }
+  function wrapped(text, cls) {
+    if (!text) return '';
+    var e = el('span', text, 'wrap' + (cls ? ' ' + cls : ''));
+    e.title = text;
+    return e;
+  }
+  // DICOM DA (YYYYMMDD) and TM (HHMMSS.F) as "YYYY-MM-DD HH:MM".
+  function dicomDate(da) {
+    return /^\d{8}$/.test(da || '') ? da.slice(0, 4) + '-' + da.slice(4, 6) + '-' + da.slice(6, 8) : (da || '');
+  }
+  function dicomTime(tm) {
+    var t = (tm || '').replace(/[^0-9]/g, '');
+    return t.length >= 4 ? t.slice(0, 2) + ':' + t.slice(2, 4) : '';
+  }
 
   // columns: [title, function(row) -> value | {text, cls} | Node]
   function table(target, rows, columns, emptyText) {
@@ -154,34 +197,99 @@ constexpr std::string_view kAdminPage = R"HTML(<!DOCTYPE html>
       t.appendChild(tr);
     });
     box.appendChild(t);
+    markScrolling(box);
   }
 
-  function showStudies(studies) {
-    table('studies', studies.slice(0, 100), [
-      ['Study Instance UID', function (s) { return { text: s.study_instance_uid, cls: 'mono' }; }],
+  function markScrolling(box) {
+    box.classList.toggle('scrolls', box.scrollWidth > box.clientWidth + 1);
+  }
+
+  // Newest first: by study date and time, or, without them, by when the study arrived.
+  function newness(s) {
+    if (/^\d{8}$/.test(s.study_date || ''))
+      return s.study_date + ((s.study_time || '').replace(/[^0-9]/g, '') + '000000').slice(0, 6);
+    return s.first_arrival
+        ? new Date(s.first_arrival * 1000).toISOString().replace(/[^0-9]/g, '').slice(0, 14) : '';
+  }
+
+  // The last error of a study: its visit's latest job's, else its newest undelivered delivery's.
+  function lastError(s, deliveryErrors) {
+    var j = s.jobs && s.jobs[0];
+    if (j && j.error) return 'job v' + j.version + ': ' + j.error;
+    return deliveryErrors[s.visit_study_instance_uid] || deliveryErrors[s.study_instance_uid] || '';
+  }
+
+  // Every value of the row a search can match, lower case.
+  function searchText(s) {
+    return [s.accession_number, s.study_date, dicomDate(s.study_date), s.study_time,
+            s.modality, s.study_description, s.study_instance_uid, s.visit_study_instance_uid,
+            s.state, s.calling_ae, s.last_error].join(' ').toLowerCase();
+  }
+
+  var allStudies = [];
+  function showStudies(studies, deliveries) {
+    var deliveryErrors = {};
+    (deliveries || []).slice().sort(function (a, b) { return a.id - b.id; }).forEach(function (r) {
+      if (r.last_error && r.state !== 'delivered')
+        deliveryErrors[r.study_instance_uid] = r.destination + ': ' + r.last_error;
+    });
+    allStudies = studies.map(function (s) {
+      s.last_error = lastError(s, deliveryErrors);
+      s.newness = newness(s);
+      return s;
+    }).sort(function (a, b) {
+      if (a.newness !== b.newness) return a.newness < b.newness ? 1 : -1;
+      return (b.first_arrival || 0) - (a.first_arrival || 0);
+    });
+    filterStudies();
+  }
+
+  function filterStudies() {
+    var terms = $('study-filter').value.toLowerCase().split(/\s+/).filter(Boolean);
+    var found = allStudies.filter(function (s) {
+      var text = searchText(s);
+      return terms.every(function (t) { return text.indexOf(t) >= 0; });
+    });
+    var shown = found.slice(0, 200);
+    $('study-count').textContent = terms.length
+        ? found.length + ' of ' + allStudies.length + ' studies match' +
+          (shown.length < found.length ? ' (first ' + shown.length + ' shown)' : '')
+        : (shown.length < found.length ? 'newest ' + shown.length + ' of ' + found.length + ' shown' : '');
+    table('studies', shown, [
+      ['study date', function (s) {
+        return { text: (dicomDate(s.study_date) + ' ' + dicomTime(s.study_time)).trim(), cls: 'nowrap' };
+      }],
+      ['accession', function (s) { return { text: s.accession_number, cls: 'mono' }; }],
+      ['modality', function (s) { return s.modality; }],
+      ['description', function (s) { return wrapped(s.study_description); }],
+      ['Study Instance UID', function (s) { return uid(s.study_instance_uid); }],
       ['state', function (s) { return stateCell(s.state); }],
       ['analysed with', function (s) {
         return s.visit_study_instance_uid && s.visit_study_instance_uid !== s.study_instance_uid
-            ? { text: s.visit_study_instance_uid, cls: 'mono' } : '';
+            ? uid(s.visit_study_instance_uid) : '';
       }],
       ['instances', function (s) { return s.instances; }],
       ['series (analysed)', function (s) { return s.series.length + ' (' + s.analysed_series + ')'; }],
       ['MB', function (s) { return Math.round(s.bytes / 1e5) / 10; }],
       ['calling AE', function (s) { return s.calling_ae; }],
-      ['first arrival', function (s) { return time(s.first_arrival); }],
-      ['last arrival', function (s) { return time(s.last_arrival); }],
+      ['received', function (s) {
+        var e = el('span', time(s.first_arrival), 'nowrap');
+        e.title = 'first ' + time(s.first_arrival) + ', last ' + time(s.last_arrival);
+        return e;
+      }],
       ['receiving took', function (s) { return duration(s.first_arrival, s.last_arrival); }],
       ['latest job', function (s) {
         var j = s.jobs && s.jobs[0];
         return j ? { text: 'v' + j.version + ' ' + j.state, cls: 'state-' + j.state } : '';
-      }]
-    ], 'No studies received yet.');
+      }],
+      ['last error', function (s) { return wrapped(s.last_error, 'error'); }]
+    ], terms.length ? 'No study matches "' + $('study-filter').value + '".' : 'No studies received yet.');
   }
 
   function showJobs(jobs) {
     table('jobs', jobs.slice(0, 200), [
       ['id', function (j) { return j.id; }],
-      ['Study Instance UID', function (j) { return { text: j.study_instance_uid, cls: 'mono' }; }],
+      ['Study Instance UID', function (j) { return uid(j.study_instance_uid); }],
       ['version', function (j) { return j.version; }],
       ['kind', function (j) { return j.kind || 'analysis'; }],
       ['state', function (j) { return stateCell(j.state); }],
@@ -214,9 +322,9 @@ constexpr std::string_view kAdminPage = R"HTML(<!DOCTYPE html>
     ['kind', function (r) { return r.kind; }],
     ['state', function (r) { return stateCell(r.state); }],
     ['attempts', function (r) { return r.attempts; }],
-    ['Study Instance UID', function (r) { return { text: r.study_instance_uid, cls: 'mono' }; }],
-    ['SOP Instance UID', function (r) { return { text: r.sop_instance_uid, cls: 'mono' }; }],
-    ['last error', function (r) { return { text: r.last_error, cls: 'text' }; }]
+    ['Study Instance UID', function (r) { return uid(r.study_instance_uid); }],
+    ['SOP Instance UID', function (r) { return uid(r.sop_instance_uid); }],
+    ['last error', function (r) { return wrapped(r.last_error); }]
   ];
 
   function requeue(id) {
@@ -266,7 +374,7 @@ constexpr std::string_view kAdminPage = R"HTML(<!DOCTYPE html>
       var s = $('auth-status');
       s.textContent = token() ? 'Token accepted.' : 'This node does not ask for a token.';
       s.className = 'ok';
-      showStudies(r[0]);
+      showStudies(r[0], r[4]);
       showJobs(r[1]);
       showSummary(r[2]);
       showDead(r[3]);
@@ -302,6 +410,10 @@ constexpr std::string_view kAdminPage = R"HTML(<!DOCTYPE html>
     location.reload();
   });
   $('refresh').addEventListener('click', refresh);
+  $('study-filter').addEventListener('input', filterStudies);
+  window.addEventListener('resize', function () {
+    Array.prototype.forEach.call(document.querySelectorAll('div.data'), markScrolling);
+  });
   $('requeue-all').addEventListener('click', requeueAll);
   $('show-metrics').addEventListener('click', function () {
     api('/metrics', 'GET', 'text').then(function (t) {
@@ -322,5 +434,13 @@ constexpr std::string_view kAdminPage = R"HTML(<!DOCTYPE html>
 }  // namespace
 
 std::string_view admin_page_html() { return kAdminPage; }
+
+void add_study_header_json(nlohmann::json& study, const StudyRow& row) {
+  study["accession_number"] = row.accession_number;
+  study["study_date"] = row.study_date;
+  study["study_time"] = row.study_time;
+  study["modality"] = row.modality;
+  study["study_description"] = row.study_description;
+}
 
 }  // namespace livernode::node

@@ -55,6 +55,7 @@ json study_json(StateStore& store, const StudyRow& s) {
          {"calling_ae", s.calling_ae},
          {"analysed_series", s.analysed_series},
          {"visit_study_instance_uid", s.visit_uid.empty() ? s.study_uid : s.visit_uid}};
+  add_study_header_json(j, s);
   j["series"] = json::array();
   for (const auto& r : store.series_of(s.study_uid))
     j["series"].push_back({{"series_instance_uid", r.series_uid},

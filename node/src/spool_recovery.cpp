@@ -28,6 +28,41 @@ std::string text_of(DcmItem* item, const DcmTagKey& tag) {
   return s;
 }
 
+bool valid_utf8(const std::string& s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const std::size_t more = c < 0x80 ? 0 : (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xE ? 2
+                             : (c >> 3) == 0x1E                 ? 3
+                                                                : 9;
+    if (more == 9 || i + more > s.size() - 1) return false;
+    for (std::size_t k = 1; k <= more; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    i += 1 + more;
+  }
+  return true;
+}
+
+// A free-text value as UTF-8, for the JSON API: kept when it already is UTF-8, read as Latin-1
+// under the default repertoire or ISO_IR 100, other bytes above 0x7F shown as '?'.
+std::string as_utf8(const std::string& text, const std::string& charset) {
+  if (valid_utf8(text)) return text;
+  const bool latin1 = charset.empty() || charset.find("ISO_IR 100") != std::string::npos ||
+                      charset.find("ISO 2022 IR 100") != std::string::npos;
+  std::string out;
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x80) {
+      out += ch;
+    } else if (latin1) {
+      out += static_cast<char>(0xC0 | (c >> 6));
+      out += static_cast<char>(0x80 | (c & 0x3F));
+    } else {
+      out += '?';
+    }
+  }
+  return out;
+}
+
 double mtime_seconds(const fs::path& file) {
   std::error_code ec;
   const auto t = fs::last_write_time(file, ec);
@@ -54,6 +89,10 @@ void describe_instance(DcmFileFormat& file, InstanceRecord& r) {
   r.patient_id = text_of(d, DCM_PatientID);
   r.frame_of_reference_uid = text_of(d, DCM_FrameOfReferenceUID);
   r.study_date = text_of(d, DCM_StudyDate);
+  r.study_time = text_of(d, DCM_StudyTime);
+  const std::string charset = text_of(d, DCM_SpecificCharacterSet);
+  r.accession_number = as_utf8(text_of(d, DCM_AccessionNumber), charset);
+  r.study_description = as_utf8(text_of(d, DCM_StudyDescription), charset);
   r.acquisition_time = text_of(d, DCM_AcquisitionTime);
   if (r.acquisition_time.empty()) {
     const std::string datetime = text_of(d, DCM_AcquisitionDateTime);  // enhanced objects

@@ -1,5 +1,6 @@
 #include "livernode/node/sqlite_state_store.h"
 
+#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
 #include <cstring>
@@ -42,7 +43,12 @@ CREATE TABLE IF NOT EXISTS studies (
   bytes INTEGER NOT NULL DEFAULT 0,
   calling_ae TEXT NOT NULL DEFAULT '',
   state_changed_at REAL NOT NULL,
-  visit_uid TEXT NOT NULL DEFAULT ''
+  visit_uid TEXT NOT NULL DEFAULT '',
+  accession_number TEXT NOT NULL DEFAULT '',
+  study_date TEXT NOT NULL DEFAULT '',
+  study_time TEXT NOT NULL DEFAULT '',
+  modality TEXT NOT NULL DEFAULT '',
+  study_description TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS series (
   series_uid TEXT PRIMARY KEY,
@@ -231,28 +237,13 @@ SqliteStateStore::SqliteStateStore(const std::filesystem::path& file) : file_(fi
   exec("PRAGMA journal_mode=WAL");
   exec("PRAGMA synchronous=FULL");
   exec("PRAGMA foreign_keys=ON");
-  exec(kSchema);
-  // Databases made before corrections and visits existed get the columns they lack (a study
-  // without a visit is its own visit).
-  for (const auto& [table, column] :
-       {std::pair<const char*, const char*>{"jobs", "kind TEXT NOT NULL DEFAULT 'analysis'"},
-        {"jobs", "correction_sop TEXT NOT NULL DEFAULT ''"},
-        {"studies", "visit_uid TEXT NOT NULL DEFAULT ''"},
-        {"series", "frame_of_reference_uid TEXT NOT NULL DEFAULT ''"},
-        {"series", "study_date TEXT NOT NULL DEFAULT ''"},
-        {"series", "acquisition_time TEXT NOT NULL DEFAULT ''"}}) {
-    const std::string name = std::string(column).substr(0, std::string(column).find(' '));
-    bool present = false;
-    {
-      Statement s(db_, std::string("SELECT 1 FROM pragma_table_info('") + table +
-                           "') WHERE name=?");
-      s.bind(1, name);
-      present = s.step();
-    }
-    if (!present)
-      exec(("ALTER TABLE " + std::string(table) + " ADD COLUMN " + std::string(column)).c_str());
+  bool fresh = false;
+  {
+    Statement s(db_, "SELECT COUNT(*) FROM sqlite_master");
+    fresh = s.step() && s.integer(0) == 0;
   }
-  exec("CREATE INDEX IF NOT EXISTS studies_by_visit ON studies(visit_uid)");
+  exec(kSchema);
+  migrate(fresh);
   if (sqlite3_open_v2(file.c_str(), &reader_, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX,
                       nullptr) != SQLITE_OK) {
     const std::string message = reader_ ? sqlite3_errmsg(reader_) : "out of memory";
@@ -263,6 +254,90 @@ SqliteStateStore::SqliteStateStore(const std::filesystem::path& file) : file_(fi
     throw StateStoreError("cannot open state database " + file.string() + ": " + message);
   }
   sqlite3_busy_timeout(reader_, 10000);
+}
+
+namespace {
+
+// The schema version this build writes, kept in PRAGMA user_version. Databases made before
+// versioning (0) may lack any column added since the first release; each step adds only what
+// is missing, so a step also runs safely on a database whose CREATE TABLE already had it.
+constexpr int kSchemaVersion = 2;
+
+struct AddedColumn {
+  int version;  // the schema version that has it
+  const char* table;
+  const char* definition;
+};
+
+constexpr AddedColumn kAddedColumns[] = {
+    // Corrections and visits (a study without a visit is its own visit).
+    {1, "jobs", "kind TEXT NOT NULL DEFAULT 'analysis'"},
+    {1, "jobs", "correction_sop TEXT NOT NULL DEFAULT ''"},
+    {1, "studies", "visit_uid TEXT NOT NULL DEFAULT ''"},
+    {1, "series", "frame_of_reference_uid TEXT NOT NULL DEFAULT ''"},
+    {1, "series", "study_date TEXT NOT NULL DEFAULT ''"},
+    {1, "series", "acquisition_time TEXT NOT NULL DEFAULT ''"},
+    // The study's header, for the admin page and /api/studies.
+    {2, "studies", "accession_number TEXT NOT NULL DEFAULT ''"},
+    {2, "studies", "study_date TEXT NOT NULL DEFAULT ''"},
+    {2, "studies", "study_time TEXT NOT NULL DEFAULT ''"},
+    {2, "studies", "modality TEXT NOT NULL DEFAULT ''"},
+    {2, "studies", "study_description TEXT NOT NULL DEFAULT ''"},
+};
+
+}  // namespace
+
+int SqliteStateStore::schema_version() {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, "PRAGMA user_version");
+  return s.step() ? static_cast<int>(s.integer(0)) : 0;
+}
+
+void SqliteStateStore::migrate(bool fresh) {
+  int version = 0;
+  {
+    Statement s(db_, "PRAGMA user_version");
+    if (s.step()) version = static_cast<int>(s.integer(0));
+  }
+  if (version > kSchemaVersion)
+    throw StateStoreError("state database " + file_.string() + " has schema version " +
+                          std::to_string(version) + ", newer than this livernode's (" +
+                          std::to_string(kSchemaVersion) +
+                          "): it was written by a later release; run that release or restore a "
+                          "backup made by this one");
+  for (int to = version + 1; to <= kSchemaVersion; ++to) {
+    Transaction tx(db_);
+    for (const auto& c : kAddedColumns) {
+      if (c.version != to) continue;
+      const std::string definition = c.definition;
+      const std::string name = definition.substr(0, definition.find(' '));
+      bool present = false;
+      {
+        Statement s(db_, std::string("SELECT 1 FROM pragma_table_info('") + c.table +
+                             "') WHERE name=?");
+        s.bind(1, name);
+        present = s.step();
+      }
+      if (!present) exec(("ALTER TABLE " + std::string(c.table) + " ADD COLUMN " + definition).c_str());
+    }
+    if (to == 2) {
+      // Studies received before: their date and modality from their series (the accession
+      // number and description were not kept, and stay empty).
+      exec(
+          "UPDATE studies SET "
+          "study_date=COALESCE((SELECT study_date FROM series WHERE series.study_uid="
+          "studies.study_uid AND study_date<>'' ORDER BY first_arrival LIMIT 1),''), "
+          "modality=COALESCE((SELECT modality FROM series WHERE series.study_uid="
+          "studies.study_uid AND modality<>'' ORDER BY first_arrival LIMIT 1),'') "
+          "WHERE study_date='' AND modality=''");
+    }
+    exec(("PRAGMA user_version=" + std::to_string(to)).c_str());
+    tx.commit();
+    if (!fresh)
+      spdlog::info("event=state_schema_migrated file={} version={}", file_.string(), to);
+  }
+  exec("CREATE INDEX IF NOT EXISTS studies_by_visit ON studies(visit_uid)");
+  exec("CREATE INDEX IF NOT EXISTS studies_by_arrival ON studies(first_arrival)");
 }
 
 SqliteStateStore::~SqliteStateStore() {
@@ -341,9 +416,18 @@ bool SqliteStateStore::record_instance(const InstanceRecord& r) {
     Statement s(
         db_, &upsert_study_,
         "INSERT INTO studies(study_uid, state, first_arrival, last_arrival, instances, bytes, "
-        "calling_ae, state_changed_at) VALUES(?1,CASE WHEN ?7 THEN 'stored' ELSE 'receiving' END,"
-        "?2,?3,1,?4,?5,?6) "
+        "calling_ae, state_changed_at, accession_number, study_date, study_time, modality, "
+        "study_description) VALUES(?1,CASE WHEN ?7 THEN 'stored' ELSE 'receiving' END,"
+        "?2,?3,1,?4,?5,?6,?8,?9,?10,?11,?12) "
         "ON CONFLICT(study_uid) DO UPDATE SET instances=instances+1, bytes=bytes+excluded.bytes, "
+        // The header of the first instance that has each value.
+        "accession_number=CASE WHEN accession_number='' THEN excluded.accession_number ELSE "
+        "accession_number END, "
+        "study_date=CASE WHEN study_date='' THEN excluded.study_date ELSE study_date END, "
+        "study_time=CASE WHEN study_time='' THEN excluded.study_time ELSE study_time END, "
+        "modality=CASE WHEN modality='' THEN excluded.modality ELSE modality END, "
+        "study_description=CASE WHEN study_description='' THEN excluded.study_description ELSE "
+        "study_description END, "
         "last_arrival=excluded.last_arrival, "
         "first_arrival=CASE WHEN state IN ('receiving') OR ?7 THEN first_arrival ELSE "
         "excluded.first_arrival END, "
@@ -355,6 +439,8 @@ bool SqliteStateStore::record_instance(const InstanceRecord& r) {
     // Corrections and derived objects leave an existing study as it is (a new one is stored).
     s.bind(7, static_cast<int>(r.action == SeriesAction::correction ||
                                r.action == SeriesAction::derived));
+    s.bind(8, r.accession_number).bind(9, r.study_date).bind(10, r.study_time);
+    s.bind(11, r.modality).bind(12, r.study_description);
     s.run();
   }
   // A correction queues its job in the same transaction: never one without the other.
@@ -374,7 +460,8 @@ std::vector<StudyRow> SqliteStateStore::query_studies(const std::string& where,
               "(SELECT COUNT(*) FROM series WHERE series.study_uid=studies.study_uid AND "
               "action='analyse'), "
               "(SELECT COUNT(*) FROM jobs WHERE jobs.study_uid=studies.study_uid), "
-              "CASE WHEN visit_uid<>'' THEN visit_uid ELSE study_uid END "
+              "CASE WHEN visit_uid<>'' THEN visit_uid ELSE study_uid END, "
+              "accession_number, study_date, study_time, modality, study_description "
               "FROM studies " +
                   where + (order.empty() ? " ORDER BY first_arrival" : " ORDER BY " + order) +
                   " LIMIT ?");
@@ -396,6 +483,11 @@ std::vector<StudyRow> SqliteStateStore::query_studies(const std::string& where,
     r.analysed_series = s.integer(9);
     r.job_versions = s.integer(10);
     r.visit_uid = s.text(11);
+    r.accession_number = s.text(12);
+    r.study_date = s.text(13);
+    r.study_time = s.text(14);
+    r.modality = s.text(15);
+    r.study_description = s.text(16);
     out.push_back(std::move(r));
   }
   return out;
@@ -403,7 +495,9 @@ std::vector<StudyRow> SqliteStateStore::query_studies(const std::string& where,
 
 std::vector<StudyRow> SqliteStateStore::studies(const std::string& state, int limit) {
   std::lock_guard lock(mutex_);
-  return query_studies(state.empty() ? "" : "WHERE state=?", state, limit);
+  // Newest first: with more studies than `limit`, the latest are the ones listed.
+  return query_studies(state.empty() ? "" : "WHERE state=?", state, limit,
+                       "first_arrival DESC, study_uid");
 }
 
 std::optional<StudyRow> SqliteStateStore::study(const std::string& study_uid) {

@@ -3,6 +3,7 @@
 // PACS (Orthanc) and against a destination that is down.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sqlite3.h>
 
 #include <chrono>
 #include <fstream>
@@ -168,6 +169,147 @@ TEST(NodeStateStore, DeliveriesAreQueuedTogetherWithTheJobsEnd) {
 // The exporter sends a real CT instance to Orthanc (delivered on status 0000) and keeps
 // retrying a destination that is down until max_attempts, then leaves it dead for an admin
 // to re-queue.
+namespace {
+
+// Runs `sql` on the database file `file` with the SQLite library itself.
+void run_sql(const fs::path& file, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+  const std::string message = err ? err : "";
+  sqlite3_free(err);
+  sqlite3_close(db);
+  ASSERT_EQ(rc, SQLITE_OK) << message;
+}
+
+}  // namespace
+
+// A state database written before the node kept the study's header (no schema version; the
+// studies, series and jobs tables as they were then) opens with this version: the new columns
+// are added, the old rows are kept (their date and modality taken from their series), and the
+// version is recorded so that the next start does nothing.
+TEST(NodeStateStore, MigratesADatabaseOfThePreviousVersion) {
+  const auto dir = make_temp_dir("livernode-migrate");
+  const fs::path file = dir / "state.sqlite";
+  run_sql(file, R"SQL(
+CREATE TABLE studies (
+  study_uid TEXT PRIMARY KEY, state TEXT NOT NULL, first_arrival REAL NOT NULL,
+  last_arrival REAL NOT NULL, instances INTEGER NOT NULL DEFAULT 0,
+  bytes INTEGER NOT NULL DEFAULT 0, calling_ae TEXT NOT NULL DEFAULT '',
+  state_changed_at REAL NOT NULL, visit_uid TEXT NOT NULL DEFAULT '');
+CREATE TABLE series (
+  series_uid TEXT PRIMARY KEY, study_uid TEXT NOT NULL, modality TEXT NOT NULL DEFAULT '',
+  body_part TEXT NOT NULL DEFAULT '', description TEXT NOT NULL DEFAULT '',
+  action TEXT NOT NULL, rule TEXT NOT NULL DEFAULT '', instances INTEGER NOT NULL DEFAULT 0,
+  first_arrival REAL NOT NULL, last_arrival REAL NOT NULL, complete INTEGER NOT NULL DEFAULT 0,
+  frame_of_reference_uid TEXT NOT NULL DEFAULT '', study_date TEXT NOT NULL DEFAULT '',
+  acquisition_time TEXT NOT NULL DEFAULT '');
+CREATE TABLE jobs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, study_uid TEXT NOT NULL, version INTEGER NOT NULL,
+  state TEXT NOT NULL, created_at REAL NOT NULL, started_at REAL NOT NULL DEFAULT 0,
+  finished_at REAL NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '',
+  result_dir TEXT NOT NULL DEFAULT '', objects INTEGER NOT NULL DEFAULT 0,
+  attempts INTEGER NOT NULL DEFAULT 0, UNIQUE(study_uid, version));
+INSERT INTO studies VALUES('1.7', 'done', 10, 20, 48, 4800, 'OLDPACS', 30, '');
+INSERT INTO series VALUES('1.7.1', '1.7', 'CT', 'ABDOMEN', 'portal', 'analyse', 'liver', 48,
+  10, 20, 1, '1.7.9', '20250102', '101500');
+INSERT INTO jobs(study_uid, version, state, created_at, error) VALUES('1.7', 1, 'done', 25, '');
+)SQL");
+
+  {
+    SqliteStateStore store(file);
+    EXPECT_EQ(store.schema_version(), 2);
+    const auto old = store.study("1.7");
+    ASSERT_TRUE(old);
+    EXPECT_EQ(old->state, "done");
+    EXPECT_EQ(old->instances, 48);
+    EXPECT_EQ(old->calling_ae, "OLDPACS");
+    EXPECT_EQ(old->study_date, "20250102");  // from its series
+    EXPECT_EQ(old->modality, "CT");
+    EXPECT_EQ(old->accession_number, "");  // not kept then
+    EXPECT_EQ(old->study_description, "");
+    const auto jobs = store.jobs("1.7", 10);
+    ASSERT_EQ(jobs.size(), 1u);
+    EXPECT_EQ(jobs[0].kind, "analysis");
+
+    // A new study: its header from its first instance; a later instance changes nothing.
+    auto r = instance("1.8.1", "1.8.2", 100);
+    r.study_uid = "1.8";
+    r.accession_number = "ACC-2026-0042";
+    r.study_date = "20261206";
+    r.study_time = "083015.5";
+    r.study_description = "CT ABDOMEN LIVER";
+    ASSERT_TRUE(store.record_instance(r));
+    auto later = r;
+    later.sop_instance_uid = "1.8.3";
+    later.accession_number = "OTHER";
+    later.study_description = "OTHER";
+    later.received_at = 101;
+    ASSERT_TRUE(store.record_instance(later));
+    // The old study receives an instance: its empty header values are filled, the others kept.
+    auto more = instance("1.7.5", "1.7.1", 200);
+    more.study_uid = "1.7";
+    more.accession_number = "ACC-OLD";
+    more.study_date = "20250103";
+    more.modality = "MR";
+    ASSERT_TRUE(store.record_instance(more));
+
+    const auto all = store.studies("", 10);
+    ASSERT_EQ(all.size(), 2u);
+    EXPECT_EQ(all[0].study_uid, "1.7") << "newest (latest first arrival) first";
+    EXPECT_EQ(all[1].study_uid, "1.8");
+    EXPECT_EQ(all[1].accession_number, "ACC-2026-0042");
+    EXPECT_EQ(all[1].study_date, "20261206");
+    EXPECT_EQ(all[1].study_time, "083015.5");
+    EXPECT_EQ(all[1].modality, "CT");
+    EXPECT_EQ(all[1].study_description, "CT ABDOMEN LIVER");
+    EXPECT_EQ(all[0].accession_number, "ACC-OLD");
+    EXPECT_EQ(all[0].study_date, "20250102");
+    EXPECT_EQ(all[0].modality, "CT");
+
+    // /api/studies carries them.
+    config::Config cfg;
+    node::Runtime rt(std::make_shared<const node::RuntimeConfig>(cfg),
+                     std::make_shared<SqliteStateStore>(file));
+    const auto api = nlohmann::json::parse(handle_http_request(rt, "GET", "/api/studies", "").body);
+    ASSERT_EQ(api.size(), 2u);
+    EXPECT_EQ(api[1]["accession_number"], "ACC-2026-0042");
+    EXPECT_EQ(api[1]["study_date"], "20261206");
+    EXPECT_EQ(api[1]["study_time"], "083015.5");
+    EXPECT_EQ(api[1]["modality"], "CT");
+    EXPECT_EQ(api[1]["study_description"], "CT ABDOMEN LIVER");
+  }
+  {
+    SqliteStateStore again(file);  // already current: nothing to do, nothing lost
+    EXPECT_EQ(again.schema_version(), 2);
+    EXPECT_EQ(again.studies("", 10).size(), 2u);
+  }
+  // A database written by a later version is refused rather than misread.
+  run_sql(file, "PRAGMA user_version=99");
+  try {
+    SqliteStateStore newer(file);
+    ADD_FAILURE() << "a database of schema version 99 was opened";
+  } catch (const StateStoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("schema version 99"), std::string::npos) << e.what();
+  }
+  fs::remove_all(dir);
+}
+
+// A new database starts at the current version, its studies table with the header columns.
+TEST(NodeStateStore, NewDatabaseHasTheCurrentSchemaVersion) {
+  const auto dir = make_temp_dir("livernode-schema");
+  {
+    SqliteStateStore store(dir / "state.sqlite");
+    EXPECT_EQ(store.schema_version(), 2);
+    auto r = instance("1.1", "1.5", 100);
+    r.accession_number = "A1";
+    ASSERT_TRUE(store.record_instance(r));
+    EXPECT_EQ(store.study("1.9")->accession_number, "A1");
+  }
+  fs::remove_all(dir);
+}
+
 TEST(NodeExporter, DeliversToOrthancAndDeadLettersADestinationThatIsDown) {
   const auto dir = make_temp_dir("livernode-exporter");
   auto pacs = OrthancPeer::start(dir / "orthanc");

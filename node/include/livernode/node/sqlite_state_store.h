@@ -56,10 +56,15 @@ class SqliteStateStore : public StateStore {
   std::int64_t pending_outbox_of(const std::string& study_uid) override;
   bool sent_instance(const std::string& sop_instance_uid) override;
   StoreCounts counts() override;
+  // The schema version of the database file (PRAGMA user_version).
+  int schema_version();
 
  private:
   class Statement;
   void exec(const char* sql);
+  // Brings a database written by an earlier version up to this one's schema (throws for one
+  // written by a later version). `fresh`: the file was empty.
+  void migrate(bool fresh);
   std::vector<std::int64_t> insert_outbox(const std::vector<OutboxRow>& rows);  // in a transaction
   JobRow insert_job(const std::string& study_uid, const std::string& kind,
                     const std::string& correction_sop, double now);

@@ -45,6 +45,11 @@ struct InstanceRecord {
   std::string frame_of_reference_uid;
   std::string study_date;        // DA
   std::string acquisition_time;  // TM: AcquisitionTime, else SeriesTime, else ContentTime
+  // The study's header as the admin page lists it (kept from the study's first instance that
+  // has them). Identifying: logged at debug level only.
+  std::string accession_number;
+  std::string study_time;  // TM
+  std::string study_description;
   SeriesAction action = SeriesAction::unrouted;  // routing decision for its series
   std::string rule;                              // name of the rule that decided, if any
   double received_at = 0;
@@ -77,6 +82,13 @@ struct StudyRow {
   std::int64_t job_versions = 0;
   std::string calling_ae;
   double state_changed_at = 0;
+  // From the header of the study's first instance (empty for studies received before the node
+  // kept them, and for headers without them).
+  std::string accession_number;
+  std::string study_date;  // DA, YYYYMMDD
+  std::string study_time;  // TM, HHMMSS.FFFFFF
+  std::string modality;
+  std::string study_description;
 };
 
 struct SeriesRow {
@@ -155,6 +167,7 @@ class StateStore {
   virtual bool record_instance(const InstanceRecord& instance) = 0;
 
   // --- studies and series ----------------------------------------------------------------
+  // Newest first (by first arrival); all states when `state` is empty.
   virtual std::vector<StudyRow> studies(const std::string& state = "", int limit = 1000) = 0;
   virtual std::optional<StudyRow> study(const std::string& study_uid) = 0;
   virtual std::vector<SeriesRow> series_of(const std::string& study_uid) = 0;
