@@ -21,7 +21,7 @@ constexpr std::string_view kAdminPage = R"HTML(<!DOCTYPE html>
   h1 { font-size: 1.4em; margin-bottom: 0.2em; }
   h2 { font-size: 1.1em; margin-top: 1.6em; border-bottom: 1px solid #ccc; }
   nav a { margin-right: 1em; }
-  table { border-collapse: collapse; font-size: 0.9em; }
+  table { border-collapse: collapse; font-size: 0.875em; }
   th, td { border: 1px solid #ddd; padding: 0.2em 0.5em; text-align: left; vertical-align: top; }
   th { background: #f3f3f3; }
   td.num { text-align: right; }
@@ -39,10 +39,10 @@ constexpr std::string_view kAdminPage = R"HTML(<!DOCTYPE html>
   td.text { min-width: 18em; max-width: 32em; overflow-wrap: break-word; }
   /* Long UIDs shortened with an ellipsis (the whole UID in the tooltip and in copied text);
      free text wraps, so that the last column stays in view at 1400 px. */
-  .uid { display: inline-block; max-width: 10em; overflow: hidden; text-overflow: ellipsis;
+  .uid { display: inline-block; max-width: 9em; overflow: hidden; text-overflow: ellipsis;
     white-space: nowrap; vertical-align: top; }
   .wrap { display: block; min-width: 8em; max-width: 22em; overflow-wrap: anywhere; }
-  .nowrap { white-space: nowrap; }
+  #updated { margin-left: 1em; color: #555; }
   #studies-search { margin: 0.4em 0; }
   #studies-search input { width: 26em; }
   button { white-space: nowrap; }
@@ -256,28 +256,34 @@ constexpr std::string_view kAdminPage = R"HTML(<!DOCTYPE html>
           (shown.length < found.length ? ' (first ' + shown.length + ' shown)' : '')
         : (shown.length < found.length ? 'newest ' + shown.length + ' of ' + found.length + ' shown' : '');
     table('studies', shown, [
-      ['study date', function (s) {
-        return { text: (dicomDate(s.study_date) + ' ' + dicomTime(s.study_time)).trim(), cls: 'nowrap' };
-      }],
+      ['study date', function (s) { return (dicomDate(s.study_date) + ' ' + dicomTime(s.study_time)).trim(); }],
       ['accession', function (s) { return { text: s.accession_number, cls: 'mono' }; }],
       ['modality', function (s) { return s.modality; }],
       ['description', function (s) { return wrapped(s.study_description); }],
-      ['Study Instance UID', function (s) { return uid(s.study_instance_uid); }],
-      ['state', function (s) { return stateCell(s.state); }],
-      ['analysed with', function (s) {
-        return s.visit_study_instance_uid && s.visit_study_instance_uid !== s.study_instance_uid
-            ? uid(s.visit_study_instance_uid) : '';
+      // The lead study of its visit under the UID when another study leads it (section 3.3 of
+      // the admin guide).
+      ['Study Instance UID', function (s) {
+        var box = el('span');
+        box.appendChild(uid(s.study_instance_uid));
+        if (s.visit_study_instance_uid && s.visit_study_instance_uid !== s.study_instance_uid) {
+          box.appendChild(el('br'));
+          box.appendChild(el('span', 'analysed with ', 'empty'));
+          box.appendChild(uid(s.visit_study_instance_uid));
+        }
+        return box;
       }],
+      ['state', function (s) { return stateCell(s.state); }],
       ['instances', function (s) { return s.instances; }],
       ['series (analysed)', function (s) { return s.series.length + ' (' + s.analysed_series + ')'; }],
       ['MB', function (s) { return Math.round(s.bytes / 1e5) / 10; }],
       ['calling AE', function (s) { return s.calling_ae; }],
-      ['received', function (s) {
-        var e = el('span', time(s.first_arrival), 'nowrap');
-        e.title = 'first ' + time(s.first_arrival) + ', last ' + time(s.last_arrival);
+      ['received (UTC)', function (s) {
+        var e = el('span', time(s.first_arrival).replace(' UTC', ''));
+        var took = duration(s.first_arrival, s.last_arrival);
+        e.title = 'first instance ' + time(s.first_arrival) + ', last ' + time(s.last_arrival) +
+            (took ? ', receiving took ' + took : '');
         return e;
       }],
-      ['receiving took', function (s) { return duration(s.first_arrival, s.last_arrival); }],
       ['latest job', function (s) {
         var j = s.jobs && s.jobs[0];
         return j ? { text: 'v' + j.version + ' ' + j.state, cls: 'state-' + j.state } : '';

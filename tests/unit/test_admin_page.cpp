@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -215,7 +216,10 @@ print(w, h, len(colours), round(1 - light / (w * h), 4))
   EXPECT_EQ(height, 900) << checked.output;
   EXPECT_GT(colours, 16) << "a blank page: " << checked.output;
   EXPECT_GT(ink, 0.01) << "a blank page: " << checked.output;
-  std::cout << "admin page screenshot: " << checked.output;
+  std::cout << "admin page screenshot (width height colours non-white share): " << checked.output;
+  // LIVERNODE_ADMIN_SCREENSHOT=FILE keeps a copy to look at.
+  if (const char* keep = std::getenv("LIVERNODE_ADMIN_SCREENSHOT"))
+    fs::copy_file(png, keep, fs::copy_options::overwrite_existing);
 
   // The DOM at the same size: today's study first, with its header; the last error column
   // there, and no table wider than the window (the page marks one that scrolls).
