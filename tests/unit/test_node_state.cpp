@@ -2,6 +2,11 @@
 // SQLite state store (job versions, crash recovery, outbox), and the exporter against a real
 // PACS (Orthanc) and against a destination that is down.
 #include <gtest/gtest.h>
+// clang-format off
+#include "dcmtk/config/osconfig.h"
+// clang-format on
+#include "dcmtk/dcmdata/dcdeftag.h"
+#include "dcmtk/dcmdata/dcfilefo.h"
 #include <signal.h>
 #include <sqlite3.h>
 
@@ -14,6 +19,7 @@
 #include "livernode/node/http_server.h"
 #include "livernode/node/routing.h"
 #include "livernode/node/spool.h"
+#include "livernode/node/spool_recovery.h"
 #include "livernode/node/sqlite_state_store.h"
 #include "livernode/phantom/phantom.h"
 #include "orthanc_peer.h"
@@ -294,6 +300,34 @@ INSERT INTO jobs(study_uid, version, state, created_at, error) VALUES('1.7', 1, 
     EXPECT_NE(std::string(e.what()).find("schema version 99"), std::string::npos) << e.what();
   }
   fs::remove_all(dir);
+}
+
+// The study's header as the first instance has it, as UTF-8 for the JSON API: Latin-1 text
+// (ISO_IR 100, the most common repertoire besides ASCII) converted, UTF-8 kept, bytes of
+// another repertoire that are not UTF-8 shown as '?'.
+TEST(NodeStateStore, StudyHeaderOfAnInstanceIsReadAsUtf8) {
+  auto describe = [](const char* charset, const std::string& description) {
+    DcmFileFormat ff;
+    DcmDataset& d = *ff.getDataset();
+    if (*charset) d.putAndInsertString(DCM_SpecificCharacterSet, charset);
+    d.putAndInsertString(DCM_AccessionNumber, "A-17 ");
+    d.putAndInsertString(DCM_StudyDate, "20261206");
+    d.putAndInsertString(DCM_StudyTime, "101500");
+    d.putAndInsertString(DCM_Modality, "CT");
+    d.putAndInsertString(DCM_StudyDescription, description.c_str());
+    InstanceRecord r;
+    describe_instance(ff, r);
+    return r;
+  };
+  const auto latin1 = describe("ISO_IR 100", "Leber \xC4nderung");
+  EXPECT_EQ(latin1.accession_number, "A-17");
+  EXPECT_EQ(latin1.study_date, "20261206");
+  EXPECT_EQ(latin1.study_time, "101500");
+  EXPECT_EQ(latin1.modality, "CT");
+  EXPECT_EQ(latin1.study_description, "Leber \xC3\x84nderung");
+  EXPECT_EQ(describe("", "Leber \xC4").study_description, "Leber \xC3\x84");
+  EXPECT_EQ(describe("ISO_IR 192", "Leber \xC3\x84").study_description, "Leber \xC3\x84");
+  EXPECT_EQ(describe("ISO_IR 144", "\xCF\xC5\xD7").study_description, "???");
 }
 
 // A new database starts at the current version, its studies table with the header columns.
