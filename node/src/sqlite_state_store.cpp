@@ -318,7 +318,8 @@ void SqliteStateStore::migrate(bool fresh) {
         s.bind(1, name);
         present = s.step();
       }
-      if (!present) exec(("ALTER TABLE " + std::string(c.table) + " ADD COLUMN " + definition).c_str());
+      if (!present)
+        exec(("ALTER TABLE " + std::string(c.table) + " ADD COLUMN " + definition).c_str());
     }
     if (to == 2) {
       // Studies received before: their date and modality from their series (the accession

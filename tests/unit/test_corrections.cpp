@@ -297,8 +297,8 @@ TEST(IncomingSeg, LaterJobsApplyTheEarlierCorrections) {
   fs::remove_all(dir);
 }
 
-// A state database written before corrections existed gains the job columns; its jobs are
-// analyses.
+// A state database written before corrections existed (and before the schema version was kept:
+// user_version 0) gains the job columns; its jobs are analyses.
 TEST(IncomingSeg, OlderStateDatabaseIsUpgradedInPlace) {
   const fs::path dir = make_temp_dir("livernode-state-upgrade");
   const fs::path db = dir / "state.sqlite";
@@ -308,7 +308,7 @@ TEST(IncomingSeg, OlderStateDatabaseIsUpgradedInPlace) {
   }
   const auto dropped = run_command("sqlite3 '" + db.string() +
                                    "' 'ALTER TABLE jobs DROP COLUMN kind; ALTER TABLE jobs DROP "
-                                   "COLUMN correction_sop;'");
+                                   "COLUMN correction_sop; PRAGMA user_version=0;'");
   ASSERT_EQ(dropped.status, 0) << dropped.output;
   node::SqliteStateStore store(db);
   const auto jobs = store.jobs("1.2.3", 10);

@@ -328,6 +328,8 @@ TEST(NodeStateStore, StudyHeaderOfAnInstanceIsReadAsUtf8) {
   EXPECT_EQ(describe("", "Leber \xC4").study_description, "Leber \xC3\x84");
   EXPECT_EQ(describe("ISO_IR 192", "Leber \xC3\x84").study_description, "Leber \xC3\x84");
   EXPECT_EQ(describe("ISO_IR 144", "\xCF\xC5\xD7").study_description, "???");
+  // Latin-1 that happens to look like an overlong UTF-8 sequence is still Latin-1.
+  EXPECT_EQ(describe("ISO_IR 100", "\xC0\x80").study_description, "\xC3\x80\xC2\x80");
 }
 
 // A new database starts at the current version, its studies table with the header columns.
