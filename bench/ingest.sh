@@ -53,24 +53,10 @@ done
 [ -x "$livernode" ] || { echo "bench/ingest.sh: livernode binary not found: $livernode (--livernode BIN)" >&2; exit 2; }
 
 if [ -z "$work" ]; then work="$(mktemp -d /tmp/livernode-bench-ingest.XXXXXX)"; keep=0; else mkdir -p "$work"; keep=1; fi
-pids=()
-cleanup() {
-  for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2> /dev/null || true; done
-  for p in "${pids[@]:-}"; do [ -n "$p" ] && wait "$p" 2> /dev/null || true; done
-  [ "$keep" = 1 ] || rm -rf "$work"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/lib.sh"
+bench_cleanup_on_exit
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 now() { date +%s.%N; }
-wait_for() {  # wait_for SECONDS COMMAND...: polls every 50 ms
-  local deadline=$(( $(date +%s) + $1 )); shift
-  until "$@" > /dev/null 2>&1; do
-    [ "$(date +%s)" -lt "$deadline" ] || return 1
-    sleep 0.05
-  done
-}
-stop_pid() { kill "$1" 2> /dev/null || true; wait "$1" 2> /dev/null || true; }
 # Load average and the share of time some task waited for the disk (Linux PSI, last 10 s):
 # fsync-bound receivers slow down a lot when other work on the machine writes to the same disk.
 machine_load() {

@@ -44,23 +44,8 @@ done
 [ -x "$livernode" ] || { echo "bench/silent_peers.sh: livernode binary not found: $livernode (--livernode BIN)" >&2; exit 2; }
 
 if [ -z "$work" ]; then work="$(mktemp -d /tmp/livernode-bench-silent.XXXXXX)"; keep=0; else mkdir -p "$work"; keep=1; fi
-pids=()
-cleanup() {
-  for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2> /dev/null || true; done
-  for p in "${pids[@]:-}"; do [ -n "$p" ] && wait "$p" 2> /dev/null || true; done
-  [ "$keep" = 1 ] || rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_for() {  # wait_for SECONDS COMMAND...: polls every 50 ms
-  local deadline=$(( $(date +%s) + $1 )); shift
-  until "$@" > /dev/null 2>&1; do
-    [ "$(date +%s)" -lt "$deadline" ] || return 1
-    sleep 0.05
-  done
-}
-stop_pid() { kill "$1" 2> /dev/null || true; wait "$1" 2> /dev/null || true; }
+. "$(dirname "$0")/lib.sh"
+bench_cleanup_on_exit
 
 # silent_peers COUNT PORT...: COUNT connections to each PORT that send nothing, held by a
 # background process (its pid in silent_pid) until it is stopped.
