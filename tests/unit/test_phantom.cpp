@@ -1,4 +1,4 @@
-// Tests of the synthetic multi-phase liver CT phantom (tests/phantom): truth volumes against the
+// Tests of the synthetic multi-phase liver CT phantom (phantom/): truth volumes against the
 // label maps, determinism, attenuation per phase, file naming, motion and the MetaImage I/O.
 #include <gtest/gtest.h>
 
