@@ -31,7 +31,7 @@
 #include "livernode/dicom/series_scanner.h"
 #include "livernode/dicom/volume_loader.h"
 #include "livernode/node/huge_pages.h"
-#include "livernode/node/study_analysis.h"
+#include "livernode/study/study_analysis.h"
 #include "livernode/phantom/metaimage.h"
 #include "livernode/processing/analysis.h"
 #include "atlas_cases.h"
@@ -88,7 +88,7 @@ void run_case(const std::string& name, const std::string& way,
   for (const auto* s : series) volumes.push_back(dicom::load_volume(*s));
   for (std::size_t i = 0; i < volumes.size(); ++i) {
     // The same header evidence `livernode analyze` and the node give the analysis.
-    study.series.push_back({series[i]->series_uid, &volumes[i].volume, node::series_hints(*series[i])});
+    study.series.push_back({series[i]->series_uid, &volumes[i].volume, study::series_hints(*series[i])});
   }
   processing::AnalysisOptions options;
   options.liver_atlas = current_atlas;

@@ -38,7 +38,7 @@
 #include "livernode/dicom/segmentation_reader.h"
 #include "livernode/dicom/series_scanner.h"
 #include "livernode/dicom/volume_loader.h"
-#include "livernode/node/corrections.h"
+#include "livernode/study/corrections.h"
 #include "livernode/node/sqlite_state_store.h"
 #include "case_truth.h"
 
@@ -226,11 +226,11 @@ void run_case(const Case& c, const fs::path& binary, const fs::path& work) {
   processing::LabelMap liver(*grid, 0), lesions(*grid, 0);
   // The liver segment is the parenchyma: the liver is it and the lesions together.
   for (const auto& s : dicom::read_segmentation(seg_file, *grid).segments) {
-    const auto role = node::segment_role(s.type_code, s.label);
-    if (role == node::SegmentRole::liver || role == node::SegmentRole::lesion)
+    const auto role = study::segment_role(s.type_code, s.label);
+    if (role == study::SegmentRole::liver || role == study::SegmentRole::lesion)
       for (std::size_t p = 0; p < s.mask.voxels.size(); ++p)
         if (s.mask.voxels[p]) liver.voxels[p] = 1;
-    if (role == node::SegmentRole::lesion)
+    if (role == study::SegmentRole::lesion)
       for (std::size_t p = 0; p < s.mask.voxels.size(); ++p)
         if (s.mask.voxels[p] && !lesions.voxels[p]) lesions.voxels[p] = static_cast<std::uint8_t>(s.number);
   }

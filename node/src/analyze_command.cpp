@@ -9,7 +9,7 @@
 #include "livernode/dicom/series_scanner.h"
 #include "livernode/node/arguments.h"
 #include "livernode/node/commands.h"
-#include "livernode/node/study_analysis.h"
+#include "livernode/study/study_analysis.h"
 
 namespace livernode::node {
 
@@ -71,7 +71,7 @@ int run_analyze(const std::vector<std::string>& raw) {
       return args.flag("help") ? kExitOk : kExitUsage;
     }
     if (args.flag("quiet")) spdlog::set_level(spdlog::level::warn);
-    AnalyseFolderOptions options;
+    study::AnalyseFolderOptions options;
     if (args.value("prior")) options.prior_summary = *args.value("prior");
     if (const auto file = args.value("config")) {
       const config::LoadResult loaded = config::load_config_file(*file);
@@ -81,10 +81,10 @@ int run_analyze(const std::vector<std::string>& raw) {
         return kExitBadInput;
       }
       const auto prior = options.prior_summary;
-      options = analysis_options_from(loaded.config, fs::path(*args.value("out")) / "work");
+      options = study::analysis_options_from(loaded.config, fs::path(*args.value("out")) / "work");
       options.prior_summary = prior;
     }
-    const auto outcome = analyse_folder(args.positional()[0], *args.value("out"), options);
+    const auto outcome = study::analyse_folder(args.positional()[0], *args.value("out"), options);
     if (!outcome.usable) {
       std::cerr << "livernode analyze: " << outcome.error << "\n";
       if (!outcome.summary_path.empty()) std::cerr << "details: " << outcome.summary_path << "\n";

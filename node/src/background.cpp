@@ -14,10 +14,9 @@
 #include "dcmtk/dcmdata/dcuid.h"
 #include "dcmtk/dcmdata/dcxfer.h"
 #include "livernode/config/enums.h"
-#include "livernode/node/corrections.h"
-#include "livernode/node/follow_up_prior.h"
+#include "livernode/node/job_inputs.h"
 #include "livernode/node/spool.h"
-#include "livernode/node/study_analysis.h"
+#include "livernode/study/study_analysis.h"
 #include "livernode/node/visits.h"
 
 namespace livernode::node {
@@ -260,12 +259,12 @@ void WorkerPool::process(const JobRow& job) {
     for (const auto& member : runtime_.store->studies_of_visit(job.study_uid))
       link_series(spool.study_dir(member.study_uid), runtime_.store->series_of(member.study_uid),
                   input);
-    AnalyseFolderOptions options = analysis_options_from(cfg->config, out.string() + ".work");
+    study::AnalyseFolderOptions options = study::analysis_options_from(cfg->config, out.string() + ".work");
     options.result_version = job.version;
     choose_follow_up_prior(*runtime_.store, job, input, options);
     error = add_correction_inputs(job, *runtime_.store, options);
-    const StudyAnalysisOutcome outcome =
-        error.empty() ? analyse_folder(input, out, options) : StudyAnalysisOutcome{};
+    const study::StudyAnalysisOutcome outcome =
+        error.empty() ? study::analyse_folder(input, out, options) : study::StudyAnalysisOutcome{};
     fs::remove_all(input, ec);
     if (error.empty()) error = correction_outcome_error(job, outcome);  // then nothing is sent
     if (error.empty() && !outcome.usable) {

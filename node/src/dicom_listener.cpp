@@ -47,7 +47,7 @@
 #include "dcmtk/dcmnet/scpthrd.h"
 #include "dcmtk/dcmtls/tlslayer.h"
 #include "livernode/config/host_pattern.h"
-#include "livernode/node/corrections.h"
+#include "livernode/node/routing.h"
 #include "livernode/node/ingest_journal.h"
 #include "livernode/node/spool.h"
 #include "livernode/node/spool_recovery.h"

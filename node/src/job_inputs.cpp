@@ -1,17 +1,24 @@
-#include "livernode/node/follow_up_prior.h"
+#include "livernode/node/job_inputs.h"
 
 // clang-format off
 #include "dcmtk/config/osconfig.h"
 // clang-format on
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <optional>
+
 #include "dcmtk/dcmdata/dcdeftag.h"
 #include "dcmtk/dcmdata/dcfilefo.h"
-#include "livernode/node/follow_up.h"
+#include "livernode/study/follow_up.h"
 
 namespace livernode::node {
 
 namespace fs = std::filesystem;
+using study::AnalyseFolderOptions;
+using study::PriorCandidate;
+using study::PriorChoice;
+using study::StudyAnalysisOutcome;
 
 namespace {
 
@@ -74,7 +81,7 @@ void choose_follow_up_prior(StateStore& store, const JobRow& job, const fs::path
     candidates.push_back(std::move(c));
   }
   const PriorChoice choice =
-      choose_prior(candidates, job.study_uid, keys->study_date, keys->frame_of_reference_uid);
+      study::choose_prior(candidates, job.study_uid, keys->study_date, keys->frame_of_reference_uid);
   if (!choice.summary.empty()) {
     options.prior_summary = choice.summary;
     spdlog::info("event=follow_up_prior job={} study={} prior_job={} prior_study={}", job.id,
@@ -87,6 +94,87 @@ void choose_follow_up_prior(StateStore& store, const JobRow& job, const fs::path
     spdlog::info("event=follow_up_prior job={} study={} prior_job=none candidates={}", job.id,
                  job.study_uid, candidates.size());
   }
+}
+
+std::string add_correction_inputs(const JobRow& job, StateStore& store,
+                                  AnalyseFolderOptions& options) {
+  const auto jobs = store.jobs(job.study_uid, 100000);  // newest first
+  // Our own SEGs of the newest finished version before `version`: what the reader edited.
+  auto previous_of = [&](int version) {
+    std::vector<fs::path> segs;
+    std::error_code ec;
+    for (const auto& earlier : jobs) {
+      if (earlier.state != "done" || earlier.version >= version || earlier.result_dir.empty())
+        continue;
+      // Every SEG of every analysis of that version: the liver and lesions, the Couinaud
+      // segments, the remnant (seg.dcm, seg-*.dcm).
+      std::vector<fs::path> dirs;
+      for (const auto& entry : fs::directory_iterator(earlier.result_dir, ec))
+        if (entry.is_directory()) dirs.push_back(entry.path());
+      std::sort(dirs.begin(), dirs.end());
+      for (const auto& d : dirs) {
+        std::vector<fs::path> files;
+        std::error_code ec2;
+        for (const auto& f : fs::directory_iterator(d, ec2)) {
+          const std::string name = f.path().filename().string();
+          if (name == "seg.dcm" || (name.rfind("seg-", 0) == 0 && f.path().extension() == ".dcm"))
+            files.push_back(f.path());
+        }
+        std::sort(files.begin(), files.end());  // seg-*.dcm sort before seg.dcm
+        std::stable_partition(files.begin(), files.end(),
+                              [](const fs::path& f) { return f.filename() == "seg.dcm"; });
+        segs.insert(segs.end(), files.begin(), files.end());
+      }
+      break;
+    }
+    return segs;
+  };
+  auto spool_path = [&](const std::string& sop) -> std::optional<fs::path> {
+    const auto path = store.instance_path(sop);
+    std::error_code ec;
+    if (!path || !fs::exists(*path, ec)) return std::nullopt;
+    return fs::path(*path);
+  };
+  for (auto it = jobs.rbegin(); it != jobs.rend(); ++it) {  // oldest first
+    const JobRow& earlier = *it;
+    if (earlier.kind != "correction" || earlier.state != "done" || earlier.version >= job.version)
+      continue;
+    if (const auto path = spool_path(earlier.correction_sop))
+      options.corrections.push_back({*path, previous_of(earlier.version)});
+  }
+  if (job.kind == "correction") {
+    const auto path = spool_path(job.correction_sop);
+    if (!path) return "the correcting SEG " + job.correction_sop + " is no longer in the spool";
+    options.corrections.push_back({*path, previous_of(job.version)});
+  }
+  if (!options.corrections.empty())
+    spdlog::info("event=correction_inputs job={} study={} segs={} earlier_segs={}", job.id,
+                 job.study_uid, options.corrections.size(),
+                 options.corrections.back().previous.size());
+  return "";
+}
+
+std::string correction_outcome_error(const JobRow& job, const StudyAnalysisOutcome& outcome) {
+  if (job.kind != "correction" || !outcome.usable) return "";
+  // The job's own SEG must have changed something (earlier corrections apply as well).
+  if (outcome.summary.contains("analyses")) {
+    for (const auto& a : outcome.summary["analyses"]) {
+      if (a.contains("corrections") &&
+          a["corrections"]["source"].get<std::string>().find(job.correction_sop) !=
+              std::string::npos)
+        return "";
+    }
+  }
+  std::string why = "the correcting SEG " + job.correction_sop +
+                    " changed nothing: no analysed series shares its frame of reference, or none "
+                    "of its liver, lesion or remnant segments differs from the earlier results";
+  if (outcome.summary.contains("analyses")) {
+    for (const auto& a : outcome.summary["analyses"]) {
+      if (!a.contains("corrections")) continue;
+      for (const auto& n : a["corrections"]["notes"]) why += "; " + n.get<std::string>();
+    }
+  }
+  return why;
 }
 
 }  // namespace livernode::node

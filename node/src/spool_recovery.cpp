@@ -11,7 +11,7 @@
 #include "dcmtk/dcmdata/dcfilefo.h"
 #include "dcmtk/dcmdata/dcmetinf.h"
 #include "dcmtk/dcmdata/dcxfer.h"
-#include "livernode/node/corrections.h"
+#include "livernode/node/routing.h"
 
 namespace livernode::node {
 

@@ -3,14 +3,14 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cctype>
-#include <cmath>
 #include <map>
 #include <optional>
 #include <set>
 #include <string>
 
 namespace livernode::node {
+
+using study::VisitFacts;
 
 namespace {
 
@@ -19,31 +19,7 @@ void add_unique(std::vector<T>& values, const T& v) {
   if (std::find(values.begin(), values.end(), v) == values.end()) values.push_back(v);
 }
 
-bool share_any(const std::vector<std::string>& a, const std::vector<std::string>& b) {
-  return std::any_of(a.begin(), a.end(),
-                     [&](const std::string& x) { return std::find(b.begin(), b.end(), x) != b.end(); });
-}
-
 }  // namespace
-
-std::optional<double> seconds_of_day(std::string tm) {
-  tm.erase(std::remove(tm.begin(), tm.end(), ':'), tm.end());
-  while (!tm.empty() && tm.back() == ' ') tm.pop_back();
-  if (tm.size() < 4) return std::nullopt;
-  for (std::size_t i = 0; i < std::min<std::size_t>(tm.size(), 6); ++i)
-    if (!std::isdigit(static_cast<unsigned char>(tm[i]))) return std::nullopt;
-  const double h = std::stod(tm.substr(0, 2)), m = std::stod(tm.substr(2, 2));
-  double s = 0;
-  if (tm.size() >= 6) {
-    try {
-      s = std::stod(tm.substr(4));
-    } catch (const std::exception&) {
-      s = std::stod(tm.substr(4, 2));
-    }
-  }
-  if (h > 23 || m > 59 || s >= 61) return std::nullopt;
-  return h * 3600 + m * 60 + s;
-}
 
 VisitFacts visit_facts_of(const std::string& study_uid, const std::vector<SeriesRow>& series) {
   VisitFacts f;
@@ -53,18 +29,9 @@ VisitFacts visit_facts_of(const std::string& study_uid, const std::vector<Series
     if (s.action == SeriesAction::derived || s.action == SeriesAction::correction) continue;
     if (!s.frame_of_reference_uid.empty()) add_unique(f.frames_of_reference, s.frame_of_reference_uid);
     if (!s.study_date.empty()) add_unique(f.study_dates, s.study_date);
-    if (const auto t = seconds_of_day(s.acquisition_time)) add_unique(f.acquisition_seconds, *t);
+    if (const auto t = study::seconds_of_day(s.acquisition_time)) add_unique(f.acquisition_seconds, *t);
   }
   return f;
-}
-
-bool same_visit(const VisitFacts& a, const VisitFacts& b, double window_seconds) {
-  if (share_any(a.frames_of_reference, b.frames_of_reference)) return true;
-  if (!share_any(a.study_dates, b.study_dates)) return false;
-  for (double x : a.acquisition_seconds)
-    for (double y : b.acquisition_seconds)
-      if (std::abs(x - y) <= window_seconds) return true;
-  return false;
 }
 
 int assign_visits(StateStore& store) {
@@ -89,7 +56,7 @@ int assign_visits(StateStore& store) {
       const std::size_t i = todo.back();
       todo.pop_back();
       for (std::size_t j = 0; j < candidates.size(); ++j)
-        if (!member[j] && same_visit(facts[i], facts[j])) {
+        if (!member[j] && study::same_visit(facts[i], facts[j])) {
           member[j] = true;
           todo.push_back(j);
         }

@@ -1,4 +1,4 @@
-#include "livernode/node/external_segmentation.h"
+#include "livernode/study/external_segmentation.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -19,7 +19,7 @@
 
 extern char** environ;
 
-namespace livernode::node {
+namespace livernode::study {
 
 namespace fs = std::filesystem;
 
@@ -209,4 +209,4 @@ processing::LiverBackend external_liver_backend(ExternalSegmentationSettings set
   return [settings](const processing::Volume& reference) { return segment(settings, reference); };
 }
 
-}  // namespace livernode::node
+}  // namespace livernode::study

@@ -1,4 +1,4 @@
-#include "livernode/node/follow_up.h"
+#include "livernode/study/follow_up.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 #include <fstream>
 #include <vector>
 
-namespace livernode::node {
+namespace livernode::study {
 
 using nlohmann::json;
 
@@ -420,4 +420,4 @@ PriorChoice choose_prior(const std::vector<PriorCandidate>& candidates, const st
   return best;
 }
 
-}  // namespace livernode::node
+}  // namespace livernode::study

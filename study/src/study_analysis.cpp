@@ -1,12 +1,12 @@
-#include "livernode/node/study_analysis.h"
+#include "livernode/study/study_analysis.h"
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <regex>
 
 #include "livernode/config/config.h"
 #include "livernode/dicom/copied_values.h"
@@ -14,15 +14,15 @@
 #include "livernode/dicom/result_writers.h"
 #include "livernode/dicom/series_scanner.h"
 #include "livernode/dicom/volume_loader.h"
-#include "livernode/node/corrections.h"
-#include "livernode/node/external_segmentation.h"
 #include "livernode/processing/analysis.h"
+#include "livernode/study/corrections.h"
+#include "livernode/study/external_segmentation.h"
+#include "livernode/study/follow_up.h"
+#include "livernode/study/summary_json.h"
+#include "livernode/study/visits.h"
 #include "livernode/version.h"
-#include "livernode/node/follow_up.h"
-#include "livernode/node/visits.h"
-#include "surgical_plan_json.h"
 
-namespace livernode::node {
+namespace livernode::study {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -37,74 +37,41 @@ processing::SeriesHints series_hints(const dicom::SeriesInfo& s) {
   return h;
 }
 
+processing::PlanningInputs planning_inputs(const config::ClinicalConfig& clinical,
+                                           const dicom::PatientFacts& patient) {
+  processing::PlanningInputs in;
+  in.height_m = patient.size_m;
+  in.weight_kg = patient.weight_kg;
+  in.bsa_formula = clinical.bsa_formula == config::BsaFormula::dubois ? processing::BsaFormula::kDuBois
+                                                                      : processing::BsaFormula::kMosteller;
+  in.eslv_formula = clinical.eslv_formula == config::EslvFormula::urata ? processing::EslvFormula::kUrata
+                                                                        : processing::EslvFormula::kVauthey;
+  switch (clinical.liver_condition) {
+    case config::LiverCondition::chemotherapy: in.condition = processing::LiverCondition::kChemotherapy; break;
+    case config::LiverCondition::cirrhosis: in.condition = processing::LiverCondition::kCirrhosis; break;
+    case config::LiverCondition::normal: in.condition = processing::LiverCondition::kNormal; break;
+  }
+  in.flr_threshold_percent = {clinical.flr_thresholds_percent.normal,
+                              clinical.flr_thresholds_percent.chemotherapy,
+                              clinical.flr_thresholds_percent.cirrhosis};
+  in.tumour_burden_limit_percent = clinical.tumour_burden_limit_percent;
+  in.ablation_max_lesions = clinical.ablation_max_lesions;
+  in.ablation_max_diameter_mm = clinical.ablation_max_diameter_mm;
+  return in;
+}
+
 namespace {
 
-json vec_json(const processing::Vec3& v) { return json::array({v[0], v[1], v[2]}); }
-
-json optional_json(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
+// Smaller series are not volumes the analysis can work on (a single slice, a scout, a few
+// slices of a reformat): they are reported as not loaded, with the reason.
+constexpr std::size_t kMinSlices = 8;
+constexpr std::size_t kMinMatrix = 32;
 
 // Series that share a frame of reference (and patient) are phases of one examination even when
 // the archive split them into several studies; they are analysed together.
 std::string analysis_key(const dicom::SeriesInfo& s) {
   return s.patient.id + "|" + (s.frame_of_reference_uid.empty() ? s.study_uid
                                                                 : s.frame_of_reference_uid);
-}
-
-// Writes SEG, SR and summary images of one analysis into `dir`; returns their JSON entries
-// (paths relative to `out`) and appends problems to `warnings`.
-json lesions_json(const processing::AnalysisResult& result) {
-  json out = json::array();
-  const auto sites = dicom::lesion_sites(result);
-  for (const auto& l : result.lesions) {
-    // Where the lesion lies: its Couinaud segments by overlap, largest share first (null without
-    // Couinaud segments).
-    json segments = nullptr;
-    if (!result.couinaud_labels.empty()) {
-      segments = json::array();
-      const auto it = sites.find(l.number);
-      if (it != sites.end()) {
-        for (const auto& s : it->second) {
-          segments.push_back({{"segment", processing::couinaud_roman(s.segment)},
-                              {"volume_ml", s.volume_ml},
-                              {"percent", s.percent}});
-        }
-      }
-    }
-    json phases = json::array();
-    for (const auto& m : l.phases) {
-      phases.push_back({{"phase", processing::phase_name(m.phase)},
-                        {"series_instance_uid", m.series_uid},
-                        {"mean_hu", m.mean_hu},
-                        {"sd_hu", m.sd_hu},
-                        {"liver_hu", m.liver_hu},
-                        {"enhancement_hu", m.enhancement},
-                        {"enhancing_fraction", m.enhancing_fraction}});
-    }
-    out.push_back({{"number", l.number},
-                   {"volume_ml", l.volume_ml},
-                   {"longest_diameter_mm", l.longest_diameter_mm},
-                   {"short_axis_mm", l.short_axis_mm},
-                   {"measurable_recist", l.measurable},
-                   {"centroid_lps_mm", vec_json(l.centroid_lps)},
-                   {"axial_slice_index", l.axial_slice},
-                   {"long_axis_lps_mm", {vec_json(l.long_axis[0]), vec_json(l.long_axis[1])}},
-                   {"short_axis_lps_mm", {vec_json(l.short_axis[0]), vec_json(l.short_axis[1])}},
-                   {"mean_hu", l.mean_hu},
-                   {"sd_hu", l.sd_hu},
-                   {"type", processing::lesion_type_name(l.type)},
-                   {"type_evidence", l.type_evidence},
-                   {"couinaud_segments", std::move(segments)},
-                   {"phases", std::move(phases)}});
-  }
-  return out;
-}
-
-json volumetry_json(const processing::AnalysisResult& result) {
-  if (!result.volumetry) return nullptr;
-  const auto& v = *result.volumetry;
-  return {{"liver_ml", v.liver_ml},         {"tumour_ml", v.tumour_ml},
-          {"functional_ml", v.functional_ml}, {"tumour_burden_percent", v.burden_percent},
-          {"lesion_count", v.lesion_count},  {"findings", v.findings}};
 }
 
 // Index in `loaded_series` of the result's reference series, or loaded_series.size().
@@ -118,6 +85,26 @@ std::size_t reference_index(const processing::AnalysisResult& result,
   return loaded_series.size();
 }
 
+// Values copied from the source header that were not valid for their VR are repaired by the
+// writers; which ones (never the values, they may identify the patient) goes to the log and
+// the summary.
+void note_copied_value_fixes(const dicom::SeriesInfo& series, json& warnings) {
+  const auto fixes = dicom::copied_value_fixes(series);
+  if (fixes.empty()) return;
+  std::string attributes, changes;
+  for (const auto& f : fixes) {
+    attributes += (attributes.empty() ? "" : ",") + f.attribute.substr(0, f.attribute.find(' '));
+    changes += (changes.empty() ? "" : "; ") + f.attribute + ": " + f.change;
+  }
+  spdlog::info("event=copied_values_repaired series={} count={} attributes={}", series.series_uid,
+               fixes.size(), attributes);
+  warnings.push_back(
+      "values copied from the source header into the result objects were made valid for their "
+      "VR: " + changes);
+}
+
+// Writes SEG, SR and summary images of one analysis into `dir`; returns their JSON entries
+// (paths relative to `out`) and appends problems to `warnings`.
 // `frame_of_reference_uid`: the one the objects carry when the reference series has none
 // (made once per analysis, so that SEG, SR and summary.json agree), else empty.
 json write_result_objects(const processing::AnalysisResult& result,
@@ -135,11 +122,7 @@ json write_result_objects(const processing::AnalysisResult& result,
   identity.disclaimer = options.disclaimer;
   identity.result_version = options.result_version;
   auto add = [&](const dicom::WrittenObject& o, json extra = json::object()) {
-    json entry = {{"path", fs::relative(o.file, out).generic_string()},
-                  {"kind", o.kind},
-                  {"sop_class_uid", o.sop_class_uid},
-                  {"sop_instance_uid", o.sop_instance_uid},
-                  {"series_instance_uid", o.series_instance_uid}};
+    json entry = written_object_json(o, out);
     entry.update(extra);
     objects.push_back(std::move(entry));
     written.push_back(o.file);
@@ -149,38 +132,14 @@ json write_result_objects(const processing::AnalysisResult& result,
   dicom::SeriesInfo series = *loaded_series[ref];
   if (series.frame_of_reference_uid.empty()) series.frame_of_reference_uid = frame_of_reference_uid;
   const dicom::LoadedVolume& loaded = volumes[ref];
-  // Values copied from the source header that were not valid for their VR are repaired by the
-  // writers; which ones (never the values, they may identify the patient) goes to the log and
-  // the summary.
-  const auto fixes = dicom::copied_value_fixes(series);
-  if (!fixes.empty()) {
-    std::string attributes, changes;
-    for (const auto& f : fixes) {
-      attributes += (attributes.empty() ? "" : ",") + f.attribute.substr(0, f.attribute.find(' '));
-      changes += (changes.empty() ? "" : "; ") + f.attribute + ": " + f.change;
-    }
-    spdlog::info("event=copied_values_repaired series={} count={} attributes={}",
-                 series.series_uid, fixes.size(), attributes);
-    warnings.push_back("values copied from the source header into the result objects were made "
-                       "valid for their VR: " + changes);
-  }
+  note_copied_value_fixes(series, warnings);
   try {
     if (!result.liver_mask.empty() || !result.lesions.empty()) {
       const auto segs = dicom::write_segmentations(series, loaded, result, identity, dir);
       for (const auto& seg : segs) {
-        // What each SEG holds, segment by segment, as a viewer counts it.
-        json segments = json::array();
-        for (const auto& s : seg.segments) {
-          segments.push_back({{"number", s.number},
-                              {"label", s.label},
-                              {"type", s.type_code},
-                              {"voxels", s.voxels},
-                              {"volume_ml", s.volume_ml()},
-                              {"analysis_voxels", s.mask_voxels}});
-        }
         add(seg.object, {{"content", dicom::seg_layer_name(seg.layer)},
                          {"segments_overlap", false},
-                         {"segments", std::move(segments)}});
+                         {"segments", seg_segments_json(seg)}});
         for (const auto& w : seg.warnings)
           warnings.push_back(std::string("SEG ") + dicom::seg_layer_name(seg.layer) + ": " + w);
       }
@@ -206,6 +165,220 @@ json write_result_objects(const processing::AnalysisResult& result,
   return objects;
 }
 
+// The earlier summary.json named by the options, parsed; `error` says why it could not be read.
+json read_prior_summary(const AnalyseFolderOptions& options, std::string& error) {
+  json prior_summary;
+  if (options.prior_summary.empty()) return prior_summary;
+  std::ifstream in(options.prior_summary);
+  try {
+    if (!in) throw std::runtime_error("cannot open");
+    prior_summary = json::parse(in);
+  } catch (const std::exception& e) {
+    error = "earlier summary " + options.prior_summary.string() + " not read: " + e.what();
+    spdlog::warn("event=prior_unreadable file={} reason=\"{}\"", options.prior_summary.string(),
+                 e.what());
+  }
+  return prior_summary;
+}
+
+// The earlier summary, once read, for every examination of the folder.
+struct Prior {
+  json summary;
+  std::string error;
+};
+
+// The series of one examination, loaded (those too small or unreadable are reported in
+// `series_json` with the reason).
+struct LoadedGroup {
+  std::vector<dicom::LoadedVolume> volumes;
+  std::vector<const dicom::SeriesInfo*> series;
+  json series_json = json::array();
+  std::vector<std::string> study_uids;
+};
+
+dicom::LoadedVolume load_analysable_volume(const dicom::SeriesInfo& s) {
+  auto loaded = dicom::load_volume(s);
+  const auto& size = loaded.volume.geometry.size;
+  if (size[2] < kMinSlices || size[0] < kMinMatrix || size[1] < kMinMatrix) {
+    throw dicom::DicomError(
+        dicom::ErrorKind::kInconsistent,
+        std::to_string(size[0]) + " x " + std::to_string(size[1]) + " x " +
+            std::to_string(size[2]) + " voxels: the analysis needs a volume of at least " +
+            std::to_string(kMinMatrix) + " x " + std::to_string(kMinMatrix) + " x " +
+            std::to_string(kMinSlices));
+  }
+  return loaded;
+}
+
+LoadedGroup load_group(const std::vector<const dicom::SeriesInfo*>& members) {
+  LoadedGroup group;
+  for (const dicom::SeriesInfo* s : members) {
+    if (std::find(group.study_uids.begin(), group.study_uids.end(), s->study_uid) ==
+        group.study_uids.end()) {
+      group.study_uids.push_back(s->study_uid);
+    }
+    json sj;
+    sj["series_instance_uid"] = s->series_uid;
+    sj["study_instance_uid"] = s->study_uid;
+    sj["description"] = s->description;
+    sj["modality"] = s->modality;
+    sj["slices"] = s->slices.size();
+    try {
+      group.volumes.push_back(load_analysable_volume(*s));
+      group.series.push_back(s);
+      const auto& g = group.volumes.back().volume.geometry;
+      sj["size"] = {g.size[0], g.size[1], g.size[2]};
+      sj["spacing_mm"] = vec_json(g.spacing);
+      sj["origin_lps_mm"] = vec_json(g.origin);
+      sj["warnings"] = group.volumes.back().warnings;
+      spdlog::info("event=series_loaded series={} slices={} size={}x{}x{}", s->series_uid,
+                   s->slices.size(), g.size[0], g.size[1], g.size[2]);
+    } catch (const dicom::DicomError& e) {
+      sj["error"] = e.what();
+      spdlog::warn("event=series_load_failed series={} kind={} reason=\"{}\"", s->series_uid,
+                   dicom::error_kind_name(e.kind()), e.what());
+    }
+    group.series_json.push_back(std::move(sj));
+  }
+  return group;
+}
+
+// processing::analyse on the loaded series of one examination; a failure is said in
+// analysis["error"] and leaves an empty result. `analysed` counts the analyses that ran.
+processing::AnalysisResult run_analysis(const LoadedGroup& group, const std::string& frame,
+                                        const AnalyseFolderOptions& options, json& analysis,
+                                        std::size_t& analysed) {
+  processing::StudyInput study;
+  for (std::size_t i = 0; i < group.volumes.size(); ++i) {
+    study.series.push_back({group.series[i]->series_uid, &group.volumes[i].volume,
+                            series_hints(*group.series[i])});
+  }
+  if (study.series.empty()) return {};
+  processing::AnalysisOptions analysis_options;
+  analysis_options.liver_backend = options.liver_backend;
+  analysis_options.planning = planning_inputs(options.clinical, group.series.front()->patient);
+  std::vector<std::string> series_uids;
+  for (const auto* s : group.series) series_uids.push_back(s->series_uid);
+  analysis_options.manual_segments =
+      manual_segments_provider(options.corrections, frame, series_uids);
+  try {
+    auto result = processing::analyse(study, analysis_options);
+    ++analysed;
+    return result;
+  } catch (const std::exception& e) {
+    // One examination that breaks the analysis must not cost the others theirs.
+    analysis["error"] = std::string("analysis failed: ") + e.what();
+    spdlog::error("event=analysis_failed frame_of_reference={} reason=\"{}\"", frame, e.what());
+    return {};
+  }
+}
+
+// "follow_up": the comparison with the earlier summary, or why there is none.
+void add_follow_up(const AnalyseFolderOptions& options, const Prior& prior, json& analysis,
+                   processing::AnalysisResult& result) {
+  if (!options.prior_summary.empty()) {
+    const json earlier = prior.error.empty() ? pick_prior_analysis(prior.summary) : json(nullptr);
+    if (!earlier.is_null()) {
+      analysis["follow_up"] = compare_with_prior(analysis, earlier, options.prior_summary.string());
+      result.follow_up = follow_up_figures(analysis["follow_up"]);
+      return;
+    }
+    analysis["follow_up"] = nullptr;
+    const std::string why = prior.error.empty() ? "the earlier summary " +
+                                                      options.prior_summary.string() +
+                                                      " holds no analysed liver"
+                                                : prior.error;
+    result.warnings.push_back("no follow-up: " + why);
+    result.follow_up = processing::FollowUpComparison{};
+    result.follow_up->unavailable_reason = why;
+  } else if (!options.prior_unavailable.empty()) {
+    analysis["follow_up"] = nullptr;
+    result.warnings.push_back("no follow-up: " + options.prior_unavailable);
+    result.follow_up = processing::FollowUpComparison{};
+    result.follow_up->unavailable_reason = options.prior_unavailable;
+  }
+}
+
+// A reference series without a Frame of Reference UID (some converters write none): the
+// result objects need one to place their frames, so this analysis makes one, and says so.
+// Returns it ("" when the reference series has one or no objects are written).
+std::string generated_frame_of_reference(const LoadedGroup& group,
+                                         const AnalyseFolderOptions& options, json& analysis,
+                                         processing::AnalysisResult& result) {
+  const std::size_t ref = reference_index(result, group.series);
+  if (!options.write_objects || ref >= group.series.size() ||
+      !group.series[ref]->frame_of_reference_uid.empty()) {
+    analysis["frame_of_reference_generated"] = false;
+    return "";
+  }
+  const std::string made = dicom::new_frame_of_reference_uid();
+  analysis["frame_of_reference_uid"] = made;
+  analysis["frame_of_reference_generated"] = true;
+  result.warnings.push_back(
+      "the source series has no Frame of Reference UID (0020,0052); the SEG and SR carry a new "
+      "one made for this analysis, " + made + ", which no other object of the study shares");
+  spdlog::warn("event=frame_of_reference_generated series={} frame_of_reference={}",
+               group.series[ref]->series_uid, made);
+  return made;
+}
+
+// One examination (the series of one patient and frame of reference): loaded, analysed, its
+// summary.json entry made and, with options.write_objects, its result objects written into
+// OUT/<number>/.
+json analyse_examination(const std::vector<const dicom::SeriesInfo*>& members,
+                         std::size_t number, const fs::path& out,
+                         const AnalyseFolderOptions& options, const Prior& prior,
+                         StudyAnalysisOutcome& outcome, std::size_t& analysed) {
+  json analysis;
+  const std::string& frame = members.front()->frame_of_reference_uid;
+  analysis["frame_of_reference_uid"] = frame;
+  analysis["study_date"] = members.front()->study_date;
+  LoadedGroup group = load_group(members);
+  analysis["study_instance_uids"] = group.study_uids;
+  processing::AnalysisResult result = run_analysis(group, frame, options, analysis, analysed);
+  for (const auto& sa : result.series) {
+    for (auto& sj : group.series_json) {
+      if (sj["series_instance_uid"] == sa.series_uid) sj["phase"] = phase_json(sa.phase);
+    }
+  }
+  analysis["series"] = std::move(group.series_json);
+  analysis["reference_series_instance_uid"] =
+      result.reference_series >= 0 ? json(result.series[result.reference_series].series_uid)
+                                   : json(nullptr);
+  add_liver_json(result, analysis);
+  analysis["lesions"] = lesions_json(result);
+  analysis["volumetry"] = volumetry_json(result);
+  analysis["couinaud"] = couinaud_json(result);
+  analysis["surgical_plan"] = surgical_plan_json(result);
+  add_follow_up(options, prior, analysis, result);
+  if (result.manual) {
+    analysis["corrections"] = corrections_json(result);
+    if (result.manual->any()) ++outcome.corrected_analyses;
+  }
+  analysis["stages"] = stages_json(result);
+  const std::string new_frame = generated_frame_of_reference(group, options, analysis, result);
+  analysis["warnings"] = result.warnings;
+  analysis["objects"] = json::array();
+  if (options.write_objects) {
+    analysis["objects"] = write_result_objects(result, group.series, group.volumes, out,
+                                               out / std::to_string(number), options, new_frame,
+                                               outcome.objects, analysis["warnings"]);
+  }
+  return analysis;
+}
+
+void write_summary_file(const json& summary, const fs::path& out, StudyAnalysisOutcome& outcome) {
+  std::error_code ec;
+  fs::create_directories(out, ec);
+  if (ec) {
+    throw std::runtime_error("cannot create output folder " + out.string() + ": " + ec.message());
+  }
+  outcome.summary_path = out / "summary.json";
+  std::ofstream f(outcome.summary_path);
+  f << summary.dump(2) << "\n";
+  if (!f) throw std::runtime_error("cannot write " + outcome.summary_path.string());
+}
+
 }  // namespace
 
 AnalyseFolderOptions analysis_options_from(const config::Config& config, const fs::path& work_dir) {
@@ -225,11 +398,6 @@ StudyAnalysisOutcome analyse_folder(const fs::path& input, const fs::path& out) 
   return analyse_folder(input, out, AnalyseFolderOptions{});
 }
 
-// Smaller series are not volumes the analysis can work on (a single slice, a scout, a few
-// slices of a reformat): they are reported as not loaded, with the reason.
-constexpr std::size_t kMinSlices = 8;
-constexpr std::size_t kMinMatrix = 32;
-
 StudyAnalysisOutcome analyse_folder(const fs::path& input, const fs::path& out,
                                     const AnalyseFolderOptions& options) {
   StudyAnalysisOutcome outcome;
@@ -246,18 +414,8 @@ StudyAnalysisOutcome analyse_folder(const fs::path& input, const fs::path& out,
   std::map<std::string, std::vector<const dicom::SeriesInfo*>> groups;
   for (const auto& s : scan.series) groups[analysis_key(s)].push_back(&s);
 
-  json prior_summary;
-  std::string prior_error;
-  if (!options.prior_summary.empty()) {
-    std::ifstream in(options.prior_summary);
-    try {
-      if (!in) throw std::runtime_error("cannot open");
-      prior_summary = json::parse(in);
-    } catch (const std::exception& e) {
-      prior_error = "earlier summary " + options.prior_summary.string() + " not read: " + e.what();
-      spdlog::warn("event=prior_unreadable file={} reason=\"{}\"", options.prior_summary.string(), e.what());
-    }
-  }
+  Prior prior;
+  prior.summary = read_prior_summary(options, prior.error);
 
   json summary;
   summary["product"] = kProductName;
@@ -267,196 +425,32 @@ StudyAnalysisOutcome analyse_folder(const fs::path& input, const fs::path& out,
   summary["analyses"] = json::array();
   std::size_t analysed = 0;
   std::string analysis_error;  // the last examination whose analysis failed
-
   for (const auto& [key, members] : groups) {
-    json analysis;
-    analysis["frame_of_reference_uid"] = members.front()->frame_of_reference_uid;
-    analysis["study_date"] = members.front()->study_date;
-    std::vector<std::string> study_uids;
-    std::vector<dicom::LoadedVolume> volumes;
-    std::vector<const dicom::SeriesInfo*> loaded_series;
-    json series_json = json::array();
-    for (const dicom::SeriesInfo* s : members) {
-      if (std::find(study_uids.begin(), study_uids.end(), s->study_uid) == study_uids.end()) {
-        study_uids.push_back(s->study_uid);
-      }
-      json sj;
-      sj["series_instance_uid"] = s->series_uid;
-      sj["study_instance_uid"] = s->study_uid;
-      sj["description"] = s->description;
-      sj["modality"] = s->modality;
-      sj["slices"] = s->slices.size();
-      try {
-        auto loaded = dicom::load_volume(*s);
-        const auto& size = loaded.volume.geometry.size;
-        if (size[2] < kMinSlices || size[0] < kMinMatrix || size[1] < kMinMatrix) {
-          throw dicom::DicomError(
-              dicom::ErrorKind::kInconsistent,
-              std::to_string(size[0]) + " x " + std::to_string(size[1]) + " x " +
-                  std::to_string(size[2]) + " voxels: the analysis needs a volume of at least " +
-                  std::to_string(kMinMatrix) + " x " + std::to_string(kMinMatrix) + " x " +
-                  std::to_string(kMinSlices));
-        }
-        volumes.push_back(std::move(loaded));
-        loaded_series.push_back(s);
-        const auto& g = volumes.back().volume.geometry;
-        sj["size"] = {g.size[0], g.size[1], g.size[2]};
-        sj["spacing_mm"] = vec_json(g.spacing);
-        sj["origin_lps_mm"] = vec_json(g.origin);
-        sj["warnings"] = volumes.back().warnings;
-        spdlog::info("event=series_loaded series={} slices={} size={}x{}x{}", s->series_uid,
-                     s->slices.size(), g.size[0], g.size[1], g.size[2]);
-      } catch (const dicom::DicomError& e) {
-        sj["error"] = e.what();
-        spdlog::warn("event=series_load_failed series={} kind={} reason=\"{}\"", s->series_uid,
-                     dicom::error_kind_name(e.kind()), e.what());
-      }
-      series_json.push_back(std::move(sj));
-    }
-    analysis["study_instance_uids"] = study_uids;
-
-    processing::StudyInput study;
-    for (std::size_t i = 0; i < volumes.size(); ++i) {
-      study.series.push_back({loaded_series[i]->series_uid, &volumes[i].volume,
-                              series_hints(*loaded_series[i])});
-    }
-    processing::AnalysisResult result;
-    if (!study.series.empty()) {
-      processing::AnalysisOptions analysis_options;
-      analysis_options.liver_backend = options.liver_backend;
-      analysis_options.planning = planning_inputs(options.clinical, loaded_series.front()->patient);
-      std::vector<std::string> series_uids;
-      for (const auto* s : loaded_series) series_uids.push_back(s->series_uid);
-      analysis_options.manual_segments = manual_segments_provider(
-          options.corrections, members.front()->frame_of_reference_uid, series_uids);
-      try {
-        result = processing::analyse(study, analysis_options);
-        ++analysed;
-      } catch (const std::exception& e) {
-        // One examination that breaks the analysis must not cost the others theirs.
-        result = processing::AnalysisResult{};
-        analysis["error"] = std::string("analysis failed: ") + e.what();
-        analysis_error = analysis["error"].get<std::string>();
-        spdlog::error("event=analysis_failed frame_of_reference={} reason=\"{}\"",
-                      members.front()->frame_of_reference_uid, e.what());
-      }
-    }
-    for (std::size_t i = 0; i < result.series.size(); ++i) {
-      const auto& pa = result.series[i].phase;
-      for (auto& sj : series_json) {
-        if (sj["series_instance_uid"] != result.series[i].series_uid) continue;
-        sj["phase"] = {{"detected", processing::phase_name(pa.phase)},
-                       {"confidence", pa.confidence},
-                       {"header_suggests", processing::phase_name(pa.header_phase)},
-                       {"aorta_hu", optional_json(pa.aorta_hu)},
-                       {"portal_vein_hu", optional_json(pa.portal_vein_hu)},
-                       {"liver_hu", optional_json(pa.liver_hu)},
-                       {"evidence", pa.evidence}};
-      }
-    }
-    analysis["series"] = std::move(series_json);
-    analysis["reference_series_instance_uid"] =
-        result.reference_series >= 0 ? json(result.series[result.reference_series].series_uid)
-                                     : json(nullptr);
-    if (result.liver) {
-      analysis["liver"] = {{"volume_ml", result.liver->volume_ml},
-                           {"mean_hu", result.liver->mean_hu},
-                           {"method", result.liver->method}};
-      // Where this patient's anatomy lies in this study's coordinates: follow-up aligns an
-      // earlier study's lesions by these before matching them.
-      analysis["landmarks"] = {
-          {"liver_dome_z_mm", result.liver->top_z_mm},
-          {"ivc_axis_lps_mm", result.ivc_axis_lps ? vec_json(*result.ivc_axis_lps) : json(nullptr)}};
-    } else {
-      analysis["liver"] = nullptr;
-    }
-    analysis["lesions"] = lesions_json(result);
-    analysis["volumetry"] = volumetry_json(result);
-    analysis["couinaud"] = couinaud_json(result);
-    analysis["surgical_plan"] = surgical_plan_json(result);
-    if (!options.prior_summary.empty()) {
-      const json prior = prior_error.empty() ? pick_prior_analysis(prior_summary) : json(nullptr);
-      if (!prior.is_null()) {
-        analysis["follow_up"] = compare_with_prior(analysis, prior, options.prior_summary.string());
-        result.follow_up = follow_up_figures(analysis["follow_up"]);
-      } else {
-        analysis["follow_up"] = nullptr;
-        const std::string why = prior_error.empty() ? "the earlier summary " +
-                                                          options.prior_summary.string() +
-                                                          " holds no analysed liver"
-                                                    : prior_error;
-        result.warnings.push_back("no follow-up: " + why);
-        result.follow_up = processing::FollowUpComparison{};
-        result.follow_up->unavailable_reason = why;
-      }
-    } else if (!options.prior_unavailable.empty()) {
-      analysis["follow_up"] = nullptr;
-      result.warnings.push_back("no follow-up: " + options.prior_unavailable);
-      result.follow_up = processing::FollowUpComparison{};
-      result.follow_up->unavailable_reason = options.prior_unavailable;
-    }
-    if (result.manual) {
-      analysis["corrections"] = corrections_json(result);
-      if (result.manual->any()) ++outcome.corrected_analyses;
-    }
-    json stages = json::array();
-    for (const auto& st : result.stages) {
-      stages.push_back({{"stage", st.stage}, {"done", st.done}, {"detail", st.detail}, {"seconds", st.seconds}});
-    }
-    analysis["stages"] = std::move(stages);
-    // A reference series without a Frame of Reference UID (some converters write none): the
-    // result objects need one to place their frames, so this analysis makes one, and says so.
-    std::string new_frame_of_reference;
-    const std::size_t ref = reference_index(result, loaded_series);
-    if (options.write_objects && ref < loaded_series.size() &&
-        loaded_series[ref]->frame_of_reference_uid.empty()) {
-      new_frame_of_reference = dicom::new_frame_of_reference_uid();
-      analysis["frame_of_reference_uid"] = new_frame_of_reference;
-      analysis["frame_of_reference_generated"] = true;
-      result.warnings.push_back(
-          "the source series has no Frame of Reference UID (0020,0052); the SEG and SR carry a new "
-          "one made for this analysis, " + new_frame_of_reference +
-          ", which no other object of the study shares");
-      spdlog::warn("event=frame_of_reference_generated series={} frame_of_reference={}",
-                   loaded_series[ref]->series_uid, new_frame_of_reference);
-    } else {
-      analysis["frame_of_reference_generated"] = false;
-    }
-    analysis["warnings"] = result.warnings;
-    analysis["objects"] = json::array();
-    if (options.write_objects) {
-      const fs::path dir = out / std::to_string(summary["analyses"].size() + 1);
-      analysis["objects"] =
-          write_result_objects(result, loaded_series, volumes, out, dir, options,
-                               new_frame_of_reference, outcome.objects, analysis["warnings"]);
-    }
+    json analysis = analyse_examination(members, summary["analyses"].size() + 1, out, options,
+                                        prior, outcome, analysed);
+    if (analysis.contains("error")) analysis_error = analysis["error"].get<std::string>();
     summary["analyses"].push_back(std::move(analysis));
   }
 
   json rejected = json::array();
-  for (const auto& r : scan.rejected) rejected.push_back({{"file", r.file.string()}, {"reason", r.reason}});
+  for (const auto& r : scan.rejected) {
+    rejected.push_back({{"file", r.file.string()}, {"reason", r.reason}});
+  }
   summary["rejected_files"] = std::move(rejected);
   summary["elapsed_s"] =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-  fs::create_directories(out, ec);
-  if (ec) throw std::runtime_error("cannot create output folder " + out.string() + ": " + ec.message());
-  outcome.summary_path = out / "summary.json";
-  {
-    std::ofstream f(outcome.summary_path);
-    f << summary.dump(2) << "\n";
-    if (!f) throw std::runtime_error("cannot write " + outcome.summary_path.string());
-  }
+  write_summary_file(summary, out, outcome);
   outcome.summary = std::move(summary);
   outcome.usable = analysed > 0;
   if (!outcome.usable) {
     outcome.error = scan.series.empty()
                         ? "no CT or MR image series found in " + input.string() + " (" +
                               std::to_string(scan.rejected.size()) + " file(s) rejected)"
-                        : !analysis_error.empty() ? analysis_error + " (" + input.string() + ")"
-                                                  : "no series could be loaded from " + input.string();
+                    : !analysis_error.empty() ? analysis_error + " (" + input.string() + ")"
+                                              : "no series could be loaded from " + input.string();
   }
   return outcome;
 }
 
-}  // namespace livernode::node
+}  // namespace livernode::study

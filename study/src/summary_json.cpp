@@ -1,31 +1,74 @@
-#include "surgical_plan_json.h"
+#include "livernode/study/summary_json.h"
 
-namespace livernode::node {
+#include "livernode/dicom/result_writers.h"
+
+namespace livernode::study {
 
 using nlohmann::json;
 namespace lp = livernode::processing;
 
-processing::PlanningInputs planning_inputs(const config::ClinicalConfig& clinical,
-                                           const dicom::PatientFacts& patient) {
-  lp::PlanningInputs in;
-  in.height_m = patient.size_m;
-  in.weight_kg = patient.weight_kg;
-  in.bsa_formula = clinical.bsa_formula == config::BsaFormula::dubois ? lp::BsaFormula::kDuBois
-                                                                      : lp::BsaFormula::kMosteller;
-  in.eslv_formula = clinical.eslv_formula == config::EslvFormula::urata ? lp::EslvFormula::kUrata
-                                                                        : lp::EslvFormula::kVauthey;
-  switch (clinical.liver_condition) {
-    case config::LiverCondition::chemotherapy: in.condition = lp::LiverCondition::kChemotherapy; break;
-    case config::LiverCondition::cirrhosis: in.condition = lp::LiverCondition::kCirrhosis; break;
-    case config::LiverCondition::normal: in.condition = lp::LiverCondition::kNormal; break;
+namespace {
+
+json optional_json(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
+
+}  // namespace
+
+json vec_json(const processing::Vec3& v) { return json::array({v[0], v[1], v[2]}); }
+
+json phase_json(const processing::PhaseEstimate& pa) {
+  return {{"detected", processing::phase_name(pa.phase)},
+          {"confidence", pa.confidence},
+          {"header_suggests", processing::phase_name(pa.header_phase)},
+          {"aorta_hu", optional_json(pa.aorta_hu)},
+          {"portal_vein_hu", optional_json(pa.portal_vein_hu)},
+          {"liver_hu", optional_json(pa.liver_hu)},
+          {"evidence", pa.evidence}};
+}
+
+void add_liver_json(const processing::AnalysisResult& result, json& analysis) {
+  if (!result.liver) {
+    analysis["liver"] = nullptr;
+    return;
   }
-  in.flr_threshold_percent = {clinical.flr_thresholds_percent.normal,
-                              clinical.flr_thresholds_percent.chemotherapy,
-                              clinical.flr_thresholds_percent.cirrhosis};
-  in.tumour_burden_limit_percent = clinical.tumour_burden_limit_percent;
-  in.ablation_max_lesions = clinical.ablation_max_lesions;
-  in.ablation_max_diameter_mm = clinical.ablation_max_diameter_mm;
-  return in;
+  analysis["liver"] = {{"volume_ml", result.liver->volume_ml},
+                       {"mean_hu", result.liver->mean_hu},
+                       {"method", result.liver->method}};
+  // Where this patient's anatomy lies in this study's coordinates: follow-up aligns an
+  // earlier study's lesions by these before matching them.
+  analysis["landmarks"] = {
+      {"liver_dome_z_mm", result.liver->top_z_mm},
+      {"ivc_axis_lps_mm", result.ivc_axis_lps ? vec_json(*result.ivc_axis_lps) : json(nullptr)}};
+}
+
+json stages_json(const processing::AnalysisResult& result) {
+  json stages = json::array();
+  for (const auto& st : result.stages) {
+    stages.push_back(
+        {{"stage", st.stage}, {"done", st.done}, {"detail", st.detail}, {"seconds", st.seconds}});
+  }
+  return stages;
+}
+
+json written_object_json(const dicom::WrittenObject& o, const std::filesystem::path& out) {
+  return {{"path", std::filesystem::relative(o.file, out).generic_string()},
+          {"kind", o.kind},
+          {"sop_class_uid", o.sop_class_uid},
+          {"sop_instance_uid", o.sop_instance_uid},
+          {"series_instance_uid", o.series_instance_uid}};
+}
+
+json seg_segments_json(const dicom::WrittenSegmentation& seg) {
+  // What each SEG holds, segment by segment, as a viewer counts it.
+  json segments = json::array();
+  for (const auto& s : seg.segments) {
+    segments.push_back({{"number", s.number},
+                        {"label", s.label},
+                        {"type", s.type_code},
+                        {"voxels", s.voxels},
+                        {"volume_ml", s.volume_ml()},
+                        {"analysis_voxels", s.mask_voxels}});
+  }
+  return segments;
 }
 
 json couinaud_json(const processing::AnalysisResult& result) {
@@ -99,4 +142,73 @@ json surgical_plan_json(const processing::AnalysisResult& result) {
           {"statements", p.statements}};
 }
 
-}  // namespace livernode::node
+json lesions_json(const processing::AnalysisResult& result) {
+  json out = json::array();
+  const auto sites = dicom::lesion_sites(result);
+  for (const auto& l : result.lesions) {
+    // Where the lesion lies: its Couinaud segments by overlap, largest share first (null without
+    // Couinaud segments).
+    json segments = nullptr;
+    if (!result.couinaud_labels.empty()) {
+      segments = json::array();
+      const auto it = sites.find(l.number);
+      if (it != sites.end()) {
+        for (const auto& s : it->second) {
+          segments.push_back({{"segment", processing::couinaud_roman(s.segment)},
+                              {"volume_ml", s.volume_ml},
+                              {"percent", s.percent}});
+        }
+      }
+    }
+    json phases = json::array();
+    for (const auto& m : l.phases) {
+      phases.push_back({{"phase", processing::phase_name(m.phase)},
+                        {"series_instance_uid", m.series_uid},
+                        {"mean_hu", m.mean_hu},
+                        {"sd_hu", m.sd_hu},
+                        {"liver_hu", m.liver_hu},
+                        {"enhancement_hu", m.enhancement},
+                        {"enhancing_fraction", m.enhancing_fraction}});
+    }
+    out.push_back({{"number", l.number},
+                   {"volume_ml", l.volume_ml},
+                   {"longest_diameter_mm", l.longest_diameter_mm},
+                   {"short_axis_mm", l.short_axis_mm},
+                   {"measurable_recist", l.measurable},
+                   {"centroid_lps_mm", vec_json(l.centroid_lps)},
+                   {"axial_slice_index", l.axial_slice},
+                   {"long_axis_lps_mm", {vec_json(l.long_axis[0]), vec_json(l.long_axis[1])}},
+                   {"short_axis_lps_mm", {vec_json(l.short_axis[0]), vec_json(l.short_axis[1])}},
+                   {"mean_hu", l.mean_hu},
+                   {"sd_hu", l.sd_hu},
+                   {"type", processing::lesion_type_name(l.type)},
+                   {"type_evidence", l.type_evidence},
+                   {"couinaud_segments", std::move(segments)},
+                   {"phases", std::move(phases)}});
+  }
+  return out;
+}
+
+json volumetry_json(const processing::AnalysisResult& result) {
+  if (!result.volumetry) return nullptr;
+  const auto& v = *result.volumetry;
+  return {{"liver_ml", v.liver_ml},         {"tumour_ml", v.tumour_ml},
+          {"functional_ml", v.functional_ml}, {"tumour_burden_percent", v.burden_percent},
+          {"lesion_count", v.lesion_count},  {"findings", v.findings}};
+}
+
+json corrections_json(const processing::AnalysisResult& result) {
+  if (!result.manual) return nullptr;
+  const auto& m = *result.manual;
+  nlohmann::json out = {{"source", m.source},
+                        {"liver_manual", m.liver},
+                        {"lesions_manual", m.lesions},
+                        {"remnant_manual", m.remnant},
+                        {"notes", m.notes}};
+  if (result.surgical_plan && result.surgical_plan->drawn_remnant) {
+    out["drawn_remnant"] = remnant_json(*result.surgical_plan->drawn_remnant);
+  }
+  return out;
+}
+
+}  // namespace livernode::study

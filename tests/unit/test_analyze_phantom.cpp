@@ -14,7 +14,7 @@
 
 #include "livernode/dicom/series_scanner.h"
 #include "livernode/dicom/volume_loader.h"
-#include "livernode/node/study_analysis.h"
+#include "livernode/study/study_analysis.h"
 #include "livernode/processing/analysis.h"
 #include "livernode/phantom/metaimage.h"
 #include "livernode/phantom/phantom.h"
@@ -65,7 +65,7 @@ TEST_F(AnalyzePhantom, LoaderSortsShuffledFilesIntoTheTruthGeometry) {
 
 TEST_F(AnalyzePhantom, SummaryNamesEveryPhaseFromTheImageAndTheLiverVolume) {
   const auto out = *dir_ / "out";
-  const auto outcome = node::analyse_folder(*dir_ / "phantom" / "dicom", out);
+  const auto outcome = study::analyse_folder(*dir_ / "phantom" / "dicom", out);
   ASSERT_TRUE(outcome.usable) << outcome.error;
   std::ifstream in(outcome.summary_path);
   const auto summary = nlohmann::json::parse(in);
@@ -295,7 +295,7 @@ TEST(AnalyzeMixedFolder, ASingleSliceDoesNotStopTheOtherExaminations) {
   const fs::path dir = test::make_temp_dir("livernode-mixed");
   phantom::generate_phantom(test::small_portal_venous_phantom(13), dir / "in" / "phantom");
   fs::copy_file(single, dir / "in" / "single.dcm");
-  const auto outcome = node::analyse_folder(dir / "in", dir / "out");
+  const auto outcome = study::analyse_folder(dir / "in", dir / "out");
   ASSERT_TRUE(outcome.usable) << outcome.error;
   std::ifstream in(outcome.summary_path);
   const auto summary = nlohmann::json::parse(in);

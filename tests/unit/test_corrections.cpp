@@ -12,10 +12,12 @@
 #include <set>
 #include <sstream>
 
-#include "livernode/node/corrections.h"
+#include "livernode/node/job_inputs.h"
+#include "livernode/node/routing.h"
 #include "livernode/node/spool_recovery.h"
 #include "livernode/node/sqlite_state_store.h"
-#include "livernode/node/study_analysis.h"
+#include "livernode/study/corrections.h"
+#include "livernode/study/study_analysis.h"
 #include "livernode/phantom/phantom.h"
 #include "dicom_checks.h"
 #include "node_process.h"
@@ -53,8 +55,8 @@ std::string join(const std::vector<std::string>& lines) {
 }  // namespace
 
 TEST(SegmentRoles, CodesFirstLabelsForOurOwnLiverPartsAndAsFallback) {
-  using node::SegmentRole;
-  using node::segment_role;
+  using study::SegmentRole;
+  using study::segment_role;
   EXPECT_EQ(segment_role("SCT:10200004", "Liver"), SegmentRole::liver);
   EXPECT_EQ(segment_role("SCT:10200004", "liver (edited)"), SegmentRole::liver);
   EXPECT_EQ(segment_role("SCT:108369006", "Lesion 2"), SegmentRole::lesion);
@@ -88,7 +90,7 @@ TEST(IncomingSeg, CorrectionOnlyOfAnalysedSeriesAndNeverOurOwnResult) {
     r.action = node::SeriesAction::analyse;
     r.received_at = 100;
     ASSERT_TRUE(store.record_instance(r));
-    node::SegHeader seg;
+    dicom::SegHeader seg;
     seg.sop_instance_uid = "9.9.9";
     seg.study_uid = "1.2.3";
     seg.referenced_series = {"1.2.3.1"};
@@ -271,7 +273,7 @@ TEST(IncomingSeg, LaterJobsApplyTheEarlierCorrections) {
   const auto v3 = store.claim_next_job(4);
   ASSERT_TRUE(v3);
   EXPECT_EQ(v3->kind, "correction");
-  node::AnalyseFolderOptions options;
+  study::AnalyseFolderOptions options;
   EXPECT_EQ(node::add_correction_inputs(*v3, store, options), "");
   ASSERT_EQ(options.corrections.size(), 2u);
   EXPECT_EQ(options.corrections[0].file, dir / "7.1.dcm");
@@ -283,7 +285,7 @@ TEST(IncomingSeg, LaterJobsApplyTheEarlierCorrections) {
   store.finish_job(v3->id, "failed", "changed nothing", "", 0, 5);
   // New images: the re-analysis keeps the correction that worked, not the failed one.
   const auto v4 = store.create_job("1.2.3", 6);
-  node::AnalyseFolderOptions again;
+  study::AnalyseFolderOptions again;
   EXPECT_EQ(node::add_correction_inputs(v4, store, again), "");
   ASSERT_EQ(again.corrections.size(), 1u);
   EXPECT_EQ(again.corrections[0].file, dir / "7.1.dcm");
@@ -291,7 +293,7 @@ TEST(IncomingSeg, LaterJobsApplyTheEarlierCorrections) {
   record("7.3", node::SeriesAction::correction, "1.2.3");
   fs::remove(dir / "7.3.dcm");
   const auto v5 = store.jobs("1.2.3", 1)[0];
-  node::AnalyseFolderOptions missing;
+  study::AnalyseFolderOptions missing;
   EXPECT_NE(node::add_correction_inputs(v5, store, missing).find("no longer in the spool"),
             std::string::npos);
   fs::remove_all(dir);
@@ -325,11 +327,11 @@ TEST(CorrectionAnalysis, ManualTruthOfARealCaseReplacesLiverAndLesions) {
   const fs::path data = shared_data() / "real" / "hcc-tace-0697";
   LIVERNODE_REQUIRE_DATA(data / "truth" / "31_EQP_Ax5.00mm_ManualROI_Liver.dcm");
   const fs::path out = make_temp_dir("livernode-correction-real");
-  node::AnalyseFolderOptions options;
+  study::AnalyseFolderOptions options;
   options.corrections = {{data / "truth" / "31_EQP_Ax5.00mm_ManualROI_Liver.dcm", {}},
                          {data / "truth" / "31_EQP_Ax5.00mm_ManualROI_Tumor.dcm", {}}};
   options.result_version = 2;
-  const auto outcome = node::analyse_folder(data / "ct", out, options);
+  const auto outcome = study::analyse_folder(data / "ct", out, options);
   ASSERT_TRUE(outcome.usable) << outcome.error;
   EXPECT_EQ(outcome.corrected_analyses, 1);
   ASSERT_EQ(outcome.summary["analyses"].size(), 1u);
@@ -386,16 +388,16 @@ TEST(CorrectionAnalysis, ManualTruthOfARealCaseReplacesLiverAndLesions) {
 TEST(CorrectionAnalysis, DrawnRemnantGivesTheFlrAndUneditedSegmentsStayAutomatic) {
   const fs::path dir = make_temp_dir("livernode-correction-remnant");
   phantom::generate_phantom(small_portal_venous_phantom(31), dir / "study");
-  const auto first = node::analyse_folder(dir / "study" / "dicom", dir / "v1");
+  const auto first = study::analyse_folder(dir / "study" / "dicom", dir / "v1");
   ASSERT_TRUE(first.usable) << first.error;
   const fs::path ours = dir / "v1" / "1" / "seg.dcm";
   ASSERT_TRUE(fs::exists(ours));
   const fs::path edited = dir / "remnant.dcm";
   const json expected = seg_tool("remnant '" + ours.string() + "' '" + edited.string() + "'");
-  node::AnalyseFolderOptions options;
+  study::AnalyseFolderOptions options;
   options.corrections = {{edited, {ours}}};
   options.result_version = 2;
-  const auto second = node::analyse_folder(dir / "study" / "dicom", dir / "v2", options);
+  const auto second = study::analyse_folder(dir / "study" / "dicom", dir / "v2", options);
   ASSERT_TRUE(second.usable) << second.error;
   EXPECT_EQ(second.corrected_analyses, 1);
   const json& a = second.summary["analyses"][0];
@@ -467,17 +469,17 @@ TEST(CorrectionAnalysis, SourceWithoutFrameOfReferenceStillTakesItsCorrection) {
                                       "'" + (dir / "study" / "dicom" / "portal_venous").string() +
                                           "' '" + (dir / "odd").string() + "'");
   ASSERT_EQ(made.status, 0) << made.output;
-  const auto first = node::analyse_folder(dir / "odd", dir / "v1");
+  const auto first = study::analyse_folder(dir / "odd", dir / "v1");
   ASSERT_TRUE(first.usable) << first.error;
   ASSERT_TRUE(first.summary["analyses"][0]["frame_of_reference_generated"].get<bool>());
   const fs::path ours = dir / "v1" / "1" / "seg.dcm";
   ASSERT_TRUE(fs::exists(ours));
   const fs::path edited = dir / "remnant.dcm";
   seg_tool("remnant '" + ours.string() + "' '" + edited.string() + "'");
-  node::AnalyseFolderOptions options;
+  study::AnalyseFolderOptions options;
   options.corrections = {{edited, {ours}}};
   options.result_version = 2;
-  const auto second = node::analyse_folder(dir / "odd", dir / "v2", options);
+  const auto second = study::analyse_folder(dir / "odd", dir / "v2", options);
   ASSERT_TRUE(second.usable) << second.error;
   EXPECT_EQ(second.corrected_analyses, 1);
   const json& a = second.summary["analyses"][0];

@@ -11,7 +11,7 @@
 #include "livernode/dicom/result_writers.h"
 #include "livernode/dicom/series_scanner.h"
 #include "livernode/dicom/volume_loader.h"
-#include "livernode/node/study_analysis.h"
+#include "livernode/study/study_analysis.h"
 #include "livernode/phantom/metaimage.h"
 #include "livernode/phantom/phantom.h"
 #include "livernode/processing/analysis.h"
@@ -244,10 +244,10 @@ TEST_F(CouinaudPhantom, SegmentsLandmarksPlanAndResultObjects) {
 void check_real_case(const char* name, bool must_be_reported) {
   const fs::path input = test::shared_data() / "real" / name / "ct";
   LIVERNODE_REQUIRE_DATA(input);
-  node::AnalyseFolderOptions options;
+  study::AnalyseFolderOptions options;
   options.write_objects = false;
   const auto out = test::make_temp_dir("livernode-couinaud-real");
-  const auto outcome = node::analyse_folder(input, out, options);
+  const auto outcome = study::analyse_folder(input, out, options);
   fs::remove_all(out);
   ASSERT_TRUE(outcome.usable) << outcome.error;
   ASSERT_FALSE(outcome.summary["analyses"].empty());

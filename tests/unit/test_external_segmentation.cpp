@@ -8,8 +8,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "livernode/node/external_segmentation.h"
-#include "livernode/node/study_analysis.h"
+#include "livernode/study/external_segmentation.h"
+#include "livernode/study/study_analysis.h"
 #include "livernode/phantom/phantom.h"
 #include "livernode/processing/nifti_io.h"
 #include "test_support.h"
@@ -34,13 +34,13 @@ class ExternalBackend : public ::testing::Test {
 
   // Runs the analysis with the segmenter in `mode`; returns the analysis of summary.json.
   nlohmann::json analyse_with(const std::string& mode, int timeout_s = 60) {
-    node::AnalyseFolderOptions options;
+    study::AnalyseFolderOptions options;
     options.write_objects = false;
-    options.liver_backend = node::external_liver_backend(
+    options.liver_backend = study::external_liver_backend(
         {{"/usr/bin/python3", kSegmenter.string(), "--mode", mode, "--count-file",
           (*dir_ / (mode + ".count")).string(), "{input}", "{output}"},
          timeout_s, 1, *dir_ / ("work-" + mode)});
-    const auto outcome = node::analyse_folder(*dir_ / "phantom" / "dicom", *dir_ / ("out-" + mode), options);
+    const auto outcome = study::analyse_folder(*dir_ / "phantom" / "dicom", *dir_ / ("out-" + mode), options);
     EXPECT_TRUE(outcome.usable) << outcome.error;
     // The work folder is cleaned up whatever happened.
     EXPECT_TRUE(!fs::exists(*dir_ / ("work-" + mode)) || fs::is_empty(*dir_ / ("work-" + mode)));

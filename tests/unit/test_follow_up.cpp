@@ -5,9 +5,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "livernode/node/follow_up.h"
+#include "livernode/study/follow_up.h"
 #include "livernode/node/sqlite_state_store.h"
-#include "livernode/node/study_analysis.h"
+#include "livernode/study/study_analysis.h"
 #include "livernode/phantom/phantom.h"
 #include "test_support.h"
 
@@ -42,11 +42,11 @@ json analysis(const std::string& date, double liver, double flr, std::optional<d
 }  // namespace
 
 TEST(FollowUp, DaysBetweenDicomDates) {
-  EXPECT_EQ(node::days_between("20261101", "20261122"), 21);
-  EXPECT_EQ(node::days_between("20240228", "20240301"), 2);  // leap year
-  EXPECT_EQ(node::days_between("20231231", "20240101"), 1);
-  EXPECT_FALSE(node::days_between("2026-11-01", "20261122"));
-  EXPECT_FALSE(node::days_between("", "20261122"));
+  EXPECT_EQ(study::days_between("20261101", "20261122"), 21);
+  EXPECT_EQ(study::days_between("20240228", "20240301"), 2);  // leap year
+  EXPECT_EQ(study::days_between("20231231", "20240101"), 1);
+  EXPECT_FALSE(study::days_between("2026-11-01", "20261122"));
+  EXPECT_FALSE(study::days_between("", "20261122"));
 }
 
 // The ALPPS course of CLINICAL.md: FLR 328 -> 504 mL, FLR/ESLV 24 -> 38 % in 14 days:
@@ -58,7 +58,7 @@ TEST(FollowUp, HypertrophyGrowthRateLesionsAndRecist) {
   // lesion appeared far from all of them.
   const json after = analysis("20260115", 1600, 504, 38.0, 32.5,
                               {lesion(1, 105, 33, 12), lesion(2, 5, 48, 50), lesion(3, 300, 15, 2)});
-  const json f = node::compare_with_prior(after, before, "prior/summary.json");
+  const json f = study::compare_with_prior(after, before, "prior/summary.json");
   EXPECT_EQ(f["interval_days"].get<long>(), 14);
   EXPECT_DOUBLE_EQ(f["interval_weeks"].get<double>(), 2.0);
   EXPECT_DOUBLE_EQ(f["total_liver_ml"]["change"].get<double>(), 100.0);
@@ -106,7 +106,7 @@ TEST(FollowUp, LesionsAreMatchedAfterAligningTheLandmarks) {
     moved.push_back(m);
   }
   const json after = analysis("20260115", 1600, 504, 38.0, 32.5, moved);
-  const json aligned = node::compare_with_prior(with_landmarks(after, -15.0, 10.0, 140.0),
+  const json aligned = study::compare_with_prior(with_landmarks(after, -15.0, 10.0, 140.0),
                                                 with_landmarks(before, -40.0, 10.0, 100.0), "p");
   EXPECT_EQ(aligned["alignment"]["shift_mm"], json::array({25.0, 0.0, 40.0}));
   ASSERT_EQ(aligned["lesions"]["matched"].size(), 2u);
@@ -114,7 +114,7 @@ TEST(FollowUp, LesionsAreMatchedAfterAligningTheLandmarks) {
     EXPECT_EQ(pair["number_before"], pair["number_after"]);
     EXPECT_NEAR(pair["distance_mm"].get<double>(), 0.0, 1e-9);
   }
-  const json unaligned = node::compare_with_prior(after, before, "p");
+  const json unaligned = study::compare_with_prior(after, before, "p");
   EXPECT_NE(unaligned["alignment"]["landmarks"].get<std::string>().find("none"), std::string::npos);
   EXPECT_TRUE(unaligned["lesions"]["matched"].empty());
   EXPECT_EQ(unaligned["lesions"]["new"].size(), 2u);
@@ -123,7 +123,7 @@ TEST(FollowUp, LesionsAreMatchedAfterAligningTheLandmarks) {
 TEST(FollowUp, WithoutEslvInEitherStudyTheFunctionalShareIsCompared) {
   const json before = analysis("20260101", 1500, 328, std::nullopt, 22.0, json::array());
   const json after = analysis("20260129", 1600, 504, 38.0, 32.5, json::array());
-  const json f = node::compare_with_prior(after, before, "p");
+  const json f = study::compare_with_prior(after, before, "p");
   const auto& r = f["remnants"][0];
   EXPECT_EQ(r["basis"], "FLR / (total liver volume - tumour volume)");
   EXPECT_DOUBLE_EQ(r["degree_of_hypertrophy_points"].get<double>(), 10.5);
@@ -142,12 +142,12 @@ TEST(FollowUp, TwoPhantomStudiesOfTheSamePatient) {
   o.remnant_growth = 1.5;
   o.study_date = "20261122";
   const auto t2 = phantom::generate_phantom(o, dir / "p2");
-  node::AnalyseFolderOptions options;
+  study::AnalyseFolderOptions options;
   options.write_objects = false;
-  const auto first = node::analyse_folder(dir / "p1" / "dicom", dir / "o1", options);
+  const auto first = study::analyse_folder(dir / "p1" / "dicom", dir / "o1", options);
   ASSERT_TRUE(first.usable) << first.error;
   options.prior_summary = first.summary_path;
-  const auto second = node::analyse_folder(dir / "p2" / "dicom", dir / "o2", options);
+  const auto second = study::analyse_folder(dir / "p2" / "dicom", dir / "o2", options);
   ASSERT_TRUE(second.usable) << second.error;
   const json f = second.summary["analyses"][0]["follow_up"];
   ASSERT_TRUE(f.is_object()) << second.summary["analyses"][0]["warnings"].dump();
@@ -197,23 +197,23 @@ fs::path write_summary(const fs::path& dir, const std::string& study, const std:
 // the same examination filed as its own study, not the study itself.
 TEST(FollowUp, ThePriorIsTheMostRecentEarlierVisit) {
   const fs::path dir = test::make_temp_dir("livernode-prior");
-  std::vector<node::PriorCandidate> c = {
+  std::vector<study::PriorCandidate> c = {
       {5, "1.5", write_summary(dir / "later", "1.5", "20261201", "9.5"), false},
       {4, "1.4", write_summary(dir / "phase", "1.4", "20261122", "9.9"), false},
       {3, "1.3", write_summary(dir / "b", "1.3", "20261101", "9.3"), false},
       {2, "1.2", write_summary(dir / "a", "1.2", "20261001", "9.2"), false},
       {1, "1.9", write_summary(dir / "self", "1.9", "20261001", "9.1"), false},
   };
-  auto choice = node::choose_prior(c, "1.9", "20261122", "9.9");
+  auto choice = study::choose_prior(c, "1.9", "20261122", "9.9");
   EXPECT_EQ(choice.study_uid, "1.3");
   EXPECT_EQ(choice.job_id, 3);
   EXPECT_EQ(choice.summary, dir / "b" / "summary.json");
   EXPECT_TRUE(choice.unavailable_reason.empty());
   // Same day, other examination (another frame of reference): a valid prior.
   c.push_back({6, "1.6", write_summary(dir / "same-day", "1.6", "20261122", "9.6"), false});
-  EXPECT_EQ(node::choose_prior(c, "1.9", "20261122", "9.9").study_uid, "1.6");
+  EXPECT_EQ(study::choose_prior(c, "1.9", "20261122", "9.9").study_uid, "1.6");
   // Only later studies and other phases: nothing to compare with, and nothing to explain.
-  choice = node::choose_prior({c[0], c[1]}, "1.9", "20261122", "9.9");
+  choice = study::choose_prior({c[0], c[1]}, "1.9", "20261122", "9.9");
   EXPECT_TRUE(choice.summary.empty());
   EXPECT_TRUE(choice.unavailable_reason.empty());
   fs::remove_all(dir);
@@ -223,21 +223,21 @@ TEST(FollowUp, PurgedOrUnreadableEarlierResultsAreExplained) {
   const fs::path dir = test::make_temp_dir("livernode-prior");
   fs::create_directories(dir / "bad");
   std::ofstream(dir / "bad" / "summary.json") << "{ not json";
-  const std::vector<node::PriorCandidate> c = {
+  const std::vector<study::PriorCandidate> c = {
       {7, "1.7", dir / "gone" / "summary.json", true},
       {6, "1.6", dir / "bad" / "summary.json", false},
       {5, "1.5", dir / "missing" / "summary.json", false},
   };
-  const auto choice = node::choose_prior(c, "1.9", "20261122", "9.9");
+  const auto choice = study::choose_prior(c, "1.9", "20261122", "9.9");
   EXPECT_TRUE(choice.summary.empty());
   const std::string& why = choice.unavailable_reason;
   EXPECT_NE(why.find("study 1.7 (job 7) were purged by retention"), std::string::npos) << why;
   EXPECT_NE(why.find("study 1.6 (job 6) are unreadable"), std::string::npos) << why;
   EXPECT_NE(why.find("study 1.5 (job 5) are missing"), std::string::npos) << why;
   // A usable one among them wins and nothing is explained.
-  std::vector<node::PriorCandidate> with_good = c;
+  std::vector<study::PriorCandidate> with_good = c;
   with_good.push_back({4, "1.4", write_summary(dir / "good", "1.4", "20261001", "9.4"), false});
-  const auto good = node::choose_prior(with_good, "1.9", "20261122", "9.9");
+  const auto good = study::choose_prior(with_good, "1.9", "20261122", "9.9");
   EXPECT_EQ(good.study_uid, "1.4");
   EXPECT_TRUE(good.unavailable_reason.empty());
   fs::remove_all(dir);

@@ -9,7 +9,7 @@
 #include "atlas_cases.h"
 #include "livernode/dicom/series_scanner.h"
 #include "livernode/dicom/volume_loader.h"
-#include "livernode/node/study_analysis.h"
+#include "livernode/study/study_analysis.h"
 #include "livernode/processing/analysis.h"
 #include "livernode/phantom/phantom.h"
 #include "livernode/phantom/series_reader.h"
@@ -80,7 +80,7 @@ TEST(LiverAtlas, Hcc1720SeriesAloneWithAnAtlasOfTheOtherCasesKeepTheirVolume) {
     ASSERT_EQ(scan.series.size(), 1u);
     const auto loaded = dicom::load_volume(scan.series[0]);
     processing::StudyInput study;
-    study.series.push_back({scan.series[0].series_uid, &loaded.volume, node::series_hints(scan.series[0])});
+    study.series.push_back({scan.series[0].series_uid, &loaded.volume, study::series_hints(scan.series[0])});
     processing::AnalysisOptions options;
     options.liver_atlas = &atlas;
     const auto result = processing::analyse(study, options);

@@ -189,7 +189,7 @@ TEST(LiverReal, SeriesWithoutLungGetsTheLiverOrNoneNeverAnotherOrgan) {
   }
   const processing::Volume part = processing::detail::crop(loaded.volume, box);
   processing::StudyInput study;
-  study.series.push_back({scan.series[0].series_uid, &part, node::series_hints(scan.series[0])});
+  study.series.push_back({scan.series[0].series_uid, &part, study::series_hints(scan.series[0])});
   const auto result = processing::analyse(study, {});
   if (!result.liver) {
     bool said = false;

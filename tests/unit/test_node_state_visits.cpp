@@ -2,7 +2,7 @@
 // StudyInstanceUIDs, share one lead study, its job versions and its states.
 #include <gtest/gtest.h>
 
-#include "livernode/node/corrections.h"
+#include "livernode/node/routing.h"
 #include "livernode/node/sqlite_state_store.h"
 #include "livernode/node/visits.h"
 #include "test_support.h"
@@ -11,6 +11,8 @@ namespace livernode::test {
 
 namespace fs = std::filesystem;
 using namespace livernode::node;
+using study::same_visit;
+using study::VisitFacts;
 
 namespace {
 
@@ -146,7 +148,7 @@ TEST(NodeStateVisits, ACorrectionOfAnyStudyOfTheVisitQueuesTheVisitsNextVersion)
   SqliteStateStore store(dir / "state.sqlite");
   ASSERT_NO_FATAL_FAILURE(record_two_phases(store));
   assign_visits(store);
-  SegHeader seg;
+  dicom::SegHeader seg;
   seg.sop_instance_uid = "7.7";
   seg.study_uid = "1.2";
   seg.referenced_series = {"1.2.1"};

@@ -21,7 +21,7 @@
 #include "livernode/dicom/segmentation_reader.h"
 #include "livernode/dicom/series_scanner.h"
 #include "livernode/dicom/volume_loader.h"
-#include "livernode/node/study_analysis.h"
+#include "livernode/study/study_analysis.h"
 #include "livernode/phantom/metaimage.h"
 #include "livernode/phantom/phantom.h"
 #include "livernode/version.h"
@@ -554,7 +554,7 @@ TEST_F(PhantomWriters, SummaryImagesAreValidRgbSecondaryCaptures) {
 
 TEST_F(PhantomWriters, AnalyzeFolderWritesAndListsTheResultObjects) {
   const fs::path out = *dir_ / "analyze-out";
-  const auto outcome = node::analyse_folder(*dir_ / "phantom" / "dicom", out);
+  const auto outcome = study::analyse_folder(*dir_ / "phantom" / "dicom", out);
   ASSERT_TRUE(outcome.usable) << outcome.error;
   std::ifstream in(outcome.summary_path);
   const auto summary = nlohmann::json::parse(in);
@@ -841,7 +841,7 @@ TEST(SourceUids, OnlyInTheMetaHeaderOrBlankAreHandled) {
   blank_in_dataset(dir / "no-study", {DCM_StudyInstanceUID});
 
   {
-    const auto outcome = node::analyse_folder(dir / "meta-only", dir / "out-meta-only");
+    const auto outcome = study::analyse_folder(dir / "meta-only", dir / "out-meta-only");
     ASSERT_TRUE(outcome.usable) << outcome.error;
     std::ifstream in(outcome.summary_path);
     const auto a = nlohmann::json::parse(in)["analyses"][0];
@@ -857,7 +857,7 @@ TEST(SourceUids, OnlyInTheMetaHeaderOrBlankAreHandled) {
     EXPECT_EQ(kinds["pdf"], 1);
   }
   {
-    const auto outcome = node::analyse_folder(dir / "no-study", dir / "out-no-study");
+    const auto outcome = study::analyse_folder(dir / "no-study", dir / "out-no-study");
     ASSERT_TRUE(outcome.usable) << outcome.error;
     std::ifstream in(outcome.summary_path);
     const auto a = nlohmann::json::parse(in)["analyses"][0];

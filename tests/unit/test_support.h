@@ -8,7 +8,7 @@
 
 #include "livernode/dicom/series_scanner.h"
 #include "livernode/dicom/volume_loader.h"
-#include "livernode/node/study_analysis.h"
+#include "livernode/study/study_analysis.h"
 #include "livernode/phantom/phantom.h"
 #include "livernode/processing/analysis.h"
 
@@ -25,7 +25,7 @@ inline processing::AnalysisResult analyse_dicom_folder(const std::filesystem::pa
   for (const auto& s : scan.series) volumes.push_back(dicom::load_volume(s));
   for (std::size_t i = 0; i < volumes.size(); ++i)
     study.series.push_back({scan.series[i].series_uid, &volumes[i].volume,
-                            node::series_hints(scan.series[i])});
+                            study::series_hints(scan.series[i])});
   return processing::analyse(study, {});
 }
 

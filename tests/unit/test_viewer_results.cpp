@@ -13,7 +13,7 @@
 #include <string>
 
 #include "dicom_checks.h"
-#include "livernode/node/study_analysis.h"
+#include "livernode/study/study_analysis.h"
 #include "livernode/phantom/phantom.h"
 #include "test_support.h"
 
@@ -88,7 +88,7 @@ TEST(ViewerResults, PhantomSegsSrAndPagesReadAsAViewerReadsThem) {
   o.seed = 11;
   phantom::generate_phantom(o, dir / "phantom");
   const fs::path out = dir / "out";
-  const auto outcome = node::analyse_folder(dir / "phantom" / "dicom", out);
+  const auto outcome = study::analyse_folder(dir / "phantom" / "dicom", out);
   ASSERT_TRUE(outcome.usable) << outcome.error;
   const auto& a = outcome.summary["analyses"][0];
   // Three SEGs, each its own series: liver and lesions, Couinaud I-VIII, the remnant.
@@ -131,7 +131,7 @@ TEST(ViewerResults, Hcc1720LesionSegmentsAndDistributionAgree) {
   const fs::path input = test::shared_data() / "real" / "hcc-tace-1720" / "ct";
   LIVERNODE_REQUIRE_DATA(input);
   const fs::path dir = test::make_temp_dir("livernode-viewer-1720");
-  const auto outcome = node::analyse_folder(input, dir);
+  const auto outcome = study::analyse_folder(input, dir);
   ASSERT_TRUE(outcome.usable) << outcome.error;
   const auto& a = outcome.summary["analyses"][0];
   CHECK_WITH_DCMJS(outcome.summary_path);

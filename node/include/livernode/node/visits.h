@@ -11,36 +11,17 @@
 // A visit is the closure of that relation over the patient's studies that are not stored
 // (nothing analysed) or purged. Its lead study, which owns the job versions, is the earliest
 // study of the visit that already has job versions, else the earliest to arrive.
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "livernode/node/state_store.h"
+#include "livernode/study/visits.h"
 
 namespace livernode::node {
 
-// Acquisitions of one examination are minutes apart; a second examination of the same day is
-// hours later.
-inline constexpr double kVisitWindowSeconds = 3600.0;
-
-// Seconds since midnight of a DICOM TM value (HHMM, HHMMSS or HHMMSS.FFFFFF, also the older
-// HH:MM:SS form), if it parses.
-std::optional<double> seconds_of_day(std::string tm);
-
-// What the visit relation looks at in one study.
-struct VisitFacts {
-  std::string study_uid;
-  std::vector<std::string> frames_of_reference;
-  std::vector<std::string> study_dates;
-  std::vector<double> acquisition_seconds;  // since midnight
-};
-
 // Facts of one study from its series rows.
-VisitFacts visit_facts_of(const std::string& study_uid, const std::vector<SeriesRow>& series);
-
-// True when the two studies (of one patient) are acquisitions of one visit.
-bool same_visit(const VisitFacts& a, const VisitFacts& b,
-                double window_seconds = kVisitWindowSeconds);
+study::VisitFacts visit_facts_of(const std::string& study_uid,
+                                 const std::vector<SeriesRow>& series);
 
 // Places every receiving study in its visit (StateStore::set_visit) and returns how many
 // studies changed visit. Called by the study tracker before it looks for quiet visits.

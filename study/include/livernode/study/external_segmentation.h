@@ -10,7 +10,7 @@
 
 #include "livernode/processing/analysis.h"
 
-namespace livernode::node {
+namespace livernode::study {
 
 struct ExternalSegmentationSettings {
   std::vector<std::string> command;  // argv; "{input}" and "{output}" are replaced
@@ -21,4 +21,4 @@ struct ExternalSegmentationSettings {
 
 processing::LiverBackend external_liver_backend(ExternalSegmentationSettings settings);
 
-}  // namespace livernode::node
+}  // namespace livernode::study

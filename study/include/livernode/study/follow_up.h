@@ -13,7 +13,7 @@
 
 #include "livernode/processing/follow_up.h"
 
-namespace livernode::node {
+namespace livernode::study {
 
 // Days between two DICOM dates (YYYYMMDD), later minus earlier; nullopt if either is malformed.
 std::optional<long> days_between(const std::string& earlier, const std::string& later);
@@ -54,4 +54,4 @@ struct PriorChoice {
 PriorChoice choose_prior(const std::vector<PriorCandidate>& candidates, const std::string& study_uid,
                          const std::string& study_date, const std::string& frame_of_reference_uid);
 
-}  // namespace livernode::node
+}  // namespace livernode::study

@@ -7,16 +7,21 @@
 
 #include <nlohmann/json.hpp>
 
+#include "livernode/config/config.h"
 #include "livernode/dicom/series.h"
 #include "livernode/processing/analysis.h"
+#include "livernode/study/corrections.h"
 
-#include "livernode/config/config.h"
-
-namespace livernode::node {
+namespace livernode::study {
 
 // What the header says of a series' phase (description, contrast tags, time after injection):
 // supporting evidence for the phase the images show.
 processing::SeriesHints series_hints(const dicom::SeriesInfo& s);
+
+// The planning inputs of the surgical plan: the configured formulas and thresholds with the
+// patient's height and weight from the header.
+processing::PlanningInputs planning_inputs(const config::ClinicalConfig& clinical,
+                                           const dicom::PatientFacts& patient);
 
 struct StudyAnalysisOutcome {
   bool usable = false;                 // false: no series could be analysed (bad input)
@@ -25,13 +30,6 @@ struct StudyAnalysisOutcome {
   nlohmann::json summary;              // what summary.json holds
   std::vector<std::filesystem::path> objects;  // result objects written
   int corrected_analyses = 0;  // analyses that used segments of the correction SEGs
-};
-
-// A SEG drawn or corrected by hand, with our own SEGs of the version it corrects: its segments
-// equal to theirs count as not edited.
-struct CorrectionSeg {
-  std::filesystem::path file;
-  std::vector<std::filesystem::path> previous;
 };
 
 struct AnalyseFolderOptions {
@@ -70,4 +68,4 @@ StudyAnalysisOutcome analyse_folder(const std::filesystem::path& input,
                                     const std::filesystem::path& out,
                                     const AnalyseFolderOptions& options);
 
-}  // namespace livernode::node
+}  // namespace livernode::study
