@@ -30,7 +30,7 @@
 #include "livernode/dicom/segmentation_reader.h"
 #include "livernode/dicom/series_scanner.h"
 #include "livernode/dicom/volume_loader.h"
-#include "livernode/node/huge_pages.h"
+#include "livernode/node/cli/huge_pages.h"
 #include "livernode/study/study_analysis.h"
 #include "livernode/phantom/metaimage.h"
 #include "livernode/processing/analysis.h"

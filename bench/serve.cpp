@@ -39,7 +39,7 @@
 #include "livernode/dicom/series_scanner.h"
 #include "livernode/dicom/volume_loader.h"
 #include "livernode/study/corrections.h"
-#include "livernode/node/sqlite_state_store.h"
+#include "livernode/node/store/sqlite_state_store.h"
 #include "case_truth.h"
 
 namespace fs = std::filesystem;

@@ -8,7 +8,7 @@
 #include <string>
 #include <thread>
 
-#include "livernode/node/state_store.h"
+#include "livernode/node/store/state_store.h"
 #include "livernode/phantom/phantom.h"
 #include "node_process.h"
 #include "orthanc_peer.h"

@@ -16,8 +16,8 @@
 // clang-format on
 #include "dcmtk/dcmdata/dcdeftag.h"
 #include "dcmtk/dcmdata/dcfilefo.h"
-#include "livernode/node/http_server.h"
-#include "livernode/node/sqlite_state_store.h"
+#include "livernode/node/http/http_server.h"
+#include "livernode/node/store/sqlite_state_store.h"
 #include "livernode/phantom/phantom.h"
 #include "node_process.h"
 #include "serve_test_support.h"

@@ -12,10 +12,10 @@
 #include <set>
 #include <sstream>
 
-#include "livernode/node/job_inputs.h"
-#include "livernode/node/routing.h"
-#include "livernode/node/spool_recovery.h"
-#include "livernode/node/sqlite_state_store.h"
+#include "livernode/node/workflow/job_inputs.h"
+#include "livernode/node/ingest/routing.h"
+#include "livernode/node/ingest/spool_recovery.h"
+#include "livernode/node/store/sqlite_state_store.h"
 #include "livernode/study/corrections.h"
 #include "livernode/study/study_analysis.h"
 #include "livernode/phantom/phantom.h"

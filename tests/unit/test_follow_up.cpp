@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "livernode/study/follow_up.h"
-#include "livernode/node/sqlite_state_store.h"
+#include "livernode/node/store/sqlite_state_store.h"
 #include "livernode/study/study_analysis.h"
 #include "livernode/phantom/phantom.h"
 #include "test_support.h"

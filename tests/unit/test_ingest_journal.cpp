@@ -12,8 +12,8 @@
 #include <thread>
 #include <vector>
 
-#include "livernode/node/ingest_journal.h"
-#include "livernode/node/spool.h"
+#include "livernode/node/ingest/ingest_journal.h"
+#include "livernode/node/ingest/spool.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;

@@ -15,12 +15,14 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "livernode/node/background.h"
-#include "livernode/node/http_server.h"
-#include "livernode/node/routing.h"
-#include "livernode/node/spool.h"
-#include "livernode/node/spool_recovery.h"
-#include "livernode/node/sqlite_state_store.h"
+#include "livernode/node/workflow/exporter.h"
+#include "livernode/node/workflow/study_tracker.h"
+#include "livernode/node/workflow/worker_pool.h"
+#include "livernode/node/http/http_server.h"
+#include "livernode/node/ingest/routing.h"
+#include "livernode/node/ingest/spool.h"
+#include "livernode/node/ingest/spool_recovery.h"
+#include "livernode/node/store/sqlite_state_store.h"
 #include "livernode/phantom/phantom.h"
 #include "orthanc_peer.h"
 #include "test_support.h"

@@ -2,9 +2,9 @@
 // StudyInstanceUIDs, share one lead study, its job versions and its states.
 #include <gtest/gtest.h>
 
-#include "livernode/node/routing.h"
-#include "livernode/node/sqlite_state_store.h"
-#include "livernode/node/visits.h"
+#include "livernode/node/ingest/routing.h"
+#include "livernode/node/store/sqlite_state_store.h"
+#include "livernode/node/workflow/visits.h"
 #include "test_support.h"
 
 namespace livernode::test {

@@ -12,7 +12,7 @@
 #include <sstream>
 #include <thread>
 
-#include "livernode/node/sqlite_state_store.h"
+#include "livernode/node/store/sqlite_state_store.h"
 #include "livernode/phantom/phantom.h"
 #include "node_process.h"
 #include "serve_test_support.h"

@@ -12,7 +12,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "livernode/node/sqlite_state_store.h"
+#include "livernode/node/store/sqlite_state_store.h"
 #include "livernode/phantom/phantom.h"
 #include "node_process.h"
 #include "orthanc_peer.h"

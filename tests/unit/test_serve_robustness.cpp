@@ -20,7 +20,7 @@
 #include <sstream>
 #include <thread>
 
-#include "livernode/node/sqlite_state_store.h"
+#include "livernode/node/store/sqlite_state_store.h"
 #include "livernode/phantom/phantom.h"
 #include "node_process.h"
 #include "orthanc_peer.h"

@@ -15,7 +15,7 @@
 // clang-format on
 #include "dcmtk/dcmdata/dcdeftag.h"
 #include "dcmtk/dcmdata/dcfilefo.h"
-#include "livernode/node/sqlite_state_store.h"
+#include "livernode/node/store/sqlite_state_store.h"
 #include "livernode/phantom/phantom.h"
 #include "node_process.h"
 #include "orthanc_peer.h"

@@ -9,8 +9,8 @@
 #include <string>
 
 #include "livernode/config/config.h"
-#include "livernode/node/routing.h"
-#include "livernode/node/state_store.h"
+#include "livernode/node/ingest/routing.h"
+#include "livernode/node/store/state_store.h"
 
 namespace livernode::node {
 

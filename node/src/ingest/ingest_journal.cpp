@@ -1,0 +1,608 @@
+#include "livernode/node/ingest/ingest_journal.h"
+
+#include <fcntl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <set>
+#include <stdexcept>
+
+#if defined(__x86_64__)
+#include <nmmintrin.h>
+#endif
+
+namespace livernode::node {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::uint32_t kMagic = 0x524a4e4c;  // "LNJR"
+constexpr std::uint32_t kVersion = 1;
+constexpr std::size_t kHeaderBytes = 40;
+constexpr std::size_t kAlign = 4096;
+
+// Reflected CRC-32C table for the portable path.
+std::array<std::uint32_t, 256> make_crc_table() {
+  std::array<std::uint32_t, 256> table{};
+  for (std::uint32_t i = 0; i < 256; ++i) {
+    std::uint32_t c = i;
+    for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ 0x82f63b78u : c >> 1;
+    table[i] = c;
+  }
+  return table;
+}
+
+std::uint32_t crc32c_portable(std::uint32_t crc, const unsigned char* p, std::size_t n) {
+  static const auto table = make_crc_table();
+  while (n--) crc = table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+  return crc;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2"))) std::uint32_t crc32c_sse42(std::uint32_t crc,
+                                                              const unsigned char* p,
+                                                              std::size_t n) {
+  std::uint64_t c = crc;
+  while (n >= 8) {
+    std::uint64_t word;
+    std::memcpy(&word, p, 8);
+    c = _mm_crc32_u64(c, word);
+    p += 8;
+    n -= 8;
+  }
+  std::uint32_t c32 = static_cast<std::uint32_t>(c);
+  while (n--) c32 = _mm_crc32_u8(c32, *p++);
+  return c32;
+}
+#endif
+
+void put32(unsigned char* p, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<unsigned char>(v >> (8 * i));
+}
+void put64(unsigned char* p, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) p[i] = static_cast<unsigned char>(v >> (8 * i));
+}
+std::uint32_t get32(const unsigned char* p) {
+  std::uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | p[i];
+  return v;
+}
+std::uint64_t get64(const unsigned char* p) {
+  std::uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
+  return v;
+}
+
+std::size_t aligned(std::size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
+
+// Header layout (little endian): magic, version, generation, payload size, UID lengths
+// (study, series, SOP; 16 bits each), reserved, CRC-32C of the header with the CRC field zero,
+// the UIDs and the payload.
+struct Header {
+  std::uint64_t generation = 0;
+  std::uint64_t payload = 0;
+  std::uint16_t study = 0, series = 0, sop = 0;
+  std::uint32_t crc = 0;
+  std::size_t uid_bytes() const { return std::size_t{study} + series + sop; }
+  std::size_t record_bytes() const { return kHeaderBytes + uid_bytes() + payload; }
+};
+
+void encode(const Header& h, unsigned char* out) {
+  std::memset(out, 0, kHeaderBytes);
+  put32(out, kMagic);
+  put32(out + 4, kVersion);
+  put64(out + 8, h.generation);
+  put64(out + 16, h.payload);
+  out[24] = static_cast<unsigned char>(h.study);
+  out[25] = static_cast<unsigned char>(h.study >> 8);
+  out[26] = static_cast<unsigned char>(h.series);
+  out[27] = static_cast<unsigned char>(h.series >> 8);
+  out[28] = static_cast<unsigned char>(h.sop);
+  out[29] = static_cast<unsigned char>(h.sop >> 8);
+  put32(out + 32, h.crc);
+}
+
+bool decode(const unsigned char* in, Header& h) {
+  if (get32(in) != kMagic || get32(in + 4) != kVersion) return false;
+  h.generation = get64(in + 8);
+  h.payload = get64(in + 16);
+  h.study = static_cast<std::uint16_t>(in[24] | (in[25] << 8));
+  h.series = static_cast<std::uint16_t>(in[26] | (in[27] << 8));
+  h.sop = static_cast<std::uint16_t>(in[28] | (in[29] << 8));
+  h.crc = get32(in + 32);
+  return true;
+}
+
+std::uint32_t record_crc(const unsigned char* header, const std::string& uids, const char* payload,
+                         std::size_t payload_size) {
+  unsigned char zeroed[kHeaderBytes];
+  std::memcpy(zeroed, header, kHeaderBytes);
+  put32(zeroed + 32, 0);
+  std::uint32_t c = crc32c(0, zeroed, kHeaderBytes);
+  c = crc32c(c, uids.data(), uids.size());
+  return crc32c(c, payload, payload_size);
+}
+
+std::string errno_text() { return std::strerror(errno); }
+
+bool write_all_at(int fd, const struct iovec* parts, int count, off_t offset) {
+  std::vector<struct iovec> iov(parts, parts + count);
+  std::size_t first = 0;
+  while (first < iov.size()) {
+    const ssize_t n = ::pwritev(fd, iov.data() + first, static_cast<int>(iov.size() - first), offset);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    offset += n;
+    std::size_t left = static_cast<std::size_t>(n);
+    while (first < iov.size() && left >= iov[first].iov_len) left -= iov[first++].iov_len;
+    if (first < iov.size()) {
+      iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + left;
+      iov[first].iov_len -= left;
+    }
+  }
+  return true;
+}
+
+bool read_all_at(int fd, void* out, std::size_t size, off_t offset) {
+  auto* p = static_cast<char*>(out);
+  while (size > 0) {
+    const ssize_t n = ::pread(fd, p, size, offset);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    p += n;
+    size -= static_cast<std::size_t>(n);
+    offset += n;
+  }
+  return true;
+}
+
+// segment-<16 hex digits>.wal -> generation; 0 for any other name.
+std::uint64_t generation_of(const fs::path& p) {
+  const std::string name = p.filename().string();
+  if (name.size() != 8 + 16 + 4 || name.rfind("segment-", 0) != 0 ||
+      name.compare(24, 4, ".wal") != 0)
+    return 0;
+  std::uint64_t g = 0;
+  for (std::size_t i = 8; i < 24; ++i) {
+    const char c = name[i];
+    const int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+    if (d < 0) return 0;
+    g = (g << 4) | static_cast<std::uint64_t>(d);
+  }
+  return g;
+}
+
+std::vector<std::pair<std::uint64_t, fs::path>> list_segments(const fs::path& dir) {
+  std::vector<std::pair<std::uint64_t, fs::path>> out;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::uint64_t g = generation_of(entry.path());
+    if (g != 0 && entry.is_regular_file(ec)) out.emplace_back(g, entry.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void remove_partial_segments(const fs::path& dir) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("segment-", 0) == 0 && name.size() > 4 &&
+        name.compare(name.size() - 4, 4, ".tmp") == 0)
+      fs::remove(entry.path(), ec);
+  }
+}
+
+bool same_contents(const fs::path& path, const std::string& bytes) {
+  std::error_code ec;
+  if (fs::file_size(path, ec) != bytes.size() || ec) return false;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  std::string existing(bytes.size(), '\0');
+  const bool ok = read_all_at(fd, existing.data(), existing.size(), 0);
+  ::close(fd);
+  return ok && existing == bytes;
+}
+
+}  // namespace
+
+std::uint32_t crc32c(std::uint32_t crc, const void* data, std::size_t size) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  crc = ~crc;
+#if defined(__x86_64__)
+  static const bool hardware = __builtin_cpu_supports("sse4.2");
+  crc = hardware ? crc32c_sse42(crc, p, size) : crc32c_portable(crc, p, size);
+#else
+  crc = crc32c_portable(crc, p, size);
+#endif
+  return ~crc;
+}
+
+JournalReplay replay_journal(const fs::path& dir, const Spool& spool) {
+  JournalReplay result;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return result;
+  remove_partial_segments(dir);
+  for (const auto& [generation, path] : list_segments(dir)) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      result.problems.push_back("cannot open " + path.string() + ": " + errno_text());
+      continue;
+    }
+    result.segments++;
+    const auto size = static_cast<std::size_t>(fs::file_size(path, ec));
+    std::size_t offset = 0;
+    while (offset + kHeaderBytes <= size) {
+      unsigned char raw[kHeaderBytes];
+      Header h;
+      if (!read_all_at(fd, raw, kHeaderBytes, static_cast<off_t>(offset)) || !decode(raw, h) ||
+          h.generation != generation || h.payload > size || offset + h.record_bytes() > size)
+        break;  // end of this use of the segment: zeros, an older generation, or a torn write
+      std::string uids(h.uid_bytes(), '\0');
+      std::string payload(h.payload, '\0');
+      if (!read_all_at(fd, uids.data(), uids.size(), static_cast<off_t>(offset + kHeaderBytes)) ||
+          !read_all_at(fd, payload.data(), payload.size(),
+                       static_cast<off_t>(offset + kHeaderBytes + uids.size())) ||
+          record_crc(raw, uids, payload.data(), payload.size()) != h.crc)
+        break;
+      result.records++;
+      offset += aligned(h.record_bytes());
+      const std::string study = uids.substr(0, h.study);
+      const std::string series = uids.substr(h.study, h.series);
+      const std::string sop = uids.substr(std::size_t{h.study} + h.series, h.sop);
+      try {
+        const fs::path target = spool.instance_path(study, series, sop);
+        if (same_contents(target, payload)) continue;
+        spool.store(study, series, sop, [&](const fs::path& temp, std::string& error) {
+          return write_file(temp, payload, error);
+        });
+        result.restored++;
+      } catch (const std::exception& e) {
+        result.problems.push_back("record for SOP instance " + sop.substr(0, 64) + " in " +
+                                  path.filename().string() + ": " + e.what());
+      }
+    }
+    ::close(fd);
+  }
+  return result;
+}
+
+struct IngestJournal::Segment {
+  std::uint64_t generation = 0;
+  fs::path path;
+  int fd = -1;
+  std::size_t offset = 0;        // next free byte
+  std::size_t holds = 0;         // records whose spool file is not written yet
+  bool keep = false;             // a spool file failed: not reused, replayed at the next start
+  bool direct = false;           // opened for direct I/O
+  std::vector<fs::path> files;   // spool files to fsync before the segment is reused
+  std::chrono::steady_clock::time_point last_append;
+  ~Segment() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+fs::path IngestJournal::segment_path(std::uint64_t generation) const {
+  char name[32];
+  std::snprintf(name, sizeof name, "segment-%016llx.wal",
+                static_cast<unsigned long long>(generation));
+  return dir_ / name;
+}
+
+IngestJournal::IngestJournal(fs::path dir, JournalOptions options)
+    : dir_(std::move(dir)), options_(options) {
+  std::error_code ec;
+  fs::create_directories(dir_, ec);
+  if (ec) throw std::runtime_error("cannot create journal folder " + dir_.string() + ": " + ec.message());
+  if (!fsync_path(dir_.parent_path()))
+    throw std::runtime_error("cannot fsync " + dir_.parent_path().string() + ": " + errno_text());
+  remove_partial_segments(dir_);
+  for (const auto& [generation, path] : list_segments(dir_)) {
+    next_generation_ = std::max(next_generation_, generation + 1);
+    if (fs::file_size(path, ec) == options_.segment_bytes && segment_count_ < options_.segments) {
+      reusable_.push_back(path);
+      segment_count_++;
+    } else {
+      fs::remove(path, ec);  // another size or more than needed: written again or dropped
+    }
+  }
+  thread_ = std::thread([this] { run(); });
+}
+
+IngestJournal::~IngestJournal() {
+  try {
+    sync_all();
+  } catch (...) {
+  }
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+JournalHold::JournalHold(JournalHold&& other) noexcept : done_(std::move(other.done_)) {
+  other.done_ = nullptr;
+}
+
+JournalHold& JournalHold::operator=(JournalHold&& other) noexcept {
+  if (this != &other) {
+    keep();
+    done_ = std::move(other.done_);
+    other.done_ = nullptr;
+  }
+  return *this;
+}
+
+void JournalHold::finish(bool keep) {
+  if (!done_) return;
+  auto done = std::move(done_);
+  done_ = nullptr;
+  done(keep);
+}
+
+JournalHold IngestJournal::append(const std::string& study_uid, const std::string& series_uid,
+                           const std::string& sop_uid, const std::string& bytes,
+                           const fs::path& final_path) {
+  Header h;
+  h.payload = bytes.size();
+  h.study = static_cast<std::uint16_t>(study_uid.size());
+  h.series = static_cast<std::uint16_t>(series_uid.size());
+  h.sop = static_cast<std::uint16_t>(sop_uid.size());
+  const std::size_t size = aligned(h.record_bytes());
+  const std::string uids = study_uid + series_uid + sop_uid;
+
+  std::unique_lock lock(mutex_);
+  if (size > options_.segment_bytes) {
+    stats_.fallbacks++;
+    return {};
+  }
+  if (active_ && active_->offset + size > options_.segment_bytes) {
+    sealed_.push_back(std::move(active_));
+    wake_.notify_all();
+  }
+  if (!active_) {
+    if (ready_.empty()) {
+      stats_.fallbacks++;
+      return {};
+    }
+    active_ = std::move(ready_.front());
+    ready_.pop_front();
+    wake_.notify_all();  // write the next one ahead
+  }
+  // Records are written one after the other, each on stable storage before the next starts,
+  // so a crash can tear only the last one and replay reads every acknowledged record.
+  Segment& segment = *active_;
+  h.generation = segment.generation;
+  // The record is assembled in one aligned buffer and written with direct I/O where the
+  // segment has it: the bytes go from this buffer to the disk, and fdatasync is left with the
+  // disk's cache flush. (A buffered write spends about as long copying them into new page-cache
+  // pages as the disk takes to store them.)
+  if (record_capacity_ < size) {
+    void* p = nullptr;
+    if (::posix_memalign(&p, kAlign, size) != 0) throw std::bad_alloc();
+    record_buffer_.reset(static_cast<char*>(p));
+    record_capacity_ = size;
+  }
+  char* record = record_buffer_.get();
+  encode(h, reinterpret_cast<unsigned char*>(record));
+  std::memcpy(record + kHeaderBytes, uids.data(), uids.size());
+  std::memcpy(record + kHeaderBytes + uids.size(), bytes.data(), bytes.size());
+  std::memset(record + h.record_bytes(), 0, size - h.record_bytes());
+  h.crc = record_crc(reinterpret_cast<unsigned char*>(record), uids, bytes.data(), bytes.size());
+  put32(reinterpret_cast<unsigned char*>(record) + 32, h.crc);
+  const off_t offset = static_cast<off_t>(segment.offset);
+  segment.files.push_back(final_path);
+  segment.last_append = last_append_ = std::chrono::steady_clock::now();
+  const struct iovec part{record, size};
+  bool written = write_all_at(segment.fd, &part, 1, offset);
+  if (!written && errno == EINVAL && segment.direct) {
+    // The file system refuses direct I/O for this write: buffered from now on.
+    segment.direct = false;
+    ::fcntl(segment.fd, F_SETFL, ::fcntl(segment.fd, F_GETFL) & ~O_DIRECT);
+    written = write_all_at(segment.fd, &part, 1, offset);
+  }
+  if (!written || ::fdatasync(segment.fd) != 0) {
+    const std::string reason = errno_text();
+    // Nothing more goes into this segment; its spool files are still synced before reuse.
+    sealed_.push_back(std::move(active_));
+    wake_.notify_all();
+    throw std::runtime_error("cannot write ingest journal " + segment.path.string() + ": " +
+                             reason);
+  }
+  // A record larger than most is not kept in memory for the next one.
+  if (record_capacity_ > (8u << 20)) {
+    record_buffer_.reset();
+    record_capacity_ = 0;
+  }
+  segment.offset += size;
+  stats_.appended++;
+  segment.holds++;
+  JournalHold hold;
+  hold.done_ = [this, held = active_](bool keep) {
+    std::lock_guard guard(mutex_);
+    held->holds--;
+    if (keep) held->keep = true;
+    wake_.notify_all();
+  };
+  return hold;
+}
+
+void IngestJournal::sync_all() {
+  std::unique_lock lock(mutex_);
+  if (active_ && !active_->files.empty()) sealed_.push_back(std::move(active_));
+  flush_wanted_ = true;
+  wake_.notify_all();
+  progress_.wait(lock, [&] { return (sealed_.empty() && !syncing_) || stopping_; });
+  flush_wanted_ = false;
+  if (!error_.empty()) {
+    const std::string e = error_;
+    error_.clear();
+    throw std::runtime_error(e);
+  }
+}
+
+bool IngestJournal::wait_ready(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  return progress_.wait_for(lock, timeout, [&] {
+    return !error_.empty() ||
+           (segment_count_ >= options_.segments && reusable_.empty() && !preparing_);
+  }) && error_.empty();
+}
+
+IngestJournal::Stats IngestJournal::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+void IngestJournal::prepare_segment(std::uint64_t generation, const fs::path& reuse) {
+  const fs::path target = segment_path(generation);
+  if (reuse.empty()) {
+    // A new segment: every block written once and fsynced, so that later writes into it change
+    // no allocation metadata.
+    const fs::path temp = target.string() + ".tmp";
+    // Direct I/O where the file system has it: the zeros go to the disk without being copied
+    // into the page cache, which would cost the receiving threads CPU and memory bandwidth.
+    int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_DIRECT, 0600);
+    if (fd < 0) fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) throw std::runtime_error("cannot create " + temp.string() + ": " + errno_text());
+    constexpr std::size_t kZeroBlock = 1u << 20;
+    static const std::unique_ptr<char, decltype(&std::free)> zeros(
+        [] {
+          void* p = nullptr;
+          if (::posix_memalign(&p, kAlign, kZeroBlock) != 0) throw std::bad_alloc();
+          std::memset(p, 0, kZeroBlock);
+          return static_cast<char*>(p);
+        }(),
+        &std::free);
+    bool ok = true;
+    for (std::size_t at = 0; ok && at < options_.segment_bytes; at += kZeroBlock) {
+      const struct iovec part{zeros.get(), std::min(kZeroBlock, options_.segment_bytes - at)};
+      ok = write_all_at(fd, &part, 1, static_cast<off_t>(at));
+      if (!ok && errno == EINVAL && (::fcntl(fd, F_GETFL) & O_DIRECT) != 0) {
+        ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_DIRECT);  // not for this size or file system
+        ok = write_all_at(fd, &part, 1, static_cast<off_t>(at));
+      }
+    }
+    ok = ok && ::fsync(fd) == 0;
+    const std::string reason = errno_text();
+    ::close(fd);
+    if (!ok || ::rename(temp.c_str(), target.c_str()) != 0) {
+      std::error_code ec;
+      fs::remove(temp, ec);
+      throw std::runtime_error("cannot write journal segment " + temp.string() + ": " + reason);
+    }
+  } else if (::rename(reuse.c_str(), target.c_str()) != 0) {
+    throw std::runtime_error("cannot rename " + reuse.string() + ": " + errno_text());
+  }
+  if (!fsync_path(dir_)) throw std::runtime_error("cannot fsync " + dir_.string() + ": " + errno_text());
+  auto segment = std::make_shared<Segment>();
+  segment->generation = generation;
+  segment->path = target;
+  segment->fd = ::open(target.c_str(), O_RDWR | O_CLOEXEC | O_DIRECT);
+  segment->direct = segment->fd >= 0;
+  if (segment->fd < 0) segment->fd = ::open(target.c_str(), O_RDWR | O_CLOEXEC);
+  if (segment->fd < 0) throw std::runtime_error("cannot open " + target.string() + ": " + errno_text());
+  std::lock_guard lock(mutex_);
+  ready_.push_back(std::move(segment));
+}
+
+void IngestJournal::sync_and_reuse(const std::shared_ptr<Segment>& segment) {
+  std::set<fs::path> folders;
+  for (const auto& file : segment->files) {
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT) continue;  // removed since (clean-up): nothing left to keep
+      throw std::runtime_error("cannot open " + file.string() + ": " + errno_text());
+    }
+    const int rc = ::fsync(fd);
+    const std::string reason = errno_text();
+    ::close(fd);
+    if (rc != 0) throw std::runtime_error("cannot fsync " + file.string() + ": " + reason);
+    folders.insert(file.parent_path());
+  }
+  for (const auto& folder : folders)
+    if (!fsync_path(folder) && errno != ENOENT)
+      throw std::runtime_error("cannot fsync " + folder.string() + ": " + errno_text());
+  std::lock_guard lock(mutex_);
+  stats_.segments_synced++;
+  if (segment->keep) {
+    // Its records are the only copy of instances whose spool file failed: replayed at the
+    // next start, and meanwhile one segment fewer is in use.
+    stats_.segments_kept++;
+    spdlog::error("event=journal_segment_kept segment={} reason=\"a spool file could not be "
+                  "written; restored from the journal at the next start\"",
+                  segment->path.filename().string());
+    return;
+  }
+  reusable_.push_back(segment->path);
+}
+
+void IngestJournal::run() {
+  const auto seal_after = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(options_.seal_after_seconds));
+  std::unique_lock lock(mutex_);
+  while (true) {
+    const bool idle = std::chrono::steady_clock::now() - last_append_ >= seal_after;
+    if (active_ && !active_->files.empty() && idle) sealed_.push_back(std::move(active_));
+    const bool urgent = flush_wanted_ || stopping_ || ready_.size() < 2;
+    try {
+      const auto free = std::find_if(sealed_.begin(), sealed_.end(),
+                                     [](const auto& s) { return s->holds == 0; });
+      if (free != sealed_.end() && (idle || urgent)) {
+        auto segment = std::move(*free);
+        sealed_.erase(free);
+        syncing_ = true;
+        lock.unlock();
+        sync_and_reuse(segment);
+        segment.reset();
+        lock.lock();
+        syncing_ = false;
+        progress_.notify_all();
+        continue;
+      }
+      if (!reusable_.empty() || (!stopping_ && segment_count_ < options_.segments)) {
+        fs::path reuse;
+        if (!reusable_.empty()) {
+          reuse = reusable_.back();
+          reusable_.pop_back();
+        } else {
+          segment_count_++;
+        }
+        const std::uint64_t generation = next_generation_++;
+        preparing_ = true;
+        lock.unlock();
+        prepare_segment(generation, reuse);
+        lock.lock();
+        preparing_ = false;
+        progress_.notify_all();
+        continue;
+      }
+    } catch (const std::exception& e) {
+      if (!lock.owns_lock()) lock.lock();
+      syncing_ = false;
+      preparing_ = false;
+      error_ = e.what();
+      spdlog::error("event=journal_failed error=\"{}\"", e.what());
+      progress_.notify_all();
+      // The failed segment is not reused; appends fall back to fsyncing each file.
+    }
+    if (stopping_) break;
+    wake_.wait_for(lock, std::chrono::milliseconds(100));
+  }
+}
+
+}  // namespace livernode::node

@@ -1,0 +1,193 @@
+#include "livernode/node/workflow/worker_pool.h"
+
+// clang-format off
+#include "dcmtk/config/osconfig.h"
+// clang-format on
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cmath>
+#include <map>
+
+#include "dcmtk/dcmdata/dcdeftag.h"
+#include "dcmtk/dcmdata/dcfilefo.h"
+#include "dcmtk/dcmdata/dcuid.h"
+#include "dcmtk/dcmdata/dcxfer.h"
+#include "livernode/config/enums.h"
+#include "livernode/node/workflow/exporter.h"
+#include "livernode/node/workflow/job_inputs.h"
+#include "livernode/node/ingest/spool.h"
+#include "livernode/study/study_analysis.h"
+
+namespace livernode::node {
+
+namespace fs = std::filesystem;
+
+WorkerPool::WorkerPool(Runtime& runtime, Wakeup& wake, Wakeup& exporter)
+    : runtime_(runtime), wake_(wake), exporter_(exporter) {}
+
+void WorkerPool::start(int workers) {
+  for (int i = 0; i < std::max(1, workers); ++i) threads_.emplace_back([this] { run(); });
+}
+
+void WorkerPool::stop() {
+  wake_.stop();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
+}
+
+void WorkerPool::run() {
+  while (!wake_.stopped()) {
+    std::optional<JobRow> job;
+    try {
+      job = runtime_.store->claim_next_job(wall_now());
+    } catch (const std::exception& e) {
+      spdlog::error("event=worker_error error=\"{}\"", e.what());
+    }
+    if (!job) {
+      if (!wake_.wait(1.0)) return;
+      continue;
+    }
+    process(*job);
+  }
+}
+
+namespace {
+
+// Hard links (copies across file systems) of the analysed series' files under `input`.
+void link_series(const fs::path& spool_study, const std::vector<SeriesRow>& series,
+                 const fs::path& input) {
+  for (const auto& s : series) {
+    if (s.action != SeriesAction::analyse || !is_valid_uid(s.series_uid)) continue;
+    const fs::path from = spool_study / s.series_uid;
+    if (!fs::is_directory(from)) continue;
+    fs::create_directories(input / s.series_uid);
+    for (const auto& entry : fs::directory_iterator(from)) {
+      if (!entry.is_regular_file() || entry.path().extension() != ".dcm") continue;
+      const fs::path to = input / s.series_uid / entry.path().filename();
+      std::error_code ec;
+      fs::create_hard_link(entry.path(), to, ec);
+      if (ec) fs::copy_file(entry.path(), to, fs::copy_options::overwrite_existing);
+    }
+  }
+}
+
+}  // namespace
+
+void WorkerPool::process(const JobRow& job) {
+  const auto cfg = runtime_.config.get();
+  // A job that was running each time the node died is not started a fourth time: the
+  // analysis itself may be what brings the node down.
+  constexpr int kMaxStarts = 3;
+  if (job.attempts > kMaxStarts) {
+    const std::string error = "given up: the node stopped during each of " +
+                              std::to_string(kMaxStarts) + " earlier attempts of this analysis";
+    runtime_.store->finish_job(job.id, "failed", error, "", 0, wall_now());
+    spdlog::error("event=job_state job={} study={} version={} state=failed error=\"{}\"", job.id,
+                  job.study_uid, job.version, error);
+    return;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  runtime_.metrics.jobs_started++;
+  spdlog::info("event=job_state job={} study={} version={} state=running attempt={} kind={}",
+               job.id, job.study_uid, job.version, job.attempts, job.kind);
+  std::string state = "failed", error;
+  std::int64_t objects = 0;
+  std::vector<OutboxRow> rows;  // committed together with the job's end
+  const fs::path out = fs::path(cfg->config.storage.results_dir) / job.study_uid /
+                       ("v" + std::to_string(job.version));
+  try {
+    Spool spool(cfg->config.storage.spool_dir);
+    const fs::path input = out.string() + ".input";
+    std::error_code ec;
+    fs::remove_all(input, ec);
+    fs::remove_all(out, ec);
+    // Every study of the job's visit: the phases the archive filed under other studies too.
+    for (const auto& member : runtime_.store->studies_of_visit(job.study_uid))
+      link_series(spool.study_dir(member.study_uid), runtime_.store->series_of(member.study_uid),
+                  input);
+    study::AnalyseFolderOptions options = study::analysis_options_from(cfg->config, out.string() + ".work");
+    options.result_version = job.version;
+    choose_follow_up_prior(*runtime_.store, job, input, options);
+    error = add_correction_inputs(job, *runtime_.store, options);
+    const study::StudyAnalysisOutcome outcome =
+        error.empty() ? study::analyse_folder(input, out, options) : study::StudyAnalysisOutcome{};
+    fs::remove_all(input, ec);
+    if (error.empty()) error = correction_outcome_error(job, outcome);  // then nothing is sent
+    if (error.empty() && !outcome.usable) {
+      error = outcome.error.empty() ? "no usable series" : outcome.error;
+    } else if (error.empty()) {
+      for (const auto& object : outcome.objects) {
+        DcmFileFormat ff;
+        if (ff.loadFile(OFFilename(object.c_str()), EXS_Unknown, EGL_noChange, 4096, ERM_autoDetect)
+                .bad()) {
+          spdlog::error("event=result_unreadable job={} file={}", job.id, object.string());
+          continue;
+        }
+        OFString sop_class, sop_instance;
+        ff.getDataset()->findAndGetOFString(DCM_SOPClassUID, sop_class);
+        ff.getDataset()->findAndGetOFString(DCM_SOPInstanceUID, sop_instance);
+        const std::string kind = result_kind_of_sop_class(sop_class.c_str());
+        ++objects;
+        for (const auto& d : cfg->config.destinations) {
+          bool accepts = false;
+          for (auto k : d.accepts) accepts = accepts || config::to_string(k) == kind;
+          if (!accepts) continue;
+          OutboxRow r;
+          r.job_id = job.id;
+          r.study_uid = job.study_uid;
+          r.destination = d.name;
+          r.kind = kind;
+          r.path = fs::absolute(object).string();
+          r.sop_class_uid = sop_class.c_str();
+          r.sop_instance_uid = sop_instance.c_str();
+          r.transfer_syntax_uid = DcmXfer(ff.getDataset()->getOriginalXfer()).getXferID();
+          r.created_at = wall_now();
+          rows.push_back(std::move(r));
+        }
+      }
+      state = "done";
+    }
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  runtime_.metrics.analyses_finished++;
+  runtime_.metrics.analysis_seconds_millis += static_cast<std::uint64_t>(seconds * 1000);
+  try {
+    if (state != "done") rows.clear();
+    runtime_.store->finish_job(job.id, state, error, out.string(), objects, wall_now(), rows);
+    // A correction that failed (or changed nothing) leaves the results of the version it
+    // corrected standing: the study stays done with them.
+    if (state != "done" && job.kind == "correction") {
+      const auto study = runtime_.store->study(job.study_uid);
+      int standing = 0;
+      for (const auto& j : runtime_.store->jobs(job.study_uid, 1000))
+        if (j.state == "done") standing = std::max(standing, j.version);
+      if (study && study->state == "failed" && standing > 0) {
+        runtime_.store->set_study_state(job.study_uid, "done", wall_now());
+        spdlog::info("event=study_state study={} state=done reason=\"the correction of job {} "
+                     "failed; the results of version {} stand\"",
+                     job.study_uid, job.id, standing);
+      }
+    }
+    if (!rows.empty()) {
+      spdlog::info("event=outbox_queued job={} study={} deliveries={}", job.id, job.study_uid,
+                   rows.size());
+      exporter_.notify();
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("event=worker_error job={} error=\"{}\"", job.id, e.what());
+  }
+  if (state == "done")
+    spdlog::info("event=job_state job={} study={} version={} state=done objects={} seconds={:.2f}",
+                 job.id, job.study_uid, job.version, objects, seconds);
+  else
+    spdlog::warn(
+        "event=job_state job={} study={} version={} state=failed seconds={:.2f} error=\"{}\"",
+        job.id, job.study_uid, job.version, seconds, error);
+}
+
+}  // namespace livernode::node
