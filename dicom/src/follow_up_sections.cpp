@@ -18,28 +18,30 @@ using Group = TID1500_MeasurementReport::TID1501_Measurements;
 // Units not in DCMTK's tables (the shared ones are in sr_codes.h).
 const DSRBasicCodedEntry kDay("d", "UCUM", "day");
 const DSRBasicCodedEntry kPercentPerWeek("%/wk", "UCUM", "percent per week");
-// Follow-up concepts without a standard code.
-const DSRBasicCodedEntry kComparison("LN0030", "99LVN", "Comparison with prior study");
-const DSRBasicCodedEntry kPriorStudy("LN0031", "99LVN", "Prior study");
-const DSRBasicCodedEntry kInterval("LN0032", "99LVN", "Interval since prior study");
-const DSRBasicCodedEntry kPriorVolume("LN0033", "99LVN", "Volume at prior study");
-const DSRBasicCodedEntry kPriorFunctional("LN0034", "99LVN",
-                                          "Functional liver volume at prior study");
-const DSRBasicCodedEntry kPriorFlr("LN0035", "99LVN", "Future liver remnant at prior study");
-const DSRBasicCodedEntry kPriorFlrPercentEslv("LN0036", "99LVN", "FLR / ESLV at prior study");
-const DSRBasicCodedEntry kPriorFlrPercentFunctional("LN0037", "99LVN",
-                                                    "FLR / functional liver volume at prior study");
-const DSRBasicCodedEntry kHypertrophy("LN0038", "99LVN", "Degree of hypertrophy");
-const DSRBasicCodedEntry kGrowthRate("LN0039", "99LVN", "Kinetic growth rate");
-const DSRBasicCodedEntry kPriorLongAxis("LN0040", "99LVN", "Long axis at prior study");
-const DSRBasicCodedEntry kLongAxisChange("LN0041", "99LVN", "Change of long axis");
-const DSRBasicCodedEntry kVolumeChange("LN0042", "99LVN", "Change of volume");
-const DSRBasicCodedEntry kMatchDistance("LN0043", "99LVN", "Distance to prior position");
-const DSRBasicCodedEntry kPriorRecistSum("LN0044", "99LVN",
-                                         "RECIST sum of diameters at prior study");
-const DSRBasicCodedEntry kRecistSum("LN0045", "99LVN", "RECIST sum of diameters");
-const DSRBasicCodedEntry kRecistSumChange("LN0046", "99LVN", "Change of RECIST sum of diameters");
-const DSRBasicCodedEntry kLesionsCompared("LN0047", "99LVN", "Lesions compared with prior study");
+// Follow-up concepts without a standard code: the product's own (sr_codes.h).
+const DSRBasicCodedEntry kComparison = product_concept(30, "Comparison with prior study");
+const DSRBasicCodedEntry kPriorStudy = product_concept(31, "Prior study");
+const DSRBasicCodedEntry kInterval = product_concept(32, "Interval since prior study");
+const DSRBasicCodedEntry kPriorVolume = product_concept(33, "Volume at prior study");
+const DSRBasicCodedEntry kPriorFunctional =
+    product_concept(34, "Functional liver volume at prior study");
+const DSRBasicCodedEntry kPriorFlr = product_concept(35, "Future liver remnant at prior study");
+const DSRBasicCodedEntry kPriorFlrPercentEslv = product_concept(36, "FLR / ESLV at prior study");
+const DSRBasicCodedEntry kPriorFlrPercentFunctional =
+    product_concept(37, "FLR / functional liver volume at prior study");
+const DSRBasicCodedEntry kHypertrophy = product_concept(38, "Degree of hypertrophy");
+const DSRBasicCodedEntry kGrowthRate = product_concept(39, "Kinetic growth rate");
+const DSRBasicCodedEntry kPriorLongAxis = product_concept(40, "Long axis at prior study");
+const DSRBasicCodedEntry kLongAxisChange = product_concept(41, "Change of long axis");
+const DSRBasicCodedEntry kVolumeChange = product_concept(42, "Change of volume");
+const DSRBasicCodedEntry kMatchDistance = product_concept(43, "Distance to prior position");
+const DSRBasicCodedEntry kPriorRecistSum =
+    product_concept(44, "RECIST sum of diameters at prior study");
+const DSRBasicCodedEntry kRecistSum = product_concept(45, "RECIST sum of diameters");
+const DSRBasicCodedEntry kRecistSumChange =
+    product_concept(46, "Change of RECIST sum of diameters");
+const DSRBasicCodedEntry kLesionsCompared =
+    product_concept(47, "Lesions compared with prior study");
 
 std::string signed_number(double v, int decimals) {
   return (v >= 0 ? "+" : "") + sr_number(v, decimals);

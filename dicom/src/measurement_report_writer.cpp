@@ -13,6 +13,7 @@
 #include <cmath>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include "follow_up_sections.h"
@@ -30,23 +31,31 @@ using Measurements = TID1500_MeasurementReport::TID1411_Measurements;
 
 using namespace detail;  // the shared codes (sr_codes.h)
 
-// Concepts without a standard code, in this product's private coding scheme.
-const DSRBasicCodedEntry kTumourVolume("LN0002", "99LVN", "Total tumour volume");
-const DSRBasicCodedEntry kTumourBurden("LN0003", "99LVN", "Tumour burden");
-const DSRBasicCodedEntry kEnhancementPattern("LN0004", "99LVN", "Enhancement pattern");
-const DSRBasicCodedEntry kLiverMethod("LN0005", "99LVN", "Liver segmentation method");
-const DSRBasicCodedEntry kLesionCount("LN0006", "99LVN", "Number of liver lesions");
-const DSRBasicCodedEntry kCouinaudSegment("LN0010", "99LVN", "Couinaud liver segment");
-const DSRBasicCodedEntry kEslv("LN0012", "99LVN", "Estimated standard liver volume");
-const DSRBasicCodedEntry kFlrThreshold("LN0015", "99LVN", "FLR threshold applied");
-const DSRBasicCodedEntry kEslvAbsent("LN0016", "99LVN", "ESLV not computed");
-const DSRBasicCodedEntry kResectionFacts("LN0017", "99LVN", "Resection remnant");
-const DSRBasicCodedEntry kCouinaudMethod("LN0018", "99LVN", "Couinaud segmentation method");
-const DSRBasicCodedEntry kBsaFormula("LN0019", "99LVN", "Body surface area formula");
-const DSRBasicCodedEntry kEslvFormula("LN0020", "99LVN", "ESLV formula");
-const DSRBasicCodedEntry kSurgicalFact("LN0021", "99LVN", "Surgical planning fact");
+// Concepts without a standard code: the product's own (sr_codes.h).
+const DSRBasicCodedEntry kTumourVolume = product_concept(2, "Total tumour volume");
+const DSRBasicCodedEntry kTumourBurden = product_concept(3, "Tumour burden");
+const DSRBasicCodedEntry kEnhancementPattern = product_concept(4, "Enhancement pattern");
+const DSRBasicCodedEntry kCouinaudSegment = product_concept(10, "Couinaud liver segment");
+const DSRBasicCodedEntry kEslv = product_concept(12, "Estimated standard liver volume");
+const DSRBasicCodedEntry kFlrThreshold = product_concept(15, "FLR threshold applied");
+const DSRBasicCodedEntry kEslvAbsent = product_concept(16, "ESLV not computed");
+const DSRBasicCodedEntry kResectionFacts = product_concept(17, "Resection remnant");
+const DSRBasicCodedEntry kSurgicalFact = product_concept(21, "Surgical planning fact");
+// Standard concepts where the product once had its own: the count of lesions (a SNOMED CT
+// observable entity); the methods of the liver and Couinaud segmentations are Segmentation Method
+// (DCM 122554), the BSA and ESLV formulas Equation (DCM 121420), the BSA one coded from CID 3663
+// "Body Surface Area Equations".
+const DSRBasicCodedEntry kLesionCount("246206008", "SCT", "Number of lesions");
 const DSRBasicCodedEntry kBodySurfaceArea("301898006", "SCT", "Body surface area");
 const DSRBasicCodedEntry kSquareMeter("m2", "UCUM", "square meter");
+
+// The CID 3663 code of a BSA formula the surgical plan names, if it has one.
+std::optional<DSRBasicCodedEntry> bsa_equation_code(const std::string& formula) {
+  using processing::BsaFormula;
+  if (formula == processing::bsa_formula_text(BsaFormula::kMosteller)) return CODE_DCM_122244;
+  if (formula == processing::bsa_formula_text(BsaFormula::kDuBois)) return CODE_DCM_122241;
+  return std::nullopt;
+}
 
 std::string phase_text(const processing::SeriesAnalysis& s) {
   return std::string(processing::phase_name(s.phase.phase)) + " (confidence " +
@@ -309,8 +318,16 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
       add_text(report, concept, text, file);
     };
     if (plan.eslv_ml) {
-      say(kBsaFormula, plan.bsa_formula);
-      say(kEslvFormula, plan.eslv_formula);
+      // The BSA formula by its CID 3663 code when it has one; the ESLV formula has none.
+      const auto bsa_code = bsa_equation_code(plan.bsa_formula);
+      if (bsa_code) {
+        require(report.addQualitativeEvaluation(DSRCodedEntryValue(CODE_DCM_Equation),
+                                                DSRCodedEntryValue(*bsa_code)),
+                "cannot add the BSA formula", file);
+      } else {
+        say(CODE_DCM_Equation, "BSA " + plan.bsa_formula);
+      }
+      say(CODE_DCM_Equation, "ESLV " + plan.eslv_formula);
     } else {
       say(kEslvAbsent, plan.eslv_absent_reason);
     }
@@ -322,7 +339,9 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
          i < plan.statements.size(); ++i) {
       say(kSurgicalFact, plan.statements[i]);  // burden, ablation limits, distribution
     }
-    if (result.couinaud) say(kCouinaudMethod, result.couinaud->method);
+    if (result.couinaud) {
+      say(CODE_DCM_SegmentationMethod, "Couinaud segments: " + result.couinaud->method);
+    }
   }
   for (const auto& s : result.series) {
     require(report.addQualitativeEvaluation(DSRCodedEntryValue(CODE_DCM_ContrastPhase),
@@ -330,9 +349,7 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
             "cannot add the phase of a series", file);
   }
   if (result.liver && !result.liver->method.empty()) {
-    require(report.addQualitativeEvaluation(DSRCodedEntryValue(kLiverMethod),
-                                            OFString(result.liver->method.substr(0, 1000).c_str())),
-            "cannot add the method", file);
+    add_text(report, CODE_DCM_SegmentationMethod, "Liver: " + result.liver->method, file);
   }
   if (result.follow_up) detail::add_follow_up(report, *result.follow_up, file);
   if (result.manual && result.manual->any()) {
@@ -475,7 +492,6 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
   require(document.write(dataset), "cannot encode the SR", file);
   detail::copy_patient_and_study(source, dataset);
   detail::settle_character_set(source, dataset);
-  detail::declare_private_coding_scheme(dataset, file);
   OFString sop_instance, series_uid;
   dataset.findAndGetOFString(DCM_SOPInstanceUID, sop_instance);
   dataset.findAndGetOFString(DCM_SeriesInstanceUID, series_uid);

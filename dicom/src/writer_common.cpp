@@ -216,30 +216,14 @@ std::function<void(const DcmTagKey&, const std::string&)> start_derived_object(
   return put;
 }
 
-void declare_private_coding_scheme(DcmItem& dataset, const std::filesystem::path& file) {
-  // Keep any item already there (another scheme); replace one of ours.
-  DcmSequenceOfItems* seq = nullptr;
-  if (dataset.findAndGetSequence(DCM_CodingSchemeIdentificationSequence, seq).good() && seq) {
-    for (unsigned long i = seq->card(); i-- > 0;) {
-      OFString designator;
-      seq->getItem(i)->findAndGetOFString(DCM_CodingSchemeDesignator, designator);
-      if (designator == "99LVN") delete seq->remove(i);
-    }
-  }
-  DcmItem* item = nullptr;
-  require(dataset.findOrCreateSequenceItem(DCM_CodingSchemeIdentificationSequence, item, -2),
-          "cannot declare the coding scheme 99LVN", file);
-  require(item->putAndInsertString(DCM_CodingSchemeDesignator, "99LVN"),
-          "cannot declare the coding scheme 99LVN", file);
-  require(item->putAndInsertString(DCM_CodingSchemeName, "livernode concepts"),
-          "cannot name the coding scheme 99LVN", file);
-  require(item->putAndInsertString(DCM_CodingSchemeResponsibleOrganization, "livernode project"),
-          "cannot name the organisation of the coding scheme 99LVN", file);
-}
-
 }  // namespace livernode::dicom::detail
 
 namespace livernode::dicom {
+
+std::string product_concept_oid(int number) {
+  // A UUID-derived OID (ITU-T X.667) that names the product's concepts; `number` is the arc of one.
+  return "2.25.204081001242711483641964280517147878822." + std::to_string(number);
+}
 
 std::string version_suffix(const WriterIdentity& identity) {
   return identity.result_version > 1 ? ", version " + std::to_string(identity.result_version) : "";

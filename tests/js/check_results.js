@@ -4,7 +4,8 @@
 //    one label map per SEG, and the voxel count of every segment as summary.json lists it;
 //  - the SR: a volume for every segment of every SEG (equal to what the SEG holds, or a note
 //    saying why not), the RECIST axes as SCOORD3D polylines in the source's frame of reference,
-//    the segment references, the lesions' Couinaud segments as finding sites.
+//    the segment references, the lesions' Couinaud segments as finding sites, and every code
+//    either from a standard scheme or one of the product's concepts coded by its OID (ISO_OID).
 // Usage: node check_results.js OUT/summary.json
 // Prints one line per check and exits 1 when any failed.
 "use strict";
@@ -160,10 +161,48 @@ function contentItems(items, parents, out) {
 }
 function conceptOf(item) {
   const c = first(item.ConceptNameCodeSequence);
-  return c ? `${c.CodingSchemeDesignator}:${c.CodeValue}` : "";
+  return c ? `${c.CodingSchemeDesignator}:${c.CodeValue || c.LongCodeValue}` : "";
 }
 
-function checkSr(analysis, file, segObjects) {
+// Every code of a dataset (items of any sequence that carry a Code Meaning), nested ones included.
+function codesOf(ds, out) {
+  for (const [key, value] of Object.entries(ds)) {
+    if (!Array.isArray(value)) continue;
+    for (const item of value) {
+      if (!item || typeof item !== "object" || Array.isArray(item)) continue;
+      if (item.CodeMeaning !== undefined) out.push({ key, code: item });
+      codesOf(item, out);
+    }
+  }
+  return out;
+}
+
+// Coding schemes the results use, all of PS3.16 Table 8-1: DICOM, SNOMED CT, LOINC, UCUM, UMLS,
+// RFC 5646 languages, and ISO_OID for the product's own concepts (their OIDs under one
+// UUID-derived arc 2.25.<n>). No private scheme ("99...").
+const kSchemes = new Set(["DCM", "SCT", "LN", "UCUM", "UMLS", "RFC5646", "ISO_OID"]);
+function checkCodes(ds, what, inherited) {
+  const codes = codesOf(ds, []).filter((c) => !inherited.has(c.code.CodingSchemeDesignator));
+  const bad = codes.filter((c) => !kSchemes.has(c.code.CodingSchemeDesignator));
+  check(bad.length === 0, `${what}: ${codes.length} codes, all of ${[...kSchemes].join(", ")}` +
+        (bad.length ? ` (not: ${JSON.stringify(bad.slice(0, 3))})` : ""));
+  const arcs = new Set();
+  let malformed = 0;
+  for (const { code } of codes) {
+    if (code.CodingSchemeDesignator !== "ISO_OID") continue;
+    const oid = code.CodeValue || code.LongCodeValue || "";
+    const m = /^(2\.25\.[1-9][0-9]*)\.[1-9][0-9]*$/.exec(oid);
+    if (m) arcs.add(m[1]); else malformed++;
+  }
+  check(malformed === 0 && arcs.size <= 1,
+        `${what}: product concepts coded by OIDs under one arc (${[...arcs].join(", ")}, ${malformed} malformed)`);
+  check(ds.CodingSchemeIdentificationSequence === undefined ||
+        list(ds.CodingSchemeIdentificationSequence).every((i) => !/^99/.test(i.CodingSchemeDesignator)),
+        `${what}: no private coding scheme declared`);
+  return codes;
+}
+
+function checkSr(analysis, file, segObjects, inheritedSchemes) {
   const { ds } = readDataset(file);
   const all = contentItems(ds.ContentSequence, [ds], []);
   const groups = all.filter((e) => e.item.ValueType === "CONTAINER" && conceptOf(e.item) === "DCM:125007");
@@ -235,8 +274,11 @@ function checkSr(analysis, file, segObjects) {
   }
   const expected = polylines > 0 ? "1.2.840.10008.5.1.4.1.1.88.34" : "1.2.840.10008.5.1.4.1.1.88.33";
   check(ds.SOPClassUID === expected, `SR: SOP class ${ds.SOPClassUID} (${polylines} polylines)`);
-  const schemes = list(ds.CodingSchemeIdentificationSequence).map((i) => i.CodingSchemeDesignator);
-  check(schemes.includes("99LVN"), `SR: coding scheme 99LVN declared (${JSON.stringify(schemes)})`);
+  const codes = checkCodes(ds, "SR", inheritedSchemes);
+  check(codes.some(({ code }) => code.CodingSchemeDesignator === "ISO_OID" &&
+                                 code.CodeMeaning === "Future liver remnant") ||
+        !analysis.surgical_plan,
+        "SR: the future liver remnant as a product concept (ISO_OID)");
 }
 
 function main() {
@@ -253,14 +295,20 @@ function main() {
     const reference = analysis.reference_series_instance_uid;
     if (!reference) continue;
     const images = (series.get(reference) || []).map((im, i) => ({ id: `file:${i}:${im.file}`, ds: im.ds }));
+    // Codes the results copy from the source (its procedure codes, say) are the source's.
+    const inherited = new Set();
+    for (const im of images.slice(0, 1))
+      for (const { code } of codesOf(im.ds, [])) inherited.add(code.CodingSchemeDesignator);
+    for (const scheme of kSchemes) inherited.delete(scheme);
     const segObjects = analysis.objects.filter((o) => o.kind === "seg");
     for (const o of segObjects) {
       segs++;
       checkSeg(o, path.join(out, o.path), images, `SEG ${o.path} (${o.content})`);
+      checkCodes(readDataset(path.join(out, o.path)).ds, `SEG ${o.path}`, inherited);
     }
     const sr = analysis.objects.find((o) => o.kind === "sr");
     check(!!sr || segObjects.length === 0, "an SR beside the SEGs");
-    if (sr) checkSr(analysis, path.join(out, sr.path), segObjects);
+    if (sr) checkSr(analysis, path.join(out, sr.path), segObjects, inherited);
   }
   check(segs > 0, `${segs} SEG objects read`);
   console.log(`${passes} checks passed, ${failures} failed`);

@@ -409,18 +409,19 @@ TEST(RealWriters, SegAndSrOfTheHccTruthReadBackAndValidate) {
 namespace {
 
 // Every measurement group of a TID 1500 SR as "group <tracking id> <segment sop>:<number>" and
-// "num <tracking id> <code> <value> <unit>" lines, read with pydicom.
+// "num <tracking id> <code> <value> <unit>" lines, read with pydicom (a code is its Code Value, or
+// its Long Code Value for the product's concepts).
 std::string sr_lines(const fs::path& file) {
   const std::string script =
       "import pydicom,sys\n"
       "d=pydicom.dcmread(sys.argv[1])\n"
+      "code=lambda s: s[0].get('CodeValue') or s[0].get('LongCodeValue')\n"
       "print('sop', d.SOPClassUID, d.StudyInstanceUID, d.PatientID)\n"
       "for c in d.ContentSequence:\n"
-      "  if c.ConceptNameCodeSequence[0].CodeValue!='126010': continue\n"
+      "  if code(c.ConceptNameCodeSequence)!='126010': continue\n"
       "  for g in c.ContentSequence:\n"
       "    items=list(g.ContentSequence)\n"
-      "    tid=[x.TextValue for x in items if "
-      "x.ConceptNameCodeSequence[0].CodeValue=='112039'][0]\n"
+      "    tid=[x.TextValue for x in items if code(x.ConceptNameCodeSequence)=='112039'][0]\n"
       "    for x in items:\n"
       "      if x.ValueType=='IMAGE':\n"
       "        r=x.ReferencedSOPSequence[0]\n"
@@ -428,13 +429,15 @@ std::string sr_lines(const fs::path& file) {
       "r.ReferencedSOPInstanceUID+':'+str(r.ReferencedSegmentNumber))\n"
       "      if x.ValueType=='NUM':\n"
       "        m=x.MeasuredValueSequence[0]\n"
-      "        print('num', tid.replace(' ','_'), x.ConceptNameCodeSequence[0].CodeValue, "
-      "m.NumericValue, "
-      "m.MeasurementUnitsCodeSequence[0].CodeValue)\n";
+      "        print('num', tid.replace(' ','_'), code(x.ConceptNameCodeSequence), "
+      "m.NumericValue, code(m.MeasurementUnitsCodeSequence))\n";
   const fs::path py = file.parent_path() / "check_sr.py";
   std::ofstream(py) << script;
   return run("/usr/bin/python3 '" + py.string() + "' '" + file.string() + "'");
 }
+
+// The code (Long Code Value) of the product's own concept `n` in the SR.
+std::string product(int n) { return dicom::product_concept_oid(n); }
 
 // The value of "num <tracking id> <code> <value> <unit>", NaN if absent.
 double sr_value(const std::string& lines, const std::string& tracking, const std::string& code) {
@@ -498,7 +501,7 @@ TEST_F(PhantomWriters, SrMeasuresEverySegmentAndMatchesTheSegVolume) {
   EXPECT_NE(lines.find(" mm\n"), std::string::npos);
   EXPECT_NE(lines.find(" [hnsf'U]\n"), std::string::npos);
   // Study-level volumetry.
-  EXPECT_NEAR(sr_value(lines, "Liver_volumetry", "LN0003"), result_->volumetry->burden_percent,
+  EXPECT_NEAR(sr_value(lines, "Liver_volumetry", product(3)), result_->volumetry->burden_percent,
               0.01);
 }
 
@@ -756,24 +759,24 @@ TEST_F(PhantomWriters, FollowUpInTheSrAndOnTheResultsPage) {
 
   const std::string lines = sr_lines(sr.file);
   const std::string liver = "Follow-up:_liver", flr = "Follow-up:_FLR_left_trisectionectomy";
-  EXPECT_EQ(sr_value(lines, liver, "LN0032"), 14.0) << lines;
-  EXPECT_EQ(sr_value(lines, liver, "LN0033"), 1500.0);
+  EXPECT_EQ(sr_value(lines, liver, product(32)), 14.0) << lines;
+  EXPECT_EQ(sr_value(lines, liver, product(33)), 1500.0);
   EXPECT_EQ(sr_value(lines, liver, "118565006"), 1600.0);
-  EXPECT_NEAR(sr_value(lines, liver, "LN0042"), 6.7, 1e-9);
-  EXPECT_EQ(sr_value(lines, liver, "LN0044"), 90.0);
-  EXPECT_EQ(sr_value(lines, liver, "LN0045"), 81.0);
-  EXPECT_EQ(sr_value(lines, liver, "LN0046"), -10.0);
-  EXPECT_EQ(sr_value(lines, flr, "LN0035"), 328.0);
-  EXPECT_EQ(sr_value(lines, flr, "LN0011"), 504.0);
-  EXPECT_EQ(sr_value(lines, flr, "LN0036"), 24.0);
-  EXPECT_EQ(sr_value(lines, flr, "LN0013"), 38.0);
-  EXPECT_EQ(sr_value(lines, flr, "LN0038"), 14.0);
-  EXPECT_EQ(sr_value(lines, flr, "LN0039"), 7.0);
-  EXPECT_NE(lines.find("num " + flr + " LN0039 7.00 %/wk"), std::string::npos) << lines;
-  EXPECT_NE(lines.find("num " + liver + " LN0032 14 d"), std::string::npos) << lines;
-  EXPECT_EQ(sr_value(lines, "Follow-up:_lesion_1", "LN0040"), 30.0);
+  EXPECT_NEAR(sr_value(lines, liver, product(42)), 6.7, 1e-9);
+  EXPECT_EQ(sr_value(lines, liver, product(44)), 90.0);
+  EXPECT_EQ(sr_value(lines, liver, product(45)), 81.0);
+  EXPECT_EQ(sr_value(lines, liver, product(46)), -10.0);
+  EXPECT_EQ(sr_value(lines, flr, product(35)), 328.0);
+  EXPECT_EQ(sr_value(lines, flr, product(11)), 504.0);
+  EXPECT_EQ(sr_value(lines, flr, product(36)), 24.0);
+  EXPECT_EQ(sr_value(lines, flr, product(13)), 38.0);
+  EXPECT_EQ(sr_value(lines, flr, product(38)), 14.0);
+  EXPECT_EQ(sr_value(lines, flr, product(39)), 7.0);
+  EXPECT_NE(lines.find("num " + flr + " " + product(39) + " 7.00 %/wk"), std::string::npos) << lines;
+  EXPECT_NE(lines.find("num " + liver + " " + product(32) + " 14 d"), std::string::npos) << lines;
+  EXPECT_EQ(sr_value(lines, "Follow-up:_lesion_1", product(40)), 30.0);
   EXPECT_EQ(sr_value(lines, "Follow-up:_lesion_1", "103339001"), 33.0);
-  EXPECT_EQ(sr_value(lines, "Follow-up:_lesion_1", "LN0041"), 10.0);
+  EXPECT_EQ(sr_value(lines, "Follow-up:_lesion_1", product(41)), 10.0);
   // The report without a follow-up has none of it.
   const auto plain =
       dicom::write_measurement_report(*series_, *loaded_, *result_, seg, identity(), dir / "plain.dcm");

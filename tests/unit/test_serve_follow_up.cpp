@@ -12,6 +12,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "livernode/dicom/result_writers.h"
 #include "livernode/node/store/sqlite_state_store.h"
 #include "livernode/phantom/phantom.h"
 #include "node_process.h"
@@ -40,7 +41,9 @@ std::string str(const json& item, const char* key) {
 
 std::string code_of(const json& item) {
   if (!item.contains("ConceptNameCodeSequence") || item["ConceptNameCodeSequence"].empty()) return "";
-  return str(item["ConceptNameCodeSequence"][0], "CodeValue");
+  const json& code = item["ConceptNameCodeSequence"][0];
+  const std::string value = str(code, "CodeValue");
+  return value.empty() ? str(code, "LongCodeValue") : value;  // the product's concepts: their OID
 }
 
 void read_items(const json& items, SrContent& out) {
@@ -188,10 +191,13 @@ TEST_F(ServeFollowUp, SecondStudyOfThePatientIsComparedWithTheFirstInTheSr) {
   }
   EXPECT_TRUE(names_prior);
   ASSERT_TRUE(second->groups.count("Follow-up: liver"));
-  EXPECT_EQ(second->groups.at("Follow-up: liver").at("LN0032"), 21.0);
+  // The product's concepts by their OID: 32 interval, 38 degree of hypertrophy, 39 kinetic growth
+  // rate, 11 future liver remnant, 35 future liver remnant at the prior study.
+  const auto product = [](int n) { return dicom::product_concept_oid(n); };
+  EXPECT_EQ(second->groups.at("Follow-up: liver").at(product(32)), 21.0);
   ASSERT_TRUE(second->groups.count("Follow-up: FLR right hemihepatectomy"));
   const auto& flr = second->groups.at("Follow-up: FLR right hemihepatectomy");
-  const double dh = flr.at("LN0038"), kgr = flr.at("LN0039");
+  const double dh = flr.at(product(38)), kgr = flr.at(product(39));
 
   // What the truths imply: FLR I-IV before and after over the ESLV of the phantom patient
   // (175 cm, 75 kg; Mosteller BSA, Vauthey ESLV, the default formulas), over three weeks.
@@ -213,7 +219,7 @@ TEST_F(ServeFollowUp, SecondStudyOfThePatientIsComparedWithTheFirstInTheSr) {
   // The rate is the degree over the interval in weeks (the SR gives the degree to 0.1 points
   // and the rate to 0.01 points per week).
   EXPECT_NEAR(kgr, dh / 3.0, 0.05 / 3.0 + 0.005 + 1e-9);
-  EXPECT_GT(flr.at("LN0011"), flr.at("LN0035"));  // the remnant grew
+  EXPECT_GT(flr.at(product(11)), flr.at(product(35)));  // the remnant grew
   EXPECT_EQ(node.stop(), 0);
 }
 

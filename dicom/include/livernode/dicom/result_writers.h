@@ -32,6 +32,12 @@ struct WriterIdentity {
   int result_version = 0;  // > 1: the version of the study's results, named in the series descriptions
 };
 
+// The object identifier of concept `number` of the product's own (concepts no standard
+// terminology holds, e.g. the future liver remnant), "2.25.<arc>.<number>": the SR codes them
+// with Coding Scheme Designator ISO_OID and this as Long Code Value (docs/conformance-statement.md
+// lists them).
+std::string product_concept_oid(int number);
+
 // ", version N" for a result version above 1, else "".
 std::string version_suffix(const WriterIdentity& identity);
 
