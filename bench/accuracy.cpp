@@ -123,7 +123,7 @@ void run_case(const std::string& name, const std::string& way,
   const double voxel_ml = geometry.voxel_volume_ml();
   if (const char* dump = std::getenv("LIVERNODE_BENCH_DUMP")) {
     // For a look at the result: the reference volume (HU -100..410 as 0..255), the liver, the
-    // lesions and the truth, as MetaImage label maps.
+    // lesions and the truth (liver and lesions), as MetaImage label maps.
     std::string stem = name + "_" + way;
     for (char& c : stem)
       if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') c = '_';
@@ -136,6 +136,8 @@ void run_case(const std::string& name, const std::string& way,
     phantom::write_label_map_mha(result.liver_mask, base.string() + "_liver.mha");
     phantom::write_label_map_mha(result.lesion_labels, base.string() + "_lesions.mha");
     if (!truth.liver.empty()) phantom::write_label_map_mha(truth.liver, base.string() + "_truth.mha");
+    if (!truth.lesions.empty())
+      phantom::write_label_map_mha(truth.lesions, base.string() + "_truth_lesions.mha");
   }
   if (!truth.liver.empty()) {
     const auto liver = bench::overlap(result.liver_mask, truth.liver);

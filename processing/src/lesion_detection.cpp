@@ -498,9 +498,19 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
   auto threshold = [&](std::size_t i) {
     return std::max(kMinContrastHu, kNoiseFactor * parenchyma[i].sd);
   };
+  // The arterial phase hyperenhancing lesions are sought in: an aligned one, or the reference
+  // itself when it is arterial (an arterial series alone, or no later phase in the study). Then
+  // the vessel test below reads the same image: what is vessel-bright there is left out, and
+  // elongated candidates are vessels anyway.
+  // The arterial phase hyperenhancing lesions are sought in: an aligned one, or the reference
+  // itself when it is arterial (an arterial series alone, or no later phase in the study).
   int arterial = -1;
   for (std::size_t i = 0; i < phases.size(); ++i)
     if (phases[i].phase == Phase::kArterial && i != reference) arterial = static_cast<int>(i);
+  if (arterial < 0 && phases[reference].phase == Phase::kArterial)
+    arterial = static_cast<int>(reference);
+  if (arterial < 0 && phases[reference].phase == Phase::kArterial)
+    arterial = static_cast<int>(reference);
 
   // Candidates: hypodense in the reference phase, or brighter than the parenchyma in the
   // arterial phase without staying vessel-bright in the reference phase.
@@ -511,9 +521,11 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
     hypo.voxels[p] = ref.voxels[p] < parenchyma[reference].median - threshold(reference);
     if (arterial >= 0) {
       const float a = smoothed[arterial].voxels[p];
-      hyper.voxels[p] = a > -1500.0f &&
-                        a > parenchyma[arterial].median + threshold(arterial) &&
-                        ref.voxels[p] < parenchyma[reference].median + kVesselExcessHu;
+      // Vessel-bright in a later reference phase: a vessel. With the arterial phase as the
+      // reference there is no later phase to tell: vessels go by their shape below.
+      const bool vessel = arterial != static_cast<int>(reference) &&
+                          ref.voxels[p] >= parenchyma[reference].median + kVesselExcessHu;
+      hyper.voxels[p] = a > -1500.0f && a > parenchyma[arterial].median + threshold(arterial) && !vessel;
     }
   }
   LabelMap candidates(g, 0);

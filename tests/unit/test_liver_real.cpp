@@ -157,14 +157,19 @@ TEST(LiverReal, Hcc2144ChestToPelvisSeriesHasTheLiverUnderTheRightLung) {
 
 // The arterial series of 1720 alone: the liver barely enhanced, as bright as the back muscles
 // and the flank; the back muscles, the bowel below the liver and the regions low on the left no
-// longer join it (it was 2260 mL against 1561 mL).
-TEST(LiverReal, Hcc1720ArterialSeriesAloneStaysOutOfTheBackMuscles) {
+// longer join it (it was 2260 mL against 1561 mL). Without a later phase the tumours are sought
+// as hyperenhancing in the arterial series itself: both are found (they were both missed, with
+// three false lesions, when only hypodense candidates were sought there).
+TEST(LiverReal, Hcc1720ArterialSeriesAloneStaysOutOfTheBackMusclesAndFindsItsTumours) {
   LIVERNODE_REQUIRE_DATA(shared_data() / "real" / "hcc-tace-1720");
   const Measured m = measure("hcc-tace-1720", "10_AP_Ax5.00mm");
   EXPECT_GE(m.dice, 0.82);
   EXPECT_LT(m.volume_ml / m.truth_ml - 1.0, 0.15);
   ASSERT_EQ(m.phases.size(), 1u);
   EXPECT_EQ(m.phases[0], processing::Phase::kArterial);
+  EXPECT_GE(m.tumours, 2);
+  EXPECT_EQ(m.tumours_found, m.tumours);
+  EXPECT_LE(m.false_lesions, 1);
 }
 
 // The lower abdomen of 2144's long portal series (z -460 to -250 mm: the lower part of the liver,
