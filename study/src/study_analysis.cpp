@@ -18,6 +18,7 @@
 #include "livernode/study/corrections.h"
 #include "livernode/study/external_segmentation.h"
 #include "livernode/study/follow_up.h"
+#include "livernode/study/mr_triage.h"
 #include "livernode/study/summary_json.h"
 #include "livernode/study/visits.h"
 #include "livernode/version.h"
@@ -66,6 +67,11 @@ namespace {
 // slices of a reformat): they are reported as not loaded, with the reason.
 constexpr std::size_t kMinSlices = 8;
 constexpr std::size_t kMinMatrix = 32;
+// MR series are recognised and listed, not yet analysed: the liver, lesion and volume methods
+// read Hounsfield units.
+constexpr const char* kMrNotAnalysed =
+    "MR is not analysed: the liver, lesion and volume methods are for CT (Hounsfield units); "
+    "the series is listed with what its header says it is";
 
 // Series that share a frame of reference (and patient) are phases of one examination even when
 // the archive split them into several studies; they are analysed together.
@@ -194,6 +200,7 @@ struct LoadedGroup {
   std::vector<const dicom::SeriesInfo*> series;
   json series_json = json::array();
   std::vector<std::string> study_uids;
+  std::size_t mr_series = 0;  // MR series listed, not loaded
 };
 
 dicom::LoadedVolume load_analysable_volume(const dicom::SeriesInfo& s) {
@@ -223,6 +230,20 @@ LoadedGroup load_group(const std::vector<const dicom::SeriesInfo*>& members) {
     sj["description"] = s->description;
     sj["modality"] = s->modality;
     sj["slices"] = s->slices.size();
+    if (s->modality == "MR") {
+      // MR signal is not in Hounsfield units: the CT method must not read it. Each MR series is
+      // listed with what its header says it is.
+      const MrTriage triage = triage_mr_series(*s);
+      sj["mr"] = {{"role", mr_role_name(triage.role)},
+                  {"evidence", triage.evidence},
+                  {"time_points", triage.time_points}};
+      sj["error"] = std::string(kMrNotAnalysed);
+      ++group.mr_series;
+      spdlog::info("event=mr_series_triaged series={} role={}", s->series_uid,
+                   mr_role_name(triage.role));
+      group.series_json.push_back(std::move(sj));
+      continue;
+    }
     try {
       group.volumes.push_back(load_analysable_volume(*s));
       group.series.push_back(s);
@@ -336,6 +357,10 @@ json analyse_examination(const std::vector<const dicom::SeriesInfo*>& members,
   LoadedGroup group = load_group(members);
   analysis["study_instance_uids"] = group.study_uids;
   processing::AnalysisResult result = run_analysis(group, frame, options, analysis, analysed);
+  if (group.volumes.empty() && group.mr_series > 0 && !analysis.contains("error")) {
+    analysis["error"] = std::string(kMrNotAnalysed) + " (" + std::to_string(group.mr_series) +
+                        " MR series listed with their role)";
+  }
   for (const auto& sa : result.series) {
     for (auto& sj : group.series_json) {
       if (sj["series_instance_uid"] == sa.series_uid) sj["phase"] = phase_json(sa.phase);

@@ -348,3 +348,52 @@ TEST(LiverPlausibility, VolumeFarFromTheStandardLiverVolumeIsFlagged) {
 }
 
 }  // namespace livernode::test
+
+// An abdominal MR liver protocol (made from phantom slices by tests/tools/make_mr_study.py: T1
+// dynamic pre-contrast and a three-time-point dynamic run, T2, diffusion and its ADC map, a Dixon
+// opposed-phase image, a subtraction). MR signal is not in Hounsfield units: nothing is analysed
+// with the CT method and no result object is written, the report says so, and every series is
+// listed with the role its header gives it and the evidence.
+TEST_F(AnalyzePhantom, MrSeriesAreListedWithTheirRoleAndNeverReadAsHounsfieldUnits) {
+  const fs::path mr = *dir_ / "mr";
+  const fs::path out = *dir_ / "mr-out";
+  const std::string tool =
+      (fs::path(LIVERNODE_SOURCE_DIR) / "tests" / "tools" / "make_mr_study.py").string();
+  ASSERT_EQ(std::system(("/usr/bin/python3 '" + tool + "' '" +
+                         (*dir_ / "phantom" / "dicom" / "portal_venous").string() + "' '" +
+                         mr.string() + "'")
+                            .c_str()),
+            0);
+  const int status = std::system((std::string(LIVERNODE_BINARY) + " analyze '" + mr.string() +
+                                  "' --out '" + out.string() + "' >/dev/null 2>&1")
+                                     .c_str());
+  EXPECT_EQ(WEXITSTATUS(status), 2);  // nothing usable: said, not invented
+  std::ifstream in(out / "summary.json");
+  const auto summary = nlohmann::json::parse(in);
+  ASSERT_EQ(summary["analyses"].size(), 1u);
+  const auto& analysis = summary["analyses"][0];
+  EXPECT_NE(analysis["error"].get<std::string>().find("MR is not analysed"), std::string::npos);
+  EXPECT_TRUE(analysis["objects"].empty());
+  EXPECT_TRUE(analysis["lesions"].empty());
+  EXPECT_FALSE(fs::exists(out / "1" / "seg.dcm"));
+  std::map<std::string, std::string> role;
+  std::map<std::string, int> time_points;
+  for (const auto& s : analysis["series"]) {
+    const std::string d = s["description"];
+    ASSERT_TRUE(s.contains("mr")) << d;
+    role[d] = s["mr"]["role"];
+    time_points[d] = s["mr"]["time_points"];
+    EXPECT_FALSE(s["mr"]["evidence"].get<std::string>().empty()) << d;
+    EXPECT_FALSE(s.contains("phase")) << d;
+  }
+  EXPECT_EQ(role["t1_vibe_fs_tra_pre"], "t1_dynamic");
+  EXPECT_EQ(role["t1_vibe_fs_tra_dyn"], "t1_dynamic");
+  EXPECT_EQ(time_points["t1_vibe_fs_tra_dyn"], 3);
+  EXPECT_EQ(time_points["t1_vibe_fs_tra_pre"], 1);
+  EXPECT_EQ(role["t2_haste_fs_tra"], "t2");
+  EXPECT_EQ(role["ep2d_diff_b50_800"], "diffusion");
+  EXPECT_EQ(role["ep2d_diff_b50_800_ADC"], "adc");
+  EXPECT_EQ(role["t1_dixon_opp"], "t1_dixon");
+  EXPECT_EQ(role["t1_vibe_fs_tra_sub"], "subtraction");
+  EXPECT_EQ(role.size(), 7u);
+}

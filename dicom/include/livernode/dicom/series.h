@@ -4,6 +4,7 @@
 #include <array>
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,21 @@ struct PatientFacts {
   std::optional<double> weight_kg;  // PatientWeight
 };
 
+// What an MR series' header says of how it was acquired (empty for CT). Per series, from its
+// first file, except the distinct acquisition times and temporal positions, from every file.
+struct MrFacts {
+  std::string image_type;         // ImageType, values joined by '\\'
+  std::string scanning_sequence;  // (0018,0020): SE, IR, GR, EP, RM, ...
+  std::string sequence_variant;   // (0018,0021)
+  std::string scan_options;       // (0018,0022): FS, SAT1, ...
+  std::string acquisition_type;   // (0018,0023): 2D or 3D
+  std::string sequence_name;      // (0018,0024)
+  std::optional<double> repetition_time_ms, echo_time_ms, flip_angle_deg, inversion_time_ms;
+  std::optional<double> b_value;  // Diffusion b-value (0018,9087), s/mm2
+  std::set<std::string> acquisition_times;  // distinct AcquisitionTime values
+  std::set<long> temporal_positions;        // distinct TemporalPositionIdentifier values
+};
+
 struct SeriesInfo {
   std::string study_uid;
   std::string series_uid;
@@ -62,6 +78,7 @@ struct SeriesInfo {
   double slice_spacing = 0.0;   // median distance between sorted slices (mm)
   double gantry_tilt_deg = 0.0; // measured from the slice positions
   bool multiframe = false;
+  MrFacts mr;  // MR only
 
   std::vector<SliceRef> slices;       // sorted by normal_position, ascending
   std::vector<std::string> warnings;  // geometry findings, one sentence each

@@ -1,0 +1,36 @@
+#pragma once
+// What each series of an abdominal MR study is, from its header: the liver protocol holds
+// localizers, T2, diffusion and its ADC map, T1 in/opposed phase (Dixon), the T1 dynamic
+// gradient-echo series (pre-contrast, arterial, portal venous, transitional, hepatobiliary),
+// subtractions and reformats. The triage names each series' role and the evidence for it, so that
+// the report can list every series with what it is and why it was or was not used.
+#include <string>
+
+#include "livernode/dicom/series.h"
+
+namespace livernode::study {
+
+enum class MrRole {
+  kT1Dynamic,     // T1-weighted 3D gradient echo (VIBE, LAVA, THRIVE), with or without contrast
+  kT1Dixon,       // T1 in/opposed phase, water or fat image
+  kT2,            // T2-weighted spin echo (HASTE, SSFSE, TSE), with or without fat suppression
+  kDiffusion,     // diffusion-weighted echo planar imaging
+  kAdc,           // apparent diffusion coefficient map
+  kSubtraction,   // post minus pre contrast
+  kDerived,       // another derived image (MPR, MIP, projection)
+  kOther,         // none of the above
+};
+
+const char* mr_role_name(MrRole role);
+
+struct MrTriage {
+  MrRole role = MrRole::kOther;
+  std::string evidence;  // the header facts that decided, one sentence
+  // Distinct time points inside the one series (several dynamic phases in one series), 1 when
+  // it holds one acquisition.
+  std::size_t time_points = 1;
+};
+
+MrTriage triage_mr_series(const dicom::SeriesInfo& series);
+
+}  // namespace livernode::study
