@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
 #include <sstream>
 #include <system_error>
 #include <variant>
@@ -123,7 +124,10 @@ std::variant<FileHeader, std::string> read_header(const fs::path& path) {
     mr.inversion_time_ms = get_double(ds, DCM_InversionTime);
     mr.b_value = get_double(ds, DCM_DiffusionBValue);
     if (!s.acquisition_time.empty()) mr.acquisition_times.insert(s.acquisition_time);
-    if (auto t = get_long(ds, DCM_TemporalPositionIdentifier)) mr.temporal_positions.insert(*t);
+    if (auto t = get_long(ds, DCM_TemporalPositionIdentifier)) {
+      mr.temporal_position = *t;
+      mr.temporal_positions.insert(*t);
+    }
   }
 
   if (auto spp = get_long(ds, DCM_SamplesPerPixel); spp && *spp != 1) {
@@ -289,10 +293,11 @@ ScanResult scan_files(const std::vector<fs::path>& input) {
       continue;
     }
     SeriesInfo& incoming = std::get<FileHeader>(header).series;
-    const std::string key =
-        incoming.series_uid.empty()
-            ? "|" + incoming.frame_of_reference_uid + "|" + path.parent_path().string()
-            : incoming.study_uid + "|" + incoming.series_uid;
+    std::string key = incoming.series_uid.empty()
+                          ? "|" + incoming.frame_of_reference_uid + "|" + path.parent_path().string()
+                          : incoming.study_uid + "|" + incoming.series_uid;
+    // The time points of an MR dynamic run in one series are volumes of their own.
+    if (incoming.mr.temporal_position) key += "|t" + std::to_string(*incoming.mr.temporal_position);
     auto [it, inserted] = groups.try_emplace(key);
     if (inserted) order.push_back(key);
     auto& clusters = it->second;
@@ -335,6 +340,12 @@ ScanResult scan_files(const std::vector<fs::path>& input) {
     finish_series(series, result.rejected);
     result.series.push_back(std::move(series));
   }
+  // Every time point of a split series knows every position the series holds.
+  std::map<std::string, std::set<long>> positions;
+  for (const auto& s : result.series)
+    if (s.mr.temporal_position) positions[s.series_uid].insert(*s.mr.temporal_position);
+  for (auto& s : result.series)
+    if (s.mr.temporal_position) s.mr.temporal_positions = positions[s.series_uid];
   return result;
 }
 

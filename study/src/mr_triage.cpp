@@ -59,8 +59,10 @@ const char* mr_role_name(MrRole role) {
 MrTriage triage_mr_series(const dicom::SeriesInfo& series) {
   const dicom::MrFacts& mr = series.mr;
   MrTriage t;
+  t.temporal_position = mr.temporal_position;
   t.time_points = std::max<std::size_t>(
-      1, std::max(mr.temporal_positions.size(), mr.acquisition_times.size()));
+      1, mr.temporal_position ? mr.temporal_positions.size()
+                              : std::max(mr.temporal_positions.size(), mr.acquisition_times.size()));
   const auto image_type = words(mr.image_type);
   const auto description = words(series.description);
   const auto sequence = words(mr.scanning_sequence + " " + mr.sequence_variant);
@@ -125,7 +127,12 @@ MrTriage triage_mr_series(const dicom::SeriesInfo& series) {
     why << "not recognised (sequence '" << mr.scanning_sequence << "', " << timing()
         << ", description '" << series.description << "')";
   }
-  if (t.time_points > 1) why << "; " << t.time_points << " time points in the series";
+  if (mr.temporal_position && t.time_points > 1) {
+    why << "; time point " << *mr.temporal_position << " of the " << t.time_points
+        << " the series holds";
+  } else if (t.time_points > 1) {
+    why << "; " << t.time_points << " acquisition times in the series";
+  }
   t.evidence = why.str();
   return t;
 }

@@ -237,6 +237,7 @@ LoadedGroup load_group(const std::vector<const dicom::SeriesInfo*>& members) {
       sj["mr"] = {{"role", mr_role_name(triage.role)},
                   {"evidence", triage.evidence},
                   {"time_points", triage.time_points}};
+      if (triage.temporal_position) sj["mr"]["temporal_position"] = *triage.temporal_position;
       sj["error"] = std::string(kMrNotAnalysed);
       ++group.mr_series;
       spdlog::info("event=mr_series_triaged series={} role={}", s->series_uid,

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <map>
+#include <set>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -351,7 +352,8 @@ TEST(LiverPlausibility, VolumeFarFromTheStandardLiverVolumeIsFlagged) {
 
 // An abdominal MR liver protocol (made from phantom slices by tests/tools/make_mr_study.py: T1
 // dynamic pre-contrast and a three-time-point dynamic run, T2, diffusion and its ADC map, a Dixon
-// opposed-phase image, a subtraction). MR signal is not in Hounsfield units: nothing is analysed
+// opposed-phase image, a subtraction). The time points of the dynamic run are volumes of their
+// own (TemporalPositionIdentifier), not duplicates of each other. MR signal is not in Hounsfield units: nothing is analysed
 // with the CT method and no result object is written, the report says so, and every series is
 // listed with the role its header gives it and the evidence.
 TEST_F(AnalyzePhantom, MrSeriesAreListedWithTheirRoleAndNeverReadAsHounsfieldUnits) {
@@ -378,17 +380,27 @@ TEST_F(AnalyzePhantom, MrSeriesAreListedWithTheirRoleAndNeverReadAsHounsfieldUni
   EXPECT_FALSE(fs::exists(out / "1" / "seg.dcm"));
   std::map<std::string, std::string> role;
   std::map<std::string, int> time_points;
+  std::set<long> dynamic_positions;
   for (const auto& s : analysis["series"]) {
     const std::string d = s["description"];
     ASSERT_TRUE(s.contains("mr")) << d;
     role[d] = s["mr"]["role"];
     time_points[d] = s["mr"]["time_points"];
+    if (s["mr"].contains("temporal_position")) {
+      EXPECT_EQ(d, "t1_vibe_fs_tra_dyn");
+      dynamic_positions.insert(s["mr"]["temporal_position"].get<long>());
+      EXPECT_EQ(s["slices"], 12);  // one time point's slices, none dropped as duplicates
+    }
     EXPECT_FALSE(s["mr"]["evidence"].get<std::string>().empty()) << d;
     EXPECT_FALSE(s.contains("phase")) << d;
   }
   EXPECT_EQ(role["t1_vibe_fs_tra_pre"], "t1_dynamic");
   EXPECT_EQ(role["t1_vibe_fs_tra_dyn"], "t1_dynamic");
+  // The dynamic run in one series: each of its three time points a volume of its own.
   EXPECT_EQ(time_points["t1_vibe_fs_tra_dyn"], 3);
+  EXPECT_EQ(dynamic_positions, (std::set<long>{1, 2, 3}));
+  EXPECT_EQ(analysis["series"].size(), 9u);
+  EXPECT_TRUE(summary["rejected_files"].empty()) << summary["rejected_files"].dump();
   EXPECT_EQ(time_points["t1_vibe_fs_tra_pre"], 1);
   EXPECT_EQ(role["t2_haste_fs_tra"], "t2");
   EXPECT_EQ(role["ep2d_diff_b50_800"], "diffusion");

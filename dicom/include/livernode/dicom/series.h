@@ -47,7 +47,11 @@ struct MrFacts {
   std::optional<double> repetition_time_ms, echo_time_ms, flip_angle_deg, inversion_time_ms;
   std::optional<double> b_value;  // Diffusion b-value (0018,9087), s/mm2
   std::set<std::string> acquisition_times;  // distinct AcquisitionTime values
-  std::set<long> temporal_positions;        // distinct TemporalPositionIdentifier values
+  // A series of several time points (a dynamic run in one series, told apart by
+  // TemporalPositionIdentifier) is split into one SeriesInfo per time point, all with the same
+  // series UID: this one's position, and every position the series holds.
+  std::optional<long> temporal_position;
+  std::set<long> temporal_positions;
 };
 
 struct SeriesInfo {

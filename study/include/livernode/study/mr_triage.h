@@ -4,6 +4,7 @@
 // gradient-echo series (pre-contrast, arterial, portal venous, transitional, hepatobiliary),
 // subtractions and reformats. The triage names each series' role and the evidence for it, so that
 // the report can list every series with what it is and why it was or was not used.
+#include <optional>
 #include <string>
 
 #include "livernode/dicom/series.h"
@@ -26,9 +27,10 @@ const char* mr_role_name(MrRole role);
 struct MrTriage {
   MrRole role = MrRole::kOther;
   std::string evidence;  // the header facts that decided, one sentence
-  // Distinct time points inside the one series (several dynamic phases in one series), 1 when
-  // it holds one acquisition.
+  // Time points of the series (several dynamic phases in one series), 1 when it holds one
+  // acquisition; `temporal_position` says which one this volume is, when the series holds several.
   std::size_t time_points = 1;
+  std::optional<long> temporal_position;
 };
 
 MrTriage triage_mr_series(const dicom::SeriesInfo& series);
