@@ -1,5 +1,6 @@
 // The administration page (/admin) end to end: a node with a bearer token and a destination that
-// is down, a small phantom study sent with storescu, and the page rendered by headless Chromium.
+// is down, a small phantom study sent with storescu, and the page rendered by headless Chromium
+// (its routes without a browser: tests/unit/node/test_admin_routes.cpp).
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -95,43 +96,6 @@ std::string row_with(const std::string& html, const std::string& needle) {
 }
 
 }  // namespace
-
-// The routes, without a browser: the page is public and static, its data needs the token.
-TEST(AdminPage, PageIsPublicDataAndConfigNeedTheToken) {
-  const fs::path dir = make_temp_dir("livernode-admin-routes");
-  config::Config cfg;
-  cfg.http.token = kToken;
-  node::Runtime rt(std::make_shared<const node::RuntimeConfig>(cfg),
-                   std::make_shared<node::SqliteStateStore>(dir / "state.sqlite"));
-  const std::string bearer = std::string("Bearer ") + kToken;
-
-  const auto page = node::handle_http_request(rt, "GET", "/admin", "");
-  EXPECT_EQ(page.status, 200);
-  EXPECT_EQ(page.content_type, "text/html; charset=utf-8");
-  EXPECT_NE(page.body.find("<title>livernode admin</title>"), std::string::npos);
-  EXPECT_EQ(page.body.find("innerHTML"), std::string::npos);   // values go in as textContent
-  EXPECT_EQ(page.body.find("src=\"http"), std::string::npos);  // no external assets
-  bool csp = false;
-  for (const auto& [name, value] : page.headers)
-    if (name == "Content-Security-Policy" && value.rfind("default-src 'none'", 0) == 0) csp = true;
-  EXPECT_TRUE(csp);
-
-  const auto root = node::handle_http_request(rt, "GET", "/", "");
-  EXPECT_EQ(root.status, 302);
-  ASSERT_EQ(root.headers.size(), 1u);
-  EXPECT_EQ(root.headers[0], (std::pair<std::string, std::string>{"Location", "/admin"}));
-
-  for (const char* path : {"/api/config", "/api/outbox/summary", "/api/studies"})
-    EXPECT_EQ(node::handle_http_request(rt, "GET", path, "").status, 401) << path;
-  const auto config = node::handle_http_request(rt, "GET", "/api/config", bearer);
-  EXPECT_EQ(config.status, 200);
-  EXPECT_NE(config.body.find("token: \"***\""), std::string::npos) << config.body;
-  EXPECT_EQ(config.body.find(kToken), std::string::npos) << config.body;
-  const auto summary = node::handle_http_request(rt, "GET", "/api/outbox/summary", bearer);
-  EXPECT_EQ(summary.status, 200);
-  EXPECT_EQ(summary.body, "{}\n");
-  fs::remove_all(dir);
-}
 
 // Finding today's study: two studies sent with storescu, an older one first and then today's;
 // /api/studies carries their accession number, date, modality and description (behind the

@@ -1,5 +1,6 @@
 // Tests of the synthetic multi-phase liver CT phantom (phantom/): truth volumes against the
-// label maps, determinism, attenuation per phase, file naming, motion and the MetaImage I/O.
+// label maps, determinism, attenuation per phase, file naming and motion (its options, phase
+// names and MetaImage I/O: tests/unit/phantom/test_phantom_options.cpp).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -341,48 +342,6 @@ TEST(Phantom, RemnantGrowthEnlargesTheLeftLobe) {
   // Lesions keep their size (the cyst moves with the lobe; integration differs by grid alignment).
   EXPECT_NEAR(after.lesions[3].volume_ml, before.lesions[3].volume_ml, 0.01 * before.lesions[3].volume_ml);
   EXPECT_GT(after.lesions[3].centre_lps[0], before.lesions[3].centre_lps[0]);
-  fs::remove_all(dir);
-}
-
-TEST(Phantom, RejectsInvalidOptions) {
-  const fs::path dir = fresh_dir("invalid");
-  PhantomOptions options;
-  options.phases = {Phase::kArterial, Phase::kArterial};
-  EXPECT_THROW(generate_phantom(options, dir), std::runtime_error);
-  options = PhantomOptions{};
-  options.study_date = "2026-11-01";
-  EXPECT_THROW(generate_phantom(options, dir), std::runtime_error);
-  options = PhantomOptions{};
-  options.phases.clear();
-  EXPECT_THROW(generate_phantom(options, dir), std::runtime_error);
-  fs::remove_all(dir);
-}
-
-TEST(Phantom, PhaseNamesRoundTrip) {
-  for (Phase p : kPhases) EXPECT_EQ(parse_phase(phase_name(p)), p);
-  EXPECT_EQ(parse_phase("Portal-Venous"), Phase::kPortalVenous);
-  EXPECT_STREQ(phase_name(Phase::kNonContrast), "non_contrast");
-  EXPECT_FALSE(parse_phase("venous").has_value());
-}
-
-TEST(Phantom, MetaImageRoundTripKeepsGeometryAndVoxels) {
-  Geometry g;
-  g.size = {5, 4, 3};
-  g.spacing = {0.7, 0.8, 2.5};
-  g.origin = {-10.5, 20.25, 3.0};
-  g.direction = {0, 1, 0, -1, 0, 0, 0, 0, 1};  // columns: i -> -y... a 90 degree rotation
-  LabelMap labels(g);
-  for (std::size_t v = 0; v < labels.voxels.size(); ++v) labels.voxels[v] = static_cast<std::uint8_t>(v * 7);
-  const fs::path dir = fresh_dir("mha");
-  fs::create_directories(dir);
-  write_label_map_mha(labels, dir / "x.mha");
-  const LabelMap back = read_label_map_mha(dir / "x.mha");
-  EXPECT_TRUE(back.geometry.same_grid(g, 1e-12));
-  EXPECT_EQ(back.voxels, labels.voxels);
-  const std::string text = read_bytes(dir / "x.mha");
-  EXPECT_NE(text.find("TransformMatrix = 0 -1 0 1 0 0 0 0 1\n"), std::string::npos);
-  EXPECT_NE(text.find("ElementType = MET_UCHAR\nElementDataFile = LOCAL\n"), std::string::npos);
-  EXPECT_THROW(read_label_map_mha(dir / "missing.mha"), std::runtime_error);
   fs::remove_all(dir);
 }
 
