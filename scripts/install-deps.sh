@@ -6,6 +6,8 @@ set -euo pipefail
 PACKAGES=(
   # build
   build-essential cmake pkg-config ninja-build ccache
+  # the source checks of the test suite (scripts/check_format.sh, scripts/check_rooms.py)
+  clang-format python3
   # libraries
   libdcmtk-dev libinsighttoolkit5-dev libgdcm-dev
   libboost-dev libboost-system-dev

@@ -42,7 +42,8 @@ std::vector<std::shared_ptr<const Solid>> hepatic_veins() {
 // A rib along the middle of the muscle wall: from its head near the transverse process, around
 // the flank, descending anteriorly. side = -1 right, +1 left; angles in degrees of the ellipse
 // parameter measured on the right side (posterior = 90, lateral = 180).
-std::shared_ptr<const Solid> rib(const Torso& torso, double side, double z_posterior, double end_deg) {
+std::shared_ptr<const Solid> rib(const Torso& torso, double side, double z_posterior,
+                                 double end_deg) {
   constexpr double kStartDeg = 112.0, kDrop = 45.0, kRadius = 5.0;
   constexpr int kSegments = 14;
   Path points{{side * 32.0, 72.0, z_posterior + 4.0}};
@@ -94,7 +95,8 @@ void Anatomy::add_bones() {
   const double z_posterior[] = {125.0, 95.0, 65.0, 35.0, 5.0, -25.0};
   const double end_deg[] = {245.0, 240.0, 235.0, 225.0, 212.0, 195.0};
   for (double side : {-1.0, 1.0}) {
-    for (int r = 0; r < 6; ++r) add(rib(torso_, side, z_posterior[r], end_deg[r]), code_of(Tissue::Bone));
+    for (int r = 0; r < 6; ++r)
+      add(rib(torso_, side, z_posterior[r], end_deg[r]), code_of(Tissue::Bone));
   }
 }
 
@@ -114,8 +116,8 @@ void Anatomy::add_vessels(bool intrahepatic_part) {
 
 void Anatomy::add_organs() {
   const std::uint8_t abdominal = kInsideCavity | kBelowDiaphragm;
-  add(std::make_shared<const Ellipsoid>(Vec3{15, -30, 100}, Vec3{62, 50, 48}), code_of(Tissue::Heart),
-      kInsideCavity | kAboveDiaphragm);
+  add(std::make_shared<const Ellipsoid>(Vec3{15, -30, 100}, Vec3{62, 50, 48}),
+      code_of(Tissue::Heart), kInsideCavity | kAboveDiaphragm);
   add(std::make_shared<const Ellipsoid>(Vec3{88, 48, 5}, Vec3{22, 55, 42}, Frame::about_z(56.7)),
       code_of(Tissue::Spleen), abdominal);
   for (double side : {-1.0, 1.0}) {
@@ -129,8 +131,9 @@ void Anatomy::add_organs() {
   add(std::make_shared<const Ellipsoid>(stomach_centre, Vec3{38, 30, 42}, Frame::about_z(30)),
       code_of(Tissue::StomachWall), abdominal);
   // Colon (ascending, transverse, descending) with gas inside, and a few small-bowel loops.
-  const Path colon{{-115, 10, -400}, {-120, -20, -110}, {-95, -55, -112}, {-40, -70, -112},
-                   {20, -72, -110}, {80, -60, -100}, {112, -20, -85}, {115, 30, -110}, {115, 35, -400}};
+  const Path colon{{-115, 10, -400}, {-120, -20, -110}, {-95, -55, -112},
+                   {-40, -70, -112}, {20, -72, -110},   {80, -60, -100},
+                   {112, -20, -85},  {115, 30, -110},   {115, 35, -400}};
   add(tube(colon, Radii(colon.size(), 15.0)), code_of(Tissue::BowelGas), abdominal);
   add(tube(colon, Radii(colon.size(), 19.0)), code_of(Tissue::BowelWall), abdominal);
   add(tube({{-40, -40, -100}, {0, -30, -92}, {35, -45, -112}, {10, -55, -132}, {-30, -50, -128}},
@@ -138,7 +141,8 @@ void Anatomy::add_organs() {
       code_of(Tissue::BowelWall), abdominal);
   add(std::make_shared<const Spine>(Spine::Part::Disc), code_of(Tissue::Muscle));
   for (double side : {-1.0, 1.0}) {
-    add(std::make_shared<const EllipticColumn>(side * 42.0, 86.0, 26.0, 20.0), code_of(Tissue::Muscle));
+    add(std::make_shared<const EllipticColumn>(side * 42.0, 86.0, 26.0, 20.0),
+        code_of(Tissue::Muscle));
     add(std::make_shared<const EllipticColumn>(side * 42.0, 45.0, 16.0, 15.0, -kUnbounded, -45.0),
         code_of(Tissue::Muscle), abdominal);
   }
@@ -208,11 +212,12 @@ void Anatomy::check_lesions_fit() const {
         const Vec3 surface{lesion.centre[0] + in * dir[0], lesion.centre[1] + in * dir[1],
                            lesion.centre[2] + in * dir[2]};
         const Vec3 beyond{surface[0] + dir[0], surface[1] + dir[1], surface[2] + dir[2]};
-        const bool fits = liver_->contains(beyond) && classify(surface, all) == lesion_code(static_cast<int>(k));
+        const bool fits =
+            liver_->contains(beyond) && classify(surface, all) == lesion_code(static_cast<int>(k));
         if (!fits) {
-          throw std::runtime_error("phantom lesion " + std::to_string(k + 1) + " (" +
-                                   lesion_type_name(lesion.type) +
-                                   ") does not fit inside the liver; remnant_growth may be too small");
+          throw std::runtime_error(
+              "phantom lesion " + std::to_string(k + 1) + " (" + lesion_type_name(lesion.type) +
+              ") does not fit inside the liver; remnant_growth may be too small");
         }
       }
     }

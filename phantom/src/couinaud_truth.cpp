@@ -58,7 +58,8 @@ processing::LabelMap couinaud_truth_labels(const processing::LabelMap& labels) {
       for (std::size_t i = 0; i < g.size[0]; ++i) {
         const std::size_t p = labels.offset(i, j, k);
         if (!labels::is_liver(labels.voxels[p])) continue;
-        const Vec3 pt = g.index_to_point(static_cast<double>(i), static_cast<double>(j), static_cast<double>(k));
+        const Vec3 pt = g.index_to_point(static_cast<double>(i), static_cast<double>(j),
+                                         static_cast<double>(k));
         out.voxels[p] = static_cast<std::uint8_t>(processing::couinaud_segment_at(planes, pt));
       }
     }

@@ -31,8 +31,8 @@ class TagWriter {
  private:
   void check(const OFCondition& c, const DcmTagKey& tag) {
     if (c.bad()) {
-      throw std::runtime_error("DICOM " + file_.string() + ": cannot set " + tag.toString().c_str() + ": " +
-                               c.text());
+      throw std::runtime_error("DICOM " + file_.string() + ": cannot set " +
+                               tag.toString().c_str() + ": " + c.text());
     }
   }
   DcmDataset& ds_;
@@ -60,7 +60,8 @@ std::string decimal_string(double value) {
   throw std::runtime_error("cannot format " + std::to_string(value) + " as a DICOM DS");
 }
 
-CtSeriesWriter::CtSeriesWriter(CtStudyInfo study, CtSeriesInfo series, const processing::Geometry& geometry)
+CtSeriesWriter::CtSeriesWriter(CtStudyInfo study, CtSeriesInfo series,
+                               const processing::Geometry& geometry)
     : study_(std::move(study)), series_(std::move(series)), geometry_(geometry) {}
 
 void CtSeriesWriter::write_slice(const std::filesystem::path& file, std::size_t k,
@@ -68,7 +69,8 @@ void CtSeriesWriter::write_slice(const std::filesystem::path& file, std::size_t 
                                  const std::vector<std::int16_t>& pixels) const {
   const processing::Geometry& g = geometry_;
   if (pixels.size() != g.size[0] * g.size[1]) {
-    throw std::runtime_error("DICOM " + file.string() + ": pixel count does not match the geometry");
+    throw std::runtime_error("DICOM " + file.string() +
+                             ": pixel count does not match the geometry");
   }
   DcmFileFormat format;
   DcmDataset& ds = *format.getDataset();
@@ -149,7 +151,8 @@ void CtSeriesWriter::write_slice(const std::filesystem::path& file, std::size_t 
   w.pixels(pixels);
 
   const OFCondition saved = format.saveFile(file.c_str(), EXS_LittleEndianExplicit);
-  if (saved.bad()) throw std::runtime_error("DICOM " + file.string() + ": cannot write: " + saved.text());
+  if (saved.bad())
+    throw std::runtime_error("DICOM " + file.string() + ": cannot write: " + saved.text());
 }
 
 }  // namespace livernode::phantom

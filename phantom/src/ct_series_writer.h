@@ -33,7 +33,8 @@ class CtSeriesWriter {
 
   // Writes slice k (InstanceNumber k + 1) with stored values = HU (slope 1, intercept 0).
   // Throws std::runtime_error naming the file on failure.
-  void write_slice(const std::filesystem::path& file, std::size_t k, const std::string& sop_instance_uid,
+  void write_slice(const std::filesystem::path& file, std::size_t k,
+                   const std::string& sop_instance_uid,
                    const std::vector<std::int16_t>& pixels) const;
 
  private:

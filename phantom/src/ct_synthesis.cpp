@@ -55,7 +55,8 @@ void synthesise_slice(const TissueSamples& samples, std::size_t k, const std::ar
 
 processing::LabelMap truth_labels(const TissueSamples& samples) {
   processing::LabelMap labels(samples.geometry);
-  for (std::size_t v = 0; v < labels.voxels.size(); ++v) labels.voxels[v] = label_of(samples.centre[v]);
+  for (std::size_t v = 0; v < labels.voxels.size(); ++v)
+    labels.voxels[v] = label_of(samples.centre[v]);
   return labels;
 }
 

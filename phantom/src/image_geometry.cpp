@@ -8,7 +8,7 @@ namespace livernode::phantom {
 
 namespace {
 
-constexpr double kMarginMm = 20.0;        // above the dome and below the inferior tip
+constexpr double kMarginMm = 20.0;  // above the dome and below the inferior tip
 constexpr double kMinimumLengthMm = 200.0;
 
 // Lowest and highest z of the liver, sampled every 2 mm over its bounding box.
@@ -38,7 +38,8 @@ processing::Geometry phantom_geometry(const PhantomOptions& options, const Anato
   const double t = options.slice_thickness_mm;
   const std::size_t slices =
       options.slices > 0 ? options.slices
-                         : static_cast<std::size_t>(std::ceil(std::max(kMinimumLengthMm, z_hi - z_lo + 2 * kMarginMm) / t));
+                         : static_cast<std::size_t>(std::ceil(
+                               std::max(kMinimumLengthMm, z_hi - z_lo + 2 * kMarginMm) / t));
   const double z_centre = std::round(0.5 * (z_lo + z_hi) * 2.0) / 2.0;  // to 0.5 mm
 
   processing::Geometry g;

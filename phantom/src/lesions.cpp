@@ -11,23 +11,48 @@ struct LesionSpec {
   LesionType type;
   double diameter_mm;
   Vec3 centre;
-  Vec3 stretch;          // relative semi-axes (product ~ 1 keeps the nominal volume)
-  double rotation_deg;   // about z
+  Vec3 stretch;         // relative semi-axes (product ~ 1 keeps the nominal volume)
+  double rotation_deg;  // about z
   RadialRipple ripple;
   bool in_left_lobe;
 };
 
 const LesionSpec kSpecs[] = {
-    {LesionType::HypervascularWashout, 30.0, {-100.0, 15.0, -28.0}, {1.06, 0.96, 0.98}, 25.0,
-     {{0.05, -0.03, 0.02, 0.03, -0.02, 0.04}}, false},
-    {LesionType::Hypervascular, 18.0, {-48.0, -55.0, 5.0}, {1.04, 0.97, 0.99}, -15.0,
-     {{-0.04, 0.03, 0.02, -0.02, 0.03, -0.03}}, false},
-    {LesionType::Hypovascular, 35.0, {-68.0, 32.0, 26.0}, {1.05, 1.0, 0.95}, 40.0,
-     {{0.06, 0.02, -0.04, 0.04, 0.02, 0.05}}, false},
-    {LesionType::Cyst, 15.0, {35.0, -50.0, 24.0}, {1.03, 0.98, 0.99}, 10.0,
-     {{0.02, 0.0, 0.01, -0.02, 0.01, 0.0}}, true},
-    {LesionType::Hypervascular, 7.0, {-118.0, -18.0, -8.0}, {1.0, 1.0, 1.0}, 0.0,
-     {{0.02, -0.02, 0.0, 0.02, 0.0, 0.0}}, false},
+    {LesionType::HypervascularWashout,
+     30.0,
+     {-100.0, 15.0, -28.0},
+     {1.06, 0.96, 0.98},
+     25.0,
+     {{0.05, -0.03, 0.02, 0.03, -0.02, 0.04}},
+     false},
+    {LesionType::Hypervascular,
+     18.0,
+     {-48.0, -55.0, 5.0},
+     {1.04, 0.97, 0.99},
+     -15.0,
+     {{-0.04, 0.03, 0.02, -0.02, 0.03, -0.03}},
+     false},
+    {LesionType::Hypovascular,
+     35.0,
+     {-68.0, 32.0, 26.0},
+     {1.05, 1.0, 0.95},
+     40.0,
+     {{0.06, 0.02, -0.04, 0.04, 0.02, 0.05}},
+     false},
+    {LesionType::Cyst,
+     15.0,
+     {35.0, -50.0, 24.0},
+     {1.03, 0.98, 0.99},
+     10.0,
+     {{0.02, 0.0, 0.01, -0.02, 0.01, 0.0}},
+     true},
+    {LesionType::Hypervascular,
+     7.0,
+     {-118.0, -18.0, -8.0},
+     {1.0, 1.0, 1.0},
+     0.0,
+     {{0.02, -0.02, 0.0, 0.02, 0.0, 0.0}},
+     false},
 };
 
 }  // namespace
@@ -38,7 +63,8 @@ std::vector<Lesion> default_lesions(const Liver& liver) {
     const Vec3 centre = s.in_left_lobe ? liver.map_left_lobe_point(s.centre) : s.centre;
     const double r = 0.5 * s.diameter_mm;
     const Vec3 semi{r * s.stretch[0], r * s.stretch[1], r * s.stretch[2]};
-    auto solid = std::make_shared<const Ellipsoid>(centre, semi, Frame::about_z(s.rotation_deg), s.ripple);
+    auto solid =
+        std::make_shared<const Ellipsoid>(centre, semi, Frame::about_z(s.rotation_deg), s.ripple);
     out.push_back({s.type, s.diameter_mm, centre, std::move(solid)});
   }
   return out;

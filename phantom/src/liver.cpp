@@ -14,9 +14,9 @@ const Vec3 kRightSemi{72.0, 80.0, 76.0};
 const Vec3 kLeftCentre{10.0, -42.0, 30.0};
 const Vec3 kLeftSemi{82.0, 44.0, 34.0};
 constexpr double kLeftAnchorX = -30.0;
-constexpr double kLeftTaper = 0.5;        // thickness at the lateral tip relative to the centre
-constexpr double kBlend = 0.3;            // smooth-union width (normalised units)
-constexpr double kWallMargin = 3.0;       // mm kept free inside the muscle wall
+constexpr double kLeftTaper = 0.5;   // thickness at the lateral tip relative to the centre
+constexpr double kBlend = 0.3;       // smooth-union width (normalised units)
+constexpr double kWallMargin = 3.0;  // mm kept free inside the muscle wall
 // Porta hepatis: a fossa on the visceral surface where the portal vein enters.
 const Vec3 kHilumCentre{-15.0, -10.0, -42.0};
 const Vec3 kHilumSemi{25.0, 20.0, 22.0};
@@ -35,7 +35,8 @@ Liver::Liver(const Torso& torso, double left_lobe_volume_factor)
 }
 
 Vec3 Liver::map_left_lobe_point(const Vec3& p) const {
-  return {kLeftAnchorX + (p[0] - kLeftAnchorX) * scale_, kLeftCentre[1] + (p[1] - kLeftCentre[1]) * scale_,
+  return {kLeftAnchorX + (p[0] - kLeftAnchorX) * scale_,
+          kLeftCentre[1] + (p[1] - kLeftCentre[1]) * scale_,
           kLeftCentre[2] + (p[2] - kLeftCentre[2]) * scale_};
 }
 

@@ -24,10 +24,10 @@ class Liver final : public Solid {
 
   Torso torso_;
   Ellipsoid right_lobe_;
-  Ellipsoid hilum_;       // porta hepatis fossa, carved out
-  double scale_;          // linear scale of the left lobe
-  Vec3 left_centre_;      // after scaling
-  Vec3 left_semi_;        // after scaling
+  Ellipsoid hilum_;   // porta hepatis fossa, carved out
+  double scale_;      // linear scale of the left lobe
+  Vec3 left_centre_;  // after scaling
+  Vec3 left_semi_;    // after scaling
 };
 
 }  // namespace livernode::phantom

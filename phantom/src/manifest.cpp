@@ -1,14 +1,13 @@
 #include "manifest.h"
 
-#include "couinaud_truth.h"
-#include "livernode/processing/surgical_planning.h"
-
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "couinaud_truth.h"
 #include "ct_synthesis.h"
+#include "livernode/processing/surgical_planning.h"
 #include "tissue.h"
 
 namespace livernode::phantom {
@@ -17,7 +16,8 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-const Phase kAllPhases[] = {Phase::kNonContrast, Phase::kArterial, Phase::kPortalVenous, Phase::kDelayed};
+const Phase kAllPhases[] = {Phase::kNonContrast, Phase::kArterial, Phase::kPortalVenous,
+                            Phase::kDelayed};
 
 std::string format_mm(double v) {
   char buf[32];
@@ -90,19 +90,20 @@ void write_manifest(const std::filesystem::path& path, const PhantomOptions& opt
   for (std::size_t s = 0; s < truth.series.size(); ++s) {
     const SeriesTruth& st = truth.series[s];
     const SeriesRecord& r = records.at(s);
-    series_list.push_back(Json{
-        {"phase", phase_name(st.phase)},
-        {"series_uid", st.series_uid},
-        {"study_uid", st.study_uid},
-        {"series_number", r.series_number},
-        {"description", st.description},
-        {"dir", std::filesystem::relative(st.dir, out_dir).generic_string()},
-        {"label_map", r.label_map},
-        {"shift_lps_mm", st.shift_lps},
-        {"acquisition_time", r.acquisition_time},
-        {"contrast_bolus_start_time", r.contrast_start_time.empty() ? Json(nullptr) : Json(r.contrast_start_time)},
-        {"slice_count", r.files_in_spatial_order.size()},
-        {"files_in_spatial_order", r.files_in_spatial_order}});
+    series_list.push_back(
+        Json{{"phase", phase_name(st.phase)},
+             {"series_uid", st.series_uid},
+             {"study_uid", st.study_uid},
+             {"series_number", r.series_number},
+             {"description", st.description},
+             {"dir", std::filesystem::relative(st.dir, out_dir).generic_string()},
+             {"label_map", r.label_map},
+             {"shift_lps_mm", st.shift_lps},
+             {"acquisition_time", r.acquisition_time},
+             {"contrast_bolus_start_time",
+              r.contrast_start_time.empty() ? Json(nullptr) : Json(r.contrast_start_time)},
+             {"slice_count", r.files_in_spatial_order.size()},
+             {"files_in_spatial_order", r.files_in_spatial_order}});
   }
   Json label_table = Json::object();
   label_table[std::to_string(labels::kBackground)] = labels::label_description(labels::kBackground);
@@ -110,9 +111,9 @@ void write_manifest(const std::filesystem::path& path, const PhantomOptions& opt
     label_table[std::to_string(l)] = labels::label_description(l);
   }
   for (const LesionTruth& l : truth.lesions) {
-    label_table[std::to_string(l.label)] = "lesion " + std::to_string(l.label - labels::kFirstLesion + 1) +
-                                           ": " + l.type + ", " + format_mm(l.diameter_mm) +
-                                           " mm (part of the liver volume)";
+    label_table[std::to_string(l.label)] =
+        "lesion " + std::to_string(l.label - labels::kFirstLesion + 1) + ": " + l.type + ", " +
+        format_mm(l.diameter_mm) + " mm (part of the liver volume)";
   }
 
   Json doc{
@@ -130,11 +131,10 @@ void write_manifest(const std::filesystem::path& path, const PhantomOptions& opt
        "over the imaged slab of the unshifted anatomy; liver = labels 1, 2 and lesions"},
       {"lesions", lesion_list},
       {"series", series_list},
-      {"geometry",
-       Json{{"size", geometry.size},
-            {"spacing_mm", geometry.spacing},
-            {"origin_lps_mm", geometry.origin},
-            {"direction", geometry.direction}}},
+      {"geometry", Json{{"size", geometry.size},
+                        {"spacing_mm", geometry.spacing},
+                        {"origin_lps_mm", geometry.origin},
+                        {"direction", geometry.direction}}},
       {"labels", label_table},
       {"noise_sigma_hu", kNoiseSigmaHu},
       {"attenuation_hu", attenuation_json()},
@@ -142,21 +142,22 @@ void write_manifest(const std::filesystem::path& path, const PhantomOptions& opt
   };
   if (!truth.couinaud_label_map.empty()) {
     Json volumes = Json::object();
-    for (int s = 1; s <= 8; ++s) volumes[processing::couinaud_roman(s)] = truth.couinaud_volumes_ml[s];
+    for (int s = 1; s <= 8; ++s)
+      volumes[processing::couinaud_roman(s)] = truth.couinaud_volumes_ml[s];
     const processing::CouinaudPlanes planes = couinaud_truth_planes();
-    doc["couinaud"] = Json{
-        {"label_map", truth.couinaud_label_map},
-        {"labels", "1..8 = segment I..VIII, 0 outside the liver"},
-        {"volumes_ml", volumes},
-        {"volume_method", "voxel count of the label map x voxel volume (tumours included)"},
-        {"ivc_axis_lps_mm", Json::array({planes.ivc_x, planes.ivc_y})},
-        {"hepatic_vein_azimuth_deg", planes.vein_azimuth_deg},
-        {"portal_plane_z_mm", planes.portal_z},
-        {"caudate_top_z_mm", planes.caudate_top_z},
-        {"rule",
-         "vertical half-planes from the IVC axis through the right, middle and left hepatic "
-         "veins, horizontal plane at the right portal vein, caudate box in front of the IVC "
-         "(processing/couinaud_planes.h)"}};
+    doc["couinaud"] =
+        Json{{"label_map", truth.couinaud_label_map},
+             {"labels", "1..8 = segment I..VIII, 0 outside the liver"},
+             {"volumes_ml", volumes},
+             {"volume_method", "voxel count of the label map x voxel volume (tumours included)"},
+             {"ivc_axis_lps_mm", Json::array({planes.ivc_x, planes.ivc_y})},
+             {"hepatic_vein_azimuth_deg", planes.vein_azimuth_deg},
+             {"portal_plane_z_mm", planes.portal_z},
+             {"caudate_top_z_mm", planes.caudate_top_z},
+             {"rule",
+              "vertical half-planes from the IVC axis through the right, middle and left hepatic "
+              "veins, horizontal plane at the right portal vein, caudate box in front of the IVC "
+              "(processing/couinaud_planes.h)"}};
   }
   std::ofstream out(path, std::ios::trunc);
   if (!out) throw std::runtime_error("cannot write " + path.string());

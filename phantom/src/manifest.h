@@ -15,9 +15,9 @@ namespace livernode::phantom {
 // What the manifest records about a series beyond SeriesTruth.
 struct SeriesRecord {
   int series_number = 0;
-  std::string acquisition_time;                  // TM
-  std::string contrast_start_time;               // TM, empty if the tags were not written
-  std::string label_map;                         // relative to out_dir
+  std::string acquisition_time;                     // TM
+  std::string contrast_start_time;                  // TM, empty if the tags were not written
+  std::string label_map;                            // relative to out_dir
   std::vector<std::string> files_in_spatial_order;  // file names, InstanceNumber order
 };
 

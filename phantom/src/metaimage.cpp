@@ -50,7 +50,8 @@ std::vector<double> parse_numbers(const std::filesystem::path& path, const std::
 
 void write_label_map_mha(const processing::LabelMap& labels, const std::filesystem::path& path) {
   const processing::Geometry& g = labels.geometry;
-  if (labels.voxels.size() != g.voxel_count()) fail(path, "voxel count does not match the geometry");
+  if (labels.voxels.size() != g.voxel_count())
+    fail(path, "voxel count does not match the geometry");
   // TransformMatrix lists the direction of axis i, then j, then k (columns of g.direction).
   double transform[9];
   for (int axis = 0; axis < 3; ++axis) {
@@ -99,13 +100,15 @@ processing::LabelMap read_label_map_mha(const std::filesystem::path& path) {
   auto require = [&](const std::string& key, const std::string& expected) {
     const auto it = fields.find(key);
     if (it == fields.end() || it->second != expected) {
-      fail(path, key + " must be '" + expected + "'" + (it == fields.end() ? " (missing)" : ", got '" + it->second + "'"));
+      fail(path, key + " must be '" + expected + "'" +
+                     (it == fields.end() ? " (missing)" : ", got '" + it->second + "'"));
     }
   };
   require("NDims", "3");
   require("ElementType", "MET_UCHAR");
   require("ElementDataFile", "LOCAL");
-  if (fields.count("CompressedData") && fields["CompressedData"] != "False") fail(path, "compressed data not supported");
+  if (fields.count("CompressedData") && fields["CompressedData"] != "False")
+    fail(path, "compressed data not supported");
   for (const char* msb : {"BinaryDataByteOrderMSB", "ElementByteOrderMSB"}) {
     if (fields.count(msb) && fields[msb] != "False") fail(path, "big-endian data not supported");
   }
@@ -140,8 +143,10 @@ processing::LabelMap read_label_map_mha(const std::filesystem::path& path) {
   }
 
   processing::LabelMap labels(g);
-  in.read(reinterpret_cast<char*>(labels.voxels.data()), static_cast<std::streamsize>(labels.voxels.size()));
-  if (in.gcount() != static_cast<std::streamsize>(labels.voxels.size())) fail(path, "pixel data truncated");
+  in.read(reinterpret_cast<char*>(labels.voxels.data()),
+          static_cast<std::streamsize>(labels.voxels.size()));
+  if (in.gcount() != static_cast<std::streamsize>(labels.voxels.size()))
+    fail(path, "pixel data truncated");
   return labels;
 }
 

@@ -9,8 +9,8 @@
 #include <stdexcept>
 
 #include "anatomy.h"
-#include "ct_series_writer.h"
 #include "couinaud_truth.h"
+#include "ct_series_writer.h"
 #include "ct_synthesis.h"
 #include "image_geometry.h"
 #include "manifest.h"
@@ -25,9 +25,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const Phase kAllPhases[] = {Phase::kNonContrast, Phase::kArterial, Phase::kPortalVenous, Phase::kDelayed};
+const Phase kAllPhases[] = {Phase::kNonContrast, Phase::kArterial, Phase::kPortalVenous,
+                            Phase::kDelayed};
 
-constexpr int kImageSubsamples = 3;            // 3 x 3 x 3 partial-volume sub-points
+constexpr int kImageSubsamples = 3;  // 3 x 3 x 3 partial-volume sub-points
 // Where the arterial hyperperfusion of PhantomOptions lies: anterior right lobe, clear of every
 // lesion (the nearest, the 7 mm one, is 48 mm away) and of the hilum.
 const Vec3 kHyperperfusionCentre{-90.0, -40.0, -40.0};
@@ -41,31 +42,40 @@ constexpr double kContrastStartSeconds = kStudyStartSeconds + 180.0;
 
 bool valid_dicom_text(const std::string& s, std::size_t max_length) {
   return s.size() <= max_length && std::none_of(s.begin(), s.end(), [](char c) {
-           return c == '\\' || static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7E;
+           return c == '\\' || static_cast<unsigned char>(c) < 0x20 ||
+                  static_cast<unsigned char>(c) > 0x7E;
          });
 }
 
 void validate(const PhantomOptions& o) {
   if (o.matrix < 16 || o.matrix > 1024) invalid("matrix must be 16..1024");
-  if (!(o.pixel_spacing_mm >= 0.2 && o.pixel_spacing_mm <= 10.0)) invalid("pixel_spacing_mm must be 0.2..10");
-  if (!(o.slice_thickness_mm >= 0.2 && o.slice_thickness_mm <= 20.0)) invalid("slice_thickness_mm must be 0.2..20");
+  if (!(o.pixel_spacing_mm >= 0.2 && o.pixel_spacing_mm <= 10.0))
+    invalid("pixel_spacing_mm must be 0.2..10");
+  if (!(o.slice_thickness_mm >= 0.2 && o.slice_thickness_mm <= 20.0))
+    invalid("slice_thickness_mm must be 0.2..20");
   if (o.slices > 4000) invalid("slices must be <= 4000");
   if (o.phases.empty()) invalid("no phases");
   for (Phase p : o.phases) {
     if (p == Phase::kUnknown) invalid("a phantom series needs a known phase");
   }
-  if (std::set<Phase>(o.phases.begin(), o.phases.end()).size() != o.phases.size()) invalid("duplicate phase");
+  if (std::set<Phase>(o.phases.begin(), o.phases.end()).size() != o.phases.size())
+    invalid("duplicate phase");
   if (!(o.motion_mm >= 0.0 && o.motion_mm <= 50.0)) invalid("motion_mm must be 0..50");
-  if (o.patient_size_m && !(*o.patient_size_m > 0.3 && *o.patient_size_m < 3.0)) invalid("patient_size_m out of range");
+  if (o.patient_size_m && !(*o.patient_size_m > 0.3 && *o.patient_size_m < 3.0))
+    invalid("patient_size_m out of range");
   if (o.patient_weight_kg && !(*o.patient_weight_kg > 1.0 && *o.patient_weight_kg < 500.0)) {
     invalid("patient_weight_kg out of range");
   }
-  if (o.patient_id.empty() || !valid_dicom_text(o.patient_id, 64)) invalid("patient_id must be 1-64 printable chars, no '\\'");
-  if (!valid_dicom_text(o.patient_name, 64)) invalid("patient_name must be <= 64 printable chars, no '\\'");
-  if (o.study_date.size() != 8 || !std::all_of(o.study_date.begin(), o.study_date.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+  if (o.patient_id.empty() || !valid_dicom_text(o.patient_id, 64))
+    invalid("patient_id must be 1-64 printable chars, no '\\'");
+  if (!valid_dicom_text(o.patient_name, 64))
+    invalid("patient_name must be <= 64 printable chars, no '\\'");
+  if (o.study_date.size() != 8 || !std::all_of(o.study_date.begin(), o.study_date.end(),
+                                               [](char c) { return c >= '0' && c <= '9'; })) {
     invalid("study_date must be YYYYMMDD");
   }
-  if (!(o.remnant_growth >= 0.25 && o.remnant_growth <= 4.0)) invalid("remnant_growth must be 0.25..4");
+  if (!(o.remnant_growth >= 0.25 && o.remnant_growth <= 4.0))
+    invalid("remnant_growth must be 0.25..4");
   if (!(o.arterial_hyperperfusion_hu >= 0.0 && o.arterial_hyperperfusion_hu <= 200.0))
     invalid("arterial_hyperperfusion_hu must be 0..200");
 }
@@ -78,11 +88,16 @@ int series_number(Phase p) { return 2 + phase_index(p); }
 std::string series_description(Phase p, bool specific) {
   if (!specific) return "Abdomen";
   switch (p) {
-    case Phase::kNonContrast: return "Abdomen non-contrast";
-    case Phase::kArterial: return "Abdomen arterial";
-    case Phase::kPortalVenous: return "Abdomen portal venous";
-    case Phase::kDelayed: return "Abdomen delayed";
-    case Phase::kUnknown: break;
+    case Phase::kNonContrast:
+      return "Abdomen non-contrast";
+    case Phase::kArterial:
+      return "Abdomen arterial";
+    case Phase::kPortalVenous:
+      return "Abdomen portal venous";
+    case Phase::kDelayed:
+      return "Abdomen delayed";
+    case Phase::kUnknown:
+      break;
   }
   return "Abdomen";
 }
@@ -90,11 +105,16 @@ std::string series_description(Phase p, bool specific) {
 // Seconds after contrast start (none for the non-contrast phase).
 std::optional<double> seconds_after_contrast(Phase p) {
   switch (p) {
-    case Phase::kNonContrast: return std::nullopt;
-    case Phase::kArterial: return 35.0;
-    case Phase::kPortalVenous: return 70.0;
-    case Phase::kDelayed: return 180.0;
-    case Phase::kUnknown: break;
+    case Phase::kNonContrast:
+      return std::nullopt;
+    case Phase::kArterial:
+      return 35.0;
+    case Phase::kPortalVenous:
+      return 70.0;
+    case Phase::kDelayed:
+      return 180.0;
+    case Phase::kUnknown:
+      break;
   }
   return std::nullopt;
 }
@@ -115,7 +135,8 @@ std::string dicom_time(double seconds) {
 // and all of motion_mm, from the seed; the portal venous phase is the unshifted reference.
 Vec3 phase_shift(const PhantomOptions& o, Phase p) {
   if (o.motion_mm <= 0.0 || p == Phase::kPortalVenous) return {0.0, 0.0, 0.0};
-  Random r(hash_combine(hash_combine(o.seed, "motion"), static_cast<std::uint64_t>(phase_index(p))));
+  Random r(
+      hash_combine(hash_combine(o.seed, "motion"), static_cast<std::uint64_t>(phase_index(p))));
   Vec3 d{0.4 * r.gaussian(), 0.4 * r.gaussian(), r.gaussian()};
   const double norm = std::sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
   const double length = o.motion_mm * (0.5 + 0.5 * r.uniform());
@@ -127,7 +148,9 @@ Vec3 phase_shift(const PhantomOptions& o, Phase p) {
 void make_dirs(const fs::path& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (ec) throw std::runtime_error("generate_phantom: cannot create " + dir.string() + ": " + ec.message());
+  if (ec)
+    throw std::runtime_error("generate_phantom: cannot create " + dir.string() + ": " +
+                             ec.message());
 }
 
 // Removes the .dcm files a previous run left in dir (file names depend on the seed).
@@ -136,27 +159,40 @@ void clear_old_slices(const fs::path& dir) {
   if (!fs::exists(dir, ec)) return;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     if (entry.path().extension() == ".dcm") fs::remove(entry.path(), ec);
-    if (ec) throw std::runtime_error("generate_phantom: cannot remove " + entry.path().string() + ": " + ec.message());
+    if (ec)
+      throw std::runtime_error("generate_phantom: cannot remove " + entry.path().string() + ": " +
+                               ec.message());
   }
-  if (ec) throw std::runtime_error("generate_phantom: cannot list " + dir.string() + ": " + ec.message());
+  if (ec)
+    throw std::runtime_error("generate_phantom: cannot list " + dir.string() + ": " + ec.message());
 }
 
 std::string label_key(std::uint8_t label) {
   switch (label) {
-    case labels::kLiverParenchyma: return "liver_parenchyma";
-    case labels::kIntrahepaticVessels: return "intrahepatic_vessels";
-    case labels::kIvc: return "ivc";
-    case labels::kAorta: return "aorta";
-    case labels::kPortalVeinExtrahepatic: return "portal_vein_extrahepatic";
-    case labels::kSpleen: return "spleen";
-    case labels::kKidneys: return "kidneys";
-    case labels::kBone: return "bone";
-    default: return "lesion_" + std::to_string(label - labels::kFirstLesion + 1);
+    case labels::kLiverParenchyma:
+      return "liver_parenchyma";
+    case labels::kIntrahepaticVessels:
+      return "intrahepatic_vessels";
+    case labels::kIvc:
+      return "ivc";
+    case labels::kAorta:
+      return "aorta";
+    case labels::kPortalVeinExtrahepatic:
+      return "portal_vein_extrahepatic";
+    case labels::kSpleen:
+      return "spleen";
+    case labels::kKidneys:
+      return "kidneys";
+    case labels::kBone:
+      return "bone";
+    default:
+      return "lesion_" + std::to_string(label - labels::kFirstLesion + 1);
   }
 }
 
 // truth/labels_couinaud.mha from the liver voxels of an unshifted truth label map.
-void write_couinaud_truth(const processing::LabelMap& labels, const fs::path& out_dir, PhantomTruth& truth) {
+void write_couinaud_truth(const processing::LabelMap& labels, const fs::path& out_dir,
+                          PhantomTruth& truth) {
   const processing::LabelMap segments = couinaud_truth_labels(labels);
   truth.couinaud_label_map = "truth/labels_couinaud.mha";
   write_label_map_mha(segments, out_dir / truth.couinaud_label_map);
@@ -167,7 +203,9 @@ void write_couinaud_truth(const processing::LabelMap& labels, const fs::path& ou
 
 std::optional<Phase> parse_phase(const std::string& name) {
   std::string key;
-  for (char c : name) key += (c == '-' || c == ' ') ? '_' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char c : name)
+    key += (c == '-' || c == ' ') ? '_'
+                                  : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   const auto phase = processing::parse_phase(key);
   if (!phase || *phase == Phase::kUnknown) return std::nullopt;
   return phase;
@@ -178,7 +216,8 @@ PhantomTruth generate_phantom(const PhantomOptions& options, const fs::path& out
   const Anatomy anatomy(options.remnant_growth);
   const processing::Geometry geometry = phantom_geometry(options, anatomy);
   const std::uint64_t study_key =
-      hash_combine(hash_combine(hash_combine(0x11FE7A0DEULL, options.seed), options.patient_id), options.study_date);
+      hash_combine(hash_combine(hash_combine(0x11FE7A0DEULL, options.seed), options.patient_id),
+                   options.study_date);
   const UidGenerator uids(study_key);
 
   PhantomTruth truth;
@@ -210,8 +249,8 @@ PhantomTruth generate_phantom(const PhantomOptions& options, const fs::path& out
     truth.tumour_volume_ml += lt.volume_ml;
     truth.lesions.push_back(lt);
   }
-  truth.liver_volume_ml =
-      volume_of(labels::kLiverParenchyma) + volume_of(labels::kIntrahepaticVessels) + truth.tumour_volume_ml;
+  truth.liver_volume_ml = volume_of(labels::kLiverParenchyma) +
+                          volume_of(labels::kIntrahepaticVessels) + truth.tumour_volume_ml;
   for (const auto& [label, ml] : volumes) {
     if (label < labels::kFirstLesion) truth.organ_volumes_ml[label_key(label)] = ml;
   }
@@ -252,7 +291,8 @@ PhantomTruth generate_phantom(const PhantomOptions& options, const fs::path& out
     make_dirs(st.dir);
 
     if (!samples || st.shift_lps != sampled_shift) {
-      samples = sample_tissues(anatomy, geometry, st.shift_lps, kImageSubsamples, every_tissue_is_a_class());
+      samples = sample_tissues(anatomy, geometry, st.shift_lps, kImageSubsamples,
+                               every_tissue_is_a_class());
       sampled_shift = st.shift_lps;
     }
     SeriesRecord record;
@@ -280,13 +320,14 @@ PhantomTruth generate_phantom(const PhantomOptions& options, const fs::path& out
     st.study_uid = series_study.study_uid;
     const CtSeriesWriter writer(series_study, info, geometry);
     const std::array<float, 256> hu = phase_hu_table(phase, anatomy.lesions());
-    Random noise(hash_combine(hash_combine(options.seed, "noise"), static_cast<std::uint64_t>(phase_index(phase))));
+    Random noise(hash_combine(hash_combine(options.seed, "noise"),
+                              static_cast<std::uint64_t>(phase_index(phase))));
     std::set<std::string> names;
     std::optional<RegionalExcess> hyperperfusion;
     if (phase == Phase::kArterial && options.arterial_hyperperfusion_hu != 0.0) {
-      hyperperfusion = RegionalExcess{static_cast<TissueCode>(Tissue::Liver), kHyperperfusionCentre,
-                                      kHyperperfusionSigmaMm, options.arterial_hyperperfusion_hu,
-                                      st.shift_lps};
+      hyperperfusion =
+          RegionalExcess{static_cast<TissueCode>(Tissue::Liver), kHyperperfusionCentre,
+                         kHyperperfusionSigmaMm, options.arterial_hyperperfusion_hu, st.shift_lps};
     }
     for (std::size_t k = 0; k < geometry.size[2]; ++k) {
       synthesise_slice(*samples, k, hu, noise, kNoiseSigmaHu, pixels,
@@ -294,8 +335,10 @@ PhantomTruth generate_phantom(const PhantomOptions& options, const fs::path& out
       const std::string sop = uids.instance(number, k);
       char plain[32];
       std::snprintf(plain, sizeof plain, "IM%04zu.dcm", k + 1);
-      const std::string name = options.shuffle_file_names ? shuffled_file_name(study_key, sop) : plain;
-      if (!names.insert(name).second) throw std::logic_error("generate_phantom: file name collision " + name);
+      const std::string name =
+          options.shuffle_file_names ? shuffled_file_name(study_key, sop) : plain;
+      if (!names.insert(name).second)
+        throw std::logic_error("generate_phantom: file name collision " + name);
       writer.write_slice(st.dir / name, k, sop, pixels);
       record.files_in_spatial_order.push_back(name);
     }
@@ -304,11 +347,12 @@ PhantomTruth generate_phantom(const PhantomOptions& options, const fs::path& out
   }
 
   if (truth.couinaud_label_map.empty()) {
-    write_couinaud_truth(
-        truth_labels(sample_tissues(anatomy, geometry, {0.0, 0.0, 0.0}, kImageSubsamples, every_tissue_is_a_class())),
-        out_dir, truth);
+    write_couinaud_truth(truth_labels(sample_tissues(anatomy, geometry, {0.0, 0.0, 0.0},
+                                                     kImageSubsamples, every_tissue_is_a_class())),
+                         out_dir, truth);
   }
-  write_manifest(truth_dir / "manifest.json", options, truth, records, geometry, anatomy.lesions(), out_dir);
+  write_manifest(truth_dir / "manifest.json", options, truth, records, geometry, anatomy.lesions(),
+                 out_dir);
   return truth;
 }
 

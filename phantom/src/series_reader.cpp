@@ -23,9 +23,11 @@ struct Slice {
   throw std::runtime_error("phantom series file " + file.string() + ": " + what);
 }
 
-double get_double(DcmDataset& ds, const DcmTagKey& tag, unsigned long pos, const std::filesystem::path& file) {
+double get_double(DcmDataset& ds, const DcmTagKey& tag, unsigned long pos,
+                  const std::filesystem::path& file) {
   Float64 v = 0.0;
-  if (ds.findAndGetFloat64(tag, v, pos).bad()) fail(file, std::string("missing ") + tag.toString().c_str());
+  if (ds.findAndGetFloat64(tag, v, pos).bad())
+    fail(file, std::string("missing ") + tag.toString().c_str());
   return v;
 }
 
@@ -59,12 +61,14 @@ processing::Volume read_phantom_series(const std::filesystem::path& series_dir) 
       columns = c;
       spacing_row = get_double(ds, DCM_PixelSpacing, 0, file);
       spacing_col = get_double(ds, DCM_PixelSpacing, 1, file);
-      for (unsigned long i = 0; i < 6; ++i) orientation[i] = get_double(ds, DCM_ImageOrientationPatient, i, file);
+      for (unsigned long i = 0; i < 6; ++i)
+        orientation[i] = get_double(ds, DCM_ImageOrientationPatient, i, file);
     } else if (r != rows || c != columns) {
       fail(file, "matrix differs from the other slices");
     }
     Slice s;
-    for (unsigned long i = 0; i < 3; ++i) s.position[i] = get_double(ds, DCM_ImagePositionPatient, i, file);
+    for (unsigned long i = 0; i < 3; ++i)
+      s.position[i] = get_double(ds, DCM_ImagePositionPatient, i, file);
     Float64 slope = 1.0, intercept = 0.0;
     ds.findAndGetFloat64(DCM_RescaleSlope, slope);
     ds.findAndGetFloat64(DCM_RescaleIntercept, intercept);
@@ -76,7 +80,8 @@ processing::Volume read_phantom_series(const std::filesystem::path& series_dir) 
     }
     s.hu.resize(count);
     for (unsigned long n = 0; n < count; ++n) {
-      const double stored = representation ? static_cast<double>(static_cast<Sint16>(raw[n])) : raw[n];
+      const double stored =
+          representation ? static_cast<double>(static_cast<Sint16>(raw[n])) : raw[n];
       s.hu[n] = static_cast<float>(stored * slope + intercept);
     }
     slices.push_back(std::move(s));
@@ -89,18 +94,21 @@ processing::Volume read_phantom_series(const std::filesystem::path& series_dir) 
   auto along = [&](const Slice& s) {
     return s.position[0] * normal[0] + s.position[1] * normal[1] + s.position[2] * normal[2];
   };
-  std::sort(slices.begin(), slices.end(), [&](const Slice& a, const Slice& b) { return along(a) < along(b); });
+  std::sort(slices.begin(), slices.end(),
+            [&](const Slice& a, const Slice& b) { return along(a) < along(b); });
 
   processing::Geometry g;
   g.size = {columns, rows, slices.size()};
-  g.spacing = {spacing_col, spacing_row, slices.size() > 1 ? along(slices[1]) - along(slices[0]) : 1.0};
+  g.spacing = {spacing_col, spacing_row,
+               slices.size() > 1 ? along(slices[1]) - along(slices[0]) : 1.0};
   g.origin = slices.front().position;
-  g.direction = {orientation[0], orientation[3], normal[0], orientation[1], orientation[4], normal[1],
-                 orientation[2], orientation[5], normal[2]};
+  g.direction = {orientation[0], orientation[3], normal[0],      orientation[1], orientation[4],
+                 normal[1],      orientation[2], orientation[5], normal[2]};
   processing::Volume volume(g);
   const std::size_t per_slice = static_cast<std::size_t>(rows) * columns;
   for (std::size_t k = 0; k < slices.size(); ++k) {
-    std::copy(slices[k].hu.begin(), slices[k].hu.end(), volume.voxels.begin() + static_cast<long>(k * per_slice));
+    std::copy(slices[k].hu.begin(), slices[k].hu.end(),
+              volume.voxels.begin() + static_cast<long>(k * per_slice));
   }
   return volume;
 }

@@ -43,7 +43,8 @@ Box Box::expanded(double m) const {
 }
 
 Box Box::shifted(const Vec3& d) const {
-  return Box{{lo[0] + d[0], lo[1] + d[1], lo[2] + d[2]}, {hi[0] + d[0], hi[1] + d[1], hi[2] + d[2]}};
+  return Box{{lo[0] + d[0], lo[1] + d[1], lo[2] + d[2]},
+             {hi[0] + d[0], hi[1] + d[1], hi[2] + d[2]}};
 }
 
 Frame Frame::about_z(double degrees) {
@@ -54,7 +55,9 @@ Frame Frame::about_z(double degrees) {
   return f;
 }
 
-Vec3 Frame::to_local(const Vec3& d) const { return {dot(d, axis[0]), dot(d, axis[1]), dot(d, axis[2])}; }
+Vec3 Frame::to_local(const Vec3& d) const {
+  return {dot(d, axis[0]), dot(d, axis[1]), dot(d, axis[2])};
+}
 
 double RadialRipple::factor(const Vec3& u) const {
   const double x = u[0], y = u[1], z = u[2];

@@ -61,8 +61,10 @@ BoundaryClasses every_tissue_is_a_class() {
 
 TissueSamples sample_tissues(const Anatomy& anatomy, const processing::Geometry& geometry,
                              const Vec3& shift, int subsamples, const BoundaryClasses& classes) {
-  if (!is_identity(geometry.direction)) throw std::logic_error("sample_tissues: grid must be axis-aligned");
-  if (subsamples < 1 || subsamples > 6) throw std::logic_error("sample_tissues: subsamples out of range");
+  if (!is_identity(geometry.direction))
+    throw std::logic_error("sample_tissues: grid must be axis-aligned");
+  if (subsamples < 1 || subsamples > 6)
+    throw std::logic_error("sample_tissues: subsamples out of range");
   const std::size_t nx = geometry.size[0], ny = geometry.size[1], nz = geometry.size[2];
   const Vec3& o = geometry.origin;
   const Vec3& sp = geometry.spacing;
@@ -123,8 +125,10 @@ TissueSamples sample_tissues(const Anatomy& anatomy, const processing::Geometry&
         for (int c2 = 0; c2 < s; ++c2) {
           for (int c1 = 0; c1 < s; ++c1) {
             for (int c0 = 0; c0 < s; ++c0) {
-              const TissueCode t = anatomy.classify(
-                  {c[0] + offsets[c0] * sp[0], c[1] + offsets[c1] * sp[1], c[2] + offsets[c2] * sp[2]}, cand);
+              const TissueCode t =
+                  anatomy.classify({c[0] + offsets[c0] * sp[0], c[1] + offsets[c1] * sp[1],
+                                    c[2] + offsets[c2] * sp[2]},
+                                   cand);
               bool found = false;
               for (MixEntry& e : local) {
                 if (e.tissue == t) {
@@ -137,7 +141,8 @@ TissueSamples sample_tissues(const Anatomy& anatomy, const processing::Geometry&
             }
           }
         }
-        if (local.size() == 1 && local[0].tissue == out.centre[v]) continue;  // homogeneous after all
+        if (local.size() == 1 && local[0].tissue == out.centre[v])
+          continue;  // homogeneous after all
         out.mix[v] = static_cast<std::uint32_t>(out.mix_start.size() - 1);
         out.entries.insert(out.entries.end(), local.begin(), local.end());
         out.mix_start.push_back(static_cast<std::uint32_t>(out.entries.size()));

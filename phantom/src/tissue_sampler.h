@@ -21,10 +21,10 @@ struct TissueSamples {
   static constexpr std::uint32_t kPure = 0xFFFFFFFFu;
 
   processing::Geometry geometry;
-  int subsamples = 1;                   // per axis
-  std::vector<TissueCode> centre;       // tissue at each voxel centre (i fastest)
-  std::vector<std::uint32_t> mix;       // per voxel: kPure or index m of its composition
-  std::vector<std::uint32_t> mix_start; // composition m is entries[mix_start[m] .. mix_start[m+1])
+  int subsamples = 1;                    // per axis
+  std::vector<TissueCode> centre;        // tissue at each voxel centre (i fastest)
+  std::vector<std::uint32_t> mix;        // per voxel: kPure or index m of its composition
+  std::vector<std::uint32_t> mix_start;  // composition m is entries[mix_start[m] .. mix_start[m+1])
   std::vector<MixEntry> entries;
 
   std::size_t mixed_count() const { return mix_start.empty() ? 0 : mix_start.size() - 1; }

@@ -21,7 +21,8 @@ std::string UidGenerator::instance(int series_number, std::size_t slice) const {
 }
 
 std::string UidGenerator::accession_number() const {
-  return "LN" + std::to_string(10000000000000ULL + hash_combine(key_, 0xACCE55ULL) % 90000000000000ULL);
+  return "LN" +
+         std::to_string(10000000000000ULL + hash_combine(key_, 0xACCE55ULL) % 90000000000000ULL);
 }
 
 std::string shuffled_file_name(std::uint64_t study_key, const std::string& sop_instance_uid) {

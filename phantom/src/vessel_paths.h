@@ -15,7 +15,12 @@ struct VesselPath {
 };
 
 inline VesselPath ivc_path() {
-  return {{{-28, 22, -400}, {-28, 20, -40}, {-27, 18, 40}, {-22, 10, 62}, {-12, -2, 90}, {-5, -10, 130}},
+  return {{{-28, 22, -400},
+           {-28, 20, -40},
+           {-27, 18, 40},
+           {-22, 10, 62},
+           {-12, -2, 90},
+           {-5, -10, 130}},
           {11.0, 12.0, 12.5, 12.5, 12.5, 12.5}};
 }
 
@@ -31,6 +36,8 @@ inline std::array<VesselPath, 3> hepatic_vein_paths() {
 
 // The right portal vein from the bifurcation to its division into anterior and posterior
 // branches.
-inline VesselPath right_portal_vein_path() { return {{{-26, -16, -18}, {-55, -14, -12}}, {6.0, 5.5}}; }
+inline VesselPath right_portal_vein_path() {
+  return {{{-26, -16, -18}, {-55, -14, -12}}, {6.0, 5.5}};
+}
 
 }  // namespace livernode::phantom

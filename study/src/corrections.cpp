@@ -29,11 +29,16 @@ bool contains_any(const std::string& text, std::initializer_list<const char*> wo
 
 const char* segment_role_name(SegmentRole role) {
   switch (role) {
-    case SegmentRole::liver: return "liver";
-    case SegmentRole::lesion: return "lesion";
-    case SegmentRole::remnant: return "remnant";
-    case SegmentRole::couinaud: return "couinaud";
-    case SegmentRole::other: break;
+    case SegmentRole::liver:
+      return "liver";
+    case SegmentRole::lesion:
+      return "lesion";
+    case SegmentRole::remnant:
+      return "remnant";
+    case SegmentRole::couinaud:
+      return "couinaud";
+    case SegmentRole::other:
+      break;
   }
   return "other";
 }
@@ -154,7 +159,8 @@ SegCorrections corrections_of(const CorrectionSeg& correction,
         out.liver->voxels[p] |= l.voxels[p];
   }
   // Lesions are a set: edited when a segment changed, was emptied or removed.
-  if (lesion_segments > 0 && (before.empty() || lesions_edited || lesion_segments != before_lesions))
+  if (lesion_segments > 0 &&
+      (before.empty() || lesions_edited || lesion_segments != before_lesions))
     out.lesions = std::move(lesions);
   return out;
 }

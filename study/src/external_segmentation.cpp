@@ -3,10 +3,9 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <spdlog/spdlog.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cstring>
@@ -99,14 +98,16 @@ processing::ExternalLiver segment(const ExternalSegmentationSettings& settings,
     return result;
   }
   std::random_device rd;
-  const fs::path dir = settings.work_dir / ("external-" + std::to_string(rd()) + std::to_string(rd()));
+  const fs::path dir =
+      settings.work_dir / ("external-" + std::to_string(rd()) + std::to_string(rd()));
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) {
     result.failure = "cannot create " + dir.string() + ": " + ec.message();
     return result;
   }
-  const fs::path input = dir / "input.nii.gz", output = dir / "output.nii.gz", log = dir / "output.log";
+  const fs::path input = dir / "input.nii.gz", output = dir / "output.nii.gz",
+                 log = dir / "output.log";
   struct Cleanup {
     fs::path dir;
     ~Cleanup() {
@@ -126,7 +127,8 @@ processing::ExternalLiver segment(const ExternalSegmentationSettings& settings,
   for (const auto& a : settings.command) {
     placeholders = placeholders || a.find("{input}") != std::string::npos ||
                    a.find("{output}") != std::string::npos;
-    argv.push_back(replace_all(replace_all(a, "{input}", input.string()), "{output}", output.string()));
+    argv.push_back(
+        replace_all(replace_all(a, "{input}", input.string()), "{output}", output.string()));
   }
   if (!placeholders) {
     argv.push_back(input.string());
@@ -137,7 +139,8 @@ processing::ExternalLiver segment(const ExternalSegmentationSettings& settings,
   spdlog::info("event=external_segmentation_start program={} timeout_s={}", program.string(),
                settings.timeout_s);
   const RunOutcome ran = run(argv, log, settings.timeout_s);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!ran.error.empty()) {
     result.failure = ran.error;
   } else if (ran.timed_out) {
@@ -170,9 +173,10 @@ processing::ExternalLiver segment(const ExternalSegmentationSettings& settings,
     const auto& a = labels.geometry.size;
     const auto& b = reference.geometry.size;
     result.failure = program.string() + " returned a label map on another grid (" +
-                     std::to_string(a[0]) + "x" + std::to_string(a[1]) + "x" + std::to_string(a[2]) +
-                     " vs " + std::to_string(b[0]) + "x" + std::to_string(b[1]) + "x" +
-                     std::to_string(b[2]) + ", or different spacing, origin or orientation)";
+                     std::to_string(a[0]) + "x" + std::to_string(a[1]) + "x" +
+                     std::to_string(a[2]) + " vs " + std::to_string(b[0]) + "x" +
+                     std::to_string(b[1]) + "x" + std::to_string(b[2]) +
+                     ", or different spacing, origin or orientation)";
   }
   std::size_t liver = 0;
   if (result.failure.empty()) {
@@ -195,8 +199,8 @@ processing::ExternalLiver segment(const ExternalSegmentationSettings& settings,
   }
   std::ostringstream m;
   m.precision(1);
-  m << std::fixed << "external: " << program.string() << " (liver label "
-    << settings.liver_label << "), checked for grid and label, " << seconds << " s";
+  m << std::fixed << "external: " << program.string() << " (liver label " << settings.liver_label
+    << "), checked for grid and label, " << seconds << " s";
   result.method = m.str();
   spdlog::info("event=external_segmentation_done program={} seconds={:.1f} liver_voxels={}",
                program.string(), seconds, liver);

@@ -23,7 +23,8 @@ long days_from_civil(long y, unsigned m, unsigned d) {
 }
 
 std::optional<long> parse_date(const std::string& s) {
-  if (s.size() != 8 || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+  if (s.size() != 8 ||
+      !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     return std::nullopt;
   }
   const long y = std::stol(s.substr(0, 4));
@@ -139,7 +140,8 @@ json compare_with_prior(const json& current, const json& prior, const std::strin
         r["segments_remaining"] = ra["segments_remaining"];
         const double flr_b = rb["flr_ml"].get<double>(), flr_a = ra["flr_ml"].get<double>();
         r["flr_ml"] = before_after(flr_b, flr_a);
-        const bool eslv = rb["flr_percent_of_eslv"].is_number() && ra["flr_percent_of_eslv"].is_number();
+        const bool eslv =
+            rb["flr_percent_of_eslv"].is_number() && ra["flr_percent_of_eslv"].is_number();
         const char* key = eslv ? "flr_percent_of_eslv" : "flr_percent_of_functional_liver";
         const double sb = rb[key].get<double>(), sa = ra[key].get<double>();
         r["basis"] = eslv ? "FLR / ESLV" : "FLR / (total liver volume - tumour volume)";
@@ -199,8 +201,8 @@ json compare_with_prior(const json& current, const json& prior, const std::strin
     for (auto& l : lb)
       for (int a = 0; a < 3; ++a) l.c[a] += shift[a];
     std::string method = used.empty() ? "none: the analyses hold no landmarks; scanner coordinates "
-                                         "compared as they are"
-                                       : used.front();
+                                        "compared as they are"
+                                      : used.front();
     if (used.size() > 1) method += " and " + used.back();
     out["alignment"] = {{"landmarks", method}, {"shift_mm", {shift[0], shift[1], shift[2]}}};
     statements.push_back("earlier lesions moved by (" + fixed(shift[0], 0) + ", " +
@@ -215,8 +217,10 @@ json compare_with_prior(const json& current, const json& prior, const std::strin
   std::vector<Pair> pairs;
   for (std::size_t i = 0; i < lb.size(); ++i) {
     for (std::size_t j = 0; j < la.size(); ++j) {
-      const double d = std::hypot(lb[i].c[0] - la[j].c[0], lb[i].c[1] - la[j].c[1], lb[i].c[2] - la[j].c[2]);
-      if (d <= std::max(20.0, 0.75 * std::max(lb[i].longest_mm, la[j].longest_mm))) pairs.push_back({d, i, j});
+      const double d =
+          std::hypot(lb[i].c[0] - la[j].c[0], lb[i].c[1] - la[j].c[1], lb[i].c[2] - la[j].c[2]);
+      if (d <= std::max(20.0, 0.75 * std::max(lb[i].longest_mm, la[j].longest_mm)))
+        pairs.push_back({d, i, j});
     }
   }
   std::sort(pairs.begin(), pairs.end(), [](const Pair& x, const Pair& y) { return x.d < y.d; });
@@ -231,11 +235,12 @@ json compare_with_prior(const json& current, const json& prior, const std::strin
     if (match_of_b[i] < 0) continue;
     const auto& b = lb[i];
     const auto& a = la[static_cast<std::size_t>(match_of_b[i])];
-    matched.push_back({{"number_before", b.number},
-                       {"number_after", a.number},
-                       {"distance_mm", std::hypot(b.c[0] - a.c[0], b.c[1] - a.c[1], b.c[2] - a.c[2])},
-                       {"longest_diameter_mm", before_after(b.longest_mm, a.longest_mm)},
-                       {"volume_ml", before_after(b.volume_ml, a.volume_ml)}});
+    matched.push_back(
+        {{"number_before", b.number},
+         {"number_after", a.number},
+         {"distance_mm", std::hypot(b.c[0] - a.c[0], b.c[1] - a.c[1], b.c[2] - a.c[2])},
+         {"longest_diameter_mm", before_after(b.longest_mm, a.longest_mm)},
+         {"volume_ml", before_after(b.volume_ml, a.volume_ml)}});
   }
   json gone = json::array(), fresh = json::array();
   for (std::size_t i = 0; i < lb.size(); ++i) {
@@ -255,7 +260,8 @@ json compare_with_prior(const json& current, const json& prior, const std::strin
   for (std::size_t i = 0; i < lb.size(); ++i) {
     if (lb[i].measurable) targets.push_back(i);
   }
-  std::sort(targets.begin(), targets.end(), [&](std::size_t x, std::size_t y) { return lb[x].longest_mm > lb[y].longest_mm; });
+  std::sort(targets.begin(), targets.end(),
+            [&](std::size_t x, std::size_t y) { return lb[x].longest_mm > lb[y].longest_mm; });
   if (targets.size() > 2) targets.resize(2);
   double sum_b = 0, sum_a = 0;
   json target_numbers = json::array();
@@ -264,16 +270,17 @@ json compare_with_prior(const json& current, const json& prior, const std::strin
     if (match_of_b[i] >= 0) sum_a += la[static_cast<std::size_t>(match_of_b[i])].longest_mm;
     target_numbers.push_back(lb[i].number);
   }
-  json recist = {{"target_lesions_before", target_numbers},
-                 {"sum_before_mm", sum_b},
-                 {"sum_after_mm", sum_a},
-                 {"change_mm", sum_a - sum_b},
-                 {"change_percent", sum_b > 0 ? json(100.0 * (sum_a - sum_b) / sum_b) : json(nullptr)},
-                 {"new_lesions", fresh.size()}};
+  json recist = {
+      {"target_lesions_before", target_numbers},
+      {"sum_before_mm", sum_b},
+      {"sum_after_mm", sum_a},
+      {"change_mm", sum_a - sum_b},
+      {"change_percent", sum_b > 0 ? json(100.0 * (sum_a - sum_b) / sum_b) : json(nullptr)},
+      {"new_lesions", fresh.size()}};
   if (sum_b > 0) {
-    statements.push_back("RECIST 1.1 sum of " + std::to_string(targets.size()) + " target lesion(s) " +
-                         fixed(sum_b, 1) + " -> " + fixed(sum_a, 1) + " mm (" +
-                         fixed(100.0 * (sum_a - sum_b) / sum_b, 1) + " %); " +
+    statements.push_back("RECIST 1.1 sum of " + std::to_string(targets.size()) +
+                         " target lesion(s) " + fixed(sum_b, 1) + " -> " + fixed(sum_a, 1) +
+                         " mm (" + fixed(100.0 * (sum_a - sum_b) / sum_b, 1) + " %); " +
                          std::to_string(fresh.size()) + " new lesion(s)");
   }
   out["recist"] = std::move(recist);
@@ -314,7 +321,8 @@ processing::FollowUpComparison follow_up_figures(const json& f) {
     out.interval_days = f["interval_days"].get<long>();
   }
   if (f.contains("total_liver_ml")) out.total_liver_ml = change_of(f["total_liver_ml"]);
-  if (f.contains("functional_liver_ml")) out.functional_liver_ml = change_of(f["functional_liver_ml"]);
+  if (f.contains("functional_liver_ml"))
+    out.functional_liver_ml = change_of(f["functional_liver_ml"]);
   if (f.contains("remnants") && f["remnants"].is_array()) {
     for (const auto& r : f["remnants"]) {
       processing::FollowUpRemnant rem;
@@ -346,13 +354,15 @@ processing::FollowUpComparison follow_up_figures(const json& f) {
         out.lesions.push_back(les);
       }
     }
-    if (l.contains("not_found_again")) out.lesions_not_found_again = numbers_of(l["not_found_again"]);
+    if (l.contains("not_found_again"))
+      out.lesions_not_found_again = numbers_of(l["not_found_again"]);
     if (l.contains("new")) out.new_lesions = numbers_of(l["new"]);
   }
   if (f.contains("recist") && f["recist"].is_object()) {
     const json& r = f["recist"];
-    out.recist_target_lesions =
-        r.contains("target_lesions_before") ? static_cast<int>(r["target_lesions_before"].size()) : 0;
+    out.recist_target_lesions = r.contains("target_lesions_before")
+                                    ? static_cast<int>(r["target_lesions_before"].size())
+                                    : 0;
     out.recist_sum_mm = {number_or_zero(r, "sum_before_mm"), number_or_zero(r, "sum_after_mm")};
   }
   if (f.contains("statements") && f["statements"].is_array()) {
@@ -361,8 +371,9 @@ processing::FollowUpComparison follow_up_figures(const json& f) {
   return out;
 }
 
-PriorChoice choose_prior(const std::vector<PriorCandidate>& candidates, const std::string& study_uid,
-                         const std::string& study_date, const std::string& frame_of_reference_uid) {
+PriorChoice choose_prior(const std::vector<PriorCandidate>& candidates,
+                         const std::string& study_uid, const std::string& study_date,
+                         const std::string& frame_of_reference_uid) {
   PriorChoice best;
   std::string best_date;
   std::vector<std::string> problems;
@@ -394,7 +405,8 @@ PriorChoice choose_prior(const std::vector<PriorCandidate>& candidates, const st
     if (!frame_of_reference_uid.empty() && for_uid == frame_of_reference_uid) continue;
     bool same_study = false;
     if (analysis.contains("study_instance_uids") && analysis["study_instance_uids"].is_array()) {
-      for (const auto& u : analysis["study_instance_uids"]) same_study = same_study || u == study_uid;
+      for (const auto& u : analysis["study_instance_uids"])
+        same_study = same_study || u == study_uid;
     }
     if (same_study) continue;
     const std::string date = analysis.value("study_date", std::string());

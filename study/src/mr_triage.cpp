@@ -44,14 +44,22 @@ constexpr double kT2MinTrMs = 800.0;
 
 const char* mr_role_name(MrRole role) {
   switch (role) {
-    case MrRole::kT1Dynamic: return "t1_dynamic";
-    case MrRole::kT1Dixon: return "t1_dixon";
-    case MrRole::kT2: return "t2";
-    case MrRole::kDiffusion: return "diffusion";
-    case MrRole::kAdc: return "adc";
-    case MrRole::kSubtraction: return "subtraction";
-    case MrRole::kDerived: return "derived";
-    case MrRole::kOther: return "other";
+    case MrRole::kT1Dynamic:
+      return "t1_dynamic";
+    case MrRole::kT1Dixon:
+      return "t1_dixon";
+    case MrRole::kT2:
+      return "t2";
+    case MrRole::kDiffusion:
+      return "diffusion";
+    case MrRole::kAdc:
+      return "adc";
+    case MrRole::kSubtraction:
+      return "subtraction";
+    case MrRole::kDerived:
+      return "derived";
+    case MrRole::kOther:
+      return "other";
   }
   return "other";
 }
@@ -61,8 +69,9 @@ MrTriage triage_mr_series(const dicom::SeriesInfo& series) {
   MrTriage t;
   t.temporal_position = mr.temporal_position;
   t.time_points = std::max<std::size_t>(
-      1, mr.temporal_position ? mr.temporal_positions.size()
-                              : std::max(mr.temporal_positions.size(), mr.acquisition_times.size()));
+      1, mr.temporal_position
+             ? mr.temporal_positions.size()
+             : std::max(mr.temporal_positions.size(), mr.acquisition_times.size()));
   const auto image_type = words(mr.image_type);
   const auto description = words(series.description);
   const auto sequence = words(mr.scanning_sequence + " " + mr.sequence_variant);
@@ -72,9 +81,15 @@ MrTriage triage_mr_series(const dicom::SeriesInfo& series) {
   auto timing = [&] {
     std::ostringstream s;
     s << "TR ";
-    if (mr.repetition_time_ms) s << *mr.repetition_time_ms; else s << "?";
+    if (mr.repetition_time_ms)
+      s << *mr.repetition_time_ms;
+    else
+      s << "?";
     s << " ms, TE ";
-    if (mr.echo_time_ms) s << *mr.echo_time_ms; else s << "?";
+    if (mr.echo_time_ms)
+      s << *mr.echo_time_ms;
+    else
+      s << "?";
     s << " ms";
     return s.str();
   };
@@ -110,9 +125,11 @@ MrTriage triage_mr_series(const dicom::SeriesInfo& series) {
     why << "T1-weighted gradient echo (" << timing();
     if (mr.flip_angle_deg) why << ", flip " << *mr.flip_angle_deg << " deg";
     if (!mr.acquisition_type.empty()) why << ", " << mr.acquisition_type;
-    if (has_word(options, {"FS", "SFS", "FAT", "SPAIR", "SPIR", "CHESS"})) why << ", fat suppressed";
+    if (has_word(options, {"FS", "SFS", "FAT", "SPAIR", "SPIR", "CHESS"}))
+      why << ", fat suppressed";
     why << ")";
-  } else if (has_word(sequence, {"SE", "IR"}) && mr.echo_time_ms && *mr.echo_time_ms >= kT2MinTeMs &&
+  } else if (has_word(sequence, {"SE", "IR"}) && mr.echo_time_ms &&
+             *mr.echo_time_ms >= kT2MinTeMs &&
              (!mr.repetition_time_ms || *mr.repetition_time_ms >= kT2MinTrMs)) {
     t.role = MrRole::kT2;
     why << "T2-weighted spin echo (" << timing() << ")";

@@ -43,14 +43,22 @@ processing::PlanningInputs planning_inputs(const config::ClinicalConfig& clinica
   processing::PlanningInputs in;
   in.height_m = patient.size_m;
   in.weight_kg = patient.weight_kg;
-  in.bsa_formula = clinical.bsa_formula == config::BsaFormula::dubois ? processing::BsaFormula::kDuBois
-                                                                      : processing::BsaFormula::kMosteller;
-  in.eslv_formula = clinical.eslv_formula == config::EslvFormula::urata ? processing::EslvFormula::kUrata
-                                                                        : processing::EslvFormula::kVauthey;
+  in.bsa_formula = clinical.bsa_formula == config::BsaFormula::dubois
+                       ? processing::BsaFormula::kDuBois
+                       : processing::BsaFormula::kMosteller;
+  in.eslv_formula = clinical.eslv_formula == config::EslvFormula::urata
+                        ? processing::EslvFormula::kUrata
+                        : processing::EslvFormula::kVauthey;
   switch (clinical.liver_condition) {
-    case config::LiverCondition::chemotherapy: in.condition = processing::LiverCondition::kChemotherapy; break;
-    case config::LiverCondition::cirrhosis: in.condition = processing::LiverCondition::kCirrhosis; break;
-    case config::LiverCondition::normal: in.condition = processing::LiverCondition::kNormal; break;
+    case config::LiverCondition::chemotherapy:
+      in.condition = processing::LiverCondition::kChemotherapy;
+      break;
+    case config::LiverCondition::cirrhosis:
+      in.condition = processing::LiverCondition::kCirrhosis;
+      break;
+    case config::LiverCondition::normal:
+      in.condition = processing::LiverCondition::kNormal;
+      break;
   }
   in.flr_threshold_percent = {clinical.flr_thresholds_percent.normal,
                               clinical.flr_thresholds_percent.chemotherapy,
@@ -76,8 +84,8 @@ constexpr const char* kMrNotAnalysed =
 // Series that share a frame of reference (and patient) are phases of one examination even when
 // the archive split them into several studies; they are analysed together.
 std::string analysis_key(const dicom::SeriesInfo& s) {
-  return s.patient.id + "|" + (s.frame_of_reference_uid.empty() ? s.study_uid
-                                                                : s.frame_of_reference_uid);
+  return s.patient.id + "|" +
+         (s.frame_of_reference_uid.empty() ? s.study_uid : s.frame_of_reference_uid);
 }
 
 // Index in `loaded_series` of the result's reference series, or loaded_series.size().
@@ -106,7 +114,8 @@ void note_copied_value_fixes(const dicom::SeriesInfo& series, json& warnings) {
                fixes.size(), attributes);
   warnings.push_back(
       "values copied from the source header into the result objects were made valid for their "
-      "VR: " + changes);
+      "VR: " +
+      changes);
 }
 
 // Writes SEG, SR and summary images of one analysis into `dir`; returns their JSON entries
@@ -117,8 +126,8 @@ json write_result_objects(const processing::AnalysisResult& result,
                           const std::vector<const dicom::SeriesInfo*>& loaded_series,
                           const std::vector<dicom::LoadedVolume>& volumes, const fs::path& out,
                           const fs::path& dir, const AnalyseFolderOptions& options,
-                          const std::string& frame_of_reference_uid,
-                          std::vector<fs::path>& written, json& warnings) {
+                          const std::string& frame_of_reference_uid, std::vector<fs::path>& written,
+                          json& warnings) {
   json objects = json::array();
   const std::size_t ref = reference_index(result, loaded_series);
   if (ref == loaded_series.size()) return objects;
@@ -207,12 +216,12 @@ dicom::LoadedVolume load_analysable_volume(const dicom::SeriesInfo& s) {
   auto loaded = dicom::load_volume(s);
   const auto& size = loaded.volume.geometry.size;
   if (size[2] < kMinSlices || size[0] < kMinMatrix || size[1] < kMinMatrix) {
-    throw dicom::DicomError(
-        dicom::ErrorKind::kInconsistent,
-        std::to_string(size[0]) + " x " + std::to_string(size[1]) + " x " +
-            std::to_string(size[2]) + " voxels: the analysis needs a volume of at least " +
-            std::to_string(kMinMatrix) + " x " + std::to_string(kMinMatrix) + " x " +
-            std::to_string(kMinSlices));
+    throw dicom::DicomError(dicom::ErrorKind::kInconsistent,
+                            std::to_string(size[0]) + " x " + std::to_string(size[1]) + " x " +
+                                std::to_string(size[2]) +
+                                " voxels: the analysis needs a volume of at least " +
+                                std::to_string(kMinMatrix) + " x " + std::to_string(kMinMatrix) +
+                                " x " + std::to_string(kMinSlices));
   }
   return loaded;
 }
@@ -272,8 +281,8 @@ processing::AnalysisResult run_analysis(const LoadedGroup& group, const std::str
                                         std::size_t& analysed) {
   processing::StudyInput study;
   for (std::size_t i = 0; i < group.volumes.size(); ++i) {
-    study.series.push_back({group.series[i]->series_uid, &group.volumes[i].volume,
-                            series_hints(*group.series[i])});
+    study.series.push_back(
+        {group.series[i]->series_uid, &group.volumes[i].volume, series_hints(*group.series[i])});
   }
   if (study.series.empty()) return {};
   processing::AnalysisOptions analysis_options;
@@ -306,10 +315,10 @@ void add_follow_up(const AnalyseFolderOptions& options, const Prior& prior, json
       return;
     }
     analysis["follow_up"] = nullptr;
-    const std::string why = prior.error.empty() ? "the earlier summary " +
-                                                      options.prior_summary.string() +
-                                                      " holds no analysed liver"
-                                                : prior.error;
+    const std::string why =
+        prior.error.empty()
+            ? "the earlier summary " + options.prior_summary.string() + " holds no analysed liver"
+            : prior.error;
     result.warnings.push_back("no follow-up: " + why);
     result.follow_up = processing::FollowUpComparison{};
     result.follow_up->unavailable_reason = why;
@@ -338,7 +347,8 @@ std::string generated_frame_of_reference(const LoadedGroup& group,
   analysis["frame_of_reference_generated"] = true;
   result.warnings.push_back(
       "the source series has no Frame of Reference UID (0020,0052); the SEG and SR carry a new "
-      "one made for this analysis, " + made + ", which no other object of the study shares");
+      "one made for this analysis, " +
+      made + ", which no other object of the study shares");
   spdlog::warn("event=frame_of_reference_generated series={} frame_of_reference={}",
                group.series[ref]->series_uid, made);
   return made;
@@ -347,10 +357,9 @@ std::string generated_frame_of_reference(const LoadedGroup& group,
 // One examination (the series of one patient and frame of reference): loaded, analysed, its
 // summary.json entry made and, with options.write_objects, its result objects written into
 // OUT/<number>/.
-json analyse_examination(const std::vector<const dicom::SeriesInfo*>& members,
-                         std::size_t number, const fs::path& out,
-                         const AnalyseFolderOptions& options, const Prior& prior,
-                         StudyAnalysisOutcome& outcome, std::size_t& analysed) {
+json analyse_examination(const std::vector<const dicom::SeriesInfo*>& members, std::size_t number,
+                         const fs::path& out, const AnalyseFolderOptions& options,
+                         const Prior& prior, StudyAnalysisOutcome& outcome, std::size_t& analysed) {
   json analysis;
   const std::string& frame = members.front()->frame_of_reference_uid;
   analysis["frame_of_reference_uid"] = frame;
@@ -386,9 +395,9 @@ json analyse_examination(const std::vector<const dicom::SeriesInfo*>& members,
   analysis["warnings"] = result.warnings;
   analysis["objects"] = json::array();
   if (options.write_objects) {
-    analysis["objects"] = write_result_objects(result, group.series, group.volumes, out,
-                                               out / std::to_string(number), options, new_frame,
-                                               outcome.objects, analysis["warnings"]);
+    analysis["objects"] =
+        write_result_objects(result, group.series, group.volumes, out, out / std::to_string(number),
+                             options, new_frame, outcome.objects, analysis["warnings"]);
   }
   return analysis;
 }

@@ -89,18 +89,21 @@ json couinaud_json(const processing::AnalysisResult& result) {
           {"ivc_axis_lps_mm", {c.ivc_lps[0], c.ivc_lps[1]}},
           {"portal_plane_z_mm", c.portal_plane_z},
           {"hepatic_vein_azimuth_deg",
-           {{"right", c.vein_azimuth_deg[0]}, {"middle", c.vein_azimuth_deg[1]}, {"left", c.vein_azimuth_deg[2]}}},
+           {{"right", c.vein_azimuth_deg[0]},
+            {"middle", c.vein_azimuth_deg[1]},
+            {"left", c.vein_azimuth_deg[2]}}},
           {"method", c.method},
           {"notes", c.notes}};
 }
 
 json remnant_json(const processing::ResectionEvaluation& r) {
-  return {{"flr_ml", r.flr_ml},
-          {"flr_percent_of_functional_liver", r.flr_percent_of_functional},
-          {"flr_percent_of_eslv", r.flr_percent_of_eslv ? json(*r.flr_percent_of_eslv) : json(nullptr)},
-          {"threshold_percent", r.threshold_percent},
-          {"at_or_above_threshold", r.at_or_above_threshold},
-          {"statement", r.statement}};
+  return {
+      {"flr_ml", r.flr_ml},
+      {"flr_percent_of_functional_liver", r.flr_percent_of_functional},
+      {"flr_percent_of_eslv", r.flr_percent_of_eslv ? json(*r.flr_percent_of_eslv) : json(nullptr)},
+      {"threshold_percent", r.threshold_percent},
+      {"at_or_above_threshold", r.at_or_above_threshold},
+      {"statement", r.statement}};
 }
 
 json surgical_plan_json(const processing::AnalysisResult& result) {
@@ -121,7 +124,8 @@ json surgical_plan_json(const processing::AnalysisResult& result) {
           {"bsa_formula", p.bsa_formula},
           {"eslv_ml", opt(p.eslv_ml)},
           {"eslv_formula", p.eslv_formula},
-          {"eslv_absent_reason", p.eslv_absent_reason.empty() ? json(nullptr) : json(p.eslv_absent_reason)},
+          {"eslv_absent_reason",
+           p.eslv_absent_reason.empty() ? json(nullptr) : json(p.eslv_absent_reason)},
           {"total_liver_ml", p.total_liver_ml},
           {"tumour_ml", p.tumour_ml},
           {"functional_liver_ml", p.functional_liver_ml},
@@ -192,9 +196,9 @@ json lesions_json(const processing::AnalysisResult& result) {
 json volumetry_json(const processing::AnalysisResult& result) {
   if (!result.volumetry) return nullptr;
   const auto& v = *result.volumetry;
-  return {{"liver_ml", v.liver_ml},         {"tumour_ml", v.tumour_ml},
+  return {{"liver_ml", v.liver_ml},           {"tumour_ml", v.tumour_ml},
           {"functional_ml", v.functional_ml}, {"tumour_burden_percent", v.burden_percent},
-          {"lesion_count", v.lesion_count},  {"findings", v.findings}};
+          {"lesion_count", v.lesion_count},   {"findings", v.findings}};
 }
 
 json corrections_json(const processing::AnalysisResult& result) {

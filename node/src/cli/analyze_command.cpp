@@ -19,13 +19,14 @@ namespace {
 
 void print_analysis(const nlohmann::json& summary) {
   for (const auto& a : summary["analyses"]) {
-    std::cout << "Examination (frame of reference " << a["frame_of_reference_uid"].get<std::string>()
-              << ")\n";
+    std::cout << "Examination (frame of reference "
+              << a["frame_of_reference_uid"].get<std::string>() << ")\n";
     for (const auto& s : a["series"]) {
       std::cout << "  series " << s["series_instance_uid"].get<std::string>() << "  \""
                 << s["description"].get<std::string>() << "\"  " << s["slices"] << " slices";
       if (s.contains("phase")) {
-        std::printf("  phase: %s (confidence %.2f)", s["phase"]["detected"].get<std::string>().c_str(),
+        std::printf("  phase: %s (confidence %.2f)",
+                    s["phase"]["detected"].get<std::string>().c_str(),
                     s["phase"]["confidence"].get<double>());
         std::fflush(stdout);
       }
@@ -41,7 +42,7 @@ void print_analysis(const nlohmann::json& summary) {
         std::cout << "  follow-up: " << st.get<std::string>() << "\n";
       }
     }
-        for (const auto& o : a["objects"]) {
+    for (const auto& o : a["objects"]) {
       std::cout << "  wrote " << o["kind"].get<std::string>() << ": "
                 << o["path"].get<std::string>() << "\n";
     }
@@ -61,7 +62,8 @@ int run_analyze(const std::vector<std::string>& raw) {
     Arguments args(raw, {"out", "prior", "config"}, {"help", "quiet"});
     if (args.flag("help") || args.positional().size() != 1 || !args.value("out")) {
       (args.flag("help") ? std::cout : std::cerr)
-          << "Usage: livernode analyze DIR --out OUT [--prior SUMMARY_JSON] [--config FILE] [--quiet]\n"
+          << "Usage: livernode analyze DIR --out OUT [--prior SUMMARY_JSON] [--config FILE] "
+             "[--quiet]\n"
              "Scans DIR recursively, analyses every CT/MR examination found and writes\n"
              "OUT/summary.json and, per examination, OUT/<n>/ with the DICOM results.\n"
              "--prior: an earlier summary.json of the same patient; each analysis then compares\n"
@@ -77,7 +79,8 @@ int run_analyze(const std::vector<std::string>& raw) {
       const config::LoadResult loaded = config::load_config_file(*file);
       if (!loaded.ok()) {
         for (const auto& p : loaded.problems) std::cerr << config::format_problem(p, *file) << "\n";
-        std::cerr << "livernode analyze: " << *file << ": " << loaded.problems.size() << " problem(s)\n";
+        std::cerr << "livernode analyze: " << *file << ": " << loaded.problems.size()
+                  << " problem(s)\n";
         return kExitBadInput;
       }
       const auto prior = options.prior_summary;
@@ -114,7 +117,8 @@ int run_scan(const std::vector<std::string>& raw) {
                 << " mm\n";
       for (const auto& w : s.warnings) std::cout << "    warning: " << w << "\n";
     }
-    for (const auto& r : scan.rejected) std::cout << "rejected " << r.file.string() << ": " << r.reason << "\n";
+    for (const auto& r : scan.rejected)
+      std::cout << "rejected " << r.file.string() << ": " << r.reason << "\n";
     return scan.series.empty() ? kExitBadInput : kExitOk;
   } catch (const std::invalid_argument& e) {
     std::cerr << "livernode scan: " << e.what() << "\n";

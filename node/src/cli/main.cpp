@@ -12,14 +12,19 @@
 namespace {
 
 void print_usage(std::ostream& os) {
-  os << "livernode " << livernode::kVersion << " - DICOM processing node for liver oncology imaging\n"
+  os << "livernode " << livernode::kVersion
+     << " - DICOM processing node for liver oncology imaging\n"
      << "\n"
      << "Usage:\n"
-     << "  livernode analyze DIR --out OUT      analyse the DICOM files under DIR, write results to OUT\n"
-     << "  livernode scan DIR                   list the series found under DIR and the files rejected\n"
+     << "  livernode analyze DIR --out OUT      analyse the DICOM files under DIR, write results "
+        "to OUT\n"
+     << "  livernode scan DIR                   list the series found under DIR and the files "
+        "rejected\n"
      << "  livernode phantom --out DIR [--seed N] [options]\n"
-     << "                                       write a synthetic multi-phase CT study with ground truth\n"
-     << "  livernode serve --config FILE        run the DICOM node (C-STORE SCP, spool, jobs, delivery, HTTP)\n"
+     << "                                       write a synthetic multi-phase CT study with ground "
+        "truth\n"
+     << "  livernode serve --config FILE        run the DICOM node (C-STORE SCP, spool, jobs, "
+        "delivery, HTTP)\n"
      << "  livernode check-config FILE          validate a configuration file\n"
      << "  livernode version\n"
      << "\n"

@@ -44,7 +44,8 @@ double parse_number(const std::string& option, const std::string& text) {
   } catch (const std::exception&) {
     used = 0;
   }
-  if (used != text.size()) throw std::invalid_argument("--" + option + " needs a number, got '" + text + "'");
+  if (used != text.size())
+    throw std::invalid_argument("--" + option + " needs a number, got '" + text + "'");
   return v;
 }
 
@@ -58,8 +59,8 @@ int run_phantom(const std::vector<std::string>& raw) {
                    {"out", "seed", "matrix", "pixel-spacing", "slice-thickness", "slices", "phases",
                     "motion", "patient-size", "patient-weight", "patient-id", "study-date",
                     "remnant-growth", "arterial-hyperperfusion"},
-                   {"help", "no-descriptions", "no-contrast-tags", "no-size-weight", "ordered-names",
-                    "study-per-phase"});
+                   {"help", "no-descriptions", "no-contrast-tags", "no-size-weight",
+                    "ordered-names", "study-per-phase"});
     if (args.flag("help")) {
       std::cout << kUsage;
       return kExitOk;
@@ -86,7 +87,8 @@ int run_phantom(const std::vector<std::string>& raw) {
     number("remnant-growth", o.remnant_growth);
     number("arterial-hyperperfusion", o.arterial_hyperperfusion_hu);
     if (auto v = args.value("patient-size")) o.patient_size_m = parse_number("patient-size", *v);
-    if (auto v = args.value("patient-weight")) o.patient_weight_kg = parse_number("patient-weight", *v);
+    if (auto v = args.value("patient-weight"))
+      o.patient_weight_kg = parse_number("patient-weight", *v);
     if (args.flag("no-size-weight")) {
       o.patient_size_m.reset();
       o.patient_weight_kg.reset();

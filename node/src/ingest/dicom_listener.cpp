@@ -47,8 +47,8 @@
 #include "dcmtk/dcmnet/scpthrd.h"
 #include "dcmtk/dcmtls/tlslayer.h"
 #include "livernode/config/host_pattern.h"
-#include "livernode/node/ingest/routing.h"
 #include "livernode/node/ingest/ingest_journal.h"
+#include "livernode/node/ingest/routing.h"
 #include "livernode/node/ingest/spool.h"
 #include "livernode/node/ingest/spool_recovery.h"
 

@@ -1,10 +1,9 @@
 #include "livernode/node/ingest/ingest_journal.h"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/uio.h>
 #include <unistd.h>
-
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <array>
@@ -50,8 +49,8 @@ std::uint32_t crc32c_portable(std::uint32_t crc, const unsigned char* p, std::si
 
 #if defined(__x86_64__)
 __attribute__((target("sse4.2"))) std::uint32_t crc32c_sse42(std::uint32_t crc,
-                                                              const unsigned char* p,
-                                                              std::size_t n) {
+                                                             const unsigned char* p,
+                                                             std::size_t n) {
   std::uint64_t c = crc;
   while (n >= 8) {
     std::uint64_t word;
@@ -139,7 +138,8 @@ bool write_all_at(int fd, const struct iovec* parts, int count, off_t offset) {
   std::vector<struct iovec> iov(parts, parts + count);
   std::size_t first = 0;
   while (first < iov.size()) {
-    const ssize_t n = ::pwritev(fd, iov.data() + first, static_cast<int>(iov.size() - first), offset);
+    const ssize_t n =
+        ::pwritev(fd, iov.data() + first, static_cast<int>(iov.size() - first), offset);
     if (n < 0) {
       if (errno == EINTR) continue;
       return false;
@@ -283,11 +283,11 @@ struct IngestJournal::Segment {
   std::uint64_t generation = 0;
   fs::path path;
   int fd = -1;
-  std::size_t offset = 0;        // next free byte
-  std::size_t holds = 0;         // records whose spool file is not written yet
-  bool keep = false;             // a spool file failed: not reused, replayed at the next start
-  bool direct = false;           // opened for direct I/O
-  std::vector<fs::path> files;   // spool files to fsync before the segment is reused
+  std::size_t offset = 0;       // next free byte
+  std::size_t holds = 0;        // records whose spool file is not written yet
+  bool keep = false;            // a spool file failed: not reused, replayed at the next start
+  bool direct = false;          // opened for direct I/O
+  std::vector<fs::path> files;  // spool files to fsync before the segment is reused
   std::chrono::steady_clock::time_point last_append;
   ~Segment() {
     if (fd >= 0) ::close(fd);
@@ -305,7 +305,8 @@ IngestJournal::IngestJournal(fs::path dir, JournalOptions options)
     : dir_(std::move(dir)), options_(options) {
   std::error_code ec;
   fs::create_directories(dir_, ec);
-  if (ec) throw std::runtime_error("cannot create journal folder " + dir_.string() + ": " + ec.message());
+  if (ec)
+    throw std::runtime_error("cannot create journal folder " + dir_.string() + ": " + ec.message());
   if (!fsync_path(dir_.parent_path()))
     throw std::runtime_error("cannot fsync " + dir_.parent_path().string() + ": " + errno_text());
   remove_partial_segments(dir_);
@@ -355,8 +356,8 @@ void JournalHold::finish(bool keep) {
 }
 
 JournalHold IngestJournal::append(const std::string& study_uid, const std::string& series_uid,
-                           const std::string& sop_uid, const std::string& bytes,
-                           const fs::path& final_path) {
+                                  const std::string& sop_uid, const std::string& bytes,
+                                  const fs::path& final_path) {
   Header h;
   h.payload = bytes.size();
   h.study = static_cast<std::uint16_t>(study_uid.size());
@@ -407,7 +408,7 @@ JournalHold IngestJournal::append(const std::string& study_uid, const std::strin
   const off_t offset = static_cast<off_t>(segment.offset);
   segment.files.push_back(final_path);
   segment.last_append = last_append_ = std::chrono::steady_clock::now();
-  const struct iovec part{record, size};
+  const struct iovec part { record, size };
   bool written = write_all_at(segment.fd, &part, 1, offset);
   if (!written && errno == EINVAL && segment.direct) {
     // The file system refuses direct I/O for this write: buffered from now on.
@@ -490,7 +491,7 @@ void IngestJournal::prepare_segment(std::uint64_t generation, const fs::path& re
         &std::free);
     bool ok = true;
     for (std::size_t at = 0; ok && at < options_.segment_bytes; at += kZeroBlock) {
-      const struct iovec part{zeros.get(), std::min(kZeroBlock, options_.segment_bytes - at)};
+      const struct iovec part { zeros.get(), std::min(kZeroBlock, options_.segment_bytes - at) };
       ok = write_all_at(fd, &part, 1, static_cast<off_t>(at));
       if (!ok && errno == EINVAL && (::fcntl(fd, F_GETFL) & O_DIRECT) != 0) {
         ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_DIRECT);  // not for this size or file system
@@ -508,14 +509,16 @@ void IngestJournal::prepare_segment(std::uint64_t generation, const fs::path& re
   } else if (::rename(reuse.c_str(), target.c_str()) != 0) {
     throw std::runtime_error("cannot rename " + reuse.string() + ": " + errno_text());
   }
-  if (!fsync_path(dir_)) throw std::runtime_error("cannot fsync " + dir_.string() + ": " + errno_text());
+  if (!fsync_path(dir_))
+    throw std::runtime_error("cannot fsync " + dir_.string() + ": " + errno_text());
   auto segment = std::make_shared<Segment>();
   segment->generation = generation;
   segment->path = target;
   segment->fd = ::open(target.c_str(), O_RDWR | O_CLOEXEC | O_DIRECT);
   segment->direct = segment->fd >= 0;
   if (segment->fd < 0) segment->fd = ::open(target.c_str(), O_RDWR | O_CLOEXEC);
-  if (segment->fd < 0) throw std::runtime_error("cannot open " + target.string() + ": " + errno_text());
+  if (segment->fd < 0)
+    throw std::runtime_error("cannot open " + target.string() + ": " + errno_text());
   std::lock_guard lock(mutex_);
   ready_.push_back(std::move(segment));
 }
@@ -543,9 +546,10 @@ void IngestJournal::sync_and_reuse(const std::shared_ptr<Segment>& segment) {
     // Its records are the only copy of instances whose spool file failed: replayed at the
     // next start, and meanwhile one segment fewer is in use.
     stats_.segments_kept++;
-    spdlog::error("event=journal_segment_kept segment={} reason=\"a spool file could not be "
-                  "written; restored from the journal at the next start\"",
-                  segment->path.filename().string());
+    spdlog::error(
+        "event=journal_segment_kept segment={} reason=\"a spool file could not be "
+        "written; restored from the journal at the next start\"",
+        segment->path.filename().string());
     return;
   }
   reusable_.push_back(segment->path);
@@ -560,8 +564,8 @@ void IngestJournal::run() {
     if (active_ && !active_->files.empty() && idle) sealed_.push_back(std::move(active_));
     const bool urgent = flush_wanted_ || stopping_ || ready_.size() < 2;
     try {
-      const auto free = std::find_if(sealed_.begin(), sealed_.end(),
-                                     [](const auto& s) { return s->holds == 0; });
+      const auto free =
+          std::find_if(sealed_.begin(), sealed_.end(), [](const auto& s) { return s->holds == 0; });
       if (free != sealed_.end() && (idle || urgent)) {
         auto segment = std::move(*free);
         sealed_.erase(free);

@@ -90,8 +90,8 @@ SegDecision classify_incoming_seg(const SegHeader& seg, StateStore& store,
   return d;
 }
 
-std::optional<SegDecision> decide_routing(DcmItem& dataset, InstanceRecord& r,
-                                          const Router& router, StateStore& store) {
+std::optional<SegDecision> decide_routing(DcmItem& dataset, InstanceRecord& r, const Router& router,
+                                          StateStore& store) {
   const auto decision = router.route({r.modality, r.calling_ae, r.body_part, r.series_description});
   r.action = decision.action;
   r.rule = decision.rule;

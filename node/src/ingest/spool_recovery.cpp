@@ -89,8 +89,8 @@ double mtime_seconds(const fs::path& file) {
   // file_time_type's clock is not the system clock in C++17; convert through "now" on both.
   const auto now_file = fs::file_time_type::clock::now();
   const auto now_sys = std::chrono::system_clock::now();
-  const auto sys = now_sys + std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                                 t - now_file);
+  const auto sys =
+      now_sys + std::chrono::duration_cast<std::chrono::system_clock::duration>(t - now_file);
   return std::chrono::duration<double>(sys.time_since_epoch()).count();
 }
 

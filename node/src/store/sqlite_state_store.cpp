@@ -58,7 +58,6 @@ const SchemaFile kSchemaSteps[] = {
 };
 const SchemaFile kSchemaIndexes{kStateSchema999, kStateSchema999Size};
 
-
 }  // namespace
 
 // A prepared statement bound positionally (1-based), finalised on destruction.
@@ -72,8 +71,8 @@ class SqliteStateStore::Statement {
   // Uses the statement kept in `slot`, preparing it there on first use; reset, not finalised,
   // on destruction.
   Statement(sqlite3* db, sqlite3_stmt** slot, const char* sql) : db_(db), slot_(slot) {
-    if (!*slot && sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, nullptr) !=
-                      SQLITE_OK)
+    if (!*slot &&
+        sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, nullptr) != SQLITE_OK)
       throw StateStoreError(std::string("state store: cannot prepare statement: ") +
                             sqlite3_errmsg(db));
     stmt_ = *slot;
@@ -251,15 +250,14 @@ void SqliteStateStore::migrate(bool fresh) {
     }
     exec(("PRAGMA user_version=" + std::to_string(to)).c_str());
     tx.commit();
-    if (!fresh)
-      spdlog::info("event=state_schema_migrated file={} version={}", file_.string(), to);
+    if (!fresh) spdlog::info("event=state_schema_migrated file={} version={}", file_.string(), to);
   }
   exec(kSchemaIndexes.text().c_str());
 }
 
 SqliteStateStore::~SqliteStateStore() {
-  for (sqlite3_stmt* s : {lookup_, insert_instance_, insert_study_patient_, upsert_series_,
-                          upsert_study_})
+  for (sqlite3_stmt* s :
+       {lookup_, insert_instance_, insert_study_patient_, upsert_series_, upsert_study_})
     sqlite3_finalize(s);
   if (reader_) sqlite3_close(reader_);
   if (db_) sqlite3_close(db_);
@@ -283,8 +281,8 @@ std::optional<std::string> SqliteStateStore::instance_path(const std::string& so
 }
 
 // The instance is on stable storage when this runs (in the ingest journal, or its file fsynced),
-// and the spool is walked at start-up (recover_spool), so this commit does not wait for the disk: the next
-// commit that does (every other write is synchronous=FULL) makes it durable with it. That
+// and the spool is walked at start-up (recover_spool), so this commit does not wait for the disk:
+// the next commit that does (every other write is synchronous=FULL) makes it durable with it. That
 // saves one flush per received instance.
 bool SqliteStateStore::record_instance(const InstanceRecord& r) {
   std::lock_guard lock(mutex_);
@@ -518,7 +516,8 @@ void SqliteStateStore::purge_study(const std::string& study_uid, double now) {
 }
 
 // The visit of a study as SQL: its visit_uid, or itself while it has none.
-#define LIVERNODE_VISIT_OF(table) "(CASE WHEN " table ".visit_uid<>'' THEN " table ".visit_uid ELSE " table ".study_uid END)"
+#define LIVERNODE_VISIT_OF(table) \
+  "(CASE WHEN " table ".visit_uid<>'' THEN " table ".visit_uid ELSE " table ".study_uid END)"
 
 std::string SqliteStateStore::lead_of(const std::string& study_uid) {
   Statement s(db_, "SELECT " LIVERNODE_VISIT_OF("studies") " FROM studies WHERE study_uid=?");
@@ -613,9 +612,10 @@ JobRow SqliteStateStore::insert_job(const std::string& any_study_uid, const std:
       .run();
   const std::int64_t id = sqlite3_last_insert_rowid(db_);
   // A correction leaves a study that is receiving new images to its completion timer.
-  Statement(db_,
-            "UPDATE studies SET state='queued', state_changed_at=? WHERE (study_uid=?2 OR "
-            LIVERNODE_VISIT_OF("studies") "=?2) AND (?3 = 'analysis' OR state <> 'receiving')")
+  Statement(
+      db_,
+      "UPDATE studies SET state='queued', state_changed_at=? WHERE (study_uid=?2 "
+      "OR " LIVERNODE_VISIT_OF("studies") "=?2) AND (?3 = 'analysis' OR state <> 'receiving')")
       .bind(1, now)
       .bind(2, study_uid)
       .bind(3, kind)
@@ -649,8 +649,8 @@ std::optional<JobRow> SqliteStateStore::claim_next_job(double now) {
       .bind(2, job->id)
       .run();
   Statement(db_,
-            "UPDATE studies SET state='running', state_changed_at=? WHERE (study_uid=?2 OR "
-            LIVERNODE_VISIT_OF("studies") "=?2) AND state='queued'")
+            "UPDATE studies SET state='running', state_changed_at=? WHERE (study_uid=?2 "
+            "OR " LIVERNODE_VISIT_OF("studies") "=?2) AND state='queued'")
       .bind(1, now)
       .bind(2, job->study_uid)
       .run();
@@ -717,7 +717,7 @@ std::vector<JobRow> SqliteStateStore::jobs(const std::string& study_uid, int lim
 }
 
 std::vector<JobRow> SqliteStateStore::analyses_of_same_patient(const std::string& study_uid,
-                                                                int limit) {
+                                                               int limit) {
   std::lock_guard lock(mutex_);
   return query_jobs(
       "WHERE state='done' AND study_uid != ?1 AND study_uid NOT IN (SELECT v.study_uid FROM "

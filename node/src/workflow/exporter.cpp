@@ -1,6 +1,8 @@
 // clang-format off
 #include "dcmtk/config/osconfig.h"
 // clang-format on
+#include "livernode/node/workflow/exporter.h"
+
 #include <spdlog/spdlog.h>
 
 #include <cmath>
@@ -10,7 +12,6 @@
 #include "dcmtk/dcmdata/dcuid.h"
 #include "dcmtk/dcmnet/scu.h"
 #include "dcmtk/dcmtls/tlslayer.h"
-#include "livernode/node/workflow/exporter.h"
 
 namespace livernode::node {
 

@@ -55,7 +55,8 @@ void choose_follow_up_prior(StateStore& store, const JobRow& job, const fs::path
     earlier = store.analyses_of_same_patient(job.study_uid);
   } catch (const std::exception& e) {
     // The analysis goes on without a comparison; its results say why.
-    options.prior_unavailable = std::string("the earlier analyses could not be looked up: ") + e.what();
+    options.prior_unavailable =
+        std::string("the earlier analyses could not be looked up: ") + e.what();
     spdlog::warn("event=follow_up_prior_unavailable job={} study={} reason=\"{}\"", job.id,
                  job.study_uid, options.prior_unavailable);
     return;
@@ -80,8 +81,8 @@ void choose_follow_up_prior(StateStore& store, const JobRow& job, const fs::path
     }
     candidates.push_back(std::move(c));
   }
-  const PriorChoice choice =
-      study::choose_prior(candidates, job.study_uid, keys->study_date, keys->frame_of_reference_uid);
+  const PriorChoice choice = study::choose_prior(candidates, job.study_uid, keys->study_date,
+                                                 keys->frame_of_reference_uid);
   if (!choice.summary.empty()) {
     options.prior_summary = choice.summary;
     spdlog::info("event=follow_up_prior job={} study={} prior_job={} prior_study={}", job.id,
@@ -159,9 +160,8 @@ std::string correction_outcome_error(const JobRow& job, const StudyAnalysisOutco
   // The job's own SEG must have changed something (earlier corrections apply as well).
   if (outcome.summary.contains("analyses")) {
     for (const auto& a : outcome.summary["analyses"]) {
-      if (a.contains("corrections") &&
-          a["corrections"]["source"].get<std::string>().find(job.correction_sop) !=
-              std::string::npos)
+      if (a.contains("corrections") && a["corrections"]["source"].get<std::string>().find(
+                                           job.correction_sop) != std::string::npos)
         return "";
     }
   }

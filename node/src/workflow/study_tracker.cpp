@@ -108,7 +108,8 @@ void StudyTracker::apply_retention(double now) {
         purge(s, "retention");
   // The summaries kept for follow-up, once they are older than their own retention.
   for (const auto& s : runtime_.store->studies("purged", 10000)) {
-    if (!is_valid_uid(s.study_uid) || now - s.state_changed_at < st.summary_retention_days * 86400.0)
+    if (!is_valid_uid(s.study_uid) ||
+        now - s.state_changed_at < st.summary_retention_days * 86400.0)
       continue;
     const fs::path dir = fs::path(st.results_dir) / s.study_uid;
     std::error_code ec;

@@ -27,9 +27,11 @@ VisitFacts visit_facts_of(const std::string& study_uid, const std::vector<Series
   for (const auto& s : series) {
     // Our own results and hand-drawn SEGs sent back say nothing about the acquisition.
     if (s.action == SeriesAction::derived || s.action == SeriesAction::correction) continue;
-    if (!s.frame_of_reference_uid.empty()) add_unique(f.frames_of_reference, s.frame_of_reference_uid);
+    if (!s.frame_of_reference_uid.empty())
+      add_unique(f.frames_of_reference, s.frame_of_reference_uid);
     if (!s.study_date.empty()) add_unique(f.study_dates, s.study_date);
-    if (const auto t = study::seconds_of_day(s.acquisition_time)) add_unique(f.acquisition_seconds, *t);
+    if (const auto t = study::seconds_of_day(s.acquisition_time))
+      add_unique(f.acquisition_seconds, *t);
   }
   return f;
 }

@@ -14,9 +14,9 @@
 #include "dcmtk/dcmdata/dcuid.h"
 #include "dcmtk/dcmdata/dcxfer.h"
 #include "livernode/config/enums.h"
+#include "livernode/node/ingest/spool.h"
 #include "livernode/node/workflow/exporter.h"
 #include "livernode/node/workflow/job_inputs.h"
-#include "livernode/node/ingest/spool.h"
 #include "livernode/study/study_analysis.h"
 
 namespace livernode::node {
@@ -107,7 +107,8 @@ void WorkerPool::process(const JobRow& job) {
     for (const auto& member : runtime_.store->studies_of_visit(job.study_uid))
       link_series(spool.study_dir(member.study_uid), runtime_.store->series_of(member.study_uid),
                   input);
-    study::AnalyseFolderOptions options = study::analysis_options_from(cfg->config, out.string() + ".work");
+    study::AnalyseFolderOptions options =
+        study::analysis_options_from(cfg->config, out.string() + ".work");
     options.result_version = job.version;
     choose_follow_up_prior(*runtime_.store, job, input, options);
     error = add_correction_inputs(job, *runtime_.store, options);
@@ -168,9 +169,10 @@ void WorkerPool::process(const JobRow& job) {
         if (j.state == "done") standing = std::max(standing, j.version);
       if (study && study->state == "failed" && standing > 0) {
         runtime_.store->set_study_state(job.study_uid, "done", wall_now());
-        spdlog::info("event=study_state study={} state=done reason=\"the correction of job {} "
-                     "failed; the results of version {} stand\"",
-                     job.study_uid, job.id, standing);
+        spdlog::info(
+            "event=study_state study={} state=done reason=\"the correction of job {} "
+            "failed; the results of version {} stand\"",
+            job.study_uid, job.id, standing);
       }
     }
     if (!rows.empty()) {

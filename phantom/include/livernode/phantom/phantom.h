@@ -32,16 +32,16 @@ std::optional<Phase> parse_phase(const std::string& name);
 
 struct PhantomOptions {
   std::uint32_t seed = 1;
-  std::size_t matrix = 256;          // rows = columns
-  double pixel_spacing_mm = 1.5;     // in-plane
-  double slice_thickness_mm = 2.5;   // = slice spacing
-  std::size_t slices = 0;            // 0 = enough to cover the liver plus margins (>= 200 mm)
+  std::size_t matrix = 256;         // rows = columns
+  double pixel_spacing_mm = 1.5;    // in-plane
+  double slice_thickness_mm = 2.5;  // = slice spacing
+  std::size_t slices = 0;           // 0 = enough to cover the liver plus margins (>= 200 mm)
   std::vector<Phase> phases = {Phase::kNonContrast, Phase::kArterial, Phase::kPortalVenous,
                                Phase::kDelayed};
-  double motion_mm = 0.0;            // max rigid shift of the anatomy between phases (from seed);
-                                     // the portal venous phase is never shifted
-  bool series_descriptions = true;   // false: every series is described as "Abdomen"
-  bool contrast_tags = true;         // false: no ContrastBolusAgent / ContrastBolusStartTime
+  double motion_mm = 0.0;           // max rigid shift of the anatomy between phases (from seed);
+                                    // the portal venous phase is never shifted
+  bool series_descriptions = true;  // false: every series is described as "Abdomen"
+  bool contrast_tags = true;        // false: no ContrastBolusAgent / ContrastBolusStartTime
   std::optional<double> patient_size_m = 1.75;     // nullopt: PatientSize absent
   std::optional<double> patient_weight_kg = 75.0;  // nullopt: PatientWeight absent
   std::string patient_id = "PHANTOM-0001";
@@ -54,7 +54,7 @@ struct PhantomOptions {
   // is clipped by the diaphragm and the abdominal wall (1.5 adds about 95 mL). The right lobe
   // (VI-VII) is not scaled.
   double remnant_growth = 1.0;
-  bool shuffle_file_names = true;    // false: IM0001.dcm... in spatial order
+  bool shuffle_file_names = true;  // false: IM0001.dcm... in spatial order
   // true: every phase is filed under its own StudyInstanceUID (the study UID with ".<series
   // number>" appended), as some archives do, while all keep one patient and frame of reference.
   bool study_per_phase = false;
@@ -66,11 +66,11 @@ struct PhantomOptions {
 };
 
 struct LesionTruth {
-  int label = 0;                     // 10 + k
-  std::string type;                  // "hypervascular_washout", "hypervascular", "hypovascular", "cyst"
-  double volume_ml = 0.0;            // integrated from the analytic shape
-  std::array<double, 3> centre_lps{};  // mm, in the unshifted (portal venous) anatomy
-  double diameter_mm = 0.0;          // nominal diameter of the shape
+  int label = 0;           // 10 + k
+  std::string type;        // "hypervascular_washout", "hypervascular", "hypovascular", "cyst"
+  double volume_ml = 0.0;  // integrated from the analytic shape
+  std::array<double, 3> centre_lps{};      // mm, in the unshifted (portal venous) anatomy
+  double diameter_mm = 0.0;                // nominal diameter of the shape
   double longest_axial_diameter_mm = 0.0;  // longest in-plane diameter over all axial sections
 };
 
@@ -84,8 +84,8 @@ struct SeriesTruth {
 
 struct PhantomTruth {
   std::string study_uid, frame_of_reference_uid, patient_id;  // study_uid: see study_per_phase
-  double liver_volume_ml = 0.0;       // parenchyma + intrahepatic vessels + lesions, not the IVC
-  double tumour_volume_ml = 0.0;      // sum of the lesion volumes
+  double liver_volume_ml = 0.0;   // parenchyma + intrahepatic vessels + lesions, not the IVC
+  double tumour_volume_ml = 0.0;  // sum of the lesion volumes
   std::vector<LesionTruth> lesions;
   std::vector<SeriesTruth> series;
   // Per structure, integrated from the analytic shapes over the imaged slab of the unshifted

@@ -16,7 +16,7 @@ struct ExternalSegmentationSettings {
   std::vector<std::string> command;  // argv; "{input}" and "{output}" are replaced
   int timeout_s = 600;
   int liver_label = 1;
-  std::filesystem::path work_dir;    // a fresh sub-folder per run, removed afterwards
+  std::filesystem::path work_dir;  // a fresh sub-folder per run, removed afterwards
 };
 
 processing::LiverBackend external_liver_backend(ExternalSegmentationSettings settings);

@@ -51,7 +51,8 @@ struct PriorChoice {
 // later than `study_date`, and it is neither this study nor another part of the same
 // examination (same frame of reference). Ties go to the candidate listed first. Reads the
 // candidates' summary files; never throws on a missing or malformed one.
-PriorChoice choose_prior(const std::vector<PriorCandidate>& candidates, const std::string& study_uid,
-                         const std::string& study_date, const std::string& frame_of_reference_uid);
+PriorChoice choose_prior(const std::vector<PriorCandidate>& candidates,
+                         const std::string& study_uid, const std::string& study_date,
+                         const std::string& frame_of_reference_uid);
 
 }  // namespace livernode::study

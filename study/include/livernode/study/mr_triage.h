@@ -12,14 +12,14 @@
 namespace livernode::study {
 
 enum class MrRole {
-  kT1Dynamic,     // T1-weighted 3D gradient echo (VIBE, LAVA, THRIVE), with or without contrast
-  kT1Dixon,       // T1 in/opposed phase, water or fat image
-  kT2,            // T2-weighted spin echo (HASTE, SSFSE, TSE), with or without fat suppression
-  kDiffusion,     // diffusion-weighted echo planar imaging
-  kAdc,           // apparent diffusion coefficient map
-  kSubtraction,   // post minus pre contrast
-  kDerived,       // another derived image (MPR, MIP, projection)
-  kOther,         // none of the above
+  kT1Dynamic,    // T1-weighted 3D gradient echo (VIBE, LAVA, THRIVE), with or without contrast
+  kT1Dixon,      // T1 in/opposed phase, water or fat image
+  kT2,           // T2-weighted spin echo (HASTE, SSFSE, TSE), with or without fat suppression
+  kDiffusion,    // diffusion-weighted echo planar imaging
+  kAdc,          // apparent diffusion coefficient map
+  kSubtraction,  // post minus pre contrast
+  kDerived,      // another derived image (MPR, MIP, projection)
+  kOther,        // none of the above
 };
 
 const char* mr_role_name(MrRole role);

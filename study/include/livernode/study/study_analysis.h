@@ -2,10 +2,9 @@
 // The worker path shared by `livernode analyze` and the network node: a folder of DICOM files
 // in, result objects and summary.json out.
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "livernode/config/config.h"
 #include "livernode/dicom/series.h"
@@ -24,12 +23,12 @@ processing::PlanningInputs planning_inputs(const config::ClinicalConfig& clinica
                                            const dicom::PatientFacts& patient);
 
 struct StudyAnalysisOutcome {
-  bool usable = false;                 // false: no series could be analysed (bad input)
-  std::string error;                   // why, when !usable
-  std::filesystem::path summary_path;  // OUT/summary.json
-  nlohmann::json summary;              // what summary.json holds
+  bool usable = false;                         // false: no series could be analysed (bad input)
+  std::string error;                           // why, when !usable
+  std::filesystem::path summary_path;          // OUT/summary.json
+  nlohmann::json summary;                      // what summary.json holds
   std::vector<std::filesystem::path> objects;  // result objects written
-  int corrected_analyses = 0;  // analyses that used segments of the correction SEGs
+  int corrected_analyses = 0;                  // analyses that used segments of the correction SEGs
 };
 
 struct AnalyseFolderOptions {

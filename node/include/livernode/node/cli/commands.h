@@ -8,9 +8,9 @@ namespace livernode::node {
 // Process exit codes, shared by every sub-command.
 enum ExitCode : int {
   kExitOk = 0,
-  kExitBadInput = 2,    // unreadable input, invalid config, no usable series
-  kExitUsage = 64,      // wrong command line
-  kExitInternal = 70,   // a failure of ours
+  kExitBadInput = 2,   // unreadable input, invalid config, no usable series
+  kExitUsage = 64,     // wrong command line
+  kExitInternal = 70,  // a failure of ours
 };
 
 int run_analyze(const std::vector<std::string>& args);

@@ -7,11 +7,11 @@
 // segment: a file of fixed size whose blocks were written and fsynced beforehand, so that
 // writing into it and calling fdatasync changes no file-system metadata and costs one data
 // write. Records are written with direct I/O where the file system allows it (no copy into the
-// page cache; fdatasync then only flushes the disk's cache). The spool file itself is written and renamed without waiting for the disk; a
-// background thread fsyncs the spool files (and their folders) of a segment in one batch and
-// only then reuses the segment. At start-up, before the listener opens, every valid record left
-// in the journal is checked against the spool, and a missing, short or different spool file is
-// written again from it.
+// page cache; fdatasync then only flushes the disk's cache). The spool file itself is written and
+// renamed without waiting for the disk; a background thread fsyncs the spool files (and their
+// folders) of a segment in one batch and only then reuses the segment. At start-up, before the
+// listener opens, every valid record left in the journal is checked against the spool, and a
+// missing, short or different spool file is written again from it.
 //
 // The spool file may also be written after the record, even after the C-STORE response: the
 // record's segment is held (JournalHold) until the file is in place, and a segment is synced
@@ -52,10 +52,10 @@ struct JournalOptions {
 };
 
 struct JournalReplay {
-  std::size_t segments = 0;                // segment files read
-  std::size_t records = 0;                 // valid records found
-  std::size_t restored = 0;                // spool files written again from a record
-  std::vector<std::string> problems;       // records that could not be restored, with reasons
+  std::size_t segments = 0;           // segment files read
+  std::size_t records = 0;            // valid records found
+  std::size_t restored = 0;           // spool files written again from a record
+  std::vector<std::string> problems;  // records that could not be restored, with reasons
 };
 
 // Restores the spool from the journal in `dir` (missing folder: nothing to do). Run before the
@@ -113,8 +113,8 @@ class IngestJournal {
   bool wait_ready(std::chrono::milliseconds timeout);
 
   struct Stats {
-    std::uint64_t appended = 0;       // records written
-    std::uint64_t fallbacks = 0;      // appends refused (no ready segment or too large)
+    std::uint64_t appended = 0;   // records written
+    std::uint64_t fallbacks = 0;  // appends refused (no ready segment or too large)
     std::uint64_t segments_synced = 0;
     std::uint64_t segments_kept = 0;  // held back for the next start (a spool file failed)
   };
@@ -130,8 +130,8 @@ class IngestJournal {
   std::filesystem::path dir_;
   JournalOptions options_;
   mutable std::mutex mutex_;
-  std::condition_variable wake_;       // the background thread
-  std::condition_variable progress_;   // writers finishing, segments synced
+  std::condition_variable wake_;      // the background thread
+  std::condition_variable progress_;  // writers finishing, segments synced
   std::shared_ptr<Segment> active_;
   std::deque<std::shared_ptr<Segment>> ready_;
   std::deque<std::shared_ptr<Segment>> sealed_;
@@ -143,7 +143,7 @@ class IngestJournal {
   bool stopping_ = false;
   bool syncing_ = false;
   bool preparing_ = false;  // a segment is being written or renamed
-  std::string error_;  // last background failure
+  std::string error_;       // last background failure
   Stats stats_;
   std::unique_ptr<char, void (*)(void*)> record_buffer_{nullptr, &std::free};  // 4 KiB aligned
   std::size_t record_capacity_ = 0;

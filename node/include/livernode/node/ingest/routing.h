@@ -61,7 +61,7 @@ SegDecision classify_incoming_seg(const dicom::SegHeader& seg, StateStore& store
 // analysed study is recorded as a correction of it (r.corrects_study; recording it queues the
 // correction job); any other SEG (our own result echoed back, unrelated, unusable) as derived.
 // Logs what it made of a SEG. Returns the decision for a usable SEG.
-std::optional<SegDecision> decide_routing(DcmItem& dataset, InstanceRecord& r,
-                                          const Router& router, StateStore& store);
+std::optional<SegDecision> decide_routing(DcmItem& dataset, InstanceRecord& r, const Router& router,
+                                          StateStore& store);
 
 }  // namespace livernode::node

@@ -81,8 +81,8 @@ class SqliteStateStore : public StateStore {
   std::mutex reader_mutex_;
   sqlite3* reader_ = nullptr;
   // Statements of the receiving path, prepared once (finalised before the connections close).
-  sqlite3_stmt* lookup_ = nullptr;                 // on reader_
-  sqlite3_stmt* insert_instance_ = nullptr;        // on db_, the others too
+  sqlite3_stmt* lookup_ = nullptr;           // on reader_
+  sqlite3_stmt* insert_instance_ = nullptr;  // on db_, the others too
   sqlite3_stmt* insert_study_patient_ = nullptr;
   sqlite3_stmt* upsert_series_ = nullptr;
   sqlite3_stmt* upsert_study_ = nullptr;

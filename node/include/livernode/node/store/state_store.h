@@ -120,7 +120,7 @@ struct JobRow {
   std::string error;
   std::string result_dir;
   std::int64_t objects = 0;
-  int attempts = 0;  // times the job was started (a restart re-queues a running job)
+  int attempts = 0;               // times the job was started (a restart re-queues a running job)
   std::string kind = "analysis";  // analysis | correction
   std::string correction_sop;     // correction: the SOP Instance UID of the correcting SEG
 };
@@ -162,8 +162,8 @@ class StateStore {
   virtual std::optional<std::string> instance_path(const std::string& sop_instance_uid) = 0;
   // Records a stored instance and updates its series and study (a study that was queued,
   // done, failed or stored goes back to receiving, except for correction and derived
-  // instances, which leave the state of an existing study alone). Returns false when the SOP Instance UID
-  // was already recorded (nothing changes then).
+  // instances, which leave the state of an existing study alone). Returns false when the SOP
+  // Instance UID was already recorded (nothing changes then).
   virtual bool record_instance(const InstanceRecord& instance) = 0;
 
   // --- studies and series ----------------------------------------------------------------

@@ -24,7 +24,6 @@ void choose_follow_up_prior(StateStore& store, const JobRow& job,
 std::string add_correction_inputs(const JobRow& job, StateStore& store,
                                   study::AnalyseFolderOptions& options);
 // For a correction job: why its outcome must not be delivered (no analysis used the SEG), or "".
-std::string correction_outcome_error(const JobRow& job,
-                                     const study::StudyAnalysisOutcome& outcome);
+std::string correction_outcome_error(const JobRow& job, const study::StudyAnalysisOutcome& outcome);
 
 }  // namespace livernode::node
