@@ -1,0 +1,151 @@
+// The outbox (deliveries) of the SqliteStateStore.
+
+#include <sqlite3.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "livernode/node/store/sqlite_state_store.h"
+#include "sqlite_statement.h"
+
+namespace livernode::node {
+
+std::vector<std::int64_t> SqliteStateStore::add_outbox(const std::vector<OutboxRow>& rows) {
+  std::lock_guard lock(mutex_);
+  Transaction tx(db_);
+  auto ids = insert_outbox(rows);
+  tx.commit();
+  return ids;
+}
+
+std::vector<std::int64_t> SqliteStateStore::insert_outbox(const std::vector<OutboxRow>& rows) {
+  std::vector<std::int64_t> ids;
+  for (const auto& r : rows) {
+    Statement s(
+        db_,
+        "INSERT OR IGNORE INTO outbox(job_id, study_uid, destination, kind, path, sop_class_uid, "
+        "sop_instance_uid, transfer_syntax_uid, state, attempts, next_attempt_at, created_at) "
+        "VALUES(?,?,?,?,?,?,?,?,'pending',0,?,?)");
+    s.bind(1, r.job_id).bind(2, r.study_uid).bind(3, r.destination).bind(4, r.kind).bind(5, r.path);
+    s.bind(6, r.sop_class_uid).bind(7, r.sop_instance_uid).bind(8, r.transfer_syntax_uid);
+    s.bind(9, r.created_at).bind(10, r.created_at);
+    s.run();
+    if (sqlite3_changes(db_) > 0) ids.push_back(sqlite3_last_insert_rowid(db_));
+  }
+  return ids;
+}
+
+namespace {
+constexpr const char* kOutboxColumns =
+    "SELECT id, job_id, study_uid, destination, kind, path, sop_class_uid, sop_instance_uid, "
+    "transfer_syntax_uid, state, attempts, next_attempt_at, last_error, created_at, delivered_at "
+    "FROM outbox ";
+
+template <class S>
+OutboxRow outbox_row(const S& s) {
+  OutboxRow r;
+  r.id = s.integer(0);
+  r.job_id = s.integer(1);
+  r.study_uid = s.text(2);
+  r.destination = s.text(3);
+  r.kind = s.text(4);
+  r.path = s.text(5);
+  r.sop_class_uid = s.text(6);
+  r.sop_instance_uid = s.text(7);
+  r.transfer_syntax_uid = s.text(8);
+  r.state = s.text(9);
+  r.attempts = static_cast<int>(s.integer(10));
+  r.next_attempt_at = s.real(11);
+  r.last_error = s.text(12);
+  r.created_at = s.real(13);
+  r.delivered_at = s.real(14);
+  return r;
+}
+}  // namespace
+
+std::vector<OutboxRow> SqliteStateStore::query_outbox(const std::string& where,
+                                                      const std::string& arg, int limit) {
+  Statement s(db_, std::string(kOutboxColumns) + where + " ORDER BY id LIMIT ?");
+  int i = 1;
+  if (!where.empty()) s.bind(i++, arg);
+  s.bind(i, limit);
+  std::vector<OutboxRow> out;
+  while (s.step()) out.push_back(outbox_row(s));
+  return out;
+}
+
+std::vector<OutboxRow> SqliteStateStore::due_outbox(double now, int limit) {
+  std::lock_guard lock(mutex_);
+  Statement s(
+      db_, std::string(kOutboxColumns) +
+               "WHERE state='pending' AND next_attempt_at<=? ORDER BY next_attempt_at, id LIMIT ?");
+  s.bind(1, now).bind(2, limit);
+  std::vector<OutboxRow> out;
+  while (s.step()) out.push_back(outbox_row(s));
+  return out;
+}
+
+std::optional<double> SqliteStateStore::next_outbox_due() {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, "SELECT MIN(next_attempt_at), COUNT(*) FROM outbox WHERE state='pending'");
+  if (s.step() && s.integer(1) > 0) return s.real(0);
+  return std::nullopt;
+}
+
+void SqliteStateStore::mark_delivered(std::int64_t id, double now) {
+  std::lock_guard lock(mutex_);
+  Statement(db_,
+            "UPDATE outbox SET state='delivered', delivered_at=?, attempts=attempts+1, "
+            "last_error='' WHERE id=?")
+      .bind(1, now)
+      .bind(2, id)
+      .run();
+}
+
+void SqliteStateStore::mark_attempt_failed(std::int64_t id, const std::string& error,
+                                           double next_attempt_at, bool dead) {
+  std::lock_guard lock(mutex_);
+  Statement(
+      db_,
+      "UPDATE outbox SET state=?, attempts=attempts+1, last_error=?, next_attempt_at=? WHERE id=?")
+      .bind(1, dead ? "dead" : "pending")
+      .bind(2, error)
+      .bind(3, next_attempt_at)
+      .bind(4, id)
+      .run();
+}
+
+bool SqliteStateStore::requeue_outbox(std::int64_t id, double now) {
+  std::lock_guard lock(mutex_);
+  Statement(db_,
+            "UPDATE outbox SET state='pending', attempts=0, next_attempt_at=? WHERE id=? AND "
+            "state<>'delivered'")
+      .bind(1, now)
+      .bind(2, id)
+      .run();
+  return sqlite3_changes(db_) > 0;
+}
+
+std::vector<OutboxRow> SqliteStateStore::outbox(const std::string& state, int limit) {
+  std::lock_guard lock(mutex_);
+  return query_outbox(state.empty() ? "" : "WHERE state=?", state, limit);
+}
+
+bool SqliteStateStore::sent_instance(const std::string& sop_instance_uid) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, "SELECT 1 FROM outbox WHERE sop_instance_uid=? LIMIT 1");
+  s.bind(1, sop_instance_uid);
+  return s.step();
+}
+
+std::int64_t SqliteStateStore::pending_outbox_of(const std::string& study_uid) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_,
+              "SELECT COUNT(*) FROM outbox WHERE state='pending' AND (study_uid=?1 OR study_uid="
+              "(SELECT " LIVERNODE_VISIT_OF("studies") " FROM studies WHERE study_uid=?1))");
+  s.bind(1, study_uid);
+  return s.step() ? s.integer(0) : 0;
+}
+
+}  // namespace livernode::node
