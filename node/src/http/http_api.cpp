@@ -1,0 +1,198 @@
+// handle_http_request (http_server.h): the routing of one request, independent of the socket.
+#include <spdlog/spdlog.h>
+
+#include <cctype>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "livernode/config/effective_config.h"
+#include "livernode/node/http/admin_page.h"
+#include "livernode/node/http/http_server.h"
+#include "metrics.h"
+
+namespace livernode::node {
+
+using nlohmann::json;
+
+namespace {
+
+// Whether an Authorization header carries `token` with the Bearer scheme. The scheme is
+// case-insensitive (RFC 9110, 11.1) and may be followed by several spaces; the token itself is
+// compared in time independent of where it differs.
+bool bearer_token_matches(const std::string& authorization, const std::string& token) {
+  static const std::string scheme = "bearer";
+  if (authorization.size() <= scheme.size()) return false;
+  for (std::size_t i = 0; i < scheme.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(authorization[i])) != scheme[i]) return false;
+  std::size_t at = scheme.size();
+  if (authorization[at] != ' ') return false;
+  while (at < authorization.size() && authorization[at] == ' ') ++at;
+  const std::string given = authorization.substr(at);
+  unsigned char differ = given.size() == token.size() ? 0 : 1;
+  for (std::size_t i = 0; i < token.size(); ++i)
+    differ |= static_cast<unsigned char>(token[i] ^ (i < given.size() ? given[i] : 0));
+  return differ == 0;
+}
+
+json study_json(StateStore& store, const StudyRow& s) {
+  json j{{"study_instance_uid", s.study_uid},
+         {"state", s.state},
+         {"first_arrival", s.first_arrival},
+         {"last_arrival", s.last_arrival},
+         {"instances", s.instances},
+         {"bytes", s.bytes},
+         {"calling_ae", s.calling_ae},
+         {"analysed_series", s.analysed_series},
+         {"visit_study_instance_uid", s.visit_uid.empty() ? s.study_uid : s.visit_uid}};
+  add_study_header_json(j, s);
+  j["series"] = json::array();
+  for (const auto& r : store.series_of(s.study_uid))
+    j["series"].push_back({{"series_instance_uid", r.series_uid},
+                           {"modality", r.modality},
+                           {"description", r.description},
+                           {"body_part", r.body_part},
+                           {"action", to_string(r.action)},
+                           {"rule", r.rule},
+                           {"instances", r.instances},
+                           {"complete", r.complete}});
+  return j;
+}
+
+json job_json(const JobRow& j) {
+  return {{"id", j.id},
+          {"study_instance_uid", j.study_uid},
+          {"version", j.version},
+          {"state", j.state},
+          {"created_at", j.created_at},
+          {"started_at", j.started_at},
+          {"finished_at", j.finished_at},
+          {"error", j.error},
+          {"result_dir", j.result_dir},
+          {"objects", j.objects},
+          {"attempts", j.attempts},
+          {"kind", j.kind},
+          {"correction_sop_instance_uid", j.correction_sop}};
+}
+
+json outbox_json(const OutboxRow& r) {
+  return {{"id", r.id},
+          {"job_id", r.job_id},
+          {"study_instance_uid", r.study_uid},
+          {"destination", r.destination},
+          {"kind", r.kind},
+          {"sop_instance_uid", r.sop_instance_uid},
+          {"state", r.state},
+          {"attempts", r.attempts},
+          {"next_attempt_at", r.next_attempt_at},
+          {"last_error", r.last_error},
+          {"delivered_at", r.delivered_at}};
+}
+
+std::string query_value(const std::string& query, const std::string& key) {
+  std::stringstream ss(query);
+  for (std::string part; std::getline(ss, part, '&');)
+    if (part.rfind(key + "=", 0) == 0) return part.substr(key.size() + 1);
+  return {};
+}
+
+}  // namespace
+
+HttpResponse handle_http_request(Runtime& rt, const std::string& method, const std::string& target,
+                                 const std::string& authorization) {
+  const auto q = target.find('?');
+  const std::string path = target.substr(0, q);
+  const std::string query = q == std::string::npos ? "" : target.substr(q + 1);
+  auto json_response = [](const json& j, int status = 200) {
+    return HttpResponse{status, "application/json", j.dump(2) + "\n"};
+  };
+  try {
+    if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
+    if (path == "/readyz") {
+      bool store_ok = rt.store != nullptr;
+      try {
+        if (store_ok) rt.store->counts();
+      } catch (const std::exception&) {
+        store_ok = false;
+      }
+      const bool ready = rt.scp_listening && store_ok && !rt.draining && rt.storage.ok();
+      return {ready ? 200 : 503, "text/plain; charset=utf-8",
+              std::string(ready ? "ready" : "not ready") + " scp_listening=" +
+                  (rt.scp_listening ? "1" : "0") + " store=" + (store_ok ? "1" : "0") +
+                  " draining=" + (rt.draining ? "1" : "0") + " " + rt.storage.describe() + "\n"};
+    }
+    if (path == "/" && method == "GET")
+      return {302, "text/plain; charset=utf-8", "see /admin\n", {{"Location", "/admin"}}};
+    if (path == "/admin" && method == "GET")
+      // Static: it holds no data and asks for the token itself; every fetch it makes is checked.
+      return {200,
+              "text/html; charset=utf-8",
+              std::string(admin_page_html()),
+              {{"Content-Security-Policy",
+                "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                "connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; "
+                "frame-ancestors 'none'"},
+               {"X-Content-Type-Options", "nosniff"},
+               {"Referrer-Policy", "no-referrer"},
+               {"Cache-Control", "no-store"}}};
+    const auto cfg = rt.config.get();
+    const std::string& token = cfg->config.http.token;
+    if (!token.empty() && !bearer_token_matches(authorization, token))
+      return {401, "text/plain; charset=utf-8",
+              "401 unauthorized: send Authorization: Bearer <token>\n"};
+    if (!rt.store)  // not opened yet (a full disk): only /healthz, /readyz and /admin answer
+      return {503, "text/plain; charset=utf-8", "503 the state database is not open yet\n"};
+    if (path == "/metrics" && method == "GET")
+      return {200, "text/plain; version=0.0.4", metrics_text(rt)};
+    if (path == "/api/studies" && method == "GET") {
+      json out = json::array();
+      for (const auto& s : rt.store->studies(query_value(query, "state"), 1000)) {
+        json j = study_json(*rt.store, s);
+        j["jobs"] = json::array();
+        // The jobs of its visit (they belong to the visit's lead study).
+        for (const auto& job : rt.store->jobs(s.visit_uid.empty() ? s.study_uid : s.visit_uid, 100))
+          j["jobs"].push_back(job_json(job));
+        out.push_back(std::move(j));
+      }
+      return json_response(out);
+    }
+    if (path == "/api/jobs" && method == "GET") {
+      json out = json::array();
+      for (const auto& j : rt.store->jobs("", 1000)) out.push_back(job_json(j));
+      return json_response(out);
+    }
+    if (path == "/api/outbox" && method == "GET") {
+      json out = json::array();
+      for (const auto& r : rt.store->outbox(query_value(query, "state"), 1000))
+        out.push_back(outbox_json(r));
+      return json_response(out);
+    }
+    if (path == "/api/outbox/summary" && method == "GET") {
+      json out = json::object();
+      for (const auto& [destination, states] : rt.store->counts().outbox_by_destination)
+        for (const auto& [state, n] : states) out[destination][state] = n;
+      return json_response(out);
+    }
+    if (path == "/api/config" && method == "GET")
+      return {200, "text/yaml; charset=utf-8",
+              config::effective_config_yaml(cfg->config, /*mask_secrets=*/true)};
+    const std::string prefix = "/api/outbox/", suffix = "/requeue";
+    if (method == "POST" && path.rfind(prefix, 0) == 0 &&
+        path.size() > prefix.size() + suffix.size() &&
+        path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      const std::string id =
+          path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
+      if (id.find_first_not_of("0123456789") != std::string::npos)
+        return json_response({{"error", "bad outbox id"}}, 400);
+      const bool ok = rt.store->requeue_outbox(std::stoll(id), wall_now());
+      if (ok) spdlog::info("event=delivery_requeued outbox={}", id);
+      return json_response({{"requeued", ok}}, ok ? 200 : 404);
+    }
+    return {404, "text/plain; charset=utf-8", "404 not found\n"};
+  } catch (const std::exception& e) {
+    return {500, "text/plain; charset=utf-8",
+            std::string("500 internal error: ") + e.what() + "\n"};
+  }
+}
+
+}  // namespace livernode::node
