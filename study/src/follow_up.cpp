@@ -95,38 +95,80 @@ json pick_prior_analysis(const json& prior_summary) {
   return nullptr;
 }
 
-json compare_with_prior(const json& current, const json& prior, const std::string& prior_source) {
+namespace {
+
+// A comparison being written: its JSON and its statements, in order.
+struct Comparison {
   json out;
   json statements = json::array();
-  out["prior_summary"] = prior_source;
-  out["prior_study_instance_uids"] =
-      prior.contains("study_instance_uids") ? prior["study_instance_uids"] : json::array();
+};
+
+// The study dates and the interval between them; the interval in weeks when it is positive
+// (the growth rates need one).
+std::optional<double> compare_interval(const json& current, const json& prior, Comparison& c) {
   const std::string date_before = prior.value("study_date", std::string());
   const std::string date_after = current.value("study_date", std::string());
-  out["prior_study_date"] = date_before;
-  out["study_date"] = date_after;
+  c.out["prior_study_date"] = date_before;
+  c.out["study_date"] = date_after;
   const auto days = days_between(date_before, date_after);
   std::optional<double> weeks;
   if (days && *days > 0) weeks = *days / 7.0;
-  out["interval_days"] = days ? json(*days) : json(nullptr);
-  out["interval_weeks"] = weeks ? json(*weeks) : json(nullptr);
+  c.out["interval_days"] = days ? json(*days) : json(nullptr);
+  c.out["interval_weeks"] = weeks ? json(*weeks) : json(nullptr);
   if (!weeks) {
-    statements.push_back("no growth rate: the study dates (" + date_before + ", " + date_after +
-                         ") do not give a positive interval");
+    c.statements.push_back("no growth rate: the study dates (" + date_before + ", " + date_after +
+                           ") do not give a positive interval");
   }
+  return weeks;
+}
 
-  // Volumes.
+// The total and functional liver volumes.
+void compare_volumes(const json& current, const json& prior, Comparison& c) {
   const json& vb = prior.contains("volumetry") ? prior["volumetry"] : json(nullptr);
   const json& va = current.contains("volumetry") ? current["volumetry"] : json(nullptr);
   const auto tb = number_at(vb, "liver_ml"), ta = number_at(va, "liver_ml");
   const auto fb = number_at(vb, "functional_ml"), fa = number_at(va, "functional_ml");
-  out["total_liver_ml"] = tb && ta ? before_after(*tb, *ta) : json(nullptr);
-  out["functional_liver_ml"] = fb && fa ? before_after(*fb, *fa) : json(nullptr);
+  c.out["total_liver_ml"] = tb && ta ? before_after(*tb, *ta) : json(nullptr);
+  c.out["functional_liver_ml"] = fb && fa ? before_after(*fb, *fa) : json(nullptr);
   if (tb && ta) {
-    statements.push_back("total liver " + fixed(*tb, 0) + " -> " + fixed(*ta, 0) + " mL");
+    c.statements.push_back("total liver " + fixed(*tb, 0) + " -> " + fixed(*ta, 0) + " mL");
   }
+}
 
-  // Remnants of every resection preset present in both plans.
+// The remnant of one resection preset in both plans (`rb` before, `ra` after): its FLR, its
+// share (of the ESLV when both plans have one) and, with `weeks`, the kinetic growth rate.
+json compare_remnant(const json& rb, const json& ra, std::optional<double> weeks) {
+  json r;
+  r["key"] = ra["key"];
+  r["name"] = ra["name"];
+  r["segments_remaining"] = ra["segments_remaining"];
+  const double flr_b = rb["flr_ml"].get<double>(), flr_a = ra["flr_ml"].get<double>();
+  r["flr_ml"] = before_after(flr_b, flr_a);
+  const bool eslv = rb["flr_percent_of_eslv"].is_number() && ra["flr_percent_of_eslv"].is_number();
+  const char* key = eslv ? "flr_percent_of_eslv" : "flr_percent_of_functional_liver";
+  const double sb = rb[key].get<double>(), sa = ra[key].get<double>();
+  r["basis"] = eslv ? "FLR / ESLV" : "FLR / (total liver volume - tumour volume)";
+  r["percent_before"] = sb;
+  r["percent_after"] = sa;
+  r["degree_of_hypertrophy_points"] = sa - sb;
+  r["kinetic_growth_rate_points_per_week"] = weeks ? json((sa - sb) / *weeks) : json(nullptr);
+  std::string st = std::string(ra["name"].get<std::string>()) + ": FLR " +
+                   ra["segments_remaining"].get<std::string>() + " " + fixed(flr_b, 0) + " -> " +
+                   fixed(flr_a, 0) + " mL, " + r["basis"].get<std::string>() + " " + fixed(sb, 1) +
+                   " -> " + fixed(sa, 1) + " %, degree of hypertrophy " + fixed(sa - sb, 1) +
+                   " points";
+  if (weeks) {
+    const double kgr = (sa - sb) / *weeks;
+    st += ", kinetic growth rate " + fixed(kgr, 2) + " points/week over " + fixed(*weeks, 1) +
+          " weeks (" + (kgr < 2.0 ? "below" : "at or above") + " 2 %/week)";
+  }
+  r["statement"] = st;
+  return r;
+}
+
+// Remnants of every resection preset present in both plans.
+void compare_remnants(const json& current, const json& prior, std::optional<double> weeks,
+                      Comparison& c) {
   json remnants = json::array();
   const json& pb = prior.contains("surgical_plan") ? prior["surgical_plan"] : json(nullptr);
   const json& pa = current.contains("surgical_plan") ? current["surgical_plan"] : json(nullptr);
@@ -134,82 +176,64 @@ json compare_with_prior(const json& current, const json& prior, const std::strin
     for (const auto& ra : pa["resections"]) {
       for (const auto& rb : pb["resections"]) {
         if (rb["key"] != ra["key"]) continue;
-        json r;
-        r["key"] = ra["key"];
-        r["name"] = ra["name"];
-        r["segments_remaining"] = ra["segments_remaining"];
-        const double flr_b = rb["flr_ml"].get<double>(), flr_a = ra["flr_ml"].get<double>();
-        r["flr_ml"] = before_after(flr_b, flr_a);
-        const bool eslv =
-            rb["flr_percent_of_eslv"].is_number() && ra["flr_percent_of_eslv"].is_number();
-        const char* key = eslv ? "flr_percent_of_eslv" : "flr_percent_of_functional_liver";
-        const double sb = rb[key].get<double>(), sa = ra[key].get<double>();
-        r["basis"] = eslv ? "FLR / ESLV" : "FLR / (total liver volume - tumour volume)";
-        r["percent_before"] = sb;
-        r["percent_after"] = sa;
-        r["degree_of_hypertrophy_points"] = sa - sb;
-        r["kinetic_growth_rate_points_per_week"] = weeks ? json((sa - sb) / *weeks) : json(nullptr);
-        std::string st = std::string(ra["name"].get<std::string>()) + ": FLR " +
-                         ra["segments_remaining"].get<std::string>() + " " + fixed(flr_b, 0) +
-                         " -> " + fixed(flr_a, 0) + " mL, " + r["basis"].get<std::string>() + " " +
-                         fixed(sb, 1) + " -> " + fixed(sa, 1) + " %, degree of hypertrophy " +
-                         fixed(sa - sb, 1) + " points";
-        if (weeks) {
-          const double kgr = (sa - sb) / *weeks;
-          st += ", kinetic growth rate " + fixed(kgr, 2) + " points/week over " + fixed(*weeks, 1) +
-                " weeks (" + (kgr < 2.0 ? "below" : "at or above") + " 2 %/week)";
-        }
-        r["statement"] = st;
-        statements.push_back(st);
+        json r = compare_remnant(rb, ra, weeks);
+        c.statements.push_back(r["statement"]);
         remnants.push_back(std::move(r));
       }
     }
   } else {
-    statements.push_back("no remnant comparison: one of the analyses has no surgical plan");
+    c.statements.push_back("no remnant comparison: one of the analyses has no surgical plan");
   }
-  out["remnants"] = std::move(remnants);
+  c.out["remnants"] = std::move(remnants);
+}
 
-  // The two studies are in different scanner coordinates (another visit, another position on
-  // the table): the earlier lesions are first moved by the shift of the patient's landmarks,
-  // the IVC axis in-plane and the liver dome along the table. The liver's own growth moves
-  // neither much.
-  auto lb = lesions_of(prior);
-  const auto la = lesions_of(current);
-  {
-    const json& mb = prior.contains("landmarks") ? prior["landmarks"] : json(nullptr);
-    const json& ma = current.contains("landmarks") ? current["landmarks"] : json(nullptr);
-    std::array<double, 3> shift{0, 0, 0};
-    std::vector<std::string> used;
-    auto ivc_of = [](const json& m) -> std::optional<std::array<double, 2>> {
-      if (!m.is_object() || !m.contains("ivc_axis_lps_mm") || !m["ivc_axis_lps_mm"].is_array() ||
-          m["ivc_axis_lps_mm"].size() < 2)
-        return std::nullopt;
-      return std::array<double, 2>{m["ivc_axis_lps_mm"][0].get<double>(),
-                                   m["ivc_axis_lps_mm"][1].get<double>()};
-    };
-    const auto ib = ivc_of(mb), ia = ivc_of(ma);
-    if (ib && ia) {
-      shift[0] = (*ia)[0] - (*ib)[0];
-      shift[1] = (*ia)[1] - (*ib)[1];
-      used.push_back("IVC axis (in-plane)");
-    }
-    const auto db = number_at(mb, "liver_dome_z_mm"), da = number_at(ma, "liver_dome_z_mm");
-    if (db && da) {
-      shift[2] = *da - *db;
-      used.push_back("liver dome (along the table)");
-    }
-    for (auto& l : lb)
-      for (int a = 0; a < 3; ++a) l.c[a] += shift[a];
-    std::string method = used.empty() ? "none: the analyses hold no landmarks; scanner coordinates "
-                                        "compared as they are"
-                                      : used.front();
-    if (used.size() > 1) method += " and " + used.back();
-    out["alignment"] = {{"landmarks", method}, {"shift_mm", {shift[0], shift[1], shift[2]}}};
-    statements.push_back("earlier lesions moved by (" + fixed(shift[0], 0) + ", " +
-                         fixed(shift[1], 0) + ", " + fixed(shift[2], 0) + ") mm: " + method);
+// The two studies are in different scanner coordinates (another visit, another position on
+// the table): the earlier lesions `lb` are moved by the shift of the patient's landmarks, the
+// IVC axis in-plane and the liver dome along the table. The liver's own growth moves neither
+// much.
+void align_earlier_lesions(const json& current, const json& prior, std::vector<LesionRow>& lb,
+                           Comparison& c) {
+  const json& mb = prior.contains("landmarks") ? prior["landmarks"] : json(nullptr);
+  const json& ma = current.contains("landmarks") ? current["landmarks"] : json(nullptr);
+  std::array<double, 3> shift{0, 0, 0};
+  std::vector<std::string> used;
+  auto ivc_of = [](const json& m) -> std::optional<std::array<double, 2>> {
+    if (!m.is_object() || !m.contains("ivc_axis_lps_mm") || !m["ivc_axis_lps_mm"].is_array() ||
+        m["ivc_axis_lps_mm"].size() < 2)
+      return std::nullopt;
+    return std::array<double, 2>{m["ivc_axis_lps_mm"][0].get<double>(),
+                                 m["ivc_axis_lps_mm"][1].get<double>()};
+  };
+  const auto ib = ivc_of(mb), ia = ivc_of(ma);
+  if (ib && ia) {
+    shift[0] = (*ia)[0] - (*ib)[0];
+    shift[1] = (*ia)[1] - (*ib)[1];
+    used.push_back("IVC axis (in-plane)");
   }
-  // Lesions matched by centroid distance after that shift (closest pairs first), within
-  // max(20 mm, 0.75 x the larger longest diameter).
+  const auto db = number_at(mb, "liver_dome_z_mm"), da = number_at(ma, "liver_dome_z_mm");
+  if (db && da) {
+    shift[2] = *da - *db;
+    used.push_back("liver dome (along the table)");
+  }
+  for (auto& l : lb)
+    for (int a = 0; a < 3; ++a) l.c[a] += shift[a];
+  std::string method = used.empty() ? "none: the analyses hold no landmarks; scanner coordinates "
+                                      "compared as they are"
+                                    : used.front();
+  if (used.size() > 1) method += " and " + used.back();
+  c.out["alignment"] = {{"landmarks", method}, {"shift_mm", {shift[0], shift[1], shift[2]}}};
+  c.statements.push_back("earlier lesions moved by (" + fixed(shift[0], 0) + ", " +
+                         fixed(shift[1], 0) + ", " + fixed(shift[2], 0) + ") mm: " + method);
+}
+
+// Which later lesion each earlier one is (-1: none), and the other way round.
+struct LesionMatches {
+  std::vector<int> of_before, of_after;
+};
+
+// Lesions matched by centroid distance after the alignment (closest pairs first), within
+// max(20 mm, 0.75 x the larger longest diameter).
+LesionMatches match_lesions(const std::vector<LesionRow>& lb, const std::vector<LesionRow>& la) {
   struct Pair {
     double d;
     std::size_t b, a;
@@ -224,17 +248,23 @@ json compare_with_prior(const json& current, const json& prior, const std::strin
     }
   }
   std::sort(pairs.begin(), pairs.end(), [](const Pair& x, const Pair& y) { return x.d < y.d; });
-  std::vector<int> match_of_b(lb.size(), -1), match_of_a(la.size(), -1);
-  json matched = json::array();
+  LesionMatches m{std::vector<int>(lb.size(), -1), std::vector<int>(la.size(), -1)};
   for (const auto& p : pairs) {
-    if (match_of_b[p.b] >= 0 || match_of_a[p.a] >= 0) continue;
-    match_of_b[p.b] = static_cast<int>(p.a);
-    match_of_a[p.a] = static_cast<int>(p.b);
+    if (m.of_before[p.b] >= 0 || m.of_after[p.a] >= 0) continue;
+    m.of_before[p.b] = static_cast<int>(p.a);
+    m.of_after[p.a] = static_cast<int>(p.b);
   }
+  return m;
+}
+
+// The lesions found again, not found again and new; returns the number of new lesions.
+std::size_t compare_lesions(const std::vector<LesionRow>& lb, const std::vector<LesionRow>& la,
+                            const LesionMatches& m, Comparison& c) {
+  json matched = json::array();
   for (std::size_t i = 0; i < lb.size(); ++i) {
-    if (match_of_b[i] < 0) continue;
+    if (m.of_before[i] < 0) continue;
     const auto& b = lb[i];
-    const auto& a = la[static_cast<std::size_t>(match_of_b[i])];
+    const auto& a = la[static_cast<std::size_t>(m.of_before[i])];
     matched.push_back(
         {{"number_before", b.number},
          {"number_after", a.number},
@@ -244,18 +274,22 @@ json compare_with_prior(const json& current, const json& prior, const std::strin
   }
   json gone = json::array(), fresh = json::array();
   for (std::size_t i = 0; i < lb.size(); ++i) {
-    if (match_of_b[i] < 0) gone.push_back(lb[i].number);
+    if (m.of_before[i] < 0) gone.push_back(lb[i].number);
   }
   for (std::size_t j = 0; j < la.size(); ++j) {
-    if (match_of_a[j] < 0) fresh.push_back(la[j].number);
+    if (m.of_after[j] < 0) fresh.push_back(la[j].number);
   }
-  out["lesions"] = {{"matched", matched}, {"not_found_again", gone}, {"new", fresh}};
-  statements.push_back(std::to_string(matched.size()) + " lesion(s) found again, " +
-                       std::to_string(gone.size()) + " not found again, " +
-                       std::to_string(fresh.size()) + " new");
+  c.out["lesions"] = {{"matched", matched}, {"not_found_again", gone}, {"new", fresh}};
+  c.statements.push_back(std::to_string(matched.size()) + " lesion(s) found again, " +
+                         std::to_string(gone.size()) + " not found again, " +
+                         std::to_string(fresh.size()) + " new");
+  return fresh.size();
+}
 
-  // RECIST 1.1 sum: target lesions = the two largest measurable lesions of the earlier study
-  // (at most 2 per organ), followed to their match (0 mm when not found again).
+// RECIST 1.1 sum: target lesions = the two largest measurable lesions of the earlier study
+// (at most 2 per organ), followed to their match (0 mm when not found again).
+void compare_recist(const std::vector<LesionRow>& lb, const std::vector<LesionRow>& la,
+                    const LesionMatches& m, std::size_t new_lesions, Comparison& c) {
   std::vector<std::size_t> targets;
   for (std::size_t i = 0; i < lb.size(); ++i) {
     if (lb[i].measurable) targets.push_back(i);
@@ -267,7 +301,7 @@ json compare_with_prior(const json& current, const json& prior, const std::strin
   json target_numbers = json::array();
   for (std::size_t i : targets) {
     sum_b += lb[i].longest_mm;
-    if (match_of_b[i] >= 0) sum_a += la[static_cast<std::size_t>(match_of_b[i])].longest_mm;
+    if (m.of_before[i] >= 0) sum_a += la[static_cast<std::size_t>(m.of_before[i])].longest_mm;
     target_numbers.push_back(lb[i].number);
   }
   json recist = {
@@ -276,16 +310,34 @@ json compare_with_prior(const json& current, const json& prior, const std::strin
       {"sum_after_mm", sum_a},
       {"change_mm", sum_a - sum_b},
       {"change_percent", sum_b > 0 ? json(100.0 * (sum_a - sum_b) / sum_b) : json(nullptr)},
-      {"new_lesions", fresh.size()}};
+      {"new_lesions", new_lesions}};
   if (sum_b > 0) {
-    statements.push_back("RECIST 1.1 sum of " + std::to_string(targets.size()) +
-                         " target lesion(s) " + fixed(sum_b, 1) + " -> " + fixed(sum_a, 1) +
-                         " mm (" + fixed(100.0 * (sum_a - sum_b) / sum_b, 1) + " %); " +
-                         std::to_string(fresh.size()) + " new lesion(s)");
+    c.statements.push_back("RECIST 1.1 sum of " + std::to_string(targets.size()) +
+                           " target lesion(s) " + fixed(sum_b, 1) + " -> " + fixed(sum_a, 1) +
+                           " mm (" + fixed(100.0 * (sum_a - sum_b) / sum_b, 1) + " %); " +
+                           std::to_string(new_lesions) + " new lesion(s)");
   }
-  out["recist"] = std::move(recist);
-  out["statements"] = std::move(statements);
-  return out;
+  c.out["recist"] = std::move(recist);
+}
+
+}  // namespace
+
+json compare_with_prior(const json& current, const json& prior, const std::string& prior_source) {
+  Comparison c;
+  c.out["prior_summary"] = prior_source;
+  c.out["prior_study_instance_uids"] =
+      prior.contains("study_instance_uids") ? prior["study_instance_uids"] : json::array();
+  const std::optional<double> weeks = compare_interval(current, prior, c);
+  compare_volumes(current, prior, c);
+  compare_remnants(current, prior, weeks, c);
+  auto lb = lesions_of(prior);
+  const auto la = lesions_of(current);
+  align_earlier_lesions(current, prior, lb, c);
+  const LesionMatches matches = match_lesions(lb, la);
+  const std::size_t new_lesions = compare_lesions(lb, la, matches, c);
+  compare_recist(lb, la, matches, new_lesions, c);
+  c.out["statements"] = std::move(c.statements);
+  return c.out;
 }
 
 namespace {
