@@ -211,21 +211,11 @@ std::optional<Phase> parse_phase(const std::string& name) {
   return phase;
 }
 
-PhantomTruth generate_phantom(const PhantomOptions& options, const fs::path& out_dir) {
-  validate(options);
-  const Anatomy anatomy(options.remnant_growth);
-  const processing::Geometry geometry = phantom_geometry(options, anatomy);
-  const std::uint64_t study_key =
-      hash_combine(hash_combine(hash_combine(0x11FE7A0DEULL, options.seed), options.patient_id),
-                   options.study_date);
-  const UidGenerator uids(study_key);
+namespace {
 
-  PhantomTruth truth;
-  truth.study_uid = uids.study();
-  truth.frame_of_reference_uid = uids.frame_of_reference();
-  truth.patient_id = options.patient_id;
-
-  // True volumes over the imaged region of the unshifted anatomy.
+// The true volumes over the imaged region of the unshifted anatomy: organs, lesions, liver.
+void add_true_volumes(const Anatomy& anatomy, const processing::Geometry& geometry,
+                      PhantomTruth& truth) {
   Box region = grid_extent(geometry);
   const Box body = anatomy.torso().body_bounds().expanded(2.0);
   for (int a = 0; a < 2; ++a) {
@@ -256,11 +246,11 @@ PhantomTruth generate_phantom(const PhantomOptions& options, const fs::path& out
   }
   truth.organ_volumes_ml["liver"] = truth.liver_volume_ml;
   truth.organ_volumes_ml["tumour"] = truth.tumour_volume_ml;
+}
 
-  const fs::path truth_dir = out_dir / "truth";
-  make_dirs(truth_dir);
-  for (Phase p : kAllPhases) clear_old_slices(out_dir / "dicom" / phase_name(p));
-
+// The patient and study of the phantom's series.
+CtStudyInfo study_info(const PhantomOptions& options, const PhantomTruth& truth,
+                       const UidGenerator& uids) {
   CtStudyInfo study;
   study.patient_name = options.patient_name;
   study.patient_id = options.patient_id;
@@ -275,6 +265,88 @@ PhantomTruth generate_phantom(const PhantomOptions& options, const fs::path& out
   study.accession_number = uids.accession_number();
   study.study_id = "1";
   study.study_description = "CT ABDOMEN LIVER MULTIPHASE";
+  return study;
+}
+
+// What the series of one phantom study share.
+struct StudyContext {
+  const PhantomOptions& options;
+  const Anatomy& anatomy;
+  const processing::Geometry& geometry;
+  const UidGenerator& uids;
+  std::uint64_t study_key;
+  const CtStudyInfo& study;
+};
+
+// The slices of one phase's series, synthesised from `samples` with the phase's attenuation,
+// noise and (arterial) hyperperfusion and written into st.dir; their names go into `record`.
+void write_series_slices(const StudyContext& c, Phase phase, const TissueSamples& samples,
+                         SeriesTruth& st, SeriesRecord& record, std::vector<std::int16_t>& pixels) {
+  const PhantomOptions& options = c.options;
+  const int number = record.series_number;
+  CtSeriesInfo info;
+  info.series_uid = st.series_uid;
+  info.description = st.description;
+  info.protocol_name = "Liver multiphase";
+  info.series_number = number;
+  info.acquisition_time = record.acquisition_time;
+  if (options.contrast_tags && seconds_after_contrast(phase)) {
+    info.contrast_start_time = dicom_time(kContrastStartSeconds);
+    record.contrast_start_time = *info.contrast_start_time;
+  }
+  CtStudyInfo series_study = c.study;
+  if (options.study_per_phase) series_study.study_uid += "." + std::to_string(number);
+  st.study_uid = series_study.study_uid;
+  const CtSeriesWriter writer(series_study, info, c.geometry);
+  const std::array<float, 256> hu = phase_hu_table(phase, c.anatomy.lesions());
+  Random noise(hash_combine(hash_combine(options.seed, "noise"),
+                            static_cast<std::uint64_t>(phase_index(phase))));
+  std::set<std::string> names;
+  std::optional<RegionalExcess> hyperperfusion;
+  if (phase == Phase::kArterial && options.arterial_hyperperfusion_hu != 0.0) {
+    hyperperfusion =
+        RegionalExcess{static_cast<TissueCode>(Tissue::Liver), kHyperperfusionCentre,
+                       kHyperperfusionSigmaMm, options.arterial_hyperperfusion_hu, st.shift_lps};
+  }
+  for (std::size_t k = 0; k < c.geometry.size[2]; ++k) {
+    synthesise_slice(samples, k, hu, noise, kNoiseSigmaHu, pixels,
+                     hyperperfusion ? &*hyperperfusion : nullptr);
+    const std::string sop = c.uids.instance(number, k);
+    char plain[32];
+    std::snprintf(plain, sizeof plain, "IM%04zu.dcm", k + 1);
+    const std::string name =
+        options.shuffle_file_names ? shuffled_file_name(c.study_key, sop) : plain;
+    if (!names.insert(name).second)
+      throw std::logic_error("generate_phantom: file name collision " + name);
+    writer.write_slice(st.dir / name, k, sop, pixels);
+    record.files_in_spatial_order.push_back(name);
+  }
+}
+
+}  // namespace
+
+PhantomTruth generate_phantom(const PhantomOptions& options, const fs::path& out_dir) {
+  validate(options);
+  const Anatomy anatomy(options.remnant_growth);
+  const processing::Geometry geometry = phantom_geometry(options, anatomy);
+  const std::uint64_t study_key =
+      hash_combine(hash_combine(hash_combine(0x11FE7A0DEULL, options.seed), options.patient_id),
+                   options.study_date);
+  const UidGenerator uids(study_key);
+
+  PhantomTruth truth;
+  truth.study_uid = uids.study();
+  truth.frame_of_reference_uid = uids.frame_of_reference();
+  truth.patient_id = options.patient_id;
+
+  add_true_volumes(anatomy, geometry, truth);
+
+  const fs::path truth_dir = out_dir / "truth";
+  make_dirs(truth_dir);
+  for (Phase p : kAllPhases) clear_old_slices(out_dir / "dicom" / phase_name(p));
+
+  const CtStudyInfo study = study_info(options, truth, uids);
+  const StudyContext context{options, anatomy, geometry, uids, study_key, study};
 
   std::vector<SeriesRecord> records;
   std::optional<TissueSamples> samples;
@@ -305,43 +377,7 @@ PhantomTruth generate_phantom(const PhantomOptions& options, const fs::path& out
       write_couinaud_truth(phase_labels, out_dir, truth);
     }
 
-    CtSeriesInfo info;
-    info.series_uid = st.series_uid;
-    info.description = st.description;
-    info.protocol_name = "Liver multiphase";
-    info.series_number = number;
-    info.acquisition_time = record.acquisition_time;
-    if (options.contrast_tags && seconds_after_contrast(phase)) {
-      info.contrast_start_time = dicom_time(kContrastStartSeconds);
-      record.contrast_start_time = *info.contrast_start_time;
-    }
-    CtStudyInfo series_study = study;
-    if (options.study_per_phase) series_study.study_uid += "." + std::to_string(number);
-    st.study_uid = series_study.study_uid;
-    const CtSeriesWriter writer(series_study, info, geometry);
-    const std::array<float, 256> hu = phase_hu_table(phase, anatomy.lesions());
-    Random noise(hash_combine(hash_combine(options.seed, "noise"),
-                              static_cast<std::uint64_t>(phase_index(phase))));
-    std::set<std::string> names;
-    std::optional<RegionalExcess> hyperperfusion;
-    if (phase == Phase::kArterial && options.arterial_hyperperfusion_hu != 0.0) {
-      hyperperfusion =
-          RegionalExcess{static_cast<TissueCode>(Tissue::Liver), kHyperperfusionCentre,
-                         kHyperperfusionSigmaMm, options.arterial_hyperperfusion_hu, st.shift_lps};
-    }
-    for (std::size_t k = 0; k < geometry.size[2]; ++k) {
-      synthesise_slice(*samples, k, hu, noise, kNoiseSigmaHu, pixels,
-                       hyperperfusion ? &*hyperperfusion : nullptr);
-      const std::string sop = uids.instance(number, k);
-      char plain[32];
-      std::snprintf(plain, sizeof plain, "IM%04zu.dcm", k + 1);
-      const std::string name =
-          options.shuffle_file_names ? shuffled_file_name(study_key, sop) : plain;
-      if (!names.insert(name).second)
-        throw std::logic_error("generate_phantom: file name collision " + name);
-      writer.write_slice(st.dir / name, k, sop, pixels);
-      record.files_in_spatial_order.push_back(name);
-    }
+    write_series_slices(context, phase, *samples, st, record, pixels);
     truth.series.push_back(st);
     records.push_back(std::move(record));
   }
