@@ -155,7 +155,7 @@ void run_case(const Case& c, const fs::path& binary, const fs::path& work) {
   std::vector<node::JobRow> jobs;
   for (;;) {
     jobs = store.jobs("", 1000);
-    bool busy = jobs.empty() || !store.studies("receiving", 10).empty();
+    bool busy = jobs.empty() || !store.studies(livernode::node::StudyState::receiving, 10).empty();
     for (const auto& j : jobs) busy = busy || j.state == "queued" || j.state == "running";
     if (!busy) break;
     if (seconds_since(sent_at) > 1800) {
@@ -166,7 +166,7 @@ void run_case(const Case& c, const fs::path& binary, const fs::path& work) {
   }
   const double wall = seconds_since(sent_at);
   std::set<std::string> studies;
-  for (const auto& s : store.studies("", 100)) studies.insert(s.study_uid);
+  for (const auto& s : store.studies(std::nullopt, 100)) studies.insert(s.study_uid);
   std::printf("  %zu instances in %zu studies sent in %.1f s; %zu job(s):", 
               static_cast<std::size_t>(store.counts().instances), studies.size(), send_s,
               jobs.size());

@@ -265,7 +265,7 @@ TEST(CorrectionServe, EditedSegFromAViewerGivesANewVersionInThePacs) {
   EXPECT_EQ(store.jobs("", 10).size(), 1u) << node.log();
   // Nothing lost: every SEG is kept in the spool.
   EXPECT_EQ(store.counts().instances, 48 + 2 + (fs::exists(foreign) ? 1 : 0));
-  EXPECT_EQ(store.study(truth.study_uid)->state, "done");
+  EXPECT_EQ(store.study(truth.study_uid)->state, node::StudyState::done);
   EXPECT_EQ(run_command("echoscu " + node.peer()).status, 0) << node.log();
 
   // The radiologist erases a lesion and trims the liver in the viewer, which sends the SEG.
@@ -405,7 +405,7 @@ TEST(CorrectionServe, EditedSegFromAViewerGivesANewVersionInThePacs) {
   EXPECT_NE(fourth.error.find("changed nothing"), std::string::npos) << fourth.error;
   // The study keeps the results of the third version: it is done, not failed.
   ASSERT_TRUE(store.study(fourth.study_uid));
-  EXPECT_EQ(store.study(fourth.study_uid)->state, "done");
+  EXPECT_EQ(store.study(fourth.study_uid)->state, node::StudyState::done);
   std::this_thread::sleep_for(std::chrono::seconds(1));
   EXPECT_TRUE(store.outbox("pending", 100).empty());
   EXPECT_EQ(static_cast<std::int64_t>(pacs->instances().size()),

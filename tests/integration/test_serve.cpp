@@ -355,7 +355,7 @@ TEST_F(ServeNode, UnroutedStudyIsStoredThenDeletedAfterItsRetention) {
   ASSERT_TRUE(eventually(
       [&] {
         const auto s = store.study(g_study->truth.study_uid);
-        return s && s->state == "purged";
+        return s && s->state == node::StudyState::purged;
       },
       20))
       << node.log();

@@ -239,7 +239,7 @@ std::optional<SrContent> second_visit_after_purge(ServeFollowUpFixture& f,
   EXPECT_TRUE(eventually(
       [&] {
         const auto s = store.study(before.study_uid);
-        return s && s->state == "purged";
+        return s && s->state == node::StudyState::purged;
       },
       240))
       << node->log();

@@ -130,7 +130,7 @@ bool jobs_settled(node::StateStore& store, std::size_t count, double seconds) {
         if (jobs.size() != count) return false;
         for (const auto& j : jobs)
           if (j.state == "queued" || j.state == "running") return false;
-        return store.studies("receiving", 10).empty();
+        return store.studies(node::StudyState::receiving, 10).empty();
       },
       seconds, 250);
 }
@@ -196,11 +196,11 @@ TEST_F(ServeVisit, PhasesFiledAsSeparateStudiesAreAnalysedAsOneVisit) {
   EXPECT_EQ(series_uids_of(only_analysis(v1_summary)).size(), 2u) << v1_summary.dump(1);
   // Both studies are shown as one visit and follow its job.
   const std::string lead = v1[0].study_uid;
-  for (const auto& s : store.studies("", 100)) {
+  for (const auto& s : store.studies(std::nullopt, 100)) {
     EXPECT_EQ(s.visit_uid, lead) << s.study_uid;
-    EXPECT_EQ(s.state, "done") << s.study_uid;
+    EXPECT_EQ(s.state, node::StudyState::done) << s.study_uid;
   }
-  EXPECT_EQ(store.studies("", 100).size(), 2u);
+  EXPECT_EQ(store.studies(std::nullopt, 100).size(), 2u);
 
   // The delayed phase, a third study of the same visit, arrives late: version 2 of the visit.
   sent = send_with_storescu(node, study_dir / "dicom" / "delayed");
@@ -211,11 +211,11 @@ TEST_F(ServeVisit, PhasesFiledAsSeparateStudiesAreAnalysedAsOneVisit) {
   EXPECT_EQ(jobs[1].study_uid, lead) << "no job of a study of its own";
   EXPECT_EQ(jobs[1].version, 2);
   ASSERT_EQ(jobs[1].state, "done") << jobs[1].error << node.log();
-  const auto all_studies = store.studies("", 100);
+  const auto all_studies = store.studies(std::nullopt, 100);
   EXPECT_EQ(all_studies.size(), 3u);
   for (const auto& s : all_studies) {
     EXPECT_EQ(s.visit_uid, lead) << s.study_uid;
-    EXPECT_EQ(s.state, "done") << s.study_uid;
+    EXPECT_EQ(s.state, node::StudyState::done) << s.study_uid;
   }
   // The admin API shows the visit and its jobs on every study.
   const json api = json::parse(node.get("/api/studies"));
@@ -301,7 +301,7 @@ TEST_F(ServeVisit, RealTwoStudyCaseGetsTheAnswerOfAnalyze) {
     expected_studies.insert(study_of_file(dir_ / "analyze" / o.at("path").get<std::string>()));
   EXPECT_EQ(result_studies.size(), 1u);
   EXPECT_EQ(result_studies, expected_studies);
-  for (const auto& s : store.studies("", 10)) EXPECT_EQ(s.state, "done") << s.study_uid;
+  for (const auto& s : store.studies(std::nullopt, 10)) EXPECT_EQ(s.state, node::StudyState::done) << s.study_uid;
   EXPECT_EQ(node.stop(), 0);
 }
 

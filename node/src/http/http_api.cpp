@@ -3,6 +3,7 @@
 
 #include <cctype>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
 
@@ -37,7 +38,7 @@ bool bearer_token_matches(const std::string& authorization, const std::string& t
 
 json study_json(StateStore& store, const StudyRow& s) {
   json j{{"study_instance_uid", s.study_uid},
-         {"state", s.state},
+         {"state", to_string(s.state)},
          {"first_arrival", s.first_arrival},
          {"last_arrival", s.last_arrival},
          {"instances", s.instances},
@@ -146,7 +147,11 @@ HttpResponse handle_http_request(Runtime& rt, const std::string& method, const s
       return {200, "text/plain; version=0.0.4", metrics_text(rt)};
     if (path == "/api/studies" && method == "GET") {
       json out = json::array();
-      for (const auto& s : rt.store->studies(query_value(query, "state"), 1000)) {
+      // ?state=NAME: the studies in that state (none for a name that is no study state).
+      const std::string wanted = query_value(query, "state");
+      const std::optional<StudyState> state = study_state_from_string(wanted);
+      if (!wanted.empty() && !state) return json_response(out);
+      for (const auto& s : rt.store->studies(state, 1000)) {
         json j = study_json(*rt.store, s);
         j["jobs"] = json::array();
         // The jobs of its visit (they belong to the visit's lead study).

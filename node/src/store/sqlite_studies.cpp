@@ -126,7 +126,12 @@ std::vector<StudyRow> SqliteStateStore::query_studies(const std::string& where,
   while (s.step()) {
     StudyRow r;
     r.study_uid = s.text(0);
-    r.state = s.text(1);
+    const std::string state = s.text(1);
+    const auto known = study_state_from_string(state);
+    if (!known)
+      throw StateStoreError("state store: study " + r.study_uid + " has the unknown state '" +
+                            state + "'");
+    r.state = *known;
     r.first_arrival = s.real(2);
     r.last_arrival = s.real(3);
     r.instances = s.integer(4);
@@ -147,10 +152,10 @@ std::vector<StudyRow> SqliteStateStore::query_studies(const std::string& where,
   return out;
 }
 
-std::vector<StudyRow> SqliteStateStore::studies(const std::string& state, int limit) {
+std::vector<StudyRow> SqliteStateStore::studies(std::optional<StudyState> state, int limit) {
   std::lock_guard lock(mutex_);
   // Newest first: with more studies than `limit`, the latest are the ones listed.
-  return query_studies(state.empty() ? "" : "WHERE state=?", state, limit,
+  return query_studies(state ? "WHERE state=?" : "", state ? to_string(*state) : "", limit,
                        "first_arrival DESC, study_uid");
 }
 
@@ -233,11 +238,10 @@ std::vector<SeriesRow> SqliteStateStore::complete_quiet_series(double before) {
   return out;
 }
 
-void SqliteStateStore::set_study_state(const std::string& study_uid, const std::string& state,
-                                       double now) {
+void SqliteStateStore::set_study_state(const std::string& study_uid, StudyState state, double now) {
   std::lock_guard lock(mutex_);
   Statement s(db_, "UPDATE studies SET state=?, state_changed_at=? WHERE study_uid=?");
-  s.bind(1, state).bind(2, now).bind(3, study_uid).run();
+  s.bind(1, to_string(state)).bind(2, now).bind(3, study_uid).run();
 }
 
 void SqliteStateStore::purge_study(const std::string& study_uid, double now) {

@@ -1,5 +1,6 @@
 #include "livernode/node/store/state_store.h"
 
+#include <ostream>
 #include <string>
 
 namespace livernode::node {
@@ -19,6 +20,36 @@ const char* to_string(SeriesAction action) {
   }
   return "unrouted";
 }
+
+const char* to_string(StudyState state) {
+  switch (state) {
+    case StudyState::receiving:
+      return "receiving";
+    case StudyState::stored:
+      return "stored";
+    case StudyState::queued:
+      return "queued";
+    case StudyState::running:
+      return "running";
+    case StudyState::done:
+      return "done";
+    case StudyState::failed:
+      return "failed";
+    case StudyState::purged:
+      return "purged";
+  }
+  return "receiving";
+}
+
+std::optional<StudyState> study_state_from_string(const std::string& text) {
+  for (StudyState state :
+       {StudyState::receiving, StudyState::stored, StudyState::queued, StudyState::running,
+        StudyState::done, StudyState::failed, StudyState::purged})
+    if (text == to_string(state)) return state;
+  return std::nullopt;
+}
+
+std::ostream& operator<<(std::ostream& out, StudyState state) { return out << to_string(state); }
 
 SeriesAction series_action_from_string(const std::string& text) {
   if (text == "analyse") return SeriesAction::analyse;

@@ -75,7 +75,7 @@ void choose_follow_up_prior(StateStore& store, const JobRow& job, const fs::path
       // Retention deletes images and result objects but keeps the summary for a while
       // (storage.summary_retention_days): a purged study compares as long as it is there.
       std::error_code ec;
-      c.purged = study && study->state == "purged" && !fs::exists(c.summary, ec);
+      c.purged = study && study->state == StudyState::purged && !fs::exists(c.summary, ec);
     } catch (const std::exception&) {
       c.purged = false;  // its summary file tells
     }

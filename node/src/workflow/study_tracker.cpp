@@ -44,7 +44,7 @@ void StudyTracker::tick(double now) {
   // is readied as a whole: when each of its receiving studies is quiet (or one waited max_wait_s).
   assign_visits(*runtime_.store);
   std::map<std::string, std::vector<StudyRow>> receiving_visits;
-  for (auto& study : runtime_.store->studies("receiving", 10000))
+  for (auto& study : runtime_.store->studies(StudyState::receiving, 10000))
     receiving_visits[study.visit_uid].push_back(std::move(study));
   for (const auto& [visit, receiving] : receiving_visits) {
     bool quiet = true, forced = false;
@@ -70,7 +70,7 @@ void StudyTracker::tick(double now) {
       workers_.notify();
     } else {
       for (const auto& study : receiving) {
-        runtime_.store->set_study_state(study.study_uid, "stored", now);
+        runtime_.store->set_study_state(study.study_uid, StudyState::stored, now);
         stored_any = true;
         spdlog::info(
             "event=study_stored study={} reason=\"no series routed to analysis\" instances={} "
@@ -98,16 +98,16 @@ void StudyTracker::apply_retention(double now) {
     spdlog::info("event=study_purged study={} reason={} summaries_kept={}", study.study_uid, why,
                  kept);
   };
-  for (const auto& s : runtime_.store->studies("stored", 10000))
+  for (const auto& s : runtime_.store->studies(StudyState::stored, 10000))
     if (now - s.state_changed_at >= st.unrouted_retention_hours * 3600.0)
       purge(s, "unrouted_retention");
-  for (const char* state : {"done", "failed"})
+  for (StudyState state : {StudyState::done, StudyState::failed})
     for (const auto& s : runtime_.store->studies(state, 10000))
       if (now - s.state_changed_at >= st.retention_days * 86400.0 &&
           runtime_.store->pending_outbox_of(s.study_uid) == 0)
         purge(s, "retention");
   // The summaries kept for follow-up, once they are older than their own retention.
-  for (const auto& s : runtime_.store->studies("purged", 10000)) {
+  for (const auto& s : runtime_.store->studies(StudyState::purged, 10000)) {
     if (!is_valid_uid(s.study_uid) ||
         now - s.state_changed_at < st.summary_retention_days * 86400.0)
       continue;

@@ -39,7 +39,7 @@ VisitFacts visit_facts_of(const std::string& study_uid, const std::vector<Series
 int assign_visits(StateStore& store) {
   int changed = 0;
   std::set<std::string> placed;  // studies already placed in this pass
-  for (const auto& receiving : store.studies("receiving", 10000)) {
+  for (const auto& receiving : store.studies(StudyState::receiving, 10000)) {
     if (placed.count(receiving.study_uid)) continue;
     const std::vector<StudyRow> candidates = store.studies_of_same_patient(receiving.study_uid);
     std::vector<VisitFacts> facts;

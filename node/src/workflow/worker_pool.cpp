@@ -167,8 +167,8 @@ void WorkerPool::process(const JobRow& job) {
       int standing = 0;
       for (const auto& j : runtime_.store->jobs(job.study_uid, 1000))
         if (j.state == "done") standing = std::max(standing, j.version);
-      if (study && study->state == "failed" && standing > 0) {
-        runtime_.store->set_study_state(job.study_uid, "done", wall_now());
+      if (study && study->state == StudyState::failed && standing > 0) {
+        runtime_.store->set_study_state(job.study_uid, StudyState::done, wall_now());
         spdlog::info(
             "event=study_state study={} state=done reason=\"the correction of job {} "
             "failed; the results of version {} stand\"",

@@ -124,7 +124,7 @@ TEST(IncomingSeg, CorrectionOnlyOfAnalysedSeriesAndNeverOurOwnResult) {
     EXPECT_EQ(jobs[0].correction_sop, "9.9.9");
     EXPECT_EQ(jobs[0].version, 2);
     EXPECT_EQ(jobs[1].kind, "analysis");
-    EXPECT_EQ(store.study("1.2.3")->state, "queued");
+    EXPECT_EQ(store.study("1.2.3")->state, node::StudyState::queued);
     // A re-sent correction is stored once and queues nothing.
     EXPECT_FALSE(store.record_instance(r));
     EXPECT_EQ(store.jobs("1.2.3", 10).size(), 2u);
@@ -133,7 +133,7 @@ TEST(IncomingSeg, CorrectionOnlyOfAnalysedSeriesAndNeverOurOwnResult) {
     r.action = node::SeriesAction::derived;
     r.corrects_study.clear();
     ASSERT_TRUE(store.record_instance(r));
-    EXPECT_EQ(store.study("1.2.3")->state, "queued");
+    EXPECT_EQ(store.study("1.2.3")->state, node::StudyState::queued);
     EXPECT_EQ(store.jobs("1.2.3", 10).size(), 2u);
   }
   // The job survives a restart as a correction; a later job of the same study waits for it.

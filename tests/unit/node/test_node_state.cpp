@@ -118,7 +118,7 @@ TEST(NodeStateStore, NewSeriesAfterAnalysisMakesTheNextVersionAndRestartRequeues
     EXPECT_EQ(store.complete_quiet_series(102).size(), 1u);
     const JobRow v1 = store.create_job("1.9", 110);
     EXPECT_EQ(v1.version, 1);
-    EXPECT_EQ(store.study("1.9")->state, "queued");
+    EXPECT_EQ(store.study("1.9")->state, node::StudyState::queued);
     const auto claimed = store.claim_next_job(111);
     ASSERT_TRUE(claimed);
     EXPECT_EQ(claimed->id, v1.id);
@@ -132,10 +132,10 @@ TEST(NodeStateStore, NewSeriesAfterAnalysisMakesTheNextVersionAndRestartRequeues
   EXPECT_EQ(again->version, 1);
   EXPECT_EQ(again->attempts, 2);
   store.finish_job(again->id, "done", "", "/results/1.9/v1", 0, 130);
-  EXPECT_EQ(store.study("1.9")->state, "done");
+  EXPECT_EQ(store.study("1.9")->state, node::StudyState::done);
   // A later series reopens the study; its job is version 2.
   EXPECT_TRUE(store.record_instance(instance("1.3", "1.6", 200)));
-  EXPECT_EQ(store.study("1.9")->state, "receiving");
+  EXPECT_EQ(store.study("1.9")->state, node::StudyState::receiving);
   EXPECT_EQ(store.create_job("1.9", 210).version, 2);
   EXPECT_EQ(store.jobs("1.9", 10).size(), 2u);
   fs::remove_all(dir);
@@ -230,7 +230,7 @@ INSERT INTO jobs(study_uid, version, state, created_at, error) VALUES('1.7', 1, 
     EXPECT_EQ(store.schema_version(), 2);
     const auto old = store.study("1.7");
     ASSERT_TRUE(old);
-    EXPECT_EQ(old->state, "done");
+    EXPECT_EQ(old->state, node::StudyState::done);
     EXPECT_EQ(old->instances, 48);
     EXPECT_EQ(old->calling_ae, "OLDPACS");
     EXPECT_EQ(old->study_date, "20250102");  // from its series
@@ -263,7 +263,7 @@ INSERT INTO jobs(study_uid, version, state, created_at, error) VALUES('1.7', 1, 
     more.modality = "MR";
     ASSERT_TRUE(store.record_instance(more));
 
-    const auto all = store.studies("", 10);
+    const auto all = store.studies(std::nullopt, 10);
     ASSERT_EQ(all.size(), 2u);
     EXPECT_EQ(all[0].study_uid, "1.7") << "newest (latest first arrival) first";
     EXPECT_EQ(all[1].study_uid, "1.8");
@@ -291,7 +291,7 @@ INSERT INTO jobs(study_uid, version, state, created_at, error) VALUES('1.7', 1, 
   {
     SqliteStateStore again(file);  // already current: nothing to do, nothing lost
     EXPECT_EQ(again.schema_version(), 2);
-    EXPECT_EQ(again.studies("", 10).size(), 2u);
+    EXPECT_EQ(again.studies(std::nullopt, 10).size(), 2u);
   }
   // A database written by a later version is refused rather than misread.
   run_sql(file, "PRAGMA user_version=99");

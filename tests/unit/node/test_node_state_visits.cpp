@@ -95,12 +95,12 @@ TEST(NodeStateVisits, TheLeadStudyOwnsTheJobsAndEveryStudyOfTheVisitFollowsThem)
     const JobRow job = store.create_job("1.2", 20);
     EXPECT_EQ(job.study_uid, "1.1");
     EXPECT_EQ(job.version, 1);
-    EXPECT_EQ(store.study("1.2")->state, "queued");
-    EXPECT_EQ(store.study("2.1")->state, "receiving");
+    EXPECT_EQ(store.study("1.2")->state, node::StudyState::queued);
+    EXPECT_EQ(store.study("2.1")->state, node::StudyState::receiving);
     const auto claimed = store.claim_next_job(21);
     ASSERT_TRUE(claimed);
-    EXPECT_EQ(store.study("1.1")->state, "running");
-    EXPECT_EQ(store.study("1.2")->state, "running");
+    EXPECT_EQ(store.study("1.1")->state, node::StudyState::running);
+    EXPECT_EQ(store.study("1.2")->state, node::StudyState::running);
     OutboxRow row;
     row.job_id = job.id;
     row.study_uid = job.study_uid;
@@ -112,8 +112,8 @@ TEST(NodeStateVisits, TheLeadStudyOwnsTheJobsAndEveryStudyOfTheVisitFollowsThem)
     row.transfer_syntax_uid = "1.2.840.10008.1.2.1";
     row.created_at = 22;
     store.finish_job(job.id, "done", "", "/results/1.1/v1", 4, 22, {row});
-    EXPECT_EQ(store.study("1.1")->state, "done");
-    EXPECT_EQ(store.study("1.2")->state, "done");
+    EXPECT_EQ(store.study("1.1")->state, node::StudyState::done);
+    EXPECT_EQ(store.study("1.2")->state, node::StudyState::done);
     EXPECT_EQ(store.pending_outbox_of("1.2"), 1) << "the visit's deliveries hold both studies";
     EXPECT_TRUE(store.jobs("1.2", 10).empty());
 
@@ -132,7 +132,7 @@ TEST(NodeStateVisits, TheLeadStudyOwnsTheJobsAndEveryStudyOfTheVisitFollowsThem)
     const JobRow late = store.create_job("1.3", 31);
     EXPECT_EQ(late.study_uid, "1.1");
     EXPECT_EQ(late.version, 2);
-    for (const char* s : {"1.1", "1.2", "1.3"}) EXPECT_EQ(store.study(s)->state, "queued") << s;
+    for (const char* s : {"1.1", "1.2", "1.3"}) EXPECT_EQ(store.study(s)->state, node::StudyState::queued) << s;
   }
   // The visit is durable.
   SqliteStateStore reopened(dir / "state.sqlite");
@@ -172,7 +172,7 @@ TEST(NodeStateVisits, ACorrectionOfAnyStudyOfTheVisitQueuesTheVisitsNextVersion)
   EXPECT_EQ(jobs[0].kind, "correction");
   EXPECT_EQ(jobs[0].version, 2);
   EXPECT_TRUE(store.jobs("1.2", 10).empty());
-  EXPECT_EQ(store.study("1.2")->state, "queued");
+  EXPECT_EQ(store.study("1.2")->state, node::StudyState::queued);
   fs::remove_all(dir);
 }
 

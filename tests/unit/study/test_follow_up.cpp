@@ -237,7 +237,7 @@ TEST(FollowUp, StateStoreFindsTheOtherStudiesOfThePatient) {
   EXPECT_EQ(jobs[0].study_uid, "1.2");
   EXPECT_EQ(jobs[1].study_uid, "1.1");
   EXPECT_EQ(jobs[1].version, 2);
-  EXPECT_EQ(store.study("1.2")->state, "purged");
+  EXPECT_EQ(store.study("1.2")->state, node::StudyState::purged);
   EXPECT_TRUE(store.analyses_of_same_patient("1.4").empty());
   fs::remove_all(dir);
 }

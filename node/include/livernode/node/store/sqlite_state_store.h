@@ -23,13 +23,13 @@ class SqliteStateStore : public StateStore {
 
   std::optional<std::string> instance_path(const std::string& sop_instance_uid) override;
   bool record_instance(const InstanceRecord& instance) override;
-  std::vector<StudyRow> studies(const std::string& state, int limit) override;
+  std::vector<StudyRow> studies(std::optional<StudyState> state, int limit) override;
   std::optional<StudyRow> study(const std::string& study_uid) override;
   std::vector<SeriesRow> series_of(const std::string& study_uid) override;
   std::optional<SeriesRow> series_by_uid(const std::string& series_uid) override;
   std::optional<std::string> series_of_instance(const std::string& sop_instance_uid) override;
   std::vector<SeriesRow> complete_quiet_series(double before) override;
-  void set_study_state(const std::string& study_uid, const std::string& state, double now) override;
+  void set_study_state(const std::string& study_uid, StudyState state, double now) override;
   void purge_study(const std::string& study_uid, double now) override;
   std::string visit_of(const std::string& study_uid) override;
   std::vector<StudyRow> studies_of_visit(const std::string& visit_uid) override;

@@ -7,6 +7,7 @@
 // epoch (wall clock), so they survive a restart. Methods throw StateStoreError when the
 // database fails; callers treat that as "not stored" (never acknowledge on a throw).
 #include <cstdint>
+#include <iosfwd>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -60,8 +61,16 @@ struct InstanceRecord {
   std::string corrects_study;
 };
 
-// Study states: receiving -> queued (a job version exists) -> done | failed; -> stored (no
-// series is analysed). A new series (or instance) reopens a study to receiving.
+// Study states: receiving -> queued (a job version exists) -> running -> done | failed;
+// receiving -> stored (no series is analysed); stored, done or failed -> purged (retention). A
+// new series (or instance) reopens a study to receiving.
+enum class StudyState { receiving, stored, queued, running, done, failed, purged };
+// The state's name, as the state database, the API and the metrics give it.
+const char* to_string(StudyState state);
+// The state named `text`; none for any other text.
+std::optional<StudyState> study_state_from_string(const std::string& text);
+std::ostream& operator<<(std::ostream& out, StudyState state);
+
 //
 // Visits: the studies of one examination (one patient, the phases of one acquisition, which some
 // archives file under several StudyInstanceUIDs) form one visit, named by its lead study. The
@@ -72,7 +81,7 @@ struct StudyRow {
   // The lead study of its visit (itself when alone or the lead; empty until the tracker has
   // placed it, which counts as itself).
   std::string visit_uid;
-  std::string state;
+  StudyState state = StudyState::receiving;
   double first_arrival = 0;
   double last_arrival = 0;
   std::int64_t instances = 0;
@@ -167,8 +176,9 @@ class StateStore {
   virtual bool record_instance(const InstanceRecord& instance) = 0;
 
   // --- studies and series ----------------------------------------------------------------
-  // Newest first (by first arrival); all states when `state` is empty.
-  virtual std::vector<StudyRow> studies(const std::string& state = "", int limit = 1000) = 0;
+  // Newest first (by first arrival); all states when `state` is none.
+  virtual std::vector<StudyRow> studies(std::optional<StudyState> state = std::nullopt,
+                                        int limit = 1000) = 0;
   virtual std::optional<StudyRow> study(const std::string& study_uid) = 0;
   virtual std::vector<SeriesRow> series_of(const std::string& study_uid) = 0;
   virtual std::optional<SeriesRow> series_by_uid(const std::string& series_uid) = 0;
@@ -176,8 +186,7 @@ class StateStore {
   virtual std::optional<std::string> series_of_instance(const std::string& sop_instance_uid) = 0;
   // Marks series of receiving studies quiet since `before` as complete; returns them.
   virtual std::vector<SeriesRow> complete_quiet_series(double before) = 0;
-  virtual void set_study_state(const std::string& study_uid, const std::string& state,
-                               double now) = 0;
+  virtual void set_study_state(const std::string& study_uid, StudyState state, double now) = 0;
   // Removes a study's instances and series (after its files were deleted); the study row stays
   // with state "purged".
   virtual void purge_study(const std::string& study_uid, double now) = 0;
