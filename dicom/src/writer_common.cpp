@@ -190,6 +190,7 @@ void save(DcmFileFormat& format, const std::filesystem::path& file) {
     throw DicomError(ErrorKind::kIo,
                      file.parent_path().string() + ": cannot create folder (" + ec.message() + ")");
   }
+  // kResultTransferSyntaxUid, which WrittenObject reports.
   const OFCondition c = format.saveFile(file.c_str(), EXS_LittleEndianExplicit, EET_ExplicitLength,
                                         EGL_recalcGL, EPD_noChange, 0, 0, EWM_createNewMeta);
   require(c, "cannot write the file", file, ErrorKind::kIo);

@@ -126,8 +126,8 @@ json write_result_objects(const processing::AnalysisResult& result,
                           const std::vector<const dicom::SeriesInfo*>& loaded_series,
                           const std::vector<dicom::LoadedVolume>& volumes, const fs::path& out,
                           const fs::path& dir, const AnalyseFolderOptions& options,
-                          const std::string& frame_of_reference_uid, std::vector<fs::path>& written,
-                          json& warnings) {
+                          const std::string& frame_of_reference_uid,
+                          std::vector<dicom::WrittenObject>& written, json& warnings) {
   json objects = json::array();
   const std::size_t ref = reference_index(result, loaded_series);
   if (ref == loaded_series.size()) return objects;
@@ -140,7 +140,7 @@ json write_result_objects(const processing::AnalysisResult& result,
     json entry = written_object_json(o, out);
     entry.update(extra);
     objects.push_back(std::move(entry));
-    written.push_back(o.file);
+    written.push_back(o);
     spdlog::info("event=result_written kind={} file={} sop={}", o.kind, o.file.string(),
                  o.sop_instance_uid);
   };

@@ -86,7 +86,8 @@ TEST(CorrectionAnalysis, ManualTruthOfARealCaseReplacesLiverAndLesions) {
   for (const auto& uid : a["study_instance_uids"]) source_uids.push_back(uid);
   for (const auto& series : a["series"]) source_uids.push_back(series["series_instance_uid"]);
   std::size_t checked = 0;
-  for (const auto& o : outcome.objects) {
+  for (const auto& written : outcome.objects) {
+    const fs::path& o = written.file;
     const auto errors = dciodvfy_errors(o, source_uids);
     EXPECT_TRUE(errors.empty()) << o << "\n" << join(errors);
     ++checked;
@@ -149,7 +150,8 @@ TEST(CorrectionAnalysis, DrawnRemnantGivesTheFlrAndUneditedSegmentsStayAutomatic
   EXPECT_EQ(a["lesions"].size(), a1["lesions"].size());
   EXPECT_EQ(a["liver"]["method"], a1["liver"]["method"]);
   bool drawn = false;  // the drawn remnant's own SEG
-  for (const auto& o : second.objects) {
+  for (const auto& written : second.objects) {
+    const fs::path& o = written.file;
     const auto errors = dciodvfy_errors(o);
     EXPECT_TRUE(errors.empty()) << o << "\n" << join(errors);
     const std::string name = o.filename().string();

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
+#include <dcmtk/dcmdata/dcuid.h>
+#include <dcmtk/dcmdata/dcxfer.h>
 
 #include <array>
 #include <cmath>
@@ -581,6 +583,29 @@ TEST_F(PhantomWriters, AnalyzeFolderWritesAndListsTheResultObjects) {
   EXPECT_GE(kinds["summary"], 2);  // at least the largest liver section and the results page
   EXPECT_EQ(kinds["pdf"], 1);
   EXPECT_EQ(outcome.objects.size(), a["objects"].size());
+  // What the writers say of each object (the node queues it for sending from this alone) is
+  // what the file holds.
+  const std::map<std::string, std::string> kind_of_class = {
+      {UID_SegmentationStorage, "seg"},
+      {UID_Comprehensive3DSRStorage, "sr"},
+      {UID_ComprehensiveSRStorage, "sr"},
+      {UID_SecondaryCaptureImageStorage, "summary"},
+      {UID_EncapsulatedPDFStorage, "pdf"}};
+  for (const auto& o : outcome.objects) {
+    DcmFileFormat ff;
+    ASSERT_TRUE(ff.loadFile(OFFilename(o.file.c_str())).good()) << o.file;
+    OFString sop_class, sop_instance, series;
+    ff.getDataset()->findAndGetOFString(DCM_SOPClassUID, sop_class);
+    ff.getDataset()->findAndGetOFString(DCM_SOPInstanceUID, sop_instance);
+    ff.getDataset()->findAndGetOFString(DCM_SeriesInstanceUID, series);
+    EXPECT_EQ(o.sop_class_uid, sop_class.c_str()) << o.file;
+    EXPECT_EQ(o.sop_instance_uid, sop_instance.c_str()) << o.file;
+    EXPECT_EQ(o.series_instance_uid, series.c_str()) << o.file;
+    EXPECT_EQ(o.transfer_syntax_uid, DcmXfer(ff.getDataset()->getOriginalXfer()).getXferID())
+        << o.file;
+    ASSERT_TRUE(kind_of_class.count(o.sop_class_uid)) << o.sop_class_uid;
+    EXPECT_EQ(o.kind, kind_of_class.at(o.sop_class_uid)) << o.file;
+  }
   EXPECT_EQ(fs::path(seg_path).parent_path().filename().string(), "1");
   // The SEG's liver parenchyma and lesions together are the volume the summary reports.
   ASSERT_FALSE(seg_path.empty());

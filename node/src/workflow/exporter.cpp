@@ -15,13 +15,6 @@
 
 namespace livernode::node {
 
-std::string result_kind_of_sop_class(const std::string& uid) {
-  if (uid == UID_SegmentationStorage) return "seg";
-  if (uid == UID_EncapsulatedPDFStorage) return "pdf";
-  if (uid.rfind("1.2.840.10008.5.1.4.1.1.88.", 0) == 0) return "sr";
-  return "summary";  // secondary capture and anything else
-}
-
 Exporter::Exporter(Runtime& runtime, Wakeup& wake) : runtime_(runtime), wake_(wake) {}
 
 void Exporter::start() {

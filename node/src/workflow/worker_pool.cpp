@@ -9,10 +9,6 @@
 #include <cmath>
 #include <map>
 
-#include "dcmtk/dcmdata/dcdeftag.h"
-#include "dcmtk/dcmdata/dcfilefo.h"
-#include "dcmtk/dcmdata/dcuid.h"
-#include "dcmtk/dcmdata/dcxfer.h"
 #include "livernode/config/enums.h"
 #include "livernode/node/ingest/spool.h"
 #include "livernode/node/workflow/exporter.h"
@@ -119,17 +115,9 @@ void WorkerPool::process(const JobRow& job) {
     if (error.empty() && !outcome.usable) {
       error = outcome.error.empty() ? "no usable series" : outcome.error;
     } else if (error.empty()) {
+      // Each object as its writer describes it: kind, SOP class and instance, transfer syntax.
       for (const auto& object : outcome.objects) {
-        DcmFileFormat ff;
-        if (ff.loadFile(OFFilename(object.c_str()), EXS_Unknown, EGL_noChange, 4096, ERM_autoDetect)
-                .bad()) {
-          spdlog::error("event=result_unreadable job={} file={}", job.id, object.string());
-          continue;
-        }
-        OFString sop_class, sop_instance;
-        ff.getDataset()->findAndGetOFString(DCM_SOPClassUID, sop_class);
-        ff.getDataset()->findAndGetOFString(DCM_SOPInstanceUID, sop_instance);
-        const std::string kind = result_kind_of_sop_class(sop_class.c_str());
+        const std::string& kind = object.kind;
         ++objects;
         for (const auto& d : cfg->config.destinations) {
           bool accepts = false;
@@ -140,10 +128,10 @@ void WorkerPool::process(const JobRow& job) {
           r.study_uid = job.study_uid;
           r.destination = d.name;
           r.kind = kind;
-          r.path = fs::absolute(object).string();
-          r.sop_class_uid = sop_class.c_str();
-          r.sop_instance_uid = sop_instance.c_str();
-          r.transfer_syntax_uid = DcmXfer(ff.getDataset()->getOriginalXfer()).getXferID();
+          r.path = fs::absolute(object.file).string();
+          r.sop_class_uid = object.sop_class_uid;
+          r.sop_instance_uid = object.sop_instance_uid;
+          r.transfer_syntax_uid = object.transfer_syntax_uid;
           r.created_at = wall_now();
           rows.push_back(std::move(r));
         }

@@ -41,12 +41,17 @@ std::string product_concept_oid(int number);
 // ", version N" for a result version above 1, else "".
 std::string version_suffix(const WriterIdentity& identity);
 
+// The transfer syntax every result object is written in: Explicit VR Little Endian.
+inline constexpr const char* kResultTransferSyntaxUid = "1.2.840.10008.1.2.1";
+
+// A result object as its writer wrote it: everything a sender needs without reading it again.
 struct WrittenObject {
   std::filesystem::path file;
   std::string kind;  // "seg", "sr", "summary", "pdf"
   std::string sop_class_uid;
   std::string sop_instance_uid;
   std::string series_instance_uid;
+  std::string transfer_syntax_uid = kResultTransferSyntaxUid;
 };
 
 struct WrittenSegment {

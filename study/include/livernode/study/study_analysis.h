@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "livernode/config/config.h"
+#include "livernode/dicom/result_writers.h"
 #include "livernode/dicom/series.h"
 #include "livernode/processing/analysis.h"
 #include "livernode/study/corrections.h"
@@ -23,12 +24,12 @@ processing::PlanningInputs planning_inputs(const config::ClinicalConfig& clinica
                                            const dicom::PatientFacts& patient);
 
 struct StudyAnalysisOutcome {
-  bool usable = false;                         // false: no series could be analysed (bad input)
-  std::string error;                           // why, when !usable
-  std::filesystem::path summary_path;          // OUT/summary.json
-  nlohmann::json summary;                      // what summary.json holds
-  std::vector<std::filesystem::path> objects;  // result objects written
-  int corrected_analyses = 0;                  // analyses that used segments of the correction SEGs
+  bool usable = false;                        // false: no series could be analysed (bad input)
+  std::string error;                          // why, when !usable
+  std::filesystem::path summary_path;         // OUT/summary.json
+  nlohmann::json summary;                     // what summary.json holds
+  std::vector<dicom::WrittenObject> objects;  // result objects written
+  int corrected_analyses = 0;                 // analyses that used segments of the correction SEGs
 };
 
 struct AnalyseFolderOptions {

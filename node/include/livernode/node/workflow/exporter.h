@@ -25,7 +25,4 @@ class Exporter {
   std::thread thread_;
 };
 
-// The result kind of a DICOM object from its SOP Class UID: seg, sr, pdf or summary.
-std::string result_kind_of_sop_class(const std::string& sop_class_uid);
-
 }  // namespace livernode::node
