@@ -117,17 +117,12 @@ std::variant<FileHeader, std::string> read_header(const fs::path& path) {
     mr.sequence_variant = get_string(ds, DCM_SequenceVariant);
     mr.scan_options = get_string(ds, DCM_ScanOptions);
     mr.acquisition_type = get_string(ds, DCM_MRAcquisitionType);
-    mr.sequence_name = get_string(ds, DCM_SequenceName);
     mr.repetition_time_ms = get_double(ds, DCM_RepetitionTime);
     mr.echo_time_ms = get_double(ds, DCM_EchoTime);
     mr.flip_angle_deg = get_double(ds, DCM_FlipAngle);
-    mr.inversion_time_ms = get_double(ds, DCM_InversionTime);
     mr.b_value = get_double(ds, DCM_DiffusionBValue);
     if (!s.acquisition_time.empty()) mr.acquisition_times.insert(s.acquisition_time);
-    if (auto t = get_long(ds, DCM_TemporalPositionIdentifier)) {
-      mr.temporal_position = *t;
-      mr.temporal_positions.insert(*t);
-    }
+    mr.temporal_position = get_long(ds, DCM_TemporalPositionIdentifier);
   }
 
   if (auto spp = get_long(ds, DCM_SamplesPerPixel); spp && *spp != 1) {
@@ -311,8 +306,6 @@ ScanResult scan_files(const std::vector<fs::path>& input) {
       for (auto& slice : incoming.slices) match->slices.push_back(std::move(slice));
       match->mr.acquisition_times.insert(incoming.mr.acquisition_times.begin(),
                                          incoming.mr.acquisition_times.end());
-      match->mr.temporal_positions.insert(incoming.mr.temporal_positions.begin(),
-                                          incoming.mr.temporal_positions.end());
     }
   }
 

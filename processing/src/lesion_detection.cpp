@@ -499,16 +499,10 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
     return std::max(kMinContrastHu, kNoiseFactor * parenchyma[i].sd);
   };
   // The arterial phase hyperenhancing lesions are sought in: an aligned one, or the reference
-  // itself when it is arterial (an arterial series alone, or no later phase in the study). Then
-  // the vessel test below reads the same image: what is vessel-bright there is left out, and
-  // elongated candidates are vessels anyway.
-  // The arterial phase hyperenhancing lesions are sought in: an aligned one, or the reference
   // itself when it is arterial (an arterial series alone, or no later phase in the study).
   int arterial = -1;
   for (std::size_t i = 0; i < phases.size(); ++i)
     if (phases[i].phase == Phase::kArterial && i != reference) arterial = static_cast<int>(i);
-  if (arterial < 0 && phases[reference].phase == Phase::kArterial)
-    arterial = static_cast<int>(reference);
   if (arterial < 0 && phases[reference].phase == Phase::kArterial)
     arterial = static_cast<int>(reference);
 
@@ -525,7 +519,8 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
       // reference there is no later phase to tell: vessels go by their shape below.
       const bool vessel = arterial != static_cast<int>(reference) &&
                           ref.voxels[p] >= parenchyma[reference].median + kVesselExcessHu;
-      hyper.voxels[p] = a > -1500.0f && a > parenchyma[arterial].median + threshold(arterial) && !vessel;
+      hyper.voxels[p] =
+          a > -1500.0f && a > parenchyma[arterial].median + threshold(arterial) && !vessel;
     }
   }
   LabelMap candidates(g, 0);

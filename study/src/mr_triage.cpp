@@ -69,9 +69,7 @@ MrTriage triage_mr_series(const dicom::SeriesInfo& series) {
   MrTriage t;
   t.temporal_position = mr.temporal_position;
   t.time_points = std::max<std::size_t>(
-      1, mr.temporal_position
-             ? mr.temporal_positions.size()
-             : std::max(mr.temporal_positions.size(), mr.acquisition_times.size()));
+      1, mr.temporal_position ? mr.temporal_positions.size() : mr.acquisition_times.size());
   const auto image_type = words(mr.image_type);
   const auto description = words(series.description);
   const auto sequence = words(mr.scanning_sequence + " " + mr.sequence_variant);

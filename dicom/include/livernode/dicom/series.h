@@ -36,15 +36,15 @@ struct PatientFacts {
 };
 
 // What an MR series' header says of how it was acquired (empty for CT). Per series, from its
-// first file, except the distinct acquisition times and temporal positions, from every file.
+// first file, except the distinct acquisition times (from every file) and the temporal positions
+// (of every time point of the series).
 struct MrFacts {
   std::string image_type;         // ImageType, values joined by '\\'
   std::string scanning_sequence;  // (0018,0020): SE, IR, GR, EP, RM, ...
   std::string sequence_variant;   // (0018,0021)
   std::string scan_options;       // (0018,0022): FS, SAT1, ...
   std::string acquisition_type;   // (0018,0023): 2D or 3D
-  std::string sequence_name;      // (0018,0024)
-  std::optional<double> repetition_time_ms, echo_time_ms, flip_angle_deg, inversion_time_ms;
+  std::optional<double> repetition_time_ms, echo_time_ms, flip_angle_deg;
   std::optional<double> b_value;  // Diffusion b-value (0018,9087), s/mm2
   std::set<std::string> acquisition_times;  // distinct AcquisitionTime values
   // A series of several time points (a dynamic run in one series, told apart by
