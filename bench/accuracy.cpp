@@ -3,7 +3,8 @@
 // With --timing DIR it also analyses DIR (e.g. a two-phase 512 x 512 x 200 phantom written by
 // `livernode phantom`) for wall time and peak memory.
 //
-//   livernode_bench_accuracy [--data SHARED_DATA_DIR] [--case REAL_CASE] [--phantom PHANTOM_DIR ...]
+//   livernode_bench_accuracy [--data SHARED_DATA_DIR] [--case REAL_CASE] [--phantom PHANTOM_DIR
+//   ...]
 //                            [--timing DIR] [--atlas leave-one-out|built-in|none]
 //
 // The liver atlas (livernode/processing/liver_atlas.h) is built from the real cases themselves,
@@ -12,30 +13,29 @@
 #include <sys/resource.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cctype>
+#include <chrono>
 #include <cmath>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "atlas_cases.h"
+#include "case_truth.h"
 #include "livernode/dicom/segmentation_reader.h"
 #include "livernode/dicom/series_scanner.h"
 #include "livernode/dicom/volume_loader.h"
 #include "livernode/node/cli/huge_pages.h"
-#include "livernode/study/study_analysis.h"
 #include "livernode/phantom/metaimage.h"
 #include "livernode/processing/analysis.h"
-#include "atlas_cases.h"
-#include "case_truth.h"
+#include "livernode/study/study_analysis.h"
 
 namespace fs = std::filesystem;
 using namespace livernode;
@@ -88,7 +88,8 @@ void run_case(const std::string& name, const std::string& way,
   for (const auto* s : series) volumes.push_back(dicom::load_volume(*s));
   for (std::size_t i = 0; i < volumes.size(); ++i) {
     // The same header evidence `livernode analyze` and the node give the analysis.
-    study.series.push_back({series[i]->series_uid, &volumes[i].volume, study::series_hints(*series[i])});
+    study.series.push_back(
+        {series[i]->series_uid, &volumes[i].volume, study::series_hints(*series[i])});
   }
   processing::AnalysisOptions options;
   options.liver_atlas = current_atlas;
@@ -101,17 +102,20 @@ void run_case(const std::string& name, const std::string& way,
     const auto& p = result.series[i].phase;
     const std::string truth = true_phase ? true_phase(*series[i]) : "?";
     if (truth != "?" && truth != processing::phase_name(p.phase)) out.phases_right = false;
-    std::printf("  series %-28s phase %-14s (true %-13s) conf %.2f  aorta %4.0f  portal vein %4.0f  liver %4.0f HU\n",
-                series[i]->description.substr(0, 28).c_str(), processing::phase_name(p.phase),
-                truth.c_str(), p.confidence, p.aorta_hu.value_or(NAN),
-                p.portal_vein_hu.value_or(NAN), p.liver_hu.value_or(NAN));
+    std::printf(
+        "  series %-28s phase %-14s (true %-13s) conf %.2f  aorta %4.0f  portal vein %4.0f  liver "
+        "%4.0f HU\n",
+        series[i]->description.substr(0, 28).c_str(), processing::phase_name(p.phase),
+        truth.c_str(), p.confidence, p.aorta_hu.value_or(NAN), p.portal_vein_hu.value_or(NAN),
+        p.liver_hu.value_or(NAN));
   }
   for (const auto& st : result.stages)
     if (st.stage == "body_region") std::printf("  body region: %s\n", st.detail.c_str());
   if (!result.liver || result.reference_series < 0) {
     for (const auto& st : result.stages)
       if (!st.done) std::printf("  %s: %s\n", st.stage.c_str(), st.detail.c_str());
-    std::printf("  liver: not segmented\n  wall %.1f s, peak memory %.0f MB\n", seconds, peak_rss_mb());
+    std::printf("  liver: not segmented\n  wall %.1f s, peak memory %.0f MB\n", seconds,
+                peak_rss_mb());
     outcomes.push_back(out);
     return;
   }
@@ -131,11 +135,13 @@ void run_case(const std::string& name, const std::string& way,
     const auto& v = volumes[result.reference_series].volume;
     processing::LabelMap grey(v.geometry, 0);
     for (std::size_t p = 0; p < v.voxels.size(); ++p)
-      grey.voxels[p] = static_cast<std::uint8_t>(std::clamp((v.voxels[p] + 100.0f) / 2.0f, 0.0f, 255.0f));
+      grey.voxels[p] =
+          static_cast<std::uint8_t>(std::clamp((v.voxels[p] + 100.0f) / 2.0f, 0.0f, 255.0f));
     phantom::write_label_map_mha(grey, base.string() + "_ct.mha");
     phantom::write_label_map_mha(result.liver_mask, base.string() + "_liver.mha");
     phantom::write_label_map_mha(result.lesion_labels, base.string() + "_lesions.mha");
-    if (!truth.liver.empty()) phantom::write_label_map_mha(truth.liver, base.string() + "_truth.mha");
+    if (!truth.liver.empty())
+      phantom::write_label_map_mha(truth.liver, base.string() + "_truth.mha");
     if (!truth.lesions.empty())
       phantom::write_label_map_mha(truth.lesions, base.string() + "_truth_lesions.mha");
   }
@@ -146,7 +152,8 @@ void run_case(const std::string& name, const std::string& way,
         !truth.drawn_on_series_uid.empty() && truth.drawn_on_series_uid != reference.series_uid;
     out.volume_error_percent = liver.volume_error_percent();
     std::printf("  liver (on %s): Dice %.4f  volume %.0f mL vs truth %.0f mL (%+.1f %%)%s\n",
-                reference.description.empty() ? reference.series_uid.c_str() : reference.description.c_str(),
+                reference.description.empty() ? reference.series_uid.c_str()
+                                              : reference.description.c_str(),
                 *out.dice, liver.found_voxels * voxel_ml, liver.truth_voxels * voxel_ml,
                 *out.volume_error_percent,
                 out.truth_on_other_series ? " (truth drawn on another series)" : "");
@@ -168,8 +175,9 @@ void run_case(const std::string& name, const std::string& way,
                                                                        : diameter->second >= 10.0;
       if (t.found) {
         ++out.found;
-        std::printf("    truth lesion %d: %.2f mL, found as %.2f mL (%+.0f %%), Dice %.2f", t.number,
-                    t.volume_ml, t.found_ml, 100.0 * (t.found_ml - t.volume_ml) / t.volume_ml, t.dice);
+        std::printf("    truth lesion %d: %.2f mL, found as %.2f mL (%+.0f %%), Dice %.2f",
+                    t.number, t.volume_ml, t.found_ml,
+                    100.0 * (t.found_ml - t.volume_ml) / t.volume_ml, t.dice);
         const auto type = truth.lesion_type.find(t.number);
         if (type != truth.lesion_type.end()) {
           // The type of the detected lesion that covers most of it.
@@ -194,11 +202,12 @@ void run_case(const std::string& name, const std::string& way,
                   l.centroid_lps[2]);
     }
     out.false_positives = static_cast<int>(score.false_numbers.size());
-    std::printf("  lesions: %d found, %d missed, %d false positive(s)%s; tumour volume %.1f mL "
-                "detected vs %.1f mL truth\n",
-                out.found, out.missed, out.false_positives,
-                ignored ? " (smaller truth lesions not required)" : "",
-                result.volumetry ? result.volumetry->tumour_ml : 0.0, truth_total);
+    std::printf(
+        "  lesions: %d found, %d missed, %d false positive(s)%s; tumour volume %.1f mL "
+        "detected vs %.1f mL truth\n",
+        out.found, out.missed, out.false_positives,
+        ignored ? " (smaller truth lesions not required)" : "",
+        result.volumetry ? result.volumetry->tumour_ml : 0.0, truth_total);
   }
   std::printf("  wall %.1f s, peak memory %.0f MB\n", seconds, peak_rss_mb());
   outcomes.push_back(out);
@@ -222,15 +231,18 @@ void run_every_way(const std::string& name, const fs::path& ct_dir, const PhaseT
 // The mean and the minimum over every case and way, and the count of targets missed.
 void print_totals() {
   if (outcomes.empty()) return;
-  std::printf("\n%-22s %-34s %-7s %-8s %-9s %-16s %s\n", "case", "way", "phases", "Dice",
-              "volume", "lesions f/m/fp", "wall");
+  std::printf("\n%-22s %-34s %-7s %-8s %-9s %-16s %s\n", "case", "way", "phases", "Dice", "volume",
+              "lesions f/m/fp", "wall");
   double dice_sum = 0, dice_min = 1, worst_volume = 0;
   int with_truth = 0, not_segmented = 0, wrong_phases = 0;
   for (const auto& o : outcomes) {
     char dice[16] = "-", volume[16] = "-", lesions[24] = "-";
-    if (o.dice) std::snprintf(dice, sizeof dice, "%.4f%s", *o.dice, o.truth_on_other_series ? "*" : "");
-    if (o.volume_error_percent) std::snprintf(volume, sizeof volume, "%+.1f %%", *o.volume_error_percent);
-    if (o.lesion_truth) std::snprintf(lesions, sizeof lesions, "%d/%d/%d", o.found, o.missed, o.false_positives);
+    if (o.dice)
+      std::snprintf(dice, sizeof dice, "%.4f%s", *o.dice, o.truth_on_other_series ? "*" : "");
+    if (o.volume_error_percent)
+      std::snprintf(volume, sizeof volume, "%+.1f %%", *o.volume_error_percent);
+    if (o.lesion_truth)
+      std::snprintf(lesions, sizeof lesions, "%d/%d/%d", o.found, o.missed, o.false_positives);
     std::printf("%-22s %-34s %-7s %-8s %-9s %-16s %.1f s\n", o.case_name.substr(0, 22).c_str(),
                 o.way.substr(0, 34).c_str(), o.phases_right ? "right" : "WRONG",
                 o.segmented ? dice : "none", volume, lesions, o.seconds);
@@ -243,12 +255,13 @@ void print_totals() {
     worst_volume = std::max(worst_volume, std::abs(*o.volume_error_percent));
   }
   if (with_truth) {
-    std::printf("liver Dice over %d runs with truth: mean %.4f, minimum %.4f; largest volume "
-                "error %.1f %%; %d run(s) with a wrong phase, %d without a liver\n",
-                with_truth, dice_sum / with_truth, dice_min, worst_volume, wrong_phases,
-                not_segmented);
-    std::printf("* truth drawn on another series of the study: breathing between the two lowers "
-                "the Dice whatever the segmentation\n");
+    std::printf(
+        "liver Dice over %d runs with truth: mean %.4f, minimum %.4f; largest volume "
+        "error %.1f %%; %d run(s) with a wrong phase, %d without a liver\n",
+        with_truth, dice_sum / with_truth, dice_min, worst_volume, wrong_phases, not_segmented);
+    std::printf(
+        "* truth drawn on another series of the study: breathing between the two lowers "
+        "the Dice whatever the segmentation\n");
   }
 }
 
@@ -370,11 +383,12 @@ int main(int argc, char** argv) {
   if (!only_case.empty() && only_case != "chaos-ct") {
   } else if (const fs::path dir = data / "real" / "chaos-ct"; fs::exists(dir)) {
     use_atlas_for("chaos-ct");
-    run_every_way("chaos-ct", dir / "ct",
-                  [](const dicom::SeriesInfo&) { return std::string("portal_venous"); },
-                  [&](const processing::Geometry& g) {
-                    return real_truth(bench::png_truth(dir / "ct", dir / "truth" / "liver-png", g));
-                  });
+    run_every_way(
+        "chaos-ct", dir / "ct",
+        [](const dicom::SeriesInfo&) { return std::string("portal_venous"); },
+        [&](const processing::Geometry& g) {
+          return real_truth(bench::png_truth(dir / "ct", dir / "truth" / "liver-png", g));
+        });
   } else {
     std::printf("chaos-ct: absent, skipped\n");
   }

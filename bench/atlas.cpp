@@ -23,7 +23,8 @@ int main(int argc, char** argv) {
     if (a == "--leave-out") leave_out = argv[i + 1];
   }
   if (out.empty()) {
-    std::fprintf(stderr, "usage: livernode_bench_atlas --out FILE [--data DIR] [--leave-out CASE]\n");
+    std::fprintf(stderr,
+                 "usage: livernode_bench_atlas --out FILE [--data DIR] [--leave-out CASE]\n");
     return 2;
   }
   std::vector<processing::AtlasSample> samples;
@@ -35,7 +36,8 @@ int main(int argc, char** argv) {
   }
   const auto atlas = processing::build_liver_atlas(samples, "manual livers of " + names);
   if (atlas.empty()) {
-    std::fprintf(stderr, "no case with a manual liver and a measurable frame under %s\n", data.c_str());
+    std::fprintf(stderr, "no case with a manual liver and a measurable frame under %s\n",
+                 data.c_str());
     return 1;
   }
   std::ofstream(out, std::ios::binary) << processing::serialise_liver_atlas(atlas);

@@ -28,12 +28,14 @@ inline std::vector<NamedAtlasSample> real_atlas_samples(const std::filesystem::p
     for (const auto& s : scan.series) {
       const auto loaded = dicom::load_volume(s);
       const auto& g = loaded.volume.geometry;
-      const CaseTruth truth = c == "chaos-ct" ? png_truth(dir / "ct", dir / "truth" / "liver-png", g)
-                                              : seg_truth(dir / "truth", g);
+      const CaseTruth truth = c == "chaos-ct"
+                                  ? png_truth(dir / "ct", dir / "truth" / "liver-png", g)
+                                  : seg_truth(dir / "truth", g);
       if (truth.liver.empty()) continue;
       if (!truth.drawn_on_series_uid.empty() && truth.drawn_on_series_uid != s.series_uid) continue;
       auto sample = processing::liver_atlas_sample(loaded.volume, truth.liver);
-      std::fprintf(stderr, "atlas sample %s: %s\n", c.c_str(), sample.empty() ? "frame not measurable" : "taken");
+      std::fprintf(stderr, "atlas sample %s: %s\n", c.c_str(),
+                   sample.empty() ? "frame not measurable" : "taken");
       if (!sample.empty()) samples.push_back({c, std::move(sample)});
       break;
     }

@@ -51,7 +51,8 @@ inline CaseTruth seg_truth(const fs::path& truth_dir, const processing::Geometry
 
 // chaos-ct: liver_GT_NNN.png belongs to the NNN-th DICOM file of ct/ in file-name order, rows
 // and columns as in that image.
-inline CaseTruth png_truth(const fs::path& ct_dir, const fs::path& png_dir, const processing::Geometry& grid) {
+inline CaseTruth png_truth(const fs::path& ct_dir, const fs::path& png_dir,
+                           const processing::Geometry& grid) {
   CaseTruth t;
   t.liver = processing::LabelMap(grid, 0);
   std::vector<fs::path> files;
@@ -69,8 +70,10 @@ inline CaseTruth png_truth(const fs::path& ct_dir, const fs::path& png_dir, cons
     DcmDataset* d = ff.getDataset();
     double ipp[3], iop[6], ps[2];
     bool ok = true;
-    for (int i = 0; i < 3; ++i) ok = ok && d->findAndGetFloat64(DCM_ImagePositionPatient, ipp[i], i).good();
-    for (int i = 0; i < 6; ++i) ok = ok && d->findAndGetFloat64(DCM_ImageOrientationPatient, iop[i], i).good();
+    for (int i = 0; i < 3; ++i)
+      ok = ok && d->findAndGetFloat64(DCM_ImagePositionPatient, ipp[i], i).good();
+    for (int i = 0; i < 6; ++i)
+      ok = ok && d->findAndGetFloat64(DCM_ImageOrientationPatient, iop[i], i).good();
     for (int i = 0; i < 2; ++i) ok = ok && d->findAndGetFloat64(DCM_PixelSpacing, ps[i], i).good();
     if (!ok) continue;
     cairo_surface_t* surface = cairo_image_surface_create_from_png(png.c_str());
@@ -80,7 +83,8 @@ inline CaseTruth png_truth(const fs::path& ct_dir, const fs::path& png_dir, cons
     }
     cairo_surface_flush(surface);
     const cairo_format_t format = cairo_image_surface_get_format(surface);
-    const int w = cairo_image_surface_get_width(surface), h = cairo_image_surface_get_height(surface);
+    const int w = cairo_image_surface_get_width(surface),
+              h = cairo_image_surface_get_height(surface);
     const int stride = cairo_image_surface_get_stride(surface);
     const unsigned char* data = cairo_image_surface_get_data(surface);
     for (int r = 0; r < h; ++r)

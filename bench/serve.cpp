@@ -33,14 +33,14 @@
 // clang-format off
 #include "dcmtk/config/osconfig.h"
 // clang-format on
+#include "case_truth.h"
 #include "dcmtk/dcmdata/dcdeftag.h"
 #include "dcmtk/dcmdata/dcfilefo.h"
 #include "livernode/dicom/segmentation_reader.h"
 #include "livernode/dicom/series_scanner.h"
 #include "livernode/dicom/volume_loader.h"
-#include "livernode/study/corrections.h"
 #include "livernode/node/store/sqlite_state_store.h"
-#include "case_truth.h"
+#include "livernode/study/corrections.h"
 
 namespace fs = std::filesystem;
 using namespace livernode;
@@ -92,8 +92,8 @@ class ServeProcess {
               nullptr);
       ::_exit(127);
     }
-    const std::string ready = "curl -sf -o /dev/null http://127.0.0.1:" +
-                              std::to_string(http_port_) + "/readyz";
+    const std::string ready =
+        "curl -sf -o /dev/null http://127.0.0.1:" + std::to_string(http_port_) + "/readyz";
     for (int i = 0; i < 300; ++i) {
       if (std::system(ready.c_str()) == 0) return;
       int status = 0;
@@ -144,8 +144,8 @@ void run_case(const Case& c, const fs::path& binary, const fs::path& work) {
   node::SqliteStateStore store(node.state_db());
   const auto sent_at = std::chrono::steady_clock::now();
   const std::string send = "TCP_NODELAY=1 storescu -aec LIVERNODE 127.0.0.1 " +
-                           std::to_string(node.dicom_port()) + " +sd +r " + ct.string() +
-                           " > " + (work / c.name / "storescu.log").string() + " 2>&1";
+                           std::to_string(node.dicom_port()) + " +sd +r " + ct.string() + " > " +
+                           (work / c.name / "storescu.log").string() + " 2>&1";
   if (std::system(send.c_str()) != 0) {
     std::printf("  storescu failed; see %s\n", (work / c.name / "storescu.log").c_str());
     return;
@@ -167,11 +167,12 @@ void run_case(const Case& c, const fs::path& binary, const fs::path& work) {
   const double wall = seconds_since(sent_at);
   std::set<std::string> studies;
   for (const auto& s : store.studies(std::nullopt, 100)) studies.insert(s.study_uid);
-  std::printf("  %zu instances in %zu studies sent in %.1f s; %zu job(s):", 
+  std::printf("  %zu instances in %zu studies sent in %.1f s; %zu job(s):",
               static_cast<std::size_t>(store.counts().instances), studies.size(), send_s,
               jobs.size());
   for (const auto& j : jobs)
-    std::printf(" v%d %s (%.1f s analysis)", j.version, j.state.c_str(), j.finished_at - j.started_at);
+    std::printf(" v%d %s (%.1f s analysis)", j.version, j.state.c_str(),
+                j.finished_at - j.started_at);
   std::printf("\n");
   const node::JobRow& job = jobs.front();  // the newest
   if (job.state != "done") {
@@ -232,18 +233,22 @@ void run_case(const Case& c, const fs::path& binary, const fs::path& work) {
         if (s.mask.voxels[p]) liver.voxels[p] = 1;
     if (role == study::SegmentRole::lesion)
       for (std::size_t p = 0; p < s.mask.voxels.size(); ++p)
-        if (s.mask.voxels[p] && !lesions.voxels[p]) lesions.voxels[p] = static_cast<std::uint8_t>(s.number);
+        if (s.mask.voxels[p] && !lesions.voxels[p])
+          lesions.voxels[p] = static_cast<std::uint8_t>(s.number);
   }
-  const bench::CaseTruth truth = c.png_truth ? bench::png_truth(ct, c.dir / "truth" / "liver-png", *grid)
-                                  : bench::seg_truth(c.dir / "truth", *grid);
+  const bench::CaseTruth truth = c.png_truth
+                                     ? bench::png_truth(ct, c.dir / "truth" / "liver-png", *grid)
+                                     : bench::seg_truth(c.dir / "truth", *grid);
   if (!truth.note.empty()) std::printf("  truth: %s\n", truth.note.c_str());
   const double voxel_ml = grid->voxel_volume_ml();
   if (!truth.liver.empty()) {
     const auto s = bench::overlap(liver, truth.liver);
-    std::printf("  liver (on %s): Dice %.4f  volume %.0f mL vs truth %.0f mL (%+.1f %%); reported %.0f mL\n",
-                reference_description.c_str(), s.dice(), s.found_voxels * voxel_ml,
-                s.truth_voxels * voxel_ml, s.volume_error_percent(),
-                (*analysis).at("liver").value("volume_ml", 0.0));
+    std::printf(
+        "  liver (on %s): Dice %.4f  volume %.0f mL vs truth %.0f mL (%+.1f %%); reported %.0f "
+        "mL\n",
+        reference_description.c_str(), s.dice(), s.found_voxels * voxel_ml,
+        s.truth_voxels * voxel_ml, s.volume_error_percent(),
+        (*analysis).at("liver").value("volume_ml", 0.0));
   }
   if (!truth.lesions.empty()) {
     const auto score = bench::score_lesions(lesions, truth.lesions);
@@ -272,16 +277,21 @@ int main(int argc, char** argv) {
   bool keep = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--data" && i + 1 < argc) data = argv[++i];
-    else if (a == "--livernode" && i + 1 < argc) binary = argv[++i];
-    else if (a == "--keep") keep = true;
+    if (a == "--data" && i + 1 < argc)
+      data = argv[++i];
+    else if (a == "--livernode" && i + 1 < argc)
+      binary = argv[++i];
+    else if (a == "--keep")
+      keep = true;
     else {
-      std::fprintf(stderr, "usage: livernode_bench_serve [--data DIR] [--livernode BIN] [--keep]\n");
+      std::fprintf(stderr,
+                   "usage: livernode_bench_serve [--data DIR] [--livernode BIN] [--keep]\n");
       return 64;
     }
   }
   std::random_device rd;
-  const fs::path work = fs::temp_directory_path() / ("livernode-bench-serve-" + std::to_string(rd()));
+  const fs::path work =
+      fs::temp_directory_path() / ("livernode-bench-serve-" + std::to_string(rd()));
   fs::create_directories(work);
   const std::vector<Case> cases = {{"hcc-tace-0697", data / "real" / "hcc-tace-0697"},
                                    {"hcc-tace-1720", data / "real" / "hcc-tace-1720"},

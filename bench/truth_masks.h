@@ -30,7 +30,8 @@ inline processing::LabelMap label_parts(const processing::LabelMap& mask) {
         while (!open.empty()) {
           const auto [x, y, z] = open.front();
           open.pop();
-          const long steps[6][3] = {{1, 0, 0}, {-1, 0, 0}, {0, 1, 0}, {0, -1, 0}, {0, 0, 1}, {0, 0, -1}};
+          const long steps[6][3] = {{1, 0, 0},  {-1, 0, 0}, {0, 1, 0},
+                                    {0, -1, 0}, {0, 0, 1},  {0, 0, -1}};
           for (const auto& s : steps) {
             const long a = x + s[0], b = y + s[1], c = z + s[2];
             if (a < 0 || b < 0 || c < 0 || a >= nx || b >= ny || c >= nz) continue;
@@ -51,9 +52,10 @@ struct OverlapScore {
   }
   // Signed volume error of what was found against the truth, in per cent.
   double volume_error_percent() const {
-    return truth_voxels ? 100.0 * (static_cast<double>(found_voxels) - static_cast<double>(truth_voxels)) /
-                              static_cast<double>(truth_voxels)
-                        : 0.0;
+    return truth_voxels
+               ? 100.0 * (static_cast<double>(found_voxels) - static_cast<double>(truth_voxels)) /
+                     static_cast<double>(truth_voxels)
+               : 0.0;
   }
 };
 
@@ -77,10 +79,10 @@ struct LesionScore {
     bool found = false;
     double found_ml = 0;  // the found lesions that touch it
     double dice = 0;
-    int most_found = 0;   // the found lesion that covers most of it (0: none)
+    int most_found = 0;  // the found lesion that covers most of it (0: none)
   };
   std::vector<Truth> truth;
-  std::vector<double> false_ml;   // volumes of the false lesions
+  std::vector<double> false_ml;    // volumes of the false lesions
   std::vector<int> false_numbers;  // and their numbers in `found`
   int found() const {
     int n = 0;
@@ -91,7 +93,8 @@ struct LesionScore {
 };
 
 // `found` and `truth` number their lesions 1..n (0 outside), on one grid.
-inline LesionScore score_lesions(const processing::LabelMap& found, const processing::LabelMap& truth) {
+inline LesionScore score_lesions(const processing::LabelMap& found,
+                                 const processing::LabelMap& truth) {
   const double voxel_ml = truth.geometry.voxel_volume_ml();
   std::map<int, std::size_t> truth_size, found_size;
   std::map<int, std::map<int, std::size_t>> touching;  // truth -> found -> common voxels

@@ -9,8 +9,8 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdint>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 
@@ -100,10 +100,13 @@ CleanedValue clean_time(std::string v, std::string change) {
     note(change, "time separators removed");
   }
   const auto dot = v.find('.');
-  std::string whole = v.substr(0, dot), fraction = dot == std::string::npos ? "" : v.substr(dot + 1);
-  if (!all_digits(whole) || whole.size() % 2 != 0 || whole.size() > 6) return unusable("TM", change);
+  std::string whole = v.substr(0, dot),
+              fraction = dot == std::string::npos ? "" : v.substr(dot + 1);
+  if (!all_digits(whole) || whole.size() % 2 != 0 || whole.size() > 6)
+    return unusable("TM", change);
   if (dot != std::string::npos) {
-    if (whole.size() != 6 || (!fraction.empty() && !all_digits(fraction))) return unusable("TM", change);
+    if (whole.size() != 6 || (!fraction.empty() && !all_digits(fraction)))
+      return unusable("TM", change);
     if (fraction.size() > 6) {
       fraction = fraction.substr(0, 6);
       note(change, "fraction of a second cut to 6 digits");
@@ -185,8 +188,9 @@ CleanedValue clean_value(std::string_view vr, std::string_view raw) {
         d < INT32_MIN || d > INT32_MAX)
       return unusable(vr, change);
     const std::string s = std::to_string(static_cast<long long>(d));
-    const bool plain = (v[0] == '+' || v[0] == '-' || std::isdigit(static_cast<unsigned char>(v[0]))) &&
-                       all_digits(v.substr(v[0] == '+' || v[0] == '-' ? 1 : 0)) && v.size() <= 12;
+    const bool plain =
+        (v[0] == '+' || v[0] == '-' || std::isdigit(static_cast<unsigned char>(v[0]))) &&
+        all_digits(v.substr(v[0] == '+' || v[0] == '-' ? 1 : 0)) && v.size() <= 12;
     if (!plain) {
       v = s;
       note(change, "integer string rewritten");
@@ -255,7 +259,8 @@ CleanedValue clean_value(std::string_view vr, std::string_view raw) {
   if (limit > 0 && v.size() > limit) {
     v = cut(v, limit);
     while (!v.empty() && !leading_spaces_significant(vr) && is_pad(v.back())) v.pop_back();
-    note(change, "cut to the " + std::to_string(limit) + " characters " + std::string(vr) + " allows");
+    note(change,
+         "cut to the " + std::to_string(limit) + " characters " + std::string(vr) + " allows");
   }
   return {v, change, true};
 }

@@ -67,8 +67,9 @@ std::vector<double> get_doubles(DcmItem& item, const DcmTagKey& tag) {
 
 DcmItem* functional_group(DcmItem& dataset, unsigned frame, const DcmTagKey& sequence) {
   DcmItem* per_frame = nullptr;
-  if (dataset.findAndGetSequenceItem(DCM_PerFrameFunctionalGroupsSequence, per_frame,
-                                     static_cast<int>(frame))
+  if (dataset
+          .findAndGetSequenceItem(DCM_PerFrameFunctionalGroupsSequence, per_frame,
+                                  static_cast<int>(frame))
           .good() &&
       per_frame != nullptr) {
     DcmItem* inner = nullptr;
@@ -89,9 +90,9 @@ void ensure_codecs_registered() {
     // DCMTK logs warnings about odd files on its own; our callers report problems themselves.
     // Only the reading and decoding modules are quietened: reconfiguring the root logger here
     // would also silence (and take the appender from) a network node's dcmnet messages.
-    for (const char* module : {"dcmtk.dcmdata", "dcmtk.dcmimgle", "dcmtk.dcmimage",
-                               "dcmtk.dcmjpeg", "dcmtk.dcmjpls", "dcmtk.dcmiod",
-                               "dcmtk.dcmfg", "dcmtk.dcmseg", "dcmtk.dcmsr"})
+    for (const char* module :
+         {"dcmtk.dcmdata", "dcmtk.dcmimgle", "dcmtk.dcmimage", "dcmtk.dcmjpeg", "dcmtk.dcmjpls",
+          "dcmtk.dcmiod", "dcmtk.dcmfg", "dcmtk.dcmseg", "dcmtk.dcmsr"})
       OFLog::getLogger(module).setLogLevel(OFLogger::FATAL_LOG_LEVEL);
     DJDecoderRegistration::registerCodecs();
     DJLSDecoderRegistration::registerCodecs();

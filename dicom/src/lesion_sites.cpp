@@ -31,8 +31,9 @@ std::map<int, std::vector<LesionSite>> lesion_sites(const processing::AnalysisRe
       if (per_segment[s] == 0 || share < 1.0) continue;
       sites.push_back({s, static_cast<double>(per_segment[s]) * voxel_ml, share});
     }
-    std::stable_sort(sites.begin(), sites.end(),
-                     [](const LesionSite& a, const LesionSite& b) { return a.percent > b.percent; });
+    std::stable_sort(sites.begin(), sites.end(), [](const LesionSite& a, const LesionSite& b) {
+      return a.percent > b.percent;
+    });
     out[lesion] = std::move(sites);
   }
   return out;

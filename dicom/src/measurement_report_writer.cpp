@@ -133,137 +133,143 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
   std::map<int, int> lesion_group;  // lesion number -> index of its group among the groups
   int group_index = 0;
   for (const auto& seg : segs) {
-  for (const auto& segment : seg.segments) {
-    require(report.addVolumetricROIMeasurements(), "cannot add a measurement group", file);
-    ++group_index;
-    Measurements& group = report.getVolumetricROIMeasurements();
-    require(group.setTrackingIdentifier(segment.tracking_id), "cannot set the tracking ID", file);
-    require(group.setTrackingUniqueIdentifier(segment.tracking_uid), "cannot set the tracking UID",
-            file);
-    DSRImageReferenceValue reference(UID_SegmentationStorage, seg.object.sop_instance_uid.c_str());
-    reference.getSegmentList().addItem(static_cast<Uint16>(segment.number));
-    require(group.setReferencedSegment(reference), "cannot reference the segment", file);
-    require(group.setSourceSeriesForSegmentation(series.series_uid), "cannot set the source series",
-            file);
-    require(group.addFindingSite(liver_code), "cannot set the finding site", file);
-    auto add = [&](const DSRBasicCodedEntry& concept, double value, int decimals,
-                   const DSRBasicCodedEntry& unit) {
-      add_measurement(group, concept, value, decimals, unit, file);
-    };
-    auto note = [&](const std::string& text) {
-      require(group.addQualitativeEvaluation(DSRCodedEntryValue(CODE_DCM_Comment),
-                                             OFString(text.substr(0, 1000).c_str())),
-              "cannot add a note", file);
-    };
-    // The volume of what the segment holds on the analysis grid, by the method dcmqi names.
-    auto add_segment_volume = [&](int decimals) {
-      add(kVolume, segment.mask_volume_ml(), decimals, kMilliliter);
-      require(group.getMeasurement().setMeasurementMethod(
-                  CMR_CID6147(DSRCodedEntryValue(kSumOfVoxelVolumes))),
-              "cannot set the volume method", file);
-      if (segment.voxels != segment.mask_voxels) {
-        note("the SEG holds " + std::to_string(segment.voxels) + " of the segment's " +
-             std::to_string(segment.mask_voxels) + " voxels (" + sr_number(segment.volume_ml(), 1) +
-             " of " + sr_number(segment.mask_volume_ml(), 1) +
-             " mL): the others lie on slices the loader interpolated, which have no source image");
-      }
-    };
-    // The FLR segment: its volume and shares against the threshold, and the statement.
-    auto add_remnant = [&](const processing::ResectionEvaluation& r) {
-      require(group.setFinding(DSRCodedEntryValue(kFutureLiverRemnant)), "cannot set the finding",
-              file);
-      add_segment_volume(1);
-      add(kFutureLiverRemnant, r.flr_ml, 1, kMilliliter);
-      add(kFlrPercentFunctional, r.flr_percent_of_functional, 1, kPercent);
-      if (r.flr_percent_of_eslv) add(kFlrPercentEslv, *r.flr_percent_of_eslv, 1, kPercent);
-      add(kFlrThreshold, r.threshold_percent, 0, kPercent);
-      require(group.addQualitativeEvaluation(DSRCodedEntryValue(kResectionFacts),
-                                             OFString(r.statement.substr(0, 1000).c_str())),
-              "cannot add the remnant statement", file);
-      if (std::abs(segment.mask_volume_ml() - r.flr_ml) >= 0.05) {
-        note("the segment holds " + sr_number(segment.mask_volume_ml(), 1) +
-             " mL, lesions included; the future liver remnant, " + sr_number(r.flr_ml, 1) +
-             " mL, is its part without lesions");
-      }
-    };
-    if (segment.manual) {
-      const std::string source = result.manual ? result.manual->source : std::string("a SEG");
-      note("segment drawn or corrected manually (MANUAL), from " + source);
-    }
-    if (segment.drawn_remnant && result.surgical_plan && result.surgical_plan->drawn_remnant) {
-      add_remnant(*result.surgical_plan->drawn_remnant);
-      continue;
-    }
-    if (segment.couinaud_segment > 0 && result.couinaud) {
-      const int n = segment.couinaud_segment;
-      const auto code = couinaud_code(n);
-      const DSRCodedEntryValue segment_code(code.first.c_str(), "SCT", code.second.c_str());
-      require(group.setFinding(segment_code), "cannot set the finding", file);
-      require(group.addFindingSite(segment_code), "cannot set the segment as finding site", file);
-      add_segment_volume(1);
-      add(kTumourVolume, result.couinaud->tumour_ml[n], 2, kMilliliter);
-      add(kFunctionalVolume, result.couinaud->volume_ml[n] - result.couinaud->tumour_ml[n], 1,
-          kMilliliter);
-      continue;
-    }
-    if (segment.future_liver_remnant && result.surgical_plan) {
-      add_remnant(result.surgical_plan->resections.front());  // right hemihepatectomy
-      continue;
-    }
-    if (segment.lesion_number == 0) {
-      require(group.setFinding(liver_code), "cannot set the finding", file);
-      if (result.liver) {
-        add_segment_volume(1);
-        add(CODE_DCM_MeanAttenuationCoefficient, result.liver->mean_hu, 1, kHounsfield);
-        if (std::abs(segment.mask_volume_ml() - result.liver->volume_ml) >= 0.05) {
-          note("the segment is the liver without its lesions (" +
-               sr_number(segment.mask_volume_ml(), 1) + " mL); the total liver volume, lesions "
-               "included, is " + sr_number(result.liver->volume_ml, 1) + " mL (Liver volumetry)");
+    for (const auto& segment : seg.segments) {
+      require(report.addVolumetricROIMeasurements(), "cannot add a measurement group", file);
+      ++group_index;
+      Measurements& group = report.getVolumetricROIMeasurements();
+      require(group.setTrackingIdentifier(segment.tracking_id), "cannot set the tracking ID", file);
+      require(group.setTrackingUniqueIdentifier(segment.tracking_uid),
+              "cannot set the tracking UID", file);
+      DSRImageReferenceValue reference(UID_SegmentationStorage,
+                                       seg.object.sop_instance_uid.c_str());
+      reference.getSegmentList().addItem(static_cast<Uint16>(segment.number));
+      require(group.setReferencedSegment(reference), "cannot reference the segment", file);
+      require(group.setSourceSeriesForSegmentation(series.series_uid),
+              "cannot set the source series", file);
+      require(group.addFindingSite(liver_code), "cannot set the finding site", file);
+      auto add = [&](const DSRBasicCodedEntry& concept, double value, int decimals,
+                     const DSRBasicCodedEntry& unit) {
+        add_measurement(group, concept, value, decimals, unit, file);
+      };
+      auto note = [&](const std::string& text) {
+        require(group.addQualitativeEvaluation(DSRCodedEntryValue(CODE_DCM_Comment),
+                                               OFString(text.substr(0, 1000).c_str())),
+                "cannot add a note", file);
+      };
+      // The volume of what the segment holds on the analysis grid, by the method dcmqi names.
+      auto add_segment_volume = [&](int decimals) {
+        add(kVolume, segment.mask_volume_ml(), decimals, kMilliliter);
+        require(group.getMeasurement().setMeasurementMethod(
+                    CMR_CID6147(DSRCodedEntryValue(kSumOfVoxelVolumes))),
+                "cannot set the volume method", file);
+        if (segment.voxels != segment.mask_voxels) {
+          note(
+              "the SEG holds " + std::to_string(segment.voxels) + " of the segment's " +
+              std::to_string(segment.mask_voxels) + " voxels (" +
+              sr_number(segment.volume_ml(), 1) + " of " + sr_number(segment.mask_volume_ml(), 1) +
+              " mL): the others lie on slices the loader interpolated, which have no source image");
         }
-      } else {
-        note("liver volume not computed");
+      };
+      // The FLR segment: its volume and shares against the threshold, and the statement.
+      auto add_remnant = [&](const processing::ResectionEvaluation& r) {
+        require(group.setFinding(DSRCodedEntryValue(kFutureLiverRemnant)), "cannot set the finding",
+                file);
+        add_segment_volume(1);
+        add(kFutureLiverRemnant, r.flr_ml, 1, kMilliliter);
+        add(kFlrPercentFunctional, r.flr_percent_of_functional, 1, kPercent);
+        if (r.flr_percent_of_eslv) add(kFlrPercentEslv, *r.flr_percent_of_eslv, 1, kPercent);
+        add(kFlrThreshold, r.threshold_percent, 0, kPercent);
+        require(group.addQualitativeEvaluation(DSRCodedEntryValue(kResectionFacts),
+                                               OFString(r.statement.substr(0, 1000).c_str())),
+                "cannot add the remnant statement", file);
+        if (std::abs(segment.mask_volume_ml() - r.flr_ml) >= 0.05) {
+          note("the segment holds " + sr_number(segment.mask_volume_ml(), 1) +
+               " mL, lesions included; the future liver remnant, " + sr_number(r.flr_ml, 1) +
+               " mL, is its part without lesions");
+        }
+      };
+      if (segment.manual) {
+        const std::string source = result.manual ? result.manual->source : std::string("a SEG");
+        note("segment drawn or corrected manually (MANUAL), from " + source);
       }
-      continue;
-    }
-    require(group.setFinding(DSRCodedEntryValue(kNeoplasm)), "cannot set the finding", file);
-    const auto it = std::find_if(result.lesions.begin(), result.lesions.end(),
-                                 [&](const auto& l) { return l.number == segment.lesion_number; });
-    if (it == result.lesions.end()) continue;
-    const processing::LesionResult& lesion = *it;
-    const auto site = sites.find(lesion.number);
-    if (site != sites.end()) {
-      for (const auto& s : site->second) {
-        const auto code = couinaud_code(s.segment);
-        require(group.addFindingSite(DSRCodedEntryValue(code.first.c_str(), "SCT",
-                                                        code.second.c_str())),
-                "cannot add the lesion's segment", file);
+      if (segment.drawn_remnant && result.surgical_plan && result.surgical_plan->drawn_remnant) {
+        add_remnant(*result.surgical_plan->drawn_remnant);
+        continue;
       }
+      if (segment.couinaud_segment > 0 && result.couinaud) {
+        const int n = segment.couinaud_segment;
+        const auto code = couinaud_code(n);
+        const DSRCodedEntryValue segment_code(code.first.c_str(), "SCT", code.second.c_str());
+        require(group.setFinding(segment_code), "cannot set the finding", file);
+        require(group.addFindingSite(segment_code), "cannot set the segment as finding site", file);
+        add_segment_volume(1);
+        add(kTumourVolume, result.couinaud->tumour_ml[n], 2, kMilliliter);
+        add(kFunctionalVolume, result.couinaud->volume_ml[n] - result.couinaud->tumour_ml[n], 1,
+            kMilliliter);
+        continue;
+      }
+      if (segment.future_liver_remnant && result.surgical_plan) {
+        add_remnant(result.surgical_plan->resections.front());  // right hemihepatectomy
+        continue;
+      }
+      if (segment.lesion_number == 0) {
+        require(group.setFinding(liver_code), "cannot set the finding", file);
+        if (result.liver) {
+          add_segment_volume(1);
+          add(CODE_DCM_MeanAttenuationCoefficient, result.liver->mean_hu, 1, kHounsfield);
+          if (std::abs(segment.mask_volume_ml() - result.liver->volume_ml) >= 0.05) {
+            note("the segment is the liver without its lesions (" +
+                 sr_number(segment.mask_volume_ml(), 1) +
+                 " mL); the total liver volume, lesions "
+                 "included, is " +
+                 sr_number(result.liver->volume_ml, 1) + " mL (Liver volumetry)");
+          }
+        } else {
+          note("liver volume not computed");
+        }
+        continue;
+      }
+      require(group.setFinding(DSRCodedEntryValue(kNeoplasm)), "cannot set the finding", file);
+      const auto it =
+          std::find_if(result.lesions.begin(), result.lesions.end(),
+                       [&](const auto& l) { return l.number == segment.lesion_number; });
+      if (it == result.lesions.end()) continue;
+      const processing::LesionResult& lesion = *it;
+      const auto site = sites.find(lesion.number);
+      if (site != sites.end()) {
+        for (const auto& s : site->second) {
+          const auto code = couinaud_code(s.segment);
+          require(group.addFindingSite(
+                      DSRCodedEntryValue(code.first.c_str(), "SCT", code.second.c_str())),
+                  "cannot add the lesion's segment", file);
+        }
+      }
+      add_segment_volume(2);
+      if (std::abs(segment.mask_volume_ml() - lesion.volume_ml) >= 0.005) {
+        note("lesion volume as measured by the analysis: " + sr_number(lesion.volume_ml, 2) +
+             " mL");
+      }
+      add(CODE_DCM_MeanAttenuationCoefficient, lesion.mean_hu, 1, kHounsfield);
+      add(CODE_DCM_StandardDeviationOfAttenuationCoefficient, lesion.sd_hu, 1, kHounsfield);
+      add(kLongAxis, lesion.longest_diameter_mm, 1, CODE_UCUM_Millimeter);
+      require(group.getMeasurement().setMeasurementMethod(CMR_CID6147::RECIST11),
+              "cannot set the RECIST method", file);
+      add(kShortAxis, lesion.short_axis_mm, 1, CODE_UCUM_Millimeter);
+      require(group.getMeasurement().setMeasurementMethod(CMR_CID6147::RECIST11),
+              "cannot set the RECIST method", file);
+      lesion_group[lesion.number] = group_index;
+      if (site != sites.end() && !site->second.empty()) {
+        require(group.addQualitativeEvaluation(
+                    DSRCodedEntryValue(kCouinaudSegment),
+                    OFString(("Couinaud segment " + lesion_sites_text(site->second)).c_str())),
+                "cannot add the lesion location", file);
+      }
+      std::string pattern = processing::lesion_type_name(lesion.type);
+      if (!lesion.type_evidence.empty()) pattern += ": " + lesion.type_evidence;
+      require(group.addQualitativeEvaluation(DSRCodedEntryValue(kEnhancementPattern),
+                                             OFString(pattern.substr(0, 1000).c_str())),
+              "cannot add the enhancement pattern", file);
     }
-    add_segment_volume(2);
-    if (std::abs(segment.mask_volume_ml() - lesion.volume_ml) >= 0.005) {
-      note("lesion volume as measured by the analysis: " + sr_number(lesion.volume_ml, 2) + " mL");
-    }
-    add(CODE_DCM_MeanAttenuationCoefficient, lesion.mean_hu, 1, kHounsfield);
-    add(CODE_DCM_StandardDeviationOfAttenuationCoefficient, lesion.sd_hu, 1, kHounsfield);
-    add(kLongAxis, lesion.longest_diameter_mm, 1, CODE_UCUM_Millimeter);
-    require(group.getMeasurement().setMeasurementMethod(CMR_CID6147::RECIST11),
-            "cannot set the RECIST method", file);
-    add(kShortAxis, lesion.short_axis_mm, 1, CODE_UCUM_Millimeter);
-    require(group.getMeasurement().setMeasurementMethod(CMR_CID6147::RECIST11),
-            "cannot set the RECIST method", file);
-    lesion_group[lesion.number] = group_index;
-    if (site != sites.end() && !site->second.empty()) {
-      require(group.addQualitativeEvaluation(
-                  DSRCodedEntryValue(kCouinaudSegment),
-                  OFString(("Couinaud segment " + lesion_sites_text(site->second)).c_str())),
-              "cannot add the lesion location", file);
-    }
-    std::string pattern = processing::lesion_type_name(lesion.type);
-    if (!lesion.type_evidence.empty()) pattern += ": " + lesion.type_evidence;
-    require(group.addQualitativeEvaluation(DSRCodedEntryValue(kEnhancementPattern),
-                                           OFString(pattern.substr(0, 1000).c_str())),
-            "cannot add the enhancement pattern", file);
-  }
   }
 
   // Study-level figures: volumetry as an individual measurement group, phases and notes as
@@ -403,7 +409,8 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
     std::map<std::string, int> lesion_of_tracking;
     for (const auto& seg : segs)
       for (const auto& segment : seg.segments)
-        if (segment.lesion_number > 0) lesion_of_tracking[segment.tracking_id] = segment.lesion_number;
+        if (segment.lesion_number > 0)
+          lesion_of_tracking[segment.tracking_id] = segment.lesion_number;
     std::map<std::pair<int, bool>, std::size_t> axis_nodes;
     int current_lesion = 0;
     if (tree.gotoRoot() > 0) {
@@ -429,9 +436,9 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
     for (const auto& axis : axes) {
       const auto node = axis_nodes.find({axis.lesion, axis.long_axis});
       if (node == axis_nodes.end() || tree.gotoNode(node->second) == 0) {
-        throw DicomError(ErrorKind::kInconsistent,
-                         file.string() + ": no axis measurement for lesion " +
-                             std::to_string(axis.lesion));
+        throw DicomError(
+            ErrorKind::kInconsistent,
+            file.string() + ": no axis measurement for lesion " + std::to_string(axis.lesion));
       }
       if (tree.addContentItem(DSRTypes::RT_inferredFrom, DSRTypes::VT_SCoord3D,
                               DSRTypes::AM_belowCurrent) == 0) {
@@ -441,9 +448,8 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
       }
       DSRSpatialCoordinates3DValue coordinates(DSRTypes::GT3_Polyline);
       for (const auto& p : axis.ends) {
-        coordinates.getGraphicDataList().addItem(static_cast<Float32>(p[0]),
-                                                 static_cast<Float32>(p[1]),
-                                                 static_cast<Float32>(p[2]));
+        coordinates.getGraphicDataList().addItem(
+            static_cast<Float32>(p[0]), static_cast<Float32>(p[1]), static_cast<Float32>(p[2]));
       }
       require(coordinates.setFrameOfReferenceUID(frame_of_reference.c_str()),
               "cannot set the frame of reference of the axis", file);
@@ -474,9 +480,8 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
   for (const SeriesInfo* other : other_series)
     if (other && other->series_uid != series.series_uid) used.push_back(other);
   for (const SeriesInfo* s : used) {
-    DSRSOPInstanceReferenceList& list = s->study_uid == series.study_uid
-                                            ? evidence
-                                            : document.getPertinentOtherEvidence();
+    DSRSOPInstanceReferenceList& list =
+        s->study_uid == series.study_uid ? evidence : document.getPertinentOtherEvidence();
     std::set<std::string> listed;
     for (const auto& slice : s->slices) {
       if (!listed.insert(slice.sop_instance_uid).second) continue;

@@ -54,12 +54,24 @@ DecodedFrames decode_with_gdcm(const std::filesystem::path& file) {
     throw DicomError(ErrorKind::kDecode, file.string() + ": decoded pixel data is too short");
   }
   switch (pf.GetScalarType()) {
-    case gdcm::PixelFormat::UINT8: append<std::uint8_t>(buffer.data(), count, out.values); break;
-    case gdcm::PixelFormat::INT8: append<std::int8_t>(buffer.data(), count, out.values); break;
-    case gdcm::PixelFormat::UINT16: append<std::uint16_t>(buffer.data(), count, out.values); break;
-    case gdcm::PixelFormat::INT16: append<std::int16_t>(buffer.data(), count, out.values); break;
-    case gdcm::PixelFormat::UINT32: append<std::uint32_t>(buffer.data(), count, out.values); break;
-    case gdcm::PixelFormat::INT32: append<std::int32_t>(buffer.data(), count, out.values); break;
+    case gdcm::PixelFormat::UINT8:
+      append<std::uint8_t>(buffer.data(), count, out.values);
+      break;
+    case gdcm::PixelFormat::INT8:
+      append<std::int8_t>(buffer.data(), count, out.values);
+      break;
+    case gdcm::PixelFormat::UINT16:
+      append<std::uint16_t>(buffer.data(), count, out.values);
+      break;
+    case gdcm::PixelFormat::INT16:
+      append<std::int16_t>(buffer.data(), count, out.values);
+      break;
+    case gdcm::PixelFormat::UINT32:
+      append<std::uint32_t>(buffer.data(), count, out.values);
+      break;
+    case gdcm::PixelFormat::INT32:
+      append<std::int32_t>(buffer.data(), count, out.values);
+      break;
     default:
       throw DicomError(ErrorKind::kUnsupported,
                        file.string() + ": unsupported pixel format " + pf.GetScalarTypeAsString());
@@ -131,12 +143,24 @@ DecodedFrames decode_frames(const std::filesystem::path& file) {
                                              std::to_string(out.frames) + " frame(s)");
   }
   switch (pixels->getRepresentation()) {
-    case EPR_Uint8: append<Uint8>(pixels->getData(), count, out.values); break;
-    case EPR_Sint8: append<Sint8>(pixels->getData(), count, out.values); break;
-    case EPR_Uint16: append<Uint16>(pixels->getData(), count, out.values); break;
-    case EPR_Sint16: append<Sint16>(pixels->getData(), count, out.values); break;
-    case EPR_Uint32: append<Uint32>(pixels->getData(), count, out.values); break;
-    case EPR_Sint32: append<Sint32>(pixels->getData(), count, out.values); break;
+    case EPR_Uint8:
+      append<Uint8>(pixels->getData(), count, out.values);
+      break;
+    case EPR_Sint8:
+      append<Sint8>(pixels->getData(), count, out.values);
+      break;
+    case EPR_Uint16:
+      append<Uint16>(pixels->getData(), count, out.values);
+      break;
+    case EPR_Sint16:
+      append<Sint16>(pixels->getData(), count, out.values);
+      break;
+    case EPR_Uint32:
+      append<Uint32>(pixels->getData(), count, out.values);
+      break;
+    case EPR_Sint32:
+      append<Sint32>(pixels->getData(), count, out.values);
+      break;
   }
   return out;
 }

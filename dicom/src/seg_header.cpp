@@ -54,8 +54,9 @@ void collect_source_images(DcmItem& group, std::set<std::string>& out) {
 
 // The dataset of a file up to its pixel data; false when unreadable.
 bool load_header(const fs::path& file, DcmFileFormat& f) {
-  return f.loadFileUntilTag(OFFilename(file.c_str()), EXS_Unknown, EGL_noChange, 4096,
-                            ERM_autoDetect, DCM_PixelData)
+  return f
+      .loadFileUntilTag(OFFilename(file.c_str()), EXS_Unknown, EGL_noChange, 4096, ERM_autoDetect,
+                        DCM_PixelData)
       .good();
 }
 
@@ -82,7 +83,8 @@ SegHeader read_seg_header(DcmItem& ds) {
        {DCM_SharedFunctionalGroupsSequence, DCM_PerFrameFunctionalGroupsSequence}) {
     DcmSequenceOfItems* items = nullptr;
     if (ds.findAndGetSequence(groups, items).bad() || !items) continue;
-    for (unsigned long i = 0; i < items->card(); ++i) collect_source_images(*items->getItem(i), sources);
+    for (unsigned long i = 0; i < items->card(); ++i)
+      collect_source_images(*items->getItem(i), sources);
   }
   h.referenced_instances.assign(sources.begin(), sources.end());
   if (ds.findAndGetSequence(DCM_SegmentSequence, seq).good() && seq) {
@@ -113,15 +115,13 @@ SegHeader read_seg_header(DcmItem& ds) {
 
 std::string seg_frame_of_reference(const fs::path& file) {
   DcmFileFormat f;
-  if (!load_header(file, f))
-    return "";
+  if (!load_header(file, f)) return "";
   return text_of(*f.getDataset(), DCM_FrameOfReferenceUID);
 }
 
 std::vector<std::string> seg_referenced_series(const fs::path& file) {
   DcmFileFormat f;
-  if (!load_header(file, f))
-    return {};
+  if (!load_header(file, f)) return {};
   DcmDataset& ds = *f.getDataset();
   std::vector<std::string> out;
   DcmSequenceOfItems* seq = nullptr;

@@ -103,7 +103,8 @@ SegmentationRead read_segmentation(const std::filesystem::path& file,
       seg_it = index_of.find(segment);
     }
     DcmItem* pos = detail::functional_group(ds, frame, DCM_PlanePositionSequence);
-    const std::vector<double> ipp = pos ? get_doubles(*pos, DCM_ImagePositionPatient) : std::vector<double>{};
+    const std::vector<double> ipp =
+        pos ? get_doubles(*pos, DCM_ImagePositionPatient) : std::vector<double>{};
     if (ipp.size() != 3) {
       throw DicomError(ErrorKind::kMissingAttribute,
                        name + ": frame " + std::to_string(frame + 1) + " has no plane position");
@@ -132,8 +133,8 @@ SegmentationRead read_segmentation(const std::filesystem::path& file,
         }
         if (!on) continue;
         const processing::Vec3 p{ipp[0] + iop[0] * c * ps[1] + iop[3] * r * ps[0],
-                                  ipp[1] + iop[1] * c * ps[1] + iop[4] * r * ps[0],
-                                  ipp[2] + iop[2] * c * ps[1] + iop[5] * r * ps[0]};
+                                 ipp[1] + iop[1] * c * ps[1] + iop[4] * r * ps[0],
+                                 ipp[2] + iop[2] * c * ps[1] + iop[5] * r * ps[0]};
         const processing::Vec3 idx = target.point_to_index(p);
         const long i = std::lround(idx[0]), j = std::lround(idx[1]), k = std::lround(idx[2]);
         if (i < 0 || j < 0 || k < 0 || i >= static_cast<long>(target.size[0]) ||
@@ -146,7 +147,8 @@ SegmentationRead read_segmentation(const std::filesystem::path& file,
     }
   }
   if (outside > 0) {
-    out.warnings.push_back(std::to_string(outside) + " segmented pixel(s) fall outside the target grid");
+    out.warnings.push_back(std::to_string(outside) +
+                           " segmented pixel(s) fall outside the target grid");
   }
   return out;
 }

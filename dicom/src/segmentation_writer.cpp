@@ -11,11 +11,11 @@
 #include <dcmtk/dcmseg/segdoc.h>
 #include <dcmtk/dcmseg/segment.h>
 
-#include <cmath>
-#include <functional>
-#include <cstdio>
-#include <map>
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <map>
 #include <memory>
 #include <set>
 
@@ -107,13 +107,14 @@ std::vector<SegmentPlan> plan_layer(SegLayer layer, const SeriesInfo& series,
   std::vector<SegmentPlan> plans;
   const bool have_lesion_map = !result.lesion_labels.empty();
   if (have_lesion_map && !result.lesion_labels.geometry.same_grid(grid)) {
-    throw DicomError(ErrorKind::kInconsistent,
-                     file.string() + ": the lesion label map is not on the grid of series " +
-                         series.series_uid);
+    throw DicomError(
+        ErrorKind::kInconsistent,
+        file.string() + ": the lesion label map is not on the grid of series " + series.series_uid);
   }
   const processing::LabelMap* lesions = have_lesion_map ? &result.lesion_labels : nullptr;
   auto no_lesion = [lesions](std::size_t p) { return !lesions || lesions->voxels[p] == 0; };
-  const bool couinaud = !result.couinaud_labels.empty() && result.couinaud_labels.geometry.same_grid(grid);
+  const bool couinaud =
+      !result.couinaud_labels.empty() && result.couinaud_labels.geometry.same_grid(grid);
   switch (layer) {
     case SegLayer::kLiverAndLesions: {
       if (!result.liver_mask.empty()) {
@@ -166,8 +167,9 @@ std::vector<SegmentPlan> plan_layer(SegLayer layer, const SeriesInfo& series,
         const std::string roman = processing::couinaud_roman(s);
         const auto code = couinaud_code(s);
         SegmentPlan p{"Couinaud " + roman,
-                      "Couinaud liver segment " + roman + " (planes through the IVC, hepatic veins "
-                      "and portal bifurcation), lesions included",
+                      "Couinaud liver segment " + roman +
+                          " (planes through the IVC, hepatic veins "
+                          "and portal bifurcation), lesions included",
                       "Segment " + roman,
                       kAnatomicalStructure(),
                       CodeSequenceMacro(code.first.c_str(), "SCT", code.second.c_str()),
@@ -199,12 +201,9 @@ std::vector<SegmentPlan> plan_layer(SegLayer layer, const SeriesInfo& series,
     }
     case SegLayer::kDrawnRemnant: {
       if (result.remnant_mask.empty() || !result.remnant_mask.geometry.same_grid(grid)) break;
-      SegmentPlan drawn{"FLR drawn",
-                        "Future liver remnant drawn by hand",
-                        "FLR drawn",
-                        kAnatomicalStructure(),
-                        kLiverCode(),
-                        Rgb{0.1, 0.9, 0.4}};
+      SegmentPlan drawn{"FLR drawn",  "Future liver remnant drawn by hand",
+                        "FLR drawn",  kAnatomicalStructure(),
+                        kLiverCode(), Rgb{0.1, 0.9, 0.4}};
       const processing::LabelMap* remnant = &result.remnant_mask;
       drawn.in = [remnant](std::size_t q) { return remnant->voxels[q] != 0; };
       drawn.drawn_remnant = true;
@@ -220,20 +219,28 @@ std::vector<SegmentPlan> plan_layer(SegLayer layer, const SeriesInfo& series,
 
 const char* seg_layer_name(SegLayer layer) {
   switch (layer) {
-    case SegLayer::kLiverAndLesions: return "liver_lesions";
-    case SegLayer::kCouinaud: return "couinaud";
-    case SegLayer::kRemnant: return "remnant";
-    case SegLayer::kDrawnRemnant: return "drawn_remnant";
+    case SegLayer::kLiverAndLesions:
+      return "liver_lesions";
+    case SegLayer::kCouinaud:
+      return "couinaud";
+    case SegLayer::kRemnant:
+      return "remnant";
+    case SegLayer::kDrawnRemnant:
+      return "drawn_remnant";
   }
   return "";
 }
 
 const char* seg_layer_file(SegLayer layer) {
   switch (layer) {
-    case SegLayer::kLiverAndLesions: return "seg.dcm";
-    case SegLayer::kCouinaud: return "seg-couinaud.dcm";
-    case SegLayer::kRemnant: return "seg-flr.dcm";
-    case SegLayer::kDrawnRemnant: return "seg-flr-drawn.dcm";
+    case SegLayer::kLiverAndLesions:
+      return "seg.dcm";
+    case SegLayer::kCouinaud:
+      return "seg-couinaud.dcm";
+    case SegLayer::kRemnant:
+      return "seg-flr.dcm";
+    case SegLayer::kDrawnRemnant:
+      return "seg-flr-drawn.dcm";
   }
   return "seg.dcm";
 }
@@ -330,8 +337,10 @@ WrittenSegmentation write_segmentation(const SeriesInfo& series, const LoadedVol
     out.frame_of_reference_uid = source_frame.c_str();
     if (out.frame_of_reference_uid.empty()) {
       out.frame_of_reference_uid = new_frame_of_reference_uid();
-      out.warnings.push_back("the source series has no Frame of Reference UID; the SEG carries a "
-                             "new one, " + out.frame_of_reference_uid);
+      out.warnings.push_back(
+          "the source series has no Frame of Reference UID; the SEG carries a "
+          "new one, " +
+          out.frame_of_reference_uid);
     }
   }
   require(seg->getFrameOfReference().setFrameOfReferenceUID(out.frame_of_reference_uid.c_str()),

@@ -31,12 +31,8 @@ namespace {
 // SOP classes whose images we can turn into volumes.
 bool is_volume_image_class(const std::string& uid) {
   static const char* const kClasses[] = {
-      UID_CTImageStorage,
-      UID_EnhancedCTImageStorage,
-      UID_LegacyConvertedEnhancedCTImageStorage,
-      UID_MRImageStorage,
-      UID_EnhancedMRImageStorage,
-      UID_LegacyConvertedEnhancedMRImageStorage,
+      UID_CTImageStorage, UID_EnhancedCTImageStorage, UID_LegacyConvertedEnhancedCTImageStorage,
+      UID_MRImageStorage, UID_EnhancedMRImageStorage, UID_LegacyConvertedEnhancedMRImageStorage,
   };
   return std::any_of(std::begin(kClasses), std::end(kClasses),
                      [&](const char* c) { return uid == c; });
@@ -62,9 +58,8 @@ std::string format_orientation(const std::array<double, 6>& o) {
 // Reads the header of one file; returns the reason when the file cannot be part of a volume.
 std::variant<FileHeader, std::string> read_header(const fs::path& path) {
   DcmFileFormat file;
-  const OFCondition status =
-      file.loadFileUntilTag(path.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength,
-                            ERM_autoDetect, DCM_PixelData);
+  const OFCondition status = file.loadFileUntilTag(
+      path.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength, ERM_autoDetect, DCM_PixelData);
   if (status.bad()) return std::string("not a readable DICOM file (") + status.text() + ")";
   DcmDataset& ds = *file.getDataset();
   DcmMetaInfo& meta = *file.getMetaInfo();
@@ -185,7 +180,8 @@ std::variant<FileHeader, std::string> read_header(const fs::path& path) {
     if (s.multiframe) {
       if (DcmItem* g = detail::functional_group(ds, frame, DCM_PixelValueTransformationSequence)) {
         ref.rescale_slope = get_double(*g, DCM_RescaleSlope).value_or(ref.rescale_slope);
-        ref.rescale_intercept = get_double(*g, DCM_RescaleIntercept).value_or(ref.rescale_intercept);
+        ref.rescale_intercept =
+            get_double(*g, DCM_RescaleIntercept).value_or(ref.rescale_intercept);
       }
     }
     if (ref.rescale_slope == 0.0) ref.rescale_slope = 1.0;
@@ -213,11 +209,11 @@ void finish_series(SeriesInfo& s, std::vector<Rejected>& rejected) {
       ++duplicates;
       const bool same_instance = slice.sop_instance_uid == kept.back().sop_instance_uid &&
                                  slice.frame == kept.back().frame;
-      rejected.push_back({slice.file, same_instance
-                                          ? "duplicate copy of SOP instance " + slice.sop_instance_uid
-                                          : "duplicate slice position (" +
-                                                std::to_string(slice.normal_position) +
-                                                " mm along the normal); first one kept"});
+      rejected.push_back(
+          {slice.file, same_instance
+                           ? "duplicate copy of SOP instance " + slice.sop_instance_uid
+                           : "duplicate slice position (" + std::to_string(slice.normal_position) +
+                                 " mm along the normal); first one kept"});
       continue;
     }
     kept.push_back(std::move(slice));
@@ -288,9 +284,9 @@ ScanResult scan_files(const std::vector<fs::path>& input) {
       continue;
     }
     SeriesInfo& incoming = std::get<FileHeader>(header).series;
-    std::string key = incoming.series_uid.empty()
-                          ? "|" + incoming.frame_of_reference_uid + "|" + path.parent_path().string()
-                          : incoming.study_uid + "|" + incoming.series_uid;
+    std::string key = incoming.series_uid.empty() ? "|" + incoming.frame_of_reference_uid + "|" +
+                                                        path.parent_path().string()
+                                                  : incoming.study_uid + "|" + incoming.series_uid;
     // The time points of an MR dynamic run in one series are volumes of their own.
     if (incoming.mr.temporal_position) key += "|t" + std::to_string(*incoming.mr.temporal_position);
     auto [it, inserted] = groups.try_emplace(key);
@@ -311,10 +307,9 @@ ScanResult scan_files(const std::vector<fs::path>& input) {
 
   for (const auto& key : order) {
     auto& clusters = groups[key];
-    auto largest = std::max_element(clusters.begin(), clusters.end(),
-                                    [](const SeriesInfo& a, const SeriesInfo& b) {
-                                      return a.slices.size() < b.slices.size();
-                                    });
+    auto largest = std::max_element(
+        clusters.begin(), clusters.end(),
+        [](const SeriesInfo& a, const SeriesInfo& b) { return a.slices.size() < b.slices.size(); });
     SeriesInfo series = std::move(*largest);
     for (auto it = clusters.begin(); it != clusters.end(); ++it) {
       if (it == largest) continue;
@@ -348,8 +343,8 @@ ScanResult scan_directory(const fs::path& root) {
   if (fs::is_regular_file(root, ec)) {
     files.push_back(root);
   } else {
-    for (fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied,
-                                             ec),
+    for (fs::recursive_directory_iterator
+             it(root, fs::directory_options::skip_permission_denied, ec),
          end;
          it != end; it.increment(ec)) {
       if (ec) break;

@@ -26,12 +26,11 @@ inline std::string sr_number(double v, int decimals) {
 template <typename Group>
 void add_measurement(Group& group, const DSRBasicCodedEntry& concept, double value, int decimals,
                      const DSRBasicCodedEntry& unit, const std::filesystem::path& file) {
-  require(group.addMeasurement(
-              CID7469_GenericIntensityAndSizeMeasurements(concept),
-              typename Group::MeasurementValue(
-                  sr_number(value, decimals).c_str(),
-                  CID7181_AbstractMultiDimensionalImageModelComponentUnits(unit)),
-              OFFalse),
+  require(group.addMeasurement(CID7469_GenericIntensityAndSizeMeasurements(concept),
+                               typename Group::MeasurementValue(
+                                   sr_number(value, decimals).c_str(),
+                                   CID7181_AbstractMultiDimensionalImageModelComponentUnits(unit)),
+                               OFFalse),
           std::string("cannot add the measurement ") + concept.CodeMeaning.c_str(), file);
 }
 

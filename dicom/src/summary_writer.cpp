@@ -11,8 +11,8 @@
 #include <memory>
 #include <set>
 
-#include "livernode/dicom/result_writers.h"
 #include "follow_up_sections.h"
+#include "livernode/dicom/result_writers.h"
 #include "writer_common.h"
 
 namespace livernode::dicom {
@@ -312,17 +312,18 @@ void render_results(cairo_t* cr, double page_width, double page_height,
   double y = 32;
   text(cr, left, y,
        "Liver analysis - results" +
-           (identity.result_version > 1 ? " (version " + std::to_string(identity.result_version) + ")"
-                                        : std::string()),
+           (identity.result_version > 1
+                ? " (version " + std::to_string(identity.result_version) + ")"
+                : std::string()),
        22, true);
   y += 24;
   text(cr, left, y, patient_line(series), 14, true);
   y += 20;
-  y = wrapped(cr, left, y, width,
-              "Reference series: " +
-                  (series.description.empty() ? series.series_uid : series.description) +
-                  (series.series_number.empty() ? "" : " (series " + series.series_number + ")"),
-              12);
+  y = wrapped(
+      cr, left, y, width,
+      "Reference series: " + (series.description.empty() ? series.series_uid : series.description) +
+          (series.series_number.empty() ? "" : " (series " + series.series_number + ")"),
+      12);
   if (result.manual && result.manual->any()) {
     std::string edited;
     auto add = [&](bool on, const char* what) {
@@ -348,8 +349,8 @@ void render_results(cairo_t* cr, double page_width, double page_height,
                 14);
   } else {
     const double cols[] = {0, 36, 300, 385, 480, 565, 640};
-    const char* heads[] = {"#", "Couinaud segment", "volume mL", "longest mm", "short mm",
-                           "mean HU", "type"};
+    const char* heads[] = {"#",        "Couinaud segment", "volume mL", "longest mm",
+                           "short mm", "mean HU",          "type"};
     cairo_set_source_rgb(cr, 0.8, 0.8, 0.8);
     for (int c = 0; c < 7; ++c) text(cr, left + cols[c], y, heads[c], 13, true);
     y += 19;
@@ -384,8 +385,10 @@ void render_results(cairo_t* cr, double page_width, double page_height,
   y += 22;
   if (result.liver) {
     y = wrapped(cr, left, y, width,
-                "Total liver volume: " + fmt("%.1f", result.liver->volume_ml) + " mL (lesions "
-                "included), mean " + fmt("%.0f", result.liver->mean_hu) + " HU.",
+                "Total liver volume: " + fmt("%.1f", result.liver->volume_ml) +
+                    " mL (lesions "
+                    "included), mean " +
+                    fmt("%.0f", result.liver->mean_hu) + " HU.",
                 14);
     methods.push_back("Liver: " + result.liver->method);
   } else {
@@ -421,7 +424,8 @@ void render_results(cairo_t* cr, double page_width, double page_height,
     std::string segs = "Couinaud segments (mL):";
     for (int n = 1; n <= processing::kCouinaudSegments; ++n) {
       segs += std::string(" ") + processing::couinaud_roman(n) + " " +
-              fmt("%.0f", result.couinaud->volume_ml[n]) + (n < processing::kCouinaudSegments ? "," : "");
+              fmt("%.0f", result.couinaud->volume_ml[n]) +
+              (n < processing::kCouinaudSegments ? "," : "");
     }
     y = wrapped(cr, left, y, width, segs, 12);
     y = wrapped(cr, left, y, width,
@@ -434,7 +438,8 @@ void render_results(cairo_t* cr, double page_width, double page_height,
                 "FLR threshold " + fmt("%.0f", plan.flr_threshold_percent) + " % (" +
                     plan.flr_basis + ") for " + plan.liver_condition + ":",
                 12);
-    if (plan.drawn_remnant) y = wrapped(cr, left + 12, y, width - 12, plan.drawn_remnant->statement, 12);
+    if (plan.drawn_remnant)
+      y = wrapped(cr, left + 12, y, width - 12, plan.drawn_remnant->statement, 12);
     for (const auto& r : plan.resections) {
       if (y > page_height - 150) break;
       y = wrapped(cr, left + 12, y, width - 12, r.statement, 12);
@@ -462,7 +467,8 @@ void render_results(cairo_t* cr, double page_width, double page_height,
       y += 22;
       if (why.size() > 320) why = why.substr(0, 317) + "...";
       if (!why.empty()) y = wrapped(cr, left, y, width, "Not computed. " + why, 12);
-      if (drawn) y = wrapped(cr, left, y, width, result.surgical_plan->drawn_remnant->statement, 12);
+      if (drawn)
+        y = wrapped(cr, left, y, width, result.surgical_plan->drawn_remnant->statement, 12);
     }
   }
   if (result.follow_up) {

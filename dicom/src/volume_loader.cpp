@@ -18,7 +18,8 @@ using Plane = std::vector<float>;  // rows x columns, row after row
 // Reads every slice of the series in sorted order, each file decoded once.
 std::vector<Plane> read_planes(const SeriesInfo& series) {
   std::map<std::filesystem::path, std::vector<std::size_t>> by_file;
-  for (std::size_t i = 0; i < series.slices.size(); ++i) by_file[series.slices[i].file].push_back(i);
+  for (std::size_t i = 0; i < series.slices.size(); ++i)
+    by_file[series.slices[i].file].push_back(i);
   const std::size_t plane_size = static_cast<std::size_t>(series.rows) * series.columns;
   std::vector<Plane> planes(series.slices.size());
   for (const auto& [file, indices] : by_file) {
@@ -56,7 +57,9 @@ float sample(const Plane& plane, unsigned columns, unsigned rows, double x, doub
   const unsigned x1 = std::min(x0 + 1, columns - 1);
   const unsigned y1 = std::min(y0 + 1, rows - 1);
   const double fx = cx - x0, fy = cy - y0;
-  auto at = [&](unsigned xx, unsigned yy) { return plane[static_cast<std::size_t>(yy) * columns + xx]; };
+  auto at = [&](unsigned xx, unsigned yy) {
+    return plane[static_cast<std::size_t>(yy) * columns + xx];
+  };
   return static_cast<float>((at(x0, y0) * (1 - fx) + at(x1, y0) * fx) * (1 - fy) +
                             (at(x0, y1) * (1 - fx) + at(x1, y1) * fx) * fy);
 }

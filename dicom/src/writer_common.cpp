@@ -1,14 +1,14 @@
 #include "writer_common.h"
 
-#include "livernode/dicom/copied_values.h"
-#include "livernode/dicom/result_writers.h"
-#include "sr_codes.h"
-
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcstack.h>
 #include <dcmtk/dcmdata/dcuid.h>
 
 #include <ctime>
+
+#include "livernode/dicom/copied_values.h"
+#include "livernode/dicom/result_writers.h"
+#include "sr_codes.h"
 
 namespace livernode::dicom::detail {
 
@@ -77,11 +77,11 @@ std::unique_ptr<DcmFileFormat> load_source_header(const SeriesInfo& series) {
   OFString study;
   ds.findAndGetOFString(DCM_StudyInstanceUID, study);
   if (study.empty() || series.series_uid.empty()) {
-    throw DicomError(ErrorKind::kMissingAttribute,
-                     std::string("the source series has no ") +
-                         (study.empty() ? "Study Instance UID (0020,000D)"
-                                        : "Series Instance UID (0020,000E)") +
-                         ": results cannot be filed with it");
+    throw DicomError(
+        ErrorKind::kMissingAttribute,
+        std::string("the source series has no ") +
+            (study.empty() ? "Study Instance UID (0020,000D)" : "Series Instance UID (0020,000E)") +
+            ": results cannot be filed with it");
   }
   return format;
 }
@@ -198,9 +198,8 @@ void save(DcmFileFormat& format, const std::filesystem::path& file) {
 
 std::function<void(const DcmTagKey&, const std::string&)> start_derived_object(
     DcmItem& ds, DcmItem& source, const std::filesystem::path& file, const char* sop_class_uid,
-    const std::string& sop_instance_uid, const std::string& modality,
-    const std::string& series_uid, const std::string& series_number,
-    const std::string& series_description) {
+    const std::string& sop_instance_uid, const std::string& modality, const std::string& series_uid,
+    const std::string& series_number, const std::string& series_description) {
   auto put = [&ds, file](const DcmTagKey& tag, const std::string& value) {
     require(ds.putAndInsertString(tag, value.c_str()),
             std::string("cannot set ") + DcmTag(tag).getTagName(), file);

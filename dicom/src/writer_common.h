@@ -55,9 +55,8 @@ void copy_patient_and_study(DcmItem& source, DcmItem& target);
 // a setter for further string attributes that throws DicomError naming `file`.
 std::function<void(const DcmTagKey&, const std::string&)> start_derived_object(
     DcmItem& ds, DcmItem& source, const std::filesystem::path& file, const char* sop_class_uid,
-    const std::string& sop_instance_uid, const std::string& modality,
-    const std::string& series_uid, const std::string& series_number,
-    const std::string& series_description);
+    const std::string& sop_instance_uid, const std::string& modality, const std::string& series_uid,
+    const std::string& series_number, const std::string& series_description);
 
 // Specific Character Set of a result: none when every text value is 7-bit ASCII (readers then
 // need no character set support), else the source's, else UTF-8 (ISO_IR 192).

@@ -26,15 +26,15 @@ void axial_coordinates(const Geometry& g, std::vector<double>& xs, std::vector<d
 // The right lung's base and the craniocaudal band of the liver under it. The lungs are the air
 // inside the body (below -400 HU after smoothing) in connected parts of at least 50 mL that
 // reach highest (bowel and stomach gas lie below the diaphragm); the right lung is the one of
-// them with the most air right of the midline. Its base is the lowest level with 10 cm² of it on the right.
-// Anatomy places the liver's dome a few centimetres above that level (the costophrenic recess
-// reaches below the dome) and the liver 12-20 cm below its dome.
+// them with the most air right of the midline. Its base is the lowest level with 10 cm² of it on
+// the right. Anatomy places the liver's dome a few centimetres above that level (the costophrenic
+// recess reaches below the dome) and the liver 12-20 cm below its dome.
 constexpr double kLungMinMl = 50.0;
 constexpr double kLungBaseMinMm2 = 1000.0;
 constexpr double kLungTopToleranceMm = 20.0;
-constexpr double kBandAboveBaseMm = 80.0;    // the dome, with room for a high diaphragm
-constexpr double kBandBelowBaseMm = 200.0;   // the liver's lowest part (hepatomegaly included)
-constexpr double kBandBelowTopMm = 250.0;    // no lung: the liver lies below the series' top
+constexpr double kBandAboveBaseMm = 80.0;   // the dome, with room for a high diaphragm
+constexpr double kBandBelowBaseMm = 200.0;  // the liver's lowest part (hepatomegaly included)
+constexpr double kBandBelowTopMm = 250.0;   // no lung: the liver lies below the series' top
 // The right upper quadrant whose soft tissue is the liver: from just above the lung base (the
 // dome beside the recess) to 12 cm below it.
 constexpr double kQuadrantAboveBaseMm = 20.0;
@@ -84,7 +84,8 @@ void locate_liver_band(AbdomenSurvey& s, const std::vector<double>& xs) {
   std::optional<double> base;
   if (lung != 0) {
     for (std::size_t k = 0; k < nz; ++k)
-      if (right_area[lung][k] * pixel_mm2 >= kLungBaseMinMm2 && (!base || zs[k] < *base)) base = zs[k];
+      if (right_area[lung][k] * pixel_mm2 >= kLungBaseMinMm2 && (!base || zs[k] < *base))
+        base = zs[k];
   }
   std::ostringstream note;
   note.precision(0);
@@ -115,7 +116,8 @@ Volume coarse_smoothed(const Volume& volume, double target_mm) {
     const double s = volume.geometry.spacing[a];
     // At least the target (a little less is fine): a finer grid costs time, not accuracy.
     const unsigned f = std::max(1u, static_cast<unsigned>(std::ceil(target_mm / s - 0.2)));
-    shrink->SetShrinkFactor(a, a == 2 ? std::max(1u, static_cast<unsigned>(std::lround(target_mm * 1.25 / s))) : f);
+    shrink->SetShrinkFactor(
+        a, a == 2 ? std::max(1u, static_cast<unsigned>(std::lround(target_mm * 1.25 / s))) : f);
   }
   auto smooth = itk::SmoothingRecursiveGaussianImageFilter<FloatImage, FloatImage>::New();
   smooth->SetInput(shrink->GetOutput());
@@ -201,7 +203,8 @@ AbdomenSurvey survey_abdomen(const Volume& volume) {
     const int ring_out = static_cast<int>(std::lround(18.0 / px));
     double best = -1e9;
     for (std::size_t j = 0; j < ny; ++j) {
-      if (ys[j] < spine_y - 100 || ys[j] > spine_y - 45) continue;  // anterior to the vertebral body
+      if (ys[j] < spine_y - 100 || ys[j] > spine_y - 45)
+        continue;  // anterior to the vertebral body
       for (std::size_t i = 0; i < nx; ++i) {
         if (xs[i] < bx - 25 || xs[i] > bx + 50) continue;
         double sum = 0, sum2 = 0, ring = 0;
@@ -210,11 +213,15 @@ AbdomenSurvey survey_abdomen(const Volume& volume) {
         for (int dj = -ring_out; dj <= ring_out && !bone; ++dj) {
           for (int di = -ring_out; di <= ring_out; ++di) {
             const long ii = static_cast<long>(i) + di, jj = static_cast<long>(j) + dj;
-            if (ii < 0 || jj < 0 || ii >= static_cast<long>(nx) || jj >= static_cast<long>(ny)) continue;
+            if (ii < 0 || jj < 0 || ii >= static_cast<long>(nx) || jj >= static_cast<long>(ny))
+              continue;
             const double r = std::hypot(di * px, dj * py) / px;
             const double v = s.coarse.at(ii, jj, k);
             if (r <= inner) {
-              if (v > 600) { bone = true; break; }
+              if (v > 600) {
+                bone = true;
+                break;
+              }
               sum += v;
               sum2 += v * v;
               ++n_in;
@@ -246,10 +253,11 @@ AbdomenSurvey survey_abdomen(const Volume& volume) {
   const double split_x = s.spine_x.value_or(s.body_centre_x) - 20.0;
   const double back_y = s.spine_anterior_y.value_or(s.body_centre_y + 40.0);
   std::vector<std::size_t> histogram(60, 0);  // 4 HU bins from -20 to 220
-  const double quadrant_high_z = s.right_lung_base_z ? *s.right_lung_base_z + kQuadrantAboveBaseMm
-                                                    : s.liver_band_high_z;
-  const double quadrant_low_z = s.right_lung_base_z ? *s.right_lung_base_z - kQuadrantBelowBaseMm
-                                                   : s.liver_band_high_z - kBandAboveBaseMm - kQuadrantBelowBaseMm;
+  const double quadrant_high_z =
+      s.right_lung_base_z ? *s.right_lung_base_z + kQuadrantAboveBaseMm : s.liver_band_high_z;
+  const double quadrant_low_z = s.right_lung_base_z
+                                    ? *s.right_lung_base_z - kQuadrantBelowBaseMm
+                                    : s.liver_band_high_z - kBandAboveBaseMm - kQuadrantBelowBaseMm;
   for (std::size_t k = 0; k < nz; ++k) {
     const double z = g.index_to_point(0, 0, static_cast<double>(k))[2];
     if (z < quadrant_low_z || z > quadrant_high_z) continue;

@@ -10,15 +10,15 @@
 namespace livernode::processing::detail {
 
 struct AbdomenSurvey {
-  Volume coarse;          // ~2 mm in-plane, Gaussian-smoothed HU
-  LabelMap body;          // on the coarse grid
-  double body_centre_x = 0.0;   // LPS mm (patient left is +x)
-  double body_centre_y = 0.0;   // LPS mm (posterior is +y)
+  Volume coarse;                  // ~2 mm in-plane, Gaussian-smoothed HU
+  LabelMap body;                  // on the coarse grid
+  double body_centre_x = 0.0;     // LPS mm (patient left is +x)
+  double body_centre_y = 0.0;     // LPS mm (posterior is +y)
   std::optional<double> spine_x;  // median over slices, LPS mm
   std::optional<double> spine_anterior_y;
-  std::optional<double> aorta_hu;      // median over slices of the aortic lumen
+  std::optional<double> aorta_hu;                      // median over slices of the aortic lumen
   std::optional<double> right_upper_quadrant_mode_hu;  // most common soft-tissue HU there
-  bool axial = false;     // slice normal along the patient's z axis
+  bool axial = false;                                  // slice normal along the patient's z axis
   // The body region, so that a series of any coverage (chest to pelvis, pelvis upwards) puts
   // the liver under the right hemidiaphragm: the right lung's base is the most caudal level
   // (LPS z, mm; superior is +z) at which the right lung still has a cross-section of 10 cm²,

@@ -8,14 +8,14 @@
 #include <thread>
 
 #include "abdomen_survey.h"
-#include "ivc_tracking.h"
-#include "liver_islands.h"
 #include "image_crop.h"
+#include "ivc_tracking.h"
 #include "lesion_detection.h"
+#include "liver_islands.h"
 #include "liver_segmentation.h"
 #include "mask_ops.h"
-#include "phase_registration.h"
 #include "phase_classifier.h"
+#include "phase_registration.h"
 #include "portal_vein.h"
 #include "surgical_planning_stage.h"
 
@@ -23,11 +23,16 @@ namespace livernode::processing {
 
 const char* lesion_type_name(LesionType t) {
   switch (t) {
-    case LesionType::kHypervascularWashout: return "hypervascular with washout";
-    case LesionType::kHypervascularNoWashout: return "hypervascular without washout";
-    case LesionType::kHypovascular: return "hypovascular";
-    case LesionType::kCystLike: return "cyst-like";
-    case LesionType::kUnknown: break;
+    case LesionType::kHypervascularWashout:
+      return "hypervascular with washout";
+    case LesionType::kHypervascularNoWashout:
+      return "hypervascular without washout";
+    case LesionType::kHypovascular:
+      return "hypovascular";
+    case LesionType::kCystLike:
+      return "cyst-like";
+    case LesionType::kUnknown:
+      break;
   }
   return "indeterminate";
 }
@@ -86,10 +91,10 @@ void apply_drawn_remnant(const LabelMap& drawn, const PlanningInputs& planning,
     plan.total_liver_ml = result.volumetry->liver_ml;
     plan.tumour_ml = result.volumetry->tumour_ml;
     plan.functional_liver_ml = result.volumetry->functional_ml;
-    plan.statements.push_back(plan.eslv_ml ? "ESLV " + std::to_string(static_cast<long>(
-                                                          std::lround(*plan.eslv_ml))) + " mL (" +
-                                                 plan.eslv_formula + ")"
-                                           : plan.eslv_absent_reason);
+    plan.statements.push_back(
+        plan.eslv_ml ? "ESLV " + std::to_string(static_cast<long>(std::lround(*plan.eslv_ml))) +
+                           " mL (" + plan.eslv_formula + ")"
+                     : plan.eslv_absent_reason);
     result.surgical_plan = std::move(plan);
   }
   auto& plan = *result.surgical_plan;
@@ -131,8 +136,7 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
     m.aorta_hu = surveys[i].aorta_hu;
     if (livers[i].failure.empty()) {
       m.liver_hu = livers[i].mean_hu;
-      m.portal_vein_hu =
-          detail::measure_portal_vein(surveys[i], livers[i].mask, livers[i].mean_hu);
+      m.portal_vein_hu = detail::measure_portal_vein(surveys[i], livers[i].mask, livers[i].mean_hu);
     }
     phases[i] = detail::classify_phase(m, input.hints);
   };
@@ -167,12 +171,13 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
   {
     std::string regions;
     for (std::size_t i = 0; i < n_series; ++i)
-      regions += std::string(i ? "; " : "") + phase_name(phases[i].phase) + ": " +
-                 (surveys[i].region_note.empty() ? "body region not located" : surveys[i].region_note);
+      regions +=
+          std::string(i ? "; " : "") + phase_name(phases[i].phase) + ": " +
+          (surveys[i].region_note.empty() ? "body region not located" : surveys[i].region_note);
     add_stage({"body_region", n_series > 0, regions});
   }
   add_stage({"phase", !result.series.empty(),
-                           "phase of each series from aortic, portal venous and liver attenuation"});
+             "phase of each series from aortic, portal venous and liver attenuation"});
 
   // Stage 3: the reference series; the other phases aligned onto it.
   result.reference_series = choose_reference(result.series, options.preferred_reference);
@@ -194,17 +199,18 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
       reg.deformable = a.deformable;
       reg.note = a.translation_converged ? a.deformable_note : "translation did not converge";
       if (have_liver && livers[i].failure.empty()) {
-        reg.liver_dice_before = dice(livers[ref].mask, detail::PhaseTransform().resample(livers[i].mask, grid));
+        reg.liver_dice_before =
+            dice(livers[ref].mask, detail::PhaseTransform().resample(livers[i].mask, grid));
         reg.liver_dice_after = dice(livers[ref].mask, a.transform.resample(livers[i].mask, grid));
       }
       aligned.precision(1);
       aligned << std::fixed << " " << phase_name(result.series[i].phase.phase) << ": shift ("
               << reg.translation_mm[0] << ", " << reg.translation_mm[1] << ", "
-              << reg.translation_mm[2] << ") mm"
-              << (reg.deformable ? " + B-spline" : "");
+              << reg.translation_mm[2] << ") mm" << (reg.deformable ? " + B-spline" : "");
       if (reg.liver_dice_before) {
         aligned.precision(3);
-        aligned << ", liver overlap Dice " << *reg.liver_dice_before << " -> " << *reg.liver_dice_after;
+        aligned << ", liver overlap Dice " << *reg.liver_dice_before << " -> "
+                << *reg.liver_dice_after;
       }
       if (!reg.note.empty()) aligned << " (" << reg.note << ")";
       aligned << ";";
@@ -216,7 +222,8 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
              alignment_note.empty()
                  ? "a single phase: nothing to align"
                  : "onto the reference phase by Mattes mutual information over the liver region, "
-                   "translation then a coarse B-spline;" + alignment_note});
+                   "translation then a coarse B-spline;" +
+                       alignment_note});
 
   // Stage 4: the liver on the reference series: a site's own model when configured, else (or
   // when it fails) the built-in method with the other phases as evidence.
@@ -247,8 +254,8 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
   }
   std::optional<ExternalLiver> external;
   if (manual.liver) {
-    external = ExternalLiver{std::move(*manual.liver), "",
-                             "corrected by hand (" + manual.source + ")"};
+    external =
+        ExternalLiver{std::move(*manual.liver), "", "corrected by hand (" + manual.source + ")"};
   } else if (options.liver_backend) {
     external = options.liver_backend(*study.series[ref].volume);
     if (!external->failure.empty()) {
@@ -266,12 +273,14 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
     for (std::size_t i = 0; i < study.series.size(); ++i) {
       if (!transforms[i] || !surveys[i].right_upper_quadrant_mode_hu) continue;
       detail::SupportingPhase phase;
-      phase.aligned = transforms[i]->resample(surveys[i].coarse, surveys[ref].coarse.geometry, -2000.0f);
+      phase.aligned =
+          transforms[i]->resample(surveys[i].coarse, surveys[ref].coarse.geometry, -2000.0f);
       phase.window_low_hu = *surveys[i].right_upper_quadrant_mode_hu - 25.0;
       phase.window_high_hu = *surveys[i].right_upper_quadrant_mode_hu + 45.0;
       supporting.push_back(std::move(phase));
     }
-    auto liver = detail::segment_liver(*study.series[ref].volume, surveys[ref], supporting, true, &atlas);
+    auto liver =
+        detail::segment_liver(*study.series[ref].volume, surveys[ref], supporting, true, &atlas);
     if (!liver.failure.empty()) {
       add_stage({"liver", false, "liver not segmented: " + liver.failure});
       add_stage({"lesions", false, "no lesion search without a liver"});
@@ -307,7 +316,8 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
       const detail::Box box = detail::bounding_box(result.liver_mask, 20.0);
       const Geometry near = detail::crop(result.liver_mask, box).geometry;
       a.volume = Volume(result.liver_mask.geometry, -2000.0f);
-      detail::paste(a.volume, transforms[i]->resample(*study.series[i].volume, near, -2000.0f), box);
+      detail::paste(a.volume, transforms[i]->resample(*study.series[i].volume, near, -2000.0f),
+                    box);
     }
     aligned_phases.push_back(std::move(a));
   }
@@ -328,8 +338,8 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
   }
   // The IVC: traced in the phase that shows it best; its lumen leaves the liver where the
   // reference phase itself shows it (the liver volume excludes the cava).
-  const detail::IvcTracing ivc = detail::track_ivc(aligned_phases, result.liver_mask,
-                                                   surveys[ref].spine_x, surveys[ref].spine_anterior_y);
+  const detail::IvcTracing ivc = detail::track_ivc(
+      aligned_phases, result.liver_mask, surveys[ref].spine_x, surveys[ref].spine_anterior_y);
   result.ivc_axis_lps = detail::ivc_axis(ivc.best, result.liver_mask.geometry);
   if (!external) {
     const detail::IvcTrack& own = ivc.per_phase[ref_in_aligned];
@@ -345,11 +355,11 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
       st.detail += m.str();
     }
   }
-  auto lesions = manual.lesions
-                     ? detail::measure_given_lesions(aligned_phases, ref_in_aligned,
-                                                     result.liver_mask, *manual.lesions)
-                     : detail::detect_lesions(aligned_phases, ref_in_aligned, result.liver_mask,
-                                              {surveys[ref].spine_x, surveys[ref].spine_anterior_y});
+  auto lesions = manual.lesions ? detail::measure_given_lesions(aligned_phases, ref_in_aligned,
+                                                                result.liver_mask, *manual.lesions)
+                                : detail::detect_lesions(
+                                      aligned_phases, ref_in_aligned, result.liver_mask,
+                                      {surveys[ref].spine_x, surveys[ref].spine_anterior_y});
   if (manual.lesions) lesions.method += " (" + manual.source + ")";
   aligned_phases.clear();
   result.lesions = std::move(lesions.lesions);
@@ -418,8 +428,8 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
   result.liver = lr;
   result.volumetry = v;
   add_stage({"volumetry", true,
-                           "total liver (tumours included), tumour, functional volume and burden "
-                           "on the reference series"});
+             "total liver (tumours included), tumour, functional volume and burden "
+             "on the reference series"});
 
   // Stage 7: Couinaud segments and the future liver remnant of the standard resections.
   const std::size_t before = result.stages.size();

@@ -120,20 +120,19 @@ std::vector<Component2D> components_2d(const std::vector<std::uint8_t>& mask, co
   return out;
 }
 
-
 }  // namespace
 
 CouinaudSegmentation segment_couinaud(const Volume& ct, const LabelMap& liver,
                                       std::optional<double> spine_x,
-                                      std::optional<double> spine_anterior_y,
-                                      const IvcTrack* ivc) {
+                                      std::optional<double> spine_anterior_y, const IvcTrack* ivc) {
   CouinaudSegmentation out;
   const Geometry& g = ct.geometry;
   if (!g.same_grid(liver.geometry) || liver.empty()) {
     out.failure = "no liver mask on the reference grid";
     return out;
   }
-  if (std::abs(g.axis(2)[2]) < 0.9 || std::abs(g.axis(0)[2]) > 0.1 || std::abs(g.axis(1)[2]) > 0.1) {
+  if (std::abs(g.axis(2)[2]) < 0.9 || std::abs(g.axis(0)[2]) > 0.1 ||
+      std::abs(g.axis(1)[2]) > 0.1) {
     out.failure = "the reference series is not axial";
     return out;
   }
@@ -200,7 +199,8 @@ CouinaudSegmentation segment_couinaud(const Volume& ct, const LabelMap& liver,
       // Right of the spine but not lateral to it, in front of the vertebral body but not far.
       if (spine_x && (cx > *spine_x - 5.0 || cx < *spine_x - kIvcMaxRightMm)) continue;
       if (spine_anterior_y &&
-          (cy > *spine_anterior_y + 10.0 || cy < *spine_anterior_y - kIvcMaxFrontMm)) continue;
+          (cy > *spine_anterior_y + 10.0 || cy < *spine_anterior_y - kIvcMaxFrontMm))
+        continue;
       const double expected_x = spine_x ? *spine_x - 25.0 : cx;
       const double score = cy - 0.3 * std::abs(cx - expected_x);
       if (score > best_score) {
@@ -272,8 +272,9 @@ CouinaudSegmentation segment_couinaud(const Volume& ct, const LabelMap& liver,
     }
     planes.ivc_x = spine_x ? *spine_x - 25.0 : sx / n;
     planes.ivc_y = ymax - 25.0;
-    out.notes.push_back("IVC not found as a bright tube (not a portal venous or delayed phase?): "
-                        "the axis was placed at the posterior-medial liver edge");
+    out.notes.push_back(
+        "IVC not found as a bright tube (not a portal venous or delayed phase?): "
+        "the axis was placed at the posterior-medial liver edge");
   }
 
   // 2. Hepatic veins: azimuth histogram of the intrahepatic vessel voxels in the upper band,
@@ -306,11 +307,13 @@ CouinaudSegmentation segment_couinaud(const Volume& ct, const LabelMap& liver,
   }
   std::vector<int> peaks;
   for (int b = 1; b + 1 < kBins; ++b) {
-    if (smooth_hist[b] > 0 && smooth_hist[b] >= smooth_hist[b - 1] && smooth_hist[b] > smooth_hist[b + 1]) {
+    if (smooth_hist[b] > 0 && smooth_hist[b] >= smooth_hist[b - 1] &&
+        smooth_hist[b] > smooth_hist[b + 1]) {
       peaks.push_back(b);
     }
   }
-  std::sort(peaks.begin(), peaks.end(), [&](int a, int b) { return smooth_hist[a] > smooth_hist[b]; });
+  std::sort(peaks.begin(), peaks.end(),
+            [&](int a, int b) { return smooth_hist[a] > smooth_hist[b]; });
   std::vector<int> chosen;
   for (int b : peaks) {
     bool far = true;
@@ -382,8 +385,9 @@ CouinaudSegmentation segment_couinaud(const Volume& ct, const LabelMap& liver,
     planes.portal_z = slice_z(best_k);
   } else {
     planes.portal_z = z_bottom + 0.45 * height;
-    out.notes.push_back("portal bifurcation not seen: the portal plane was put at 45 % of the "
-                        "liver height");
+    out.notes.push_back(
+        "portal bifurcation not seen: the portal plane was put at 45 % of the "
+        "liver height");
   }
   planes.caudate_top_z = planes.portal_z + 0.5 * (band_hi - planes.portal_z);
 
@@ -394,7 +398,8 @@ CouinaudSegmentation segment_couinaud(const Volume& ct, const LabelMap& liver,
       for (std::size_t i = 0; i < nx; ++i) {
         const std::size_t p = liver.offset(i, j, k);
         if (!liver.voxels[p]) continue;
-        out.segments.voxels[p] = static_cast<std::uint8_t>(couinaud_segment_at(planes, point(g, i, j, k)));
+        out.segments.voxels[p] =
+            static_cast<std::uint8_t>(couinaud_segment_at(planes, point(g, i, j, k)));
       }
     }
   }
@@ -404,7 +409,8 @@ CouinaudSegmentation segment_couinaud(const Volume& ct, const LabelMap& liver,
   std::ostringstream m;
   m << "automatic, classical landmarks: IVC axis at (" << fixed(planes.ivc_x, 0) << ", "
     << fixed(planes.ivc_y, 0) << ") mm "
-    << (ivc_source.empty() ? "from " + std::to_string(ivc_x.size()) + " slices" : "(" + ivc_source + ")")
+    << (ivc_source.empty() ? "from " + std::to_string(ivc_x.size()) + " slices"
+                           : "(" + ivc_source + ")")
     << "; hepatic veins (vessels above " << fixed(vessel_hu, 0)
     << " HU in the upper liver) at azimuths " << fixed(planes.vein_azimuth_deg[0], 0) << ", "
     << fixed(planes.vein_azimuth_deg[1], 0) << ", " << fixed(planes.vein_azimuth_deg[2], 0)

@@ -20,22 +20,21 @@
 #include <string>
 #include <vector>
 
-#include "livernode/processing/couinaud_planes.h"
 #include "ivc_tracking.h"
+#include "livernode/processing/couinaud_planes.h"
 #include "livernode/processing/image.h"
 
 namespace livernode::processing::detail {
 
 struct CouinaudSegmentation {
-  LabelMap segments;  // reference grid; 1..8 = segment I..VIII, 0 outside the liver
-  Vec3 ivc_lps{};     // a point of the IVC axis (x, y; z at the middle of the band)
-  double portal_plane_z = 0.0;                     // LPS mm
-  std::array<double, 3> vein_azimuth_deg{};        // right, middle, left hepatic vein
+  LabelMap segments;            // reference grid; 1..8 = segment I..VIII, 0 outside the liver
+  Vec3 ivc_lps{};               // a point of the IVC axis (x, y; z at the middle of the band)
+  double portal_plane_z = 0.0;  // LPS mm
+  std::array<double, 3> vein_azimuth_deg{};  // right, middle, left hepatic vein
   std::string method;
   std::vector<std::string> notes;  // landmarks that needed a fallback
   std::string failure;             // non-empty: no segments
 };
-
 
 // `liver`: 1 = liver (lesions included), on `ct`'s grid. spine_x: LPS x of the spine if known.
 // `ivc`: the IVC traced beforehand in the best phase (track_ivc); when it has slices the axis

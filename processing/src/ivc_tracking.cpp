@@ -60,8 +60,8 @@ std::vector<Candidate> candidates_in_slice(const Volume& v, const LabelMap& live
       stack.pop_back();
       c.lumen.pixels.push_back(q);
       const std::size_t i = q % nx, j = q / nx;
-      const Vec3 p = g.index_to_point(static_cast<double>(i), static_cast<double>(j),
-                                      static_cast<double>(k));
+      const Vec3 p =
+          g.index_to_point(static_cast<double>(i), static_cast<double>(j), static_cast<double>(k));
       sx += p[0];
       sy += p[1];
       hu += s[q];
@@ -95,8 +95,8 @@ std::vector<Candidate> candidates_in_slice(const Volume& v, const LabelMap& live
     for (std::size_t q : c.lumen.pixels) {
       const Vec3 p = g.index_to_point(static_cast<double>(q % nx), static_cast<double>(q / nx),
                                       static_cast<double>(k));
-      r2 = std::max(r2, (p[0] - c.lumen.x) * (p[0] - c.lumen.x) +
-                            (p[1] - c.lumen.y) * (p[1] - c.lumen.y));
+      r2 = std::max(
+          r2, (p[0] - c.lumen.x) * (p[0] - c.lumen.x) + (p[1] - c.lumen.y) * (p[1] - c.lumen.y));
     }
     if (c.lumen.area_mm2 < 0.35 * 3.14159265 * std::max(r2, 1.0)) continue;
     out.push_back(std::move(c));
@@ -196,9 +196,9 @@ IvcTracing track_ivc(const std::vector<AlignedPhase>& phases, const LabelMap& li
     track.phase_name = phase_name(phases[pi].phase);
     track.contrast_hu = median(contrast);
     std::ostringstream m;
-    m << "IVC traced in " << track.found << " of " << liver_slices.size()
-      << " liver slices of the " << track.phase_name << " phase (lumen "
-      << fixed(track.contrast_hu, 0) << " HU above the parenchyma)";
+    m << "IVC traced in " << track.found << " of " << liver_slices.size() << " liver slices of the "
+      << track.phase_name << " phase (lumen " << fixed(track.contrast_hu, 0)
+      << " HU above the parenchyma)";
     track.summary = m.str();
     if (track.found > out.best.found) out.best = track;
     out.per_phase[pi] = std::move(track);

@@ -17,7 +17,7 @@
 namespace livernode::processing::detail {
 
 struct IvcSlice {
-  double x = 0, y = 0;      // centre, LPS mm
+  double x = 0, y = 0;  // centre, LPS mm
   double area_mm2 = 0;
   std::vector<std::size_t> pixels;  // in-plane offsets (j * nx + i) of the lumen
 };
@@ -27,8 +27,8 @@ struct IvcTrack {
   std::size_t found = 0;                        // slices with a lumen
   int phase_index = -1;                         // into the aligned phases; -1 = not found
   std::string phase_name;
-  double contrast_hu = 0;                       // median lumen minus liver in that phase
-  std::string summary;                          // one sentence for the method notes
+  double contrast_hu = 0;  // median lumen minus liver in that phase
+  std::string summary;     // one sentence for the method notes
 };
 
 struct IvcTracing {

@@ -1,14 +1,13 @@
 #include "lesion_detection.h"
 
-
 #include <algorithm>
 #include <cmath>
 #include <iomanip>
 #include <map>
 #include <sstream>
 
-#include "itk_bridge.h"
 #include "image_crop.h"
+#include "itk_bridge.h"
 #include "mask_ops.h"
 
 namespace livernode::processing::detail {
@@ -17,31 +16,32 @@ namespace {
 
 constexpr double kSmoothingMm = 1.5;
 constexpr double kEdgeSmoothingMm = 0.75;
-constexpr double kReachMm = 3.0;           // how far an edge may move from its candidate
-constexpr double kSolidClosingMm = 5.0;  // a vessel crossing a tumour, its mosaic and capsule are the tumour
-constexpr double kMergeGapMm = 5.0;        // pieces this close are one lesion
-constexpr double kHullMm = 8.0;            // surface hollows closed for the lesion search
+constexpr double kReachMm = 3.0;  // how far an edge may move from its candidate
+constexpr double kSolidClosingMm =
+    5.0;  // a vessel crossing a tumour, its mosaic and capsule are the tumour
+constexpr double kMergeGapMm = 5.0;  // pieces this close are one lesion
+constexpr double kHullMm = 8.0;      // surface hollows closed for the lesion search
 // A lesion at the surface against the lung (dome, posterior right lobe) is darker than the
 // parenchyma window and is cut out of the liver mask with nothing but air beyond it to close the
 // bite: the search reaches this far out of the liver where lung lies this close.
 constexpr double kLungSideReachMm = 10.0;
-constexpr double kAirHu = -400.0;           // lung (or gas): below this
-constexpr double kBesideAirMm = 4.0;        // partial volume with the lung reaches this far
-constexpr double kSoftTissueHu = 20.0;      // the bite is soft tissue, not fat or air
+constexpr double kAirHu = -400.0;       // lung (or gas): below this
+constexpr double kBesideAirMm = 4.0;    // partial volume with the lung reaches this far
+constexpr double kSoftTissueHu = 20.0;  // the bite is soft tissue, not fat or air
 constexpr double kInteriorMm = 1.0;
 constexpr std::size_t kMinInteriorVoxels = 20;
-constexpr double kMinContrastHu = 15.0;    // smallest lesion-to-liver difference detected
-constexpr double kNoiseFactor = 3.0;       // or this many SDs of the smoothed parenchyma
-constexpr double kVesselExcessHu = 40.0;   // arterial-bright voxels this bright later are vessels
-constexpr double kMinLesionMl = 0.4;       // ~9 mm sphere; smaller candidates are noise
-constexpr double kMaxElongation = 3.5;     // longest/shortest principal axis; above = a tube
+constexpr double kMinContrastHu = 15.0;   // smallest lesion-to-liver difference detected
+constexpr double kNoiseFactor = 3.0;      // or this many SDs of the smoothed parenchyma
+constexpr double kVesselExcessHu = 40.0;  // arterial-bright voxels this bright later are vessels
+constexpr double kMinLesionMl = 0.4;      // ~9 mm sphere; smaller candidates are noise
+constexpr double kMaxElongation = 3.5;    // longest/shortest principal axis; above = a tube
 constexpr double kSurfaceBandMm = 3.0;
 constexpr double kMaxSurfaceFraction = 0.6;  // hypodense, mostly in the surface band: fissure/fat
 constexpr double kOpeningMm = 2.5;
-constexpr double kFatHu = -20.0;            // fat in a candidate: a fissure or the hilum
+constexpr double kFatHu = -20.0;  // fat in a candidate: a fissure or the hilum
 constexpr double kMaxFatFraction = 0.1;
-constexpr double kMinFatMl = 0.05;         // smaller specks of fat values are noise
-constexpr double kMinCompactness = 0.2;     // volume / sphere of the longest diameter
+constexpr double kMinFatMl = 0.05;       // smaller specks of fat values are noise
+constexpr double kMinCompactness = 0.2;  // volume / sphere of the longest diameter
 // The retrohepatic inferior vena cava, relative to the front of the vertebral body (mm): mixing
 // of opacified and unopacified blood makes it look like a lesion in several phases.
 constexpr double kCavaRightMm = 55.0, kCavaLeftMm = 10.0, kCavaFrontMm = 45.0, kCavaBackMm = 10.0;
@@ -54,12 +54,12 @@ constexpr double kMinSurroundingParenchyma = 0.65;
 // around it spoil the shell, and the hilum or a neighbouring organ does not make such a blob.
 constexpr double kLargeLesionMl = 20.0;
 constexpr double kRingInnerMm = 3.0, kRingOuterMm = 10.0;  // parenchyma around a lesion
-constexpr double kEnhancedHu = 15.0;       // lesion - liver above this: hyperenhancing
+constexpr double kEnhancedHu = 15.0;  // lesion - liver above this: hyperenhancing
 // Hyperenhancement "in whole or in part" (LI-RADS): a lesion whose mean does not reach the
 // threshold still is hyperenhancing when this share of its interior does. After the smoothing,
 // tissue as bright as the liver exceeds the threshold in a few per cent of its voxels at most.
 constexpr double kEnhancingPartFraction = 0.2;
-constexpr double kWashoutHu = -10.0;       // lesion - liver below this in a later phase
+constexpr double kWashoutHu = -10.0;  // lesion - liver below this in a later phase
 constexpr double kWaterMaxHu = 25.0, kWaterMinHu = -15.0;
 
 Volume smooth(const Volume& v) { return gaussian_mm(v, kSmoothingMm); }
@@ -73,13 +73,11 @@ void crop_and_smooth(const Volume& phase, const Box& box, std::vector<Volume>& r
     if (raw.back().voxels[p] <= -1500.0f) smoothed.back().voxels[p] = -2000.0f;
 }
 
-
 // A set of voxels (indices into grid g) on a small box around it, so that morphology near one
 // candidate costs what the candidate costs, not what the liver costs.
 class Neighbourhood {
  public:
-  Neighbourhood(const Geometry& g, const std::vector<std::size_t>& vox, double margin_mm)
-      : g_(g) {
+  Neighbourhood(const Geometry& g, const std::vector<std::size_t>& vox, double margin_mm) : g_(g) {
     const std::size_t nx = g.size[0], nxy = g.size[0] * g.size[1];
     box_.lo = {g.size[0], g.size[1], g.size[2]};
     for (std::size_t p : vox) {
@@ -105,7 +103,8 @@ class Neighbourhood {
   Volume cut_out(const Volume& v) const { return crop(v, box_); }
   std::size_t to_local(std::size_t p) const {
     const std::size_t nx = g_.size[0], nxy = g_.size[0] * g_.size[1];
-    return mask_.offset(p % nx - box_.lo[0], (p / nx) % g_.size[1] - box_.lo[1], p / nxy - box_.lo[2]);
+    return mask_.offset(p % nx - box_.lo[0], (p / nx) % g_.size[1] - box_.lo[1],
+                        p / nxy - box_.lo[2]);
   }
   std::size_t to_global(std::size_t q) const {
     const auto& s = mask_.geometry.size;
@@ -476,7 +475,8 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
     const LabelMap& reach = grown[1];
     LabelMap r = liver;
     for (std::size_t p = 0; p < r.voxels.size(); ++p)
-      r.voxels[p] |= reach.voxels[p] && near_air.voxels[p] && smoothed[reference].voxels[p] >= kSoftTissueHu;
+      r.voxels[p] |=
+          reach.voxels[p] && near_air.voxels[p] && smoothed[reference].voxels[p] >= kSoftTissueHu;
     return r;
   }();
   auto eroded = erode_mm(region, {2.0, 5.0, kSurfaceBandMm});
@@ -488,7 +488,8 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
   }();
   const LabelMap band = [&] {
     LabelMap b = std::move(eroded[2]);
-    for (std::size_t p = 0; p < b.voxels.size(); ++p) b.voxels[p] = region.voxels[p] && !b.voxels[p];
+    for (std::size_t p = 0; p < b.voxels.size(); ++p)
+      b.voxels[p] = region.voxels[p] && !b.voxels[p];
     return b;
   }();
 
@@ -568,7 +569,8 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
         std::vector<std::vector<std::size_t>> cores;
         for (std::size_t c = 1; c <= piece_sizes.size(); ++c) {
           LabelMap core(m.geometry, 0);
-          for (std::size_t q = 0; q < pieces.voxels.size(); ++q) core.voxels[q] = pieces.voxels[q] == c;
+          for (std::size_t q = 0; q < pieces.voxels.size(); ++q)
+            core.voxels[q] = pieces.voxels[q] == c;
           const LabelMap rebuilt = dilate_mm(core, r);
           std::vector<std::size_t> piece;
           for (std::size_t p : vox)
@@ -604,8 +606,8 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
     for (std::size_t p : shell) {
       if (beside_air.voxels[p]) continue;
       ++tissue;
-      liver_like += liver.voxels[p] &&
-                    std::abs(ref.voxels[p] - parenchyma[reference].median) <= ordinary;
+      liver_like +=
+          liver.voxels[p] && std::abs(ref.voxels[p] - parenchyma[reference].median) <= ordinary;
     }
     return tissue == 0 ? 0.0 : double(liver_like) / tissue;
   };
@@ -623,7 +625,8 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
   // differences (arterial inflow varying between segments, beam hardening) pass the first test
   // and fail this one.
   auto stands_out_locally = [&](const std::vector<std::size_t>& vox) {
-    const auto ring = parenchyma_ring(Neighbourhood(g, vox, kRingOuterMm), parenchyma_only, candidates);
+    const auto ring =
+        parenchyma_ring(Neighbourhood(g, vox, kRingOuterMm), parenchyma_only, candidates);
     if (ring.size() < kMinInteriorVoxels) return true;  // nothing to compare with: keep
     const double hypo_contrast = median_of(ref, ring) - median_of(ref, vox);
     // Darker in the reference phase and brighter in the arterial phase than the parenchyma
@@ -800,7 +803,8 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
   std::sort(kept.begin(), kept.end(),
             [](const auto& a, const auto& b) { return a.size() > b.size(); });
 
-  measure_lesions(phases, reference, lo, parenchyma_only, raw, smoothed, parenchyma, all_lesions, kept, out);
+  measure_lesions(phases, reference, lo, parenchyma_only, raw, smoothed, parenchyma, all_lesions,
+                  kept, out);
   std::ostringstream method;
   method.precision(0);
   method << std::fixed << "hypodense in the " << phase_name(phases[reference].phase)
@@ -819,13 +823,29 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
             "units of each threshold) left out; boundary at half contrast; candidates under "
          << std::setprecision(2) << kMinLesionMl << " mL ignored";
   out.method = method.str();
-  if (rejected_tubes) out.notes.push_back(std::to_string(rejected_tubes) + " vessel-like (elongated) candidate(s) left out");
-  if (rejected_surroundings) out.notes.push_back(std::to_string(rejected_surroundings) + " candidate(s) not surrounded by parenchyma left out (hilum, neighbouring organs)");
-  if (rejected_faint) out.notes.push_back(std::to_string(rejected_faint) + " candidate(s) not standing out from the parenchyma around them left out");
-  if (rejected_cava) out.notes.push_back(std::to_string(rejected_cava) + " candidate(s) at the inferior vena cava left out");
-  if (rejected_fat) out.notes.push_back(std::to_string(rejected_fat) + " fat-containing candidate(s) left out (fissures, hilum)");
-  if (rejected_clefts) out.notes.push_back(std::to_string(rejected_clefts) + " flat or branching candidate(s) left out (clefts)");
-  if (rejected_surface) out.notes.push_back(std::to_string(rejected_surface) + " hypodense candidate(s) along the liver surface left out (fissures, fat, gallbladder)");
+  if (rejected_tubes)
+    out.notes.push_back(std::to_string(rejected_tubes) +
+                        " vessel-like (elongated) candidate(s) left out");
+  if (rejected_surroundings)
+    out.notes.push_back(
+        std::to_string(rejected_surroundings) +
+        " candidate(s) not surrounded by parenchyma left out (hilum, neighbouring organs)");
+  if (rejected_faint)
+    out.notes.push_back(std::to_string(rejected_faint) +
+                        " candidate(s) not standing out from the parenchyma around them left out");
+  if (rejected_cava)
+    out.notes.push_back(std::to_string(rejected_cava) +
+                        " candidate(s) at the inferior vena cava left out");
+  if (rejected_fat)
+    out.notes.push_back(std::to_string(rejected_fat) +
+                        " fat-containing candidate(s) left out (fissures, hilum)");
+  if (rejected_clefts)
+    out.notes.push_back(std::to_string(rejected_clefts) +
+                        " flat or branching candidate(s) left out (clefts)");
+  if (rejected_surface)
+    out.notes.push_back(
+        std::to_string(rejected_surface) +
+        " hypodense candidate(s) along the liver surface left out (fissures, fat, gallbladder)");
   return out;
 }
 

@@ -22,7 +22,7 @@ struct LesionDetection {
   std::vector<LesionResult> lesions;  // largest first, numbered from 1
   LabelMap labels;                    // reference grid; voxel = lesion number
   std::string method;
-  std::vector<std::string> notes;     // candidates left out and why (vessel-like, at the surface)
+  std::vector<std::string> notes;  // candidates left out and why (vessel-like, at the surface)
 };
 
 // Where the spine is (LPS mm), when the survey found it: the retrohepatic inferior vena cava lies

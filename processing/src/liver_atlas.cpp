@@ -106,7 +106,8 @@ LiverAtlas build_liver_atlas(const std::vector<AtlasSample>& samples, std::strin
   weight = detail::gaussian_mm(weight, kSmoothingCells);
   atlas.probability.assign(kCells, 0.0f);
   for (std::size_t p = 0; p < kCells; ++p) {
-    atlas.probability[p] = weight.voxels[p] > 0.05f ? std::clamp(sum.voxels[p] / weight.voxels[p], 0.0f, 1.0f) : 0.0f;
+    atlas.probability[p] =
+        weight.voxels[p] > 0.05f ? std::clamp(sum.voxels[p] / weight.voxels[p], 0.0f, 1.0f) : 0.0f;
   }
   atlas.source = std::move(source);
   return atlas;
@@ -166,7 +167,8 @@ std::optional<AtlasFrame> measure_atlas_frame(const AbdomenSurvey& survey, std::
     return std::nullopt;
   };
   if (!survey.axial) return fail("the series is not axial");
-  if (!survey.right_lung_base_z) return fail("the series shows no lung, so the diaphragm's level is unknown");
+  if (!survey.right_lung_base_z)
+    return fail("the series shows no lung, so the diaphragm's level is unknown");
   if (!survey.spine_x || !survey.spine_anterior_y) return fail("no spine found in the series");
   const Geometry& g = survey.coarse.geometry;
   AtlasFrame f;
@@ -181,7 +183,8 @@ std::optional<AtlasFrame> measure_atlas_frame(const AbdomenSurvey& survey, std::
     for (std::size_t j = 0; j < g.size[1]; ++j)
       for (std::size_t i = 0; i < g.size[0]; ++i) {
         if (!survey.body.at(i, j, k)) continue;
-        const Vec3 p = g.index_to_point(static_cast<double>(i), static_cast<double>(j), static_cast<double>(k));
+        const Vec3 p = g.index_to_point(static_cast<double>(i), static_cast<double>(j),
+                                        static_cast<double>(k));
         right = std::min(right, p[0]);
         front = std::min(front, p[1]);
         back = std::max(back, p[1]);
@@ -197,9 +200,11 @@ std::optional<AtlasFrame> measure_atlas_frame(const AbdomenSurvey& survey, std::
   // The atlas is of supine patients seen in LPS, the abdomen in front of the spine much deeper
   // than the back behind it. A patient lying prone (or an image whose orientation is not what
   // its header says) is not placed on it.
-  if (f.depth_mm < median(behind)) return fail("more of the body lies behind the spine than in front of it (prone position?)");
+  if (f.depth_mm < median(behind))
+    return fail("more of the body lies behind the spine than in front of it (prone position?)");
   // A trunk narrower than a small child's is not a body outline to trust.
-  if (f.lateral_mm < 60.0 || f.depth_mm < 40.0) return fail("the body outline is too small to place the atlas");
+  if (f.lateral_mm < 60.0 || f.depth_mm < 40.0)
+    return fail("the body outline is too small to place the atlas");
   return f;
 }
 
@@ -208,7 +213,8 @@ Volume atlas_probability(const LiverAtlas& atlas, const AtlasFrame& frame, const
   for (std::size_t k = 0; k < grid.size[2]; ++k)
     for (std::size_t j = 0; j < grid.size[1]; ++j)
       for (std::size_t i = 0; i < grid.size[0]; ++i) {
-        const Vec3 p = grid.index_to_point(static_cast<double>(i), static_cast<double>(j), static_cast<double>(k));
+        const Vec3 p = grid.index_to_point(static_cast<double>(i), static_cast<double>(j),
+                                           static_cast<double>(k));
         region.at(i, j, k) = static_cast<float>(atlas.at(frame.to_atlas(p)));
       }
   return region;

@@ -1,14 +1,13 @@
 #include "liver_segmentation.h"
 
-
 #include <algorithm>
 #include <cmath>
 #include <sstream>
 
 #include "atlas_prior.h"
+#include "image_crop.h"
 #include "itk_bridge.h"
 #include "mask_ops.h"
-#include "image_crop.h"
 #include "region_partition.h"
 
 namespace livernode::processing::detail {
@@ -17,25 +16,26 @@ namespace {
 
 constexpr double kWindowBelow = 25.0;  // HU below the parenchyma mode still taken as liver
 constexpr double kWindowAbove = 45.0;
-constexpr double kMarkerMm = 10.0;     // regions are split at necks thinner than twice this
-constexpr double kJoinToleranceHu = 12.0;       // region median vs liver seed, this phase
-constexpr double kOtherPhaseToleranceHu = 15.0; // same, in another phase (not yet registered)
+constexpr double kMarkerMm = 10.0;         // regions are split at necks thinner than twice this
+constexpr double kJoinToleranceHu = 12.0;  // region median vs liver seed, this phase
+constexpr double kOtherPhaseToleranceHu = 15.0;  // same, in another phase (not yet registered)
 constexpr double kLeftMarginMm = 15.0, kPosteriorMarginMm = 30.0;
 constexpr double kLeftLobeBelowCentreMm = 30.0;
 constexpr double kBehindSpineFrontMm = 20.0;
-constexpr double kParaspinalDepthMm = 40.0;      // the vertebral body is 30-35 mm deep
+constexpr double kParaspinalDepthMm = 40.0;  // the vertebral body is 30-35 mm deep
 constexpr double kParaspinalHalfWidthMm = 55.0;
 constexpr double kPrevertebralAxisMm = 20.0;
-constexpr double kJoinMinMl = 2.0;              // smaller neighbours are left to the closing
+constexpr double kJoinMinMl = 2.0;         // smaller neighbours are left to the closing
 constexpr double kBorderRecoveryMm = 2.0;  // misalignment of the supporting phases
-constexpr double kStripMm = 5.0;       // flooded strips thinner than twice this are cut
-constexpr double kClosingMm = 5.0;    // takes in vessels and lesions at the surface (wider: hilum)
+constexpr double kStripMm = 5.0;           // flooded strips thinner than twice this are cut
+constexpr double kClosingMm = 5.0;  // takes in vessels and lesions at the surface (wider: hilum)
 constexpr double kPrevertebralHalfWidthMm = 45.0;  // IVC and duodenum zone in front of the spine
 constexpr double kPrevertebralDepthMm = 60.0;
-constexpr double kIslandMaxMm2 = 1000.0;           // a liver cross-section there is larger
-constexpr double kCavaMaxMm2 = 700.0;              // the cava, 25-30 mm across, above the dome
-constexpr double kBandMm = 3.0;        // boundary band re-decided at full resolution
-constexpr double kEdgeAllowanceHu = 25.0;  // partial volume at the edge: half way to fat is still liver
+constexpr double kIslandMaxMm2 = 1000.0;  // a liver cross-section there is larger
+constexpr double kCavaMaxMm2 = 700.0;     // the cava, 25-30 mm across, above the dome
+constexpr double kBandMm = 3.0;           // boundary band re-decided at full resolution
+constexpr double kEdgeAllowanceHu =
+    25.0;  // partial volume at the edge: half way to fat is still liver
 constexpr double kBesideSmoothingMm = 3.0;  // what lies beside the liver, averaged this widely
 constexpr double kMinShellWeight = 0.02;
 // Breathing moves the liver mostly craniocaudally between phases, and what the registration
@@ -51,7 +51,6 @@ constexpr double kAtlasMinProbability = 0.01;
 // 30-850 mL averaged 0.000-0.020, joined liver 0.065 and more).
 constexpr double kAtlasMinRegionProbability = 0.04;
 
-
 // The back muscles: behind the vertebral body (more than kParaspinalDepthMm behind its front)
 // and within kParaspinalHalfWidthMm of the spine's axis. The liver never lies there; in an
 // arterial-only series the muscles have its attenuation and would otherwise join it.
@@ -61,7 +60,8 @@ LabelMap paraspinal_zone(const Geometry& g, const AbdomenSurvey& survey) {
   for (std::size_t k = 0; k < g.size[2]; ++k)
     for (std::size_t j = 0; j < g.size[1]; ++j)
       for (std::size_t i = 0; i < g.size[0]; ++i) {
-        const Vec3 pt = g.index_to_point(static_cast<double>(i), static_cast<double>(j), static_cast<double>(k));
+        const Vec3 pt = g.index_to_point(static_cast<double>(i), static_cast<double>(j),
+                                         static_cast<double>(k));
         zone.at(i, j, k) = pt[1] > *survey.spine_anterior_y + kParaspinalDepthMm &&
                            std::abs(pt[0] - *survey.spine_x) < kParaspinalHalfWidthMm;
       }
@@ -184,7 +184,8 @@ std::string implausible_liver(const LabelMap& mask, const AbdomenSurvey& survey)
     for (std::size_t j = 0; j < g.size[1]; ++j)
       for (std::size_t i = 0; i < g.size[0]; ++i)
         if (mask.at(i, j, k)) {
-          const Vec3 pt = g.index_to_point(static_cast<double>(i), static_cast<double>(j), static_cast<double>(k));
+          const Vec3 pt = g.index_to_point(static_cast<double>(i), static_cast<double>(j),
+                                           static_cast<double>(k));
           heights.push_back(pt[2]);
           sx += pt[0];
         }
@@ -248,7 +249,8 @@ LiverSegmentation segment_liver(const Volume& volume, const AbdomenSurvey& surve
   // 1. Parenchyma window inside the body.
   LabelMap window(g, 0), this_phase(g, 0);
   std::vector<LabelMap> supported;
-  for (const auto& phase : supporting) supported.push_back(in_window_nearby(phase, kSupportZToleranceMm));
+  for (const auto& phase : supporting)
+    supported.push_back(in_window_nearby(phase, kSupportZToleranceMm));
   const LabelMap back_muscles = paraspinal_zone(g, survey);
   // The atlas' probability of the liver per voxel (absent without an atlas or a frame).
   std::optional<Volume> prior;
@@ -261,9 +263,9 @@ LiverSegmentation segment_liver(const Volume& volume, const AbdomenSurvey& surve
       note << std::fixed << "searched where a probabilistic atlas of " << atlas->cases
            << " livers (" << atlas->source << ") gives at least " << kAtlasMinProbability * 100
            << " %, placed by the right lung's base, the spine and the body outline (right "
-           << "half-width " << frame->lateral_mm << " mm, depth before the spine " << frame->depth_mm
-           << " mm); neighbours where it gives on average under " << kAtlasMinRegionProbability * 100
-           << " % not joined";
+           << "half-width " << frame->lateral_mm << " mm, depth before the spine "
+           << frame->depth_mm << " mm); neighbours where it gives on average under "
+           << kAtlasMinRegionProbability * 100 << " % not joined";
       result.location_prior = note.str();
     } else {
       result.location_prior = "no location atlas: " + why_not;
@@ -289,7 +291,8 @@ LiverSegmentation segment_liver(const Volume& volume, const AbdomenSurvey& surve
       region_prior[regions.labels.voxels[p]] += prior->voxels[p];
       ++n[regions.labels.voxels[p]];
     }
-    for (std::size_t l = 0; l < n.size(); ++l) region_prior[l] = n[l] ? region_prior[l] / n[l] : 0.0;
+    for (std::size_t l = 0; l < n.size(); ++l)
+      region_prior[l] = n[l] ? region_prior[l] / n[l] : 0.0;
   }
   std::vector<std::vector<RegionStats>> other_stats;
   for (const auto& phase : supporting) other_stats.push_back(region_stats(regions, phase.aligned));
@@ -325,7 +328,8 @@ LiverSegmentation segment_liver(const Volume& volume, const AbdomenSurvey& surve
   for (std::size_t k = 0; k < g.size[2]; ++k)
     for (std::size_t j = 0; j < g.size[1]; ++j)
       for (std::size_t i = 0; i < g.size[0]; ++i)
-        if (regions.labels.at(i, j, k) == seed) seed_heights.push_back(g.index_to_point(i, j, k)[2]);
+        if (regions.labels.at(i, j, k) == seed)
+          seed_heights.push_back(g.index_to_point(i, j, k)[2]);
   std::nth_element(seed_heights.begin(), seed_heights.begin() + seed_heights.size() * 95 / 100,
                    seed_heights.end());
   const double seed_top_z = seed_heights[seed_heights.size() * 95 / 100];
@@ -436,7 +440,8 @@ LiverSegmentation segment_liver(const Volume& volume, const AbdomenSurvey& surve
     weighted = gaussian_mm(weighted, kBesideSmoothingMm);
     weight = gaussian_mm(weight, kBesideSmoothingMm);
     for (std::size_t p = 0; p < smooth.voxels.size(); ++p)
-      weighted.voxels[p] = weight.voxels[p] > kMinShellWeight ? weighted.voxels[p] / weight.voxels[p] : -1000.0f;
+      weighted.voxels[p] =
+          weight.voxels[p] > kMinShellWeight ? weighted.voxels[p] / weight.voxels[p] : -1000.0f;
     return weighted;
   }();
   LabelMap local(near.geometry, 0);

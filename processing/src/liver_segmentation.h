@@ -10,11 +10,11 @@
 namespace livernode::processing::detail {
 
 struct LiverSegmentation {
-  LabelMap mask;            // grid of the input volume (of survey.coarse without full resolution)
+  LabelMap mask;  // grid of the input volume (of survey.coarse without full resolution)
   double volume_ml = 0.0;
   double mean_hu = 0.0;
   double window_low_hu = 0.0, window_high_hu = 0.0;  // parenchyma window used
-  std::string failure;      // non-empty when no liver was found
+  std::string failure;                               // non-empty when no liver was found
   std::string location_prior;  // how the atlas bounded the search, or why it could not
 };
 
@@ -24,7 +24,7 @@ struct LiverSegmentation {
 // Another phase of the same examination, aligned onto the survey's coarse grid, with the
 // parenchyma window of that phase.
 struct SupportingPhase {
-  Volume aligned;         // on survey.coarse's grid; values below -1000 mean "no data"
+  Volume aligned;  // on survey.coarse's grid; values below -1000 mean "no data"
   double window_low_hu = 0.0, window_high_hu = 0.0;
 };
 

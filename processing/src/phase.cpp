@@ -4,11 +4,16 @@ namespace livernode::processing {
 
 const char* phase_name(Phase phase) {
   switch (phase) {
-    case Phase::kNonContrast: return "non_contrast";
-    case Phase::kArterial: return "arterial";
-    case Phase::kPortalVenous: return "portal_venous";
-    case Phase::kDelayed: return "delayed";
-    case Phase::kUnknown: break;
+    case Phase::kNonContrast:
+      return "non_contrast";
+    case Phase::kArterial:
+      return "arterial";
+    case Phase::kPortalVenous:
+      return "portal_venous";
+    case Phase::kDelayed:
+      return "delayed";
+    case Phase::kUnknown:
+      break;
   }
   return "unknown";
 }

@@ -10,11 +10,11 @@ namespace livernode::processing::detail {
 namespace {
 
 // Aortic attenuation thresholds (HU) between phases; see CLINICAL.md's phase table.
-constexpr double kUnenhancedAortaMax = 75.0;    // non-contrast aorta 35-50 HU, delayed 80-140
-constexpr double kArterialAortaMin = 180.0;     // arterial aorta 250-400 HU
+constexpr double kUnenhancedAortaMax = 75.0;  // non-contrast aorta 35-50 HU, delayed 80-140
+constexpr double kArterialAortaMin = 180.0;   // arterial aorta 250-400 HU
 constexpr double kArterialAortaOverLiver = 100.0;
-constexpr double kPortalAortaMin = 135.0;       // portal venous aorta 130-200, delayed 100-140
-constexpr double kPortalLiverMin = 110.0;       // portal venous liver 100-130, delayed 80-100
+constexpr double kPortalAortaMin = 135.0;  // portal venous aorta 130-200, delayed 100-140
+constexpr double kPortalLiverMin = 110.0;  // portal venous liver 100-130, delayed 80-100
 // Late arterial: the portal vein enhances but stays well below the aorta ("aorta far brighter
 // than the portal vein"); in the portal venous phase the portal vein is about as bright as or
 // brighter than the aorta (portal vein 150-220, aorta 130-200), in the delayed phase they meet.
@@ -85,11 +85,12 @@ PhaseEstimate classify_phase(const PhaseMeasurements& m, const SeriesHints& hint
     why << ": aorta far brighter than the liver";
   } else if (a >= kPortalAortaMin && l < kPortalLiverMin &&
              ((m.portal_vein_hu && a - *m.portal_vein_hu >= kLateArterialAortaOverPortalVein) ||
-              (e.header_phase == Phase::kArterial && a - l >= kLateArterialAortaOverLiverWithHeader))) {
+              (e.header_phase == Phase::kArterial &&
+               a - l >= kLateArterialAortaOverLiverWithHeader))) {
     e.phase = Phase::kArterial;
-    e.confidence = m.portal_vein_hu
-                       ? margin_confidence(a - *m.portal_vein_hu, kLateArterialAortaOverPortalVein, 60.0)
-                       : 0.6;
+    e.confidence = m.portal_vein_hu ? margin_confidence(a - *m.portal_vein_hu,
+                                                        kLateArterialAortaOverPortalVein, 60.0)
+                                    : 0.6;
     why << ": late arterial, the portal vein enhancing but the aorta still far brighter and the "
            "liver below its portal venous attenuation";
   } else if (a >= kPortalAortaMin || (l >= kPortalLiverMin && a >= l) ||
@@ -101,7 +102,8 @@ PhaseEstimate classify_phase(const PhaseMeasurements& m, const SeriesHints& hint
   } else {
     e.phase = Phase::kDelayed;
     e.confidence = std::min(margin_confidence(a, kPortalAortaMin, 60.0),
-                            margin_confidence(l, kPortalLiverMin, 30.0)) - 0.1;
+                            margin_confidence(l, kPortalLiverMin, 30.0)) -
+                   0.1;
     why << ": enhancement fading, vessels and liver converging";
   }
   if (e.header_phase != Phase::kUnknown) {

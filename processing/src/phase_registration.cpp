@@ -29,7 +29,7 @@ constexpr unsigned kMaxIterations = 200;
 constexpr unsigned kHistogramBins = 32;
 constexpr double kSamplingFraction = 0.2;
 constexpr double kRegionMarginMm = 10.0;
-constexpr unsigned kBSplineMeshCells = 3;      // per axis over the liver region: a gentle warp
+constexpr unsigned kBSplineMeshCells = 3;  // per axis over the liver region: a gentle warp
 constexpr unsigned kBSplineIterations = 25;
 constexpr double kBSplineSamplingFraction = 0.2;
 // The coarse B-spline has 6 x 6 x 6 control points (648 parameters, each supported by a large
@@ -95,7 +95,8 @@ struct PhaseTransform::Impl {
 };
 
 struct PhaseAligner {
-  static PhaseTransform make(const Vec3& translation, Composite::Pointer composite, bool deformable) {
+  static PhaseTransform make(const Vec3& translation, Composite::Pointer composite,
+                             bool deformable) {
     PhaseTransform t;
     t.translation_ = translation;
     auto impl = std::make_shared<PhaseTransform::Impl>();
@@ -160,7 +161,8 @@ PhaseAlignment align_phase(const Volume& fixed, const Volume& moving, const Labe
   auto moving_itk = to_itk(moving);
 
   // Stage 1: translation.
-  using TranslationRegistration = itk::ImageRegistrationMethodv4<FloatImage, FloatImage, Translation>;
+  using TranslationRegistration =
+      itk::ImageRegistrationMethodv4<FloatImage, FloatImage, Translation>;
   auto translation = Translation::New();
   translation->SetIdentity();
   out.metric_identity = metric_value(fixed_itk, moving_itk, region_near, translation);

@@ -32,9 +32,9 @@ class PhaseTransform {
 struct PhaseAlignment {
   PhaseTransform transform;
   bool translation_converged = false;
-  bool deformable = false;          // the B-spline stage ran and improved the metric
-  std::string deformable_note;      // why the B-spline stage was not kept, when it was not
-  double metric_identity = 0.0;     // Mattes MI (lower is better)
+  bool deformable = false;       // the B-spline stage ran and improved the metric
+  std::string deformable_note;   // why the B-spline stage was not kept, when it was not
+  double metric_identity = 0.0;  // Mattes MI (lower is better)
   double metric_translation = 0.0;
   double metric_final = 0.0;
 };

@@ -9,9 +9,9 @@ namespace livernode::processing::detail {
 
 namespace {
 
-constexpr double kAboveLiverHu = 15.0;     // a vessel must stand out from the parenchyma
-constexpr double kMaxVesselHu = 400.0;     // brighter is bone or calcium
-constexpr double kHilumReachMm = 25.0;     // from the liver surface
+constexpr double kAboveLiverHu = 15.0;  // a vessel must stand out from the parenchyma
+constexpr double kMaxVesselHu = 400.0;  // brighter is bone or calcium
+constexpr double kHilumReachMm = 25.0;  // from the liver surface
 constexpr double kRightOfMidlineMinMm = 5.0, kRightOfMidlineMaxMm = 70.0;
 constexpr double kFrontOfSpineMinMm = 25.0, kFrontOfSpineMaxMm = 90.0;
 constexpr double kMinVesselMl = 1.0;

@@ -33,7 +33,8 @@ RegionPartition partition_at_necks(const LabelMap& mask, double marker_radius_mm
   }
 
   std::vector<std::size_t> sizes;
-  const Image<std::uint32_t> markers = connected_components(erode_mm(mask, marker_radius_mm), &sizes);
+  const Image<std::uint32_t> markers =
+      connected_components(erode_mm(mask, marker_radius_mm), &sizes);
   out.region_count = sizes.size();
   if (sizes.empty()) {
     // Nothing is thicker than the radius: the whole mask is one region per component.

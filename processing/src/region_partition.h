@@ -22,8 +22,8 @@ RegionPartition partition_at_necks(const LabelMap& mask, double marker_radius_mm
 struct RegionStats {
   std::size_t voxels = 0;
   double volume_ml = 0.0;
-  Vec3 centroid{};               // LPS mm
-  double median = 0.0;           // of the sampled values
+  Vec3 centroid{};      // LPS mm
+  double median = 0.0;  // of the sampled values
   std::size_t sampled = 0;
 };
 std::vector<RegionStats> region_stats(const RegionPartition& partition, const Volume& values);

@@ -21,7 +21,9 @@ const char* bsa_formula_text(BsaFormula f) {
                                   : "Mosteller: sqrt(height_cm x weight_kg / 3600)";
 }
 
-const char* eslv_formula_name(EslvFormula f) { return f == EslvFormula::kUrata ? "Urata" : "Vauthey"; }
+const char* eslv_formula_name(EslvFormula f) {
+  return f == EslvFormula::kUrata ? "Urata" : "Vauthey";
+}
 
 const char* eslv_formula_text(EslvFormula f) {
   return f == EslvFormula::kUrata ? "Urata: 706.2 x BSA + 2.4 mL"
@@ -30,9 +32,12 @@ const char* eslv_formula_text(EslvFormula f) {
 
 const char* liver_condition_name(LiverCondition c) {
   switch (c) {
-    case LiverCondition::kChemotherapy: return "liver after more than 3 months of chemotherapy";
-    case LiverCondition::kCirrhosis: return "cirrhosis or fibrosis";
-    case LiverCondition::kNormal: break;
+    case LiverCondition::kChemotherapy:
+      return "liver after more than 3 months of chemotherapy";
+    case LiverCondition::kCirrhosis:
+      return "cirrhosis or fibrosis";
+    case LiverCondition::kNormal:
+      break;
   }
   return "normal liver";
 }
@@ -56,33 +61,48 @@ const char* couinaud_roman(int segment) {
 
 const char* resection_name(ResectionPreset r) {
   switch (r) {
-    case ResectionPreset::kRightHemihepatectomy: return "right hemihepatectomy";
-    case ResectionPreset::kRightTrisectionectomy: return "right trisectionectomy";
-    case ResectionPreset::kLeftHemihepatectomy: return "left hemihepatectomy";
-    case ResectionPreset::kLeftLateralSectionectomy: return "left lateral sectionectomy";
-    case ResectionPreset::kLeftTrisectionectomy: return "left trisectionectomy";
+    case ResectionPreset::kRightHemihepatectomy:
+      return "right hemihepatectomy";
+    case ResectionPreset::kRightTrisectionectomy:
+      return "right trisectionectomy";
+    case ResectionPreset::kLeftHemihepatectomy:
+      return "left hemihepatectomy";
+    case ResectionPreset::kLeftLateralSectionectomy:
+      return "left lateral sectionectomy";
+    case ResectionPreset::kLeftTrisectionectomy:
+      return "left trisectionectomy";
   }
   return "";
 }
 
 const char* resection_key(ResectionPreset r) {
   switch (r) {
-    case ResectionPreset::kRightHemihepatectomy: return "right_hemihepatectomy";
-    case ResectionPreset::kRightTrisectionectomy: return "right_trisectionectomy";
-    case ResectionPreset::kLeftHemihepatectomy: return "left_hemihepatectomy";
-    case ResectionPreset::kLeftLateralSectionectomy: return "left_lateral_sectionectomy";
-    case ResectionPreset::kLeftTrisectionectomy: return "left_trisectionectomy";
+    case ResectionPreset::kRightHemihepatectomy:
+      return "right_hemihepatectomy";
+    case ResectionPreset::kRightTrisectionectomy:
+      return "right_trisectionectomy";
+    case ResectionPreset::kLeftHemihepatectomy:
+      return "left_hemihepatectomy";
+    case ResectionPreset::kLeftLateralSectionectomy:
+      return "left_lateral_sectionectomy";
+    case ResectionPreset::kLeftTrisectionectomy:
+      return "left_trisectionectomy";
   }
   return "";
 }
 
 std::vector<int> resected_segments(ResectionPreset r) {
   switch (r) {
-    case ResectionPreset::kRightHemihepatectomy: return {5, 6, 7, 8};
-    case ResectionPreset::kRightTrisectionectomy: return {4, 5, 6, 7, 8};
-    case ResectionPreset::kLeftHemihepatectomy: return {2, 3, 4};
-    case ResectionPreset::kLeftLateralSectionectomy: return {2, 3};
-    case ResectionPreset::kLeftTrisectionectomy: return {2, 3, 4, 5, 8};
+    case ResectionPreset::kRightHemihepatectomy:
+      return {5, 6, 7, 8};
+    case ResectionPreset::kRightTrisectionectomy:
+      return {4, 5, 6, 7, 8};
+    case ResectionPreset::kLeftHemihepatectomy:
+      return {2, 3, 4};
+    case ResectionPreset::kLeftLateralSectionectomy:
+      return {2, 3};
+    case ResectionPreset::kLeftTrisectionectomy:
+      return {2, 3, 4, 5, 8};
   }
   return {};
 }
@@ -119,18 +139,21 @@ char hemiliver_of(int segment) {
 
 const char* tumour_distribution_name(TumourDistribution d) {
   switch (d) {
-    case TumourDistribution::kNone: return "no lesion";
-    case TumourDistribution::kTypeI: return "type I (single lesion)";
+    case TumourDistribution::kNone:
+      return "no lesion";
+    case TumourDistribution::kTypeI:
+      return "type I (single lesion)";
     case TumourDistribution::kTypeII:
       return "type II (one dominant lesion with smaller lesions in both hemilivers)";
-    case TumourDistribution::kTypeIII: return "type III (multiple lesions in both hemilivers)";
+    case TumourDistribution::kTypeIII:
+      return "type III (multiple lesions in both hemilivers)";
     case TumourDistribution::kUnilobarMultiple:
       return "multiple lesions confined to one hemiliver (outside types I-III)";
-    case TumourDistribution::kUndetermined: return "undetermined (lesion segments unknown)";
+    case TumourDistribution::kUndetermined:
+      return "undetermined (lesion segments unknown)";
   }
   return "";
 }
-
 
 TumourDistribution classify_distribution(const std::vector<PlanningLesion>& lesions,
                                          std::string* evidence) {
@@ -167,15 +190,25 @@ TumourDistribution classify_distribution(const std::vector<PlanningLesion>& lesi
         if (hemiliver_of(s) == h && l.segment_ml[s] > 0.0)
           where += (where.empty() ? "" : ", ") + std::string(couinaud_roman(s));
       across << "; lesion " << l.number << " extends into "
-             << (h == 'L' ? "the left hemiliver" : h == 'R' ? "the right hemiliver" : "the caudate lobe")
+             << (h == 'L'   ? "the left hemiliver"
+                 : h == 'R' ? "the right hemiliver"
+                            : "the caudate lobe")
              << " (" << where << ", " << fixed(ml, 1) << " mL)";
     }
     for (char h : in) {
       switch (h) {
-        case 'R': ++right; break;
-        case 'L': ++left; break;
-        case 'C': ++caudate; break;
-        default: ++unknown; break;
+        case 'R':
+          ++right;
+          break;
+        case 'L':
+          ++left;
+          break;
+        case 'C':
+          ++caudate;
+          break;
+        default:
+          ++unknown;
+          break;
       }
     }
   }
@@ -186,8 +219,8 @@ TumourDistribution classify_distribution(const std::vector<PlanningLesion>& lesi
     return done(TumourDistribution::kUndetermined);
   }
   // The caudate drains to both sides; it counts as the side that makes the spread bilobar.
-  const bool bilobar = (right > 0 && left > 0) || (caudate > 0 && (right > 0 || left > 0)) ||
-                       caudate > 1;
+  const bool bilobar =
+      (right > 0 && left > 0) || (caudate > 0 && (right > 0 || left > 0)) || caudate > 1;
   std::vector<const PlanningLesion*> by_volume;
   double total = 0.0;
   for (const auto& l : lesions) {
@@ -209,7 +242,6 @@ TumourDistribution classify_distribution(const std::vector<PlanningLesion>& lesi
   if (!bilobar) return done(TumourDistribution::kUnilobarMultiple);
   return done(dominant ? TumourDistribution::kTypeII : TumourDistribution::kTypeIII);
 }
-
 
 namespace {
 
@@ -255,8 +287,8 @@ ResectionEvaluation evaluate_resection(ResectionPreset preset, const SegmentVolu
   r.flr_percent_of_functional = functional_total > 0 ? 100.0 * r.flr_ml / functional_total : 0.0;
   r.threshold_percent = threshold_percent;
   std::ostringstream s;
-  s << r.name << " (removes " << r.removed << ", " << fixed(r.resected_ml, 0)
-    << " mL): FLR " << r.remaining << " " << fixed(r.flr_ml, 0) << " mL";
+  s << r.name << " (removes " << r.removed << ", " << fixed(r.resected_ml, 0) << " mL): FLR "
+    << r.remaining << " " << fixed(r.flr_ml, 0) << " mL";
   judge_remnant(r, eslv_ml, s);
   return r;
 }
@@ -282,11 +314,12 @@ ResectionEvaluation evaluate_drawn_remnant(double liver_ml, double remnant_ml,
 
 BodySize body_size(const PlanningInputs& inputs) {
   BodySize b;
-  if (!inputs.height_m || !inputs.weight_kg || !(*inputs.height_m > 0) || !(*inputs.weight_kg > 0)) {
-    std::string missing = !inputs.height_m || !(*inputs.height_m > 0)
-                              ? (!inputs.weight_kg || !(*inputs.weight_kg > 0) ? "height and weight"
-                                                                               : "height")
-                              : "weight";
+  if (!inputs.height_m || !inputs.weight_kg || !(*inputs.height_m > 0) ||
+      !(*inputs.weight_kg > 0)) {
+    std::string missing =
+        !inputs.height_m || !(*inputs.height_m > 0)
+            ? (!inputs.weight_kg || !(*inputs.weight_kg > 0) ? "height and weight" : "height")
+            : "weight";
     b.eslv_absent_reason = "no ESLV: the patient's " + missing +
                            " (PatientSize, PatientWeight) are not in the images; the FLR is "
                            "given as a share of the functional liver volume (total liver "
@@ -305,7 +338,8 @@ BodySize body_size(const PlanningInputs& inputs) {
   return b;
 }
 
-SurgicalPlan plan_surgery(const SegmentVolumes& segments, const std::vector<PlanningLesion>& lesions,
+SurgicalPlan plan_surgery(const SegmentVolumes& segments,
+                          const std::vector<PlanningLesion>& lesions,
                           const PlanningInputs& inputs) {
   SurgicalPlan plan;
   plan.segments = segments;
@@ -324,17 +358,21 @@ SurgicalPlan plan_surgery(const SegmentVolumes& segments, const std::vector<Plan
   plan.flr_threshold_percent = flr_threshold_for(inputs);
   plan.flr_basis = plan.eslv_ml ? "FLR / ESLV" : "FLR / (total liver volume - tumour volume)";
   for (ResectionPreset r : kAllResections) {
-    plan.resections.push_back(evaluate_resection(r, segments, plan.eslv_ml, plan.flr_threshold_percent));
+    plan.resections.push_back(
+        evaluate_resection(r, segments, plan.eslv_ml, plan.flr_threshold_percent));
   }
 
   plan.tumour_burden_limit_percent = inputs.tumour_burden_limit_percent;
-  plan.tumour_burden_percent = plan.total_liver_ml > 0 ? 100.0 * plan.tumour_ml / plan.total_liver_ml : 0.0;
+  plan.tumour_burden_percent =
+      plan.total_liver_ml > 0 ? 100.0 * plan.tumour_ml / plan.total_liver_ml : 0.0;
   plan.burden_below_limit = plan.tumour_burden_percent < inputs.tumour_burden_limit_percent;
   plan.lesion_count = static_cast<int>(lesions.size());
-  for (const auto& l : lesions) plan.largest_diameter_mm = std::max(plan.largest_diameter_mm, l.longest_diameter_mm);
+  for (const auto& l : lesions)
+    plan.largest_diameter_mm = std::max(plan.largest_diameter_mm, l.longest_diameter_mm);
   plan.ablation_max_lesions = inputs.ablation_max_lesions;
   plan.ablation_max_diameter_mm = inputs.ablation_max_diameter_mm;
-  plan.within_ablation_limits = plan.lesion_count > 0 && plan.lesion_count < inputs.ablation_max_lesions &&
+  plan.within_ablation_limits = plan.lesion_count > 0 &&
+                                plan.lesion_count < inputs.ablation_max_lesions &&
                                 plan.largest_diameter_mm < inputs.ablation_max_diameter_mm;
   plan.distribution = classify_distribution(lesions, &plan.distribution_evidence);
 
@@ -346,14 +384,16 @@ SurgicalPlan plan_surgery(const SegmentVolumes& segments, const std::vector<Plan
   } else {
     st.push_back(plan.eslv_absent_reason);
   }
-  st.push_back("total liver " + fixed(plan.total_liver_ml, 0) + " mL, tumour " + fixed(plan.tumour_ml, 1) +
-               " mL, functional " + fixed(plan.functional_liver_ml, 0) + " mL");
+  st.push_back("total liver " + fixed(plan.total_liver_ml, 0) + " mL, tumour " +
+               fixed(plan.tumour_ml, 1) + " mL, functional " + fixed(plan.functional_liver_ml, 0) +
+               " mL");
   st.push_back("FLR threshold " + fixed(plan.flr_threshold_percent, 0) + " % of " +
-               (plan.eslv_ml ? "ESLV" : "the functional liver volume") + " for " + plan.liver_condition);
+               (plan.eslv_ml ? "ESLV" : "the functional liver volume") + " for " +
+               plan.liver_condition);
   for (const auto& r : plan.resections) st.push_back(r.statement);
-  st.push_back("tumour burden " + fixed(plan.tumour_burden_percent, 1) + " % of the liver volume, " +
-               (plan.burden_below_limit ? "below" : "at or above") + " the " +
-               fixed(plan.tumour_burden_limit_percent, 0) + " % limit");
+  st.push_back("tumour burden " + fixed(plan.tumour_burden_percent, 1) +
+               " % of the liver volume, " + (plan.burden_below_limit ? "below" : "at or above") +
+               " the " + fixed(plan.tumour_burden_limit_percent, 0) + " % limit");
   st.push_back(std::to_string(plan.lesion_count) + " lesion(s), largest " +
                fixed(plan.largest_diameter_mm, 0) + " mm; ablation limits (fewer than " +
                std::to_string(plan.ablation_max_lesions) + " lesions, each under " +

@@ -60,13 +60,13 @@ void plan_surgery_stage(const Volume& reference, std::optional<double> spine_x,
       std::string landmarks = seg.method;
       for (const auto& n : seg.notes) landmarks += "; " + n;
       char why[600];
-      std::snprintf(why, sizeof why,
-                    "Couinaud segments failed the plausibility check and are not reported: right "
-                    "liver %.1f %% (expected %.0f-%.0f %%), caudate %.1f %% (expected %.1f-%.0f %%), "
-                    "left lateral section %.1f %% (expected %.0f-%.0f %%); landmarks: ",
-                    right_pct, kRightLiverMinPercent, kRightLiverMaxPercent, caudate_pct,
-                    kCaudateMinPercent, kCaudateMaxPercent, left_lateral_pct,
-                    kLeftLateralMinPercent, kLeftLateralMaxPercent);
+      std::snprintf(
+          why, sizeof why,
+          "Couinaud segments failed the plausibility check and are not reported: right "
+          "liver %.1f %% (expected %.0f-%.0f %%), caudate %.1f %% (expected %.1f-%.0f %%), "
+          "left lateral section %.1f %% (expected %.0f-%.0f %%); landmarks: ",
+          right_pct, kRightLiverMinPercent, kRightLiverMaxPercent, caudate_pct, kCaudateMinPercent,
+          kCaudateMaxPercent, left_lateral_pct, kLeftLateralMinPercent, kLeftLateralMaxPercent);
       const std::string reason = std::string(why) + landmarks;
       result.stages.push_back({"couinaud", false, reason});
       result.stages.push_back({"surgical_planning", false,
@@ -112,7 +112,8 @@ void plan_surgery_stage(const Volume& reference, std::optional<double> spine_x,
   result.surgical_plan = plan_surgery(volumes, lesions, inputs);
   result.stages.push_back(
       {"surgical_planning", true,
-       std::string("ESLV (") + (result.surgical_plan->eslv_ml ? "from height and weight" : "absent") +
+       std::string("ESLV (") +
+           (result.surgical_plan->eslv_ml ? "from height and weight" : "absent") +
            "), future liver remnant of the standard resections (Brisbane 2000), tumour burden, "
            "distribution and ablation limits as facts"});
 }

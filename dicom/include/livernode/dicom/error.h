@@ -7,12 +7,12 @@
 namespace livernode::dicom {
 
 enum class ErrorKind {
-  kNotDicom,         // the bytes are not a DICOM file (or are truncated before the dataset)
-  kUnsupported,      // a valid object we do not handle (SOP class, photometric, transfer syntax)
-  kMissingAttribute, // a required attribute is absent or malformed
-  kInconsistent,     // the series cannot form one volume (no slices, mixed geometry)
-  kDecode,           // pixel data could not be decoded
-  kIo,               // the file system refused a read or a write
+  kNotDicom,          // the bytes are not a DICOM file (or are truncated before the dataset)
+  kUnsupported,       // a valid object we do not handle (SOP class, photometric, transfer syntax)
+  kMissingAttribute,  // a required attribute is absent or malformed
+  kInconsistent,      // the series cannot form one volume (no slices, mixed geometry)
+  kDecode,            // pixel data could not be decoded
+  kIo,                // the file system refused a read or a write
 };
 
 const char* error_kind_name(ErrorKind kind);

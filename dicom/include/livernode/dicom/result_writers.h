@@ -8,7 +8,8 @@
 // volume (for the slice -> source SOP instance mapping) and the AnalysisResult. They copy the
 // Patient and General Study modules of the source (every copied value made valid for its VR
 // first, see copied_values.h), keep its Frame of Reference (or the one set in `series` when the
-// source has none), and create a new series. Failures come back as DicomError with the file name and DCMTK's reason.
+// source has none), and create a new series. Failures come back as DicomError with the file name
+// and DCMTK's reason.
 #include <filesystem>
 #include <map>
 #include <string>
@@ -29,7 +30,8 @@ struct WriterIdentity {
   // Series numbers: liver-and-lesions SEG base+1, SR base+2, summary images base+3, PDF base+4,
   // Couinaud SEG base+5, FLR SEG base+6, drawn FLR SEG base+7.
   std::string series_number_base = "9000";
-  int result_version = 0;  // > 1: the version of the study's results, named in the series descriptions
+  int result_version =
+      0;  // > 1: the version of the study's results, named in the series descriptions
 };
 
 // The object identifier of concept `number` of the product's own (concepts no standard
@@ -59,12 +61,13 @@ struct WrittenSegment {
   std::string label;    // SegmentLabel
   std::string tracking_id;
   std::string tracking_uid;
-  int lesion_number = 0;   // 0 for the liver (and the segments below), else LesionResult::number
+  int lesion_number = 0;     // 0 for the liver (and the segments below), else LesionResult::number
   int couinaud_segment = 0;  // 1..8 for a Couinaud segment, else 0
-  bool future_liver_remnant = false;  // the remnant of the default resection (right hemihepatectomy)
+  bool future_liver_remnant =
+      false;                   // the remnant of the default resection (right hemihepatectomy)
   bool drawn_remnant = false;  // the future liver remnant drawn by hand
   bool manual = false;         // drawn or corrected by hand (SegmentAlgorithmType MANUAL)
-  std::size_t voxels = 0;  // voxels written for this segment
+  std::size_t voxels = 0;      // voxels written for this segment
   // Voxels of the segment on the analysis grid, slices filled by interpolation included (they
   // have no source image, so their voxels are not in the SEG): voxels <= mask_voxels.
   std::size_t mask_voxels = 0;
@@ -83,7 +86,8 @@ enum class SegLayer {
   kRemnant,          // the future liver remnant of the default resection, lesions excluded
   kDrawnRemnant,     // the future liver remnant drawn by hand
 };
-const char* seg_layer_name(SegLayer layer);  // "liver_lesions", "couinaud", "remnant", "drawn_remnant"
+const char* seg_layer_name(
+    SegLayer layer);  // "liver_lesions", "couinaud", "remnant", "drawn_remnant"
 // The file name the analysis gives a layer's SEG: seg.dcm, seg-couinaud.dcm, seg-flr.dcm,
 // seg-flr-drawn.dcm.
 const char* seg_layer_file(SegLayer layer);

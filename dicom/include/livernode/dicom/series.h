@@ -17,18 +17,18 @@ using processing::Vec3;
 // One 2-D image of a series: a single-frame file, or one frame of a multi-frame file.
 struct SliceRef {
   std::filesystem::path file;
-  unsigned frame = 0;           // 0-based frame number inside the file
+  unsigned frame = 0;  // 0-based frame number inside the file
   std::string sop_instance_uid;
-  Vec3 position{};              // ImagePositionPatient (LPS mm)
-  double normal_position = 0.0; // position projected on the slice normal (mm)
+  Vec3 position{};               // ImagePositionPatient (LPS mm)
+  double normal_position = 0.0;  // position projected on the slice normal (mm)
   // Rescale to HU / stored value, per frame (Enhanced objects may vary it per frame).
   double rescale_slope = 1.0;
   double rescale_intercept = 0.0;
 };
 
 struct PatientFacts {
-  std::string name;        // never logged above debug level
-  std::string id;          // never logged above debug level
+  std::string name;  // never logged above debug level
+  std::string id;    // never logged above debug level
   std::string birth_date;
   std::string sex;
   std::optional<double> size_m;     // PatientSize
@@ -45,7 +45,7 @@ struct MrFacts {
   std::string scan_options;       // (0018,0022): FS, SAT1, ...
   std::string acquisition_type;   // (0018,0023): 2D or 3D
   std::optional<double> repetition_time_ms, echo_time_ms, flip_angle_deg;
-  std::optional<double> b_value;  // Diffusion b-value (0018,9087), s/mm2
+  std::optional<double> b_value;            // Diffusion b-value (0018,9087), s/mm2
   std::set<std::string> acquisition_times;  // distinct AcquisitionTime values
   // A series of several time points (a dynamic run in one series, told apart by
   // TemporalPositionIdentifier) is split into one SeriesInfo per time point, all with the same
@@ -60,7 +60,7 @@ struct SeriesInfo {
   std::string frame_of_reference_uid;
   std::string sop_class_uid;
   std::string modality;
-  std::string description;      // SeriesDescription
+  std::string description;  // SeriesDescription
   std::string series_number;
   std::string body_part;
   std::string manufacturer;
@@ -68,7 +68,7 @@ struct SeriesInfo {
   std::string study_time;
   std::string series_time;
   std::string acquisition_time;
-  std::string contrast_agent;   // ContrastBolusAgent (often absent)
+  std::string contrast_agent;  // ContrastBolusAgent (often absent)
   std::string contrast_start_time;
   std::string accession_number;
   std::string study_id;
@@ -76,11 +76,11 @@ struct SeriesInfo {
 
   unsigned rows = 0;
   unsigned columns = 0;
-  std::array<double, 2> pixel_spacing{1.0, 1.0};  // row spacing, column spacing (mm)
+  std::array<double, 2> pixel_spacing{1.0, 1.0};        // row spacing, column spacing (mm)
   std::array<double, 6> orientation{1, 0, 0, 0, 1, 0};  // ImageOrientationPatient
   double slice_thickness = 0.0;
-  double slice_spacing = 0.0;   // median distance between sorted slices (mm)
-  double gantry_tilt_deg = 0.0; // measured from the slice positions
+  double slice_spacing = 0.0;    // median distance between sorted slices (mm)
+  double gantry_tilt_deg = 0.0;  // measured from the slice positions
   bool multiframe = false;
   MrFacts mr;  // MR only
 

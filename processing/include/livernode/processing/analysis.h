@@ -20,8 +20,8 @@ namespace livernode::processing {
 // Header facts that may support the image-based phase decision (often absent or wrong).
 struct SeriesHints {
   std::string description;
-  bool contrast_agent_tag = false;               // ContrastBolusAgent present
-  std::optional<double> seconds_after_injection; // AcquisitionTime - ContrastBolusStartTime
+  bool contrast_agent_tag = false;                // ContrastBolusAgent present
+  std::optional<double> seconds_after_injection;  // AcquisitionTime - ContrastBolusStartTime
 };
 
 struct SeriesInput {
@@ -56,9 +56,10 @@ struct ManualSegments {
 using ManualSegmentsProvider = std::function<ManualSegments(const Geometry& reference)>;
 
 struct AnalysisOptions {
-  Phase preferred_reference = Phase::kUnknown;  // kUnknown: portal venous, else delayed, else arterial
-  LiverBackend liver_backend;                   // empty: the built-in method
-  ManualSegmentsProvider manual_segments;       // empty: everything automatic
+  Phase preferred_reference =
+      Phase::kUnknown;                     // kUnknown: portal venous, else delayed, else arterial
+  LiverBackend liver_backend;              // empty: the built-in method
+  ManualSegmentsProvider manual_segments;  // empty: everything automatic
   PlanningInputs planning;  // patient height / weight, formulas and thresholds of the FLR stage
   // Where the liver may lie (liver_atlas.h); nullptr: the atlas built into the program. An
   // empty atlas turns the location prior off.
@@ -67,19 +68,19 @@ struct AnalysisOptions {
 
 struct PhaseEstimate {
   Phase phase = Phase::kUnknown;
-  double confidence = 0.0;          // 0..1
+  double confidence = 0.0;               // 0..1
   Phase header_phase = Phase::kUnknown;  // what the header alone suggests
   std::optional<double> aorta_hu;
   std::optional<double> portal_vein_hu;
   std::optional<double> liver_hu;
-  std::string evidence;             // one sentence: the measurements behind the decision
+  std::string evidence;  // one sentence: the measurements behind the decision
 };
 
 // How a phase was aligned onto the reference phase, and how well the livers then overlap.
 struct PhaseRegistration {
   Vec3 translation_mm{};
-  bool deformable = false;      // a B-spline refined the translation
-  std::string note;             // e.g. why the deformable stage was not used
+  bool deformable = false;  // a B-spline refined the translation
+  std::string note;         // e.g. why the deformable stage was not used
   // Dice of the reference liver with this phase's own liver mask, before and after alignment:
   // the residual misalignment inside the liver (1 = perfect overlap).
   std::optional<double> liver_dice_before;
@@ -102,11 +103,11 @@ struct LiverResult {
 
 // How a lesion behaves across the contrast phases.
 enum class LesionType {
-  kUnknown,                    // not enough phases to tell
-  kHypervascularWashout,       // hyper in arterial, hypo in portal venous / delayed
-  kHypervascularNoWashout,     // hyper in arterial, iso or hyper later
-  kHypovascular,               // hypo in every contrast phase, enhances somewhat
-  kCystLike,                   // near water density, no enhancement
+  kUnknown,                 // not enough phases to tell
+  kHypervascularWashout,    // hyper in arterial, hypo in portal venous / delayed
+  kHypervascularNoWashout,  // hyper in arterial, iso or hyper later
+  kHypovascular,            // hypo in every contrast phase, enhances somewhat
+  kCystLike,                // near water density, no enhancement
 };
 const char* lesion_type_name(LesionType t);
 
@@ -116,15 +117,15 @@ struct LesionPhaseMeasure {
   std::string series_uid;
   double mean_hu = 0.0;
   double sd_hu = 0.0;
-  double liver_hu = 0.0;      // surrounding parenchyma in the same phase
-  double enhancement = 0.0;   // mean_hu - liver_hu
+  double liver_hu = 0.0;     // surrounding parenchyma in the same phase
+  double enhancement = 0.0;  // mean_hu - liver_hu
   // Share of the lesion (its interior, lightly smoothed) brighter than liver_hu by more than the
   // hyperenhancement threshold: hyperenhancement in part of a lesion.
   double enhancing_fraction = 0.0;
 };
 
 struct LesionResult {
-  int number = 0;                 // 1-based tracking number, value in lesion_labels
+  int number = 0;  // 1-based tracking number, value in lesion_labels
   double volume_ml = 0.0;
   double longest_diameter_mm = 0.0;  // longest axial diameter (RECIST 1.1)
   double short_axis_mm = 0.0;        // longest diameter perpendicular to it, same slice
@@ -137,23 +138,23 @@ struct LesionResult {
   double sd_hu = 0.0;
   std::vector<LesionPhaseMeasure> phases;
   LesionType type = LesionType::kUnknown;
-  std::string type_evidence;         // one sentence
+  std::string type_evidence;  // one sentence
 };
 
 // Study-level figures (reference series).
 struct Volumetry {
-  double liver_ml = 0.0;       // total, tumours included
+  double liver_ml = 0.0;  // total, tumours included
   double tumour_ml = 0.0;
-  double functional_ml = 0.0;  // liver minus tumour
-  double burden_percent = 0.0; // tumour / liver
+  double functional_ml = 0.0;   // liver minus tumour
+  double burden_percent = 0.0;  // tumour / liver
   int lesion_count = 0;
   std::vector<std::string> findings;  // e.g. non-contrast liver below 40 HU suggests steatosis
 };
 
 struct StageStatus {
-  std::string stage;   // e.g. "lesions"
+  std::string stage;  // e.g. "lesions"
   bool done = false;
-  std::string detail;  // what was done, or why not
+  std::string detail;    // what was done, or why not
   double seconds = 0.0;  // wall time spent since the previous stage ended
 };
 
@@ -161,11 +162,11 @@ struct StageStatus {
 struct CouinaudResult {
   std::array<double, kCouinaudSegments + 1> volume_ml{};  // index 1..8, tumour included
   std::array<double, kCouinaudSegments + 1> tumour_ml{};
-  Vec3 ivc_lps{};                        // a point of the IVC axis
-  double portal_plane_z = 0.0;           // LPS mm
+  Vec3 ivc_lps{};                            // a point of the IVC axis
+  double portal_plane_z = 0.0;               // LPS mm
   std::array<double, 3> vein_azimuth_deg{};  // right, middle, left hepatic vein around the IVC
-  std::string method;                    // landmarks, rule and limits
-  std::vector<std::string> notes;        // landmarks that needed a fallback
+  std::string method;                        // landmarks, rule and limits
+  std::vector<std::string> notes;            // landmarks that needed a fallback
 };
 
 // Which results come from segments drawn or corrected by hand instead of the automatic ones.
@@ -179,18 +180,18 @@ struct ManualCorrections {
 };
 
 struct AnalysisResult {
-  std::vector<SeriesAnalysis> series;      // same order as StudyInput::series
-  int reference_series = -1;               // index into series
+  std::vector<SeriesAnalysis> series;  // same order as StudyInput::series
+  int reference_series = -1;           // index into series
   std::optional<LiverResult> liver;
-  LabelMap liver_mask;                     // reference series geometry; empty when no liver
-  std::vector<LesionResult> lesions;       // sorted by volume, largest first; number = index+1
-  LabelMap lesion_labels;                  // reference geometry; voxel = lesion number, 0 none
+  LabelMap liver_mask;                // reference series geometry; empty when no liver
+  std::vector<LesionResult> lesions;  // sorted by volume, largest first; number = index+1
+  LabelMap lesion_labels;             // reference geometry; voxel = lesion number, 0 none
   std::optional<Volumetry> volumetry;
   std::optional<CouinaudResult> couinaud;
   // The IVC traced beside the liver (track_ivc): median centre of its lumen, z at the middle of
   // the trace; a landmark for comparing studies.
   std::optional<Vec3> ivc_axis_lps;
-  LabelMap couinaud_labels;                // reference geometry; 1..8 = segment I..VIII, 0 none
+  LabelMap couinaud_labels;  // reference geometry; 1..8 = segment I..VIII, 0 none
   std::optional<SurgicalPlan> surgical_plan;
   std::optional<ManualCorrections> manual;  // set when corrected segments were supplied
   LabelMap remnant_mask;                    // reference geometry; the hand-drawn remnant, if any

@@ -20,20 +20,20 @@ struct FollowUpChange {
 
 // The future liver remnant of one resection preset present in both analyses.
 struct FollowUpRemnant {
-  std::string key;       // preset key, e.g. "right_hepatectomy"
-  std::string name;      // e.g. "Right hemihepatectomy"
-  std::string segments;  // segments remaining, e.g. "I-IV"
+  std::string key;         // preset key, e.g. "right_hepatectomy"
+  std::string name;        // e.g. "Right hemihepatectomy"
+  std::string segments;    // segments remaining, e.g. "I-IV"
   bool eslv_basis = true;  // percentages of ESLV; false: of the functional liver volume
   FollowUpChange flr_ml;
-  FollowUpChange percent;  // FLR / ESLV (or FLR / functional liver volume) in percent
+  FollowUpChange percent;         // FLR / ESLV (or FLR / functional liver volume) in percent
   double hypertrophy_points = 0;  // degree of hypertrophy: percent.after - percent.before
   std::optional<double> growth_points_per_week;  // kinetic growth rate, when the interval > 0
 };
 
 // A lesion of the earlier study found again (matched by position) in this one.
 struct FollowUpLesion {
-  int number_before = 0;  // lesion number in the earlier analysis
-  int number_after = 0;   // lesion number in this analysis
+  int number_before = 0;   // lesion number in the earlier analysis
+  int number_after = 0;    // lesion number in this analysis
   double distance_mm = 0;  // between the centroids
   FollowUpChange longest_diameter_mm;
   FollowUpChange volume_ml;

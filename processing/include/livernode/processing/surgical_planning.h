@@ -15,9 +15,9 @@ enum class BsaFormula { kMosteller, kDuBois };
 enum class EslvFormula { kVauthey, kUrata };
 enum class LiverCondition { kNormal, kChemotherapy, kCirrhosis };
 
-const char* bsa_formula_name(BsaFormula f);       // "Mosteller", "DuBois"
-const char* bsa_formula_text(BsaFormula f);       // the formula written out
-const char* eslv_formula_name(EslvFormula f);     // "Vauthey", "Urata"
+const char* bsa_formula_name(BsaFormula f);    // "Mosteller", "DuBois"
+const char* bsa_formula_text(BsaFormula f);    // the formula written out
+const char* eslv_formula_name(EslvFormula f);  // "Vauthey", "Urata"
 const char* eslv_formula_text(EslvFormula f);
 const char* liver_condition_name(LiverCondition c);  // "normal liver", ...
 
@@ -41,8 +41,8 @@ inline constexpr std::array<ResectionPreset, 5> kAllResections = {
     ResectionPreset::kRightHemihepatectomy, ResectionPreset::kRightTrisectionectomy,
     ResectionPreset::kLeftHemihepatectomy, ResectionPreset::kLeftLateralSectionectomy,
     ResectionPreset::kLeftTrisectionectomy};
-const char* resection_name(ResectionPreset r);   // Brisbane 2000 term, e.g. "right hemihepatectomy"
-const char* resection_key(ResectionPreset r);    // snake_case, e.g. "right_hemihepatectomy"
+const char* resection_name(ResectionPreset r);  // Brisbane 2000 term, e.g. "right hemihepatectomy"
+const char* resection_key(ResectionPreset r);   // snake_case, e.g. "right_hemihepatectomy"
 // Segments the resection removes (1..8), ascending.
 std::vector<int> resected_segments(ResectionPreset r);
 // e.g. "V-VIII", "II-V, VIII"
@@ -57,7 +57,7 @@ struct PlanningInputs {
   LiverCondition condition = LiverCondition::kNormal;
   std::array<double, 3> flr_threshold_percent{20.0, 30.0, 40.0};  // normal, chemotherapy, cirrhosis
   double tumour_burden_limit_percent = 50.0;
-  int ablation_max_lesions = 5;           // fewer than this
+  int ablation_max_lesions = 5;            // fewer than this
   double ablation_max_diameter_mm = 50.0;  // each under this
 };
 
@@ -73,7 +73,7 @@ BodySize body_size(const PlanningInputs& in);
 
 // Per-segment volumes in mL, index 1..8; index 0 unused.
 struct SegmentVolumes {
-  std::array<double, kCouinaudSegments + 1> total_ml{};   // tumour included
+  std::array<double, kCouinaudSegments + 1> total_ml{};  // tumour included
   std::array<double, kCouinaudSegments + 1> tumour_ml{};
   double functional(int s) const { return total_ml[s] - tumour_ml[s]; }
 };
@@ -90,12 +90,12 @@ struct PlanningLesion {
 
 struct ResectionEvaluation {
   ResectionPreset preset = ResectionPreset::kRightHemihepatectomy;
-  std::string name;           // Brisbane 2000 term
-  std::string removed;        // e.g. "V-VIII"
-  std::string remaining;      // e.g. "I-IV"
-  double resected_ml = 0.0;   // total volume of the removed segments (tumour included)
-  double flr_ml = 0.0;        // functional (tumour-free) volume of the remaining segments
-  double flr_percent_of_functional = 0.0;  // FLR / (TLV - tumour)
+  std::string name;          // Brisbane 2000 term
+  std::string removed;       // e.g. "V-VIII"
+  std::string remaining;     // e.g. "I-IV"
+  double resected_ml = 0.0;  // total volume of the removed segments (tumour included)
+  double flr_ml = 0.0;       // functional (tumour-free) volume of the remaining segments
+  double flr_percent_of_functional = 0.0;     // FLR / (TLV - tumour)
   std::optional<double> flr_percent_of_eslv;  // sFLR = FLR / ESLV
   double threshold_percent = 0.0;             // for the configured liver condition
   // sFLR (or, without ESLV, FLR / functional volume) at or above the threshold.
@@ -104,12 +104,12 @@ struct ResectionEvaluation {
 };
 
 enum class TumourDistribution {
-  kNone,          // no lesion
-  kTypeI,         // single lesion
-  kTypeII,        // one dominant lesion with smaller lesions in both hemilivers
-  kTypeIII,       // multiple lesions in both hemilivers, none dominant
+  kNone,              // no lesion
+  kTypeI,             // single lesion
+  kTypeII,            // one dominant lesion with smaller lesions in both hemilivers
+  kTypeIII,           // multiple lesions in both hemilivers, none dominant
   kUnilobarMultiple,  // several lesions confined to one hemiliver (outside types I-III)
-  kUndetermined,  // lesions without a segment (no Couinaud segmentation)
+  kUndetermined,      // lesions without a segment (no Couinaud segmentation)
 };
 const char* tumour_distribution_name(TumourDistribution d);
 
@@ -117,8 +117,8 @@ struct SurgicalPlan {
   // Body size and ESLV.
   std::optional<double> bsa_m2;
   std::optional<double> eslv_ml;
-  std::string bsa_formula;   // e.g. "Mosteller: sqrt(height_cm x weight_kg / 3600)"
-  std::string eslv_formula;  // e.g. "Vauthey: -794.41 + 1267.28 x BSA"
+  std::string bsa_formula;         // e.g. "Mosteller: sqrt(height_cm x weight_kg / 3600)"
+  std::string eslv_formula;        // e.g. "Vauthey: -794.41 + 1267.28 x BSA"
   std::string eslv_absent_reason;  // non-empty when no ESLV
   // Volumes.
   double total_liver_ml = 0.0;
@@ -168,7 +168,7 @@ ResectionEvaluation evaluate_drawn_remnant(double liver_ml, double remnant_ml,
                                            const std::optional<double>& eslv_ml,
                                            double threshold_percent);
 
-SurgicalPlan plan_surgery(const SegmentVolumes& segments, const std::vector<PlanningLesion>& lesions,
-                          const PlanningInputs& inputs);
+SurgicalPlan plan_surgery(const SegmentVolumes& segments,
+                          const std::vector<PlanningLesion>& lesions, const PlanningInputs& inputs);
 
 }  // namespace livernode::processing
