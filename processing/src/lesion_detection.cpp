@@ -16,7 +16,10 @@ namespace {
 
 constexpr double kSmoothingMm = 1.5;
 constexpr double kEdgeSmoothingMm = 0.75;
-constexpr double kReachMm = 3.0;  // how far an edge may move from its candidate
+constexpr double kReachMm = 3.0;                    // how far an edge may move from its candidate
+constexpr double kVoxelReachMm = 0.999 * kReachMm;  // a larger voxel counts as this far
+// A candidate is followed this far along the thin hypodense structures the opening took off it.
+constexpr double kAttachmentMm = 15.0;
 constexpr double kSolidClosingMm =
     5.0;  // a vessel crossing a tumour, its mosaic and capsule are the tumour
 constexpr double kMergeGapMm = 5.0;  // pieces this close are one lesion
@@ -143,6 +146,39 @@ std::vector<std::size_t> parenchyma_ring(const Neighbourhood& near, const LabelM
   for (std::size_t p : near.shell(kRingInnerMm, kRingOuterMm))
     if (liver.voxels[p] && !excluded.voxels[p]) ring.push_back(p);
   return ring;
+}
+
+// The voxels of `thin` (hypodense, taken off the candidates by the opening) connected to the
+// candidate `vox` within kAttachmentMm of it, through hypodense voxels (`hypo`).
+std::size_t thin_attachment(const Geometry& g, const std::vector<std::size_t>& vox,
+                            const LabelMap& hypo, const LabelMap& opened) {
+  const Neighbourhood near(g, vox, kAttachmentMm);
+  const LabelMap& m = near.mask();
+  const auto& s = m.geometry.size;
+  std::vector<std::uint8_t> seen(m.voxels.begin(), m.voxels.end());
+  std::vector<std::size_t> todo;
+  for (std::size_t q = 0; q < m.voxels.size(); ++q)
+    if (m.voxels[q]) todo.push_back(q);
+  std::size_t thin = 0;
+  while (!todo.empty()) {
+    const std::size_t q = todo.back();
+    todo.pop_back();
+    const std::size_t idx[3] = {q % s[0], (q / s[0]) % s[1], q / (s[0] * s[1])};
+    for (int a = 0; a < 3; ++a)
+      for (int dir : {-1, 1}) {
+        if ((dir < 0 && idx[a] == 0) || (dir > 0 && idx[a] + 1 == s[a])) continue;
+        std::size_t n[3] = {idx[0], idx[1], idx[2]};
+        n[a] += dir;
+        const std::size_t r = m.offset(n[0], n[1], n[2]);
+        if (seen[r]) continue;
+        const std::size_t p = near.to_global(r);
+        if (!hypo.voxels[p]) continue;
+        seen[r] = 1;
+        todo.push_back(r);
+        thin += !opened.voxels[p];
+      }
+  }
+  return thin;
 }
 
 struct Robust {
@@ -597,7 +633,8 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
     for (auto& v : split) members.push_back(std::move(v));
   }
   int rejected_tubes = 0, rejected_surface = 0, rejected_surroundings = 0, rejected_fat = 0,
-      rejected_clefts = 0, rejected_cava = 0, rejected_faint = 0;
+      rejected_clefts = 0, rejected_cava = 0, rejected_faint = 0, rejected_thin_ends = 0;
+  const bool enhanced_reference = phases[reference].phase != Phase::kNonContrast;
   const double ordinary = std::max(kMinContrastHu, kNoiseFactor * parenchyma[reference].sd);
   auto parenchyma_fraction = [&](const std::vector<std::size_t>& vox) {
     const auto shell = Neighbourhood(g, vox, kShellOuterMm).shell(kShellInnerMm, kShellOuterMm);
@@ -680,6 +717,15 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
       ++rejected_surface;
       continue;
     }
+    // The thick end of a thin hypodense structure (a fissure, a duct, partial volume with the
+    // fat above a fissure across a thick slice) is part of that structure: more of it hangs on
+    // the candidate than the candidate itself. Not before contrast, where every vessel is such
+    // a structure and a lesion beside a vessel would go.
+    if (enhanced_reference && hypo_count * 2 > vox.size() &&
+        thin_attachment(g, vox, hypo, candidates) > vox.size()) {
+      ++rejected_thin_ends;
+      continue;
+    }
     // A lesion lies in parenchyma: most of a thin shell around it must be liver of ordinary
     // attenuation. Candidates in the hilum (fat, ducts, vessels) or at an organ the liver mask
     // touches are surrounded by other things. Large hypervascular candidates are exempt (see
@@ -733,8 +779,15 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
     }();
     const double cut = 0.5 * (core + parenchyma[best_phase].median);
     const bool darker = core < parenchyma[best_phase].median;
+    // The edge may move kReachMm, and at least to the next voxel along each axis: across
+    // slices thicker than that, the slice above or below a lesion's candidate is where its
+    // half-contrast edge lies as often as not. Along such an axis each voxel counts as
+    // kReachMm.
+    LabelMap reach = near.mask();
+    for (auto& spacing : reach.geometry.spacing) spacing = std::min(spacing, kVoxelReachMm);
+    reach = dilate_mm(reach, kReachMm);
     std::vector<std::size_t> grown;
-    for (std::size_t p : near.voxels(dilate_mm(near.mask(), kReachMm))) {
+    for (std::size_t p : near.voxels(reach)) {
       if (!region.voxels[p] || all_lesions.voxels[p]) continue;
       const float v = light_at(p);
       if (darker ? v < cut : v > cut) grown.push_back(p);
@@ -817,10 +870,12 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
          << " mm, against the parenchyma median); where the liver borders the lung the search "
             "reaches "
          << kLungSideReachMm
-         << " mm beyond the liver mask (surface lesions); tubes and surface clefts, candidates "
-            "not surrounded by parenchyma and candidates not standing out from the parenchyma "
-            "around them (darker in the reference and brighter in the arterial phase, added in "
-            "units of each threshold) left out; boundary at half contrast; candidates under "
+         << " mm beyond the liver mask (surface lesions); tubes and surface clefts, the thick "
+            "ends of thin hypodense structures (fissures, ducts), candidates not surrounded by "
+            "parenchyma and candidates not standing out from the parenchyma around them (darker "
+            "in the reference and brighter in the arterial phase, added in units of each "
+            "threshold) left out; boundary at half contrast, reaching at least the next slice; "
+            "candidates under "
          << std::setprecision(2) << kMinLesionMl << " mL ignored";
   out.method = method.str();
   if (rejected_tubes)
@@ -839,6 +894,10 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
   if (rejected_fat)
     out.notes.push_back(std::to_string(rejected_fat) +
                         " fat-containing candidate(s) left out (fissures, hilum)");
+  if (rejected_thin_ends)
+    out.notes.push_back(std::to_string(rejected_thin_ends) +
+                        " hypodense candidate(s) at the end of a thin hypodense structure left out "
+                        "(fissures, ducts)");
   if (rejected_clefts)
     out.notes.push_back(std::to_string(rejected_clefts) +
                         " flat or branching candidate(s) left out (clefts)");
