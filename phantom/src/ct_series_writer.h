@@ -8,16 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "dicom_slice.h"
 #include "livernode/processing/image.h"
 
 namespace livernode::phantom {
-
-struct CtStudyInfo {
-  std::string patient_name, patient_id, patient_birth_date, patient_sex;
-  std::optional<double> patient_size_m, patient_weight_kg;
-  std::string study_date, study_time;  // DA, TM
-  std::string study_uid, frame_of_reference_uid, accession_number, study_id, study_description;
-};
 
 struct CtSeriesInfo {
   std::string series_uid, description, protocol_name;
@@ -29,7 +23,7 @@ struct CtSeriesInfo {
 class CtSeriesWriter {
  public:
   // `geometry` must be axial: direction = identity.
-  CtSeriesWriter(CtStudyInfo study, CtSeriesInfo series, const processing::Geometry& geometry);
+  CtSeriesWriter(StudyInfo study, CtSeriesInfo series, const processing::Geometry& geometry);
 
   // Writes slice k (InstanceNumber k + 1) with stored values = HU (slope 1, intercept 0).
   // Throws std::runtime_error naming the file on failure.
@@ -38,12 +32,9 @@ class CtSeriesWriter {
                    const std::vector<std::int16_t>& pixels) const;
 
  private:
-  CtStudyInfo study_;
+  StudyInfo study_;
   CtSeriesInfo series_;
   processing::Geometry geometry_;
 };
-
-// Decimal string (DS) of at most 16 characters.
-std::string decimal_string(double value);
 
 }  // namespace livernode::phantom

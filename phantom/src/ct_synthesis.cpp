@@ -5,59 +5,21 @@
 
 namespace livernode::phantom {
 
-std::array<float, 256> phase_hu_table(Phase phase, const std::vector<Lesion>& lesions) {
-  std::array<float, 256> hu{};
-  hu.fill(0.0f);
-  for (int t = 0; t < static_cast<int>(Tissue::Count); ++t) {
-    hu[t] = static_cast<float>(tissue_hu(static_cast<Tissue>(t), phase));
-  }
-  for (std::size_t k = 0; k < lesions.size(); ++k) {
-    hu[lesion_code(static_cast<int>(k))] = static_cast<float>(lesion_hu(lesions[k].type, phase));
-  }
-  return hu;
+CodeTable phase_hu_table(Phase phase, const std::vector<Lesion>& lesions) {
+  return code_table([phase](Tissue t) { return tissue_hu(t, phase); },
+                    [phase](LesionType type) { return lesion_hu(type, phase); }, lesions);
 }
 
-void synthesise_slice(const TissueSamples& samples, std::size_t k, const std::array<float, 256>& hu,
+void synthesise_slice(const TissueSamples& samples, std::size_t k, const CodeTable& hu,
                       Random& noise, double sigma, std::vector<std::int16_t>& out,
                       const RegionalExcess* excess) {
-  const processing::Geometry& g = samples.geometry;
-  const std::size_t per_slice = g.size[0] * g.size[1];
-  const double per_point = 1.0 / std::pow(samples.subsamples, 3);
-  out.resize(per_slice);
-  // The excess at voxel n of this slice, for the whole voxel.
-  auto excess_at = [&](std::size_t n) {
-    const Vec3 p = g.index_to_point(n % g.size[0], n / g.size[0], k);
-    double r2 = 0.0;
-    for (int a = 0; a < 3; ++a) {
-      const double d = p[a] - excess->shift[a] - excess->centre[a];
-      r2 += d * d;
-    }
-    return excess->amplitude_hu * std::exp(-r2 / (2.0 * excess->sigma_mm * excess->sigma_mm));
-  };
-  for (std::size_t n = 0; n < per_slice; ++n) {
-    const std::size_t v = k * per_slice + n;
-    double value = 0.0;
-    const std::uint32_t m = samples.mix[v];
-    if (m == TissueSamples::kPure) {
-      value = hu[samples.centre[v]];
-      if (excess && samples.centre[v] == excess->tissue) value += excess_at(n);
-    } else {
-      for (std::uint32_t e = samples.mix_start[m]; e < samples.mix_start[m + 1]; ++e) {
-        const double share = samples.entries[e].count * per_point;
-        value += share * hu[samples.entries[e].tissue];
-        if (excess && samples.entries[e].tissue == excess->tissue) value += share * excess_at(n);
-      }
-    }
-    value += sigma * noise.gaussian();
+  thread_local std::vector<double> mean;
+  mean_slice(samples, k, hu, mean, excess);
+  out.resize(mean.size());
+  for (std::size_t n = 0; n < mean.size(); ++n) {
+    const double value = mean[n] + sigma * noise.gaussian();
     out[n] = static_cast<std::int16_t>(std::clamp(std::lround(value), -1024L, 3071L));
   }
-}
-
-processing::LabelMap truth_labels(const TissueSamples& samples) {
-  processing::LabelMap labels(samples.geometry);
-  for (std::size_t v = 0; v < labels.voxels.size(); ++v)
-    labels.voxels[v] = label_of(samples.centre[v]);
-  return labels;
 }
 
 }  // namespace livernode::phantom

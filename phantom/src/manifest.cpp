@@ -8,6 +8,7 @@
 #include "couinaud_truth.h"
 #include "ct_synthesis.h"
 #include "livernode/processing/surgical_planning.h"
+#include "mr_signal.h"
 #include "tissue.h"
 
 namespace livernode::phantom {
@@ -49,6 +50,38 @@ Json options_json(const PhantomOptions& o) {
               {"shuffle_file_names", o.shuffle_file_names}};
 }
 
+const MrImage kMrImages[] = {
+    MrImage::T1Pre,           MrImage::T1Arterial, MrImage::T1PortalVenous, MrImage::T1Transitional,
+    MrImage::T1Hepatobiliary, MrImage::T2,         MrImage::DiffusionS0,    MrImage::Adc,
+    MrImage::DixonWater,      MrImage::DixonFat};
+const LesionType kLesionTypes[] = {LesionType::HypervascularWashout, LesionType::Hypervascular,
+                                   LesionType::Hypovascular, LesionType::Cyst};
+
+// The relative MR signal of every tissue and lesion type, per image, for the study's agent.
+Json mr_signal_json(MrAgent agent) {
+  Json table = Json::object();
+  for (MrImage image : kMrImages) {
+    if (image == MrImage::T1Hepatobiliary && agent != MrAgent::kGadoxetate) continue;
+    Json row = Json::object();
+    for (int t = 0; t < static_cast<int>(Tissue::Count); ++t)
+      row[tissue_name(static_cast<Tissue>(t))] =
+          mr_tissue_signal(static_cast<Tissue>(t), image, agent);
+    for (LesionType type : kLesionTypes)
+      row["lesion_" + lesion_type_name(type)] = mr_lesion_signal(type, image, agent);
+    table[mr_image_key(image)] = row;
+  }
+  return Json{
+      {"model",
+       "no MR physics: a table of relative signals (arbitrary units) per tissue and image; each "
+       "series multiplies them by its own arbitrary scale and a smooth coil bias field "
+       "(exp of a second-order polynomial, coefficients per series) and adds Rician noise; "
+       "stored values 0..4095 without rescale. Diffusion: S0 exp(-b ADC) per tissue; the ADC "
+       "map is ln(S50 / S800) / 750 of the stored b images in 1e-6 mm2/s. Dixon: in phase = "
+       "water + fat, opposed phase = |water - fat| per voxel."},
+      {"agent", mr_agent_name(agent)},
+      {"relative_signal", table}};
+}
+
 // HU of every tissue and lesion type, per phase.
 Json attenuation_json() {
   Json table = Json::object();
@@ -73,23 +106,61 @@ void write_manifest(const std::filesystem::path& path, const PhantomOptions& opt
                     const processing::Geometry& geometry, const std::vector<Lesion>& lesions,
                     const std::filesystem::path& out_dir) {
   Json lesion_list = Json::array();
+  const bool mr = options.modality == PhantomModality::kMr;
   for (std::size_t k = 0; k < truth.lesions.size(); ++k) {
     const LesionTruth& l = truth.lesions[k];
-    Json hu = Json::object();
-    for (Phase p : kAllPhases) hu[phase_name(p)] = lesion_hu(lesions[k].type, p);
-    lesion_list.push_back(Json{{"label", l.label},
-                               {"type", l.type},
-                               {"volume_ml", l.volume_ml},
-                               {"centre_lps_mm", l.centre_lps},
-                               {"diameter_mm", l.diameter_mm},
-                               {"longest_axial_diameter_mm", l.longest_axial_diameter_mm},
-                               {"measurable_recist", l.longest_axial_diameter_mm >= 10.0},
-                               {"attenuation_hu", hu}});
+    Json lesion{{"label", l.label},
+                {"type", l.type},
+                {"volume_ml", l.volume_ml},
+                {"centre_lps_mm", l.centre_lps},
+                {"diameter_mm", l.diameter_mm},
+                {"longest_axial_diameter_mm", l.longest_axial_diameter_mm},
+                {"measurable_recist", l.longest_axial_diameter_mm >= 10.0}};
+    if (mr) {
+      Json signal = Json::object();
+      for (MrImage image : kMrImages) {
+        if (image == MrImage::T1Hepatobiliary && options.mr_agent != MrAgent::kGadoxetate) continue;
+        signal[mr_image_key(image)] = mr_lesion_signal(lesions[k].type, image, options.mr_agent);
+      }
+      lesion["relative_signal"] = signal;
+    } else {
+      Json hu = Json::object();
+      for (Phase p : kAllPhases) hu[phase_name(p)] = lesion_hu(lesions[k].type, p);
+      lesion["attenuation_hu"] = hu;
+    }
+    lesion_list.push_back(lesion);
   }
   Json series_list = Json::array();
   for (std::size_t s = 0; s < truth.series.size(); ++s) {
     const SeriesTruth& st = truth.series[s];
     const SeriesRecord& r = records.at(s);
+    if (mr) {
+      auto optional = [](const auto& v) { return v ? Json(*v) : Json(nullptr); };
+      series_list.push_back(
+          Json{{"role", st.mr_role},
+               {"sequence", st.mr_sequence},
+               {"image", st.mr_image},
+               {"phase", st.phase == Phase::kUnknown ? Json(nullptr) : Json(phase_name(st.phase))},
+               {"temporal_position", optional(st.temporal_position)},
+               {"series_uid", st.series_uid},
+               {"study_uid", st.study_uid},
+               {"series_number", r.series_number},
+               {"description", st.description},
+               {"dir", std::filesystem::relative(st.dir, out_dir).generic_string()},
+               {"label_map", r.label_map},
+               {"shift_lps_mm", st.shift_lps},
+               {"acquisition_time", r.acquisition_time},
+               {"contrast_bolus_start_time",
+                r.contrast_start_time.empty() ? Json(nullptr) : Json(r.contrast_start_time)},
+               {"seconds_after_contrast", optional(r.seconds_after_contrast)},
+               {"b_value", optional(r.b_value)},
+               {"signal_scale", st.signal_scale},
+               {"noise_sigma_relative", r.noise_sigma},
+               {"bias_field_coefficients", r.bias_coefficients},
+               {"slice_count", r.files_in_spatial_order.size()},
+               {"files_in_spatial_order", r.files_in_spatial_order}});
+      continue;
+    }
     series_list.push_back(
         Json{{"phase", phase_name(st.phase)},
              {"series_uid", st.series_uid},
@@ -119,6 +190,7 @@ void write_manifest(const std::filesystem::path& path, const PhantomOptions& opt
   Json doc{
       {"format", "livernode-phantom-truth"},
       {"format_version", 1},
+      {"modality", modality_name(options.modality)},
       {"study_uid", truth.study_uid},
       {"frame_of_reference_uid", truth.frame_of_reference_uid},
       {"patient_id", truth.patient_id},
@@ -136,10 +208,22 @@ void write_manifest(const std::filesystem::path& path, const PhantomOptions& opt
                         {"origin_lps_mm", geometry.origin},
                         {"direction", geometry.direction}}},
       {"labels", label_table},
-      {"noise_sigma_hu", kNoiseSigmaHu},
-      {"attenuation_hu", attenuation_json()},
-      {"options", options_json(options)},
   };
+  if (mr) {
+    doc["mr_signal"] = mr_signal_json(options.mr_agent);
+    Json o = options_json(options);
+    o.erase("phases");
+    o.erase("arterial_hyperperfusion_hu");
+    o["modality"] = "mr";
+    o["mr_agent"] = mr_agent_name(options.mr_agent);
+    o["mr_dynamic_per_series"] = options.mr_dynamic_per_series;
+    o["mr_dixon"] = options.mr_dixon;
+    doc["options"] = o;
+  } else {
+    doc["noise_sigma_hu"] = kNoiseSigmaHu;
+    doc["attenuation_hu"] = attenuation_json();
+    doc["options"] = options_json(options);
+  }
   if (!truth.couinaud_label_map.empty()) {
     Json volumes = Json::object();
     for (int s = 1; s <= 8; ++s)

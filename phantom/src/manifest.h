@@ -2,7 +2,9 @@
 // truth/manifest.json: every PhantomTruth field (units in the key names), the options used, the
 // grid, the label meanings, the HU table per phase and the slice files of each series in
 // spatial order.
+#include <array>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +21,11 @@ struct SeriesRecord {
   std::string contrast_start_time;                  // TM, empty if the tags were not written
   std::string label_map;                            // relative to out_dir
   std::vector<std::string> files_in_spatial_order;  // file names, InstanceNumber order
+  // MR only: seconds from the contrast injection, b-value, Rician noise sigma in relative units
+  // (before the scale) and the coil bias field's coefficients (mr_synthesis.h).
+  std::optional<double> seconds_after_contrast, b_value;
+  double noise_sigma = 0.0;
+  std::array<double, 9> bias_coefficients{};
 };
 
 void write_manifest(const std::filesystem::path& path, const PhantomOptions& options,

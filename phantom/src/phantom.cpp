@@ -14,6 +14,8 @@
 #include "ct_synthesis.h"
 #include "image_geometry.h"
 #include "manifest.h"
+#include "mr_protocol.h"
+#include "phantom_study.h"
 #include "random.h"
 #include "tissue_sampler.h"
 #include "truth_volumes.h"
@@ -28,12 +30,10 @@ namespace fs = std::filesystem;
 const Phase kAllPhases[] = {Phase::kNonContrast, Phase::kArterial, Phase::kPortalVenous,
                             Phase::kDelayed};
 
-constexpr int kImageSubsamples = 3;  // 3 x 3 x 3 partial-volume sub-points
 // Where the arterial hyperperfusion of PhantomOptions lies: anterior right lobe, clear of every
 // lesion (the nearest, the 7 mm one, is 48 mm away) and of the hilum.
 const Vec3 kHyperperfusionCentre{-90.0, -40.0, -40.0};
 constexpr double kHyperperfusionSigmaMm = 18.0;
-constexpr double kStudyStartSeconds = 36000.0;  // 10:00:00, non-contrast acquisition
 constexpr double kContrastStartSeconds = kStudyStartSeconds + 180.0;
 
 [[noreturn]] void invalid(const std::string& what) {
@@ -78,6 +78,12 @@ void validate(const PhantomOptions& o) {
     invalid("remnant_growth must be 0.25..4");
   if (!(o.arterial_hyperperfusion_hu >= 0.0 && o.arterial_hyperperfusion_hu <= 200.0))
     invalid("arterial_hyperperfusion_hu must be 0..200");
+  if (o.modality == PhantomModality::kMr) {
+    // Options in Hounsfield units or about CT phases have no meaning for the MR protocol.
+    if (o.arterial_hyperperfusion_hu != 0.0)
+      invalid("arterial_hyperperfusion_hu is a CT option (Hounsfield units)");
+    if (o.study_per_phase) invalid("study_per_phase is a CT option");
+  }
 }
 
 // 0 for non-contrast up to 3 for delayed: series numbers and random streams derive from it.
@@ -124,33 +130,10 @@ double acquisition_seconds(Phase p) {
   return after ? kContrastStartSeconds + *after : kStudyStartSeconds;
 }
 
-std::string dicom_time(double seconds) {
-  const long s = std::lround(seconds);
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%02ld%02ld%02ld", (s / 3600) % 24, (s / 60) % 60, s % 60);
-  return buf;
-}
-
-// Rigid shift of the anatomy in a phase: mostly craniocaudal (breathing), length between half
-// and all of motion_mm, from the seed; the portal venous phase is the unshifted reference.
+// The shift of the anatomy in a phase; the portal venous phase is the unshifted reference.
 Vec3 phase_shift(const PhantomOptions& o, Phase p) {
-  if (o.motion_mm <= 0.0 || p == Phase::kPortalVenous) return {0.0, 0.0, 0.0};
-  Random r(
-      hash_combine(hash_combine(o.seed, "motion"), static_cast<std::uint64_t>(phase_index(p))));
-  Vec3 d{0.4 * r.gaussian(), 0.4 * r.gaussian(), r.gaussian()};
-  const double norm = std::sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
-  const double length = o.motion_mm * (0.5 + 0.5 * r.uniform());
-  for (double& c : d) c = norm > 0.0 ? c / norm * length : 0.0;
-  if (norm == 0.0) d[2] = length;
-  return d;
-}
-
-void make_dirs(const fs::path& dir) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec)
-    throw std::runtime_error("generate_phantom: cannot create " + dir.string() + ": " +
-                             ec.message());
+  if (p == Phase::kPortalVenous) return {0.0, 0.0, 0.0};
+  return motion_shift(o, static_cast<std::uint64_t>(phase_index(p)));
 }
 
 // Removes the .dcm files a previous run left in dir (file names depend on the seed).
@@ -190,7 +173,42 @@ std::string label_key(std::uint8_t label) {
   }
 }
 
-// truth/labels_couinaud.mha from the liver voxels of an unshifted truth label map.
+}  // namespace
+
+std::string dicom_time(double seconds) {
+  const long s = std::lround(seconds);
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%02ld%02ld%02ld", (s / 3600) % 24, (s / 60) % 60, s % 60);
+  return buf;
+}
+
+Vec3 motion_shift(const PhantomOptions& o, std::uint64_t stream) {
+  if (o.motion_mm <= 0.0) return {0.0, 0.0, 0.0};
+  Random r(hash_combine(hash_combine(o.seed, "motion"), stream));
+  Vec3 d{0.4 * r.gaussian(), 0.4 * r.gaussian(), r.gaussian()};
+  const double norm = std::sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
+  const double length = o.motion_mm * (0.5 + 0.5 * r.uniform());
+  for (double& c : d) c = norm > 0.0 ? c / norm * length : 0.0;
+  if (norm == 0.0) d[2] = length;
+  return d;
+}
+
+std::string slice_file_name(const StudyContext& c, const std::string& sop_instance_uid,
+                            int instance_number) {
+  if (c.options.shuffle_file_names) return shuffled_file_name(c.study_key, sop_instance_uid);
+  char plain[32];
+  std::snprintf(plain, sizeof plain, "IM%04d.dcm", instance_number);
+  return plain;
+}
+
+void make_dirs(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec)
+    throw std::runtime_error("generate_phantom: cannot create " + dir.string() + ": " +
+                             ec.message());
+}
+
 void write_couinaud_truth(const processing::LabelMap& labels, const fs::path& out_dir,
                           PhantomTruth& truth) {
   const processing::LabelMap segments = couinaud_truth_labels(labels);
@@ -199,7 +217,37 @@ void write_couinaud_truth(const processing::LabelMap& labels, const fs::path& ou
   truth.couinaud_volumes_ml = segment_volumes_ml(segments);
 }
 
+const char* modality_name(PhantomModality modality) {
+  return modality == PhantomModality::kMr ? "mr" : "ct";
+}
+
+const char* mr_agent_name(MrAgent agent) {
+  return agent == MrAgent::kGadoxetate ? "gadoxetate" : "extracellular";
+}
+
+namespace {
+
+std::string lower(const std::string& s) {
+  std::string out;
+  for (char c : s) out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
 }  // namespace
+
+std::optional<PhantomModality> parse_modality(const std::string& name) {
+  const std::string key = lower(name);
+  if (key == "ct") return PhantomModality::kCt;
+  if (key == "mr" || key == "mri") return PhantomModality::kMr;
+  return std::nullopt;
+}
+
+std::optional<MrAgent> parse_mr_agent(const std::string& name) {
+  const std::string key = lower(name);
+  if (key == "extracellular") return MrAgent::kExtracellular;
+  if (key == "gadoxetate") return MrAgent::kGadoxetate;
+  return std::nullopt;
+}
 
 std::optional<Phase> parse_phase(const std::string& name) {
   std::string key;
@@ -249,9 +297,9 @@ void add_true_volumes(const Anatomy& anatomy, const processing::Geometry& geomet
 }
 
 // The patient and study of the phantom's series.
-CtStudyInfo study_info(const PhantomOptions& options, const PhantomTruth& truth,
-                       const UidGenerator& uids) {
-  CtStudyInfo study;
+StudyInfo study_info(const PhantomOptions& options, const PhantomTruth& truth,
+                     const UidGenerator& uids) {
+  StudyInfo study;
   study.patient_name = options.patient_name;
   study.patient_id = options.patient_id;
   study.patient_birth_date = "19600101";
@@ -264,19 +312,10 @@ CtStudyInfo study_info(const PhantomOptions& options, const PhantomTruth& truth,
   study.frame_of_reference_uid = truth.frame_of_reference_uid;
   study.accession_number = uids.accession_number();
   study.study_id = "1";
-  study.study_description = "CT ABDOMEN LIVER MULTIPHASE";
+  study.study_description =
+      options.modality == PhantomModality::kMr ? "MR ABDOMEN LIVER" : "CT ABDOMEN LIVER MULTIPHASE";
   return study;
 }
-
-// What the series of one phantom study share.
-struct StudyContext {
-  const PhantomOptions& options;
-  const Anatomy& anatomy;
-  const processing::Geometry& geometry;
-  const UidGenerator& uids;
-  std::uint64_t study_key;
-  const CtStudyInfo& study;
-};
 
 // The slices of one phase's series, synthesised from `samples` with the phase's attenuation,
 // noise and (arterial) hyperperfusion and written into st.dir; their names go into `record`.
@@ -294,11 +333,11 @@ void write_series_slices(const StudyContext& c, Phase phase, const TissueSamples
     info.contrast_start_time = dicom_time(kContrastStartSeconds);
     record.contrast_start_time = *info.contrast_start_time;
   }
-  CtStudyInfo series_study = c.study;
+  StudyInfo series_study = c.study;
   if (options.study_per_phase) series_study.study_uid += "." + std::to_string(number);
   st.study_uid = series_study.study_uid;
   const CtSeriesWriter writer(series_study, info, c.geometry);
-  const std::array<float, 256> hu = phase_hu_table(phase, c.anatomy.lesions());
+  const CodeTable hu = phase_hu_table(phase, c.anatomy.lesions());
   Random noise(hash_combine(hash_combine(options.seed, "noise"),
                             static_cast<std::uint64_t>(phase_index(phase))));
   std::set<std::string> names;
@@ -312,10 +351,7 @@ void write_series_slices(const StudyContext& c, Phase phase, const TissueSamples
     synthesise_slice(samples, k, hu, noise, kNoiseSigmaHu, pixels,
                      hyperperfusion ? &*hyperperfusion : nullptr);
     const std::string sop = c.uids.instance(number, k);
-    char plain[32];
-    std::snprintf(plain, sizeof plain, "IM%04zu.dcm", k + 1);
-    const std::string name =
-        options.shuffle_file_names ? shuffled_file_name(c.study_key, sop) : plain;
+    const std::string name = slice_file_name(c, sop, static_cast<int>(k + 1));
     if (!names.insert(name).second)
       throw std::logic_error("generate_phantom: file name collision " + name);
     writer.write_slice(st.dir / name, k, sop, pixels);
@@ -344,11 +380,20 @@ PhantomTruth generate_phantom(const PhantomOptions& options, const fs::path& out
   const fs::path truth_dir = out_dir / "truth";
   make_dirs(truth_dir);
   for (Phase p : kAllPhases) clear_old_slices(out_dir / "dicom" / phase_name(p));
+  for (const std::string& folder : mr_series_folders())
+    clear_old_slices(out_dir / "dicom" / folder);
 
-  const CtStudyInfo study = study_info(options, truth, uids);
+  truth.modality = options.modality;
+  const StudyInfo study = study_info(options, truth, uids);
   const StudyContext context{options, anatomy, geometry, uids, study_key, study};
 
   std::vector<SeriesRecord> records;
+  if (options.modality == PhantomModality::kMr) {
+    write_mr_protocol(context, out_dir, truth, records);
+    write_manifest(truth_dir / "manifest.json", options, truth, records, geometry,
+                   anatomy.lesions(), out_dir);
+    return truth;
+  }
   std::optional<TissueSamples> samples;
   Vec3 sampled_shift{};
   std::vector<std::int16_t> pixels;

@@ -33,7 +33,8 @@ double get_double(DcmDataset& ds, const DcmTagKey& tag, unsigned long pos,
 
 }  // namespace
 
-processing::Volume read_phantom_series(const std::filesystem::path& series_dir) {
+processing::Volume read_phantom_series(const std::filesystem::path& series_dir,
+                                       std::optional<long> temporal_position) {
   std::vector<Slice> slices;
   Uint16 rows = 0, columns = 0;
   double spacing_row = 0.0, spacing_col = 0.0;
@@ -51,6 +52,13 @@ processing::Volume read_phantom_series(const std::filesystem::path& series_dir) 
     DcmFileFormat format;
     if (format.loadFile(file.c_str()).bad()) fail(file, "not readable as DICOM");
     DcmDataset& ds = *format.getDataset();
+    if (temporal_position) {
+      Sint32 position = 0;
+      if (ds.findAndGetSint32(DCM_TemporalPositionIdentifier, position).bad() ||
+          position != *temporal_position) {
+        continue;
+      }
+    }
     Uint16 r = 0, c = 0, representation = 0;
     if (ds.findAndGetUint16(DCM_Rows, r).bad() || ds.findAndGetUint16(DCM_Columns, c).bad()) {
       fail(file, "missing Rows/Columns");
@@ -69,9 +77,10 @@ processing::Volume read_phantom_series(const std::filesystem::path& series_dir) 
     Slice s;
     for (unsigned long i = 0; i < 3; ++i)
       s.position[i] = get_double(ds, DCM_ImagePositionPatient, i, file);
+    // MR slices have no rescale (DCMTK zeroes the output of a failed lookup).
     Float64 slope = 1.0, intercept = 0.0;
-    ds.findAndGetFloat64(DCM_RescaleSlope, slope);
-    ds.findAndGetFloat64(DCM_RescaleIntercept, intercept);
+    if (ds.findAndGetFloat64(DCM_RescaleSlope, slope).bad()) slope = 1.0;
+    if (ds.findAndGetFloat64(DCM_RescaleIntercept, intercept).bad()) intercept = 0.0;
     const Uint16* raw = nullptr;
     unsigned long count = 0;
     if (ds.findAndGetUint16Array(DCM_PixelData, raw, &count).bad() || raw == nullptr ||
@@ -87,6 +96,8 @@ processing::Volume read_phantom_series(const std::filesystem::path& series_dir) 
     slices.push_back(std::move(s));
   }
 
+  if (slices.empty())
+    throw std::runtime_error("no slices of the temporal position in " + series_dir.string());
   // Sort along the slice normal (row x column direction).
   const processing::Vec3 normal{orientation[1] * orientation[5] - orientation[2] * orientation[4],
                                 orientation[2] * orientation[3] - orientation[0] * orientation[5],

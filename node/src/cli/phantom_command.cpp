@@ -13,14 +13,31 @@ constexpr const char* kUsage =
     "Usage: livernode phantom --out DIR [--seed N] [options]\n"
     "Writes a deterministic multi-phase abdominal CT study (DICOM, one series per phase) to\n"
     "DIR/dicom and its ground truth (label maps and manifest.json) to DIR/truth.\n"
+    "With --modality mr it writes an abdominal MR liver protocol of the same anatomy and truth\n"
+    "instead (MR Image Storage, one folder per series under DIR/dicom): Dixon in/opposed phase,\n"
+    "T2 single-shot FSE fat-suppressed, diffusion b 50 and b 800 with an ADC map, T1 3D gradient\n"
+    "echo fat-suppressed pre-contrast and post-contrast (late arterial 35 s, portal venous 70 s,\n"
+    "transitional 3 min; hepatobiliary 20 min with gadoxetate). It models no MR physics: each\n"
+    "image comes from a table of relative tissue signals (in manifest.json), times an arbitrary\n"
+    "scale per series and a smooth coil bias field, plus Rician noise; stored values 0..4095,\n"
+    "no Hounsfield units. No MR artefacts (chemical shift aside: Dixon opposed-phase\n"
+    "cancellation), no distortion of diffusion, one grid for every series.\n"
     "Options:\n"
+    "  --modality ct|mr         (default ct)\n"
+    "  --mr-agent extracellular|gadoxetate\n"
+    "                           MR contrast agent (default extracellular); gadoxetate adds the\n"
+    "                           hepatobiliary phase: liver bright, vessels and lesions dark\n"
+    "  --mr-dynamic-per-series  each post-contrast T1 time point as its own series (default:\n"
+    "                           one multi-temporal series, TemporalPositionIdentifier 1..N)\n"
+    "  --no-dixon               MR without the in/opposed-phase series\n"
     "  --seed N                 noise, UIDs and motion (default 1)\n"
     "  --matrix N               rows = columns (default 256)\n"
     "  --pixel-spacing MM       in-plane spacing (default 1.5)\n"
     "  --slice-thickness MM     slice thickness = spacing (default 2.5)\n"
     "  --slices N               number of slices (default: enough to cover the liver)\n"
-    "  --phases LIST            comma-separated: non_contrast,arterial,portal_venous,delayed\n"
-    "  --motion MM              maximum shift of the anatomy between phases (default 0)\n"
+    "  --phases LIST            CT: comma-separated: non_contrast,arterial,portal_venous,delayed\n"
+    "  --motion MM              maximum shift of the anatomy between phases (MR: between\n"
+    "                           breath-holds) (default 0)\n"
     "  --no-descriptions        every series described as 'Abdomen'\n"
     "  --no-contrast-tags       no ContrastBolusAgent / ContrastBolusStartTime\n"
     "  --no-size-weight         no PatientSize / PatientWeight\n"
@@ -30,10 +47,11 @@ constexpr const char* kUsage =
     "  --study-date YYYYMMDD    (default 20261101)\n"
     "  --remnant-growth F       volume factor of the left lateral lobe, for follow-up studies\n"
     "  --arterial-hyperperfusion HU\n"
-    "                           a lesion look-alike: anterior right lobe parenchyma brighter\n"
+    "                           CT: a lesion look-alike: anterior right lobe parenchyma brighter\n"
     "                           in the arterial phase by up to HU, with no edge (default 0)\n"
     "  --ordered-names          name files in spatial order (default: shuffled names)\n"
-    "  --study-per-phase        file each phase under its own StudyInstanceUID (one patient and\n"
+    "  --study-per-phase        CT: file each phase under its own StudyInstanceUID (one patient "
+    "and\n"
     "                           frame of reference), as some archives do\n";
 
 double parse_number(const std::string& option, const std::string& text) {
@@ -58,9 +76,9 @@ int run_phantom(const std::vector<std::string>& raw) {
     Arguments args(raw,
                    {"out", "seed", "matrix", "pixel-spacing", "slice-thickness", "slices", "phases",
                     "motion", "patient-size", "patient-weight", "patient-id", "study-date",
-                    "remnant-growth", "arterial-hyperperfusion"},
+                    "remnant-growth", "arterial-hyperperfusion", "modality", "mr-agent"},
                    {"help", "no-descriptions", "no-contrast-tags", "no-size-weight",
-                    "ordered-names", "study-per-phase"});
+                    "ordered-names", "study-per-phase", "mr-dynamic-per-series", "no-dixon"});
     if (args.flag("help")) {
       std::cout << kUsage;
       return kExitOk;
@@ -104,6 +122,27 @@ int run_phantom(const std::vector<std::string>& raw) {
         o.phases.push_back(*p);
       }
     }
+    if (auto v = args.value("modality")) {
+      const auto m = phantom::parse_modality(*v);
+      if (!m) throw std::invalid_argument("unknown modality '" + *v + "' (ct or mr)");
+      o.modality = *m;
+    }
+    if (auto v = args.value("mr-agent")) {
+      const auto a = phantom::parse_mr_agent(*v);
+      if (!a)
+        throw std::invalid_argument("unknown MR agent '" + *v + "' (extracellular or gadoxetate)");
+      o.mr_agent = *a;
+    }
+    const bool mr_options =
+        args.value("mr-agent") || args.flag("mr-dynamic-per-series") || args.flag("no-dixon");
+    if (mr_options && o.modality != phantom::PhantomModality::kMr)
+      throw std::invalid_argument(
+          "--mr-agent, --mr-dynamic-per-series and --no-dixon need "
+          "--modality mr");
+    if (o.modality == phantom::PhantomModality::kMr && args.value("phases"))
+      throw std::invalid_argument("--phases is a CT option: the MR protocol is fixed");
+    o.mr_dynamic_per_series = args.flag("mr-dynamic-per-series");
+    o.mr_dixon = !args.flag("no-dixon");
     o.series_descriptions = !args.flag("no-descriptions");
     o.contrast_tags = !args.flag("no-contrast-tags");
     o.shuffle_file_names = !args.flag("ordered-names");

@@ -71,3 +71,26 @@ TEST(Phantom, MetaImageRoundTripKeepsGeometryAndVoxels) {
 }
 
 }  // namespace
+
+TEST(Phantom, ModalityAndMrAgentNamesRoundTrip) {
+  for (PhantomModality m : {PhantomModality::kCt, PhantomModality::kMr})
+    EXPECT_EQ(parse_modality(modality_name(m)), m);
+  for (MrAgent a : {MrAgent::kExtracellular, MrAgent::kGadoxetate})
+    EXPECT_EQ(parse_mr_agent(mr_agent_name(a)), a);
+  EXPECT_EQ(parse_modality("MR"), PhantomModality::kMr);
+  EXPECT_FALSE(parse_modality("pet").has_value());
+  EXPECT_FALSE(parse_mr_agent("iodine").has_value());
+  EXPECT_EQ(PhantomOptions{}.modality, PhantomModality::kCt);
+}
+
+TEST(Phantom, MrRefusesTheCtOnlyOptions) {
+  const fs::path dir = fresh_dir("mr-invalid");
+  PhantomOptions options;
+  options.modality = PhantomModality::kMr;
+  options.arterial_hyperperfusion_hu = 30.0;
+  EXPECT_THROW(generate_phantom(options, dir), std::runtime_error);
+  options.arterial_hyperperfusion_hu = 0.0;
+  options.study_per_phase = true;
+  EXPECT_THROW(generate_phantom(options, dir), std::runtime_error);
+  fs::remove_all(dir);
+}

@@ -1,0 +1,375 @@
+// Tests of the phantom's MR mode (phantom/src/mr_*.cpp): byte-identical output for one seed, MR
+// Image Storage files that dciodvfy accepts, the signal relations of the liver protocol measured
+// on the written images with the truth label maps, arbitrary per-series scales instead of
+// Hounsfield units, and the product's series triage on the study (every series its role, the
+// multi-temporal dynamic run split into its time points, MR not analysed).
+#include <gtest/gtest.h>
+
+#include <dcmtk/config/osconfig.h>
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcfilefo.h>
+#include <dcmtk/dcmdata/dcuid.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "dicom_checks.h"
+#include "livernode/phantom/phantom.h"
+#include "livernode/phantom/series_reader.h"
+#include "livernode/study/mr_triage.h"
+#include "test_support.h"
+
+namespace livernode::test {
+
+namespace {
+
+namespace fs = std::filesystem;
+using phantom::LesionTruth;
+using phantom::PhantomOptions;
+using phantom::PhantomTruth;
+using phantom::SeriesTruth;
+using processing::LabelMap;
+using processing::Volume;
+
+// A coarse grid that keeps the study quick: 2.5 mm in-plane, 3 mm slices as MR often has.
+PhantomOptions small_mr(unsigned seed) {
+  PhantomOptions o;
+  o.modality = phantom::PhantomModality::kMr;
+  o.seed = seed;
+  o.matrix = 144;
+  o.pixel_spacing_mm = 2.5;
+  o.slice_thickness_mm = 3.0;
+  return o;
+}
+
+std::string read_bytes(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Every file under dir, by relative path, with its bytes.
+std::map<std::string, std::string> tree(const fs::path& dir) {
+  std::map<std::string, std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file()) out[fs::relative(e.path(), dir).generic_string()] = read_bytes(e.path());
+  }
+  return out;
+}
+
+// Mean of the voxels with `label` whose 6 neighbours have it too (none: NaN).
+double eroded_mean(const Volume& image, const LabelMap& labels, std::uint8_t label) {
+  const auto& s = labels.geometry.size;
+  double sum = 0.0;
+  std::size_t n = 0;
+  for (std::size_t k = 1; k + 1 < s[2]; ++k) {
+    for (std::size_t j = 1; j + 1 < s[1]; ++j) {
+      for (std::size_t i = 1; i + 1 < s[0]; ++i) {
+        if (labels.at(i, j, k) != label || labels.at(i - 1, j, k) != label ||
+            labels.at(i + 1, j, k) != label || labels.at(i, j - 1, k) != label ||
+            labels.at(i, j + 1, k) != label || labels.at(i, j, k - 1) != label ||
+            labels.at(i, j, k + 1) != label) {
+          continue;
+        }
+        sum += image.at(i, j, k);
+        ++n;
+      }
+    }
+  }
+  return n >= 8 ? sum / static_cast<double>(n) : std::nan("");
+}
+
+class PhantomMr : public ::testing::Test {
+ protected:
+  // Gadoxetate, so that the protocol has its hepatobiliary phase; the dynamic run in one series.
+  static void SetUpTestSuite() {
+    dir_ = new fs::path(make_temp_dir("livernode-phantom-mr"));
+    PhantomOptions o = small_mr(11);
+    o.mr_agent = phantom::MrAgent::kGadoxetate;
+    truth_ = new PhantomTruth(phantom::generate_phantom(o, *dir_ / "phantom"));
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(*dir_);
+    delete dir_;
+    delete truth_;
+  }
+
+  static const SeriesTruth& volume(const std::string& image) {
+    for (const SeriesTruth& s : truth_->series)
+      if (s.mr_image == image) return s;
+    throw std::runtime_error("no MR volume " + image);
+  }
+  static Volume read(const SeriesTruth& s) {
+    return phantom::read_phantom_series(s.dir, s.temporal_position
+                                                   ? std::optional<long>(*s.temporal_position)
+                                                   : std::nullopt);
+  }
+  static LabelMap labels(const SeriesTruth& s) {
+    const auto manifest = nlohmann::json::parse(std::ifstream(*dir_ / "phantom" / "truth" / "manifest.json"));
+    for (const auto& entry : manifest["series"]) {
+      if (entry["series_uid"] == s.series_uid && entry["image"] == s.mr_image)
+        return phantom::read_label_map_mha(*dir_ / "phantom" / entry["label_map"].get<std::string>());
+    }
+    throw std::runtime_error("no label map for " + s.mr_image);
+  }
+  // Mean of `label` in the image of that name.
+  static double mean(const std::string& image, std::uint8_t label) {
+    const SeriesTruth& s = volume(image);
+    return eroded_mean(read(s), labels(s), label);
+  }
+  static std::vector<std::uint8_t> lesions_of(std::initializer_list<const char*> types) {
+    std::vector<std::uint8_t> out;
+    for (const LesionTruth& l : truth_->lesions)
+      for (const char* t : types)
+        if (l.type == t && l.diameter_mm >= 15.0) out.push_back(static_cast<std::uint8_t>(l.label));
+    return out;
+  }
+
+  static fs::path* dir_;
+  static PhantomTruth* truth_;
+};
+fs::path* PhantomMr::dir_ = nullptr;
+PhantomTruth* PhantomMr::truth_ = nullptr;
+
+constexpr std::uint8_t kLiver = phantom::labels::kLiverParenchyma;
+constexpr std::uint8_t kAorta = phantom::labels::kAorta;
+constexpr std::uint8_t kPortalVein = phantom::labels::kPortalVeinExtrahepatic;
+constexpr std::uint8_t kSpleen = phantom::labels::kSpleen;
+
+}  // namespace
+
+TEST_F(PhantomMr, WritesTheLiverProtocolAsMrImageStorageThatDciodvfyAccepts) {
+  EXPECT_EQ(truth_->modality, phantom::PhantomModality::kMr);
+  // Dixon in/opp, T2, b 50, b 800, ADC, T1 pre, four post-contrast time points.
+  ASSERT_EQ(truth_->series.size(), 11u);
+  std::set<std::string> dirs;
+  std::map<std::string, std::set<int>> positions;
+  for (const SeriesTruth& s : truth_->series) {
+    dirs.insert(s.dir.string());
+    if (s.temporal_position) positions[s.series_uid].insert(*s.temporal_position);
+  }
+  EXPECT_EQ(dirs.size(), 8u);
+  ASSERT_EQ(positions.size(), 1u);
+  EXPECT_EQ(positions.begin()->second, (std::set<int>{1, 2, 3, 4}));
+
+  const auto manifest =
+      nlohmann::json::parse(std::ifstream(*dir_ / "phantom" / "truth" / "manifest.json"));
+  EXPECT_EQ(manifest["modality"], "mr");
+  EXPECT_EQ(manifest["series"].size(), 11u);
+  EXPECT_TRUE(manifest.contains("mr_signal"));
+  EXPECT_FALSE(manifest.contains("attenuation_hu"));
+  EXPECT_EQ(manifest["options"]["mr_agent"], "gadoxetate");
+
+  std::set<std::string> frames, studies, acquisition_times;
+  for (const std::string& dir : dirs) {
+    std::vector<fs::path> files;
+    for (const auto& e : fs::directory_iterator(dir)) files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    ASSERT_FALSE(files.empty());
+    for (const fs::path& file : {files.front(), files.back()}) {
+      const auto errors = dciodvfy_errors(file);
+      EXPECT_TRUE(errors.empty()) << file << ": " << (errors.empty() ? "" : errors.front());
+    }
+    for (const fs::path& file : files) {
+      DcmFileFormat format;
+      ASSERT_TRUE(format.loadFile(file.c_str()).good()) << file;
+      DcmDataset& ds = *format.getDataset();
+      OFString sop_class, modality, frame, study, time, slope;
+      ds.findAndGetOFString(DCM_SOPClassUID, sop_class);
+      ds.findAndGetOFString(DCM_Modality, modality);
+      ds.findAndGetOFString(DCM_FrameOfReferenceUID, frame);
+      ds.findAndGetOFString(DCM_StudyInstanceUID, study);
+      ds.findAndGetOFString(DCM_AcquisitionTime, time);
+      EXPECT_EQ(std::string(sop_class.c_str()), UID_MRImageStorage);
+      EXPECT_EQ(std::string(modality.c_str()), "MR");
+      EXPECT_TRUE(ds.findAndGetOFString(DCM_RescaleSlope, slope).bad()) << "no rescale in MR";
+      frames.insert(frame.c_str());
+      studies.insert(study.c_str());
+      if (dir == volume("arterial").dir.string()) acquisition_times.insert(time.c_str());
+    }
+  }
+  EXPECT_EQ(frames, std::set<std::string>{truth_->frame_of_reference_uid});
+  EXPECT_EQ(studies, std::set<std::string>{truth_->study_uid});
+  EXPECT_EQ(acquisition_times.size(), 4u);  // one per time point of the dynamic series
+}
+
+TEST_F(PhantomMr, SameSeedGivesIdenticalBytesAndOptionsChangeTheProtocol) {
+  const fs::path dir = make_temp_dir("livernode-phantom-mr-twice");
+  PhantomOptions o = small_mr(3);
+  o.matrix = 96;
+  o.pixel_spacing_mm = 3.75;
+  o.motion_mm = 6.0;
+  phantom::generate_phantom(o, dir / "a");
+  phantom::generate_phantom(o, dir / "b");
+  const auto a = tree(dir / "a"), b = tree(dir / "b");
+  ASSERT_GT(a.size(), 100u);
+  EXPECT_TRUE(a == b);
+
+  // One series per time point, no Dixon, extracellular: pre + 3 time points, T2, b50, b800, ADC.
+  o.mr_dynamic_per_series = true;
+  o.mr_dixon = false;
+  const PhantomTruth t = phantom::generate_phantom(o, dir / "a");
+  EXPECT_EQ(t.series.size(), 8u);
+  std::set<std::string> uids;
+  for (const SeriesTruth& s : t.series) {
+    uids.insert(s.series_uid);
+    EXPECT_FALSE(s.temporal_position.has_value());
+  }
+  EXPECT_EQ(uids.size(), 8u);
+  EXPECT_FALSE(fs::exists(dir / "a" / "dicom" / "t1_dyn" / a.begin()->first)) << "old files removed";
+  std::size_t dyn_files = 0;
+  for (const auto& e : fs::directory_iterator(dir / "a" / "dicom")) {
+    if (e.path().filename() == "t1_dyn" || e.path().filename() == "dixon_in")
+      dyn_files += std::distance(fs::directory_iterator(e.path()), fs::directory_iterator());
+  }
+  EXPECT_EQ(dyn_files, 0u) << "a previous run's series are removed";
+  fs::remove_all(dir);
+}
+
+TEST_F(PhantomMr, T1DynamicEnhancementFollowsTheAgent) {
+  const double liver_pre = mean("pre", kLiver), aorta_pre = mean("pre", kAorta);
+  const double liver_art = mean("arterial", kLiver), aorta_art = mean("arterial", kAorta);
+  // Relative to the liver of the same image (the scales of the series differ): the aorta gains
+  // several times over in the arterial phase.
+  EXPECT_GT((aorta_art / liver_art) / (aorta_pre / liver_pre), 3.0);
+  EXPECT_LT(aorta_pre, liver_pre);
+  for (std::uint8_t l : lesions_of({"hypervascular_washout", "hypervascular"}))
+    EXPECT_GT(mean("arterial", l), 1.3 * liver_art) << int(l);
+  for (std::uint8_t l : lesions_of({"hypovascular", "cyst"}))
+    EXPECT_LT(mean("arterial", l), liver_art) << int(l);
+  // Washout: darker than the liver once the liver enhances.
+  for (std::uint8_t l : lesions_of({"hypervascular_washout"}))
+    EXPECT_LT(mean("transitional", l), mean("transitional", kLiver)) << int(l);
+  // Cysts never enhance: the same fraction of the liver's pre-contrast signal... or less.
+  for (std::uint8_t l : lesions_of({"cyst"})) {
+    EXPECT_LT(mean("pre", l), 0.5 * liver_pre);
+    EXPECT_LT(mean("portal_venous", l), 0.3 * mean("portal_venous", kLiver));
+  }
+  // Hepatobiliary phase: liver bright, vessels darker, every lesion dark.
+  const double liver_hbp = mean("hepatobiliary", kLiver);
+  EXPECT_GT(liver_hbp, 1.8 * mean("hepatobiliary", kPortalVein));
+  EXPECT_GT(liver_hbp, 1.8 * mean("hepatobiliary", kAorta));
+  for (const LesionTruth& l : truth_->lesions) {
+    if (l.diameter_mm >= 15.0)
+      EXPECT_LT(mean("hepatobiliary", l.label), 0.6 * liver_hbp) << l.type;
+  }
+}
+
+TEST_F(PhantomMr, T2AndDiffusionShowFluidAndRestriction) {
+  const auto cysts = lesions_of({"cyst"});
+  const auto solid = lesions_of({"hypervascular_washout", "hypervascular", "hypovascular"});
+  ASSERT_EQ(cysts.size(), 1u);
+  ASSERT_GE(solid.size(), 3u);
+  const double cyst_t2 = mean("t2", cysts[0]), liver_t2 = mean("t2", kLiver);
+  EXPECT_GT(mean("t2", kSpleen), 1.5 * liver_t2);
+  for (std::uint8_t l : solid) {
+    const double t2 = mean("t2", l);
+    EXPECT_GT(t2, 1.4 * liver_t2) << int(l);  // moderately bright
+    EXPECT_GT(cyst_t2, 1.6 * t2) << int(l);   // cysts the brightest
+  }
+  // ADC in 1e-6 mm^2/s: the map is quantitative, the same in any series scale.
+  const double liver_adc = mean("adc", kLiver);
+  EXPECT_NEAR(liver_adc, 1100.0, 150.0);
+  EXPECT_GT(mean("adc", cysts[0]), 2400.0);
+  for (std::uint8_t l : solid) EXPECT_LT(mean("adc", l), liver_adc) << int(l);
+  // Solid tumours stay bright at b 800, relative to the liver more than at b 50.
+  for (std::uint8_t l : lesions_of({"hypovascular"}))
+    EXPECT_GT(mean("b800", l) / mean("b800", kLiver), mean("b50", l) / mean("b50", kLiver));
+  // Dixon: in phase fat is bright; the liver (little fat) is alike in both.
+  EXPECT_NEAR(mean("in_phase", kLiver) / mean("opp_phase", kLiver), 400.0 / 360.0, 0.15);
+}
+
+// No Hounsfield units: each series has its own scale, which moves the liver's stored value with
+// it, and no stored value is negative or beyond 12 bits.
+TEST_F(PhantomMr, EachSeriesHasItsOwnArbitraryScale) {
+  std::map<std::string, double> scale;
+  for (const SeriesTruth& s : truth_->series) scale[s.series_uid] = s.signal_scale;
+  std::set<double> scales;
+  for (const auto& [uid, v] : scale) {
+    if (v != 1.0) scales.insert(v);  // the ADC map is quantitative
+    EXPECT_GE(v, 0.6);
+    EXPECT_LE(v, 3.0);
+  }
+  EXPECT_GE(scales.size(), 5u);  // Dixon, T2, diffusion, T1 pre, T1 dynamic
+  EXPECT_GT(*scales.rbegin() / *scales.begin(), 1.3);
+  // The liver on the pre-contrast T1 image: its table value 400 times the scale, within the
+  // coil bias.
+  const SeriesTruth& pre = volume("pre");
+  const Volume image = read(pre);
+  const double liver = eroded_mean(image, labels(pre), kLiver);
+  EXPECT_GT(liver / (400.0 * pre.signal_scale), 0.7);
+  EXPECT_LT(liver / (400.0 * pre.signal_scale), 1.35);
+  const auto [lo, hi] = std::minmax_element(image.voxels.begin(), image.voxels.end());
+  EXPECT_GE(*lo, 0.0f);
+  EXPECT_LE(*hi, 4095.0f);
+}
+
+// The product's triage of the MR phantom: each series its role, the dynamic run split into its
+// time points, and no analysis (MR is not analysed: exit code 2, said in the report).
+TEST_F(PhantomMr, AnalyzeListsEverySeriesWithItsRoleAndDoesNotAnalyseMr) {
+  const fs::path out = *dir_ / "analysis";
+  const int status =
+      std::system((std::string(LIVERNODE_BINARY) + " analyze '" + (*dir_ / "phantom" / "dicom").string() +
+                   "' --out '" + out.string() + "' >/dev/null 2>&1")
+                      .c_str());
+  EXPECT_EQ(WEXITSTATUS(status), 2);
+  const auto summary = nlohmann::json::parse(std::ifstream(out / "summary.json"));
+  ASSERT_EQ(summary["analyses"].size(), 1u);
+  const auto& analysis = summary["analyses"][0];
+  EXPECT_NE(analysis["error"].get<std::string>().find("MR is not analysed"), std::string::npos);
+  EXPECT_TRUE(analysis["objects"].empty());
+  EXPECT_TRUE(summary["rejected_files"].empty()) << summary["rejected_files"].dump();
+  ASSERT_EQ(analysis["series"].size(), truth_->series.size());  // one entry per volume
+
+  std::map<std::string, std::string> expected;  // description -> role
+  for (const SeriesTruth& s : truth_->series) expected[s.description] = s.mr_role;
+  const int slices = static_cast<int>(read(volume("arterial")).geometry.size[2]);
+  std::set<long> positions;
+  for (const auto& s : analysis["series"]) {
+    const std::string d = s["description"];
+    ASSERT_TRUE(s.contains("mr")) << d;
+    EXPECT_EQ(s["mr"]["role"], expected.at(d)) << d << ": " << s["mr"]["evidence"];
+    if (d == "t1_vibe_fs_tra_dyn") {
+      EXPECT_EQ(s["mr"]["time_points"], 4) << d;
+      positions.insert(s["mr"]["temporal_position"].get<long>());
+      EXPECT_EQ(s["slices"], slices) << "one time point's slices, none dropped as duplicates";
+    } else {
+      EXPECT_EQ(s["mr"]["time_points"], 1) << d;
+    }
+  }
+  EXPECT_EQ(positions, (std::set<long>{1, 2, 3, 4}));
+  EXPECT_EQ(expected["t1_vibe_fs_tra_pre"], "t1_dynamic");
+  EXPECT_EQ(expected["t2_haste_fs_tra"], "t2");
+  EXPECT_EQ(expected["ep2d_diff_tra_b800"], "diffusion");
+  EXPECT_EQ(expected["ep2d_diff_tra_ADC"], "adc");
+  EXPECT_EQ(expected["t1_vibe_dixon_tra_opp"], "t1_dixon");
+}
+
+// Without descriptions the header alone (sequence, timing, ImageType) gives every role.
+TEST(PhantomMrTriage, RolesComeFromTheHeaderWithoutDescriptions) {
+  const fs::path dir = make_temp_dir("livernode-phantom-mr-plain");
+  PhantomOptions o = small_mr(5);
+  o.matrix = 96;
+  o.pixel_spacing_mm = 3.75;
+  o.series_descriptions = false;
+  o.mr_dynamic_per_series = true;
+  const PhantomTruth truth = phantom::generate_phantom(o, dir / "phantom");
+  const auto scan = dicom::scan_directory(dir / "phantom" / "dicom");
+  ASSERT_EQ(scan.series.size(), truth.series.size());
+  std::map<std::string, std::string> expected;
+  for (const SeriesTruth& s : truth.series) expected[s.series_uid] = s.mr_role;
+  for (const auto& s : scan.series) {
+    EXPECT_EQ(s.description, "Abdomen");
+    const auto triage = study::triage_mr_series(s);
+    EXPECT_EQ(study::mr_role_name(triage.role), expected.at(s.series_uid)) << triage.evidence;
+  }
+  fs::remove_all(dir);
+}
+
+}  // namespace livernode::test
