@@ -140,6 +140,11 @@ TEST_F(ServeNode, StoresDurablyOnceRejectsStrangersAndReportsOverHttp) {
             48)
       << metrics;
   EXPECT_EQ(counter("livernode_ingest_journal_segments_kept"), 0) << metrics;
+  // Every journal record was flushed before its answer; a flush may cover several records.
+  const long records = counter("livernode_ingest_journal_records_total");
+  const long flushes = counter("livernode_ingest_journal_flushes_total");
+  EXPECT_LE(flushes, records) << metrics;
+  EXPECT_GE(flushes, records > 0 ? 1 : 0) << metrics;
   const auto studies = nlohmann::json::parse(node.get("/api/studies", auth));
   ASSERT_EQ(studies.size(), 1u);
   EXPECT_EQ(studies[0]["study_instance_uid"], g_study->truth.study_uid);

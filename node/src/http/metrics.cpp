@@ -36,6 +36,10 @@ std::string metrics_text(Runtime& rt) {
     const auto j = rt.journal->stats();
     counter("livernode_ingest_journal_records_total",
             "instances made durable by one write into the ingest journal", j.appended);
+    counter("livernode_ingest_journal_flushes_total",
+            "disk flushes of the ingest journal; one covers the records of every association "
+            "waiting for it",
+            j.flushes);
     counter("livernode_ingest_journal_fallbacks_total",
             "instances fsynced one by one because the journal had no room for them", j.fallbacks);
     counter("livernode_ingest_journal_segments_synced_total",

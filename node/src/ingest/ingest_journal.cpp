@@ -7,8 +7,10 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -26,12 +28,18 @@ struct IngestJournal::Segment {
   std::uint64_t generation = 0;
   fs::path path;
   int fd = -1;
-  std::size_t offset = 0;       // next free byte
-  std::size_t holds = 0;        // records whose spool file is not written yet
-  bool keep = false;            // a spool file failed: not reused, replayed at the next start
-  bool direct = false;          // opened for direct I/O
-  std::vector<fs::path> files;  // spool files to fsync before the segment is reused
+  std::size_t offset = 0;           // next free byte
+  std::size_t holds = 0;            // records whose spool file is not written yet
+  bool keep = false;                // a spool file failed: not reused, replayed at the next start
+  std::atomic<bool> direct{false};  // opened for direct I/O
+  std::vector<fs::path> files;      // spool files to fsync before the segment is reused
   std::chrono::steady_clock::time_point last_append;
+  // Group commit: the records before written_end are written, those before synced_end also
+  // flushed; none from failed_from on is acknowledged (a write or a flush failed there).
+  std::size_t written_end = 0;
+  std::size_t synced_end = 0;
+  std::size_t failed_from = SIZE_MAX;
+  std::string failure;  // why
   ~Segment() {
     if (fd >= 0) ::close(fd);
   }
@@ -127,62 +135,154 @@ JournalHold IngestJournal::append(const std::string& study_uid, const std::strin
     ready_.pop_front();
     wake_.notify_all();  // write the next one ahead
   }
-  // Records are written one after the other, each on stable storage before the next starts,
-  // so a crash can tear only the last one and replay reads every acknowledged record.
-  Segment& segment = *active_;
-  h.generation = segment.generation;
+  // The record's place: the next in the segment and the next in the journal's numbering. The
+  // segment is held from here on, so that it is neither synced nor reused under the write.
+  const std::shared_ptr<Segment> segment = active_;
+  h.generation = segment->generation;
+  const off_t offset = static_cast<off_t>(segment->offset);
+  segment->offset += size;
+  segment->holds++;
+  segment->files.push_back(final_path);
+  segment->last_append = last_append_ = std::chrono::steady_clock::now();
+  const std::uint64_t record = written_upto_ + pending_.size() + 1;
+  pending_.push_back({segment, segment->offset});
+  Buffer buffer;
+  if (!buffers_.empty()) {
+    buffer = std::move(buffers_.back());
+    buffers_.pop_back();
+  }
+  lock.unlock();
+
   // The record is assembled in one aligned buffer and written with direct I/O where the
   // segment has it: the bytes go from this buffer to the disk, and fdatasync is left with the
   // disk's cache flush. (A buffered write spends about as long copying them into new page-cache
-  // pages as the disk takes to store them.)
-  if (record_capacity_ < size) {
+  // pages as the disk takes to store them.) Appenders write their records at the same time.
+  bool ok = true;
+  std::string reason;
+  if (buffer.capacity < size) {
     void* p = nullptr;
-    if (::posix_memalign(&p, kAlign, size) != 0) throw std::bad_alloc();
-    record_buffer_.reset(static_cast<char*>(p));
-    record_capacity_ = size;
+    ok = ::posix_memalign(&p, kAlign, size) == 0;
+    if (ok) {
+      buffer.data.reset(static_cast<char*>(p));
+      buffer.capacity = size;
+    } else {
+      reason = "no memory for a record of " + std::to_string(size) + " bytes";
+    }
   }
-  char* record = record_buffer_.get();
-  encode(h, reinterpret_cast<unsigned char*>(record));
-  std::memcpy(record + kHeaderBytes, uids.data(), uids.size());
-  std::memcpy(record + kHeaderBytes + uids.size(), bytes.data(), bytes.size());
-  std::memset(record + h.record_bytes(), 0, size - h.record_bytes());
-  h.crc = record_crc(reinterpret_cast<unsigned char*>(record), uids, bytes.data(), bytes.size());
-  put32(reinterpret_cast<unsigned char*>(record) + 32, h.crc);
-  const off_t offset = static_cast<off_t>(segment.offset);
-  segment.files.push_back(final_path);
-  segment.last_append = last_append_ = std::chrono::steady_clock::now();
-  const struct iovec part { record, size };
-  bool written = write_all_at(segment.fd, &part, 1, offset);
-  if (!written && errno == EINVAL && segment.direct) {
-    // The file system refuses direct I/O for this write: buffered from now on.
-    segment.direct = false;
-    ::fcntl(segment.fd, F_SETFL, ::fcntl(segment.fd, F_GETFL) & ~O_DIRECT);
-    written = write_all_at(segment.fd, &part, 1, offset);
+  if (ok) {
+    char* data = buffer.data.get();
+    encode(h, reinterpret_cast<unsigned char*>(data));
+    std::memcpy(data + kHeaderBytes, uids.data(), uids.size());
+    std::memcpy(data + kHeaderBytes + uids.size(), bytes.data(), bytes.size());
+    std::memset(data + h.record_bytes(), 0, size - h.record_bytes());
+    h.crc = record_crc(reinterpret_cast<unsigned char*>(data), uids, bytes.data(), bytes.size());
+    put32(reinterpret_cast<unsigned char*>(data) + 32, h.crc);
+    const struct iovec part { data, size };
+    ok = write_all_at(segment->fd, &part, 1, offset);
+    if (!ok && errno == EINVAL && segment->direct) {
+      // The file system refuses direct I/O for this write: buffered from now on.
+      segment->direct = false;
+      ::fcntl(segment->fd, F_SETFL, ::fcntl(segment->fd, F_GETFL) & ~O_DIRECT);
+      ok = write_all_at(segment->fd, &part, 1, offset);
+    }
+    if (!ok) reason = errno_text();
   }
-  if (!written || ::fdatasync(segment.fd) != 0) {
-    const std::string reason = errno_text();
-    // Nothing more goes into this segment; its spool files are still synced before reuse.
-    sealed_.push_back(std::move(active_));
-    wake_.notify_all();
-    throw std::runtime_error("cannot write ingest journal " + segment.path.string() + ": " +
-                             reason);
-  }
+
+  lock.lock();
   // A record larger than most is not kept in memory for the next one.
-  if (record_capacity_ > (8u << 20)) {
-    record_buffer_.reset();
-    record_capacity_ = 0;
+  if (buffer.capacity > 0 && buffer.capacity <= (8u << 20)) buffers_.push_back(std::move(buffer));
+  if (!ok) {
+    // Nothing more goes into this segment, and no record after this one in it is acknowledged
+    // (replay would stop here); its spool files are still synced before reuse.
+    segment->failed_from = std::min(segment->failed_from, static_cast<std::size_t>(offset));
+    segment->failure = reason;
+    if (active_ == segment) sealed_.push_back(std::move(active_));
   }
-  segment.offset += size;
+  written(record, ok);
+  // Group commit: wait for a flush that began after this record and every one before it were
+  // written; the first appender to find none running issues it.
+  while (ok && flushed_upto_ < record) {
+    if (!flushing_ && written_upto_ >= record)
+      flush(lock);
+    else
+      flushed_.wait(lock);
+  }
+  if (static_cast<std::size_t>(offset) >= segment->failed_from) {
+    segment->holds--;
+    wake_.notify_all();
+    throw std::runtime_error("cannot write ingest journal " + segment->path.string() + ": " +
+                             segment->failure);
+  }
   stats_.appended++;
-  segment.holds++;
   JournalHold hold;
-  hold.done_ = [this, held = active_](bool keep) {
+  hold.done_ = [this, held = segment](bool keep) {
     std::lock_guard guard(mutex_);
     held->holds--;
     if (keep) held->keep = true;
     wake_.notify_all();
   };
   return hold;
+}
+
+// Marks `record` written (or its write failed) and moves written_upto_ past every record
+// written without a gap. Called with the lock held.
+void IngestJournal::written(std::uint64_t record, bool ok) {
+  Pending& p = pending_[record - written_upto_ - 1];
+  p.done = true;
+  p.ok = ok;
+  while (!pending_.empty() && pending_.front().done) {
+    Pending& first = pending_.front();
+    if (first.ok) {
+      stats_.written++;
+      Segment& s = *first.segment;
+      s.written_end = std::max(s.written_end, first.end);
+      if (std::find(unflushed_.begin(), unflushed_.end(), first.segment) == unflushed_.end())
+        unflushed_.push_back(first.segment);
+    }
+    pending_.pop_front();
+    written_upto_++;
+  }
+  // A waiting appender may now issue the flush (the one whose write ends a gap does so itself
+  // unless its write failed).
+  if (!ok) flushed_.notify_all();
+}
+
+// One flush for every record written so far: fdatasync on each segment written since the last
+// flush. Called and returning with the lock held; other appenders wait meanwhile.
+void IngestJournal::flush(std::unique_lock<std::mutex>& lock) {
+  const std::uint64_t upto = written_upto_;
+  std::vector<std::pair<std::shared_ptr<Segment>, std::size_t>> work;
+  for (auto& segment : unflushed_) work.emplace_back(segment, segment->written_end);
+  std::vector<std::string> errors(work.size());
+  unflushed_.clear();
+  flushing_ = true;
+  lock.unlock();
+  if (options_.before_flush) {
+    try {
+      options_.before_flush();
+    } catch (...) {
+    }
+  }
+  for (std::size_t i = 0; i < work.size(); ++i)
+    if (::fdatasync(work[i].first->fd) != 0) errors[i] = errno_text();
+  lock.lock();
+  for (std::size_t i = 0; i < work.size(); ++i) {
+    Segment& segment = *work[i].first;
+    stats_.flushes++;
+    if (errors[i].empty()) {
+      segment.synced_end = std::max(segment.synced_end, work[i].second);
+      continue;
+    }
+    // What this flush should have covered may be lost: none of it is acknowledged, and
+    // nothing more goes into the segment.
+    segment.failed_from = std::min(segment.failed_from, segment.synced_end);
+    segment.failure = errors[i];
+    if (active_ == work[i].first) sealed_.push_back(std::move(active_));
+    wake_.notify_all();
+  }
+  flushed_upto_ = std::max(flushed_upto_, upto);
+  flushing_ = false;
+  flushed_.notify_all();
 }
 
 void IngestJournal::sync_all() {

@@ -1,10 +1,12 @@
 // The ingest journal: records survive a process that dies without cleaning up, a torn last
 // record and the leftovers of a segment's earlier use are ignored, and replay restores missing
-// or damaged spool files byte for byte.
+// or damaged spool files byte for byte. Concurrent appenders share flushes (group commit), and
+// none returns before a flush covering its record.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <functional>
@@ -260,4 +262,99 @@ TEST_F(JournalTest, WaitReadyReturnsOnceEverySegmentIsWrittenAheadAndTheFirstApp
   const auto replay = replay_journal(journal_dir, Spool(spool_dir));
   EXPECT_EQ(replay.records, 1u);
   EXPECT_TRUE(read_all(instance_file(0)) == bytes);
+}
+
+TEST_F(JournalTest, ConcurrentAppendersShareOneFlushAndNoneReturnsBeforeIt) {
+  constexpr int kAppenders = 8;
+  in_dying_child([&] {
+    // The first flush is held back until every appender has written its record: they all wait
+    // for a flush then, and none may have returned.
+    std::atomic<IngestJournal*> journal_ptr{nullptr};
+    std::atomic<int> flushes_begun{0}, returned{0}, returned_in_first_flush{-1};
+    std::atomic<std::uint64_t> written_in_first_flush{0};
+    JournalOptions options = small_options();
+    options.before_flush = [&] {
+      if (flushes_begun++ != 0) return;
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+      while (journal_ptr.load()->stats().written < kAppenders &&
+             std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      written_in_first_flush = journal_ptr.load()->stats().written;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // time to return too early
+      returned_in_first_flush = returned.load();
+    };
+    auto* journal = new IngestJournal(journal_dir, options);
+    journal_ptr = journal;
+    ASSERT_TRUE(journal->wait_ready(std::chrono::seconds(20)));
+    Spool spool(spool_dir);
+    std::vector<livernode::node::JournalHold> holds(kAppenders);
+    std::vector<std::thread> appenders;
+    for (int i = 0; i < kAppenders; ++i)
+      appenders.emplace_back([&, i] {
+        const Instance in = instance(i);
+        holds[i] = journal->append(in.study, in.series, in.sop, contents_for(i),
+                                   spool.instance_path(in.study, in.series, in.sop));
+        returned++;
+      });
+    for (auto& t : appenders) t.join();
+    for (const auto& hold : holds) EXPECT_TRUE(hold);
+    EXPECT_EQ(written_in_first_flush.load(), std::uint64_t{kAppenders});
+    EXPECT_EQ(returned_in_first_flush.load(), 0) << "an append returned before its flush";
+    const auto stats = journal->stats();
+    EXPECT_EQ(stats.appended, std::uint64_t{kAppenders});
+    // The first flush covers the records written when it began, the second all the others.
+    EXPECT_GE(stats.flushes, 1u);
+    EXPECT_LE(stats.flushes, 2u);
+    EXPECT_EQ(flushes_begun.load(), static_cast<int>(stats.flushes));
+    // The spool files are never written: the holds keep the records, and the process ends.
+  });
+  const auto replay = replay_journal(journal_dir, Spool(spool_dir));
+  EXPECT_TRUE(replay.problems.empty()) << replay.problems.front();
+  EXPECT_EQ(replay.records, std::size_t{kAppenders});
+  EXPECT_EQ(replay.restored, std::size_t{kAppenders});
+  for (int i = 0; i < kAppenders; ++i) EXPECT_TRUE(read_all(instance_file(i)) == contents_for(i));
+}
+
+TEST_F(JournalTest, EveryRecordOfConcurrentAppendersAcrossSegmentsIsReplayed) {
+  constexpr int kThreads = 4, kEach = 40;
+  in_dying_child([&] {
+    JournalOptions options = small_options();
+    options.segments = 4;  // 4 MiB: room for the 160 records of 20 KiB, 51 per segment
+    auto* journal = new IngestJournal(journal_dir, options);
+    ASSERT_TRUE(journal->wait_ready(std::chrono::seconds(20)));
+    Spool spool(spool_dir);
+    std::vector<std::vector<livernode::node::JournalHold>> holds(kThreads);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t)
+      threads.emplace_back([&, t] {
+        for (int k = 0; k < kEach; ++k) {
+          const int i = t * kEach + k;
+          const Instance in = instance(i);
+          holds[t].push_back(journal->append(in.study, in.series, in.sop, contents_for(i),
+                                             spool.instance_path(in.study, in.series, in.sop)));
+          EXPECT_TRUE(holds[t].back()) << i;
+        }
+      });
+    for (auto& t : threads) t.join();
+    const auto stats = journal->stats();
+    EXPECT_EQ(stats.appended, std::uint64_t{kThreads * kEach});
+    EXPECT_EQ(stats.fallbacks, 0u);
+    EXPECT_LE(stats.flushes, stats.appended);
+  });
+  const auto replay = replay_journal(journal_dir, Spool(spool_dir));
+  EXPECT_TRUE(replay.problems.empty()) << replay.problems.front();
+  EXPECT_EQ(replay.records, std::size_t{kThreads * kEach});
+  EXPECT_EQ(replay.restored, std::size_t{kThreads * kEach});
+  for (int i = 0; i < kThreads * kEach; ++i)
+    EXPECT_TRUE(read_all(instance_file(i)) == contents_for(i)) << i;
+}
+
+TEST_F(JournalTest, OneAppenderFlushesOncePerRecord) {
+  IngestJournal journal(journal_dir, small_options());
+  Spool spool(spool_dir);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(store_and_append(journal, spool, i));
+  const auto stats = journal.stats();
+  EXPECT_EQ(stats.appended, 5u);
+  EXPECT_EQ(stats.written, 5u);
+  EXPECT_EQ(stats.flushes, 5u);
 }

@@ -13,6 +13,16 @@
 // listener opens, every valid record left in the journal is checked against the spool, and a
 // missing, short or different spool file is written again from it.
 //
+// Concurrent associations share their flushes (group commit). Each append takes the next place
+// in the active segment, writes its record there without holding the journal's lock, and then
+// waits for an fdatasync that began after every record up to and including its own was written:
+// the first appender to find no flush running issues it, for all records written so far; those
+// written while it runs wait for the next one. A single association thus flushes once per
+// instance, as before, and N waiting associations flush once between them. An append returns
+// only after such a flush, so every acknowledged record is on stable storage together with every
+// record before it in its segment, and a crash tears only records not yet acknowledged -- which
+// replay, reading each segment up to its first invalid record, finds after all acknowledged ones.
+//
 // The spool file may also be written after the record, even after the C-STORE response: the
 // record's segment is held (JournalHold) until the file is in place, and a segment is synced
 // and reused only when nothing holds it. A file that could not be written keeps its segment
@@ -49,6 +59,9 @@ struct JournalOptions {
   // Spool files are synced in the background once appending has paused this long, or sooner
   // when fewer than two segments are ready: a burst of instances does not compete with it.
   double seal_after_seconds = 0.5;
+  // Called by the appender that flushes, with no lock held, just before its fdatasync (tests use
+  // it to hold a flush back while other records are appended).
+  std::function<void()> before_flush;
 };
 
 struct JournalReplay {
@@ -95,7 +108,8 @@ class IngestJournal {
   IngestJournal& operator=(const IngestJournal&) = delete;
 
   // Appends the complete bytes of the spool file `final_path` for the instance with these
-  // UIDs and returns once the record is on stable storage, with a hold on its segment: write
+  // UIDs and returns once the record is on stable storage (one flush for the records of all
+  // appenders waiting at the time), with a hold on its segment: write
   // the file (no fsync needed), then release the hold. Returns an empty hold, having written
   // nothing, when the record does not fit in a segment or no segment is ready yet: the caller
   // then makes the file durable itself. Throws std::runtime_error when the journal cannot be
@@ -113,7 +127,9 @@ class IngestJournal {
   bool wait_ready(std::chrono::milliseconds timeout);
 
   struct Stats {
-    std::uint64_t appended = 0;   // records written
+    std::uint64_t appended = 0;   // records written and flushed (acknowledged)
+    std::uint64_t written = 0;    // records written, flushed or waiting for a flush
+    std::uint64_t flushes = 0;    // fdatasync calls on segments (one covers all records waiting)
     std::uint64_t fallbacks = 0;  // appends refused (no ready segment or too large)
     std::uint64_t segments_synced = 0;
     std::uint64_t segments_kept = 0;  // held back for the next start (a spool file failed)
@@ -122,6 +138,19 @@ class IngestJournal {
 
  private:
   struct Segment;
+  // A record between taking its place and the end of its write.
+  struct Pending {
+    std::shared_ptr<Segment> segment;
+    std::size_t end = 0;  // its segment's offset after it
+    bool done = false;    // written, or the write failed
+    bool ok = false;      // written
+  };
+  struct Buffer {
+    std::unique_ptr<char, void (*)(void*)> data{nullptr, &std::free};  // 4 KiB aligned
+    std::size_t capacity = 0;
+  };
+  void flush(std::unique_lock<std::mutex>& lock);
+  void written(std::uint64_t record, bool ok);
   void run();
   void prepare_segment(std::uint64_t generation, const std::filesystem::path& reuse);
   void sync_and_reuse(const std::shared_ptr<Segment>& segment);
@@ -132,6 +161,7 @@ class IngestJournal {
   mutable std::mutex mutex_;
   std::condition_variable wake_;      // the background thread
   std::condition_variable progress_;  // writers finishing, segments synced
+  std::condition_variable flushed_;   // appenders: a flush ended or a record's write did
   std::shared_ptr<Segment> active_;
   std::deque<std::shared_ptr<Segment>> ready_;
   std::deque<std::shared_ptr<Segment>> sealed_;
@@ -145,8 +175,13 @@ class IngestJournal {
   bool preparing_ = false;  // a segment is being written or renamed
   std::string error_;       // last background failure
   Stats stats_;
-  std::unique_ptr<char, void (*)(void*)> record_buffer_{nullptr, &std::free};  // 4 KiB aligned
-  std::size_t record_capacity_ = 0;
+  // Group commit: records are numbered in the order of their places in the segments.
+  std::deque<Pending> pending_;     // records being written, after written_upto_
+  std::uint64_t written_upto_ = 0;  // this record and all before it are written (or failed)
+  std::uint64_t flushed_upto_ = 0;  // ... and a flush after their writes has ended
+  std::vector<std::shared_ptr<Segment>> unflushed_;  // segments written since the last flush
+  bool flushing_ = false;                            // an appender is flushing
+  std::vector<Buffer> buffers_;                      // free record buffers
   std::thread thread_;
 };
 
