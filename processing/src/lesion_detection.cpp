@@ -522,11 +522,32 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
     for (std::size_t p = 0; p < d.voxels.size(); ++p) d.voxels[p] &= liver.voxels[p];
     return d;
   }();
+  // The band along the surface of the search region: voxels whose centre lies within
+  // kSurfaceBandMm of the surface, the surface lying half a voxel beyond the outermost voxel. The
+  // erosion measures from voxel centre to voxel centre, close enough in-plane; across thick
+  // slices it is not: the slab of the top or bottom slice of the liver there reaches what lies
+  // above or below it.
   const LabelMap band = [&] {
     LabelMap b = std::move(eroded[2]);
     for (std::size_t p = 0; p < b.voxels.size(); ++p)
       b.voxels[p] = region.voxels[p] && !b.voxels[p];
+    const std::size_t slice = g.size[0] * g.size[1], slices = g.size[2];
+    const auto reach = static_cast<std::size_t>(std::floor(kSurfaceBandMm / g.spacing[2] + 0.5));
+    for (std::size_t p = 0; p < b.voxels.size(); ++p) {
+      if (!region.voxels[p] || b.voxels[p]) continue;
+      const std::size_t k = p / slice;
+      for (std::size_t n = 1; n <= reach && !b.voxels[p]; ++n)
+        b.voxels[p] = (k < n || !region.voxels[p - n * slice]) ||
+                      (k + n >= slices || !region.voxels[p + n * slice]);
+    }
     return b;
+  }();
+  // The parenchyma a lesion is compared with right around it: without the partial volume of the
+  // liver's surface with whatever lies beyond it (darker than the parenchyma in every phase).
+  const LabelMap ring_parenchyma = [&] {
+    LabelMap m = parenchyma_only;
+    for (std::size_t p = 0; p < m.voxels.size(); ++p) m.voxels[p] &= !band.voxels[p];
+    return m;
   }();
 
   std::vector<Robust> parenchyma;
@@ -663,7 +684,7 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
   // and fail this one.
   auto stands_out_locally = [&](const std::vector<std::size_t>& vox) {
     const auto ring =
-        parenchyma_ring(Neighbourhood(g, vox, kRingOuterMm), parenchyma_only, candidates);
+        parenchyma_ring(Neighbourhood(g, vox, kRingOuterMm), ring_parenchyma, candidates);
     if (ring.size() < kMinInteriorVoxels) return true;  // nothing to compare with: keep
     const double hypo_contrast = median_of(ref, ring) - median_of(ref, vox);
     // Darker in the reference phase and brighter in the arterial phase than the parenchyma
@@ -872,9 +893,10 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
          << kLungSideReachMm
          << " mm beyond the liver mask (surface lesions); tubes and surface clefts, the thick "
             "ends of thin hypodense structures (fissures, ducts), candidates not surrounded by "
-            "parenchyma and candidates not standing out from the parenchyma around them (darker "
-            "in the reference and brighter in the arterial phase, added in units of each "
-            "threshold) left out; boundary at half contrast, reaching at least the next slice; "
+            "parenchyma and candidates not standing out from the parenchyma around them (its "
+            "surface band left aside; darker in the reference and brighter in the arterial "
+            "phase, added in units of each threshold) left out; boundary at half contrast, "
+            "reaching at least the next slice; "
             "candidates under "
          << std::setprecision(2) << kMinLesionMl << " mL ignored";
   out.method = method.str();

@@ -172,6 +172,20 @@ TEST(LiverReal, Hcc1720ArterialSeriesAloneStaysOutOfTheBackMusclesAndFindsItsTum
   EXPECT_LE(m.false_lesions, 1);
 }
 
+// 0697's equilibrium series alone: its 2.4 mL HCC lies at the lower surface of the right lobe,
+// where the slice below is partly outside the liver; it is compared with the parenchyma around
+// it, not with that partial volume, and found.
+TEST(LiverReal, Hcc0697EquilibriumSeriesAloneFindsItsSmallTumourAtTheLiverSurface) {
+  LIVERNODE_REQUIRE_DATA(shared_data() / "real" / "hcc-tace-0697");
+  const Measured m = measure("hcc-tace-0697", "31_EQP_Ax5.00mm");
+  ASSERT_EQ(m.phases.size(), 1u);
+  EXPECT_EQ(m.phases[0], processing::Phase::kDelayed);
+  EXPECT_GE(m.dice, 0.93);
+  ASSERT_EQ(m.tumours, 1);
+  EXPECT_EQ(m.tumours_found, 1);
+  EXPECT_LE(m.false_lesions, 1);
+}
+
 // The lower abdomen of 2144's long portal series (z -460 to -250 mm: the lower part of the liver,
 // the bowel and the kidneys), as a series that starts below the lungs would show it. A series
 // without lung starts below the dome, so a liver in it reaches its top slice: a region that does
