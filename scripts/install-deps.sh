@@ -12,10 +12,12 @@ PACKAGES=(
   libdcmtk-dev libinsighttoolkit5-dev libgdcm-dev
   libboost-dev libboost-system-dev
   libspdlog-dev libfmt-dev libyaml-cpp-dev libsqlite3-dev nlohmann-json3-dev
+  libpq-dev
   libcairo2-dev libssl-dev zlib1g-dev
   libgtest-dev libgmock-dev
   # real peers used by the tests and the demo
-  dcmtk orthanc dicom3tools python3-pydicom python3-numpy curl openssl
+  # (postgresql: the server the PostgreSQL state store tests start in a temporary folder)
+  dcmtk orthanc dicom3tools postgresql python3-pydicom python3-numpy curl openssl
   # headless browser for the admin page tests (python3-pil reads their screenshot); PDF text
   # and rendering for the report test
   chromium python3-pil poppler-utils

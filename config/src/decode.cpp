@@ -1,5 +1,7 @@
 #include "decode.h"
 
+#include <cctype>
+
 #include "livernode/config/pattern.h"
 #include "map_reader.h"
 #include "value_checks.h"
@@ -15,6 +17,15 @@ constexpr NumberRange kPercent{0, 100, true};
 std::optional<std::string> optional_ae_title_problem(const std::string& value) {
   if (value.empty()) return std::nullopt;
   return ae_title_problem(value);
+}
+
+// A node's name: what a host name may hold.
+std::optional<std::string> node_name_problem(const std::string& value) {
+  if (value.size() > 64) return std::string("is longer than 64 characters");
+  for (const char c : value)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-')
+      return "may hold only letters, digits, '.', '_' and '-'; got " + in_quotes(value);
+  return std::nullopt;
 }
 
 std::optional<std::string> regex_problem(const std::string& value) {
@@ -49,6 +60,7 @@ void decode_allowed_caller(MapReader& reader, AllowedCaller& caller, Diagnostics
 }
 
 void decode_node(MapReader reader, NodeConfig& node, Diagnostics& diagnostics) {
+  reader.text("name", node.name, node_name_problem);
   reader.text("ae_title", node.ae_title, ae_title_problem);
   reader.text("bind_address", node.bind_address, bind_address_problem);
   reader.integer("port", node.port, kPort);
@@ -71,9 +83,17 @@ void decode_node(MapReader reader, NodeConfig& node, Diagnostics& diagnostics) {
   reader.finish();
 }
 
+void decode_postgresql(MapReader reader, PostgresqlConfig& postgresql) {
+  reader.text("conninfo", postgresql.conninfo);
+  reader.path("password_file", postgresql.password_file);
+  reader.finish();
+}
+
 void decode_storage(MapReader reader, StorageConfig& storage) {
   reader.path("spool_dir", storage.spool_dir);
+  reader.enumeration("state_backend", storage.state_backend);
   reader.path("state_db", storage.state_db);
+  decode_postgresql(reader.section("postgresql"), storage.postgresql);
   reader.path("results_dir", storage.results_dir);
   reader.integer("min_free_disk_mb", storage.min_free_disk_mb, {0, 100'000'000});
   reader.integer("retention_days", storage.retention_days, {0, 3650});

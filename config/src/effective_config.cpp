@@ -82,6 +82,7 @@ class Writer {
 
 void write_node(Writer& w, const NodeConfig& node) {
   w.begin("node");
+  w.value("name", node.name);
   w.value("ae_title", node.ae_title);
   w.value("bind_address", node.bind_address);
   w.value("port", node.port);
@@ -108,10 +109,16 @@ void write_node(Writer& w, const NodeConfig& node) {
   w.end();
 }
 
-void write_storage(Writer& w, const StorageConfig& storage) {
+void write_storage(Writer& w, const StorageConfig& storage, bool mask_secrets) {
   w.begin("storage");
   w.value("spool_dir", storage.spool_dir);
+  w.value("state_backend", storage.state_backend);
   w.value("state_db", storage.state_db);
+  w.begin("postgresql");
+  w.value("conninfo", mask_secrets ? masked_conninfo(storage.postgresql.conninfo)
+                                   : storage.postgresql.conninfo);
+  w.value("password_file", storage.postgresql.password_file);
+  w.end();
   w.value("results_dir", storage.results_dir);
   w.value("min_free_disk_mb", storage.min_free_disk_mb);
   w.value("retention_days", storage.retention_days);
@@ -217,7 +224,7 @@ void write_logging(Writer& w, const LoggingConfig& logging) {
 std::string effective_config_yaml(const Config& config, bool mask_secrets) {
   Writer w;
   write_node(w, config.node);
-  write_storage(w, config.storage);
+  write_storage(w, config.storage, mask_secrets);
   write_study_completion(w, config.study_completion);
   write_routing(w, config.routing);
   write_destinations(w, config.destinations);

@@ -38,6 +38,8 @@ LIVERNODE_ENUM_NAMES(LogLevel, {LogLevel::trace, "trace"}, {LogLevel::debug, "de
                      {LogLevel::info, "info"}, {LogLevel::warn, "warn"},
                      {LogLevel::error, "error"});
 LIVERNODE_ENUM_NAMES(LogFormat, {LogFormat::text, "text"}, {LogFormat::json, "json"});
+LIVERNODE_ENUM_NAMES(StateBackend, {StateBackend::sqlite, "sqlite"},
+                     {StateBackend::postgresql, "postgresql"});
 
 #undef LIVERNODE_ENUM_NAMES
 

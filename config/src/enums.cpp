@@ -13,5 +13,6 @@ std::string_view to_string(EslvFormula value) { return detail::enum_name(value);
 std::string_view to_string(LiverCondition value) { return detail::enum_name(value); }
 std::string_view to_string(LogLevel value) { return detail::enum_name(value); }
 std::string_view to_string(LogFormat value) { return detail::enum_name(value); }
+std::string_view to_string(StateBackend value) { return detail::enum_name(value); }
 
 }  // namespace livernode::config

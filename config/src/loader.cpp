@@ -49,6 +49,7 @@ LoadResult load(const std::string& yaml, const std::filesystem::path& base_dir) 
   }
   resolve_relative_paths(result.config, base_dir);
   detail::read_token_file(result.config.http, diagnostics);
+  detail::read_password_file(result.config.storage, diagnostics);
   detail::validate_config(result.config, diagnostics);
 
   result.problems = diagnostics.take_sorted();

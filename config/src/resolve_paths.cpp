@@ -19,6 +19,7 @@ void resolve_relative_paths(Config& config, const std::filesystem::path& base_di
   for (auto& ca : config.node.tls.trusted_cas) resolve(ca, base);
   resolve(config.storage.spool_dir, base);
   resolve(config.storage.state_db, base);
+  resolve(config.storage.postgresql.password_file, base);
   resolve(config.storage.results_dir, base);
   resolve(config.http.token_file, base);
   resolve(config.logging.file, base);

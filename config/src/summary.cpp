@@ -36,9 +36,14 @@ std::string summarize(const Config& config) {
                                         : plural(node.allowed_callers.size(), "allowed caller"))
        << ". ";
 
+  text << "Node " << node_name(node) << ". ";
   text << "Spool " << config.storage.spool_dir.string() << ", results "
-       << config.storage.results_dir.string() << ", state " << config.storage.state_db.string()
-       << ". ";
+       << config.storage.results_dir.string() << ", state ";
+  if (config.storage.state_backend == StateBackend::postgresql)
+    text << "in PostgreSQL (" << masked_conninfo(config.storage.postgresql.conninfo) << ")";
+  else
+    text << config.storage.state_db.string();
+  text << ". ";
 
   text << plural(config.routing.rules.size(), "routing rule") << " ("
        << count_analysing(config.routing.rules) << " analysing); ";

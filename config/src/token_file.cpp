@@ -31,4 +31,23 @@ void read_token_file(HttpConfig& http, Diagnostics& diagnostics) {
   http.token = token;
 }
 
+void read_password_file(StorageConfig& storage, Diagnostics& diagnostics) {
+  auto& postgresql = storage.postgresql;
+  if (postgresql.password_file.empty()) return;
+  const std::string key_path = "storage.postgresql.password_file";
+  if (const auto problem = readable_file_problem(postgresql.password_file)) {
+    diagnostics.report(key_path, *problem);
+    return;
+  }
+  std::ifstream stream(postgresql.password_file, std::ios::binary);
+  std::ostringstream content;
+  content << stream.rdbuf();
+  const std::string password = trimmed(content.str());
+  if (password.empty()) {
+    diagnostics.report(key_path, "file " + postgresql.password_file.string() + " is empty");
+    return;
+  }
+  postgresql.password = password;
+}
+
 }  // namespace livernode::config::detail

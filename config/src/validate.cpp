@@ -26,10 +26,18 @@ void check_storage(const StorageConfig& storage, const LoggingConfig& logging,
   directory(storage.spool_dir, "storage.spool_dir");
   directory(storage.results_dir, "storage.results_dir");
 
-  if (storage.state_db.empty()) {
-    diagnostics.report("storage.state_db", "must not be empty; expected a file path");
-  } else if (const auto problem = writable_file_problem(storage.state_db)) {
-    diagnostics.report("storage.state_db", *problem);
+  if (storage.state_backend == StateBackend::sqlite) {
+    if (storage.state_db.empty()) {
+      diagnostics.report("storage.state_db", "must not be empty; expected a file path");
+    } else if (const auto problem = writable_file_problem(storage.state_db)) {
+      diagnostics.report("storage.state_db", *problem);
+    }
+  } else if (storage.postgresql.conninfo.empty()) {
+    diagnostics.report("storage.postgresql.conninfo",
+                       "must be set when storage.state_backend is postgresql; expected a libpq "
+                       "connection string such as \"host=127.0.0.1 port=5432 dbname=livernode "
+                       "user=livernode\"",
+                       "storage.state_backend");
   }
   if (!logging.file.empty()) {
     if (const auto problem = writable_file_problem(logging.file)) {

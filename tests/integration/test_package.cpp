@@ -127,7 +127,7 @@ TEST_F(DebianPackage, InstallsARunnableServiceWithItsConfigurationAndUnit) {
   const std::string depends = control_field(control, "Depends");
   // adduser (for postinst) and what dpkg-shlibdeps found in the binary.
   for (const char* package : {"adduser", "libc6", "libdcmtk17", "libinsighttoolkit5.2",
-                              "libsqlite3-0", "libyaml-cpp0.7", "libcairo2"}) {
+                              "libsqlite3-0", "libpq5", "libyaml-cpp0.7", "libcairo2"}) {
     EXPECT_TRUE(depends_on(depends, package))
         << package << " missing from Depends: " << depends;
   }

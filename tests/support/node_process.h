@@ -19,9 +19,11 @@ namespace livernode::test {
 class NodeProcess {
  public:
   // `extra_yaml` is appended to the generated configuration (top-level sections the base
-  // does not write: destinations, delivery, routing, processing).
+  // does not write: destinations, delivery, routing, processing); `storage_extra` to its
+  // storage section (state_backend, postgresql).
   NodeProcess(const std::filesystem::path& dir, const std::string& node_extra = "",
-              const std::string& extra_yaml = "", const std::string& http_extra = "")
+              const std::string& extra_yaml = "", const std::string& http_extra = "",
+              const std::string& storage_extra = "")
       : dir_(dir) {
     std::filesystem::create_directories(dir);
     dicom_port_ = free_tcp_port();
@@ -32,7 +34,7 @@ class NodeProcess {
         << node_extra << "storage:\n  spool_dir: " << (dir / "spool").string()
         << "\n  state_db: " << (dir / "state.sqlite").string()
         << "\n  results_dir: " << (dir / "results").string() << "\n  min_free_disk_mb: 1\n"
-        << "study_completion:\n  series_quiet_s: 1\n  study_quiet_s: 1\n  max_wait_s: 60\n"
+        << storage_extra << "study_completion:\n  series_quiet_s: 1\n  study_quiet_s: 1\n  max_wait_s: 60\n"
         << "http:\n  bind_address: 127.0.0.1\n  port: " << http_port_ << "\n"
         << http_extra << extra_yaml;
   }

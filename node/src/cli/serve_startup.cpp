@@ -59,12 +59,15 @@ StartupRecovery recover_at_start(const config::Config& cfg, const fs::path& file
   }
   result.complete = result.problem.empty();
   spdlog::info(
-      "event={} version={} config={} state_db={} spool={} requeued_running_jobs={} "
+      "event={} version={} node={} config={} state_backend={} state={} spool={} "
+      "requeued_running_jobs={} "
       "journal_records={} restored_from_journal={} removed_temp_files={} spool_files={} "
       "recovered_instances={} unrecoverable_files={} recovery_complete={}",
-      event, kVersion, file.string(), cfg.storage.state_db.string(), cfg.storage.spool_dir.string(),
-      requeued, replay.records, replay.restored, stale, recovery.files_seen, recovery.recorded,
-      recovery.skipped.size(), result.complete ? "yes" : "no");
+      event, kVersion, config::node_name(cfg.node), file.string(),
+      config::to_string(cfg.storage.state_backend), describe_state_store(cfg.storage),
+      cfg.storage.spool_dir.string(), requeued, replay.records, replay.restored, stale,
+      recovery.files_seen, recovery.recorded, recovery.skipped.size(),
+      result.complete ? "yes" : "no");
   if (!result.complete) {
     std::string problem = result.problem;
     for (char& c : problem)
@@ -78,12 +81,13 @@ StartupRecovery recover_at_start(const config::Config& cfg, const fs::path& file
   return result;
 }
 
-std::shared_ptr<SqliteStateStore> open_state_store(const config::Config& cfg,
-                                                   const sigset_t& signals) {
+std::shared_ptr<StateStore> open_state_store(const config::Config& cfg, const sigset_t& signals) {
   std::string problem;
   try {
-    return std::make_shared<SqliteStateStore>(cfg.storage.state_db);
+    return make_state_store(cfg.storage);
   } catch (const std::exception& e) {
+    // A database server's failures are its own: only a local file waits for disk space.
+    if (cfg.storage.state_backend != config::StateBackend::sqlite) throw;
     const auto free_mb = free_disk_mb(cfg.storage.state_db.parent_path());
     if (free_mb < 0 || free_mb >= kFullDiskMb) throw;
     problem = e.what();
@@ -105,7 +109,7 @@ std::shared_ptr<SqliteStateStore> open_state_store(const config::Config& cfg,
       return nullptr;
     }
     try {
-      auto store = std::make_shared<SqliteStateStore>(cfg.storage.state_db);
+      auto store = make_state_store(cfg.storage);
       spdlog::info("event=state_store_opened");
       return store;  // the HTTP server stops here; the node's own takes the port
     } catch (const std::exception& e) {

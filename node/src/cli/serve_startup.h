@@ -10,7 +10,7 @@
 #include "livernode/config/config.h"
 #include "livernode/node/ingest/ingest_journal.h"
 #include "livernode/node/runtime.h"
-#include "livernode/node/store/sqlite_state_store.h"
+#include "livernode/node/store/make_state_store.h"
 
 namespace livernode::node {
 
@@ -35,12 +35,11 @@ struct StartupRecovery {
 StartupRecovery recover_at_start(const config::Config& cfg, const std::filesystem::path& file,
                                  Runtime& runtime, const std::string& event);
 
-// Opens the state database; on a full disk (it cannot make its write-ahead log) serves /healthz
-// and a /readyz that says why not ready, and tries again every kRecoveryRetrySeconds until the
-// database opens (returned) or the node is asked to stop (null). Any other failure throws.
-// `signals` are the blocked signals the wait takes.
-std::shared_ptr<SqliteStateStore> open_state_store(const config::Config& cfg,
-                                                   const sigset_t& signals);
+// Opens the state store the configuration names (make_state_store); for a SQLite file, on a full
+// disk (it cannot make its write-ahead log) serves /healthz and a /readyz that says why not ready,
+// and tries again every kRecoveryRetrySeconds until the database opens (returned) or the node is
+// asked to stop (null). Any other failure throws. `signals` are the blocked signals the wait takes.
+std::shared_ptr<StateStore> open_state_store(const config::Config& cfg, const sigset_t& signals);
 
 // The ingest journal in the spool, ready (its segments written ahead) before the port opens,
 // and set as runtime.journal. Null, with the reason logged, when the replay left records to

@@ -10,6 +10,7 @@
 #include "livernode/config/effective_config.h"
 #include "livernode/node/http/admin_page.h"
 #include "livernode/node/http/http_server.h"
+#include "livernode/version.h"
 #include "metrics.h"
 
 namespace livernode::node {
@@ -176,6 +177,15 @@ HttpResponse handle_http_request(Runtime& rt, const std::string& method, const s
       json out = json::object();
       for (const auto& [destination, states] : rt.store->counts().outbox_by_destination)
         for (const auto& [state, n] : states) out[destination][state] = n;
+      return json_response(out);
+    }
+    if (path == "/api/node" && method == "GET") {
+      // Which node answers, and where it keeps its state.
+      json out = json::object();
+      out["name"] = config::node_name(cfg->config.node);
+      out["version"] = kVersion;
+      out["ae_title"] = cfg->config.node.ae_title;
+      out["state_backend"] = std::string(config::to_string(cfg->config.storage.state_backend));
       return json_response(out);
     }
     if (path == "/api/config" && method == "GET")

@@ -623,6 +623,54 @@ TEST_F(ConfigTest, TokenFileIsReadAndTokenIsMasked) {
   EXPECT_NE(effective_config_yaml(inline_token.config, false).find("abc123"), std::string::npos);
 }
 
+TEST_F(ConfigTest, StateBackendIsSqliteOrPostgresqlWithAConnectionString) {
+  const LoadResult defaults = load("");
+  ASSERT_TRUE(defaults.ok()) << all_problems(defaults);
+  EXPECT_EQ(defaults.config.storage.state_backend, StateBackend::sqlite);
+
+  expect_problem(load("storage:\n  state_backend: postgres\n"), "storage.state_backend", 2,
+                 "did you mean 'postgresql'");
+  expect_problem(load("storage:\n  state_backend: postgresql\n"), "storage.postgresql.conninfo",
+                 2, "must be set when storage.state_backend is postgresql");
+
+  write("pg-password", "  s3cret-pw\n");
+  const LoadResult pg = load(
+      "node:\n  name: node-b\nstorage:\n  state_backend: postgresql\n  postgresql:\n"
+      "    conninfo: host=db.example port=5432 dbname=livernode user=livernode\n"
+      "    password_file: pg-password\n");
+  ASSERT_TRUE(pg.ok()) << all_problems(pg);
+  EXPECT_EQ(pg.config.storage.postgresql.password, "s3cret-pw");
+  EXPECT_EQ(pg.config.storage.postgresql.password_file, dir_ / "pg-password");
+  EXPECT_EQ(node_name(pg.config.node), "node-b");
+  const std::string summary = summarize(pg.config);
+  EXPECT_NE(summary.find("Node node-b"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("PostgreSQL (host=db.example"), std::string::npos) << summary;
+  for (const bool masked : {true, false}) {
+    const std::string yaml = effective_config_yaml(pg.config, masked);
+    EXPECT_EQ(yaml.find("s3cret-pw"), std::string::npos) << yaml;
+    EXPECT_NE(yaml.find("state_backend: postgresql"), std::string::npos) << yaml;
+  }
+
+  expect_problem(load("storage:\n  postgresql:\n    password_file: nowhere\n"),
+                 "storage.postgresql.password_file", 3, "does not exist");
+  expect_problem(load("node:\n  name: \"a b\"\n"), "node.name", 2, "may hold only");
+  char host[256] = {};
+  ASSERT_EQ(::gethostname(host, sizeof host - 1), 0);
+  EXPECT_EQ(node_name(defaults.config.node), host);
+}
+
+TEST(ConfigConninfo, ThePasswordIsMaskedInEveryForm) {
+  EXPECT_EQ(masked_conninfo("host=db port=5432 password=s3cret user=x"),
+            "host=db port=5432 password=*** user=x");
+  EXPECT_EQ(masked_conninfo("host = db password = 'a b\\' c' dbname=x"),
+            "host = db password = *** dbname=x");
+  EXPECT_EQ(masked_conninfo("postgresql://user:s3cret@db:5432/livernode?sslmode=require"),
+            "postgresql://user:***@db:5432/livernode?sslmode=require");
+  EXPECT_EQ(masked_conninfo("postgres://db/livernode?user=x&password=s3cret&sslmode=disable"),
+            "postgres://db/livernode?user=x&password=***&sslmode=disable");
+  EXPECT_EQ(masked_conninfo("host=db dbname=x"), "host=db dbname=x");
+}
+
 TEST_F(ConfigTest, ExternalBackendNeedsARunnableCommand) {
   expect_problem(load("processing:\n  segmentation_backend: external\n"),
                  "processing.external_command", 2, "is empty");

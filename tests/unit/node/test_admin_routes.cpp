@@ -2,6 +2,7 @@
 // socket or a browser.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 
@@ -44,7 +45,7 @@ TEST(AdminPage, PageIsPublicDataAndConfigNeedTheToken) {
   ASSERT_EQ(root.headers.size(), 1u);
   EXPECT_EQ(root.headers[0], (std::pair<std::string, std::string>{"Location", "/admin"}));
 
-  for (const char* path : {"/api/config", "/api/outbox/summary", "/api/studies"})
+  for (const char* path : {"/api/config", "/api/outbox/summary", "/api/studies", "/api/node"})
     EXPECT_EQ(node::handle_http_request(rt, "GET", path, "").status, 401) << path;
   const auto config = node::handle_http_request(rt, "GET", "/api/config", bearer);
   EXPECT_EQ(config.status, 200);
@@ -53,6 +54,13 @@ TEST(AdminPage, PageIsPublicDataAndConfigNeedTheToken) {
   const auto summary = node::handle_http_request(rt, "GET", "/api/outbox/summary", bearer);
   EXPECT_EQ(summary.status, 200);
   EXPECT_EQ(summary.body, "{}\n");
+  // Which node answers: its name (the host name when node.name is empty) and state backend.
+  const auto about = node::handle_http_request(rt, "GET", "/api/node", bearer);
+  EXPECT_EQ(about.status, 200);
+  const auto node_json = nlohmann::json::parse(about.body);
+  EXPECT_EQ(node_json["name"], config::node_name(cfg.node));
+  EXPECT_FALSE(node_json["name"].get<std::string>().empty());
+  EXPECT_EQ(node_json["state_backend"], "sqlite");
   fs::remove_all(dir);
 }
 

@@ -106,74 +106,6 @@ InstanceRecord instance(const std::string& sop, const std::string& series, doubl
 
 }  // namespace
 
-TEST(NodeStateStore, NewSeriesAfterAnalysisMakesTheNextVersionAndRestartRequeues) {
-  const auto dir = make_temp_dir("livernode-store");
-  {
-    SqliteStateStore store(dir / "state.sqlite");
-    EXPECT_TRUE(store.record_instance(instance("1.1", "1.5", 100)));
-    EXPECT_FALSE(store.record_instance(instance("1.1", "1.5", 101)));  // re-sent: stored once
-    EXPECT_TRUE(store.record_instance(instance("1.2", "1.5", 102)));
-    EXPECT_EQ(store.study("1.9")->instances, 2);
-    EXPECT_EQ(store.complete_quiet_series(101).size(), 0u);
-    EXPECT_EQ(store.complete_quiet_series(102).size(), 1u);
-    const JobRow v1 = store.create_job("1.9", 110);
-    EXPECT_EQ(v1.version, 1);
-    EXPECT_EQ(store.study("1.9")->state, node::StudyState::queued);
-    const auto claimed = store.claim_next_job(111);
-    ASSERT_TRUE(claimed);
-    EXPECT_EQ(claimed->id, v1.id);
-    EXPECT_FALSE(store.claim_next_job(111));
-    // The process dies here, with the job running.
-  }
-  SqliteStateStore store(dir / "state.sqlite");
-  EXPECT_EQ(store.requeue_unfinished_jobs(), 1);
-  auto again = store.claim_next_job(120);
-  ASSERT_TRUE(again);
-  EXPECT_EQ(again->version, 1);
-  EXPECT_EQ(again->attempts, 2);
-  store.finish_job(again->id, "done", "", "/results/1.9/v1", 0, 130);
-  EXPECT_EQ(store.study("1.9")->state, node::StudyState::done);
-  // A later series reopens the study; its job is version 2.
-  EXPECT_TRUE(store.record_instance(instance("1.3", "1.6", 200)));
-  EXPECT_EQ(store.study("1.9")->state, node::StudyState::receiving);
-  EXPECT_EQ(store.create_job("1.9", 210).version, 2);
-  EXPECT_EQ(store.jobs("1.9", 10).size(), 2u);
-  fs::remove_all(dir);
-}
-
-// A job's deliveries are committed with its end: before that the outbox holds nothing a
-// re-run (after a crash) could leave behind beside its own new objects.
-TEST(NodeStateStore, DeliveriesAreQueuedTogetherWithTheJobsEnd) {
-  const auto dir = make_temp_dir("livernode-store");
-  {
-    SqliteStateStore store(dir / "state.sqlite");
-    ASSERT_TRUE(store.record_instance(instance("1.1", "1.5", 100)));
-    const JobRow job = store.create_job("1.9", 110);
-    ASSERT_TRUE(store.claim_next_job(111));
-    OutboxRow r;
-    r.job_id = job.id;
-    r.study_uid = "1.9";
-    r.destination = "pacs";
-    r.kind = "seg";
-    r.path = "/results/1.9/v1/1/seg.dcm";
-    r.sop_class_uid = "1.2.840.10008.5.1.4.1.1.66.4";
-    r.sop_instance_uid = "1.2.3.4";
-    r.transfer_syntax_uid = "1.2.840.10008.1.2.1";
-    r.created_at = 120;
-    store.finish_job(job.id, "done", "", "/results/1.9/v1", 1, 120, {r});
-    const auto rows = store.outbox("pending", 10);
-    ASSERT_EQ(rows.size(), 1u);
-    EXPECT_EQ(rows[0].sop_instance_uid, "1.2.3.4");
-    EXPECT_EQ(store.jobs("1.9", 10)[0].state, "done");
-  }
-  // After a restart the done job is not run again; its delivery is still there.
-  SqliteStateStore store(dir / "state.sqlite");
-  EXPECT_EQ(store.requeue_unfinished_jobs(), 0);
-  EXPECT_FALSE(store.claim_next_job(130));
-  EXPECT_EQ(store.outbox("pending", 10).size(), 1u);
-  fs::remove_all(dir);
-}
-
 // The exporter sends a real CT instance to Orthanc (delivered on status 0000) and keeps
 // retrying a destination that is down until max_attempts, then leaves it dead for an admin
 // to re-queue.
@@ -197,7 +129,7 @@ void run_sql(const fs::path& file, const std::string& sql) {
 // studies, series and jobs tables as they were then) opens with this version: the new columns
 // are added, the old rows are kept (their date and modality taken from their series), and the
 // version is recorded so that the next start does nothing.
-TEST(NodeStateStore, MigratesADatabaseOfThePreviousVersion) {
+TEST(NodeStateStoreSqlite, MigratesADatabaseOfThePreviousVersion) {
   const auto dir = make_temp_dir("livernode-migrate");
   const fs::path file = dir / "state.sqlite";
   run_sql(file, R"SQL(
@@ -332,20 +264,6 @@ TEST(NodeStateStore, StudyHeaderOfAnInstanceIsReadAsUtf8) {
   EXPECT_EQ(describe("ISO_IR 144", "\xCF\xC5\xD7").study_description, "???");
   // Latin-1 that happens to look like an overlong UTF-8 sequence is still Latin-1.
   EXPECT_EQ(describe("ISO_IR 100", "\xC0\x80").study_description, "\xC3\x80\xC2\x80");
-}
-
-// A new database starts at the current version, its studies table with the header columns.
-TEST(NodeStateStore, NewDatabaseHasTheCurrentSchemaVersion) {
-  const auto dir = make_temp_dir("livernode-schema");
-  {
-    SqliteStateStore store(dir / "state.sqlite");
-    EXPECT_EQ(store.schema_version(), 2);
-    auto r = instance("1.1", "1.5", 100);
-    r.accession_number = "A1";
-    ASSERT_TRUE(store.record_instance(r));
-    EXPECT_EQ(store.study("1.9")->accession_number, "A1");
-  }
-  fs::remove_all(dir);
 }
 
 }  // namespace livernode::test

@@ -32,6 +32,9 @@ struct TlsConfig {
 };
 
 struct NodeConfig {
+  // The node's name in logs and /api/node, unique among the nodes of a site; empty = the host
+  // name (see node_name()).
+  std::string name;
   std::string ae_title = "LIVERNODE";
   std::string bind_address = "0.0.0.0";
   int port = 11112;
@@ -53,9 +56,22 @@ struct NodeConfig {
   TlsConfig tls;
 };
 
+// The PostgreSQL database of storage.state_backend postgresql.
+struct PostgresqlConfig {
+  // A libpq connection string (key=value pairs or a postgresql:// URI), e.g.
+  // "host=127.0.0.1 port=5432 dbname=livernode user=livernode".
+  std::string conninfo;
+  // A file holding the password (surrounding whitespace removed); read when the configuration
+  // is loaded into `password`, which is never written out or logged.
+  std::filesystem::path password_file;
+  std::string password;
+};
+
 struct StorageConfig {
   std::filesystem::path spool_dir = "var/spool";
-  std::filesystem::path state_db = "var/state.sqlite";
+  StateBackend state_backend = StateBackend::sqlite;
+  std::filesystem::path state_db = "var/state.sqlite";  // the SQLite file (backend sqlite)
+  PostgresqlConfig postgresql;                          // the database (backend postgresql)
   std::filesystem::path results_dir = "var/results";
   int min_free_disk_mb = 1024;  // refuse new instances below this much free space
   int retention_days = 7;       // keep processed studies and results; 0 = delete once delivered
@@ -172,5 +188,12 @@ struct Config {
 
 // The built-in defaults, paths unresolved (as written above).
 Config default_config();
+
+// node.name, or the host name when it is empty.
+std::string node_name(const NodeConfig& node);
+
+// A libpq connection string with its password (a password=... pair, or the password of a
+// postgresql:// URI) replaced by ***, for logs and printed configurations.
+std::string masked_conninfo(const std::string& conninfo);
 
 }  // namespace livernode::config

@@ -29,6 +29,10 @@ enum class LogLevel { trace, debug, info, warn, error };
 
 enum class LogFormat { text, json };
 
+// Where the node keeps its state (studies, jobs, deliveries): an embedded SQLite file, or a
+// PostgreSQL database server.
+enum class StateBackend { sqlite, postgresql };
+
 std::string_view to_string(RuleAction value);
 std::string_view to_string(ResultKind value);
 std::string_view to_string(SegmentationBackend value);
@@ -38,5 +42,6 @@ std::string_view to_string(EslvFormula value);
 std::string_view to_string(LiverCondition value);
 std::string_view to_string(LogLevel value);
 std::string_view to_string(LogFormat value);
+std::string_view to_string(StateBackend value);
 
 }  // namespace livernode::config

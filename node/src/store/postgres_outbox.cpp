@@ -1,0 +1,139 @@
+// The outbox (deliveries) of the PostgresStateStore.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "livernode/node/store/postgres_state_store.h"
+#include "postgres_connection.h"
+
+namespace livernode::node {
+
+std::vector<std::int64_t> PostgresStateStore::add_outbox(const std::vector<OutboxRow>& rows) {
+  std::lock_guard lock(mutex_);
+  pg::Transaction tx(*db_);
+  auto ids = insert_outbox(rows);
+  tx.commit();
+  return ids;
+}
+
+std::vector<std::int64_t> PostgresStateStore::insert_outbox(const std::vector<OutboxRow>& rows) {
+  std::vector<std::int64_t> ids;
+  for (const auto& r : rows) {
+    const auto inserted = db_->exec(
+        "INSERT INTO outbox(job_id, study_uid, destination, kind, path, sop_class_uid, "
+        "sop_instance_uid, transfer_syntax_uid, state, attempts, next_attempt_at, created_at) "
+        "VALUES($1,$2,$3,$4,$5,$6,$7,$8,'pending',0,$9,$9) "
+        "ON CONFLICT (job_id, destination, sop_instance_uid) DO NOTHING RETURNING id",
+        pg::params(r.job_id, r.study_uid, r.destination, r.kind, r.path, r.sop_class_uid,
+                   r.sop_instance_uid, r.transfer_syntax_uid, r.created_at));
+    if (inserted.rows() > 0) ids.push_back(inserted.integer(0, 0));
+  }
+  return ids;
+}
+
+namespace {
+constexpr const char* kOutboxColumns =
+    "SELECT id, job_id, study_uid, destination, kind, path, sop_class_uid, sop_instance_uid, "
+    "transfer_syntax_uid, state, attempts, next_attempt_at, last_error, created_at, delivered_at "
+    "FROM outbox ";
+
+OutboxRow outbox_row(const pg::Row& s) {
+  OutboxRow r;
+  r.id = s.integer(0);
+  r.job_id = s.integer(1);
+  r.study_uid = s.text(2);
+  r.destination = s.text(3);
+  r.kind = s.text(4);
+  r.path = s.text(5);
+  r.sop_class_uid = s.text(6);
+  r.sop_instance_uid = s.text(7);
+  r.transfer_syntax_uid = s.text(8);
+  r.state = s.text(9);
+  r.attempts = static_cast<int>(s.integer(10));
+  r.next_attempt_at = s.real(11);
+  r.last_error = s.text(12);
+  r.created_at = s.real(13);
+  r.delivered_at = s.real(14);
+  return r;
+}
+
+std::vector<OutboxRow> outbox_rows(const pg::Result& r) {
+  std::vector<OutboxRow> out;
+  for (int i = 0; i < r.rows(); ++i) out.push_back(outbox_row(pg::Row(r, i)));
+  return out;
+}
+}  // namespace
+
+std::vector<OutboxRow> PostgresStateStore::query_outbox(const std::string& where,
+                                                        const std::string& arg, int limit) {
+  return outbox_rows(db_->exec(std::string(kOutboxColumns) + where + " ORDER BY id" +
+                                   (where.empty() ? " LIMIT $1" : " LIMIT $2"),
+                               where.empty() ? pg::params(limit) : pg::params(arg, limit)));
+}
+
+std::vector<OutboxRow> PostgresStateStore::due_outbox(double now, int limit) {
+  std::lock_guard lock(mutex_);
+  return outbox_rows(db_->exec(
+      std::string(kOutboxColumns) +
+          "WHERE state='pending' AND next_attempt_at<=$1 ORDER BY next_attempt_at, id LIMIT $2",
+      pg::params(now, limit)));
+}
+
+std::optional<double> PostgresStateStore::next_outbox_due() {
+  std::lock_guard lock(mutex_);
+  const auto r =
+      db_->exec("SELECT MIN(next_attempt_at), COUNT(*) FROM outbox WHERE state='pending'");
+  if (r.rows() > 0 && r.integer(0, 1) > 0) return r.real(0, 0);
+  return std::nullopt;
+}
+
+void PostgresStateStore::mark_delivered(std::int64_t id, double now) {
+  std::lock_guard lock(mutex_);
+  db_->exec(
+      "UPDATE outbox SET state='delivered', delivered_at=$1, attempts=attempts+1, "
+      "last_error='' WHERE id=$2",
+      pg::params(now, id));
+}
+
+void PostgresStateStore::mark_attempt_failed(std::int64_t id, const std::string& error,
+                                             double next_attempt_at, bool dead) {
+  std::lock_guard lock(mutex_);
+  db_->exec(
+      "UPDATE outbox SET state=$1, attempts=attempts+1, last_error=$2, next_attempt_at=$3 "
+      "WHERE id=$4",
+      pg::params(dead ? "dead" : "pending", error, next_attempt_at, id));
+}
+
+bool PostgresStateStore::requeue_outbox(std::int64_t id, double now) {
+  std::lock_guard lock(mutex_);
+  return db_->exec(
+                "UPDATE outbox SET state='pending', attempts=0, next_attempt_at=$1 WHERE id=$2 "
+                "AND state<>'delivered'",
+                pg::params(now, id))
+             .changed() > 0;
+}
+
+std::vector<OutboxRow> PostgresStateStore::outbox(const std::string& state, int limit) {
+  std::lock_guard lock(mutex_);
+  return query_outbox(state.empty() ? "" : "WHERE state=$1", state, limit);
+}
+
+bool PostgresStateStore::sent_instance(const std::string& sop_instance_uid) {
+  std::lock_guard lock(mutex_);
+  return db_->exec("SELECT 1 FROM outbox WHERE sop_instance_uid=$1 LIMIT 1",
+                   pg::params(sop_instance_uid))
+             .rows() > 0;
+}
+
+std::int64_t PostgresStateStore::pending_outbox_of(const std::string& study_uid) {
+  std::lock_guard lock(mutex_);
+  return db_->exec(
+                "SELECT COUNT(*) FROM outbox WHERE state='pending' AND (study_uid=$1 OR "
+                "study_uid=(SELECT " LIVERNODE_PG_VISIT_OF("studies") " FROM studies WHERE "
+                "study_uid=$1))",
+                pg::params(study_uid))
+      .integer(0, 0);
+}
+
+}  // namespace livernode::node
