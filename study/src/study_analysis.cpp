@@ -304,14 +304,18 @@ processing::AnalysisResult run_analysis(const LoadedGroup& group, const std::str
   }
 }
 
-// "follow_up": the comparison with the earlier summary, or why there is none.
-void add_follow_up(const AnalyseFolderOptions& options, const Prior& prior, json& analysis,
+// "follow_up": the comparison with the earlier summary, or why there is none. `study_date` is
+// this analysis' study date.
+void add_follow_up(const AnalyseFolderOptions& options, const Prior& prior,
+                   const std::string& study_date, json& analysis,
                    processing::AnalysisResult& result) {
   if (!options.prior_summary.empty()) {
-    const json earlier = prior.error.empty() ? pick_prior_analysis(prior.summary) : json(nullptr);
-    if (!earlier.is_null()) {
-      analysis["follow_up"] = compare_with_prior(analysis, earlier, options.prior_summary.string());
-      result.follow_up = follow_up_figures(analysis["follow_up"]);
+    const auto earlier =
+        prior.error.empty() ? read_prior_analysis(prior.summary) : std::optional<FollowUpFacts>();
+    if (earlier) {
+      result.follow_up =
+          compare_with_prior(result, study_date, *earlier, options.prior_summary.string());
+      analysis["follow_up"] = follow_up_json(*result.follow_up);
       return;
     }
     analysis["follow_up"] = nullptr;
@@ -385,7 +389,7 @@ json analyse_examination(const std::vector<const dicom::SeriesInfo*>& members, s
   analysis["volumetry"] = volumetry_json(result);
   analysis["couinaud"] = couinaud_json(result);
   analysis["surgical_plan"] = surgical_plan_json(result);
-  add_follow_up(options, prior, analysis, result);
+  add_follow_up(options, prior, members.front()->study_date, analysis, result);
   if (result.manual) {
     analysis["corrections"] = corrections_json(result);
     if (result.manual->any()) ++outcome.corrected_analyses;

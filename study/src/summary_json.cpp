@@ -11,6 +11,34 @@ namespace {
 
 json optional_json(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
 
+// A figure before and after, its change and its change in percent (null unless before > 0).
+json before_after_json(const processing::FollowUpChange& c) {
+  return {{"before", c.before},
+          {"after", c.after},
+          {"change", c.after - c.before},
+          {"change_percent",
+           c.before > 0 ? json(100.0 * (c.after - c.before) / c.before) : json(nullptr)}};
+}
+
+json optional_change_json(const std::optional<processing::FollowUpChange>& c) {
+  return c ? before_after_json(*c) : json(nullptr);
+}
+
+std::optional<double> number_at(const json& j, const char* key) {
+  if (!j.is_object() || !j.contains(key) || !j[key].is_number()) return std::nullopt;
+  return j[key].get<double>();
+}
+
+std::string string_at(const json& j, const char* key) {
+  if (!j.is_object() || !j.contains(key) || !j[key].is_string()) return {};
+  return j[key].get<std::string>();
+}
+
+const json& member(const json& j, const char* key) {
+  static const json null_json;
+  return j.is_object() && j.contains(key) ? j[key] : null_json;
+}
+
 }  // namespace
 
 json vec_json(const processing::Vec3& v) { return json::array({v[0], v[1], v[2]}); }
@@ -213,6 +241,133 @@ json corrections_json(const processing::AnalysisResult& result) {
     out["drawn_remnant"] = remnant_json(*result.surgical_plan->drawn_remnant);
   }
   return out;
+}
+
+json follow_up_json(const processing::FollowUpComparison& f) {
+  json out;
+  out["prior_summary"] = f.prior_summary;
+  out["prior_study_instance_uids"] = f.prior_study_uids;
+  out["prior_study_date"] = f.prior_study_date;
+  out["study_date"] = f.study_date;
+  out["interval_days"] = f.interval_days ? json(*f.interval_days) : json(nullptr);
+  out["interval_weeks"] =
+      f.interval_days && *f.interval_days > 0 ? json(*f.interval_days / 7.0) : json(nullptr);
+  out["total_liver_ml"] = optional_change_json(f.total_liver_ml);
+  out["functional_liver_ml"] = optional_change_json(f.functional_liver_ml);
+  json remnants = json::array();
+  for (const auto& r : f.remnants) {
+    remnants.push_back(
+        {{"key", r.key},
+         {"name", r.name},
+         {"segments_remaining", r.segments},
+         {"flr_ml", before_after_json(r.flr_ml)},
+         {"basis", r.eslv_basis ? "FLR / ESLV" : "FLR / (total liver volume - tumour volume)"},
+         {"percent_before", r.percent.before},
+         {"percent_after", r.percent.after},
+         {"degree_of_hypertrophy_points", r.hypertrophy_points},
+         {"kinetic_growth_rate_points_per_week", optional_json(r.growth_points_per_week)},
+         {"statement", r.statement}});
+  }
+  out["remnants"] = std::move(remnants);
+  out["alignment"] = {
+      {"landmarks", f.alignment_landmarks},
+      {"shift_mm", {f.alignment_shift_mm[0], f.alignment_shift_mm[1], f.alignment_shift_mm[2]}}};
+  json matched = json::array();
+  for (const auto& l : f.lesions) {
+    matched.push_back({{"number_before", l.number_before},
+                       {"number_after", l.number_after},
+                       {"distance_mm", l.distance_mm},
+                       {"longest_diameter_mm", before_after_json(l.longest_diameter_mm)},
+                       {"volume_ml", before_after_json(l.volume_ml)}});
+  }
+  out["lesions"] = {{"matched", std::move(matched)},
+                    {"not_found_again", f.lesions_not_found_again},
+                    {"new", f.new_lesions}};
+  const double sum_b = f.recist_sum_mm.before, sum_a = f.recist_sum_mm.after;
+  out["recist"] = {
+      {"target_lesions_before", f.recist_target_numbers},
+      {"sum_before_mm", sum_b},
+      {"sum_after_mm", sum_a},
+      {"change_mm", sum_a - sum_b},
+      {"change_percent", sum_b > 0 ? json(100.0 * (sum_a - sum_b) / sum_b) : json(nullptr)},
+      {"new_lesions", f.new_lesions.size()}};
+  out["statements"] = f.statements;
+  return out;
+}
+
+FollowUpFacts read_follow_up_facts(const json& analysis) {
+  FollowUpFacts f;
+  f.study_date = string_at(analysis, "study_date");
+  f.frame_of_reference_uid = string_at(analysis, "frame_of_reference_uid");
+  const json& uids = member(analysis, "study_instance_uids");
+  if (uids.is_array()) {
+    for (const auto& u : uids) {
+      if (u.is_string()) f.study_instance_uids.push_back(u.get<std::string>());
+    }
+  }
+  const json& volumetry = member(analysis, "volumetry");
+  f.liver_ml = number_at(volumetry, "liver_ml");
+  f.functional_ml = number_at(volumetry, "functional_ml");
+  const json& plan = member(analysis, "surgical_plan");
+  f.has_surgical_plan = plan.is_object();
+  const json& resections = member(plan, "resections");
+  if (resections.is_array()) {
+    for (const auto& r : resections) {
+      // A remnant without its FLR volume cannot be compared.
+      const auto flr = number_at(r, "flr_ml");
+      if (!flr) continue;
+      FollowUpResection e;
+      e.key = string_at(r, "key");
+      e.name = string_at(r, "name");
+      e.segments_remaining = string_at(r, "segments_remaining");
+      e.flr_ml = *flr;
+      e.percent_of_eslv = number_at(r, "flr_percent_of_eslv");
+      e.percent_of_functional = number_at(r, "flr_percent_of_functional_liver");
+      f.resections.push_back(std::move(e));
+    }
+  }
+  const json& landmarks = member(analysis, "landmarks");
+  const json& ivc = member(landmarks, "ivc_axis_lps_mm");
+  if (ivc.is_array() && ivc.size() >= 2 && ivc[0].is_number() && ivc[1].is_number()) {
+    f.ivc_axis_lps_mm = std::array<double, 2>{ivc[0].get<double>(), ivc[1].get<double>()};
+  }
+  f.liver_dome_z_mm = number_at(landmarks, "liver_dome_z_mm");
+  const json& lesions = member(analysis, "lesions");
+  if (lesions.is_array()) {
+    for (const auto& l : lesions) {
+      if (!l.is_object()) continue;
+      FollowUpLesionFacts e;
+      if (l.contains("number") && l["number"].is_number()) e.number = l["number"].get<int>();
+      e.volume_ml = number_at(l, "volume_ml").value_or(0.0);
+      e.longest_diameter_mm = number_at(l, "longest_diameter_mm").value_or(0.0);
+      e.measurable_recist = l.contains("measurable_recist") &&
+                            l["measurable_recist"].is_boolean() &&
+                            l["measurable_recist"].get<bool>();
+      const json& c = member(l, "centroid_lps_mm");
+      if (c.is_array() && c.size() == 3 && c[0].is_number() && c[1].is_number() &&
+          c[2].is_number()) {
+        for (std::size_t a = 0; a < 3; ++a) e.centroid_lps_mm[a] = c[a].get<double>();
+      }
+      f.lesions.push_back(e);
+    }
+  }
+  return f;
+}
+
+std::optional<FollowUpFacts> read_prior_analysis(const json& summary) {
+  try {
+    const json& analyses = member(summary, "analyses");
+    if (!analyses.is_array()) return std::nullopt;
+    for (const auto& a : analyses) {
+      if (!member(a, "surgical_plan").is_null()) return read_follow_up_facts(a);
+    }
+    for (const auto& a : analyses) {
+      if (!member(a, "liver").is_null()) return read_follow_up_facts(a);
+    }
+  } catch (const json::exception&) {
+    // Every figure is read with its type checked; a summary that still fails is no summary.
+  }
+  return std::nullopt;
 }
 
 }  // namespace livernode::study

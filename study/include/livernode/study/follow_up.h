@@ -1,9 +1,9 @@
 #pragma once
-// Follow-up: one analysis of summary.json compared with an earlier analysis of the same patient
-// (an earlier summary.json): total and remnant volumes before and after, degree of hypertrophy
-// (points of FLR / ESLV, or of FLR / functional volume when either study has no ESLV), kinetic
-// growth rate (points per week between the study dates), lesions matched by position and the
-// RECIST 1.1 sum of the target lesions.
+// Follow-up: one analysis compared with an earlier analysis of the same patient (read from an
+// earlier summary.json by summary_json.h's read_prior_analysis): total and remnant volumes before
+// and after, degree of hypertrophy (points of FLR / ESLV, or of FLR / functional volume when either
+// study has no ESLV), kinetic growth rate (points per week between the study dates), lesions
+// matched by position and the RECIST 1.1 sum of the target lesions.
 #include <cstdint>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -11,24 +11,33 @@
 #include <string>
 #include <vector>
 
+#include "livernode/processing/analysis.h"
 #include "livernode/processing/follow_up.h"
+#include "livernode/study/summary_json.h"
 
 namespace livernode::study {
 
 // Days between two DICOM dates (YYYYMMDD), later minus earlier; nullopt if either is malformed.
 std::optional<long> days_between(const std::string& earlier, const std::string& later);
 
-// The analysis of `prior` (a parsed summary.json) to compare with: the first one with a
-// surgical plan, else the first with a liver; null JSON when none.
-nlohmann::json pick_prior_analysis(const nlohmann::json& prior_summary);
+// The figures follow-up compares of `result`, an analysis of a study of `study_date`.
+FollowUpFacts follow_up_facts(const processing::AnalysisResult& result,
+                              const std::string& study_date);
 
-// The "follow_up" section for `current` (an entry of summary.json's "analyses") against `prior`
-// (an entry of the earlier summary). `prior_source` names the earlier file.
+// The comparison of `current` with `prior`, an earlier analysis of the same patient (see
+// summary_json.h's read_prior_analysis). `prior_source` names the earlier summary file.
+processing::FollowUpComparison compare_with_prior(const FollowUpFacts& current,
+                                                  const FollowUpFacts& prior,
+                                                  const std::string& prior_source);
+// The same for `current`, an analysis of a study of `study_date`.
+processing::FollowUpComparison compare_with_prior(const processing::AnalysisResult& current,
+                                                  const std::string& study_date,
+                                                  const FollowUpFacts& prior,
+                                                  const std::string& prior_source);
+// The "follow_up" section for two entries of summary.json's "analyses": `current` against
+// `prior`, each read as read_follow_up_facts reads it.
 nlohmann::json compare_with_prior(const nlohmann::json& current, const nlohmann::json& prior,
                                   const std::string& prior_source);
-
-// The figures of a "follow_up" section (a result of compare_with_prior) for the result writers.
-processing::FollowUpComparison follow_up_figures(const nlohmann::json& follow_up);
 
 // A finished analysis of another study of the same patient that the node may compare with.
 struct PriorCandidate {

@@ -1,11 +1,16 @@
 #pragma once
 // summary.json, written: the sections of one analysis from the typed results of processing and
-// of the writers (the reader of an earlier summary is follow_up.h's pick_prior_analysis).
+// of the writers; and read back: the figures of an earlier analysis that follow-up compares.
+#include <array>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "livernode/dicom/result_writers.h"
 #include "livernode/processing/analysis.h"
+#include "livernode/processing/follow_up.h"
 
 namespace livernode::study {
 
@@ -35,5 +40,51 @@ nlohmann::json stages_json(const processing::AnalysisResult& result);
 nlohmann::json written_object_json(const dicom::WrittenObject& object,
                                    const std::filesystem::path& out);
 nlohmann::json seg_segments_json(const dicom::WrittenSegmentation& seg);
+// "follow_up": the comparison with an earlier analysis (a comparison that was made; without one
+// the section is null).
+nlohmann::json follow_up_json(const processing::FollowUpComparison& f);
+
+// The remnant of one resection preset of an analysis, as follow-up compares it.
+struct FollowUpResection {
+  std::string key;                 // preset key, e.g. "right_hemihepatectomy"
+  std::string name;                // Brisbane 2000 term
+  std::string segments_remaining;  // e.g. "I-IV"
+  double flr_ml = 0.0;
+  std::optional<double> percent_of_eslv;
+  std::optional<double> percent_of_functional;  // FLR / (total liver volume - tumour volume)
+};
+
+// A lesion of an analysis, as follow-up compares it.
+struct FollowUpLesionFacts {
+  int number = 0;
+  double volume_ml = 0.0;
+  double longest_diameter_mm = 0.0;
+  bool measurable_recist = false;
+  std::array<double, 3> centroid_lps_mm{0, 0, 0};
+};
+
+// The figures of one analysis that follow-up compares: of an earlier analysis read from its
+// summary.json, or of this analysis (follow_up.h's follow_up_facts). Absent figures (older
+// summary files, no liver, no surgical plan) are empty.
+struct FollowUpFacts {
+  std::string study_date;  // YYYYMMDD as the summary holds it ("" when absent)
+  std::vector<std::string> study_instance_uids;
+  std::string frame_of_reference_uid;
+  std::optional<double> liver_ml;       // volumetry: total liver volume
+  std::optional<double> functional_ml;  // volumetry: liver minus tumour
+  bool has_surgical_plan = false;
+  std::vector<FollowUpResection> resections;
+  // Landmarks of the anatomy in the study's coordinates.
+  std::optional<std::array<double, 2>> ivc_axis_lps_mm;  // in-plane position of the IVC axis
+  std::optional<double> liver_dome_z_mm;
+  std::vector<FollowUpLesionFacts> lesions;
+};
+
+// The figures of one entry of summary.json's "analyses". Keys that are missing or of another
+// type (older or damaged files) leave their figure absent or at its default; never throws.
+FollowUpFacts read_follow_up_facts(const nlohmann::json& analysis);
+// The analysis of an earlier summary.json to compare with: the first one with a surgical plan,
+// else the first with a liver; nullopt when none (or the file is no summary). Never throws.
+std::optional<FollowUpFacts> read_prior_analysis(const nlohmann::json& summary);
 
 }  // namespace livernode::study
