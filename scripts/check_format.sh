@@ -7,7 +7,7 @@
 set -euo pipefail
 
 # The rooms whose sources are kept formatted.
-ROOMS=(config dicom processing study node phantom bench)
+ROOMS=(config dicom processing study node phantom bench tests)
 
 fix=0
 if [ "${1:-}" = "--fix" ]; then

@@ -21,8 +21,8 @@
 #include "livernode/node/store/sqlite_state_store.h"
 #include "livernode/phantom/phantom.h"
 #include "node_process.h"
-#include "serve_test_support.h"
 #include "orthanc_peer.h"
+#include "serve_test_support.h"
 #include "test_support.h"
 
 namespace livernode::test {
@@ -158,8 +158,8 @@ TEST(AdminPage, FindsTodaysStudyInAScreenshotAt1400Px) {
   // The screenshot: a 1400 x 900 PNG with the page on it (not a blank page).
   const std::string url = node.url("/admin#token=") + kToken;
   const fs::path png = dir / "admin.png";
-  const auto shot = run_command(chromium_command(dir / "chromium") + "--screenshot=" +
-                                png.string() + " '" + url + "' 2>&1");
+  const auto shot = run_command(chromium_command(dir / "chromium") +
+                                "--screenshot=" + png.string() + " '" + url + "' 2>&1");
   ASSERT_TRUE(fs::exists(png)) << shot.output;
   // Its size, its colours and the share of pixels that are not near white.
   const auto checked = run_python_script(dir, "png_check.py", R"PY(
@@ -170,7 +170,8 @@ w, h = img.size
 colours = img.getcolors(maxcolors=1 << 20) or []
 light = sum(n for n, c in colours if min(c) >= 240)
 print(w, h, len(colours), round(1 - light / (w * h), 4))
-)PY", png.string());
+)PY",
+                                         png.string());
   ASSERT_EQ(checked.status, 0) << checked.output;
   std::istringstream measured(checked.output);
   int width = 0, height = 0, colours = 0;
@@ -211,7 +212,8 @@ print(w, h, len(colours), round(1 - light / (w * h), 4))
   const std::string found_list = section(found, "studies");
   EXPECT_NE(found_list.find(older_accession), std::string::npos) << found_list;
   EXPECT_EQ(found_list.find(accession), std::string::npos) << found_list;
-  EXPECT_NE(found.find("1 of 2 studies match"), std::string::npos) << section(found, "studies-search");
+  EXPECT_NE(found.find("1 of 2 studies match"), std::string::npos)
+      << section(found, "studies-search");
 
   EXPECT_EQ(node.stop(), 0);
   if (!HasFailure()) fs::remove_all(dir);

@@ -8,17 +8,17 @@
 #include <array>
 #include <cmath>
 #include <cstdlib>
-#include <map>
-#include <set>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "livernode/dicom/series_scanner.h"
 #include "livernode/dicom/volume_loader.h"
-#include "livernode/study/study_analysis.h"
-#include "livernode/processing/analysis.h"
 #include "livernode/phantom/metaimage.h"
 #include "livernode/phantom/phantom.h"
+#include "livernode/processing/analysis.h"
+#include "livernode/study/study_analysis.h"
 #include "test_support.h"
 
 using namespace livernode;
@@ -54,10 +54,12 @@ TEST_F(AnalyzePhantom, LoaderSortsShuffledFilesIntoTheTruthGeometry) {
                                  [&](const auto& t) { return t.series_uid == series.series_uid; });
     ASSERT_NE(it, truth_->series.end());
     const auto labels = phantom::read_label_map_mha(
-        *dir_ / "phantom" / "truth" / (std::string("labels_") + processing::phase_name(it->phase) + ".mha"));
+        *dir_ / "phantom" / "truth" /
+        (std::string("labels_") + processing::phase_name(it->phase) + ".mha"));
     const auto loaded = dicom::load_volume(series);
     EXPECT_TRUE(loaded.volume.geometry.same_grid(labels.geometry))
-        << "volume and truth label map differ in geometry for " << processing::phase_name(it->phase);
+        << "volume and truth label map differ in geometry for "
+        << processing::phase_name(it->phase);
     EXPECT_TRUE(loaded.warnings.empty());
     // Air outside the body is about -1000 HU.
     EXPECT_LT(loaded.volume.at(0, 0, 0), -900.0f);
@@ -86,11 +88,13 @@ TEST_F(AnalyzePhantom, SummaryNamesEveryPhaseFromTheImageAndTheLiverVolume) {
     const auto& pv = s["phase"]["portal_vein_hu"];
     if (it->phase == processing::Phase::kNonContrast) {
       EXPECT_TRUE(pv.is_null()) << pv;
-    } else if (it->phase == processing::Phase::kArterial || it->phase == processing::Phase::kPortalVenous) {
+    } else if (it->phase == processing::Phase::kArterial ||
+               it->phase == processing::Phase::kPortalVenous) {
       std::ifstream manifest_in(*dir_ / "phantom" / "truth" / "manifest.json");
       const auto manifest = nlohmann::json::parse(manifest_in);
-      const double truth_hu = manifest["attenuation_hu"][processing::phase_name(it->phase)]
-                                      ["portal_vein_extrahepatic"].get<double>();
+      const double truth_hu =
+          manifest["attenuation_hu"][processing::phase_name(it->phase)]["portal_vein_extrahepatic"]
+              .get<double>();
       ASSERT_FALSE(pv.is_null()) << processing::phase_name(it->phase);
       EXPECT_NEAR(pv.get<double>(), truth_hu, 25.0) << processing::phase_name(it->phase);
     }
@@ -126,7 +130,8 @@ TEST_F(AnalyzePhantom, SummaryNamesEveryPhaseFromTheImageAndTheLiverVolume) {
     int found = -1;
     for (std::size_t i = 0; i < a["lesions"].size(); ++i) {
       const auto c = a["lesions"][i]["centroid_lps_mm"].get<std::vector<double>>();
-      const double d = std::hypot(c[0] - t.centre_lps[0], c[1] - t.centre_lps[1], c[2] - t.centre_lps[2]);
+      const double d =
+          std::hypot(c[0] - t.centre_lps[0], c[1] - t.centre_lps[1], c[2] - t.centre_lps[2]);
       if (d < 0.5 * t.diameter_mm) found = static_cast<int>(i);
     }
     if (t.longest_axial_diameter_mm < 10.0) {
@@ -148,8 +153,10 @@ TEST_F(AnalyzePhantom, SummaryNamesEveryPhaseFromTheImageAndTheLiverVolume) {
   // Volumetry: tumours are part of the liver; burden is their share.
   const auto& v = a["volumetry"];
   ASSERT_FALSE(v.is_null());
-  EXPECT_NEAR(v["tumour_ml"].get<double>(), truth_->tumour_volume_ml, 0.15 * truth_->tumour_volume_ml);
-  EXPECT_NEAR(v["functional_ml"].get<double>(), v["liver_ml"].get<double>() - v["tumour_ml"].get<double>(), 1e-6);
+  EXPECT_NEAR(v["tumour_ml"].get<double>(), truth_->tumour_volume_ml,
+              0.15 * truth_->tumour_volume_ml);
+  EXPECT_NEAR(v["functional_ml"].get<double>(),
+              v["liver_ml"].get<double>() - v["tumour_ml"].get<double>(), 1e-6);
   EXPECT_NEAR(v["tumour_burden_percent"].get<double>(),
               100.0 * v["tumour_ml"].get<double>() / v["liver_ml"].get<double>(), 1e-6);
 }
@@ -170,16 +177,19 @@ TEST(LesionLookAlikes, ArterialHyperperfusionWithoutAnEdgeIsNotALesion) {
   const std::array<double, 3> hyperperfusion{-90.0, -40.0, -40.0};  // the phantom's centre
   for (const auto& l : result.lesions) {
     const auto& c = l.centroid_lps;
-    EXPECT_GT(std::hypot(c[0] - hyperperfusion[0], c[1] - hyperperfusion[1], c[2] - hyperperfusion[2]), 36.0)
+    EXPECT_GT(
+        std::hypot(c[0] - hyperperfusion[0], c[1] - hyperperfusion[1], c[2] - hyperperfusion[2]),
+        36.0)
         << "the hyperperfusion was reported as a " << l.volume_ml << " mL lesion";
   }
   for (const auto& t : truth.lesions) {
     if (t.longest_axial_diameter_mm < 10.0) continue;
-    const bool found = std::any_of(result.lesions.begin(), result.lesions.end(), [&](const auto& l) {
-      const auto& c = l.centroid_lps;
-      return std::hypot(c[0] - t.centre_lps[0], c[1] - t.centre_lps[1], c[2] - t.centre_lps[2]) <
-             0.5 * t.diameter_mm;
-    });
+    const bool found =
+        std::any_of(result.lesions.begin(), result.lesions.end(), [&](const auto& l) {
+          const auto& c = l.centroid_lps;
+          return std::hypot(c[0] - t.centre_lps[0], c[1] - t.centre_lps[1],
+                            c[2] - t.centre_lps[2]) < 0.5 * t.diameter_mm;
+        });
     EXPECT_TRUE(found) << t.type << " lesion of " << t.diameter_mm << " mm not found";
   }
   const auto stage = std::find_if(result.stages.begin(), result.stages.end(),
@@ -202,7 +212,8 @@ TEST(BreathingBetweenPhases, TheDomeOfTheLiverIsKept) {
               processing::Phase::kDelayed};
   phantom::generate_phantom(o, dir / "phantom");
   const auto result = test::analyse_dicom_folder(dir / "phantom" / "dicom");
-  const auto truth = phantom::read_label_map_mha(dir / "phantom" / "truth" / "labels_portal_venous.mha");
+  const auto truth =
+      phantom::read_label_map_mha(dir / "phantom" / "truth" / "labels_portal_venous.mha");
   fs::remove_all(dir);
   ASSERT_TRUE(truth.geometry.same_grid(result.liver_mask.geometry));
 
@@ -313,7 +324,8 @@ TEST(LiverPlausibility, VolumeFarFromTheStandardLiverVolumeIsFlagged) {
     const auto result = processing::analyse(study, options);
     EXPECT_TRUE(result.volumetry.has_value());
     for (const auto& w : result.warnings)
-      if (w.find("of the standard liver volume of this body size") != std::string::npos) return true;
+      if (w.find("of the standard liver volume of this body size") != std::string::npos)
+        return true;
     return false;
   };
   EXPECT_FALSE(warned(75.0));
@@ -326,9 +338,9 @@ TEST(LiverPlausibility, VolumeFarFromTheStandardLiverVolumeIsFlagged) {
 // An abdominal MR liver protocol (made from phantom slices by tests/tools/make_mr_study.py: T1
 // dynamic pre-contrast and a three-time-point dynamic run, T2, diffusion and its ADC map, a Dixon
 // opposed-phase image, a subtraction). The time points of the dynamic run are volumes of their
-// own (TemporalPositionIdentifier), not duplicates of each other. MR signal is not in Hounsfield units: nothing is analysed
-// with the CT method and no result object is written, the report says so, and every series is
-// listed with the role its header gives it and the evidence.
+// own (TemporalPositionIdentifier), not duplicates of each other. MR signal is not in Hounsfield
+// units: nothing is analysed with the CT method and no result object is written, the report says
+// so, and every series is listed with the role its header gives it and the evidence.
 TEST_F(AnalyzePhantom, MrSeriesAreListedWithTheirRoleAndNeverReadAsHounsfieldUnits) {
   const fs::path mr = *dir_ / "mr";
   const fs::path out = *dir_ / "mr-out";

@@ -11,14 +11,14 @@
 #include <set>
 #include <sstream>
 
-#include "livernode/node/workflow/job_inputs.h"
+#include "dicom_checks.h"
 #include "livernode/node/ingest/routing.h"
 #include "livernode/node/ingest/spool_recovery.h"
 #include "livernode/node/store/sqlite_state_store.h"
+#include "livernode/node/workflow/job_inputs.h"
+#include "livernode/phantom/phantom.h"
 #include "livernode/study/corrections.h"
 #include "livernode/study/study_analysis.h"
-#include "livernode/phantom/phantom.h"
-#include "dicom_checks.h"
 #include "node_process.h"
 #include "orthanc_peer.h"
 #include "serve_test_support.h"
@@ -146,7 +146,8 @@ TEST(CorrectionAnalysis, DrawnRemnantGivesTheFlrAndUneditedSegmentsStayAutomatic
               100.0 * expected["flr_ml"].get<double>() / functional, 1e-6);
   // Not edited: the same automatic liver and lesions as the first version.
   const json& a1 = first.summary["analyses"][0];
-  EXPECT_DOUBLE_EQ(a["volumetry"]["liver_ml"].get<double>(), a1["volumetry"]["liver_ml"].get<double>());
+  EXPECT_DOUBLE_EQ(a["volumetry"]["liver_ml"].get<double>(),
+                   a1["volumetry"]["liver_ml"].get<double>());
   EXPECT_EQ(a["lesions"].size(), a1["lesions"].size());
   EXPECT_EQ(a["liver"]["method"], a1["liver"]["method"]);
   bool drawn = false;  // the drawn remnant's own SEG
@@ -313,8 +314,8 @@ TEST(CorrectionServe, EditedSegFromAViewerGivesANewVersionInThePacs) {
   ASSERT_FALSE(sr_id.empty()) << node.log();
   ASSERT_FALSE(seg_id.empty()) << node.log();
   auto download = [&](const std::string& id, const fs::path& to) {
-    const auto r = run_command("curl -sf -o '" + to.string() + "' " +
-                               pacs->url("/instances/" + id + "/file"));
+    const auto r =
+        run_command("curl -sf -o '" + to.string() + "' " + pacs->url("/instances/" + id + "/file"));
     ASSERT_EQ(r.status, 0) << r.output;
   };
   const fs::path sr_file = dir / "sr-v2.dcm", seg_file = dir / "seg-v2.dcm";
@@ -333,7 +334,8 @@ TEST(CorrectionServe, EditedSegFromAViewerGivesANewVersionInThePacs) {
   for (const auto& t : sr["texts"]) {
     const std::string text = t;
     named = named || text.find("Corrected manually: liver, lesions") != std::string::npos;
-    source = source || text.find(expected["sop_instance_uid"].get<std::string>()) != std::string::npos;
+    source =
+        source || text.find(expected["sop_instance_uid"].get<std::string>()) != std::string::npos;
   }
   EXPECT_TRUE(named) << sr.dump(2);
   EXPECT_TRUE(source) << sr.dump(2);

@@ -5,16 +5,16 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
-#include <sstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "livernode/dicom/result_writers.h"
 #include "livernode/dicom/series_scanner.h"
 #include "livernode/dicom/volume_loader.h"
-#include "livernode/study/study_analysis.h"
 #include "livernode/phantom/metaimage.h"
 #include "livernode/phantom/phantom.h"
 #include "livernode/processing/analysis.h"
+#include "livernode/study/study_analysis.h"
 #include "test_support.h"
 
 using namespace livernode;
@@ -112,7 +112,8 @@ void check_truth_label_map(const fs::path& dir_, const phantom::PhantomTruth* tr
   EXPECT_NEAR(sum, truth_->liver_volume_ml, 0.01 * truth_->liver_volume_ml);
   std::ifstream in(dir_ / "truth" / "manifest.json");
   const auto manifest = nlohmann::json::parse(in);
-  EXPECT_NEAR(manifest["couinaud"]["volumes_ml"]["VIII"].get<double>(), truth_->couinaud_volumes_ml[8], 1e-6);
+  EXPECT_NEAR(manifest["couinaud"]["volumes_ml"]["VIII"].get<double>(),
+              truth_->couinaud_volumes_ml[8], 1e-6);
 }
 
 void check_landmarks_and_volumes(const fs::path& dir_, const phantom::PhantomTruth* truth_,
@@ -124,13 +125,16 @@ void check_landmarks_and_volumes(const fs::path& dir_, const phantom::PhantomTru
   const auto truth = nlohmann::json::parse(in)["couinaud"];
   const auto ivc = truth["ivc_axis_lps_mm"];
   // The IVC axis moves 8 mm forward over the band; its centre within 8 mm of the truth axis.
-  EXPECT_LT(std::hypot(c.ivc_lps[0] - ivc[0].get<double>(), c.ivc_lps[1] - ivc[1].get<double>()), 8.0);
+  EXPECT_LT(std::hypot(c.ivc_lps[0] - ivc[0].get<double>(), c.ivc_lps[1] - ivc[1].get<double>()),
+            8.0);
   // Portal plane within 3 slices (7.5 mm).
   EXPECT_NEAR(c.portal_plane_z, truth["portal_plane_z_mm"].get<double>(), 7.5);
   // Veins within 12 degrees (2-3 bins of the 5-degree histogram; 12 degrees is 10 mm at 50 mm
   // from the axis).
   for (int v = 0; v < 3; ++v) {
-    EXPECT_LT(angle_difference_deg(c.vein_azimuth_deg[v], truth["hepatic_vein_azimuth_deg"][v].get<double>()), 12.0)
+    EXPECT_LT(angle_difference_deg(c.vein_azimuth_deg[v],
+                                   truth["hepatic_vein_azimuth_deg"][v].get<double>()),
+              12.0)
         << "vein " << v;
   }
 
@@ -150,9 +154,11 @@ void check_landmarks_and_volumes(const fs::path& dir_, const phantom::PhantomTru
       left_truth += t[s];
     }
   }
-  std::printf("right liver V-VIII truth %.1f measured %.1f (%+.1f %%); left II-IV truth %.1f measured %.1f (%+.1f %%)\n",
-              right_truth, right, 100.0 * (right - right_truth) / right_truth, left_truth, left,
-              100.0 * (left - left_truth) / left_truth);
+  std::printf(
+      "right liver V-VIII truth %.1f measured %.1f (%+.1f %%); left II-IV truth %.1f measured %.1f "
+      "(%+.1f %%)\n",
+      right_truth, right, 100.0 * (right - right_truth) / right_truth, left_truth, left,
+      100.0 * (left - left_truth) / left_truth);
   // Every liver voxel has a segment.
   EXPECT_NEAR(total, result_->volumetry->liver_ml, 1e-6);
   // The hemiliver split (middle hepatic vein plane) within 10 %.
@@ -211,12 +217,14 @@ void check_plan_and_objects(const fs::path& dir_, const dicom::SeriesInfo* serie
   EXPECT_EQ(remnant, 1);
   EXPECT_EQ(segs[1].object.file.filename().string(), "seg-couinaud.dcm");
   EXPECT_EQ(segs[2].object.file.filename().string(), "seg-flr.dcm");
-  const auto sr = dicom::write_measurement_report(*series_, *volume_, *result_, segs, identity, dir_ / "sr.dcm");
+  const auto sr = dicom::write_measurement_report(*series_, *volume_, *result_, segs, identity,
+                                                  dir_ / "sr.dcm");
   EXPECT_EQ(error_lines(run("dciodvfy '" + sr.file.string() + "'")), "");
   const std::string dump = run("dsrdump +Pl '" + sr.file.string() + "'");
-  for (const char* expected : {"Couinaud hepatic segment VIII", "Future liver remnant", "Estimated standard liver volume",
-                               "Body surface area", "Vauthey: -794.41 + 1267.28 x BSA", "FLR threshold 20 %",
-                               "left trisectionectomy (removes II-V, VIII"}) {
+  for (const char* expected :
+       {"Couinaud hepatic segment VIII", "Future liver remnant", "Estimated standard liver volume",
+        "Body surface area", "Vauthey: -794.41 + 1267.28 x BSA", "FLR threshold 20 %",
+        "left trisectionectomy (removes II-V, VIII"}) {
     EXPECT_NE(dump.find(expected), std::string::npos) << expected;
   }
 }

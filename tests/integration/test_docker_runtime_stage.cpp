@@ -41,15 +41,19 @@ TEST(DockerFiles, RuntimeStageInstallsThePackagesOfEveryLinkedLibrary) {
   if (run_command("command -v readelf && command -v dpkg-query").status != 0)
     GTEST_SKIP() << "readelf (binutils) or dpkg absent: cannot map the binary's libraries";
   const std::string binary = LIVERNODE_BINARY;
-  const auto needed = run_command("readelf -d " + binary + " | sed -n 's/.*(NEEDED).*\\[\\(.*\\)\\]/\\1/p'");
+  const auto needed =
+      run_command("readelf -d " + binary + " | sed -n 's/.*(NEEDED).*\\[\\(.*\\)\\]/\\1/p'");
   ASSERT_EQ(needed.status, 0);
   const auto ldd = run_command("ldd " + binary);
   std::set<std::string> packages;
   std::istringstream libs(needed.output);
   for (std::string lib; std::getline(libs, lib);) {
     std::smatch m;
-    ASSERT_TRUE(std::regex_search(ldd.output, m, std::regex("\\s" + std::regex_replace(lib, std::regex("[.+]"), "\\$&") + " => (\\S+)")))
-        << lib << " not resolved by ldd:\n" << ldd.output;
+    ASSERT_TRUE(std::regex_search(
+        ldd.output, m,
+        std::regex("\\s" + std::regex_replace(lib, std::regex("[.+]"), "\\$&") + " => (\\S+)")))
+        << lib << " not resolved by ldd:\n"
+        << ldd.output;
     // dpkg knows a library under /lib or /usr/lib (merged /usr): try both spellings.
     const std::string path = m[1];
     auto owner = run_command("dpkg -S " + path + " 2>/dev/null || dpkg -S /usr" + path +
@@ -60,7 +64,9 @@ TEST(DockerFiles, RuntimeStageInstallsThePackagesOfEveryLinkedLibrary) {
   ASSERT_FALSE(packages.empty());
   for (const auto& package : packages) {
     if (package == "libc6" || package == "libgcc-s1") continue;  // in every Debian image
-    EXPECT_TRUE(std::regex_search(runtime, std::regex("\\n\\s+" + std::regex_replace(package, std::regex("[.+]"), "\\$&") + " \\\\\\n")))
+    EXPECT_TRUE(std::regex_search(
+        runtime, std::regex("\\n\\s+" + std::regex_replace(package, std::regex("[.+]"), "\\$&") +
+                            " \\\\\\n")))
         << "the runtime stage does not install " << package << " (the binary links it)";
   }
 }

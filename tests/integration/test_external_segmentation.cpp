@@ -8,10 +8,10 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "livernode/study/external_segmentation.h"
-#include "livernode/study/study_analysis.h"
 #include "livernode/phantom/phantom.h"
 #include "livernode/processing/nifti_io.h"
+#include "livernode/study/external_segmentation.h"
+#include "livernode/study/study_analysis.h"
 #include "test_support.h"
 
 using namespace livernode;
@@ -19,7 +19,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const fs::path kSegmenter = fs::path(LIVERNODE_SOURCE_DIR) / "tests" / "tools" / "threshold_segmenter.py";
+const fs::path kSegmenter =
+    fs::path(LIVERNODE_SOURCE_DIR) / "tests" / "tools" / "threshold_segmenter.py";
 
 class ExternalBackend : public ::testing::Test {
  protected:
@@ -39,15 +40,20 @@ class ExternalBackend : public ::testing::Test {
     options.liver_backend = study::external_liver_backend(
         {{"/usr/bin/python3", kSegmenter.string(), "--mode", mode, "--count-file",
           (*dir_ / (mode + ".count")).string(), "{input}", "{output}"},
-         timeout_s, 1, *dir_ / ("work-" + mode)});
-    const auto outcome = study::analyse_folder(*dir_ / "phantom" / "dicom", *dir_ / ("out-" + mode), options);
+         timeout_s,
+         1,
+         *dir_ / ("work-" + mode)});
+    const auto outcome =
+        study::analyse_folder(*dir_ / "phantom" / "dicom", *dir_ / ("out-" + mode), options);
     EXPECT_TRUE(outcome.usable) << outcome.error;
     // The work folder is cleaned up whatever happened.
     EXPECT_TRUE(!fs::exists(*dir_ / ("work-" + mode)) || fs::is_empty(*dir_ / ("work-" + mode)));
     return outcome.summary["analyses"][0];
   }
 
-  static std::string warnings(const nlohmann::json& analysis) { return analysis["warnings"].dump(); }
+  static std::string warnings(const nlohmann::json& analysis) {
+    return analysis["warnings"].dump();
+  }
 
   static fs::path* dir_;
 };
@@ -74,7 +80,8 @@ TEST_F(ExternalBackend, ItsLiverIsUsedWhenItAnswersOnTheSameGrid) {
 
 TEST_F(ExternalBackend, AFailingProgramFallsBackWithItsMessage) {
   const auto a = analyse_with("fail");
-  EXPECT_NE(a["liver"]["method"].get<std::string>().find("automatic, classical"), std::string::npos);
+  EXPECT_NE(a["liver"]["method"].get<std::string>().find("automatic, classical"),
+            std::string::npos);
   EXPECT_NE(warnings(a).find("exit status 3"), std::string::npos) << warnings(a);
   EXPECT_NE(warnings(a).find("model weights not found"), std::string::npos) << warnings(a);
 }
@@ -82,10 +89,12 @@ TEST_F(ExternalBackend, AFailingProgramFallsBackWithItsMessage) {
 TEST_F(ExternalBackend, AHangingProgramIsStoppedAtTheTimeout) {
   const auto t0 = std::chrono::steady_clock::now();
   const auto a = analyse_with("hang", 2);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_LT(seconds, 45.0);  // not the program's 60 s
   EXPECT_NE(warnings(a).find("did not finish within 2 s"), std::string::npos) << warnings(a);
-  EXPECT_NE(a["liver"]["method"].get<std::string>().find("automatic, classical"), std::string::npos);
+  EXPECT_NE(a["liver"]["method"].get<std::string>().find("automatic, classical"),
+            std::string::npos);
 }
 
 TEST_F(ExternalBackend, ALabelMapOnAnotherGridIsRefused) {

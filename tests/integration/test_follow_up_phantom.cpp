@@ -47,9 +47,11 @@ TEST(FollowUp, TwoPhantomStudiesOfTheSamePatient) {
   }
   const double truth_growth = truth_after - truth_before;
   const double growth = (*right_hemi)["flr_ml"]["change"].get<double>();
-  std::printf("remnant I-IV growth: truth %.1f mL, measured %.1f mL; DH %.1f points, KGR %.2f points/week\n",
-              truth_growth, growth, (*right_hemi)["degree_of_hypertrophy_points"].get<double>(),
-              (*right_hemi)["kinetic_growth_rate_points_per_week"].get<double>());
+  std::printf(
+      "remnant I-IV growth: truth %.1f mL, measured %.1f mL; DH %.1f points, KGR %.2f "
+      "points/week\n",
+      truth_growth, growth, (*right_hemi)["degree_of_hypertrophy_points"].get<double>(),
+      (*right_hemi)["kinetic_growth_rate_points_per_week"].get<double>());
   EXPECT_GT(truth_growth, 50.0);
   EXPECT_NEAR(growth, truth_growth, 0.3 * truth_growth);
   EXPECT_GT((*right_hemi)["degree_of_hypertrophy_points"].get<double>(), 0.0);

@@ -10,11 +10,11 @@
 #include "atlas_cases.h"
 #include "livernode/dicom/series_scanner.h"
 #include "livernode/dicom/volume_loader.h"
-#include "livernode/study/study_analysis.h"
-#include "livernode/processing/analysis.h"
 #include "livernode/phantom/phantom.h"
 #include "livernode/phantom/series_reader.h"
+#include "livernode/processing/analysis.h"
 #include "livernode/processing/liver_atlas.h"
+#include "livernode/study/study_analysis.h"
 #include "test_support.h"
 
 namespace livernode::test {
@@ -36,7 +36,8 @@ TEST(LiverAtlas, Hcc1720SeriesAloneWithAnAtlasOfTheOtherCasesKeepTheirVolume) {
     ASSERT_EQ(scan.series.size(), 1u);
     const auto loaded = dicom::load_volume(scan.series[0]);
     processing::StudyInput study;
-    study.series.push_back({scan.series[0].series_uid, &loaded.volume, study::series_hints(scan.series[0])});
+    study.series.push_back(
+        {scan.series[0].series_uid, &loaded.volume, study::series_hints(scan.series[0])});
     processing::AnalysisOptions options;
     options.liver_atlas = &atlas;
     const auto result = processing::analyse(study, options);
@@ -50,7 +51,8 @@ TEST(LiverAtlas, Hcc1720SeriesAloneWithAnAtlasOfTheOtherCasesKeepTheirVolume) {
     EXPECT_GE(score.dice(), 0.85) << series;
     bool said = false;
     for (const auto& st : result.stages)
-      said = said || (st.stage == "liver" && st.detail.find("probabilistic atlas of 3 livers") != std::string::npos);
+      said = said || (st.stage == "liver" &&
+                      st.detail.find("probabilistic atlas of 3 livers") != std::string::npos);
     EXPECT_TRUE(said) << "the report names the atlas";
   }
 }

@@ -7,10 +7,10 @@
 #include <cstdio>
 #include <vector>
 
+#include "image_crop.h"
 #include "livernode/dicom/segmentation_reader.h"
 #include "livernode/dicom/series_scanner.h"
 #include "livernode/dicom/volume_loader.h"
-#include "image_crop.h"
 #include "livernode/processing/analysis.h"
 #include "test_support.h"
 
@@ -24,7 +24,7 @@ struct Measured {
   double dice = 0, volume_ml = 0, truth_ml = 0;
   int tumours_found = 0, tumours = 0, false_lesions = 0;
   std::vector<processing::LesionType> types_found;  // of the lesions that overlap a tumour
-  std::vector<processing::Phase> phases;             // per series, in the analysis' order
+  std::vector<processing::Phase> phases;            // per series, in the analysis' order
 };
 
 // An analysis of the real case `name` against its manual truth (liver and tumours).
@@ -92,10 +92,11 @@ Measured score(const processing::AnalysisResult& result, const char* name) {
     m.false_lesions += !overlaps;
     if (overlaps) m.types_found.push_back(l.type);
   }
-  std::printf("%s: liver Dice %.3f, %.0f vs %.0f mL (%+.1f %%); tumours found %d of %d, false "
-              "lesions %d\n",
-              name, m.dice, m.volume_ml, m.truth_ml, 100.0 * (m.volume_ml / m.truth_ml - 1.0),
-              m.tumours_found, m.tumours, m.false_lesions);
+  std::printf(
+      "%s: liver Dice %.3f, %.0f vs %.0f mL (%+.1f %%); tumours found %d of %d, false "
+      "lesions %d\n",
+      name, m.dice, m.volume_ml, m.truth_ml, 100.0 * (m.volume_ml / m.truth_ml - 1.0),
+      m.tumours_found, m.tumours, m.false_lesions);
   return m;
 }
 
@@ -193,7 +194,8 @@ TEST(LiverReal, Hcc0697EquilibriumSeriesAloneFindsItsSmallTumourAtTheLiverSurfac
 // is reported, with the reason; never another organ in its place.
 TEST(LiverReal, SeriesWithoutLungGetsTheLiverOrNoneNeverAnotherOrgan) {
   LIVERNODE_REQUIRE_DATA(shared_data() / "real" / "hcc-tace-2144");
-  const auto scan = dicom::scan_directory(shared_data() / "real" / "hcc-tace-2144" / "ct" / "21_PP_Ax5.00mm");
+  const auto scan =
+      dicom::scan_directory(shared_data() / "real" / "hcc-tace-2144" / "ct" / "21_PP_Ax5.00mm");
   ASSERT_EQ(scan.series.size(), 1u);
   const auto loaded = dicom::load_volume(scan.series[0]);
   const auto& g = loaded.volume.geometry;
@@ -213,7 +215,8 @@ TEST(LiverReal, SeriesWithoutLungGetsTheLiverOrNoneNeverAnotherOrgan) {
   if (!result.liver) {
     bool said = false;
     for (const auto& st : result.stages)
-      said = said || (st.stage == "liver" && !st.done && st.detail.find("it is not the liver") != std::string::npos);
+      said = said || (st.stage == "liver" && !st.done &&
+                      st.detail.find("it is not the liver") != std::string::npos);
     EXPECT_TRUE(said);
     return;
   }

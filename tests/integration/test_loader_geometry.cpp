@@ -1,9 +1,8 @@
 // Geometry findings of the loader on a phantom series that has been damaged on purpose:
 // missing slices, a duplicated file, a stray image of another matrix size.
-#include <gtest/gtest.h>
-
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
+#include <gtest/gtest.h>
 
 #include "livernode/dicom/series_scanner.h"
 #include "livernode/dicom/volume_loader.h"
@@ -47,7 +46,8 @@ TEST(LoaderGeometry, GapsAreInterpolatedDuplicatesDroppedStrayMatricesRejected) 
     ds->putAndInsertUint16(DCM_Columns, 64);
     ds->putAndInsertUint16Array(DCM_PixelData, std::vector<Uint16>(64 * 64, 0).data(), 64 * 64);
     ds->putAndInsertString(DCM_SOPInstanceUID, "1.2.3.4.5.6.7.8.9");
-    ASSERT_TRUE(f.saveFile((dir / "p" / "dicom" / "stray.dcm").c_str(), EXS_LittleEndianExplicit).good());
+    ASSERT_TRUE(
+        f.saveFile((dir / "p" / "dicom" / "stray.dcm").c_str(), EXS_LittleEndianExplicit).good());
   }
 
   const auto scan = dicom::scan_directory(dir / "p" / "dicom");

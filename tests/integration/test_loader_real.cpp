@@ -38,10 +38,9 @@ TEST(LoaderReal, HccCasesDropTheCoronalReformatAndLoadAxialVolumes) {
     const dicom::ScanResult scan = dicom::scan_directory(ct);
     ASSERT_EQ(scan.series.size(), 2u);
     // One coronal image per series is dropped for its orientation.
-    const auto coronal = std::count_if(scan.rejected.begin(), scan.rejected.end(),
-                                       [](const dicom::Rejected& r) {
-                                         return r.reason.find("orientation") != std::string::npos;
-                                       });
+    const auto coronal = std::count_if(
+        scan.rejected.begin(), scan.rejected.end(),
+        [](const dicom::Rejected& r) { return r.reason.find("orientation") != std::string::npos; });
     EXPECT_EQ(coronal, 2);
     for (const auto& series : scan.series) {
       SCOPED_TRACE(series.description);

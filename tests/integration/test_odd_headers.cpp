@@ -5,11 +5,11 @@
 // dciodvfy accepts, both on a new Frame of Reference that summary.json names, and measures the
 // liver as on the unmodified series. On the synthetic phantom always; on a real series too when
 // the shared data is present.
-#include <gtest/gtest.h>
 #include <dcmtk/dcmdata/dcbytstr.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcstack.h>
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -93,14 +93,14 @@ print(len(found))
 
 std::string shell_quote(const fs::path& p) { return "'" + p.string() + "'"; }
 
-
 // Every value of `tag` anywhere in the dataset (sequences included).
 std::vector<std::string> all_values(DcmItem& item, const DcmTagKey& tag) {
   std::vector<std::string> out;
   DcmStack stack;
   while (item.search(tag, stack, ESM_afterStackTop, OFTrue).good()) {
     char* text = nullptr;
-    if (OFstatic_cast(DcmElement*, stack.top())->getString(text).good() && text) out.push_back(text);
+    if (OFstatic_cast(DcmElement*, stack.top())->getString(text).good() && text)
+      out.push_back(text);
   }
   return out;
 }
@@ -110,7 +110,6 @@ bool valid_uid(const std::string& uid) {
   return !uid.empty() && uid.size() <= 64 && std::regex_match(uid, kUid);
 }
 
-
 struct Analysed {
   json summary;
   std::string log;
@@ -119,8 +118,8 @@ struct Analysed {
 
 Analysed analyze(const fs::path& input, const fs::path& out) {
   Analysed a;
-  const auto r = test::run_command(std::string(LIVERNODE_BINARY) + " analyze " + shell_quote(input) +
-                                   " --out " + shell_quote(out));
+  const auto r = test::run_command(std::string(LIVERNODE_BINARY) + " analyze " +
+                                   shell_quote(input) + " --out " + shell_quote(out));
   a.status = r.status;
   a.log = r.output;
   std::ifstream in(out / "summary.json");

@@ -13,8 +13,8 @@ TEST(OrthancPeer, StartsAnswersEchoAndStores) {
   LIVERNODE_REQUIRE_DATA(ct);
   {
     auto pacs = OrthancPeer::start(dir / "orthanc");
-    const std::string peer = "-aec " + pacs->ae_title() + " 127.0.0.1 " +
-                             std::to_string(pacs->dicom_port());
+    const std::string peer =
+        "-aec " + pacs->ae_title() + " 127.0.0.1 " + std::to_string(pacs->dicom_port());
     EXPECT_EQ(run_command("echoscu -aet LIVERNODE " + peer).status, 0);
     const auto store = run_command("storescu -aet LIVERNODE " + peer + " " + ct.string());
     ASSERT_EQ(store.status, 0) << store.output;

@@ -102,16 +102,17 @@ TEST_F(DebianPackage, InstallsARunnableServiceWithItsConfigurationAndUnit) {
   const fs::path build_dir = fs::path(LIVERNODE_BINARY).parent_path().parent_path();
   ASSERT_TRUE(fs::exists(build_dir / "CPackConfig.cmake")) << build_dir;
   const fs::path out = dir_ / "out";
-  const auto packaged = run_command("LIVERNODE_BUILD_DIR=" + shell_quote(build_dir) + " bash " +
-                                    shell_quote(fs::path(LIVERNODE_SOURCE_DIR) / "scripts/package.sh") +
-                                    " " + shell_quote(out));
+  const auto packaged = run_command(
+      "LIVERNODE_BUILD_DIR=" + shell_quote(build_dir) + " bash " +
+      shell_quote(fs::path(LIVERNODE_SOURCE_DIR) / "scripts/package.sh") + " " + shell_quote(out));
   ASSERT_EQ(packaged.status, 0) << packaged.output;
 
   const std::string version = livernode::kVersion;
   const fs::path deb = out / ("livernode_" + version + "_amd64.deb");
   ASSERT_TRUE(fs::is_regular_file(deb)) << "no " << deb << " after:\n" << packaged.output;
   EXPECT_NE(packaged.output.find(deb.string()), std::string::npos)
-      << "package.sh should print the package path last:\n" << packaged.output;
+      << "package.sh should print the package path last:\n"
+      << packaged.output;
 
   const fs::path root = dir_ / "root";
   const fs::path control_dir = dir_ / "control";
@@ -128,8 +129,7 @@ TEST_F(DebianPackage, InstallsARunnableServiceWithItsConfigurationAndUnit) {
   // adduser (for postinst) and what dpkg-shlibdeps found in the binary.
   for (const char* package : {"adduser", "libc6", "libdcmtk17", "libinsighttoolkit5.2",
                               "libsqlite3-0", "libpq5", "libyaml-cpp0.7", "libcairo2"}) {
-    EXPECT_TRUE(depends_on(depends, package))
-        << package << " missing from Depends: " << depends;
+    EXPECT_TRUE(depends_on(depends, package)) << package << " missing from Depends: " << depends;
   }
   EXPECT_TRUE(has_line(read_text(control_dir / "conffiles"), "/etc/livernode/livernode.yaml"))
       << "the configuration must be a conffile (kept across upgrades)";
@@ -175,9 +175,9 @@ TEST_F(DebianPackage, InstallsARunnableServiceWithItsConfigurationAndUnit) {
 
   // --- the packaged configuration: an installed node's paths, logs to standard error
   std::string yaml = read_text(config);
-  for (const char* line : {"  spool_dir: /var/lib/livernode/spool",
-                           "  state_db: /var/lib/livernode/state.sqlite",
-                           "  results_dir: /var/lib/livernode/results", "  file: \"\""}) {
+  for (const char* line :
+       {"  spool_dir: /var/lib/livernode/spool", "  state_db: /var/lib/livernode/state.sqlite",
+        "  results_dir: /var/lib/livernode/results", "  file: \"\""}) {
     EXPECT_TRUE(has_line(yaml, line)) << "packaged livernode.yaml lacks: " << line;
   }
 
@@ -193,7 +193,8 @@ TEST_F(DebianPackage, InstallsARunnableServiceWithItsConfigurationAndUnit) {
   const fs::path test_config = dir_ / "livernode.yaml";
   std::ofstream(test_config) << yaml;
 
-  const auto checked = run_command(shell_quote(binary) + " check-config " + shell_quote(test_config));
+  const auto checked =
+      run_command(shell_quote(binary) + " check-config " + shell_quote(test_config));
   ASSERT_EQ(checked.status, 0) << checked.output;
 
   // --- serve: answers C-ECHO, stops cleanly on SIGTERM
@@ -206,16 +207,16 @@ TEST_F(DebianPackage, InstallsARunnableServiceWithItsConfigurationAndUnit) {
     ::execl(binary.c_str(), binary.c_str(), "serve", "--config", test_config.c_str(), nullptr);
     ::_exit(127);
   }
-  const std::string readyz = "curl -sf -o /dev/null http://127.0.0.1:" +
-                             std::to_string(http_port) + "/readyz";
+  const std::string readyz =
+      "curl -sf -o /dev/null http://127.0.0.1:" + std::to_string(http_port) + "/readyz";
   bool ready = false;
   for (int i = 0; i < 200 && !ready; ++i) {
     ready = run_command(readyz).status == 0;
     if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   ASSERT_TRUE(ready) << "the packaged binary did not become ready:\n" << read_text(log);
-  const auto echo = run_command("echoscu -aet PKGTEST -aec LIVERNODE 127.0.0.1 " +
-                                std::to_string(dicom_port));
+  const auto echo =
+      run_command("echoscu -aet PKGTEST -aec LIVERNODE 127.0.0.1 " + std::to_string(dicom_port));
   EXPECT_EQ(echo.status, 0) << echo.output << read_text(log);
   EXPECT_TRUE(fs::exists(var / "state.sqlite")) << "state store not where the config says";
   EXPECT_TRUE(fs::is_directory(var / "spool"));
@@ -233,9 +234,9 @@ TEST_F(DebianPackage, InstallsARunnableServiceWithItsConfigurationAndUnit) {
   ASSERT_TRUE(WIFEXITED(status)) << read_text(log);
   EXPECT_EQ(WEXITSTATUS(status), 0) << read_text(log);
 
-  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(
-                           std::chrono::steady_clock::now() - started)
-                           .count();
+  const auto seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started)
+          .count();
   RecordProperty("seconds", static_cast<int>(seconds));
 }
 

@@ -24,9 +24,12 @@ using livernode::processing::LabelMap;
 using livernode::processing::Volume;
 using namespace livernode::phantom;
 
-const Phase kPhases[] = {Phase::kNonContrast, Phase::kArterial, Phase::kPortalVenous, Phase::kDelayed};
+const Phase kPhases[] = {Phase::kNonContrast, Phase::kArterial, Phase::kPortalVenous,
+                         Phase::kDelayed};
 
-fs::path fresh_dir(const std::string& name) { return livernode::test::make_temp_dir("livernode-phantom-" + name); }
+fs::path fresh_dir(const std::string& name) {
+  return livernode::test::make_temp_dir("livernode-phantom-" + name);
+}
 
 std::string read_bytes(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -61,8 +64,9 @@ Stats eroded_stats(const Volume& hu, const LabelMap& labels, std::uint8_t label)
   for (std::size_t k = 1; k + 1 < s[2]; ++k) {
     for (std::size_t j = 1; j + 1 < s[1]; ++j) {
       for (std::size_t i = 1; i + 1 < s[0]; ++i) {
-        if (labels.at(i, j, k) != label || labels.at(i - 1, j, k) != label || labels.at(i + 1, j, k) != label ||
-            labels.at(i, j - 1, k) != label || labels.at(i, j + 1, k) != label || labels.at(i, j, k - 1) != label ||
+        if (labels.at(i, j, k) != label || labels.at(i - 1, j, k) != label ||
+            labels.at(i + 1, j, k) != label || labels.at(i, j - 1, k) != label ||
+            labels.at(i, j + 1, k) != label || labels.at(i, j, k - 1) != label ||
             labels.at(i, j, k + 1) != label) {
           continue;
         }
@@ -156,17 +160,22 @@ TEST_F(PhantomDefault, ManifestVolumesAgreeWithLabelMapCounts) {
       const double counted = counted_ml(labels, [label](std::uint8_t v) { return v == label; });
       EXPECT_GT(counted, 0.0) << "lesion " << l.label;
       if (l.diameter_mm >= 10.0) {
-        EXPECT_NEAR(counted, l.volume_ml, 0.05 * l.volume_ml) << "lesion " << l.label << " " << phase_name(p);
+        EXPECT_NEAR(counted, l.volume_ml, 0.05 * l.volume_ml)
+            << "lesion " << l.label << " " << phase_name(p);
       }
     }
     const double spleen = counted_ml(labels, [](std::uint8_t v) { return v == labels::kSpleen; });
-    EXPECT_NEAR(spleen, truth_.organ_volumes_ml.at("spleen"), 0.03 * truth_.organ_volumes_ml.at("spleen"));
+    EXPECT_NEAR(spleen, truth_.organ_volumes_ml.at("spleen"),
+                0.03 * truth_.organ_volumes_ml.at("spleen"));
   }
 }
 
 TEST_F(PhantomDefault, LesionSetMatchesTheSpecification) {
-  const std::vector<std::pair<std::string, double>> expected = {
-      {"hypervascular_washout", 30}, {"hypervascular", 18}, {"hypovascular", 35}, {"cyst", 15}, {"hypervascular", 7}};
+  const std::vector<std::pair<std::string, double>> expected = {{"hypervascular_washout", 30},
+                                                                {"hypervascular", 18},
+                                                                {"hypovascular", 35},
+                                                                {"cyst", 15},
+                                                                {"hypervascular", 7}};
   for (std::size_t k = 0; k < expected.size(); ++k) {
     const LesionTruth& l = truth_.lesions[k];
     EXPECT_EQ(l.label, 10 + static_cast<int>(k));
@@ -179,17 +188,24 @@ TEST_F(PhantomDefault, LesionSetMatchesTheSpecification) {
   }
   EXPECT_LT(truth_.lesions[4].longest_axial_diameter_mm, 10.0);  // below the measurable limit
   EXPECT_LT(truth_.lesions[3].centre_lps[0], 0.0 + 100.0);
-  EXPECT_GT(truth_.lesions[3].centre_lps[0], 0.0);  // cyst in the left lobe (patient left)
+  EXPECT_GT(truth_.lesions[3].centre_lps[0], 0.0);    // cyst in the left lobe (patient left)
   EXPECT_LT(truth_.lesions[0].centre_lps[0], -50.0);  // right lobe
 }
 
 TEST_F(PhantomDefault, AttenuationFollowsThePhaseTable) {
   const nlohmann::json manifest = read_manifest(dir_);
-  const std::map<Phase, double> liver_table = {
-      {Phase::kNonContrast, 55}, {Phase::kArterial, 80}, {Phase::kPortalVenous, 110}, {Phase::kDelayed, 90}};
+  const std::map<Phase, double> liver_table = {{Phase::kNonContrast, 55},
+                                               {Phase::kArterial, 80},
+                                               {Phase::kPortalVenous, 110},
+                                               {Phase::kDelayed, 90}};
   std::map<Phase, std::map<std::uint8_t, Stats>> stats;
-  const std::uint8_t structures[] = {labels::kLiverParenchyma, labels::kAorta, labels::kPortalVeinExtrahepatic,
-                                     labels::kIvc, 10, 12, 13};
+  const std::uint8_t structures[] = {labels::kLiverParenchyma,
+                                     labels::kAorta,
+                                     labels::kPortalVeinExtrahepatic,
+                                     labels::kIvc,
+                                     10,
+                                     12,
+                                     13};
   for (Phase p : kPhases) {
     const Volume hu = read_phantom_series(dir_ / "dicom" / phase_name(p));
     const LabelMap labels = labels_of(dir_, p);
@@ -207,17 +223,22 @@ TEST_F(PhantomDefault, AttenuationFollowsThePhaseTable) {
     return stats[p][s].mean;
   };
   // Arterial: aorta far brighter than the portal vein; hypervascular lesion brighter than liver.
-  EXPECT_GT(mean(Phase::kArterial, labels::kAorta), mean(Phase::kArterial, labels::kPortalVeinExtrahepatic) + 100.0);
+  EXPECT_GT(mean(Phase::kArterial, labels::kAorta),
+            mean(Phase::kArterial, labels::kPortalVeinExtrahepatic) + 100.0);
   EXPECT_GT(mean(Phase::kArterial, 10), mean(Phase::kArterial, labels::kLiverParenchyma) + 30.0);
   // Portal venous: portal vein at least as bright as the aorta, liver at its brightest.
-  EXPECT_GE(mean(Phase::kPortalVenous, labels::kPortalVeinExtrahepatic), mean(Phase::kPortalVenous, labels::kAorta));
+  EXPECT_GE(mean(Phase::kPortalVenous, labels::kPortalVeinExtrahepatic),
+            mean(Phase::kPortalVenous, labels::kAorta));
   for (Phase p : kPhases) {
-    EXPECT_LE(mean(p, labels::kLiverParenchyma), mean(Phase::kPortalVenous, labels::kLiverParenchyma) + 1.0);
+    EXPECT_LE(mean(p, labels::kLiverParenchyma),
+              mean(Phase::kPortalVenous, labels::kLiverParenchyma) + 1.0);
   }
   // Washout: the hypervascular-washout lesion is darker than the liver after the arterial phase.
-  EXPECT_LT(mean(Phase::kPortalVenous, 10), mean(Phase::kPortalVenous, labels::kLiverParenchyma) - 10.0);
+  EXPECT_LT(mean(Phase::kPortalVenous, 10),
+            mean(Phase::kPortalVenous, labels::kLiverParenchyma) - 10.0);
   // Hypovascular lesion darker than the liver in the portal venous phase.
-  EXPECT_LT(mean(Phase::kPortalVenous, 12), mean(Phase::kPortalVenous, labels::kLiverParenchyma) - 30.0);
+  EXPECT_LT(mean(Phase::kPortalVenous, 12),
+            mean(Phase::kPortalVenous, labels::kLiverParenchyma) - 30.0);
   // Non-contrast: vessels and liver without enhancement.
   EXPECT_LT(mean(Phase::kNonContrast, labels::kAorta), 60.0);
 }
@@ -261,7 +282,8 @@ TEST_F(PhantomDefault, SameSeedIsByteIdenticalAndAnotherSeedChangesOnlyTheNoise)
   options.phases = {Phase::kArterial};
   const PhantomTruth truth3 = generate_phantom(options, other_seed);
   EXPECT_NE(truth3.study_uid, truth_.study_uid);
-  EXPECT_DOUBLE_EQ(truth3.liver_volume_ml, truth_.liver_volume_ml);  // anatomy does not depend on the seed
+  EXPECT_DOUBLE_EQ(truth3.liver_volume_ml,
+                   truth_.liver_volume_ml);  // anatomy does not depend on the seed
   const Volume a = read_phantom_series(dir_ / "dicom" / "arterial");
   const Volume b = read_phantom_series(other_seed / "dicom" / "arterial");
   ASSERT_EQ(a.voxels.size(), b.voxels.size());
@@ -271,9 +293,10 @@ TEST_F(PhantomDefault, SameSeedIsByteIdenticalAndAnotherSeedChangesOnlyTheNoise)
     different += a.voxels[v] != b.voxels[v];
     diff_sum += a.voxels[v] - b.voxels[v];
   }
-  EXPECT_GT(different, a.voxels.size() / 2);                          // new noise almost everywhere
-  EXPECT_LT(std::abs(diff_sum / double(a.voxels.size())), 0.5);       // same underlying image
-  EXPECT_EQ(labels_of(dir_, Phase::kArterial).voxels, labels_of(other_seed, Phase::kArterial).voxels);
+  EXPECT_GT(different, a.voxels.size() / 2);                     // new noise almost everywhere
+  EXPECT_LT(std::abs(diff_sum / double(a.voxels.size())), 0.5);  // same underlying image
+  EXPECT_EQ(labels_of(dir_, Phase::kArterial).voxels,
+            labels_of(other_seed, Phase::kArterial).voxels);
   fs::remove_all(other_seed);
 }
 
@@ -340,7 +363,8 @@ TEST(Phantom, RemnantGrowthEnlargesTheLeftLobe) {
   const PhantomTruth after = generate_phantom(options, dir);
   EXPECT_GT(after.liver_volume_ml, before.liver_volume_ml + 50.0);
   // Lesions keep their size (the cyst moves with the lobe; integration differs by grid alignment).
-  EXPECT_NEAR(after.lesions[3].volume_ml, before.lesions[3].volume_ml, 0.01 * before.lesions[3].volume_ml);
+  EXPECT_NEAR(after.lesions[3].volume_ml, before.lesions[3].volume_ml,
+              0.01 * before.lesions[3].volume_ml);
   EXPECT_GT(after.lesions[3].centre_lps[0], before.lesions[3].centre_lps[0]);
   fs::remove_all(dir);
 }

@@ -3,12 +3,11 @@
 // on the written images with the truth label maps, arbitrary per-series scales instead of
 // Hounsfield units, and the product's series triage on the study (every series its role, the
 // multi-temporal dynamic run split into its time points, MR not analysed).
-#include <gtest/gtest.h>
-
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcuid.h>
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
@@ -58,7 +57,8 @@ std::string read_bytes(const fs::path& p) {
 std::map<std::string, std::string> tree(const fs::path& dir) {
   std::map<std::string, std::string> out;
   for (const auto& e : fs::recursive_directory_iterator(dir)) {
-    if (e.is_regular_file()) out[fs::relative(e.path(), dir).generic_string()] = read_bytes(e.path());
+    if (e.is_regular_file())
+      out[fs::relative(e.path(), dir).generic_string()] = read_bytes(e.path());
   }
   return out;
 }
@@ -106,15 +106,16 @@ class PhantomMr : public ::testing::Test {
     throw std::runtime_error("no MR volume " + image);
   }
   static Volume read(const SeriesTruth& s) {
-    return phantom::read_phantom_series(s.dir, s.temporal_position
-                                                   ? std::optional<long>(*s.temporal_position)
-                                                   : std::nullopt);
+    return phantom::read_phantom_series(
+        s.dir, s.temporal_position ? std::optional<long>(*s.temporal_position) : std::nullopt);
   }
   static LabelMap labels(const SeriesTruth& s) {
-    const auto manifest = nlohmann::json::parse(std::ifstream(*dir_ / "phantom" / "truth" / "manifest.json"));
+    const auto manifest =
+        nlohmann::json::parse(std::ifstream(*dir_ / "phantom" / "truth" / "manifest.json"));
     for (const auto& entry : manifest["series"]) {
       if (entry["series_uid"] == s.series_uid && entry["image"] == s.mr_image)
-        return phantom::read_label_map_mha(*dir_ / "phantom" / entry["label_map"].get<std::string>());
+        return phantom::read_label_map_mha(*dir_ / "phantom" /
+                                           entry["label_map"].get<std::string>());
     }
     throw std::runtime_error("no label map for " + s.mr_image);
   }
@@ -222,7 +223,8 @@ TEST_F(PhantomMr, SameSeedGivesIdenticalBytesAndOptionsChangeTheProtocol) {
     EXPECT_FALSE(s.temporal_position.has_value());
   }
   EXPECT_EQ(uids.size(), 8u);
-  EXPECT_FALSE(fs::exists(dir / "a" / "dicom" / "t1_dyn" / a.begin()->first)) << "old files removed";
+  EXPECT_FALSE(fs::exists(dir / "a" / "dicom" / "t1_dyn" / a.begin()->first))
+      << "old files removed";
   std::size_t dyn_files = 0;
   for (const auto& e : fs::directory_iterator(dir / "a" / "dicom")) {
     if (e.path().filename() == "t1_dyn" || e.path().filename() == "dixon_in")
@@ -256,8 +258,7 @@ TEST_F(PhantomMr, T1DynamicEnhancementFollowsTheAgent) {
   EXPECT_GT(liver_hbp, 1.8 * mean("hepatobiliary", kPortalVein));
   EXPECT_GT(liver_hbp, 1.8 * mean("hepatobiliary", kAorta));
   for (const LesionTruth& l : truth_->lesions) {
-    if (l.diameter_mm >= 15.0)
-      EXPECT_LT(mean("hepatobiliary", l.label), 0.6 * liver_hbp) << l.type;
+    if (l.diameter_mm >= 15.0) EXPECT_LT(mean("hepatobiliary", l.label), 0.6 * liver_hbp) << l.type;
   }
 }
 
@@ -314,10 +315,10 @@ TEST_F(PhantomMr, EachSeriesHasItsOwnArbitraryScale) {
 // time points, and no analysis (MR is not analysed: exit code 2, said in the report).
 TEST_F(PhantomMr, AnalyzeListsEverySeriesWithItsRoleAndDoesNotAnalyseMr) {
   const fs::path out = *dir_ / "analysis";
-  const int status =
-      std::system((std::string(LIVERNODE_BINARY) + " analyze '" + (*dir_ / "phantom" / "dicom").string() +
-                   "' --out '" + out.string() + "' >/dev/null 2>&1")
-                      .c_str());
+  const int status = std::system((std::string(LIVERNODE_BINARY) + " analyze '" +
+                                  (*dir_ / "phantom" / "dicom").string() + "' --out '" +
+                                  out.string() + "' >/dev/null 2>&1")
+                                     .c_str());
   EXPECT_EQ(WEXITSTATUS(status), 2);
   const auto summary = nlohmann::json::parse(std::ifstream(out / "summary.json"));
   ASSERT_EQ(summary["analyses"].size(), 1u);

@@ -1,11 +1,11 @@
 // The result objects: a SEG that reads back voxel for voxel onto the source grid, that pydicom
 // and dciodvfy accept, on the phantom (files shuffled against spatial order) and on real CT;
 // a TID 1500 SR whose liver volume matches the SEG; summary secondary captures.
-#include <gtest/gtest.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcuid.h>
 #include <dcmtk/dcmdata/dcxfer.h>
+#include <gtest/gtest.h>
 
 #include <array>
 #include <cmath>
@@ -19,15 +19,15 @@
 #include <set>
 #include <sstream>
 
+#include "dicom_checks.h"
 #include "livernode/dicom/result_writers.h"
 #include "livernode/dicom/segmentation_reader.h"
 #include "livernode/dicom/series_scanner.h"
 #include "livernode/dicom/volume_loader.h"
-#include "livernode/study/study_analysis.h"
 #include "livernode/phantom/metaimage.h"
 #include "livernode/phantom/phantom.h"
+#include "livernode/study/study_analysis.h"
 #include "livernode/version.h"
-#include "dicom_checks.h"
 #include "orthanc_peer.h"
 #include "test_support.h"
 
@@ -47,7 +47,6 @@ std::string run(const std::string& command) {
   pclose(pipe);
   return out;
 }
-
 
 std::string join(const std::vector<std::string>& lines) {
   std::string s;
@@ -182,7 +181,8 @@ void expect_seg_reads_back(const fs::path& file, const dicom::WrittenSegmentatio
       for (std::size_t j = 0; j < grid.size[1]; ++j) {
         for (std::size_t i = 0; i < grid.size[0]; ++i) {
           // The liver segment is the liver without its lesions: no voxel is in two segments.
-          const bool lesion = !result.lesion_labels.empty() && result.lesion_labels.at(i, j, k) != 0;
+          const bool lesion =
+              !result.lesion_labels.empty() && result.lesion_labels.at(i, j, k) != 0;
           bool want = ws.lesion_number == 0 ? result.liver_mask.at(i, j, k) != 0 && !lesion
                                             : result.lesion_labels.at(i, j, k) == ws.lesion_number;
           want = want && has_source;
@@ -797,14 +797,15 @@ TEST_F(PhantomWriters, FollowUpInTheSrAndOnTheResultsPage) {
   EXPECT_EQ(sr_value(lines, flr, product(13)), 38.0);
   EXPECT_EQ(sr_value(lines, flr, product(38)), 14.0);
   EXPECT_EQ(sr_value(lines, flr, product(39)), 7.0);
-  EXPECT_NE(lines.find("num " + flr + " " + product(39) + " 7.00 %/wk"), std::string::npos) << lines;
+  EXPECT_NE(lines.find("num " + flr + " " + product(39) + " 7.00 %/wk"), std::string::npos)
+      << lines;
   EXPECT_NE(lines.find("num " + liver + " " + product(32) + " 14 d"), std::string::npos) << lines;
   EXPECT_EQ(sr_value(lines, "Follow-up:_lesion_1", product(40)), 30.0);
   EXPECT_EQ(sr_value(lines, "Follow-up:_lesion_1", "103339001"), 33.0);
   EXPECT_EQ(sr_value(lines, "Follow-up:_lesion_1", product(41)), 10.0);
   // The report without a follow-up has none of it.
-  const auto plain =
-      dicom::write_measurement_report(*series_, *loaded_, *result_, seg, identity(), dir / "plain.dcm");
+  const auto plain = dicom::write_measurement_report(*series_, *loaded_, *result_, seg, identity(),
+                                                     dir / "plain.dcm");
   EXPECT_EQ(sr_lines(plain.file).find("Follow-up"), std::string::npos);
 
   const auto images = dicom::write_summary_images(*series_, *loaded_, r, identity(), dir / "page");

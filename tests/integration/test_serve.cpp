@@ -15,8 +15,8 @@
 #include "livernode/node/store/sqlite_state_store.h"
 #include "livernode/phantom/phantom.h"
 #include "node_process.h"
-#include "serve_test_support.h"
 #include "orthanc_peer.h"
+#include "serve_test_support.h"
 #include "test_support.h"
 
 namespace livernode::test {
@@ -78,7 +78,8 @@ TEST_F(ServeNode, StoresDurablyOnceRejectsStrangersAndReportsOverHttp) {
   // node/huge_pages.h).
   {
     std::ifstream environ("/proc/" + std::to_string(node.pid()) + "/environ", std::ios::binary);
-    const std::string env((std::istreambuf_iterator<char>(environ)), std::istreambuf_iterator<char>());
+    const std::string env((std::istreambuf_iterator<char>(environ)),
+                          std::istreambuf_iterator<char>());
     EXPECT_NE(env.find("glibc.malloc.hugetlb=1"), std::string::npos);
   }
 
@@ -109,8 +110,7 @@ TEST_F(ServeNode, StoresDurablyOnceRejectsStrangersAndReportsOverHttp) {
   EXPECT_EQ(store.counts().instances, 48);
 
   // Quiet for 1 s: one job, version 1, runs to the end.
-  ASSERT_TRUE(single_job_done(store, 60, g_study->truth.study_uid))
-      << node.log();
+  ASSERT_TRUE(single_job_done(store, 60, g_study->truth.study_uid)) << node.log();
   EXPECT_EQ(store.jobs("", 10)[0].version, 1);
   EXPECT_TRUE(fs::exists(fs::path(store.jobs("", 10)[0].result_dir) / "summary.json"));
 
@@ -279,8 +279,7 @@ TEST_F(ServeNode, KillNineThenRestartLosesNothingAndRunsTheJob) {
   }
   node.start();
   node::SqliteStateStore store(node.state_db());
-  ASSERT_TRUE(single_job_done(store, 60))
-      << node.log();
+  ASSERT_TRUE(single_job_done(store, 60)) << node.log();
   EXPECT_EQ(store.counts().instances, 48);
   EXPECT_EQ(node.stop(), 0);
 }
@@ -498,8 +497,9 @@ TEST_F(ServeNode, AssociationsBeyondTheLimitAreRejectedUntilOneEnds) {
   // Refused for want of a slot, yet counted and logged with the reason like any rejection.
   EXPECT_NE(node.get("/metrics").find("livernode_associations_rejected_total 1"),
             std::string::npos);
-  EXPECT_NE(node.log().find("reason=\"no free association slot: 1 of node.max_associations=1 busy\""),
-            std::string::npos)
+  EXPECT_NE(
+      node.log().find("reason=\"no free association slot: 1 of node.max_associations=1 busy\""),
+      std::string::npos)
       << node.log();
   ::kill(pid, SIGKILL);
   EXPECT_TRUE(eventually(
@@ -553,8 +553,7 @@ TEST_F(ServeNode, EndToEndResultsReachOrthanc) {
   const std::string sent = storescu(node, g_study->dir / "study" / "dicom");
   ASSERT_EQ(sent.substr(0, 2), "0\n") << sent;
   node::SqliteStateStore store(node.state_db());
-  ASSERT_TRUE(single_job_done(store, 60))
-      << node.log();
+  ASSERT_TRUE(single_job_done(store, 60)) << node.log();
   const auto job = store.jobs("", 10)[0];
   ASSERT_TRUE(eventually([&] { return store.outbox("pending", 100).empty(); }, 30)) << node.log();
   EXPECT_EQ(static_cast<std::int64_t>(store.outbox("delivered", 100).size()), job.objects);

@@ -5,8 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <map>
 #include <memory>
@@ -40,7 +40,8 @@ std::string str(const json& item, const char* key) {
 }
 
 std::string code_of(const json& item) {
-  if (!item.contains("ConceptNameCodeSequence") || item["ConceptNameCodeSequence"].empty()) return "";
+  if (!item.contains("ConceptNameCodeSequence") || item["ConceptNameCodeSequence"].empty())
+    return "";
   const json& code = item["ConceptNameCodeSequence"][0];
   const std::string value = str(code, "CodeValue");
   return value.empty() ? str(code, "LongCodeValue") : value;  // the product's concepts: their OID
@@ -158,7 +159,8 @@ TEST_F(ServeFollowUp, SecondStudyOfThePatientIsComparedWithTheFirstInTheSr) {
   node::SqliteStateStore store(node.state_db());
   auto sent = send_with_storescu(node, dir / "before" / "dicom");
   ASSERT_EQ(sent.status, 0) << sent.output;
-  ASSERT_TRUE(eventually([&] { return all_jobs_done(store, before.study_uid); }, 240)) << node.log();
+  ASSERT_TRUE(eventually([&] { return all_jobs_done(store, before.study_uid); }, 240))
+      << node.log();
   sent = send_with_storescu(node, dir / "after" / "dicom");
   ASSERT_EQ(sent.status, 0) << sent.output;
   ASSERT_TRUE(eventually([&] { return all_jobs_done(store, after.study_uid); }, 240)) << node.log();
@@ -186,8 +188,7 @@ TEST_F(ServeFollowUp, SecondStudyOfThePatientIsComparedWithTheFirstInTheSr) {
   ASSERT_TRUE(second);
   bool names_prior = false;
   for (const auto& t : second->texts) {
-    names_prior = names_prior ||
-                  t == "study " + before.study_uid + " of 20261101, 21 days earlier";
+    names_prior = names_prior || t == "study " + before.study_uid + " of 20261101, 21 days earlier";
   }
   EXPECT_TRUE(names_prior);
   ASSERT_TRUE(second->groups.count("Follow-up: liver"));
@@ -210,9 +211,10 @@ TEST_F(ServeFollowUp, SecondStudyOfThePatientIsComparedWithTheFirstInTheSr) {
   const double eslv = -794.41 + 1267.28 * bsa;
   const double truth_dh = 100.0 * (flr_after - flr_before) / eslv;
   const double truth_kgr = truth_dh / 3.0;
-  std::printf("FLR I-IV truth %.0f -> %.0f mL; degree of hypertrophy truth %.2f, SR %.2f points; "
-              "kinetic growth rate truth %.2f, SR %.2f points/week\n",
-              flr_before, flr_after, truth_dh, dh, truth_kgr, kgr);
+  std::printf(
+      "FLR I-IV truth %.0f -> %.0f mL; degree of hypertrophy truth %.2f, SR %.2f points; "
+      "kinetic growth rate truth %.2f, SR %.2f points/week\n",
+      flr_before, flr_after, truth_dh, dh, truth_kgr, kgr);
   ASSERT_GT(truth_dh, 2.0);
   EXPECT_NEAR(dh, truth_dh, std::max(0.3 * truth_dh, 1.0));
   EXPECT_NEAR(kgr, truth_kgr, std::max(0.3 * truth_kgr, 0.35));
@@ -284,7 +286,8 @@ TEST_F(ServeFollowUp, PurgedEarlierResultsAreSaidInsteadOfAComparison) {
   EXPECT_NE(log.find(why), std::string::npos) << log;
   ASSERT_TRUE(sr);
   bool said = false;
-  for (const auto& t : sr->texts) said = said || (t.rfind("not made: ", 0) == 0 && t.find(why) != std::string::npos);
+  for (const auto& t : sr->texts)
+    said = said || (t.rfind("not made: ", 0) == 0 && t.find(why) != std::string::npos);
   EXPECT_TRUE(said);
   for (const auto& [tracking, values] : sr->groups) {
     EXPECT_EQ(tracking.find("Follow-up"), std::string::npos) << tracking;

@@ -102,7 +102,8 @@ const json& only_analysis(const json& summary) {
 
 std::set<std::string> series_uids_of(const json& analysis) {
   std::set<std::string> out;
-  for (const auto& s : analysis.at("series")) out.insert(s.at("series_instance_uid").get<std::string>());
+  for (const auto& s : analysis.at("series"))
+    out.insert(s.at("series_instance_uid").get<std::string>());
   return out;
 }
 
@@ -296,12 +297,14 @@ TEST_F(ServeVisit, RealTwoStudyCaseGetsTheAnswerOfAnalyze) {
   // The results lie in the study of the reference series, as analyze writes them.
   std::set<std::string> result_studies, expected_studies;
   for (const auto& o : analysis.at("objects"))
-    result_studies.insert(study_of_file(fs::path(jobs[0].result_dir) / o.at("path").get<std::string>()));
+    result_studies.insert(
+        study_of_file(fs::path(jobs[0].result_dir) / o.at("path").get<std::string>()));
   for (const auto& o : expected_analysis.at("objects"))
     expected_studies.insert(study_of_file(dir_ / "analyze" / o.at("path").get<std::string>()));
   EXPECT_EQ(result_studies.size(), 1u);
   EXPECT_EQ(result_studies, expected_studies);
-  for (const auto& s : store.studies(std::nullopt, 10)) EXPECT_EQ(s.state, node::StudyState::done) << s.study_uid;
+  for (const auto& s : store.studies(std::nullopt, 10))
+    EXPECT_EQ(s.state, node::StudyState::done) << s.study_uid;
   EXPECT_EQ(node.stop(), 0);
 }
 

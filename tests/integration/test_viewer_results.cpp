@@ -5,9 +5,9 @@
 // (SEGs, SR, summary images, PDF), each lesion's Couinaud segments in summary.json, the SR and on
 // the results page, and the PDF's first page rendered (pdftoppm) and read (pdftotext) as the
 // results page naming the patient.
-#include <gtest/gtest.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
@@ -18,8 +18,8 @@
 #include <string>
 
 #include "dicom_checks.h"
-#include "livernode/study/study_analysis.h"
 #include "livernode/phantom/phantom.h"
+#include "livernode/study/study_analysis.h"
 #include "test_support.h"
 
 using namespace livernode;
@@ -30,16 +30,16 @@ namespace {
 const fs::path kChecker = fs::path(LIVERNODE_SOURCE_DIR) / "tests" / "js" / "check_results.js";
 
 // Runs the dcmjs checker on an analysis output; skips when Node.js is not installed.
-#define CHECK_WITH_DCMJS(summary)                                                              \
-  do {                                                                                         \
-    if (test::run_command("command -v node").status != 0)                                      \
-      GTEST_SKIP() << "node (Node.js) is not installed: scripts/install-deps.sh installs it";  \
-    ASSERT_TRUE(fs::exists(kChecker.parent_path() / "node_modules" / "dcmjs"))                 \
-        << "dcmjs is not installed in tests/js: run scripts/install-deps.sh (npm ci there)";   \
-    const auto checked = test::run_command("node '" + kChecker.string() + "' '" +              \
-                                           (summary).string() + "' 2>&1");                     \
-    std::cout << checked.output;                                                               \
-    EXPECT_EQ(checked.status, 0) << checked.output;                                            \
+#define CHECK_WITH_DCMJS(summary)                                                                \
+  do {                                                                                           \
+    if (test::run_command("command -v node").status != 0)                                        \
+      GTEST_SKIP() << "node (Node.js) is not installed: scripts/install-deps.sh installs it";    \
+    ASSERT_TRUE(fs::exists(kChecker.parent_path() / "node_modules" / "dcmjs"))                   \
+        << "dcmjs is not installed in tests/js: run scripts/install-deps.sh (npm ci there)";     \
+    const auto checked =                                                                         \
+        test::run_command("node '" + kChecker.string() + "' '" + (summary).string() + "' 2>&1"); \
+    std::cout << checked.output;                                                                 \
+    EXPECT_EQ(checked.status, 0) << checked.output;                                              \
   } while (0)
 
 // dciodvfy's warnings on `file`. `inherited`: parts of warnings about values copied from the
@@ -52,7 +52,8 @@ std::vector<std::string> our_warnings(const fs::path& file,
   for (std::string line; std::getline(in, line);) {
     if (line.find("Warning") == std::string::npos) continue;
     bool from_source = false;
-    for (const auto& part : inherited) from_source = from_source || line.find(part) != std::string::npos;
+    for (const auto& part : inherited)
+      from_source = from_source || line.find(part) != std::string::npos;
     if (!from_source) out.push_back(line);
   }
   return out;
@@ -116,10 +117,10 @@ struct PdfWord {
 };
 
 std::vector<PdfWord> pdf_words(const fs::path& pdf, int page) {
-  const std::string html = test::run_command("pdftotext -f " + std::to_string(page) + " -l " +
-                                             std::to_string(page) + " -bbox '" + pdf.string() +
-                                             "' - 2>/dev/null")
-                               .output;
+  const std::string html =
+      test::run_command("pdftotext -f " + std::to_string(page) + " -l " + std::to_string(page) +
+                        " -bbox '" + pdf.string() + "' - 2>/dev/null")
+          .output;
   static const std::regex word(
       R"re(<word xMin="([-0-9.]+)" yMin="([-0-9.]+)" xMax="([-0-9.]+)" yMax="([-0-9.]+)">)re"
       R"re(([^<]*)</word>)re");
@@ -304,9 +305,10 @@ TEST(ViewerResults, Hcc1720LesionSegmentsAndDistributionAgree) {
   }
   // The source has no Study Date, a patient's name in the retired form and codes of the scheme
   // GEIIS in its study attributes: all copied as they are.
-  check_objects(a, dir, source_uids,
-                {"needed to build DICOMDIR - Study Date", "Patient's Name  PN [1] = <RadCTTACEomics_1720>",
-                 "Unrecognized defined term <GEIIS>"});
+  check_objects(
+      a, dir, source_uids,
+      {"needed to build DICOMDIR - Study Date", "Patient's Name  PN [1] = <RadCTTACEomics_1720>",
+       "Unrecognized defined term <GEIIS>"});
   // Its PDF opens on the results page too, naming the patient of the source.
   const fs::path pdf_work = dir / "pdf";
   fs::create_directories(pdf_work);

@@ -54,7 +54,7 @@ TEST_P(NodeStateStore, NewSeriesAfterAnalysisMakesTheNextVersionAndRestartRequeu
     // The process dies here, with the job running.
   }
   auto opened = open();
-    StateStore& store = *opened;
+  StateStore& store = *opened;
   EXPECT_EQ(store.requeue_unfinished_jobs(), 1);
   auto again = store.claim_next_job(120);
   ASSERT_TRUE(again);
@@ -98,7 +98,7 @@ TEST_P(NodeStateStore, DeliveriesAreQueuedTogetherWithTheJobsEnd) {
   }
   // After a restart the done job is not run again; its delivery is still there.
   auto opened = open();
-    StateStore& store = *opened;
+  StateStore& store = *opened;
   EXPECT_EQ(store.requeue_unfinished_jobs(), 0);
   EXPECT_FALSE(store.claim_next_job(130));
   EXPECT_EQ(store.outbox("pending", 10).size(), 1u);

@@ -23,7 +23,7 @@ TEST_P(NodeStateStoreCorrections, CorrectionOnlyOfAnalysedSeriesAndNeverOurOwnRe
   const fs::path dir = make_temp_dir("livernode-incoming-seg");
   {
     auto store_ptr = open();
-  node::StateStore& store = *store_ptr;
+    node::StateStore& store = *store_ptr;
     node::InstanceRecord r;
     r.sop_instance_uid = "1.2.3.1.1";
     r.sop_class_uid = "1.2.840.10008.5.1.4.1.1.2";
@@ -114,7 +114,7 @@ TEST_P(NodeStateStoreCorrections, CorrectionOnlyOfAnalysedSeriesAndNeverOurOwnRe
   // The job survives a restart as a correction; a later job of the same study waits for it.
   {
     auto store_ptr = open();
-  node::StateStore& store = *store_ptr;
+    node::StateStore& store = *store_ptr;
     const auto job = store.claim_next_job(300);
     ASSERT_TRUE(job);
     EXPECT_EQ(job->kind, "correction");

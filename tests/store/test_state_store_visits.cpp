@@ -15,8 +15,8 @@ using namespace livernode::node;
 namespace {
 
 InstanceRecord image(const std::string& study, const std::string& series, const std::string& sop,
-                     const std::string& patient, const std::string& frame,
-                     const std::string& date, const std::string& time, double at) {
+                     const std::string& patient, const std::string& frame, const std::string& date,
+                     const std::string& time, double at) {
   InstanceRecord r;
   r.sop_instance_uid = sop;
   r.sop_class_uid = "1.2.840.10008.5.1.4.1.1.2";
@@ -38,8 +38,10 @@ InstanceRecord image(const std::string& study, const std::string& series, const 
 // Two phases of patient P1, 2.5 minutes apart in one frame of reference,
 // filed as studies 1.1 and 1.2.
 void record_two_phases(StateStore& store) {
-  ASSERT_TRUE(store.record_instance(image("1.1", "1.1.1", "1.1.1.1", "P1", "9.1", "20240102", "100000", 10)));
-  ASSERT_TRUE(store.record_instance(image("1.2", "1.2.1", "1.2.1.1", "P1", "9.1", "20240102", "100230", 11)));
+  ASSERT_TRUE(store.record_instance(
+      image("1.1", "1.1.1", "1.1.1.1", "P1", "9.1", "20240102", "100000", 10)));
+  ASSERT_TRUE(store.record_instance(
+      image("1.2", "1.2.1", "1.2.1.1", "P1", "9.1", "20240102", "100230", 11)));
 }
 
 }  // namespace
@@ -52,8 +54,10 @@ TEST_P(NodeStateStoreVisits, TheLeadStudyOwnsTheJobsAndEveryStudyOfTheVisitFollo
     // Two phases under their own studies, one patient and frame; a study of another patient
     // with the same frame UID; a later visit of the first patient.
     ASSERT_NO_FATAL_FAILURE(record_two_phases(store));
-    ASSERT_TRUE(store.record_instance(image("2.1", "2.1.1", "2.1.1.1", "P2", "9.1", "20240102", "100000", 12)));
-    ASSERT_TRUE(store.record_instance(image("1.9", "1.9.1", "1.9.1.1", "P1", "9.7", "20240301", "090000", 13)));
+    ASSERT_TRUE(store.record_instance(
+        image("2.1", "2.1.1", "2.1.1.1", "P2", "9.1", "20240102", "100000", 12)));
+    ASSERT_TRUE(store.record_instance(
+        image("1.9", "1.9.1", "1.9.1.1", "P1", "9.7", "20240301", "090000", 13)));
     EXPECT_EQ(assign_visits(store), 1);  // 1.2 joins 1.1; the others stay alone
     EXPECT_EQ(store.visit_of("1.2"), "1.1");
     EXPECT_EQ(store.visit_of("1.1"), "1.1");
@@ -100,17 +104,19 @@ TEST_P(NodeStateStoreVisits, TheLeadStudyOwnsTheJobsAndEveryStudyOfTheVisitFollo
 
     // A third phase of the same visit arrives late: it joins the visit, and its job is the
     // visit's version 2 with every study queued.
-    ASSERT_TRUE(store.record_instance(image("1.3", "1.3.1", "1.3.1.1", "P1", "9.1", "20240102", "100500", 30)));
+    ASSERT_TRUE(store.record_instance(
+        image("1.3", "1.3.1", "1.3.1.1", "P1", "9.1", "20240102", "100500", 30)));
     EXPECT_EQ(assign_visits(store), 1);
     EXPECT_EQ(store.visit_of("1.3"), "1.1");
     const JobRow late = store.create_job("1.3", 31);
     EXPECT_EQ(late.study_uid, "1.1");
     EXPECT_EQ(late.version, 2);
-    for (const char* s : {"1.1", "1.2", "1.3"}) EXPECT_EQ(store.study(s)->state, node::StudyState::queued) << s;
+    for (const char* s : {"1.1", "1.2", "1.3"})
+      EXPECT_EQ(store.study(s)->state, node::StudyState::queued) << s;
   }
   // The visit is durable.
   auto reopened_opened = open();
-    StateStore& reopened = *reopened_opened;
+  StateStore& reopened = *reopened_opened;
   EXPECT_EQ(reopened.visit_of("1.3"), "1.1");
   EXPECT_EQ(reopened.studies_of_visit("1.1").size(), 3u);
   fs::remove_all(dir);
@@ -121,7 +127,7 @@ TEST_P(NodeStateStoreVisits, TheLeadStudyOwnsTheJobsAndEveryStudyOfTheVisitFollo
 TEST_P(NodeStateStoreVisits, ACorrectionOfAnyStudyOfTheVisitQueuesTheVisitsNextVersion) {
   const auto dir = make_temp_dir("livernode-visits");
   auto opened = open();
-    StateStore& store = *opened;
+  StateStore& store = *opened;
   ASSERT_NO_FATAL_FAILURE(record_two_phases(store));
   assign_visits(store);
   dicom::SegHeader seg;
@@ -155,7 +161,7 @@ TEST_P(NodeStateStoreVisits, ACorrectionOfAnyStudyOfTheVisitQueuesTheVisitsNextV
 TEST_P(NodeStateStoreVisits, AStudyWhoseVisitWasPurgedStartsAVisitOfItsOwn) {
   const auto dir = make_temp_dir("livernode-visits");
   auto opened = open();
-    StateStore& store = *opened;
+  StateStore& store = *opened;
   ASSERT_NO_FATAL_FAILURE(record_two_phases(store));
   assign_visits(store);
   const JobRow job = store.create_job("1.1", 20);
@@ -164,7 +170,8 @@ TEST_P(NodeStateStoreVisits, AStudyWhoseVisitWasPurgedStartsAVisitOfItsOwn) {
   store.purge_study("1.1", 30);
   store.purge_study("1.2", 30);
   // The second study is sent again after both were purged.
-  ASSERT_TRUE(store.record_instance(image("1.2", "1.2.1", "1.2.1.2", "P1", "9.1", "20240102", "100230", 40)));
+  ASSERT_TRUE(store.record_instance(
+      image("1.2", "1.2.1", "1.2.1.2", "P1", "9.1", "20240102", "100230", 40)));
   assign_visits(store);
   EXPECT_EQ(store.visit_of("1.2"), "1.2");
   EXPECT_EQ(store.create_job("1.2", 41).study_uid, "1.2");

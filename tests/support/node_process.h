@@ -34,7 +34,8 @@ class NodeProcess {
         << node_extra << "storage:\n  spool_dir: " << (dir / "spool").string()
         << "\n  state_db: " << (dir / "state.sqlite").string()
         << "\n  results_dir: " << (dir / "results").string() << "\n  min_free_disk_mb: 1\n"
-        << storage_extra << "study_completion:\n  series_quiet_s: 1\n  study_quiet_s: 1\n  max_wait_s: 60\n"
+        << storage_extra
+        << "study_completion:\n  series_quiet_s: 1\n  study_quiet_s: 1\n  max_wait_s: 60\n"
         << "http:\n  bind_address: 127.0.0.1\n  port: " << http_port_ << "\n"
         << http_extra << extra_yaml;
   }

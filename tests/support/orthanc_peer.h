@@ -6,9 +6,8 @@
 
 #include <filesystem>
 #include <memory>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace livernode::test {
 
@@ -45,7 +44,8 @@ class OrthancPeer {
   nlohmann::json get(const std::string& path) const;
   // Orthanc's identifiers of all instances it holds.
   std::vector<std::string> instances() const;
-  // The main DICOM tags of one instance, by tag keyword (Orthanc's /instances/{id}/simplified-tags).
+  // The main DICOM tags of one instance, by tag keyword (Orthanc's
+  // /instances/{id}/simplified-tags).
   nlohmann::json tags(const std::string& instance_id) const;
 
  private:

@@ -8,9 +8,9 @@
 
 #include "livernode/dicom/series_scanner.h"
 #include "livernode/dicom/volume_loader.h"
-#include "livernode/study/study_analysis.h"
 #include "livernode/phantom/phantom.h"
 #include "livernode/processing/analysis.h"
+#include "livernode/study/study_analysis.h"
 
 namespace livernode::test {
 
@@ -24,8 +24,8 @@ inline processing::AnalysisResult analyse_dicom_folder(const std::filesystem::pa
   processing::StudyInput study;
   for (const auto& s : scan.series) volumes.push_back(dicom::load_volume(s));
   for (std::size_t i = 0; i < volumes.size(); ++i)
-    study.series.push_back({scan.series[i].series_uid, &volumes[i].volume,
-                            study::series_hints(scan.series[i])});
+    study.series.push_back(
+        {scan.series[i].series_uid, &volumes[i].volume, study::series_hints(scan.series[i])});
   return processing::analyse(study, {});
 }
 
@@ -53,7 +53,7 @@ inline phantom::PhantomOptions small_portal_venous_phantom(unsigned seed) {
 }  // namespace livernode::test
 
 // Skips the current test, with the reason, when a data folder is absent.
-#define LIVERNODE_REQUIRE_DATA(path)                                              \
-  do {                                                                            \
+#define LIVERNODE_REQUIRE_DATA(path)                                                    \
+  do {                                                                                  \
     if (!std::filesystem::exists(path)) GTEST_SKIP() << "test data absent: " << (path); \
   } while (0)

@@ -599,8 +599,8 @@ TEST_F(ConfigTest, ConnectionLimitsAndTimeoutsAreReadAndChecked) {
   expect_problem(load("node:\n  max_associations: 4\n  max_associations_per_source: 5\n"),
                  "node.max_associations_per_source", 3, "more than max_associations (4)");
   expect_problem(load("http:\n  timeout_s: 0\n"), "http.timeout_s", 2, "");
-  expect_problem(load("node:\n  max_pending_connections: 0\n"), "node.max_pending_connections",
-                 2, "");
+  expect_problem(load("node:\n  max_pending_connections: 0\n"), "node.max_pending_connections", 2,
+                 "");
 }
 
 TEST_F(ConfigTest, TokenFileIsReadAndTokenIsMasked) {
@@ -630,8 +630,8 @@ TEST_F(ConfigTest, StateBackendIsSqliteOrPostgresqlWithAConnectionString) {
 
   expect_problem(load("storage:\n  state_backend: postgres\n"), "storage.state_backend", 2,
                  "did you mean 'postgresql'");
-  expect_problem(load("storage:\n  state_backend: postgresql\n"), "storage.postgresql.conninfo",
-                 2, "must be set when storage.state_backend is postgresql");
+  expect_problem(load("storage:\n  state_backend: postgresql\n"), "storage.postgresql.conninfo", 2,
+                 "must be set when storage.state_backend is postgresql");
 
   write("pg-password", "  s3cret-pw\n");
   const LoadResult pg = load(

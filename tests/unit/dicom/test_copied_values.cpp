@@ -1,13 +1,13 @@
 // Values copied from a source header into our result objects: NUL padding, over-long decimal
 // strings, lower-case code strings, dates with separators are made valid for their VR, each value
 // of a multi-valued element on its own, and DCMTK's own check accepts every repaired element.
-#include <gtest/gtest.h>
+#include <dcmtk/dcmdata/dcbytstr.h>
 #include <dcmtk/dcmdata/dcdatset.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcitem.h>
-#include <dcmtk/dcmdata/dcbytstr.h>
 #include <dcmtk/dcmdata/dcsequen.h>
 #include <dcmtk/dcmdata/dcvrlo.h>
+#include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdlib>
@@ -30,7 +30,6 @@ void put_raw(DcmItem& item, const DcmTagKey& tag, const std::string& raw) {
   ASSERT_TRUE(text->putString(raw.data(), static_cast<Uint32>(raw.size())).good());
   ASSERT_TRUE(item.insert(element, OFTrue).good());
 }
-
 
 bool dcmtk_accepts(DcmItem& item, const DcmTagKey& tag) {
   DcmElement* element = nullptr;
@@ -137,8 +136,8 @@ TEST(CopiedValues, ADatasetFromAConverterPassesDcmtksOwnChecksAfterRepair) {
   private_element->putString("odd\0", 4);
   ds.insert(private_element, OFTrue);
 
-  for (const DcmTagKey& tag : {DCM_PatientSex, DCM_InstitutionName, DCM_PixelSpacing,
-                               DCM_SliceThickness})
+  for (const DcmTagKey& tag :
+       {DCM_PatientSex, DCM_InstitutionName, DCM_PixelSpacing, DCM_SliceThickness})
     EXPECT_FALSE(dcmtk_accepts(ds, tag)) << DcmTag(tag).getTagName() << " should start invalid";
 
   const auto fixes = dicom::make_copied_values_valid(ds);

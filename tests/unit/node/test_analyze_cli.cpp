@@ -33,7 +33,9 @@ TEST(AnalyzeCli, ExitCodesTellUsageFromBadInputFromSuccess) {
   EXPECT_NE(summary["rejected_files"][0]["reason"].get<std::string>().find("not a readable DICOM"),
             std::string::npos);
   EXPECT_EQ(run("version"), 0);
-  EXPECT_EQ(run("check-config " + std::string(LIVERNODE_SOURCE_DIR) + "/config/livernode.example.yaml"), 0);
+  EXPECT_EQ(
+      run("check-config " + std::string(LIVERNODE_SOURCE_DIR) + "/config/livernode.example.yaml"),
+      0);
   std::ofstream(dir / "bad.yaml") << "node:\n  port: 70000\n";
   EXPECT_EQ(run("check-config " + (dir / "bad.yaml").string()), 2);
   fs::remove_all(dir);

@@ -10,10 +10,10 @@
 #include <set>
 #include <sstream>
 
-#include "livernode/node/workflow/job_inputs.h"
 #include "livernode/node/ingest/routing.h"
 #include "livernode/node/ingest/spool_recovery.h"
 #include "livernode/node/store/sqlite_state_store.h"
+#include "livernode/node/workflow/job_inputs.h"
 #include "livernode/study/corrections.h"
 #include "orthanc_peer.h"
 #include "test_support.h"
@@ -24,8 +24,8 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 TEST(SegmentRoles, CodesFirstLabelsForOurOwnLiverPartsAndAsFallback) {
-  using study::SegmentRole;
   using study::segment_role;
+  using study::SegmentRole;
   EXPECT_EQ(segment_role("SCT:10200004", "Liver"), SegmentRole::liver);
   EXPECT_EQ(segment_role("SCT:10200004", "liver (edited)"), SegmentRole::liver);
   EXPECT_EQ(segment_role("SCT:108369006", "Lesion 2"), SegmentRole::lesion);

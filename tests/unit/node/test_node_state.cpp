@@ -5,8 +5,6 @@
 // clang-format off
 #include "dcmtk/config/osconfig.h"
 // clang-format on
-#include "dcmtk/dcmdata/dcdeftag.h"
-#include "dcmtk/dcmdata/dcfilefo.h"
 #include <signal.h>
 #include <sqlite3.h>
 
@@ -15,14 +13,16 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "livernode/node/workflow/exporter.h"
-#include "livernode/node/workflow/study_tracker.h"
-#include "livernode/node/workflow/worker_pool.h"
+#include "dcmtk/dcmdata/dcdeftag.h"
+#include "dcmtk/dcmdata/dcfilefo.h"
 #include "livernode/node/http/http_server.h"
 #include "livernode/node/ingest/routing.h"
 #include "livernode/node/ingest/spool.h"
 #include "livernode/node/ingest/spool_recovery.h"
 #include "livernode/node/store/sqlite_state_store.h"
+#include "livernode/node/workflow/exporter.h"
+#include "livernode/node/workflow/study_tracker.h"
+#include "livernode/node/workflow/worker_pool.h"
 #include "livernode/phantom/phantom.h"
 #include "orthanc_peer.h"
 #include "test_support.h"

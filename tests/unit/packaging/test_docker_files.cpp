@@ -4,12 +4,11 @@
 // of the Dockerfile: tests/integration/test_docker_runtime_stage.cpp).
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
 #include <sstream>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "livernode/config/loader.h"
 #include "orthanc_peer.h"
@@ -70,8 +69,8 @@ TEST_F(DockerFiles, NodeConfigurationIsValidAndListensInsideTheContainer) {
   EXPECT_EQ(config_.storage.state_db, dir_ / "v/state/state.sqlite");
   EXPECT_EQ(config_.storage.results_dir, dir_ / "v/results");
   const std::string compose = read_text(kDocker / "compose.yaml");
-  for (const char* mount : {":/var/lib/livernode/spool", ":/var/lib/livernode/state",
-                            ":/var/lib/livernode/results"})
+  for (const char* mount :
+       {":/var/lib/livernode/spool", ":/var/lib/livernode/state", ":/var/lib/livernode/results"})
     EXPECT_TRUE(contains(compose, mount)) << "compose.yaml lacks the volume " << mount;
 }
 

@@ -56,7 +56,8 @@ TEST(Phantom, MetaImageRoundTripKeepsGeometryAndVoxels) {
   g.origin = {-10.5, 20.25, 3.0};
   g.direction = {0, 1, 0, -1, 0, 0, 0, 0, 1};  // columns: i -> -y... a 90 degree rotation
   LabelMap labels(g);
-  for (std::size_t v = 0; v < labels.voxels.size(); ++v) labels.voxels[v] = static_cast<std::uint8_t>(v * 7);
+  for (std::size_t v = 0; v < labels.voxels.size(); ++v)
+    labels.voxels[v] = static_cast<std::uint8_t>(v * 7);
   const fs::path dir = fresh_dir("mha");
   fs::create_directories(dir);
   write_label_map_mha(labels, dir / "x.mha");

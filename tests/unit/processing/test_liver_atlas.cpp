@@ -48,10 +48,10 @@ TEST(LiverAtlas, BuiltInAtlasPutsTheLiverInTheRightUpperQuadrant) {
   std::printf("built-in atlas: %d livers (%s)\n", atlas.cases, atlas.source.c_str());
   // u: half-widths to the left (negative: right); v: depths back from the spine's front; w:
   // half-widths up from the right lung's base.
-  EXPECT_GT(atlas.at({-0.5, -0.5, -0.1}), 0.5);  // right lobe
-  EXPECT_LT(atlas.at({0.7, 0.0, -0.9}), 0.01);   // left flank, low: colon, spleen, kidney
+  EXPECT_GT(atlas.at({-0.5, -0.5, -0.1}), 0.5);   // right lobe
+  EXPECT_LT(atlas.at({0.7, 0.0, -0.9}), 0.01);    // left flank, low: colon, spleen, kidney
   EXPECT_LT(atlas.at({-0.5, -0.5, -1.5}), 0.01);  // the right iliac fossa
-  EXPECT_LT(atlas.at({0.0, 0.5, -0.3}), 0.01);   // the vertebra
+  EXPECT_LT(atlas.at({0.0, 0.5, -0.3}), 0.01);    // the vertebra
 }
 
 }  // namespace livernode::test

@@ -34,9 +34,11 @@ TEST(SurgicalPlanning, BodySurfaceArea) {
 
 TEST(SurgicalPlanning, StandardLiverVolume) {
   // Vauthey -794.41 + 1267.28 * 2 = 1740.15; Urata 706.2 * 2 + 2.4 = 1414.8.
-  EXPECT_NEAR(lp::estimated_standard_liver_volume_ml(lp::EslvFormula::kVauthey, 2.0), 1740.15, 1e-9);
+  EXPECT_NEAR(lp::estimated_standard_liver_volume_ml(lp::EslvFormula::kVauthey, 2.0), 1740.15,
+              1e-9);
   EXPECT_NEAR(lp::estimated_standard_liver_volume_ml(lp::EslvFormula::kUrata, 2.0), 1414.8, 1e-9);
-  EXPECT_NEAR(lp::estimated_standard_liver_volume_ml(lp::EslvFormula::kVauthey, 1.5), 1106.51, 1e-9);
+  EXPECT_NEAR(lp::estimated_standard_liver_volume_ml(lp::EslvFormula::kVauthey, 1.5), 1106.51,
+              1e-9);
 }
 
 TEST(SurgicalPlanning, ResectionPresetsRemoveTheBrisbaneSegments) {
@@ -54,7 +56,8 @@ TEST(SurgicalPlanning, ResectionPresetsRemoveTheBrisbaneSegments) {
 TEST(SurgicalPlanning, FlrOfEveryPresetWithEslv) {
   // Segments I..VIII = 50, 100, 120, 150, 200, 180, 220, 280 mL (total 1300), one 30 mL tumour
   // in VIII. Patient 1.80 m, 80 kg: BSA 2.0, ESLV (Vauthey) 1740.15 mL. Functional 1270 mL.
-  const auto seg = volumes({0, 50, 100, 120, 150, 200, 180, 220, 280}, {0, 0, 0, 0, 0, 0, 0, 0, 30});
+  const auto seg =
+      volumes({0, 50, 100, 120, 150, 200, 180, 220, 280}, {0, 0, 0, 0, 0, 0, 0, 0, 30});
   lp::PlanningInputs in;
   in.height_m = 1.80;
   in.weight_kg = 80.0;
@@ -100,7 +103,8 @@ TEST(SurgicalPlanning, FlrOfEveryPresetWithEslv) {
 }
 
 TEST(SurgicalPlanning, WithoutHeightAndWeightTheFlrIsAShareOfTheFunctionalVolume) {
-  const auto seg = volumes({0, 50, 100, 120, 150, 200, 180, 220, 280}, {0, 0, 0, 0, 0, 0, 0, 0, 30});
+  const auto seg =
+      volumes({0, 50, 100, 120, 150, 200, 180, 220, 280}, {0, 0, 0, 0, 0, 0, 0, 0, 30});
   lp::PlanningInputs in;
   in.weight_kg = 80.0;  // height missing
   in.condition = lp::LiverCondition::kChemotherapy;
@@ -167,9 +171,11 @@ TEST(SurgicalPlanning, TumourDistributionTypes) {
   EXPECT_EQ(lp::classify_distribution({}, &why), D::kNone);
   EXPECT_EQ(lp::classify_distribution({{1, 80, 60, 7}}, &why), D::kTypeI);
   // Dominant 80 mL / 60 mm lesion in VII with 2 mL / 15 mm lesions in III and V: type II.
-  EXPECT_EQ(lp::classify_distribution({{1, 80, 60, 7}, {2, 2, 15, 3}, {3, 2, 15, 5}}, &why), D::kTypeII);
+  EXPECT_EQ(lp::classify_distribution({{1, 80, 60, 7}, {2, 2, 15, 3}, {3, 2, 15, 5}}, &why),
+            D::kTypeII);
   // Three similar lesions in both hemilivers: type III.
-  EXPECT_EQ(lp::classify_distribution({{1, 10, 30, 7}, {2, 8, 28, 3}, {3, 9, 29, 5}}, &why), D::kTypeIII);
+  EXPECT_EQ(lp::classify_distribution({{1, 10, 30, 7}, {2, 8, 28, 3}, {3, 9, 29, 5}}, &why),
+            D::kTypeIII);
   // Two lesions in the right hemiliver only.
   EXPECT_EQ(lp::classify_distribution({{1, 10, 30, 7}, {2, 8, 28, 6}}, &why), D::kUnilobarMultiple);
   // Segments unknown.
@@ -178,9 +184,10 @@ TEST(SurgicalPlanning, TumourDistributionTypes) {
 
 TEST(SurgicalPlanning, BurdenAndAblationLimits) {
   // 5 lesions are not "fewer than 5"; a 50 mm lesion is not "under 5 cm"; 600 of 1000 mL is 60 %.
-  const auto seg = volumes({0, 100, 100, 100, 100, 150, 150, 150, 150}, {0, 0, 0, 0, 0, 150, 150, 150, 150});
-  std::vector<lp::PlanningLesion> five = {{1, 150, 49, 5}, {2, 150, 40, 6}, {3, 150, 40, 7},
-                                          {4, 149, 40, 8}, {5, 1, 12, 2}};
+  const auto seg =
+      volumes({0, 100, 100, 100, 100, 150, 150, 150, 150}, {0, 0, 0, 0, 0, 150, 150, 150, 150});
+  std::vector<lp::PlanningLesion> five = {
+      {1, 150, 49, 5}, {2, 150, 40, 6}, {3, 150, 40, 7}, {4, 149, 40, 8}, {5, 1, 12, 2}};
   lp::PlanningInputs in;
   auto plan = lp::plan_surgery(seg, five, in);
   EXPECT_NEAR(plan.tumour_burden_percent, 60.0, 1e-9);

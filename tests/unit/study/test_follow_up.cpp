@@ -6,8 +6,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "livernode/study/follow_up.h"
 #include "livernode/node/store/sqlite_state_store.h"
+#include "livernode/study/follow_up.h"
 #include "test_support.h"
 
 using namespace livernode;
@@ -51,12 +51,14 @@ TEST(FollowUp, DaysBetweenDicomDates) {
 // The ALPPS course of CLINICAL.md: FLR 328 -> 504 mL, FLR/ESLV 24 -> 38 % in 14 days:
 // degree of hypertrophy 14 points, kinetic growth rate 14 / 2 = 7 points per week.
 TEST(FollowUp, HypertrophyGrowthRateLesionsAndRecist) {
-  const json before = analysis("20260101", 1500, 328, 24.0, 22.6,
-                               {lesion(1, 0, 60, 80), lesion(2, 100, 30, 10), lesion(3, -100, 12, 1)});
+  const json before =
+      analysis("20260101", 1500, 328, 24.0, 22.6,
+               {lesion(1, 0, 60, 80), lesion(2, 100, 30, 10), lesion(3, -100, 12, 1)});
   // Lesion 1 moved 5 mm and shrank to 48 mm, lesion 2 grew to 33 mm, lesion 3 is gone, a new
   // lesion appeared far from all of them.
-  const json after = analysis("20260115", 1600, 504, 38.0, 32.5,
-                              {lesion(1, 105, 33, 12), lesion(2, 5, 48, 50), lesion(3, 300, 15, 2)});
+  const json after =
+      analysis("20260115", 1600, 504, 38.0, 32.5,
+               {lesion(1, 105, 33, 12), lesion(2, 5, 48, 50), lesion(3, 300, 15, 2)});
   const json f = study::compare_with_prior(after, before, "prior/summary.json");
   EXPECT_EQ(f["interval_days"].get<long>(), 14);
   EXPECT_DOUBLE_EQ(f["interval_weeks"].get<double>(), 2.0);
@@ -96,8 +98,8 @@ TEST(FollowUp, LesionsAreMatchedAfterAligningTheLandmarks) {
     a["landmarks"] = {{"ivc_axis_lps_mm", {x, y, 0.0}}, {"liver_dome_z_mm", dome}};
     return a;
   };
-  const json before = analysis("20260101", 1500, 328, 24.0, 22.6,
-                               {lesion(1, 0, 30, 10), lesion(2, 60, 25, 6)});
+  const json before =
+      analysis("20260101", 1500, 328, 24.0, 22.6, {lesion(1, 0, 30, 10), lesion(2, 60, 25, 6)});
   json moved = json::array();
   for (const auto& l : before["lesions"]) {
     json m = l;
@@ -106,7 +108,7 @@ TEST(FollowUp, LesionsAreMatchedAfterAligningTheLandmarks) {
   }
   const json after = analysis("20260115", 1600, 504, 38.0, 32.5, moved);
   const json aligned = study::compare_with_prior(with_landmarks(after, -15.0, 10.0, 140.0),
-                                                with_landmarks(before, -40.0, 10.0, 100.0), "p");
+                                                 with_landmarks(before, -40.0, 10.0, 100.0), "p");
   EXPECT_EQ(aligned["alignment"]["shift_mm"], json::array({25.0, 0.0, 40.0}));
   ASSERT_EQ(aligned["lesions"]["matched"].size(), 2u);
   for (const auto& pair : aligned["lesions"]["matched"]) {

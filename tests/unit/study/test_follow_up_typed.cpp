@@ -265,21 +265,23 @@ TEST(FollowUpTyped, TheWrittenSectionIsTheComparisonOfTheSummaryEntries) {
   current["volumetry"] = study::volumetry_json(later);
   current["surgical_plan"] = study::surgical_plan_json(later);
   const study::FollowUpFacts earlier = earlier_facts();
-  const json typed = study::follow_up_json(study::compare_with_prior(later, "20260115", earlier, "p"));
+  const json typed =
+      study::follow_up_json(study::compare_with_prior(later, "20260115", earlier, "p"));
   // The earlier figures written back as a summary entry give the same section.
-  json prior = {{"study_date", earlier.study_date},
-                {"study_instance_uids", earlier.study_instance_uids},
-                {"volumetry", {{"liver_ml", 1500.0}, {"functional_ml", 1450.0}}},
-                {"surgical_plan",
-                 {{"resections",
-                   {{{"key", "right_hemihepatectomy"},
-                     {"name", "Right hemihepatectomy"},
-                     {"segments_remaining", "I-IV"},
-                     {"flr_ml", 328.0},
-                     {"flr_percent_of_eslv", 24.0},
-                     {"flr_percent_of_functional_liver", 22.6}}}}}},
-                {"landmarks", {{"ivc_axis_lps_mm", {-40.0, 10.0, 0.0}}, {"liver_dome_z_mm", 100.0}}},
-                {"lesions", json::array()}};
+  json prior = {
+      {"study_date", earlier.study_date},
+      {"study_instance_uids", earlier.study_instance_uids},
+      {"volumetry", {{"liver_ml", 1500.0}, {"functional_ml", 1450.0}}},
+      {"surgical_plan",
+       {{"resections",
+         {{{"key", "right_hemihepatectomy"},
+           {"name", "Right hemihepatectomy"},
+           {"segments_remaining", "I-IV"},
+           {"flr_ml", 328.0},
+           {"flr_percent_of_eslv", 24.0},
+           {"flr_percent_of_functional_liver", 22.6}}}}}},
+      {"landmarks", {{"ivc_axis_lps_mm", {-40.0, 10.0, 0.0}}, {"liver_dome_z_mm", 100.0}}},
+      {"lesions", json::array()}};
   for (const auto& l : earlier.lesions) {
     prior["lesions"].push_back(
         {{"number", l.number},
