@@ -37,4 +37,20 @@ std::string backend_test_name(const ::testing::TestParamInfo<std::string>& info)
   return info.param;
 }
 
+node::InstanceRecord analysed_ct_instance(const std::string& sop, const std::string& series,
+                                          double t) {
+  node::InstanceRecord r;
+  r.sop_instance_uid = sop;
+  r.sop_class_uid = "1.2.840.10008.5.1.4.1.1.2";
+  r.study_uid = "1.9";
+  r.series_uid = series;
+  r.transfer_syntax_uid = "1.2.840.10008.1.2.1";
+  r.path = "/spool/" + sop;
+  r.size_bytes = 100;
+  r.modality = "CT";
+  r.action = node::SeriesAction::analyse;
+  r.received_at = t;
+  return r;
+}
+
 }  // namespace livernode::test

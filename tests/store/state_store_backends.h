@@ -40,6 +40,11 @@ class NodeStateStoreCorrections : public StateStoreBackendTest {};
 // The backend's name as a test name part.
 std::string backend_test_name(const ::testing::TestParamInfo<std::string>& info);
 
+// A CT instance of study 1.9 routed to analysis, received at `t`: the record the store tests
+// feed to record_instance.
+node::InstanceRecord analysed_ct_instance(const std::string& sop, const std::string& series,
+                                          double t);
+
 }  // namespace livernode::test
 
 // Instantiates every state store suite on `backend` ("sqlite", "postgresql"), as

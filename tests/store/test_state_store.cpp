@@ -14,33 +14,15 @@ namespace livernode::test {
 namespace fs = std::filesystem;
 using namespace livernode::node;
 
-namespace {
-
-InstanceRecord instance(const std::string& sop, const std::string& series, double t) {
-  InstanceRecord r;
-  r.sop_instance_uid = sop;
-  r.sop_class_uid = "1.2.840.10008.5.1.4.1.1.2";
-  r.study_uid = "1.9";
-  r.series_uid = series;
-  r.transfer_syntax_uid = "1.2.840.10008.1.2.1";
-  r.path = "/spool/" + sop;
-  r.size_bytes = 100;
-  r.modality = "CT";
-  r.action = SeriesAction::analyse;
-  r.received_at = t;
-  return r;
-}
-
-}  // namespace
-
 TEST_P(NodeStateStore, NewSeriesAfterAnalysisMakesTheNextVersionAndRestartRequeues) {
   const auto dir = make_temp_dir("livernode-store");
   {
     auto opened = open();
     StateStore& store = *opened;
-    EXPECT_TRUE(store.record_instance(instance("1.1", "1.5", 100)));
-    EXPECT_FALSE(store.record_instance(instance("1.1", "1.5", 101)));  // re-sent: stored once
-    EXPECT_TRUE(store.record_instance(instance("1.2", "1.5", 102)));
+    EXPECT_TRUE(store.record_instance(analysed_ct_instance("1.1", "1.5", 100)));
+    EXPECT_FALSE(
+        store.record_instance(analysed_ct_instance("1.1", "1.5", 101)));  // re-sent: stored once
+    EXPECT_TRUE(store.record_instance(analysed_ct_instance("1.2", "1.5", 102)));
     EXPECT_EQ(store.study("1.9")->instances, 2);
     EXPECT_EQ(store.complete_quiet_series(101).size(), 0u);
     EXPECT_EQ(store.complete_quiet_series(102).size(), 1u);
@@ -63,7 +45,7 @@ TEST_P(NodeStateStore, NewSeriesAfterAnalysisMakesTheNextVersionAndRestartRequeu
   store.finish_job(again->id, "done", "", "/results/1.9/v1", 0, 130);
   EXPECT_EQ(store.study("1.9")->state, node::StudyState::done);
   // A later series reopens the study; its job is version 2.
-  EXPECT_TRUE(store.record_instance(instance("1.3", "1.6", 200)));
+  EXPECT_TRUE(store.record_instance(analysed_ct_instance("1.3", "1.6", 200)));
   EXPECT_EQ(store.study("1.9")->state, node::StudyState::receiving);
   EXPECT_EQ(store.create_job("1.9", 210).version, 2);
   EXPECT_EQ(store.jobs("1.9", 10).size(), 2u);
@@ -77,7 +59,7 @@ TEST_P(NodeStateStore, DeliveriesAreQueuedTogetherWithTheJobsEnd) {
   {
     auto opened = open();
     StateStore& store = *opened;
-    ASSERT_TRUE(store.record_instance(instance("1.1", "1.5", 100)));
+    ASSERT_TRUE(store.record_instance(analysed_ct_instance("1.1", "1.5", 100)));
     const JobRow job = store.create_job("1.9", 110);
     ASSERT_TRUE(store.claim_next_job(111));
     OutboxRow r;
@@ -112,7 +94,7 @@ TEST_P(NodeStateStore, NewDatabaseHasTheCurrentSchemaVersion) {
     auto opened = open();
     StateStore& store = *opened;
     EXPECT_EQ(schema_version(store), 2);
-    auto r = instance("1.1", "1.5", 100);
+    auto r = analysed_ct_instance("1.1", "1.5", 100);
     r.accession_number = "A1";
     ASSERT_TRUE(store.record_instance(r));
     EXPECT_EQ(store.study("1.9")->accession_number, "A1");
@@ -127,7 +109,7 @@ TEST_P(NodeStateStore, TwoConnectionsNeverClaimTheSameJob) {
   {
     auto opened = open();
     for (int i = 0; i < kJobs; ++i) {
-      auto r = instance("1.1." + std::to_string(i), "1.5." + std::to_string(i), 100);
+      auto r = analysed_ct_instance("1.1." + std::to_string(i), "1.5." + std::to_string(i), 100);
       r.study_uid = "2." + std::to_string(i);
       ASSERT_TRUE(opened->record_instance(r));
       opened->create_job(r.study_uid, 110);

@@ -6,32 +6,12 @@
 
 #include "livernode/node/store/postgres_state_store.h"
 #include "postgres_connection.h"
+#include "store_rows.h"
 
 namespace livernode::node {
 
-namespace {
-constexpr const char* kJobColumns =
-    "SELECT id, study_uid, version, state, created_at, started_at, finished_at, error, result_dir, "
-    "objects, attempts, kind, correction_sop FROM jobs ";
-
-JobRow job_row(const pg::Row& s) {
-  JobRow r;
-  r.id = s.integer(0);
-  r.study_uid = s.text(1);
-  r.version = static_cast<int>(s.integer(2));
-  r.state = s.text(3);
-  r.created_at = s.real(4);
-  r.started_at = s.real(5);
-  r.finished_at = s.real(6);
-  r.error = s.text(7);
-  r.result_dir = s.text(8);
-  r.objects = s.integer(9);
-  r.attempts = static_cast<int>(s.integer(10));
-  r.kind = s.text(11);
-  r.correction_sop = s.text(12);
-  return r;
-}
-}  // namespace
+using rows::job_row;
+using rows::kJobColumns;
 
 JobRow PostgresStateStore::create_job(const std::string& study_uid, double now) {
   std::lock_guard lock(mutex_);

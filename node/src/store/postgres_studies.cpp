@@ -6,6 +6,7 @@
 
 #include "livernode/node/store/postgres_state_store.h"
 #include "postgres_connection.h"
+#include "store_rows.h"
 
 namespace livernode::node {
 
@@ -79,49 +80,12 @@ bool PostgresStateStore::record_instance(const InstanceRecord& r) {
 std::vector<StudyRow> PostgresStateStore::query_studies(const std::string& where,
                                                         const std::string& arg, int limit,
                                                         const std::string& order) {
-  const auto r = db_->exec(
-      "SELECT study_uid, state, first_arrival, last_arrival, instances, bytes, calling_ae, "
-      "state_changed_at, "
-      "(SELECT COUNT(*) FROM series WHERE series.study_uid=studies.study_uid), "
-      "(SELECT COUNT(*) FROM series WHERE series.study_uid=studies.study_uid AND "
-      "action='analyse'), "
-      "(SELECT COUNT(*) FROM jobs WHERE jobs.study_uid=studies.study_uid), "
-      // Named: a CASE would take the name study_uid of its ELSE, and ORDER BY study_uid
-      // would be ambiguous.
-      "CASE WHEN visit_uid<>'' THEN visit_uid ELSE study_uid END AS lead_study, "
-      "accession_number, study_date, study_time, modality, study_description "
-      "FROM studies " +
-          where + (order.empty() ? " ORDER BY first_arrival" : " ORDER BY " + order) +
-          (where.empty() ? " LIMIT $1" : " LIMIT $2"),
-      where.empty() ? pg::params(limit) : pg::params(arg, limit));
+  const auto r = db_->exec(std::string(rows::kStudyColumns) + where +
+                               (order.empty() ? " ORDER BY first_arrival" : " ORDER BY " + order) +
+                               (where.empty() ? " LIMIT $1" : " LIMIT $2"),
+                           where.empty() ? pg::params(limit) : pg::params(arg, limit));
   std::vector<StudyRow> out;
-  for (int i = 0; i < r.rows(); ++i) {
-    const pg::Row s(r, i);
-    StudyRow row;
-    row.study_uid = s.text(0);
-    const std::string state = s.text(1);
-    const auto known = study_state_from_string(state);
-    if (!known)
-      throw StateStoreError("state store: study " + row.study_uid + " has the unknown state '" +
-                            state + "'");
-    row.state = *known;
-    row.first_arrival = s.real(2);
-    row.last_arrival = s.real(3);
-    row.instances = s.integer(4);
-    row.bytes = s.integer(5);
-    row.calling_ae = s.text(6);
-    row.state_changed_at = s.real(7);
-    row.series = s.integer(8);
-    row.analysed_series = s.integer(9);
-    row.job_versions = s.integer(10);
-    row.visit_uid = s.text(11);
-    row.accession_number = s.text(12);
-    row.study_date = s.text(13);
-    row.study_time = s.text(14);
-    row.modality = s.text(15);
-    row.study_description = s.text(16);
-    out.push_back(std::move(row));
-  }
+  for (int i = 0; i < r.rows(); ++i) out.push_back(rows::study_row(pg::Row(r, i)));
   return out;
 }
 
@@ -140,29 +104,8 @@ std::optional<StudyRow> PostgresStateStore::study(const std::string& study_uid) 
 }
 
 namespace {
-constexpr const char* kSeriesColumns =
-    "SELECT series_uid, study_uid, modality, body_part, description, action, rule, instances, "
-    "first_arrival, last_arrival, complete, frame_of_reference_uid, study_date, acquisition_time "
-    "FROM series ";
-
-SeriesRow series_row(const pg::Row& s) {
-  SeriesRow r;
-  r.series_uid = s.text(0);
-  r.study_uid = s.text(1);
-  r.modality = s.text(2);
-  r.body_part = s.text(3);
-  r.description = s.text(4);
-  r.action = series_action_from_string(s.text(5));
-  r.rule = s.text(6);
-  r.instances = s.integer(7);
-  r.first_arrival = s.real(8);
-  r.last_arrival = s.real(9);
-  r.complete = s.integer(10) != 0;
-  r.frame_of_reference_uid = s.text(11);
-  r.study_date = s.text(12);
-  r.acquisition_time = s.text(13);
-  return r;
-}
+using rows::kSeriesColumns;
+using rows::series_row;
 
 std::vector<SeriesRow> series_rows(const pg::Result& r) {
   std::vector<SeriesRow> out;

@@ -8,6 +8,7 @@
 
 #include "livernode/node/store/sqlite_state_store.h"
 #include "sqlite_statement.h"
+#include "store_rows.h"
 
 namespace livernode::node {
 
@@ -36,33 +37,8 @@ std::vector<std::int64_t> SqliteStateStore::insert_outbox(const std::vector<Outb
   return ids;
 }
 
-namespace {
-constexpr const char* kOutboxColumns =
-    "SELECT id, job_id, study_uid, destination, kind, path, sop_class_uid, sop_instance_uid, "
-    "transfer_syntax_uid, state, attempts, next_attempt_at, last_error, created_at, delivered_at "
-    "FROM outbox ";
-
-template <class S>
-OutboxRow outbox_row(const S& s) {
-  OutboxRow r;
-  r.id = s.integer(0);
-  r.job_id = s.integer(1);
-  r.study_uid = s.text(2);
-  r.destination = s.text(3);
-  r.kind = s.text(4);
-  r.path = s.text(5);
-  r.sop_class_uid = s.text(6);
-  r.sop_instance_uid = s.text(7);
-  r.transfer_syntax_uid = s.text(8);
-  r.state = s.text(9);
-  r.attempts = static_cast<int>(s.integer(10));
-  r.next_attempt_at = s.real(11);
-  r.last_error = s.text(12);
-  r.created_at = s.real(13);
-  r.delivered_at = s.real(14);
-  return r;
-}
-}  // namespace
+using rows::kOutboxColumns;
+using rows::outbox_row;
 
 std::vector<OutboxRow> SqliteStateStore::query_outbox(const std::string& where,
                                                       const std::string& arg, int limit) {

@@ -8,6 +8,7 @@
 
 #include "livernode/node/store/sqlite_state_store.h"
 #include "sqlite_statement.h"
+#include "store_rows.h"
 
 namespace livernode::node {
 
@@ -107,48 +108,14 @@ bool SqliteStateStore::record_instance(const InstanceRecord& r) {
 std::vector<StudyRow> SqliteStateStore::query_studies(const std::string& where,
                                                       const std::string& arg, int limit,
                                                       const std::string& order) {
-  Statement s(db_,
-              "SELECT study_uid, state, first_arrival, last_arrival, instances, bytes, calling_ae, "
-              "state_changed_at, "
-              "(SELECT COUNT(*) FROM series WHERE series.study_uid=studies.study_uid), "
-              "(SELECT COUNT(*) FROM series WHERE series.study_uid=studies.study_uid AND "
-              "action='analyse'), "
-              "(SELECT COUNT(*) FROM jobs WHERE jobs.study_uid=studies.study_uid), "
-              "CASE WHEN visit_uid<>'' THEN visit_uid ELSE study_uid END, "
-              "accession_number, study_date, study_time, modality, study_description "
-              "FROM studies " +
-                  where + (order.empty() ? " ORDER BY first_arrival" : " ORDER BY " + order) +
-                  " LIMIT ?");
+  Statement s(db_, std::string(rows::kStudyColumns) + where +
+                       (order.empty() ? " ORDER BY first_arrival" : " ORDER BY " + order) +
+                       " LIMIT ?");
   int i = 1;
   if (!where.empty()) s.bind(i++, arg);
   s.bind(i, limit);
   std::vector<StudyRow> out;
-  while (s.step()) {
-    StudyRow r;
-    r.study_uid = s.text(0);
-    const std::string state = s.text(1);
-    const auto known = study_state_from_string(state);
-    if (!known)
-      throw StateStoreError("state store: study " + r.study_uid + " has the unknown state '" +
-                            state + "'");
-    r.state = *known;
-    r.first_arrival = s.real(2);
-    r.last_arrival = s.real(3);
-    r.instances = s.integer(4);
-    r.bytes = s.integer(5);
-    r.calling_ae = s.text(6);
-    r.state_changed_at = s.real(7);
-    r.series = s.integer(8);
-    r.analysed_series = s.integer(9);
-    r.job_versions = s.integer(10);
-    r.visit_uid = s.text(11);
-    r.accession_number = s.text(12);
-    r.study_date = s.text(13);
-    r.study_time = s.text(14);
-    r.modality = s.text(15);
-    r.study_description = s.text(16);
-    out.push_back(std::move(r));
-  }
+  while (s.step()) out.push_back(rows::study_row(s));
   return out;
 }
 
@@ -166,32 +133,8 @@ std::optional<StudyRow> SqliteStateStore::study(const std::string& study_uid) {
   return rows.front();
 }
 
-namespace {
-constexpr const char* kSeriesColumns =
-    "SELECT series_uid, study_uid, modality, body_part, description, action, rule, instances, "
-    "first_arrival, last_arrival, complete, frame_of_reference_uid, study_date, acquisition_time "
-    "FROM series ";
-
-template <class S>
-SeriesRow series_row(const S& s) {
-  SeriesRow r;
-  r.series_uid = s.text(0);
-  r.study_uid = s.text(1);
-  r.modality = s.text(2);
-  r.body_part = s.text(3);
-  r.description = s.text(4);
-  r.action = series_action_from_string(s.text(5));
-  r.rule = s.text(6);
-  r.instances = s.integer(7);
-  r.first_arrival = s.real(8);
-  r.last_arrival = s.real(9);
-  r.complete = s.integer(10) != 0;
-  r.frame_of_reference_uid = s.text(11);
-  r.study_date = s.text(12);
-  r.acquisition_time = s.text(13);
-  return r;
-}
-}  // namespace
+using rows::kSeriesColumns;
+using rows::series_row;
 
 std::vector<SeriesRow> SqliteStateStore::series_of(const std::string& study_uid) {
   std::lock_guard lock(mutex_);

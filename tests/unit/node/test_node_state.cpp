@@ -25,6 +25,7 @@
 #include "livernode/node/workflow/worker_pool.h"
 #include "livernode/phantom/phantom.h"
 #include "orthanc_peer.h"
+#include "state_store_backends.h"
 #include "test_support.h"
 
 namespace livernode::test {
@@ -86,25 +87,6 @@ TEST(NodeRouting, FirstMatchingRuleDecides) {
   EXPECT_EQ(router.route({"MR", "PACS1", "LIVER", "t1"}).action, SeriesAction::unrouted);
   EXPECT_EQ(router.route({"CT", "PACS1", "CHEST", "lung"}).action, SeriesAction::unrouted);
 }
-
-namespace {
-
-InstanceRecord instance(const std::string& sop, const std::string& series, double t) {
-  InstanceRecord r;
-  r.sop_instance_uid = sop;
-  r.sop_class_uid = "1.2.840.10008.5.1.4.1.1.2";
-  r.study_uid = "1.9";
-  r.series_uid = series;
-  r.transfer_syntax_uid = "1.2.840.10008.1.2.1";
-  r.path = "/spool/" + sop;
-  r.size_bytes = 100;
-  r.modality = "CT";
-  r.action = SeriesAction::analyse;
-  r.received_at = t;
-  return r;
-}
-
-}  // namespace
 
 // The exporter sends a real CT instance to Orthanc (delivered on status 0000) and keeps
 // retrying a destination that is down until max_attempts, then leaves it dead for an admin
@@ -174,7 +156,7 @@ INSERT INTO jobs(study_uid, version, state, created_at, error) VALUES('1.7', 1, 
     EXPECT_EQ(jobs[0].kind, "analysis");
 
     // A new study: its header from its first instance; a later instance changes nothing.
-    auto r = instance("1.8.1", "1.8.2", 100);
+    auto r = analysed_ct_instance("1.8.1", "1.8.2", 100);
     r.study_uid = "1.8";
     r.accession_number = "ACC-2026-0042";
     r.study_date = "20261206";
@@ -188,7 +170,7 @@ INSERT INTO jobs(study_uid, version, state, created_at, error) VALUES('1.7', 1, 
     later.received_at = 101;
     ASSERT_TRUE(store.record_instance(later));
     // The old study receives an instance: its empty header values are filled, the others kept.
-    auto more = instance("1.7.5", "1.7.1", 200);
+    auto more = analysed_ct_instance("1.7.5", "1.7.1", 200);
     more.study_uid = "1.7";
     more.accession_number = "ACC-OLD";
     more.study_date = "20250103";
