@@ -22,18 +22,16 @@ namespace fs = std::filesystem;
 using livernode::processing::Geometry;
 using livernode::processing::LabelMap;
 using livernode::processing::Volume;
+using livernode::test::read_bytes;
 using namespace livernode::phantom;
+using livernode::test::eroded_stats;
+using livernode::test::ErodedStats;
 
 const Phase kPhases[] = {Phase::kNonContrast, Phase::kArterial, Phase::kPortalVenous,
                          Phase::kDelayed};
 
 fs::path fresh_dir(const std::string& name) {
   return livernode::test::make_temp_dir("livernode-phantom-" + name);
-}
-
-std::string read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 nlohmann::json read_manifest(const fs::path& dir) {
@@ -50,38 +48,6 @@ template <typename Pick>
 double counted_ml(const LabelMap& labels, Pick pick) {
   const auto n = std::count_if(labels.voxels.begin(), labels.voxels.end(), pick);
   return static_cast<double>(n) * labels.geometry.voxel_volume_ml();
-}
-
-// Mean and standard deviation of the HU of voxels with `label` whose 6 neighbours have it too.
-struct Stats {
-  double mean = 0.0, sd = 0.0;
-  std::size_t n = 0;
-};
-Stats eroded_stats(const Volume& hu, const LabelMap& labels, std::uint8_t label) {
-  const auto& s = labels.geometry.size;
-  double sum = 0.0, sum2 = 0.0;
-  Stats st;
-  for (std::size_t k = 1; k + 1 < s[2]; ++k) {
-    for (std::size_t j = 1; j + 1 < s[1]; ++j) {
-      for (std::size_t i = 1; i + 1 < s[0]; ++i) {
-        if (labels.at(i, j, k) != label || labels.at(i - 1, j, k) != label ||
-            labels.at(i + 1, j, k) != label || labels.at(i, j - 1, k) != label ||
-            labels.at(i, j + 1, k) != label || labels.at(i, j, k - 1) != label ||
-            labels.at(i, j, k + 1) != label) {
-          continue;
-        }
-        const double v = hu.at(i, j, k);
-        sum += v;
-        sum2 += v * v;
-        ++st.n;
-      }
-    }
-  }
-  if (st.n > 0) {
-    st.mean = sum / static_cast<double>(st.n);
-    st.sd = std::sqrt(std::max(0.0, sum2 / static_cast<double>(st.n) - st.mean * st.mean));
-  }
-  return st;
 }
 
 std::array<double, 3> centroid(const LabelMap& labels, std::uint8_t label) {
@@ -198,7 +164,7 @@ TEST_F(PhantomDefault, AttenuationFollowsThePhaseTable) {
                                                {Phase::kArterial, 80},
                                                {Phase::kPortalVenous, 110},
                                                {Phase::kDelayed, 90}};
-  std::map<Phase, std::map<std::uint8_t, Stats>> stats;
+  std::map<Phase, std::map<std::uint8_t, ErodedStats>> stats;
   const std::uint8_t structures[] = {labels::kLiverParenchyma,
                                      labels::kAorta,
                                      labels::kPortalVeinExtrahepatic,
@@ -211,7 +177,7 @@ TEST_F(PhantomDefault, AttenuationFollowsThePhaseTable) {
     const LabelMap labels = labels_of(dir_, p);
     for (std::uint8_t s : structures) stats[p][s] = eroded_stats(hu, labels, s);
 
-    const Stats& liver = stats[p][labels::kLiverParenchyma];
+    const ErodedStats& liver = stats[p][labels::kLiverParenchyma];
     ASSERT_GT(liver.n, 10000u);
     EXPECT_NEAR(liver.mean, liver_table.at(p), 5.0) << phase_name(p);
     EXPECT_NEAR(liver.mean, manifest["attenuation_hu"][phase_name(p)]["liver"].get<double>(), 5.0);

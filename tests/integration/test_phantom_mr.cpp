@@ -48,11 +48,6 @@ PhantomOptions small_mr(unsigned seed) {
   return o;
 }
 
-std::string read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 // Every file under dir, by relative path, with its bytes.
 std::map<std::string, std::string> tree(const fs::path& dir) {
   std::map<std::string, std::string> out;
@@ -63,26 +58,10 @@ std::map<std::string, std::string> tree(const fs::path& dir) {
   return out;
 }
 
-// Mean of the voxels with `label` whose 6 neighbours have it too (none: NaN).
+// Mean of the voxels with `label` whose 6 neighbours have it too (fewer than 8: NaN).
 double eroded_mean(const Volume& image, const LabelMap& labels, std::uint8_t label) {
-  const auto& s = labels.geometry.size;
-  double sum = 0.0;
-  std::size_t n = 0;
-  for (std::size_t k = 1; k + 1 < s[2]; ++k) {
-    for (std::size_t j = 1; j + 1 < s[1]; ++j) {
-      for (std::size_t i = 1; i + 1 < s[0]; ++i) {
-        if (labels.at(i, j, k) != label || labels.at(i - 1, j, k) != label ||
-            labels.at(i + 1, j, k) != label || labels.at(i, j - 1, k) != label ||
-            labels.at(i, j + 1, k) != label || labels.at(i, j, k - 1) != label ||
-            labels.at(i, j, k + 1) != label) {
-          continue;
-        }
-        sum += image.at(i, j, k);
-        ++n;
-      }
-    }
-  }
-  return n >= 8 ? sum / static_cast<double>(n) : std::nan("");
+  const auto st = eroded_stats(image, labels, label);
+  return st.n >= 8 ? st.mean : std::nan("");
 }
 
 class PhantomMr : public ::testing::Test {

@@ -2,7 +2,11 @@
 // Paths and helpers shared by the unit tests.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <string>
 
@@ -36,6 +40,46 @@ inline std::filesystem::path make_temp_dir(const std::string& prefix) {
              (prefix + "-" + std::to_string(rd()) + std::to_string(rd()));
   std::filesystem::create_directories(dir);
   return dir;
+}
+
+// The bytes of a file (empty when it cannot be read).
+inline std::string read_bytes(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Mean and standard deviation of an image over the voxels with `label` whose 6 neighbours have it
+// too (the interior of a structure, free of partial volume); n = how many there are.
+struct ErodedStats {
+  double mean = 0.0, sd = 0.0;
+  std::size_t n = 0;
+};
+inline ErodedStats eroded_stats(const processing::Volume& image, const processing::LabelMap& labels,
+                                std::uint8_t label) {
+  const auto& s = labels.geometry.size;
+  double sum = 0.0, sum2 = 0.0;
+  ErodedStats st;
+  for (std::size_t k = 1; k + 1 < s[2]; ++k) {
+    for (std::size_t j = 1; j + 1 < s[1]; ++j) {
+      for (std::size_t i = 1; i + 1 < s[0]; ++i) {
+        if (labels.at(i, j, k) != label || labels.at(i - 1, j, k) != label ||
+            labels.at(i + 1, j, k) != label || labels.at(i, j - 1, k) != label ||
+            labels.at(i, j + 1, k) != label || labels.at(i, j, k - 1) != label ||
+            labels.at(i, j, k + 1) != label) {
+          continue;
+        }
+        const double v = image.at(i, j, k);
+        sum += v;
+        sum2 += v * v;
+        ++st.n;
+      }
+    }
+  }
+  if (st.n > 0) {
+    st.mean = sum / static_cast<double>(st.n);
+    st.sd = std::sqrt(std::max(0.0, sum2 / static_cast<double>(st.n) - st.mean * st.mean));
+  }
+  return st;
 }
 
 // A small, fast phantom (128 x 128, 3 mm pixels, 5 mm slices) with the portal venous phase only,

@@ -14,6 +14,7 @@ namespace {
 namespace fs = std::filesystem;
 using livernode::processing::Geometry;
 using livernode::processing::LabelMap;
+using livernode::test::read_bytes;
 using namespace livernode::phantom;
 
 const Phase kPhases[] = {Phase::kNonContrast, Phase::kArterial, Phase::kPortalVenous,
@@ -21,11 +22,6 @@ const Phase kPhases[] = {Phase::kNonContrast, Phase::kArterial, Phase::kPortalVe
 
 fs::path fresh_dir(const std::string& name) {
   return livernode::test::make_temp_dir("livernode-phantom-" + name);
-}
-
-std::string read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 TEST(Phantom, RejectsInvalidOptions) {
