@@ -18,6 +18,8 @@ PACKAGES=(
   # real peers used by the tests and the demo
   # (postgresql: the server the PostgreSQL state store tests start in a temporary folder)
   dcmtk orthanc dicom3tools postgresql python3-pydicom python3-numpy curl openssl
+  # the lesion insertion bench (bench/tumour_insertion.py)
+  python3-scipy
   # headless browser for the admin page tests (python3-pil reads their screenshot); PDF text
   # and rendering for the report test
   chromium python3-pil poppler-utils
