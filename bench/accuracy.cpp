@@ -126,8 +126,8 @@ void run_case(const std::string& name, const std::string& way,
   const Truth truth = truth_source ? truth_source(geometry) : Truth{};
   const double voxel_ml = geometry.voxel_volume_ml();
   if (const char* dump = std::getenv("LIVERNODE_BENCH_DUMP")) {
-    // For a look at the result: the reference volume (HU -100..410 as 0..255), the liver, the
-    // lesions and the truth (liver and lesions), as MetaImage label maps.
+    // For a look at the result: the reference volume (HU -100..410 as 0..255, and -1000..1040), the
+    // liver, the lesions and the truth (liver and lesions), as MetaImage label maps.
     std::string stem = name + "_" + way;
     for (char& c : stem)
       if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') c = '_';
@@ -138,6 +138,11 @@ void run_case(const std::string& name, const std::string& way,
       grey.voxels[p] =
           static_cast<std::uint8_t>(std::clamp((v.voxels[p] + 100.0f) / 2.0f, 0.0f, 255.0f));
     phantom::write_label_map_mha(grey, base.string() + "_ct.mha");
+    // The same at HU -1000..1040 (8 HU a step), where lung, bowel gas and fat differ.
+    for (std::size_t p = 0; p < v.voxels.size(); ++p)
+      grey.voxels[p] =
+          static_cast<std::uint8_t>(std::clamp((v.voxels[p] + 1000.0f) / 8.0f, 0.0f, 255.0f));
+    phantom::write_label_map_mha(grey, base.string() + "_wide.mha");
     phantom::write_label_map_mha(result.liver_mask, base.string() + "_liver.mha");
     phantom::write_label_map_mha(result.lesion_labels, base.string() + "_lesions.mha");
     if (!truth.liver.empty())
