@@ -516,9 +516,13 @@ MrDynamicResult analyse_mr_dynamic(const std::vector<MrTimePointInput>& inputs) 
       tp.phase = MrPhase::kUnknown;
       why << "liver not measured";
       measured = false;
-    } else if (i == first) {
+    } else if (!first_is_pre) {
       tp.phase = MrPhase::kUnknown;
       why << "the first time point is not darker than the others: no pre-contrast reference";
+      measured = false;
+    } else if (!tp.aorta_ratio) {
+      tp.phase = MrPhase::kUnknown;
+      why << "the aorta was not found: its enhancement decides the phase";
       measured = false;
     } else {
       const double l = *tp.liver_ratio;
@@ -582,8 +586,6 @@ MrDynamicResult analyse_mr_dynamic(const std::vector<MrTimePointInput>& inputs) 
       if (result.time_points[i].phase == want && !result.normalised[i].empty())
         result.reference = static_cast<int>(i);
   }
-  for (std::size_t oi = n; oi-- > 0 && result.reference < 0;)
-    if (!result.normalised[order[oi]].empty()) result.reference = static_cast<int>(order[oi]);
   if (result.reference >= 0) {
     const std::size_t r = static_cast<std::size_t>(result.reference);
     std::vector<Volume> supporting;
@@ -604,7 +606,9 @@ MrDynamicResult analyse_mr_dynamic(const std::vector<MrTimePointInput>& inputs) 
       result.liver_failure = std::move(liver.failure);
     }
   } else {
-    result.liver_failure = "no normalised time point to segment the liver on";
+    result.liver_failure =
+        "no hepatobiliary, portal venous or transitional time point recognised to segment the "
+        "liver on";
   }
   return result;
 }

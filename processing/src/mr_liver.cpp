@@ -21,8 +21,8 @@ constexpr double kSupportBand = 0.18;
 constexpr double kOpeningMm = 7.5;
 // Vessels and lesions inside the liver are taken in by a closing and hole filling.
 constexpr double kClosingMm = 10.0;
-// The boundary: full-resolution voxels of the outer band kept where brighter than half way
-// between the parenchyma and what lies beyond.
+// The boundary: full-resolution voxels within 5 mm of the coarse outline (inside or out) kept
+// where brighter than half way between the parenchyma and what lies beyond.
 constexpr double kBoundaryBandMm = 5.0;
 
 }  // namespace
@@ -131,6 +131,13 @@ MrLiver segment_liver_mr(const Volume& normalised, const Volume& c,
   }
   LabelMap liver(g, 0);
   for (std::size_t p = 0; p < liver.voxels.size(); ++p) liver.voxels[p] = cc.voxels[p] == pick;
+  // What the opening took from the liver's own edges (thin lobe tips), taken back: the band
+  // within the opening radius of the part kept.
+  {
+    const LabelMap near = dilate_mm(liver, kOpeningMm);
+    for (std::size_t p = 0; p < liver.voxels.size(); ++p)
+      liver.voxels[p] = near.voxels[p] && band.voxels[p];
+  }
   // Vessels and lesions inside: closing, then holes filled slice by slice.
   liver = erode_mm(dilate_mm(liver, kClosingMm), kClosingMm);
   fill_holes_per_slice(liver);
@@ -148,7 +155,7 @@ MrLiver segment_liver_mr(const Volume& normalised, const Volume& c,
   const Volume smooth = gaussian_mm(normalised, 1.0);
   std::size_t n = 0;
   for (std::size_t p = 0; p < full.voxels.size(); ++p) {
-    if (full.voxels[p] && !inner.voxels[p]) full.voxels[p] = smooth.voxels[p] >= cut;
+    if (outer.voxels[p] && !inner.voxels[p]) full.voxels[p] = smooth.voxels[p] >= cut;
     n += full.voxels[p];
   }
   // The largest connected part.
@@ -165,9 +172,10 @@ MrLiver segment_liver_mr(const Volume& normalised, const Volume& c,
     << kBandHigh * mode << " of paraspinal muscle (the right upper quadrant's most common signal "
     << mode << " -20/+25 %), opened by " << kOpeningMm << " mm to cut necks to touching organs, "
     << "the part in the right upper quadrant kept, closed by " << kClosingMm
-    << " mm and holes filled (vessels and lesions inside), boundary at half way to the tissue "
-    << "beside the liver (" << outside << " of muscle); parenchyma-like also within "
-    << static_cast<int>(100 * kSupportBand) << " % of the liver's signal in " << supporting_used
+    << " mm and holes filled (vessels and lesions inside), boundary within 5 mm of that at half "
+    << "way to the tissue beside the liver (" << outside
+    << " of muscle); parenchyma-like also within " << static_cast<int>(100 * kSupportBand)
+    << " % of the liver's signal in " << supporting_used
     << " other aligned time point(s); no location atlas on MR yet";
   out.method = m.str();
   out.mask = std::move(full);

@@ -284,7 +284,14 @@ LoadedGroup load_group(const std::vector<const dicom::SeriesInfo*>& members) {
     }
     group.series_json.push_back(std::move(sj));
   }
-  if (!group.mr_choices.empty()) {
+  if (!group.mr_choices.empty() && !group.volumes.empty()) {
+    // CT and MR of one frame of reference: the CT series are analysed.
+    for (std::size_t i = 0; i < group.mr_choices.size(); ++i) {
+      json& mr = group.series_json[group.mr_json_index[i]]["mr"];
+      mr["used"] = false;
+      mr["reason"] = "not used: the CT series of this examination are analysed";
+    }
+  } else if (!group.mr_choices.empty()) {
     // The T1 dynamic run; every other MR volume is listed with why it is not used.
     const auto run = select_mr_dynamic(group.mr_choices);
     for (std::size_t i : run) {

@@ -372,6 +372,10 @@ TEST_F(AnalyzePhantom, MrSeriesAreListedWithTheirRoleAndNeverReadAsHounsfieldUni
   }
   ASSERT_TRUE(analysis.contains("mr_dynamic"));
   EXPECT_EQ(analysis["mr_dynamic"]["time_points"].size(), 4u);
+  // Its four time points are one and the same image: no contrast, so no phase is claimed (the
+  // description's words alone do not decide) and no liver is segmented.
+  for (const auto& tp : analysis["mr_dynamic"]["time_points"])
+    EXPECT_EQ(tp["detected"], "unknown") << tp.dump();
   EXPECT_TRUE(analysis["lesions"].empty());
   EXPECT_FALSE(fs::exists(out / "1" / "seg.dcm"));
   std::map<std::string, std::string> role;

@@ -61,8 +61,8 @@ struct MrDynamicResult {
   // images later stages read. Empty for a time point without a muscle reference.
   std::vector<Volume> normalised;
   // The liver, on the reference time point (hepatobiliary, else portal venous, else
-  // transitional, else the latest): index, mask on that time point's grid (empty when not
-  // segmented), volume, how it was found or why not.
+  // transitional; none when no such phase was recognised): index, mask on that time point's grid
+  // (empty when not segmented), volume, how it was found or why not.
   int reference = -1;
   LabelMap liver_mask;
   double liver_ml = 0.0;
