@@ -84,7 +84,7 @@ constexpr const char* kMrNoPlanning =
     "Couinaud segments and remnant volumes are not computed on MR yet (the hepatic veins and the "
     "IVC are traced by CT rules)";
 constexpr const char* kMrNoSrOrPages =
-    "MR: the liver SEG is written; no SR, summary pages or PDF from MR yet";
+    "MR: the liver SEG and the SR are written; no summary pages or PDF from MR yet";
 
 // Series that share a frame of reference (and patient) are phases of one examination even when
 // the archive split them into several studies; they are analysed together.
@@ -376,6 +376,23 @@ void run_mr_analysis(LoadedGroup& group, json& analysis, processing::AnalysisRes
   for (const auto& n : mr.notes) phase_detail += "; " + n;
   result.stages.push_back({"phase", true, phase_detail, 0.0});
   group.mr_reference = mr.reference;
+  result.magnetic_resonance = true;
+  for (std::size_t n = 0; n < mr.time_points.size(); ++n) {
+    const auto& tp = mr.time_points[n];
+    std::ostringstream t;
+    t.precision(2);
+    t << std::fixed << processing::mr_phase_name(tp.phase) << " (confidence " << tp.confidence
+      << "), series " << tp.series_uid;
+    if (const auto& pos = group.mr_choices[group.mr_dynamic[n]].triage.temporal_position)
+      t << " time point " << *pos;
+    t << ": signal relative to paraspinal muscle";
+    if (tp.liver_ratio) t << ", liver " << *tp.liver_ratio;
+    if (tp.aorta_ratio) t << ", aorta " << *tp.aorta_ratio;
+    if (tp.vessel_ratio) t << ", hepatic vessels " << *tp.vessel_ratio;
+    if (tp.liver_enhancement && tp.phase != processing::MrPhase::kPreContrast)
+      t << "; liver enhancement " << *tp.liver_enhancement << " x pre-contrast";
+    result.mr_phases.push_back(t.str());
+  }
   if (!mr.liver_mask.empty() && mr.reference >= 0) {
     const auto& ref = mr.time_points[static_cast<std::size_t>(mr.reference)];
     processing::LiverResult liver;
@@ -404,7 +421,7 @@ void run_mr_analysis(LoadedGroup& group, json& analysis, processing::AnalysisRes
 }
 
 // The MR objects: the liver SEG on the reference time point's series (the frames reference
-// that time point's own images).
+// that time point's own images) and the TID 1500 SR measuring it.
 json write_mr_objects(const processing::AnalysisResult& result, const LoadedGroup& group,
                       const fs::path& out, const fs::path& dir, const AnalyseFolderOptions& options,
                       std::vector<dicom::WrittenObject>& written, json& warnings) {
@@ -433,9 +450,20 @@ json write_mr_objects(const processing::AnalysisResult& result, const LoadedGrou
       for (const auto& w : seg.warnings)
         warnings.push_back(std::string("SEG ") + dicom::seg_layer_name(seg.layer) + ": " + w);
     }
+    // The SR: the liver's volume, the phases with their signal ratios, the other time points
+    // as evidence.
+    std::vector<const dicom::SeriesInfo*> others;
+    for (std::size_t n = 0; n < group.mr_dynamic.size(); ++n)
+      if (n != ref) others.push_back(group.mr_choices[group.mr_dynamic[n]].series);
+    const auto sr = dicom::write_measurement_report(series, loaded, result, segs, identity,
+                                                    dir / "sr.dcm", others);
+    objects.push_back(written_object_json(sr, out));
+    written.push_back(sr);
+    spdlog::info("event=result_written kind={} file={} sop={}", sr.kind, sr.file.string(),
+                 sr.sop_instance_uid);
   } catch (const dicom::DicomError& e) {
-    warnings.push_back(std::string("SEG not written: ") + e.what());
-    spdlog::warn("event=result_failed kind=seg reason=\"{}\"", e.what());
+    warnings.push_back(std::string("SEG/SR not written: ") + e.what());
+    spdlog::warn("event=result_failed kind=seg_sr reason=\"{}\"", e.what());
   }
   warnings.push_back(kMrNoSrOrPages);
   return objects;

@@ -331,9 +331,9 @@ void expect_phases_right(const nlohmann::json& analysis, const PhantomTruth& tru
 // dynamic run: the pre-contrast series and the four time points of the multi-temporal series),
 // the phase of every time point from the images, the signal normalised (N4, paraspinal muscle)
 // so that the liver-to-muscle ratios match the phantom's table whatever each series' scale; the
-// liver on the hepatobiliary time point against its truth label map, written as a SEG that
-// dciodvfy accepts; lesions, Couinaud segments, SR and pages are not done on MR yet, and the
-// report says so.
+// liver on the hepatobiliary time point against its truth label map, written as a SEG and a
+// TID 1500 SR (MR procedure, signal ratios) that dciodvfy accepts; lesions, Couinaud segments and
+// summary pages are not done on MR yet, and the report says so.
 TEST_F(PhantomMr, AnalyzeTriagesTheSeriesTellsThePhasesAndSegmentsTheLiver) {
   const fs::path out = *dir_ / "analysis";
   int status = -1;
@@ -402,11 +402,20 @@ TEST_F(PhantomMr, AnalyzeTriagesTheSeriesTellsThePhasesAndSegmentsTheLiver) {
             mr["reference_series_instance_uid"]);
   const double volume_ml = analysis["liver"]["volume_ml"];
   const double error = volume_ml / truth_->liver_volume_ml - 1.0;
-  ASSERT_EQ(analysis["objects"].size(), 1u) << analysis["objects"].dump();
+  ASSERT_EQ(analysis["objects"].size(), 2u) << analysis["objects"].dump();
   const auto& object = analysis["objects"][0];
   EXPECT_EQ(object["kind"], "seg");
   const fs::path seg = out / object["path"].get<std::string>();
   EXPECT_TRUE(dciodvfy_errors(seg).empty());
+  // The SR: valid, the MR procedure, the phases with signal ratios, no Hounsfield units.
+  EXPECT_EQ(analysis["objects"][1]["kind"], "sr");
+  const fs::path sr = out / analysis["objects"][1]["path"].get<std::string>();
+  EXPECT_TRUE(dciodvfy_errors(sr).empty());
+  const std::string sr_text = run_command("dsrdump +Pl '" + sr.string() + "'").output;
+  EXPECT_NE(sr_text.find("MRI unspecified body region"), std::string::npos);
+  EXPECT_NE(sr_text.find("hepatobiliary (confidence"), std::string::npos);
+  EXPECT_NE(sr_text.find("signal relative to paraspinal muscle"), std::string::npos);
+  EXPECT_EQ(sr_text.find("[hnsf'U]"), std::string::npos);
   const LabelMap truth = labels(volume("hepatobiliary"));
   const auto read_back = dicom::read_segmentation(seg, truth.geometry);
   ASSERT_EQ(read_back.segments.size(), 1u);
@@ -437,7 +446,7 @@ TEST_F(PhantomMr, AnalyzeTriagesTheSeriesTellsThePhasesAndSegmentsTheLiver) {
   EXPECT_LT(std::abs(error), 0.05);
   const auto& warnings = analysis["warnings"];
   EXPECT_TRUE(std::any_of(warnings.begin(), warnings.end(), [](const auto& w) {
-    return w.template get<std::string>().find("no SR") != std::string::npos;
+    return w.template get<std::string>().find("no summary pages") != std::string::npos;
   })) << warnings.dump();
 }
 
@@ -471,8 +480,10 @@ TEST(PhantomMrAnalysis, PhasesFromTheImagesWithoutDescriptionsAndWithBreathingMo
   for (const auto& entry : manifest["series"])
     if (entry["image"] == "portal_venous") label_map = entry["label_map"];
   const LabelMap truth_labels = phantom::read_label_map_mha(dir / "phantom" / label_map);
-  ASSERT_EQ(analysis["objects"].size(), 1u);
+  ASSERT_EQ(analysis["objects"].size(), 2u);
   const fs::path seg = dir / "out" / analysis["objects"][0]["path"].get<std::string>();
+  EXPECT_TRUE(
+      dciodvfy_errors(dir / "out" / analysis["objects"][1]["path"].get<std::string>()).empty());
   EXPECT_TRUE(dciodvfy_errors(seg).empty());
   const auto read_back = dicom::read_segmentation(seg, truth_labels.geometry);
   ASSERT_EQ(read_back.segments.size(), 1u);
