@@ -83,8 +83,6 @@ constexpr const char* kMrLesionsNotDone =
 constexpr const char* kMrNoPlanning =
     "Couinaud segments and remnant volumes are not computed on MR yet (the hepatic veins and the "
     "IVC are traced by CT rules)";
-constexpr const char* kMrNoSrOrPages =
-    "MR: the liver SEG and the SR are written; no summary pages or PDF from MR yet";
 
 // Series that share a frame of reference (and patient) are phases of one examination even when
 // the archive split them into several studies; they are analysed together.
@@ -421,7 +419,7 @@ void run_mr_analysis(LoadedGroup& group, json& analysis, processing::AnalysisRes
 }
 
 // The MR objects: the liver SEG on the reference time point's series (the frames reference
-// that time point's own images) and the TID 1500 SR measuring it.
+// that time point's own images), the TID 1500 SR measuring it, the summary pages and PDF.
 json write_mr_objects(const processing::AnalysisResult& result, const LoadedGroup& group,
                       const fs::path& out, const fs::path& dir, const AnalyseFolderOptions& options,
                       std::vector<dicom::WrittenObject>& written, json& warnings) {
@@ -465,7 +463,19 @@ json write_mr_objects(const processing::AnalysisResult& result, const LoadedGrou
     warnings.push_back(std::string("SEG/SR not written: ") + e.what());
     spdlog::warn("event=result_failed kind=seg_sr reason=\"{}\"", e.what());
   }
-  warnings.push_back(kMrNoSrOrPages);
+  try {
+    auto add = [&](const dicom::WrittenObject& o) {
+      objects.push_back(written_object_json(o, out));
+      written.push_back(o);
+      spdlog::info("event=result_written kind={} file={} sop={}", o.kind, o.file.string(),
+                   o.sop_instance_uid);
+    };
+    for (const auto& o : dicom::write_summary_images(series, loaded, result, identity, dir)) add(o);
+    add(dicom::write_summary_pdf(series, loaded, result, identity, dir / "summary-pdf.dcm"));
+  } catch (const dicom::DicomError& e) {
+    warnings.push_back(std::string("summary images not written: ") + e.what());
+    spdlog::warn("event=result_failed kind=summary reason=\"{}\"", e.what());
+  }
   return objects;
 }
 
