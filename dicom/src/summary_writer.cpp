@@ -272,7 +272,10 @@ void render_slice(Surface& s, const LoadedVolume& loaded, const processing::Anal
   const auto p = g.index_to_point(0, 0, static_cast<double>(key.k));
   text(cr, 12, 58,
        "slice " + std::to_string(key.k + 1) + "/" + std::to_string(g.size[2]) + ", z " +
-           fmt("%.1f", p[2]) + " mm, " + key.why + ", W 400 / L 40",
+           fmt("%.1f", p[2]) + " mm, " + key.why + ", " +
+           (result.magnetic_resonance
+                ? "MR signal 0 to " + fmt("%.0f", hi) + " (99.5th percentile of the series)"
+                : std::string("W 400 / L 40")),
        13);
   const std::string foot = identity.product + " " + identity.version +
                            (identity.disclaimer.empty() ? "" : " - " + identity.disclaimer);
