@@ -599,6 +599,8 @@ json analyse_examination(const std::vector<const dicom::SeriesInfo*>& members, s
     analysis["liver"].erase("mean_hu");
     analysis["liver"]["reference_series_instance_uid"] =
         analysis["mr_dynamic"]["reference_series_instance_uid"];
+    analysis["reference_series_instance_uid"] =
+        analysis["mr_dynamic"]["reference_series_instance_uid"];
     analysis.erase("landmarks");
   }
   analysis["lesions"] = lesions_json(result);

@@ -424,6 +424,21 @@ TEST_F(PhantomMr, AnalyzeTriagesTheSeriesTellsThePhasesAndSegmentsTheLiver) {
     EXPECT_TRUE(dciodvfy_errors(file).empty()) << file;
   }
   EXPECT_EQ(kinds, (std::set<std::string>{"seg", "sr", "summary", "pdf"}));
+  for (const auto& o : analysis["objects"]) {
+    const fs::path file = out / o["path"].get<std::string>();
+    const std::string report = run_command("dciodvfy '" + file.string() + "' 2>&1").output;
+    EXPECT_EQ(report.find("Warning"), std::string::npos) << file << ":\n" << report;
+  }
+  // Read as web viewers read them (dcmjs), where Node.js and tests/js's packages are installed.
+  const fs::path checker = fs::path(LIVERNODE_SOURCE_DIR) / "tests" / "js" / "check_results.js";
+  if (run_command("command -v node").status == 0 &&
+      fs::exists(checker.parent_path() / "node_modules" / "dcmjs")) {
+    const auto checked = run_command("node '" + checker.string() + "' '" +
+                                     (out / "summary.json").string() + "' 2>&1");
+    EXPECT_EQ(checked.status, 0) << checked.output;
+  } else {
+    std::printf("dcmjs check not run: Node.js or tests/js/node_modules missing\n");
+  }
   const LabelMap truth = labels(volume("hepatobiliary"));
   const auto read_back = dicom::read_segmentation(seg, truth.geometry);
   ASSERT_EQ(read_back.segments.size(), 1u);
