@@ -96,8 +96,10 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
   require(report.getObservationContext().addDeviceObserver(detail::new_uid(), product, product,
                                                            product + " " + identity.version),
           "cannot set the observer device", file);
-  require(report.addProcedureReported(CMR_CID100::CTUnspecifiedBodyRegion),
-          "cannot set the procedure reported", file);
+  require(
+      report.addProcedureReported(result.magnetic_resonance ? CMR_CID100::MRIUnspecifiedBodyRegion
+                                                            : CMR_CID100::CTUnspecifiedBodyRegion),
+      "cannot set the procedure reported", file);
 
   // Image library: the source series, descriptors common to the group taken from its header.
   TID1600_ImageLibrary& library = report.getImageLibrary();
@@ -216,7 +218,13 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
         require(group.setFinding(liver_code), "cannot set the finding", file);
         if (result.liver) {
           add_segment_volume(1);
-          add(CODE_DCM_MeanAttenuationCoefficient, result.liver->mean_hu, 1, kHounsfield);
+          if (result.magnetic_resonance) {
+            note(
+                "MR: no attenuation; the liver's signal relative to paraspinal muscle in each "
+                "time point is given with the phases");
+          } else {
+            add(CODE_DCM_MeanAttenuationCoefficient, result.liver->mean_hu, 1, kHounsfield);
+          }
           if (std::abs(segment.mask_volume_ml() - result.liver->volume_ml) >= 0.05) {
             note("the segment is the liver without its lesions (" +
                  sr_number(segment.mask_volume_ml(), 1) +
@@ -348,6 +356,11 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
     if (result.couinaud) {
       say(CODE_DCM_SegmentationMethod, "Couinaud segments: " + result.couinaud->method);
     }
+  }
+  for (const auto& text : result.mr_phases) {
+    require(report.addQualitativeEvaluation(DSRCodedEntryValue(CODE_DCM_ContrastPhase),
+                                            OFString(text.substr(0, 1000).c_str())),
+            "cannot add the phase of a time point", file);
   }
   for (const auto& s : result.series) {
     require(report.addQualitativeEvaluation(DSRCodedEntryValue(CODE_DCM_ContrastPhase),

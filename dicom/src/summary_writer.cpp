@@ -148,7 +148,20 @@ std::vector<KeySlice> key_slices(const processing::AnalysisResult& result, std::
   return keys;
 }
 
-// Renders slice k with window 400 / level 40 and the overlays.
+// Grey-value window of the pages: CT 400 / level 40 (HU); MR, whose signal has no absolute scale,
+// from 0 to the 99.5th percentile of the series' own signal.
+std::pair<double, double> display_window(const LoadedVolume& loaded,
+                                         const processing::AnalysisResult& result) {
+  if (!result.magnetic_resonance || loaded.volume.voxels.empty())
+    return {40.0 - 200.0, 40.0 + 200.0};
+  std::vector<float> v = loaded.volume.voxels;
+  const auto at =
+      v.begin() + static_cast<std::ptrdiff_t>(0.995 * static_cast<double>(v.size() - 1));
+  std::nth_element(v.begin(), at, v.end());
+  return {0.0, std::max(1.0, static_cast<double>(*at))};
+}
+
+// Renders slice k in the display window with the overlays.
 void render_slice(Surface& s, const LoadedVolume& loaded, const processing::AnalysisResult& result,
                   const KeySlice& key, const WriterIdentity& identity, const std::string& title,
                   const std::string& patient) {
@@ -162,7 +175,7 @@ void render_slice(Surface& s, const LoadedVolume& loaded, const processing::Anal
   unsigned char* data = cairo_image_surface_get_data(s.surface);
   const int stride = cairo_image_surface_get_stride(s.surface);
   std::fill(data, data + static_cast<std::size_t>(stride) * s.height(), 0);
-  const double lo = 40.0 - 200.0, hi = 40.0 + 200.0;
+  const auto [lo, hi] = display_window(loaded, result);
   for (int y = static_cast<int>(oy); y < static_cast<int>(oy + g.size[1] * scale) && y < s.height();
        ++y) {
     const auto j = static_cast<std::size_t>((y - oy) / scale);
@@ -259,7 +272,10 @@ void render_slice(Surface& s, const LoadedVolume& loaded, const processing::Anal
   const auto p = g.index_to_point(0, 0, static_cast<double>(key.k));
   text(cr, 12, 58,
        "slice " + std::to_string(key.k + 1) + "/" + std::to_string(g.size[2]) + ", z " +
-           fmt("%.1f", p[2]) + " mm, " + key.why + ", W 400 / L 40",
+           fmt("%.1f", p[2]) + " mm, " + key.why + ", " +
+           (result.magnetic_resonance
+                ? "MR signal 0 to " + fmt("%.0f", hi) + " (99.5th percentile of the series)"
+                : std::string("W 400 / L 40")),
        13);
   const std::string foot = identity.product + " " + identity.version +
                            (identity.disclaimer.empty() ? "" : " - " + identity.disclaimer);
@@ -384,12 +400,12 @@ void render_results(cairo_t* cr, double page_width, double page_height,
   text(cr, left, y, "Volumes", 18, true);
   y += 22;
   if (result.liver) {
-    y = wrapped(cr, left, y, width,
-                "Total liver volume: " + fmt("%.1f", result.liver->volume_ml) +
-                    " mL (lesions "
-                    "included), mean " +
-                    fmt("%.0f", result.liver->mean_hu) + " HU.",
-                14);
+    y = wrapped(
+        cr, left, y, width,
+        "Total liver volume: " + fmt("%.1f", result.liver->volume_ml) + " mL (lesions included)" +
+            (result.magnetic_resonance ? std::string(" (MR).")
+                                       : ", mean " + fmt("%.0f", result.liver->mean_hu) + " HU."),
+        14);
     methods.push_back("Liver: " + result.liver->method);
   } else {
     y = wrapped(cr, left, y, width, "Liver volume: not computed.", 14);
@@ -487,6 +503,7 @@ void render_results(cairo_t* cr, double page_width, double page_height,
   }
   // Small print: methods and the phase of every series with its evidence.
   std::string phases = "Phases:";
+  for (const auto& text : result.mr_phases) phases += " " + text + ";";
   for (const auto& sa : result.series) {
     phases += std::string(" ") + processing::phase_name(sa.phase.phase) + " (confidence " +
               fmt("%.2f", sa.phase.confidence) + "): " + sa.phase.evidence + ";";

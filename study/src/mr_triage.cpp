@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <map>
 #include <sstream>
 #include <vector>
+
+#include "livernode/study/visits.h"
 
 namespace livernode::study {
 
@@ -150,6 +154,89 @@ MrTriage triage_mr_series(const dicom::SeriesInfo& series) {
   }
   t.evidence = why.str();
   return t;
+}
+
+namespace {
+
+std::string rounded(double v, double step) {
+  std::ostringstream s;
+  s << std::lround(v / step);
+  return s.str();
+}
+
+// The acquisition protocol and grid a dynamic run shares across its time points.
+std::string dynamic_key(const dicom::SeriesInfo& s) {
+  const dicom::MrFacts& mr = s.mr;
+  std::ostringstream k;
+  k << s.rows << "x" << s.columns << "x" << s.slices.size() << "|"
+    << rounded(s.pixel_spacing[0], 0.01) << "," << rounded(s.pixel_spacing[1], 0.01) << "|";
+  for (double o : s.orientation) k << rounded(o, 0.01) << ",";
+  if (!s.slices.empty())
+    for (double c : s.slices.front().position) k << rounded(c, 0.5) << ",";
+  k << "|TR" << (mr.repetition_time_ms ? rounded(*mr.repetition_time_ms, 0.1) : "?") << "|TE"
+    << (mr.echo_time_ms ? rounded(*mr.echo_time_ms, 0.1) : "?") << "|FA"
+    << (mr.flip_angle_deg ? rounded(*mr.flip_angle_deg, 1.0) : "?") << "|" << mr.scan_options;
+  return k.str();
+}
+
+long series_number(const dicom::SeriesInfo& s) {
+  try {
+    return std::stol(s.series_number);
+  } catch (...) {
+    return 0;
+  }
+}
+
+}  // namespace
+
+std::vector<std::size_t> select_mr_dynamic(std::vector<MrSeriesChoice>& choices) {
+  std::map<std::string, std::vector<std::size_t>> runs;
+  for (std::size_t i = 0; i < choices.size(); ++i) {
+    if (choices[i].triage.role == MrRole::kT1Dynamic)
+      runs[dynamic_key(*choices[i].series)].push_back(i);
+  }
+  std::vector<std::size_t> best;
+  for (const auto& [key, members] : runs)
+    if (members.size() > best.size()) best = members;
+  auto time_of = [&](std::size_t i) { return seconds_of_day(choices[i].series->acquisition_time); };
+  std::stable_sort(best.begin(), best.end(), [&](std::size_t a, std::size_t b) {
+    const auto ta = time_of(a), tb = time_of(b);
+    if (ta && tb && *ta != *tb) return *ta < *tb;
+    const auto pa = choices[a].triage.temporal_position, pb = choices[b].triage.temporal_position;
+    const auto na = series_number(*choices[a].series), nb = series_number(*choices[b].series);
+    if (na != nb) return na < nb;
+    if (pa && pb) return *pa < *pb;
+    return false;
+  });
+  for (std::size_t rank = 0; rank < best.size(); ++rank) {
+    MrSeriesChoice& c = choices[best[rank]];
+    c.used = true;
+    c.reason = "T1 dynamic run, time point " + std::to_string(rank + 1) + " of " +
+               std::to_string(best.size()) +
+               " (same grid, TR, TE, flip angle and scan options; in order of acquisition time)";
+  }
+  for (MrSeriesChoice& c : choices) {
+    if (c.used) continue;
+    switch (c.triage.role) {
+      case MrRole::kT1Dynamic:
+        c.reason =
+            "not used: a T1 gradient echo with another grid or protocol than the dynamic run of " +
+            std::to_string(best.size()) + " time points";
+        break;
+      case MrRole::kT2:
+      case MrRole::kDiffusion:
+      case MrRole::kAdc:
+        c.reason = std::string("not used: ") + mr_role_name(c.triage.role) +
+                   " (lesion characterisation on MR is not done yet; the phases and the liver "
+                   "are read from the T1 dynamic run)";
+        break;
+      default:
+        c.reason = std::string("not used: ") + mr_role_name(c.triage.role) +
+                   " (the phases and the liver are read from the T1 dynamic run)";
+        break;
+    }
+  }
+  return best;
 }
 
 }  // namespace livernode::study

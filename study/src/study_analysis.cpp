@@ -7,6 +7,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "livernode/config/config.h"
 #include "livernode/dicom/copied_values.h"
@@ -15,6 +16,7 @@
 #include "livernode/dicom/series_scanner.h"
 #include "livernode/dicom/volume_loader.h"
 #include "livernode/processing/analysis.h"
+#include "livernode/processing/mr_dynamic.h"
 #include "livernode/study/corrections.h"
 #include "livernode/study/external_segmentation.h"
 #include "livernode/study/follow_up.h"
@@ -75,11 +77,12 @@ namespace {
 // slices of a reformat): they are reported as not loaded, with the reason.
 constexpr std::size_t kMinSlices = 8;
 constexpr std::size_t kMinMatrix = 32;
-// MR series are recognised and listed, not yet analysed: the liver, lesion and volume methods
-// read Hounsfield units.
-constexpr const char* kMrNotAnalysed =
-    "MR is not analysed: the liver, lesion and volume methods are for CT (Hounsfield units); "
-    "the series is listed with what its header says it is";
+// What MR analysis does not do yet, said in the report.
+constexpr const char* kMrLesionsNotDone =
+    "lesion detection on MR is not done yet: no lesion is reported from this study";
+constexpr const char* kMrNoPlanning =
+    "Couinaud segments and remnant volumes are not computed on MR yet (the hepatic veins and the "
+    "IVC are traced by CT rules)";
 
 // Series that share a frame of reference (and patient) are phases of one examination even when
 // the archive split them into several studies; they are analysed together.
@@ -209,7 +212,14 @@ struct LoadedGroup {
   std::vector<const dicom::SeriesInfo*> series;
   json series_json = json::array();
   std::vector<std::string> study_uids;
-  std::size_t mr_series = 0;  // MR series listed, not loaded
+  std::size_t mr_series = 0;  // MR series listed
+  // MR: every volume with its triage and its entry in series_json; the T1 dynamic run's volumes
+  // (loaded, in time order) and their indices in mr_choices.
+  std::vector<MrSeriesChoice> mr_choices;
+  std::vector<std::size_t> mr_json_index;
+  std::vector<std::size_t> mr_dynamic;
+  std::vector<dicom::LoadedVolume> mr_volumes;
+  int mr_reference = -1;  // index in mr_volumes of the time point the liver was segmented on
 };
 
 dicom::LoadedVolume load_analysable_volume(const dicom::SeriesInfo& s) {
@@ -241,16 +251,17 @@ LoadedGroup load_group(const std::vector<const dicom::SeriesInfo*>& members) {
     sj["slices"] = s->slices.size();
     if (s->modality == "MR") {
       // MR signal is not in Hounsfield units: the CT method must not read it. Each MR series is
-      // listed with what its header says it is.
+      // listed with what its header says it is; the T1 dynamic run is chosen below.
       const MrTriage triage = triage_mr_series(*s);
       sj["mr"] = {{"role", mr_role_name(triage.role)},
                   {"evidence", triage.evidence},
                   {"time_points", triage.time_points}};
       if (triage.temporal_position) sj["mr"]["temporal_position"] = *triage.temporal_position;
-      sj["error"] = std::string(kMrNotAnalysed);
       ++group.mr_series;
       spdlog::info("event=mr_series_triaged series={} role={}", s->series_uid,
                    mr_role_name(triage.role));
+      group.mr_choices.push_back({s, triage, false, ""});
+      group.mr_json_index.push_back(group.series_json.size());
       group.series_json.push_back(std::move(sj));
       continue;
     }
@@ -271,7 +282,201 @@ LoadedGroup load_group(const std::vector<const dicom::SeriesInfo*>& members) {
     }
     group.series_json.push_back(std::move(sj));
   }
+  if (!group.mr_choices.empty() && !group.volumes.empty()) {
+    // CT and MR of one frame of reference: the CT series are analysed.
+    for (std::size_t i = 0; i < group.mr_choices.size(); ++i) {
+      json& mr = group.series_json[group.mr_json_index[i]]["mr"];
+      mr["used"] = false;
+      mr["reason"] = "not used: the CT series of this examination are analysed";
+    }
+  } else if (!group.mr_choices.empty()) {
+    // The T1 dynamic run; every other MR volume is listed with why it is not used.
+    const auto run = select_mr_dynamic(group.mr_choices);
+    for (std::size_t i : run) {
+      json& sj = group.series_json[group.mr_json_index[i]];
+      const dicom::SeriesInfo& s = *group.mr_choices[i].series;
+      try {
+        group.mr_volumes.push_back(load_analysable_volume(s));
+        group.mr_dynamic.push_back(i);
+        const auto& g = group.mr_volumes.back().volume.geometry;
+        sj["size"] = {g.size[0], g.size[1], g.size[2]};
+        sj["spacing_mm"] = vec_json(g.spacing);
+        sj["origin_lps_mm"] = vec_json(g.origin);
+        sj["warnings"] = group.mr_volumes.back().warnings;
+      } catch (const dicom::DicomError& e) {
+        group.mr_choices[i].used = false;
+        group.mr_choices[i].reason = std::string("not used: not loaded (") + e.what() + ")";
+        sj["error"] = e.what();
+        spdlog::warn("event=series_load_failed series={} kind={} reason=\"{}\"", s.series_uid,
+                     dicom::error_kind_name(e.kind()), e.what());
+      }
+    }
+    for (std::size_t i = 0; i < group.mr_choices.size(); ++i) {
+      json& mr = group.series_json[group.mr_json_index[i]]["mr"];
+      mr["used"] = group.mr_choices[i].used;
+      mr["reason"] = group.mr_choices[i].reason;
+    }
+  }
   return group;
+}
+
+// The MR examination: the T1 dynamic run's phases from the images (processing/mr_dynamic.h),
+// said per series and in analysis["mr_dynamic"]; the stages that MR does not have yet are listed
+// as not done, with the reason.
+void run_mr_analysis(LoadedGroup& group, json& analysis, processing::AnalysisResult& result,
+                     std::size_t& analysed) {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<processing::MrTimePointInput> inputs;
+  for (std::size_t n = 0; n < group.mr_dynamic.size(); ++n) {
+    const dicom::SeriesInfo& s = *group.mr_choices[group.mr_dynamic[n]].series;
+    inputs.push_back({s.series_uid, &group.mr_volumes[n].volume, seconds_of_day(s.acquisition_time),
+                      s.description});
+  }
+  processing::MrDynamicResult mr;
+  try {
+    mr = processing::analyse_mr_dynamic(inputs);
+    ++analysed;
+  } catch (const std::exception& e) {
+    analysis["error"] = std::string("MR analysis failed: ") + e.what();
+    spdlog::error("event=analysis_failed modality=MR reason=\"{}\"", e.what());
+    return;
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  json points = json::array();
+  for (std::size_t n = 0; n < mr.time_points.size(); ++n) {
+    const auto& tp = mr.time_points[n];
+    json pj = mr_phase_json(tp);
+    json& sj = group.series_json[group.mr_json_index[group.mr_dynamic[n]]];
+    sj["phase"] = pj;
+    pj["series_instance_uid"] = tp.series_uid;
+    if (sj["mr"].contains("temporal_position"))
+      pj["temporal_position"] = sj["mr"]["temporal_position"];
+    points.push_back(std::move(pj));
+    spdlog::info("event=mr_phase series={} phase={} confidence={:.2f}", tp.series_uid,
+                 processing::mr_phase_name(tp.phase), tp.confidence);
+  }
+  analysis["mr_dynamic"] = {{"time_points", std::move(points)},
+                            {"normalisation", mr.normalisation},
+                            {"method", mr.method},
+                            {"notes", mr.notes},
+                            {"accuracy",
+                             "measured on the synthetic MR phantom only: no real liver MR with "
+                             "ground truth is available to the project yet"}};
+  std::string used;
+  std::size_t not_used = 0;
+  for (const auto& c : group.mr_choices) not_used += !c.used;
+  used = std::to_string(group.mr_dynamic.size()) + " T1 dynamic time point(s) used, " +
+         std::to_string(not_used) + " other MR volume(s) listed with why they were not used";
+  result.stages.push_back({"mr_triage", !group.mr_dynamic.empty(), used, 0.0});
+  result.stages.push_back({"normalisation", true, mr.normalisation, seconds});
+  std::string phase_detail = mr.method;
+  for (const auto& n : mr.notes) phase_detail += "; " + n;
+  result.stages.push_back({"phase", true, phase_detail, 0.0});
+  group.mr_reference = mr.reference;
+  result.magnetic_resonance = true;
+  for (std::size_t n = 0; n < mr.time_points.size(); ++n) {
+    const auto& tp = mr.time_points[n];
+    std::ostringstream t;
+    t.precision(2);
+    t << std::fixed << processing::mr_phase_name(tp.phase) << " (confidence " << tp.confidence
+      << "), series " << tp.series_uid;
+    if (const auto& pos = group.mr_choices[group.mr_dynamic[n]].triage.temporal_position)
+      t << " time point " << *pos;
+    t << ": signal relative to paraspinal muscle";
+    if (tp.liver_ratio) t << ", liver " << *tp.liver_ratio;
+    if (tp.aorta_ratio) t << ", aorta " << *tp.aorta_ratio;
+    if (tp.vessel_ratio) t << ", hepatic vessels " << *tp.vessel_ratio;
+    if (tp.liver_enhancement && tp.phase != processing::MrPhase::kPreContrast)
+      t << "; liver enhancement " << *tp.liver_enhancement << " x pre-contrast";
+    result.mr_phases.push_back(t.str());
+  }
+  if (!mr.liver_mask.empty() && mr.reference >= 0) {
+    const auto& ref = mr.time_points[static_cast<std::size_t>(mr.reference)];
+    processing::LiverResult liver;
+    liver.volume_ml = mr.liver_ml;
+    liver.method =
+        mr.liver_method + " (on the " + processing::mr_phase_name(ref.phase) + " time point)";
+    result.liver = liver;
+    result.liver_mask = std::move(mr.liver_mask);
+    result.lesion_labels = processing::LabelMap(result.liver_mask.geometry, 0);
+    analysis["mr_dynamic"]["reference_series_instance_uid"] = ref.series_uid;
+    analysis["mr_dynamic"]["reference_phase"] = processing::mr_phase_name(ref.phase);
+    result.stages.push_back({"liver", true, liver.method, 0.0});
+    std::ostringstream v;
+    v.precision(0);
+    v << std::fixed << "total liver volume " << mr.liver_ml
+      << " mL on the reference time point; tumour volume, functional volume and burden not "
+         "computed: no lesion detection on MR yet";
+    result.stages.push_back({"volumetry", true, v.str(), 0.0});
+  } else {
+    result.stages.push_back(
+        {"liver", false, "liver not segmented on MR: " + mr.liver_failure, 0.0});
+    result.stages.push_back({"volumetry", false, "no volumes without a liver", 0.0});
+  }
+  result.stages.push_back({"lesions", false, kMrLesionsNotDone, 0.0});
+  result.stages.push_back({"couinaud", false, kMrNoPlanning, 0.0});
+}
+
+// The MR objects: the liver SEG on the reference time point's series (the frames reference
+// that time point's own images), the TID 1500 SR measuring it, the summary pages and PDF.
+json write_mr_objects(const processing::AnalysisResult& result, const LoadedGroup& group,
+                      const fs::path& out, const fs::path& dir, const AnalyseFolderOptions& options,
+                      std::vector<dicom::WrittenObject>& written, json& warnings) {
+  json objects = json::array();
+  if (result.liver_mask.empty() || group.mr_reference < 0) return objects;
+  const std::size_t ref = static_cast<std::size_t>(group.mr_reference);
+  const dicom::SeriesInfo& series = *group.mr_choices[group.mr_dynamic[ref]].series;
+  const dicom::LoadedVolume& loaded = group.mr_volumes[ref];
+  dicom::WriterIdentity identity;
+  identity.product = kProductName;
+  identity.version = kVersion;
+  identity.disclaimer = options.disclaimer;
+  identity.result_version = options.result_version;
+  note_copied_value_fixes(series, warnings);
+  try {
+    const auto segs = dicom::write_segmentations(series, loaded, result, identity, dir);
+    for (const auto& seg : segs) {
+      json entry = written_object_json(seg.object, out);
+      entry.update({{"content", dicom::seg_layer_name(seg.layer)},
+                    {"segments_overlap", false},
+                    {"segments", seg_segments_json(seg)}});
+      objects.push_back(std::move(entry));
+      written.push_back(seg.object);
+      spdlog::info("event=result_written kind={} file={} sop={}", seg.object.kind,
+                   seg.object.file.string(), seg.object.sop_instance_uid);
+      for (const auto& w : seg.warnings)
+        warnings.push_back(std::string("SEG ") + dicom::seg_layer_name(seg.layer) + ": " + w);
+    }
+    // The SR: the liver's volume, the phases with their signal ratios, the other time points
+    // as evidence.
+    std::vector<const dicom::SeriesInfo*> others;
+    for (std::size_t n = 0; n < group.mr_dynamic.size(); ++n)
+      if (n != ref) others.push_back(group.mr_choices[group.mr_dynamic[n]].series);
+    const auto sr = dicom::write_measurement_report(series, loaded, result, segs, identity,
+                                                    dir / "sr.dcm", others);
+    objects.push_back(written_object_json(sr, out));
+    written.push_back(sr);
+    spdlog::info("event=result_written kind={} file={} sop={}", sr.kind, sr.file.string(),
+                 sr.sop_instance_uid);
+  } catch (const dicom::DicomError& e) {
+    warnings.push_back(std::string("SEG/SR not written: ") + e.what());
+    spdlog::warn("event=result_failed kind=seg_sr reason=\"{}\"", e.what());
+  }
+  try {
+    auto add = [&](const dicom::WrittenObject& o) {
+      objects.push_back(written_object_json(o, out));
+      written.push_back(o);
+      spdlog::info("event=result_written kind={} file={} sop={}", o.kind, o.file.string(),
+                   o.sop_instance_uid);
+    };
+    for (const auto& o : dicom::write_summary_images(series, loaded, result, identity, dir)) add(o);
+    add(dicom::write_summary_pdf(series, loaded, result, identity, dir / "summary-pdf.dcm"));
+  } catch (const dicom::DicomError& e) {
+    warnings.push_back(std::string("summary images not written: ") + e.what());
+    spdlog::warn("event=result_failed kind=summary reason=\"{}\"", e.what());
+  }
+  return objects;
 }
 
 // processing::analyse on the loaded series of one examination; a failure is said in
@@ -371,9 +576,13 @@ json analyse_examination(const std::vector<const dicom::SeriesInfo*>& members, s
   LoadedGroup group = load_group(members);
   analysis["study_instance_uids"] = group.study_uids;
   processing::AnalysisResult result = run_analysis(group, frame, options, analysis, analysed);
-  if (group.volumes.empty() && group.mr_series > 0 && !analysis.contains("error")) {
-    analysis["error"] = std::string(kMrNotAnalysed) + " (" + std::to_string(group.mr_series) +
-                        " MR series listed with their role)";
+  if (group.volumes.empty() && group.mr_series > 0) {
+    if (group.mr_dynamic.empty()) {
+      analysis["error"] = "MR study without a T1 dynamic run (" + std::to_string(group.mr_series) +
+                          " MR series listed with their role): nothing to analyse";
+    } else {
+      run_mr_analysis(group, analysis, result, analysed);
+    }
   }
   for (const auto& sa : result.series) {
     for (auto& sj : group.series_json) {
@@ -385,6 +594,15 @@ json analyse_examination(const std::vector<const dicom::SeriesInfo*>& members, s
       result.reference_series >= 0 ? json(result.series[result.reference_series].series_uid)
                                    : json(nullptr);
   add_liver_json(result, analysis);
+  if (!group.mr_dynamic.empty() && group.volumes.empty() && result.liver) {
+    // MR: no Hounsfield units, and the landmarks follow-up aligns by are not traced on MR.
+    analysis["liver"].erase("mean_hu");
+    analysis["liver"]["reference_series_instance_uid"] =
+        analysis["mr_dynamic"]["reference_series_instance_uid"];
+    analysis["reference_series_instance_uid"] =
+        analysis["mr_dynamic"]["reference_series_instance_uid"];
+    analysis.erase("landmarks");
+  }
   analysis["lesions"] = lesions_json(result);
   analysis["volumetry"] = volumetry_json(result);
   analysis["couinaud"] = couinaud_json(result);
@@ -398,7 +616,10 @@ json analyse_examination(const std::vector<const dicom::SeriesInfo*>& members, s
   const std::string new_frame = generated_frame_of_reference(group, options, analysis, result);
   analysis["warnings"] = result.warnings;
   analysis["objects"] = json::array();
-  if (options.write_objects) {
+  if (options.write_objects && !group.mr_dynamic.empty() && group.volumes.empty()) {
+    analysis["objects"] = write_mr_objects(result, group, out, out / std::to_string(number),
+                                           options, outcome.objects, analysis["warnings"]);
+  } else if (options.write_objects) {
     analysis["objects"] =
         write_result_objects(result, group.series, group.volumes, out, out / std::to_string(number),
                              options, new_frame, outcome.objects, analysis["warnings"]);

@@ -53,6 +53,22 @@ json phase_json(const processing::PhaseEstimate& pa) {
           {"evidence", pa.evidence}};
 }
 
+json mr_phase_json(const processing::MrTimePointResult& tp) {
+  return {{"detected", processing::mr_phase_name(tp.phase)},
+          {"confidence", tp.confidence},
+          {"header_suggests", processing::mr_phase_name(tp.header_phase)},
+          {"seconds_after_first", optional_json(tp.seconds_after_first)},
+          {"aorta_to_muscle", optional_json(tp.aorta_ratio)},
+          {"hepatic_vessels_to_muscle", optional_json(tp.vessel_ratio)},
+          {"liver_to_muscle", optional_json(tp.liver_ratio)},
+          {"aorta_enhancement", optional_json(tp.aorta_enhancement)},
+          {"hepatic_vessels_enhancement", optional_json(tp.vessel_enhancement)},
+          {"liver_enhancement", optional_json(tp.liver_enhancement)},
+          {"muscle_signal", optional_json(tp.muscle_signal)},
+          {"bias_field_range", {tp.bias_low, tp.bias_high}},
+          {"evidence", tp.evidence}};
+}
+
 void add_liver_json(const processing::AnalysisResult& result, json& analysis) {
   if (!result.liver) {
     analysis["liver"] = nullptr;

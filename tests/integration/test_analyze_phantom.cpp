@@ -339,8 +339,10 @@ TEST(LiverPlausibility, VolumeFarFromTheStandardLiverVolumeIsFlagged) {
 // dynamic pre-contrast and a three-time-point dynamic run, T2, diffusion and its ADC map, a Dixon
 // opposed-phase image, a subtraction). The time points of the dynamic run are volumes of their
 // own (TemporalPositionIdentifier), not duplicates of each other. MR signal is not in Hounsfield
-// units: nothing is analysed with the CT method and no result object is written, the report says
-// so, and every series is listed with the role its header gives it and the evidence.
+// units: nothing is analysed with the CT method and no result object is written (the liver is not
+// segmented on MR yet), the report says so, and every series is listed with the role its header
+// gives it, the evidence and whether the analysis used it. The T1 dynamic run (pre-contrast and
+// the three time points: same grid and protocol) is the one used.
 TEST_F(AnalyzePhantom, MrSeriesAreListedWithTheirRoleAndNeverReadAsHounsfieldUnits) {
   const fs::path mr = *dir_ / "mr";
   const fs::path out = *dir_ / "mr-out";
@@ -354,13 +356,26 @@ TEST_F(AnalyzePhantom, MrSeriesAreListedWithTheirRoleAndNeverReadAsHounsfieldUni
   const int status = std::system((std::string(LIVERNODE_BINARY) + " analyze '" + mr.string() +
                                   "' --out '" + out.string() + "' >/dev/null 2>&1")
                                      .c_str());
-  EXPECT_EQ(WEXITSTATUS(status), 2);  // nothing usable: said, not invented
+  EXPECT_EQ(WEXITSTATUS(status), 0);  // the dynamic run is analysed (its phases)
   std::ifstream in(out / "summary.json");
   const auto summary = nlohmann::json::parse(in);
   ASSERT_EQ(summary["analyses"].size(), 1u);
   const auto& analysis = summary["analyses"][0];
-  EXPECT_NE(analysis["error"].get<std::string>().find("MR is not analysed"), std::string::npos);
+  EXPECT_FALSE(analysis.contains("error")) << analysis["error"];
   EXPECT_TRUE(analysis["objects"].empty());
+  EXPECT_TRUE(analysis["liver"].is_null());
+  for (const auto& st : analysis["stages"]) {
+    if (st["stage"] == "liver" || st["stage"] == "lesions") {
+      EXPECT_FALSE(st["done"].get<bool>()) << st.dump();
+      EXPECT_NE(st["detail"].get<std::string>().find("MR"), std::string::npos) << st.dump();
+    }
+  }
+  ASSERT_TRUE(analysis.contains("mr_dynamic"));
+  EXPECT_EQ(analysis["mr_dynamic"]["time_points"].size(), 4u);
+  // Its four time points are one and the same image: no contrast, so no phase is claimed (the
+  // description's words alone do not decide) and no liver is segmented.
+  for (const auto& tp : analysis["mr_dynamic"]["time_points"])
+    EXPECT_EQ(tp["detected"], "unknown") << tp.dump();
   EXPECT_TRUE(analysis["lesions"].empty());
   EXPECT_FALSE(fs::exists(out / "1" / "seg.dcm"));
   std::map<std::string, std::string> role;
@@ -377,7 +392,11 @@ TEST_F(AnalyzePhantom, MrSeriesAreListedWithTheirRoleAndNeverReadAsHounsfieldUni
       EXPECT_EQ(s["slices"], 12);  // one time point's slices, none dropped as duplicates
     }
     EXPECT_FALSE(s["mr"]["evidence"].get<std::string>().empty()) << d;
-    EXPECT_FALSE(s.contains("phase")) << d;
+    EXPECT_FALSE(s["mr"]["reason"].get<std::string>().empty()) << d;
+    // Only the dynamic run is used, and only its time points are given a phase.
+    const bool dynamic = d == "t1_vibe_fs_tra_pre" || d == "t1_vibe_fs_tra_dyn";
+    EXPECT_EQ(s["mr"]["used"].get<bool>(), dynamic) << d << ": " << s["mr"]["reason"];
+    EXPECT_EQ(s.contains("phase"), dynamic) << d;
   }
   EXPECT_EQ(role["t1_vibe_fs_tra_pre"], "t1_dynamic");
   EXPECT_EQ(role["t1_vibe_fs_tra_dyn"], "t1_dynamic");

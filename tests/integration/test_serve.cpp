@@ -577,4 +577,45 @@ TEST_F(ServeNode, EndToEndResultsReachOrthanc) {
   EXPECT_EQ(node.stop(), 0);
 }
 
+// An MR liver study through the node: a routing rule that analyses MR, the phantom's MR protocol
+// (gadoxetate, the dynamic run in one series) sent with storescu. The job chooses the T1 dynamic
+// run, tells its phases, segments the liver and delivers the liver SEG, the SR, the summary pages
+// and the PDF to the PACS, in the source's study.
+TEST_F(ServeNode, MrStudyResultsReachOrthanc) {
+  phantom::PhantomOptions o;
+  o.modality = phantom::PhantomModality::kMr;
+  o.mr_agent = phantom::MrAgent::kGadoxetate;
+  o.seed = 7;
+  o.matrix = 144;
+  o.pixel_spacing_mm = 2.5;
+  o.slice_thickness_mm = 3.0;
+  const auto truth = phantom::generate_phantom(o, dir_ / "mr");
+  auto pacs = OrthancPeer::start(dir_ / "orthanc");
+  NodeProcess node(dir_ / "node", "",
+                   loopback_destination("orthanc", pacs->ae_title(), pacs->dicom_port()) +
+                       "routing:\n  rules:\n    - name: analyse-mr\n      modalities: [MR]\n"
+                       "      action: analyse\n");
+  node.start();
+  const std::string sent = storescu(node, dir_ / "mr" / "dicom");
+  ASSERT_EQ(sent.substr(0, 2), "0\n") << sent;
+  node::SqliteStateStore store(node.state_db());
+  ASSERT_TRUE(single_job_done(store, 180)) << node.log();
+  const auto job = store.jobs("", 10)[0];
+  ASSERT_TRUE(eventually([&] { return store.outbox("pending", 100).empty(); }, 60)) << node.log();
+  EXPECT_TRUE(store.outbox("dead", 100).empty());
+  EXPECT_GE(job.objects, 4);  // SEG, SR, pages, PDF
+  const auto ids = pacs->instances();
+  EXPECT_EQ(static_cast<std::int64_t>(ids.size()), job.objects);
+  std::set<std::string> modalities;
+  for (const auto& id : ids) {
+    const auto tags = pacs->tags(id);
+    modalities.insert(tags.value("Modality", ""));
+    EXPECT_EQ(tags.value("StudyInstanceUID", ""), truth.study_uid);
+  }
+  EXPECT_TRUE(modalities.count("SEG")) << node.log();
+  EXPECT_TRUE(modalities.count("SR")) << node.log();
+  EXPECT_NE(node.log().find("phase=hepatobiliary"), std::string::npos) << node.log();
+  EXPECT_EQ(node.stop(), 0);
+}
+
 }  // namespace livernode::test

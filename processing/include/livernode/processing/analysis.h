@@ -197,6 +197,10 @@ struct AnalysisResult {
   LabelMap remnant_mask;                    // reference geometry; the hand-drawn remnant, if any
   std::vector<StageStatus> stages;
   std::vector<std::string> warnings;
+  // An MR analysis (mr_dynamic.h): no Hounsfield units; the phase of each T1 dynamic time point
+  // with its signal ratios, one sentence each, in place of `series`' CT phases.
+  bool magnetic_resonance = false;
+  std::vector<std::string> mr_phases;
   // Set by the caller when the study was compared with an earlier one of the same patient.
   std::optional<FollowUpComparison> follow_up;
 };

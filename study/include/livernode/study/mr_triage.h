@@ -35,4 +35,20 @@ struct MrTriage {
 
 MrTriage triage_mr_series(const dicom::SeriesInfo& series);
 
+// One MR volume of an examination (a series, or one time point of a multi-temporal series),
+// with its triage and whether the analysis uses it, and why (or why not).
+struct MrSeriesChoice {
+  const dicom::SeriesInfo* series = nullptr;
+  MrTriage triage;
+  bool used = false;
+  std::string reason;
+};
+
+// The T1 dynamic run: the T1 gradient-echo volumes of one acquisition protocol (same matrix,
+// pixel spacing, orientation, slice positions, TR, TE, flip angle and scan options), the largest
+// such set, in time order (AcquisitionTime, then TemporalPositionIdentifier, then series
+// number). Sets `used` and `reason` of every choice; returns the indices of the run's volumes
+// in time order (empty when the study has no T1 gradient-echo volume).
+std::vector<std::size_t> select_mr_dynamic(std::vector<MrSeriesChoice>& choices);
+
 }  // namespace livernode::study

@@ -11,12 +11,16 @@
 #include "livernode/dicom/result_writers.h"
 #include "livernode/processing/analysis.h"
 #include "livernode/processing/follow_up.h"
+#include "livernode/processing/mr_dynamic.h"
 
 namespace livernode::study {
 
 nlohmann::json vec_json(const processing::Vec3& v);
 // A series' "phase": detected, confidence, what the header suggests, the measurements.
 nlohmann::json phase_json(const processing::PhaseEstimate& phase);
+// An MR time point's phase: signal ratios (to paraspinal muscle, and over the pre-contrast
+// time point) instead of Hounsfield units.
+nlohmann::json mr_phase_json(const processing::MrTimePointResult& time_point);
 // "liver" (null without a liver) and, with a liver, "landmarks" (dome, IVC axis).
 void add_liver_json(const processing::AnalysisResult& result, nlohmann::json& analysis);
 // "lesions": per lesion its size, axes, attenuation, type, Couinaud segments and phases.
