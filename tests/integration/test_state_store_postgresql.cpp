@@ -47,7 +47,7 @@ TEST(PostgresStateStore, NodesStartingAtOnceMigrateOnce) {
     nodes.emplace_back([&, i] {
       try {
         PostgresStateStore store(conninfo);
-        if (store.schema_version() != 2) errors[i] = "schema version not 2";
+        if (store.schema_version() != 3) errors[i] = "schema version not 3";
       } catch (const std::exception& e) {
         errors[i] = e.what();
       }

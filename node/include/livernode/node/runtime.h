@@ -21,6 +21,11 @@ inline double wall_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+// This node as it claims jobs and deliveries: node.name, held for node.lease_s.
+inline Claimant claimant_of(const config::Config& c) {
+  return Claimant{config::node_name(c.node), static_cast<double>(c.node.lease_s)};
+}
+
 struct RuntimeConfig {
   explicit RuntimeConfig(config::Config c) : config(std::move(c)), router(config.routing) {}
   config::Config config;
