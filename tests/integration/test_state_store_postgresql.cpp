@@ -57,7 +57,7 @@ TEST(PostgresStateStore, NodesStartingAtOnceMigrateOnce) {
   PostgresStateStore again(conninfo);
   EXPECT_EQ(again.schema_version(), PostgresStateStore::current_schema_version());
   const auto probe = PostgresStateStore::probe(conninfo);
-  EXPECT_EQ(probe.schema_version, 2);
+  EXPECT_EQ(probe.schema_version, 3);
   EXPECT_FALSE(probe.server_version.empty());
 }
 
