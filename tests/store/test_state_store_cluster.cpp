@@ -156,6 +156,13 @@ TEST_P(NodeStateStoreCluster, EachDeliveryIsClaimedByOneNodeAtATime) {
   // A heartbeat keeps the claim of a node that is sending.
   a->heartbeat(node_named("node-a", 100), 140, 10);
   EXPECT_TRUE(b->claim_outbox(145, 10, {"node-b", 10}).empty());
+  // Just before sending, the node renews its claim; a node whose claim ran out and was taken
+  // over cannot, and does not send.
+  EXPECT_TRUE(a->renew_outbox_claim(mine[1].id, 146, {"node-a", 10}));
+  EXPECT_TRUE(b->claim_outbox(155, 10, {"node-b", 10}).empty());
+  ASSERT_EQ(b->claim_outbox(157, 10, {"node-b", 10}).size(), 1u);
+  EXPECT_FALSE(a->renew_outbox_claim(mine[1].id, 158, {"node-a", 10}));
+  EXPECT_TRUE(b->renew_outbox_claim(mine[1].id, 158, {"node-b", 10}));
   EXPECT_EQ(a->outbox("delivered", 10).size(), 3u);
 }
 

@@ -77,6 +77,15 @@ std::vector<OutboxRow> PostgresStateStore::claim_outbox(double now, int limit, c
   return rows;
 }
 
+bool PostgresStateStore::renew_outbox_claim(std::int64_t id, double now, const Claimant& by) {
+  std::lock_guard lock(mutex_);
+  return db_->exec(
+                "UPDATE outbox SET claim_expires_at=$1 WHERE id=$2 AND claimed_by=$3 AND "
+                "state='pending'",
+                pg::params(now + by.lease_s, id, by.node))
+             .changed() > 0;
+}
+
 void PostgresStateStore::release_outbox(const std::string& node) {
   std::lock_guard lock(mutex_);
   db_->exec("UPDATE outbox SET claimed_by='', claim_expires_at=0 WHERE claimed_by=$1",

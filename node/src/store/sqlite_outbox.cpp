@@ -87,6 +87,18 @@ std::vector<OutboxRow> SqliteStateStore::claim_outbox(double now, int limit, con
   return out;
 }
 
+bool SqliteStateStore::renew_outbox_claim(std::int64_t id, double now, const Claimant& by) {
+  std::lock_guard lock(mutex_);
+  Statement(db_,
+            "UPDATE outbox SET claim_expires_at=? WHERE id=? AND claimed_by=? AND "
+            "state='pending'")
+      .bind(1, now + by.lease_s)
+      .bind(2, id)
+      .bind(3, by.node)
+      .run();
+  return sqlite3_changes(db_) > 0;
+}
+
 void SqliteStateStore::release_outbox(const std::string& node) {
   std::lock_guard lock(mutex_);
   Statement(db_, "UPDATE outbox SET claimed_by='', claim_expires_at=0 WHERE claimed_by=?")

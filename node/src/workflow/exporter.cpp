@@ -169,6 +169,15 @@ void Exporter::pass(double now) {
     }
     std::size_t delivered = 0;
     for (const auto& r : rows) {
+      // Still this node's to send? Not when its claim ran out meanwhile (the heartbeat could
+      // not renew it) and another node took the row: that node sends it.
+      if (!runtime_.store->renew_outbox_claim(r.id, wall_now(), self)) {
+        spdlog::warn(
+            "event=delivery_skipped outbox={} destination={} sop={} reason=\"another node took "
+            "it over after this node's claim ran out\"",
+            r.id, name, r.sop_instance_uid);
+        continue;
+      }
       const T_ASC_PresentationContextID pc =
           scu.findPresentationContextID(r.sop_class_uid.c_str(), r.transfer_syntax_uid.c_str());
       if (pc == 0) {

@@ -58,6 +58,7 @@ class PostgresStateStore : public StateStore {
   std::vector<std::int64_t> add_outbox(const std::vector<OutboxRow>& rows) override;
   std::vector<OutboxRow> due_outbox(double now, int limit) override;
   std::vector<OutboxRow> claim_outbox(double now, int limit, const Claimant& by) override;
+  bool renew_outbox_claim(std::int64_t id, double now, const Claimant& by) override;
   void release_outbox(const std::string& node) override;
   std::optional<double> next_outbox_due() override;
   void mark_delivered(std::int64_t id, double now) override;

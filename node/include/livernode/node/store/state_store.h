@@ -278,6 +278,10 @@ class StateStore {
   // returns them, oldest first: rows no node holds, rows whose claim ran out (their node died
   // while sending) and rows this node holds already. Two nodes never hold one row at once.
   virtual std::vector<OutboxRow> claim_outbox(double now, int limit, const Claimant& by) = 0;
+  // Renews the claim of `by.node` on row `id` until now + by.lease_s, just before the row is
+  // sent; false when that node no longer holds it (its claim ran out while its heartbeat could
+  // not renew it, and another node took the row): the row is then not sent.
+  virtual bool renew_outbox_claim(std::int64_t id, double now, const Claimant& by) = 0;
   // Releases the rows `node` still holds without having sent them (the next pass of any node
   // takes them).
   virtual void release_outbox(const std::string& node) = 0;
