@@ -273,6 +273,10 @@ TEST_F(ServeCluster, KillingTheNodeRunningTheAnalysisLeavesItToTheOther) {
   const std::string log = other_than(runner).log();
   EXPECT_NE(log.find("event=job_taken_over job=" + std::to_string(jobs[0].id)), std::string::npos)
       << log;
+  const std::string metrics = other_than(runner).get("/metrics");
+  EXPECT_NE(metrics.find("livernode_jobs_taken_over_total 1"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("livernode_cluster_nodes{heartbeat=\"silent\"} 1"), std::string::npos)
+      << metrics;
   // The survivor shows the dead node as silent.
   const auto about = nlohmann::json::parse(other_than(runner).get("/api/node"));
   for (const auto& n : about["cluster"])

@@ -74,6 +74,7 @@ void link_series(const fs::path& spool_study, const std::vector<SeriesRow>& seri
 void WorkerPool::process(const JobRow& job) {
   const auto cfg = runtime_.config.get();
   const std::string node = config::node_name(cfg->config.node);
+  if (!job.previous_node.empty()) runtime_.metrics.jobs_taken_over++;
   if (!job.previous_node.empty())
     spdlog::warn(
         "event=job_taken_over job={} study={} version={} from_node={} attempt={} reason=\"its "
@@ -163,6 +164,7 @@ void WorkerPool::process(const JobRow& job) {
                                     node)) {
       // This node lost the job (its lease ran out while it could not renew it) and another
       // node runs it again: that run's results are the only ones queued for delivery.
+      runtime_.metrics.jobs_lost++;
       spdlog::warn(
           "event=job_lost job={} study={} version={} reason=\"another node took it over after "
           "this node's lease ran out\" note=\"these results are not delivered\"",
