@@ -74,12 +74,13 @@ void link_series(const fs::path& spool_study, const std::vector<SeriesRow>& seri
 void WorkerPool::process(const JobRow& job) {
   const auto cfg = runtime_.config.get();
   const std::string node = config::node_name(cfg->config.node);
-  if (!job.previous_node.empty()) runtime_.metrics.jobs_taken_over++;
-  if (!job.previous_node.empty())
+  if (!job.previous_node.empty()) {
+    runtime_.metrics.jobs_taken_over++;
     spdlog::warn(
         "event=job_taken_over job={} study={} version={} from_node={} attempt={} reason=\"its "
         "lease ran out\"",
         job.id, job.study_uid, job.version, job.previous_node, job.attempts);
+  }
   // A job that was running each time a node died is not started a fourth time: the
   // analysis itself may be what brings the node down.
   constexpr int kMaxStarts = 3;
