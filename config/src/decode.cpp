@@ -71,6 +71,8 @@ void decode_node(MapReader reader, NodeConfig& node, Diagnostics& diagnostics) {
   reader.integer("dimse_timeout_s", node.dimse_timeout_s, {1, 3600});
   reader.integer("stall_timeout_s", node.stall_timeout_s, {1, 3600});
   reader.integer("max_pdu", node.max_pdu, {4096, 131072});
+  reader.integer("lease_s", node.lease_s, {2, 3600});
+  reader.integer("heartbeat_s", node.heartbeat_s, {1, 600});
   if (auto callers = reader.list_of_mappings("allowed_callers")) {
     node.allowed_callers.clear();
     for (auto& item : *callers) {
@@ -91,6 +93,7 @@ void decode_postgresql(MapReader reader, PostgresqlConfig& postgresql) {
 
 void decode_storage(MapReader reader, StorageConfig& storage) {
   reader.path("spool_dir", storage.spool_dir);
+  reader.path("journal_dir", storage.journal_dir);
   reader.enumeration("state_backend", storage.state_backend);
   reader.path("state_db", storage.state_db);
   decode_postgresql(reader.section("postgresql"), storage.postgresql);

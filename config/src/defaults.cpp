@@ -9,6 +9,10 @@ namespace livernode::config {
 
 Config default_config() { return Config{}; }
 
+std::filesystem::path journal_dir(const StorageConfig& storage) {
+  return storage.journal_dir.empty() ? storage.spool_dir / ".journal" : storage.journal_dir;
+}
+
 std::string node_name(const NodeConfig& node) {
   if (!node.name.empty()) return node.name;
   char host[256] = {};

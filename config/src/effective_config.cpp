@@ -93,6 +93,8 @@ void write_node(Writer& w, const NodeConfig& node) {
   w.value("dimse_timeout_s", node.dimse_timeout_s);
   w.value("stall_timeout_s", node.stall_timeout_s);
   w.value("max_pdu", node.max_pdu);
+  w.value("lease_s", node.lease_s);
+  w.value("heartbeat_s", node.heartbeat_s);
   w.mappings("allowed_callers", node.allowed_callers, [&](const AllowedCaller& caller) {
     w.value("ae_title", caller.ae_title);
     w.value("host", caller.host);
@@ -112,6 +114,7 @@ void write_node(Writer& w, const NodeConfig& node) {
 void write_storage(Writer& w, const StorageConfig& storage, bool mask_secrets) {
   w.begin("storage");
   w.value("spool_dir", storage.spool_dir);
+  w.value("journal_dir", storage.journal_dir);
   w.value("state_backend", storage.state_backend);
   w.value("state_db", storage.state_db);
   w.begin("postgresql");

@@ -18,6 +18,7 @@ void resolve_relative_paths(Config& config, const std::filesystem::path& base_di
   resolve(config.node.tls.private_key, base);
   for (auto& ca : config.node.tls.trusted_cas) resolve(ca, base);
   resolve(config.storage.spool_dir, base);
+  resolve(config.storage.journal_dir, base);
   resolve(config.storage.state_db, base);
   resolve(config.storage.postgresql.password_file, base);
   resolve(config.storage.results_dir, base);

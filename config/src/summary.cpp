@@ -38,9 +38,13 @@ std::string summarize(const Config& config) {
 
   text << "Node " << node_name(node) << ". ";
   text << "Spool " << config.storage.spool_dir.string() << ", results "
-       << config.storage.results_dir.string() << ", state ";
+       << config.storage.results_dir.string();
+  if (!config.storage.journal_dir.empty())
+    text << ", ingest journal " << config.storage.journal_dir.string();
+  text << ", state ";
   if (config.storage.state_backend == StateBackend::postgresql)
-    text << "in PostgreSQL (" << masked_conninfo(config.storage.postgresql.conninfo) << ")";
+    text << "in PostgreSQL (" << masked_conninfo(config.storage.postgresql.conninfo) << "; leases "
+         << node.lease_s << " s, heartbeat " << node.heartbeat_s << " s)";
   else
     text << config.storage.state_db.string();
   text << ". ";

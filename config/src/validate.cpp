@@ -25,6 +25,7 @@ void check_storage(const StorageConfig& storage, const LoggingConfig& logging,
   };
   directory(storage.spool_dir, "storage.spool_dir");
   directory(storage.results_dir, "storage.results_dir");
+  if (!storage.journal_dir.empty()) directory(storage.journal_dir, "storage.journal_dir");
 
   if (storage.state_backend == StateBackend::sqlite) {
     if (storage.state_db.empty()) {
@@ -143,6 +144,13 @@ void check_timers(const Config& config, Diagnostics& diagnostics) {
                        std::to_string(completion.max_wait_s) + " is shorter than study_quiet_s (" +
                            std::to_string(completion.study_quiet_s) + ")",
                        "study_completion.study_quiet_s");
+  }
+  if (config.node.heartbeat_s >= config.node.lease_s) {
+    diagnostics.report("node.heartbeat_s",
+                       std::to_string(config.node.heartbeat_s) + " is not shorter than lease_s (" +
+                           std::to_string(config.node.lease_s) +
+                           "); a lease must be renewed before it runs out",
+                       "node.lease_s");
   }
   const auto& delivery = config.delivery;
   if (delivery.max_backoff_s < delivery.initial_backoff_s) {

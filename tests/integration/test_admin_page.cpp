@@ -302,6 +302,10 @@ TEST(AdminPage, ShowsStudiesJobsOutboxAndConfigAndRequeuesDeadLetters) {
   const std::string jobs = section(dom, "jobs");
   EXPECT_NE(row_with(jobs, truth.study_uid).find("class=\"state-done\">done<"), std::string::npos)
       << jobs;
+  // The nodes on this state: this one, alive, with its last heartbeat.
+  const std::string nodes = section(dom, "nodes");
+  EXPECT_NE(row_with(nodes, "(this node)").find("class=\"state-alive\">alive<"), std::string::npos)
+      << nodes;
   const std::string per_destination = section(dom, "outbox-summary");
   EXPECT_NE(row_with(per_destination, "downpacs")
                 .find("class=\"state-dead\">" + std::to_string(dead.size()) + "<"),

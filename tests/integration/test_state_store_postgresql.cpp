@@ -47,7 +47,7 @@ TEST(PostgresStateStore, NodesStartingAtOnceMigrateOnce) {
     nodes.emplace_back([&, i] {
       try {
         PostgresStateStore store(conninfo);
-        if (store.schema_version() != 2) errors[i] = "schema version not 2";
+        if (store.schema_version() != 3) errors[i] = "schema version not 3";
       } catch (const std::exception& e) {
         errors[i] = e.what();
       }
@@ -57,7 +57,7 @@ TEST(PostgresStateStore, NodesStartingAtOnceMigrateOnce) {
   PostgresStateStore again(conninfo);
   EXPECT_EQ(again.schema_version(), PostgresStateStore::current_schema_version());
   const auto probe = PostgresStateStore::probe(conninfo);
-  EXPECT_EQ(probe.schema_version, 2);
+  EXPECT_EQ(probe.schema_version, 3);
   EXPECT_FALSE(probe.server_version.empty());
 }
 

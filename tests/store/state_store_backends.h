@@ -36,6 +36,7 @@ class StateStoreBackendTest : public ::testing::TestWithParam<std::string> {
 class NodeStateStore : public StateStoreBackendTest {};
 class NodeStateStoreVisits : public StateStoreBackendTest {};
 class NodeStateStoreCorrections : public StateStoreBackendTest {};
+class NodeStateStoreCluster : public StateStoreBackendTest {};
 
 // The backend's name as a test name part.
 std::string backend_test_name(const ::testing::TestParamInfo<std::string>& info);
@@ -49,11 +50,13 @@ node::InstanceRecord analysed_ct_instance(const std::string& sop, const std::str
 
 // Instantiates every state store suite on `backend` ("sqlite", "postgresql"), as
 // PREFIX/Suite.Test/backend; written inside namespace livernode::test.
-#define LIVERNODE_STATE_STORE_SUITES(prefix, backend)                                             \
-  INSTANTIATE_TEST_SUITE_P(prefix, NodeStateStore, ::testing::Values(std::string(backend)),       \
-                           ::livernode::test::backend_test_name);                                 \
-  INSTANTIATE_TEST_SUITE_P(prefix, NodeStateStoreVisits, ::testing::Values(std::string(backend)), \
-                           ::livernode::test::backend_test_name);                                 \
-  INSTANTIATE_TEST_SUITE_P(prefix, NodeStateStoreCorrections,                                     \
-                           ::testing::Values(std::string(backend)),                               \
+#define LIVERNODE_STATE_STORE_SUITES(prefix, backend)                                              \
+  INSTANTIATE_TEST_SUITE_P(prefix, NodeStateStore, ::testing::Values(std::string(backend)),        \
+                           ::livernode::test::backend_test_name);                                  \
+  INSTANTIATE_TEST_SUITE_P(prefix, NodeStateStoreVisits, ::testing::Values(std::string(backend)),  \
+                           ::livernode::test::backend_test_name);                                  \
+  INSTANTIATE_TEST_SUITE_P(prefix, NodeStateStoreCorrections,                                      \
+                           ::testing::Values(std::string(backend)),                                \
+                           ::livernode::test::backend_test_name);                                  \
+  INSTANTIATE_TEST_SUITE_P(prefix, NodeStateStoreCluster, ::testing::Values(std::string(backend)), \
                            ::livernode::test::backend_test_name)

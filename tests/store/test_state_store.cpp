@@ -93,7 +93,7 @@ TEST_P(NodeStateStore, NewDatabaseHasTheCurrentSchemaVersion) {
   {
     auto opened = open();
     StateStore& store = *opened;
-    EXPECT_EQ(schema_version(store), 2);
+    EXPECT_EQ(schema_version(store), 3);
     auto r = analysed_ct_instance("1.1", "1.5", 100);
     r.accession_number = "A1";
     ASSERT_TRUE(store.record_instance(r));

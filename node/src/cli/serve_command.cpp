@@ -13,6 +13,7 @@
 #include "livernode/node/http/http_server.h"
 #include "livernode/node/ingest/dicom_listener.h"
 #include "livernode/node/workflow/exporter.h"
+#include "livernode/node/workflow/heartbeat.h"
 #include "livernode/node/workflow/study_tracker.h"
 #include "livernode/node/workflow/worker_pool.h"
 #include "logging_setup.h"
@@ -147,6 +148,8 @@ void serve(const config::Config& cfg, const fs::path& file, Runtime& runtime,
   WorkerPool workers(runtime, worker_wake, exporter_wake);
   Exporter exporter(runtime, exporter_wake);
   HttpServer http(runtime);
+  Heartbeat heartbeat(runtime);
+  heartbeat.start();  // before any job or delivery is claimed; stopped after the last ends
   if (!cfg.node.tls.only) listener.start();
   if (cfg.node.tls.enabled) tls_listener.start();
   if (cfg.http.enabled) http.start();
@@ -162,6 +165,7 @@ void serve(const config::Config& cfg, const fs::path& file, Runtime& runtime,
   tracker.stop();
   exporter.stop();  // between two deliveries
   workers.stop();   // after the running analyses; queued jobs stay queued for the next start
+  heartbeat.stop();
   http.stop();
   spdlog::info("event=node_stopped");
   spdlog::default_logger()->flush();

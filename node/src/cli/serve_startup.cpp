@@ -37,7 +37,7 @@ StartupRecovery recover_at_start(const config::Config& cfg, const fs::path& file
   const Spool spool(cfg.storage.spool_dir);
   // The journal first: it may hold the only durable copy of the last instances received.
   try {
-    replay = replay_journal(cfg.storage.spool_dir / ".journal", spool);
+    replay = replay_journal(config::journal_dir(cfg.storage), spool);
   } catch (const std::exception& e) {
     replay.problems.push_back(e.what());
   }
@@ -52,7 +52,9 @@ StartupRecovery recover_at_start(const config::Config& cfg, const fs::path& file
                      replay.problems.front();
   try {
     stale = spool.remove_stale_temp_files();
-    requeued = runtime.store->requeue_unfinished_jobs();
+    // This node's own jobs and deliveries, left by its previous process; those of other nodes
+    // sharing the state are theirs, or taken over once their leases run out.
+    requeued = runtime.store->requeue_unfinished_jobs(config::node_name(cfg.node));
     recovery = recover_spool(spool, *runtime.store, runtime.config.get()->router);
   } catch (const std::exception& e) {
     if (result.problem.empty()) result.problem = e.what();
@@ -126,7 +128,7 @@ std::unique_ptr<IngestJournal> open_journal(const config::Config& cfg, bool jour
   std::unique_ptr<IngestJournal> journal;
   if (journal_replayed) {
     try {
-      journal = std::make_unique<IngestJournal>(cfg.storage.spool_dir / ".journal");
+      journal = std::make_unique<IngestJournal>(config::journal_dir(cfg.storage));
     } catch (const std::exception& e) {
       spdlog::error(
           "event=journal_disabled error=\"{}\" note=\"instances are fsynced one by "

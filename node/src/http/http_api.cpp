@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cctype>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
@@ -74,7 +75,9 @@ json job_json(const JobRow& j) {
           {"objects", j.objects},
           {"attempts", j.attempts},
           {"kind", j.kind},
-          {"correction_sop_instance_uid", j.correction_sop}};
+          {"correction_sop_instance_uid", j.correction_sop},
+          {"node", j.node},
+          {"lease_expires_at", j.lease_expires_at}};
 }
 
 json outbox_json(const OutboxRow& r) {
@@ -88,7 +91,36 @@ json outbox_json(const OutboxRow& r) {
           {"attempts", r.attempts},
           {"next_attempt_at", r.next_attempt_at},
           {"last_error", r.last_error},
-          {"delivered_at", r.delivered_at}};
+          {"delivered_at", r.delivered_at},
+          {"claimed_by", r.claimed_by},
+          {"claim_expires_at", r.claim_expires_at}};
+}
+
+// Every node that works on this state: its last heartbeat, whether that is recent (within
+// node.lease_s of the answering node's clock) and the jobs it runs.
+json cluster_json(StateStore& store, const config::Config& c, double now) {
+  json nodes = json::array();
+  std::map<std::string, json> running;
+  for (const auto& j : store.jobs("", 1000))
+    if (j.state == "running" && !j.node.empty())
+      running[j.node].push_back({{"id", j.id},
+                                 {"study_instance_uid", j.study_uid},
+                                 {"version", j.version},
+                                 {"lease_expires_at", j.lease_expires_at}});
+  for (const auto& n : store.nodes()) {
+    json jobs = running.count(n.name) ? running[n.name] : json::array();
+    nodes.push_back({{"name", n.name},
+                     {"version", n.version},
+                     {"ae_title", n.ae_title},
+                     {"dicom_port", n.dicom_port},
+                     {"started_at", n.started_at},
+                     {"last_heartbeat", n.last_heartbeat},
+                     {"seconds_since_heartbeat", now - n.last_heartbeat},
+                     {"alive", now - n.last_heartbeat <= c.node.lease_s},
+                     {"self", n.name == config::node_name(c.node)},
+                     {"running_jobs", jobs}});
+  }
+  return nodes;
 }
 
 std::string query_value(const std::string& query, const std::string& key) {
@@ -186,7 +218,14 @@ HttpResponse handle_http_request(Runtime& rt, const std::string& method, const s
       out["version"] = kVersion;
       out["ae_title"] = cfg->config.node.ae_title;
       out["state_backend"] = std::string(config::to_string(cfg->config.storage.state_backend));
+      out["lease_s"] = cfg->config.node.lease_s;
+      out["heartbeat_s"] = cfg->config.node.heartbeat_s;
+      // The nodes sharing this state (one with SQLite).
+      out["cluster"] = cluster_json(*rt.store, cfg->config, wall_now());
       return json_response(out);
+    }
+    if (path == "/api/nodes" && method == "GET") {
+      return json_response(cluster_json(*rt.store, cfg->config, wall_now()));
     }
     if (path == "/api/config" && method == "GET")
       return {200, "text/yaml; charset=utf-8",

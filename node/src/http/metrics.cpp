@@ -53,6 +53,24 @@ std::string metrics_text(Runtime& rt) {
        "# TYPE livernode_analysis_duration_seconds summary\n"
     << "livernode_analysis_duration_seconds_sum " << m.analysis_seconds_millis / 1000.0 << "\n"
     << "livernode_analysis_duration_seconds_count " << m.analyses_finished << "\n";
+  // The nodes on this state whose heartbeat is recent (one with SQLite), and those silent
+  // beyond node.lease_s: their jobs and deliveries go to the others.
+  {
+    const auto cfg = rt.config.get();
+    const double now = wall_now();
+    int alive = 0, silent = 0;
+    for (const auto& n : rt.store->nodes())
+      (now - n.last_heartbeat <= cfg->config.node.lease_s ? alive : silent)++;
+    o << "# HELP livernode_cluster_nodes nodes working on this state, by their last heartbeat\n"
+         "# TYPE livernode_cluster_nodes gauge\n"
+      << "livernode_cluster_nodes{heartbeat=\"alive\"} " << alive << "\n"
+      << "livernode_cluster_nodes{heartbeat=\"silent\"} " << silent << "\n";
+  }
+  counter("livernode_jobs_taken_over_total",
+          "jobs this node took over from a node whose lease ran out", m.jobs_taken_over);
+  counter("livernode_jobs_lost_total",
+          "jobs this node finished after another node had taken them over (results discarded)",
+          m.jobs_lost);
   const StoreCounts c = rt.store->counts();
   o << "# HELP livernode_jobs jobs by state\n# TYPE livernode_jobs gauge\n";
   for (const char* s : {"queued", "running", "done", "failed"}) {

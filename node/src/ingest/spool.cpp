@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <stdexcept>
 #include <thread>
@@ -106,6 +107,11 @@ std::size_t Spool::remove_stale_temp_files() const {
   for (auto it = fs::recursive_directory_iterator(root_, ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (it->is_regular_file(ec) && it->path().filename().string().rfind(".tmp-", 0) == 0) {
+      // On a spool shared by several nodes, another node may be writing this file right now:
+      // only a temp file untouched for an hour is left over from a crash.
+      std::error_code age;
+      const auto written = fs::last_write_time(it->path(), age);
+      if (age || fs::file_time_type::clock::now() - written < std::chrono::hours(1)) continue;
       std::error_code rm;
       if (fs::remove(it->path(), rm)) ++removed;
     }

@@ -1,5 +1,6 @@
 // The outbox (deliveries) of the PostgresStateStore.
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -59,10 +60,44 @@ std::vector<OutboxRow> PostgresStateStore::due_outbox(double now, int limit) {
       pg::params(now, limit)));
 }
 
+std::vector<OutboxRow> PostgresStateStore::claim_outbox(double now, int limit, const Claimant& by) {
+  std::lock_guard lock(mutex_);
+  // Rows another node is claiming at this moment are skipped, not waited for; a row is held by
+  // one node at a time.
+  auto rows = outbox_rows(db_->exec(
+      "UPDATE outbox SET claimed_by=$2, claim_expires_at=$3 WHERE id IN (SELECT id FROM outbox "
+      "WHERE state='pending' AND next_attempt_at<=$1 AND (claimed_by='' OR claimed_by=$2 OR "
+      "claim_expires_at<$1) ORDER BY next_attempt_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) "
+      "RETURNING " LIVERNODE_OUTBOX_FIELDS,
+      pg::params(now, by.node, now + by.lease_s, limit)));
+  std::sort(rows.begin(), rows.end(), [](const OutboxRow& a, const OutboxRow& b) {
+    return a.next_attempt_at != b.next_attempt_at ? a.next_attempt_at < b.next_attempt_at
+                                                  : a.id < b.id;
+  });
+  return rows;
+}
+
+bool PostgresStateStore::renew_outbox_claim(std::int64_t id, double now, const Claimant& by) {
+  std::lock_guard lock(mutex_);
+  return db_->exec(
+                "UPDATE outbox SET claim_expires_at=$1 WHERE id=$2 AND claimed_by=$3 AND "
+                "state='pending'",
+                pg::params(now + by.lease_s, id, by.node))
+             .changed() > 0;
+}
+
+void PostgresStateStore::release_outbox(const std::string& node) {
+  std::lock_guard lock(mutex_);
+  db_->exec("UPDATE outbox SET claimed_by='', claim_expires_at=0 WHERE claimed_by=$1",
+            pg::params(node));
+}
+
 std::optional<double> PostgresStateStore::next_outbox_due() {
   std::lock_guard lock(mutex_);
-  const auto r =
-      db_->exec("SELECT MIN(next_attempt_at), COUNT(*) FROM outbox WHERE state='pending'");
+  // A row another node holds is due again, for this node, once that claim runs out.
+  const auto r = db_->exec(
+      "SELECT MIN(CASE WHEN claimed_by<>'' AND claim_expires_at>next_attempt_at THEN "
+      "claim_expires_at ELSE next_attempt_at END), COUNT(*) FROM outbox WHERE state='pending'");
   if (r.rows() > 0 && r.integer(0, 1) > 0) return r.real(0, 0);
   return std::nullopt;
 }
@@ -71,7 +106,7 @@ void PostgresStateStore::mark_delivered(std::int64_t id, double now) {
   std::lock_guard lock(mutex_);
   db_->exec(
       "UPDATE outbox SET state='delivered', delivered_at=$1, attempts=attempts+1, "
-      "last_error='' WHERE id=$2",
+      "last_error='', claimed_by='', claim_expires_at=0 WHERE id=$2",
       pg::params(now, id));
 }
 
@@ -79,8 +114,8 @@ void PostgresStateStore::mark_attempt_failed(std::int64_t id, const std::string&
                                              double next_attempt_at, bool dead) {
   std::lock_guard lock(mutex_);
   db_->exec(
-      "UPDATE outbox SET state=$1, attempts=attempts+1, last_error=$2, next_attempt_at=$3 "
-      "WHERE id=$4",
+      "UPDATE outbox SET state=$1, attempts=attempts+1, last_error=$2, next_attempt_at=$3, "
+      "claimed_by='', claim_expires_at=0 WHERE id=$4",
       pg::params(dead ? "dead" : "pending", error, next_attempt_at, id));
 }
 

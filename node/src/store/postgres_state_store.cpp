@@ -8,11 +8,14 @@
 #include <vector>
 
 #include "postgres_connection.h"
+#include "store_rows.h"
 
 namespace livernode::node {
 
-extern const unsigned char kPgSchema000[], kPgSchema001[], kPgSchema002[], kPgSchema999[];
-extern const std::size_t kPgSchema000Size, kPgSchema001Size, kPgSchema002Size, kPgSchema999Size;
+extern const unsigned char kPgSchema000[], kPgSchema001[], kPgSchema002[], kPgSchema003[],
+    kPgSchema999[];
+extern const std::size_t kPgSchema000Size, kPgSchema001Size, kPgSchema002Size, kPgSchema003Size,
+    kPgSchema999Size;
 
 namespace {
 
@@ -30,6 +33,7 @@ const SchemaFile kSchemaTables{kPgSchema000, kPgSchema000Size};
 const SchemaFile kSchemaSteps[] = {
     {kPgSchema001, kPgSchema001Size},
     {kPgSchema002, kPgSchema002Size},
+    {kPgSchema003, kPgSchema003Size},
 };
 const SchemaFile kSchemaIndexes{kPgSchema999, kPgSchema999Size};
 constexpr int kSchemaVersion = static_cast<int>(std::size(kSchemaSteps));
@@ -119,6 +123,29 @@ StoreCounts PostgresStateStore::counts() {
     c.outbox_by_destination[d.text(i, 0)][d.text(i, 1)] = d.integer(i, 2);
   c.instances = db_->exec("SELECT COUNT(*) FROM instances").integer(0, 0);
   return c;
+}
+
+void PostgresStateStore::heartbeat(const NodeRow& node, double now, double lease_s) {
+  std::lock_guard lock(mutex_);
+  pg::Transaction tx(*db_);
+  db_->exec(
+      "INSERT INTO nodes(name, started_at, last_heartbeat, version, ae_title, dicom_port) "
+      "VALUES($1,$2,$3,$4,$5,$6) ON CONFLICT(name) DO UPDATE SET started_at=$2, "
+      "last_heartbeat=$3, version=$4, ae_title=$5, dicom_port=$6",
+      pg::params(node.name, node.started_at, now, node.version, node.ae_title, node.dicom_port));
+  db_->exec("UPDATE jobs SET lease_expires_at=$1 WHERE state='running' AND lease_owner=$2",
+            pg::params(now + lease_s, node.name));
+  db_->exec("UPDATE outbox SET claim_expires_at=$1 WHERE state='pending' AND claimed_by=$2",
+            pg::params(now + lease_s, node.name));
+  tx.commit();
+}
+
+std::vector<NodeRow> PostgresStateStore::nodes() {
+  std::lock_guard lock(mutex_);
+  const auto r = db_->exec(std::string(rows::kNodeColumns) + "ORDER BY name");
+  std::vector<NodeRow> out;
+  for (int i = 0; i < r.rows(); ++i) out.push_back(rows::node_row(pg::Row(r, i)));
+  return out;
 }
 
 }  // namespace livernode::node

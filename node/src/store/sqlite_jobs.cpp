@@ -64,22 +64,50 @@ JobRow SqliteStateStore::insert_job(const std::string& any_study_uid, const std:
   return r;
 }
 
-std::optional<JobRow> SqliteStateStore::claim_next_job(double now) {
+std::optional<JobRow> SqliteStateStore::create_job_if_ready(const std::string& study_uid,
+                                                            double now, double quiet_before,
+                                                            double forced_before) {
+  std::lock_guard lock(mutex_);
+  Transaction tx(db_);
+  const std::string lead = lead_of(study_uid);
+  bool receiving = false, quiet = true, forced = false;
+  {
+    Statement s(db_,
+                "SELECT last_arrival, first_arrival FROM studies WHERE (study_uid=?1 "
+                "OR " LIVERNODE_VISIT_OF("studies") "=?1) AND state='receiving'");
+    s.bind(1, lead);
+    while (s.step()) {
+      receiving = true;
+      quiet = quiet && s.real(0) <= quiet_before;
+      forced = forced || s.real(1) <= forced_before;
+    }
+  }
+  if (!receiving || (!quiet && !forced)) return std::nullopt;
+  JobRow r = insert_job(lead, "analysis", "", now);
+  tx.commit();
+  return r;
+}
+
+std::optional<JobRow> SqliteStateStore::claim_next_job(double now, const Claimant& by) {
   std::lock_guard lock(mutex_);
   Transaction tx(db_);
   std::optional<JobRow> job;
   {
     // One job of a study at a time: a later version (a correction builds on the earlier ones)
-    // waits for the running one.
+    // waits for the running one. One node uses an SQLite state: a running job is its own.
     Statement s(db_, std::string(kJobColumns) +
                          "WHERE state='queued' AND NOT EXISTS (SELECT 1 FROM jobs r WHERE "
                          "r.study_uid=jobs.study_uid AND r.state='running') ORDER BY id LIMIT 1");
     if (s.step()) job = job_row(s);
   }
   if (!job) return std::nullopt;
-  Statement(db_, "UPDATE jobs SET state='running', started_at=?, attempts=attempts+1 WHERE id=?")
+  Statement(db_,
+            "UPDATE jobs SET state='running', started_at=?, attempts=attempts+1, lease_owner=?, "
+            "lease_expires_at=? WHERE id=?")
       .bind(1, now)
-      .bind(2, job->id)
+      .bind(2, by.node)
+      .bind(3, now + by.lease_s)
+      .bind(4, job->id)
       .run();
   Statement(db_,
             "UPDATE studies SET state='running', state_changed_at=? WHERE (study_uid=?2 "
@@ -91,25 +119,30 @@ std::optional<JobRow> SqliteStateStore::claim_next_job(double now) {
   job->state = "running";
   job->started_at = now;
   job->attempts += 1;
+  job->node = by.node;
+  job->lease_expires_at = now + by.lease_s;
   return job;
 }
 
-void SqliteStateStore::finish_job(std::int64_t job_id, const std::string& state,
+bool SqliteStateStore::finish_job(std::int64_t job_id, const std::string& state,
                                   const std::string& error, const std::string& result_dir,
                                   std::int64_t objects, double now,
-                                  const std::vector<OutboxRow>& outbox) {
+                                  const std::vector<OutboxRow>& outbox, const std::string& node) {
   std::lock_guard lock(mutex_);
   Transaction tx(db_);
-  insert_outbox(outbox);
   Statement(db_,
-            "UPDATE jobs SET state=?, error=?, result_dir=?, objects=?, finished_at=? WHERE id=?")
+            "UPDATE jobs SET state=?, error=?, result_dir=?, objects=?, finished_at=? WHERE id=? "
+            "AND (?7='' OR (state='running' AND lease_owner=?7))")
       .bind(1, state)
       .bind(2, error)
       .bind(3, result_dir)
       .bind(4, objects)
       .bind(5, now)
       .bind(6, job_id)
+      .bind(7, node)
       .run();
+  if (sqlite3_changes(db_) == 0) return false;  // another node holds it now
+  insert_outbox(outbox);
   // The study follows its newest job unless new instances reopened it meanwhile.
   Statement(db_,
             "UPDATE studies SET state=?, state_changed_at=? WHERE state='running' AND "
@@ -121,14 +154,20 @@ void SqliteStateStore::finish_job(std::int64_t job_id, const std::string& state,
       .bind(3, job_id)
       .run();
   tx.commit();
+  return true;
 }
 
-int SqliteStateStore::requeue_unfinished_jobs() {
+int SqliteStateStore::requeue_unfinished_jobs(const std::string& /*node*/) {
+  // One node uses an SQLite state: every running job was this node's.
   std::lock_guard lock(mutex_);
   Transaction tx(db_);
-  Statement(db_, "UPDATE jobs SET state='queued' WHERE state='running'").run();
+  Statement(
+      db_,
+      "UPDATE jobs SET state='queued', lease_owner='', lease_expires_at=0 WHERE state='running'")
+      .run();
   const int n = sqlite3_changes(db_);
   Statement(db_, "UPDATE studies SET state='queued' WHERE state='running'").run();
+  Statement(db_, "UPDATE outbox SET claimed_by='', claim_expires_at=0 WHERE claimed_by<>''").run();
   tx.commit();
   return n;
 }

@@ -62,9 +62,57 @@ std::vector<OutboxRow> SqliteStateStore::due_outbox(double now, int limit) {
   return out;
 }
 
+std::vector<OutboxRow> SqliteStateStore::claim_outbox(double now, int limit, const Claimant& by) {
+  std::lock_guard lock(mutex_);
+  Transaction tx(db_);
+  std::vector<OutboxRow> out;
+  {
+    Statement s(db_, std::string(kOutboxColumns) +
+                         "WHERE state='pending' AND next_attempt_at<=?1 AND (claimed_by='' OR "
+                         "claimed_by=?2 OR claim_expires_at<?1) ORDER BY next_attempt_at, id "
+                         "LIMIT ?3");
+    s.bind(1, now).bind(2, by.node).bind(3, limit);
+    while (s.step()) out.push_back(outbox_row(s));
+  }
+  for (auto& r : out) {
+    Statement(db_, "UPDATE outbox SET claimed_by=?, claim_expires_at=? WHERE id=?")
+        .bind(1, by.node)
+        .bind(2, now + by.lease_s)
+        .bind(3, r.id)
+        .run();
+    r.claimed_by = by.node;
+    r.claim_expires_at = now + by.lease_s;
+  }
+  tx.commit();
+  return out;
+}
+
+bool SqliteStateStore::renew_outbox_claim(std::int64_t id, double now, const Claimant& by) {
+  std::lock_guard lock(mutex_);
+  Statement(db_,
+            "UPDATE outbox SET claim_expires_at=? WHERE id=? AND claimed_by=? AND "
+            "state='pending'")
+      .bind(1, now + by.lease_s)
+      .bind(2, id)
+      .bind(3, by.node)
+      .run();
+  return sqlite3_changes(db_) > 0;
+}
+
+void SqliteStateStore::release_outbox(const std::string& node) {
+  std::lock_guard lock(mutex_);
+  Statement(db_, "UPDATE outbox SET claimed_by='', claim_expires_at=0 WHERE claimed_by=?")
+      .bind(1, node)
+      .run();
+}
+
 std::optional<double> SqliteStateStore::next_outbox_due() {
   std::lock_guard lock(mutex_);
-  Statement s(db_, "SELECT MIN(next_attempt_at), COUNT(*) FROM outbox WHERE state='pending'");
+  // A row another node holds is due again, for this node, once that claim runs out.
+  Statement s(db_,
+              "SELECT MIN(CASE WHEN claimed_by<>'' AND claim_expires_at>next_attempt_at THEN "
+              "claim_expires_at ELSE next_attempt_at END), COUNT(*) FROM outbox WHERE "
+              "state='pending'");
   if (s.step() && s.integer(1) > 0) return s.real(0);
   return std::nullopt;
 }
@@ -73,7 +121,7 @@ void SqliteStateStore::mark_delivered(std::int64_t id, double now) {
   std::lock_guard lock(mutex_);
   Statement(db_,
             "UPDATE outbox SET state='delivered', delivered_at=?, attempts=attempts+1, "
-            "last_error='' WHERE id=?")
+            "last_error='', claimed_by='', claim_expires_at=0 WHERE id=?")
       .bind(1, now)
       .bind(2, id)
       .run();
@@ -82,9 +130,9 @@ void SqliteStateStore::mark_delivered(std::int64_t id, double now) {
 void SqliteStateStore::mark_attempt_failed(std::int64_t id, const std::string& error,
                                            double next_attempt_at, bool dead) {
   std::lock_guard lock(mutex_);
-  Statement(
-      db_,
-      "UPDATE outbox SET state=?, attempts=attempts+1, last_error=?, next_attempt_at=? WHERE id=?")
+  Statement(db_,
+            "UPDATE outbox SET state=?, attempts=attempts+1, last_error=?, next_attempt_at=?, "
+            "claimed_by='', claim_expires_at=0 WHERE id=?")
       .bind(1, dead ? "dead" : "pending")
       .bind(2, error)
       .bind(3, next_attempt_at)

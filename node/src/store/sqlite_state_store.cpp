@@ -11,13 +11,14 @@
 #include <vector>
 
 #include "sqlite_statement.h"
+#include "store_rows.h"
 
 namespace livernode::node {
 
 extern const unsigned char kStateSchema000[], kStateSchema001[], kStateSchema002[],
-    kStateSchema999[];
+    kStateSchema003[], kStateSchema999[];
 extern const std::size_t kStateSchema000Size, kStateSchema001Size, kStateSchema002Size,
-    kStateSchema999Size;
+    kStateSchema003Size, kStateSchema999Size;
 
 namespace {
 
@@ -34,6 +35,7 @@ const SchemaFile kSchemaTables{kStateSchema000, kStateSchema000Size};
 const SchemaFile kSchemaSteps[] = {
     {kStateSchema001, kStateSchema001Size},
     {kStateSchema002, kStateSchema002Size},
+    {kStateSchema003, kStateSchema003Size},
 };
 const SchemaFile kSchemaIndexes{kStateSchema999, kStateSchema999Size};
 
@@ -157,6 +159,39 @@ void SqliteStateStore::exec(const char* sql) {
     sqlite3_free(err);
     throw StateStoreError("state database " + file_.string() + ": " + message);
   }
+}
+
+void SqliteStateStore::heartbeat(const NodeRow& node, double now, double lease_s) {
+  std::lock_guard lock(mutex_);
+  Transaction tx(db_);
+  Statement(db_,
+            "INSERT INTO nodes(name, started_at, last_heartbeat, version, ae_title, dicom_port) "
+            "VALUES(?1,?2,?3,?4,?5,?6) ON CONFLICT(name) DO UPDATE SET started_at=?2, "
+            "last_heartbeat=?3, version=?4, ae_title=?5, dicom_port=?6")
+      .bind(1, node.name)
+      .bind(2, node.started_at)
+      .bind(3, now)
+      .bind(4, node.version)
+      .bind(5, node.ae_title)
+      .bind(6, node.dicom_port)
+      .run();
+  Statement(db_, "UPDATE jobs SET lease_expires_at=? WHERE state='running' AND lease_owner=?")
+      .bind(1, now + lease_s)
+      .bind(2, node.name)
+      .run();
+  Statement(db_, "UPDATE outbox SET claim_expires_at=? WHERE state='pending' AND claimed_by=?")
+      .bind(1, now + lease_s)
+      .bind(2, node.name)
+      .run();
+  tx.commit();
+}
+
+std::vector<NodeRow> SqliteStateStore::nodes() {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, std::string(rows::kNodeColumns) + "ORDER BY name");
+  std::vector<NodeRow> out;
+  while (s.step()) out.push_back(rows::node_row(s));
+  return out;
 }
 
 StoreCounts SqliteStateStore::counts() {

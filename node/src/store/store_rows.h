@@ -29,12 +29,17 @@ constexpr const char* kSeriesColumns =
 
 constexpr const char* kJobColumns =
     "SELECT id, study_uid, version, state, created_at, started_at, finished_at, error, result_dir, "
-    "objects, attempts, kind, correction_sop FROM jobs ";
+    "objects, attempts, kind, correction_sop, lease_owner, lease_expires_at FROM jobs ";
 
-constexpr const char* kOutboxColumns =
-    "SELECT id, job_id, study_uid, destination, kind, path, sop_class_uid, sop_instance_uid, "
-    "transfer_syntax_uid, state, attempts, next_attempt_at, last_error, created_at, delivered_at "
-    "FROM outbox ";
+// The outbox's columns as outbox_row() reads them (also for RETURNING).
+#define LIVERNODE_OUTBOX_FIELDS                                                                   \
+  "id, job_id, study_uid, destination, kind, path, sop_class_uid, sop_instance_uid, "             \
+  "transfer_syntax_uid, state, attempts, next_attempt_at, last_error, created_at, delivered_at, " \
+  "claimed_by, claim_expires_at "
+constexpr const char* kOutboxColumns = "SELECT " LIVERNODE_OUTBOX_FIELDS "FROM outbox ";
+
+constexpr const char* kNodeColumns =
+    "SELECT name, started_at, last_heartbeat, version, ae_title, dicom_port FROM nodes ";
 
 template <class R>
 StudyRow study_row(const R& s) {
@@ -100,6 +105,8 @@ JobRow job_row(const R& s) {
   r.attempts = static_cast<int>(s.integer(10));
   r.kind = s.text(11);
   r.correction_sop = s.text(12);
+  r.node = s.text(13);
+  r.lease_expires_at = s.real(14);
   return r;
 }
 
@@ -121,6 +128,20 @@ OutboxRow outbox_row(const R& s) {
   r.last_error = s.text(12);
   r.created_at = s.real(13);
   r.delivered_at = s.real(14);
+  r.claimed_by = s.text(15);
+  r.claim_expires_at = s.real(16);
+  return r;
+}
+
+template <class R>
+NodeRow node_row(const R& s) {
+  NodeRow r;
+  r.name = s.text(0);
+  r.started_at = s.real(1);
+  r.last_heartbeat = s.real(2);
+  r.version = s.text(3);
+  r.ae_title = s.text(4);
+  r.dicom_port = static_cast<int>(s.integer(5));
   return r;
 }
 

@@ -80,9 +80,25 @@ std::unique_ptr<DcmTLSTransportLayer> make_client_tls(const config::TlsConfig& c
 void Exporter::pass(double now) {
   const auto cfg = runtime_.config.get();
   const auto& delivery = cfg->config.delivery;
+  // The rows this node sends in this pass are claimed first: no other node sharing the state
+  // sends them while this node holds them (its heartbeat renews the claim); what is left unsent
+  // when the pass ends is released for any node's next pass.
+  const Claimant self = claimant_of(cfg->config);
   std::map<std::string, std::vector<OutboxRow>> by_destination;
-  for (auto& row : runtime_.store->due_outbox(now, 200))
+  for (auto& row : runtime_.store->claim_outbox(now, 200, self))
     by_destination[row.destination].push_back(std::move(row));
+  if (by_destination.empty()) return;
+  struct Release {
+    StateStore& store;
+    const std::string& node;
+    ~Release() {
+      try {
+        store.release_outbox(node);
+      } catch (const std::exception& e) {
+        spdlog::error("event=exporter_error error=\"{}\"", e.what());
+      }
+    }
+  } release{*runtime_.store, self.node};
 
   auto failed = [&](const OutboxRow& row, const std::string& reason) {
     const int attempts = row.attempts + 1;
@@ -153,6 +169,15 @@ void Exporter::pass(double now) {
     }
     std::size_t delivered = 0;
     for (const auto& r : rows) {
+      // Still this node's to send? Not when its claim ran out meanwhile (the heartbeat could
+      // not renew it) and another node took the row: that node sends it.
+      if (!runtime_.store->renew_outbox_claim(r.id, wall_now(), self)) {
+        spdlog::warn(
+            "event=delivery_skipped outbox={} destination={} sop={} reason=\"another node took "
+            "it over after this node's claim ran out\"",
+            r.id, name, r.sop_instance_uid);
+        continue;
+      }
       const T_ASC_PresentationContextID pc =
           scu.findPresentationContextID(r.sop_class_uid.c_str(), r.transfer_syntax_uid.c_str());
       if (pc == 0) {

@@ -62,7 +62,13 @@ void StudyTracker::tick(double now) {
       series += m.series;
     }
     if (analysed > 0) {
-      const JobRow job = runtime_.store->create_job(visit, now);
+      // Decided in the state store, once: on a state shared by several nodes each tracker
+      // sees the visit quiet, and only the first to decide queues its job (the others find it
+      // queued, or reopened by an instance that arrived since their look).
+      const std::optional<JobRow> queued = runtime_.store->create_job_if_ready(
+          visit, now, now - sc.study_quiet_s, now - sc.max_wait_s);
+      if (!queued) continue;
+      const JobRow& job = *queued;
       spdlog::info(
           "event=job_state job={} study={} version={} state=queued reason={} instances={} "
           "series={} studies={}",

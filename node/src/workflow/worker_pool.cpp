@@ -37,7 +37,7 @@ void WorkerPool::run() {
   while (!wake_.stopped()) {
     std::optional<JobRow> job;
     try {
-      job = runtime_.store->claim_next_job(wall_now());
+      job = runtime_.store->claim_next_job(wall_now(), claimant_of(runtime_.config.get()->config));
     } catch (const std::exception& e) {
       spdlog::error("event=worker_error error=\"{}\"", e.what());
     }
@@ -73,26 +73,40 @@ void link_series(const fs::path& spool_study, const std::vector<SeriesRow>& seri
 
 void WorkerPool::process(const JobRow& job) {
   const auto cfg = runtime_.config.get();
-  // A job that was running each time the node died is not started a fourth time: the
+  const std::string node = config::node_name(cfg->config.node);
+  if (!job.previous_node.empty()) {
+    runtime_.metrics.jobs_taken_over++;
+    spdlog::warn(
+        "event=job_taken_over job={} study={} version={} from_node={} attempt={} reason=\"its "
+        "lease ran out\"",
+        job.id, job.study_uid, job.version, job.previous_node, job.attempts);
+  }
+  // A job that was running each time a node died is not started a fourth time: the
   // analysis itself may be what brings the node down.
   constexpr int kMaxStarts = 3;
   if (job.attempts > kMaxStarts) {
     const std::string error = "given up: the node stopped during each of " +
                               std::to_string(kMaxStarts) + " earlier attempts of this analysis";
-    runtime_.store->finish_job(job.id, "failed", error, "", 0, wall_now());
+    runtime_.store->finish_job(job.id, "failed", error, "", 0, wall_now(), {}, node);
     spdlog::error("event=job_state job={} study={} version={} state=failed error=\"{}\"", job.id,
                   job.study_uid, job.version, error);
     return;
   }
   const auto t0 = std::chrono::steady_clock::now();
   runtime_.metrics.jobs_started++;
-  spdlog::info("event=job_state job={} study={} version={} state=running attempt={} kind={}",
-               job.id, job.study_uid, job.version, job.attempts, job.kind);
+  spdlog::info(
+      "event=job_state job={} study={} version={} state=running attempt={} kind={} node={}", job.id,
+      job.study_uid, job.version, job.attempts, job.kind, node);
   std::string state = "failed", error;
   std::int64_t objects = 0;
   std::vector<OutboxRow> rows;  // committed together with the job's end
-  const fs::path out = fs::path(cfg->config.storage.results_dir) / job.study_uid /
-                       ("v" + std::to_string(job.version));
+  // A job taken over from a node whose lease ran out is written beside, not over, what that
+  // node may still be writing (it may be alive but cut off from the database): its own folder
+  // v<version>-attempt<n>, which the job's row then names.
+  const std::string leaf =
+      "v" + std::to_string(job.version) +
+      (job.previous_node.empty() ? "" : "-attempt" + std::to_string(job.attempts));
+  const fs::path out = fs::path(cfg->config.storage.results_dir) / job.study_uid / leaf;
   try {
     Spool spool(cfg->config.storage.spool_dir);
     const fs::path input = out.string() + ".input";
@@ -147,7 +161,17 @@ void WorkerPool::process(const JobRow& job) {
   runtime_.metrics.analysis_seconds_millis += static_cast<std::uint64_t>(seconds * 1000);
   try {
     if (state != "done") rows.clear();
-    runtime_.store->finish_job(job.id, state, error, out.string(), objects, wall_now(), rows);
+    if (!runtime_.store->finish_job(job.id, state, error, out.string(), objects, wall_now(), rows,
+                                    node)) {
+      // This node lost the job (its lease ran out while it could not renew it) and another
+      // node runs it again: that run's results are the only ones queued for delivery.
+      runtime_.metrics.jobs_lost++;
+      spdlog::warn(
+          "event=job_lost job={} study={} version={} reason=\"another node took it over after "
+          "this node's lease ran out\" note=\"these results are not delivered\"",
+          job.id, job.study_uid, job.version);
+      return;
+    }
     // A correction that failed (or changed nothing) leaves the results of the version it
     // corrected standing: the study stays done with them.
     if (state != "done" && job.kind == "correction") {

@@ -573,6 +573,26 @@ TEST_F(ConfigTest, TimersMustBeOrdered) {
   expect_problem(result, "delivery.max_backoff_s", 7, "shorter than initial_backoff_s (60)");
 }
 
+TEST_F(ConfigTest, TheHeartbeatRenewsALeaseBeforeItRunsOut) {
+  const LoadResult result = load("node:\n  lease_s: 10\n  heartbeat_s: 10\n");
+  EXPECT_EQ(result.problems.size(), 1u) << all_problems(result);
+  expect_problem(result, "node.heartbeat_s", 3, "is not shorter than lease_s (10)");
+  const LoadResult ok = load("node:\n  lease_s: 3\n  heartbeat_s: 1\n");
+  ASSERT_TRUE(ok.ok()) << all_problems(ok);
+  EXPECT_EQ(ok.config.node.lease_s, 3);
+  EXPECT_EQ(ok.config.node.heartbeat_s, 1);
+}
+
+TEST_F(ConfigTest, TheJournalIsInTheSpoolUnlessItHasAFolderOfItsOwn) {
+  const LoadResult in_spool = load("storage:\n  spool_dir: s\n");
+  ASSERT_TRUE(in_spool.ok()) << all_problems(in_spool);
+  EXPECT_EQ(journal_dir(in_spool.config.storage), in_spool.config.storage.spool_dir / ".journal");
+  const LoadResult own = load("storage:\n  spool_dir: s\n  journal_dir: j\n");
+  ASSERT_TRUE(own.ok()) << all_problems(own);
+  EXPECT_TRUE(own.config.storage.journal_dir.is_absolute());
+  EXPECT_EQ(journal_dir(own.config.storage).filename(), "j");
+}
+
 TEST_F(ConfigTest, HttpPortMustDifferFromTheDicomPort) {
   expect_problem(load("node: {port: 8080}\n"), "http.port", 1, "is also node.port");
   EXPECT_TRUE(load("node: {port: 8080}\nhttp: {enabled: false}\n").ok());

@@ -141,7 +141,7 @@ INSERT INTO jobs(study_uid, version, state, created_at, error) VALUES('1.7', 1, 
 
   {
     SqliteStateStore store(file);
-    EXPECT_EQ(store.schema_version(), 2);
+    EXPECT_EQ(store.schema_version(), 3);
     const auto old = store.study("1.7");
     ASSERT_TRUE(old);
     EXPECT_EQ(old->state, node::StudyState::done);
@@ -204,7 +204,7 @@ INSERT INTO jobs(study_uid, version, state, created_at, error) VALUES('1.7', 1, 
   }
   {
     SqliteStateStore again(file);  // already current: nothing to do, nothing lost
-    EXPECT_EQ(again.schema_version(), 2);
+    EXPECT_EQ(again.schema_version(), 3);
     EXPECT_EQ(again.studies(std::nullopt, 10).size(), 2u);
   }
   // A database written by a later version is refused rather than misread.

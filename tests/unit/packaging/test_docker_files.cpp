@@ -122,4 +122,60 @@ TEST_F(DockerFiles, OrthancRoutesCtToTheNodeAndTheNodeSendsResultsBack) {
   EXPECT_TRUE(contains(dockerfile, "EXPOSE " + dicom + " " + http));
 }
 
+// docker/compose.cluster.yaml: two nodes on one PostgreSQL state behind HAProxy. Their
+// configuration is valid (the database is not reached: check-config --offline), they share the
+// spool and results volumes and each has its own journal volume, HAProxy sends DICOM to both, and
+// the Orthanc sends to HAProxy.
+TEST_F(DockerFiles, ClusterComposeSharesTheStateAndSpoolAndGivesEachNodeItsJournal) {
+  std::string yaml = read_text(kDocker / "livernode-cluster.yaml");
+  for (auto at = yaml.find("/var/lib/livernode/"); at != std::string::npos;
+       at = yaml.find("/var/lib/livernode/", at))
+    yaml.replace(at, 19, (dir_ / "c").string() + "/");
+  const std::string secret = "/run/secrets/postgres-password";
+  ASSERT_TRUE(contains(yaml, secret));
+  yaml.replace(yaml.find(secret), secret.size(), (dir_ / "pg-password").string());
+  std::ofstream(dir_ / "pg-password") << "secret\n";
+  std::ofstream(dir_ / "cluster.yaml") << yaml;
+  const auto checked = run_command(std::string(LIVERNODE_BINARY) + " check-config --offline " +
+                                   (dir_ / "cluster.yaml").string());
+  EXPECT_EQ(checked.status, 0) << checked.output;
+  const auto loaded = livernode::config::load_config_file(dir_ / "cluster.yaml");
+  ASSERT_TRUE(loaded.ok());
+  const auto& c = loaded.config;
+  EXPECT_EQ(c.storage.state_backend, livernode::config::StateBackend::postgresql);
+  EXPECT_TRUE(c.node.name.empty()) << "each node is named by its container's host name";
+  EXPECT_EQ(c.storage.journal_dir, dir_ / "c/journal");
+  EXPECT_LT(c.node.heartbeat_s, c.node.lease_s);
+
+  const std::string compose = read_text(kDocker / "compose.cluster.yaml");
+  EXPECT_TRUE(contains(compose, "./livernode-cluster.yaml:/etc/livernode/livernode.yaml:ro"));
+  for (const char* node : {"livernode-a", "livernode-b"}) {
+    EXPECT_TRUE(contains(compose, std::string("hostname: ") + node)) << node;
+    EXPECT_TRUE(contains(compose, std::string(node) + "-journal:/var/lib/livernode/journal"))
+        << node << " has no journal volume of its own";
+  }
+  EXPECT_TRUE(contains(compose, "livernode-spool:/var/lib/livernode/spool"));
+  EXPECT_TRUE(contains(compose, "livernode-results:/var/lib/livernode/results"));
+  EXPECT_TRUE(contains(compose, "POSTGRES_DB: livernode"));
+  EXPECT_TRUE(contains(compose, "POSTGRES_USER: livernode"));
+  EXPECT_TRUE(contains(c.storage.postgresql.conninfo, "host=postgres"));
+
+  const std::string haproxy = read_text(kDocker / "haproxy.cfg");
+  const std::string port = std::to_string(c.node.port);
+  EXPECT_TRUE(contains(haproxy, "bind :" + port));
+  EXPECT_TRUE(contains(haproxy, "balance roundrobin"));
+  EXPECT_TRUE(contains(haproxy, "server livernode-a livernode-a:" + port));
+  EXPECT_TRUE(contains(haproxy, "server livernode-b livernode-b:" + port));
+  EXPECT_TRUE(contains(haproxy, "check port " + std::to_string(c.http.port)));
+
+  const auto orthanc = nlohmann::json::parse(read_text(kDocker / "orthanc-cluster.json"));
+  const auto& modality = orthanc.at("DicomModalities").at("livernode");
+  EXPECT_EQ(modality.at(0).get<std::string>(), c.node.ae_title);
+  EXPECT_EQ(modality.at(1).get<std::string>(), "haproxy") << "the compose service name";
+  EXPECT_EQ(modality.at(2).get<int>(), c.node.port);
+  EXPECT_TRUE(contains(compose, "./orthanc-cluster.json:/etc/orthanc/orthanc.json:ro"));
+  ASSERT_EQ(c.destinations.size(), 1u);
+  EXPECT_EQ(c.destinations[0].host, "orthanc");
+}
+
 }  // namespace

@@ -51,7 +51,13 @@ struct NodeConfig {
   // An association whose peer has sent nothing for this long while the node waits for it is
   // stalled: it gives up its slot (A-ABORT) when a new association needs one.
   int stall_timeout_s = 10;
-  int max_pdu = 65536;                         // bytes; DCMTK accepts 4096-131072
+  int max_pdu = 65536;  // bytes; DCMTK accepts 4096-131072
+  // Nodes sharing one PostgreSQL state: an analysis job or a delivery a node has claimed is
+  // its own for lease_s seconds, renewed every heartbeat_s while the node lives; another node
+  // takes over what a node that stopped renewing (killed, cut off) held once the lease ran out.
+  // The node's heartbeat is also what the cluster view shows. Harmless with SQLite.
+  int lease_s = 60;
+  int heartbeat_s = 10;                        // less than lease_s
   std::vector<AllowedCaller> allowed_callers;  // empty = anyone may store
   TlsConfig tls;
 };
@@ -69,6 +75,9 @@ struct PostgresqlConfig {
 
 struct StorageConfig {
   std::filesystem::path spool_dir = "var/spool";
+  // The node's own ingest journal (never shared between nodes, unlike a spool on a shared file
+  // system); empty = spool_dir/.journal.
+  std::filesystem::path journal_dir;
   StateBackend state_backend = StateBackend::sqlite;
   std::filesystem::path state_db = "var/state.sqlite";  // the SQLite file (backend sqlite)
   PostgresqlConfig postgresql;                          // the database (backend postgresql)
@@ -188,6 +197,9 @@ struct Config {
 
 // The built-in defaults, paths unresolved (as written above).
 Config default_config();
+
+// storage.journal_dir, or spool_dir/.journal when it is empty.
+std::filesystem::path journal_dir(const StorageConfig& storage);
 
 // node.name, or the host name when it is empty.
 std::string node_name(const NodeConfig& node);

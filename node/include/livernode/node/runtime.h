@@ -21,6 +21,11 @@ inline double wall_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+// This node as it claims jobs and deliveries: node.name, held for node.lease_s.
+inline Claimant claimant_of(const config::Config& c) {
+  return Claimant{config::node_name(c.node), static_cast<double>(c.node.lease_s)};
+}
+
 struct RuntimeConfig {
   explicit RuntimeConfig(config::Config c) : config(std::move(c)), router(config.routing) {}
   config::Config config;
@@ -59,6 +64,8 @@ struct Metrics {
   std::atomic<std::uint64_t> deliveries{0};
   std::atomic<std::uint64_t> delivery_retries{0};
   std::atomic<std::uint64_t> dead_letters{0};
+  std::atomic<std::uint64_t> jobs_taken_over{0};  // from a node whose lease ran out
+  std::atomic<std::uint64_t> jobs_lost{0};        // finished after another node took them over
 };
 
 // Whether received instances can be stored, and why not. On a full disk the start-up recovery

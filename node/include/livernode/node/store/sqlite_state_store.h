@@ -36,17 +36,22 @@ class SqliteStateStore : public StateStore {
   std::vector<StudyRow> studies_of_same_patient(const std::string& study_uid) override;
   void set_visit(const std::vector<std::string>& study_uids, const std::string& visit_uid) override;
   JobRow create_job(const std::string& study_uid, double now) override;
-  std::optional<JobRow> claim_next_job(double now) override;
-  void finish_job(std::int64_t job_id, const std::string& state, const std::string& error,
+  std::optional<JobRow> create_job_if_ready(const std::string& study_uid, double now,
+                                            double quiet_before, double forced_before) override;
+  std::optional<JobRow> claim_next_job(double now, const Claimant& by = {}) override;
+  bool finish_job(std::int64_t job_id, const std::string& state, const std::string& error,
                   const std::string& result_dir, std::int64_t objects, double now,
-                  const std::vector<OutboxRow>& outbox = {}) override;
-  int requeue_unfinished_jobs() override;
+                  const std::vector<OutboxRow>& outbox = {}, const std::string& node = "") override;
+  int requeue_unfinished_jobs(const std::string& node = "") override;
   std::vector<JobRow> jobs(const std::string& study_uid, int limit) override;
   std::optional<JobRow> job(std::int64_t job_id) override;
   std::vector<JobRow> analyses_of_same_patient(const std::string& study_uid,
                                                int limit = 100) override;
   std::vector<std::int64_t> add_outbox(const std::vector<OutboxRow>& rows) override;
   std::vector<OutboxRow> due_outbox(double now, int limit) override;
+  std::vector<OutboxRow> claim_outbox(double now, int limit, const Claimant& by) override;
+  bool renew_outbox_claim(std::int64_t id, double now, const Claimant& by) override;
+  void release_outbox(const std::string& node) override;
   std::optional<double> next_outbox_due() override;
   void mark_delivered(std::int64_t id, double now) override;
   void mark_attempt_failed(std::int64_t id, const std::string& error, double next_attempt_at,
@@ -56,6 +61,8 @@ class SqliteStateStore : public StateStore {
   std::int64_t pending_outbox_of(const std::string& study_uid) override;
   bool sent_instance(const std::string& sop_instance_uid) override;
   StoreCounts counts() override;
+  void heartbeat(const NodeRow& node, double now, double lease_s) override;
+  std::vector<NodeRow> nodes() override;
   // The schema version of the database file (PRAGMA user_version).
   int schema_version();
 

@@ -132,6 +132,12 @@ struct JobRow {
   int attempts = 0;               // times the job was started (a restart re-queues a running job)
   std::string kind = "analysis";  // analysis | correction
   std::string correction_sop;     // correction: the SOP Instance UID of the correcting SEG
+  // The node running it (node.name; kept once the job ended: the node that ran it) and until
+  // when that node holds it unless its heartbeat renews the lease.
+  std::string node;
+  double lease_expires_at = 0;
+  // claim_next_job: the node whose lease ran out when this one took the job over (else empty).
+  std::string previous_node;
 };
 
 // Outbox states: pending -> delivered | dead (after the last failed attempt).
@@ -151,6 +157,26 @@ struct OutboxRow {
   std::string last_error;
   double created_at = 0;
   double delivered_at = 0;
+  // The node sending it right now, and until when it holds it (empty when no node does).
+  std::string claimed_by;
+  double claim_expires_at = 0;
+};
+
+// A node working on the state (its heartbeat row).
+struct NodeRow {
+  std::string name;
+  double started_at = 0;
+  double last_heartbeat = 0;
+  std::string version;
+  std::string ae_title;
+  int dicom_port = 0;
+};
+
+// Who claims a job or a delivery: the node (node.name) and how long its claim lasts unless
+// renewed by heartbeat().
+struct Claimant {
+  std::string node;
+  double lease_s = 3600;
 };
 
 struct StoreCounts {
@@ -209,19 +235,33 @@ class StateStore {
   // of the given study's visit; claiming and ending a job move every study of its visit.
   // Creates the next job version of a study and sets the study to queued, atomically.
   virtual JobRow create_job(const std::string& study_uid, double now) = 0;
-  // Takes the oldest queued job whose study has no running job and marks it running; nullopt
-  // when there is none.
-  virtual std::optional<JobRow> claim_next_job(double now) = 0;
+  // The study tracker's decision that a visit is complete, taken once however many nodes
+  // share the state: creates the next job version of the visit of `study_uid` (as create_job)
+  // only while a study of it is still receiving and every receiving study of it is quiet (its
+  // last instance at or before `quiet_before`) or one of them first arrived at or before
+  // `forced_before`; none otherwise (another node decided first, or an instance arrived since).
+  virtual std::optional<JobRow> create_job_if_ready(const std::string& study_uid, double now,
+                                                    double quiet_before, double forced_before) = 0;
+  // Takes the oldest queued job whose study has no running job and marks it running, held by
+  // `by.node` until now + by.lease_s; nullopt when there is none. On a state shared by several
+  // nodes (PostgreSQL) a running job whose lease ran out (its node died) is taken over too, and
+  // counts as a new attempt. SQLite serves one node: its running jobs are its own.
+  virtual std::optional<JobRow> claim_next_job(double now, const Claimant& by = {}) = 0;
   // Ends a running job. state is done or failed. The study follows (unless it reopened).
   // `outbox` rows (the job's deliveries) are added in the same transaction: a job is never
   // done without its deliveries, and never has deliveries while it can still be run again
-  // (a re-run writes new result objects over the old files).
-  virtual void finish_job(std::int64_t job_id, const std::string& state, const std::string& error,
+  // (a re-run writes new result objects over the old files). With `node` set, only while that
+  // node still holds the job: false (and nothing written) when its lease ran out and another
+  // node took the job over, whose result set then is the only one.
+  virtual bool finish_job(std::int64_t job_id, const std::string& state, const std::string& error,
                           const std::string& result_dir, std::int64_t objects, double now,
-                          const std::vector<OutboxRow>& outbox = {}) = 0;
-  // Jobs left running or queued by a previous process go back to queued; returns how many
-  // were running.
-  virtual int requeue_unfinished_jobs() = 0;
+                          const std::vector<OutboxRow>& outbox = {},
+                          const std::string& node = "") = 0;
+  // At start-up: the jobs a previous process of node `node` left running go back to queued and
+  // the deliveries it had claimed are released (empty `node`: every running job, as for SQLite,
+  // which one node uses); returns how many jobs were running. Jobs of other live nodes are left
+  // alone.
+  virtual int requeue_unfinished_jobs(const std::string& node = "") = 0;
   virtual std::vector<JobRow> jobs(const std::string& study_uid = "", int limit = 1000) = 0;
   virtual std::optional<JobRow> job(std::int64_t job_id) = 0;
   // The newest done job of every other study with the same PatientID as `study_uid` (studies
@@ -234,6 +274,17 @@ class StateStore {
   virtual std::vector<std::int64_t> add_outbox(const std::vector<OutboxRow>& rows) = 0;
   // Pending rows due at `now`, oldest first.
   virtual std::vector<OutboxRow> due_outbox(double now, int limit) = 0;
+  // Claims up to `limit` pending rows due at `now` for `by.node` until now + by.lease_s and
+  // returns them, oldest first: rows no node holds, rows whose claim ran out (their node died
+  // while sending) and rows this node holds already. Two nodes never hold one row at once.
+  virtual std::vector<OutboxRow> claim_outbox(double now, int limit, const Claimant& by) = 0;
+  // Renews the claim of `by.node` on row `id` until now + by.lease_s, just before the row is
+  // sent; false when that node no longer holds it (its claim ran out while its heartbeat could
+  // not renew it, and another node took the row): the row is then not sent.
+  virtual bool renew_outbox_claim(std::int64_t id, double now, const Claimant& by) = 0;
+  // Releases the rows `node` still holds without having sent them (the next pass of any node
+  // takes them).
+  virtual void release_outbox(const std::string& node) = 0;
   virtual std::optional<double> next_outbox_due() = 0;
   virtual void mark_delivered(std::int64_t id, double now) = 0;
   // Records a failed attempt: pending again at next_attempt_at, or dead when `dead`.
@@ -246,6 +297,13 @@ class StateStore {
   virtual bool sent_instance(const std::string& sop_instance_uid) = 0;
   // Rows of a study (of its visit) still pending.
   virtual std::int64_t pending_outbox_of(const std::string& study_uid) = 0;
+
+  // --- nodes ------------------------------------------------------------------------------
+  // The heartbeat of a live node: records `node` as alive at `now` (started at `node.started_at`)
+  // and renews, until now + lease_s, the leases of the jobs it runs and the deliveries it holds.
+  virtual void heartbeat(const NodeRow& node, double now, double lease_s) = 0;
+  // Every node that ever worked on this state, by name.
+  virtual std::vector<NodeRow> nodes() = 0;
 
   // --- metrics ----------------------------------------------------------------------------
   virtual StoreCounts counts() = 0;

@@ -1,0 +1,15 @@
+-- Schema version 3: several nodes on one state. A running job and a delivery being sent carry
+-- the node that holds them and until when (a lease its heartbeat renews); every node leaves
+-- its last heartbeat in `nodes`.
+ALTER TABLE jobs ADD COLUMN IF NOT EXISTS lease_owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN IF NOT EXISTS lease_expires_at DOUBLE PRECISION NOT NULL DEFAULT 0;
+ALTER TABLE outbox ADD COLUMN IF NOT EXISTS claimed_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE outbox ADD COLUMN IF NOT EXISTS claim_expires_at DOUBLE PRECISION NOT NULL DEFAULT 0;
+CREATE TABLE IF NOT EXISTS nodes (
+  name TEXT PRIMARY KEY,
+  started_at DOUBLE PRECISION NOT NULL,
+  last_heartbeat DOUBLE PRECISION NOT NULL,
+  version TEXT NOT NULL DEFAULT '',
+  ae_title TEXT NOT NULL DEFAULT '',
+  dicom_port INTEGER NOT NULL DEFAULT 0
+);
