@@ -12,9 +12,11 @@
 #include "abdomen_survey.h"
 #include "mask_ops.h"
 #include "median.h"
+#include "mr_anatomy.h"
 #include "mr_bias_field.h"
 #include "mr_liver.h"
 #include "phase_registration.h"
+#include "text_format.h"
 
 namespace livernode::processing {
 
@@ -37,6 +39,8 @@ const char* mr_phase_name(MrPhase phase) {
 }
 
 namespace {
+
+using detail::fixed;
 
 // The bias field is estimated on a 7.5 mm grid; the structures are measured on a 2.5 mm one.
 constexpr double kBiasGridMm = 7.5;
@@ -76,54 +80,13 @@ struct Prepared {
   Volume normalised;  // coarse / muscle
 };
 
-// Body extent of one axial slice (LPS mm).
-struct SliceExtent {
-  bool trunk = false;
-  double min_x = 0, max_x = 0, min_y = 0, max_y = 0;
-  double centre_x() const { return 0.5 * (min_x + max_x); }
-  double centre_y() const { return 0.5 * (min_y + max_y); }
-};
-
-std::vector<double> xs_of(const Geometry& g) {
-  std::vector<double> xs(g.size[0]);
-  for (std::size_t i = 0; i < g.size[0]; ++i) xs[i] = g.index_to_point(double(i), 0, 0)[0];
-  return xs;
-}
-std::vector<double> ys_of(const Geometry& g) {
-  std::vector<double> ys(g.size[1]);
-  for (std::size_t j = 0; j < g.size[1]; ++j) ys[j] = g.index_to_point(0, double(j), 0)[1];
-  return ys;
-}
-
-std::vector<SliceExtent> slice_extents(const LabelMap& body) {
-  const Geometry& g = body.geometry;
-  const auto xs = xs_of(g), ys = ys_of(g);
-  std::vector<SliceExtent> out(g.size[2]);
-  for (std::size_t k = 0; k < g.size[2]; ++k) {
-    SliceExtent e;
-    e.min_x = e.min_y = 1e9;
-    e.max_x = e.max_y = -1e9;
-    for (std::size_t j = 0; j < g.size[1]; ++j)
-      for (std::size_t i = 0; i < g.size[0]; ++i)
-        if (body.at(i, j, k)) {
-          e.min_x = std::min(e.min_x, xs[i]);
-          e.max_x = std::max(e.max_x, xs[i]);
-          e.min_y = std::min(e.min_y, ys[j]);
-          e.max_y = std::max(e.max_y, ys[j]);
-        }
-    e.trunk = e.max_x - e.min_x >= 150.0 && e.max_y - e.min_y >= 100.0;
-    out[k] = e;
-  }
-  return out;
-}
-
 std::optional<double> paraspinal_muscle(const Volume& c, const LabelMap& body) {
   const Geometry& g = c.geometry;
-  const auto xs = xs_of(g), ys = ys_of(g);
-  const auto extents = slice_extents(body);
+  const auto xs = detail::column_x(g), ys = detail::row_y(g);
+  const auto extents = detail::slice_extents(body);
   std::vector<float> values;
   for (std::size_t k = 0; k < g.size[2]; ++k) {
-    const SliceExtent& e = extents[k];
+    const detail::SliceExtent& e = extents[k];
     if (!e.trunk) continue;
     for (std::size_t j = 0; j < g.size[1]; ++j) {
       const double depth = e.max_y - ys[j];
@@ -196,37 +159,11 @@ MrPhase header_phase(const std::string& description) {
 // Liver voxels (coarse grid) on the first time point's normalised image.
 LabelMap liver_voxels(const Volume& n, const LabelMap& body, double& mode_out) {
   const Geometry& g = n.geometry;
-  const auto xs = xs_of(g), ys = ys_of(g);
-  const auto extents = slice_extents(body);
-  LabelMap quadrant(g, 0);
-  constexpr double kBin = 0.02, kLow = 0.4;
-  std::vector<double> histogram(200, 0.0);
-  for (std::size_t k = 0; k < g.size[2]; ++k) {
-    const SliceExtent& e = extents[k];
-    if (!e.trunk) continue;
-    for (std::size_t j = 0; j < g.size[1]; ++j) {
-      if (e.max_y - ys[j] < kMuscleMaxDepthMm) continue;  // in front of the back muscles
-      for (std::size_t i = 0; i < g.size[0]; ++i) {
-        if (xs[i] > e.centre_x() - 15.0 || !body.at(i, j, k)) continue;
-        quadrant.at(i, j, k) = 1;
-        const double v = n.at(i, j, k);
-        const long b = std::lround((v - kLow) / kBin);
-        if (b >= 0 && b < static_cast<long>(histogram.size())) histogram[b] += 1.0;
-      }
-    }
-  }
-  std::size_t best = 0;
-  double best_count = 0.0;
-  for (std::size_t b = 1; b + 1 < histogram.size(); ++b) {
-    const double c = histogram[b] + 0.5 * (histogram[b - 1] + histogram[b + 1]);
-    if (c > best_count) {
-      best_count = c;
-      best = b;
-    }
-  }
+  const LabelMap quadrant = detail::right_upper_quadrant(body);
   LabelMap liver(g, 0);
-  if (best_count <= 0.0) return liver;
-  const double mode = kLow + kBin * static_cast<double>(best);
+  const auto found = detail::signal_mode(n, quadrant, 200);
+  if (!found) return liver;
+  const double mode = *found;
   mode_out = mode;
   LabelMap near(g, 0);
   for (std::size_t p = 0; p < near.voxels.size(); ++p)
@@ -288,13 +225,13 @@ DiscStats disc_stats(const Volume& v, std::size_t ci, std::size_t cj, std::size_
 
 AortaTrack find_aorta(const Volume& n, const LabelMap& body) {
   const Geometry& g = n.geometry;
-  const auto xs = xs_of(g), ys = ys_of(g);
-  const auto extents = slice_extents(body);
+  const auto xs = detail::column_x(g), ys = detail::row_y(g);
+  const auto extents = detail::slice_extents(body);
   AortaTrack t;
   std::vector<double> cx, cy;
   std::vector<std::array<std::size_t, 3>> found;
   for (std::size_t k = 0; k < g.size[2]; ++k) {
-    const SliceExtent& e = extents[k];
+    const detail::SliceExtent& e = extents[k];
     if (!e.trunk) continue;
     const double h = e.max_y - e.min_y;
     double best = -1;
@@ -334,13 +271,6 @@ double aorta_signal(const Volume& n, const AortaTrack& t) {
   for (const auto& c : t.centres)
     means.push_back(disc_stats(n, c[0], c[1], c[2], 6.0, 13.0, 18.0).mean);
   return detail::median(means);
-}
-
-std::string fixed(double v, int digits) {
-  std::ostringstream s;
-  s.precision(digits);
-  s << std::fixed << v;
-  return s.str();
 }
 
 }  // namespace

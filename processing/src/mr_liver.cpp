@@ -7,6 +7,7 @@
 
 #include "mask_ops.h"
 #include "median.h"
+#include "mr_anatomy.h"
 #include "mr_bias_field.h"
 
 namespace livernode::processing::detail {
@@ -36,71 +37,23 @@ MrLiver segment_liver_mr(const Volume& normalised, const Volume& c,
     out.failure = "no body found";
     return out;
   }
-  // Body extent per slice; the right upper quadrant: patient right of the midline (LPS: x
-  // smaller), in front of the back muscles.
-  std::vector<double> xs(g.size[0]), ys(g.size[1]);
-  for (std::size_t i = 0; i < g.size[0]; ++i) xs[i] = g.index_to_point(double(i), 0, 0)[0];
-  for (std::size_t j = 0; j < g.size[1]; ++j) ys[j] = g.index_to_point(0, double(j), 0)[1];
-  LabelMap quadrant(g, 0);
-  constexpr double kBin = 0.02, kLow = 0.4;
-  std::vector<double> histogram(300, 0.0);
-  for (std::size_t k = 0; k < g.size[2]; ++k) {
-    double min_x = 1e9, max_x = -1e9, min_y = 1e9, max_y = -1e9;
-    for (std::size_t j = 0; j < g.size[1]; ++j)
-      for (std::size_t i = 0; i < g.size[0]; ++i)
-        if (body.at(i, j, k)) {
-          min_x = std::min(min_x, xs[i]);
-          max_x = std::max(max_x, xs[i]);
-          min_y = std::min(min_y, ys[j]);
-          max_y = std::max(max_y, ys[j]);
-        }
-    if (max_x - min_x < 150.0 || max_y - min_y < 100.0) continue;
-    const double cx = 0.5 * (min_x + max_x);
-    for (std::size_t j = 0; j < g.size[1]; ++j) {
-      if (max_y - ys[j] < 70.0) continue;
-      for (std::size_t i = 0; i < g.size[0]; ++i) {
-        if (xs[i] > cx - 15.0 || !body.at(i, j, k)) continue;
-        quadrant.at(i, j, k) = 1;
-        const long b = std::lround((c.at(i, j, k) - kLow) / kBin);
-        if (b >= 0 && b < static_cast<long>(histogram.size())) histogram[b] += 1.0;
-      }
-    }
-  }
-  std::size_t best = 0;
-  double best_count = 0.0;
-  for (std::size_t b = 1; b + 1 < histogram.size(); ++b) {
-    const double n = histogram[b] + 0.5 * (histogram[b - 1] + histogram[b + 1]);
-    if (n > best_count) {
-      best_count = n;
-      best = b;
-    }
-  }
-  if (best_count <= 0.0) {
+  // The right upper quadrant (patient right of the midline, in front of the back muscles) and
+  // its most common signal.
+  const LabelMap quadrant = right_upper_quadrant(body);
+  const auto found = signal_mode(c, quadrant, 300);
+  if (!found) {
     out.failure = "no soft tissue in the right upper quadrant";
     return out;
   }
-  const double mode = kLow + kBin * static_cast<double>(best);
+  const double mode = *found;
   // The liver's signal in each supporting time point: the most common signal, there, of the
   // quadrant's voxels that are parenchyma-like on the reference.
+  LabelMap parenchyma_like(g, 0);
+  for (std::size_t p = 0; p < parenchyma_like.voxels.size(); ++p)
+    parenchyma_like.voxels[p] = quadrant.voxels[p] && std::abs(c.voxels[p] - mode) <= 0.1 * mode;
   std::vector<double> support_mode;
-  for (const Volume& v : supporting) {
-    std::vector<double> h(300, 0.0);
-    for (std::size_t p = 0; p < v.voxels.size(); ++p) {
-      if (!quadrant.voxels[p] || std::abs(c.voxels[p] - mode) > 0.1 * mode) continue;
-      const long b = std::lround((v.voxels[p] - kLow) / kBin);
-      if (b >= 0 && b < static_cast<long>(h.size())) h[b] += 1.0;
-    }
-    std::size_t at = 0;
-    double top = 0.0;
-    for (std::size_t b = 1; b + 1 < h.size(); ++b) {
-      const double n = h[b] + 0.5 * (h[b - 1] + h[b + 1]);
-      if (n > top) {
-        top = n;
-        at = b;
-      }
-    }
-    support_mode.push_back(top > 0.0 ? kLow + kBin * static_cast<double>(at) : -1.0);
-  }
+  for (const Volume& v : supporting)
+    support_mode.push_back(signal_mode(v, parenchyma_like, 300).value_or(-1.0));
 
   // The parenchyma band in the body; opened, the part that holds most of the quadrant's
   // parenchyma kept, grown back into the band.
