@@ -133,16 +133,16 @@ void run_case(const std::string& name, const std::string& way,
       if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') c = '_';
     const fs::path base = fs::path(dump) / stem;
     const auto& v = volumes[result.reference_series].volume;
-    processing::LabelMap grey(v.geometry, 0);
-    for (std::size_t p = 0; p < v.voxels.size(); ++p)
-      grey.voxels[p] =
-          static_cast<std::uint8_t>(std::clamp((v.voxels[p] + 100.0f) / 2.0f, 0.0f, 255.0f));
-    phantom::write_label_map_mha(grey, base.string() + "_ct.mha");
-    // The same at HU -1000..1040 (8 HU a step), where lung, bowel gas and fat differ.
-    for (std::size_t p = 0; p < v.voxels.size(); ++p)
-      grey.voxels[p] =
-          static_cast<std::uint8_t>(std::clamp((v.voxels[p] + 1000.0f) / 8.0f, 0.0f, 255.0f));
-    phantom::write_label_map_mha(grey, base.string() + "_wide.mha");
+    // HU from `low`, `step` HU a grey level (0..255).
+    auto write_grey = [&](float low, float step, const std::string& suffix) {
+      processing::LabelMap grey(v.geometry, 0);
+      for (std::size_t p = 0; p < v.voxels.size(); ++p)
+        grey.voxels[p] =
+            static_cast<std::uint8_t>(std::clamp((v.voxels[p] - low) / step, 0.0f, 255.0f));
+      phantom::write_label_map_mha(grey, base.string() + suffix);
+    };
+    write_grey(-100.0f, 2.0f, "_ct.mha");
+    write_grey(-1000.0f, 8.0f, "_wide.mha");  // where lung, bowel gas and fat differ
     phantom::write_label_map_mha(result.liver_mask, base.string() + "_liver.mha");
     phantom::write_label_map_mha(result.lesion_labels, base.string() + "_lesions.mha");
     if (!truth.liver.empty())
