@@ -38,4 +38,4 @@ for case_dir in "$data"/*/; do
     "$python" "$here/tumour_insertion.py" score "$run"
   done
 done
-[ "$keep" = 1 ] && echo "runs kept in $work"
+if [ "$keep" = 1 ]; then echo "runs kept in $work"; fi

@@ -101,11 +101,15 @@ def insert(args):
     for spec in specs:
         radius, depth, contrast, *rim = [float(v) for v in spec.split(":")]
         places = np.argwhere((depth_in > depth - 1) & (depth_in < depth + 1))
+        if len(places) == 0:
+            sys.exit("no place %g mm inside the liver of %s" % (depth, opts["--case"]))
         for _ in range(1000):
             c = places[rng.integers(len(places))]
             if all(np.sqrt(sum(((c[a] - pc[a]) * sp[a]) ** 2 for a in range(3))) > radius + pr + 10
                    for pc, pr in placed):
                 break
+        else:
+            sys.exit("no place for tumour %d at least 10 mm from the others" % (len(placed) + 1))
         placed.append((c, radius))
         r = np.sqrt(((zz - c[0]) * sp[0]) ** 2 + ((yy - c[1]) * sp[1]) ** 2 + ((xx - c[2]) * sp[2]) ** 2)
         weight = np.clip(radius + 0.5 - r, 0, 1) * truth
