@@ -355,11 +355,13 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
       st.detail += m.str();
     }
   }
-  auto lesions = manual.lesions ? detail::measure_given_lesions(aligned_phases, ref_in_aligned,
-                                                                result.liver_mask, *manual.lesions)
-                                : detail::detect_lesions(
-                                      aligned_phases, ref_in_aligned, result.liver_mask,
-                                      {surveys[ref].spine_x, surveys[ref].spine_anterior_y});
+  const LabelMap cava_lumen = detail::ivc_lumen_of_any_phase(ivc, result.liver_mask.geometry);
+  auto lesions = manual.lesions
+                     ? detail::measure_given_lesions(aligned_phases, ref_in_aligned,
+                                                     result.liver_mask, *manual.lesions)
+                     : detail::detect_lesions(aligned_phases, ref_in_aligned, result.liver_mask,
+                                              {surveys[ref].spine_x, surveys[ref].spine_anterior_y},
+                                              &cava_lumen);
   if (manual.lesions) lesions.method += " (" + manual.source + ")";
   aligned_phases.clear();
   result.lesions = std::move(lesions.lesions);

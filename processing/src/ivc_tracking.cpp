@@ -246,4 +246,18 @@ std::size_t carve_ivc(const IvcTrack& track, LabelMap& liver) {
   return removed;
 }
 
+LabelMap ivc_lumen_of_any_phase(const IvcTracing& tracing, const Geometry& g) {
+  LabelMap lumen(g, 0);
+  const std::size_t plane = g.size[0] * g.size[1];
+  for (const IvcTrack& track : tracing.per_phase) {
+    if (track.phase_index < 0) continue;
+    for (std::size_t k = 0; k < track.slices.size() && k < g.size[2]; ++k) {
+      if (!track.slices[k]) continue;
+      for (std::size_t q : track.slices[k]->pixels)
+        if (q < plane) lumen.voxels[k * plane + q] = 1;
+    }
+  }
+  return lumen;
+}
+
 }  // namespace livernode::processing::detail

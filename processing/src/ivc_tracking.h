@@ -47,4 +47,9 @@ std::optional<Vec3> ivc_axis(const IvcTrack& track, const Geometry& g);
 // the voxels removed.
 std::size_t carve_ivc(const IvcTrack& track, LabelMap& liver);
 
+// Where the cava was traced in any phase (their lumens together) on grid `g`: in a phase that
+// shows it as dark as a tumour (unopacified blood in the arterial phase, a delayed phase), the
+// other phases still say where it runs.
+LabelMap ivc_lumen_of_any_phase(const IvcTracing& tracing, const Geometry& g);
+
 }  // namespace livernode::processing::detail

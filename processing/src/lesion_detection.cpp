@@ -28,6 +28,23 @@ constexpr double kHullMm = 8.0;      // surface hollows closed for the lesion se
 // parenchyma window and is cut out of the liver mask with nothing but air beyond it to close the
 // bite: the search reaches this far out of the liver where lung lies this close.
 constexpr double kLungSideReachMm = 10.0;
+// Elsewhere a tumour at the surface that does not look like parenchyma is cut out of the liver
+// mask too, and leaves a bite in its surface that the hull does not close. The liver's envelope
+// (its closing by this radius, which fills bites up to about 5 cm across) holds such a bite: a
+// second search looks for dark tumours in the soft tissue there, away from fat (the hilum,
+// fissures and the gallbladder's bed: soft tissue within kBesideFatMm of fat is vessels, ducts
+// and partial volume) and fluid. Neighbouring organs reach into the envelope as well (kidney,
+// bowel, muscle, the cava) and what of them lies in it is a band or a lens, while a tumour is
+// round: at the surface, a sphere cut by it, at most a hemisphere (elongation about 1.6,
+// compactness 0.5). Candidates of the second search must be that round, allowing for lobulation.
+constexpr double kEnvelopeMm = 25.0;
+constexpr double kBesideFatMm = 3.0;
+constexpr double kMaxBiteElongation = 2.5;
+constexpr double kMinBiteCompactness = 0.25;
+constexpr double kMinBiteMl = 1.0;      // smaller surface tumours stay within the hull's reach
+constexpr double kMinBiteShare = 0.25;  // of a candidate beyond the first search's region
+constexpr double kMaxLumenShare = 0.1;  // of a candidate in the cava's lumen or wall
+constexpr double kCavaWallMm = 3.0;     // around the traced lumen
 constexpr double kAirHu = -400.0;       // lung (or gas): below this
 constexpr double kBesideAirMm = 4.0;    // partial volume with the lung reaches this far
 constexpr double kSoftTissueHu = 20.0;  // the bite is soft tissue, not fat or air
@@ -454,11 +471,12 @@ void measure_lesions(const std::vector<AlignedPhase>& phases, std::size_t refere
 }
 
 LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::size_t reference,
-                               const LabelMap& liver_full, const SpineLandmarks& spine) {
+                               const LabelMap& liver_full, const SpineLandmarks& spine,
+                               const LabelMap* cava_lumen_full) {
   LesionDetection out;
   out.labels = LabelMap(liver_full.geometry, 0);
-  // Work inside the liver's bounding box.
-  const Box box = bounding_box(liver_full, std::max(kHullMm, kLungSideReachMm));
+  // Work inside the liver's bounding box, with room for its envelope.
+  const Box box = bounding_box(liver_full, std::max({kHullMm, kLungSideReachMm, kEnvelopeMm}));
   if (box.empty()) return out;
   const auto& lo = box.lo;
   std::vector<Volume> raw, smoothed;
@@ -470,7 +488,7 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
   // noise of a cyst, near water, reaches fat values voxel by voxel, and the holes it would
   // leave break the cyst up).
   // The liver mask grown for the closing below and for the reach beyond it at the lung.
-  auto grown = dilate_mm(crop(liver_full, box), {kHullMm, kLungSideReachMm});
+  auto grown = dilate_mm(crop(liver_full, box), {kHullMm, kLungSideReachMm, kEnvelopeMm});
   const LabelMap liver = [&] {
     LabelMap hull = erode_mm(grown[0], kHullMm);
     const Volume& hu = raw[reference];
@@ -607,45 +625,37 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
   };
   std::vector<std::size_t> origin;  // candidate each member came from (pieces of one lesion)
   // A lesion touching a duct, fissure or vessel makes one branching candidate: stronger openings
-  // split it into its compact cores, each rebuilt within the candidate.
+  // split it into its compact cores, each rebuilt within the candidate (none: it stays whole).
+  auto compact_cores = [&](const std::vector<std::size_t>& vox) {
+    std::vector<std::vector<std::size_t>> cores;
+    if (vox.size() * voxel_ml < kMinSplitMl || compactness(vox) >= kMinCompactness) return cores;
+    const Neighbourhood near(g, vox, 1.0);
+    const LabelMap& m = near.mask();
+    for (double r : kSplitRadiiMm) {
+      std::vector<std::size_t> piece_sizes;
+      const auto pieces = connected_components(erode_mm(m, r), &piece_sizes);
+      for (std::size_t c = 1; c <= piece_sizes.size(); ++c) {
+        LabelMap core(m.geometry, 0);
+        for (std::size_t q = 0; q < pieces.voxels.size(); ++q)
+          core.voxels[q] = pieces.voxels[q] == c;
+        const LabelMap rebuilt = dilate_mm(core, r);
+        std::vector<std::size_t> piece;
+        for (std::size_t p : vox)
+          if (rebuilt.voxels[near.to_local(p)]) piece.push_back(p);
+        if (piece.size() * voxel_ml >= kMinLesionMl && compactness(piece) >= kMinCompactness)
+          cores.push_back(std::move(piece));
+      }
+      if (!cores.empty()) break;
+    }
+    return cores;
+  };
   {
     std::vector<std::vector<std::size_t>> split;
     for (std::size_t l = 1; l < members.size(); ++l) {
-      auto& vox = members[l];
-      if (vox.size() * voxel_ml < kMinSplitMl || compactness(vox) >= kMinCompactness) {
-        split.push_back(std::move(vox));
-        origin.push_back(l);
-        continue;
-      }
-      const Neighbourhood near(g, vox, 1.0);
-      const LabelMap& m = near.mask();
-      bool done = false;
-      for (double r : kSplitRadiiMm) {
-        std::vector<std::size_t> piece_sizes;
-        const auto pieces = connected_components(erode_mm(m, r), &piece_sizes);
-        std::vector<std::vector<std::size_t>> cores;
-        for (std::size_t c = 1; c <= piece_sizes.size(); ++c) {
-          LabelMap core(m.geometry, 0);
-          for (std::size_t q = 0; q < pieces.voxels.size(); ++q)
-            core.voxels[q] = pieces.voxels[q] == c;
-          const LabelMap rebuilt = dilate_mm(core, r);
-          std::vector<std::size_t> piece;
-          for (std::size_t p : vox)
-            if (rebuilt.voxels[near.to_local(p)]) piece.push_back(p);
-          if (piece.size() * voxel_ml >= kMinLesionMl && compactness(piece) >= kMinCompactness)
-            cores.push_back(std::move(piece));
-        }
-        if (!cores.empty()) {
-          for (auto& c : cores) {
-            split.push_back(std::move(c));
-            origin.push_back(l);
-          }
-          done = true;
-          break;
-        }
-      }
-      if (!done) {
-        split.push_back(std::move(vox));
+      auto cores = compact_cores(members[l]);
+      if (cores.empty()) cores.push_back(std::move(members[l]));
+      for (auto& c : cores) {
+        split.push_back(std::move(c));
         origin.push_back(l);
       }
     }
@@ -657,12 +667,15 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
       rejected_clefts = 0, rejected_cava = 0, rejected_faint = 0, rejected_thin_ends = 0;
   const bool enhanced_reference = phases[reference].phase != Phase::kNonContrast;
   const double ordinary = std::max(kMinContrastHu, kNoiseFactor * parenchyma[reference].sd);
-  auto parenchyma_fraction = [&](const std::vector<std::size_t>& vox) {
+  // `within`, when given: only the shell inside it counts (a tumour at the surface has what lies
+  // beyond the liver's envelope on one side).
+  auto parenchyma_fraction = [&](const std::vector<std::size_t>& vox,
+                                 const LabelMap* within = nullptr) {
     const auto shell = Neighbourhood(g, vox, kShellOuterMm).shell(kShellInnerMm, kShellOuterMm);
     // The lung beyond the surface says nothing either way: only the tissue around counts.
     std::size_t liver_like = 0, tissue = 0;
     for (std::size_t p : shell) {
-      if (beside_air.voxels[p]) continue;
+      if (beside_air.voxels[p] || (within && !within->voxels[p])) continue;
       ++tissue;
       liver_like +=
           liver.voxels[p] && std::abs(ref.voxels[p] - parenchyma[reference].median) <= ordinary;
@@ -698,6 +711,17 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
     }
     return evidence > 1.0;
   };
+  auto in_cava_zone = [&](const std::vector<std::size_t>& vox) {
+    if (!spine.x || !spine.anterior_y) return false;
+    Vec3 c{0, 0, 0};
+    for (std::size_t p : vox) {
+      const Vec3 pt =
+          g.index_to_point(p % g.size[0], (p / g.size[0]) % g.size[1], p / (g.size[0] * g.size[1]));
+      for (int a = 0; a < 3; ++a) c[a] += pt[a] / vox.size();
+    }
+    const double dx = c[0] - *spine.x, dy = c[1] - *spine.anterior_y;
+    return dx > -kCavaRightMm && dx < kCavaLeftMm && dy > -kCavaFrontMm && dy < kCavaBackMm;
+  };
   LabelMap all_lesions(g, 0);
   std::vector<std::vector<std::size_t>> kept;
   std::vector<std::size_t> kept_origin;
@@ -708,18 +732,9 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
       ++rejected_tubes;
       continue;
     }
-    if (spine.x && spine.anterior_y) {
-      Vec3 c{0, 0, 0};
-      for (std::size_t p : vox) {
-        const Vec3 pt = g.index_to_point(p % g.size[0], (p / g.size[0]) % g.size[1],
-                                         p / (g.size[0] * g.size[1]));
-        for (int a = 0; a < 3; ++a) c[a] += pt[a] / vox.size();
-      }
-      const double dx = c[0] - *spine.x, dy = c[1] - *spine.anterior_y;
-      if (dx > -kCavaRightMm && dx < kCavaLeftMm && dy > -kCavaFrontMm && dy < kCavaBackMm) {
-        ++rejected_cava;
-        continue;
-      }
+    if (in_cava_zone(vox)) {
+      ++rejected_cava;
+      continue;
     }
     if (fatty(vox)) {
       ++rejected_fat;
@@ -773,11 +788,11 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
       kept_origin.push_back(origin[l]);
     }
   }
-  // Boundary at half contrast: each lesion is redrawn within 3 mm of its candidate as the liver
-  // voxels closer to its own attenuation than to the parenchyma's, in the phase where it stands
-  // out most (lightly smoothed, so that blur does not bias the edge; smoothed around the lesion
-  // only, with a margin of four widths of the smoothing).
-  for (auto& vox : kept) {
+  // Boundary at half contrast: each lesion is redrawn within 3 mm of its candidate as the voxels
+  // of `within` closer to its own attenuation than to the parenchyma's, in the phase where it
+  // stands out most (lightly smoothed, so that blur does not bias the edge; smoothed around the
+  // lesion only, with a margin of four widths of the smoothing).
+  auto redraw = [&](std::vector<std::size_t>& vox, const LabelMap& within) {
     std::size_t best_phase = reference;
     double best_contrast = 0;
     for (std::size_t i = 0; i < phases.size(); ++i) {
@@ -809,7 +824,7 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
     reach = dilate_mm(reach, kReachMm);
     std::vector<std::size_t> grown;
     for (std::size_t p : near.voxels(reach)) {
-      if (!region.voxels[p] || all_lesions.voxels[p]) continue;
+      if (!within.voxels[p] || all_lesions.voxels[p]) continue;
       const float v = light_at(p);
       if (darker ? v < cut : v > cut) grown.push_back(p);
     }
@@ -821,11 +836,98 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
       fill_holes_per_slice(solid);
       grown.clear();
       for (std::size_t p : shape.voxels(solid))
-        if (region.voxels[p] && !all_lesions.voxels[p]) grown.push_back(p);
+        if (within.voxels[p] && !all_lesions.voxels[p]) grown.push_back(p);
     }
     for (std::size_t p : grown) all_lesions.voxels[p] = 1;
     vox = std::move(grown);
+  };
+  for (auto& vox : kept) redraw(vox, region);
+  const std::size_t first_search_lesions = kept.size();
+  // The second search (see kEnvelopeMm): dark candidates in the liver's envelope that lie mostly
+  // outside the first search's region, so that what the first search decided stays decided.
+  {
+    const LabelMap envelope = erode_mm(grown[2], kEnvelopeMm);
+    const Volume& hu = raw[reference];
+    const LabelMap beside_fat = [&] {
+      LabelMap fat(g, 0);
+      for (std::size_t p = 0; p < fat.voxels.size(); ++p)
+        fat.voxels[p] = envelope.voxels[p] && hu.voxels[p] > -1500.0f && hu.voxels[p] <= kFatHu;
+      std::vector<std::size_t> fat_sizes;
+      const auto specks = connected_components(fat, &fat_sizes);
+      for (std::size_t p = 0; p < fat.voxels.size(); ++p) {
+        const auto c = specks.voxels[p];
+        fat.voxels[p] = c && fat_sizes[c - 1] * voxel_ml >= kMinFatMl;
+      }
+      return dilate_mm(fat, kBesideFatMm);
+    }();
+    LabelMap search = region;
+    for (std::size_t p = 0; p < search.voxels.size(); ++p)
+      search.voxels[p] |= envelope.voxels[p] && !near_air.voxels[p] && !beside_fat.voxels[p] &&
+                          ref.voxels[p] >= kSoftTissueHu;
+    const double dark_below = parenchyma[reference].median - threshold(reference);
+    LabelMap dark = erode_mm(search, 2.0);
+    for (std::size_t p = 0; p < dark.voxels.size(); ++p)
+      dark.voxels[p] &= !all_lesions.voxels[p] && ref.voxels[p] < dark_below;
+    {
+      LabelMap opened = dilate_mm(erode_mm(dark, kOpeningMm), kOpeningMm);
+      for (std::size_t p = 0; p < opened.voxels.size(); ++p) opened.voxels[p] &= dark.voxels[p];
+      dark = std::move(opened);
+    }
+    const LabelMap cava_lumen = [&] {
+      if (!cava_lumen_full || cava_lumen_full->geometry.size != liver_full.geometry.size)
+        return LabelMap(g, 0);
+      return dilate_mm(crop(*cava_lumen_full, box), kCavaWallMm);
+    }();
+    std::vector<std::size_t> dark_sizes;
+    const auto dark_components = connected_components(dark, &dark_sizes);
+    std::vector<std::vector<std::size_t>> dark_members(dark_sizes.size() + 1);
+    for (std::size_t p = 0; p < dark_components.voxels.size(); ++p)
+      if (dark_components.voxels[p]) dark_members[dark_components.voxels[p]].push_back(p);
+    std::vector<std::vector<std::size_t>> bite_candidates;
+    for (std::size_t l = 1; l < dark_members.size(); ++l) {
+      auto cores = compact_cores(dark_members[l]);
+      if (cores.empty()) cores.push_back(std::move(dark_members[l]));
+      for (auto& c : cores) bite_candidates.push_back(std::move(c));
+    }
+    for (auto& vox : bite_candidates) {
+      if (vox.size() * voxel_ml < kMinBiteMl) continue;
+      std::size_t outside_region = 0, in_lumen = 0;
+      for (std::size_t p : vox) {
+        outside_region += !region.voxels[p];
+        in_lumen += cava_lumen.voxels[p];
+      }
+      if (outside_region < kMinBiteShare * vox.size()) continue;  // the first search's
+      // Fluid (the gallbladder, bowel content) is not sought here.
+      if (mean_of(raw[reference], vox) < kWaterMaxHu) continue;
+      if (elongation(g, vox) > kMaxBiteElongation) {
+        ++rejected_tubes;
+        continue;
+      }
+      if (in_lumen > kMaxLumenShare * vox.size() || in_cava_zone(vox)) {
+        ++rejected_cava;
+        continue;
+      }
+      if (fatty(vox)) {
+        ++rejected_fat;
+        continue;
+      }
+      if (compactness(vox) < kMinBiteCompactness) {
+        ++rejected_clefts;
+        continue;
+      }
+      if (parenchyma_fraction(vox, &envelope) < kMinSurroundingParenchyma) {
+        ++rejected_surroundings;
+        continue;
+      }
+      if (!stands_out_locally(vox)) {
+        ++rejected_faint;
+        continue;
+      }
+      redraw(vox, search);
+      if (vox.size() * voxel_ml >= kMinLesionMl) kept.push_back(std::move(vox));
+    }
   }
+  const std::size_t surface_lesions = kept.size() - first_search_lesions;
   // Lesions closer than a vessel's width are one lesion: a vessel crossing a tumour splits its
   // candidate in two. The pieces are joined and the gap between them closed, within the liver.
   {
@@ -891,7 +993,11 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
          << " mm, against the parenchyma median); where the liver borders the lung the search "
             "reaches "
          << kLungSideReachMm
-         << " mm beyond the liver mask (surface lesions); tubes and surface clefts, the thick "
+         << " mm beyond the liver mask (surface lesions), and elsewhere for dark lesions into the "
+            "soft tissue of the liver's envelope (its closing by "
+         << kEnvelopeMm
+         << " mm, away from fat and fluid) where they are round; "
+            "tubes and surface clefts, the thick "
             "ends of thin hypodense structures (fissures, ducts), candidates not surrounded by "
             "parenchyma and candidates not standing out from the parenchyma around them (its "
             "surface band left aside; darker in the reference and brighter in the arterial "
@@ -923,6 +1029,9 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
   if (rejected_clefts)
     out.notes.push_back(std::to_string(rejected_clefts) +
                         " flat or branching candidate(s) left out (clefts)");
+  if (surface_lesions)
+    out.notes.push_back(std::to_string(surface_lesions) +
+                        " lesion(s) found at the surface, in the liver's envelope beyond its mask");
   if (rejected_surface)
     out.notes.push_back(
         std::to_string(rejected_surface) +

@@ -32,9 +32,11 @@ struct SpineLandmarks {
   std::optional<double> anterior_y;
 };
 
-// `reference` is one of `phases` (the one on whose grid everything lies).
+// `reference` is one of `phases` (the one on whose grid everything lies). `cava_lumen`, on the
+// reference grid, where the inferior vena cava was traced in any phase (none when not given).
 LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::size_t reference,
-                               const LabelMap& liver, const SpineLandmarks& spine = {});
+                               const LabelMap& liver, const SpineLandmarks& spine = {},
+                               const LabelMap* cava_lumen = nullptr);
 
 // Lesions given as masks (drawn by hand), measured like detected ones: volume, RECIST
 // diameters, HU and enhancement per phase, type. Numbered largest first; empty masks are left

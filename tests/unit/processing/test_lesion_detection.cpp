@@ -1,5 +1,6 @@
 // Lesion detection on small synthetic livers of thick slices: what is a lesion and what is the
-// thick end of a fissure.
+// thick end of a fissure; a tumour at the surface left out of the liver mask, and a neighbouring
+// organ's edge reaching into it.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -47,17 +48,24 @@ struct SyntheticLiver {
         }
   }
 
-  // Sets every liver voxel whose centre `inside` holds to the lesion's attenuation.
+  // Sets every liver voxel whose centre `inside` holds to the lesion's attenuation; with
+  // `anywhere`, voxels outside the liver as well. With `cut_out`, takes them out of the liver
+  // mask (as the liver segmentation does with what does not look like parenchyma). Returns the
+  // number of voxels painted.
   template <class Inside>
-  void paint(Inside inside) {
+  std::size_t paint(Inside inside, bool cut_out = false, bool anywhere = false) {
     const auto& g = ct.geometry;
+    std::size_t painted = 0;
     for (std::size_t k = 0; k < g.size[2]; ++k)
       for (std::size_t j = 0; j < g.size[1]; ++j)
         for (std::size_t i = 0; i < g.size[0]; ++i) {
           const std::size_t o = ct.offset(i, j, k);
-          if (liver.voxels[o] && inside(g.index_to_point(i, j, k)))
-            ct.voxels[o] = static_cast<float>(kLesionHu);
+          if (!(liver.voxels[o] || anywhere) || !inside(g.index_to_point(i, j, k))) continue;
+          ct.voxels[o] = static_cast<float>(kLesionHu);
+          if (cut_out) liver.voxels[o] = 0;
+          ++painted;
         }
+    return painted;
   }
 };
 
@@ -97,6 +105,35 @@ TEST(LesionDetection, TwoLoneBlobsAreTwoLesions) {
   });
   const std::vector<AlignedPhase> phases{{Phase::kPortalVenous, "1.2.3", s.ct}};
   EXPECT_EQ(detect_lesions(phases, 0, s.liver).lesions.size(), 2u);
+}
+
+// A tumour at the surface (18 mm radius, its centre 10 mm inside) that the liver mask left out:
+// a bite of 3 cm across in the surface, with fat beyond. It is found, drawn where it is.
+TEST(LesionDetection, ATumourCutOutOfTheLiverMaskAtTheSurfaceIsFound) {
+  SyntheticLiver s;
+  const std::size_t painted =
+      s.paint([](const processing::Vec3& p) { return in_sphere(p, 48.0, 0.0, 0.0, 18.0); }, true);
+  const std::vector<AlignedPhase> phases{{Phase::kPortalVenous, "1.2.3", s.ct}};
+  const auto found = detect_lesions(phases, 0, s.liver);
+  ASSERT_EQ(found.lesions.size(), 1u) << found.method;
+  const double painted_ml = painted * s.ct.geometry.voxel_volume_ml();
+  EXPECT_NEAR(found.lesions[0].volume_ml, painted_ml, 0.25 * painted_ml);
+  EXPECT_GT(found.lesions[0].centroid_lps[0], 35.0);
+}
+
+// A band of tumour-like attenuation reaching 3 cm into the liver from its surface, 8 mm thick and
+// 4 cm high (the edge of a neighbouring organ in a fissure), left out of the liver mask: flat,
+// no lesion.
+TEST(LesionDetection, ABandReachingIntoTheLiverFromItsSurfaceIsNoLesion) {
+  SyntheticLiver s;
+  s.paint(
+      [](const processing::Vec3& p) {
+        return std::abs(p[0]) <= 4.0 && p[1] >= 28.0 && std::abs(p[2]) <= 20.0;
+      },
+      true);
+  const std::vector<AlignedPhase> phases{{Phase::kPortalVenous, "1.2.3", s.ct}};
+  const auto found = detect_lesions(phases, 0, s.liver);
+  EXPECT_EQ(found.lesions.size(), 0u) << found.method;
 }
 
 }  // namespace livernode::test
