@@ -85,6 +85,21 @@ class NodeProcess {
     }
   }
 
+  // Series and study quiet periods (study_completion) of `seconds` instead of 1 s, for a test
+  // whose checks need all it sends in one go to become one job even when the loaded machine
+  // pauses the transfer for a moment. Before start().
+  void set_quiet_seconds(int seconds) {
+    std::string text = config_text();
+    const std::string from = "  series_quiet_s: 1\n  study_quiet_s: 1\n";
+    const auto at = text.find(from);
+    if (at == std::string::npos)
+      throw std::runtime_error("no quiet periods to change in " + config_path().string());
+    text.replace(at, from.size(),
+                 "  series_quiet_s: " + std::to_string(seconds) +
+                     "\n  study_quiet_s: " + std::to_string(seconds) + "\n");
+    std::ofstream(config_path()) << text;
+  }
+
   // SIGTERM and wait; returns the exit status (or -1 when it had to be killed after 20 s).
   int stop() {
     if (pid_ <= 0) return -1;
