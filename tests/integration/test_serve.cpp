@@ -1,9 +1,14 @@
 // `livernode serve` against real peers on loopback: DCMTK's echoscu and storescu as senders,
 // Orthanc as the receiving PACS. Each test starts and stops its own node.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -437,11 +442,10 @@ TEST_F(ServeNode, TlsListenerRequiresAClientCertificateSignedByTheTrustedCa) {
   const fs::path tls = dir_ / "tls";
   ASSERT_NO_FATAL_FAILURE(make_test_certificates(tls));
   const std::string t = tls.string();
-  const int tls_port = free_tcp_port();
   NodeProcess node(dir_ / "node",
-                   tls_section(t, tls_port, "    require_client_certificate: true\n"));
+                   tls_section(t, free_tcp_port(), "    require_client_certificate: true\n"));
   node.start();
-  const std::string target = " -aec LIVERNODE 127.0.0.1 " + std::to_string(tls_port);
+  const std::string target = " -aec LIVERNODE 127.0.0.1 " + std::to_string(node.tls_port());
   const std::string client = " +tls " + t + "/client.key " + t + "/client.pem +cf " + t + "/ca.pem";
   EXPECT_EQ(run_command("echoscu -aet STORESCU" + client + target).status, 0) << node.log();
   EXPECT_NE(run_command("echoscu -aet STORESCU +tla +cf " + t + "/ca.pem" + target).status,
@@ -460,16 +464,75 @@ TEST_F(ServeNode, TlsOnlyNodeOpensNoPlainPort) {
   const fs::path tls = dir_ / "tls";
   ASSERT_NO_FATAL_FAILURE(make_test_certificates(tls));
   const std::string t = tls.string();
-  const int tls_port = free_tcp_port();
-  NodeProcess node(dir_ / "node", tls_section(t, tls_port, "    only: true\n"));
+  NodeProcess node(dir_ / "node", tls_section(t, free_tcp_port(), "    only: true\n"));
   node.start();  // ready (/readyz) with the TLS listener alone
-  const std::string target = " -aec LIVERNODE 127.0.0.1 " + std::to_string(tls_port);
+  const std::string target = " -aec LIVERNODE 127.0.0.1 " + std::to_string(node.tls_port());
   const std::string client = " +tls " + t + "/client.key " + t + "/client.pem +cf " + t + "/ca.pem";
   EXPECT_EQ(run_command("echoscu -aet STORESCU" + client + target).status, 0) << node.log();
   const auto plain = run_command("echoscu -aet STORESCU " + node.peer());
   EXPECT_NE(plain.status, 0) << plain.output;  // nothing listens on node.port
   EXPECT_NE(node.log().find("tls=yes"), std::string::npos);
   EXPECT_EQ(node.log().find("tls=no"), std::string::npos) << node.log();
+  EXPECT_EQ(node.stop(), 0);
+}
+
+// The test harness: a node whose ports another program took between their choice and the
+// node's start moves to new ports on its first start, and keeps its ports when restarted.
+TEST_F(ServeNode, FirstStartMovesToNewPortsWhenItsPortsWereTakenRestartKeepsThem) {
+  const fs::path tls = dir_ / "tls";
+  ASSERT_NO_FATAL_FAILURE(make_test_certificates(tls));
+  const std::string t = tls.string();
+  NodeProcess node(dir_ / "node", tls_section(t, free_tcp_port()));
+  const int dicom = node.dicom_port(), http = node.http_port(), tls_port = node.tls_port();
+  ASSERT_GT(tls_port, 0);
+  // Another program listens on the node's DICOM port, then on its TLS port.
+  const auto listen_on = [](int port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_ANY);
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 1) != 0) {
+      ::close(fd);
+      return -1;
+    }
+    return fd;
+  };
+  const int taken_dicom = listen_on(dicom);
+  ASSERT_GE(taken_dicom, 0);
+  node.start();
+  EXPECT_NE(node.dicom_port(), dicom);
+  EXPECT_NE(node.http_port(), http);
+  EXPECT_NE(node.tls_port(), tls_port);
+  EXPECT_NE(node.log().find("Address already in use"), std::string::npos) << node.log();
+  EXPECT_EQ(run_command("echoscu -aet STORESCU " + node.peer()).status, 0) << node.log();
+  const std::string client = " +tls " + t + "/client.key " + t + "/client.pem +cf " + t + "/ca.pem";
+  EXPECT_EQ(run_command("echoscu -aet STORESCU" + client + " -aec LIVERNODE 127.0.0.1 " +
+                        std::to_string(node.tls_port()))
+                .status,
+            0)
+      << node.log();
+  EXPECT_EQ(node.status_of("/healthz"), 200);
+  std::ifstream in(node.config_path());
+  const std::string config((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(config.find("\n  port: " + std::to_string(node.dicom_port()) + "\n"), std::string::npos)
+      << config;
+  EXPECT_NE(config.find("\n    port: " + std::to_string(node.tls_port()) + "\n"), std::string::npos)
+      << config;
+  EXPECT_EQ(node.stop(), 0);
+  ::close(taken_dicom);
+
+  // A restart keeps the ports: one of them taken now, the start fails instead of moving.
+  const int moved_dicom = node.dicom_port(), moved_tls = node.tls_port();
+  const int taken_tls = listen_on(moved_tls);
+  ASSERT_GE(taken_tls, 0);
+  EXPECT_THROW(node.start(), std::runtime_error);
+  EXPECT_EQ(node.dicom_port(), moved_dicom);
+  EXPECT_EQ(node.tls_port(), moved_tls);
+  ::close(taken_tls);
+  node.start();
+  EXPECT_EQ(node.dicom_port(), moved_dicom);
+  EXPECT_EQ(run_command("echoscu -aet STORESCU " + node.peer()).status, 0) << node.log();
   EXPECT_EQ(node.stop(), 0);
 }
 

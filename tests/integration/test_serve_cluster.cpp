@@ -34,16 +34,18 @@ class CountingPeer {
  public:
   CountingPeer(const fs::path& dir, int sleep_after_s) : dir_(dir) {
     fs::create_directories(dir / "received");
-    port_ = free_tcp_port();
-    const auto started =
-        run_command("storescp -aet COUNTER +uf --sleep-after " + std::to_string(sleep_after_s) +
-                    " -od " + (dir / "received").string() + " " + std::to_string(port_) + " > " +
-                    (dir / "storescp.log").string() + " 2>&1 & echo $!");
-    pid_ = std::atoi(started.output.c_str());
-    for (int i = 0; i < 50; ++i) {
-      if (run_command("echoscu -aec COUNTER 127.0.0.1 " + std::to_string(port_)).status == 0) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
+    const fs::path received = dir / "received";
+    const auto server = start_on_free_port(
+        [&](int port) {
+          return "storescp -aet COUNTER +uf --sleep-after " + std::to_string(sleep_after_s) +
+                 " -od " + received.string() + " " + std::to_string(port);
+        },
+        dir / "storescp.log",
+        [](int port) {
+          return run_command("echoscu -aec COUNTER 127.0.0.1 " + std::to_string(port)).status == 0;
+        });
+    port_ = server.port;
+    pid_ = server.pid;
   }
   ~CountingPeer() {
     if (pid_ > 0) ::kill(pid_, SIGTERM);

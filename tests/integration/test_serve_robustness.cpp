@@ -79,7 +79,6 @@ bool send_raw(int port, const std::string& bytes) {
 class SlowRelay {
  public:
   SlowRelay(const fs::path& dir, int target_port, double delay_s) {
-    port_ = free_tcp_port();
     const fs::path script = dir / "slow_relay.py";
     std::ofstream(script) << R"(import socket, sys, threading, time
 port, target, delay = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
@@ -113,11 +112,14 @@ while True:
     threading.Thread(target=pump, args=(c, u, 0), daemon=True).start()
     threading.Thread(target=pump, args=(u, c, delay), daemon=True).start()
 )";
-    const auto r = run_command("/usr/bin/python3 " + script.string() + " " + std::to_string(port_) +
-                               " " + std::to_string(target_port) + " " + std::to_string(delay_s) +
-                               " > " + (dir / "relay.log").string() + " 2>&1 & echo $!");
-    pid_ = std::atoi(r.output.c_str());
-    eventually([&] { return send_probe(); }, 5, 50);
+    const auto server = start_on_free_port(
+        [&](int port) {
+          return "/usr/bin/python3 " + script.string() + " " + std::to_string(port) + " " +
+                 std::to_string(target_port) + " " + std::to_string(delay_s);
+        },
+        dir / "relay.log", [](int port) { return send_probe(port); });
+    port_ = server.port;
+    pid_ = server.pid;
   }
   ~SlowRelay() {
     if (pid_ > 0) ::kill(pid_, SIGKILL);
@@ -125,11 +127,11 @@ while True:
   int port() const { return port_; }
 
  private:
-  bool send_probe() const {
+  static bool send_probe(int port) {
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port_));
+    addr.sin_port = htons(static_cast<uint16_t>(port));
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
     ::close(fd);
@@ -808,17 +810,16 @@ TEST_F(ServeRobustness, SilentAndHalfOpenTlsConnectionsDelayNoOne) {
   const fs::path tls = dir_ / "tls";
   ASSERT_NO_FATAL_FAILURE(make_test_certificates(tls));
   const std::string t = tls.string();
-  const int tls_port = free_tcp_port();
-  NodeProcess node(dir_ / "node", "  acse_timeout_s: 8\n" + tls_section(t, tls_port));
+  NodeProcess node(dir_ / "node", "  acse_timeout_s: 8\n" + tls_section(t, free_tcp_port()));
   node.start();
   const fs::path file = first_file(study_dicom() / "arterial");
   const std::string client = " +tls " + t + "/client.key " + t + "/client.pem +cf " + t + "/ca.pem";
-  const std::string target = " -aec LIVERNODE 127.0.0.1 " + std::to_string(tls_port);
+  const std::string target = " -aec LIVERNODE 127.0.0.1 " + std::to_string(node.tls_port());
   // The first bytes of a TLS ClientHello record.
   const std::string hello("\x16\x03\x01\x02\x00\x01", 6);
   Peers peers;
   for (std::size_t count : {std::size_t{0}, std::size_t{1}, std::size_t{50}}) {
-    ASSERT_NO_FATAL_FAILURE(open_hostile(peers, count, tls_port, "127.0.0.1", hello));
+    ASSERT_NO_FATAL_FAILURE(open_hostile(peers, count, node.tls_port(), "127.0.0.1", hello));
     expect_served(node, target, file, count, client);
   }
   for (std::size_t i = 0; i < peers.size(); i += 3)

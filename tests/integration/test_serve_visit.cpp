@@ -180,6 +180,9 @@ TEST_F(ServeVisit, PhasesFiledAsSeparateStudiesAreAnalysedAsOneVisit) {
   auto pacs = OrthancPeer::start(dir_ / "orthanc");
   NodeProcess node(dir_ / "node", "",
                    loopback_destination("orthanc", pacs->ae_title(), pacs->dicom_port()));
+  // Two phases sent in one association must become one job: a pause of the transfer on a
+  // loaded machine must not pass for the end of the visit.
+  node.set_quiet_seconds(3);
   node.start();
   node::SqliteStateStore store(node.state_db());
 

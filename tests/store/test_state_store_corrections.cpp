@@ -229,7 +229,11 @@ TEST_P(NodeStateStoreCorrections, LaterJobsApplyTheEarlierCorrections) {
   EXPECT_EQ(options.corrections[1].file, dir / "7.2.dcm");
   ASSERT_EQ(options.corrections[1].previous.size(), 1u);
   EXPECT_EQ(options.corrections[1].previous[0], dir / "v2" / "1" / "seg.dcm");
+  ASSERT_TRUE(store.study("1.2.3"));
+  EXPECT_EQ(store.study("1.2.3")->state, node::StudyState::running);
   store.finish_job(v3->id, "failed", "changed nothing", "", 0, 5);
+  // The results of version 2 stand: the study is done at once, never failed in between.
+  EXPECT_EQ(store.study("1.2.3")->state, node::StudyState::done);
   // New images: the re-analysis keeps the correction that worked, not the failed one.
   const auto v4 = store.create_job("1.2.3", 6);
   study::AnalyseFolderOptions again;

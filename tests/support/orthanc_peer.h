@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -22,12 +23,27 @@ struct CommandResult {
 };
 CommandResult run_command(const std::string& command_line);
 
+// A server a test runs in the background on a free loopback port.
+struct BackgroundServer {
+  pid_t pid = -1;
+  int port = 0;
+};
+// Runs `command(port)` (a shell command line that serves on `port` in the foreground) in the
+// background with its output in `log`, on a free port, and waits up to `seconds` until
+// `ready(port)`. When it exits saying that the port is in use (another program took it after it
+// was found free), it is started again on a new port, up to five times. Throws with the log
+// when it does not become ready.
+BackgroundServer start_on_free_port(const std::function<std::string(int)>& command,
+                                    const std::filesystem::path& log,
+                                    const std::function<bool(int)>& ready, double seconds = 30);
+
 class OrthancPeer {
  public:
   // Starts Orthanc under `workdir` (created if needed) with DICOM AE title `ae_title`, waits
   // until its REST API answers and throws std::runtime_error (with the tail of its log) when it
-  // does not start within 30 s. `dicom_port` / `http_port` 0 = a free port; a test that needs
-  // the PACS address before the PACS runs (down, then up) passes ports it reserved.
+  // does not start within 60 s. `dicom_port` / `http_port` 0 = a free port (new ones, up to five
+  // times, when Orthanc finds one taken at start-up); a test that needs the PACS address before
+  // the PACS runs (down, then up) passes ports it reserved.
   static std::unique_ptr<OrthancPeer> start(const std::filesystem::path& workdir,
                                             const std::string& ae_title = "PACS",
                                             int dicom_port = 0, int http_port = 0);
@@ -50,6 +66,9 @@ class OrthancPeer {
 
  private:
   OrthancPeer() = default;
+  // Writes the configuration, starts Orthanc and waits until it answers; throws with the tail
+  // of its log (pid_ <= 0 when Orthanc has exited).
+  void launch();
   std::filesystem::path workdir_;
   std::string ae_title_;
   int dicom_port_ = 0;

@@ -128,8 +128,13 @@ bool PostgresStateStore::finish_job(std::int64_t job_id, const std::string& stat
           .changed();
   if (changed == 0) return false;
   insert_outbox(outbox);
-  // The study follows its newest job unless new instances reopened it meanwhile.
-  db_->exec("UPDATE studies SET state=$1, state_changed_at=$2 WHERE state='running' AND "
+  // The study follows its newest job unless new instances reopened it meanwhile; a correction
+  // that failed leaves it done when an earlier version's results stand (decided here, so that
+  // nobody sees the study failed in between).
+  db_->exec("UPDATE studies SET state=CASE WHEN $1::text<>'done' AND (SELECT kind FROM jobs "
+            "WHERE id=$3)='correction' AND EXISTS (SELECT 1 FROM jobs d WHERE d.study_uid=(SELECT "
+            "study_uid FROM jobs WHERE id=$3) AND d.state='done') THEN 'done' ELSE $1::text END, "
+            "state_changed_at=$2 WHERE state='running' AND "
             LIVERNODE_PG_VISIT_OF("studies") "=(SELECT study_uid FROM jobs WHERE id=$3) AND NOT "
             "EXISTS (SELECT 1 FROM jobs j WHERE j.study_uid=" LIVERNODE_PG_VISIT_OF("studies") " AND "
             "j.state IN ('queued','running'))",

@@ -143,10 +143,15 @@ bool SqliteStateStore::finish_job(std::int64_t job_id, const std::string& state,
       .run();
   if (sqlite3_changes(db_) == 0) return false;  // another node holds it now
   insert_outbox(outbox);
-  // The study follows its newest job unless new instances reopened it meanwhile.
+  // The study follows its newest job unless new instances reopened it meanwhile; a correction
+  // that failed leaves it done when an earlier version's results stand (decided here, so that
+  // nobody sees the study failed in between).
   Statement(db_,
-            "UPDATE studies SET state=?, state_changed_at=? WHERE state='running' AND "
-            LIVERNODE_VISIT_OF("studies") "=(SELECT study_uid FROM jobs WHERE id=?) AND NOT "
+            "UPDATE studies SET state=CASE WHEN ?1<>'done' AND (SELECT kind FROM jobs WHERE "
+            "id=?3)='correction' AND EXISTS (SELECT 1 FROM jobs d WHERE d.study_uid=(SELECT "
+            "study_uid FROM jobs WHERE id=?3) AND d.state='done') THEN 'done' ELSE ?1 END, "
+            "state_changed_at=?2 WHERE state='running' AND "
+            LIVERNODE_VISIT_OF("studies") "=(SELECT study_uid FROM jobs WHERE id=?3) AND NOT "
             "EXISTS (SELECT 1 FROM jobs j WHERE j.study_uid=" LIVERNODE_VISIT_OF("studies") " AND "
             "j.state IN ('queued','running'))")
       .bind(1, state)

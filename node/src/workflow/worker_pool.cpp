@@ -173,14 +173,13 @@ void WorkerPool::process(const JobRow& job) {
       return;
     }
     // A correction that failed (or changed nothing) leaves the results of the version it
-    // corrected standing: the study stays done with them.
+    // corrected standing: finish_job kept the study done with them.
     if (state != "done" && job.kind == "correction") {
       const auto study = runtime_.store->study(job.study_uid);
       int standing = 0;
       for (const auto& j : runtime_.store->jobs(job.study_uid, 1000))
         if (j.state == "done") standing = std::max(standing, j.version);
-      if (study && study->state == StudyState::failed && standing > 0) {
-        runtime_.store->set_study_state(job.study_uid, StudyState::done, wall_now());
+      if (study && study->state == StudyState::done && standing > 0) {
         spdlog::info(
             "event=study_state study={} state=done reason=\"the correction of job {} "
             "failed; the results of version {} stand\"",
