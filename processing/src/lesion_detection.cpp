@@ -30,14 +30,14 @@ constexpr double kHullMm = 8.0;      // surface hollows closed for the lesion se
 constexpr double kLungSideReachMm = 10.0;
 // Elsewhere a tumour at the surface that does not look like parenchyma is cut out of the liver
 // mask too, and leaves a bite in its surface that the hull does not close. The liver's envelope
-// (its closing by this radius, which fills bites up to about 5 cm across) holds such a bite: a
+// (its closing by this radius, which fills bites up to about 7 cm across) holds such a bite: a
 // second search looks for dark tumours in the soft tissue there, away from fat (the hilum,
 // fissures and the gallbladder's bed: soft tissue within kBesideFatMm of fat is vessels, ducts
 // and partial volume) and fluid. Neighbouring organs reach into the envelope as well (kidney,
 // bowel, muscle, the cava) and what of them lies in it is a band or a lens, while a tumour is
 // round: at the surface, a sphere cut by it, at most a hemisphere (elongation about 1.6,
 // compactness 0.5). Candidates of the second search must be that round, allowing for lobulation.
-constexpr double kEnvelopeMm = 25.0;
+constexpr double kEnvelopeMm = 35.0;
 constexpr double kBesideFatMm = 3.0;
 constexpr double kMaxBiteElongation = 2.5;
 constexpr double kMinBiteCompactness = 0.25;

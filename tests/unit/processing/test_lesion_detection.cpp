@@ -26,11 +26,13 @@ struct SyntheticLiver {
   Volume ct;
   LabelMap liver;
 
-  SyntheticLiver() {
+  // `pixels` across: the default leaves 5 mm between the liver and the edge of the grid.
+  explicit SyntheticLiver(std::size_t pixels = 160) {
     processing::Geometry g;
-    g.size = {160, 160, 17};
+    g.size = {pixels, pixels, 17};
     g.spacing = {0.8, 0.8, 5.0};
-    g.origin = {-63.6, -63.6, -40.0};
+    const double half = 0.4 * (static_cast<double>(pixels) - 1.0);
+    g.origin = {-half, -half, -40.0};
     ct = Volume(g, -60.0f);  // fat around the liver
     liver = LabelMap(g, 0);
     std::uint32_t state = 12345;
@@ -108,9 +110,10 @@ TEST(LesionDetection, TwoLoneBlobsAreTwoLesions) {
 }
 
 // A tumour at the surface (18 mm radius, its centre 10 mm inside) that the liver mask left out:
-// a bite of 3 cm across in the surface, with fat beyond. It is found, drawn where it is.
+// a bite of 3 cm across in the surface, with fat beyond (a grid with room around the liver for
+// its envelope, as a scan of the abdomen has). It is found, drawn where it is.
 TEST(LesionDetection, ATumourCutOutOfTheLiverMaskAtTheSurfaceIsFound) {
-  SyntheticLiver s;
+  SyntheticLiver s(240);
   const std::size_t painted =
       s.paint([](const processing::Vec3& p) { return in_sphere(p, 48.0, 0.0, 0.0, 18.0); }, true);
   const std::vector<AlignedPhase> phases{{Phase::kPortalVenous, "1.2.3", s.ct}};
