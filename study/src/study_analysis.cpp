@@ -496,7 +496,7 @@ void run_mr_analysis(LoadedGroup& group, json& analysis, processing::AnalysisRes
     result.stages.push_back(
         {"liver", false, "liver not segmented on MR: " + mr.liver_failure, 0.0});
     result.stages.push_back({"volumetry", false, "no volumes without a liver", 0.0});
-    result.stages.push_back({"lesions", false, "no lesion search without a liver", 0.0});
+    result.stages.push_back({"lesions", false, "no lesion search on MR without a liver", 0.0});
   }
   result.stages.push_back({"couinaud", false, kMrNoPlanning, 0.0});
   // The T2 series, once used for the lesions, is no longer among those not used.
