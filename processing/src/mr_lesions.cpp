@@ -248,19 +248,30 @@ LesionDetection detect_mr_lesions(const std::vector<MrLesionTimePoint>& tps, std
   for (std::size_t i = 0; i < n; ++i) {
     if (!present[i]) continue;
     th.parenchyma[i] = robust_stats(smoothed[i], deep);
-    if (th.parenchyma[i].median > 0)
-      th.relative[i] = std::max(kMinRelativeContrast,
-                                kNoiseFactor * th.parenchyma[i].sd / th.parenchyma[i].median);
+    if (th.parenchyma[i].median <= 0) {  // no parenchyma signal to compare with: not used
+      present[i] = false;
+      continue;
+    }
+    th.relative[i] = std::max(kMinRelativeContrast,
+                              kNoiseFactor * th.parenchyma[i].sd / th.parenchyma[i].median);
   }
-  const int pre = find_phase(tps, MrPhase::kPreContrast);
-  const int arterial = find_phase(tps, MrPhase::kArterial);
-  const int portal = find_phase(tps, MrPhase::kPortalVenous);
-  const int transitional = find_phase(tps, MrPhase::kTransitional);
-  const int hepatobiliary = find_phase(tps, MrPhase::kHepatobiliary);
+  auto usable = [&](MrPhase phase) {
+    const int i = find_phase(tps, phase);
+    return i >= 0 && present[static_cast<std::size_t>(i)] ? i : -1;
+  };
+  const int pre = usable(MrPhase::kPreContrast);
+  const int arterial = usable(MrPhase::kArterial);
+  const int portal = usable(MrPhase::kPortalVenous);
+  const int transitional = usable(MrPhase::kTransitional);
+  const int hepatobiliary = usable(MrPhase::kHepatobiliary);
   // The time point hypointense lesions are sought on; the one after the arterial time point
   // where vessels are still bright (blood pool) while hypervascular tumours have faded.
   const int hypo = portal >= 0 ? portal : transitional >= 0 ? transitional : hepatobiliary;
   const int later = portal >= 0 ? portal : transitional;
+  if (!present[reference]) {
+    out.method = "no lesion search: the reference time point has no parenchyma signal";
+    return out;
+  }
   if (hypo < 0 && arterial < 0) {
     out.method =
         "no lesion search: neither an arterial nor a portal venous, transitional or "
@@ -274,7 +285,6 @@ LesionDetection detect_mr_lesions(const std::vector<MrLesionTimePoint>& tps, std
   // on the arterial time point (unless still brighter than the parenchyma later: a vessel).
   const LabelMap inner = erode_mm(liver, kSurfaceBandMm);
   LabelMap candidates(g, 0);
-  std::size_t vessel_voxels = 0;
   for (std::size_t p = 0; p < candidates.voxels.size(); ++p) {
     if (!inner.voxels[p]) continue;
     bool c = false;
@@ -284,7 +294,6 @@ LesionDetection detect_mr_lesions(const std::vector<MrLesionTimePoint>& tps, std
         rel(arterial, p) > th.relative[arterial]) {
       const bool vessel =
           later >= 0 && smoothed[later].voxels[p] > -1500.0f && rel(later, p) > th.relative[later];
-      vessel_voxels += vessel;
       c = c || !vessel;
     }
     candidates.voxels[p] = c;
@@ -341,13 +350,10 @@ LesionDetection detect_mr_lesions(const std::vector<MrLesionTimePoint>& tps, std
     for (std::size_t p : vox) bright += rel(arterial, p) > th.relative[arterial];
     return bright * 2 >= vox.size();
   };
-  std::size_t small = 0, tubes = 0, flat = 0, faint = 0, surrounded = 0;
+  std::size_t tubes = 0, flat = 0, faint = 0, surrounded = 0;
   std::vector<std::vector<std::size_t>> kept;
   for (auto& vox : members) {
-    if (vox.size() * voxel_ml < kMinLesionMl) {
-      ++small;
-      continue;
-    }
+    if (vox.size() * voxel_ml < kMinLesionMl) continue;
     if (elongation(g, vox) > kMaxElongation) {
       ++tubes;
       continue;
@@ -439,7 +445,8 @@ LesionDetection detect_mr_lesions(const std::vector<MrLesionTimePoint>& tps, std
   }
   // The parenchyma a lesion is compared with: the liver without any lesion.
   const std::size_t nx = g.size[0], ny = g.size[1];
-  const bool hepatobiliary_agent = hepatobiliary >= 0;
+  // The agent is told by its hepatobiliary time point.
+  const bool hepatobiliary_agent = find_phase(tps, MrPhase::kHepatobiliary) >= 0;
   for (std::size_t k = 0; k < kept.size() && k < 250; ++k) {
     const auto& vox = kept[k];
     LesionResult lesion;
@@ -532,8 +539,6 @@ LesionDetection detect_mr_lesions(const std::vector<MrLesionTimePoint>& tps, std
   if (faint)
     out.notes.push_back(std::to_string(faint) +
                         " candidate(s) not standing out from the parenchyma around them left out");
-  (void)small;
-  (void)vessel_voxels;
   return out;
 }
 
