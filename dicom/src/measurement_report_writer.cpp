@@ -9,6 +9,7 @@
 #include <dcmtk/dcmsr/dsrdoc.h>
 #include <dcmtk/dcmsr/dsrsc3vl.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <map>
@@ -35,6 +36,15 @@ using namespace detail;  // the shared codes (sr_codes.h)
 const DSRBasicCodedEntry kTumourVolume = product_concept(2, "Total tumour volume");
 const DSRBasicCodedEntry kTumourBurden = product_concept(3, "Tumour burden");
 const DSRBasicCodedEntry kEnhancementPattern = product_concept(4, "Enhancement pattern");
+// MR lesions: no attenuation; signal ratios (the lesion's mean signal over the surrounding
+// parenchyma's, over paraspinal muscle's, and on T2 over the surrounding parenchyma's).
+const DSRBasicCodedEntry kSignalToLiver =
+    product_concept(5, "Signal intensity relative to surrounding liver");
+const DSRBasicCodedEntry kSignalToMuscle =
+    product_concept(6, "Signal intensity relative to paraspinal muscle");
+const DSRBasicCodedEntry kT2SignalToLiver =
+    product_concept(7, "T2 signal intensity relative to surrounding liver");
+const DSRBasicCodedEntry kRatio("{ratio}", "UCUM", "ratio");
 const DSRBasicCodedEntry kCouinaudSegment = product_concept(10, "Couinaud liver segment");
 const DSRBasicCodedEntry kEslv = product_concept(12, "Estimated standard liver volume");
 const DSRBasicCodedEntry kFlrThreshold = product_concept(15, "FLR threshold applied");
@@ -257,8 +267,32 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
         note("lesion volume as measured by the analysis: " + sr_number(lesion.volume_ml, 2) +
              " mL");
       }
-      add(CODE_DCM_MeanAttenuationCoefficient, lesion.mean_hu, 1, kHounsfield);
-      add(CODE_DCM_StandardDeviationOfAttenuationCoefficient, lesion.sd_hu, 1, kHounsfield);
+      if (result.magnetic_resonance) {
+        // The reference time point's ratios as measurements; every time point's in the
+        // enhancement pattern's evidence and in a note.
+        std::string each, measured_on;
+        for (const auto& m : lesion.phases) {
+          if (!m.signal_to_liver) continue;
+          std::string phase = m.mr_phase;
+          std::replace(phase.begin(), phase.end(), '_', ' ');
+          if (m.reference) {
+            add(kSignalToLiver, *m.signal_to_liver, 2, kRatio);
+            add(kSignalToMuscle, m.mean_hu, 2, kRatio);
+            measured_on = phase;
+          }
+          each += (each.empty() ? "" : ", ") + phase + " " + sr_number(*m.signal_to_liver, 2);
+        }
+        if (lesion.t2_to_liver) add(kT2SignalToLiver, *lesion.t2_to_liver, 2, kRatio);
+        if (!each.empty()) {
+          note("MR signal over the surrounding liver per time point: " + each +
+               (measured_on.empty() ? std::string()
+                                    : " (the T1 ratios above: the " + measured_on +
+                                          " time point, the segmented series)"));
+        }
+      } else {
+        add(CODE_DCM_MeanAttenuationCoefficient, lesion.mean_hu, 1, kHounsfield);
+        add(CODE_DCM_StandardDeviationOfAttenuationCoefficient, lesion.sd_hu, 1, kHounsfield);
+      }
       add(kLongAxis, lesion.longest_diameter_mm, 1, CODE_UCUM_Millimeter);
       require(group.getMeasurement().setMeasurementMethod(CMR_CID6147::RECIST11),
               "cannot set the RECIST method", file);

@@ -365,8 +365,10 @@ void render_results(cairo_t* cr, double page_width, double page_height,
                 14);
   } else {
     const double cols[] = {0, 36, 300, 385, 480, 565, 640};
-    const char* heads[] = {"#",        "Couinaud segment", "volume mL", "longest mm",
-                           "short mm", "mean HU",          "type"};
+    const char* heads[] = {"#",         "Couinaud segment",
+                           "volume mL", "longest mm",
+                           "short mm",  result.magnetic_resonance ? "x liver" : "mean HU",
+                           "type"};
     cairo_set_source_rgb(cr, 0.8, 0.8, 0.8);
     for (int c = 0; c < 7; ++c) text(cr, left + cols[c], y, heads[c], 13, true);
     y += 19;
@@ -390,7 +392,15 @@ void render_results(cairo_t* cr, double page_width, double page_height,
       text(cr, left + cols[3], y,
            fmt("%.1f", l.longest_diameter_mm) + (l.measurable ? "" : " (nm)"), 13);
       text(cr, left + cols[4], y, fmt("%.1f", l.short_axis_mm), 13);
-      text(cr, left + cols[5], y, fmt("%.0f", l.mean_hu), 13);
+      if (result.magnetic_resonance) {
+        // MR: the lesion's signal over the surrounding liver on the page's time point.
+        std::string ratio = "-";
+        for (const auto& m : l.phases)
+          if (m.signal_to_liver && m.reference) ratio = fmt("%.2f", *m.signal_to_liver);
+        text(cr, left + cols[5], y, ratio, 13);
+      } else {
+        text(cr, left + cols[5], y, fmt("%.0f", l.mean_hu), 13);
+      }
       text(cr, left + cols[6], y, processing::lesion_type_name(l.type), 13);
       y += 18;
     }

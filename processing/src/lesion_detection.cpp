@@ -8,6 +8,7 @@
 
 #include "image_crop.h"
 #include "itk_bridge.h"
+#include "lesion_measures.h"
 #include "mask_ops.h"
 
 namespace livernode::processing::detail {
@@ -93,68 +94,6 @@ void crop_and_smooth(const Volume& phase, const Box& box, std::vector<Volume>& r
     if (raw.back().voxels[p] <= -1500.0f) smoothed.back().voxels[p] = -2000.0f;
 }
 
-// A set of voxels (indices into grid g) on a small box around it, so that morphology near one
-// candidate costs what the candidate costs, not what the liver costs.
-class Neighbourhood {
- public:
-  Neighbourhood(const Geometry& g, const std::vector<std::size_t>& vox, double margin_mm) : g_(g) {
-    const std::size_t nx = g.size[0], nxy = g.size[0] * g.size[1];
-    box_.lo = {g.size[0], g.size[1], g.size[2]};
-    for (std::size_t p : vox) {
-      const std::size_t idx[3] = {p % nx, (p / nx) % g.size[1], p / nxy};
-      for (int a = 0; a < 3; ++a) {
-        box_.lo[a] = std::min(box_.lo[a], idx[a]);
-        box_.hi[a] = std::max(box_.hi[a], idx[a] + 1);
-      }
-    }
-    for (int a = 0; a < 3; ++a) {
-      const auto m = static_cast<std::size_t>(std::ceil(margin_mm / g.spacing[a])) + 1;
-      box_.lo[a] = box_.lo[a] > m ? box_.lo[a] - m : 0;
-      box_.hi[a] = std::min(g.size[a], box_.hi[a] + m);
-    }
-    Geometry lg = g;
-    lg.origin = g.index_to_point(box_.lo[0], box_.lo[1], box_.lo[2]);
-    for (int a = 0; a < 3; ++a) lg.size[a] = box_.hi[a] - box_.lo[a];
-    mask_ = LabelMap(lg, 0);
-    for (std::size_t p : vox) mask_.voxels[to_local(p)] = 1;
-  }
-  const LabelMap& mask() const { return mask_; }
-  // An image of the whole grid cut down to this neighbourhood (indexed like mask()).
-  Volume cut_out(const Volume& v) const { return crop(v, box_); }
-  std::size_t to_local(std::size_t p) const {
-    const std::size_t nx = g_.size[0], nxy = g_.size[0] * g_.size[1];
-    return mask_.offset(p % nx - box_.lo[0], (p / nx) % g_.size[1] - box_.lo[1],
-                        p / nxy - box_.lo[2]);
-  }
-  std::size_t to_global(std::size_t q) const {
-    const auto& s = mask_.geometry.size;
-    const std::size_t i = q % s[0], j = (q / s[0]) % s[1], k = q / (s[0] * s[1]);
-    return g_.size[0] * (g_.size[1] * (k + box_.lo[2]) + j + box_.lo[1]) + i + box_.lo[0];
-  }
-  // Global indices of the non-zero voxels of a map on this neighbourhood's grid.
-  std::vector<std::size_t> voxels(const LabelMap& local) const {
-    std::vector<std::size_t> out;
-    for (std::size_t q = 0; q < local.voxels.size(); ++q)
-      if (local.voxels[q]) out.push_back(to_global(q));
-    return out;
-  }
-  // Global indices of the voxels between `inner_mm` and `outer_mm` away from the set (the
-  // neighbourhood's margin must reach `outer_mm`).
-  std::vector<std::size_t> shell(double inner_mm, double outer_mm) const {
-    const LabelMap outer = dilate_mm(mask_, outer_mm);
-    const LabelMap inner = dilate_mm(mask_, inner_mm);
-    std::vector<std::size_t> out;
-    for (std::size_t q = 0; q < outer.voxels.size(); ++q)
-      if (outer.voxels[q] && !inner.voxels[q]) out.push_back(to_global(q));
-    return out;
-  }
-
- private:
-  const Geometry& g_;
-  Box box_;
-  LabelMap mask_;
-};
-
 // The parenchyma around a lesion: liver voxels 3-10 mm from it that are not in `excluded`
 // (other lesions or candidates).
 std::vector<std::size_t> parenchyma_ring(const Neighbourhood& near, const LabelMap& liver,
@@ -198,9 +137,7 @@ std::size_t thin_attachment(const Geometry& g, const std::vector<std::size_t>& v
   return thin;
 }
 
-struct Robust {
-  double median = 0.0, sd = 0.0;  // sd from the median absolute deviation
-};
+}  // namespace
 
 Robust robust_stats(const Volume& v, const LabelMap& mask) {
   std::vector<float> values;
@@ -218,7 +155,7 @@ Robust robust_stats(const Volume& v, const LabelMap& mask) {
   return r;
 }
 
-double mean_of(const Volume& v, const std::vector<std::size_t>& voxels, double* sd = nullptr) {
+double mean_of(const Volume& v, const std::vector<std::size_t>& voxels, double* sd) {
   double s = 0, s2 = 0;
   std::size_t n = 0;
   for (std::size_t p : voxels) {
@@ -362,6 +299,8 @@ void measure_recist(const Geometry& g, const std::vector<std::size_t>& voxels, L
   }
   out.short_axis_mm = std::min(best_chord + pixel, out.longest_diameter_mm);
 }
+
+namespace {
 
 bool later_phase(Phase p) { return p == Phase::kPortalVenous || p == Phase::kDelayed; }
 

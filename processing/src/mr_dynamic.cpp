@@ -519,12 +519,20 @@ MrDynamicResult analyse_mr_dynamic(const std::vector<MrTimePointInput>& inputs) 
   if (result.reference >= 0) {
     const std::size_t r = static_cast<std::size_t>(result.reference);
     std::vector<Volume> supporting;
+    result.aligned.resize(n);
     for (std::size_t i = 0; i < n; ++i) {
-      if (i == r || !prepared[i].muscle) continue;
+      if (!prepared[i].muscle) continue;
+      if (i == r) {
+        result.aligned[i] = result.normalised[i];
+        continue;
+      }
       const auto a = detail::align_phase(prepared[r].normalised, prepared[i].normalised,
                                          prepared[r].body, false);
       supporting.push_back(
           a.transform.resample(prepared[i].normalised, prepared[r].normalised.geometry, 0.0f));
+      // The same translation on the full grid, for the lesions (no data outside: -2000).
+      result.aligned[i] =
+          a.transform.resample(result.normalised[i], result.normalised[r].geometry, -2000.0f);
     }
     auto liver = detail::segment_liver_mr(result.normalised[r], prepared[r].normalised, supporting);
     if (liver.failure.empty()) {

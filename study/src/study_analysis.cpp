@@ -78,8 +78,6 @@ namespace {
 constexpr std::size_t kMinSlices = 8;
 constexpr std::size_t kMinMatrix = 32;
 // What MR analysis does not do yet, said in the report.
-constexpr const char* kMrLesionsNotDone =
-    "lesion detection on MR is not done yet: no lesion is reported from this study";
 constexpr const char* kMrNoPlanning =
     "Couinaud segments and remnant volumes are not computed on MR yet (the hepatic veins and the "
     "IVC are traced by CT rules)";
@@ -320,6 +318,49 @@ LoadedGroup load_group(const std::vector<const dicom::SeriesInfo*>& members) {
   return group;
 }
 
+// The triage stage's sentence: the time points used, the T2 series when the lesions used it,
+// the others listed with why they were not used.
+std::string mr_triage_text(const LoadedGroup& group) {
+  std::size_t not_used = 0, t2_used = 0;
+  for (const auto& c : group.mr_choices) {
+    not_used += !c.used;
+    t2_used += c.used && c.triage.role == MrRole::kT2;
+  }
+  return std::to_string(group.mr_dynamic.size()) + " T1 dynamic time point(s) used, " +
+         (t2_used ? std::to_string(t2_used) + " T2 series used for the lesions, " : "") +
+         std::to_string(not_used) + " other MR volume(s) listed with why they were not used";
+}
+
+// The T2 series of an MR examination, loaded into `loaded`, for the lesions' T2 evidence (the
+// one with the most slices when there are several); its summary entry says it is used. None
+// when the study has no T2 series or it cannot be loaded (said in its entry).
+std::optional<processing::MrT2Input> load_mr_t2(LoadedGroup& group, dicom::LoadedVolume& loaded) {
+  std::optional<std::size_t> best;
+  for (std::size_t i = 0; i < group.mr_choices.size(); ++i) {
+    if (group.mr_choices[i].triage.role != MrRole::kT2) continue;
+    if (!best ||
+        group.mr_choices[i].series->slices.size() > group.mr_choices[*best].series->slices.size())
+      best = i;
+  }
+  if (!best) return std::nullopt;
+  const dicom::SeriesInfo& s = *group.mr_choices[*best].series;
+  json& mr = group.series_json[group.mr_json_index[*best]]["mr"];
+  try {
+    loaded = load_analysable_volume(s);
+  } catch (const dicom::DicomError& e) {
+    mr["reason"] = mr["reason"].get<std::string>() +
+                   "; T2 evidence for the lesions not used: " + std::string(e.what());
+    return std::nullopt;
+  }
+  group.mr_choices[*best].used = true;
+  group.mr_choices[*best].reason =
+      "used: T2 signal of each lesion over the surrounding liver (fluid-like lesions), aligned "
+      "onto the reference time point";
+  mr["used"] = true;
+  mr["reason"] = group.mr_choices[*best].reason;
+  return processing::MrT2Input{s.series_uid, &loaded.volume};
+}
+
 // The MR examination: the T1 dynamic run's phases from the images (processing/mr_dynamic.h),
 // said per series and in analysis["mr_dynamic"]; the stages that MR does not have yet are listed
 // as not done, with the reason.
@@ -363,12 +404,7 @@ void run_mr_analysis(LoadedGroup& group, json& analysis, processing::AnalysisRes
                             {"accuracy",
                              "measured on the synthetic MR phantom only: no real liver MR with "
                              "ground truth is available to the project yet"}};
-  std::string used;
-  std::size_t not_used = 0;
-  for (const auto& c : group.mr_choices) not_used += !c.used;
-  used = std::to_string(group.mr_dynamic.size()) + " T1 dynamic time point(s) used, " +
-         std::to_string(not_used) + " other MR volume(s) listed with why they were not used";
-  result.stages.push_back({"mr_triage", !group.mr_dynamic.empty(), used, 0.0});
+  result.stages.push_back({"mr_triage", !group.mr_dynamic.empty(), mr_triage_text(group), 0.0});
   result.stages.push_back({"normalisation", true, mr.normalisation, seconds});
   std::string phase_detail = mr.method;
   for (const auto& n : mr.notes) phase_detail += "; " + n;
@@ -398,24 +434,74 @@ void run_mr_analysis(LoadedGroup& group, json& analysis, processing::AnalysisRes
     liver.method =
         mr.liver_method + " (on the " + processing::mr_phase_name(ref.phase) + " time point)";
     result.liver = liver;
-    result.liver_mask = std::move(mr.liver_mask);
-    result.lesion_labels = processing::LabelMap(result.liver_mask.geometry, 0);
     analysis["mr_dynamic"]["reference_series_instance_uid"] = ref.series_uid;
     analysis["mr_dynamic"]["reference_phase"] = processing::mr_phase_name(ref.phase);
     result.stages.push_back({"liver", true, liver.method, 0.0});
+    // Lesions on the aligned time points, with a T2 series as optional evidence.
+    const auto t_lesions = std::chrono::steady_clock::now();
+    processing::MrLesionsResult lesions;
+    std::string lesion_failure;
+    try {
+      dicom::LoadedVolume t2_loaded;
+      const auto t2 = load_mr_t2(group, t2_loaded);
+      lesions = processing::find_mr_lesions(mr, t2);
+    } catch (const std::exception& e) {
+      lesion_failure = e.what();
+      spdlog::warn("event=mr_lesions_failed reason=\"{}\"", e.what());
+    }
+    const double lesion_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t_lesions).count();
+    result.liver_mask = std::move(mr.liver_mask);
+    result.lesion_labels = lesions.labels.empty()
+                               ? processing::LabelMap(result.liver_mask.geometry, 0)
+                               : std::move(lesions.labels);
+    result.lesions = std::move(lesions.lesions);
+    // Tumours are part of the liver volume (as on CT).
+    std::size_t liver_voxels = 0, tumour_voxels = 0;
+    for (std::size_t p = 0; p < result.liver_mask.voxels.size(); ++p) {
+      if (result.lesion_labels.voxels[p]) {
+        result.liver_mask.voxels[p] = 1;
+        ++tumour_voxels;
+      }
+      liver_voxels += result.liver_mask.voxels[p] != 0;
+    }
+    const double voxel_ml = result.liver_mask.geometry.voxel_volume_ml();
+    result.liver->volume_ml = liver_voxels * voxel_ml;
     std::ostringstream v;
     v.precision(0);
-    v << std::fixed << "total liver volume " << mr.liver_ml
-      << " mL on the reference time point; tumour volume, functional volume and burden not "
-         "computed: no lesion detection on MR yet";
+    v << std::fixed << "total liver volume " << result.liver->volume_ml
+      << " mL on the reference time point, lesions included";
+    if (lesion_failure.empty()) {
+      processing::Volumetry vol;
+      vol.liver_ml = result.liver->volume_ml;
+      vol.tumour_ml = tumour_voxels * voxel_ml;
+      vol.functional_ml = vol.liver_ml - vol.tumour_ml;
+      vol.burden_percent = vol.liver_ml > 0 ? 100.0 * vol.tumour_ml / vol.liver_ml : 0.0;
+      vol.lesion_count = static_cast<int>(result.lesions.size());
+      result.volumetry = vol;
+      v.precision(1);
+      v << "; tumour volume " << vol.tumour_ml << " mL, functional volume " << vol.functional_ml
+        << " mL, burden " << vol.burden_percent << " %";
+      std::string detail = lesions.method;
+      for (const auto& note : lesions.notes) detail += "; " + note;
+      detail += "; " + lesions.t2_note;
+      result.stages.push_back({"lesions", true, detail, lesion_seconds});
+    } else {
+      v << "; tumour volume, functional volume and burden not computed: the lesion search failed";
+      result.stages.push_back(
+          {"lesions", false, "lesion search on MR failed: " + lesion_failure, lesion_seconds});
+    }
     result.stages.push_back({"volumetry", true, v.str(), 0.0});
   } else {
     result.stages.push_back(
         {"liver", false, "liver not segmented on MR: " + mr.liver_failure, 0.0});
     result.stages.push_back({"volumetry", false, "no volumes without a liver", 0.0});
+    result.stages.push_back({"lesions", false, "no lesion search on MR without a liver", 0.0});
   }
-  result.stages.push_back({"lesions", false, kMrLesionsNotDone, 0.0});
   result.stages.push_back({"couinaud", false, kMrNoPlanning, 0.0});
+  // The T2 series, once used for the lesions, is no longer among those not used.
+  for (auto& st : result.stages)
+    if (st.stage == "mr_triage") st.detail = mr_triage_text(group);
 }
 
 // The MR objects: the liver SEG on the reference time point's series (the frames reference

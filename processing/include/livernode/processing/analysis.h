@@ -122,6 +122,13 @@ struct LesionPhaseMeasure {
   // Share of the lesion (its interior, lightly smoothed) brighter than liver_hu by more than the
   // hyperenhancement threshold: hyperenhancement in part of a lesion.
   double enhancing_fraction = 0.0;
+  // MR (AnalysisResult::magnetic_resonance): the time point's phase by its MR name
+  // ("hepatobiliary", ...; `phase` holds the nearest CT phase), the signal fields above are
+  // relative to paraspinal muscle, not HU, and the lesion's signal over the surrounding
+  // parenchyma's (1 = isointense) is given here.
+  std::string mr_phase;
+  std::optional<double> signal_to_liver;
+  bool reference = false;  // MR: the reference time point (the SEG's and the pages' series)
 };
 
 struct LesionResult {
@@ -139,6 +146,8 @@ struct LesionResult {
   std::vector<LesionPhaseMeasure> phases;
   LesionType type = LesionType::kUnknown;
   std::string type_evidence;  // one sentence
+  // MR with a T2 series: the lesion's T2 signal over the surrounding parenchyma's.
+  std::optional<double> t2_to_liver;
 };
 
 // Study-level figures (reference series).

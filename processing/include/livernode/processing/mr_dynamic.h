@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "livernode/processing/analysis.h"
 #include "livernode/processing/image.h"
 
 namespace livernode::processing {
@@ -60,6 +61,10 @@ struct MrDynamicResult {
   // Each time point bias-corrected and divided by its muscle signal (full grid): the normalised
   // images later stages read. Empty for a time point without a muscle reference.
   std::vector<Volume> normalised;
+  // The normalised time points aligned onto the reference time point's full grid (the
+  // translation the liver segmentation uses; -2000 where a time point has no data). Empty
+  // without a reference time point, and for a time point without a muscle reference.
+  std::vector<Volume> aligned;
   // The liver, on the reference time point (hepatobiliary, else portal venous, else
   // transitional; none when no such phase was recognised): index, mask on that time point's grid
   // (empty when not segmented), volume, how it was found or why not.
@@ -71,5 +76,24 @@ struct MrDynamicResult {
 };
 
 MrDynamicResult analyse_mr_dynamic(const std::vector<MrTimePointInput>& time_points);
+
+// A T2-weighted series of the same examination (optional evidence for the lesions: fluid is
+// very bright on T2). Stored signal, its own scale.
+struct MrT2Input {
+  std::string series_uid;
+  const Volume* volume = nullptr;
+};
+
+// Focal lesions inside the liver of `dynamic` (which must hold a liver), on its aligned
+// normalised time points (mr_lesions.h): measured like CT lesions, with signal ratios instead
+// of HU, and typed with the CT types.
+struct MrLesionsResult {
+  std::vector<LesionResult> lesions;  // largest first, numbered from 1
+  LabelMap labels;                    // reference time point's grid; voxel = lesion number
+  std::string method;
+  std::vector<std::string> notes;
+  std::string t2_note;  // how the T2 series was used, or why not
+};
+MrLesionsResult find_mr_lesions(const MrDynamicResult& dynamic, const std::optional<MrT2Input>& t2);
 
 }  // namespace livernode::processing
