@@ -85,6 +85,22 @@ constexpr double kWaterMaxHu = 25.0, kWaterMinHu = -15.0;
 
 Volume smooth(const Volume& v) { return gaussian_mm(v, kSmoothingMm); }
 
+// The fat inside `mask`: voxels of `hu` at fat values, as a tissue (connected pieces of at least
+// kMinFatMl; smaller specks are noise).
+LabelMap fat_within(const Volume& hu, const LabelMap& mask) {
+  LabelMap fat(mask.geometry, 0);
+  for (std::size_t p = 0; p < fat.voxels.size(); ++p)
+    fat.voxels[p] = mask.voxels[p] && hu.voxels[p] > -1500.0f && hu.voxels[p] <= kFatHu;
+  std::vector<std::size_t> sizes;
+  const auto specks = connected_components(fat, &sizes);
+  const double voxel_ml = mask.geometry.voxel_volume_ml();
+  for (std::size_t p = 0; p < fat.voxels.size(); ++p) {
+    const auto c = specks.voxels[p];
+    fat.voxels[p] = c && sizes[c - 1] * voxel_ml >= kMinFatMl;
+  }
+  return fat;
+}
+
 // The phase cropped to `box` (raw) and smoothed; voxels without data stay without data.
 void crop_and_smooth(const Volume& phase, const Box& box, std::vector<Volume>& raw,
                      std::vector<Volume>& smoothed) {
@@ -430,17 +446,8 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
   auto grown = dilate_mm(crop(liver_full, box), {kHullMm, kLungSideReachMm, kEnvelopeMm});
   const LabelMap liver = [&] {
     LabelMap hull = erode_mm(grown[0], kHullMm);
-    const Volume& hu = raw[reference];
-    LabelMap fat(hull.geometry, 0);
-    for (std::size_t p = 0; p < hull.voxels.size(); ++p)
-      fat.voxels[p] = hull.voxels[p] && hu.voxels[p] > -1500.0f && hu.voxels[p] <= kFatHu;
-    std::vector<std::size_t> fat_sizes;
-    const auto specks = connected_components(fat, &fat_sizes);
-    const double voxel_ml = hull.geometry.voxel_volume_ml();
-    for (std::size_t p = 0; p < hull.voxels.size(); ++p) {
-      const auto c = specks.voxels[p];
-      if (c && fat_sizes[c - 1] * voxel_ml >= kMinFatMl) hull.voxels[p] = 0;
-    }
+    const LabelMap fat = fat_within(raw[reference], hull);
+    for (std::size_t p = 0; p < hull.voxels.size(); ++p) hull.voxels[p] &= !fat.voxels[p];
     return hull;
   }();
   const Geometry& g = liver.geometry;
@@ -786,19 +793,7 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
   // outside the first search's region, so that what the first search decided stays decided.
   {
     const LabelMap envelope = erode_mm(grown[2], kEnvelopeMm);
-    const Volume& hu = raw[reference];
-    const LabelMap beside_fat = [&] {
-      LabelMap fat(g, 0);
-      for (std::size_t p = 0; p < fat.voxels.size(); ++p)
-        fat.voxels[p] = envelope.voxels[p] && hu.voxels[p] > -1500.0f && hu.voxels[p] <= kFatHu;
-      std::vector<std::size_t> fat_sizes;
-      const auto specks = connected_components(fat, &fat_sizes);
-      for (std::size_t p = 0; p < fat.voxels.size(); ++p) {
-        const auto c = specks.voxels[p];
-        fat.voxels[p] = c && fat_sizes[c - 1] * voxel_ml >= kMinFatMl;
-      }
-      return dilate_mm(fat, kBesideFatMm);
-    }();
+    const LabelMap beside_fat = dilate_mm(fat_within(raw[reference], envelope), kBesideFatMm);
     LabelMap search = region;
     for (std::size_t p = 0; p < search.voxels.size(); ++p)
       search.voxels[p] |= envelope.voxels[p] && !near_air.voxels[p] && !beside_fat.voxels[p] &&
