@@ -124,7 +124,8 @@ std::vector<Component2D> components_2d(const std::vector<std::uint8_t>& mask, co
 
 CouinaudSegmentation segment_couinaud(const Volume& ct, const LabelMap& liver,
                                       std::optional<double> spine_x,
-                                      std::optional<double> spine_anterior_y, const IvcTrack* ivc) {
+                                      std::optional<double> spine_anterior_y, const IvcTrack* ivc,
+                                      const std::string& unit) {
   CouinaudSegmentation out;
   const Geometry& g = ct.geometry;
   if (!g.same_grid(liver.geometry) || liver.empty()) {
@@ -411,8 +412,8 @@ CouinaudSegmentation segment_couinaud(const Volume& ct, const LabelMap& liver,
     << fixed(planes.ivc_y, 0) << ") mm "
     << (ivc_source.empty() ? "from " + std::to_string(ivc_x.size()) + " slices"
                            : "(" + ivc_source + ")")
-    << "; hepatic veins (vessels above " << fixed(vessel_hu, 0)
-    << " HU in the upper liver) at azimuths " << fixed(planes.vein_azimuth_deg[0], 0) << ", "
+    << "; hepatic veins (vessels above " << fixed(vessel_hu, 0) << " " << unit
+    << " in the upper liver) at azimuths " << fixed(planes.vein_azimuth_deg[0], 0) << ", "
     << fixed(planes.vein_azimuth_deg[1], 0) << ", " << fixed(planes.vein_azimuth_deg[2], 0)
     << " degrees around the IVC; portal plane at z " << fixed(planes.portal_z, 0)
     << " mm; vertical planes through the IVC axis and each vein, the left hepatic vein plane "

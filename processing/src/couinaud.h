@@ -42,6 +42,7 @@ struct CouinaudSegmentation {
 CouinaudSegmentation segment_couinaud(const Volume& ct, const LabelMap& liver,
                                       std::optional<double> spine_x,
                                       std::optional<double> spine_anterior_y,
-                                      const IvcTrack* ivc = nullptr);
+                                      const IvcTrack* ivc = nullptr,
+                                      const std::string& unit = "HU");
 
 }  // namespace livernode::processing::detail

@@ -18,13 +18,13 @@ constexpr double kLeftLateralMinPercent = 3.0, kLeftLateralMaxPercent = 40.0;
 
 void plan_surgery_stage(const Volume& reference, std::optional<double> spine_x,
                         std::optional<double> spine_anterior_y, const PlanningInputs& inputs,
-                        AnalysisResult& result, const IvcTrack* ivc) {
+                        AnalysisResult& result, const IvcTrack* ivc, const std::string& unit) {
   if (result.liver_mask.empty()) {
     result.stages.push_back({"couinaud", false, "no segments without a liver"});
     result.stages.push_back({"surgical_planning", false, "no remnant volumes without a liver"});
     return;
   }
-  auto seg = segment_couinaud(reference, result.liver_mask, spine_x, spine_anterior_y, ivc);
+  auto seg = segment_couinaud(reference, result.liver_mask, spine_x, spine_anterior_y, ivc, unit);
   if (!seg.failure.empty()) {
     result.stages.push_back({"couinaud", false, "no Couinaud segments: " + seg.failure});
     result.stages.push_back(

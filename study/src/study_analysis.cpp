@@ -77,10 +77,6 @@ namespace {
 // slices of a reformat): they are reported as not loaded, with the reason.
 constexpr std::size_t kMinSlices = 8;
 constexpr std::size_t kMinMatrix = 32;
-// What MR analysis does not do yet, said in the report.
-constexpr const char* kMrNoPlanning =
-    "Couinaud segments and remnant volumes are not computed on MR yet (the hepatic veins and the "
-    "IVC are traced by CT rules)";
 
 // Series that share a frame of reference (and patient) are phases of one examination even when
 // the archive split them into several studies; they are analysed together.
@@ -362,10 +358,10 @@ std::optional<processing::MrT2Input> load_mr_t2(LoadedGroup& group, dicom::Loade
 }
 
 // The MR examination: the T1 dynamic run's phases from the images (processing/mr_dynamic.h),
-// said per series and in analysis["mr_dynamic"]; the stages that MR does not have yet are listed
-// as not done, with the reason.
-void run_mr_analysis(LoadedGroup& group, json& analysis, processing::AnalysisResult& result,
-                     std::size_t& analysed) {
+// said per series and in analysis["mr_dynamic"]; the liver, its lesions, volumes, Couinaud
+// segments and remnant volumes on the reference time point.
+void run_mr_analysis(LoadedGroup& group, const processing::PlanningInputs& planning, json& analysis,
+                     processing::AnalysisResult& result, std::size_t& analysed) {
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<processing::MrTimePointInput> inputs;
   for (std::size_t n = 0; n < group.mr_dynamic.size(); ++n) {
@@ -492,13 +488,27 @@ void run_mr_analysis(LoadedGroup& group, json& analysis, processing::AnalysisRes
           {"lesions", false, "lesion search on MR failed: " + lesion_failure, lesion_seconds});
     }
     result.stages.push_back({"volumetry", true, v.str(), 0.0});
+    // Couinaud segments and remnant volumes: as on CT, the landmarks read on the time point
+    // with the strongest vessel contrast.
+    const auto t_planning = std::chrono::steady_clock::now();
+    const std::size_t before = result.stages.size();
+    try {
+      processing::plan_surgery_on_mr(mr, planning, result);
+    } catch (const std::exception& e) {
+      result.stages.resize(before);
+      result.stages.push_back({"couinaud", false, std::string("failed: ") + e.what(), 0.0});
+      spdlog::warn("event=mr_couinaud_failed reason=\"{}\"", e.what());
+    }
+    if (result.stages.size() > before)
+      result.stages[before].seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t_planning).count();
   } else {
     result.stages.push_back(
         {"liver", false, "liver not segmented on MR: " + mr.liver_failure, 0.0});
     result.stages.push_back({"volumetry", false, "no volumes without a liver", 0.0});
     result.stages.push_back({"lesions", false, "no lesion search on MR without a liver", 0.0});
+    result.stages.push_back({"couinaud", false, "no Couinaud segments without a liver", 0.0});
   }
-  result.stages.push_back({"couinaud", false, kMrNoPlanning, 0.0});
   // The T2 series, once used for the lesions, is no longer among those not used.
   for (auto& st : result.stages)
     if (st.stage == "mr_triage") st.detail = mr_triage_text(group);
@@ -667,7 +677,9 @@ json analyse_examination(const std::vector<const dicom::SeriesInfo*>& members, s
       analysis["error"] = "MR study without a T1 dynamic run (" + std::to_string(group.mr_series) +
                           " MR series listed with their role): nothing to analyse";
     } else {
-      run_mr_analysis(group, analysis, result, analysed);
+      const dicom::SeriesInfo& first = *group.mr_choices[group.mr_dynamic.front()].series;
+      run_mr_analysis(group, planning_inputs(options.clinical, first.patient), analysis, result,
+                      analysed);
     }
   }
   for (const auto& sa : result.series) {

@@ -391,6 +391,84 @@ void expect_lesions_right(const nlohmann::json& analysis, const PhantomTruth& tr
 }
 
 // Every T1 dynamic time point of the analysis has the phase of its truth image.
+// The path of the first object of `kind` ("seg", "sr", ...) an analysis wrote, under `out`.
+fs::path object_path(const nlohmann::json& analysis, const fs::path& out, const std::string& kind) {
+  for (const auto& o : analysis["objects"])
+    if (o["kind"] == kind) return out / o["path"].get<std::string>();
+  ADD_FAILURE() << "no " << kind << " object: " << analysis["objects"].dump();
+  return {};
+}
+
+// Couinaud segments and remnant volumes on MR against the phantom's planes and volumes, with the
+// tolerances of CT (test_couinaud.cpp): the IVC axis within 8 mm, the portal plane within 7.5 mm,
+// each hepatic vein within 12 degrees; the right hemiliver within 10 %, the left within 15 %,
+// each segment within 25 % + 5 mL (the caudate within a factor 2.5, III, a sliver, under 20 mL);
+// the right hemihepatectomy's remnant the functional (tumour-free) volume of I-IV.
+void expect_couinaud_right(const nlohmann::json& analysis, const fs::path& phantom_dir,
+                           const std::string& what) {
+  std::string detail;
+  bool done = false;
+  for (const auto& st : analysis["stages"])
+    if (st["stage"] == "couinaud") {
+      done = st["done"];
+      detail = st["detail"];
+    }
+  ASSERT_TRUE(done) << what << ": " << detail;
+  EXPECT_NE(detail.find("on MR"), std::string::npos) << detail;
+  EXPECT_EQ(detail.find(" HU"), std::string::npos) << "no Hounsfield units on MR: " << detail;
+  std::printf("MR Couinaud (%s): %s\n", what.c_str(), detail.c_str());
+  const auto truth =
+      nlohmann::json::parse(std::ifstream(phantom_dir / "truth" / "manifest.json"))["couinaud"];
+  const auto& c = analysis["couinaud"];
+  ASSERT_TRUE(c.is_object()) << what;
+  const auto& ivc = c["ivc_axis_lps_mm"];
+  const auto& ivc_truth = truth["ivc_axis_lps_mm"];
+  EXPECT_LT(std::hypot(ivc[0].get<double>() - ivc_truth[0].get<double>(),
+                       ivc[1].get<double>() - ivc_truth[1].get<double>()),
+            8.0)
+      << what;
+  EXPECT_NEAR(c["portal_plane_z_mm"].get<double>(), truth["portal_plane_z_mm"].get<double>(), 7.5)
+      << what;
+  const char* veins[] = {"right", "middle", "left"};
+  for (int v = 0; v < 3; ++v) {
+    double d = std::fmod(std::abs(c["hepatic_vein_azimuth_deg"][veins[v]].get<double>() -
+                                  truth["hepatic_vein_azimuth_deg"][v].get<double>()),
+                         360.0);
+    EXPECT_LT(std::min(d, 360.0 - d), 12.0) << what << ", " << veins[v] << " hepatic vein";
+  }
+  std::map<std::string, double> found, functional;
+  for (const auto& s : c["segments"]) {
+    found[s["segment"]] = s["volume_ml"];
+    functional[s["segment"]] = s["functional_ml"];
+  }
+  const auto& t = truth["volumes_ml"];
+  auto sum = [](auto& volumes, std::initializer_list<const char*> names) {
+    double total = 0;
+    for (const char* n : names) total += volumes[n].template get<double>();
+    return total;
+  };
+  nlohmann::json ours(found), remnant(functional);
+  const double right = sum(ours, {"V", "VI", "VII", "VIII"});
+  const double right_truth = sum(t, {"V", "VI", "VII", "VIII"});
+  const double left = sum(ours, {"II", "III", "IV"});
+  const double left_truth = sum(t, {"II", "III", "IV"});
+  EXPECT_NEAR(right, right_truth, 0.10 * right_truth) << what;
+  EXPECT_NEAR(left, left_truth, 0.15 * left_truth) << what;
+  for (const char* s : {"II", "IV", "V", "VI", "VII", "VIII"})
+    EXPECT_NEAR(found[s], t[s].get<double>(), 0.25 * t[s].get<double>() + 5.0) << what << ", " << s;
+  EXPECT_GT(found["I"], t["I"].get<double>() / 2.5) << what;
+  EXPECT_LT(found["I"], t["I"].get<double>() * 2.5) << what;
+  EXPECT_LT(found["III"], 20.0) << what;
+  bool right_hepatectomy = false;
+  for (const auto& r : analysis["surgical_plan"]["resections"]) {
+    if (r["key"] != "right_hemihepatectomy") continue;
+    right_hepatectomy = true;
+    EXPECT_NEAR(r["flr_ml"].get<double>(), sum(remnant, {"I", "II", "III", "IV"}), 1e-6) << what;
+    EXPECT_TRUE(r["flr_percent_of_eslv"].is_number()) << r.dump();
+  }
+  EXPECT_TRUE(right_hepatectomy) << analysis["surgical_plan"].dump();
+}
+
 void expect_phases_right(const nlohmann::json& analysis, const PhantomTruth& truth) {
   std::map<std::pair<std::string, long>, std::string> want;  // (series, position) -> phase
   for (const SeriesTruth& s : truth.series)
@@ -414,7 +492,8 @@ void expect_phases_right(const nlohmann::json& analysis, const PhantomTruth& tru
 // so that the liver-to-muscle ratios match the phantom's table whatever each series' scale; the
 // liver on the hepatobiliary time point against its truth label map, written as a SEG and a
 // TID 1500 SR (MR procedure, signal ratios), summary pages and PDF that dciodvfy accepts;
-// Couinaud segments are not done on MR yet, and the report says so.
+// Couinaud segments and the remnant of the standard resections read on the hepatobiliary time
+// point (vessels dark there), in their own SEGs.
 TEST_F(PhantomMr, AnalyzeTriagesTheSeriesTellsThePhasesAndSegmentsTheLiver) {
   const fs::path out = *dir_ / "analysis";
   int status = -1;
@@ -470,14 +549,8 @@ TEST_F(PhantomMr, AnalyzeTriagesTheSeriesTellsThePhasesAndSegmentsTheLiver) {
   const auto& mr = analysis["mr_dynamic"];
   EXPECT_NE(mr["normalisation"].get<std::string>().find("N4"), std::string::npos);
   EXPECT_NE(mr["accuracy"].get<std::string>().find("phantom"), std::string::npos);
-  for (const auto& st : analysis["stages"]) {
-    if (st["stage"] == "couinaud") {
-      EXPECT_FALSE(st["done"].get<bool>());
-      EXPECT_NE(st["detail"].get<std::string>().find("not"), std::string::npos);
-    } else {
-      EXPECT_TRUE(st["done"].get<bool>()) << st.dump();
-    }
-  }
+  for (const auto& st : analysis["stages"]) EXPECT_TRUE(st["done"].get<bool>()) << st.dump();
+  expect_couinaud_right(analysis, *dir_ / "phantom", "gadoxetate");
 
   // The liver, on the hepatobiliary time point (liver brightest), against its truth.
   EXPECT_EQ(mr["reference_phase"], "hepatobiliary");
@@ -485,14 +558,16 @@ TEST_F(PhantomMr, AnalyzeTriagesTheSeriesTellsThePhasesAndSegmentsTheLiver) {
             mr["reference_series_instance_uid"]);
   const double volume_ml = analysis["liver"]["volume_ml"];
   const double error = volume_ml / truth_->liver_volume_ml - 1.0;
-  ASSERT_GE(analysis["objects"].size(), 4u) << analysis["objects"].dump();  // SEG, SR, pages, PDF
+  // SEGs (liver and lesions, Couinaud segments, remnant), SR, pages, PDF.
+  ASSERT_GE(analysis["objects"].size(), 6u) << analysis["objects"].dump();
   const auto& object = analysis["objects"][0];
   EXPECT_EQ(object["kind"], "seg");
+  EXPECT_EQ(analysis["objects"][1]["content"], "couinaud");
+  EXPECT_EQ(analysis["objects"][2]["content"], "remnant");
   const fs::path seg = out / object["path"].get<std::string>();
   EXPECT_TRUE(dciodvfy_errors(seg).empty());
   // The SR: valid, the MR procedure, the phases with signal ratios, no Hounsfield units.
-  EXPECT_EQ(analysis["objects"][1]["kind"], "sr");
-  const fs::path sr = out / analysis["objects"][1]["path"].get<std::string>();
+  const fs::path sr = object_path(analysis, out, "sr");
   EXPECT_TRUE(dciodvfy_errors(sr).empty());
   const std::string sr_text = run_command("dsrdump +Pl '" + sr.string() + "'").output;
   EXPECT_NE(sr_text.find("MRI unspecified body region"), std::string::npos);
@@ -604,13 +679,12 @@ TEST_F(PhantomMr, AnalyzeFindsTypesAndMeasuresEveryLesion) {
   // ratios and the enhancement pattern, no Hounsfield unit; both dciodvfy clean.
   ASSERT_GE(analysis["objects"].size(), 2u);
   EXPECT_EQ(analysis["objects"][0]["segments"].size(), 1u + lesions.size());
-  for (int k : {0, 1}) {
-    const fs::path file = out / analysis["objects"][k]["path"].get<std::string>();
+  const fs::path sr = object_path(analysis, out, "sr");
+  for (const fs::path& file : {object_path(analysis, out, "seg"), sr}) {
     EXPECT_TRUE(dciodvfy_errors(file).empty()) << file;
     const std::string report = run_command("dciodvfy '" + file.string() + "' 2>&1").output;
     EXPECT_EQ(report.find("Warning"), std::string::npos) << file << ":\n" << report;
   }
-  const fs::path sr = out / analysis["objects"][1]["path"].get<std::string>();
   const std::string sr_text = run_command("dsrdump +Pl '" + sr.string() + "'").output;
   EXPECT_EQ(sr_text.find("[hnsf'U]"), std::string::npos);
   std::size_t groups = 0;
@@ -649,6 +723,8 @@ TEST(PhantomMrAnalysis, PhasesFromTheImagesWithoutDescriptionsAndWithBreathingMo
   // Lesions: washout in the portal venous or transitional time point (extracellular agent), the
   // cyst from T1 alone, every time point aligned onto the portal venous one despite the motion.
   expect_lesions_right(analysis, truth, "extracellular, no T2, 8 mm motion");
+  // Couinaud segments read on the portal venous time point, where the vessels are bright.
+  expect_couinaud_right(analysis, dir / "phantom", "extracellular, no T2, 8 mm motion");
   for (const auto& l : analysis["lesions"]) EXPECT_TRUE(l["t2_to_liver"].is_null()) << l.dump();
   for (const auto& st : analysis["stages"]) {
     if (st["stage"] != "lesions") continue;
@@ -670,8 +746,7 @@ TEST(PhantomMrAnalysis, PhasesFromTheImagesWithoutDescriptionsAndWithBreathingMo
   const LabelMap truth_labels = phantom::read_label_map_mha(dir / "phantom" / label_map);
   ASSERT_GE(analysis["objects"].size(), 2u);
   const fs::path seg = dir / "out" / analysis["objects"][0]["path"].get<std::string>();
-  EXPECT_TRUE(
-      dciodvfy_errors(dir / "out" / analysis["objects"][1]["path"].get<std::string>()).empty());
+  EXPECT_TRUE(dciodvfy_errors(object_path(analysis, dir / "out", "sr")).empty());
   EXPECT_TRUE(dciodvfy_errors(seg).empty());
   const auto read_back = dicom::read_segmentation(seg, truth_labels.geometry);
   ASSERT_EQ(read_back.segments.size(), 1u + analysis["lesions"].size());

@@ -96,4 +96,14 @@ struct MrLesionsResult {
 };
 MrLesionsResult find_mr_lesions(const MrDynamicResult& dynamic, const std::optional<MrT2Input>& t2);
 
+// Couinaud segments, their volumes and the surgical plan (ESLV, FLR of the standard resections)
+// on MR, as for CT (surgical_planning.h): the CT landmarks read on the aligned time point whose
+// hepatic vessels differ most from the parenchyma, its signal mapped onto a CT-like scale
+// (parenchyma 100, hepatic vessels 70 above it; inverted where the vessels are the darker).
+// Needs result.liver_mask (lesions included) and result.lesion_labels on the reference time
+// point's grid; adds result.couinaud, couinaud_labels, surgical_plan and a "couinaud" and a
+// "surgical_planning" stage (done, or why not).
+void plan_surgery_on_mr(const MrDynamicResult& dynamic, const PlanningInputs& planning,
+                        AnalysisResult& result);
+
 }  // namespace livernode::processing
