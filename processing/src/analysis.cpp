@@ -110,6 +110,15 @@ void apply_drawn_remnant(const LabelMap& drawn, const PlanningInputs& planning,
 
 }  // namespace
 
+double dome_z_mm(const LabelMap& liver) {
+  const detail::Box box = detail::bounding_box(liver, 0.0);
+  if (box.empty()) return 0.0;
+  // The most cranial liver slice (the slice order may run either way).
+  const Geometry& g = liver.geometry;
+  return std::max(g.index_to_point(0, 0, static_cast<double>(box.lo[2]))[2],
+                  g.index_to_point(0, 0, static_cast<double>(box.hi[2] - 1))[2]);
+}
+
 AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) {
   AnalysisResult result;
   auto mark = std::chrono::steady_clock::now();
@@ -405,12 +414,7 @@ AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options) 
       v.findings.push_back(f.str());
     }
   }
-  if (const detail::Box box = detail::bounding_box(result.liver_mask, 0.0); !box.empty()) {
-    // The dome: the most cranial liver slice (the slice order may run either way).
-    const Geometry& g = result.liver_mask.geometry;
-    lr.top_z_mm = std::max(g.index_to_point(0, 0, static_cast<double>(box.lo[2]))[2],
-                           g.index_to_point(0, 0, static_cast<double>(box.hi[2] - 1))[2]);
-  }
+  lr.top_z_mm = dome_z_mm(result.liver_mask);
   // Plausibility against body size: an adult liver is mostly 0.6-1.6 times the standard liver
   // volume its body surface area predicts (cirrhosis shrinks it, tumours and congestion enlarge
   // it); below half or above two and a half times, the segmentation is more likely wrong than

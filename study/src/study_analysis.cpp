@@ -502,6 +502,10 @@ void run_mr_analysis(LoadedGroup& group, const processing::PlanningInputs& plann
     if (result.stages.size() > before)
       result.stages[before].seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t_planning).count();
+    // The landmarks a later (or earlier) visit is aligned by, CT or MR: the liver's dome and the
+    // IVC axis the segments were placed by.
+    result.liver->top_z_mm = processing::dome_z_mm(result.liver_mask);
+    if (result.couinaud) result.ivc_axis_lps = result.couinaud->ivc_lps;
   } else {
     result.stages.push_back(
         {"liver", false, "liver not segmented on MR: " + mr.liver_failure, 0.0});
@@ -693,13 +697,12 @@ json analyse_examination(const std::vector<const dicom::SeriesInfo*>& members, s
                                    : json(nullptr);
   add_liver_json(result, analysis);
   if (!group.mr_dynamic.empty() && group.volumes.empty() && result.liver) {
-    // MR: no Hounsfield units, and the landmarks follow-up aligns by are not traced on MR.
+    // MR: no Hounsfield units.
     analysis["liver"].erase("mean_hu");
     analysis["liver"]["reference_series_instance_uid"] =
         analysis["mr_dynamic"]["reference_series_instance_uid"];
     analysis["reference_series_instance_uid"] =
         analysis["mr_dynamic"]["reference_series_instance_uid"];
-    analysis.erase("landmarks");
   }
   analysis["lesions"] = lesions_json(result);
   analysis["volumetry"] = volumetry_json(result);

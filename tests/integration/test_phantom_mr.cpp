@@ -299,11 +299,13 @@ std::string expected_mr_phase(const std::string& image) {
   return image;  // arterial, portal_venous, transitional, hepatobiliary
 }
 
-// `livernode analyze` on a phantom MR folder: exit status and summary.json.
-nlohmann::json analyze_mr(const fs::path& dicom_dir, const fs::path& out, int& exit_status) {
+// `livernode analyze` on a phantom MR folder (and `extra` arguments): exit status and
+// summary.json.
+nlohmann::json analyze_mr(const fs::path& dicom_dir, const fs::path& out, int& exit_status,
+                          const std::string& extra = "") {
   const int status =
       std::system((std::string(LIVERNODE_BINARY) + " analyze '" + dicom_dir.string() + "' --out '" +
-                   out.string() + "' >/dev/null 2>&1")
+                   out.string() + "' " + extra + " >/dev/null 2>&1")
                       .c_str());
   exit_status = WEXITSTATUS(status);
   return nlohmann::json::parse(std::ifstream(out / "summary.json"));
@@ -698,6 +700,51 @@ TEST_F(PhantomMr, AnalyzeFindsTypesAndMeasuresEveryLesion) {
   for (const auto& st : analysis["stages"])
     if (st["stage"] == "lesions")
       std::printf("MR lesions stage: %s\n", st["detail"].dump().c_str());
+}
+
+// Follow-up across modalities: the MR of a patient compared with the earlier CT of the same
+// anatomy (the CT phantom of the same seed and grid, `analyze --prior`): the visits aligned by
+// the landmarks MR now has too (the IVC axis of the Couinaud planes, the liver's dome), every
+// lesion matched to its CT self and none new or lost, the total liver and the right
+// hemihepatectomy's remnant within the two modalities' volume tolerances (5 % and 10 %).
+TEST_F(PhantomMr, ComparedWithAnEarlierCtOfTheSamePatient) {
+  PhantomOptions o = small_mr(11);
+  o.modality = phantom::PhantomModality::kCt;
+  const fs::path ct = *dir_ / "ct-visit";
+  phantom::generate_phantom(o, ct / "phantom");
+  int status = -1;
+  const auto before = analyze_mr(ct / "phantom" / "dicom", ct / "out", status);
+  ASSERT_EQ(status, 0);
+  ASSERT_EQ(before["analyses"].size(), 1u);
+  const auto summary = analyze_mr(*dir_ / "phantom" / "dicom", *dir_ / "analysis-follow-up", status,
+                                  "--prior '" + (ct / "out" / "summary.json").string() + "'");
+  EXPECT_EQ(status, 0);
+  ASSERT_EQ(summary["analyses"].size(), 1u);
+  const auto& analysis = summary["analyses"][0];
+  ASSERT_TRUE(analysis["landmarks"].is_object()) << "MR has follow-up landmarks";
+  EXPECT_TRUE(analysis["landmarks"]["ivc_axis_lps_mm"].is_array());
+  const auto& f = analysis["follow_up"];
+  ASSERT_TRUE(f.is_object()) << analysis["warnings"].dump();
+  EXPECT_NE(f["alignment"]["landmarks"].get<std::string>().find("IVC"), std::string::npos)
+      << f["alignment"].dump();
+  const std::size_t ct_lesions = before["analyses"][0]["lesions"].size();
+  ASSERT_GE(ct_lesions, 4u);
+  EXPECT_EQ(f["lesions"]["matched"].size(), std::min(ct_lesions, analysis["lesions"].size()))
+      << f["lesions"].dump();
+  EXPECT_TRUE(f["lesions"]["new"].empty()) << f["lesions"].dump();
+  EXPECT_TRUE(f["lesions"]["not_found_again"].empty()) << f["lesions"].dump();
+  for (const auto& m : f["lesions"]["matched"])
+    EXPECT_LT(m["distance_mm"].get<double>(), 6.0) << m.dump();
+  EXPECT_LT(std::abs(f["total_liver_ml"]["change_percent"].get<double>()), 5.0)
+      << f["total_liver_ml"].dump();
+  bool right_hepatectomy = false;
+  for (const auto& r : f["remnants"]) {
+    if (r["key"] != "right_hemihepatectomy") continue;
+    right_hepatectomy = true;
+    EXPECT_LT(std::abs(r["flr_ml"]["change_percent"].get<double>()), 10.0) << r.dump();
+  }
+  EXPECT_TRUE(right_hepatectomy) << f["remnants"].dump();
+  std::printf("MR after CT: %s\n", f["statements"].dump().c_str());
 }
 
 // An extracellular agent (no hepatobiliary phase), one series per time point, no series

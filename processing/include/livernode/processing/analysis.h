@@ -216,4 +216,7 @@ struct AnalysisResult {
 
 AnalysisResult analyse(const StudyInput& study, const AnalysisOptions& options);
 
+// LPS z of the most cranial voxel of `liver` (the dome, a follow-up landmark); 0 when empty.
+double dome_z_mm(const LabelMap& liver);
+
 }  // namespace livernode::processing
