@@ -654,10 +654,9 @@ TEST_F(ServeNode, MrStudyResultsReachOrthanc) {
   o.slice_thickness_mm = 3.0;
   const auto truth = phantom::generate_phantom(o, dir_ / "mr");
   auto pacs = OrthancPeer::start(dir_ / "orthanc");
+  // The default routing rule analyses MR as well as CT.
   NodeProcess node(dir_ / "node", "",
-                   loopback_destination("orthanc", pacs->ae_title(), pacs->dicom_port()) +
-                       "routing:\n  rules:\n    - name: analyse-mr\n      modalities: [MR]\n"
-                       "      action: analyse\n");
+                   loopback_destination("orthanc", pacs->ae_title(), pacs->dicom_port()));
   node.start();
   const std::string sent = storescu(node, dir_ / "mr" / "dicom");
   ASSERT_EQ(sent.substr(0, 2), "0\n") << sent;

@@ -130,7 +130,7 @@ TEST_F(ConfigTest, EmptyFileGivesTheDefaults) {
   EXPECT_EQ(config.study_completion.study_quiet_s, 60);
   EXPECT_EQ(config.study_completion.max_wait_s, 600);
   ASSERT_EQ(config.routing.rules.size(), 1u);
-  EXPECT_EQ(config.routing.rules[0].modalities, std::vector<std::string>{"CT"});
+  EXPECT_EQ(config.routing.rules[0].modalities, (std::vector<std::string>{"CT", "MR"}));
   EXPECT_EQ(config.routing.rules[0].action, RuleAction::analyse);
   EXPECT_TRUE(config.destinations.empty());
   EXPECT_EQ(config.delivery.max_attempts, 10);

@@ -109,9 +109,11 @@ struct RoutingRule {
   RuleAction action = RuleAction::analyse;
 };
 
+// The default: CT and MR analysed (an MR study is analysed from its T1 dynamic run; every other
+// MR series is listed with its role).
 struct RoutingConfig {
   std::vector<RoutingRule> rules = {
-      RoutingRule{"analyse-ct", {"CT"}, {}, {}, {}, RuleAction::analyse}};
+      RoutingRule{"analyse-ct-mr", {"CT", "MR"}, {}, {}, {}, RuleAction::analyse}};
 };
 
 // A DICOM peer that receives results by C-STORE.
