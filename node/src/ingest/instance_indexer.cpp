@@ -21,6 +21,8 @@ void note_spool_failed(Runtime& runtime, const std::string& why) {
 }
 
 void InstanceIndexer::enqueue(ReceivedInstance s) {
+  // From here until it is recorded the instance holds its study open (study tracker).
+  runtime_.in_flight.add(s.study);
   std::unique_lock lock(mutex_);
   if (!thread_.joinable()) {
     stop_ = false;
@@ -40,8 +42,10 @@ void InstanceIndexer::loop() {
     queue_.pop_front();
     cv_.notify_all();
     lock.unlock();
+    const std::string study = s.study;
     index(s);
     s = ReceivedInstance{};  // the dataset and the hold go before the lock is taken again
+    runtime_.in_flight.done(study);
     lock.lock();
   }
 }

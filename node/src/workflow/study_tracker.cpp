@@ -55,6 +55,16 @@ void StudyTracker::tick(double now) {
     if (!quiet && !forced) continue;
     const char* reason = quiet ? "study_quiet" : "max_wait";
     const std::vector<StudyRow> members = runtime_.store->studies_of_visit(visit);
+    // Instances acknowledged but not yet recorded belong to the study: it waits for them.
+    std::size_t on_the_way = 0;
+    for (const auto& m : members) on_the_way += runtime_.in_flight.of(m.study_uid);
+    if (on_the_way) {
+      spdlog::debug(
+          "event=study_waits visit={} reason=\"{} acknowledged instance(s) not yet "
+          "recorded\"",
+          visit, on_the_way);
+      continue;
+    }
     std::int64_t analysed = 0, instances = 0, series = 0;
     for (const auto& m : members) {
       analysed += m.analysed_series;

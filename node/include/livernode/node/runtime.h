@@ -3,7 +3,9 @@
 // SIGHUP), the state store, and the counters behind /metrics.
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -122,6 +124,34 @@ class StorageState {
   std::string recovery_why_, spool_why_, store_why_;
 };
 
+// Instances acknowledged to their sender but not yet recorded in the state store (still in an
+// association's indexing queue), counted by study. The study tracker does not ready a study
+// while any of its instances are on their way, so no analysis starts without an instance the
+// node has already acknowledged. (On a state shared by several nodes each node knows only its
+// own: an instance another node records late reopens the study, which then runs again.)
+class InFlightInstances {
+ public:
+  void add(const std::string& study_uid) {
+    std::lock_guard lock(mutex_);
+    ++count_[study_uid];
+  }
+  void done(const std::string& study_uid) {
+    std::lock_guard lock(mutex_);
+    const auto it = count_.find(study_uid);
+    if (it == count_.end()) return;
+    if (--it->second == 0) count_.erase(it);
+  }
+  std::size_t of(const std::string& study_uid) const {
+    std::lock_guard lock(mutex_);
+    const auto it = count_.find(study_uid);
+    return it == count_.end() ? 0 : it->second;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::string, std::size_t> count_;
+};
+
 struct Runtime {
   Runtime(std::shared_ptr<const RuntimeConfig> config, std::shared_ptr<StateStore> store_)
       : config(std::move(config)), store(std::move(store_)) {}
@@ -132,6 +162,7 @@ struct Runtime {
   std::atomic<bool> scp_listening{false};
   std::atomic<bool> draining{false};
   StorageState storage;
+  InFlightInstances in_flight;
 };
 
 }  // namespace livernode::node
