@@ -210,45 +210,25 @@ json lesions_json(const processing::AnalysisResult& result) {
     }
     json phases = json::array();
     for (const auto& m : l.phases) {
+      json phase = {{"series_instance_uid", m.series_uid},
+                    {"enhancing_fraction", m.enhancing_fraction}};
       if (result.magnetic_resonance) {
         // MR: no HU; signal relative to paraspinal muscle and to the surrounding liver.
-        phases.push_back({{"phase", m.mr_phase},
-                          {"series_instance_uid", m.series_uid},
-                          {"signal_to_muscle", m.mean_hu},
-                          {"sd_to_muscle", m.sd_hu},
-                          {"liver_signal_to_muscle", m.liver_hu},
-                          {"signal_to_liver", optional_json(m.signal_to_liver)},
-                          {"enhancing_fraction", m.enhancing_fraction}});
-        continue;
+        phase["phase"] = m.mr_phase;
+        phase["signal_to_muscle"] = m.mean_hu;
+        phase["sd_to_muscle"] = m.sd_hu;
+        phase["liver_signal_to_muscle"] = m.liver_hu;
+        phase["signal_to_liver"] = optional_json(m.signal_to_liver);
+      } else {
+        phase["phase"] = processing::phase_name(m.phase);
+        phase["mean_hu"] = m.mean_hu;
+        phase["sd_hu"] = m.sd_hu;
+        phase["liver_hu"] = m.liver_hu;
+        phase["enhancement_hu"] = m.enhancement;
       }
-      phases.push_back({{"phase", processing::phase_name(m.phase)},
-                        {"series_instance_uid", m.series_uid},
-                        {"mean_hu", m.mean_hu},
-                        {"sd_hu", m.sd_hu},
-                        {"liver_hu", m.liver_hu},
-                        {"enhancement_hu", m.enhancement},
-                        {"enhancing_fraction", m.enhancing_fraction}});
+      phases.push_back(std::move(phase));
     }
-    if (result.magnetic_resonance) {
-      out.push_back({{"number", l.number},
-                     {"volume_ml", l.volume_ml},
-                     {"longest_diameter_mm", l.longest_diameter_mm},
-                     {"short_axis_mm", l.short_axis_mm},
-                     {"measurable_recist", l.measurable},
-                     {"centroid_lps_mm", vec_json(l.centroid_lps)},
-                     {"axial_slice_index", l.axial_slice},
-                     {"long_axis_lps_mm", {vec_json(l.long_axis[0]), vec_json(l.long_axis[1])}},
-                     {"short_axis_lps_mm", {vec_json(l.short_axis[0]), vec_json(l.short_axis[1])}},
-                     {"signal_to_muscle", l.mean_hu},
-                     {"sd_to_muscle", l.sd_hu},
-                     {"t2_to_liver", optional_json(l.t2_to_liver)},
-                     {"type", processing::lesion_type_name(l.type)},
-                     {"type_evidence", l.type_evidence},
-                     {"couinaud_segments", std::move(segments)},
-                     {"phases", std::move(phases)}});
-      continue;
-    }
-    out.push_back({{"number", l.number},
+    json lesion = {{"number", l.number},
                    {"volume_ml", l.volume_ml},
                    {"longest_diameter_mm", l.longest_diameter_mm},
                    {"short_axis_mm", l.short_axis_mm},
@@ -257,12 +237,20 @@ json lesions_json(const processing::AnalysisResult& result) {
                    {"axial_slice_index", l.axial_slice},
                    {"long_axis_lps_mm", {vec_json(l.long_axis[0]), vec_json(l.long_axis[1])}},
                    {"short_axis_lps_mm", {vec_json(l.short_axis[0]), vec_json(l.short_axis[1])}},
-                   {"mean_hu", l.mean_hu},
-                   {"sd_hu", l.sd_hu},
                    {"type", processing::lesion_type_name(l.type)},
                    {"type_evidence", l.type_evidence},
                    {"couinaud_segments", std::move(segments)},
-                   {"phases", std::move(phases)}});
+                   {"phases", std::move(phases)}};
+    if (result.magnetic_resonance) {
+      // MR: no HU; signal relative to paraspinal muscle, T2 relative to the surrounding liver.
+      lesion["signal_to_muscle"] = l.mean_hu;
+      lesion["sd_to_muscle"] = l.sd_hu;
+      lesion["t2_to_liver"] = optional_json(l.t2_to_liver);
+    } else {
+      lesion["mean_hu"] = l.mean_hu;
+      lesion["sd_hu"] = l.sd_hu;
+    }
+    out.push_back(std::move(lesion));
   }
   return out;
 }
