@@ -1,15 +1,20 @@
 #include "portal_vein.h"
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "mask_ops.h"
+#include "median.h"
 
 namespace livernode::processing::detail {
 
 namespace {
 
 constexpr double kAboveLiverHu = 15.0;  // a vessel must stand out from the parenchyma
+// ... or, in a noisier image (low dose, sharp kernel), by this many robust SDs of the
+// parenchyma's own spread: noise alone then does not join the vessel and dilute its attenuation.
+constexpr double kAboveLiverSds = 3.0;
 constexpr double kMaxVesselHu = 400.0;  // brighter is bone or calcium
 constexpr double kHilumReachMm = 25.0;  // from the liver surface
 constexpr double kRightOfMidlineMinMm = 5.0, kRightOfMidlineMaxMm = 70.0;
@@ -38,6 +43,15 @@ std::optional<double> measure_portal_vein(const AbdomenSurvey& survey, const Lab
         }
   if (z_hi <= z_lo) return std::nullopt;
   const double z_top = z_lo + 0.7 * (z_hi - z_lo);
+  double above = kAboveLiverHu;
+  {
+    std::vector<float> deviation;
+    for (std::size_t p = 0; p < liver.voxels.size(); ++p)
+      if (liver.voxels[p])
+        deviation.push_back(std::abs(v.voxels[p] - static_cast<float>(liver_hu)));
+    // The median absolute deviation from the liver's attenuation, as an SD (x 1.4826).
+    above = std::max(above, kAboveLiverSds * 1.4826 * median(deviation));
+  }
   const LabelMap near = dilate_mm(liver, kHilumReachMm);
   LabelMap bright(g, 0);
   for (std::size_t k = 0; k < g.size[2]; ++k)
@@ -54,7 +68,7 @@ std::optional<double> measure_portal_vein(const AbdomenSurvey& survey, const Lab
           continue;
         }
         const float hu = v.voxels[p];
-        bright.voxels[p] = hu > liver_hu + kAboveLiverHu && hu < kMaxVesselHu;
+        bright.voxels[p] = hu > liver_hu + above && hu < kMaxVesselHu;
       }
   std::vector<std::size_t> sizes;
   const auto labels = connected_components(bright, &sizes);
