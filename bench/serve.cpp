@@ -156,7 +156,8 @@ void run_case(const Case& c, const fs::path& binary, const fs::path& work) {
   for (;;) {
     jobs = store.jobs("", 1000);
     bool busy = jobs.empty() || !store.studies(livernode::node::StudyState::receiving, 10).empty();
-    for (const auto& j : jobs) busy = busy || j.state == "queued" || j.state == "running";
+    for (const auto& j : jobs)
+      busy = busy || j.state == node::JobState::queued || j.state == node::JobState::running;
     if (!busy) break;
     if (seconds_since(sent_at) > 1800) {
       std::printf("  no finished job after 30 min; see %s\n", node.log_path().c_str());
@@ -171,11 +172,11 @@ void run_case(const Case& c, const fs::path& binary, const fs::path& work) {
               static_cast<std::size_t>(store.counts().instances), studies.size(), send_s,
               jobs.size());
   for (const auto& j : jobs)
-    std::printf(" v%d %s (%.1f s analysis)", j.version, j.state.c_str(),
+    std::printf(" v%d %s (%.1f s analysis)", j.version, node::to_string(j.state),
                 j.finished_at - j.started_at);
   std::printf("\n");
   const node::JobRow& job = jobs.front();  // the newest
-  if (job.state != "done") {
+  if (job.state != node::JobState::done) {
     std::printf("  job failed: %s\n  wall %.1f s\n", job.error.c_str(), wall);
     return;
   }

@@ -235,7 +235,9 @@ TEST(CorrectionServe, EditedSegFromAViewerGivesANewVersionInThePacs) {
   ASSERT_EQ(send_with_storescu(node, dir / "study" / "dicom").status, 0);
   node::SqliteStateStore store(node.state_db());
   ASSERT_TRUE(single_job_done(store, 90)) << node.log();
-  ASSERT_TRUE(eventually([&] { return store.outbox("pending", 100).empty(); }, 30)) << node.log();
+  ASSERT_TRUE(
+      eventually([&] { return store.outbox(node::DeliveryState::pending, 100).empty(); }, 30))
+      << node.log();
   const auto first = store.jobs("", 10)[0];
   const std::size_t first_objects = pacs->instances().size();
   ASSERT_EQ(static_cast<std::int64_t>(first_objects), first.objects);
@@ -278,12 +280,13 @@ TEST(CorrectionServe, EditedSegFromAViewerGivesANewVersionInThePacs) {
   ASSERT_TRUE(eventually(
       [&] {
         const auto jobs = store.jobs("", 10);
-        return jobs.size() == 2 && jobs[0].state != "queued" && jobs[0].state != "running";
+        return jobs.size() == 2 && jobs[0].state != node::JobState::queued &&
+               jobs[0].state != node::JobState::running;
       },
       90))
       << node.log();
   const auto second = store.jobs("", 10)[0];
-  ASSERT_EQ(second.state, "done") << second.error << "\n" << node.log();
+  ASSERT_EQ(second.state, node::JobState::done) << second.error << "\n" << node.log();
   EXPECT_EQ(second.kind, "correction");
   EXPECT_EQ(second.version, 2);
   EXPECT_EQ(second.correction_sop, expected["sop_instance_uid"]);
@@ -292,8 +295,10 @@ TEST(CorrectionServe, EditedSegFromAViewerGivesANewVersionInThePacs) {
   EXPECT_EQ(api_jobs[0]["kind"], "correction");
   EXPECT_EQ(api_jobs[0]["correction_sop_instance_uid"], expected["sop_instance_uid"]);
   EXPECT_EQ(api_jobs[1]["kind"], "analysis");
-  ASSERT_TRUE(eventually([&] { return store.outbox("pending", 100).empty(); }, 30)) << node.log();
-  EXPECT_TRUE(store.outbox("dead", 100).empty());
+  ASSERT_TRUE(
+      eventually([&] { return store.outbox(node::DeliveryState::pending, 100).empty(); }, 30))
+      << node.log();
+  EXPECT_TRUE(store.outbox(node::DeliveryState::dead, 100).empty());
 
   // The PACS holds the first version once and the new version once.
   const auto ids = pacs->instances();
@@ -371,12 +376,13 @@ TEST(CorrectionServe, EditedSegFromAViewerGivesANewVersionInThePacs) {
   ASSERT_TRUE(eventually(
       [&] {
         const auto jobs = store.jobs("", 10);
-        return jobs.size() == 3 && jobs[0].state != "queued" && jobs[0].state != "running";
+        return jobs.size() == 3 && jobs[0].state != node::JobState::queued &&
+               jobs[0].state != node::JobState::running;
       },
       90))
       << node.log();
   const auto third = store.jobs("", 10)[0];
-  ASSERT_EQ(third.state, "done") << third.error << "\n" << node.log();
+  ASSERT_EQ(third.state, node::JobState::done) << third.error << "\n" << node.log();
   EXPECT_EQ(third.version, 3);
   std::ifstream in3(fs::path(third.result_dir) / "summary.json");
   const json summary3 = json::parse(in3);
@@ -387,7 +393,9 @@ TEST(CorrectionServe, EditedSegFromAViewerGivesANewVersionInThePacs) {
   EXPECT_NEAR(summary3["analyses"][0]["volumetry"]["liver_ml"].get<double>(),
               expected["liver_ml"].get<double>(), 1e-6);
   EXPECT_NEAR(c3["drawn_remnant"]["flr_ml"].get<double>(), drawn["flr_ml"].get<double>(), 1e-6);
-  ASSERT_TRUE(eventually([&] { return store.outbox("pending", 100).empty(); }, 30)) << node.log();
+  ASSERT_TRUE(
+      eventually([&] { return store.outbox(node::DeliveryState::pending, 100).empty(); }, 30))
+      << node.log();
   EXPECT_EQ(static_cast<std::int64_t>(pacs->instances().size()),
             first.objects + second.objects + third.objects);
 
@@ -400,18 +408,19 @@ TEST(CorrectionServe, EditedSegFromAViewerGivesANewVersionInThePacs) {
   ASSERT_TRUE(eventually(
       [&] {
         const auto jobs = store.jobs("", 10);
-        return jobs.size() == 4 && jobs[0].state != "queued" && jobs[0].state != "running";
+        return jobs.size() == 4 && jobs[0].state != node::JobState::queued &&
+               jobs[0].state != node::JobState::running;
       },
       90))
       << node.log();
   const auto fourth = store.jobs("", 10)[0];
-  EXPECT_EQ(fourth.state, "failed");
+  EXPECT_EQ(fourth.state, node::JobState::failed);
   EXPECT_NE(fourth.error.find("changed nothing"), std::string::npos) << fourth.error;
   // The study keeps the results of the third version: it is done, not failed.
   ASSERT_TRUE(store.study(fourth.study_uid));
   EXPECT_EQ(store.study(fourth.study_uid)->state, node::StudyState::done);
   std::this_thread::sleep_for(std::chrono::seconds(1));
-  EXPECT_TRUE(store.outbox("pending", 100).empty());
+  EXPECT_TRUE(store.outbox(node::DeliveryState::pending, 100).empty());
   EXPECT_EQ(static_cast<std::int64_t>(pacs->instances().size()),
             first.objects + second.objects + third.objects);
   EXPECT_EQ(node.stop(), 0);

@@ -65,14 +65,14 @@ TEST(NodeExporter, DeliversToOrthancAndDeadLettersADestinationThatIsDown) {
   }
   store->add_outbox(rows);
   store->add_outbox(rows);  // queued twice by mistake: still one row per object and destination
-  ASSERT_EQ(store->outbox("", 10).size(), 2u);
+  ASSERT_EQ(store->outbox(std::nullopt, 10).size(), 2u);
 
   Wakeup wake;
   Exporter exporter(runtime, wake);
   exporter.pass(wall_now());
-  EXPECT_EQ(store->outbox("delivered", 10).size(), 1u);
+  EXPECT_EQ(store->outbox(node::DeliveryState::delivered, 10).size(), 1u);
   EXPECT_EQ(pacs->instances().size(), 1u);
-  auto pending = store->outbox("pending", 10);
+  auto pending = store->outbox(node::DeliveryState::pending, 10);
   ASSERT_EQ(pending.size(), 1u);
   EXPECT_EQ(pending[0].destination, "down");
   EXPECT_EQ(pending[0].attempts, 1);
@@ -81,9 +81,9 @@ TEST(NodeExporter, DeliversToOrthancAndDeadLettersADestinationThatIsDown) {
   EXPECT_EQ(runtime.metrics.delivery_retries, 1u);
 
   exporter.pass(wall_now());  // not due yet: nothing happens
-  EXPECT_EQ(store->outbox("pending", 10)[0].attempts, 1);
+  EXPECT_EQ(store->outbox(node::DeliveryState::pending, 10)[0].attempts, 1);
   exporter.pass(wall_now() + 2);
-  const auto dead = store->outbox("dead", 10);
+  const auto dead = store->outbox(node::DeliveryState::dead, 10);
   ASSERT_EQ(dead.size(), 1u);
   EXPECT_EQ(dead[0].attempts, 2);
   EXPECT_EQ(runtime.metrics.dead_letters, 1u);
@@ -98,13 +98,14 @@ TEST(NodeExporter, DeliversToOrthancAndDeadLettersADestinationThatIsDown) {
   const auto requeued = handle_http_request(
       runtime, "POST", "/api/outbox/" + std::to_string(dead[0].id) + "/requeue", "");
   EXPECT_EQ(requeued.status, 200) << requeued.body;
-  EXPECT_EQ(store->outbox("pending", 10).size(), 1u);
-  EXPECT_EQ(store->outbox("pending", 10)[0].attempts, 0);
+  EXPECT_EQ(store->outbox(node::DeliveryState::pending, 10).size(), 1u);
+  EXPECT_EQ(store->outbox(node::DeliveryState::pending, 10)[0].attempts, 0);
   const auto summary = handle_http_request(runtime, "GET", "/api/outbox/summary", "");
   EXPECT_EQ(nlohmann::json::parse(summary.body),
             nlohmann::json::parse(R"({"down": {"pending": 1}, "orthanc": {"delivered": 1}})"))
       << summary.body;
-  EXPECT_FALSE(store->requeue_outbox(store->outbox("delivered", 10)[0].id, wall_now()));
+  EXPECT_FALSE(
+      store->requeue_outbox(store->outbox(node::DeliveryState::delivered, 10)[0].id, wall_now()));
   pacs.reset();
   fs::remove_all(dir);
 }
@@ -169,9 +170,9 @@ TEST(NodeExporter, DeliversOverTlsWithCertificatesBothWays) {
   Wakeup wake;
   Exporter exporter(runtime, wake);
   exporter.pass(wall_now());
-  const auto rows = store->outbox("", 10);
+  const auto rows = store->outbox(std::nullopt, 10);
   ASSERT_EQ(rows.size(), 1u);
-  EXPECT_EQ(rows[0].state, "delivered") << rows[0].last_error;
+  EXPECT_EQ(rows[0].state, node::DeliveryState::delivered) << rows[0].last_error;
   std::size_t received = 0;
   for (const auto& e : fs::directory_iterator(dir / "received")) received += e.is_regular_file();
   EXPECT_EQ(received, 1u);

@@ -166,7 +166,7 @@ TEST_F(ServeNode, StoresDurablyOnceRejectsStrangersAndReportsOverHttp) {
   ASSERT_TRUE(eventually(
       [&] {
         const auto j = store.jobs(g_study->truth.study_uid, 10);
-        return j.size() == 2 && j[0].state == "done";
+        return j.size() == 2 && j[0].state == node::JobState::done;
       },
       60))
       << node.log();
@@ -618,9 +618,12 @@ TEST_F(ServeNode, EndToEndResultsReachOrthanc) {
   node::SqliteStateStore store(node.state_db());
   ASSERT_TRUE(single_job_done(store, 60)) << node.log();
   const auto job = store.jobs("", 10)[0];
-  ASSERT_TRUE(eventually([&] { return store.outbox("pending", 100).empty(); }, 30)) << node.log();
-  EXPECT_EQ(static_cast<std::int64_t>(store.outbox("delivered", 100).size()), job.objects);
-  EXPECT_TRUE(store.outbox("dead", 100).empty());
+  ASSERT_TRUE(
+      eventually([&] { return store.outbox(node::DeliveryState::pending, 100).empty(); }, 30))
+      << node.log();
+  EXPECT_EQ(static_cast<std::int64_t>(store.outbox(node::DeliveryState::delivered, 100).size()),
+            job.objects);
+  EXPECT_TRUE(store.outbox(node::DeliveryState::dead, 100).empty());
   const auto ids = pacs->instances();
   EXPECT_EQ(static_cast<std::int64_t>(ids.size()), job.objects);
   EXPECT_GE(job.objects, 3);
@@ -663,8 +666,10 @@ TEST_F(ServeNode, MrStudyResultsReachOrthanc) {
   node::SqliteStateStore store(node.state_db());
   ASSERT_TRUE(single_job_done(store, 180)) << node.log();
   const auto job = store.jobs("", 10)[0];
-  ASSERT_TRUE(eventually([&] { return store.outbox("pending", 100).empty(); }, 60)) << node.log();
-  EXPECT_TRUE(store.outbox("dead", 100).empty());
+  ASSERT_TRUE(
+      eventually([&] { return store.outbox(node::DeliveryState::pending, 100).empty(); }, 60))
+      << node.log();
+  EXPECT_TRUE(store.outbox(node::DeliveryState::dead, 100).empty());
   EXPECT_GE(job.objects, 4);  // SEG, SR, pages, PDF
   const auto ids = pacs->instances();
   EXPECT_EQ(static_cast<std::int64_t>(ids.size()), job.objects);

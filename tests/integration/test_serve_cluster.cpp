@@ -155,9 +155,10 @@ class ServeCluster : public ::testing::Test {
     return eventually(
         [&] {
           const auto jobs = store.jobs("", 10);
-          if (jobs.size() != 1 || jobs[0].state != "done") return false;
-          return store.outbox("pending", 100).empty() &&
-                 static_cast<std::int64_t>(store.outbox("delivered", 100).size()) ==
+          if (jobs.size() != 1 || jobs[0].state != node::JobState::done) return false;
+          return store.outbox(node::DeliveryState::pending, 100).empty() &&
+                 static_cast<std::int64_t>(
+                     store.outbox(node::DeliveryState::delivered, 100).size()) ==
                      2 * jobs[0].objects;
         },
         seconds, 200);
@@ -171,7 +172,8 @@ class ServeCluster : public ::testing::Test {
     EXPECT_EQ(static_cast<std::int64_t>(ids.size()), job.objects);
     int sr = 0;
     std::set<std::string> outbox_sops;
-    for (const auto& r : store.outbox("delivered", 100)) outbox_sops.insert(r.sop_instance_uid);
+    for (const auto& r : store.outbox(node::DeliveryState::delivered, 100))
+      outbox_sops.insert(r.sop_instance_uid);
     for (const auto& id : ids) {
       const auto tags = pacs_->tags(id);
       sr += tags.value("Modality", "") == "SR";
@@ -254,7 +256,7 @@ TEST_F(ServeCluster, KillingTheNodeRunningTheAnalysisLeavesItToTheOther) {
   ASSERT_TRUE(eventually(
       [&] {
         const auto jobs = store.jobs("", 10);
-        if (jobs.size() == 1 && jobs[0].state == "running") runner = jobs[0].node;
+        if (jobs.size() == 1 && jobs[0].state == node::JobState::running) runner = jobs[0].node;
         return !runner.empty();
       },
       60, 50))

@@ -82,7 +82,7 @@ std::optional<SrContent> sr_of_study(const OrthancPeer& pacs, const std::string&
 
 bool all_jobs_done(node::StateStore& store, const std::string& study_uid) {
   const auto jobs = store.jobs(study_uid, 10);
-  return !jobs.empty() && jobs[0].state == "done";
+  return !jobs.empty() && jobs[0].state == node::JobState::done;
 }
 
 // Two small portal venous phantoms of the same patient, three weeks apart, the left lobe grown by
@@ -164,7 +164,9 @@ TEST_F(ServeFollowUp, SecondStudyOfThePatientIsComparedWithTheFirstInTheSr) {
   sent = send_with_storescu(node, dir / "after" / "dicom");
   ASSERT_EQ(sent.status, 0) << sent.output;
   ASSERT_TRUE(eventually([&] { return all_jobs_done(store, after.study_uid); }, 240)) << node.log();
-  ASSERT_TRUE(eventually([&] { return store.outbox("pending", 100).empty(); }, 60)) << node.log();
+  ASSERT_TRUE(
+      eventually([&] { return store.outbox(node::DeliveryState::pending, 100).empty(); }, 60))
+      << node.log();
   const std::string log = node.log();
   const auto first_job = store.jobs(before.study_uid, 10).at(0);
   const auto second_job = store.jobs(after.study_uid, 10).at(0);
@@ -250,7 +252,8 @@ std::optional<SrContent> second_visit_after_purge(ServeFollowUpFixture& f,
   EXPECT_EQ(sent.status, 0) << sent.output;
   EXPECT_TRUE(eventually(
       [&] {
-        return all_jobs_done(store, after.study_uid) && store.outbox("pending", 100).empty() &&
+        return all_jobs_done(store, after.study_uid) &&
+               store.outbox(node::DeliveryState::pending, 100).empty() &&
                sr_of_study(*f.pacs(), after.study_uid).has_value();
       },
       240))

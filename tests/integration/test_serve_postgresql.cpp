@@ -43,9 +43,12 @@ TEST(ServePostgres, PhantomStudyIsAnalysedAndItsResultsReachOrthanc) {
   EXPECT_FALSE(fs::exists(node.state_db())) << "no SQLite file beside the PostgreSQL state";
   ASSERT_TRUE(single_job_done(store, 90, truth.study_uid)) << node.log();
   const auto job = store.jobs("", 10)[0];
-  ASSERT_TRUE(eventually([&] { return store.outbox("pending", 100).empty(); }, 30)) << node.log();
-  EXPECT_EQ(static_cast<std::int64_t>(store.outbox("delivered", 100).size()), job.objects);
-  EXPECT_TRUE(store.outbox("dead", 100).empty());
+  ASSERT_TRUE(
+      eventually([&] { return store.outbox(node::DeliveryState::pending, 100).empty(); }, 30))
+      << node.log();
+  EXPECT_EQ(static_cast<std::int64_t>(store.outbox(node::DeliveryState::delivered, 100).size()),
+            job.objects);
+  EXPECT_TRUE(store.outbox(node::DeliveryState::dead, 100).empty());
   EXPECT_GE(job.objects, 3);
   const auto ids = pacs->instances();
   EXPECT_EQ(static_cast<std::int64_t>(ids.size()), job.objects);

@@ -327,12 +327,13 @@ TEST_F(ServeRobustness, BrokenFilesAreRefusedOrReportedAndNothingCrashes) {
   ASSERT_TRUE(eventually(
       [&] {
         const auto jobs = store.jobs(broken_study, 10);
-        return jobs.size() == 1 && (jobs[0].state == "done" || jobs[0].state == "failed");
+        return jobs.size() == 1 &&
+               (jobs[0].state == node::JobState::done || jobs[0].state == node::JobState::failed);
       },
       60))
       << node.log();
   const auto job = store.jobs(broken_study, 10)[0];
-  EXPECT_EQ(job.state, "failed");
+  EXPECT_EQ(job.state, node::JobState::failed);
   EXPECT_EQ(job.objects, 0);
   EXPECT_NE(job.error.find("no series could be loaded"), std::string::npos) << job.error;
   std::ifstream summary_file(fs::path(job.result_dir) / "summary.json");
@@ -368,7 +369,7 @@ TEST_F(ServeRobustness, ResultsWaitForADownPacsAndArriveOnceWhenItComesUp) {
   // At least two failed attempts on every row while the PACS is down.
   ASSERT_TRUE(eventually(
       [&] {
-        const auto pending = store.outbox("pending", 100);
+        const auto pending = store.outbox(node::DeliveryState::pending, 100);
         if (static_cast<std::int64_t>(pending.size()) != job.objects) return false;
         for (const auto& r : pending)
           if (r.attempts < 2) return false;
@@ -376,20 +377,24 @@ TEST_F(ServeRobustness, ResultsWaitForADownPacsAndArriveOnceWhenItComesUp) {
       },
       20))
       << node.log();
-  EXPECT_TRUE(store.outbox("delivered", 100).empty());
+  EXPECT_TRUE(store.outbox(node::DeliveryState::delivered, 100).empty());
   EXPECT_NE(node.log().find("event=delivery_retry"), std::string::npos);
 
   auto pacs = OrthancPeer::start(dir_ / "orthanc", "PACS", pacs_dicom, pacs_http);
-  ASSERT_TRUE(eventually([&] { return store.outbox("pending", 100).empty(); }, 20)) << node.log();
-  EXPECT_EQ(static_cast<std::int64_t>(store.outbox("delivered", 100).size()), job.objects);
-  EXPECT_TRUE(store.outbox("dead", 100).empty());
+  ASSERT_TRUE(
+      eventually([&] { return store.outbox(node::DeliveryState::pending, 100).empty(); }, 20))
+      << node.log();
+  EXPECT_EQ(static_cast<std::int64_t>(store.outbox(node::DeliveryState::delivered, 100).size()),
+            job.objects);
+  EXPECT_TRUE(store.outbox(node::DeliveryState::dead, 100).empty());
   // Nothing more arrives later (no late duplicate from a stale retry).
   std::this_thread::sleep_for(std::chrono::seconds(3));
   const auto uids = sop_uids_in(*pacs);
   EXPECT_EQ(static_cast<std::int64_t>(uids.size()), job.objects);
   EXPECT_EQ(std::set<std::string>(uids.begin(), uids.end()).size(), uids.size());
   std::set<std::string> expected;
-  for (const auto& r : store.outbox("delivered", 100)) expected.insert(r.sop_instance_uid);
+  for (const auto& r : store.outbox(node::DeliveryState::delivered, 100))
+    expected.insert(r.sop_instance_uid);
   EXPECT_EQ(std::set<std::string>(uids.begin(), uids.end()), expected);
   EXPECT_EQ(node.stop(), 0);
 }
@@ -413,7 +418,7 @@ TEST_F(ServeRobustness, KillNineDuringAnalysisAndDuringSendingLosesAndDuplicates
     ASSERT_TRUE(eventually(
         [&] {
           const auto jobs = store.jobs("", 10);
-          return jobs.size() == 1 && jobs[0].state == "running";
+          return jobs.size() == 1 && jobs[0].state == node::JobState::running;
         },
         30, 20))
         << node.log();
@@ -424,8 +429,8 @@ TEST_F(ServeRobustness, KillNineDuringAnalysisAndDuringSendingLosesAndDuplicates
     node::SqliteStateStore store(node.state_db());
     const auto jobs = store.jobs("", 10);
     ASSERT_EQ(jobs.size(), 1u);
-    ASSERT_EQ(jobs[0].state, "running") << "the analysis had ended before the kill";
-    EXPECT_TRUE(store.outbox("", 100).empty());
+    ASSERT_EQ(jobs[0].state, node::JobState::running) << "the analysis had ended before the kill";
+    EXPECT_TRUE(store.outbox(std::nullopt, 100).empty());
     EXPECT_EQ(store.counts().instances, static_cast<std::int64_t>(received));
   }
   EXPECT_EQ(count_files(node.spool(), ".dcm"), received);
@@ -442,11 +447,12 @@ TEST_F(ServeRobustness, KillNineDuringAnalysisAndDuringSendingLosesAndDuplicates
     node::SqliteStateStore store(node.state_db());
     const auto jobs = store.jobs("", 10);
     ASSERT_EQ(jobs.size(), 1u);
-    EXPECT_EQ(jobs[0].state, "done");
+    EXPECT_EQ(jobs[0].state, node::JobState::done);
     EXPECT_EQ(jobs[0].attempts, 2);
     objects = jobs[0].objects;
     ASSERT_GE(objects, 3);
-    ASSERT_FALSE(store.outbox("pending", 100).empty()) << "every result was sent before the kill";
+    ASSERT_FALSE(store.outbox(node::DeliveryState::pending, 100).empty())
+        << "every result was sent before the kill";
     EXPECT_EQ(store.counts().instances, static_cast<std::int64_t>(received));
   }
   EXPECT_EQ(count_files(node.spool(), ".dcm"), received);
@@ -454,14 +460,18 @@ TEST_F(ServeRobustness, KillNineDuringAnalysisAndDuringSendingLosesAndDuplicates
   // 3. Restarted again: the rest is delivered, nothing twice.
   node.start();
   node::SqliteStateStore store(node.state_db());
-  ASSERT_TRUE(eventually([&] { return store.outbox("pending", 100).empty(); }, 60)) << node.log();
-  EXPECT_EQ(static_cast<std::int64_t>(store.outbox("delivered", 100).size()), objects);
+  ASSERT_TRUE(
+      eventually([&] { return store.outbox(node::DeliveryState::pending, 100).empty(); }, 60))
+      << node.log();
+  EXPECT_EQ(static_cast<std::int64_t>(store.outbox(node::DeliveryState::delivered, 100).size()),
+            objects);
   EXPECT_EQ(store.jobs("", 10).size(), 1u);
   const auto uids = sop_uids_in(*pacs);
   EXPECT_EQ(static_cast<std::int64_t>(uids.size()), objects);
   EXPECT_EQ(std::set<std::string>(uids.begin(), uids.end()).size(), uids.size());
   std::set<std::string> expected;
-  for (const auto& r : store.outbox("delivered", 100)) expected.insert(r.sop_instance_uid);
+  for (const auto& r : store.outbox(node::DeliveryState::delivered, 100))
+    expected.insert(r.sop_instance_uid);
   EXPECT_EQ(std::set<std::string>(uids.begin(), uids.end()), expected);
   EXPECT_EQ(node.stop(), 0);
 }
@@ -500,12 +510,13 @@ TEST_F(ServeRobustness, RealHccCaseThroughTheNodeIntoOrthanc) {
   ASSERT_TRUE(eventually(
       [&] {
         const auto jobs = store.jobs("", 10);
-        return jobs.size() == 1 && (jobs[0].state == "done" || jobs[0].state == "failed");
+        return jobs.size() == 1 &&
+               (jobs[0].state == node::JobState::done || jobs[0].state == node::JobState::failed);
       },
       240))
       << node.log();
   const auto job = store.jobs("", 10)[0];
-  ASSERT_EQ(job.state, "done") << job.error << node.log();
+  ASSERT_EQ(job.state, node::JobState::done) << job.error << node.log();
   EXPECT_EQ(store.visit_of(study_uid), job.study_uid);
   {
     std::ifstream in(fs::path(job.result_dir) / "summary.json");
@@ -516,8 +527,10 @@ TEST_F(ServeRobustness, RealHccCaseThroughTheNodeIntoOrthanc) {
     ASSERT_TRUE(reference);
     study_uid = reference->study_uid;
   }
-  ASSERT_TRUE(eventually([&] { return store.outbox("pending", 100).empty(); }, 60)) << node.log();
-  EXPECT_TRUE(store.outbox("dead", 100).empty());
+  ASSERT_TRUE(
+      eventually([&] { return store.outbox(node::DeliveryState::pending, 100).empty(); }, 60))
+      << node.log();
+  EXPECT_TRUE(store.outbox(node::DeliveryState::dead, 100).empty());
   const auto ids = pacs->instances();
   EXPECT_EQ(static_cast<std::int64_t>(ids.size()), job.objects);
   std::multiset<std::string> modalities;

@@ -130,7 +130,7 @@ bool jobs_settled(node::StateStore& store, std::size_t count, double seconds) {
         const auto jobs = store.jobs("", 1000);
         if (jobs.size() != count) return false;
         for (const auto& j : jobs)
-          if (j.state == "queued" || j.state == "running") return false;
+          if (j.state == node::JobState::queued || j.state == node::JobState::running) return false;
         return store.studies(node::StudyState::receiving, 10).empty();
       },
       seconds, 250);
@@ -194,7 +194,7 @@ TEST_F(ServeVisit, PhasesFiledAsSeparateStudiesAreAnalysedAsOneVisit) {
   ASSERT_TRUE(jobs_settled(store, 1, 120)) << node.log();
   const auto v1 = all_jobs(store);
   ASSERT_EQ(v1.size(), 1u);
-  EXPECT_EQ(v1[0].state, "done") << v1[0].error;
+  EXPECT_EQ(v1[0].state, node::JobState::done) << v1[0].error;
   EXPECT_EQ(v1[0].version, 1);
   const json v1_summary = read_json(fs::path(v1[0].result_dir) / "summary.json");
   EXPECT_EQ(series_uids_of(only_analysis(v1_summary)).size(), 2u) << v1_summary.dump(1);
@@ -214,7 +214,7 @@ TEST_F(ServeVisit, PhasesFiledAsSeparateStudiesAreAnalysedAsOneVisit) {
   ASSERT_EQ(jobs.size(), 2u);
   EXPECT_EQ(jobs[1].study_uid, lead) << "no job of a study of its own";
   EXPECT_EQ(jobs[1].version, 2);
-  ASSERT_EQ(jobs[1].state, "done") << jobs[1].error << node.log();
+  ASSERT_EQ(jobs[1].state, node::JobState::done) << jobs[1].error << node.log();
   const auto all_studies = store.studies(std::nullopt, 100);
   EXPECT_EQ(all_studies.size(), 3u);
   for (const auto& s : all_studies) {
@@ -254,8 +254,10 @@ TEST_F(ServeVisit, PhasesFiledAsSeparateStudiesAreAnalysedAsOneVisit) {
         EXPECT_EQ(study_of_file(e.path()), reference_study) << e.path();
       }
   EXPECT_GE(objects, 6u);
-  ASSERT_TRUE(eventually([&] { return store.outbox("pending", 100).empty(); }, 60)) << node.log();
-  EXPECT_TRUE(store.outbox("dead", 100).empty());
+  ASSERT_TRUE(
+      eventually([&] { return store.outbox(node::DeliveryState::pending, 100).empty(); }, 60))
+      << node.log();
+  EXPECT_TRUE(store.outbox(node::DeliveryState::dead, 100).empty());
   const auto ids = pacs->instances();
   EXPECT_EQ(static_cast<std::int64_t>(ids.size()), jobs[0].objects + jobs[1].objects);
   for (const auto& id : ids)
@@ -281,7 +283,7 @@ TEST_F(ServeVisit, RealTwoStudyCaseGetsTheAnswerOfAnalyze) {
   ASSERT_TRUE(jobs_settled(store, 1, 600)) << node.log();
   const auto jobs = all_jobs(store);
   ASSERT_EQ(jobs.size(), 1u) << "one job for the visit, none for the second study";
-  ASSERT_EQ(jobs[0].state, "done") << jobs[0].error;
+  ASSERT_EQ(jobs[0].state, node::JobState::done) << jobs[0].error;
   const json served = read_json(fs::path(jobs[0].result_dir) / "summary.json");
   const json& analysis = only_analysis(served);
   EXPECT_EQ(series_uids_of(analysis), series_uids_of(expected_analysis));

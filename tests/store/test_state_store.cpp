@@ -42,7 +42,7 @@ TEST_P(NodeStateStore, NewSeriesAfterAnalysisMakesTheNextVersionAndRestartRequeu
   ASSERT_TRUE(again);
   EXPECT_EQ(again->version, 1);
   EXPECT_EQ(again->attempts, 2);
-  store.finish_job(again->id, "done", "", "/results/1.9/v1", 0, 130);
+  store.finish_job(again->id, node::JobState::done, "", "/results/1.9/v1", 0, 130);
   EXPECT_EQ(store.study("1.9")->state, node::StudyState::done);
   // A later series reopens the study; its job is version 2.
   EXPECT_TRUE(store.record_instance(analysed_ct_instance("1.3", "1.6", 200)));
@@ -72,18 +72,18 @@ TEST_P(NodeStateStore, DeliveriesAreQueuedTogetherWithTheJobsEnd) {
     r.sop_instance_uid = "1.2.3.4";
     r.transfer_syntax_uid = "1.2.840.10008.1.2.1";
     r.created_at = 120;
-    store.finish_job(job.id, "done", "", "/results/1.9/v1", 1, 120, {r});
-    const auto rows = store.outbox("pending", 10);
+    store.finish_job(job.id, node::JobState::done, "", "/results/1.9/v1", 1, 120, {r});
+    const auto rows = store.outbox(node::DeliveryState::pending, 10);
     ASSERT_EQ(rows.size(), 1u);
     EXPECT_EQ(rows[0].sop_instance_uid, "1.2.3.4");
-    EXPECT_EQ(store.jobs("1.9", 10)[0].state, "done");
+    EXPECT_EQ(store.jobs("1.9", 10)[0].state, node::JobState::done);
   }
   // After a restart the done job is not run again; its delivery is still there.
   auto opened = open();
   StateStore& store = *opened;
   EXPECT_EQ(store.requeue_unfinished_jobs(), 0);
   EXPECT_FALSE(store.claim_next_job(130));
-  EXPECT_EQ(store.outbox("pending", 10).size(), 1u);
+  EXPECT_EQ(store.outbox(node::DeliveryState::pending, 10).size(), 1u);
   fs::remove_all(dir);
 }
 
@@ -122,7 +122,7 @@ TEST_P(NodeStateStore, TwoConnectionsNeverClaimTheSameJob) {
       auto store = open();
       while (const auto job = store->claim_next_job(120)) {
         claimed[w].push_back(job->id);
-        store->finish_job(job->id, "done", "", "", 0, 121);
+        store->finish_job(job->id, node::JobState::done, "", "", 0, 121);
       }
     });
   for (auto& t : workers) t.join();

@@ -63,9 +63,9 @@ TEST_P(NodeStateStoreCluster, AJobWhoseLeaseRanOutIsTakenOverAndGivesOneResultSe
   const auto taken = b->claim_next_job(129, {"node-b", 10});
   if (GetParam() == "sqlite") {
     EXPECT_FALSE(taken) << "one node uses an SQLite state: its running job is its own";
-    EXPECT_TRUE(a->finish_job(job.id, "done", "", "/r", 1, 130, {result_row(job.id, "1.2.1", 130)},
-                              "node-a"));
-    EXPECT_EQ(a->outbox("", 10).size(), 1u);
+    EXPECT_TRUE(a->finish_job(job.id, node::JobState::done, "", "/r", 1, 130,
+                              {result_row(job.id, "1.2.1", 130)}, "node-a"));
+    EXPECT_EQ(a->outbox(std::nullopt, 10).size(), 1u);
     return;
   }
   ASSERT_TRUE(taken);
@@ -75,13 +75,13 @@ TEST_P(NodeStateStoreCluster, AJobWhoseLeaseRanOutIsTakenOverAndGivesOneResultSe
   EXPECT_EQ(taken->attempts, 2);
   EXPECT_EQ(b->study("1.9")->state, StudyState::running);
   // node-a was not dead after all (cut off from the database): its results are refused.
-  EXPECT_FALSE(a->finish_job(job.id, "done", "", "/r", 1, 131, {result_row(job.id, "1.2.1", 131)},
-                             "node-a"));
-  EXPECT_TRUE(b->outbox("", 10).empty());
-  EXPECT_EQ(b->job(job.id)->state, "running");
-  EXPECT_TRUE(b->finish_job(job.id, "done", "", "/r", 1, 140, {result_row(job.id, "1.2.2", 140)},
-                            "node-b"));
-  const auto rows = b->outbox("", 10);
+  EXPECT_FALSE(a->finish_job(job.id, node::JobState::done, "", "/r", 1, 131,
+                             {result_row(job.id, "1.2.1", 131)}, "node-a"));
+  EXPECT_TRUE(b->outbox(std::nullopt, 10).empty());
+  EXPECT_EQ(b->job(job.id)->state, node::JobState::running);
+  EXPECT_TRUE(b->finish_job(job.id, node::JobState::done, "", "/r", 1, 140,
+                            {result_row(job.id, "1.2.2", 140)}, "node-b"));
+  const auto rows = b->outbox(std::nullopt, 10);
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].sop_instance_uid, "1.2.2");
   EXPECT_EQ(b->study("1.9")->state, StudyState::done);
@@ -108,9 +108,9 @@ TEST_P(NodeStateStoreCluster, ARestartingNodeRequeuesOnlyItsOwnJobs) {
   EXPECT_EQ(restarted->requeue_unfinished_jobs("node-a"), 1);
   int running = 0, queued = 0;
   for (const auto& j : restarted->jobs("", 10)) {
-    running += j.state == "running";
-    queued += j.state == "queued";
-    if (j.state == "running") EXPECT_EQ(j.node, "node-b");
+    running += j.state == node::JobState::running;
+    queued += j.state == node::JobState::queued;
+    if (j.state == node::JobState::running) EXPECT_EQ(j.node, "node-b");
   }
   EXPECT_EQ(running, 1);
   EXPECT_EQ(queued, 1);
@@ -127,7 +127,7 @@ TEST_P(NodeStateStoreCluster, EachDeliveryIsClaimedByOneNodeAtATime) {
   std::vector<OutboxRow> rows;
   for (const char* sop : {"1.2.1", "1.2.2", "1.2.3", "1.2.4"})
     rows.push_back(result_row(job.id, sop, 120));
-  ASSERT_TRUE(a->finish_job(job.id, "done", "", "/r", 4, 120, rows));
+  ASSERT_TRUE(a->finish_job(job.id, node::JobState::done, "", "/r", 4, 120, rows));
   const auto mine = a->claim_outbox(121, 2, {"node-a", 10});
   ASSERT_EQ(mine.size(), 2u);
   EXPECT_EQ(mine[0].claimed_by, "node-a");
@@ -163,7 +163,7 @@ TEST_P(NodeStateStoreCluster, EachDeliveryIsClaimedByOneNodeAtATime) {
   ASSERT_EQ(b->claim_outbox(157, 10, {"node-b", 10}).size(), 1u);
   EXPECT_FALSE(a->renew_outbox_claim(mine[1].id, 158, {"node-a", 10}));
   EXPECT_TRUE(b->renew_outbox_claim(mine[1].id, 158, {"node-b", 10}));
-  EXPECT_EQ(a->outbox("delivered", 10).size(), 3u);
+  EXPECT_EQ(a->outbox(node::DeliveryState::delivered, 10).size(), 3u);
 }
 
 // Two nodes' trackers see the same quiet study: one job is queued, and none once an instance

@@ -53,7 +53,7 @@ TEST_P(NodeStateStoreCorrections, CorrectionOnlyOfAnalysedSeriesAndNeverOurOwnRe
     sent.sop_class_uid = "1.2.840.10008.5.1.4.1.1.66.4";
     sent.sop_instance_uid = "5.5.5";
     sent.transfer_syntax_uid = "1.2.840.10008.1.2.1";
-    store.finish_job(job.id, "done", "", (dir / "v1").string(), 1, 103, {sent});
+    store.finish_job(job.id, node::JobState::done, "", (dir / "v1").string(), 1, 103, {sent});
     auto d = node::classify_incoming_seg(seg, store, "livernode");
     EXPECT_EQ(d.kind, node::SegDecision::correction) << d.reason;
     EXPECT_EQ(d.target_study, "1.2.3");
@@ -125,7 +125,7 @@ TEST_P(NodeStateStoreCorrections, CorrectionOnlyOfAnalysedSeriesAndNeverOurOwnRe
     const auto other = store.claim_next_job(304);
     ASSERT_TRUE(other);
     EXPECT_EQ(other->study_uid, "4.5.6");
-    store.finish_job(job->id, "done", "", "", 0, 305);
+    store.finish_job(job->id, node::JobState::done, "", "", 0, 305);
     const auto next = store.claim_next_job(306);
     ASSERT_TRUE(next);
     EXPECT_EQ(next->study_uid, "1.2.3");
@@ -159,7 +159,7 @@ TEST_P(NodeStateStoreCorrections, RecoveredFromTheSpoolACorrectionQueuesItsJob) 
   ASSERT_TRUE(store.record_instance(ct));
   const auto first = store.create_job("1.2.3", 101);
   ASSERT_TRUE(store.claim_next_job(102));
-  store.finish_job(first.id, "done", "", (dir / "v1").string(), 1, 103);
+  store.finish_job(first.id, node::JobState::done, "", (dir / "v1").string(), 1, 103);
 
   const std::string study = "1.2.392.200103.20080913.113635.0.2009.6.22.21.43.10.22941.1";
   const std::string series = "1.2.276.0.7230010.3.1.3.0.42154.1458337731.665795";
@@ -174,7 +174,7 @@ TEST_P(NodeStateStoreCorrections, RecoveredFromTheSpoolACorrectionQueuesItsJob) 
   ASSERT_EQ(jobs.size(), 2u);
   EXPECT_EQ(jobs[0].kind, "correction");
   EXPECT_EQ(jobs[0].correction_sop, sop);
-  EXPECT_EQ(jobs[0].state, "queued");
+  EXPECT_EQ(jobs[0].state, node::JobState::queued);
   const auto seg_series = store.series_of(study);
   ASSERT_EQ(seg_series.size(), 1u);
   EXPECT_EQ(seg_series[0].action, node::SeriesAction::correction);
@@ -209,7 +209,7 @@ TEST_P(NodeStateStoreCorrections, LaterJobsApplyTheEarlierCorrections) {
     const fs::path result = dir / ("v" + std::to_string(version));
     fs::create_directories(result / "1");
     std::ofstream(result / "1" / "seg.dcm") << "x";
-    store.finish_job(job->id, "done", "", result.string(), 1, 3);
+    store.finish_job(job->id, node::JobState::done, "", result.string(), 1, 3);
   };
   record("1.2.3.9", node::SeriesAction::analyse, "");
   store.create_job("1.2.3", 1);
@@ -231,7 +231,7 @@ TEST_P(NodeStateStoreCorrections, LaterJobsApplyTheEarlierCorrections) {
   EXPECT_EQ(options.corrections[1].previous[0], dir / "v2" / "1" / "seg.dcm");
   ASSERT_TRUE(store.study("1.2.3"));
   EXPECT_EQ(store.study("1.2.3")->state, node::StudyState::running);
-  store.finish_job(v3->id, "failed", "changed nothing", "", 0, 5);
+  store.finish_job(v3->id, node::JobState::failed, "changed nothing", "", 0, 5);
   // The results of version 2 stand: the study is done at once, never failed in between.
   EXPECT_EQ(store.study("1.2.3")->state, node::StudyState::done);
   // New images: the re-analysis keeps the correction that worked, not the failed one.

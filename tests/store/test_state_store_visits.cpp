@@ -89,7 +89,7 @@ TEST_P(NodeStateStoreVisits, TheLeadStudyOwnsTheJobsAndEveryStudyOfTheVisitFollo
     row.sop_instance_uid = "5.5";
     row.transfer_syntax_uid = "1.2.840.10008.1.2.1";
     row.created_at = 22;
-    store.finish_job(job.id, "done", "", "/results/1.1/v1", 4, 22, {row});
+    store.finish_job(job.id, node::JobState::done, "", "/results/1.1/v1", 4, 22, {row});
     EXPECT_EQ(store.study("1.1")->state, node::StudyState::done);
     EXPECT_EQ(store.study("1.2")->state, node::StudyState::done);
     EXPECT_EQ(store.pending_outbox_of("1.2"), 1) << "the visit's deliveries hold both studies";
@@ -139,7 +139,7 @@ TEST_P(NodeStateStoreVisits, ACorrectionOfAnyStudyOfTheVisitQueuesTheVisitsNextV
       << "nothing analysed yet";
   const JobRow job = store.create_job("1.1", 20);
   ASSERT_TRUE(store.claim_next_job(21));
-  store.finish_job(job.id, "done", "", "/r", 4, 22);
+  store.finish_job(job.id, node::JobState::done, "", "/r", 4, 22);
   const SegDecision d = classify_incoming_seg(seg, store, "livernode");
   ASSERT_EQ(d.kind, SegDecision::correction) << d.reason;
   EXPECT_EQ(d.target_study, "1.1");
@@ -166,7 +166,7 @@ TEST_P(NodeStateStoreVisits, AStudyWhoseVisitWasPurgedStartsAVisitOfItsOwn) {
   assign_visits(store);
   const JobRow job = store.create_job("1.1", 20);
   ASSERT_TRUE(store.claim_next_job(21));
-  store.finish_job(job.id, "done", "", "/r", 0, 22);
+  store.finish_job(job.id, node::JobState::done, "", "/r", 0, 22);
   store.purge_study("1.1", 30);
   store.purge_study("1.2", 30);
   // The second study is sent again after both were purged.

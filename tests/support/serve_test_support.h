@@ -64,7 +64,7 @@ inline bool single_job_done(node::StateStore& store, double seconds,
   return eventually(
       [&] {
         const auto jobs = store.jobs(study_uid, 10);
-        return jobs.size() == 1 && jobs[0].state == "done";
+        return jobs.size() == 1 && jobs[0].state == node::JobState::done;
       },
       seconds);
 }

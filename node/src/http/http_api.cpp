@@ -66,7 +66,7 @@ json job_json(const JobRow& j) {
   return {{"id", j.id},
           {"study_instance_uid", j.study_uid},
           {"version", j.version},
-          {"state", j.state},
+          {"state", to_string(j.state)},
           {"created_at", j.created_at},
           {"started_at", j.started_at},
           {"finished_at", j.finished_at},
@@ -87,7 +87,7 @@ json outbox_json(const OutboxRow& r) {
           {"destination", r.destination},
           {"kind", r.kind},
           {"sop_instance_uid", r.sop_instance_uid},
-          {"state", r.state},
+          {"state", to_string(r.state)},
           {"attempts", r.attempts},
           {"next_attempt_at", r.next_attempt_at},
           {"last_error", r.last_error},
@@ -102,7 +102,7 @@ json cluster_json(StateStore& store, const config::Config& c, double now) {
   json nodes = json::array();
   std::map<std::string, json> running;
   for (const auto& j : store.jobs("", 1000))
-    if (j.state == "running" && !j.node.empty())
+    if (j.state == JobState::running && !j.node.empty())
       running[j.node].push_back({{"id", j.id},
                                  {"study_instance_uid", j.study_uid},
                                  {"version", j.version},
@@ -201,8 +201,11 @@ HttpResponse handle_http_request(Runtime& rt, const std::string& method, const s
     }
     if (path == "/api/outbox" && method == "GET") {
       json out = json::array();
-      for (const auto& r : rt.store->outbox(query_value(query, "state"), 1000))
-        out.push_back(outbox_json(r));
+      // ?state=NAME: the deliveries in that state (none for a name that is no delivery state).
+      const std::string wanted = query_value(query, "state");
+      const std::optional<DeliveryState> state = delivery_state_from_string(wanted);
+      if (!wanted.empty() && !state) return json_response(out);
+      for (const auto& r : rt.store->outbox(state, 1000)) out.push_back(outbox_json(r));
       return json_response(out);
     }
     if (path == "/api/outbox/summary" && method == "GET") {

@@ -73,18 +73,21 @@ std::string metrics_text(Runtime& rt) {
           m.jobs_lost);
   const StoreCounts c = rt.store->counts();
   o << "# HELP livernode_jobs jobs by state\n# TYPE livernode_jobs gauge\n";
-  for (const char* s : {"queued", "running", "done", "failed"}) {
+  for (JobState state : {JobState::queued, JobState::running, JobState::done, JobState::failed}) {
+    const char* s = to_string(state);
     const auto it = c.jobs_by_state.find(s);
     o << "livernode_jobs{state=\"" << s << "\"} " << (it == c.jobs_by_state.end() ? 0 : it->second)
       << "\n";
   }
   o << "# HELP livernode_outbox deliveries by state\n# TYPE livernode_outbox gauge\n";
-  for (const char* s : {"pending", "delivered", "dead"}) {
+  for (DeliveryState state :
+       {DeliveryState::pending, DeliveryState::delivered, DeliveryState::dead}) {
+    const char* s = to_string(state);
     const auto it = c.outbox_by_state.find(s);
     o << "livernode_outbox{state=\"" << s << "\"} "
       << (it == c.outbox_by_state.end() ? 0 : it->second) << "\n";
   }
-  const auto pending = c.outbox_by_state.find("pending");
+  const auto pending = c.outbox_by_state.find(to_string(DeliveryState::pending));
   o << "# HELP livernode_outbox_depth deliveries waiting\n# TYPE livernode_outbox_depth gauge\n"
     << "livernode_outbox_depth " << (pending == c.outbox_by_state.end() ? 0 : pending->second)
     << "\n";

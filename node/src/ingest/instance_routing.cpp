@@ -27,7 +27,7 @@ std::string lower(std::string s) {
 // The jobs of a study are those of its visit's lead study.
 bool has_finished_analysis(StateStore& store, const std::string& study_uid) {
   for (const auto& job : store.jobs(store.visit_of(study_uid), 1000))
-    if (job.state == "done") return true;
+    if (job.state == JobState::done) return true;
   return false;
 }
 

@@ -48,7 +48,7 @@ JobRow PostgresStateStore::insert_job(const std::string& any_study_uid, const st
   r.id = id;
   r.study_uid = study_uid;
   r.version = version;
-  r.state = "queued";
+  r.state = JobState::queued;
   r.created_at = now;
   r.kind = kind;
   r.correction_sop = correction_sop;
@@ -103,8 +103,8 @@ std::optional<JobRow> PostgresStateStore::claim_next_job(double now, const Claim
       "OR " LIVERNODE_PG_VISIT_OF("studies") "=$2) AND state='queued'",
       pg::params(now, job.study_uid));
   tx.commit();
-  job.previous_node = job.state == "running" ? job.node : "";
-  job.state = "running";
+  job.previous_node = job.state == JobState::running ? job.node : "";
+  job.state = JobState::running;
   job.started_at = now;
   job.attempts += 1;
   job.node = by.node;
@@ -112,9 +112,8 @@ std::optional<JobRow> PostgresStateStore::claim_next_job(double now, const Claim
   return job;
 }
 
-bool PostgresStateStore::finish_job(std::int64_t job_id, const std::string& state,
-                                    const std::string& error, const std::string& result_dir,
-                                    std::int64_t objects, double now,
+bool PostgresStateStore::finish_job(std::int64_t job_id, JobState state, const std::string& error,
+                                    const std::string& result_dir, std::int64_t objects, double now,
                                     const std::vector<OutboxRow>& outbox, const std::string& node) {
   std::lock_guard lock(mutex_);
   pg::Transaction tx(*db_);
@@ -124,7 +123,8 @@ bool PostgresStateStore::finish_job(std::int64_t job_id, const std::string& stat
       db_->exec(
              "UPDATE jobs SET state=$1, error=$2, result_dir=$3, objects=$4, finished_at=$5 "
              "WHERE id=$6 AND ($7::text='' OR (state='running' AND lease_owner=$7))",
-             pg::params(state, error, result_dir, objects, now, job_id, node))
+             pg::params(std::string(to_string(state)), error, result_dir, objects, now, job_id,
+                        node))
           .changed();
   if (changed == 0) return false;
   insert_outbox(outbox);
@@ -138,7 +138,7 @@ bool PostgresStateStore::finish_job(std::int64_t job_id, const std::string& stat
             LIVERNODE_PG_VISIT_OF("studies") "=(SELECT study_uid FROM jobs WHERE id=$3) AND NOT "
             "EXISTS (SELECT 1 FROM jobs j WHERE j.study_uid=" LIVERNODE_PG_VISIT_OF("studies") " AND "
             "j.state IN ('queued','running'))",
-            pg::params(state, now, job_id));
+            pg::params(std::string(to_string(state)), now, job_id));
   tx.commit();
   return true;
 }

@@ -116,7 +116,8 @@ void PostgresStateStore::mark_attempt_failed(std::int64_t id, const std::string&
   db_->exec(
       "UPDATE outbox SET state=$1, attempts=attempts+1, last_error=$2, next_attempt_at=$3, "
       "claimed_by='', claim_expires_at=0 WHERE id=$4",
-      pg::params(dead ? "dead" : "pending", error, next_attempt_at, id));
+      pg::params(std::string(to_string(dead ? DeliveryState::dead : DeliveryState::pending)), error,
+                 next_attempt_at, id));
 }
 
 bool PostgresStateStore::requeue_outbox(std::int64_t id, double now) {
@@ -128,9 +129,9 @@ bool PostgresStateStore::requeue_outbox(std::int64_t id, double now) {
              .changed() > 0;
 }
 
-std::vector<OutboxRow> PostgresStateStore::outbox(const std::string& state, int limit) {
+std::vector<OutboxRow> PostgresStateStore::outbox(std::optional<DeliveryState> state, int limit) {
   std::lock_guard lock(mutex_);
-  return query_outbox(state.empty() ? "" : "WHERE state=$1", state, limit);
+  return query_outbox(state ? "WHERE state=$1" : "", state ? to_string(*state) : "", limit);
 }
 
 bool PostgresStateStore::sent_instance(const std::string& sop_instance_uid) {

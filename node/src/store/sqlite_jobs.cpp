@@ -57,7 +57,7 @@ JobRow SqliteStateStore::insert_job(const std::string& any_study_uid, const std:
   r.id = id;
   r.study_uid = study_uid;
   r.version = version;
-  r.state = "queued";
+  r.state = JobState::queued;
   r.created_at = now;
   r.kind = kind;
   r.correction_sop = correction_sop;
@@ -116,7 +116,7 @@ std::optional<JobRow> SqliteStateStore::claim_next_job(double now, const Claiman
       .bind(2, job->study_uid)
       .run();
   tx.commit();
-  job->state = "running";
+  job->state = JobState::running;
   job->started_at = now;
   job->attempts += 1;
   job->node = by.node;
@@ -124,16 +124,15 @@ std::optional<JobRow> SqliteStateStore::claim_next_job(double now, const Claiman
   return job;
 }
 
-bool SqliteStateStore::finish_job(std::int64_t job_id, const std::string& state,
-                                  const std::string& error, const std::string& result_dir,
-                                  std::int64_t objects, double now,
+bool SqliteStateStore::finish_job(std::int64_t job_id, JobState state, const std::string& error,
+                                  const std::string& result_dir, std::int64_t objects, double now,
                                   const std::vector<OutboxRow>& outbox, const std::string& node) {
   std::lock_guard lock(mutex_);
   Transaction tx(db_);
   Statement(db_,
             "UPDATE jobs SET state=?, error=?, result_dir=?, objects=?, finished_at=? WHERE id=? "
             "AND (?7='' OR (state='running' AND lease_owner=?7))")
-      .bind(1, state)
+      .bind(1, to_string(state))
       .bind(2, error)
       .bind(3, result_dir)
       .bind(4, objects)
@@ -154,7 +153,7 @@ bool SqliteStateStore::finish_job(std::int64_t job_id, const std::string& state,
             LIVERNODE_VISIT_OF("studies") "=(SELECT study_uid FROM jobs WHERE id=?3) AND NOT "
             "EXISTS (SELECT 1 FROM jobs j WHERE j.study_uid=" LIVERNODE_VISIT_OF("studies") " AND "
             "j.state IN ('queued','running'))")
-      .bind(1, state)
+      .bind(1, to_string(state))
       .bind(2, now)
       .bind(3, job_id)
       .run();

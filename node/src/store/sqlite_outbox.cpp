@@ -133,7 +133,7 @@ void SqliteStateStore::mark_attempt_failed(std::int64_t id, const std::string& e
   Statement(db_,
             "UPDATE outbox SET state=?, attempts=attempts+1, last_error=?, next_attempt_at=?, "
             "claimed_by='', claim_expires_at=0 WHERE id=?")
-      .bind(1, dead ? "dead" : "pending")
+      .bind(1, to_string(dead ? DeliveryState::dead : DeliveryState::pending))
       .bind(2, error)
       .bind(3, next_attempt_at)
       .bind(4, id)
@@ -151,9 +151,9 @@ bool SqliteStateStore::requeue_outbox(std::int64_t id, double now) {
   return sqlite3_changes(db_) > 0;
 }
 
-std::vector<OutboxRow> SqliteStateStore::outbox(const std::string& state, int limit) {
+std::vector<OutboxRow> SqliteStateStore::outbox(std::optional<DeliveryState> state, int limit) {
   std::lock_guard lock(mutex_);
-  return query_outbox(state.empty() ? "" : "WHERE state=?", state, limit);
+  return query_outbox(state ? "WHERE state=?" : "", state ? to_string(*state) : "", limit);
 }
 
 bool SqliteStateStore::sent_instance(const std::string& sop_instance_uid) {

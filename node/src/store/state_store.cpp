@@ -51,6 +51,49 @@ std::optional<StudyState> study_state_from_string(const std::string& text) {
 
 std::ostream& operator<<(std::ostream& out, StudyState state) { return out << to_string(state); }
 
+const char* to_string(JobState state) {
+  switch (state) {
+    case JobState::queued:
+      return "queued";
+    case JobState::running:
+      return "running";
+    case JobState::done:
+      return "done";
+    case JobState::failed:
+      return "failed";
+  }
+  return "queued";
+}
+
+std::optional<JobState> job_state_from_string(const std::string& text) {
+  for (JobState state : {JobState::queued, JobState::running, JobState::done, JobState::failed})
+    if (text == to_string(state)) return state;
+  return std::nullopt;
+}
+
+std::ostream& operator<<(std::ostream& out, JobState state) { return out << to_string(state); }
+
+const char* to_string(DeliveryState state) {
+  switch (state) {
+    case DeliveryState::pending:
+      return "pending";
+    case DeliveryState::delivered:
+      return "delivered";
+    case DeliveryState::dead:
+      return "dead";
+  }
+  return "pending";
+}
+
+std::optional<DeliveryState> delivery_state_from_string(const std::string& text) {
+  for (DeliveryState state :
+       {DeliveryState::pending, DeliveryState::delivered, DeliveryState::dead})
+    if (text == to_string(state)) return state;
+  return std::nullopt;
+}
+
+std::ostream& operator<<(std::ostream& out, DeliveryState state) { return out << to_string(state); }
+
 SeriesAction series_action_from_string(const std::string& text) {
   if (text == "analyse") return SeriesAction::analyse;
   if (text == "ignore") return SeriesAction::ignore;

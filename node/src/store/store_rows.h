@@ -41,16 +41,23 @@ constexpr const char* kOutboxColumns = "SELECT " LIVERNODE_OUTBOX_FIELDS "FROM o
 constexpr const char* kNodeColumns =
     "SELECT name, started_at, last_heartbeat, version, ae_title, dicom_port FROM nodes ";
 
+// The state named `text` by `from_string`; a state store error for a name this version does not
+// know (a database written by another version, or edited by hand).
+template <class Parse>
+auto known_state(Parse from_string, const std::string& text, const char* what,
+                 const std::string& which) {
+  const auto known = from_string(text);
+  if (!known)
+    throw StateStoreError(std::string("state store: ") + what + " " + which +
+                          " has the unknown state '" + text + "'");
+  return *known;
+}
+
 template <class R>
 StudyRow study_row(const R& s) {
   StudyRow r;
   r.study_uid = s.text(0);
-  const std::string state = s.text(1);
-  const auto known = study_state_from_string(state);
-  if (!known)
-    throw StateStoreError("state store: study " + r.study_uid + " has the unknown state '" + state +
-                          "'");
-  r.state = *known;
+  r.state = known_state(study_state_from_string, s.text(1), "study", r.study_uid);
   r.first_arrival = s.real(2);
   r.last_arrival = s.real(3);
   r.instances = s.integer(4);
@@ -95,7 +102,7 @@ JobRow job_row(const R& s) {
   r.id = s.integer(0);
   r.study_uid = s.text(1);
   r.version = static_cast<int>(s.integer(2));
-  r.state = s.text(3);
+  r.state = known_state(job_state_from_string, s.text(3), "job", std::to_string(r.id));
   r.created_at = s.real(4);
   r.started_at = s.real(5);
   r.finished_at = s.real(6);
@@ -122,7 +129,7 @@ OutboxRow outbox_row(const R& s) {
   r.sop_class_uid = s.text(6);
   r.sop_instance_uid = s.text(7);
   r.transfer_syntax_uid = s.text(8);
-  r.state = s.text(9);
+  r.state = known_state(delivery_state_from_string, s.text(9), "delivery", std::to_string(r.id));
   r.attempts = static_cast<int>(s.integer(10));
   r.next_attempt_at = s.real(11);
   r.last_error = s.text(12);

@@ -105,7 +105,8 @@ std::string add_correction_inputs(const JobRow& job, StateStore& store,
     std::vector<fs::path> segs;
     std::error_code ec;
     for (const auto& earlier : jobs) {
-      if (earlier.state != "done" || earlier.version >= version || earlier.result_dir.empty())
+      if (earlier.state != JobState::done || earlier.version >= version ||
+          earlier.result_dir.empty())
         continue;
       // Every SEG of every analysis of that version: the liver and lesions, the Couinaud
       // segments, the remnant (seg.dcm, seg-*.dcm).
@@ -138,7 +139,8 @@ std::string add_correction_inputs(const JobRow& job, StateStore& store,
   };
   for (auto it = jobs.rbegin(); it != jobs.rend(); ++it) {  // oldest first
     const JobRow& earlier = *it;
-    if (earlier.kind != "correction" || earlier.state != "done" || earlier.version >= job.version)
+    if (earlier.kind != "correction" || earlier.state != JobState::done ||
+        earlier.version >= job.version)
       continue;
     if (const auto path = spool_path(earlier.correction_sop))
       options.corrections.push_back({*path, previous_of(earlier.version)});

@@ -87,7 +87,7 @@ void WorkerPool::process(const JobRow& job) {
   if (job.attempts > kMaxStarts) {
     const std::string error = "given up: the node stopped during each of " +
                               std::to_string(kMaxStarts) + " earlier attempts of this analysis";
-    runtime_.store->finish_job(job.id, "failed", error, "", 0, wall_now(), {}, node);
+    runtime_.store->finish_job(job.id, JobState::failed, error, "", 0, wall_now(), {}, node);
     spdlog::error("event=job_state job={} study={} version={} state=failed error=\"{}\"", job.id,
                   job.study_uid, job.version, error);
     return;
@@ -97,7 +97,8 @@ void WorkerPool::process(const JobRow& job) {
   spdlog::info(
       "event=job_state job={} study={} version={} state=running attempt={} kind={} node={}", job.id,
       job.study_uid, job.version, job.attempts, job.kind, node);
-  std::string state = "failed", error;
+  JobState state = JobState::failed;
+  std::string error;
   std::int64_t objects = 0;
   std::vector<OutboxRow> rows;  // committed together with the job's end
   // A job taken over from a node whose lease ran out is written beside, not over, what that
@@ -150,7 +151,7 @@ void WorkerPool::process(const JobRow& job) {
           rows.push_back(std::move(r));
         }
       }
-      state = "done";
+      state = JobState::done;
     }
   } catch (const std::exception& e) {
     error = e.what();
@@ -160,7 +161,7 @@ void WorkerPool::process(const JobRow& job) {
   runtime_.metrics.analyses_finished++;
   runtime_.metrics.analysis_seconds_millis += static_cast<std::uint64_t>(seconds * 1000);
   try {
-    if (state != "done") rows.clear();
+    if (state != JobState::done) rows.clear();
     if (!runtime_.store->finish_job(job.id, state, error, out.string(), objects, wall_now(), rows,
                                     node)) {
       // This node lost the job (its lease ran out while it could not renew it) and another
@@ -174,11 +175,11 @@ void WorkerPool::process(const JobRow& job) {
     }
     // A correction that failed (or changed nothing) leaves the results of the version it
     // corrected standing: finish_job kept the study done with them.
-    if (state != "done" && job.kind == "correction") {
+    if (state != JobState::done && job.kind == "correction") {
       const auto study = runtime_.store->study(job.study_uid);
       int standing = 0;
       for (const auto& j : runtime_.store->jobs(job.study_uid, 1000))
-        if (j.state == "done") standing = std::max(standing, j.version);
+        if (j.state == JobState::done) standing = std::max(standing, j.version);
       if (study && study->state == StudyState::done && standing > 0) {
         spdlog::info(
             "event=study_state study={} state=done reason=\"the correction of job {} "
@@ -194,7 +195,7 @@ void WorkerPool::process(const JobRow& job) {
   } catch (const std::exception& e) {
     spdlog::error("event=worker_error job={} error=\"{}\"", job.id, e.what());
   }
-  if (state == "done")
+  if (state == JobState::done)
     spdlog::info("event=job_state job={} study={} version={} state=done objects={} seconds={:.2f}",
                  job.id, job.study_uid, job.version, objects, seconds);
   else

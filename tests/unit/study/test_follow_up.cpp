@@ -216,7 +216,7 @@ TEST(FollowUp, StateStoreFindsTheOtherStudiesOfThePatient) {
     r.received_at = 1;
     ASSERT_TRUE(store.record_instance(r));
   };
-  auto run_job = [&](const std::string& study, const char* state, double now) {
+  auto run_job = [&](const std::string& study, node::JobState state, double now) {
     store.create_job(study, now);
     const auto job = store.claim_next_job(now);
     ASSERT_TRUE(job);
@@ -228,11 +228,11 @@ TEST(FollowUp, StateStoreFindsTheOtherStudiesOfThePatient) {
   receive("1.3", "P1");
   receive("1.4", "P2");
   receive("1.5", "P1");
-  run_job("1.1", "done", 10);
-  run_job("1.1", "done", 11);  // a second version: only the newest counts
-  run_job("1.2", "done", 12);
-  run_job("1.3", "failed", 13);
-  run_job("1.4", "done", 14);
+  run_job("1.1", node::JobState::done, 10);
+  run_job("1.1", node::JobState::done, 11);  // a second version: only the newest counts
+  run_job("1.2", node::JobState::done, 12);
+  run_job("1.3", node::JobState::failed, 13);
+  run_job("1.4", node::JobState::done, 14);
   store.purge_study("1.2", 20);
   const auto jobs = store.analyses_of_same_patient("1.5");
   ASSERT_EQ(jobs.size(), 2u);

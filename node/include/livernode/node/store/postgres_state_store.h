@@ -47,7 +47,7 @@ class PostgresStateStore : public StateStore {
   std::optional<JobRow> create_job_if_ready(const std::string& study_uid, double now,
                                             double quiet_before, double forced_before) override;
   std::optional<JobRow> claim_next_job(double now, const Claimant& by = {}) override;
-  bool finish_job(std::int64_t job_id, const std::string& state, const std::string& error,
+  bool finish_job(std::int64_t job_id, JobState state, const std::string& error,
                   const std::string& result_dir, std::int64_t objects, double now,
                   const std::vector<OutboxRow>& outbox = {}, const std::string& node = "") override;
   int requeue_unfinished_jobs(const std::string& node = "") override;
@@ -65,7 +65,7 @@ class PostgresStateStore : public StateStore {
   void mark_attempt_failed(std::int64_t id, const std::string& error, double next_attempt_at,
                            bool dead) override;
   bool requeue_outbox(std::int64_t id, double now) override;
-  std::vector<OutboxRow> outbox(const std::string& state, int limit) override;
+  std::vector<OutboxRow> outbox(std::optional<DeliveryState> state, int limit) override;
   std::int64_t pending_outbox_of(const std::string& study_uid) override;
   bool sent_instance(const std::string& sop_instance_uid) override;
   StoreCounts counts() override;

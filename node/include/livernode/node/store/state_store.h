@@ -117,12 +117,18 @@ struct SeriesRow {
   std::string acquisition_time;
 };
 
-// Job states: queued -> running -> done | failed.
+// Job states: queued -> running -> done | failed (a running job whose node stopped is queued
+// again).
+enum class JobState { queued, running, done, failed };
+const char* to_string(JobState state);  // as the state database, the API and the metrics name it
+std::optional<JobState> job_state_from_string(const std::string& text);  // none: unknown
+std::ostream& operator<<(std::ostream& out, JobState state);
+
 struct JobRow {
   std::int64_t id = 0;
   std::string study_uid;
   int version = 0;
-  std::string state;
+  JobState state = JobState::queued;
   double created_at = 0;
   double started_at = 0;
   double finished_at = 0;
@@ -140,7 +146,13 @@ struct JobRow {
   std::string previous_node;
 };
 
-// Outbox states: pending -> delivered | dead (after the last failed attempt).
+// Outbox states: pending -> delivered | dead (after the last failed attempt); a dead row can be
+// re-queued (pending).
+enum class DeliveryState { pending, delivered, dead };
+const char* to_string(DeliveryState state);
+std::optional<DeliveryState> delivery_state_from_string(const std::string& text);
+std::ostream& operator<<(std::ostream& out, DeliveryState state);
+
 struct OutboxRow {
   std::int64_t id = 0;
   std::int64_t job_id = 0;
@@ -151,7 +163,7 @@ struct OutboxRow {
   std::string sop_class_uid;
   std::string sop_instance_uid;
   std::string transfer_syntax_uid;
-  std::string state;
+  DeliveryState state = DeliveryState::pending;
   int attempts = 0;
   double next_attempt_at = 0;
   std::string last_error;
@@ -247,13 +259,13 @@ class StateStore {
   // nodes (PostgreSQL) a running job whose lease ran out (its node died) is taken over too, and
   // counts as a new attempt. SQLite serves one node: its running jobs are its own.
   virtual std::optional<JobRow> claim_next_job(double now, const Claimant& by = {}) = 0;
-  // Ends a running job. state is done or failed. The study follows (unless it reopened).
+  // Ends a running job as done or failed. The study follows (unless it reopened).
   // `outbox` rows (the job's deliveries) are added in the same transaction: a job is never
   // done without its deliveries, and never has deliveries while it can still be run again
   // (a re-run writes new result objects over the old files). With `node` set, only while that
   // node still holds the job: false (and nothing written) when its lease ran out and another
   // node took the job over, whose result set then is the only one.
-  virtual bool finish_job(std::int64_t job_id, const std::string& state, const std::string& error,
+  virtual bool finish_job(std::int64_t job_id, JobState state, const std::string& error,
                           const std::string& result_dir, std::int64_t objects, double now,
                           const std::vector<OutboxRow>& outbox = {},
                           const std::string& node = "") = 0;
@@ -292,7 +304,9 @@ class StateStore {
                                    double next_attempt_at, bool dead) = 0;
   // A dead (or pending) row goes back to pending, due now, attempts reset. False if unknown.
   virtual bool requeue_outbox(std::int64_t id, double now) = 0;
-  virtual std::vector<OutboxRow> outbox(const std::string& state = "", int limit = 1000) = 0;
+  // Newest first; every state when `state` is none.
+  virtual std::vector<OutboxRow> outbox(std::optional<DeliveryState> state = std::nullopt,
+                                        int limit = 1000) = 0;
   // True when the node queued this SOP Instance UID for delivery (it is one of our results).
   virtual bool sent_instance(const std::string& sop_instance_uid) = 0;
   // Rows of a study (of its visit) still pending.
