@@ -16,13 +16,8 @@ namespace livernode::processing::detail {
 namespace {
 
 constexpr double kSmoothingMm = 1.5;
-constexpr double kEdgeSmoothingMm = 0.75;
-constexpr double kReachMm = 3.0;                    // how far an edge may move from its candidate
-constexpr double kVoxelReachMm = 0.999 * kReachMm;  // a larger voxel counts as this far
 // A candidate is followed this far along the thin hypodense structures the opening took off it.
 constexpr double kAttachmentMm = 15.0;
-constexpr double kSolidClosingMm =
-    5.0;  // a vessel crossing a tumour, its mosaic and capsule are the tumour
 constexpr double kMergeGapMm = 5.0;  // pieces this close are one lesion
 constexpr double kHullMm = 8.0;      // surface hollows closed for the lesion search
 // A lesion at the surface against the lung (dome, posterior right lobe) is darker than the
@@ -184,6 +179,43 @@ double mean_of(const Volume& v, const std::vector<std::size_t>& voxels, double* 
   const double m = s / n;
   if (sd) *sd = std::sqrt(std::max(0.0, s2 / n - m * m));
   return m;
+}
+
+std::vector<std::size_t> redraw_at_half_contrast(const Geometry& g,
+                                                 const std::vector<std::size_t>& vox,
+                                                 const Volume& image, double around,
+                                                 double interior_mm, const LabelMap& within,
+                                                 const LabelMap& taken) {
+  constexpr std::size_t kMinInterior = 20;  // voxels; fewer: the whole candidate gives the level
+  const Neighbourhood near(g, vox, kEdgeReachMm);
+  const Neighbourhood wide(g, vox, kEdgeReachMm + 4.0 * kEdgeSmoothingMm);
+  const Volume light = gaussian_mm(wide.cut_out(image), kEdgeSmoothingMm);
+  const double core = [&] {
+    const auto interior = near.voxels(erode_mm(near.mask(), interior_mm));
+    std::vector<std::size_t> local;
+    for (std::size_t p : interior.size() >= kMinInterior ? interior : vox)
+      local.push_back(wide.to_local(p));
+    return median_of(light, local);
+  }();
+  const double cut = 0.5 * (core + around);
+  const bool darker = core < around;
+  LabelMap reach = near.mask();
+  for (auto& spacing : reach.geometry.spacing) spacing = std::min(spacing, 0.999 * kEdgeReachMm);
+  reach = dilate_mm(reach, kEdgeReachMm);
+  std::vector<std::size_t> grown;
+  for (std::size_t p : near.voxels(reach)) {
+    if (!within.voxels[p] || taken.voxels[p] || image.voxels[p] <= -1500.0f) continue;
+    const float v = light.voxels[wide.to_local(p)];
+    if (darker ? v < cut : v > cut) grown.push_back(p);
+  }
+  if (grown.empty()) return grown;
+  const Neighbourhood shape(g, grown, kSolidClosingMm + 1.0);
+  LabelMap solid = erode_mm(dilate_mm(shape.mask(), kSolidClosingMm), kSolidClosingMm);
+  fill_holes_per_slice(solid);
+  grown.clear();
+  for (std::size_t p : shape.voxels(solid))
+    if (within.voxels[p] && !taken.voxels[p]) grown.push_back(p);
+  return grown;
 }
 
 double median_of(const Volume& v, const std::vector<std::size_t>& voxels) {
@@ -734,10 +766,8 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
       kept_origin.push_back(origin[l]);
     }
   }
-  // Boundary at half contrast: each lesion is redrawn within 3 mm of its candidate as the voxels
-  // of `within` closer to its own attenuation than to the parenchyma's, in the phase where it
-  // stands out most (lightly smoothed, so that blur does not bias the edge; smoothed around the
-  // lesion only, with a margin of four widths of the smoothing).
+  // Boundary at half contrast (redraw_at_half_contrast), against the parenchyma's median, in the
+  // phase where the lesion stands out most.
   auto redraw = [&](std::vector<std::size_t>& vox, const LabelMap& within) {
     std::size_t best_phase = reference;
     double best_contrast = 0;
@@ -748,42 +778,8 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
         best_phase = i;
       }
     }
-    const Neighbourhood near(g, vox, kReachMm);
-    const Neighbourhood wide(g, vox, kReachMm + 4.0 * kEdgeSmoothingMm);
-    const Volume light = gaussian_mm(wide.cut_out(raw[best_phase]), kEdgeSmoothingMm);
-    auto light_at = [&](std::size_t p) { return light.voxels[wide.to_local(p)]; };
-    const double core = [&] {
-      const auto interior = near.voxels(erode_mm(near.mask(), kInteriorMm));
-      std::vector<std::size_t> local;
-      for (std::size_t p : interior.size() >= kMinInteriorVoxels ? interior : vox)
-        local.push_back(wide.to_local(p));
-      return median_of(light, local);
-    }();
-    const double cut = 0.5 * (core + parenchyma[best_phase].median);
-    const bool darker = core < parenchyma[best_phase].median;
-    // The edge may move kReachMm, and at least to the next voxel along each axis: across
-    // slices thicker than that, the slice above or below a lesion's candidate is where its
-    // half-contrast edge lies as often as not. Along such an axis each voxel counts as
-    // kReachMm.
-    LabelMap reach = near.mask();
-    for (auto& spacing : reach.geometry.spacing) spacing = std::min(spacing, kVoxelReachMm);
-    reach = dilate_mm(reach, kReachMm);
-    std::vector<std::size_t> grown;
-    for (std::size_t p : near.voxels(reach)) {
-      if (!within.voxels[p] || all_lesions.voxels[p]) continue;
-      const float v = light_at(p);
-      if (darker ? v < cut : v > cut) grown.push_back(p);
-    }
-    // A tumour is solid: its internal mosaic (necrosis, enhancing septa) and its capsule
-    // belong to it. Closing and hole filling on each slice, within the liver.
-    if (!grown.empty()) {
-      const Neighbourhood shape(g, grown, kSolidClosingMm + 1.0);
-      LabelMap solid = erode_mm(dilate_mm(shape.mask(), kSolidClosingMm), kSolidClosingMm);
-      fill_holes_per_slice(solid);
-      grown.clear();
-      for (std::size_t p : shape.voxels(solid))
-        if (within.voxels[p] && !all_lesions.voxels[p]) grown.push_back(p);
-    }
+    auto grown = redraw_at_half_contrast(g, vox, raw[best_phase], parenchyma[best_phase].median,
+                                         kInteriorMm, within, all_lesions);
     for (std::size_t p : grown) all_lesions.voxels[p] = 1;
     vox = std::move(grown);
   };

@@ -90,4 +90,22 @@ double elongation(const Geometry& g, const std::vector<std::size_t>& voxels);
 // it on the same slice, with their end points, into `out`.
 void measure_recist(const Geometry& g, const std::vector<std::size_t>& voxels, LesionResult& out);
 
+// A lesion's boundary at half contrast, on CT and MR: the voxels of `within` not yet `taken`
+// within kEdgeReachMm of the candidate `vox` whose value on `image` (lightly smoothed, by
+// kEdgeSmoothingMm, around the lesion only, so that blur does not bias the edge) is closer to the
+// lesion's own level (the median of its interior, in from its edge by `interior_mm`) than to the
+// parenchyma's `around`. The edge may move kEdgeReachMm, and at least to the next voxel along
+// each axis: across slices thicker than that, the slice above or below a candidate is where its
+// edge lies as often as not. The result is then closed by kSolidClosingMm and its holes filled
+// per slice, within `within`: a tumour's mosaic (necrosis, septa), the vessels crossing it and
+// its capsule are the tumour. Voxels without data (at or below -1500) are never taken.
+constexpr double kEdgeSmoothingMm = 0.75;
+constexpr double kEdgeReachMm = 3.0;
+constexpr double kSolidClosingMm = 5.0;
+std::vector<std::size_t> redraw_at_half_contrast(const Geometry& g,
+                                                 const std::vector<std::size_t>& vox,
+                                                 const Volume& image, double around,
+                                                 double interior_mm, const LabelMap& within,
+                                                 const LabelMap& taken);
+
 }  // namespace livernode::processing::detail

@@ -16,7 +16,6 @@ namespace {
 
 // Smoothing of the candidate search and of the parenchyma statistics, as on CT.
 constexpr double kSmoothingMm = 1.5;
-constexpr double kEdgeSmoothingMm = 0.75;
 // Smallest contrast to the parenchyma (relative) a lesion is sought with, whatever the noise:
 // after N4 the parenchyma still varies by several per cent across the liver (residual coil
 // bias, partial volume with vessels), so a smaller difference from the liver's median is not
@@ -31,9 +30,6 @@ constexpr double kMinLesionMl = 0.4;     // as on CT: ~9 mm sphere; smaller cand
 constexpr double kMaxElongation = 3.5;   // as on CT: above, a tube (vessel)
 constexpr double kMinCompactness = 0.2;  // as on CT: volume / sphere of the longest diameter
 constexpr double kRingInnerMm = 3.0, kRingOuterMm = 10.0;  // parenchyma around a lesion
-constexpr double kReachMm = 3.0;  // how far the half-contrast edge may move from the candidate
-constexpr double kVoxelReachMm = 0.999 * kReachMm;
-constexpr double kSolidClosingMm = 5.0;
 // A lesion's own signal is measured on its interior: in from its edge by 1 mm and at least one
 // voxel in-plane (partial volume with the parenchyma reaches a voxel; MR pixels are often
 // coarser than CT's).
@@ -375,50 +371,21 @@ LesionDetection detect_mr_lesions(const std::vector<MrLesionTimePoint>& tps, std
   // Boundary at half contrast, on the time point the lesion was found in: hypointense on `hypo`,
   // else hyperintense on the arterial time point (the others show vessels as dark as a lesion:
   // before contrast, the hepatic veins in the arterial and every vessel in the hepatobiliary time
-  // point), within kReachMm of the candidate (at least the next voxel) and the liver; then closed
-  // and its holes filled per slice (a tumour's mosaic and capsule are the tumour).
+  // point), within kEdgeReachMm of the candidate (at least the next voxel) and the liver; then
+  // closed and its holes filled per slice (a tumour's mosaic and capsule are the tumour).
   LabelMap all_lesions(g, 0);
   for (auto& vox : kept) {
     const bool found_hypo =
         hypo >= 0 &&
         median_of(smoothed[hypo], vox) / th.parenchyma[hypo].median - 1.0 < -th.relative[hypo];
     const std::size_t best = static_cast<std::size_t>(found_hypo || arterial < 0 ? hypo : arterial);
-    const Neighbourhood near(g, vox, kReachMm);
-    const Neighbourhood wide(g, vox, kReachMm + 4.0 * kEdgeSmoothingMm);
-    const Volume light = gaussian_mm(wide.cut_out(raw[best]), kEdgeSmoothingMm);
-    auto light_at = [&](std::size_t p) { return light.voxels[wide.to_local(p)]; };
-    const double core = [&] {
-      const auto interior = near.voxels(erode_mm(near.mask(), interior_mm(g)));
-      std::vector<std::size_t> local;
-      for (std::size_t p : interior.size() >= kMinInteriorVoxels ? interior : vox)
-        local.push_back(wide.to_local(p));
-      return median_of(light, local);
-    }();
     const double around = [&] {
       const auto ring = parenchyma_ring(vox, liver, candidates);
       return ring.size() >= kMinInteriorVoxels ? median_of(smoothed[best], ring)
                                                : th.parenchyma[best].median;
     }();
-    const double cut = 0.5 * (core + around);
-    const bool darker = core < around;
-    LabelMap reach = near.mask();
-    for (auto& spacing : reach.geometry.spacing) spacing = std::min(spacing, kVoxelReachMm);
-    reach = dilate_mm(reach, kReachMm);
-    std::vector<std::size_t> grown;
-    for (std::size_t p : near.voxels(reach)) {
-      if (!liver.voxels[p] || all_lesions.voxels[p]) continue;
-      const float v = light_at(p);
-      if (v <= -1500.0f) continue;
-      if (darker ? v < cut : v > cut) grown.push_back(p);
-    }
-    if (!grown.empty()) {
-      const Neighbourhood shape(g, grown, kSolidClosingMm + 1.0);
-      LabelMap solid = erode_mm(dilate_mm(shape.mask(), kSolidClosingMm), kSolidClosingMm);
-      fill_holes_per_slice(solid);
-      grown.clear();
-      for (std::size_t p : shape.voxels(solid))
-        if (liver.voxels[p] && !all_lesions.voxels[p]) grown.push_back(p);
-    }
+    auto grown =
+        redraw_at_half_contrast(g, vox, raw[best], around, interior_mm(g), liver, all_lesions);
     for (std::size_t p : grown) all_lesions.voxels[p] = 1;
     vox = std::move(grown);
   }
