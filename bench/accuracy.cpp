@@ -6,16 +6,23 @@
 //   livernode_bench_accuracy [--data SHARED_DATA_DIR] [--case REAL_CASE] [--phantom PHANTOM_DIR
 //   ...]
 //                            [--timing DIR] [--atlas leave-one-out|built-in|none]
-//                            [--noise HU]
+//                            [--noise HU] [--mr-phantom MR_PHANTOM_DIR ...]
 //
 // The liver atlas (livernode/processing/liver_atlas.h) is built from the real cases themselves,
 // so by default each real case is measured with an atlas of the other cases (leave-one-out);
 // the phantom, which no atlas is built from, with the built-in one.
 //
+// --mr-phantom DIR: an MR phantom (`livernode phantom --modality mr --out DIR`), analysed as
+// `livernode analyze` does (study/), its liver SEG and lesion segments read back and scored
+// against the phantom's truth label map of the reference time point. No real liver MR with
+// ground truth is available: MR is measured on the phantom only.
+//
 // With --noise HU every image is analysed with that much Gaussian noise added (SD in HU, a fixed
 // seed per series): how the analysis holds on a noisier scanner, dose or reconstruction kernel
 // than the cases were acquired with.
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -39,6 +46,7 @@
 #include "livernode/dicom/series_scanner.h"
 #include "livernode/dicom/volume_loader.h"
 #include "livernode/node/cli/huge_pages.h"
+#include "livernode/phantom/labels.h"
 #include "livernode/phantom/metaimage.h"
 #include "livernode/processing/analysis.h"
 #include "livernode/study/study_analysis.h"
@@ -407,6 +415,117 @@ Truth phantom_truth(const fs::path& dir, const processing::Geometry& g) {
   return t;
 }
 
+// An MR phantom, as `livernode analyze` analyses it: the phase of every T1 dynamic time point,
+// the liver SEG and its lesion segments against the truth label map of the reference time point.
+void run_mr_phantom(const fs::path& dir) {
+  Outcome out;
+  out.case_name = "MR phantom " + dir.filename().string();
+  out.way = "whole study";
+  const auto manifest = phantom_manifest(dir);
+  const fs::path work =
+      fs::temp_directory_path() / ("livernode-bench-mr-" + std::to_string(::getpid()));
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto level = spdlog::get_level();
+  spdlog::set_level(spdlog::level::warn);  // the analysis' event lines would bury the figures
+  const auto outcome = study::analyse_folder(dir / "dicom", work);
+  spdlog::set_level(level);
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("%s, %s\n", out.case_name.c_str(), out.way.c_str());
+  const auto& analyses = outcome.summary.value("analyses", nlohmann::json::array());
+  if (!outcome.usable || analyses.empty() || !manifest.is_object()) {
+    std::printf("  not analysed: %s\n", outcome.error.c_str());
+    outcomes.push_back(out);
+    fs::remove_all(work);
+    return;
+  }
+  const auto& analysis = analyses[0];
+  // The true phase of each time point, by series and temporal position.
+  std::map<std::pair<std::string, long>, std::string> truth_phase;
+  std::string reference_label_map;
+  const std::string reference_uid = analysis.value("mr_dynamic", nlohmann::json::object())
+                                        .value("reference_series_instance_uid", "");
+  const std::string reference_phase =
+      analysis.value("mr_dynamic", nlohmann::json::object()).value("reference_phase", "");
+  for (const auto& s : manifest.value("series", nlohmann::json::array())) {
+    if (s.value("role", "") != "t1_dynamic") continue;
+    const std::string image = s.value("image", "");
+    const std::string phase = image == "pre" ? "pre_contrast" : image;
+    const long position =
+        s["temporal_position"].is_number() ? s["temporal_position"].get<long>() : 0;
+    truth_phase[{s.value("series_uid", ""), position}] = phase;
+    if (s.value("series_uid", "") == reference_uid && phase == reference_phase)
+      reference_label_map = s.value("label_map", "");
+  }
+  for (const auto& tp : analysis["mr_dynamic"].value("time_points", nlohmann::json::array())) {
+    const long position = tp.contains("temporal_position") && tp["temporal_position"].is_number()
+                              ? tp["temporal_position"].get<long>()
+                              : 0;
+    const auto it = truth_phase.find({tp.value("series_instance_uid", ""), position});
+    const std::string truth = it == truth_phase.end() ? "?" : it->second;
+    const std::string detected = tp.value("detected", "?");
+    if (detected != truth) out.phases_right = false;
+    std::printf("  time point %-14s (true %-13s) confidence %.2f\n", detected.c_str(),
+                truth.c_str(), tp.value("confidence", 0.0));
+  }
+  const auto& objects = analysis.value("objects", nlohmann::json::array());
+  if (reference_label_map.empty() || objects.empty() || objects[0].value("kind", "") != "seg") {
+    std::printf("  liver: not segmented\n  wall %.1f s\n", out.seconds);
+    outcomes.push_back(out);
+    fs::remove_all(work);
+    return;
+  }
+  out.segmented = true;
+  const auto labels = phantom::read_label_map_mha(dir / reference_label_map);
+  const auto seg = dicom::read_segmentation(work / objects[0].value("path", ""), labels.geometry);
+  // The liver with its lesions, and the lesions (segments after the first) numbered 1..n.
+  processing::LabelMap found(labels.geometry, 0), found_lesions(labels.geometry, 0);
+  for (std::size_t k = 0; k < seg.segments.size(); ++k)
+    for (std::size_t p = 0; p < found.voxels.size(); ++p) {
+      if (!seg.segments[k].mask.voxels[p]) continue;
+      found.voxels[p] = 1;
+      if (k > 0) found_lesions.voxels[p] = static_cast<std::uint8_t>(k);
+    }
+  processing::LabelMap truth_liver(labels.geometry, 0), truth_lesions(labels.geometry, 0);
+  for (std::size_t p = 0; p < labels.voxels.size(); ++p) {
+    truth_liver.voxels[p] = phantom::labels::is_liver(labels.voxels[p]);
+    if (labels.voxels[p] >= 10)
+      truth_lesions.voxels[p] = static_cast<std::uint8_t>(labels.voxels[p] - 9);
+  }
+  const auto liver = bench::overlap(found, truth_liver);
+  out.dice = liver.dice();
+  out.volume_error_percent = liver.volume_error_percent();
+  const double voxel_ml = labels.geometry.voxel_volume_ml();
+  std::printf(
+      "  liver (on the %s time point): Dice %.4f  volume %.0f mL vs truth %.0f mL (%+.1f %%)\n",
+      reference_phase.c_str(), *out.dice, liver.found_voxels * voxel_ml,
+      liver.truth_voxels * voxel_ml, *out.volume_error_percent);
+  // Lesions of 10 mm or more must be found (as for the CT phantom).
+  std::map<int, double> diameter;
+  for (const auto& l : manifest.value("lesions", nlohmann::json::array()))
+    if (l.value("label", 0) >= 10)
+      diameter[l.value("label", 0) - 9] = l.value("longest_axial_diameter_mm", 0.0);
+  const auto score = bench::score_lesions(found_lesions, truth_lesions);
+  out.lesion_truth = true;
+  for (const auto& t : score.truth) {
+    const bool required = diameter.count(t.number) ? diameter[t.number] >= 10.0 : true;
+    if (t.found) {
+      ++out.found;
+      std::printf("    truth lesion %d: %.2f mL, found as %.2f mL (%+.0f %%), Dice %.2f\n",
+                  t.number, t.volume_ml, t.found_ml,
+                  100.0 * (t.found_ml - t.volume_ml) / t.volume_ml, t.dice);
+    } else {
+      out.missed += required;
+      std::printf("    truth lesion %d: %.2f mL, missed%s\n", t.number, t.volume_ml,
+                  required ? "" : " (not required)");
+    }
+  }
+  out.false_positives = static_cast<int>(score.false_numbers.size());
+  std::printf("  lesions: %d found, %d missed, %d false positive(s)\n  wall %.1f s\n", out.found,
+              out.missed, out.false_positives, out.seconds);
+  outcomes.push_back(out);
+  fs::remove_all(work);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -414,6 +533,7 @@ int main(int argc, char** argv) {
   fs::path data = LIVERNODE_DEFAULT_SHARED_DATA;
   std::vector<fs::path> phantoms;
   std::vector<fs::path> timing;
+  std::vector<fs::path> mr_phantoms;
   std::string only_case;  // --case NAME: that real case alone
   std::string atlas_mode = "leave-one-out";
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -421,6 +541,7 @@ int main(int argc, char** argv) {
     if (a == "--data") data = argv[i + 1];
     if (a == "--phantom") phantoms.push_back(argv[i + 1]);
     if (a == "--timing") timing.push_back(argv[i + 1]);
+    if (a == "--mr-phantom") mr_phantoms.push_back(argv[i + 1]);
     if (a == "--case") only_case = argv[i + 1];
     if (a == "--atlas") atlas_mode = argv[i + 1];
     if (a == "--noise") added_noise_hu = std::stod(argv[i + 1]);
@@ -492,6 +613,7 @@ int main(int argc, char** argv) {
     run_every_way("phantom " + p.filename().string(), p / "dicom", phantom_phases(p),
                   [&](const processing::Geometry& g) { return phantom_truth(p, g); });
   }
+  for (const auto& p : mr_phantoms) run_mr_phantom(p);
   for (const auto& p : timing) {
     const auto scan = dicom::scan_directory(p / "dicom");
     std::vector<const dicom::SeriesInfo*> all;
