@@ -1,6 +1,7 @@
 // Couinaud segments and the future liver remnant on MR (mr_dynamic.h): the CT landmarks (IVC
-// axis, hepatic veins, portal plane) read from the time point whose hepatic vessels differ most
-// from the parenchyma, its signal mapped onto a CT-like scale first.
+// axis, hepatic veins, portal plane) read from the time point whose hepatic vessels stand out
+// most above the parenchyma (else the one where they are darkest), its signal mapped onto a
+// CT-like scale first.
 #include <algorithm>
 #include <cmath>
 #include <sstream>
@@ -101,14 +102,13 @@ void plan_surgery_on_mr(const MrDynamicResult& dynamic, const PlanningInputs& pl
       scaled.voxels[p] = static_cast<float>(kParenchymaLevel);
       continue;
     }
+    // Within the range of CT values (air to dense bone).
     const double v = kParenchymaLevel + gain * (s / median - 1.0);
-    // Tissue far darker than the parenchyma on the upright scale (fat, air) stays dark: on an
-    // inverted one it would otherwise become brighter than any vessel.
     scaled.voxels[p] = static_cast<float>(std::clamp(v, kOutside, kParenchymaLevel + 400.0));
   }
   if (gain < 0) {
-    // Inverted: what is dark on the CT-like scale must be dark on MR too (air, fat, lung: near
-    // no signal), not the brightest tissue turned over.
+    // Inverted: tissue with hardly any signal (air, lung, suppressed fat) stays dark on the
+    // CT-like scale; turned over it would be brighter than any vessel.
     for (std::size_t p = 0; p < scaled.voxels.size(); ++p)
       if (signal.voxels[p] > -1000.0f && signal.voxels[p] < 0.25 * median)
         scaled.voxels[p] = static_cast<float>(kOutside);
