@@ -172,6 +172,7 @@ void decode_processing(MapReader reader, ProcessingConfig& processing) {
   reader.enumeration("segmentation_backend", processing.segmentation_backend);
   reader.text_list("external_command", processing.external_command);
   reader.integer("external_timeout_s", processing.external_timeout_s, kSecondsUpToADay);
+  reader.integer("job_time_limit_s", processing.job_time_limit_s, {0, 86400});
   reader.integer("external_liver_label", processing.external_liver_label, {1, 255});
   reader.enumeration("reference_phase", processing.reference_phase);
   reader.finish();

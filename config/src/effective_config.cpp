@@ -191,6 +191,7 @@ void write_processing(Writer& w, const ProcessingConfig& processing) {
   w.value("segmentation_backend", processing.segmentation_backend);
   w.list("external_command", processing.external_command);
   w.value("external_timeout_s", processing.external_timeout_s);
+  w.value("job_time_limit_s", processing.job_time_limit_s);
   w.value("external_liver_label", processing.external_liver_label);
   w.value("reference_phase", processing.reference_phase);
   w.end();

@@ -476,6 +476,82 @@ TEST_F(ServeRobustness, KillNineDuringAnalysisAndDuringSendingLosesAndDuplicates
   EXPECT_EQ(node.stop(), 0);
 }
 
+// An analysis that does not return (here an external segmentation program that sleeps the first
+// time it runs) is failed at processing.job_time_limit_s and its worker replaced: the series
+// that arrives next is analysed by the new worker while the old one is still stuck, and when the
+// stuck analysis ends at last its results are discarded, never delivered.
+TEST_F(ServeRobustness, AnAnalysisPastTheTimeLimitIsFailedAndTheStudiesBehindItGoOn) {
+  const fs::path marker = dir_ / "hung-once";
+  std::ofstream(dir_ / "hangs-once.sh")
+      << "#!/bin/sh\nif [ ! -e " << marker.string() << " ]; then touch " << marker.string()
+      << "; sleep 8; fi\nexit 3\n";
+  fs::permissions(dir_ / "hangs-once.sh", fs::perms::owner_all, fs::perm_options::add);
+  NodeProcess node(dir_ / "node", "",
+                   "processing:\n  workers: 1\n  segmentation_backend: external\n"
+                   "  external_command: [" +
+                       (dir_ / "hangs-once.sh").string() +
+                       "]\n  external_timeout_s: 60\n  job_time_limit_s: 2\n");
+  node.start();
+  const auto first = send_with_storescu(node, study_dicom() / "arterial");
+  ASSERT_EQ(first.status, 0) << first.output;
+  node::SqliteStateStore store(node.state_db());
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto jobs = store.jobs("", 10);
+        return jobs.size() == 1 && jobs[0].state == node::JobState::failed;
+      },
+      60, 50))
+      << node.log();
+  EXPECT_NE(store.jobs("", 10)[0].error.find("time limit of 2 s"), std::string::npos)
+      << store.jobs("", 10)[0].error;
+  EXPECT_TRUE(fs::exists(marker));
+  // The only worker is stuck in the sleeping program: the next series is analysed by its
+  // replacement, before the stuck one returns.
+  const auto second = send_with_storescu(node, study_dicom() / "portal_venous");
+  ASSERT_EQ(second.status, 0) << second.output;
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto jobs = store.jobs("", 10);
+        return jobs.size() == 2 && jobs[0].state == node::JobState::done;
+      },
+      60, 50))
+      << node.log();
+  EXPECT_EQ(node.log().find("event=job_late_result"), std::string::npos)
+      << "the stuck analysis ended before the next one: the test proves nothing";
+  // The stuck analysis ends (the program sleeps 8 s): its results go nowhere.
+  ASSERT_TRUE(eventually(
+      [&] { return node.log().find("event=job_late_result") != std::string::npos; }, 30, 50))
+      << node.log();
+  const auto jobs = store.jobs("", 10);
+  ASSERT_EQ(jobs.size(), 2u);
+  for (const auto& job : jobs) {
+    if (job.state == node::JobState::failed) continue;
+    EXPECT_EQ(job.state, node::JobState::done);
+  }
+  for (const auto& row : store.outbox(std::nullopt, 100)) {
+    EXPECT_EQ(row.job_id, jobs[0].id) << "a delivery of the abandoned analysis was queued";
+  }
+  const std::string metrics = node.get("/metrics");
+  EXPECT_NE(metrics.find("livernode_jobs_timed_out_total 1"), std::string::npos) << metrics;
+  // Asked for over HTTP, the study is analysed again as a new version (the program no longer
+  // hangs); an unknown study or a bad UID is refused.
+  const std::string study_uid = jobs[0].study_uid;
+  const std::string post = "-X POST";
+  EXPECT_EQ(node.status_of("/api/studies/1.2.3.999/reanalyse", post), 404);
+  EXPECT_EQ(node.status_of("/api/studies/not..a.uid/reanalyse", post), 400);
+  ASSERT_EQ(node.status_of("/api/studies/" + study_uid + "/reanalyse", post), 200) << node.log();
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto all = store.jobs("", 10);
+        return all.size() == 3 && all[0].state == node::JobState::done;
+      },
+      60, 50))
+      << node.log();
+  EXPECT_EQ(store.jobs("", 10)[0].version, 3);
+  EXPECT_NE(node.log().find("event=job_requested"), std::string::npos);
+  EXPECT_EQ(node.stop(), 0);
+}
+
 // A real HCC case (two contrast phases, 5 mm, 512 x 512, a coronal reformat in each series
 // folder) sent through the node into Orthanc: SEG, SR and summary images arrive under the
 // source patient and study.

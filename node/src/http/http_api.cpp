@@ -11,6 +11,7 @@
 #include "livernode/config/effective_config.h"
 #include "livernode/node/http/admin_page.h"
 #include "livernode/node/http/http_server.h"
+#include "livernode/node/ingest/spool.h"
 #include "livernode/version.h"
 #include "metrics.h"
 
@@ -233,6 +234,33 @@ HttpResponse handle_http_request(Runtime& rt, const std::string& method, const s
     if (path == "/api/config" && method == "GET")
       return {200, "text/yaml; charset=utf-8",
               config::effective_config_yaml(cfg->config, /*mask_secrets=*/true)};
+    // POST /api/studies/<uid>/reanalyse: the study's visit is analysed again as a new version
+    // (after a failure, or a time limit); not while it is receiving or a job of it is waiting
+    // or running.
+    const std::string studies = "/api/studies/", reanalyse = "/reanalyse";
+    if (method == "POST" && path.rfind(studies, 0) == 0 &&
+        path.size() > studies.size() + reanalyse.size() &&
+        path.compare(path.size() - reanalyse.size(), reanalyse.size(), reanalyse) == 0) {
+      const std::string uid =
+          path.substr(studies.size(), path.size() - studies.size() - reanalyse.size());
+      if (!is_valid_uid(uid)) return json_response({{"error", "bad study instance UID"}}, 400);
+      const auto study = rt.store->study(uid);
+      if (!study) return json_response({{"error", "no such study"}}, 404);
+      if (study->state == StudyState::receiving)
+        return json_response(
+            {{"error", "the study is still receiving; it is analysed once it is complete"}}, 409);
+      const std::string lead = study->visit_uid.empty() ? study->study_uid : study->visit_uid;
+      for (const auto& job : rt.store->jobs(lead, 1000))
+        if (job.state == JobState::queued || job.state == JobState::running)
+          return json_response(
+              {{"error", "a job of this study is queued or running"}, {"job", job.id}}, 409);
+      const JobRow job = rt.store->create_job(lead, wall_now());
+      spdlog::info(
+          "event=job_requested job={} study={} version={} reason=\"reanalyse requested "
+          "over HTTP\"",
+          job.id, job.study_uid, job.version);
+      return json_response({{"job", job.id}, {"version", job.version}});
+    }
     const std::string prefix = "/api/outbox/", suffix = "/requeue";
     if (method == "POST" && path.rfind(prefix, 0) == 0 &&
         path.size() > prefix.size() + suffix.size() &&

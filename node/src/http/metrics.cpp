@@ -71,6 +71,9 @@ std::string metrics_text(Runtime& rt) {
   counter("livernode_jobs_lost_total",
           "jobs this node finished after another node had taken them over (results discarded)",
           m.jobs_lost);
+  counter("livernode_jobs_timed_out_total",
+          "analyses failed for running longer than processing.job_time_limit_s (worker replaced)",
+          m.jobs_timed_out);
   const StoreCounts c = rt.store->counts();
   o << "# HELP livernode_jobs jobs by state\n# TYPE livernode_jobs gauge\n";
   for (JobState state : {JobState::queued, JobState::running, JobState::done, JobState::failed}) {

@@ -22,18 +22,91 @@ namespace fs = std::filesystem;
 WorkerPool::WorkerPool(Runtime& runtime, Wakeup& wake, Wakeup& exporter)
     : runtime_(runtime), wake_(wake), exporter_(exporter) {}
 
+namespace {
+
+double steady_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+void WorkerPool::add_worker() {
+  std::lock_guard lock(workers_mutex_);
+  workers_.push_back(std::make_unique<Worker>());
+  Worker& w = *workers_.back();
+  w.thread = std::thread([this, &w] { run(w); });
+}
+
 void WorkerPool::start(int workers) {
-  for (int i = 0; i < std::max(1, workers); ++i) threads_.emplace_back([this] { run(); });
+  for (int i = 0; i < std::max(1, workers); ++i) add_worker();
+  watchdog_ = std::thread([this] {
+    // Checked every second: the limit is minutes in practice, seconds in tests.
+    while (watchdog_wake_.wait(1.0)) {
+      try {
+        check_time_limits(steady_seconds());
+      } catch (const std::exception& e) {
+        spdlog::error("event=worker_error error=\"watchdog: {}\"", e.what());
+      }
+    }
+  });
 }
 
 void WorkerPool::stop() {
+  watchdog_wake_.stop();
+  if (watchdog_.joinable()) watchdog_.join();
   wake_.stop();
-  for (auto& t : threads_)
-    if (t.joinable()) t.join();
-  threads_.clear();
+  std::vector<std::unique_ptr<Worker>> workers;
+  {
+    std::lock_guard lock(workers_mutex_);
+    workers.swap(workers_);
+  }
+  for (auto& w : workers) {
+    bool abandoned = false;
+    {
+      std::lock_guard lock(w->mutex);
+      abandoned = w->abandoned && w->job.has_value();
+    }
+    if (abandoned)
+      spdlog::warn(
+          "event=shutdown_waiting reason=\"a worker abandoned at the time limit is still in "
+          "its analysis\"");
+    if (w->thread.joinable()) w->thread.join();
+  }
 }
 
-void WorkerPool::run() {
+int WorkerPool::check_time_limits(double now) {
+  const auto cfg = runtime_.config.get();
+  const int limit = cfg->config.processing.job_time_limit_s;
+  if (limit <= 0) return 0;
+  const std::string node = config::node_name(cfg->config.node);
+  std::vector<Worker*> late;
+  {
+    std::lock_guard lock(workers_mutex_);
+    for (auto& w : workers_) late.push_back(w.get());
+  }
+  int failed = 0;
+  for (Worker* w : late) {
+    std::lock_guard lock(w->mutex);
+    if (!w->job || w->abandoned || now - w->started < limit) continue;
+    const JobRow& job = *w->job;
+    const std::string error =
+        "exceeded the time limit of " + std::to_string(limit) +
+        " s (processing.job_time_limit_s); the analysis was abandoned and its worker replaced";
+    // Decided in the store, once: false when the job ended (or was taken over) meanwhile.
+    if (!runtime_.store->finish_job(job.id, JobState::failed, error, "", 0, wall_now(), {}, node))
+      continue;
+    w->abandoned = true;
+    ++failed;
+    runtime_.metrics.jobs_timed_out++;
+    spdlog::error(
+        "event=job_state job={} study={} version={} state=failed seconds={:.0f} error=\"{}\"",
+        job.id, job.study_uid, job.version, now - w->started, error);
+  }
+  for (int i = 0; i < failed; ++i) add_worker();
+  return failed;
+}
+
+void WorkerPool::run(Worker& self) {
   while (!wake_.stopped()) {
     std::optional<JobRow> job;
     try {
@@ -45,7 +118,15 @@ void WorkerPool::run() {
       if (!wake_.wait(1.0)) return;
       continue;
     }
-    process(*job);
+    {
+      std::lock_guard lock(self.mutex);
+      self.job = job;
+      self.started = steady_seconds();
+    }
+    process(*job, self);
+    std::lock_guard lock(self.mutex);
+    self.job.reset();
+    if (self.abandoned) return;  // a new worker took its place
   }
 }
 
@@ -71,7 +152,7 @@ void link_series(const fs::path& spool_study, const std::vector<SeriesRow>& seri
 
 }  // namespace
 
-void WorkerPool::process(const JobRow& job) {
+void WorkerPool::process(const JobRow& job, Worker& self) {
   const auto cfg = runtime_.config.get();
   const std::string node = config::node_name(cfg->config.node);
   if (!job.previous_node.empty()) {
@@ -164,6 +245,19 @@ void WorkerPool::process(const JobRow& job) {
     if (state != JobState::done) rows.clear();
     if (!runtime_.store->finish_job(job.id, state, error, out.string(), objects, wall_now(), rows,
                                     node)) {
+      bool abandoned = false;
+      {
+        std::lock_guard lock(self.mutex);
+        abandoned = self.abandoned;
+      }
+      if (abandoned) {
+        spdlog::warn(
+            "event=job_late_result job={} study={} version={} seconds={:.0f} reason=\"the job "
+            "was failed at processing.job_time_limit_s\" note=\"these results are not "
+            "delivered\"",
+            job.id, job.study_uid, job.version, seconds);
+        return;
+      }
       // This node lost the job (its lease ran out while it could not renew it) and another
       // node runs it again: that run's results are the only ones queued for delivery.
       runtime_.metrics.jobs_lost++;

@@ -152,6 +152,9 @@ struct ProcessingConfig {
   SegmentationBackend segmentation_backend = SegmentationBackend::builtin;
   std::vector<std::string> external_command;  // argv; argv[0] resolved like other paths
   int external_timeout_s = 600;
+  // An analysis still running after this many seconds is failed and its worker replaced (a
+  // hung file system, a program that never returns); 0 = no limit.
+  int job_time_limit_s = 1800;
   int external_liver_label = 1;  // value of the liver in the label map the program returns
   ReferencePhase reference_phase = ReferencePhase::automatic;
 };

@@ -68,6 +68,7 @@ struct Metrics {
   std::atomic<std::uint64_t> dead_letters{0};
   std::atomic<std::uint64_t> jobs_taken_over{0};  // from a node whose lease ran out
   std::atomic<std::uint64_t> jobs_lost{0};        // finished after another node took them over
+  std::atomic<std::uint64_t> jobs_timed_out{0};   // failed at processing.job_time_limit_s
 };
 
 // Whether received instances can be stored, and why not. On a full disk the start-up recovery
