@@ -185,7 +185,7 @@ std::vector<std::size_t> redraw_at_half_contrast(const Geometry& g,
                                                  const std::vector<std::size_t>& vox,
                                                  const Volume& image, double around,
                                                  double interior_mm, const LabelMap& within,
-                                                 const LabelMap& taken) {
+                                                 const LabelMap& taken, const LabelMap* keep_out) {
   constexpr std::size_t kMinInterior = 20;  // voxels; fewer: the whole candidate gives the level
   const Neighbourhood near(g, vox, kEdgeReachMm);
   const Neighbourhood wide(g, vox, kEdgeReachMm + 4.0 * kEdgeSmoothingMm);
@@ -209,6 +209,51 @@ std::vector<std::size_t> redraw_at_half_contrast(const Geometry& g,
     if (darker ? v < cut : v > cut) grown.push_back(p);
   }
   if (grown.empty()) return grown;
+  // Further steps (with `keep_out`): a candidate may be only part of its tumour (the brightest
+  // part of a mosaic, a core split off at a neck), so the edge moves on, kEdgeReachMm at a time,
+  // while a step adds at least kMinGrowthShare of the lesion. A step takes the voxels beyond half
+  // contrast against the parenchyma right around (the median of a ring kGrowthRingMm wide, on
+  // an image smoothed by kGrowthSmoothingMm: noise and regional differences do not carry it)
+  // but not beyond the lesion's level by as much again (vessels brighter than a bright lesion,
+  // fat darker than a dark one). It stays in the slices of the candidate (across thick slices
+  // partial volume with what lies above or below would carry it out), out of `keep_out` and
+  // kGrowthAwayFromSurfaceMm inside `within` (partial volume at the surface). A duct or a
+  // fissure's partial volume that the first step took for a lesion is followed along and comes
+  // out flat, and is then left out as such.
+  const std::size_t plane = g.size[0] * g.size[1];
+  std::vector<bool> own_slice(g.size[2], false);
+  for (std::size_t p : vox) own_slice[p / plane] = true;
+  for (int step = 1; keep_out && step < kGrowthSteps; ++step) {
+    const Neighbourhood front(g, grown, kGrowthRingMm + 4.0 * kGrowthSmoothingMm);
+    const Volume level = gaussian_mm(front.cut_out(image), kGrowthSmoothingMm);
+    LabelMap inner(front.mask().geometry, 0);
+    for (std::size_t q = 0; q < inner.voxels.size(); ++q) {
+      const std::size_t p = front.to_global(q);
+      inner.voxels[q] = within.voxels[p] && !taken.voxels[p] && !keep_out->voxels[p] &&
+                        image.voxels[p] > -1500.0f && own_slice[p / plane];
+    }
+    inner = erode_mm(inner, kGrowthAwayFromSurfaceMm);
+    const LabelMap ahead = dilate_mm(front.mask(), kEdgeReachMm);
+    const LabelMap ring = dilate_mm(front.mask(), kGrowthRingMm);
+    std::vector<double> local;
+    for (std::size_t q = 0; q < ring.voxels.size(); ++q)
+      if (ring.voxels[q] && !ahead.voxels[q] && inner.voxels[q]) local.push_back(level.voxels[q]);
+    if (local.size() < kMinInterior) break;
+    std::nth_element(local.begin(), local.begin() + local.size() / 2, local.end());
+    const double local_around = local[local.size() / 2];
+    const double local_cut = 0.5 * (core + local_around);
+    const double beyond = core + (core - local_around);
+    std::size_t added = 0;
+    for (std::size_t q = 0; q < ahead.voxels.size(); ++q) {
+      if (!ahead.voxels[q] || front.mask().voxels[q] || !inner.voxels[q]) continue;
+      const float v = level.voxels[q];
+      if (darker ? (v < local_cut && v > beyond) : (v > local_cut && v < beyond)) {
+        grown.push_back(front.to_global(q));
+        ++added;
+      }
+    }
+    if (added < kMinGrowthShare * (grown.size() - added)) break;
+  }
   const Neighbourhood shape(g, grown, kSolidClosingMm + 1.0);
   LabelMap solid = erode_mm(dilate_mm(shape.mask(), kSolidClosingMm), kSolidClosingMm);
   fill_holes_per_slice(solid);
@@ -778,8 +823,9 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
         best_phase = i;
       }
     }
+    // Growing on past the first step, never into the partial volume with the lung.
     auto grown = redraw_at_half_contrast(g, vox, raw[best_phase], parenchyma[best_phase].median,
-                                         kInteriorMm, within, all_lesions);
+                                         kInteriorMm, within, all_lesions, &near_air);
     for (std::size_t p : grown) all_lesions.voxels[p] = 1;
     vox = std::move(grown);
   };
@@ -932,7 +978,8 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
             "parenchyma and candidates not standing out from the parenchyma around them (its "
             "surface band left aside; darker in the reference and brighter in the arterial "
             "phase, added in units of each threshold) left out; boundary at half contrast, "
-            "reaching at least the next slice; "
+            "reaching at least the next slice, then moved on in the lesion's slices while the "
+            "lesion goes on beyond it (against the parenchyma right around, away from the lung); "
             "candidates under "
          << std::setprecision(2) << kMinLesionMl << " mL ignored";
   out.method = method.str();

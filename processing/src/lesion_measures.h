@@ -99,13 +99,22 @@ void measure_recist(const Geometry& g, const std::vector<std::size_t>& voxels, L
 // edge lies as often as not. The result is then closed by kSolidClosingMm and its holes filled
 // per slice, within `within`: a tumour's mosaic (necrosis, septa), the vessels crossing it and
 // its capsule are the tumour. Voxels without data (at or below -1500) are never taken.
+// With `keep_out` (voxels it never enters), the edge then moves on in further steps while the
+// lesion goes on beyond it (see the definition): a candidate that was only part of its tumour
+// is drawn whole, and one that was the end of a duct or fissure comes out flat.
 constexpr double kEdgeSmoothingMm = 0.75;
 constexpr double kEdgeReachMm = 3.0;
 constexpr double kSolidClosingMm = 5.0;
+constexpr int kGrowthSteps = 6;          // the first and up to 5 more: 15 mm beyond it
+constexpr double kMinGrowthShare = 0.1;  // of the lesion, added by a step to go on
+constexpr double kGrowthAwayFromSurfaceMm = 2.0;
+constexpr double kGrowthSmoothingMm = 2.0;
+constexpr double kGrowthRingMm = 8.0;  // the parenchyma around: 3-8 mm beyond the edge
 std::vector<std::size_t> redraw_at_half_contrast(const Geometry& g,
                                                  const std::vector<std::size_t>& vox,
                                                  const Volume& image, double around,
                                                  double interior_mm, const LabelMap& within,
-                                                 const LabelMap& taken);
+                                                 const LabelMap& taken,
+                                                 const LabelMap* keep_out = nullptr);
 
 }  // namespace livernode::processing::detail
