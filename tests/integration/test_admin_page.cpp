@@ -363,6 +363,24 @@ TEST(AdminPage, ShowsStudiesJobsOutboxAndConfigAndRequeuesDeadLetters) {
   EXPECT_NE(node.log().find("event=delivery_requeued outbox=" + std::to_string(dead_id)),
             std::string::npos);
 
+  // The analysed study offers "Analyse again"; opened as a link, it queues version 2, which runs.
+  EXPECT_NE(row_with(studies, truth.study_uid).find(">Analyse again</button>"), std::string::npos)
+      << row_with(studies, truth.study_uid);
+  const std::string again = dump_dom(
+      dir / "chromium", node.url("/admin#token=") + kToken + "&reanalyse=" + truth.study_uid);
+  EXPECT_NE(again.find("queued for analysis as version 2"), std::string::npos)
+      << section(again, "studies");
+  EXPECT_EQ(again.find(kToken), std::string::npos);
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto jobs = nlohmann::json::parse(node.get("/api/jobs", auth), nullptr, false);
+        return jobs.is_array() && jobs.size() == 2 && jobs[0]["version"] == 2 &&
+               jobs[0]["state"] == "done";
+      },
+      90))
+      << node.log();
+  EXPECT_NE(node.log().find("event=job_requested"), std::string::npos);
+
   EXPECT_EQ(node.stop(), 0);
   const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::cout << "admin page test: " << seconds << " s\n";
