@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -24,6 +25,9 @@ TEST_P(NodeStateStore, NewSeriesAfterAnalysisMakesTheNextVersionAndRestartRequeu
         store.record_instance(analysed_ct_instance("1.1", "1.5", 101)));  // re-sent: stored once
     EXPECT_TRUE(store.record_instance(analysed_ct_instance("1.2", "1.5", 102)));
     EXPECT_EQ(store.study("1.9")->instances, 2);
+    // What the start-up spool walk asks once per study folder.
+    EXPECT_EQ(store.instances_of_study("1.9"), (std::set<std::string>{"1.1", "1.2"}));
+    EXPECT_TRUE(store.instances_of_study("1.8").empty());
     EXPECT_EQ(store.complete_quiet_series(101).size(), 0u);
     EXPECT_EQ(store.complete_quiet_series(102).size(), 1u);
     const JobRow v1 = store.create_job("1.9", 110);

@@ -34,6 +34,7 @@ StartupRecovery recover_at_start(const config::Config& cfg, const fs::path& file
   JournalReplay replay;
   std::size_t stale = 0;
   SpoolRecovery recovery;
+  double walk_seconds = 0;
   const Spool spool(cfg.storage.spool_dir);
   // The journal first: it may hold the only durable copy of the last instances received.
   try {
@@ -55,7 +56,10 @@ StartupRecovery recover_at_start(const config::Config& cfg, const fs::path& file
     // This node's own jobs and deliveries, left by its previous process; those of other nodes
     // sharing the state are theirs, or taken over once their leases run out.
     requeued = runtime.store->requeue_unfinished_jobs(config::node_name(cfg.node));
+    const auto walk_start = std::chrono::steady_clock::now();
     recovery = recover_spool(spool, *runtime.store, runtime.config.get()->router);
+    walk_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - walk_start).count();
   } catch (const std::exception& e) {
     if (result.problem.empty()) result.problem = e.what();
   }
@@ -64,11 +68,11 @@ StartupRecovery recover_at_start(const config::Config& cfg, const fs::path& file
       "event={} version={} node={} config={} state_backend={} state={} spool={} "
       "requeued_running_jobs={} "
       "journal_records={} restored_from_journal={} removed_temp_files={} spool_files={} "
-      "recovered_instances={} unrecoverable_files={} recovery_complete={}",
+      "spool_walk_s={:.1f} recovered_instances={} unrecoverable_files={} recovery_complete={}",
       event, kVersion, config::node_name(cfg.node), file.string(),
       config::to_string(cfg.storage.state_backend), describe_state_store(cfg.storage),
       cfg.storage.spool_dir.string(), requeued, replay.records, replay.restored, stale,
-      recovery.files_seen, recovery.recorded, recovery.skipped.size(),
+      recovery.files_seen, walk_seconds, recovery.recorded, recovery.skipped.size(),
       result.complete ? "yes" : "no");
   if (!result.complete) {
     std::string problem = result.problem;

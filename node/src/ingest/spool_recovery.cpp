@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <set>
 
 #include "dcmtk/dcmdata/dcdeftag.h"
 #include "dcmtk/dcmdata/dcfilefo.h"
@@ -128,6 +129,8 @@ SpoolRecovery recover_spool(const Spool& spool, StateStore& store, const Router&
   // spool/<study>/<series>/<sop>.dcm: exactly three levels; anything else is not ours.
   for (const auto& study : fs::directory_iterator(spool.root(), ec)) {
     if (!study.is_directory() || !is_valid_uid(study.path().filename().string())) continue;
+    // What the state already holds of this study, asked once (not once per file).
+    const std::set<std::string> known = store.instances_of_study(study.path().filename().string());
     for (const auto& series : fs::directory_iterator(study.path(), ec)) {
       if (!series.is_directory() || !is_valid_uid(series.path().filename().string())) continue;
       for (const auto& entry : fs::directory_iterator(series.path(), ec)) {
@@ -136,7 +139,7 @@ SpoolRecovery recover_spool(const Spool& spool, StateStore& store, const Router&
         const std::string sop = file.stem().string();
         if (!is_valid_uid(sop)) continue;
         ++out.files_seen;
-        if (store.instance_path(sop)) continue;
+        if (known.count(sop)) continue;
         auto skip = [&](const std::string& why) {
           out.skipped.push_back(file.string() + ": " + why);
           spdlog::error("event=spool_recovery_skipped file={} reason=\"{}\"", file.string(), why);

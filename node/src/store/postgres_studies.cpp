@@ -17,6 +17,15 @@ std::optional<std::string> PostgresStateStore::instance_path(const std::string& 
   return r.text(0, 0);
 }
 
+std::set<std::string> PostgresStateStore::instances_of_study(const std::string& study_uid) {
+  std::lock_guard lock(mutex_);
+  const auto r =
+      db_->exec("SELECT sop_instance_uid FROM instances WHERE study_uid=$1", pg::params(study_uid));
+  std::set<std::string> out;
+  for (int i = 0; i < r.rows(); ++i) out.insert(r.text(i, 0));
+  return out;
+}
+
 bool PostgresStateStore::record_instance(const InstanceRecord& r) {
   std::lock_guard lock(mutex_);
   pg::Transaction tx(*db_);

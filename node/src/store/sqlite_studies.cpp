@@ -20,6 +20,15 @@ std::optional<std::string> SqliteStateStore::instance_path(const std::string& so
   return std::nullopt;
 }
 
+std::set<std::string> SqliteStateStore::instances_of_study(const std::string& study_uid) {
+  std::lock_guard lock(reader_mutex_);
+  Statement s(reader_, "SELECT sop_instance_uid FROM instances WHERE study_uid=?");
+  s.bind(1, study_uid);
+  std::set<std::string> out;
+  while (s.step()) out.insert(s.text(0));
+  return out;
+}
+
 // The instance is on stable storage when this runs (in the ingest journal, or its file fsynced),
 // and the spool is walked at start-up (recover_spool), so this commit does not wait for the disk:
 // the next commit that does (every other write is synchronous=FULL) makes it durable with it. That

@@ -28,6 +28,7 @@ class PostgresStateStore : public StateStore {
   PostgresStateStore& operator=(const PostgresStateStore&) = delete;
 
   std::optional<std::string> instance_path(const std::string& sop_instance_uid) override;
+  std::set<std::string> instances_of_study(const std::string& study_uid) override;
   bool record_instance(const InstanceRecord& instance) override;
   std::vector<StudyRow> studies(std::optional<StudyState> state, int limit) override;
   std::optional<StudyRow> study(const std::string& study_uid) override;

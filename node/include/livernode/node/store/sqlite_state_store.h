@@ -22,6 +22,7 @@ class SqliteStateStore : public StateStore {
   SqliteStateStore& operator=(const SqliteStateStore&) = delete;
 
   std::optional<std::string> instance_path(const std::string& sop_instance_uid) override;
+  std::set<std::string> instances_of_study(const std::string& study_uid) override;
   bool record_instance(const InstanceRecord& instance) override;
   std::vector<StudyRow> studies(std::optional<StudyState> state, int limit) override;
   std::optional<StudyRow> study(const std::string& study_uid) override;

@@ -10,6 +10,7 @@
 #include <iosfwd>
 #include <map>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -207,6 +208,9 @@ class StateStore {
   // --- instances -------------------------------------------------------------------------
   // The spool path of an instance already stored, if any.
   virtual std::optional<std::string> instance_path(const std::string& sop_instance_uid) = 0;
+  // The SOP Instance UIDs recorded for a study: the spool walk at start-up asks once per study
+  // folder instead of once per file (a shared spool is walked by every node as it starts).
+  virtual std::set<std::string> instances_of_study(const std::string& study_uid) = 0;
   // Records a stored instance and updates its series and study (a study that was queued,
   // done, failed or stored goes back to receiving, except for correction and derived
   // instances, which leave the state of an existing study alone). Returns false when the SOP
