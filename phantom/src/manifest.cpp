@@ -131,50 +131,42 @@ void write_manifest(const std::filesystem::path& path, const PhantomOptions& opt
     lesion_list.push_back(lesion);
   }
   Json series_list = Json::array();
+  auto optional = [](const auto& v) { return v ? Json(*v) : Json(nullptr); };
   for (std::size_t s = 0; s < truth.series.size(); ++s) {
     const SeriesTruth& st = truth.series[s];
     const SeriesRecord& r = records.at(s);
+    // What an MR series is first (its role in the protocol), then what every series has, then
+    // the MR acquisition facts, then its files.
+    Json j = Json::object();
     if (mr) {
-      auto optional = [](const auto& v) { return v ? Json(*v) : Json(nullptr); };
-      series_list.push_back(
-          Json{{"role", st.mr_role},
-               {"sequence", st.mr_sequence},
-               {"image", st.mr_image},
-               {"phase", st.phase == Phase::kUnknown ? Json(nullptr) : Json(phase_name(st.phase))},
-               {"temporal_position", optional(st.temporal_position)},
-               {"series_uid", st.series_uid},
-               {"study_uid", st.study_uid},
-               {"series_number", r.series_number},
-               {"description", st.description},
-               {"dir", std::filesystem::relative(st.dir, out_dir).generic_string()},
-               {"label_map", r.label_map},
-               {"shift_lps_mm", st.shift_lps},
-               {"acquisition_time", r.acquisition_time},
-               {"contrast_bolus_start_time",
-                r.contrast_start_time.empty() ? Json(nullptr) : Json(r.contrast_start_time)},
-               {"seconds_after_contrast", optional(r.seconds_after_contrast)},
-               {"b_value", optional(r.b_value)},
-               {"signal_scale", st.signal_scale},
-               {"noise_sigma_relative", r.noise_sigma},
-               {"bias_field_coefficients", r.bias_coefficients},
-               {"slice_count", r.files_in_spatial_order.size()},
-               {"files_in_spatial_order", r.files_in_spatial_order}});
-      continue;
+      j["role"] = st.mr_role;
+      j["sequence"] = st.mr_sequence;
+      j["image"] = st.mr_image;
+      j["phase"] = st.phase == Phase::kUnknown ? Json(nullptr) : Json(phase_name(st.phase));
+      j["temporal_position"] = optional(st.temporal_position);
+    } else {
+      j["phase"] = phase_name(st.phase);
     }
-    series_list.push_back(
-        Json{{"phase", phase_name(st.phase)},
-             {"series_uid", st.series_uid},
-             {"study_uid", st.study_uid},
-             {"series_number", r.series_number},
-             {"description", st.description},
-             {"dir", std::filesystem::relative(st.dir, out_dir).generic_string()},
-             {"label_map", r.label_map},
-             {"shift_lps_mm", st.shift_lps},
-             {"acquisition_time", r.acquisition_time},
-             {"contrast_bolus_start_time",
-              r.contrast_start_time.empty() ? Json(nullptr) : Json(r.contrast_start_time)},
-             {"slice_count", r.files_in_spatial_order.size()},
-             {"files_in_spatial_order", r.files_in_spatial_order}});
+    j["series_uid"] = st.series_uid;
+    j["study_uid"] = st.study_uid;
+    j["series_number"] = r.series_number;
+    j["description"] = st.description;
+    j["dir"] = std::filesystem::relative(st.dir, out_dir).generic_string();
+    j["label_map"] = r.label_map;
+    j["shift_lps_mm"] = st.shift_lps;
+    j["acquisition_time"] = r.acquisition_time;
+    j["contrast_bolus_start_time"] =
+        r.contrast_start_time.empty() ? Json(nullptr) : Json(r.contrast_start_time);
+    if (mr) {
+      j["seconds_after_contrast"] = optional(r.seconds_after_contrast);
+      j["b_value"] = optional(r.b_value);
+      j["signal_scale"] = st.signal_scale;
+      j["noise_sigma_relative"] = r.noise_sigma;
+      j["bias_field_coefficients"] = r.bias_coefficients;
+    }
+    j["slice_count"] = r.files_in_spatial_order.size();
+    j["files_in_spatial_order"] = r.files_in_spatial_order;
+    series_list.push_back(std::move(j));
   }
   Json label_table = Json::object();
   label_table[std::to_string(labels::kBackground)] = labels::label_description(labels::kBackground);
