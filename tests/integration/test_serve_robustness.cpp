@@ -484,13 +484,13 @@ TEST_F(ServeRobustness, AnAnalysisPastTheTimeLimitIsFailedAndTheStudiesBehindItG
   const fs::path marker = dir_ / "hung-once";
   std::ofstream(dir_ / "hangs-once.sh")
       << "#!/bin/sh\nif [ ! -e " << marker.string() << " ]; then touch " << marker.string()
-      << "; sleep 8; fi\nexit 3\n";
+      << "; sleep 30; fi\nexit 3\n";
   fs::permissions(dir_ / "hangs-once.sh", fs::perms::owner_all, fs::perm_options::add);
   NodeProcess node(dir_ / "node", "",
                    "processing:\n  workers: 1\n  segmentation_backend: external\n"
                    "  external_command: [" +
                        (dir_ / "hangs-once.sh").string() +
-                       "]\n  external_timeout_s: 60\n  job_time_limit_s: 2\n");
+                       "]\n  external_timeout_s: 60\n  job_time_limit_s: 10\n");
   node.start();
   const auto first = send_with_storescu(node, study_dicom() / "arterial");
   ASSERT_EQ(first.status, 0) << first.output;
@@ -502,7 +502,7 @@ TEST_F(ServeRobustness, AnAnalysisPastTheTimeLimitIsFailedAndTheStudiesBehindItG
       },
       60, 50))
       << node.log();
-  EXPECT_NE(store.jobs("", 10)[0].error.find("time limit of 2 s"), std::string::npos)
+  EXPECT_NE(store.jobs("", 10)[0].error.find("time limit of 10 s"), std::string::npos)
       << store.jobs("", 10)[0].error;
   EXPECT_TRUE(fs::exists(marker));
   // The only worker is stuck in the sleeping program: the next series is analysed by its
@@ -518,9 +518,9 @@ TEST_F(ServeRobustness, AnAnalysisPastTheTimeLimitIsFailedAndTheStudiesBehindItG
       << node.log();
   EXPECT_EQ(node.log().find("event=job_late_result"), std::string::npos)
       << "the stuck analysis ended before the next one: the test proves nothing";
-  // The stuck analysis ends (the program sleeps 8 s): its results go nowhere.
+  // The stuck analysis ends (the program sleeps 30 s): its results go nowhere.
   ASSERT_TRUE(eventually(
-      [&] { return node.log().find("event=job_late_result") != std::string::npos; }, 30, 50))
+      [&] { return node.log().find("event=job_late_result") != std::string::npos; }, 60, 50))
       << node.log();
   const auto jobs = store.jobs("", 10);
   ASSERT_EQ(jobs.size(), 2u);

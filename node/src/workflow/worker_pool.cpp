@@ -80,10 +80,25 @@ int WorkerPool::check_time_limits(double now) {
   if (limit <= 0) return 0;
   const std::string node = config::node_name(cfg->config.node);
   std::vector<Worker*> late;
+  std::vector<std::unique_ptr<Worker>> ended;  // abandoned workers whose analysis returned
   {
     std::lock_guard lock(workers_mutex_);
-    for (auto& w : workers_) late.push_back(w.get());
+    for (auto it = workers_.begin(); it != workers_.end();) {
+      bool done = false;
+      {
+        std::lock_guard worker_lock((*it)->mutex);
+        done = (*it)->abandoned && !(*it)->job;
+      }
+      if (done) {
+        ended.push_back(std::move(*it));
+        it = workers_.erase(it);
+      } else {
+        late.push_back((it++)->get());
+      }
+    }
   }
+  for (auto& w : ended)
+    if (w->thread.joinable()) w->thread.join();
   int failed = 0;
   for (Worker* w : late) {
     std::lock_guard lock(w->mutex);
