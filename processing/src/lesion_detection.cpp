@@ -502,6 +502,78 @@ void measure_lesions(const std::vector<AlignedPhase>& phases, std::size_t refere
   }
 }
 
+namespace {
+
+// Candidates left out by each rule of the search, for its notes.
+struct Rejections {
+  int tubes = 0, surface = 0, surroundings = 0, fat = 0, clefts = 0, cava = 0, faint = 0,
+      thin_ends = 0;
+};
+
+// The method text of the search and the notes of what it left out, into `out`.
+void describe_search(Phase reference_phase, double reference_threshold,
+                     std::optional<double> arterial_threshold, const Rejections& rejected,
+                     std::size_t surface_lesions, LesionDetection& out) {
+  std::ostringstream method;
+  method.precision(0);
+  method << std::fixed << "hypodense in the " << phase_name(reference_phase)
+         << " phase by more than " << reference_threshold << " HU";
+  if (arterial_threshold) {
+    method << ", or hyperenhancing in the arterial phase by more than " << *arterial_threshold
+           << " HU";
+  }
+  method << " (smoothed " << std::setprecision(1) << kSmoothingMm << std::setprecision(0)
+         << " mm, against the parenchyma median); where the liver borders the lung the search "
+            "reaches "
+         << kLungSideReachMm
+         << " mm beyond the liver mask (surface lesions), and elsewhere for dark lesions into the "
+            "soft tissue of the liver's envelope (its closing by "
+         << kEnvelopeMm
+         << " mm, away from fat and fluid) where they are round; "
+            "tubes and surface clefts, the thick "
+            "ends of thin hypodense structures (fissures, ducts), candidates not surrounded by "
+            "parenchyma and candidates not standing out from the parenchyma around them (its "
+            "surface band left aside; darker in the reference and brighter in the arterial "
+            "phase, added in units of each threshold) left out; boundary at half contrast, "
+            "reaching at least the next slice, then moved on in the lesion's slices while the "
+            "lesion goes on beyond it (against the parenchyma right around, away from the lung); "
+            "candidates under "
+         << std::setprecision(2) << kMinLesionMl << " mL ignored";
+  out.method = method.str();
+  if (rejected.tubes)
+    out.notes.push_back(std::to_string(rejected.tubes) +
+                        " vessel-like (elongated) candidate(s) left out");
+  if (rejected.surroundings)
+    out.notes.push_back(
+        std::to_string(rejected.surroundings) +
+        " candidate(s) not surrounded by parenchyma left out (hilum, neighbouring organs)");
+  if (rejected.faint)
+    out.notes.push_back(std::to_string(rejected.faint) +
+                        " candidate(s) not standing out from the parenchyma around them left out");
+  if (rejected.cava)
+    out.notes.push_back(std::to_string(rejected.cava) +
+                        " candidate(s) at the inferior vena cava left out");
+  if (rejected.fat)
+    out.notes.push_back(std::to_string(rejected.fat) +
+                        " fat-containing candidate(s) left out (fissures, hilum)");
+  if (rejected.thin_ends)
+    out.notes.push_back(std::to_string(rejected.thin_ends) +
+                        " hypodense candidate(s) at the end of a thin hypodense structure left out "
+                        "(fissures, ducts)");
+  if (rejected.clefts)
+    out.notes.push_back(std::to_string(rejected.clefts) +
+                        " flat or branching candidate(s) left out (clefts)");
+  if (surface_lesions)
+    out.notes.push_back(std::to_string(surface_lesions) +
+                        " lesion(s) found at the surface, in the liver's envelope beyond its mask");
+  if (rejected.surface)
+    out.notes.push_back(
+        std::to_string(rejected.surface) +
+        " hypodense candidate(s) along the liver surface left out (fissures, fat, gallbladder)");
+}
+
+}  // namespace
+
 LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::size_t reference,
                                const LabelMap& liver_full, const SpineLandmarks& spine,
                                const LabelMap* cava_lumen_full) {
@@ -686,8 +758,7 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
     origin.insert(origin.begin(), 0);
     for (auto& v : split) members.push_back(std::move(v));
   }
-  int rejected_tubes = 0, rejected_surface = 0, rejected_surroundings = 0, rejected_fat = 0,
-      rejected_clefts = 0, rejected_cava = 0, rejected_faint = 0, rejected_thin_ends = 0;
+  Rejections rejected;
   const bool enhanced_reference = phases[reference].phase != Phase::kNonContrast;
   const double ordinary = std::max(kMinContrastHu, kNoiseFactor * parenchyma[reference].sd);
   // `within`, when given: only the shell inside it counts (a tumour at the surface has what lies
@@ -752,19 +823,19 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
     const auto& vox = members[l];
     if (vox.size() * voxel_ml < kMinLesionMl) continue;
     if (elongation(g, vox) > kMaxElongation) {
-      ++rejected_tubes;
+      ++rejected.tubes;
       continue;
     }
     if (in_cava_zone(vox)) {
-      ++rejected_cava;
+      ++rejected.cava;
       continue;
     }
     if (fatty(vox)) {
-      ++rejected_fat;
+      ++rejected.fat;
       continue;
     }
     if (compactness(vox) < kMinCompactness) {
-      ++rejected_clefts;
+      ++rejected.clefts;
       continue;
     }
     std::size_t in_band = 0, hypo_count = 0;
@@ -773,7 +844,7 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
       hypo_count += hypo.voxels[p];
     }
     if (hypo_count * 2 > vox.size() && in_band > kMaxSurfaceFraction * vox.size()) {
-      ++rejected_surface;
+      ++rejected.surface;
       continue;
     }
     // The thick end of a thin hypodense structure (a fissure, a duct, partial volume with the
@@ -782,7 +853,7 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
     // a structure and a lesion beside a vessel would go.
     if (enhanced_reference && hypo_count * 2 > vox.size() &&
         thin_attachment(g, vox, hypo, candidates) > vox.size()) {
-      ++rejected_thin_ends;
+      ++rejected.thin_ends;
       continue;
     }
     // A lesion lies in parenchyma: most of a thin shell around it must be liver of ordinary
@@ -794,11 +865,11 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
     const bool large_hypervascular =
         vox.size() * voxel_ml >= kLargeLesionMl && hyper_count * 2 >= vox.size();
     if (!large_hypervascular && parenchyma_fraction(vox) < kMinSurroundingParenchyma) {
-      ++rejected_surroundings;
+      ++rejected.surroundings;
       continue;
     }
     if (!stands_out_locally(vox)) {
-      ++rejected_faint;
+      ++rejected.faint;
       continue;
     }
     // Pieces of one heterogeneous lesion, split above, are one lesion again.
@@ -876,27 +947,27 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
       // Fluid (the gallbladder, bowel content) is not sought here.
       if (mean_of(raw[reference], vox) < kWaterMaxHu) continue;
       if (elongation(g, vox) > kMaxBiteElongation) {
-        ++rejected_tubes;
+        ++rejected.tubes;
         continue;
       }
       if (in_lumen > kMaxLumenShare * vox.size() || in_cava_zone(vox)) {
-        ++rejected_cava;
+        ++rejected.cava;
         continue;
       }
       if (fatty(vox)) {
-        ++rejected_fat;
+        ++rejected.fat;
         continue;
       }
       if (compactness(vox) < kMinBiteCompactness) {
-        ++rejected_clefts;
+        ++rejected.clefts;
         continue;
       }
       if (parenchyma_fraction(vox, &envelope) < kMinSurroundingParenchyma) {
-        ++rejected_surroundings;
+        ++rejected.surroundings;
         continue;
       }
       if (!stands_out_locally(vox)) {
-        ++rejected_faint;
+        ++rejected.faint;
         continue;
       }
       redraw(vox, search);
@@ -948,7 +1019,7 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
   kept.erase(std::remove_if(kept.begin(), kept.end(),
                             [&](const auto& vox) {
                               const bool flat = compactness(vox) < kMinCompactness;
-                              rejected_clefts += flat;
+                              rejected.clefts += flat;
                               return flat;
                             }),
              kept.end());
@@ -957,62 +1028,11 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
 
   measure_lesions(phases, reference, lo, parenchyma_only, raw, smoothed, parenchyma, all_lesions,
                   kept, out);
-  std::ostringstream method;
-  method.precision(0);
-  method << std::fixed << "hypodense in the " << phase_name(phases[reference].phase)
-         << " phase by more than " << threshold(reference) << " HU";
-  if (arterial >= 0) {
-    method << ", or hyperenhancing in the arterial phase by more than " << threshold(arterial)
-           << " HU";
-  }
-  method << " (smoothed " << std::setprecision(1) << kSmoothingMm << std::setprecision(0)
-         << " mm, against the parenchyma median); where the liver borders the lung the search "
-            "reaches "
-         << kLungSideReachMm
-         << " mm beyond the liver mask (surface lesions), and elsewhere for dark lesions into the "
-            "soft tissue of the liver's envelope (its closing by "
-         << kEnvelopeMm
-         << " mm, away from fat and fluid) where they are round; "
-            "tubes and surface clefts, the thick "
-            "ends of thin hypodense structures (fissures, ducts), candidates not surrounded by "
-            "parenchyma and candidates not standing out from the parenchyma around them (its "
-            "surface band left aside; darker in the reference and brighter in the arterial "
-            "phase, added in units of each threshold) left out; boundary at half contrast, "
-            "reaching at least the next slice, then moved on in the lesion's slices while the "
-            "lesion goes on beyond it (against the parenchyma right around, away from the lung); "
-            "candidates under "
-         << std::setprecision(2) << kMinLesionMl << " mL ignored";
-  out.method = method.str();
-  if (rejected_tubes)
-    out.notes.push_back(std::to_string(rejected_tubes) +
-                        " vessel-like (elongated) candidate(s) left out");
-  if (rejected_surroundings)
-    out.notes.push_back(
-        std::to_string(rejected_surroundings) +
-        " candidate(s) not surrounded by parenchyma left out (hilum, neighbouring organs)");
-  if (rejected_faint)
-    out.notes.push_back(std::to_string(rejected_faint) +
-                        " candidate(s) not standing out from the parenchyma around them left out");
-  if (rejected_cava)
-    out.notes.push_back(std::to_string(rejected_cava) +
-                        " candidate(s) at the inferior vena cava left out");
-  if (rejected_fat)
-    out.notes.push_back(std::to_string(rejected_fat) +
-                        " fat-containing candidate(s) left out (fissures, hilum)");
-  if (rejected_thin_ends)
-    out.notes.push_back(std::to_string(rejected_thin_ends) +
-                        " hypodense candidate(s) at the end of a thin hypodense structure left out "
-                        "(fissures, ducts)");
-  if (rejected_clefts)
-    out.notes.push_back(std::to_string(rejected_clefts) +
-                        " flat or branching candidate(s) left out (clefts)");
-  if (surface_lesions)
-    out.notes.push_back(std::to_string(surface_lesions) +
-                        " lesion(s) found at the surface, in the liver's envelope beyond its mask");
-  if (rejected_surface)
-    out.notes.push_back(
-        std::to_string(rejected_surface) +
-        " hypodense candidate(s) along the liver surface left out (fissures, fat, gallbladder)");
+  describe_search(phases[reference].phase, threshold(reference),
+                  arterial >= 0
+                      ? std::optional<double>(threshold(static_cast<std::size_t>(arterial)))
+                      : std::nullopt,
+                  rejected, surface_lesions, out);
   return out;
 }
 
