@@ -233,8 +233,9 @@ std::vector<std::size_t> redraw_at_half_contrast(const Geometry& g,
                         image.voxels[p] > -1500.0f && own_slice[p / plane];
     }
     inner = erode_mm(inner, kGrowthAwayFromSurfaceMm);
-    const LabelMap ahead = dilate_mm(front.mask(), kEdgeReachMm);
-    const LabelMap ring = dilate_mm(front.mask(), kGrowthRingMm);
+    const auto reached = dilate_mm(front.mask(), {kEdgeReachMm, kGrowthRingMm});
+    const LabelMap& ahead = reached[0];
+    const LabelMap& ring = reached[1];
     std::vector<double> local;
     for (std::size_t q = 0; q < ring.voxels.size(); ++q)
       if (ring.voxels[q] && !ahead.voxels[q] && inner.voxels[q]) local.push_back(level.voxels[q]);
@@ -506,8 +507,8 @@ namespace {
 
 // Candidates left out by each rule of the search, for its notes.
 struct Rejections {
-  int tubes = 0, surface = 0, surroundings = 0, fat = 0, clefts = 0, cava = 0, faint = 0,
-      thin_ends = 0;
+  std::size_t tubes = 0, surface = 0, surroundings = 0, fat = 0, clefts = 0, cava = 0, faint = 0,
+              thin_ends = 0;
 };
 
 // The method text of the search and the notes of what it left out, into `out`.
@@ -540,36 +541,22 @@ void describe_search(Phase reference_phase, double reference_threshold,
             "candidates under "
          << std::setprecision(2) << kMinLesionMl << " mL ignored";
   out.method = method.str();
-  if (rejected.tubes)
-    out.notes.push_back(std::to_string(rejected.tubes) +
-                        " vessel-like (elongated) candidate(s) left out");
-  if (rejected.surroundings)
-    out.notes.push_back(
-        std::to_string(rejected.surroundings) +
-        " candidate(s) not surrounded by parenchyma left out (hilum, neighbouring organs)");
-  if (rejected.faint)
-    out.notes.push_back(std::to_string(rejected.faint) +
-                        " candidate(s) not standing out from the parenchyma around them left out");
-  if (rejected.cava)
-    out.notes.push_back(std::to_string(rejected.cava) +
-                        " candidate(s) at the inferior vena cava left out");
-  if (rejected.fat)
-    out.notes.push_back(std::to_string(rejected.fat) +
-                        " fat-containing candidate(s) left out (fissures, hilum)");
-  if (rejected.thin_ends)
-    out.notes.push_back(std::to_string(rejected.thin_ends) +
-                        " hypodense candidate(s) at the end of a thin hypodense structure left out "
-                        "(fissures, ducts)");
-  if (rejected.clefts)
-    out.notes.push_back(std::to_string(rejected.clefts) +
-                        " flat or branching candidate(s) left out (clefts)");
-  if (surface_lesions)
-    out.notes.push_back(std::to_string(surface_lesions) +
-                        " lesion(s) found at the surface, in the liver's envelope beyond its mask");
-  if (rejected.surface)
-    out.notes.push_back(
-        std::to_string(rejected.surface) +
-        " hypodense candidate(s) along the liver surface left out (fissures, fat, gallbladder)");
+  const std::pair<std::size_t, const char*> counted[] = {
+      {rejected.tubes, " vessel-like (elongated) candidate(s) left out"},
+      {rejected.surroundings,
+       " candidate(s) not surrounded by parenchyma left out (hilum, neighbouring organs)"},
+      {rejected.faint, " candidate(s) not standing out from the parenchyma around them left out"},
+      {rejected.cava, " candidate(s) at the inferior vena cava left out"},
+      {rejected.fat, " fat-containing candidate(s) left out (fissures, hilum)"},
+      {rejected.thin_ends,
+       " hypodense candidate(s) at the end of a thin hypodense structure left out (fissures, "
+       "ducts)"},
+      {rejected.clefts, " flat or branching candidate(s) left out (clefts)"},
+      {surface_lesions, " lesion(s) found at the surface, in the liver's envelope beyond its mask"},
+      {rejected.surface,
+       " hypodense candidate(s) along the liver surface left out (fissures, fat, gallbladder)"}};
+  for (const auto& [n, what] : counted)
+    if (n) out.notes.push_back(std::to_string(n) + what);
 }
 
 }  // namespace

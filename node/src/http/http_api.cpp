@@ -131,6 +131,16 @@ std::string query_value(const std::string& query, const std::string& key) {
   return {};
 }
 
+// The non-empty middle of `path` when it is `prefix` + middle + `suffix` (a resource's
+// identifier in /api/<collection>/<id>/<action>).
+std::optional<std::string> path_between(const std::string& path, const std::string& prefix,
+                                        const std::string& suffix) {
+  if (path.size() <= prefix.size() + suffix.size() || path.rfind(prefix, 0) != 0 ||
+      path.compare(path.size() - suffix.size(), suffix.size(), suffix) != 0)
+    return std::nullopt;
+  return path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
+}
+
 }  // namespace
 
 HttpResponse handle_http_request(Runtime& rt, const std::string& method, const std::string& target,
@@ -237,12 +247,9 @@ HttpResponse handle_http_request(Runtime& rt, const std::string& method, const s
     // POST /api/studies/<uid>/reanalyse: the study's visit is analysed again as a new version
     // (after a failure, or a time limit); not while it is receiving or a job of it is waiting
     // or running.
-    const std::string studies = "/api/studies/", reanalyse = "/reanalyse";
-    if (method == "POST" && path.rfind(studies, 0) == 0 &&
-        path.size() > studies.size() + reanalyse.size() &&
-        path.compare(path.size() - reanalyse.size(), reanalyse.size(), reanalyse) == 0) {
-      const std::string uid =
-          path.substr(studies.size(), path.size() - studies.size() - reanalyse.size());
+    const auto study_uid = path_between(path, "/api/studies/", "/reanalyse");
+    if (method == "POST" && study_uid) {
+      const std::string& uid = *study_uid;
       if (!is_valid_uid(uid)) return json_response({{"error", "bad study instance UID"}}, 400);
       const auto study = rt.store->study(uid);
       if (!study) return json_response({{"error", "no such study"}}, 404);
@@ -261,12 +268,9 @@ HttpResponse handle_http_request(Runtime& rt, const std::string& method, const s
           job.id, job.study_uid, job.version);
       return json_response({{"job", job.id}, {"version", job.version}});
     }
-    const std::string prefix = "/api/outbox/", suffix = "/requeue";
-    if (method == "POST" && path.rfind(prefix, 0) == 0 &&
-        path.size() > prefix.size() + suffix.size() &&
-        path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0) {
-      const std::string id =
-          path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
+    const auto outbox_id = path_between(path, "/api/outbox/", "/requeue");
+    if (method == "POST" && outbox_id) {
+      const std::string& id = *outbox_id;
       if (id.find_first_not_of("0123456789") != std::string::npos)
         return json_response({{"error", "bad outbox id"}}, 400);
       const bool ok = rt.store->requeue_outbox(std::stoll(id), wall_now());
