@@ -167,28 +167,6 @@ void remove_cava_above_the_dome(LabelMap& mask, const AbdomenSurvey& survey) {
   }
 }
 
-// The partition's markers are the parts thicker than twice kMarkerMm, and whatever is thinner
-// is flooded into the marker it touches: a stomach wall, a bowel loop or a strip of muscle that
-// lies against the liver has no region of its own and comes in with the seed, past the
-// neighbour rules. Each connected part of the liver region that a ball of kMarkerMm does not
-// fit in is judged as a neighbour region is: where the atlas gives the liver on average under
-// kAtlasMinRegionProbability it is dropped. The liver's own thin edges lie where livers lie.
-void drop_unlikely_thin_parts(LabelMap& liver, const Volume& prior) {
-  const LabelMap thick = dilate_mm(erode_mm(liver, kMarkerMm), kMarkerMm);
-  LabelMap thin(liver.geometry, 0);
-  for (std::size_t p = 0; p < liver.voxels.size(); ++p)
-    thin.voxels[p] = liver.voxels[p] && !thick.voxels[p];
-  std::vector<std::size_t> sizes;
-  const auto parts = connected_components(thin, &sizes);
-  std::vector<double> mean(sizes.size() + 1, 0.0);
-  for (std::size_t p = 0; p < parts.voxels.size(); ++p) mean[parts.voxels[p]] += prior.voxels[p];
-  for (std::size_t l = 1; l < mean.size(); ++l) mean[l] /= static_cast<double>(sizes[l - 1]);
-  for (std::size_t p = 0; p < liver.voxels.size(); ++p) {
-    const std::uint32_t l = parts.voxels[p];
-    if (l != 0 && mean[l] < kAtlasMinRegionProbability) liver.voxels[p] = 0;
-  }
-}
-
 // Why a segmented region cannot be the liver, or empty when it can: an adult liver holds more
 // than 300 mL, lies under the right hemidiaphragm (its top within 10 cm of the right lung's
 // base, where the series shows the lung, or up to the series' top where it shows none) and mostly
@@ -249,6 +227,28 @@ std::string implausible_liver(const LabelMap& mask, const AbdomenSurvey& survey)
 }
 
 }  // namespace
+
+// The partition's markers are the parts thicker than twice kMarkerMm, and whatever is thinner
+// is flooded into the marker it touches: a stomach wall, a bowel loop or a strip of muscle that
+// lies against the liver has no region of its own and comes in with the seed, past the
+// neighbour rules. Each connected part of the liver region that a ball of kMarkerMm does not
+// fit in is judged as a neighbour region is: where the atlas gives the liver on average under
+// kAtlasMinRegionProbability it is dropped. The liver's own thin edges lie where livers lie.
+void drop_unlikely_thin_parts(LabelMap& liver, const Volume& prior) {
+  const LabelMap thick = dilate_mm(erode_mm(liver, kMarkerMm), kMarkerMm);
+  LabelMap thin(liver.geometry, 0);
+  for (std::size_t p = 0; p < liver.voxels.size(); ++p)
+    thin.voxels[p] = liver.voxels[p] && !thick.voxels[p];
+  std::vector<std::size_t> sizes;
+  const auto parts = connected_components(thin, &sizes);
+  std::vector<double> mean(sizes.size() + 1, 0.0);
+  for (std::size_t p = 0; p < parts.voxels.size(); ++p) mean[parts.voxels[p]] += prior.voxels[p];
+  for (std::size_t l = 1; l < mean.size(); ++l) mean[l] /= static_cast<double>(sizes[l - 1]);
+  for (std::size_t p = 0; p < liver.voxels.size(); ++p) {
+    const std::uint32_t l = parts.voxels[p];
+    if (l != 0 && mean[l] < kAtlasMinRegionProbability) liver.voxels[p] = 0;
+  }
+}
 
 LiverSegmentation segment_liver(const Volume& volume, const AbdomenSurvey& survey,
                                 const std::vector<SupportingPhase>& supporting,

@@ -35,4 +35,9 @@ LiverSegmentation segment_liver(const Volume& volume, const AbdomenSurvey& surve
                                 const std::vector<SupportingPhase>& supporting = {},
                                 bool full_resolution = true, const LiverAtlas* atlas = nullptr);
 
+// The parts of a liver region that a ball of 10 mm does not fit in (a stomach wall, bowel loop or
+// muscle strip flooded into the region with the liver), each connected part dropped where the
+// atlas' probability `prior` (same grid) is on average under 4 %, as a neighbouring region is.
+void drop_unlikely_thin_parts(LabelMap& liver, const Volume& prior);
+
 }  // namespace livernode::processing::detail
