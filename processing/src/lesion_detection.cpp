@@ -559,19 +559,68 @@ void describe_search(Phase reference_phase, double reference_threshold,
     if (n) out.notes.push_back(std::to_string(n) + what);
 }
 
-}  // namespace
+using Voxels = std::vector<std::size_t>;
 
-LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::size_t reference,
-                               const LabelMap& liver_full, const SpineLandmarks& spine,
-                               const LabelMap* cava_lumen_full) {
-  LesionDetection out;
-  out.labels = LabelMap(liver_full.geometry, 0);
-  // Work inside the liver's bounding box, with room for its envelope.
-  const Box box = bounding_box(liver_full, std::max({kHullMm, kLungSideReachMm, kEnvelopeMm}));
-  if (box.empty()) return out;
-  const auto& lo = box.lo;
-  std::vector<Volume> raw, smoothed;
-  for (const auto& ph : phases) crop_and_smooth(ph.volume, box, raw, smoothed);
+// One search for the lesions of a liver: the maps its rules share (the search region, its
+// surface band, the parenchyma a candidate is compared with, the candidates of each kind), cut
+// to the liver's bounding box, and the rules themselves. `in_liver` finds the lesions inside the
+// liver and at its surface against the lung, `in_envelope` those in the bites of its surface
+// elsewhere, `merge_close` and `drop_flat` tidy what both found.
+class LesionSearch {
+ public:
+  LesionSearch(const std::vector<AlignedPhase>& phases, std::size_t reference,
+               const LabelMap& liver_full, const SpineLandmarks& spine,
+               const LabelMap* cava_lumen_full, const Box& box);
+
+  std::vector<Voxels> in_liver();
+  void in_envelope(std::vector<Voxels>& kept);
+  void merge_close(std::vector<Voxels>& kept) const;
+  void drop_flat(std::vector<Voxels>& kept);
+  void measure(const std::vector<Voxels>& kept, std::size_t surface_lesions,
+               LesionDetection& out) const;
+
+ private:
+  double threshold(std::size_t i) const {
+    return std::max(kMinContrastHu, kNoiseFactor * parenchyma_[i].sd);
+  }
+  double compactness(const Voxels& vox) const;
+  std::vector<Voxels> compact_cores(const Voxels& vox) const;
+  double parenchyma_fraction(const Voxels& vox, const LabelMap* within = nullptr) const;
+  bool fatty(const Voxels& vox) const;
+  bool stands_out_locally(const Voxels& vox) const;
+  bool in_cava_zone(const Voxels& vox) const;
+  void redraw(Voxels& vox, const LabelMap& within);
+
+  const std::vector<AlignedPhase>& phases_;
+  const std::size_t reference_;
+  const SpineLandmarks& spine_;
+  const LabelMap* cava_lumen_full_;
+  const LabelMap& liver_full_;
+  const Box box_;
+  std::vector<Volume> raw_, smoothed_;
+  std::vector<LabelMap> grown_;  // the liver mask dilated by kHullMm, kLungSideReachMm, kEnvelopeMm
+  LabelMap liver_;               // the liver with the hollows of its surface closed, fat left out
+  Geometry g_;
+  LabelMap beside_air_, near_air_;
+  LabelMap parenchyma_only_, region_, inner_, band_, ring_parenchyma_;
+  std::vector<Robust> parenchyma_;
+  int arterial_ = -1;
+  LabelMap hypo_, hyper_, candidates_;
+  double voxel_ml_ = 0.0, ordinary_ = 0.0;
+  Rejections rejected_;
+  LabelMap all_lesions_;
+};
+
+LesionSearch::LesionSearch(const std::vector<AlignedPhase>& phases, std::size_t reference,
+                           const LabelMap& liver_full, const SpineLandmarks& spine,
+                           const LabelMap* cava_lumen_full, const Box& box)
+    : phases_(phases),
+      reference_(reference),
+      spine_(spine),
+      cava_lumen_full_(cava_lumen_full),
+      liver_full_(liver_full),
+      box_(box) {
+  for (const auto& ph : phases) crop_and_smooth(ph.volume, box, raw_, smoothed_);
   // The search region: the liver with the hollows of its surface closed, because a lesion at
   // the surface is often left out of the liver mask (it does not look like parenchyma) and is
   // part of the liver all the same. Fat in the hollows (fissures) stays out. Fat is a tissue,
@@ -579,47 +628,46 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
   // noise of a cyst, near water, reaches fat values voxel by voxel, and the holes it would
   // leave break the cyst up).
   // The liver mask grown for the closing below and for the reach beyond it at the lung.
-  auto grown = dilate_mm(crop(liver_full, box), {kHullMm, kLungSideReachMm, kEnvelopeMm});
-  const LabelMap liver = [&] {
-    LabelMap hull = erode_mm(grown[0], kHullMm);
-    const LabelMap fat = fat_within(raw[reference], hull);
+  grown_ = dilate_mm(crop(liver_full, box), {kHullMm, kLungSideReachMm, kEnvelopeMm});
+  liver_ = [&] {
+    LabelMap hull = erode_mm(grown_[0], kHullMm);
+    const LabelMap fat = fat_within(raw_[reference], hull);
     for (std::size_t p = 0; p < hull.voxels.size(); ++p) hull.voxels[p] &= !fat.voxels[p];
     return hull;
   }();
-  const Geometry& g = liver.geometry;
+  g_ = liver_.geometry;
+  const Geometry& g = g_;
   // Where the liver borders the lung the search goes on into the soft tissue beyond its mask,
   // up to kLungSideReachMm: that is where a surface lesion is cut out of the mask. A thin band
   // of it (the diaphragm, partial volume with the lung) is taken out again by the opening
   // below.
   const LabelMap air = [&] {
-    const Volume& hu = raw[reference];
+    const Volume& hu = raw_[reference];
     LabelMap a(g, 0);
     for (std::size_t p = 0; p < a.voxels.size(); ++p)
       a.voxels[p] = hu.voxels[p] > -1500.0f && hu.voxels[p] < kAirHu;
     return a;
   }();
   auto air_dilated = dilate_mm(air, {kBesideAirMm, kLungSideReachMm});
-  const LabelMap beside_air = std::move(air_dilated[0]);
-  const LabelMap near_air = std::move(air_dilated[1]);
+  beside_air_ = std::move(air_dilated[0]);
+  near_air_ = std::move(air_dilated[1]);
   // The parenchyma a lesion is compared with: the liver less its partial volume with the lung.
-  const LabelMap parenchyma_only = [&] {
-    LabelMap m = liver;
-    for (std::size_t p = 0; p < m.voxels.size(); ++p) m.voxels[p] &= !beside_air.voxels[p];
-    return m;
-  }();
-  const LabelMap region = [&] {
-    const LabelMap& reach = grown[1];
-    LabelMap r = liver;
+  parenchyma_only_ = liver_;
+  for (std::size_t p = 0; p < parenchyma_only_.voxels.size(); ++p)
+    parenchyma_only_.voxels[p] &= !beside_air_.voxels[p];
+  region_ = [&] {
+    const LabelMap& reach = grown_[1];
+    LabelMap r = liver_;
     for (std::size_t p = 0; p < r.voxels.size(); ++p)
       r.voxels[p] |=
-          reach.voxels[p] && near_air.voxels[p] && smoothed[reference].voxels[p] >= kSoftTissueHu;
+          reach.voxels[p] && near_air_.voxels[p] && smoothed_[reference].voxels[p] >= kSoftTissueHu;
     return r;
   }();
-  auto eroded = erode_mm(region, {2.0, 5.0, kSurfaceBandMm});
-  const LabelMap inner = std::move(eroded[0]);
+  auto eroded = erode_mm(region_, {2.0, 5.0, kSurfaceBandMm});
+  inner_ = std::move(eroded[0]);
   const LabelMap deep = [&] {  // the liver's interior, away from any border of the search
     LabelMap d = std::move(eroded[1]);
-    for (std::size_t p = 0; p < d.voxels.size(); ++p) d.voxels[p] &= liver.voxels[p];
+    for (std::size_t p = 0; p < d.voxels.size(); ++p) d.voxels[p] &= liver_.voxels[p];
     return d;
   }();
   // The band along the surface of the search region: voxels whose centre lies within
@@ -627,112 +675,193 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
   // erosion measures from voxel centre to voxel centre, close enough in-plane; across thick
   // slices it is not: the slab of the top or bottom slice of the liver there reaches what lies
   // above or below it.
-  const LabelMap band = [&] {
+  band_ = [&] {
     LabelMap b = std::move(eroded[2]);
     for (std::size_t p = 0; p < b.voxels.size(); ++p)
-      b.voxels[p] = region.voxels[p] && !b.voxels[p];
+      b.voxels[p] = region_.voxels[p] && !b.voxels[p];
     const std::size_t slice = g.size[0] * g.size[1], slices = g.size[2];
     const auto reach = static_cast<std::size_t>(std::floor(kSurfaceBandMm / g.spacing[2] + 0.5));
     for (std::size_t p = 0; p < b.voxels.size(); ++p) {
-      if (!region.voxels[p] || b.voxels[p]) continue;
+      if (!region_.voxels[p] || b.voxels[p]) continue;
       const std::size_t k = p / slice;
       for (std::size_t n = 1; n <= reach && !b.voxels[p]; ++n)
-        b.voxels[p] = (k < n || !region.voxels[p - n * slice]) ||
-                      (k + n >= slices || !region.voxels[p + n * slice]);
+        b.voxels[p] = (k < n || !region_.voxels[p - n * slice]) ||
+                      (k + n >= slices || !region_.voxels[p + n * slice]);
     }
     return b;
   }();
   // The parenchyma a lesion is compared with right around it: without the partial volume of the
   // liver's surface with whatever lies beyond it (darker than the parenchyma in every phase).
-  const LabelMap ring_parenchyma = [&] {
-    LabelMap m = parenchyma_only;
-    for (std::size_t p = 0; p < m.voxels.size(); ++p) m.voxels[p] &= !band.voxels[p];
-    return m;
-  }();
+  ring_parenchyma_ = parenchyma_only_;
+  for (std::size_t p = 0; p < ring_parenchyma_.voxels.size(); ++p)
+    ring_parenchyma_.voxels[p] &= !band_.voxels[p];
 
-  std::vector<Robust> parenchyma;
-  for (const auto& s : smoothed)
-    parenchyma.push_back(robust_stats(s, deep.voxels.empty() ? liver : deep));
-  auto threshold = [&](std::size_t i) {
-    return std::max(kMinContrastHu, kNoiseFactor * parenchyma[i].sd);
-  };
+  for (const auto& s : smoothed_)
+    parenchyma_.push_back(robust_stats(s, deep.voxels.empty() ? liver_ : deep));
   // The arterial phase hyperenhancing lesions are sought in: an aligned one, or the reference
   // itself when it is arterial (an arterial series alone, or no later phase in the study).
-  int arterial = -1;
   for (std::size_t i = 0; i < phases.size(); ++i)
-    if (phases[i].phase == Phase::kArterial && i != reference) arterial = static_cast<int>(i);
-  if (arterial < 0 && phases[reference].phase == Phase::kArterial)
-    arterial = static_cast<int>(reference);
+    if (phases[i].phase == Phase::kArterial && i != reference) arterial_ = static_cast<int>(i);
+  if (arterial_ < 0 && phases[reference].phase == Phase::kArterial)
+    arterial_ = static_cast<int>(reference);
 
   // Candidates: hypodense in the reference phase, or brighter than the parenchyma in the
   // arterial phase without staying vessel-bright in the reference phase.
-  const Volume& ref = smoothed[reference];
-  LabelMap hypo(g, 0), hyper(g, 0);
-  for (std::size_t p = 0; p < inner.voxels.size(); ++p) {
-    if (!inner.voxels[p]) continue;
-    hypo.voxels[p] = ref.voxels[p] < parenchyma[reference].median - threshold(reference);
-    if (arterial >= 0) {
-      const float a = smoothed[arterial].voxels[p];
+  const Volume& ref = smoothed_[reference];
+  hypo_ = LabelMap(g, 0);
+  hyper_ = LabelMap(g, 0);
+  for (std::size_t p = 0; p < inner_.voxels.size(); ++p) {
+    if (!inner_.voxels[p]) continue;
+    hypo_.voxels[p] = ref.voxels[p] < parenchyma_[reference].median - threshold(reference);
+    if (arterial_ >= 0) {
+      const float a = smoothed_[arterial_].voxels[p];
       // Vessel-bright in a later reference phase: a vessel. With the arterial phase as the
       // reference there is no later phase to tell: vessels go by their shape below.
-      const bool vessel = arterial != static_cast<int>(reference) &&
-                          ref.voxels[p] >= parenchyma[reference].median + kVesselExcessHu;
-      hyper.voxels[p] =
-          a > -1500.0f && a > parenchyma[arterial].median + threshold(arterial) && !vessel;
+      const bool vessel = arterial_ != static_cast<int>(reference) &&
+                          ref.voxels[p] >= parenchyma_[reference].median + kVesselExcessHu;
+      hyper_.voxels[p] =
+          a > -1500.0f && a > parenchyma_[arterial_].median + threshold(arterial_) && !vessel;
     }
   }
-  LabelMap candidates(g, 0);
-  for (std::size_t p = 0; p < candidates.voxels.size(); ++p)
-    candidates.voxels[p] = hypo.voxels[p] || hyper.voxels[p];
+  candidates_ = LabelMap(g, 0);
+  for (std::size_t p = 0; p < candidates_.voxels.size(); ++p)
+    candidates_.voxels[p] = hypo_.voxels[p] || hyper_.voxels[p];
   // Opening: noise specks, ducts and the thin fat of fissures go; lesions of 10 mm stay.
   {
     const double r = kOpeningMm;
-    LabelMap opened = dilate_mm(erode_mm(candidates, r), r);
-    for (std::size_t p = 0; p < opened.voxels.size(); ++p) opened.voxels[p] &= candidates.voxels[p];
-    candidates = std::move(opened);
+    LabelMap opened = dilate_mm(erode_mm(candidates_, r), r);
+    for (std::size_t p = 0; p < opened.voxels.size(); ++p)
+      opened.voxels[p] &= candidates_.voxels[p];
+    candidates_ = std::move(opened);
   }
+  voxel_ml_ = g.voxel_volume_ml();
+  ordinary_ = std::max(kMinContrastHu, kNoiseFactor * parenchyma_[reference].sd);
+  all_lesions_ = LabelMap(g, 0);
+}
+
+double LesionSearch::compactness(const Voxels& vox) const {
+  LesionResult probe;
+  measure_recist(g_, vox, probe);
+  const double d = probe.longest_diameter_mm;
+  const double sphere_ml = M_PI / 6.0 * d * d * d / 1000.0;
+  return sphere_ml > 0 ? vox.size() * voxel_ml_ / sphere_ml : 1.0;
+}
+
+// A lesion touching a duct, fissure or vessel makes one branching candidate: stronger openings
+// split it into its compact cores, each rebuilt within the candidate (none: it stays whole).
+std::vector<Voxels> LesionSearch::compact_cores(const Voxels& vox) const {
+  std::vector<Voxels> cores;
+  if (vox.size() * voxel_ml_ < kMinSplitMl || compactness(vox) >= kMinCompactness) return cores;
+  const Neighbourhood near(g_, vox, 1.0);
+  const LabelMap& m = near.mask();
+  for (double r : kSplitRadiiMm) {
+    std::vector<std::size_t> piece_sizes;
+    const auto pieces = connected_components(erode_mm(m, r), &piece_sizes);
+    for (std::size_t c = 1; c <= piece_sizes.size(); ++c) {
+      LabelMap core(m.geometry, 0);
+      for (std::size_t q = 0; q < pieces.voxels.size(); ++q) core.voxels[q] = pieces.voxels[q] == c;
+      const LabelMap rebuilt = dilate_mm(core, r);
+      Voxels piece;
+      for (std::size_t p : vox)
+        if (rebuilt.voxels[near.to_local(p)]) piece.push_back(p);
+      if (piece.size() * voxel_ml_ >= kMinLesionMl && compactness(piece) >= kMinCompactness)
+        cores.push_back(std::move(piece));
+    }
+    if (!cores.empty()) break;
+  }
+  return cores;
+}
+
+// `within`, when given: only the shell inside it counts (a tumour at the surface has what lies
+// beyond the liver's envelope on one side).
+double LesionSearch::parenchyma_fraction(const Voxels& vox, const LabelMap* within) const {
+  const auto shell = Neighbourhood(g_, vox, kShellOuterMm).shell(kShellInnerMm, kShellOuterMm);
+  const Volume& ref = smoothed_[reference_];
+  // The lung beyond the surface says nothing either way: only the tissue around counts.
+  std::size_t liver_like = 0, tissue = 0;
+  for (std::size_t p : shell) {
+    if (beside_air_.voxels[p] || (within && !within->voxels[p])) continue;
+    ++tissue;
+    liver_like +=
+        liver_.voxels[p] && std::abs(ref.voxels[p] - parenchyma_[reference_].median) <= ordinary_;
+  }
+  return tissue == 0 ? 0.0 : double(liver_like) / tissue;
+}
+
+// Fat is fat in every phase: a candidate with fat in any aligned phase is a fissure or the hilum
+// partly averaged with parenchyma, not a lesion.
+bool LesionSearch::fatty(const Voxels& vox) const {
+  return std::any_of(raw_.begin(), raw_.end(), [&](const Volume& phase) {
+    std::size_t fat = 0;
+    for (std::size_t p : vox) fat += phase.voxels[p] > -1500.0f && phase.voxels[p] < kFatHu;
+    return fat > kMaxFatFraction * vox.size();
+  });
+}
+
+// The global threshold is met against the parenchyma median of the whole liver; a lesion must
+// also stand out from the parenchyma right around it, in the phase it was found in. Regional
+// differences (arterial inflow varying between segments, beam hardening) pass the first test and
+// fail this one.
+bool LesionSearch::stands_out_locally(const Voxels& vox) const {
+  const auto ring =
+      parenchyma_ring(Neighbourhood(g_, vox, kRingOuterMm), ring_parenchyma_, candidates_);
+  if (ring.size() < kMinInteriorVoxels) return true;  // nothing to compare with: keep
+  const Volume& ref = smoothed_[reference_];
+  const double hypo_contrast = median_of(ref, ring) - median_of(ref, vox);
+  // Darker in the reference phase and brighter in the arterial phase than the parenchyma
+  // around it: the two add up, each in units of its phase's threshold (a lesion that washes out
+  // is partly seen in both).
+  double evidence = std::max(0.0, hypo_contrast) / threshold(reference_);
+  if (arterial_ >= 0) {
+    const Volume& a = smoothed_[static_cast<std::size_t>(arterial_)];
+    const double hyper_contrast = median_of(a, vox) - median_of(a, ring);
+    evidence += std::max(0.0, hyper_contrast) / threshold(static_cast<std::size_t>(arterial_));
+  }
+  return evidence > 1.0;
+}
+
+bool LesionSearch::in_cava_zone(const Voxels& vox) const {
+  if (!spine_.x || !spine_.anterior_y) return false;
+  const Geometry& g = g_;
+  Vec3 c{0, 0, 0};
+  for (std::size_t p : vox) {
+    const Vec3 pt =
+        g.index_to_point(p % g.size[0], (p / g.size[0]) % g.size[1], p / (g.size[0] * g.size[1]));
+    for (int a = 0; a < 3; ++a) c[a] += pt[a] / vox.size();
+  }
+  const double dx = c[0] - *spine_.x, dy = c[1] - *spine_.anterior_y;
+  return dx > -kCavaRightMm && dx < kCavaLeftMm && dy > -kCavaFrontMm && dy < kCavaBackMm;
+}
+
+// Boundary at half contrast (redraw_at_half_contrast), against the parenchyma's median, in the
+// phase where the lesion stands out most.
+void LesionSearch::redraw(Voxels& vox, const LabelMap& within) {
+  std::size_t best_phase = reference_;
+  double best_contrast = 0;
+  for (std::size_t i = 0; i < phases_.size(); ++i) {
+    const double c = std::abs(median_of(smoothed_[i], vox) - parenchyma_[i].median);
+    if (std::isfinite(c) && c / threshold(i) > best_contrast / threshold(best_phase)) {
+      best_contrast = c;
+      best_phase = i;
+    }
+  }
+  // Growing on past the first step, never into the partial volume with the lung.
+  auto grown = redraw_at_half_contrast(g_, vox, raw_[best_phase], parenchyma_[best_phase].median,
+                                       kInteriorMm, within, all_lesions_, &near_air_);
+  for (std::size_t p : grown) all_lesions_.voxels[p] = 1;
+  vox = std::move(grown);
+}
+
+std::vector<Voxels> LesionSearch::in_liver() {
+  const Geometry& g = g_;
   std::vector<std::size_t> sizes;
-  const auto components = connected_components(candidates, &sizes);
-  std::vector<std::vector<std::size_t>> members(sizes.size() + 1);
+  const auto components = connected_components(candidates_, &sizes);
+  std::vector<Voxels> members(sizes.size() + 1);
   for (std::size_t p = 0; p < components.voxels.size(); ++p)
     if (components.voxels[p]) members[components.voxels[p]].push_back(p);
-
-  const double voxel_ml = g.voxel_volume_ml();
-  auto compactness = [&](const std::vector<std::size_t>& vox) {
-    LesionResult probe;
-    measure_recist(g, vox, probe);
-    const double d = probe.longest_diameter_mm;
-    const double sphere_ml = M_PI / 6.0 * d * d * d / 1000.0;
-    return sphere_ml > 0 ? vox.size() * voxel_ml / sphere_ml : 1.0;
-  };
   std::vector<std::size_t> origin;  // candidate each member came from (pieces of one lesion)
-  // A lesion touching a duct, fissure or vessel makes one branching candidate: stronger openings
-  // split it into its compact cores, each rebuilt within the candidate (none: it stays whole).
-  auto compact_cores = [&](const std::vector<std::size_t>& vox) {
-    std::vector<std::vector<std::size_t>> cores;
-    if (vox.size() * voxel_ml < kMinSplitMl || compactness(vox) >= kMinCompactness) return cores;
-    const Neighbourhood near(g, vox, 1.0);
-    const LabelMap& m = near.mask();
-    for (double r : kSplitRadiiMm) {
-      std::vector<std::size_t> piece_sizes;
-      const auto pieces = connected_components(erode_mm(m, r), &piece_sizes);
-      for (std::size_t c = 1; c <= piece_sizes.size(); ++c) {
-        LabelMap core(m.geometry, 0);
-        for (std::size_t q = 0; q < pieces.voxels.size(); ++q)
-          core.voxels[q] = pieces.voxels[q] == c;
-        const LabelMap rebuilt = dilate_mm(core, r);
-        std::vector<std::size_t> piece;
-        for (std::size_t p : vox)
-          if (rebuilt.voxels[near.to_local(p)]) piece.push_back(p);
-        if (piece.size() * voxel_ml >= kMinLesionMl && compactness(piece) >= kMinCompactness)
-          cores.push_back(std::move(piece));
-      }
-      if (!cores.empty()) break;
-    }
-    return cores;
-  };
   {
-    std::vector<std::vector<std::size_t>> split;
+    std::vector<Voxels> split;
     for (std::size_t l = 1; l < members.size(); ++l) {
       auto cores = compact_cores(members[l]);
       if (cores.empty()) cores.push_back(std::move(members[l]));
@@ -745,93 +874,35 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
     origin.insert(origin.begin(), 0);
     for (auto& v : split) members.push_back(std::move(v));
   }
-  Rejections rejected;
-  const bool enhanced_reference = phases[reference].phase != Phase::kNonContrast;
-  const double ordinary = std::max(kMinContrastHu, kNoiseFactor * parenchyma[reference].sd);
-  // `within`, when given: only the shell inside it counts (a tumour at the surface has what lies
-  // beyond the liver's envelope on one side).
-  auto parenchyma_fraction = [&](const std::vector<std::size_t>& vox,
-                                 const LabelMap* within = nullptr) {
-    const auto shell = Neighbourhood(g, vox, kShellOuterMm).shell(kShellInnerMm, kShellOuterMm);
-    // The lung beyond the surface says nothing either way: only the tissue around counts.
-    std::size_t liver_like = 0, tissue = 0;
-    for (std::size_t p : shell) {
-      if (beside_air.voxels[p] || (within && !within->voxels[p])) continue;
-      ++tissue;
-      liver_like +=
-          liver.voxels[p] && std::abs(ref.voxels[p] - parenchyma[reference].median) <= ordinary;
-    }
-    return tissue == 0 ? 0.0 : double(liver_like) / tissue;
-  };
-  // Fat is fat in every phase: a candidate with fat in any aligned phase is a fissure or the
-  // hilum partly averaged with parenchyma, not a lesion.
-  auto fatty = [&](const std::vector<std::size_t>& vox) {
-    return std::any_of(raw.begin(), raw.end(), [&](const Volume& phase) {
-      std::size_t fat = 0;
-      for (std::size_t p : vox) fat += phase.voxels[p] > -1500.0f && phase.voxels[p] < kFatHu;
-      return fat > kMaxFatFraction * vox.size();
-    });
-  };
-  // The global threshold is met against the parenchyma median of the whole liver; a lesion must
-  // also stand out from the parenchyma right around it, in the phase it was found in. Regional
-  // differences (arterial inflow varying between segments, beam hardening) pass the first test
-  // and fail this one.
-  auto stands_out_locally = [&](const std::vector<std::size_t>& vox) {
-    const auto ring =
-        parenchyma_ring(Neighbourhood(g, vox, kRingOuterMm), ring_parenchyma, candidates);
-    if (ring.size() < kMinInteriorVoxels) return true;  // nothing to compare with: keep
-    const double hypo_contrast = median_of(ref, ring) - median_of(ref, vox);
-    // Darker in the reference phase and brighter in the arterial phase than the parenchyma
-    // around it: the two add up, each in units of its phase's threshold (a lesion that washes
-    // out is partly seen in both).
-    double evidence = std::max(0.0, hypo_contrast) / threshold(reference);
-    if (arterial >= 0) {
-      const Volume& a = smoothed[static_cast<std::size_t>(arterial)];
-      const double hyper_contrast = median_of(a, vox) - median_of(a, ring);
-      evidence += std::max(0.0, hyper_contrast) / threshold(static_cast<std::size_t>(arterial));
-    }
-    return evidence > 1.0;
-  };
-  auto in_cava_zone = [&](const std::vector<std::size_t>& vox) {
-    if (!spine.x || !spine.anterior_y) return false;
-    Vec3 c{0, 0, 0};
-    for (std::size_t p : vox) {
-      const Vec3 pt =
-          g.index_to_point(p % g.size[0], (p / g.size[0]) % g.size[1], p / (g.size[0] * g.size[1]));
-      for (int a = 0; a < 3; ++a) c[a] += pt[a] / vox.size();
-    }
-    const double dx = c[0] - *spine.x, dy = c[1] - *spine.anterior_y;
-    return dx > -kCavaRightMm && dx < kCavaLeftMm && dy > -kCavaFrontMm && dy < kCavaBackMm;
-  };
-  LabelMap all_lesions(g, 0);
-  std::vector<std::vector<std::size_t>> kept;
+  const bool enhanced_reference = phases_[reference_].phase != Phase::kNonContrast;
+  std::vector<Voxels> kept;
   std::vector<std::size_t> kept_origin;
   for (std::size_t l = 1; l < members.size(); ++l) {
     const auto& vox = members[l];
-    if (vox.size() * voxel_ml < kMinLesionMl) continue;
+    if (vox.size() * voxel_ml_ < kMinLesionMl) continue;
     if (elongation(g, vox) > kMaxElongation) {
-      ++rejected.tubes;
+      ++rejected_.tubes;
       continue;
     }
     if (in_cava_zone(vox)) {
-      ++rejected.cava;
+      ++rejected_.cava;
       continue;
     }
     if (fatty(vox)) {
-      ++rejected.fat;
+      ++rejected_.fat;
       continue;
     }
     if (compactness(vox) < kMinCompactness) {
-      ++rejected.clefts;
+      ++rejected_.clefts;
       continue;
     }
     std::size_t in_band = 0, hypo_count = 0;
     for (std::size_t p : vox) {
-      in_band += band.voxels[p];
-      hypo_count += hypo.voxels[p];
+      in_band += band_.voxels[p];
+      hypo_count += hypo_.voxels[p];
     }
     if (hypo_count * 2 > vox.size() && in_band > kMaxSurfaceFraction * vox.size()) {
-      ++rejected.surface;
+      ++rejected_.surface;
       continue;
     }
     // The thick end of a thin hypodense structure (a fissure, a duct, partial volume with the
@@ -839,8 +910,8 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
     // the candidate than the candidate itself. Not before contrast, where every vessel is such
     // a structure and a lesion beside a vessel would go.
     if (enhanced_reference && hypo_count * 2 > vox.size() &&
-        thin_attachment(g, vox, hypo, candidates) > vox.size()) {
-      ++rejected.thin_ends;
+        thin_attachment(g, vox, hypo_, candidates_) > vox.size()) {
+      ++rejected_.thin_ends;
       continue;
     }
     // A lesion lies in parenchyma: most of a thin shell around it must be liver of ordinary
@@ -848,15 +919,15 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
     // touches are surrounded by other things. Large hypervascular candidates are exempt (see
     // kLargeLesionMl).
     std::size_t hyper_count = 0;
-    for (std::size_t p : vox) hyper_count += hyper.voxels[p];
+    for (std::size_t p : vox) hyper_count += hyper_.voxels[p];
     const bool large_hypervascular =
-        vox.size() * voxel_ml >= kLargeLesionMl && hyper_count * 2 >= vox.size();
+        vox.size() * voxel_ml_ >= kLargeLesionMl && hyper_count * 2 >= vox.size();
     if (!large_hypervascular && parenchyma_fraction(vox) < kMinSurroundingParenchyma) {
-      ++rejected.surroundings;
+      ++rejected_.surroundings;
       continue;
     }
     if (!stands_out_locally(vox)) {
-      ++rejected.faint;
+      ++rejected_.faint;
       continue;
     }
     // Pieces of one heterogeneous lesion, split above, are one lesion again.
@@ -869,157 +940,169 @@ LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::siz
       kept_origin.push_back(origin[l]);
     }
   }
-  // Boundary at half contrast (redraw_at_half_contrast), against the parenchyma's median, in the
-  // phase where the lesion stands out most.
-  auto redraw = [&](std::vector<std::size_t>& vox, const LabelMap& within) {
-    std::size_t best_phase = reference;
-    double best_contrast = 0;
-    for (std::size_t i = 0; i < phases.size(); ++i) {
-      const double c = std::abs(median_of(smoothed[i], vox) - parenchyma[i].median);
-      if (std::isfinite(c) && c / threshold(i) > best_contrast / threshold(best_phase)) {
-        best_contrast = c;
-        best_phase = i;
-      }
+  for (auto& vox : kept) redraw(vox, region_);
+  return kept;
+}
+
+// The second search (see kEnvelopeMm): dark candidates in the liver's envelope that lie mostly
+// outside the first search's region, so that what the first search decided stays decided.
+void LesionSearch::in_envelope(std::vector<Voxels>& kept) {
+  const Geometry& g = g_;
+  const Volume& ref = smoothed_[reference_];
+  const LabelMap envelope = erode_mm(grown_[2], kEnvelopeMm);
+  const LabelMap beside_fat = dilate_mm(fat_within(raw_[reference_], envelope), kBesideFatMm);
+  LabelMap search = region_;
+  for (std::size_t p = 0; p < search.voxels.size(); ++p)
+    search.voxels[p] |= envelope.voxels[p] && !near_air_.voxels[p] && !beside_fat.voxels[p] &&
+                        ref.voxels[p] >= kSoftTissueHu;
+  const double dark_below = parenchyma_[reference_].median - threshold(reference_);
+  LabelMap dark = erode_mm(search, 2.0);
+  for (std::size_t p = 0; p < dark.voxels.size(); ++p)
+    dark.voxels[p] &= !all_lesions_.voxels[p] && ref.voxels[p] < dark_below;
+  {
+    LabelMap opened = dilate_mm(erode_mm(dark, kOpeningMm), kOpeningMm);
+    for (std::size_t p = 0; p < opened.voxels.size(); ++p) opened.voxels[p] &= dark.voxels[p];
+    dark = std::move(opened);
+  }
+  const LabelMap cava_lumen = [&] {
+    if (!cava_lumen_full_ || cava_lumen_full_->geometry.size != liver_full_.geometry.size)
+      return LabelMap(g, 0);
+    return dilate_mm(crop(*cava_lumen_full_, box_), kCavaWallMm);
+  }();
+  std::vector<std::size_t> dark_sizes;
+  const auto dark_components = connected_components(dark, &dark_sizes);
+  std::vector<Voxels> dark_members(dark_sizes.size() + 1);
+  for (std::size_t p = 0; p < dark_components.voxels.size(); ++p)
+    if (dark_components.voxels[p]) dark_members[dark_components.voxels[p]].push_back(p);
+  std::vector<Voxels> bite_candidates;
+  for (std::size_t l = 1; l < dark_members.size(); ++l) {
+    auto cores = compact_cores(dark_members[l]);
+    if (cores.empty()) cores.push_back(std::move(dark_members[l]));
+    for (auto& c : cores) bite_candidates.push_back(std::move(c));
+  }
+  for (auto& vox : bite_candidates) {
+    if (vox.size() * voxel_ml_ < kMinBiteMl) continue;
+    std::size_t outside_region = 0, in_lumen = 0;
+    for (std::size_t p : vox) {
+      outside_region += !region_.voxels[p];
+      in_lumen += cava_lumen.voxels[p];
     }
-    // Growing on past the first step, never into the partial volume with the lung.
-    auto grown = redraw_at_half_contrast(g, vox, raw[best_phase], parenchyma[best_phase].median,
-                                         kInteriorMm, within, all_lesions, &near_air);
-    for (std::size_t p : grown) all_lesions.voxels[p] = 1;
-    vox = std::move(grown);
+    if (outside_region < kMinBiteShare * vox.size()) continue;  // the first search's
+    // Fluid (the gallbladder, bowel content) is not sought here.
+    if (mean_of(raw_[reference_], vox) < kWaterMaxHu) continue;
+    if (elongation(g, vox) > kMaxBiteElongation) {
+      ++rejected_.tubes;
+      continue;
+    }
+    if (in_lumen > kMaxLumenShare * vox.size() || in_cava_zone(vox)) {
+      ++rejected_.cava;
+      continue;
+    }
+    if (fatty(vox)) {
+      ++rejected_.fat;
+      continue;
+    }
+    if (compactness(vox) < kMinBiteCompactness) {
+      ++rejected_.clefts;
+      continue;
+    }
+    if (parenchyma_fraction(vox, &envelope) < kMinSurroundingParenchyma) {
+      ++rejected_.surroundings;
+      continue;
+    }
+    if (!stands_out_locally(vox)) {
+      ++rejected_.faint;
+      continue;
+    }
+    redraw(vox, search);
+    if (vox.size() * voxel_ml_ >= kMinLesionMl) kept.push_back(std::move(vox));
+  }
+}
+
+// Lesions closer than a vessel's width are one lesion: a vessel crossing a tumour splits its
+// candidate in two. The pieces are joined and the gap between them closed, within the liver.
+void LesionSearch::merge_close(std::vector<Voxels>& kept) const {
+  const Geometry& g = g_;
+  Image<std::uint32_t> owner(g, 0);
+  std::vector<std::size_t> parent(kept.size() + 1);
+  for (std::size_t n = 0; n < parent.size(); ++n) parent[n] = n;
+  auto find = [&](std::size_t a) {
+    while (parent[a] != a) a = parent[a] = parent[parent[a]];
+    return a;
   };
-  for (auto& vox : kept) redraw(vox, region);
-  const std::size_t first_search_lesions = kept.size();
-  // The second search (see kEnvelopeMm): dark candidates in the liver's envelope that lie mostly
-  // outside the first search's region, so that what the first search decided stays decided.
-  {
-    const LabelMap envelope = erode_mm(grown[2], kEnvelopeMm);
-    const LabelMap beside_fat = dilate_mm(fat_within(raw[reference], envelope), kBesideFatMm);
-    LabelMap search = region;
-    for (std::size_t p = 0; p < search.voxels.size(); ++p)
-      search.voxels[p] |= envelope.voxels[p] && !near_air.voxels[p] && !beside_fat.voxels[p] &&
-                          ref.voxels[p] >= kSoftTissueHu;
-    const double dark_below = parenchyma[reference].median - threshold(reference);
-    LabelMap dark = erode_mm(search, 2.0);
-    for (std::size_t p = 0; p < dark.voxels.size(); ++p)
-      dark.voxels[p] &= !all_lesions.voxels[p] && ref.voxels[p] < dark_below;
-    {
-      LabelMap opened = dilate_mm(erode_mm(dark, kOpeningMm), kOpeningMm);
-      for (std::size_t p = 0; p < opened.voxels.size(); ++p) opened.voxels[p] &= dark.voxels[p];
-      dark = std::move(opened);
-    }
-    const LabelMap cava_lumen = [&] {
-      if (!cava_lumen_full || cava_lumen_full->geometry.size != liver_full.geometry.size)
-        return LabelMap(g, 0);
-      return dilate_mm(crop(*cava_lumen_full, box), kCavaWallMm);
-    }();
-    std::vector<std::size_t> dark_sizes;
-    const auto dark_components = connected_components(dark, &dark_sizes);
-    std::vector<std::vector<std::size_t>> dark_members(dark_sizes.size() + 1);
-    for (std::size_t p = 0; p < dark_components.voxels.size(); ++p)
-      if (dark_components.voxels[p]) dark_members[dark_components.voxels[p]].push_back(p);
-    std::vector<std::vector<std::size_t>> bite_candidates;
-    for (std::size_t l = 1; l < dark_members.size(); ++l) {
-      auto cores = compact_cores(dark_members[l]);
-      if (cores.empty()) cores.push_back(std::move(dark_members[l]));
-      for (auto& c : cores) bite_candidates.push_back(std::move(c));
-    }
-    for (auto& vox : bite_candidates) {
-      if (vox.size() * voxel_ml < kMinBiteMl) continue;
-      std::size_t outside_region = 0, in_lumen = 0;
-      for (std::size_t p : vox) {
-        outside_region += !region.voxels[p];
-        in_lumen += cava_lumen.voxels[p];
-      }
-      if (outside_region < kMinBiteShare * vox.size()) continue;  // the first search's
-      // Fluid (the gallbladder, bowel content) is not sought here.
-      if (mean_of(raw[reference], vox) < kWaterMaxHu) continue;
-      if (elongation(g, vox) > kMaxBiteElongation) {
-        ++rejected.tubes;
-        continue;
-      }
-      if (in_lumen > kMaxLumenShare * vox.size() || in_cava_zone(vox)) {
-        ++rejected.cava;
-        continue;
-      }
-      if (fatty(vox)) {
-        ++rejected.fat;
-        continue;
-      }
-      if (compactness(vox) < kMinBiteCompactness) {
-        ++rejected.clefts;
-        continue;
-      }
-      if (parenchyma_fraction(vox, &envelope) < kMinSurroundingParenchyma) {
-        ++rejected.surroundings;
-        continue;
-      }
-      if (!stands_out_locally(vox)) {
-        ++rejected.faint;
-        continue;
-      }
-      redraw(vox, search);
-      if (vox.size() * voxel_ml >= kMinLesionMl) kept.push_back(std::move(vox));
+  for (std::size_t n = 0; n < kept.size(); ++n) {
+    const Neighbourhood near(g, kept[n], kMergeGapMm);
+    for (std::size_t p : near.voxels(dilate_mm(near.mask(), 0.5 * kMergeGapMm))) {
+      const std::uint32_t other = owner.voxels[p];
+      if (other && other != n + 1) parent[find(other)] = find(n + 1);
+      owner.voxels[p] = static_cast<std::uint32_t>(n + 1);
     }
   }
-  const std::size_t surface_lesions = kept.size() - first_search_lesions;
-  // Lesions closer than a vessel's width are one lesion: a vessel crossing a tumour splits its
-  // candidate in two. The pieces are joined and the gap between them closed, within the liver.
-  {
-    Image<std::uint32_t> owner(g, 0);
-    std::vector<std::size_t> parent(kept.size() + 1);
-    for (std::size_t n = 0; n < parent.size(); ++n) parent[n] = n;
-    auto find = [&](std::size_t a) {
-      while (parent[a] != a) a = parent[a] = parent[parent[a]];
-      return a;
-    };
-    for (std::size_t n = 0; n < kept.size(); ++n) {
-      const Neighbourhood near(g, kept[n], kMergeGapMm);
-      for (std::size_t p : near.voxels(dilate_mm(near.mask(), 0.5 * kMergeGapMm))) {
-        const std::uint32_t other = owner.voxels[p];
-        if (other && other != n + 1) parent[find(other)] = find(n + 1);
-        owner.voxels[p] = static_cast<std::uint32_t>(n + 1);
-      }
-    }
-    std::map<std::size_t, std::vector<std::size_t>> merged;
-    std::map<std::size_t, int> pieces;
-    for (std::size_t n = 0; n < kept.size(); ++n) {
-      auto& dst = merged[find(n + 1)];
-      dst.insert(dst.end(), kept[n].begin(), kept[n].end());
-      ++pieces[find(n + 1)];
-    }
-    kept.clear();
-    for (auto& [root, vox] : merged) {
-      if (pieces[root] > 1) {
-        const Neighbourhood near(g, vox, kMergeGapMm);
-        const double r = 0.5 * kMergeGapMm + 0.5;
-        LabelMap joined = erode_mm(dilate_mm(near.mask(), r), r);
-        for (std::size_t q = 0; q < joined.voxels.size(); ++q) {
-          const std::size_t p = near.to_global(q);
-          if (joined.voxels[q] && !near.mask().voxels[q] && region.voxels[p]) vox.push_back(p);
-        }
-      }
-      if (vox.size() * voxel_ml >= kMinLesionMl) kept.push_back(std::move(vox));
-    }
+  std::map<std::size_t, Voxels> merged;
+  std::map<std::size_t, int> pieces;
+  for (std::size_t n = 0; n < kept.size(); ++n) {
+    auto& dst = merged[find(n + 1)];
+    dst.insert(dst.end(), kept[n].begin(), kept[n].end());
+    ++pieces[find(n + 1)];
   }
-  // Redrawn, a candidate may turn out flat or branching after all (a cleft or duct beside the
-  // hilum): the same measure as for the candidates leaves it out.
+  kept.clear();
+  for (auto& [root, vox] : merged) {
+    if (pieces[root] > 1) {
+      const Neighbourhood near(g, vox, kMergeGapMm);
+      const double r = 0.5 * kMergeGapMm + 0.5;
+      LabelMap joined = erode_mm(dilate_mm(near.mask(), r), r);
+      for (std::size_t q = 0; q < joined.voxels.size(); ++q) {
+        const std::size_t p = near.to_global(q);
+        if (joined.voxels[q] && !near.mask().voxels[q] && region_.voxels[p]) vox.push_back(p);
+      }
+    }
+    if (vox.size() * voxel_ml_ >= kMinLesionMl) kept.push_back(std::move(vox));
+  }
+}
+
+// Redrawn, a candidate may turn out flat or branching after all (a cleft or duct beside the
+// hilum): the same measure as for the candidates leaves it out.
+void LesionSearch::drop_flat(std::vector<Voxels>& kept) {
   kept.erase(std::remove_if(kept.begin(), kept.end(),
-                            [&](const auto& vox) {
+                            [&](const Voxels& vox) {
                               const bool flat = compactness(vox) < kMinCompactness;
-                              rejected.clefts += flat;
+                              rejected_.clefts += flat;
                               return flat;
                             }),
              kept.end());
+}
+
+void LesionSearch::measure(const std::vector<Voxels>& kept, std::size_t surface_lesions,
+                           LesionDetection& out) const {
+  measure_lesions(phases_, reference_, box_.lo, parenchyma_only_, raw_, smoothed_, parenchyma_,
+                  all_lesions_, kept, out);
+  describe_search(phases_[reference_].phase, threshold(reference_),
+                  arterial_ >= 0
+                      ? std::optional<double>(threshold(static_cast<std::size_t>(arterial_)))
+                      : std::nullopt,
+                  rejected_, surface_lesions, out);
+}
+
+}  // namespace
+
+LesionDetection detect_lesions(const std::vector<AlignedPhase>& phases, std::size_t reference,
+                               const LabelMap& liver_full, const SpineLandmarks& spine,
+                               const LabelMap* cava_lumen_full) {
+  LesionDetection out;
+  out.labels = LabelMap(liver_full.geometry, 0);
+  // Work inside the liver's bounding box, with room for its envelope.
+  const Box box = bounding_box(liver_full, std::max({kHullMm, kLungSideReachMm, kEnvelopeMm}));
+  if (box.empty()) return out;
+  LesionSearch search(phases, reference, liver_full, spine, cava_lumen_full, box);
+  auto kept = search.in_liver();
+  const std::size_t first_search_lesions = kept.size();
+  search.in_envelope(kept);
+  const std::size_t surface_lesions = kept.size() - first_search_lesions;
+  search.merge_close(kept);
+  search.drop_flat(kept);
   std::sort(kept.begin(), kept.end(),
             [](const auto& a, const auto& b) { return a.size() > b.size(); });
-
-  measure_lesions(phases, reference, lo, parenchyma_only, raw, smoothed, parenchyma, all_lesions,
-                  kept, out);
-  describe_search(phases[reference].phase, threshold(reference),
-                  arterial >= 0
-                      ? std::optional<double>(threshold(static_cast<std::size_t>(arterial)))
-                      : std::nullopt,
-                  rejected, surface_lesions, out);
+  search.measure(kept, surface_lesions, out);
   return out;
 }
 
