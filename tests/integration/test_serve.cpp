@@ -505,6 +505,9 @@ TEST_F(ServeNode, FirstStartMovesToNewPortsWhenItsPortsWereTakenRestartKeepsThem
   EXPECT_NE(node.http_port(), http);
   EXPECT_NE(node.tls_port(), tls_port);
   EXPECT_NE(node.log().find("Address already in use"), std::string::npos) << node.log();
+  // The attempt on the taken port ended as unavailable (69), not as an internal error.
+  EXPECT_NE(node.log().find("event=node_failed kind=network"), std::string::npos) << node.log();
+  EXPECT_EQ(node.last_start_exit(), 69);
   EXPECT_EQ(run_command("echoscu -aet STORESCU " + node.peer()).status, 0) << node.log();
   const std::string client = " +tls " + t + "/client.key " + t + "/client.pem +cf " + t + "/ca.pem";
   EXPECT_EQ(run_command("echoscu -aet STORESCU" + client + " -aec LIVERNODE 127.0.0.1 " +

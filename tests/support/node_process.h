@@ -100,6 +100,9 @@ class NodeProcess {
     std::ofstream(config_path()) << text;
   }
 
+  // The exit status of the last start that ended before the node was ready (0: none did).
+  int last_start_exit() const { return last_start_exit_; }
+
   // SIGTERM and wait; returns the exit status (or -1 when it had to be killed after 20 s).
   int stop() {
     if (pid_ <= 0) return -1;
@@ -143,6 +146,7 @@ class NodeProcess {
 
  private:
   static constexpr int kPortAttempts = 5;
+  int last_start_exit_ = 0;
 
   void start_once(const std::string& ready_path) {
     if (tls_port_ < 0) tls_port_ = find_tls_port(config_text());
@@ -161,6 +165,7 @@ class NodeProcess {
       int status = 0;
       if (::waitpid(pid_, &status, WNOHANG) == pid_) {
         pid_ = -1;
+        last_start_exit_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
         throw std::runtime_error("livernode serve exited at start:\n" + log());
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));

@@ -9,6 +9,7 @@
 #include "livernode/dicom/series_scanner.h"
 #include "livernode/node/cli/arguments.h"
 #include "livernode/node/cli/commands.h"
+#include "livernode/node/error.h"
 #include "livernode/study/study_analysis.h"
 
 namespace livernode::node {
@@ -96,7 +97,7 @@ int run_analyze(const std::vector<std::string>& raw) {
     print_analysis(outcome.summary);
     std::cout << "summary: " << outcome.summary_path.string() << "\n";
     return kExitOk;
-  } catch (const std::invalid_argument& e) {
+  } catch (const NodeError& e) {
     std::cerr << "livernode analyze: " << e.what() << "\n";
     return kExitUsage;
   }
@@ -120,7 +121,7 @@ int run_scan(const std::vector<std::string>& raw) {
     for (const auto& r : scan.rejected)
       std::cout << "rejected " << r.file.string() << ": " << r.reason << "\n";
     return scan.series.empty() ? kExitBadInput : kExitOk;
-  } catch (const std::invalid_argument& e) {
+  } catch (const NodeError& e) {
     std::cerr << "livernode scan: " << e.what() << "\n";
     return kExitUsage;
   }

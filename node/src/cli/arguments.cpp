@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "livernode/node/error.h"
+
 namespace livernode::node {
 
 Arguments::Arguments(const std::vector<std::string>& args, const std::set<std::string>& valued,
@@ -27,10 +29,10 @@ Arguments::Arguments(const std::vector<std::string>& args, const std::set<std::s
       } else if (i + 1 < args.size()) {
         values_[name] = args[++i];
       } else {
-        throw std::invalid_argument("option --" + name + " needs a value");
+        throw NodeError(NodeErrorKind::kUsage, "option --" + name + " needs a value");
       }
     } else {
-      throw std::invalid_argument("unknown option --" + name);
+      throw NodeError(NodeErrorKind::kUsage, "unknown option --" + name);
     }
   }
 }

@@ -5,6 +5,7 @@
 #include "livernode/config/summary.h"
 #include "livernode/node/cli/arguments.h"
 #include "livernode/node/cli/commands.h"
+#include "livernode/node/error.h"
 #include "livernode/node/store/postgres_state_store.h"
 
 namespace livernode::node {
@@ -48,7 +49,7 @@ int run_check_config(const std::vector<std::string>& raw) {
       std::cerr << file << ": storage.postgresql: " << e.what() << "\n";
       return kExitBadInput;
     }
-  } catch (const std::invalid_argument& e) {
+  } catch (const NodeError& e) {
     std::cerr << "livernode check-config: " << e.what() << "\n";
     return kExitUsage;
   }

@@ -29,7 +29,8 @@ void print_usage(std::ostream& os) {
      << "  livernode version\n"
      << "\n"
      << "Run 'livernode COMMAND --help' for the options of a command.\n"
-     << "Exit codes: 0 success, 2 bad input, 64 wrong usage, 70 internal error.\n";
+     << "Exit codes: 0 success, 2 bad input, 64 wrong usage, 69 network unavailable (a port\n"
+        "taken), 70 internal error, 74 disk or state database refused.\n";
 }
 
 }  // namespace
@@ -54,6 +55,10 @@ int main(int argc, char** argv) {
       std::cout << livernode::kProductName << " " << livernode::kVersion << "\n";
       return kExitOk;
     }
+  } catch (const NodeError& e) {
+    spdlog::critical("event=command_failed command={} kind={} what=\"{}\"", command,
+                     error_kind_name(e.kind()), e.what());
+    return exit_code_of(e);
   } catch (const std::exception& e) {
     spdlog::critical("event=internal_error command={} what=\"{}\"", command, e.what());
     return kExitInternal;

@@ -3,6 +3,7 @@
 
 #include "livernode/node/cli/arguments.h"
 #include "livernode/node/cli/commands.h"
+#include "livernode/node/error.h"
 #include "livernode/phantom/phantom.h"
 
 namespace livernode::node {
@@ -63,7 +64,7 @@ double parse_number(const std::string& option, const std::string& text) {
     used = 0;
   }
   if (used != text.size())
-    throw std::invalid_argument("--" + option + " needs a number, got '" + text + "'");
+    throw NodeError(NodeErrorKind::kUsage, "--" + option + " needs a number, got '" + text + "'");
   return v;
 }
 
@@ -92,7 +93,9 @@ int run_phantom(const std::vector<std::string>& raw) {
       if (auto v = args.value(name)) {
         using T = std::decay_t<decltype(field)>;
         const double d = parse_number(name, *v);
-        if (d < 0) throw std::invalid_argument(std::string("--") + name + " must not be negative");
+        if (d < 0)
+          throw NodeError(NodeErrorKind::kUsage,
+                          std::string("--") + name + " must not be negative");
         field = static_cast<T>(d);
       }
     };
@@ -118,36 +121,37 @@ int run_phantom(const std::vector<std::string>& raw) {
       std::stringstream ss(*v);
       for (std::string name; std::getline(ss, name, ',');) {
         auto p = phantom::parse_phase(name);
-        if (!p) throw std::invalid_argument("unknown phase '" + name + "'");
+        if (!p) throw NodeError(NodeErrorKind::kUsage, "unknown phase '" + name + "'");
         o.phases.push_back(*p);
       }
     }
     if (auto v = args.value("modality")) {
       const auto m = phantom::parse_modality(*v);
-      if (!m) throw std::invalid_argument("unknown modality '" + *v + "' (ct or mr)");
+      if (!m) throw NodeError(NodeErrorKind::kUsage, "unknown modality '" + *v + "' (ct or mr)");
       o.modality = *m;
     }
     if (auto v = args.value("mr-agent")) {
       const auto a = phantom::parse_mr_agent(*v);
       if (!a)
-        throw std::invalid_argument("unknown MR agent '" + *v + "' (extracellular or gadoxetate)");
+        throw NodeError(NodeErrorKind::kUsage,
+                        "unknown MR agent '" + *v + "' (extracellular or gadoxetate)");
       o.mr_agent = *a;
     }
     const bool mr_options =
         args.value("mr-agent") || args.flag("mr-dynamic-per-series") || args.flag("no-dixon");
     if (mr_options && o.modality != phantom::PhantomModality::kMr)
-      throw std::invalid_argument(
-          "--mr-agent, --mr-dynamic-per-series and --no-dixon need "
-          "--modality mr");
+      throw NodeError(NodeErrorKind::kUsage,
+                      "--mr-agent, --mr-dynamic-per-series and --no-dixon need "
+                      "--modality mr");
     if (o.modality == phantom::PhantomModality::kMr && args.value("phases"))
-      throw std::invalid_argument("--phases is a CT option: the MR protocol is fixed");
+      throw NodeError(NodeErrorKind::kUsage, "--phases is a CT option: the MR protocol is fixed");
     o.mr_dynamic_per_series = args.flag("mr-dynamic-per-series");
     o.mr_dixon = !args.flag("no-dixon");
     o.series_descriptions = !args.flag("no-descriptions");
     o.contrast_tags = !args.flag("no-contrast-tags");
     o.shuffle_file_names = !args.flag("ordered-names");
     o.study_per_phase = args.flag("study-per-phase");
-  } catch (const std::invalid_argument& e) {
+  } catch (const NodeError& e) {
     std::cerr << "livernode phantom: " << e.what() << "\n";
     return kExitUsage;
   }

@@ -10,6 +10,7 @@
 #include "livernode/config/problem.h"
 #include "livernode/node/cli/arguments.h"
 #include "livernode/node/cli/commands.h"
+#include "livernode/node/error.h"
 #include "livernode/node/http/http_server.h"
 #include "livernode/node/ingest/dicom_listener.h"
 #include "livernode/node/workflow/exporter.h"
@@ -81,7 +82,7 @@ std::optional<fs::path> config_file_of(const std::vector<std::string>& raw, int&
       return std::nullopt;
     }
     return fs::path(*args.value("config"));
-  } catch (const std::invalid_argument& e) {
+  } catch (const NodeError& e) {
     std::cerr << "livernode serve: " << e.what() << "\n";
     exit_code = kExitUsage;
     return std::nullopt;
@@ -204,9 +205,9 @@ int run_serve(const std::vector<std::string>& raw) {
         open_journal(cfg, recovered.journal_replayed, runtime);
     serve(cfg, *file, runtime, recovered.complete, signals);
     return kExitOk;
-  } catch (const StateStoreError& e) {
-    spdlog::critical("event=node_failed error=\"{}\"", e.what());
-    return kExitInternal;
+  } catch (const NodeError& e) {
+    spdlog::critical("event=node_failed kind={} error=\"{}\"", error_kind_name(e.kind()), e.what());
+    return exit_code_of(e);
   } catch (const std::exception& e) {
     spdlog::critical("event=node_failed error=\"{}\"", e.what());
     return kExitInternal;

@@ -11,6 +11,8 @@
 #include <mutex>
 #include <optional>
 
+#include "livernode/node/error.h"
+
 namespace livernode::node {
 
 namespace beast = boost::beast;
@@ -175,7 +177,8 @@ void HttpServer::start() {
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(h.bind_address, ec);
   if (ec)
-    throw std::runtime_error("http.bind_address '" + h.bind_address + "' is not an IP address");
+    throw NodeError(NodeErrorKind::kConfig,
+                    "http.bind_address '" + h.bind_address + "' is not an IP address");
   const asio::ip::tcp::endpoint endpoint(address, static_cast<unsigned short>(h.port));
   impl_->timeout = std::chrono::seconds(h.timeout_s);
   impl_->max_connections = static_cast<std::size_t>(std::max(1, h.max_connections));
@@ -184,8 +187,8 @@ void HttpServer::start() {
   impl_->acceptor.bind(endpoint, ec);
   if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec)
-    throw std::runtime_error("cannot listen for HTTP on " + h.bind_address + ":" +
-                             std::to_string(h.port) + ": " + ec.message());
+    throw NodeError(NodeErrorKind::kNetwork, "cannot listen for HTTP on " + h.bind_address + ":" +
+                                                 std::to_string(h.port) + ": " + ec.message());
   impl_->accept();
   // Requests are answered on these threads; one waiting for the state store holds only itself.
   for (int i = 0; i < kThreads; ++i) threads_.emplace_back([this] { impl_->io.run(); });

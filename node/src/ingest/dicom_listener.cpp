@@ -31,6 +31,7 @@
 #include "dcmtk/dcmnet/scp.h"
 #include "dcmtk/dcmnet/scpthrd.h"
 #include "dicom_text.h"
+#include "livernode/node/error.h"
 #include "socket_handoff.h"
 #include "store_scp.h"
 
@@ -271,7 +272,8 @@ void DicomListener::start() {
         node.bind_address);
   a.wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (a.wake_fd < 0)
-    throw std::runtime_error(std::string("cannot create an eventfd: ") + std::strerror(errno));
+    throw NodeError(NodeErrorKind::kInternal,
+                    std::string("cannot create an eventfd: ") + std::strerror(errno));
 
   ConnectionTable::Limits limits;
   limits.associations = static_cast<std::size_t>(std::max(1, node.max_associations));

@@ -18,6 +18,7 @@
 #include <stdexcept>
 
 #include "journal_format.h"
+#include "livernode/node/error.h"
 
 namespace livernode::node {
 
@@ -57,9 +58,11 @@ IngestJournal::IngestJournal(fs::path dir, JournalOptions options)
   std::error_code ec;
   fs::create_directories(dir_, ec);
   if (ec)
-    throw std::runtime_error("cannot create journal folder " + dir_.string() + ": " + ec.message());
+    throw NodeError(NodeErrorKind::kStorage,
+                    "cannot create journal folder " + dir_.string() + ": " + ec.message());
   if (!fsync_path(dir_.parent_path()))
-    throw std::runtime_error("cannot fsync " + dir_.parent_path().string() + ": " + errno_text());
+    throw NodeError(NodeErrorKind::kStorage,
+                    "cannot fsync " + dir_.parent_path().string() + ": " + errno_text());
   remove_partial_segments(dir_);
   for (const auto& [generation, path] : list_segments(dir_)) {
     next_generation_ = std::max(next_generation_, generation + 1);
@@ -210,8 +213,8 @@ JournalHold IngestJournal::append(const std::string& study_uid, const std::strin
   if (static_cast<std::size_t>(offset) >= segment->failed_from) {
     segment->holds--;
     wake_.notify_all();
-    throw std::runtime_error("cannot write ingest journal " + segment->path.string() + ": " +
-                             segment->failure);
+    throw NodeError(NodeErrorKind::kStorage, "cannot write ingest journal " +
+                                                 segment->path.string() + ": " + segment->failure);
   }
   stats_.appended++;
   JournalHold hold;
@@ -295,7 +298,7 @@ void IngestJournal::sync_all() {
   if (!error_.empty()) {
     const std::string e = error_;
     error_.clear();
-    throw std::runtime_error(e);
+    throw NodeError(NodeErrorKind::kStorage, e);
   }
 }
 
@@ -322,7 +325,9 @@ void IngestJournal::prepare_segment(std::uint64_t generation, const fs::path& re
     // into the page cache, which would cost the receiving threads CPU and memory bandwidth.
     int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_DIRECT, 0600);
     if (fd < 0) fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) throw std::runtime_error("cannot create " + temp.string() + ": " + errno_text());
+    if (fd < 0)
+      throw NodeError(NodeErrorKind::kStorage,
+                      "cannot create " + temp.string() + ": " + errno_text());
     constexpr std::size_t kZeroBlock = 1u << 20;
     static const std::unique_ptr<char, decltype(&std::free)> zeros(
         [] {
@@ -347,13 +352,15 @@ void IngestJournal::prepare_segment(std::uint64_t generation, const fs::path& re
     if (!ok || ::rename(temp.c_str(), target.c_str()) != 0) {
       std::error_code ec;
       fs::remove(temp, ec);
-      throw std::runtime_error("cannot write journal segment " + temp.string() + ": " + reason);
+      throw NodeError(NodeErrorKind::kStorage,
+                      "cannot write journal segment " + temp.string() + ": " + reason);
     }
   } else if (::rename(reuse.c_str(), target.c_str()) != 0) {
-    throw std::runtime_error("cannot rename " + reuse.string() + ": " + errno_text());
+    throw NodeError(NodeErrorKind::kStorage,
+                    "cannot rename " + reuse.string() + ": " + errno_text());
   }
   if (!fsync_path(dir_))
-    throw std::runtime_error("cannot fsync " + dir_.string() + ": " + errno_text());
+    throw NodeError(NodeErrorKind::kStorage, "cannot fsync " + dir_.string() + ": " + errno_text());
   auto segment = std::make_shared<Segment>();
   segment->generation = generation;
   segment->path = target;
@@ -361,7 +368,8 @@ void IngestJournal::prepare_segment(std::uint64_t generation, const fs::path& re
   segment->direct = segment->fd >= 0;
   if (segment->fd < 0) segment->fd = ::open(target.c_str(), O_RDWR | O_CLOEXEC);
   if (segment->fd < 0)
-    throw std::runtime_error("cannot open " + target.string() + ": " + errno_text());
+    throw NodeError(NodeErrorKind::kStorage,
+                    "cannot open " + target.string() + ": " + errno_text());
   std::lock_guard lock(mutex_);
   ready_.push_back(std::move(segment));
 }
@@ -372,17 +380,20 @@ void IngestJournal::sync_and_reuse(const std::shared_ptr<Segment>& segment) {
     const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
       if (errno == ENOENT) continue;  // removed since (clean-up): nothing left to keep
-      throw std::runtime_error("cannot open " + file.string() + ": " + errno_text());
+      throw NodeError(NodeErrorKind::kStorage,
+                      "cannot open " + file.string() + ": " + errno_text());
     }
     const int rc = ::fsync(fd);
     const std::string reason = errno_text();
     ::close(fd);
-    if (rc != 0) throw std::runtime_error("cannot fsync " + file.string() + ": " + reason);
+    if (rc != 0)
+      throw NodeError(NodeErrorKind::kStorage, "cannot fsync " + file.string() + ": " + reason);
     folders.insert(file.parent_path());
   }
   for (const auto& folder : folders)
     if (!fsync_path(folder) && errno != ENOENT)
-      throw std::runtime_error("cannot fsync " + folder.string() + ": " + errno_text());
+      throw NodeError(NodeErrorKind::kStorage,
+                      "cannot fsync " + folder.string() + ": " + errno_text());
   std::lock_guard lock(mutex_);
   stats_.segments_synced++;
   if (segment->keep) {

@@ -12,6 +12,7 @@
 
 #include "dcmtk/dcmnet/dul.h"
 #include "dcmtk/dcmtls/tlslayer.h"
+#include "livernode/node/error.h"
 
 namespace livernode::node {
 
@@ -52,7 +53,7 @@ std::unique_ptr<DcmTransportLayer> make_tcp_layer() { return std::make_unique<Ha
 std::unique_ptr<DcmTransportLayer> make_tls_layer(const config::TlsConfig& tls) {
   auto layer = std::make_unique<HandoffTlsLayer>();
   auto check = [](const OFCondition& c, const std::string& what) {
-    if (c.bad()) throw std::runtime_error("DICOM TLS: " + what + ": " + c.text());
+    if (c.bad()) throw NodeError(NodeErrorKind::kConfig, "DICOM TLS: " + what + ": " + c.text());
   };
   check(layer->setTLSProfile(TSP_Profile_BCP195), "cannot select the BCP 195 profile");
   check(layer->activateCipherSuites(), "cannot activate the cipher suites");
@@ -61,8 +62,9 @@ std::unique_ptr<DcmTransportLayer> make_tls_layer(const config::TlsConfig& tls) 
   check(layer->setCertificateFile(tls.certificate.c_str(), DCF_Filetype_PEM),
         "cannot read certificate " + tls.certificate.string());
   if (!layer->checkPrivateKeyMatchesCertificate())
-    throw std::runtime_error("DICOM TLS: private key " + tls.private_key.string() +
-                             " does not match certificate " + tls.certificate.string());
+    throw NodeError(NodeErrorKind::kConfig, "DICOM TLS: private key " + tls.private_key.string() +
+                                                " does not match certificate " +
+                                                tls.certificate.string());
   for (const auto& ca : tls.trusted_cas)
     check(layer->addTrustedCertificateFile(ca.c_str(), DCF_Filetype_PEM),
           "cannot read CA certificate " + ca.string());
@@ -97,11 +99,12 @@ T_ASC_Network* make_network(int acse_timeout_s, DcmTransportLayer& layer, int pl
     dcmExternalSocketHandle.set(DCMNET_INVALID_SOCKET);
   }
   if (cond.bad())
-    throw std::runtime_error(std::string("cannot set up the DICOM network: ") + cond.text());
+    throw NodeError(NodeErrorKind::kNetwork,
+                    std::string("cannot set up the DICOM network: ") + cond.text());
   cond = ASC_setTransportLayer(network, &layer, 0 /* not taking ownership */);
   if (cond.bad()) {
     ASC_dropNetwork(&network);
-    throw std::runtime_error(std::string("DICOM transport layer: ") + cond.text());
+    throw NodeError(NodeErrorKind::kNetwork, std::string("DICOM transport layer: ") + cond.text());
   }
   return network;
 }
@@ -109,7 +112,8 @@ T_ASC_Network* make_network(int acse_timeout_s, DcmTransportLayer& layer, int pl
 int open_listening_socket(int port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0)
-    throw std::runtime_error(std::string("cannot create DICOM socket: ") + std::strerror(errno));
+    throw NodeError(NodeErrorKind::kNetwork,
+                    std::string("cannot create DICOM socket: ") + std::strerror(errno));
   const int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   sockaddr_in address{};
@@ -120,7 +124,8 @@ int open_listening_socket(int port) {
       ::listen(fd, SOMAXCONN) != 0) {
     const std::string reason = std::strerror(errno);
     ::close(fd);
-    throw std::runtime_error("cannot listen on DICOM port " + std::to_string(port) + ": " + reason);
+    throw NodeError(NodeErrorKind::kNetwork,
+                    "cannot listen on DICOM port " + std::to_string(port) + ": " + reason);
   }
   return fd;
 }

@@ -11,6 +11,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "livernode/node/error.h"
+
 namespace livernode::node {
 
 namespace fs = std::filesystem;
@@ -75,16 +77,16 @@ bool write_file(const fs::path& path, const std::string& bytes, std::string& err
 
 fs::path Spool::study_dir(const std::string& study_uid) const {
   if (!is_valid_uid(study_uid))
-    throw std::invalid_argument("invalid Study Instance UID '" + study_uid + "'");
+    throw NodeError(NodeErrorKind::kInput, "invalid Study Instance UID '" + study_uid + "'");
   return root_ / study_uid;
 }
 
 fs::path Spool::instance_path(const std::string& study_uid, const std::string& series_uid,
                               const std::string& sop_uid) const {
   if (!is_valid_uid(series_uid))
-    throw std::invalid_argument("invalid Series Instance UID '" + series_uid + "'");
+    throw NodeError(NodeErrorKind::kInput, "invalid Series Instance UID '" + series_uid + "'");
   if (!is_valid_uid(sop_uid))
-    throw std::invalid_argument("invalid SOP Instance UID '" + sop_uid + "'");
+    throw NodeError(NodeErrorKind::kInput, "invalid SOP Instance UID '" + sop_uid + "'");
   return study_dir(study_uid) / series_uid / (sop_uid + ".dcm");
 }
 
@@ -94,10 +96,12 @@ void Spool::make_durable_dirs(const fs::path& dir) const {
   std::error_code ec;
   const bool created = fs::create_directory(dir, ec);
   if (ec && !fs::is_directory(dir))
-    throw std::runtime_error("cannot create spool folder " + dir.string() + ": " + ec.message());
+    throw NodeError(NodeErrorKind::kStorage,
+                    "cannot create spool folder " + dir.string() + ": " + ec.message());
   if (created && !fsync_path(dir.parent_path()))
-    throw std::runtime_error("cannot fsync spool folder " + dir.parent_path().string() + ": " +
-                             std::strerror(errno));
+    throw NodeError(
+        NodeErrorKind::kStorage,
+        "cannot fsync spool folder " + dir.parent_path().string() + ": " + std::strerror(errno));
 }
 
 std::size_t Spool::remove_stale_temp_files() const {
@@ -147,7 +151,7 @@ fs::path Spool::place(const std::string& study_uid, const std::string& series_ui
   auto fail = [&](const std::string& what) -> fs::path {
     std::error_code ec;
     fs::remove(temp, ec);
-    throw std::runtime_error(what);
+    throw NodeError(NodeErrorKind::kStorage, what);
   };
   if (!write_temp(temp, error)) return fail("cannot write " + temp.string() + ": " + error);
   if (sync && !fsync_path(temp))
@@ -155,7 +159,8 @@ fs::path Spool::place(const std::string& study_uid, const std::string& series_ui
   if (::rename(temp.c_str(), final_path.c_str()) != 0)
     return fail("cannot rename " + temp.string() + ": " + std::strerror(errno));
   if (sync && !fsync_path(dir))
-    throw std::runtime_error("cannot fsync " + dir.string() + ": " + std::strerror(errno));
+    throw NodeError(NodeErrorKind::kStorage,
+                    "cannot fsync " + dir.string() + ": " + std::strerror(errno));
   return final_path;
 }
 

@@ -22,6 +22,7 @@
 #include "dcmtk/dcmnet/assoc.h"
 #include "dicom_text.h"
 #include "instance_indexer.h"
+#include "livernode/node/error.h"
 #include "livernode/node/ingest/ingest_journal.h"
 #include "livernode/node/ingest/spool.h"
 
@@ -320,7 +321,7 @@ class StoreScp : public DcmThreadSCP {
       std::string bytes;
       std::string error;
       if (!serialize(*file, xfer, bytes, error))
-        throw std::runtime_error("cannot encode the instance: " + error);
+        throw NodeError(NodeErrorKind::kInput, "cannot encode the instance: " + error);
       JournalHold hold;
       try {
         hold = runtime_.journal->append(study, series, sop, bytes, path);

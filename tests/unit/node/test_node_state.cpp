@@ -46,8 +46,14 @@ TEST(NodeSpool, OnlyDicomUidsNameSpoolPaths) {
   EXPECT_TRUE(is_valid_uid(std::string(64, '1')));
   Spool spool("/spool");
   EXPECT_EQ(spool.instance_path("1.2", "1.3", "1.4"), fs::path("/spool/1.2/1.3/1.4.dcm"));
-  EXPECT_THROW(spool.instance_path("1.2", "..", "1.4"), std::invalid_argument);
-  EXPECT_THROW(spool.study_dir("../x"), std::invalid_argument);
+  EXPECT_THROW(spool.instance_path("1.2", "..", "1.4"), node::NodeError);
+  try {
+    spool.study_dir("../x");
+    ADD_FAILURE() << "a hostile Study Instance UID was accepted";
+  } catch (const node::NodeError& e) {
+    EXPECT_EQ(e.kind(), node::NodeErrorKind::kInput);
+    EXPECT_NE(std::string(e.what()).find("invalid Study Instance UID"), std::string::npos);
+  }
 }
 
 TEST(NodeSpool, StoreIsAtomicAndLeavesNoTempFileOnFailure) {

@@ -11,7 +11,7 @@ namespace livernode::node {
 class Arguments {
  public:
   // `valued` lists options that take a value, `flags` those that do not. Throws
-  // std::invalid_argument with a readable message on an unknown option or a missing value.
+  // NodeError (kUsage) with a readable message on an unknown option or a missing value.
   Arguments(const std::vector<std::string>& args, const std::set<std::string>& valued,
             const std::set<std::string>& flags);
 

@@ -30,7 +30,7 @@ class Spool {
   explicit Spool(std::filesystem::path root) : root_(std::move(root)) {}
 
   const std::filesystem::path& root() const { return root_; }
-  // The study folder; the UIDs must be valid (throws std::invalid_argument otherwise).
+  // The study folder; the UIDs must be valid (throws NodeError of kind kInput otherwise).
   std::filesystem::path study_dir(const std::string& study_uid) const;
   std::filesystem::path instance_path(const std::string& study_uid, const std::string& series_uid,
                                       const std::string& sop_uid) const;

@@ -15,11 +15,15 @@
 #include <string>
 #include <vector>
 
+#include "livernode/node/error.h"
+
 namespace livernode::node {
 
-class StateStoreError : public std::runtime_error {
+// The database failed (kStorage).
+class StateStoreError : public NodeError {
  public:
-  using std::runtime_error::runtime_error;
+  explicit StateStoreError(const std::string& message)
+      : NodeError(NodeErrorKind::kStorage, message) {}
 };
 
 // What routing decided for a series. A correction is a SEG that corrects an analysed study (it
