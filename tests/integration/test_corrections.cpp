@@ -277,13 +277,7 @@ TEST(CorrectionServe, EditedSegFromAViewerGivesANewVersionInThePacs) {
   const fs::path edited = dir / "edited.dcm";
   const json expected = seg_tool("edit '" + ours.string() + "' '" + edited.string() + "'");
   ASSERT_EQ(send_file(node, edited).status, 0);
-  ASSERT_TRUE(eventually(
-      [&] {
-        const auto jobs = store.jobs("", 10);
-        return jobs.size() == 2 && jobs[0].state != node::JobState::queued &&
-               jobs[0].state != node::JobState::running;
-      },
-      90))
+  ASSERT_TRUE(jobs_reach(store, 2, {node::JobState::done, node::JobState::failed}, 90))
       << node.log();
   const auto second = store.jobs("", 10)[0];
   ASSERT_EQ(second.state, node::JobState::done) << second.error << "\n" << node.log();
@@ -373,13 +367,7 @@ TEST(CorrectionServe, EditedSegFromAViewerGivesANewVersionInThePacs) {
   const fs::path remnant = dir / "remnant.dcm";
   const json drawn = seg_tool("remnant '" + ours_v2.string() + "' '" + remnant.string() + "'");
   ASSERT_EQ(send_file(node, remnant).status, 0);
-  ASSERT_TRUE(eventually(
-      [&] {
-        const auto jobs = store.jobs("", 10);
-        return jobs.size() == 3 && jobs[0].state != node::JobState::queued &&
-               jobs[0].state != node::JobState::running;
-      },
-      90))
+  ASSERT_TRUE(jobs_reach(store, 3, {node::JobState::done, node::JobState::failed}, 90))
       << node.log();
   const auto third = store.jobs("", 10)[0];
   ASSERT_EQ(third.state, node::JobState::done) << third.error << "\n" << node.log();
@@ -405,13 +393,7 @@ TEST(CorrectionServe, EditedSegFromAViewerGivesANewVersionInThePacs) {
   seg_tool("retag '" + (fs::path(third.result_dir) / "1" / "seg.dcm").string() + "' '" +
            copy.string() + "'");
   ASSERT_EQ(send_file(node, copy).status, 0);
-  ASSERT_TRUE(eventually(
-      [&] {
-        const auto jobs = store.jobs("", 10);
-        return jobs.size() == 4 && jobs[0].state != node::JobState::queued &&
-               jobs[0].state != node::JobState::running;
-      },
-      90))
+  ASSERT_TRUE(jobs_reach(store, 4, {node::JobState::done, node::JobState::failed}, 90))
       << node.log();
   const auto fourth = store.jobs("", 10)[0];
   EXPECT_EQ(fourth.state, node::JobState::failed);

@@ -163,12 +163,7 @@ TEST_F(ServeNode, StoresDurablyOnceRejectsStrangersAndReportsOverHttp) {
   // A series arriving after the analysis: a second version, not a duplicate of the first.
   const std::string late = storescu(node, g_study->dir / "late" / "dicom");
   ASSERT_EQ(late.substr(0, 2), "0\n") << late;
-  ASSERT_TRUE(eventually(
-      [&] {
-        const auto j = store.jobs(g_study->truth.study_uid, 10);
-        return j.size() == 2 && j[0].state == node::JobState::done;
-      },
-      60))
+  ASSERT_TRUE(jobs_reach(store, 2, {node::JobState::done}, 60, g_study->truth.study_uid))
       << node.log();
   EXPECT_EQ(store.jobs("", 10)[0].version, 2);
   EXPECT_EQ(store.counts().instances, 72);

@@ -324,13 +324,8 @@ TEST_F(ServeRobustness, BrokenFilesAreRefusedOrReportedAndNothingCrashes) {
   EXPECT_EQ(store.counts().instances, static_cast<std::int64_t>(sources.size())) << sent.output;
   // ... and the analysis rejects the series with a reason, instead of analysing a volume with a
   // hole in it or dying.
-  ASSERT_TRUE(eventually(
-      [&] {
-        const auto jobs = store.jobs(broken_study, 10);
-        return jobs.size() == 1 &&
-               (jobs[0].state == node::JobState::done || jobs[0].state == node::JobState::failed);
-      },
-      60))
+  ASSERT_TRUE(
+      jobs_reach(store, 1, {node::JobState::done, node::JobState::failed}, 60, broken_study))
       << node.log();
   const auto job = store.jobs(broken_study, 10)[0];
   EXPECT_EQ(job.state, node::JobState::failed);
@@ -415,13 +410,7 @@ TEST_F(ServeRobustness, KillNineDuringAnalysisAndDuringSendingLosesAndDuplicates
   // 1. During the analysis.
   {
     node::SqliteStateStore store(node.state_db());
-    ASSERT_TRUE(eventually(
-        [&] {
-          const auto jobs = store.jobs("", 10);
-          return jobs.size() == 1 && jobs[0].state == node::JobState::running;
-        },
-        30, 20))
-        << node.log();
+    ASSERT_TRUE(jobs_reach(store, 1, {node::JobState::running}, 30, "", 20)) << node.log();
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   node.kill_hard();
@@ -495,13 +484,7 @@ TEST_F(ServeRobustness, AnAnalysisPastTheTimeLimitIsFailedAndTheStudiesBehindItG
   const auto first = send_with_storescu(node, study_dicom() / "arterial");
   ASSERT_EQ(first.status, 0) << first.output;
   node::SqliteStateStore store(node.state_db());
-  ASSERT_TRUE(eventually(
-      [&] {
-        const auto jobs = store.jobs("", 10);
-        return jobs.size() == 1 && jobs[0].state == node::JobState::failed;
-      },
-      60, 50))
-      << node.log();
+  ASSERT_TRUE(jobs_reach(store, 1, {node::JobState::failed}, 60, "", 50)) << node.log();
   EXPECT_NE(store.jobs("", 10)[0].error.find("time limit of 10 s"), std::string::npos)
       << store.jobs("", 10)[0].error;
   EXPECT_TRUE(fs::exists(marker));
@@ -509,13 +492,7 @@ TEST_F(ServeRobustness, AnAnalysisPastTheTimeLimitIsFailedAndTheStudiesBehindItG
   // replacement, before the stuck one returns.
   const auto second = send_with_storescu(node, study_dicom() / "portal_venous");
   ASSERT_EQ(second.status, 0) << second.output;
-  ASSERT_TRUE(eventually(
-      [&] {
-        const auto jobs = store.jobs("", 10);
-        return jobs.size() == 2 && jobs[0].state == node::JobState::done;
-      },
-      60, 50))
-      << node.log();
+  ASSERT_TRUE(jobs_reach(store, 2, {node::JobState::done}, 60, "", 50)) << node.log();
   EXPECT_EQ(node.log().find("event=job_late_result"), std::string::npos)
       << "the stuck analysis ended before the next one: the test proves nothing";
   // The stuck analysis ends (the program sleeps 30 s): its results go nowhere.
@@ -540,13 +517,7 @@ TEST_F(ServeRobustness, AnAnalysisPastTheTimeLimitIsFailedAndTheStudiesBehindItG
   EXPECT_EQ(node.status_of("/api/studies/1.2.3.999/reanalyse", post), 404);
   EXPECT_EQ(node.status_of("/api/studies/not..a.uid/reanalyse", post), 400);
   ASSERT_EQ(node.status_of("/api/studies/" + study_uid + "/reanalyse", post), 200) << node.log();
-  ASSERT_TRUE(eventually(
-      [&] {
-        const auto all = store.jobs("", 10);
-        return all.size() == 3 && all[0].state == node::JobState::done;
-      },
-      60, 50))
-      << node.log();
+  ASSERT_TRUE(jobs_reach(store, 3, {node::JobState::done}, 60, "", 50)) << node.log();
   EXPECT_EQ(store.jobs("", 10)[0].version, 3);
   EXPECT_NE(node.log().find("event=job_requested"), std::string::npos);
   EXPECT_EQ(node.stop(), 0);
@@ -583,13 +554,7 @@ TEST_F(ServeRobustness, RealHccCaseThroughTheNodeIntoOrthanc) {
   node::SqliteStateStore store(node.state_db());
   // Its two phases carry their own StudyInstanceUIDs: one visit, one job (of the visit's lead
   // study), whose results are filed in the study of the reference series.
-  ASSERT_TRUE(eventually(
-      [&] {
-        const auto jobs = store.jobs("", 10);
-        return jobs.size() == 1 &&
-               (jobs[0].state == node::JobState::done || jobs[0].state == node::JobState::failed);
-      },
-      240))
+  ASSERT_TRUE(jobs_reach(store, 1, {node::JobState::done, node::JobState::failed}, 240))
       << node.log();
   const auto job = store.jobs("", 10)[0];
   ASSERT_EQ(job.state, node::JobState::done) << job.error << node.log();

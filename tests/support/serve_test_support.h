@@ -2,9 +2,11 @@
 // Helpers shared by the tests that drive a running `livernode serve`.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <string>
 #include <thread>
 
@@ -57,16 +59,25 @@ bool eventually(F done, double seconds, int poll_ms = 100) {
   return done();
 }
 
+// True once the node holds exactly `count` jobs (of `study_uid`, or of any study when empty)
+// and the newest is in one of `states`; polls every `poll_ms` for up to `seconds`.
+inline bool jobs_reach(node::StateStore& store, std::size_t count,
+                       std::initializer_list<node::JobState> states, double seconds,
+                       const std::string& study_uid = "", int poll_ms = 100) {
+  return eventually(
+      [&] {
+        const auto jobs = store.jobs(study_uid, 10);
+        return jobs.size() == count &&
+               std::find(states.begin(), states.end(), jobs[0].state) != states.end();
+      },
+      seconds, poll_ms);
+}
+
 // True once the node has exactly one job (for `study_uid`, or for any study when empty) and
 // it is done; waits up to `seconds`.
 inline bool single_job_done(node::StateStore& store, double seconds,
                             const std::string& study_uid = "") {
-  return eventually(
-      [&] {
-        const auto jobs = store.jobs(study_uid, 10);
-        return jobs.size() == 1 && jobs[0].state == node::JobState::done;
-      },
-      seconds);
+  return jobs_reach(store, 1, {node::JobState::done}, seconds, study_uid);
 }
 
 // Writes `script` to `dir`/`name` and runs it with the system's python3 (pydicom), passing
