@@ -36,21 +36,28 @@ struct SliceIdentity {
   std::size_t slice = 0;                                    // index k along the grid's z axis
 };
 
-// Sets attributes of a dataset; throws std::runtime_error naming the file when DCMTK refuses.
+// Sets attributes of a dataset or of a sequence item in it; throws std::runtime_error naming the
+// file when DCMTK refuses.
 class TagWriter {
  public:
-  TagWriter(DcmDataset& ds, const std::filesystem::path& file) : ds_(ds), file_(file) {}
+  TagWriter(DcmItem& item, const std::filesystem::path& file) : ds_(item), file_(file) {}
 
   void str(const DcmTagKey& tag, const std::string& value);
   void u16(const DcmTagKey& tag, Uint16 value);
   void f64(const DcmTagKey& tag, double value);
+  // An attribute tag as the value of an AT element.
+  void tag(const DcmTagKey& tag, const DcmTagKey& value);
+  // A sequence with no item (type 2 sequences that have nothing to say).
+  void empty_sequence(const DcmTagKey& tag);
+  // Appends an item to the sequence `tag` (created when absent) and returns a writer for it.
+  TagWriter item(const DcmTagKey& tag);
   // 16-bit samples as OW; the bit pattern is what PixelRepresentation says.
   void pixels(const std::vector<std::int16_t>& data);
   void pixels(const std::vector<std::uint16_t>& data);
 
  private:
   void check(const OFCondition& c, const DcmTagKey& tag);
-  DcmDataset& ds_;
+  DcmItem& ds_;
   const std::filesystem::path& file_;
 };
 
@@ -59,9 +66,14 @@ std::string decimal_string(double value);
 // Values joined by '\' as decimal strings.
 std::string join_ds(std::initializer_list<double> values);
 
-// SOP Common, Patient, General Study, General Series, General Equipment, Frame of Reference,
-// Image Plane and the geometry part of Image Pixel (16 bits allocated, MONOCHROME2) of slice
-// `id.slice` of the axial grid `g`.
+// What a single-frame and a multi-frame image share: SOP Common, Patient, General Study, General
+// Series, General Equipment, Frame of Reference, the instance number and the matrix part of Image
+// Pixel (16 bits allocated, MONOCHROME2) of the grid `g`.
+void put_identity_tags(TagWriter& w, const StudyInfo& study, const SliceIdentity& id,
+                       const processing::Geometry& g);
+
+// put_identity_tags and, for a single-frame image, ImageType, the acquisition and content date
+// and time, Image Plane and the pixel spacing of slice `id.slice` of the axial grid `g`.
 void put_common_slice_tags(TagWriter& w, const StudyInfo& study, const SliceIdentity& id,
                            const processing::Geometry& g);
 

@@ -164,8 +164,10 @@ void write_manifest(const std::filesystem::path& path, const PhantomOptions& opt
       j["noise_sigma_relative"] = r.noise_sigma;
       j["bias_field_coefficients"] = r.bias_coefficients;
     }
-    j["slice_count"] = r.files_in_spatial_order.size();
+    const bool frames = !r.frames_in_spatial_order.empty();  // one multi-frame object
+    j["slice_count"] = frames ? r.frames_in_spatial_order.size() : r.files_in_spatial_order.size();
     j["files_in_spatial_order"] = r.files_in_spatial_order;
+    if (frames) j["frames_in_spatial_order"] = r.frames_in_spatial_order;
     series_list.push_back(std::move(j));
   }
   Json label_table = Json::object();
@@ -209,6 +211,8 @@ void write_manifest(const std::filesystem::path& path, const PhantomOptions& opt
     o["modality"] = "mr";
     o["mr_agent"] = mr_agent_name(options.mr_agent);
     o["mr_dynamic_per_series"] = options.mr_dynamic_per_series;
+    // Only when set: the manifest of a classic MR phantom stays as it was.
+    if (options.mr_enhanced) o["mr_enhanced"] = true;
     o["mr_dixon"] = options.mr_dixon;
     doc["options"] = o;
   } else {

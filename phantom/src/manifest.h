@@ -21,6 +21,9 @@ struct SeriesRecord {
   std::string contrast_start_time;                  // TM, empty if the tags were not written
   std::string label_map;                            // relative to out_dir
   std::vector<std::string> files_in_spatial_order;  // file names, InstanceNumber order
+  // An Enhanced MR series (mr_enhanced): files_in_spatial_order holds its one file, and these
+  // are the frame numbers (from 1) of this volume's slices in spatial order.
+  std::vector<int> frames_in_spatial_order;
   // MR only: seconds from the contrast injection, b-value, Rician noise sigma in relative units
   // (before the scale) and the coil bias field's coefficients (mr_synthesis.h).
   std::optional<double> seconds_after_contrast, b_value;

@@ -7,6 +7,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "mr_enhanced_writer.h"
 #include "mr_series_writer.h"
 #include "mr_signal.h"
 #include "mr_synthesis.h"
@@ -63,6 +64,9 @@ const TimePoint kTimePoints[] = {
 MrSequenceInfo t1_vibe_fs() {
   MrSequenceInfo q;
   q.image_type = "ORIGINAL\\PRIMARY\\M\\ND";
+  q.enhanced_image_type = "ORIGINAL\\PRIMARY\\T1\\NONE";
+  q.acquisition_contrast = "T1";
+  q.acquisition_duration_s = 18.0;
   q.scanning_sequence = "GR";
   q.sequence_variant = "SP";
   q.scan_options = "FS";
@@ -77,6 +81,9 @@ MrSequenceInfo t1_vibe_fs() {
 MrSequenceInfo t2_haste_fs() {
   MrSequenceInfo q;
   q.image_type = "ORIGINAL\\PRIMARY\\M\\ND";
+  q.enhanced_image_type = "ORIGINAL\\PRIMARY\\T2\\NONE";
+  q.acquisition_contrast = "T2";
+  q.acquisition_duration_s = 40.0;
   q.scanning_sequence = "SE";
   q.sequence_variant = "SK";
   q.scan_options = "FS";
@@ -89,9 +96,13 @@ MrSequenceInfo t2_haste_fs() {
   return q;
 }
 
-MrSequenceInfo ep2d_diff(const char* image_type, const char* name, std::optional<double> b) {
+MrSequenceInfo ep2d_diff(const char* image_type, const char* enhanced_image_type, const char* name,
+                         std::optional<double> b) {
   MrSequenceInfo q;
   q.image_type = image_type;
+  q.enhanced_image_type = enhanced_image_type;
+  q.acquisition_contrast = "DIFFUSION";
+  q.acquisition_duration_s = 100.0;
   q.scanning_sequence = "EP";
   q.sequence_variant = "SK";
   q.scan_options = "FS";
@@ -110,6 +121,10 @@ MrSequenceInfo t1_vibe_dixon(bool in_phase) {
   MrSequenceInfo q;
   q.image_type =
       in_phase ? "ORIGINAL\\PRIMARY\\DIXON\\IN_PHASE" : "ORIGINAL\\PRIMARY\\DIXON\\OPP_PHASE";
+  q.enhanced_image_type =
+      in_phase ? "ORIGINAL\\PRIMARY\\T1\\IN_PHASE" : "ORIGINAL\\PRIMARY\\T1\\OUT_PHASE";
+  q.acquisition_contrast = "T1";
+  q.acquisition_duration_s = 18.0;
   q.scanning_sequence = "GR";
   q.sequence_variant = "SP";
   q.scan_options = "";
@@ -186,13 +201,54 @@ Receiver receiver(const StudyContext& c, int id) {
   return r;
 }
 
+// With --mr-enhanced: the one Enhanced MR object of a series, which collects the frames of each
+// of its volumes (every time point of a multi-temporal series) until it is written.
+class EnhancedObject {
+ public:
+  EnhancedObject(const StudyContext& c, int series_number)
+      : c_(c),
+        number_(series_number),
+        sop_(c.uids.instance(series_number, 0)),
+        name_(slice_file_name(c, sop_, 1)),
+        writer_(c.study, c.geometry) {}
+
+  const std::string& file_name() const { return name_; }
+  int add_frame(const MrSeriesInfo& volume, std::size_t k,
+                const std::vector<std::uint16_t>& pixels) {
+    return writer_.add_frame(volume, k, pixels);
+  }
+  void write(const fs::path& dir) const {
+    if (fs::exists(dir / name_))
+      throw std::logic_error("generate_phantom: file name collision " + name_);
+    writer_.write(dir / name_, sop_, c_.uids.dimension_organization(number_));
+  }
+
+ private:
+  const StudyContext& c_;
+  int number_;
+  std::string sop_, name_;
+  EnhancedMrWriter writer_;
+};
+
 // Writes the slices of one volume (a series, or one time point of a multi-temporal series) and
-// keeps its truth and manifest record.
+// keeps its truth and manifest record. With --mr-enhanced the slices are frames of the series'
+// Enhanced MR object instead: its own, written by finish(), or `shared`, the multi-temporal
+// series' one, which the caller writes once every time point has its frames.
 class VolumeOutput {
  public:
   VolumeOutput(const StudyContext& c, const fs::path& out_dir, const std::string& folder,
-               MrSeriesInfo info, const BreathHold& breath, const Receiver& rx, double sigma)
-      : c_(c), number_(info.series_number), first_instance_(1), writer_(c.study, info, c.geometry) {
+               MrSeriesInfo info, const BreathHold& breath, const Receiver& rx, double sigma,
+               std::shared_ptr<EnhancedObject> shared = nullptr)
+      : c_(c),
+        number_(info.series_number),
+        first_instance_(1),
+        info_(info),
+        writer_(c.study, info, c.geometry),
+        object_(std::move(shared)) {
+    if (c.options.mr_enhanced && !object_) {
+      object_ = std::make_shared<EnhancedObject>(c, number_);
+      owns_object_ = true;
+    }
     const std::size_t slices = c.geometry.size[2];
     if (info.temporal_position)
       first_instance_ = 1 + static_cast<int>(slices) * (*info.temporal_position - 1);
@@ -218,6 +274,12 @@ class VolumeOutput {
   SeriesRecord& record() { return record_; }
 
   void write(std::size_t k, const std::vector<std::uint16_t>& pixels) {
+    if (object_) {
+      record_.frames_in_spatial_order.push_back(object_->add_frame(info_, k, pixels));
+      if (record_.files_in_spatial_order.empty())
+        record_.files_in_spatial_order.push_back(object_->file_name());
+      return;
+    }
     const int instance = first_instance_ + static_cast<int>(k);
     const std::string sop = c_.uids.instance(number_, static_cast<std::size_t>(instance - 1));
     const std::string name = slice_file_name(c_, sop, instance);
@@ -228,6 +290,7 @@ class VolumeOutput {
   }
 
   void finish(PhantomTruth& truth, std::vector<SeriesRecord>& records) {
+    if (owns_object_) object_->write(st_.dir);
     truth.series.push_back(st_);
     records.push_back(record_);
   }
@@ -236,7 +299,10 @@ class VolumeOutput {
   const StudyContext& c_;
   int number_;
   int first_instance_;
+  MrSeriesInfo info_;
   MrSeriesWriter writer_;
+  std::shared_ptr<EnhancedObject> object_;
+  bool owns_object_ = false;
   SeriesTruth st_;
   SeriesRecord record_;
 };
@@ -335,19 +401,24 @@ void write_diffusion(const StudyContext& c, const fs::path& out_dir, PhantomTrut
                      std::vector<SeriesRecord>& records) {
   const BreathHold breath(c, out_dir, truth, "dwi", 2, false);
   const Receiver rx = receiver(c, 5);
-  VolumeOutput low(
-      c, out_dir, "dwi_b50",
-      series_info(c, 5, "ep2d_diff_tra_b50", kDiffusionSeconds,
-                  ep2d_diff("ORIGINAL\\PRIMARY\\DIFFUSION\\TRACEW", "*ep_b50t", kLowB), rx),
-      breath, rx, kDiffusionNoiseSigma);
+  VolumeOutput low(c, out_dir, "dwi_b50",
+                   series_info(c, 5, "ep2d_diff_tra_b50", kDiffusionSeconds,
+                               ep2d_diff("ORIGINAL\\PRIMARY\\DIFFUSION\\TRACEW",
+                                         "ORIGINAL\\PRIMARY\\DIFFUSION\\NONE", "*ep_b50t", kLowB),
+                               rx),
+                   breath, rx, kDiffusionNoiseSigma);
   VolumeOutput high(
       c, out_dir, "dwi_b800",
       series_info(c, 6, "ep2d_diff_tra_b800", kDiffusionSeconds,
-                  ep2d_diff("ORIGINAL\\PRIMARY\\DIFFUSION\\TRACEW", "*ep_b800t", kHighB), rx),
+                  ep2d_diff("ORIGINAL\\PRIMARY\\DIFFUSION\\TRACEW",
+                            "ORIGINAL\\PRIMARY\\DIFFUSION\\NONE", "*ep_b800t", kHighB),
+                  rx),
       breath, rx, kDiffusionNoiseSigma);
   MrSeriesInfo adc_info =
       series_info(c, 7, "ep2d_diff_tra_ADC", kDiffusionSeconds,
-                  ep2d_diff("DERIVED\\PRIMARY\\DIFFUSION\\ADC", "*ep_b50_800", std::nullopt), rx);
+                  ep2d_diff("DERIVED\\PRIMARY\\DIFFUSION\\ADC", "DERIVED\\PRIMARY\\DIFFUSION\\ADC",
+                            "*ep_b50_800", std::nullopt),
+                  rx);
   adc_info.window_centre = 1500.0;
   adc_info.window_width = 3000.0;
   Receiver unit;  // the ADC map is quantitative: no scale, no bias
@@ -413,9 +484,12 @@ void write_t1_dynamic(const StudyContext& c, const fs::path& out_dir, PhantomTru
   }
   const std::size_t count = o.mr_agent == MrAgent::kGadoxetate ? 4 : 3;
   const double first_seconds = kContrastStartSeconds + kTimePoints[0].after_contrast_s;
+  const bool one_series = !o.mr_dynamic_per_series;
+  // The multi-temporal series as one Enhanced MR object: the frames of every time point.
+  std::shared_ptr<EnhancedObject> dynamic_object;
+  if (one_series && o.mr_enhanced) dynamic_object = std::make_shared<EnhancedObject>(c, 9);
   for (std::size_t t = 0; t < count; ++t) {
     const TimePoint& tp = kTimePoints[t];
-    const bool one_series = !o.mr_dynamic_per_series;
     const int number = one_series ? 9 : 9 + static_cast<int>(t);
     const BreathHold breath(c, out_dir, truth, tp.folder, 4 + t, tp.phase == Phase::kPortalVenous);
     const Receiver rx = receiver(c, number);
@@ -431,13 +505,14 @@ void write_t1_dynamic(const StudyContext& c, const fs::path& out_dir, PhantomTru
       info.temporal_position = static_cast<int>(t + 1);
       info.temporal_positions = static_cast<int>(count);
     }
-    VolumeOutput out(c, out_dir, one_series ? "t1_dyn" : tp.folder, info, breath, rx,
-                     kT1NoiseSigma);
+    VolumeOutput out(c, out_dir, one_series ? "t1_dyn" : tp.folder, info, breath, rx, kT1NoiseSigma,
+                     dynamic_object);
     out.record().seconds_after_contrast = tp.after_contrast_s;
     write_single_image(c, out, breath, signal_table(c, tp.image), rx, kT1NoiseSigma,
                        noise_stream(c, number, static_cast<int>(t + 1)));
     finish(out, tp.name, tp.phase);
   }
+  if (dynamic_object) dynamic_object->write(out_dir / "dicom" / "t1_dyn");
 }
 
 }  // namespace

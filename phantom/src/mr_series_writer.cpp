@@ -9,14 +9,6 @@
 
 namespace livernode::phantom {
 
-namespace {
-
-// 1.5 T: the proton's Larmor frequency in MHz.
-constexpr double kFieldStrengthT = 1.5;
-constexpr double kImagingFrequencyMhz = 63.676;
-
-}  // namespace
-
 MrSeriesWriter::MrSeriesWriter(StudyInfo study, MrSeriesInfo series,
                                const processing::Geometry& geometry)
     : study_(std::move(study)), series_(std::move(series)), geometry_(geometry) {}

@@ -14,9 +14,19 @@
 
 namespace livernode::phantom {
 
+// 1.5 T: the proton's Larmor frequency in MHz.
+inline constexpr double kFieldStrengthT = 1.5;
+inline constexpr double kImagingFrequencyMhz = 63.676;
+
 // The sequence and image attributes of an MR series.
 struct MrSequenceInfo {
-  std::string image_type;         // e.g. "ORIGINAL\\PRIMARY\\M\\ND"
+  std::string image_type;  // e.g. "ORIGINAL\\PRIMARY\\M\\ND"
+  // Enhanced MR (mr_enhanced_writer.h): ImageType / FrameType of four values (original or
+  // derived, PRIMARY, image flavour, derived pixel contrast), AcquisitionContrast, and the
+  // duration of the acquisition of one volume.
+  std::string enhanced_image_type;   // e.g. "ORIGINAL\\PRIMARY\\T1\\NONE"
+  std::string acquisition_contrast;  // T1, T2, DIFFUSION
+  double acquisition_duration_s = 0.0;
   std::string scanning_sequence;  // GR, SE, EP
   std::string sequence_variant;   // SP, SK
   std::string scan_options;       // FS or empty

@@ -23,12 +23,32 @@ struct Slice {
   throw std::runtime_error("phantom series file " + file.string() + ": " + what);
 }
 
-double get_double(DcmDataset& ds, const DcmTagKey& tag, unsigned long pos,
+double get_double(DcmItem& ds, const DcmTagKey& tag, unsigned long pos,
                   const std::filesystem::path& file) {
   Float64 v = 0.0;
   if (ds.findAndGetFloat64(tag, v, pos).bad())
     fail(file, std::string("missing ") + tag.toString().c_str());
   return v;
+}
+
+// Item 0 of `sequence` in item `index` of `groups` (the shared or per-frame functional groups).
+DcmItem* group(DcmDataset& ds, const DcmTagKey& groups, unsigned long index,
+               const DcmTagKey& sequence) {
+  DcmItem* outer = nullptr;
+  DcmItem* inner = nullptr;
+  if (ds.findAndGetSequenceItem(groups, outer, static_cast<int>(index)).good() && outer &&
+      outer->findAndGetSequenceItem(sequence, inner, 0).good())
+    return inner;
+  return nullptr;
+}
+
+// Item 0 of `sequence` in the shared functional groups, else in those of frame `frame`.
+DcmItem& frame_group(DcmDataset& ds, unsigned long frame, const DcmTagKey& sequence,
+                     const std::filesystem::path& file) {
+  if (DcmItem* g = group(ds, DCM_SharedFunctionalGroupsSequence, 0, sequence)) return *g;
+  if (DcmItem* g = group(ds, DCM_PerFrameFunctionalGroupsSequence, frame, sequence)) return *g;
+  fail(file, std::string("missing ") + sequence.toString().c_str() + " for frame " +
+                 std::to_string(frame + 1));
 }
 
 }  // namespace
@@ -52,48 +72,73 @@ processing::Volume read_phantom_series(const std::filesystem::path& series_dir,
     DcmFileFormat format;
     if (format.loadFile(file.c_str()).bad()) fail(file, "not readable as DICOM");
     DcmDataset& ds = *format.getDataset();
-    if (temporal_position) {
+    // An Enhanced MR object (mr_enhanced): its frames, their geometry in the functional groups.
+    const bool multiframe = ds.tagExists(DCM_PerFrameFunctionalGroupsSequence);
+    if (temporal_position && !multiframe) {
       Sint32 position = 0;
       if (ds.findAndGetSint32(DCM_TemporalPositionIdentifier, position).bad() ||
           position != *temporal_position) {
         continue;
       }
     }
+    Sint32 frames = 1;
+    if (multiframe && (ds.findAndGetSint32(DCM_NumberOfFrames, frames).bad() || frames < 1))
+      fail(file, "missing NumberOfFrames");
     Uint16 r = 0, c = 0, representation = 0;
     if (ds.findAndGetUint16(DCM_Rows, r).bad() || ds.findAndGetUint16(DCM_Columns, c).bad()) {
       fail(file, "missing Rows/Columns");
     }
     ds.findAndGetUint16(DCM_PixelRepresentation, representation);
+    DcmItem& measures = multiframe ? frame_group(ds, 0, DCM_PixelMeasuresSequence, file)
+                                   : static_cast<DcmItem&>(ds);
+    DcmItem& plane = multiframe ? frame_group(ds, 0, DCM_PlaneOrientationSequence, file)
+                                : static_cast<DcmItem&>(ds);
     if (slices.empty()) {
       rows = r;
       columns = c;
-      spacing_row = get_double(ds, DCM_PixelSpacing, 0, file);
-      spacing_col = get_double(ds, DCM_PixelSpacing, 1, file);
+      spacing_row = get_double(measures, DCM_PixelSpacing, 0, file);
+      spacing_col = get_double(measures, DCM_PixelSpacing, 1, file);
       for (unsigned long i = 0; i < 6; ++i)
-        orientation[i] = get_double(ds, DCM_ImageOrientationPatient, i, file);
+        orientation[i] = get_double(plane, DCM_ImageOrientationPatient, i, file);
     } else if (r != rows || c != columns) {
       fail(file, "matrix differs from the other slices");
     }
-    Slice s;
-    for (unsigned long i = 0; i < 3; ++i)
-      s.position[i] = get_double(ds, DCM_ImagePositionPatient, i, file);
-    // MR slices have no rescale (DCMTK zeroes the output of a failed lookup).
-    Float64 slope = 1.0, intercept = 0.0;
-    if (ds.findAndGetFloat64(DCM_RescaleSlope, slope).bad()) slope = 1.0;
-    if (ds.findAndGetFloat64(DCM_RescaleIntercept, intercept).bad()) intercept = 0.0;
+    const unsigned long per_frame = static_cast<unsigned long>(rows) * columns;
     const Uint16* raw = nullptr;
     unsigned long count = 0;
     if (ds.findAndGetUint16Array(DCM_PixelData, raw, &count).bad() || raw == nullptr ||
-        count != static_cast<unsigned long>(rows) * columns) {
+        count != per_frame * static_cast<unsigned long>(frames)) {
       fail(file, "missing or short pixel data");
     }
-    s.hu.resize(count);
-    for (unsigned long n = 0; n < count; ++n) {
-      const double stored =
-          representation ? static_cast<double>(static_cast<Sint16>(raw[n])) : raw[n];
-      s.hu[n] = static_cast<float>(stored * slope + intercept);
+    for (unsigned long f = 0; f < static_cast<unsigned long>(frames); ++f) {
+      DcmItem& position = multiframe ? frame_group(ds, f, DCM_PlanePositionSequence, file)
+                                     : static_cast<DcmItem&>(ds);
+      DcmItem& rescale = multiframe ? frame_group(ds, f, DCM_PixelValueTransformationSequence, file)
+                                    : static_cast<DcmItem&>(ds);
+      if (temporal_position && multiframe) {
+        Uint32 index = 0;
+        if (frame_group(ds, f, DCM_FrameContentSequence, file)
+                .findAndGetUint32(DCM_TemporalPositionIndex, index)
+                .bad() ||
+            static_cast<long>(index) != *temporal_position)
+          continue;
+      }
+      Slice s;
+      for (unsigned long i = 0; i < 3; ++i)
+        s.position[i] = get_double(position, DCM_ImagePositionPatient, i, file);
+      // MR slices have no rescale (DCMTK zeroes the output of a failed lookup).
+      Float64 slope = 1.0, intercept = 0.0;
+      if (rescale.findAndGetFloat64(DCM_RescaleSlope, slope).bad()) slope = 1.0;
+      if (rescale.findAndGetFloat64(DCM_RescaleIntercept, intercept).bad()) intercept = 0.0;
+      s.hu.resize(per_frame);
+      const Uint16* frame_raw = raw + f * per_frame;
+      for (unsigned long n = 0; n < per_frame; ++n) {
+        const double stored =
+            representation ? static_cast<double>(static_cast<Sint16>(frame_raw[n])) : frame_raw[n];
+        s.hu[n] = static_cast<float>(stored * slope + intercept);
+      }
+      slices.push_back(std::move(s));
     }
-    slices.push_back(std::move(s));
   }
 
   if (slices.empty())

@@ -20,6 +20,10 @@ std::string UidGenerator::instance(int series_number, std::size_t slice) const {
   return base_ + ".4." + std::to_string(series_number) + "." + std::to_string(slice + 1);
 }
 
+std::string UidGenerator::dimension_organization(int series_number) const {
+  return base_ + ".5." + std::to_string(series_number);
+}
+
 std::string UidGenerator::accession_number() const {
   return "LN" +
          std::to_string(10000000000000ULL + hash_combine(key_, 0xACCE55ULL) % 90000000000000ULL);

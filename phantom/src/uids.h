@@ -17,6 +17,8 @@ class UidGenerator {
   // series_number >= 1; slice index from 0.
   std::string series(int series_number) const;
   std::string instance(int series_number, std::size_t slice) const;
+  // The DimensionOrganizationUID of a series' multi-frame object.
+  std::string dimension_organization(int series_number) const;
   // Short numeric string usable as AccessionNumber (SH, <= 16 chars).
   std::string accession_number() const;
 

@@ -3,7 +3,8 @@
 // on the written images with the truth label maps, arbitrary per-series scales instead of
 // Hounsfield units, and the product's series triage on the study (every series its role, the
 // multi-temporal dynamic run split into its time points, the dynamic run chosen and its phases
-// told from the images).
+// told from the images); the protocol as Enhanced MR objects (--mr-enhanced) that dciodvfy
+// accepts, holding the classic pixels.
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
@@ -836,6 +837,115 @@ TEST(PhantomMrTriage, RolesComeFromTheHeaderWithoutDescriptions) {
     EXPECT_EQ(study::mr_role_name(triage.role), expected.at(s.series_uid)) << triage.evidence;
   }
   fs::remove_all(dir);
+}
+
+// --mr-enhanced: the protocol as scanners increasingly send it, each series one Enhanced MR Image
+// Storage object (the dynamic run's time points in one object), next to the classic phantom of
+// the same seed (extracellular agent: pre-contrast and three post-contrast time points).
+class PhantomMrEnhanced : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new fs::path(make_temp_dir("livernode-phantom-mr-enhanced"));
+    PhantomOptions o = small_mr(31);
+    truth_ = new PhantomTruth(phantom::generate_phantom(o, *dir_ / "classic"));
+    o.mr_enhanced = true;
+    enhanced_truth_ = new PhantomTruth(phantom::generate_phantom(o, *dir_ / "enhanced"));
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(*dir_);
+    delete dir_;
+    delete truth_;
+    delete enhanced_truth_;
+  }
+  static fs::path* dir_;
+  static PhantomTruth* truth_;
+  static PhantomTruth* enhanced_truth_;
+};
+fs::path* PhantomMrEnhanced::dir_ = nullptr;
+PhantomTruth* PhantomMrEnhanced::truth_ = nullptr;
+PhantomTruth* PhantomMrEnhanced::enhanced_truth_ = nullptr;
+
+// One object per series folder, Enhanced MR Image Storage, its frames the series' slices (times
+// the time points of the dynamic run), each frame's temporal position and place in the stack in
+// its functional groups; no dciodvfy error (its warnings are printed); the manifest says which
+// frames are which volume's; the same seed gives the same bytes.
+TEST_F(PhantomMrEnhanced, WritesEachSeriesAsOneEnhancedMrObjectThatDciodvfyAccepts) {
+  const auto manifest =
+      nlohmann::json::parse(std::ifstream(*dir_ / "enhanced" / "truth" / "manifest.json"));
+  EXPECT_EQ(manifest["options"]["mr_enhanced"], true);
+  const auto classic_manifest =
+      nlohmann::json::parse(std::ifstream(*dir_ / "classic" / "truth" / "manifest.json"));
+  EXPECT_FALSE(classic_manifest["options"].contains("mr_enhanced"));
+  ASSERT_EQ(enhanced_truth_->series.size(), truth_->series.size());
+  std::map<std::string, std::size_t> volumes_in;  // dir -> volumes (time points) it holds
+  for (const SeriesTruth& s : enhanced_truth_->series) ++volumes_in[s.dir.string()];
+  EXPECT_EQ(volumes_in.size(), 8u);
+  std::size_t slices = 0;
+  for (const auto& entry : manifest["series"]) {
+    slices = entry["slice_count"];
+    EXPECT_EQ(entry["files_in_spatial_order"].size(), 1u);
+    EXPECT_EQ(entry["frames_in_spatial_order"].size(), slices);
+  }
+  ASSERT_GT(slices, 8u);
+
+  std::size_t checked = 0;
+  for (const auto& [dir, volumes] : volumes_in) {
+    std::vector<fs::path> files;
+    for (const auto& e : fs::directory_iterator(dir)) files.push_back(e.path());
+    ASSERT_EQ(files.size(), 1u) << dir;
+    const fs::path& file = files.front();
+    DcmFileFormat format;
+    ASSERT_TRUE(format.loadFile(file.c_str()).good()) << file;
+    DcmDataset& ds = *format.getDataset();
+    OFString sop_class;
+    Sint32 frames = 0;
+    ds.findAndGetOFString(DCM_SOPClassUID, sop_class);
+    ds.findAndGetSint32(DCM_NumberOfFrames, frames);
+    EXPECT_EQ(std::string(sop_class.c_str()), UID_EnhancedMRImageStorage) << file;
+    EXPECT_EQ(static_cast<std::size_t>(frames), slices * volumes) << file;
+    EXPECT_FALSE(ds.tagExists(DCM_ImagePositionPatient)) << "geometry only in the groups";
+    // Each frame: its place in the stack and, in the dynamic run, its temporal position.
+    std::set<std::pair<long, long>> indices;
+    for (Sint32 f = 0; f < frames; ++f) {
+      DcmItem* frame = nullptr;
+      DcmItem* content = nullptr;
+      ASSERT_TRUE(ds.findAndGetSequenceItem(DCM_PerFrameFunctionalGroupsSequence, frame, f).good());
+      ASSERT_TRUE(frame->findAndGetSequenceItem(DCM_FrameContentSequence, content, 0).good());
+      Uint32 position = 0, time_point = 0;
+      EXPECT_TRUE(content->findAndGetUint32(DCM_InStackPositionNumber, position).good());
+      const bool temporal = content->findAndGetUint32(DCM_TemporalPositionIndex, time_point).good();
+      EXPECT_EQ(temporal, volumes > 1) << file;
+      indices.insert({time_point, position});
+    }
+    EXPECT_EQ(indices.size(), static_cast<std::size_t>(frames)) << "every frame indexed once";
+    const auto errors = dciodvfy_errors(file);
+    EXPECT_TRUE(errors.empty()) << file << ": " << (errors.empty() ? "" : errors.front());
+    ++checked;
+  }
+  EXPECT_EQ(checked, 8u);
+
+  // The frames hold the classic slices' pixels: every volume, read back as the phantom's own
+  // tests read it, equals its classic twin.
+  for (std::size_t v = 0; v < truth_->series.size(); ++v) {
+    const SeriesTruth& c = truth_->series[v];
+    const SeriesTruth& e = enhanced_truth_->series[v];
+    ASSERT_EQ(e.mr_image, c.mr_image);
+    auto read = [](const SeriesTruth& s) {
+      return phantom::read_phantom_series(
+          s.dir, s.temporal_position ? std::optional<long>(*s.temporal_position) : std::nullopt);
+    };
+    const Volume a = read(c), b = read(e);
+    EXPECT_EQ(b.geometry.size, a.geometry.size) << e.mr_image;
+    EXPECT_EQ(b.geometry.origin, a.geometry.origin) << e.mr_image;
+    EXPECT_TRUE(b.voxels == a.voxels) << e.mr_image;
+  }
+
+  // Same options, same bytes.
+  PhantomOptions o = small_mr(31);
+  o.mr_enhanced = true;
+  phantom::generate_phantom(o, *dir_ / "enhanced-again");
+  EXPECT_TRUE(tree(*dir_ / "enhanced" / "dicom") == tree(*dir_ / "enhanced-again" / "dicom"));
+  fs::remove_all(*dir_ / "enhanced-again");
 }
 
 }  // namespace livernode::test

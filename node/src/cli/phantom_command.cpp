@@ -15,14 +15,15 @@ constexpr const char* kUsage =
     "Writes a deterministic multi-phase abdominal CT study (DICOM, one series per phase) to\n"
     "DIR/dicom and its ground truth (label maps and manifest.json) to DIR/truth.\n"
     "With --modality mr it writes an abdominal MR liver protocol of the same anatomy and truth\n"
-    "instead (MR Image Storage, one folder per series under DIR/dicom): Dixon in/opposed phase,\n"
-    "T2 single-shot FSE fat-suppressed, diffusion b 50 and b 800 with an ADC map, T1 3D gradient\n"
-    "echo fat-suppressed pre-contrast and post-contrast (late arterial 35 s, portal venous 70 s,\n"
-    "transitional 3 min; hepatobiliary 20 min with gadoxetate). It models no MR physics: each\n"
-    "image comes from a table of relative tissue signals (in manifest.json), times an arbitrary\n"
-    "scale per series and a smooth coil bias field, plus Rician noise; stored values 0..4095,\n"
-    "no Hounsfield units. No MR artefacts (chemical shift aside: Dixon opposed-phase\n"
-    "cancellation), no distortion of diffusion, one grid for every series.\n"
+    "instead (MR Image Storage, or Enhanced MR with --mr-enhanced; one folder per series under\n"
+    "DIR/dicom): Dixon in/opposed phase, T2 single-shot FSE fat-suppressed, diffusion b 50 and\n"
+    "b 800 with an ADC map, T1 3D gradient echo fat-suppressed pre-contrast and post-contrast\n"
+    "(late arterial 35 s, portal venous 70 s, transitional 3 min; hepatobiliary 20 min with\n"
+    "gadoxetate). It models no MR physics: each image comes from a table of relative tissue\n"
+    "signals (in manifest.json), times an arbitrary scale per series and a smooth coil bias\n"
+    "field, plus Rician noise; stored values 0..4095, no Hounsfield units. No MR artefacts\n"
+    "(chemical shift aside: Dixon opposed-phase cancellation), no distortion of diffusion, one\n"
+    "grid for every series.\n"
     "Options:\n"
     "  --modality ct|mr         (default ct)\n"
     "  --mr-agent extracellular|gadoxetate\n"
@@ -30,6 +31,10 @@ constexpr const char* kUsage =
     "                           hepatobiliary phase: liver bright, vessels and lesions dark\n"
     "  --mr-dynamic-per-series  each post-contrast T1 time point as its own series (default:\n"
     "                           one multi-temporal series, TemporalPositionIdentifier 1..N)\n"
+    "  --mr-enhanced            every MR series as one Enhanced MR Image Storage multi-frame\n"
+    "                           object (the multi-temporal series: slices x time points\n"
+    "                           frames, TemporalPositionIndex 1..N) instead of one file per\n"
+    "                           slice\n"
     "  --no-dixon               MR without the in/opposed-phase series\n"
     "  --seed N                 noise, UIDs and motion (default 1)\n"
     "  --matrix N               rows = columns (default 256)\n"
@@ -74,12 +79,13 @@ int run_phantom(const std::vector<std::string>& raw) {
   phantom::PhantomOptions o;
   std::string out;
   try {
-    Arguments args(raw,
-                   {"out", "seed", "matrix", "pixel-spacing", "slice-thickness", "slices", "phases",
-                    "motion", "patient-size", "patient-weight", "patient-id", "study-date",
-                    "remnant-growth", "arterial-hyperperfusion", "modality", "mr-agent"},
-                   {"help", "no-descriptions", "no-contrast-tags", "no-size-weight",
-                    "ordered-names", "study-per-phase", "mr-dynamic-per-series", "no-dixon"});
+    Arguments args(
+        raw,
+        {"out", "seed", "matrix", "pixel-spacing", "slice-thickness", "slices", "phases", "motion",
+         "patient-size", "patient-weight", "patient-id", "study-date", "remnant-growth",
+         "arterial-hyperperfusion", "modality", "mr-agent"},
+        {"help", "no-descriptions", "no-contrast-tags", "no-size-weight", "ordered-names",
+         "study-per-phase", "mr-dynamic-per-series", "mr-enhanced", "no-dixon"});
     if (args.flag("help")) {
       std::cout << kUsage;
       return kExitOk;
@@ -137,15 +143,16 @@ int run_phantom(const std::vector<std::string>& raw) {
                         "unknown MR agent '" + *v + "' (extracellular or gadoxetate)");
       o.mr_agent = *a;
     }
-    const bool mr_options =
-        args.value("mr-agent") || args.flag("mr-dynamic-per-series") || args.flag("no-dixon");
+    const bool mr_options = args.value("mr-agent") || args.flag("mr-dynamic-per-series") ||
+                            args.flag("mr-enhanced") || args.flag("no-dixon");
     if (mr_options && o.modality != phantom::PhantomModality::kMr)
       throw NodeError(NodeErrorKind::kUsage,
-                      "--mr-agent, --mr-dynamic-per-series and --no-dixon need "
+                      "--mr-agent, --mr-dynamic-per-series, --mr-enhanced and --no-dixon need "
                       "--modality mr");
     if (o.modality == phantom::PhantomModality::kMr && args.value("phases"))
       throw NodeError(NodeErrorKind::kUsage, "--phases is a CT option: the MR protocol is fixed");
     o.mr_dynamic_per_series = args.flag("mr-dynamic-per-series");
+    o.mr_enhanced = args.flag("mr-enhanced");
     o.mr_dixon = !args.flag("no-dixon");
     o.series_descriptions = !args.flag("no-descriptions");
     o.contrast_tags = !args.flag("no-contrast-tags");

@@ -87,6 +87,10 @@ struct PhantomOptions {
   // false: the post-contrast T1 time points form one multi-temporal series
   // (TemporalPositionIdentifier 1..N); true: one series each.
   bool mr_dynamic_per_series = false;
+  // true: every series as one Enhanced MR Image Storage multi-frame object (the multi-temporal
+  // series' frames = slices x time points, told apart by TemporalPositionIndex) instead of MR
+  // Image Storage, one file per slice.
+  bool mr_enhanced = false;
   bool mr_dixon = true;  // false: no in/opposed-phase series
 };
 
