@@ -65,23 +65,41 @@ std::vector<double> get_doubles(DcmItem& item, const DcmTagKey& tag) {
   return out;
 }
 
-DcmItem* functional_group(DcmItem& dataset, unsigned frame, const DcmTagKey& sequence) {
+namespace {
+
+// Item 0 of `sequence` in the per-frame functional groups of `frame`, nullptr when absent.
+DcmItem* frame_group(DcmItem& dataset, unsigned frame, const DcmTagKey& sequence) {
   DcmItem* per_frame = nullptr;
+  DcmItem* inner = nullptr;
   if (dataset
           .findAndGetSequenceItem(DCM_PerFrameFunctionalGroupsSequence, per_frame,
                                   static_cast<int>(frame))
           .good() &&
-      per_frame != nullptr) {
-    DcmItem* inner = nullptr;
-    if (per_frame->findAndGetSequenceItem(sequence, inner, 0).good() && inner) return inner;
-  }
-  DcmItem* shared = nullptr;
-  if (dataset.findAndGetSequenceItem(DCM_SharedFunctionalGroupsSequence, shared, 0).good() &&
-      shared != nullptr) {
-    DcmItem* inner = nullptr;
-    if (shared->findAndGetSequenceItem(sequence, inner, 0).good() && inner) return inner;
-  }
+      per_frame != nullptr && per_frame->findAndGetSequenceItem(sequence, inner, 0).good())
+    return inner;
   return nullptr;
+}
+
+// Item 0 of `sequence` in the shared functional groups, nullptr when absent.
+DcmItem* shared_group(DcmItem& dataset, const DcmTagKey& sequence) {
+  DcmItem* shared = nullptr;
+  DcmItem* inner = nullptr;
+  if (dataset.findAndGetSequenceItem(DCM_SharedFunctionalGroupsSequence, shared, 0).good() &&
+      shared != nullptr && shared->findAndGetSequenceItem(sequence, inner, 0).good())
+    return inner;
+  return nullptr;
+}
+
+}  // namespace
+
+DcmItem* functional_group(DcmItem& dataset, unsigned frame, const DcmTagKey& sequence) {
+  if (DcmItem* item = frame_group(dataset, frame, sequence)) return item;
+  return shared_group(dataset, sequence);
+}
+
+DcmItem* shared_functional_group(DcmItem& dataset, unsigned frame, const DcmTagKey& sequence) {
+  if (DcmItem* item = shared_group(dataset, sequence)) return item;
+  return frame_group(dataset, frame, sequence);
 }
 
 void ensure_codecs_registered() {

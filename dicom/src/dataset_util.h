@@ -19,6 +19,8 @@ std::vector<double> get_doubles(DcmItem& item, const DcmTagKey& tag);
 // Item `sequence`[0] inside the per-frame functional group of `frame` if present there, else
 // inside the shared functional groups; nullptr when neither has it.
 DcmItem* functional_group(DcmItem& dataset, unsigned frame, const DcmTagKey& sequence);
+// The same, looked for in the shared functional groups first, then in those of `frame`.
+DcmItem* shared_functional_group(DcmItem& dataset, unsigned frame, const DcmTagKey& sequence);
 
 // Registers DCMTK's decoders (JPEG, JPEG-LS, RLE) once and quiets DCMTK's own logger.
 void ensure_codecs_registered();

@@ -43,10 +43,125 @@ std::string sop_class_name(const std::string& uid) {
   return name ? std::string(name) : uid;
 }
 
-// Everything read from one file: the series-level facts and one SliceRef per frame.
+// Everything read from one file: the series-level facts and one SliceRef per frame. One volume,
+// or (an MR multi-frame object of several temporal positions) one per temporal position.
 struct FileHeader {
-  SeriesInfo series;  // slices holds this file's frames
+  std::vector<SeriesInfo> volumes;  // slices holds this file's frames (of that volume)
 };
+
+// The time of day (TM) of a DT value: "" when it has none.
+std::string time_of(const std::string& date_time) {
+  if (date_time.size() <= 8) return {};
+  std::string tm = date_time.substr(8);
+  const auto offset = tm.find_first_of("+-");  // a UTC offset may follow
+  return tm.substr(0, offset);
+}
+
+std::string join(const std::vector<std::string>& values) {
+  std::string out;
+  for (const auto& v : values) out += (out.empty() ? "" : "\\") + v;
+  return out;
+}
+
+// An Enhanced MR object keeps what the classic MR Image attributes say in its MR Pulse Sequence
+// module and functional groups (shared first, else those of `frame`, the volume's first): the
+// facts the classic attributes left empty are taken from there, in the classic terms, so that the
+// series triage reads both alike.
+void enhanced_mr_facts(DcmDataset& ds, unsigned frame, MrFacts& mr) {
+  auto group = [&](const DcmTagKey& sequence) {
+    return detail::shared_functional_group(ds, frame, sequence);
+  };
+  auto value = [&](const DcmTagKey& sequence, const DcmTagKey& tag) {
+    DcmItem* g = group(sequence);
+    return g ? get_string(*g, tag) : std::string();
+  };
+  auto number = [&](const DcmTagKey& sequence, const DcmTagKey& tag) -> std::optional<double> {
+    DcmItem* g = group(sequence);
+    return g ? get_double(*g, tag) : std::nullopt;
+  };
+  if (!mr.repetition_time_ms)
+    mr.repetition_time_ms = number(DCM_MRTimingAndRelatedParametersSequence, DCM_RepetitionTime);
+  if (!mr.flip_angle_deg)
+    mr.flip_angle_deg = number(DCM_MRTimingAndRelatedParametersSequence, DCM_FlipAngle);
+  if (!mr.echo_time_ms) mr.echo_time_ms = number(DCM_MREchoSequence, DCM_EffectiveEchoTime);
+  if (!mr.b_value) mr.b_value = number(DCM_MRDiffusionSequence, DCM_DiffusionBValue);
+
+  const std::string echo = get_string(ds, DCM_EchoPulseSequence);  // SPIN, GRADIENT, BOTH
+  const bool inversion = value(DCM_MRModifierSequence, DCM_InversionRecovery) == "YES";
+  if (mr.scanning_sequence.empty() && !echo.empty()) {
+    std::vector<std::string> sequence;
+    if (echo == "SPIN" || echo == "BOTH") sequence.push_back("SE");
+    if (echo == "GRADIENT" || echo == "BOTH") sequence.push_back("GR");
+    if (inversion) sequence.push_back("IR");
+    if (get_string(ds, DCM_EchoPlanarPulseSequence) == "YES") sequence.push_back("EP");
+    mr.scanning_sequence = join(sequence);
+  }
+  if (mr.sequence_variant.empty() && !echo.empty()) {
+    std::vector<std::string> variant;
+    const std::string segmented = get_string(ds, DCM_SegmentedKSpaceTraversal);
+    if (segmented == "PARTIAL" || segmented == "FULL") variant.push_back("SK");
+    const std::string spoiling = value(DCM_MRModifierSequence, DCM_Spoiling);
+    if (!spoiling.empty() && spoiling != "NONE") variant.push_back("SP");
+    const std::string steady = get_string(ds, DCM_SteadyStatePulseSequence);
+    if (!steady.empty() && steady != "NONE") variant.push_back("SS");
+    if (inversion || value(DCM_MRModifierSequence, DCM_T2Preparation) == "YES")
+      variant.push_back("MP");
+    const std::string transfer = value(DCM_MRImagingModifierSequence, DCM_MagnetizationTransfer);
+    if (!transfer.empty() && transfer != "NONE") variant.push_back("MTC");
+    mr.sequence_variant = variant.empty() ? "NONE" : join(variant);
+  }
+  if (mr.scan_options.empty()) {
+    std::vector<std::string> options;
+    // FAT or FAT_AND_WATER: fat saturation, the classic FS.
+    if (get_string(ds, DCM_SpectrallySelectedSuppression).find("FAT") != std::string::npos)
+      options.push_back("FS");
+    if (value(DCM_MRModifierSequence, DCM_PartialFourier) == "YES")
+      options.push_back(value(DCM_MRModifierSequence, DCM_PartialFourierDirection) == "FREQUENCY"
+                            ? "PFF"
+                            : "PFP");
+    const std::string presaturation = value(DCM_MRModifierSequence, DCM_SpatialPresaturation);
+    if (!presaturation.empty() && presaturation != "NONE") options.push_back("SP");
+    const std::string flow = value(DCM_MRModifierSequence, DCM_FlowCompensation);
+    if (!flow.empty() && flow != "NONE") options.push_back("FC");
+    mr.scan_options = join(options);
+  }
+}
+
+// The frames of an MR multi-frame object, one volume per TemporalPositionIndex when they carry
+// more than one (Frame Content, per frame), as the classic series of several time points are
+// split by TemporalPositionIdentifier; each with its acquisition time from its frames'
+// FrameAcquisitionDateTime (the earliest). One volume, as before, otherwise.
+std::vector<SeriesInfo> split_temporal_positions(DcmDataset& ds, SeriesInfo s) {
+  std::vector<std::optional<long>> positions;  // per slice (frame)
+  std::map<long, std::string> first_time;      // earliest FrameAcquisitionDateTime per position
+  for (const auto& slice : s.slices) {
+    DcmItem* content = detail::functional_group(ds, slice.frame, DCM_FrameContentSequence);
+    positions.push_back(content ? get_long(*content, DCM_TemporalPositionIndex) : std::nullopt);
+    if (!positions.back()) continue;
+    const std::string when = get_string(*content, DCM_FrameAcquisitionDateTime);
+    std::string& first = first_time[*positions.back()];
+    if (!when.empty() && (first.empty() || when < first)) first = when;
+  }
+  if (first_time.size() < 2) return {std::move(s)};
+
+  // Frames without a TemporalPositionIndex, if any, make a volume of their own.
+  std::map<std::optional<long>, std::vector<SliceRef>> by_position;
+  for (std::size_t i = 0; i < s.slices.size(); ++i)
+    by_position[positions[i]].push_back(std::move(s.slices[i]));
+  s.slices.clear();
+  std::vector<SeriesInfo> volumes;
+  for (auto& [position, slices] : by_position) {
+    SeriesInfo v = s;
+    v.slices = std::move(slices);
+    v.mr.temporal_position = position;
+    if (position && !first_time[*position].empty()) {
+      v.acquisition_time = time_of(first_time[*position]);
+      v.mr.acquisition_times = {v.acquisition_time};
+    }
+    volumes.push_back(std::move(v));
+  }
+  return volumes;
+}
 
 std::string format_orientation(const std::array<double, 6>& o) {
   std::ostringstream s;
@@ -65,7 +180,7 @@ std::variant<FileHeader, std::string> read_header(const fs::path& path) {
   DcmMetaInfo& meta = *file.getMetaInfo();
 
   FileHeader h;
-  SeriesInfo& s = h.series;
+  SeriesInfo s;
   s.sop_class_uid = get_string(ds, DCM_SOPClassUID);
   if (s.sop_class_uid.empty()) s.sop_class_uid = get_string(meta, DCM_MediaStorageSOPClassUID);
   if (s.sop_class_uid.empty()) return std::string("no SOP Class UID");
@@ -187,6 +302,18 @@ std::variant<FileHeader, std::string> read_header(const fs::path& path) {
     if (ref.rescale_slope == 0.0) ref.rescale_slope = 1.0;
     s.slices.push_back(std::move(ref));
   }
+  if (s.modality != "MR" || !s.multiframe) {
+    h.volumes.push_back(std::move(s));
+    return h;
+  }
+  // An Enhanced MR object: AcquisitionDateTime stands for AcquisitionTime, its time points are
+  // volumes of their own and its MR facts are where Enhanced MR keeps them.
+  if (s.acquisition_time.empty()) {
+    s.acquisition_time = time_of(get_string(ds, DCM_AcquisitionDateTime));
+    if (!s.acquisition_time.empty()) s.mr.acquisition_times.insert(s.acquisition_time);
+  }
+  h.volumes = split_temporal_positions(ds, std::move(s));
+  for (SeriesInfo& v : h.volumes) enhanced_mr_facts(ds, v.slices.front().frame, v.mr);
   return h;
 }
 
@@ -283,25 +410,29 @@ ScanResult scan_files(const std::vector<fs::path>& input) {
       result.rejected.push_back({path, *reason});
       continue;
     }
-    SeriesInfo& incoming = std::get<FileHeader>(header).series;
-    std::string key = incoming.series_uid.empty() ? "|" + incoming.frame_of_reference_uid + "|" +
-                                                        path.parent_path().string()
-                                                  : incoming.study_uid + "|" + incoming.series_uid;
-    // The time points of an MR dynamic run in one series are volumes of their own.
-    if (incoming.mr.temporal_position) key += "|t" + std::to_string(*incoming.mr.temporal_position);
-    auto [it, inserted] = groups.try_emplace(key);
-    if (inserted) order.push_back(key);
-    auto& clusters = it->second;
-    auto match = std::find_if(clusters.begin(), clusters.end(), [&](const SeriesInfo& c) {
-      return same_orientation(c.orientation, incoming.orientation) && c.rows == incoming.rows &&
-             c.columns == incoming.columns;
-    });
-    if (match == clusters.end()) {
-      clusters.push_back(std::move(incoming));
-    } else {
-      for (auto& slice : incoming.slices) match->slices.push_back(std::move(slice));
-      match->mr.acquisition_times.insert(incoming.mr.acquisition_times.begin(),
-                                         incoming.mr.acquisition_times.end());
+    for (SeriesInfo& incoming : std::get<FileHeader>(header).volumes) {
+      std::string key =
+          incoming.series_uid.empty()
+              ? "|" + incoming.frame_of_reference_uid + "|" + path.parent_path().string()
+              : incoming.study_uid + "|" + incoming.series_uid;
+      // The time points of an MR dynamic run in one series (classic or multi-frame) are volumes of
+      // their own.
+      if (incoming.mr.temporal_position)
+        key += "|t" + std::to_string(*incoming.mr.temporal_position);
+      auto [it, inserted] = groups.try_emplace(key);
+      if (inserted) order.push_back(key);
+      auto& clusters = it->second;
+      auto match = std::find_if(clusters.begin(), clusters.end(), [&](const SeriesInfo& c) {
+        return same_orientation(c.orientation, incoming.orientation) && c.rows == incoming.rows &&
+               c.columns == incoming.columns;
+      });
+      if (match == clusters.end()) {
+        clusters.push_back(std::move(incoming));
+      } else {
+        for (auto& slice : incoming.slices) match->slices.push_back(std::move(slice));
+        match->mr.acquisition_times.insert(incoming.mr.acquisition_times.begin(),
+                                           incoming.mr.acquisition_times.end());
+      }
     }
   }
 

@@ -4,7 +4,7 @@
 // Hounsfield units, and the product's series triage on the study (every series its role, the
 // multi-temporal dynamic run split into its time points, the dynamic run chosen and its phases
 // told from the images); the protocol as Enhanced MR objects (--mr-enhanced) that dciodvfy
-// accepts, holding the classic pixels.
+// accepts, holding the classic pixels, and analysed as the classic protocol is.
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
@@ -946,6 +946,57 @@ TEST_F(PhantomMrEnhanced, WritesEachSeriesAsOneEnhancedMrObjectThatDciodvfyAccep
   phantom::generate_phantom(o, *dir_ / "enhanced-again");
   EXPECT_TRUE(tree(*dir_ / "enhanced" / "dicom") == tree(*dir_ / "enhanced-again" / "dicom"));
   fs::remove_all(*dir_ / "enhanced-again");
+}
+
+// `livernode analyze` reads the Enhanced MR study as it reads the classic one: every series its
+// role, the dynamic object split into its time points, each time point its phase, the same
+// liver volume (within 1 %) and the same lesions.
+TEST_F(PhantomMrEnhanced, AnalyzeGivesTheSamePhasesLiverAndLesionsAsTheClassicPhantom) {
+  int status = -1;
+  const auto classic = analyze_mr(*dir_ / "classic" / "dicom", *dir_ / "classic-out", status);
+  ASSERT_EQ(status, 0);
+  const auto enhanced = analyze_mr(*dir_ / "enhanced" / "dicom", *dir_ / "enhanced-out", status);
+  ASSERT_EQ(status, 0);
+  ASSERT_EQ(classic["analyses"].size(), 1u);
+  ASSERT_EQ(enhanced["analyses"].size(), 1u);
+  EXPECT_TRUE(enhanced["rejected_files"].empty()) << enhanced["rejected_files"].dump();
+  const auto& c = classic["analyses"][0];
+  const auto& e = enhanced["analyses"][0];
+  EXPECT_FALSE(e.contains("error")) << e["error"];
+
+  // (description, temporal position) -> role, used, phase, slices
+  auto series_of = [](const nlohmann::json& analysis) {
+    std::map<std::pair<std::string, long>, std::string> out;
+    for (const auto& s : analysis["series"]) {
+      const long position = s["mr"].value("temporal_position", 0L);
+      out[{s["description"], position}] =
+          s["mr"]["role"].get<std::string>() + (s["mr"]["used"].get<bool>() ? " used" : "") +
+          (s.contains("phase") ? " " + s["phase"]["detected"].get<std::string>() : "") + " " +
+          std::to_string(s["slices"].get<int>()) + " slices";
+    }
+    return out;
+  };
+  const auto classic_series = series_of(c), enhanced_series = series_of(e);
+  EXPECT_EQ(enhanced_series, classic_series);
+  EXPECT_EQ(enhanced_series.count({"t1_vibe_fs_tra_dyn", 3}), 1u) << "three time points";
+  expect_phases_right(e, *enhanced_truth_);
+
+  const double classic_ml = c["liver"]["volume_ml"], enhanced_ml = e["liver"]["volume_ml"];
+  EXPECT_NEAR(enhanced_ml / classic_ml, 1.0, 0.01);
+  EXPECT_EQ(e["mr_dynamic"]["reference_phase"], c["mr_dynamic"]["reference_phase"]);
+  EXPECT_EQ(e["lesions"].size(), c["lesions"].size());
+  EXPECT_GE(e["lesions"].size(), 3u);
+  std::string phases;
+  for (const auto& tp : e["mr_dynamic"]["time_points"])
+    phases += " " + tp["detected"].get<std::string>();
+  std::printf(
+      "MR classic vs Enhanced MR: liver %.1f vs %.1f mL (truth %.1f), %zu vs %zu lesions, "
+      "phases:%s\n",
+      classic_ml, enhanced_ml, truth_->liver_volume_ml, c["lesions"].size(), e["lesions"].size(),
+      phases.c_str());
+  // The SEG of the enhanced analysis references the reference time point's frames of the object.
+  const fs::path seg = *dir_ / "enhanced-out" / e["objects"][0]["path"].get<std::string>();
+  EXPECT_TRUE(dciodvfy_errors(seg).empty());
 }
 
 }  // namespace livernode::test
