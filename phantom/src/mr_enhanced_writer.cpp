@@ -228,7 +228,6 @@ void EnhancedMrWriter::write(const std::filesystem::path& file, const std::strin
   w.str(DCM_PresentationLUTShape, "IDENTITY");
   w.str(DCM_LossyImageCompression, "00");
   w.str(DCM_NumberOfFrames, std::to_string(frames_.size()));
-  if (temporal) w.str(DCM_NumberOfTemporalPositions, std::to_string(temporal_positions.size()));
   // MR Pulse Sequence, Acquisition Context
   if (q.enhanced_image_type.rfind("ORIGINAL", 0) == 0) put_pulse_sequence(w, q, p);
   w.empty_sequence(DCM_AcquisitionContextSequence);
