@@ -163,6 +163,32 @@ std::vector<SeriesInfo> split_temporal_positions(DcmDataset& ds, SeriesInfo s) {
   return volumes;
 }
 
+// A diffusion object may hold every b value at every position (a b value per frame): each b
+// value is a volume of its own, as each time point is, so that no b value is lost as a duplicate
+// position. The volumes of one b value (or of none) pass unchanged.
+std::vector<SeriesInfo> split_b_values(DcmDataset& ds, std::vector<SeriesInfo> volumes) {
+  std::vector<SeriesInfo> out;
+  for (SeriesInfo& v : volumes) {
+    std::map<std::optional<double>, std::vector<SliceRef>> by_b;
+    for (auto& slice : v.slices) {
+      DcmItem* d = detail::functional_group(ds, slice.frame, DCM_MRDiffusionSequence);
+      by_b[d ? get_double(*d, DCM_DiffusionBValue) : std::nullopt].push_back(slice);
+    }
+    if (by_b.size() < 2) {
+      out.push_back(std::move(v));
+      continue;
+    }
+    v.slices.clear();
+    for (auto& [b, slices] : by_b) {
+      SeriesInfo part = v;
+      part.slices = std::move(slices);
+      part.mr.b_value = b;
+      out.push_back(std::move(part));
+    }
+  }
+  return out;
+}
+
 std::string format_orientation(const std::array<double, 6>& o) {
   std::ostringstream s;
   s.precision(3);
@@ -312,7 +338,7 @@ std::variant<FileHeader, std::string> read_header(const fs::path& path) {
     s.acquisition_time = time_of(get_string(ds, DCM_AcquisitionDateTime));
     if (!s.acquisition_time.empty()) s.mr.acquisition_times.insert(s.acquisition_time);
   }
-  h.volumes = split_temporal_positions(ds, std::move(s));
+  h.volumes = split_b_values(ds, split_temporal_positions(ds, std::move(s)));
   for (SeriesInfo& v : h.volumes) enhanced_mr_facts(ds, v.slices.front().frame, v.mr);
   return h;
 }
@@ -419,6 +445,9 @@ ScanResult scan_files(const std::vector<fs::path>& input) {
       // their own.
       if (incoming.mr.temporal_position)
         key += "|t" + std::to_string(*incoming.mr.temporal_position);
+      // So are the b values of a diffusion series that holds several.
+      if (incoming.modality == "MR" && incoming.mr.b_value)
+        key += "|b" + std::to_string(*incoming.mr.b_value);
       auto [it, inserted] = groups.try_emplace(key);
       if (inserted) order.push_back(key);
       auto& clusters = it->second;

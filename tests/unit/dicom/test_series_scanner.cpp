@@ -263,4 +263,91 @@ TEST(SeriesScannerEnhancedMr, FactsFromSharedGroupsFirstAndFromEachFrameWhereOnl
   fs::remove_all(dir);
 }
 
+// A diffusion series holding b 50 and b 800 at each of two positions, written as classic MR
+// Image files (one per slice and b value) or as one Enhanced MR object (a b value per frame).
+void write_two_b_values(const fs::path& dir, bool enhanced) {
+  const double b_values[] = {50.0, 800.0};
+  auto header = [&](DcmDataset& ds, const std::string& sop) {
+    ds.putAndInsertString(DCM_SOPClassUID,
+                          enhanced ? UID_EnhancedMRImageStorage : UID_MRImageStorage);
+    ds.putAndInsertString(DCM_SOPInstanceUID, sop.c_str());
+    ds.putAndInsertString(DCM_StudyInstanceUID, "1.2.826.0.1.3680043.10.1234.8.1");
+    ds.putAndInsertString(DCM_SeriesInstanceUID, "1.2.826.0.1.3680043.10.1234.8.3.1");
+    ds.putAndInsertString(DCM_Modality, "MR");
+    ds.putAndInsertString(DCM_ImageType, "ORIGINAL\\PRIMARY\\DIFFUSION\\NONE");
+    ds.putAndInsertUint16(DCM_Rows, 4);
+    ds.putAndInsertUint16(DCM_Columns, 4);
+  };
+  if (!enhanced) {
+    int n = 0;
+    for (double b : b_values)
+      for (int position = 0; position < 2; ++position) {
+        DcmFileFormat format;
+        DcmDataset& ds = *format.getDataset();
+        header(ds, "1.2.826.0.1.3680043.10.1234.8.4." + std::to_string(++n));
+        ds.putAndInsertString(DCM_ImageOrientationPatient, "1\\0\\0\\0\\1\\0");
+        ds.putAndInsertString(DCM_ImagePositionPatient,
+                              ("0\\0\\" + std::to_string(5 * position)).c_str());
+        ds.putAndInsertString(DCM_PixelSpacing, "2\\2");
+        ds.putAndInsertString(DCM_ScanningSequence, "SE\\EP");
+        ds.putAndInsertFloat64(DCM_DiffusionBValue, b);
+        ASSERT_TRUE(format
+                        .saveFile((dir / ("dwi" + std::to_string(n) + ".dcm")).c_str(),
+                                  EXS_LittleEndianExplicit)
+                        .good());
+      }
+    return;
+  }
+  DcmFileFormat format;
+  DcmDataset& ds = *format.getDataset();
+  header(ds, "1.2.826.0.1.3680043.10.1234.8.4.9");
+  ds.putAndInsertString(DCM_NumberOfFrames, "4");
+  ds.putAndInsertString(DCM_EchoPulseSequence, "SPIN");
+  ds.putAndInsertString(DCM_EchoPlanarPulseSequence, "YES");
+  DcmItem* shared = nullptr;
+  ds.findOrCreateSequenceItem(DCM_SharedFunctionalGroupsSequence, shared, 0);
+  DcmItem* item = nullptr;
+  shared->findOrCreateSequenceItem(DCM_PixelMeasuresSequence, item, 0);
+  item->putAndInsertString(DCM_PixelSpacing, "2\\2");
+  shared->findOrCreateSequenceItem(DCM_PlaneOrientationSequence, item, 0);
+  item->putAndInsertString(DCM_ImageOrientationPatient, "1\\0\\0\\0\\1\\0");
+  for (int f = 0; f < 4; ++f) {
+    DcmItem* frame = nullptr;
+    ds.findOrCreateSequenceItem(DCM_PerFrameFunctionalGroupsSequence, frame, f);
+    frame->findOrCreateSequenceItem(DCM_PlanePositionSequence, item, 0);
+    item->putAndInsertString(DCM_ImagePositionPatient,
+                             ("0\\0\\" + std::to_string(5 * (f % 2))).c_str());
+    frame->findOrCreateSequenceItem(DCM_MRDiffusionSequence, item, 0);
+    item->putAndInsertFloat64(DCM_DiffusionBValue, b_values[f / 2]);
+  }
+  ASSERT_TRUE(format.saveFile((dir / "dwi.dcm").c_str(), EXS_LittleEndianExplicit).good());
+}
+
+// Both ways, each b value is a volume of its own with every position: none is dropped as a
+// duplicate position, and the triage names each with its b value.
+TEST(SeriesScannerDiffusion, EachBValueOfOneSeriesIsAVolumeOfItsOwn) {
+  for (bool enhanced : {false, true}) {
+    SCOPED_TRACE(enhanced ? "Enhanced MR" : "classic MR");
+    const fs::path dir = test::make_temp_dir("livernode-scanner-dwi");
+    write_two_b_values(dir, enhanced);
+    const ScanResult scan = dicom::scan_directory(dir);
+    EXPECT_TRUE(scan.rejected.empty()) << scan.rejected.front().reason;
+    ASSERT_EQ(scan.series.size(), 2u);
+    std::set<double> b_values;
+    for (const SeriesInfo& s : scan.series) {
+      ASSERT_TRUE(s.mr.b_value.has_value());
+      b_values.insert(*s.mr.b_value);
+      EXPECT_EQ(s.slices.size(), 2u);
+      EXPECT_TRUE(s.warnings.empty()) << s.warnings.front();
+      const auto triage = study::triage_mr_series(s);
+      EXPECT_EQ(triage.role, study::MrRole::kDiffusion) << triage.evidence;
+      EXPECT_NE(triage.evidence.find("b " + std::to_string(static_cast<int>(*s.mr.b_value))),
+                std::string::npos)
+          << triage.evidence;
+    }
+    EXPECT_EQ(b_values, (std::set<double>{50.0, 800.0}));
+    fs::remove_all(dir);
+  }
+}
+
 }  // namespace
