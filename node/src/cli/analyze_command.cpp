@@ -99,7 +99,7 @@ int run_analyze(const std::vector<std::string>& raw) {
     return kExitOk;
   } catch (const NodeError& e) {
     std::cerr << "livernode analyze: " << e.what() << "\n";
-    return kExitUsage;
+    return exit_code_of(e);
   }
 }
 
@@ -123,7 +123,7 @@ int run_scan(const std::vector<std::string>& raw) {
     return scan.series.empty() ? kExitBadInput : kExitOk;
   } catch (const NodeError& e) {
     std::cerr << "livernode scan: " << e.what() << "\n";
-    return kExitUsage;
+    return exit_code_of(e);
   }
 }
 

@@ -51,7 +51,7 @@ int run_check_config(const std::vector<std::string>& raw) {
     }
   } catch (const NodeError& e) {
     std::cerr << "livernode check-config: " << e.what() << "\n";
-    return kExitUsage;
+    return exit_code_of(e);
   }
 }
 

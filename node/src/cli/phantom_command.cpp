@@ -160,7 +160,7 @@ int run_phantom(const std::vector<std::string>& raw) {
     o.study_per_phase = args.flag("study-per-phase");
   } catch (const NodeError& e) {
     std::cerr << "livernode phantom: " << e.what() << "\n";
-    return kExitUsage;
+    return exit_code_of(e);
   }
   try {
     const phantom::PhantomTruth truth = phantom::generate_phantom(o, out);

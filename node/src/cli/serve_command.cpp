@@ -84,7 +84,7 @@ std::optional<fs::path> config_file_of(const std::vector<std::string>& raw, int&
     return fs::path(*args.value("config"));
   } catch (const NodeError& e) {
     std::cerr << "livernode serve: " << e.what() << "\n";
-    exit_code = kExitUsage;
+    exit_code = exit_code_of(e);
     return std::nullopt;
   }
 }
