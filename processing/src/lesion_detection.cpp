@@ -65,6 +65,10 @@ constexpr double kMinSplitMl = 1.0;
 constexpr double kSplitRadiiMm[] = {5.0, 7.5};
 constexpr double kShellInnerMm = 2.0, kShellOuterMm = 6.0;
 constexpr double kMinSurroundingParenchyma = 0.65;
+// A large tumour at the surface bulges out of the liver: up to half of the shell around it lies
+// beyond the surface, wherever its centre lies. Candidates of kLargeLesionMl and more need only
+// the parenchyma of a hemisphere around them.
+constexpr double kMinSurroundingParenchymaLarge = 0.5;
 // A large candidate that is mostly hyperenhancing in the arterial phase is a hypervascular
 // tumour whatever lies around it: its own heterogeneous margin and the perfusion changes
 // around it spoil the shell, and the hilum or a neighbouring organ does not make such a blob.
@@ -533,7 +537,11 @@ void describe_search(Phase reference_phase, double reference_threshold,
          << " mm, away from fat and fluid) where they are round; "
             "tubes and surface clefts, the thick "
             "ends of thin hypodense structures (fissures, ducts), candidates not surrounded by "
-            "parenchyma and candidates not standing out from the parenchyma around them (its "
+            "parenchyma (at least "
+         << kMinSurroundingParenchyma * 100 << " % of a shell around them; "
+         << kMinSurroundingParenchymaLarge * 100 << " % from " << kLargeLesionMl
+         << " mL, which bulge out of the surface) and candidates not standing out from the "
+            "parenchyma around them (its "
             "surface band left aside; darker in the reference and brighter in the arterial "
             "phase, added in units of each threshold) left out; boundary at half contrast, "
             "reaching at least the next slice, then moved on in the lesion's slices while the "
@@ -586,6 +594,10 @@ class LesionSearch {
   double compactness(const Voxels& vox) const;
   std::vector<Voxels> compact_cores(const Voxels& vox) const;
   double parenchyma_fraction(const Voxels& vox, const LabelMap* within = nullptr) const;
+  double min_surrounding_parenchyma(const Voxels& vox) const {
+    return vox.size() * voxel_ml_ >= kLargeLesionMl ? kMinSurroundingParenchymaLarge
+                                                    : kMinSurroundingParenchyma;
+  }
   bool fatty(const Voxels& vox) const;
   bool stands_out_locally(const Voxels& vox) const;
   bool in_cava_zone(const Voxels& vox) const;
@@ -875,7 +887,7 @@ std::vector<Voxels> LesionSearch::in_liver() {
     for (auto& v : split) members.push_back(std::move(v));
   }
   const bool enhanced_reference = phases_[reference_].phase != Phase::kNonContrast;
-  std::vector<Voxels> kept;
+  std::vector<std::vector<Voxels>> kept_pieces;
   std::vector<std::size_t> kept_origin;
   for (std::size_t l = 1; l < members.size(); ++l) {
     const auto& vox = members[l];
@@ -916,13 +928,13 @@ std::vector<Voxels> LesionSearch::in_liver() {
     }
     // A lesion lies in parenchyma: most of a thin shell around it must be liver of ordinary
     // attenuation. Candidates in the hilum (fat, ducts, vessels) or at an organ the liver mask
-    // touches are surrounded by other things. Large hypervascular candidates are exempt (see
-    // kLargeLesionMl).
+    // touches are surrounded by other things. Large candidates need less of it (see
+    // kMinSurroundingParenchymaLarge), large hypervascular ones none (see kLargeLesionMl).
     std::size_t hyper_count = 0;
     for (std::size_t p : vox) hyper_count += hyper_.voxels[p];
     const bool large_hypervascular =
         vox.size() * voxel_ml_ >= kLargeLesionMl && hyper_count * 2 >= vox.size();
-    if (!large_hypervascular && parenchyma_fraction(vox) < kMinSurroundingParenchyma) {
+    if (!large_hypervascular && parenchyma_fraction(vox) < min_surrounding_parenchyma(vox)) {
       ++rejected_.surroundings;
       continue;
     }
@@ -933,11 +945,23 @@ std::vector<Voxels> LesionSearch::in_liver() {
     // Pieces of one heterogeneous lesion, split above, are one lesion again.
     const auto same = std::find(kept_origin.begin(), kept_origin.end(), origin[l]);
     if (same != kept_origin.end()) {
-      auto& whole = kept[same - kept_origin.begin()];
-      whole.insert(whole.end(), vox.begin(), vox.end());
+      kept_pieces[same - kept_origin.begin()].push_back(vox);
     } else {
-      kept.push_back(vox);
+      kept_pieces.push_back({vox});
       kept_origin.push_back(origin[l]);
+    }
+  }
+  // Unless the pieces together are flat: then they are separate lesions joined by a band of
+  // hypodense tissue (two tumours and what lies between them), and joined they would all be
+  // left out as a cleft. Each piece is then judged on its own.
+  std::vector<Voxels> kept;
+  for (auto& pieces : kept_pieces) {
+    Voxels whole;
+    for (const auto& piece : pieces) whole.insert(whole.end(), piece.begin(), piece.end());
+    if (pieces.size() > 1 && compactness(whole) < kMinCompactness) {
+      for (auto& piece : pieces) kept.push_back(std::move(piece));
+    } else {
+      kept.push_back(std::move(whole));
     }
   }
   for (auto& vox : kept) redraw(vox, region_);
@@ -1006,7 +1030,7 @@ void LesionSearch::in_envelope(std::vector<Voxels>& kept) {
       ++rejected_.clefts;
       continue;
     }
-    if (parenchyma_fraction(vox, &envelope) < kMinSurroundingParenchyma) {
+    if (parenchyma_fraction(vox, &envelope) < min_surrounding_parenchyma(vox)) {
       ++rejected_.surroundings;
       continue;
     }
@@ -1038,22 +1062,29 @@ void LesionSearch::merge_close(std::vector<Voxels>& kept) const {
       owner.voxels[p] = static_cast<std::uint32_t>(n + 1);
     }
   }
-  std::map<std::size_t, Voxels> merged;
-  std::map<std::size_t, int> pieces;
-  for (std::size_t n = 0; n < kept.size(); ++n) {
-    auto& dst = merged[find(n + 1)];
-    dst.insert(dst.end(), kept[n].begin(), kept[n].end());
-    ++pieces[find(n + 1)];
-  }
+  std::map<std::size_t, std::vector<std::size_t>> groups;
+  for (std::size_t n = 0; n < kept.size(); ++n) groups[find(n + 1)].push_back(n);
+  std::vector<Voxels> lesions = std::move(kept);
   kept.clear();
-  for (auto& [root, vox] : merged) {
-    if (pieces[root] > 1) {
+  for (const auto& [root, members] : groups) {
+    Voxels vox;
+    for (std::size_t n : members) vox.insert(vox.end(), lesions[n].begin(), lesions[n].end());
+    if (members.size() > 1) {
       const Neighbourhood near(g, vox, kMergeGapMm);
       const double r = 0.5 * kMergeGapMm + 0.5;
       LabelMap joined = erode_mm(dilate_mm(near.mask(), r), r);
       for (std::size_t q = 0; q < joined.voxels.size(); ++q) {
         const std::size_t p = near.to_global(q);
         if (joined.voxels[q] && !near.mask().voxels[q] && region_.voxels[p]) vox.push_back(p);
+      }
+      // Round lesions side by side that together would be flat stay apart (see in_liver).
+      const bool each_round = std::all_of(members.begin(), members.end(), [&](std::size_t n) {
+        return compactness(lesions[n]) >= kMinCompactness;
+      });
+      if (each_round && compactness(vox) < kMinCompactness) {
+        for (std::size_t n : members)
+          if (lesions[n].size() * voxel_ml_ >= kMinLesionMl) kept.push_back(std::move(lesions[n]));
+        continue;
       }
     }
     if (vox.size() * voxel_ml_ >= kMinLesionMl) kept.push_back(std::move(vox));

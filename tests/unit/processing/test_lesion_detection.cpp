@@ -139,4 +139,34 @@ TEST(LesionDetection, ABandReachingIntoTheLiverFromItsSurfaceIsNoLesion) {
   EXPECT_EQ(found.lesions.size(), 0u) << found.method;
 }
 
+// Two round tumours (12 mm radius) 3 cm apart, joined by a band of their attenuation 7 mm thick
+// (thicker than the candidates' opening, so one candidate that the split at necks takes apart
+// again): each round, together flat. They are two lesions, not one cleft that is left out.
+TEST(LesionDetection, TwoRoundTumoursJoinedByABandAreTwoLesions) {
+  SyntheticLiver s;
+  s.paint([](const processing::Vec3& p) {
+    const bool band = std::abs(p[0]) <= 20.0 && std::abs(p[1]) <= 3.5 && std::abs(p[2]) <= 5.0;
+    return band || in_sphere(p, -28.0, 0.0, 0.0, 12.0) || in_sphere(p, 28.0, 0.0, 0.0, 12.0);
+  });
+  const std::vector<AlignedPhase> phases{{Phase::kPortalVenous, "1.2.3", s.ct}};
+  const auto found = detect_lesions(phases, 0, s.liver);
+  ASSERT_EQ(found.lesions.size(), 2u) << found.method;
+  EXPECT_LT(found.lesions[0].centroid_lps[0] * found.lesions[1].centroid_lps[0], 0.0)
+      << "one on each side";
+}
+
+// A large tumour (22 mm radius, 45 mL) whose centre lies 6 mm inside the surface bulges out of
+// the liver: the liver mask holds its inner part (about 30 mL), and about half of the shell
+// around that part lies beyond the surface. It is a lesion all the same.
+TEST(LesionDetection, ALargeTumourBulgingOutOfTheSurfaceIsFound) {
+  SyntheticLiver s(240);
+  s.paint([](const processing::Vec3& p) { return in_sphere(p, 52.0, 0.0, 0.0, 22.0); }, false,
+          true);
+  const std::vector<AlignedPhase> phases{{Phase::kPortalVenous, "1.2.3", s.ct}};
+  const auto found = detect_lesions(phases, 0, s.liver);
+  ASSERT_EQ(found.lesions.size(), 1u) << found.method;
+  EXPECT_GT(found.lesions[0].volume_ml, 20.0);
+  EXPECT_GT(found.lesions[0].centroid_lps[0], 35.0);
+}
+
 }  // namespace livernode::test
