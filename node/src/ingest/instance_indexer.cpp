@@ -68,8 +68,10 @@ void InstanceIndexer::index(ReceivedInstance& s) {
     try {
       Spool(runtime_.config.get()->config.storage.spool_dir)
           .store_unsynced(s.study, s.series, s.sop, s.bytes);
+      s.backlog.release();
       s.hold.release();
     } catch (const std::exception& e) {
+      s.backlog.release();
       s.hold.keep();
       {
         std::lock_guard lock(tally_.mutex);

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "dcmtk/dcmdata/dcfilefo.h"
 #include "livernode/node/ingest/ingest_journal.h"
@@ -34,13 +35,45 @@ struct AssociationTally {
   std::uint64_t failed = 0, bytes = 0;
 };
 
+// An instance's place in the spool backlog (StorageState::spool_backlog_add), given back when
+// its spool file has been attempted or when it goes.
+class SpoolBacklogEntry {
+ public:
+  SpoolBacklogEntry() = default;
+  SpoolBacklogEntry(StorageState& state, std::int64_t bytes) : state_(&state), bytes_(bytes) {
+    state.spool_backlog_add(bytes);
+  }
+  SpoolBacklogEntry(SpoolBacklogEntry&& other) noexcept
+      : state_(std::exchange(other.state_, nullptr)), bytes_(other.bytes_) {}
+  SpoolBacklogEntry& operator=(SpoolBacklogEntry&& other) noexcept {
+    if (this != &other) {
+      release();
+      state_ = std::exchange(other.state_, nullptr);
+      bytes_ = other.bytes_;
+    }
+    return *this;
+  }
+  SpoolBacklogEntry(const SpoolBacklogEntry&) = delete;
+  SpoolBacklogEntry& operator=(const SpoolBacklogEntry&) = delete;
+  ~SpoolBacklogEntry() { release(); }
+  void release() {
+    if (state_) state_->spool_backlog_remove(bytes_);
+    state_ = nullptr;
+  }
+
+ private:
+  StorageState* state_ = nullptr;
+  std::int64_t bytes_ = 0;
+};
+
 // A durable instance on its way into the spool folder and the state store.
 struct ReceivedInstance {
   std::unique_ptr<DcmFileFormat> file;
   std::string study, series, sop, sop_class, xfer_uid, bytes;  // bytes: journaled only
   std::int64_t size_bytes = 0;
   std::filesystem::path path;
-  JournalHold hold;  // set: the spool file is still to be written
+  JournalHold hold;           // set: the spool file is still to be written
+  SpoolBacklogEntry backlog;  // with `hold`
 };
 
 // Marks the spool as failing (logged once, when it starts): until a spool file can be written

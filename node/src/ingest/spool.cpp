@@ -39,6 +39,12 @@ std::int64_t free_disk_mb(const fs::path& path) {
          (1024 * 1024);
 }
 
+std::int64_t free_disk_inodes(const fs::path& path) {
+  struct statvfs st {};
+  if (statvfs(path.c_str(), &st) != 0 || st.f_files == 0) return -1;
+  return static_cast<std::int64_t>(st.f_favail);
+}
+
 bool fsync_path(const fs::path& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;

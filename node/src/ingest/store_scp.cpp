@@ -34,6 +34,8 @@ namespace {
 
 constexpr Uint16 kStatusSuccess = 0x0000;
 constexpr Uint16 kStatusOutOfResources = 0xA700;
+// A spool file may need a study and a series folder besides itself.
+constexpr std::int64_t kSpoolFoldersPerInstance = 2;
 constexpr Uint16 kStatusCannotUnderstand = 0xC000;
 // Larger instances are streamed into the spool and fsynced there; the journal's segments are
 // 32 MiB (JournalOptions).
@@ -289,13 +291,13 @@ class StoreScp : public DcmThreadSCP {
       out.xfer_uid = DcmXfer(xfer).getXferID();
       out.path = path;
       const Uint32 estimate = dataset->calcElementLength(xfer, EET_ExplicitLength);
-      // Its spool file needs room beside the journal's pre-written segments: an instance the
-      // disk cannot hold is refused, not acknowledged from a journal record alone.
-      if (free_mb >= 0 && estimate != DCM_UndefinedLength &&
-          free_mb <= static_cast<std::int64_t>(estimate >> 20)) {
-        const std::string why = "free disk " + std::to_string(free_mb) +
-                                " MiB cannot hold an instance of " + std::to_string(estimate) +
-                                " bytes";
+      // Its spool file needs room beside the journal's pre-written segments and beside the spool
+      // files of the instances acknowledged before it that are still to be written (counted
+      // here first, so that concurrent associations see each other's): an instance the disk
+      // cannot hold is refused, not acknowledged from a journal record alone.
+      SpoolBacklogEntry backlog(runtime_.storage,
+                                estimate == DCM_UndefinedLength ? 0 : std::int64_t{estimate});
+      if (const std::string why = no_room_for(spool, free_mb, estimate); !why.empty()) {
         note_spool_failed(runtime_, why);
         spdlog::error("event=store_refused sop={} reason=\"{}\"", sop, why);
         return kStatusOutOfResources;
@@ -337,6 +339,7 @@ class StoreScp : public DcmThreadSCP {
       }
       out.size_bytes = static_cast<std::int64_t>(bytes.size());
       out.bytes = std::move(bytes);
+      if (hold) out.backlog = std::move(backlog);
       out.hold = std::move(hold);
       out.file = std::move(file);
       return kStatusSuccess;
@@ -345,6 +348,23 @@ class StoreScp : public DcmThreadSCP {
                     e.what());
       return kStatusOutOfResources;
     }
+  }
+
+  // Why the disk holding the spool cannot take the spool files still to be written (the
+  // backlog, this instance counted in it); empty when it can. A new study and series need a
+  // folder each as well.
+  std::string no_room_for(const Spool& spool, std::int64_t free_mb, Uint32 estimate) const {
+    const std::int64_t files = runtime_.storage.spool_backlog_files();
+    const std::int64_t bytes = runtime_.storage.spool_backlog_bytes();
+    if (free_mb >= 0 && estimate != DCM_UndefinedLength && free_mb <= (bytes >> 20))
+      return "free disk " + std::to_string(free_mb) + " MiB cannot hold the " +
+             std::to_string(files) + " spool file(s) of " + std::to_string(bytes) +
+             " bytes still to be written";
+    const std::int64_t inodes = free_disk_inodes(spool.root());
+    if (inodes >= 0 && inodes < files + kSpoolFoldersPerInstance)
+      return "the disk has " + std::to_string(inodes) + " free inode(s) for the " +
+             std::to_string(files) + " spool file(s) still to be written and their folders";
+    return {};
   }
 
   // Writes an instance's spool file durably (fsynced) with `write_temp`; a failure marks the

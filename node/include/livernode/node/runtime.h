@@ -88,6 +88,20 @@ class StorageState {
   bool store_failed(std::string why) { return set(store_failing_, store_why_, std::move(why)); }
   bool store_written() { return clear(store_failing_, store_why_); }
 
+  // Instances acknowledged on the strength of their journal record whose spool files are still
+  // to be written (by the associations' indexing threads): the disk must hold them as well as
+  // the next one before that is acknowledged the same way.
+  void spool_backlog_add(std::int64_t bytes) {
+    backlog_files_ += 1;
+    backlog_bytes_ += bytes;
+  }
+  void spool_backlog_remove(std::int64_t bytes) {
+    backlog_files_ -= 1;
+    backlog_bytes_ -= bytes;
+  }
+  std::int64_t spool_backlog_files() const { return backlog_files_; }
+  std::int64_t spool_backlog_bytes() const { return backlog_bytes_; }
+
   bool recovering() const { return recovering_; }
   bool spool_failing() const { return spool_failing_; }
   bool ok() const { return !recovering_ && !spool_failing_ && !store_failing_; }
@@ -122,6 +136,7 @@ class StorageState {
   }
   mutable std::mutex mutex_;
   std::atomic<bool> recovering_{false}, spool_failing_{false}, store_failing_{false};
+  std::atomic<std::int64_t> backlog_files_{0}, backlog_bytes_{0};
   std::string recovery_why_, spool_why_, store_why_;
 };
 
