@@ -127,6 +127,27 @@ void enhanced_mr_facts(DcmDataset& ds, unsigned frame, MrFacts& mr) {
   }
 }
 
+// One volume per distinct key of its slices (`keys[i]` for slice i; slices without a key, if
+// any, together), each a copy of `s` with its own slices that `label(volume, key)` then marks;
+// `s` unchanged when its slices have one key only.
+template <class Key, class Label>
+std::vector<SeriesInfo> split_by(SeriesInfo s, const std::vector<std::optional<Key>>& keys,
+                                 Label label) {
+  if (std::set<std::optional<Key>>(keys.begin(), keys.end()).size() < 2) return {std::move(s)};
+  std::map<std::optional<Key>, std::vector<SliceRef>> groups;
+  for (std::size_t i = 0; i < s.slices.size(); ++i)
+    groups[keys[i]].push_back(std::move(s.slices[i]));
+  s.slices.clear();
+  std::vector<SeriesInfo> volumes;
+  for (auto& [key, slices] : groups) {
+    SeriesInfo v = s;
+    v.slices = std::move(slices);
+    label(v, key);
+    volumes.push_back(std::move(v));
+  }
+  return volumes;
+}
+
 // The frames of an MR multi-frame object, one volume per TemporalPositionIndex when they carry
 // more than one (Frame Content, per frame), as the classic series of several time points are
 // split by TemporalPositionIdentifier; each with its acquisition time from its frames'
@@ -143,24 +164,14 @@ std::vector<SeriesInfo> split_temporal_positions(DcmDataset& ds, SeriesInfo s) {
     if (!when.empty() && (first.empty() || when < first)) first = when;
   }
   if (first_time.size() < 2) return {std::move(s)};
-
   // Frames without a TemporalPositionIndex, if any, make a volume of their own.
-  std::map<std::optional<long>, std::vector<SliceRef>> by_position;
-  for (std::size_t i = 0; i < s.slices.size(); ++i)
-    by_position[positions[i]].push_back(std::move(s.slices[i]));
-  s.slices.clear();
-  std::vector<SeriesInfo> volumes;
-  for (auto& [position, slices] : by_position) {
-    SeriesInfo v = s;
-    v.slices = std::move(slices);
-    v.mr.temporal_position = position;
-    if (position && !first_time[*position].empty()) {
-      v.acquisition_time = time_of(first_time[*position]);
+  return split_by(std::move(s), positions, [&](SeriesInfo& v, const std::optional<long>& at) {
+    v.mr.temporal_position = at;
+    if (at && !first_time[*at].empty()) {
+      v.acquisition_time = time_of(first_time[*at]);
       v.mr.acquisition_times = {v.acquisition_time};
     }
-    volumes.push_back(std::move(v));
-  }
-  return volumes;
+  });
 }
 
 // A diffusion object may hold every b value at every position (a b value per frame): each b
@@ -169,22 +180,15 @@ std::vector<SeriesInfo> split_temporal_positions(DcmDataset& ds, SeriesInfo s) {
 std::vector<SeriesInfo> split_b_values(DcmDataset& ds, std::vector<SeriesInfo> volumes) {
   std::vector<SeriesInfo> out;
   for (SeriesInfo& v : volumes) {
-    std::map<std::optional<double>, std::vector<SliceRef>> by_b;
-    for (auto& slice : v.slices) {
+    std::vector<std::optional<double>> b_values;  // per slice (frame)
+    for (const auto& slice : v.slices) {
       DcmItem* d = detail::functional_group(ds, slice.frame, DCM_MRDiffusionSequence);
-      by_b[d ? get_double(*d, DCM_DiffusionBValue) : std::nullopt].push_back(slice);
+      b_values.push_back(d ? get_double(*d, DCM_DiffusionBValue) : std::nullopt);
     }
-    if (by_b.size() < 2) {
-      out.push_back(std::move(v));
-      continue;
-    }
-    v.slices.clear();
-    for (auto& [b, slices] : by_b) {
-      SeriesInfo part = v;
-      part.slices = std::move(slices);
-      part.mr.b_value = b;
+    for (auto& part :
+         split_by(std::move(v), b_values,
+                  [](SeriesInfo&p, const std::optional<double>&b) { p.mr.b_value = b; }))
       out.push_back(std::move(part));
-    }
   }
   return out;
 }
