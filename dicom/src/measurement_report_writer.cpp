@@ -44,6 +44,8 @@ const DSRBasicCodedEntry kSignalToMuscle =
     product_concept(6, "Signal intensity relative to paraspinal muscle");
 const DSRBasicCodedEntry kT2SignalToLiver =
     product_concept(7, "T2 signal intensity relative to surrounding liver");
+const DSRBasicCodedEntry kAdcToLiver =
+    product_concept(8, "Apparent diffusion coefficient relative to surrounding liver");
 const DSRBasicCodedEntry kRatio("{ratio}", "UCUM", "ratio");
 const DSRBasicCodedEntry kCouinaudSegment = product_concept(10, "Couinaud liver segment");
 const DSRBasicCodedEntry kEslv = product_concept(12, "Estimated standard liver volume");
@@ -283,6 +285,7 @@ WrittenObject write_measurement_report(const SeriesInfo& series, const LoadedVol
           each += (each.empty() ? "" : ", ") + phase + " " + sr_number(*m.signal_to_liver, 2);
         }
         if (lesion.t2_to_liver) add(kT2SignalToLiver, *lesion.t2_to_liver, 2, kRatio);
+        if (lesion.adc_to_liver) add(kAdcToLiver, *lesion.adc_to_liver, 2, kRatio);
         if (!each.empty()) {
           note("MR signal over the surrounding liver per time point: " + each +
                (measured_on.empty() ? std::string()

@@ -49,6 +49,11 @@ constexpr double kEnhancingPartFraction = 0.2;
 // solid tumours are mildly to moderately T2-bright, about up to twice the liver).
 constexpr double kFluidT1MaxRatio = 0.5;
 constexpr double kFluidT2MinRatio = 3.0;
+// Diffusion (supporting words only): the liver's ADC is about 1.0-1.5 x 10^-3 mm2/s; solid
+// malignant tumours lie below it (metastases and HCC about 0.7-0.9 of it), cysts far above
+// (about 2-3 times: free water), haemangiomas in between.
+constexpr double kRestrictedAdcMaxRatio = 0.85;
+constexpr double kFreeAdcMinRatio = 1.8;
 
 Phase ct_phase(MrPhase p) {
   switch (p) {
@@ -150,6 +155,7 @@ void classify_mr(LesionResult& lesion, const std::vector<MrLesionTimePoint>& tps
     first = false;
   }
   if (lesion.t2_to_liver) ratios << "; T2 " << ratio_text(*lesion.t2_to_liver);
+  if (lesion.adc_to_liver) ratios << "; ADC " << ratio_text(*lesion.adc_to_liver);
   // Fluid: dark before contrast and not enhancing (its signal relative to muscle never rises
   // after contrast by more than the threshold), or very bright on T2 and not enhancing.
   const LesionPhaseMeasure* before = pre >= 0 ? at[pre] : nullptr;
@@ -204,6 +210,12 @@ void classify_mr(LesionResult& lesion, const std::vector<MrLesionTimePoint>& tps
       why << "enhancement pattern not conclusive";
     }
   }
+  // Diffusion, when an ADC map was measured: supporting words, not a type of its own.
+  if (lesion.adc_to_liver && *lesion.adc_to_liver < kRestrictedAdcMaxRatio) {
+    why << "; restricted diffusion (ADC " << ratio_text(*lesion.adc_to_liver) << " x liver)";
+  } else if (lesion.adc_to_liver && *lesion.adc_to_liver >= kFreeAdcMinRatio) {
+    why << "; free diffusion like fluid (ADC " << ratio_text(*lesion.adc_to_liver) << " x liver)";
+  }
   why << " (" << ratios.str() << ")";
   lesion.type_evidence = why.str();
 }
@@ -211,7 +223,8 @@ void classify_mr(LesionResult& lesion, const std::vector<MrLesionTimePoint>& tps
 }  // namespace
 
 LesionDetection detect_mr_lesions(const std::vector<MrLesionTimePoint>& tps, std::size_t reference,
-                                  const LabelMap& liver_full, const std::optional<MrLesionT2>& t2) {
+                                  const LabelMap& liver_full, const std::optional<MrLesionT2>& t2,
+                                  const std::optional<MrLesionT2>& adc) {
   LesionDetection out;
   out.labels = LabelMap(liver_full.geometry, 0);
   const Box box = bounding_box(liver_full, kRingOuterMm + 2.0);
@@ -400,16 +413,23 @@ LesionDetection detect_mr_lesions(const std::vector<MrLesionTimePoint>& tps, std
   std::sort(kept.begin(), kept.end(),
             [](const auto& a, const auto& b) { return a.size() > b.size(); });
 
-  // T2 on the liver's box, when there is one.
-  Volume t2_box, t2_smoothed;
-  if (t2 && t2->image && !t2->image->empty()) {
-    t2_box = crop(*t2->image, box);
-    for (float& v : t2_box.voxels)
-      if (v < 0.0f) v = -2000.0f;
-    t2_smoothed = gaussian_mm(t2_box, kSmoothingMm);
-    for (std::size_t p = 0; p < t2_box.voxels.size(); ++p)
-      if (t2_box.voxels[p] <= -1500.0f) t2_smoothed.voxels[p] = -2000.0f;
-  }
+  // T2 and the ADC map on the liver's box, when there are: as stored, and smoothed (for the
+  // parenchyma around a lesion). An ADC map holds 0 where it has no data.
+  struct Supporting {
+    Volume raw, smoothed;
+  };
+  auto supporting = [&](const std::optional<MrLesionT2>& s, float no_data_below) {
+    Supporting out;
+    if (!s || !s->image || s->image->empty()) return out;
+    out.raw = crop(*s->image, box);
+    for (float& v : out.raw.voxels)
+      if (v < no_data_below) v = -2000.0f;
+    out.smoothed = gaussian_mm(out.raw, kSmoothingMm);
+    for (std::size_t p = 0; p < out.raw.voxels.size(); ++p)
+      if (out.raw.voxels[p] <= -1500.0f) out.smoothed.voxels[p] = -2000.0f;
+    return out;
+  };
+  const Supporting t2_map = supporting(t2, 0.0f), adc_map = supporting(adc, 1.0f);
   // The parenchyma a lesion is compared with: the liver without any lesion.
   const std::size_t nx = g.size[0], ny = g.size[1];
   // The agent is told by its hepatobiliary time point.
@@ -455,12 +475,16 @@ LesionDetection detect_mr_lesions(const std::vector<MrLesionTimePoint>& tps, std
       lesion.phases.push_back(m);
     }
     lesion.mean_hu = mean_of(raw[reference], measured, &lesion.sd_hu);
-    if (!t2_box.empty() && ring.size() >= kMinInteriorVoxels) {
-      const double inside = mean_of(t2_box, measured);
-      const double around = median_of(t2_smoothed, ring);
-      if (std::isfinite(inside) && std::isfinite(around) && around > 0)
-        lesion.t2_to_liver = inside / around;
-    }
+    // The lesion's mean over the median of the parenchyma around it.
+    auto ratio_to_liver = [&](const Supporting& map) -> std::optional<double> {
+      if (map.raw.empty() || ring.size() < kMinInteriorVoxels) return std::nullopt;
+      const double inside = mean_of(map.raw, measured);
+      const double around = median_of(map.smoothed, ring);
+      if (!std::isfinite(inside) || !std::isfinite(around) || around <= 0) return std::nullopt;
+      return inside / around;
+    };
+    lesion.t2_to_liver = ratio_to_liver(t2_map);
+    lesion.adc_to_liver = ratio_to_liver(adc_map);
     classify_mr(lesion, tps, th, hepatobiliary_agent, pre, arterial);
     for (std::size_t p : vox) {
       out.labels.at(p % nx + box.lo[0], (p / nx) % ny + box.lo[1], p / (nx * ny) + box.lo[2]) =
@@ -491,7 +515,9 @@ LesionDetection detect_mr_lesions(const std::vector<MrLesionTimePoint>& tps, std
             "from the parenchyma around them left out; boundary at half contrast; each lesion's "
             "signal over the surrounding "
             "parenchyma in every time point"
-         << (t2_box.empty() ? " (no T2 series)" : " and on T2") << "; washout in the portal venous"
+         << (t2_map.raw.empty() ? " (no T2 series)" : " and on T2")
+         << (adc_map.raw.empty() ? "" : ", the ADC over the surrounding parenchyma's")
+         << "; washout in the portal venous"
          << (hepatobiliary_agent ? " time point only (hepatobiliary agent)"
                                  : " or transitional time point")
          << "; candidates under " << std::setprecision(1) << kMinLesionMl << " mL ignored";
@@ -513,8 +539,8 @@ LesionDetection detect_mr_lesions(const std::vector<MrLesionTimePoint>& tps, std
 
 namespace livernode::processing {
 
-MrLesionsResult find_mr_lesions(const MrDynamicResult& dynamic,
-                                const std::optional<MrT2Input>& t2) {
+MrLesionsResult find_mr_lesions(const MrDynamicResult& dynamic, const std::optional<MrT2Input>& t2,
+                                const std::optional<MrAdcInput>& adc) {
   MrLesionsResult result;
   if (dynamic.reference < 0 || dynamic.liver_mask.empty()) return result;
   const std::size_t r = static_cast<std::size_t>(dynamic.reference);
@@ -526,26 +552,41 @@ MrLesionsResult find_mr_lesions(const MrDynamicResult& dynamic,
     tps.push_back(
         {dynamic.time_points[i].phase, dynamic.time_points[i].series_uid, &dynamic.aligned[i]});
   }
-  // T2 aligned onto the reference time point (translation, mutual information: the contrasts
-  // differ), around the liver.
-  std::optional<detail::MrLesionT2> t2_input;
-  Volume t2_aligned;
-  if (t2 && t2->volume && !t2->volume->empty()) {
+  // T2 and the ADC map aligned onto the reference time point (translation, mutual information:
+  // the contrasts differ), around the liver; `what` names it in the note.
+  auto align = [&](const MrT2Input& s, const char* what, const char* measured, Volume& aligned,
+                   std::string& note_out) {
     const Volume& fixed = dynamic.normalised[r];
     const LabelMap region = detail::dilate_mm(dynamic.liver_mask, 20.0);
-    const auto a = detail::align_phase(fixed, *t2->volume, region, false);
-    t2_aligned = a.transform.resample(*t2->volume, fixed.geometry, -2000.0f);
-    t2_input = detail::MrLesionT2{t2->series_uid, &t2_aligned};
+    const auto a = detail::align_phase(fixed, *s.volume, region, false);
+    aligned = a.transform.resample(*s.volume, fixed.geometry, -2000.0f);
     std::ostringstream note;
-    note << std::fixed << std::setprecision(1) << "T2 series " << t2->series_uid
+    note << std::fixed << std::setprecision(1) << what << " " << s.series_uid
          << " aligned onto the reference time point (translation " << a.transform.translation()[0]
          << ", " << a.transform.translation()[1] << ", " << a.transform.translation()[2]
-         << " mm): each lesion's T2 signal over the surrounding parenchyma";
-    result.t2_note = note.str();
+         << " mm): " << measured;
+    note_out = note.str();
+    return detail::MrLesionT2{s.series_uid, &aligned};
+  };
+  std::optional<detail::MrLesionT2> t2_input, adc_input;
+  Volume t2_aligned, adc_aligned;
+  if (t2 && t2->volume && !t2->volume->empty()) {
+    t2_input = align(*t2, "T2 series", "each lesion's T2 signal over the surrounding parenchyma",
+                     t2_aligned, result.t2_note);
   } else {
     result.t2_note = "no T2 series: lesions typed from the T1 dynamic run alone";
   }
-  auto found = detail::detect_mr_lesions(tps, reference, dynamic.liver_mask, t2_input);
+  if (adc && adc->volume && !adc->volume->empty()) {
+    std::ostringstream measured;
+    measured << "each lesion's apparent diffusion coefficient over the surrounding parenchyma's "
+                "(restricted diffusion below "
+             << detail::kRestrictedAdcMaxRatio << " of it, free diffusion from "
+             << detail::kFreeAdcMinRatio << " times; supporting words, not a type of its own)";
+    adc_input = align(*adc, "ADC map", measured.str().c_str(), adc_aligned, result.adc_note);
+  } else {
+    result.adc_note = "no ADC map: diffusion not measured";
+  }
+  auto found = detail::detect_mr_lesions(tps, reference, dynamic.liver_mask, t2_input, adc_input);
   result.lesions = std::move(found.lesions);
   result.labels = std::move(found.labels);
   result.method = std::move(found.method);

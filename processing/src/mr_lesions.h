@@ -23,8 +23,8 @@ struct MrLesionTimePoint {
   const Volume* image = nullptr;  // normalised, on the reference grid; below 0 = no data
 };
 
-// A T2 series on the reference grid (its own scale: only ratios to the parenchyma are used);
-// below 0 = no data.
+// A T2 series or an ADC map on the reference grid (its own scale: only ratios to the parenchyma
+// are used); below 0 = no data (an ADC map's 0 outside the body as well).
 struct MrLesionT2 {
   std::string series_uid;
   const Volume* image = nullptr;
@@ -33,6 +33,7 @@ struct MrLesionT2 {
 // `reference` indexes `time_points` (the grid of `liver`).
 LesionDetection detect_mr_lesions(const std::vector<MrLesionTimePoint>& time_points,
                                   std::size_t reference, const LabelMap& liver,
-                                  const std::optional<MrLesionT2>& t2);
+                                  const std::optional<MrLesionT2>& t2,
+                                  const std::optional<MrLesionT2>& adc = std::nullopt);
 
 }  // namespace livernode::processing::detail

@@ -36,10 +36,16 @@ std::string mr_triage_text(const LoadedGroup& group) {
 // The T2 series of an MR examination, loaded into `loaded`, for the lesions' T2 evidence (the
 // one with the most slices when there are several); its summary entry says it is used. None
 // when the study has no T2 series or it cannot be loaded (said in its entry).
-std::optional<processing::MrT2Input> load_mr_t2(LoadedGroup& group, dicom::LoadedVolume& loaded) {
+// The series of `role` with the most slices (T2, or an ADC map), loaded as optional evidence
+// for the lesions and said so in its summary entry (`used_for`); nullopt when there is none or it
+// cannot be loaded (also said).
+std::optional<processing::MrT2Input> load_mr_evidence(LoadedGroup& group, MrRole role,
+                                                      const std::string& what,
+                                                      const std::string& used_for,
+                                                      dicom::LoadedVolume& loaded) {
   std::optional<std::size_t> best;
   for (std::size_t i = 0; i < group.mr_choices.size(); ++i) {
-    if (group.mr_choices[i].triage.role != MrRole::kT2) continue;
+    if (group.mr_choices[i].triage.role != role) continue;
     if (!best ||
         group.mr_choices[i].series->slices.size() > group.mr_choices[*best].series->slices.size())
       best = i;
@@ -50,14 +56,12 @@ std::optional<processing::MrT2Input> load_mr_t2(LoadedGroup& group, dicom::Loade
   try {
     loaded = load_analysable_volume(s);
   } catch (const dicom::DicomError& e) {
-    mr["reason"] = mr["reason"].get<std::string>() +
-                   "; T2 evidence for the lesions not used: " + std::string(e.what());
+    mr["reason"] = mr["reason"].get<std::string>() + "; " + what +
+                   " evidence for the lesions not used: " + std::string(e.what());
     return std::nullopt;
   }
   group.mr_choices[*best].used = true;
-  group.mr_choices[*best].reason =
-      "used: T2 signal of each lesion over the surrounding liver (fluid-like lesions), aligned "
-      "onto the reference time point";
+  group.mr_choices[*best].reason = "used: " + used_for + ", aligned onto the reference time point";
   mr["used"] = true;
   mr["reason"] = group.mr_choices[*best].reason;
   return processing::MrT2Input{s.series_uid, &loaded.volume};
@@ -146,9 +150,16 @@ void run_mr_analysis(LoadedGroup& group, const processing::PlanningInputs& plann
     processing::MrLesionsResult lesions;
     std::string lesion_failure;
     try {
-      dicom::LoadedVolume t2_loaded;
-      const auto t2 = load_mr_t2(group, t2_loaded);
-      lesions = processing::find_mr_lesions(mr, t2);
+      dicom::LoadedVolume t2_loaded, adc_loaded;
+      const auto t2 = load_mr_evidence(
+          group, MrRole::kT2, "T2",
+          "T2 signal of each lesion over the surrounding liver (fluid-like lesions)", t2_loaded);
+      const auto adc = load_mr_evidence(
+          group, MrRole::kAdc, "ADC",
+          "apparent diffusion coefficient of each lesion over the surrounding liver (restricted "
+          "or free diffusion)",
+          adc_loaded);
+      lesions = processing::find_mr_lesions(mr, t2, adc);
     } catch (const std::exception& e) {
       lesion_failure = e.what();
       spdlog::warn("event=mr_lesions_failed reason=\"{}\"", e.what());
@@ -188,7 +199,7 @@ void run_mr_analysis(LoadedGroup& group, const processing::PlanningInputs& plann
         << " mL, burden " << vol.burden_percent << " %";
       std::string detail = lesions.method;
       for (const auto& note : lesions.notes) detail += "; " + note;
-      detail += "; " + lesions.t2_note;
+      detail += "; " + lesions.t2_note + "; " + lesions.adc_note;
       result.stages.push_back({"lesions", true, detail, lesion_seconds});
     } else {
       v << "; tumour volume, functional volume and burden not computed: the lesion search failed";

@@ -224,11 +224,16 @@ std::vector<std::size_t> select_mr_dynamic(std::vector<MrSeriesChoice>& choices)
             std::to_string(best.size()) + " time points";
         break;
       case MrRole::kT2:
-      case MrRole::kDiffusion:
       case MrRole::kAdc:
         c.reason = std::string("not used: ") + mr_role_name(c.triage.role) +
-                   " (lesion characterisation on MR is not done yet; the phases and the liver "
-                   "are read from the T1 dynamic run)";
+                   " (optional evidence for the lesions, read from one such series when "
+                   "lesions are measured; the phases and the liver are read from the T1 dynamic "
+                   "run)";
+        break;
+      case MrRole::kDiffusion:
+        c.reason = std::string("not used: ") + mr_role_name(c.triage.role) +
+                   " (the lesions' diffusion is read from an ADC map when there is one; the "
+                   "phases and the liver are read from the T1 dynamic run)";
         break;
       default:
         c.reason = std::string("not used: ") + mr_role_name(c.triage.role) +

@@ -246,6 +246,7 @@ json lesions_json(const processing::AnalysisResult& result) {
       lesion["signal_to_muscle"] = l.mean_hu;
       lesion["sd_to_muscle"] = l.sd_hu;
       lesion["t2_to_liver"] = optional_json(l.t2_to_liver);
+      lesion["adc_to_liver"] = optional_json(l.adc_to_liver);
     } else {
       lesion["mean_hu"] = l.mean_hu;
       lesion["sd_hu"] = l.sd_hu;

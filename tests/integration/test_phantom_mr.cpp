@@ -517,8 +517,10 @@ TEST_F(PhantomMr, AnalyzeTriagesTheSeriesTellsThePhasesAndSegmentsTheLiver) {
     ASSERT_TRUE(s.contains("mr")) << d;
     EXPECT_EQ(s["mr"]["role"], expected.at(d)) << d << ": " << s["mr"]["evidence"];
     const bool dynamic = d == "t1_vibe_fs_tra_dyn" || d == "t1_vibe_fs_tra_pre";
-    // The T2 series is used too: the lesions' T2 signal (fluid-like evidence).
-    EXPECT_EQ(s["mr"]["used"].get<bool>(), dynamic || d == "t2_haste_fs_tra")
+    // The T2 series and the ADC map are used too: the lesions' T2 signal (fluid-like evidence)
+    // and their diffusion.
+    EXPECT_EQ(s["mr"]["used"].get<bool>(),
+              dynamic || d == "t2_haste_fs_tra" || expected.at(d) == "adc")
         << d << ": " << s["mr"]["reason"];
     EXPECT_FALSE(s["mr"]["reason"].get<std::string>().empty()) << d;
     EXPECT_EQ(s.contains("phase"), dynamic) << d;
@@ -661,6 +663,19 @@ TEST_F(PhantomMr, AnalyzeFindsTypesAndMeasuresEveryLesion) {
   for (const auto& l : lesions) {
     tumour_ml += l["volume_ml"].get<double>();
     EXPECT_TRUE(l["t2_to_liver"].is_number()) << l.dump();  // T2 evidence used
+    // The ADC map measured (the phantom's ADC: liver 1100, NET metastasis 850, hypovascular
+    // metastasis 800, hypervascular lesion 1000, cyst 2900 x 10^-6 mm2/s).
+    ASSERT_TRUE(l["adc_to_liver"].is_number()) << l.dump();
+    const double adc = l["adc_to_liver"].get<double>();
+    const std::string type = l["type"];
+    const std::string evidence = l["type_evidence"];
+    if (type == "cyst-like") {
+      EXPECT_GT(adc, 2.0) << l.dump();
+      EXPECT_NE(evidence.find("free diffusion"), std::string::npos) << evidence;
+    } else if (type == "hypervascular with washout" || type == "hypovascular") {
+      EXPECT_LT(adc, 0.85) << l.dump();
+      EXPECT_NE(evidence.find("restricted diffusion"), std::string::npos) << evidence;
+    }
     EXPECT_FALSE(l.contains("mean_hu")) << "no HU on MR";
     EXPECT_EQ(l["phases"].size(), 5u);  // pre, arterial, portal venous, transitional, HBP
     for (const auto& m : l["phases"]) EXPECT_FALSE(m.contains("mean_hu"));
@@ -672,6 +687,7 @@ TEST_F(PhantomMr, AnalyzeFindsTypesAndMeasuresEveryLesion) {
     const std::string detail = st["detail"];
     EXPECT_NE(detail.find("relative signal"), std::string::npos) << detail;
     EXPECT_NE(detail.find("T2 series"), std::string::npos) << detail;
+    EXPECT_NE(detail.find("ADC map"), std::string::npos) << detail;
   }
   EXPECT_TRUE(stage_done);
   ASSERT_TRUE(analysis["volumetry"].is_object());

@@ -148,6 +148,9 @@ struct LesionResult {
   std::string type_evidence;  // one sentence
   // MR with a T2 series: the lesion's T2 signal over the surrounding parenchyma's.
   std::optional<double> t2_to_liver;
+  // MR with an ADC map: the lesion's apparent diffusion coefficient over the surrounding
+  // parenchyma's (below 1: diffusion more restricted than in the liver).
+  std::optional<double> adc_to_liver;
 };
 
 // Study-level figures (reference series).

@@ -77,12 +77,14 @@ struct MrDynamicResult {
 
 MrDynamicResult analyse_mr_dynamic(const std::vector<MrTimePointInput>& time_points);
 
-// A T2-weighted series of the same examination (optional evidence for the lesions: fluid is
-// very bright on T2). Stored signal, its own scale.
+// A series of the same examination that is optional evidence for the lesions, on its own grid:
+// T2-weighted (fluid is very bright; stored signal, its own scale) or an ADC map (apparent
+// diffusion coefficient as stored: fluid high, restricted diffusion low).
 struct MrT2Input {
   std::string series_uid;
   const Volume* volume = nullptr;
 };
+using MrAdcInput = MrT2Input;
 
 // Focal lesions inside the liver of `dynamic` (which must hold a liver), on its aligned
 // normalised time points (mr_lesions.h): measured like CT lesions, with signal ratios instead
@@ -92,9 +94,11 @@ struct MrLesionsResult {
   LabelMap labels;                    // reference time point's grid; voxel = lesion number
   std::string method;
   std::vector<std::string> notes;
-  std::string t2_note;  // how the T2 series was used, or why not
+  std::string t2_note;   // how the T2 series was used, or why not
+  std::string adc_note;  // how the ADC map was used, or why not
 };
-MrLesionsResult find_mr_lesions(const MrDynamicResult& dynamic, const std::optional<MrT2Input>& t2);
+MrLesionsResult find_mr_lesions(const MrDynamicResult& dynamic, const std::optional<MrT2Input>& t2,
+                                const std::optional<MrAdcInput>& adc = std::nullopt);
 
 // Couinaud segments, their volumes and the surgical plan (ESLV, FLR of the standard resections)
 // on MR, as for CT (surgical_planning.h): the CT landmarks read on the aligned time point whose
