@@ -1041,8 +1041,6 @@ std::size_t count_occurrences(const std::string& text, const std::string& what) 
   return n;
 }
 
-}  // namespace
-
 // The StudyInstanceUID of a DICOM file, as dcmdump reads it.
 std::string study_uid_of(const fs::path& file) {
   const auto dump = run_command("dcmdump -q -s +P StudyInstanceUID " + file.string());
@@ -1050,6 +1048,23 @@ std::string study_uid_of(const fs::path& file) {
   if (open == std::string::npos || close == std::string::npos) return {};
   return dump.output.substr(open + 1, close - open - 1);
 }
+
+// Sends the files of `series` with storescu in verbose mode, which prints each response: its
+// output, and how many instances the node acknowledged.
+struct Sent {
+  std::string output;
+  std::size_t acknowledged = 0;
+};
+Sent send_counting_acknowledged(const NodeProcess& node, const fs::path& series) {
+  Sent sent;
+  sent.output = run_command("TCP_NODELAY=1 storescu -v -aet STORESCU " + node.peer() + " +sd " +
+                            series.string())
+                    .output;
+  sent.acknowledged = count_occurrences(sent.output, "Received Store Response (Success)");
+  return sent;
+}
+
+}  // namespace
 
 // The disk fills while a study arrives (here: 6 inodes left for new files;
 // storage.min_free_disk_mb does not see it). An instance is acknowledged on the strength of its
@@ -1065,12 +1080,9 @@ TEST_F(ServeRobustness, AFullDiskRefusesInsteadOfAcknowledging) {
                    "routing:\n  rules:\n    - name: keep\n      action: ignore\n");
   node.start();
   small.fill(6);
-  const auto sent = run_command("TCP_NODELAY=1 storescu -v -aet STORESCU " + node.peer() + " +sd " +
-                                (study_dicom() / "arterial").string());
-  const std::size_t acknowledged =
-      count_occurrences(sent.output, "Received Store Response (Success)");
+  const Sent sent = send_counting_acknowledged(node, study_dicom() / "arterial");
   // Two of the six inodes go to the study's and the series' folders.
-  EXPECT_LE(acknowledged, 4u) << sent.output;
+  EXPECT_LE(sent.acknowledged, 4u) << sent.output;
   EXPECT_NE(sent.output.find("Refused: OutOfResources"), std::string::npos) << sent.output;
   EXPECT_EQ(node.status_of("/readyz"), 503);
   EXPECT_NE(run_command("curl -s " + node.url("/readyz")).output.find("spool=0"),
@@ -1078,8 +1090,7 @@ TEST_F(ServeRobustness, AFullDiskRefusesInsteadOfAcknowledging) {
   EXPECT_NE(node.log().find("free inode(s) for the"), std::string::npos) << node.log();
 
   small.free_all();
-  const auto again = run_command("TCP_NODELAY=1 storescu -aet STORESCU " + node.peer() + " +sd " +
-                                 (study_dicom() / "arterial").string());
+  const auto again = send_with_storescu(node, study_dicom() / "arterial");
   EXPECT_EQ(again.status, 0) << again.output;
   ASSERT_TRUE(eventually([&] { return node.status_of("/readyz") == 200; }, 30)) << node.log();
   ASSERT_TRUE(eventually([&] { return count_files(node.spool(), ".dcm") == 24u; }, 30))
@@ -1110,10 +1121,8 @@ TEST_F(ServeRobustness, ANodeRestartedOnAFullDiskStartsAndRecoversOnceThereIsRoo
   const fs::path in_the_way = node.spool() / study_uid_of(first);
   fs::create_directories(node.spool());
   std::ofstream(in_the_way) << "not a folder";
-  const auto sent = run_command("TCP_NODELAY=1 storescu -v -aet STORESCU " + node.peer() + " +sd " +
-                                series.string());
-  const std::size_t acknowledged =
-      count_occurrences(sent.output, "Received Store Response (Success)");
+  const Sent sent = send_counting_acknowledged(node, series);
+  const std::size_t acknowledged = sent.acknowledged;
   ASSERT_GE(acknowledged, 1u) << sent.output << node.log();
   EXPECT_LT(acknowledged, 24u) << sent.output;
   EXPECT_EQ(node.stop(), 0) << node.log();

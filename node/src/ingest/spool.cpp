@@ -32,18 +32,17 @@ bool is_valid_uid(const std::string& uid) {
   return true;
 }
 
-std::int64_t free_disk_mb(const fs::path& path) {
+DiskRoom disk_room(const fs::path& path) {
+  DiskRoom room;
   struct statvfs st {};
-  if (statvfs(path.c_str(), &st) != 0) return -1;
-  return static_cast<std::int64_t>(st.f_bavail) * static_cast<std::int64_t>(st.f_frsize) /
-         (1024 * 1024);
+  if (statvfs(path.c_str(), &st) != 0) return room;
+  room.free_mb = static_cast<std::int64_t>(st.f_bavail) * static_cast<std::int64_t>(st.f_frsize) /
+                 (1024 * 1024);
+  if (st.f_files != 0) room.free_inodes = static_cast<std::int64_t>(st.f_favail);
+  return room;
 }
 
-std::int64_t free_disk_inodes(const fs::path& path) {
-  struct statvfs st {};
-  if (statvfs(path.c_str(), &st) != 0 || st.f_files == 0) return -1;
-  return static_cast<std::int64_t>(st.f_favail);
-}
+std::int64_t free_disk_mb(const fs::path& path) { return disk_room(path).free_mb; }
 
 bool fsync_path(const fs::path& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

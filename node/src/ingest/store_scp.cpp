@@ -34,9 +34,9 @@ namespace {
 
 constexpr Uint16 kStatusSuccess = 0x0000;
 constexpr Uint16 kStatusOutOfResources = 0xA700;
+constexpr Uint16 kStatusCannotUnderstand = 0xC000;
 // A spool file may need a study and a series folder besides itself.
 constexpr std::int64_t kSpoolFoldersPerInstance = 2;
-constexpr Uint16 kStatusCannotUnderstand = 0xC000;
 // Larger instances are streamed into the spool and fsynced there; the journal's segments are
 // 32 MiB (JournalOptions).
 constexpr Uint32 kLargestJournaledInstance = 24u << 20;
@@ -270,11 +270,11 @@ class StoreScp : public DcmThreadSCP {
         spdlog::debug("event=instance_duplicate sop={}", sop);
         return kStatusSuccess;
       }
-      const auto free_mb = free_disk_mb(spool.root());
-      if (free_mb >= 0 && free_mb < cfg->config.storage.min_free_disk_mb) {
+      const DiskRoom room = disk_room(spool.root());
+      if (room.free_mb >= 0 && room.free_mb < cfg->config.storage.min_free_disk_mb) {
         spdlog::error(
             "event=store_refused sop={} reason=\"free disk {} MiB below storage.min_free_disk_mb\"",
-            sop, free_mb);
+            sop, room.free_mb);
         return kStatusOutOfResources;
       }
       E_TransferSyntax xfer = DcmXfer(info.acceptedTransferSyntax.c_str()).getXfer();
@@ -297,7 +297,7 @@ class StoreScp : public DcmThreadSCP {
       // cannot hold is refused, not acknowledged from a journal record alone.
       SpoolBacklogEntry backlog(runtime_.storage,
                                 estimate == DCM_UndefinedLength ? 0 : std::int64_t{estimate});
-      if (const std::string why = no_room_for(spool, free_mb, estimate); !why.empty()) {
+      if (const std::string why = no_room_for(room, estimate); !why.empty()) {
         note_spool_failed(runtime_, why);
         spdlog::error("event=store_refused sop={} reason=\"{}\"", sop, why);
         return kStatusOutOfResources;
@@ -353,16 +353,15 @@ class StoreScp : public DcmThreadSCP {
   // Why the disk holding the spool cannot take the spool files still to be written (the
   // backlog, this instance counted in it); empty when it can. A new study and series need a
   // folder each as well.
-  std::string no_room_for(const Spool& spool, std::int64_t free_mb, Uint32 estimate) const {
+  std::string no_room_for(const DiskRoom& room, Uint32 estimate) const {
     const std::int64_t files = runtime_.storage.spool_backlog_files();
     const std::int64_t bytes = runtime_.storage.spool_backlog_bytes();
-    if (free_mb >= 0 && estimate != DCM_UndefinedLength && free_mb <= (bytes >> 20))
-      return "free disk " + std::to_string(free_mb) + " MiB cannot hold the " +
+    if (room.free_mb >= 0 && estimate != DCM_UndefinedLength && room.free_mb <= (bytes >> 20))
+      return "free disk " + std::to_string(room.free_mb) + " MiB cannot hold the " +
              std::to_string(files) + " spool file(s) of " + std::to_string(bytes) +
              " bytes still to be written";
-    const std::int64_t inodes = free_disk_inodes(spool.root());
-    if (inodes >= 0 && inodes < files + kSpoolFoldersPerInstance)
-      return "the disk has " + std::to_string(inodes) + " free inode(s) for the " +
+    if (room.free_inodes >= 0 && room.free_inodes < files + kSpoolFoldersPerInstance)
+      return "the disk has " + std::to_string(room.free_inodes) + " free inode(s) for the " +
              std::to_string(files) + " spool file(s) still to be written and their folders";
     return {};
   }

@@ -19,10 +19,14 @@ bool is_valid_uid(const std::string& uid);
 // -1 when it cannot be determined.
 std::int64_t free_disk_mb(const std::filesystem::path& path);
 
-// Free inodes (files that can still be created) available to unprivileged users on the file
-// system holding `path`; -1 when it cannot be determined or the file system has no fixed number
-// of them (it reports none in all).
-std::int64_t free_disk_inodes(const std::filesystem::path& path);
+// The room on the file system holding `path`, from one statvfs: free space (MiB) and free inodes
+// (files that can still be created) available to unprivileged users; each -1 when it cannot be
+// determined (inodes also on a file system with no fixed number of them: it reports none).
+struct DiskRoom {
+  std::int64_t free_mb = -1;
+  std::int64_t free_inodes = -1;
+};
+DiskRoom disk_room(const std::filesystem::path& path);
 
 // fsync of a file or directory; false (errno set) on failure.
 bool fsync_path(const std::filesystem::path& path);
